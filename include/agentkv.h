@@ -1,0 +1,420 @@
+/*
+ * agentkv.h — the whole public C API of libagentkv.
+ *
+ * agentkv is a durable, scoped key-value cache for AI agents. This header is
+ * the only thing front ends (CLI, HTTP server, MCP server) and embedders
+ * include. Handles are opaque; every function that can fail returns an int:
+ * AKV_OK (0) or a negative AKV_E* code from AKV_ERRNO_MAP. The detail of the
+ * last failure on the calling thread (message, quota figures) is available
+ * from akv_last_error().
+ *
+ * Ownership is stated on every prototype:
+ *   - "borrowed" memory belongs to the library and lives as long as stated;
+ *   - "caller buffer" functions take an in/out length and return
+ *     AKV_ENOBUFS (with the needed length written back) when it is too small;
+ *   - "owned" results are the caller's and are freed with the paired
+ *     akv_*_free() function.
+ * The library never aborts on out-of-memory: it returns AKV_ENOMEM.
+ *
+ * Thread safety: an akv_store may be used from several threads at once.
+ * akv_value, akv_list and akv_config handles belong to one thread at a time.
+ */
+#ifndef AGENTKV_H
+#define AGENTKV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AKV_VERSION_MAJOR 0
+#define AKV_VERSION_MINOR 1
+#define AKV_VERSION_PATCH 0
+#define AKV_VERSION_STRING "0.1.0"
+
+/* Limits of the data model (SPEC.md §1). */
+#define AKV_KEY_MAX 255                /* bytes */
+#define AKV_SANDBOX_MAX 64             /* bytes */
+#define AKV_CONTENT_TYPE_MAX 255       /* bytes */
+#define AKV_METADATA_MAX (64 * 1024)   /* bytes of JSON text */
+#define AKV_SHA256_HEX 64              /* lowercase hex digits */
+#define AKV_DEFAULT_SANDBOX "default"
+#define AKV_GLOBAL_SANDBOX "_global"
+#define AKV_DEFAULT_CONTENT_TYPE "application/octet-stream"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One table governs every interface (SPEC.md §2). Columns:
+ *   XX(ENUM, value, name, http_status, cli_exit, message)
+ * Codes are append-only: never renumber or reuse a value.
+ * unauthorized and forbidden never come out of the library itself; the
+ * front ends that authenticate use them. out_of_memory and buffer_too_small
+ * are library-level conditions that SPEC.md does not name (docs/decisions.md).
+ */
+#define AKV_ERRNO_MAP(XX)                                                     \
+    XX(EINVAL, -1, "invalid_argument", 400, 2, "invalid argument")           \
+    XX(EUNAUTHORIZED, -2, "unauthorized", 401, 1, "missing or unknown token") \
+    XX(EFORBIDDEN, -3, "forbidden", 403, 1, "operation not permitted")       \
+    XX(ENOTFOUND, -4, "not_found", 404, 1, "no such entry")                  \
+    XX(EPRECONDITION, -5, "precondition_failed", 412, 4,                      \
+       "precondition failed")                                                 \
+    XX(ETOOLARGE, -6, "value_too_large", 413, 3, "value too large")          \
+    XX(EQUOTA, -7, "quota_exceeded", 507, 3, "namespace quota exceeded")     \
+    XX(EINTEGRITY, -8, "integrity_error", 500, 5,                             \
+       "stored bytes fail their SHA-256")                                     \
+    XX(EUNAVAILABLE, -9, "unavailable", 503, 6, "store unavailable")         \
+    XX(ENOMEM, -10, "out_of_memory", 503, 6, "out of memory")                \
+    XX(ENOBUFS, -11, "buffer_too_small", 500, 1, "buffer too small")
+
+typedef enum akv_errno {
+    AKV_OK = 0,
+#define AKV_XX_ENUM(e, v, name, http, exit, msg) AKV_##e = (v),
+    AKV_ERRNO_MAP(AKV_XX_ENUM)
+#undef AKV_XX_ENUM
+} akv_errno;
+
+/* Static strings; never NULL (unknown codes give "unknown_error"). */
+const char *akv_err_name(int err);
+const char *akv_strerror(int err);
+/* HTTP status and CLI exit code for err; AKV_OK gives 200 and 0. */
+int akv_err_http_status(int err);
+int akv_err_exit_code(int err);
+/* Reverse of akv_err_name(); returns 0 (AKV_OK) for an unknown name. */
+int akv_err_from_name(const char *name);
+
+/*
+ * Detail of the most recent failure on the calling thread. The quota
+ * fields are set for AKV_EQUOTA (has_quota = 1). Borrowed: thread-local,
+ * valid until the next libagentkv call on this thread.
+ */
+typedef struct akv_error {
+    int code;
+    char message[512];
+    int has_quota;
+    char scope[16];
+    uint64_t used, quota, would_be;
+} akv_error;
+const akv_error *akv_last_error(void);
+
+/*
+ * Log hook for events the library reports by itself (integrity failures,
+ * recovered stale readers). Default: one line on stderr. fn == NULL restores
+ * the default. Not thread-safe against concurrent calls to itself: set it once
+ * at start-up.
+ */
+typedef void (*akv_log_fn)(void *ctx, const char *level, const char *message);
+void akv_set_log(akv_log_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Data model: scopes, keys, sandboxes, durations                           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum akv_scope {
+    AKV_SCOPE_SYSTEM = 0,
+    AKV_SCOPE_INSTRUCTIONS = 1,
+    AKV_SCOPE_PROJECT = 2,
+    AKV_SCOPE_TASK = 3,
+    AKV_SCOPE_ARTIFACTS = 4
+} akv_scope;
+#define AKV_SCOPE_COUNT 5
+#define AKV_SCOPE_ALL (-1) /* "every scope" where an int scope is taken */
+
+/* Exact, case-sensitive match of one of the five names; else AKV_EINVAL. */
+int akv_scope_parse(const char *name, size_t len, akv_scope *out);
+/* Static name, or NULL for an out-of-range value. */
+const char *akv_scope_name(int scope);
+/* 1 for system and instructions (sandbox first, then _global). */
+int akv_scope_is_overlay(akv_scope scope);
+
+/* AKV_OK or AKV_EINVAL with the reason in akv_last_error(). */
+int akv_key_check(const char *key, size_t len);
+int akv_sandbox_check(const char *sandbox, size_t len);
+
+/*
+ * Parses a duration: "45s", "15m", "24h", "7d", a bare integer (seconds),
+ * "0" or "never" (both give 0 = never expires). At most 100 years.
+ * Writes seconds to *out. AKV_EINVAL for anything else.
+ */
+int akv_duration_parse(const char *s, size_t len, int64_t *out);
+/* Parses a byte size: "1048576", "512KiB", "10MiB", "1GiB" (also KB/MB/GB as
+ * powers of 1000, and K/M/G as binary). AKV_EINVAL on overflow or junk. */
+int akv_size_parse(const char *s, size_t len, uint64_t *out);
+
+/*
+ * Formats ms since the Unix epoch as RFC 3339 UTC with milliseconds,
+ * "2026-11-26T05:27:20.123Z", into buf (at least 25 bytes). Returns buf.
+ */
+#define AKV_TIME_BUF 32
+char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF]);
+/* Parses the same form (any fraction digits, 'Z' or numeric offset). */
+int akv_time_parse(const char *s, size_t len, int64_t *ms);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Per-scope defaults and store limits. INI form (docs/config.md):
+ *
+ *   [store]
+ *   max_value_size = 50MiB
+ *   map_size = 8GiB
+ *   [scope.task]
+ *   ttl = 24h
+ *   quota = 100MiB
+ *   refresh_on_read = false
+ */
+typedef struct akv_config akv_config;
+
+/* Owned: free with akv_config_free(). Starts with SPEC.md defaults. */
+int akv_config_new(akv_config **out);
+void akv_config_free(akv_config *cfg);
+/* Loads an INI file over the current values. AKV_EINVAL names file and line
+ * of the first bad entry and leaves cfg unchanged; AKV_EUNAVAILABLE when the
+ * file cannot be read. */
+int akv_config_load(akv_config *cfg, const char *path);
+/* Sets one value as the INI would ("scope.task", "ttl", "2h"). */
+int akv_config_set(akv_config *cfg, const char *section, const char *name,
+                   const char *value);
+
+int64_t akv_config_scope_ttl(const akv_config *cfg, akv_scope scope);
+uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope);
+int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope);
+uint64_t akv_config_max_value_size(const akv_config *cfg);
+uint64_t akv_config_map_size(const akv_config *cfg);
+
+/* One row per configurable setting, for --help and docs/config.md. */
+typedef struct akv_config_item {
+    const char *section; /* "store" or "scope.<name>" */
+    const char *name;
+    const char *default_value;
+    const char *help;
+} akv_config_item;
+/* Borrowed static table; *n receives its length. */
+const akv_config_item *akv_config_items(size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* Store                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct akv_store akv_store;
+
+/*
+ * Opens a store. backend is NULL or "lmdb" for the embedded store in dir.
+ * cfg may be NULL for defaults; it is copied. With AKV_OPEN_CREATE a missing
+ * directory is created (like mkdir -p); without it a directory that holds no
+ * store yet is AKV_EUNAVAILABLE ("nothing has been written here"). Fails with
+ * AKV_EUNAVAILABLE (message in akv_last_error()) when the directory cannot be
+ * created or read, or holds a corrupt or foreign file; AKV_EINVAL for an
+ * unknown backend URL. Owned: close with akv_store_close().
+ */
+#define AKV_OPEN_CREATE 0x1u
+int akv_store_open(akv_store **out, const char *backend, const char *dir,
+                   const akv_config *cfg, unsigned flags);
+void akv_store_close(akv_store *store);
+
+/* Backend name ("lmdb"), borrowed static string. */
+const char *akv_store_backend(const akv_store *store);
+/* Borrowed: the store's own configuration, valid until close. */
+const akv_config *akv_store_config(const akv_store *store);
+
+/*
+ * Clock injection: the store reads "now" (ms since the epoch) from fn. The
+ * default is the real-time clock. Tests set a clock to move time without
+ * sleeping. Set it before sharing the store between threads.
+ */
+typedef int64_t (*akv_clock_fn)(void *ctx);
+void akv_store_set_clock(akv_store *store, akv_clock_fn fn, void *ctx);
+int64_t akv_store_now(const akv_store *store);
+
+/*
+ * Entry metadata (SPEC.md §1). Strings are NUL-terminated copies inside the
+ * struct except `metadata`, whose lifetime each function states.
+ * Timestamps are ms since the Unix epoch; expires_at == 0 means never.
+ */
+typedef struct akv_meta {
+    char sandbox[AKV_SANDBOX_MAX + 1]; /* sandbox the caller asked for */
+    char origin[AKV_SANDBOX_MAX + 1];  /* namespace that holds the entry */
+    akv_scope scope;
+    char key[AKV_KEY_MAX + 1];
+    size_t key_len;
+    uint64_t size;
+    char content_type[AKV_CONTENT_TYPE_MAX + 1];
+    char sha256[AKV_SHA256_HEX + 1];
+    uint64_t version;
+    int64_t created_at, updated_at, expires_at;
+    const char *metadata; /* JSON object text, not NUL-terminated; or NULL */
+    size_t metadata_len;
+} akv_meta;
+
+/*
+ * Renders m as the JSON object of SPEC.md §1 into a newly allocated,
+ * NUL-terminated string. Owned: free() it. NULL on out-of-memory.
+ */
+char *akv_meta_to_json(const akv_meta *m);
+
+#define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
+
+typedef struct akv_put_opts {
+    int64_t ttl;              /* seconds; AKV_TTL_DEFAULT; 0 = never */
+    const char *content_type; /* NULL = application/octet-stream */
+    const char *metadata;     /* JSON object text (<= 64 KiB) or NULL */
+    size_t metadata_len;
+    const char *if_match;     /* 64-hex SHA-256 the current entry must have */
+    int create_only;          /* fail if an unexpired entry exists */
+} akv_put_opts;
+/* Initialises opts to "scope default TTL, no conditions". */
+void akv_put_opts_init(akv_put_opts *opts);
+
+/*
+ * Writes a value. Validates sandbox, key, size (AKV_ETOOLARGE), metadata
+ * (a JSON object, AKV_EINVAL), content type; enforces preconditions
+ * (AKV_EPRECONDITION) and the namespace quota (AKV_EQUOTA with figures in
+ * akv_last_error()). A failed put changes nothing. On success the write is
+ * durable (on disk) before this returns.
+ * out (may be NULL) receives the new entry's metadata; out->metadata points
+ * at opts->metadata (borrowed from the caller). *created (may be NULL) is 1
+ * when no unexpired entry existed before.
+ */
+int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len, const void *value,
+            size_t value_len, const akv_put_opts *opts, akv_meta *out,
+            int *created);
+
+/*
+ * Reads an entry, verifying its SHA-256 (AKV_EINTEGRITY on mismatch, never
+ * served). Overlay scopes read the sandbox first, then _global. Expired
+ * entries are AKV_ENOTFOUND.
+ *
+ * Borrowed form: *out is a handle whose value bytes and metadata point into
+ * the store (for LMDB, the memory map). They stay valid, and the calling
+ * thread holds a read snapshot, until akv_value_release(). Release promptly.
+ */
+typedef struct akv_value akv_value;
+int akv_get(akv_store *store, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len, akv_value **out);
+/* Borrowed from the handle. */
+const void *akv_value_data(const akv_value *v, size_t *len);
+const akv_meta *akv_value_meta(const akv_value *v);
+void akv_value_release(akv_value *v);
+
+/*
+ * Caller-buffer form: copies the value into buf. *len is buf's size on
+ * entry and the value's size on return; AKV_ENOBUFS when buf is too small
+ * (nothing copied, *len = needed). meta (may be NULL) is filled, with
+ * meta->metadata = NULL (use akv_get for the metadata JSON).
+ */
+int akv_get_copy(akv_store *store, const char *sandbox, akv_scope scope,
+                 const char *key, size_t key_len, void *buf, size_t *len,
+                 akv_meta *meta);
+
+/* Deletes the sandbox's own entry (never _global's through an overlay).
+ * AKV_ENOTFOUND when there is no unexpired entry. */
+int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len);
+
+/* ------------------------------------------------------------------------ */
+/* Listing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct akv_list_opts {
+    const char *prefix;   /* key prefix or NULL */
+    size_t prefix_len;
+    size_t limit;         /* 0 = AKV_LIST_DEFAULT_LIMIT; capped at _MAX */
+    const char *cursor;   /* next_cursor of the previous page, or NULL */
+    size_t cursor_len;
+    int include_expired;  /* 1: expired entries are listed too */
+} akv_list_opts;
+#define AKV_LIST_DEFAULT_LIMIT 1000
+#define AKV_LIST_MAX_LIMIT 10000
+
+typedef struct akv_list akv_list;
+/*
+ * Lists entries in key order. Overlay scopes merge the sandbox and _global
+ * (the sandbox wins on equal keys; meta.origin tells which). The cursor is
+ * opaque to callers (it is the last key returned). Owned: akv_list_free().
+ */
+int akv_list_entries(akv_store *store, const char *sandbox, akv_scope scope,
+                     const akv_list_opts *opts, akv_list **out);
+size_t akv_list_count(const akv_list *list);
+/* Borrowed from the list; metadata lives as long as the list. */
+const akv_meta *akv_list_item(const akv_list *list, size_t i);
+/* Borrowed NUL-terminated cursor for the next page, or NULL at the end. */
+const char *akv_list_next_cursor(const akv_list *list);
+void akv_list_free(akv_list *list);
+
+/* ------------------------------------------------------------------------ */
+/* Maintenance                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct akv_scope_stats {
+    akv_scope scope;
+    uint64_t entries;       /* unexpired entries in the sandbox's namespace */
+    uint64_t bytes;         /* their value bytes (what the quota counts) */
+    uint64_t expired;       /* expired entries not yet collected */
+    uint64_t expired_bytes;
+    uint64_t quota;
+    int64_t default_ttl;    /* seconds, 0 = never */
+    uint64_t hits, misses;  /* reads of this scope, whole store, all processes */
+} akv_scope_stats;
+/* Fills out[] with one row per scope (scope == AKV_SCOPE_ALL) or one row;
+ * *n receives the row count. */
+int akv_stats(akv_store *store, const char *sandbox, int scope,
+              akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
+
+/* Removes expired entries. sandbox NULL = every sandbox; scope may be
+ * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
+int akv_prune(akv_store *store, const char *sandbox, int scope,
+              uint64_t pruned[AKV_SCOPE_COUNT]);
+
+/* Deletes every entry (expired or not) of one scope in the sandbox's own
+ * namespace. *deleted (may be NULL) receives the unexpired count. */
+int akv_clear(akv_store *store, const char *sandbox, akv_scope scope,
+              uint64_t *deleted);
+
+/* Progress callback for long operations: done of total units (total may be
+ * 0 when unknown). Called from the calling thread. */
+typedef void (*akv_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * Verifies the SHA-256 of every stored entry (expired ones too) in every
+ * sandbox. bad (may be NULL) is called once per failing entry. Returns
+ * AKV_EINTEGRITY if any failed, else AKV_OK. checked/failed may be NULL.
+ */
+typedef void (*akv_check_fn)(void *ctx, const akv_meta *bad);
+int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
+              void *ctx, uint64_t *checked, uint64_t *failed);
+
+/*
+ * Export: one JSON object per line (JSON Lines), the entry metadata of
+ * SPEC.md §1 plus "value" (base64). Unexpired entries only, in
+ * (scope, sandbox, key) order. sandbox NULL = every sandbox; scope may be
+ * AKV_SCOPE_ALL. *count (may be NULL) receives the number of lines.
+ */
+int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
+               akv_progress_fn progress, void *ctx, uint64_t *count);
+/*
+ * Import: reads what akv_export wrote and restores each entry exactly
+ * (version, timestamps, metadata, content type). Every line is validated
+ * (key, sandbox, scope, base64, SHA-256 of the value, size) before anything
+ * is written, and all entries are written in one transaction: on any error
+ * nothing changes, and the message names the line. Existing entries with the
+ * same key are replaced. Quotas apply.
+ */
+int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
+               void *ctx, uint64_t *count);
+
+/* Consistent hot copy of the embedded store into directory path (created;
+ * must not already hold a store). AKV_EINVAL on backends without it. */
+int akv_backup(akv_store *store, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AGENTKV_H */

@@ -1,0 +1,883 @@
+/*
+ * backend-lmdb.c — the embedded backend: one LMDB environment in the store
+ * directory, shared by every process that opens it (server, CLI, MCP).
+ *
+ * On-disk layout (directory DIR):
+ *   DIR/data.mdb, DIR/lock.mdb  the LMDB environment, with named databases:
+ *     "meta"     "format" → "1"; marks the directory as an agentkv store.
+ *     "entries"  key   = scope digit ('0'..'4') | sandbox | 0x00 | key
+ *                value = the record encoding of record.c
+ *                The NUL after the sandbox keeps one sandbox's keys
+ *                contiguous and apart from longer sandbox names.
+ *     "usage"    key   = scope digit | sandbox
+ *                value = two native uint64: stored value bytes and entry
+ *                count of the namespace, expired-but-not-collected entries
+ *                included. Kept exact inside every write transaction.
+ *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
+ *                 counters per scope, updated with atomic adds. Statistics
+ *                 only: they are not part of any transaction.
+ *
+ * Concurrency: LMDB serialises writers across processes with its lock file
+ * and gives readers snapshots without locks. Read transactions are pooled
+ * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
+ * call. Durability: every write commits with LMDB's default synchronous
+ * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "record.h"
+
+#define KEYBUF (1 + AKV_SANDBOX_MAX + 1 + AKV_KEY_MAX)
+#define MAX_READERS 1022
+
+struct reader {
+    MDB_txn *txn;
+    struct reader *next;
+};
+
+struct counters {
+    _Atomic uint64_t hits[AKV_SCOPE_COUNT];
+    _Atomic uint64_t misses[AKV_SCOPE_COUNT];
+};
+
+typedef struct lmdb_backend {
+    akv_backend base;
+    MDB_env *env;
+    MDB_dbi entries, usage;
+    uint64_t map_size;
+    pthread_mutex_t pool_lock; /* guards pool */
+    struct reader *pool;       /* reset read transactions ready to renew */
+    struct counters *counters; /* shared mapping, or NULL if unavailable */
+    char *dir;
+} lmdb_backend;
+
+struct usage {
+    uint64_t bytes, entries;
+};
+
+/* Translates an LMDB or errno code into an AKV code and message. */
+static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
+{
+    if (rc == MDB_MAP_FULL)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "store in %s is full (map_size %llu bytes reached); "
+                        "raise store.map_size in the config file",
+                        lb->dir, (unsigned long long)lb->map_size);
+    if (rc == ENOMEM)
+        return akv_fail(AKV_ENOMEM, "%s: out of memory", what);
+    return akv_fail(AKV_EUNAVAILABLE, "%s: %s", what, mdb_strerror(rc));
+}
+
+static size_t entry_key(char *buf, akv_scope scope, const char *sb,
+                        size_t sb_len, const char *key, size_t key_len)
+{
+    buf[0] = (char)('0' + scope);
+    memcpy(buf + 1, sb, sb_len);
+    buf[1 + sb_len] = '\0';
+    if (key_len)
+        memcpy(buf + 2 + sb_len, key, key_len);
+    return 2 + sb_len + key_len;
+}
+
+static size_t usage_key(char *buf, akv_scope scope, const char *sb,
+                        size_t sb_len)
+{
+    buf[0] = (char)('0' + scope);
+    memcpy(buf + 1, sb, sb_len);
+    return 1 + sb_len;
+}
+
+static int usage_get(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
+                     const char *sb, size_t sb_len, struct usage *u)
+{
+    char kb[1 + AKV_SANDBOX_MAX];
+    MDB_val k = {usage_key(kb, scope, sb, sb_len), kb}, v;
+    int rc = mdb_get(txn, lb->usage, &k, &v);
+    memset(u, 0, sizeof *u);
+    if (rc == MDB_NOTFOUND)
+        return AKV_OK;
+    if (rc != 0)
+        return lmdb_fail(lb, rc, "reading usage");
+    if (v.mv_size == sizeof *u)
+        memcpy(u, v.mv_data, sizeof *u);
+    return AKV_OK;
+}
+
+static int usage_add(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
+                     const char *sb, size_t sb_len, int64_t dbytes,
+                     int64_t dentries)
+{
+    if (dbytes == 0 && dentries == 0)
+        return AKV_OK;
+    struct usage u;
+    int rc = usage_get(lb, txn, scope, sb, sb_len, &u);
+    if (rc != AKV_OK)
+        return rc;
+    /* Clamp at zero: a record that failed to decode contributed unknown
+     * bytes, and usage must never wrap. */
+    u.bytes = (int64_t)u.bytes + dbytes < 0 ? 0 : u.bytes + (uint64_t)dbytes;
+    u.entries = (int64_t)u.entries + dentries < 0
+                    ? 0
+                    : u.entries + (uint64_t)dentries;
+    char kb[1 + AKV_SANDBOX_MAX];
+    MDB_val k = {usage_key(kb, scope, sb, sb_len), kb};
+    MDB_val v = {sizeof u, &u};
+    rc = mdb_put(txn, lb->usage, &k, &v, 0);
+    return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static const akv_backend_ops lmdb_ops;
+
+static int check_format(lmdb_backend *lb, MDB_txn *txn)
+{
+    MDB_dbi meta, main_db;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    if (rc)
+        return lmdb_fail(lb, rc, "opening main database");
+    rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == MDB_NOTFOUND) {
+        /* A new store, or somebody else's LMDB environment: only an empty
+         * main database may become ours. */
+        MDB_stat st;
+        mdb_stat(txn, main_db, &st);
+        if (st.ms_entries != 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s holds an LMDB environment that is not an "
+                            "agentkv store",
+                            lb->dir);
+        if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) != 0)
+            return lmdb_fail(lb, rc, "creating store");
+        MDB_val k = {6, "format"}, v = {1, "1"};
+        if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0)
+            return lmdb_fail(lb, rc, "creating store");
+        return AKV_OK;
+    }
+    if (rc)
+        return lmdb_fail(lb, rc, "opening store");
+    MDB_val k = {6, "format"}, v;
+    rc = mdb_get(txn, meta, &k, &v);
+    if (rc != 0 || v.mv_size != 1 || *(char *)v.mv_data != '1')
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "%s holds a store of an unknown format", lb->dir);
+    return AKV_OK;
+}
+
+static int open_counters(lmdb_backend *lb)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/counters", lb->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return AKV_OK; /* statistics are optional: e.g. a read-only dir */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size < 4096 && ftruncate(fd, 4096) != 0) {
+        close(fd);
+        return AKV_OK;
+    }
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p != MAP_FAILED)
+        lb->counters = p;
+    return AKV_OK;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
+                          unsigned flags, akv_backend **out)
+{
+    if (dir == NULL || *dir == '\0')
+        return akv_fail(AKV_EINVAL, "no store directory given");
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %m", dir);
+        if (!(flags & AKV_OPEN_CREATE))
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "no store at %s (nothing has been written there)",
+                            dir);
+        if (mkdir_p(dir) != 0)
+            return akv_fail(AKV_EUNAVAILABLE, "cannot create store %s: %m",
+                            dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+        return akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: not a "
+                        "directory", dir);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (!(flags & AKV_OPEN_CREATE) && access(path, F_OK) != 0)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "no store at %s (nothing has been written there)",
+                        dir);
+
+    lmdb_backend *lb = calloc(1, sizeof *lb);
+    if (lb == NULL || (lb->dir = strdup(dir)) == NULL) {
+        free(lb);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    lb->base.ops = &lmdb_ops;
+    lb->map_size = cfg->map_size;
+    pthread_mutex_init(&lb->pool_lock, NULL);
+
+    int rc = mdb_env_create(&lb->env);
+    if (rc) {
+        rc = lmdb_fail(lb, rc, "creating LMDB environment");
+        goto fail;
+    }
+    mdb_env_set_maxdbs(lb->env, 4);
+    mdb_env_set_maxreaders(lb->env, MAX_READERS);
+    mdb_env_set_mapsize(lb->env, (size_t)cfg->map_size);
+    rc = mdb_env_open(lb->env, dir, MDB_NOTLS, 0644);
+    if (rc) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
+                      rc == MDB_INVALID ? "data.mdb is not an LMDB file "
+                                          "(corrupt or foreign)"
+                                        : mdb_strerror(rc));
+        goto fail;
+    }
+    /* Readers left behind by processes that died (kill -9) hold slots and
+     * pin old pages; clear them. */
+    int dead = 0;
+    mdb_reader_check(lb->env, &dead);
+
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(lb->env, NULL, 0, &txn)) != 0) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
+                      mdb_strerror(rc));
+        goto fail;
+    }
+    if ((rc = check_format(lb, txn)) != AKV_OK ||
+        (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &lb->entries)) != 0 ||
+        (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
+        (rc = mdb_txn_commit(txn)) != 0) {
+        if (rc > 0)
+            rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
+                          mdb_strerror(rc));
+        if (rc != AKV_OK && txn)
+            mdb_txn_abort(txn);
+        goto fail;
+    }
+    open_counters(lb);
+    *out = &lb->base;
+    return AKV_OK;
+fail:
+    if (lb->env)
+        mdb_env_close(lb->env);
+    pthread_mutex_destroy(&lb->pool_lock);
+    free(lb->dir);
+    free(lb);
+    return rc;
+}
+
+static void lmdb_close(akv_backend *be)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct reader *r = lb->pool;
+    while (r) {
+        struct reader *next = r->next;
+        mdb_txn_abort(r->txn);
+        free(r);
+        r = next;
+    }
+    if (lb->counters)
+        munmap(lb->counters, 4096);
+    mdb_env_close(lb->env);
+    pthread_mutex_destroy(&lb->pool_lock);
+    free(lb->dir);
+    free(lb);
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+static int reader_take(lmdb_backend *lb, struct reader **out)
+{
+    pthread_mutex_lock(&lb->pool_lock);
+    struct reader *r = lb->pool;
+    if (r)
+        lb->pool = r->next;
+    pthread_mutex_unlock(&lb->pool_lock);
+    int rc;
+    if (r) {
+        rc = mdb_txn_renew(r->txn);
+        if (rc) {
+            mdb_txn_abort(r->txn);
+            free(r);
+            return lmdb_fail(lb, rc, "starting read");
+        }
+    } else {
+        r = malloc(sizeof *r);
+        if (r == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        rc = mdb_txn_begin(lb->env, NULL, MDB_RDONLY, &r->txn);
+        if (rc) {
+            free(r);
+            return lmdb_fail(lb, rc, "starting read");
+        }
+    }
+    *out = r;
+    return AKV_OK;
+}
+
+static void reader_give(lmdb_backend *lb, struct reader *r)
+{
+    mdb_txn_reset(r->txn);
+    pthread_mutex_lock(&lb->pool_lock);
+    r->next = lb->pool;
+    lb->pool = r;
+    pthread_mutex_unlock(&lb->pool_lock);
+}
+
+static int lmdb_get(akv_backend *be, const akv_ns *ns, const char *key,
+                    size_t key_len, akv_rec *rec, void **hold)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct reader *r;
+    int rc = reader_take(lb, &r);
+    if (rc)
+        return rc;
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
+                           key_len),
+                 kb},
+            v;
+    rc = mdb_get(r->txn, lb->entries, &k, &v);
+    if (rc == 0)
+        rc = akv_rec_decode(v.mv_data, v.mv_size, rec);
+    else if (rc == MDB_NOTFOUND)
+        rc = AKV_ENOTFOUND;
+    else
+        rc = lmdb_fail(lb, rc, "reading entry");
+    if (rc != AKV_OK) {
+        reader_give(lb, r);
+        return rc;
+    }
+    *hold = r;
+    return AKV_OK;
+}
+
+static void lmdb_release(akv_backend *be, void *hold)
+{
+    reader_give((lmdb_backend *)be, hold);
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+/* The fixed leading bytes of every entries key in ns: scope digit and, if
+ * the sandbox is fixed, sandbox and NUL. Empty for every scope. */
+static size_t ns_prefix(char *buf, const akv_ns *ns)
+{
+    if (ns->scope == AKV_SCOPE_ALL)
+        return 0;
+    if (ns->sandbox == NULL) {
+        buf[0] = (char)('0' + ns->scope);
+        return 1;
+    }
+    return entry_key(buf, ns->scope, ns->sandbox, ns->sandbox_len, NULL, 0);
+}
+
+/* Splits an entries key into namespace and key; false if malformed. */
+static bool split_key(const MDB_val *k, akv_ns *ns, const char **key,
+                      size_t *key_len)
+{
+    const char *kp = k->mv_data;
+    if (k->mv_size < 2)
+        return false;
+    const char *nul = memchr(kp + 1, '\0', k->mv_size - 1);
+    int scope = kp[0] - '0';
+    if (nul == NULL || scope < 0 || scope >= AKV_SCOPE_COUNT)
+        return false;
+    ns->sandbox = kp + 1;
+    ns->sandbox_len = (size_t)(nul - kp - 1);
+    ns->scope = scope;
+    *key = nul + 1;
+    *key_len = k->mv_size - (size_t)(*key - kp);
+    return true;
+}
+
+static bool ns_matches(const akv_ns *want, const akv_ns *got)
+{
+    return want->sandbox == NULL ||
+           (got->sandbox_len == want->sandbox_len &&
+            memcmp(got->sandbox, want->sandbox, got->sandbox_len) == 0);
+}
+
+/* Byte-wise comparison of two keys, shorter first on a common prefix. */
+static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Usage change of one namespace, gathered while a cursor walks the entries
+ * and applied after it, so that no other database is written mid-walk. */
+struct usage_delta {
+    int scope;
+    size_t sb_len;
+    char sb[AKV_SANDBOX_MAX];
+    int64_t bytes, entries;
+};
+
+/* Removes records of ns; see the remove op in backend.h. */
+static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
+                         bool expired_only, int64_t now,
+                         uint64_t counts[AKV_SCOPE_COUNT],
+                         uint64_t *live_removed)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, lb->entries, &cur);
+    if (rc)
+        return lmdb_fail(lb, rc, "opening cursor");
+    struct usage_delta *deltas = NULL;
+    size_t ndeltas = 0, cap = 0;
+    char kb[KEYBUF];
+    size_t plen = ns_prefix(kb, ns);
+    MDB_val k = {plen, kb}, v;
+    rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, kb, plen) != 0)
+            break;
+        akv_ns got;
+        const char *key;
+        size_t key_len;
+        if (!split_key(&k, &got, &key, &key_len) || !ns_matches(ns, &got))
+            continue;
+        akv_rec rec;
+        bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
+        bool expired = decoded && akv_rec_expired(&rec, now);
+        if (expired_only && !expired)
+            continue;
+        uint64_t bytes = decoded ? rec.value_len
+                                 : (v.mv_size > AKV_REC_HEADER
+                                        ? v.mv_size - AKV_REC_HEADER
+                                        : 0);
+        struct usage_delta *d = ndeltas ? &deltas[ndeltas - 1] : NULL;
+        if (d == NULL || d->scope != got.scope || d->sb_len != got.sandbox_len ||
+            memcmp(d->sb, got.sandbox, got.sandbox_len) != 0) {
+            if (ndeltas == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                void *p = realloc(deltas, ncap * sizeof *deltas);
+                if (p == NULL) {
+                    rc = akv_fail(AKV_ENOMEM, "out of memory");
+                    break;
+                }
+                deltas = p;
+                cap = ncap;
+            }
+            d = &deltas[ndeltas++];
+            d->scope = got.scope;
+            d->sb_len = got.sandbox_len;
+            memcpy(d->sb, got.sandbox, got.sandbox_len);
+            d->bytes = d->entries = 0;
+        }
+        if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+            rc = lmdb_fail(lb, rc, "removing entry");
+            break;
+        }
+        d->bytes -= (int64_t)bytes;
+        d->entries--;
+        if (counts)
+            counts[got.scope]++;
+        if (live_removed && !expired)
+            (*live_removed)++;
+        /* After mdb_cursor_del, MDB_NEXT yields the record that followed. */
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 0) {
+        rc = AKV_OK;
+        for (size_t i = 0; i < ndeltas && rc == AKV_OK; i++)
+            rc = usage_add(lb, txn, deltas[i].scope, deltas[i].sb,
+                           deltas[i].sb_len, deltas[i].bytes,
+                           deltas[i].entries);
+    } else if (rc > 0) {
+        rc = lmdb_fail(lb, rc, "scanning entries");
+    }
+    free(deltas);
+    return rc;
+}
+
+/* Writes one record inside txn; the shared body of put and put_batch. */
+static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
+                      akv_rec *out, int *created)
+{
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
+                           w->key, w->key_len),
+                 kb},
+            v;
+    akv_rec old;
+    bool exists = false, old_live = false;
+    uint64_t old_bytes = 0;
+    bool pruned = false;
+    int rc;
+again:
+    rc = mdb_get(txn, lb->entries, &k, &v);
+    if (rc == 0) {
+        exists = true;
+        if (akv_rec_decode(v.mv_data, v.mv_size, &old) == AKV_OK) {
+            old_live = !akv_rec_expired(&old, w->now);
+            old_bytes = old.value_len;
+        } else {
+            /* An undecodable record is replaced like an expired one. */
+            old_live = false;
+            old_bytes = v.mv_size > AKV_REC_HEADER ? v.mv_size - AKV_REC_HEADER
+                                                   : 0;
+        }
+    } else if (rc != MDB_NOTFOUND) {
+        return lmdb_fail(lb, rc, "reading entry");
+    } else {
+        exists = old_live = false;
+        old_bytes = 0;
+    }
+    akv_error_clear();
+    if (!w->restore) {
+        if (w->create_only && old_live)
+            return akv_fail(AKV_EPRECONDITION,
+                            "key already exists (create-only write)");
+        if (w->if_match &&
+            (!old_live || memcmp(old.sha256, w->if_match, 32) != 0))
+            return akv_fail(AKV_EPRECONDITION,
+                            old_live ? "current SHA-256 does not match "
+                                       "If-Match"
+                                     : "no current entry to match If-Match");
+    }
+    struct usage u;
+    if ((rc = usage_get(lb, txn, w->ns.scope, w->ns.sandbox,
+                        w->ns.sandbox_len, &u)) != AKV_OK)
+        return rc;
+    uint64_t new_bytes = u.bytes - (old_bytes > u.bytes ? u.bytes : old_bytes) +
+                         w->rec.value_len;
+    if (w->rec.value_len > old_bytes && new_bytes > w->quota) {
+        if (!pruned) {
+            /* Expired entries do not count against the writer: collect
+             * this namespace's, then decide again. */
+            akv_ns ns = w->ns;
+            if ((rc = remove_in_txn(lb, txn, &ns, true, w->now, NULL,
+                                    NULL)) != AKV_OK)
+                return rc;
+            pruned = true;
+            goto again;
+        }
+        uint64_t used = u.bytes;
+        return akv_fail_quota(
+            w->ns.scope, used, w->quota, new_bytes,
+            "%s quota of sandbox %.*s: %llu bytes used, quota %llu, this "
+            "write would make %llu",
+            akv_scope_name(w->ns.scope), (int)w->ns.sandbox_len,
+            w->ns.sandbox, (unsigned long long)used,
+            (unsigned long long)w->quota, (unsigned long long)new_bytes);
+    }
+
+    akv_rec rec = w->rec;
+    if (!w->restore) {
+        rec.version = old_live ? old.version + 1 : 1;
+        rec.created_at = old_live ? old.created_at : w->now;
+        rec.updated_at = w->now;
+        rec.expires_at = w->ttl_ms > 0 ? w->now + w->ttl_ms : 0;
+    }
+    MDB_val nv = {akv_rec_encoded_size(&rec), NULL};
+    rc = mdb_put(txn, lb->entries, &k, &nv, MDB_RESERVE);
+    if (rc)
+        return lmdb_fail(lb, rc, "writing entry");
+    akv_rec_encode(&rec, nv.mv_data);
+    rc = usage_add(lb, txn, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
+                   (int64_t)w->rec.value_len - (int64_t)old_bytes,
+                   exists ? 0 : 1);
+    if (rc)
+        return rc;
+    if (out)
+        *out = rec;
+    if (created)
+        *created = !old_live;
+    return AKV_OK;
+}
+
+static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
+                    int *created)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    rc = put_in_txn(lb, txn, w, out, created);
+    if (rc != AKV_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+}
+
+static int lmdb_put_batch(akv_backend *be, const akv_write *w, size_t n)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = put_in_txn(lb, txn, &w[i], NULL, NULL)) != AKV_OK) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+}
+
+static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
+                    size_t key_len, int64_t now, bool *was_live)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
+                           key_len),
+                 kb},
+            v;
+    rc = mdb_get(txn, lb->entries, &k, &v);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc == MDB_NOTFOUND ? akv_fail(AKV_ENOTFOUND, "no such entry")
+                                  : lmdb_fail(lb, rc, "reading entry");
+    }
+    akv_rec rec;
+    bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
+    uint64_t bytes = decoded ? rec.value_len
+                             : (v.mv_size > AKV_REC_HEADER
+                                    ? v.mv_size - AKV_REC_HEADER
+                                    : 0);
+    if (was_live)
+        *was_live = decoded && !akv_rec_expired(&rec, now);
+    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0) {
+        mdb_txn_abort(txn);
+        return lmdb_fail(lb, rc, "deleting entry");
+    }
+    rc = usage_add(lb, txn, ns->scope, ns->sandbox, ns->sandbox_len,
+                   -(int64_t)bytes, -1);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing delete") : AKV_OK;
+}
+
+static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
+                      size_t key_len, int64_t expires_at)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
+                           key_len),
+                 kb},
+            v;
+    rc = mdb_get(txn, lb->entries, &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < AKV_REC_HEADER)) {
+        mdb_txn_abort(txn);
+        return AKV_OK;
+    }
+    if (rc == 0) {
+        /* Rewrite the record with only expires_at changed. */
+        void *copy = malloc(v.mv_size);
+        if (copy == NULL) {
+            mdb_txn_abort(txn);
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        }
+        memcpy(copy, v.mv_data, v.mv_size);
+        for (int i = 0; i < 8; i++)
+            ((unsigned char *)copy)[32 + i] =
+                (unsigned char)((uint64_t)expires_at >> (8 * i));
+        MDB_val nv = {v.mv_size, copy};
+        rc = mdb_put(txn, lb->entries, &k, &nv, 0);
+        free(copy);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return lmdb_fail(lb, rc, "refreshing expiry");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing refresh") : AKV_OK;
+}
+
+static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
+                     size_t prefix_len, const char *after, size_t after_len,
+                     akv_scan_fn fn, void *ctx)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct reader *r;
+    int rc = reader_take(lb, &r);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(r->txn, lb->entries, &cur)) != 0) {
+        reader_give(lb, r);
+        return lmdb_fail(lb, rc, "opening cursor");
+    }
+    char fixed[KEYBUF], start[KEYBUF];
+    size_t flen = ns_prefix(fixed, ns), slen = flen;
+    memcpy(start, fixed, flen);
+    /* With one namespace the keys are contiguous: seek straight to the
+     * later of prefix and cursor. */
+    bool one_ns = ns->sandbox != NULL && ns->scope != AKV_SCOPE_ALL;
+    if (one_ns) {
+        const char *from = prefix;
+        size_t from_len = prefix ? prefix_len : 0;
+        if (after && (from == NULL ||
+                      keycmp(after, after_len, from, from_len) > 0)) {
+            from = after;
+            from_len = after_len;
+        }
+        if (from_len) {
+            memcpy(start + slen, from, from_len);
+            slen += from_len;
+        }
+    }
+    MDB_val k = {slen, start}, v;
+    int stop = 0;
+    rc = mdb_cursor_get(cur, &k, &v, slen ? MDB_SET_RANGE : MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < flen || memcmp(k.mv_data, fixed, flen) != 0)
+            break;
+        akv_ns got;
+        const char *key;
+        size_t key_len;
+        if (!split_key(&k, &got, &key, &key_len) || !ns_matches(ns, &got))
+            continue;
+        bool in_prefix = prefix == NULL ||
+                         (key_len >= prefix_len &&
+                          memcmp(key, prefix, prefix_len) == 0);
+        if (!in_prefix) {
+            if (one_ns && keycmp(key, key_len, prefix, prefix_len) > 0)
+                break; /* sorted: past the prefix range */
+            continue;
+        }
+        if (after && keycmp(key, key_len, after, after_len) <= 0)
+            continue;
+        akv_rec rec;
+        if (akv_rec_decode(v.mv_data, v.mv_size, &rec) != AKV_OK) {
+            /* Present a damaged record with an impossible digest, so that
+             * readers report an integrity error instead of skipping it. */
+            memset(&rec, 0, sizeof rec);
+            memset(rec.sha256, 0xff, sizeof rec.sha256);
+        }
+        if ((stop = fn(ctx, &got, key, key_len, &rec)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    reader_give(lb, r);
+    if (stop)
+        return stop;
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        return AKV_OK;
+    return lmdb_fail(lb, rc, "scanning entries");
+}
+
+static int lmdb_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
+                       int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
+                       uint64_t *live_removed)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    rc = remove_in_txn(lb, txn, ns, expired_only, now, counts, live_removed);
+    if (rc != AKV_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing removal") : AKV_OK;
+}
+
+static void lmdb_count(akv_backend *be, akv_scope scope, bool hit)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    if (lb->counters == NULL)
+        return;
+    if (hit)
+        atomic_fetch_add_explicit(&lb->counters->hits[scope], 1,
+                                  memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&lb->counters->misses[scope], 1,
+                                  memory_order_relaxed);
+}
+
+static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
+                          uint64_t misses[AKV_SCOPE_COUNT])
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        hits[i] = lb->counters ? atomic_load(&lb->counters->hits[i]) : 0;
+        misses[i] = lb->counters ? atomic_load(&lb->counters->misses[i]) : 0;
+    }
+}
+
+static int lmdb_backup(akv_backend *be, const char *path)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct stat st;
+    char file[4096];
+    if (mkdir_p(path) != 0)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", path);
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    if (stat(file, &st) == 0)
+        return akv_fail(AKV_EINVAL, "%s already holds a store", path);
+    int rc = mdb_env_copy2(lb->env, path, MDB_CP_COMPACT);
+    if (rc)
+        return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %s", path,
+                        mdb_strerror(rc));
+    return AKV_OK;
+}
+
+static const akv_backend_ops lmdb_ops = {
+    .name = "lmdb",
+    .close = lmdb_close,
+    .get = lmdb_get,
+    .release = lmdb_release,
+    .put = lmdb_put,
+    .put_batch = lmdb_put_batch,
+    .del = lmdb_del,
+    .touch = lmdb_touch,
+    .scan = lmdb_scan,
+    .remove = lmdb_remove,
+    .count = lmdb_count,
+    .counters = lmdb_counters,
+    .backup = lmdb_backup,
+};

@@ -1,0 +1,131 @@
+/*
+ * backend.h — the backend vtable: the only thing a storage backend
+ * implements. store.c does everything that is the same for every backend
+ * (validation, SHA-256, overlay, expiry filtering, integrity checks, JSON);
+ * a backend stores and retrieves records atomically and enforces, inside its
+ * own transaction, what cannot be checked from outside without a race:
+ * preconditions, versions and quotas.
+ *
+ * Backends never see HTTP, JSON-RPC or the CLI, and never let their own
+ * error codes out: they translate them to AKV_E* with akv_fail().
+ */
+#ifndef AKV_BACKEND_H
+#define AKV_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agentkv.h"
+
+typedef struct akv_backend akv_backend;
+
+/* A record as stored. Pointers are borrowed from the backend: see each op. */
+typedef struct akv_rec {
+    uint64_t version;
+    int64_t created_at, updated_at, expires_at; /* ms; expires_at 0 = never */
+    unsigned char sha256[32];
+    const char *content_type;
+    size_t content_type_len;
+    const char *metadata; /* JSON object text or NULL */
+    size_t metadata_len;
+    const void *value;
+    size_t value_len;
+} akv_rec;
+
+/* A namespace: one sandbox's entries of one scope. */
+typedef struct akv_ns {
+    const char *sandbox;
+    size_t sandbox_len;
+    int scope; /* an akv_scope, or AKV_SCOPE_ALL where an op allows it */
+} akv_ns;
+
+/* A write as the backend applies it. */
+typedef struct akv_write {
+    akv_ns ns;
+    const char *key;
+    size_t key_len;
+    akv_rec rec;          /* version/created_at are set by the backend unless
+                             restore is true */
+    int64_t ttl_ms;       /* expires_at = now + ttl_ms; 0 = never */
+    int64_t now;
+    uint64_t quota;       /* namespace quota in bytes */
+    const unsigned char *if_match; /* 32 bytes or NULL */
+    bool create_only;
+    bool restore;         /* import: keep rec's version and timestamps */
+} akv_write;
+
+/* Scan callback: return 0 to go on, non-zero to stop (that value is passed
+ * back by scan). rec is valid only during the call. */
+typedef int (*akv_scan_fn)(void *ctx, const akv_ns *ns, const char *key,
+                           size_t key_len, const akv_rec *rec);
+
+typedef struct akv_backend_ops {
+    const char *name;
+    void (*close)(akv_backend *be);
+
+    /* Reads a record. On AKV_OK, rec points into backend memory held by
+     * *hold until release(be, *hold). AKV_ENOTFOUND when absent (expired or
+     * not: the store filters expiry). */
+    int (*get)(akv_backend *be, const akv_ns *ns, const char *key,
+               size_t key_len, akv_rec *rec, void **hold);
+    void (*release)(akv_backend *be, void *hold);
+
+    /* Applies w atomically and durably. Before writing it checks, against
+     * the record stored now (expired ones count as absent): w->if_match,
+     * w->create_only (AKV_EPRECONDITION), and that the namespace's unexpired
+     * bytes after the write stay within w->quota, counting only growth
+     * (AKV_EQUOTA via akv_fail_quota). On success *out receives the stored
+     * record (pointers into w's buffers) and *created whether no unexpired
+     * record was replaced. */
+    int (*put)(akv_backend *be, const akv_write *w, akv_rec *out,
+               int *created);
+
+    /* Applies n restore writes in one transaction: all or nothing. */
+    int (*put_batch)(akv_backend *be, const akv_write *w, size_t n);
+
+    /* Deletes a record. *was_live (may be NULL) is set when the deleted
+     * record had not expired at now. AKV_ENOTFOUND when absent. */
+    int (*del)(akv_backend *be, const akv_ns *ns, const char *key,
+               size_t key_len, int64_t now, bool *was_live);
+
+    /* Sets a record's expires_at (sliding expiry); absent is AKV_OK. */
+    int (*touch)(akv_backend *be, const akv_ns *ns, const char *key,
+                 size_t key_len, int64_t expires_at);
+
+    /* Calls fn for each record, in key order, of namespace ns (ns->sandbox
+     * NULL = every sandbox; ns->scope AKV_SCOPE_ALL = every scope) whose key
+     * starts with prefix and sorts after `after` (both may be NULL). Records
+     * are seen in one consistent snapshot. */
+    int (*scan)(akv_backend *be, const akv_ns *ns, const char *prefix,
+                size_t prefix_len, const char *after, size_t after_len,
+                akv_scan_fn fn, void *ctx);
+
+    /* Removes records of namespace ns (sandbox NULL = every sandbox, scope
+     * may be AKV_SCOPE_ALL): only those expired at now when expired_only,
+     * else all of them. counts[scope] += removed; *live_removed (may be
+     * NULL) += removed records that had not expired. One transaction. */
+    int (*remove)(akv_backend *be, const akv_ns *ns, bool expired_only,
+                  int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
+                  uint64_t *live_removed);
+
+    /* Hit/miss counters shared by every process using the store. */
+    void (*count)(akv_backend *be, akv_scope scope, bool hit);
+    void (*counters)(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
+                     uint64_t misses[AKV_SCOPE_COUNT]);
+
+    /* Consistent copy into directory path; NULL if unsupported. */
+    int (*backup)(akv_backend *be, const char *path);
+} akv_backend_ops;
+
+struct akv_backend {
+    const akv_backend_ops *ops;
+};
+
+/* Opens the backend named by url (NULL or "lmdb" = embedded in dir). */
+int akv_backend_open(const char *url, const char *dir,
+                     const struct akv_config *cfg, unsigned flags,
+                     akv_backend **out);
+int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
+                          unsigned flags, akv_backend **out);
+
+#endif /* AKV_BACKEND_H */

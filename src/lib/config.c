@@ -1,0 +1,201 @@
+/*
+ * config.c — the store's settings: SPEC.md §1 defaults, the INI file that
+ * overrides them, and one table of every setting from which --help text and
+ * docs/config.md are generated. Front ends map flags and environment
+ * variables onto akv_config_set(); nothing else parses settings.
+ */
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MiB (1024ULL * 1024)
+
+static const akv_config_item items[] = {
+    {"store", "max_value_size", "50MiB", "largest value a write may store"},
+    {"store", "map_size", "8GiB",
+     "largest size the embedded store's file may grow to (LMDB map size)"},
+    {"scope.system", "ttl", "never", "default TTL of system entries"},
+    {"scope.system", "quota", "10MiB", "bytes per sandbox namespace"},
+    {"scope.system", "refresh_on_read", "false", "sliding expiry on read"},
+    {"scope.instructions", "ttl", "never", "default TTL of instructions"},
+    {"scope.instructions", "quota", "5MiB", "bytes per sandbox namespace"},
+    {"scope.instructions", "refresh_on_read", "false",
+     "sliding expiry on read"},
+    {"scope.project", "ttl", "72h", "default TTL of project entries"},
+    {"scope.project", "quota", "20MiB", "bytes per sandbox"},
+    {"scope.project", "refresh_on_read", "false", "sliding expiry on read"},
+    {"scope.task", "ttl", "24h", "default TTL of task entries"},
+    {"scope.task", "quota", "100MiB", "bytes per sandbox"},
+    {"scope.task", "refresh_on_read", "false", "sliding expiry on read"},
+    {"scope.artifacts", "ttl", "48h", "default TTL of artifacts"},
+    {"scope.artifacts", "quota", "200MiB", "bytes per sandbox"},
+    {"scope.artifacts", "refresh_on_read", "false", "sliding expiry on read"},
+};
+
+const akv_config_item *akv_config_items(size_t *n)
+{
+    *n = sizeof items / sizeof items[0];
+    return items;
+}
+
+void akv_config_defaults(struct akv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        int rc = akv_config_set(cfg, items[i].section, items[i].name,
+                                items[i].default_value);
+        (void)rc; /* the table's defaults are valid by construction */
+    }
+}
+
+int akv_config_new(akv_config **out)
+{
+    akv_config *cfg = malloc(sizeof *cfg);
+    if (cfg == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    akv_config_defaults(cfg);
+    *out = cfg;
+    return AKV_OK;
+}
+
+void akv_config_free(akv_config *cfg)
+{
+    free(cfg);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+        !strcmp(v, "1")) {
+        *out = 1;
+        return AKV_OK;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") ||
+        !strcmp(v, "0")) {
+        *out = 0;
+        return AKV_OK;
+    }
+    return akv_fail(AKV_EINVAL, "invalid boolean '%s' (true or false)", v);
+}
+
+int akv_config_set(akv_config *cfg, const char *section, const char *name,
+                   const char *value)
+{
+    char s1[AKV_QUOTE_BUF], s2[AKV_QUOTE_BUF];
+    if (!section || !name || !value)
+        return akv_fail(AKV_EINVAL, "config: missing section, name or value");
+    size_t vlen = strlen(value);
+    if (strcmp(section, "store") == 0) {
+        if (strcmp(name, "max_value_size") == 0) {
+            uint64_t v;
+            int rc = akv_size_parse(value, vlen, &v);
+            if (rc == AKV_OK && (v == 0 || v > 1024 * MiB))
+                rc = akv_fail(AKV_EINVAL,
+                              "max_value_size must be 1 byte to 1GiB");
+            if (rc == AKV_OK)
+                cfg->max_value_size = v;
+            return rc;
+        }
+        if (strcmp(name, "map_size") == 0) {
+            uint64_t v;
+            int rc = akv_size_parse(value, vlen, &v);
+            if (rc == AKV_OK && v < 16 * MiB)
+                rc = akv_fail(AKV_EINVAL, "map_size must be at least 16MiB");
+            if (rc == AKV_OK)
+                cfg->map_size = v;
+            return rc;
+        }
+    } else if (strncmp(section, "scope.", 6) == 0) {
+        akv_scope sc;
+        if (akv_scope_parse(section + 6, strlen(section + 6), &sc) != AKV_OK)
+            return akv_fail(AKV_EINVAL, "config: unknown section [%s]",
+                            akv_quote(s1, section, strlen(section)));
+        if (strcmp(name, "ttl") == 0) {
+            int64_t v;
+            int rc = akv_duration_parse(value, vlen, &v);
+            if (rc == AKV_OK)
+                cfg->ttl[sc] = v;
+            return rc;
+        }
+        if (strcmp(name, "quota") == 0) {
+            uint64_t v;
+            int rc = akv_size_parse(value, vlen, &v);
+            if (rc == AKV_OK)
+                cfg->quota[sc] = v;
+            return rc;
+        }
+        if (strcmp(name, "refresh_on_read") == 0)
+            return parse_bool(value, &cfg->refresh[sc]);
+    } else {
+        return akv_fail(AKV_EINVAL, "config: unknown section [%s]",
+                        akv_quote(s1, section, strlen(section)));
+    }
+    return akv_fail(AKV_EINVAL, "config: unknown setting '%s' in [%s]",
+                    akv_quote(s2, name, strlen(name)),
+                    akv_quote(s1, section, strlen(section)));
+}
+
+struct load_ctx {
+    akv_config *cfg;
+    int rc;
+    char message[512];
+};
+
+/* inih calls this per entry; returning 0 makes ini_parse_file() report the
+ * entry's line number as the first error. */
+static int config_ini_entry(void *user, const char *section,
+                            const char *name, const char *value)
+{
+    struct load_ctx *lc = user;
+    if (lc->rc != AKV_OK)
+        return 0;
+    int rc = akv_config_set(lc->cfg, section, name, value);
+    if (rc != AKV_OK) {
+        lc->rc = rc;
+        snprintf(lc->message, sizeof lc->message, "%s",
+                 akv_last_error()->message);
+        return 0;
+    }
+    return 1;
+}
+
+int akv_config_load(akv_config *cfg, const char *path)
+{
+    struct akv_config copy = *cfg;
+    struct load_ctx lc = {&copy, AKV_OK, ""};
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot read config file %s: %m",
+                        path);
+    int r = ini_parse_file(f, config_ini_entry, &lc);
+    fclose(f);
+    if (lc.rc != AKV_OK)
+        return akv_fail(lc.rc, "%s:%d: %s", path, r, lc.message);
+    if (r != 0)
+        return akv_fail(AKV_EINVAL, "%s:%d: syntax error", path, r);
+    *cfg = copy;
+    return AKV_OK;
+}
+
+int64_t akv_config_scope_ttl(const akv_config *cfg, akv_scope scope)
+{
+    return cfg->ttl[scope];
+}
+uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope)
+{
+    return cfg->quota[scope];
+}
+int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope)
+{
+    return cfg->refresh[scope];
+}
+uint64_t akv_config_max_value_size(const akv_config *cfg)
+{
+    return cfg->max_value_size;
+}
+uint64_t akv_config_map_size(const akv_config *cfg)
+{
+    return cfg->map_size;
+}

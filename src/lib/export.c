@@ -1,0 +1,414 @@
+/*
+ * export.c — JSON Lines export and import, the lossless way to move data
+ * between stores and backends.
+ *
+ * Format: one JSON object per line, the entry metadata of SPEC.md §1 plus
+ * "value", the value bytes in standard base64 with padding:
+ *
+ *   {"sandbox":"sb1","scope":"task","key":"k","origin":"sb1","size":2,
+ *    "content_type":"text/plain","sha256":"…","version":3,
+ *    "created_at":"…","updated_at":"…","expires_at":null,
+ *    "metadata":{},"value":"aGk="}
+ *
+ * Import restores version, timestamps, content type and metadata exactly, so
+ * export → import → export is byte-identical. It validates every line before
+ * it writes anything, then writes all entries in one transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Encodes len bytes; owned result (NUL-terminated) or NULL. */
+static char *b64_encode(const unsigned char *in, size_t len, size_t *olen)
+{
+    size_t n = (len + 2) / 3 * 4;
+    char *out = malloc(n + 1), *p = out;
+    if (out == NULL)
+        return NULL;
+    size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *p++ = b64chars[v >> 18];
+        *p++ = b64chars[(v >> 12) & 63];
+        *p++ = b64chars[(v >> 6) & 63];
+        *p++ = b64chars[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        *p++ = b64chars[v >> 18];
+        *p++ = b64chars[(v >> 12) & 63];
+        *p++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
+        *p++ = '=';
+    }
+    *p = '\0';
+    *olen = n;
+    return out;
+}
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Strict decoding (padding required, no blanks). Owned result or NULL with
+ * *bad set when the input is not base64. */
+static unsigned char *b64_decode(const char *in, size_t len, size_t *olen,
+                                 bool *bad)
+{
+    *bad = false;
+    if (len % 4 != 0) {
+        *bad = true;
+        return NULL;
+    }
+    size_t pad = 0;
+    if (len && in[len - 1] == '=')
+        pad++;
+    if (len > 1 && in[len - 2] == '=')
+        pad++;
+    unsigned char *out = malloc(len / 4 * 3 + 1), *p = out;
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            bool last = i + 4 == len;
+            if (last && in[i + k] == '=' && k >= 4 - (int)pad)
+                v[k] = 0;
+            else if ((v[k] = b64_val((unsigned char)in[i + k])) < 0) {
+                free(out);
+                *bad = true;
+                return NULL;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        *p++ = (unsigned char)(w >> 16);
+        *p++ = (unsigned char)(w >> 8);
+        *p++ = (unsigned char)w;
+    }
+    *olen = (size_t)(p - out) - pad;
+    return out;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+struct export_ctx {
+    FILE *out;
+    int64_t now;
+    akv_progress_fn progress;
+    void *pctx;
+    uint64_t count;
+    int rc;
+};
+
+static int export_one(void *ctx, const akv_ns *ns, const char *key,
+                      size_t key_len, const akv_rec *rec)
+{
+    struct export_ctx *c = ctx;
+    if (akv_rec_expired(rec, c->now))
+        return 0;
+    char sb[AKV_SANDBOX_MAX + 1];
+    memcpy(sb, ns->sandbox, ns->sandbox_len);
+    sb[ns->sandbox_len] = '\0';
+    if (!akv_rec_verify(rec)) {
+        c->rc = akv_fail(AKV_EINTEGRITY,
+                         "%s/%s/%.*s fails its SHA-256; run agentkv check",
+                         sb, akv_scope_name(ns->scope), (int)key_len, key);
+        return 1;
+    }
+    akv_meta m;
+    akv_meta_fill(&m, sb, sb, ns->scope, key, key_len, rec);
+    json_t *o = akv_meta_json(&m);
+    size_t blen;
+    char *b64 = b64_encode(rec->value, rec->value_len, &blen);
+    if (o == NULL || b64 == NULL ||
+        json_object_set_new(o, "value", json_stringn_nocheck(b64, blen)) != 0) {
+        json_decref(o);
+        free(b64);
+        c->rc = akv_fail(AKV_ENOMEM, "out of memory");
+        return 1;
+    }
+    free(b64);
+    int w = json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (w != 0 || fputc('\n', c->out) == EOF) {
+        c->rc = akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
+        return 1;
+    }
+    c->count++;
+    if (c->progress && (c->count & 63) == 0)
+        c->progress(c->pctx, c->count, 0);
+    return 0;
+}
+
+int akv_export(akv_store *s, const char *sandbox, int scope, FILE *out,
+               akv_progress_fn progress, void *ctx, uint64_t *count)
+{
+    akv_error_clear();
+    if (sandbox && akv_sandbox_check(sandbox, strlen(sandbox)) != AKV_OK)
+        return AKV_EINVAL;
+    if (scope != AKV_SCOPE_ALL && (scope < 0 || scope >= AKV_SCOPE_COUNT))
+        return akv_fail(AKV_EINVAL, "invalid scope %d", scope);
+    struct export_ctx c = {out, akv_store_now(s), progress, ctx, 0, AKV_OK};
+    akv_ns ns = {sandbox, sandbox ? strlen(sandbox) : 0, scope};
+    int rc = s->be->ops->scan(s->be, &ns, NULL, 0, NULL, 0, export_one, &c);
+    if (c.rc != AKV_OK)
+        rc = c.rc;
+    if (rc == AKV_OK && fflush(out) != 0)
+        rc = akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
+    if (progress)
+        progress(ctx, c.count, c.count);
+    if (count)
+        *count = c.count;
+    return rc < 0 ? rc : AKV_OK;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+/* One parsed line: the write plus the buffers it points into. */
+struct import_item {
+    akv_write w;
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    char *key;
+    char *content_type;
+    char *metadata;
+    unsigned char *value;
+};
+
+static void item_free(struct import_item *it)
+{
+    free(it->key);
+    free(it->content_type);
+    free(it->metadata);
+    free(it->value);
+}
+
+static int get_str(json_t *o, const char *name, const char **s, size_t *len)
+{
+    json_t *v = json_object_get(o, name);
+    if (!json_is_string(v))
+        return akv_fail(AKV_EINVAL, "field \"%s\" missing or not a string",
+                        name);
+    *s = json_string_value(v);
+    *len = json_string_length(v);
+    return AKV_OK;
+}
+
+static int get_time(json_t *o, const char *name, int64_t *ms, bool nullable)
+{
+    json_t *v = json_object_get(o, name);
+    if (nullable && json_is_null(v)) {
+        *ms = 0;
+        return AKV_OK;
+    }
+    if (!json_is_string(v))
+        return akv_fail(AKV_EINVAL, "field \"%s\" missing or not a timestamp",
+                        name);
+    return akv_time_parse(json_string_value(v), json_string_length(v), ms);
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Parses and validates one line into it. */
+static int parse_line(akv_store *s, const char *line, size_t len,
+                      struct import_item *it)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (o == NULL)
+        return akv_fail(AKV_EINVAL, "not JSON (%s)", jerr.text);
+    int rc = AKV_OK;
+    const char *str;
+    size_t slen;
+    akv_scope scope = AKV_SCOPE_TASK;
+    memset(it, 0, sizeof *it);
+    if (!json_is_object(o)) {
+        rc = akv_fail(AKV_EINVAL, "not a JSON object");
+        goto out;
+    }
+    if ((rc = get_str(o, "sandbox", &str, &slen)) != AKV_OK ||
+        (rc = akv_sandbox_check(str, slen)) != AKV_OK)
+        goto out;
+    memcpy(it->sandbox, str, slen);
+    it->sandbox[slen] = '\0';
+    if ((rc = get_str(o, "scope", &str, &slen)) != AKV_OK ||
+        (rc = akv_scope_parse(str, slen, &scope)) != AKV_OK)
+        goto out;
+    if ((rc = get_str(o, "key", &str, &slen)) != AKV_OK ||
+        (rc = akv_key_check(str, slen)) != AKV_OK)
+        goto out;
+    if ((it->key = dup_n(str, slen)) == NULL)
+        goto oom;
+    it->w.key = it->key;
+    it->w.key_len = slen;
+    if ((rc = get_str(o, "content_type", &str, &slen)) != AKV_OK ||
+        (rc = akv_content_type_check(str, slen)) != AKV_OK)
+        goto out;
+    if ((it->content_type = dup_n(str, slen)) == NULL)
+        goto oom;
+    it->w.rec.content_type = it->content_type;
+    it->w.rec.content_type_len = slen;
+    if ((rc = get_str(o, "sha256", &str, &slen)) != AKV_OK ||
+        (rc = akv_hex_decode(str, slen, it->w.rec.sha256)) != AKV_OK)
+        goto out;
+    json_t *ver = json_object_get(o, "version");
+    if (!json_is_integer(ver) || json_integer_value(ver) < 1) {
+        rc = akv_fail(AKV_EINVAL, "field \"version\" must be an integer >= 1");
+        goto out;
+    }
+    it->w.rec.version = (uint64_t)json_integer_value(ver);
+    if ((rc = get_time(o, "created_at", &it->w.rec.created_at, false)) ||
+        (rc = get_time(o, "updated_at", &it->w.rec.updated_at, false)) ||
+        (rc = get_time(o, "expires_at", &it->w.rec.expires_at, true)))
+        goto out;
+    json_t *meta = json_object_get(o, "metadata");
+    if (meta && !json_is_null(meta)) {
+        if (!json_is_object(meta)) {
+            rc = akv_fail(AKV_EINVAL, "field \"metadata\" must be an object");
+            goto out;
+        }
+        if (json_object_size(meta)) {
+            it->metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (it->metadata == NULL)
+                goto oom;
+            size_t ml = strlen(it->metadata);
+            if (ml > AKV_METADATA_MAX) {
+                rc = akv_fail(AKV_EINVAL, "metadata over %d bytes",
+                              AKV_METADATA_MAX);
+                goto out;
+            }
+            it->w.rec.metadata = it->metadata;
+            it->w.rec.metadata_len = ml;
+        }
+    }
+    if ((rc = get_str(o, "value", &str, &slen)) != AKV_OK)
+        goto out;
+    bool bad;
+    size_t vlen;
+    it->value = b64_decode(str, slen, &vlen, &bad);
+    if (it->value == NULL) {
+        if (!bad)
+            goto oom;
+        rc = akv_fail(AKV_EINVAL, "field \"value\" is not base64");
+        goto out;
+    }
+    if (vlen > s->cfg.max_value_size) {
+        rc = akv_fail(AKV_ETOOLARGE, "value of %zu bytes is over "
+                      "max_value_size", vlen);
+        goto out;
+    }
+    json_t *size = json_object_get(o, "size");
+    if (size && (!json_is_integer(size) ||
+                 (uint64_t)json_integer_value(size) != vlen)) {
+        rc = akv_fail(AKV_EINVAL, "field \"size\" does not match the value");
+        goto out;
+    }
+    it->w.rec.value = it->value;
+    it->w.rec.value_len = vlen;
+    if (!akv_rec_verify(&it->w.rec)) {
+        rc = akv_fail(AKV_EINVAL, "value does not match its sha256");
+        goto out;
+    }
+    it->w.ns.sandbox = it->sandbox;
+    it->w.ns.sandbox_len = strlen(it->sandbox);
+    it->w.ns.scope = scope;
+    it->w.now = akv_store_now(s);
+    it->w.quota = s->cfg.quota[scope];
+    it->w.restore = true;
+    json_decref(o);
+    return AKV_OK;
+oom:
+    rc = akv_fail(AKV_ENOMEM, "out of memory");
+out:
+    json_decref(o);
+    item_free(it);
+    memset(it, 0, sizeof *it);
+    return rc;
+}
+
+int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
+               uint64_t *count)
+{
+    akv_error_clear();
+    struct import_item *items = NULL;
+    size_t n = 0, cap = 0, lineno = 0;
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t got;
+    int rc = AKV_OK;
+    while ((got = getline(&line, &linecap, in)) >= 0) {
+        lineno++;
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (len == 0)
+            continue; /* blank lines are allowed, e.g. a trailing one */
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            void *p = realloc(items, ncap * sizeof *items);
+            if (p == NULL) {
+                rc = akv_fail(AKV_ENOMEM, "out of memory");
+                break;
+            }
+            items = p;
+            cap = ncap;
+        }
+        if ((rc = parse_line(s, line, len, &items[n])) != AKV_OK) {
+            char msg[sizeof akv_last_error()->message];
+            snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
+            rc = akv_fail(rc, "import line %zu: %s", lineno, msg);
+            break;
+        }
+        n++;
+        if (progress && (n & 63) == 0)
+            progress(ctx, n, 0);
+    }
+    if (rc == AKV_OK && ferror(in))
+        rc = akv_fail(AKV_EUNAVAILABLE, "import: read failed");
+    free(line);
+    if (rc == AKV_OK && n) {
+        akv_write *ws = malloc(n * sizeof *ws);
+        if (ws == NULL) {
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++)
+                ws[i] = items[i].w;
+            rc = s->be->ops->put_batch(s->be, ws, n);
+            free(ws);
+        }
+    }
+    if (progress)
+        progress(ctx, rc == AKV_OK ? n : 0, n);
+    for (size_t i = 0; i < n; i++)
+        item_free(&items[i]);
+    free(items);
+    if (count)
+        *count = rc == AKV_OK ? n : 0;
+    return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * internal.h — declarations shared by the files of libagentkv and never
+ * exported: error reporting helpers, SHA-256 and hex helpers, the clock, and
+ * the store structure itself. Front ends must not include this file; tests
+ * may, to reach the backend directly.
+ */
+#ifndef AKV_INTERNAL_H
+#define AKV_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <pthread.h>
+
+#include "agentkv.h"
+#include "backend.h"
+
+/* Records code and a printf-style message as the thread's last error and
+ * returns code, so that callers can write `return akv_fail(AKV_EINVAL, …)`. */
+int akv_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same, recording quota figures too. */
+int akv_fail_quota(akv_scope scope, uint64_t used, uint64_t quota,
+                   uint64_t would_be, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Clears the thread's last error (code AKV_OK, empty message). */
+void akv_error_clear(void);
+/* Logs through the hook set by akv_set_log(). */
+void akv_log(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* SHA-256 of data into out (32 bytes). */
+void akv_sha256(const void *data, size_t len, unsigned char out[32]);
+/* 32 raw bytes → 64 lowercase hex digits plus NUL. */
+void akv_hex_encode(const unsigned char in[32], char out[AKV_SHA256_HEX + 1]);
+/* 64 hex digits (either case) → 32 bytes; AKV_EINVAL otherwise. */
+int akv_hex_decode(const char *hex, size_t len, unsigned char out[32]);
+/* Strict UTF-8 check (no overlongs, surrogates or code points > U+10FFFF). */
+bool akv_utf8_valid(const char *s, size_t len);
+/* Validates a metadata JSON text: an object of at most AKV_METADATA_MAX
+ * bytes. AKV_OK or AKV_EINVAL with the parser's position. */
+int akv_metadata_check(const char *json, size_t len);
+/* Validates a content type: 1..255 printable ASCII bytes. */
+int akv_content_type_check(const char *ct, size_t len);
+
+/* Copies up to 64 bytes of untrusted input into buf for an error message,
+ * replacing anything that is not printable ASCII with \xNN. Returns buf. */
+#define AKV_QUOTE_BUF 280
+const char *akv_quote(char buf[AKV_QUOTE_BUF], const char *s, size_t len);
+
+/* Wall-clock now in ms since the epoch. */
+int64_t akv_realtime_ms(void);
+
+struct akv_config {
+    int64_t ttl[AKV_SCOPE_COUNT];       /* seconds, 0 = never */
+    uint64_t quota[AKV_SCOPE_COUNT];    /* bytes */
+    int refresh[AKV_SCOPE_COUNT];       /* sliding expiry on read */
+    uint64_t max_value_size;
+    uint64_t map_size;
+};
+void akv_config_defaults(struct akv_config *cfg);
+
+struct akv_store {
+    akv_backend *be;
+    struct akv_config cfg;
+    akv_clock_fn clock;
+    void *clock_ctx;
+};
+
+/* Fills m from a backend record; metadata points into rec. */
+void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
+                   akv_scope scope, const char *key, size_t key_len,
+                   const akv_rec *rec);
+/* The JSON object of SPEC.md §1 for m (a new reference), or NULL. */
+typedef struct json_t json_t;
+json_t *akv_meta_json(const akv_meta *m);
+/* true when rec has expired at now. */
+static inline bool akv_rec_expired(const akv_rec *rec, int64_t now)
+{
+    return rec->expires_at != 0 && rec->expires_at <= now;
+}
+/* Checks rec's value against its stored SHA-256. */
+bool akv_rec_verify(const akv_rec *rec);
+
+#endif /* AKV_INTERNAL_H */

@@ -1,0 +1,171 @@
+/*
+ * maint.c — whole-namespace operations: stats, prune, clear, check and
+ * backup. Each is one backend scan or one backend transaction.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct stats_ctx {
+    akv_scope_stats *row;
+    int64_t now;
+};
+
+static int stats_one(void *ctx, const akv_ns *ns, const char *key,
+                     size_t key_len, const akv_rec *rec)
+{
+    (void)ns;
+    (void)key;
+    (void)key_len;
+    struct stats_ctx *c = ctx;
+    if (akv_rec_expired(rec, c->now)) {
+        c->row->expired++;
+        c->row->expired_bytes += rec->value_len;
+    } else {
+        c->row->entries++;
+        c->row->bytes += rec->value_len;
+    }
+    return 0;
+}
+
+static int check_sandbox(const char *sandbox)
+{
+    if (sandbox == NULL)
+        return akv_fail(AKV_EINVAL, "invalid sandbox: empty");
+    return akv_sandbox_check(sandbox, strlen(sandbox));
+}
+
+static int check_scope_arg(int scope)
+{
+    if (scope != AKV_SCOPE_ALL && (scope < 0 || scope >= AKV_SCOPE_COUNT))
+        return akv_fail(AKV_EINVAL, "invalid scope %d", scope);
+    return AKV_OK;
+}
+
+int akv_stats(akv_store *s, const char *sandbox, int scope,
+              akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n)
+{
+    int rc;
+    akv_error_clear();
+    if ((rc = check_sandbox(sandbox)) != AKV_OK ||
+        (rc = check_scope_arg(scope)) != AKV_OK)
+        return rc;
+    uint64_t hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
+    s->be->ops->counters(s->be, hits, misses);
+    int first = scope == AKV_SCOPE_ALL ? 0 : scope;
+    int last = scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : scope;
+    size_t rows = 0;
+    for (int sc = first; sc <= last; sc++) {
+        akv_scope_stats *row = &out[rows++];
+        memset(row, 0, sizeof *row);
+        row->scope = (akv_scope)sc;
+        row->quota = s->cfg.quota[sc];
+        row->default_ttl = s->cfg.ttl[sc];
+        row->hits = hits[sc];
+        row->misses = misses[sc];
+        struct stats_ctx c = {row, akv_store_now(s)};
+        akv_ns ns = {sandbox, strlen(sandbox), sc};
+        rc = s->be->ops->scan(s->be, &ns, NULL, 0, NULL, 0, stats_one, &c);
+        if (rc != AKV_OK)
+            return rc;
+    }
+    *n = rows;
+    return AKV_OK;
+}
+
+int akv_prune(akv_store *s, const char *sandbox, int scope,
+              uint64_t pruned[AKV_SCOPE_COUNT])
+{
+    int rc;
+    akv_error_clear();
+    if ((sandbox && (rc = check_sandbox(sandbox)) != AKV_OK) ||
+        (rc = check_scope_arg(scope)) != AKV_OK)
+        return rc;
+    uint64_t counts[AKV_SCOPE_COUNT] = {0};
+    akv_ns ns = {sandbox, sandbox ? strlen(sandbox) : 0, scope};
+    rc = s->be->ops->remove(s->be, &ns, true, akv_store_now(s), counts, NULL);
+    if (rc == AKV_OK && pruned)
+        memcpy(pruned, counts, sizeof counts);
+    return rc;
+}
+
+int akv_clear(akv_store *s, const char *sandbox, akv_scope scope,
+              uint64_t *deleted)
+{
+    int rc;
+    akv_error_clear();
+    if ((rc = check_sandbox(sandbox)) != AKV_OK)
+        return rc;
+    if (scope < 0 || scope >= AKV_SCOPE_COUNT)
+        return akv_fail(AKV_EINVAL, "invalid scope %d", (int)scope);
+    uint64_t live = 0;
+    akv_ns ns = {sandbox, strlen(sandbox), scope};
+    rc = s->be->ops->remove(s->be, &ns, false, akv_store_now(s), NULL, &live);
+    if (rc == AKV_OK && deleted)
+        *deleted = live;
+    return rc;
+}
+
+struct check_ctx {
+    akv_check_fn bad;
+    akv_progress_fn progress;
+    void *ctx;
+    uint64_t checked, failed;
+};
+
+static int check_one(void *ctx, const akv_ns *ns, const char *key,
+                     size_t key_len, const akv_rec *rec)
+{
+    struct check_ctx *c = ctx;
+    c->checked++;
+    if (!akv_rec_verify(rec)) {
+        c->failed++;
+        char sb[AKV_SANDBOX_MAX + 1];
+        memcpy(sb, ns->sandbox, ns->sandbox_len);
+        sb[ns->sandbox_len] = '\0';
+        akv_log("error", "integrity error: %s/%s/%.*s fails its SHA-256", sb,
+                akv_scope_name(ns->scope), (int)key_len, key);
+        if (c->bad) {
+            akv_meta m;
+            akv_meta_fill(&m, sb, sb, ns->scope, key, key_len, rec);
+            c->bad(c->ctx, &m);
+        }
+    }
+    if (c->progress && (c->checked & 255) == 0)
+        c->progress(c->ctx, c->checked, 0);
+    return 0;
+}
+
+int akv_check(akv_store *s, akv_check_fn bad, akv_progress_fn progress,
+              void *ctx, uint64_t *checked, uint64_t *failed)
+{
+    akv_error_clear();
+    struct check_ctx c = {bad, progress, ctx, 0, 0};
+    akv_ns all = {NULL, 0, AKV_SCOPE_ALL};
+    int rc = s->be->ops->scan(s->be, &all, NULL, 0, NULL, 0, check_one, &c);
+    if (progress)
+        progress(ctx, c.checked, c.checked);
+    if (checked)
+        *checked = c.checked;
+    if (failed)
+        *failed = c.failed;
+    if (rc != AKV_OK)
+        return rc;
+    if (c.failed)
+        return akv_fail(AKV_EINTEGRITY,
+                        "%llu of %llu entries fail their SHA-256",
+                        (unsigned long long)c.failed,
+                        (unsigned long long)c.checked);
+    return AKV_OK;
+}
+
+int akv_backup(akv_store *s, const char *path)
+{
+    akv_error_clear();
+    if (path == NULL || *path == '\0')
+        return akv_fail(AKV_EINVAL, "no backup path given");
+    if (s->be->ops->backup == NULL)
+        return akv_fail(AKV_EINVAL,
+                        "backup is for the embedded store; use export");
+    return s->be->ops->backup(s->be, path);
+}

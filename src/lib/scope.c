@@ -1,0 +1,39 @@
+/*
+ * scope.c — the five scopes of SPEC.md §1 and their names. Defaults for
+ * TTLs and quotas live in config.c, next to the rest of the configuration.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const scope_names[AKV_SCOPE_COUNT] = {
+    "system", "instructions", "project", "task", "artifacts",
+};
+
+int akv_scope_parse(const char *name, size_t len, akv_scope *out)
+{
+    for (int i = 0; name && i < AKV_SCOPE_COUNT; i++) {
+        if (strlen(scope_names[i]) == len &&
+            memcmp(scope_names[i], name, len) == 0) {
+            *out = (akv_scope)i;
+            return AKV_OK;
+        }
+    }
+    char shown[AKV_QUOTE_BUF];
+    return akv_fail(AKV_EINVAL,
+                    "unknown scope '%s' (expected system, instructions, "
+                    "project, task or artifacts)",
+                    akv_quote(shown, name, name ? len : 0));
+}
+
+const char *akv_scope_name(int scope)
+{
+    if (scope < 0 || scope >= AKV_SCOPE_COUNT)
+        return NULL;
+    return scope_names[scope];
+}
+
+int akv_scope_is_overlay(akv_scope scope)
+{
+    return scope == AKV_SCOPE_SYSTEM || scope == AKV_SCOPE_INSTRUCTIONS;
+}

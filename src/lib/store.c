@@ -1,0 +1,429 @@
+/*
+ * store.c — the core of libagentkv: open/close, put, get, delete.
+ *
+ * Everything that is the same for every backend happens here, once:
+ * validation of sandbox, key, size, metadata and content type; the SHA-256
+ * computed at write and verified on every read; the overlay of system and
+ * instructions (sandbox first, then _global); expiry filtering (an expired
+ * record is invisible even before it is collected); sliding expiry; hit and
+ * miss counting. Backends only store records atomically (backend.h).
+ * Listing lives in list.c, maintenance in maint.c, export/import in
+ * export.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+static int64_t realtime_clock(void *ctx)
+{
+    (void)ctx;
+    return akv_realtime_ms();
+}
+
+int akv_store_open(akv_store **out, const char *backend, const char *dir,
+                   const akv_config *cfg, unsigned flags)
+{
+    akv_error_clear();
+    if (out == NULL)
+        return akv_fail(AKV_EINVAL, "no output handle");
+    akv_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    if (cfg)
+        s->cfg = *cfg;
+    else
+        akv_config_defaults(&s->cfg);
+    s->clock = realtime_clock;
+    int rc = akv_backend_open(backend, dir, &s->cfg, flags, &s->be);
+    if (rc != AKV_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return AKV_OK;
+}
+
+void akv_store_close(akv_store *s)
+{
+    if (s == NULL)
+        return;
+    s->be->ops->close(s->be);
+    free(s);
+}
+
+const char *akv_store_backend(const akv_store *s)
+{
+    return s->be->ops->name;
+}
+
+const akv_config *akv_store_config(const akv_store *s)
+{
+    return &s->cfg;
+}
+
+void akv_store_set_clock(akv_store *s, akv_clock_fn fn, void *ctx)
+{
+    s->clock = fn ? fn : realtime_clock;
+    s->clock_ctx = fn ? ctx : NULL;
+}
+
+int64_t akv_store_now(const akv_store *s)
+{
+    return s->clock(s->clock_ctx);
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+static size_t copy_str(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return len;
+}
+
+void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
+                   akv_scope scope, const char *key, size_t key_len,
+                   const akv_rec *rec)
+{
+    copy_str(m->sandbox, sizeof m->sandbox, sandbox, strlen(sandbox));
+    copy_str(m->origin, sizeof m->origin, origin, strlen(origin));
+    m->scope = scope;
+    m->key_len = copy_str(m->key, sizeof m->key, key, key_len);
+    m->size = rec->value_len;
+    if (rec->content_type_len)
+        copy_str(m->content_type, sizeof m->content_type, rec->content_type,
+                 rec->content_type_len);
+    else
+        copy_str(m->content_type, sizeof m->content_type,
+                 AKV_DEFAULT_CONTENT_TYPE, strlen(AKV_DEFAULT_CONTENT_TYPE));
+    akv_hex_encode(rec->sha256, m->sha256);
+    m->version = rec->version;
+    m->created_at = rec->created_at;
+    m->updated_at = rec->updated_at;
+    m->expires_at = rec->expires_at;
+    m->metadata = rec->metadata;
+    m->metadata_len = rec->metadata_len;
+}
+
+bool akv_rec_verify(const akv_rec *rec)
+{
+    unsigned char digest[32];
+    if (rec->value == NULL && rec->value_len != 0)
+        return false;
+    akv_sha256(rec->value, rec->value_len, digest);
+    return memcmp(digest, rec->sha256, 32) == 0;
+}
+
+json_t *akv_meta_json(const akv_meta *m)
+{
+    char created[AKV_TIME_BUF], updated[AKV_TIME_BUF], expires[AKV_TIME_BUF];
+    json_t *meta = NULL;
+    if (m->metadata && m->metadata_len) {
+        meta = json_loadb(m->metadata, m->metadata_len, 0, NULL);
+        if (meta == NULL)
+            return NULL;
+    } else {
+        meta = json_object();
+    }
+    json_t *o = json_object();
+    if (o == NULL) {
+        json_decref(meta);
+        return NULL;
+    }
+    json_object_set_new(o, "sandbox", json_string(m->sandbox));
+    json_object_set_new(o, "scope", json_string(akv_scope_name(m->scope)));
+    json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
+    json_object_set_new(o, "origin", json_string(m->origin));
+    json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+    json_object_set_new(o, "content_type", json_string(m->content_type));
+    json_object_set_new(o, "sha256", json_string(m->sha256));
+    json_object_set_new(o, "version", json_integer((json_int_t)m->version));
+    json_object_set_new(o, "created_at",
+                        json_string(akv_time_format(m->created_at, created)));
+    json_object_set_new(o, "updated_at",
+                        json_string(akv_time_format(m->updated_at, updated)));
+    json_object_set_new(
+        o, "expires_at",
+        m->expires_at ? json_string(akv_time_format(m->expires_at, expires))
+                      : json_null());
+    json_object_set_new(o, "metadata", meta);
+    return o;
+}
+
+char *akv_meta_to_json(const akv_meta *m)
+{
+    json_t *o = akv_meta_json(m);
+    if (o == NULL)
+        return NULL;
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+static int check_target(const char *sandbox, const char *key, size_t key_len)
+{
+    int rc;
+    if (sandbox == NULL)
+        return akv_fail(AKV_EINVAL, "invalid sandbox: empty");
+    if ((rc = akv_sandbox_check(sandbox, strlen(sandbox))) != AKV_OK)
+        return rc;
+    return akv_key_check(key, key_len);
+}
+
+static int check_scope(int scope)
+{
+    if (scope < 0 || scope >= AKV_SCOPE_COUNT)
+        return akv_fail(AKV_EINVAL, "invalid scope %d", scope);
+    return AKV_OK;
+}
+
+/* ---- put --------------------------------------------------------------- */
+
+void akv_put_opts_init(akv_put_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->ttl = AKV_TTL_DEFAULT;
+}
+
+int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len, const void *value,
+            size_t value_len, const akv_put_opts *opts, akv_meta *out,
+            int *created)
+{
+    akv_put_opts defaults;
+    int rc;
+    akv_error_clear();
+    if (opts == NULL) {
+        akv_put_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if ((rc = check_scope(scope)) != AKV_OK ||
+        (rc = check_target(sandbox, key, key_len)) != AKV_OK)
+        return rc;
+    if (value == NULL && value_len != 0)
+        return akv_fail(AKV_EINVAL, "value is NULL");
+    if (value_len > s->cfg.max_value_size)
+        return akv_fail(AKV_ETOOLARGE,
+                        "value of %zu bytes is over max_value_size (%llu "
+                        "bytes)",
+                        value_len, (unsigned long long)s->cfg.max_value_size);
+    if (opts->ttl < AKV_TTL_DEFAULT)
+        return akv_fail(AKV_EINVAL, "invalid TTL %lld",
+                        (long long)opts->ttl);
+    const char *ct = opts->content_type ? opts->content_type
+                                        : AKV_DEFAULT_CONTENT_TYPE;
+    if ((rc = akv_content_type_check(ct, strlen(ct))) != AKV_OK)
+        return rc;
+    if (opts->metadata &&
+        (rc = akv_metadata_check(opts->metadata, opts->metadata_len)) !=
+            AKV_OK)
+        return rc;
+    unsigned char match[32];
+    if (opts->if_match &&
+        (rc = akv_hex_decode(opts->if_match, strlen(opts->if_match),
+                             match)) != AKV_OK)
+        return akv_fail(AKV_EINVAL, "invalid If-Match: expected the 64-hex "
+                                    "SHA-256 of the current value");
+
+    int64_t ttl = opts->ttl == AKV_TTL_DEFAULT ? s->cfg.ttl[scope] : opts->ttl;
+    akv_write w = {
+        .ns = {sandbox, strlen(sandbox), scope},
+        .key = key,
+        .key_len = key_len,
+        .ttl_ms = ttl * 1000,
+        .now = akv_store_now(s),
+        .quota = s->cfg.quota[scope],
+        .if_match = opts->if_match ? match : NULL,
+        .create_only = opts->create_only != 0,
+    };
+    w.rec.content_type = ct;
+    w.rec.content_type_len = strlen(ct);
+    w.rec.metadata = opts->metadata && opts->metadata_len ? opts->metadata
+                                                          : NULL;
+    w.rec.metadata_len = w.rec.metadata ? opts->metadata_len : 0;
+    w.rec.value = value;
+    w.rec.value_len = value_len;
+    akv_sha256(value, value_len, w.rec.sha256);
+
+    akv_rec stored;
+    rc = s->be->ops->put(s->be, &w, &stored, created);
+    if (rc != AKV_OK)
+        return rc;
+    if (out)
+        akv_meta_fill(out, sandbox, sandbox, scope, key, key_len, &stored);
+    return AKV_OK;
+}
+
+/* ---- get --------------------------------------------------------------- */
+
+struct akv_value {
+    akv_store *store;
+    void *hold;
+    const void *data;
+    size_t len;
+    akv_meta meta;
+};
+
+/*
+ * Finds the visible record for (sandbox, scope, key): the sandbox's own
+ * unexpired one, else (overlay scopes) _global's. On AKV_OK the record is
+ * held (release with be->ops->release) and *origin says where it was found.
+ * Verifies the digest: a mismatch is released, logged, counted and
+ * returned as AKV_EINTEGRITY.
+ */
+static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
+                  const char *key, size_t key_len, akv_rec *rec, void **hold,
+                  const char **origin)
+{
+    const char *spaces[2] = {sandbox, AKV_GLOBAL_SANDBOX};
+    int n = akv_scope_is_overlay(scope) &&
+                    strcmp(sandbox, AKV_GLOBAL_SANDBOX) != 0
+                ? 2
+                : 1;
+    int64_t now = akv_store_now(s);
+    int rc = AKV_ENOTFOUND;
+    for (int i = 0; i < n; i++) {
+        akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
+        rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
+        if (rc == AKV_ENOTFOUND)
+            continue;
+        if (rc == AKV_EINTEGRITY) {
+            s->be->ops->count(s->be, scope, false);
+            akv_log("error", "integrity error: %s/%s/%.*s has a damaged "
+                    "record", spaces[i], akv_scope_name(scope),
+                    (int)key_len, key);
+            return rc;
+        }
+        if (rc != AKV_OK)
+            return rc;
+        if (akv_rec_expired(rec, now)) {
+            s->be->ops->release(s->be, *hold);
+            rc = AKV_ENOTFOUND;
+            continue;
+        }
+        if (!akv_rec_verify(rec)) {
+            s->be->ops->release(s->be, *hold);
+            akv_log("error", "integrity error: %s/%s/%.*s fails its SHA-256",
+                    spaces[i], akv_scope_name(scope), (int)key_len, key);
+            return akv_fail(AKV_EINTEGRITY,
+                            "stored bytes of %s/%.*s fail their SHA-256",
+                            akv_scope_name(scope), (int)key_len, key);
+        }
+        *origin = spaces[i];
+        if (s->cfg.refresh[scope] && rec->expires_at != 0) {
+            /* Sliding expiry: the entry lives ttl past its last read. */
+            int64_t ttl = s->cfg.ttl[scope] * 1000;
+            if (ttl > 0 && now + ttl > rec->expires_at) {
+                int trc = s->be->ops->touch(s->be, &ns, key, key_len,
+                                            now + ttl);
+                if (trc == AKV_OK)
+                    rec->expires_at = now + ttl;
+            }
+        }
+        return AKV_OK;
+    }
+    return akv_fail(AKV_ENOTFOUND, "no entry %s/%.*s in sandbox %s",
+                    akv_scope_name(scope), (int)key_len, key, sandbox);
+}
+
+int akv_get(akv_store *s, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len, akv_value **out)
+{
+    int rc;
+    akv_error_clear();
+    if ((rc = check_scope(scope)) != AKV_OK ||
+        (rc = check_target(sandbox, key, key_len)) != AKV_OK)
+        return rc;
+    akv_value *v = malloc(sizeof *v);
+    if (v == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    akv_rec rec;
+    const char *origin = sandbox;
+    rc = lookup(s, sandbox, scope, key, key_len, &rec, &v->hold, &origin);
+    if (rc != AKV_OK) {
+        if (rc == AKV_ENOTFOUND)
+            s->be->ops->count(s->be, scope, false);
+        free(v);
+        return rc;
+    }
+    s->be->ops->count(s->be, scope, true);
+    v->store = s;
+    v->data = rec.value;
+    v->len = rec.value_len;
+    akv_meta_fill(&v->meta, sandbox, origin, scope, key, key_len, &rec);
+    *out = v;
+    return AKV_OK;
+}
+
+const void *akv_value_data(const akv_value *v, size_t *len)
+{
+    if (len)
+        *len = v->len;
+    return v->data;
+}
+
+const akv_meta *akv_value_meta(const akv_value *v)
+{
+    return &v->meta;
+}
+
+void akv_value_release(akv_value *v)
+{
+    if (v == NULL)
+        return;
+    v->store->be->ops->release(v->store->be, v->hold);
+    free(v);
+}
+
+int akv_get_copy(akv_store *s, const char *sandbox, akv_scope scope,
+                 const char *key, size_t key_len, void *buf, size_t *len,
+                 akv_meta *meta)
+{
+    akv_value *v;
+    if (len == NULL)
+        return akv_fail(AKV_EINVAL, "no length given");
+    int rc = akv_get(s, sandbox, scope, key, key_len, &v);
+    if (rc != AKV_OK)
+        return rc;
+    size_t cap = *len;
+    *len = v->len;
+    if (meta) {
+        *meta = v->meta;
+        meta->metadata = NULL;
+    }
+    if (cap < v->len) {
+        akv_value_release(v);
+        return akv_fail(AKV_ENOBUFS, "buffer of %zu bytes is too small for "
+                        "%zu", cap, *len);
+    }
+    if (v->len)
+        memcpy(buf, v->data, v->len);
+    akv_value_release(v);
+    return AKV_OK;
+}
+
+/* ---- delete ------------------------------------------------------------ */
+
+int akv_del(akv_store *s, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len)
+{
+    int rc;
+    akv_error_clear();
+    if ((rc = check_scope(scope)) != AKV_OK ||
+        (rc = check_target(sandbox, key, key_len)) != AKV_OK)
+        return rc;
+    akv_ns ns = {sandbox, strlen(sandbox), scope};
+    bool live = false;
+    rc = s->be->ops->del(s->be, &ns, key, key_len, akv_store_now(s), &live);
+    if (rc == AKV_OK && !live)
+        rc = AKV_ENOTFOUND; /* it had expired: gone, but it was not there */
+    if (rc == AKV_ENOTFOUND)
+        return akv_fail(AKV_ENOTFOUND, "no entry %s/%.*s in sandbox %s",
+                        akv_scope_name(scope), (int)key_len, key, sandbox);
+    return rc;
+}

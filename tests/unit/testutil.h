@@ -1,0 +1,49 @@
+/*
+ * testutil.h — helpers shared by the unit tests: temporary store
+ * directories, a settable clock, and assertion macros that print both sides.
+ */
+#ifndef AKV_TESTUTIL_H
+#define AKV_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agentkv.h"
+
+/* A fresh empty directory under $TMPDIR (or /tmp); owned: free() it after
+ * tu_rmtree(). */
+char *tu_tempdir(void);
+/* rm -rf path. */
+void tu_rmtree(const char *path);
+
+/* A clock tests move by hand: install with
+ *   akv_store_set_clock(store, tu_clock, &clk); */
+typedef struct tu_clock_state { int64_t now_ms; } tu_clock_state;
+int64_t tu_clock(void *ctx);
+
+/* Opens a store in a fresh temp dir with a tu clock starting at
+ * 2026-11-26T00:00:00Z; cfg may be NULL. */
+typedef struct tu_store {
+    akv_store *store;
+    char *dir;
+    tu_clock_state clock;
+} tu_store;
+void tu_store_open(tu_store *ts, const akv_config *cfg);
+void tu_store_close(tu_store *ts);
+
+/* Asserts that rc == expected, printing both error names and the last
+ * error message on failure. */
+#define assert_akv(rc, expected)                                             \
+    do {                                                                     \
+        int akv_rc_ = (rc), akv_ex_ = (expected);                            \
+        if (akv_rc_ != akv_ex_)                                              \
+            fail_msg("%s returned %s (%d), expected %s (%d): %s", #rc,       \
+                     akv_err_name(akv_rc_), akv_rc_, akv_err_name(akv_ex_),  \
+                     akv_ex_, akv_last_error()->message);                    \
+    } while (0)
+#define assert_ok(rc) assert_akv(rc, AKV_OK)
+
+#endif
