@@ -1,0 +1,37 @@
+/*
+ * cmd-export.c — `agentkv export [SCOPE]`: JSON Lines of the unexpired
+ * entries, written by the library straight to stdout.
+ *
+ * The data itself goes to stdout, so a bar there would corrupt it when
+ * stdout is a terminal: the bar is drawn only when stdout is redirected and
+ * stderr is a terminal (`agentkv export > dump.jsonl` in a shell), and
+ * scripts and cron jobs, whose stderr is not a terminal, see nothing.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const struct cli_opt cmd_export_opts[] = {
+    {"all-sandboxes", NULL, "export every sandbox, not only --sandbox"},
+    {NULL, NULL, NULL},
+};
+
+int cmd_export(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    int scope;
+    akv_store *store;
+    struct cli_progress bar;
+
+    if (cli_parse_scope_opt(ctx, args->npos ? args->pos[0] : NULL, &scope) ||
+        cli_store(ctx, &store))
+        return 1;
+    const char *sandbox = cli_has(args, "all-sandboxes") ? NULL : ctx->sandbox;
+    cli_progress_init(&bar, "exporting",
+                      isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO));
+    int rc = akv_export(store, sandbox, scope, stdout, cli_progress_update,
+                        &bar, NULL);
+    cli_progress_clear(&bar);
+    /* A failed write to stdout is reported as such by main()'s flush. */
+    return rc == AKV_OK ? 0 : cli_fail_lib(ctx, rc);
+}

@@ -1,0 +1,171 @@
+/*
+ * main.c — the agentkv command line: the command table, and the driver that
+ * parses the command line, validates the global flags, runs one handler and
+ * turns its outcome into output and an exit code.
+ *
+ * Adding a command is adding a row here and a cmd-<name>.c file with its
+ * handler and flag table (declared in cli.h). Everything a user reads about
+ * a command — `agentkv help`, `agentkv help CMD`, `CMD --help` — is
+ * generated from its row.
+ *
+ * Error reporting is centralised: handlers record one error, and only this
+ * file prints it, as exactly one line "agentkv: <code>: <message>" on
+ * stderr, with the exit code of SPEC.md §2.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct cli_opt cli_global_opts[] = {
+    {"dir", "PATH",
+     "store directory (env AGENTKV_DIR, default ./.agentkv)"},
+    {"backend", "URL",
+     "backend: lmdb (default) or redis://host:port[/db] "
+     "(env AGENTKV_BACKEND)"},
+    {"sandbox", "ID",
+     "sandbox (tenant) to work in, [A-Za-z0-9_-]{1,64} "
+     "(env AGENTKV_SANDBOX, default 'default')"},
+    {"config", "FILE", "INI file overriding TTLs, quotas and limits"},
+    {"json", NULL, "machine-readable JSON output"},
+    {"help", NULL, "show help (also -h)"},
+    {NULL, NULL, NULL},
+};
+
+const struct cli_command commands[] = {
+    {"put", "SCOPE KEY [FILE|-]", "write a value",
+     "Stores the contents of FILE (or of stdin when FILE is '-' or absent)\n"
+     "under KEY in SCOPE. SCOPE is one of system, instructions, project,\n"
+     "task, artifacts. The content type is --type, else guessed from FILE's\n"
+     "name (.md/.markdown, .json, .txt), else application/octet-stream.\n"
+     "Prints nothing on success; with --json, the entry metadata.\n"
+     "Values over max_value_size (50MiB) are refused before they are read\n"
+     "whole (exit 3); a failed --if-match or --create exits 4.",
+     cmd_put_opts, 2, 3, CLI_STORE_WRITE, cmd_put},
+    {"get", "SCOPE KEY", "print a value",
+     "Writes the raw value bytes to stdout after verifying their SHA-256.\n"
+     "With --meta or --json, prints the entry metadata as JSON instead.\n"
+     "A missing or expired key exits 1 (not_found); stored bytes that fail\n"
+     "their checksum are never printed (exit 5).",
+     cmd_get_opts, 2, 2, CLI_STORE_READ, cmd_get},
+    {"del", "SCOPE KEY", "delete an entry",
+     "Deletes the sandbox's own entry (never _global's through the overlay).\n"
+     "Exits 1 (not_found) when there is no unexpired entry. Prints nothing;\n"
+     "with --json, {\"deleted\":1}.",
+     cmd_del_opts, 2, 2, CLI_STORE_WRITE, cmd_del},
+    {"ls", "SCOPE", "list entries",
+     "Lists the entries of SCOPE in key order as a table (KEY, SIZE,\n"
+     "VERSION, UPDATED, EXPIRES, ORIGIN), or with --json as JSON Lines, one\n"
+     "metadata object per line. Overlay scopes (system, instructions) merge\n"
+     "the sandbox and _global; ORIGIN says which one holds each entry.",
+     cmd_ls_opts, 1, 1, CLI_STORE_READ, cmd_ls},
+    {"stats", "[SCOPE]", "show usage per scope",
+     "Prints, per scope of the sandbox: unexpired entries, their bytes, the\n"
+     "quota and the share used, expired entries not yet pruned, hits and\n"
+     "misses (whole store), and the default TTL. With --json, an object\n"
+     "keyed by scope name.",
+     cmd_stats_opts, 0, 1, CLI_STORE_READ, cmd_stats},
+    {"prune", "[SCOPE]", "remove expired entries",
+     "Removes expired entries of SCOPE (default: every scope) in the\n"
+     "current sandbox, or in every sandbox with --all-sandboxes, and prints\n"
+     "how many per scope. With --json: {\"pruned\":{\"task\":3,...}}.",
+     cmd_prune_opts, 0, 1, CLI_STORE_WRITE, cmd_prune},
+    {"clear", "SCOPE", "delete every entry of a scope",
+     "Deletes every entry (expired or not) of SCOPE in the sandbox's own\n"
+     "namespace and prints how many unexpired entries were deleted. Refuses\n"
+     "to run without --yes.",
+     cmd_clear_opts, 1, 1, CLI_STORE_WRITE, cmd_clear},
+    {"check", "", "verify every stored checksum",
+     "Verifies the SHA-256 of every entry in every sandbox (expired ones\n"
+     "too), prints each failing entry as SANDBOX/SCOPE/KEY and a summary\n"
+     "line 'checked N entries, M failed'. Exits 5 (integrity_error) if any\n"
+     "entry failed. Shows a progress bar on a terminal.",
+     cmd_check_opts, 0, 0, CLI_STORE_READ, cmd_check},
+    {"export", "[SCOPE]", "dump entries as JSON Lines",
+     "Writes the unexpired entries of SCOPE (default: every scope) of the\n"
+     "current sandbox (every sandbox with --all-sandboxes) to stdout, one\n"
+     "JSON object per line: the entry metadata plus \"value\" (base64).\n"
+     "'import' restores it losslessly. When stdout is redirected and stderr\n"
+     "is a terminal, a progress bar is drawn on stderr.",
+     cmd_export_opts, 0, 1, CLI_STORE_READ, cmd_export},
+    {"import", "[FILE|-]", "load entries from JSON Lines",
+     "Reads what 'export' wrote from FILE (or stdin when FILE is '-' or\n"
+     "absent) and restores every entry exactly: version, timestamps,\n"
+     "metadata and content type. Every line is validated first and all\n"
+     "entries are written in one transaction: on any error nothing\n"
+     "changes and the message names the line. Prints 'imported N entries'\n"
+     "on stderr; with --json, {\"imported\":N} on stdout.",
+     cmd_import_opts, 0, 1, CLI_STORE_WRITE, cmd_import},
+    {"backup", "PATH", "hot copy of the store",
+     "Writes a consistent copy of the embedded store into directory PATH\n"
+     "(created; it must not already hold a store) while other processes\n"
+     "keep using the store. Open the copy with --dir PATH.",
+     cmd_backup_opts, 1, 1, CLI_STORE_READ, cmd_backup},
+    {"version", "", "print version and backend",
+     "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
+     "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
+     "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.",
+     cmd_version_opts, 0, 0, CLI_STORE_NONE, cmd_version},
+    {"help", "[COMMAND]", "show help for agentkv or a command",
+     "Without COMMAND, lists the commands and global flags; with COMMAND,\n"
+     "shows its usage and every flag. 'agentkv COMMAND --help' is the same.",
+     cmd_help_opts, 0, 1, CLI_STORE_NONE, cmd_help},
+};
+const size_t ncommands = sizeof commands / sizeof commands[0];
+
+const struct cli_command *cli_command_find(const char *name)
+{
+    for (size_t i = 0; i < ncommands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Everything between parsing and running: help, argument counts, the
+ * sandbox. Returns non-zero with the error recorded. */
+static int dispatch(struct cli_ctx *ctx, const struct cli_args *args,
+                    int want_help)
+{
+    const struct cli_command *cmd = ctx->cmd;
+    if (want_help)
+        return cli_help_print(ctx, cmd);
+    if (cmd == NULL)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "missing command (see 'agentkv help')");
+    if (args->npos < cmd->min_args || args->npos > cmd->max_args)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "usage: agentkv %s %s (see 'agentkv help %s')",
+                        cmd->name, cmd->synopsis, cmd->name);
+    if (cmd->store_use != CLI_STORE_NONE) {
+        int rc = akv_sandbox_check(ctx->sandbox, strlen(ctx->sandbox));
+        if (rc != AKV_OK)
+            return cli_fail_lib(ctx, rc);
+    }
+    return cmd->run(ctx, args);
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed pipe shows up as EPIPE from the write, reported once. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct cli_ctx ctx;
+    struct cli_args args;
+    int want_help = 0;
+    memset(&ctx, 0, sizeof ctx);
+    if (cli_parse_argv(&ctx, argc - 1, argv + 1, &args, &want_help) == 0 &&
+        dispatch(&ctx, &args, want_help) != 0 && !ctx.failed)
+        cli_fail(&ctx, AKV_EINVAL, "command failed");
+    cli_flush(&ctx);
+
+    if (ctx.store)
+        akv_store_close(ctx.store);
+    if (ctx.cfg)
+        akv_config_free(ctx.cfg);
+    if (ctx.failed) {
+        fprintf(stderr, "agentkv: %s: %s\n", ctx.err_name, ctx.err_msg);
+        return ctx.err_exit;
+    }
+    return 0;
+}
