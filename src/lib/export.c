@@ -335,7 +335,7 @@ static int parse_line(akv_store *s, const char *line, size_t len,
         rc = akv_fail(AKV_EINVAL, "value does not match its sha256");
         goto out;
     }
-    it->w.ns.sandbox = it->sandbox;
+    it->w.ns.sandbox = NULL; /* set by akv_import: items move */
     it->w.ns.sandbox_len = strlen(it->sandbox);
     it->w.ns.scope = scope;
     it->w.now = akv_store_now(s);
@@ -397,8 +397,12 @@ int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
         if (ws == NULL) {
             rc = akv_fail(AKV_ENOMEM, "out of memory");
         } else {
-            for (size_t i = 0; i < n; i++)
+            /* items moved while the array grew: point each write at its
+             * item's sandbox only now. */
+            for (size_t i = 0; i < n; i++) {
                 ws[i] = items[i].w;
+                ws[i].ns.sandbox = items[i].sandbox;
+            }
             rc = s->be->ops->put_batch(s->be, ws, n);
             free(ws);
         }

@@ -20,6 +20,7 @@
  * mismatch or an implausible field, a damaged value as a digest mismatch.
  * Both are integrity errors.
  */
+#include <endian.h>
 #include <string.h>
 
 #include "internal.h"
@@ -43,23 +44,24 @@ static void put_u64(unsigned char *p, uint64_t v)
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
+/* Decoding is on the read path: load whole words and convert. */
 static uint16_t get_u16(const unsigned char *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return le16toh(v);
 }
 static uint32_t get_u32(const unsigned char *p)
 {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return le32toh(v);
 }
 static uint64_t get_u64(const unsigned char *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return le64toh(v);
 }
 
 size_t akv_rec_encoded_size(const akv_rec *rec)

@@ -3,8 +3,10 @@
  * libcrypto), hex, strict UTF-8, metadata and content-type checks, quoting of
  * untrusted input for messages, and the wall clock.
  */
-/* The one-shot SHA256() is the fastest path (no context allocation) and
- * uses SHA-NI where the CPU has it; OpenSSL 3 marks it deprecated only. */
+/* OpenSSL 3 routes the one-shot SHA256() and EVP_Digest() through an
+ * algorithm fetch that takes a lock on every call; the low-level
+ * SHA256_Init/Update/Final go straight to the (SHA-NI) block function and
+ * cost about a third less for 1 KiB. They are deprecated, not removed. */
 #define OPENSSL_API_COMPAT 0x10100000L
 #include <openssl/sha.h>
 
@@ -16,16 +18,27 @@
 
 void akv_sha256(const void *data, size_t len, unsigned char out[32])
 {
-    SHA256(data, len, out);
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(out, &ctx);
 }
+
+/* Two hex digits per byte value: the read path renders a digest per get. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 void akv_hex_encode(const unsigned char in[32], char out[AKV_SHA256_HEX + 1])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
+    for (int i = 0; i < 32; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
     out[AKV_SHA256_HEX] = '\0';
 }
 
