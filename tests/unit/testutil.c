@@ -1,7 +1,6 @@
 /*
  * testutil.c — see testutil.h.
  */
-#define _GNU_SOURCE
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>

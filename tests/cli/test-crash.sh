@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Crash safety: writers are killed with SIGKILL at random moments, many
+# times, while they write. Afterwards every write that had been reported as
+# done is present with exactly its value, `agentkv check` finds nothing
+# corrupt, and the store still takes writes. Two kinds of writer:
+#   - akv-writer (tests/helpers), a tight loop of akv_put that prints
+#     "ok KEY" after each acknowledged write;
+#   - a shell loop of `agentkv put` commands that prints "ok KEY" after each
+#     command exits 0 — SIGKILL lands on the CLI process mid-write.
+set -u
+AGENTKV=${AGENTKV:?path of the agentkv binary}
+WRITER=${AKV_TEST_HELPERS:?}/akv-writer
+ROUNDS=${AKV_CRASH_ROUNDS:-25}
+dir=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+store=$dir/store
+pass=0 fail=0
+die() { echo "FAIL: $*"; echo "$pass passed, 1 failed"; exit 1; }
+
+# Random delay of 20–300 ms, so kills land at many different points.
+pause() { sleep "0.$(printf '%03d' $((20 + RANDOM % 280)))"; }
+
+# Round kind 1: the library writer.
+for r in $(seq 1 "$ROUNDS"); do
+    "$WRITER" "$store" "lib$r" 100000 >"$dir/lib$r.log" 2>"$dir/lib$r.err" &
+    pid=$!
+    pause
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ -s "$dir/lib$r.err" ]; then die "writer round $r failed: $(cat "$dir/lib$r.err")"; fi
+done
+
+# Round kind 2: the CLI, killed mid-command.
+for r in $(seq 1 $((ROUNDS / 2 + 1))); do
+    (
+        i=0
+        while :; do
+            key="cli$r/$i"
+            "$WRITER" --value "$key" >"$dir/val.$r"
+            "$AGENTKV" --dir "$store" --sandbox crash put task "$key" "$dir/val.$r" || exit 1
+            echo "ok $key"
+            i=$((i + 1))
+        done
+    ) >"$dir/cli$r.log" 2>"$dir/cli$r.err" &
+    pid=$!
+    pause
+    # Kill the whole group: the loop and the agentkv process it runs.
+    pkill -9 -P "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+done
+
+# Every acknowledged write is present and intact.
+acked=$(cat "$dir"/lib*.log "$dir"/cli*.log | grep -c '^ok ')
+[ "$acked" -gt 0 ] || die "no write was acknowledged; the test proved nothing"
+while read -r _ key; do
+    "$WRITER" --value "$key" >"$dir/want"
+    "$AGENTKV" --dir "$store" --sandbox crash get task "$key" >"$dir/got" ||
+        die "acknowledged write $key is missing (exit $?)"
+    cmp -s "$dir/want" "$dir/got" || die "acknowledged write $key has the wrong value"
+done < <(cat "$dir"/lib*.log "$dir"/cli*.log | grep '^ok ')
+pass=$((pass + 1))
+echo "ok - $acked acknowledged writes survived $ROUNDS + $((ROUNDS / 2 + 1)) SIGKILLs"
+
+"$AGENTKV" --dir "$store" check >"$dir/check.out" 2>&1 ||
+    die "agentkv check after crashes exited $?: $(cat "$dir/check.out")"
+pass=$((pass + 1))
+echo "ok - agentkv check finds the store intact"
+
+printf 'after' | "$AGENTKV" --dir "$store" --sandbox crash put task after/crash - ||
+    die "store does not take writes after the crashes"
+[ "$("$AGENTKV" --dir "$store" --sandbox crash get task after/crash)" = after ] ||
+    die "write after the crashes reads back wrong"
+pass=$((pass + 1))
+echo "ok - the store takes and serves writes after the crashes"
+echo "$pass passed, $fail failed"

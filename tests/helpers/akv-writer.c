@@ -1,0 +1,84 @@
+/*
+ * akv-writer — a test helper that writes entries through libagentkv as fast
+ * as it can and reports each acknowledged write on stdout, one line per
+ * write, flushed before the next write starts:
+ *
+ *   akv-writer DIR PREFIX COUNT [SHARED_KEY]
+ *
+ * writes task entries PREFIX/0 … PREFIX/COUNT-1 in sandbox "crash" whose
+ * values are akv_writer_value(key) (a deterministic function of the key,
+ * 100 to 4,000 bytes), printing "ok KEY" after each akv_put returns. With
+ * SHARED_KEY it also writes that key after every entry and prints
+ * "shared VERSION". The crash-safety test kills it with SIGKILL at random
+ * moments and then checks that every reported write is present and intact.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentkv.h"
+
+/* The value for key: the key repeated, then a length that depends on it. */
+static size_t writer_value(const char *key, char *buf, size_t cap)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    size_t len = 100 + h % 3900, kl = strlen(key);
+    if (len > cap)
+        len = cap;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = i % (kl + 1) == kl ? '\n' : key[i % (kl + 1)];
+    return len;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--value") == 0) {
+        /* akv-writer --value KEY: print the expected value (for checks). */
+        char buf[4096];
+        size_t n = writer_value(argv[2], buf, sizeof buf);
+        fwrite(buf, 1, n, stdout);
+        return 0;
+    }
+    if (argc < 4) {
+        fprintf(stderr, "usage: akv-writer DIR PREFIX COUNT [SHARED_KEY]\n"
+                        "       akv-writer --value KEY\n");
+        return 2;
+    }
+    akv_store *store;
+    int rc = akv_store_open(&store, NULL, argv[1], NULL, AKV_OPEN_CREATE);
+    if (rc != AKV_OK) {
+        fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
+        return 1;
+    }
+    long count = atol(argv[3]);
+    const char *shared = argc > 4 ? argv[4] : NULL;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (long i = 0; i < count; i++) {
+        char key[256], buf[4096];
+        snprintf(key, sizeof key, "%s/%ld", argv[2], i);
+        size_t n = writer_value(key, buf, sizeof buf);
+        rc = akv_put(store, "crash", AKV_SCOPE_TASK, key, strlen(key), buf, n,
+                     NULL, NULL, NULL);
+        if (rc != AKV_OK) {
+            fprintf(stderr, "akv-writer: put %s: %s\n", key,
+                    akv_last_error()->message);
+            return 1;
+        }
+        printf("ok %s\n", key);
+        if (shared) {
+            akv_meta m;
+            rc = akv_put(store, "crash", AKV_SCOPE_TASK, shared,
+                         strlen(shared), key, strlen(key), NULL, &m, NULL);
+            if (rc != AKV_OK) {
+                fprintf(stderr, "akv-writer: put %s: %s\n", shared,
+                        akv_last_error()->message);
+                return 1;
+            }
+            printf("shared %llu\n", (unsigned long long)m.version);
+        }
+    }
+    akv_store_close(store);
+    return 0;
+}
