@@ -1,0 +1,662 @@
+/*
+ * test-crud.c — put, get (borrowed and caller-buffer forms) and delete of
+ * single entries: value bytes, the entry metadata and its JSON form, the
+ * created flag, versions and timestamps on overwrite, and the value size
+ * limit (a small configured one and the real 50 MiB default).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+
+#define T0 1795651200000LL /* 2026-11-26T00:00:00Z, tu_store_open's clock */
+#define HOUR_MS (3600LL * 1000)
+#define SHA_HELLO                                                            \
+    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define SHA_EMPTY                                                            \
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int put_bytes(tu_store *ts, const char *sb, akv_scope scope,
+                     const char *key, const void *val, size_t len,
+                     akv_meta *out, int *created)
+{
+    return akv_put(ts->store, sb, scope, key, strlen(key), val, len, NULL,
+                   out, created);
+}
+
+static int put_str(tu_store *ts, const char *sb, akv_scope scope,
+                   const char *key, const char *val)
+{
+    return put_bytes(ts, sb, scope, key, val, strlen(val), NULL, NULL);
+}
+
+/* Asserts that sb/scope/key holds exactly the given bytes (borrowed get). */
+static void want_value(tu_store *ts, const char *sb, akv_scope scope,
+                         const char *key, const void *val, size_t len)
+{
+    akv_value *v = NULL;
+    assert_ok(akv_get(ts->store, sb, scope, key, strlen(key), &v));
+    size_t got_len = 0;
+    const void *data = akv_value_data(v, &got_len);
+    assert_int_equal(got_len, len);
+    if (len)
+        assert_memory_equal(data, val, len);
+    assert_int_equal(akv_value_meta(v)->size, len);
+    akv_value_release(v);
+}
+
+static void want_missing(tu_store *ts, const char *sb, akv_scope scope,
+                           const char *key)
+{
+    akv_value *v = NULL;
+    assert_akv(akv_get(ts->store, sb, scope, key, strlen(key), &v),
+               AKV_ENOTFOUND);
+    assert_null(v);
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_akv(akv_get_copy(ts->store, sb, scope, key, strlen(key), buf, &len,
+                            NULL),
+               AKV_ENOTFOUND);
+}
+
+static uint64_t version_of(tu_store *ts, const char *sb, akv_scope scope,
+                           const char *key)
+{
+    akv_meta m;
+    char buf[1];
+    size_t len = 0;
+    int rc = akv_get_copy(ts->store, sb, scope, key, strlen(key), buf, &len,
+                          &m);
+    if (rc != AKV_OK && rc != AKV_ENOBUFS)
+        fail_msg("get_copy %s: %s", key, akv_err_name(rc));
+    return m.version;
+}
+
+static akv_config *small_value_config(const char *max)
+{
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "store", "max_value_size", max));
+    return cfg;
+}
+
+/* ---- put / get --------------------------------------------------------- */
+
+static void put_then_get_returns_bytes_and_metadata(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_meta put_meta;
+    int created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "notes/a.md", "hello", 5,
+                        &put_meta, &created));
+    assert_int_equal(created, 1);
+    assert_string_equal(put_meta.sha256, SHA_HELLO);
+    assert_int_equal(put_meta.version, 1);
+
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_TASK, "notes/a.md", 10, &v));
+    size_t len;
+    const char *data = akv_value_data(v, &len);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    const akv_meta *m = akv_value_meta(v);
+    assert_string_equal(m->sandbox, "sb1");
+    assert_string_equal(m->origin, "sb1");
+    assert_int_equal(m->scope, AKV_SCOPE_TASK);
+    assert_string_equal(m->key, "notes/a.md");
+    assert_int_equal(m->key_len, 10);
+    assert_int_equal(m->size, 5);
+    assert_string_equal(m->content_type, AKV_DEFAULT_CONTENT_TYPE);
+    assert_string_equal(m->sha256, SHA_HELLO);
+    assert_int_equal(m->version, 1);
+    assert_int_equal(m->created_at, T0);
+    assert_int_equal(m->updated_at, T0);
+    assert_int_equal(m->expires_at, T0 + 24 * HOUR_MS);
+    assert_null(m->metadata);
+    assert_int_equal(m->metadata_len, 0);
+    akv_value_release(v);
+    tu_store_close(&ts);
+}
+
+static void get_copy_with_exact_size_buffer_succeeds(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "hello"));
+    char buf[5];
+    size_t len = sizeof buf;
+    akv_meta m;
+    memset(&m, 0, sizeof m);
+    m.metadata = "sentinel";
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, buf, &len,
+                           &m));
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_string_equal(m.sha256, SHA_HELLO);
+    assert_int_equal(m.size, 5);
+    assert_int_equal(m.version, 1);
+    assert_null(m.metadata); /* documented: metadata is not returned */
+    tu_store_close(&ts);
+}
+
+static void get_copy_with_small_buffer_is_enobufs_with_needed_size(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "hello"));
+    char buf[8];
+    memset(buf, '#', sizeof buf);
+    size_t len = 4;
+    assert_akv(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, buf, &len,
+                            NULL),
+               AKV_ENOBUFS);
+    assert_int_equal(len, 5);
+    for (size_t i = 0; i < sizeof buf; i++)
+        assert_int_equal(buf[i], '#'); /* nothing copied */
+    len = 0;
+    assert_akv(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, NULL,
+                            &len, NULL),
+               AKV_ENOBUFS);
+    assert_int_equal(len, 5);
+    /* A bigger buffer than needed works and reports the real size. */
+    len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, buf, &len,
+                           NULL));
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(buf[5], '#');
+    tu_store_close(&ts);
+}
+
+static void empty_value_is_stored_and_returned(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_meta m;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "empty", NULL, 0, &m,
+                        NULL));
+    assert_int_equal(m.size, 0);
+    assert_string_equal(m.sha256, SHA_EMPTY);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "empty", "", 0);
+    size_t len = 0;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "empty", 5, NULL,
+                           &len, &m));
+    assert_int_equal(len, 0);
+    assert_string_equal(m.sha256, SHA_EMPTY);
+    tu_store_close(&ts);
+}
+
+static void binary_value_with_nul_bytes_round_trips(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    unsigned char val[600];
+    for (size_t i = 0; i < sizeof val; i++)
+        val[i] = (unsigned char)(i * 7); /* includes many 0x00 bytes */
+    val[0] = 0;
+    val[sizeof val - 1] = 0;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "blob.bin", val,
+                        sizeof val, NULL, NULL));
+    want_value(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "blob.bin", val, sizeof val);
+    unsigned char copy[600];
+    size_t len = sizeof copy;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "blob.bin", 8,
+                           copy, &len, NULL));
+    assert_int_equal(len, sizeof val);
+    assert_memory_equal(copy, val, sizeof val);
+    tu_store_close(&ts);
+}
+
+static void overwrite_bumps_version_keeps_created_at_moves_updated_at(
+    void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_meta m;
+    int created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_PROJECT, "p", "one", 3, &m,
+                        &created));
+    assert_int_equal(created, 1);
+    assert_int_equal(m.version, 1);
+
+    ts.clock.now_ms = T0 + 5000;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_PROJECT, "p", "second", 6, &m,
+                        &created));
+    assert_int_equal(created, 0);
+    assert_int_equal(m.version, 2);
+    assert_int_equal(m.created_at, T0);
+    assert_int_equal(m.updated_at, T0 + 5000);
+    assert_int_equal(m.expires_at, T0 + 5000 + 72 * HOUR_MS);
+
+    ts.clock.now_ms = T0 + 9000;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_PROJECT, "p", "3", 1, NULL,
+                        NULL));
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_PROJECT, "p", 1, &v));
+    const akv_meta *g = akv_value_meta(v);
+    assert_int_equal(g->version, 3);
+    assert_int_equal(g->created_at, T0);
+    assert_int_equal(g->updated_at, T0 + 9000);
+    assert_int_equal(g->size, 1);
+    akv_value_release(v);
+    want_value(&ts, "sb1", AKV_SCOPE_PROJECT, "p", "3", 1);
+    tu_store_close(&ts);
+}
+
+static void created_flag_is_one_only_for_new_entries(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    int created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "k", "a", 1, NULL,
+                        &created));
+    assert_int_equal(created, 1);
+    created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "k", "b", 1, NULL,
+                        &created));
+    assert_int_equal(created, 0);
+    /* Same key in another scope and another sandbox is a new entry. */
+    created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "k", "c", 1, NULL,
+                        &created));
+    assert_int_equal(created, 1);
+    created = -1;
+    assert_ok(put_bytes(&ts, "sb2", AKV_SCOPE_TASK, "k", "d", 1, NULL,
+                        &created));
+    assert_int_equal(created, 1);
+    /* Deleted, then written again: new. */
+    assert_ok(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1));
+    created = -1;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "k", "e", 1, NULL,
+                        &created));
+    assert_int_equal(created, 1);
+    assert_int_equal(version_of(&ts, "sb1", AKV_SCOPE_TASK, "k"), 1);
+    tu_store_close(&ts);
+}
+
+static void same_key_in_other_scope_or_sandbox_is_independent(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "task-sb1"));
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "k", "art-sb1"));
+    assert_ok(put_str(&ts, "sb10", AKV_SCOPE_TASK, "k", "task-sb10"));
+    assert_ok(put_str(&ts, "sb", AKV_SCOPE_TASK, "k", "task-sb"));
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", "task-sb1", 8);
+    want_value(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "k", "art-sb1", 7);
+    want_value(&ts, "sb10", AKV_SCOPE_TASK, "k", "task-sb10", 9);
+    want_value(&ts, "sb", AKV_SCOPE_TASK, "k", "task-sb", 7);
+    want_missing(&ts, "sb1", AKV_SCOPE_PROJECT, "k");
+    want_missing(&ts, "sb2", AKV_SCOPE_TASK, "k");
+    assert_ok(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1));
+    want_value(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "k", "art-sb1", 7);
+    want_value(&ts, "sb10", AKV_SCOPE_TASK, "k", "task-sb10", 9);
+    tu_store_close(&ts);
+}
+
+static void longest_and_unicode_keys_are_accepted(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    char key[AKV_KEY_MAX + 1];
+    memset(key, 'k', AKV_KEY_MAX);
+    key[100] = '/';
+    key[AKV_KEY_MAX] = '\0';
+    akv_meta m;
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, key, "x", 1, &m, NULL));
+    assert_int_equal(m.key_len, AKV_KEY_MAX);
+    assert_string_equal(m.key, key);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, key, "x", 1);
+
+    const char *uni = "r\xc3\xa9sum\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac.md";
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, uni, "u"));
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, uni, "u", 1);
+    /* The sandbox id may use its whole alphabet and length. */
+    const char *sb64 =
+        "Aa0_-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456";
+    assert_int_equal(strlen(sb64), 64);
+    assert_ok(put_str(&ts, sb64, AKV_SCOPE_TASK, "k", "s"));
+    want_value(&ts, sb64, AKV_SCOPE_TASK, "k", "s", 1);
+    tu_store_close(&ts);
+}
+
+/* ---- delete ------------------------------------------------------------ */
+
+static void delete_then_get_is_not_found(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "a", "1"));
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "b", "2"));
+    assert_ok(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "a", 1));
+    want_missing(&ts, "sb1", AKV_SCOPE_TASK, "a");
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "b", "2", 1);
+    /* A second delete of the same key finds nothing. */
+    assert_akv(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "a", 1),
+               AKV_ENOTFOUND);
+    tu_store_close(&ts);
+}
+
+static void delete_of_missing_key_is_not_found(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_akv(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "nothing", 7),
+               AKV_ENOTFOUND);
+    assert_int_equal(akv_last_error()->code, AKV_ENOTFOUND);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "v"));
+    /* Present elsewhere is still missing here. */
+    assert_akv(akv_del(ts.store, "sb2", AKV_SCOPE_TASK, "k", 1),
+               AKV_ENOTFOUND);
+    assert_akv(akv_del(ts.store, "sb1", AKV_SCOPE_PROJECT, "k", 1),
+               AKV_ENOTFOUND);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", "v", 1);
+    tu_store_close(&ts);
+}
+
+/* ---- metadata and content type ----------------------------------------- */
+
+/* The SPEC.md §1 field order of the entry metadata JSON. */
+static const char *const meta_fields[] = {
+    "sandbox",    "scope",      "key",        "origin",
+    "size",       "content_type", "sha256",   "version",
+    "created_at", "updated_at", "expires_at", "metadata",
+};
+#define N_META_FIELDS (sizeof meta_fields / sizeof meta_fields[0])
+
+/* Parses text and asserts it has exactly the SPEC fields, in order. */
+static json_t *parse_meta_json(const char *text)
+{
+    json_error_t err;
+    json_t *o = json_loads(text, 0, &err);
+    if (o == NULL)
+        fail_msg("meta JSON does not parse (%s): %s", err.text, text);
+    assert_true(json_is_object(o));
+    assert_int_equal(json_object_size(o), N_META_FIELDS);
+    size_t i = 0;
+    for (void *it = json_object_iter(o); it;
+         it = json_object_iter_next(o, it), i++)
+        assert_string_equal(json_object_iter_key(it), meta_fields[i]);
+    assert_int_equal(i, N_META_FIELDS);
+    /* The text itself has them in that order too. */
+    const char *prev = text;
+    for (i = 0; i < N_META_FIELDS; i++) {
+        char quoted[32];
+        snprintf(quoted, sizeof quoted, "\"%s\":", meta_fields[i]);
+        const char *at = strstr(prev, quoted);
+        if (at == NULL)
+            fail_msg("field %s missing or out of order in %s", meta_fields[i],
+                     text);
+        prev = at;
+    }
+    return o;
+}
+
+static void expect_json_str(json_t *o, const char *name, const char *want)
+{
+    json_t *v = json_object_get(o, name);
+    if (!json_is_string(v))
+        fail_msg("field %s is not a string", name);
+    assert_string_equal(json_string_value(v), want);
+}
+
+static void expect_json_int(json_t *o, const char *name, json_int_t want)
+{
+    json_t *v = json_object_get(o, name);
+    if (!json_is_integer(v))
+        fail_msg("field %s is not an integer", name);
+    assert_int_equal(json_integer_value(v), want);
+}
+
+static void meta_json_has_exactly_the_spec_fields_in_order(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    const char *md = "{\"any\": \"json object\", \"n\": [1, 2]}";
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    o.content_type = "text/markdown";
+    o.metadata = md;
+    o.metadata_len = strlen(md);
+    ts.clock.now_ms = T0 + 123;
+    akv_meta pm;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "reports/q1.md",
+                      13, "hello", 5, &o, &pm, NULL));
+    assert_ptr_equal(pm.metadata, md); /* documented: borrowed from opts */
+    assert_int_equal(pm.metadata_len, strlen(md));
+
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "reports/q1.md",
+                      13, &v));
+    const akv_meta *gm = akv_value_meta(v);
+    assert_non_null(gm->metadata);
+    assert_int_equal(gm->metadata_len, strlen(md));
+    assert_memory_equal(gm->metadata, md, strlen(md));
+
+    const akv_meta *both[2] = {&pm, gm};
+    for (int i = 0; i < 2; i++) {
+        char *text = akv_meta_to_json(both[i]);
+        assert_non_null(text);
+        json_t *j = parse_meta_json(text);
+        expect_json_str(j, "sandbox", "sb1");
+        expect_json_str(j, "scope", "artifacts");
+        expect_json_str(j, "key", "reports/q1.md");
+        expect_json_str(j, "origin", "sb1");
+        expect_json_int(j, "size", 5);
+        expect_json_str(j, "content_type", "text/markdown");
+        expect_json_str(j, "sha256", SHA_HELLO);
+        expect_json_int(j, "version", 1);
+        expect_json_str(j, "created_at", "2026-11-26T00:00:00.123Z");
+        expect_json_str(j, "updated_at", "2026-11-26T00:00:00.123Z");
+        expect_json_str(j, "expires_at", "2026-11-28T00:00:00.123Z");
+        json_t *want = json_loads(md, 0, NULL);
+        assert_true(json_equal(json_object_get(j, "metadata"), want));
+        json_decref(want);
+        json_decref(j);
+        free(text);
+    }
+    akv_value_release(v);
+    tu_store_close(&ts);
+}
+
+static void meta_json_of_never_expiring_entry_has_null_expires_at(
+    void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_meta m;
+    assert_ok(put_bytes(&ts, "_global", AKV_SCOPE_SYSTEM, "base", "x", 1, &m,
+                        NULL));
+    assert_int_equal(m.expires_at, 0);
+    char *text = akv_meta_to_json(&m);
+    assert_non_null(text);
+    json_t *j = parse_meta_json(text);
+    assert_true(json_is_null(json_object_get(j, "expires_at")));
+    expect_json_str(j, "sandbox", "_global");
+    expect_json_str(j, "scope", "system");
+    json_decref(j);
+    free(text);
+    tu_store_close(&ts);
+}
+
+static void content_type_defaults_and_custom_is_kept(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "d", 1, "x", 1, &o,
+                      NULL, NULL));
+    o.content_type = "application/json; charset=utf-8";
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "c", 1, "{}", 2, &o,
+                      NULL, NULL));
+    akv_meta m;
+    char buf[4];
+    size_t len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "d", 1, buf, &len,
+                           &m));
+    assert_string_equal(m.content_type, "application/octet-stream");
+    len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "c", 1, buf, &len,
+                           &m));
+    assert_string_equal(m.content_type, "application/json; charset=utf-8");
+    /* An overwrite without a type goes back to the default. */
+    o.content_type = NULL;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "c", 1, "[]", 2, &o,
+                      NULL, NULL));
+    len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "c", 1, buf, &len,
+                           &m));
+    assert_string_equal(m.content_type, "application/octet-stream");
+    tu_store_close(&ts);
+}
+
+static void metadata_is_replaced_on_overwrite(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    o.metadata = "{\"a\":1}";
+    o.metadata_len = 7;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, "x", 1, &o,
+                      NULL, NULL));
+    o.metadata = "{\"b\":2}";
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, "y", 1, &o,
+                      NULL, NULL));
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, &v));
+    const akv_meta *m = akv_value_meta(v);
+    assert_int_equal(m->metadata_len, 7);
+    assert_memory_equal(m->metadata, "{\"b\":2}", 7);
+    akv_value_release(v);
+    /* And dropped when the next write has none. */
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "z"));
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, &v));
+    assert_int_equal(akv_value_meta(v)->metadata_len, 0);
+    akv_value_release(v);
+    tu_store_close(&ts);
+}
+
+/* ---- value size limit -------------------------------------------------- */
+
+static void value_of_exactly_max_value_size_is_accepted(void **state)
+{
+    (void)state;
+    akv_config *cfg = small_value_config("1KiB");
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    char *val = malloc(1025);
+    assert_non_null(val);
+    memset(val, 'v', 1025);
+    assert_ok(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "k", val, 1024, NULL,
+                        NULL));
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", val, 1024);
+    free(val);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
+static void value_one_byte_over_max_value_size_is_too_large(void **state)
+{
+    (void)state;
+    akv_config *cfg = small_value_config("1KiB");
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    char *val = malloc(1025);
+    assert_non_null(val);
+    memset(val, 'v', 1025);
+    assert_akv(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "new", val, 1025, NULL,
+                         NULL),
+               AKV_ETOOLARGE);
+    want_missing(&ts, "sb1", AKV_SCOPE_TASK, "new");
+    /* Over an existing entry: the entry is untouched. */
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "old", "small"));
+    assert_akv(put_bytes(&ts, "sb1", AKV_SCOPE_TASK, "old", val, 1025, NULL,
+                         NULL),
+               AKV_ETOOLARGE);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "old", "small", 5);
+    assert_int_equal(version_of(&ts, "sb1", AKV_SCOPE_TASK, "old"), 1);
+    free(val);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
+static void default_limit_accepts_50mib_and_refuses_one_byte_more(void **state)
+{
+    (void)state;
+    const size_t max = 50u * 1024 * 1024;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_int_equal(akv_config_max_value_size(akv_store_config(ts.store)),
+                     max);
+    unsigned char *val = malloc(max + 1);
+    assert_non_null(val);
+    for (size_t i = 0; i < max + 1; i++)
+        val[i] = (unsigned char)(i ^ (i >> 13));
+    akv_meta m;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "big", 3, val, max,
+                      NULL, &m, NULL));
+    assert_int_equal(m.size, max);
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "big", 3, &v));
+    size_t len;
+    const void *data = akv_value_data(v, &len);
+    assert_int_equal(len, max);
+    assert_true(memcmp(data, val, max) == 0);
+    akv_value_release(v);
+
+    assert_akv(akv_put(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, "big2", 4, val,
+                       max + 1, NULL, NULL, NULL),
+               AKV_ETOOLARGE);
+    want_missing(&ts, "sb1", AKV_SCOPE_ARTIFACTS, "big2");
+    free(val);
+    tu_store_close(&ts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(put_then_get_returns_bytes_and_metadata),
+        cmocka_unit_test(get_copy_with_exact_size_buffer_succeeds),
+        cmocka_unit_test(get_copy_with_small_buffer_is_enobufs_with_needed_size),
+        cmocka_unit_test(empty_value_is_stored_and_returned),
+        cmocka_unit_test(binary_value_with_nul_bytes_round_trips),
+        cmocka_unit_test(
+            overwrite_bumps_version_keeps_created_at_moves_updated_at),
+        cmocka_unit_test(created_flag_is_one_only_for_new_entries),
+        cmocka_unit_test(same_key_in_other_scope_or_sandbox_is_independent),
+        cmocka_unit_test(longest_and_unicode_keys_are_accepted),
+        cmocka_unit_test(delete_then_get_is_not_found),
+        cmocka_unit_test(delete_of_missing_key_is_not_found),
+        cmocka_unit_test(meta_json_has_exactly_the_spec_fields_in_order),
+        cmocka_unit_test(
+            meta_json_of_never_expiring_entry_has_null_expires_at),
+        cmocka_unit_test(content_type_defaults_and_custom_is_kept),
+        cmocka_unit_test(metadata_is_replaced_on_overwrite),
+        cmocka_unit_test(value_of_exactly_max_value_size_is_accepted),
+        cmocka_unit_test(value_one_byte_over_max_value_size_is_too_large),
+        cmocka_unit_test(default_limit_accepts_50mib_and_refuses_one_byte_more),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
