@@ -10,7 +10,15 @@
  * 100 to 4,000 bytes), printing "ok KEY" after each akv_put returns. With
  * SHARED_KEY it also writes that key after every entry and prints
  * "shared VERSION". The crash-safety test kills it with SIGKILL at random
- * moments and then checks that every reported write is present and intact.
+ * moments and then checks that every reported write is present and intact:
+ *
+ *   akv-writer --verify DIR < LOG
+ *
+ * reads "ok KEY" lines and checks each KEY's value through akv_get (which
+ * also verifies its SHA-256); it prints the number checked, or the first
+ * missing or wrong key and exits 1.
+ *
+ *   akv-writer --value KEY     prints the value written for KEY.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +40,45 @@ static size_t writer_value(const char *key, char *buf, size_t cap)
     return len;
 }
 
+static int verify(const char *dir)
+{
+    akv_store *store;
+    if (akv_store_open(&store, NULL, dir, NULL, 0) != AKV_OK) {
+        fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
+        return 1;
+    }
+    char line[512], want[4096];
+    long checked = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, stdin)) {
+        if (strncmp(line, "ok ", 3) != 0)
+            continue;
+        char *key = line + 3;
+        key[strcspn(key, "\n")] = '\0';
+        size_t n = writer_value(key, want, sizeof want);
+        akv_value *v;
+        int grc = akv_get(store, "crash", AKV_SCOPE_TASK, key, strlen(key), &v);
+        if (grc != AKV_OK) {
+            printf("acknowledged write %s: %s: %s\n", key, akv_err_name(grc),
+                   akv_last_error()->message);
+            rc = 1;
+            break;
+        }
+        size_t len;
+        const void *d = akv_value_data(v, &len);
+        if (len != n || memcmp(d, want, n) != 0) {
+            printf("acknowledged write %s has the wrong value\n", key);
+            rc = 1;
+        }
+        akv_value_release(v);
+        checked++;
+    }
+    if (rc == 0)
+        printf("%ld\n", checked);
+    akv_store_close(store);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--value") == 0) {
@@ -41,6 +88,8 @@ int main(int argc, char **argv)
         fwrite(buf, 1, n, stdout);
         return 0;
     }
+    if (argc == 3 && strcmp(argv[1], "--verify") == 0)
+        return verify(argv[2]);
     if (argc < 4) {
         fprintf(stderr, "usage: akv-writer DIR PREFIX COUNT [SHARED_KEY]\n"
                         "       akv-writer --value KEY\n");
