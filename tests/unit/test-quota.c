@@ -1,0 +1,329 @@
+/*
+ * test-quota.c — namespace quotas: a write may fill a namespace exactly to
+ * its quota; the write that would cross it fails with quota_exceeded, the
+ * figures in akv_last_error(), and no change; overwrites count only growth;
+ * deletes and expiry free space; each (sandbox, scope) namespace, _global
+ * included, has its own quota.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define T0 1795651200000LL /* 2026-11-26T00:00:00Z, tu_store_open's clock */
+#define QUOTA 1024
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* A config whose task and instructions quotas are 1 KiB. */
+static akv_config *small_quota_config(void)
+{
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
+    assert_ok(akv_config_set(cfg, "scope.instructions", "quota", "1KiB"));
+    return cfg;
+}
+
+typedef struct fixture {
+    akv_config *cfg;
+    tu_store ts;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->cfg = small_quota_config();
+    tu_store_open(&f->ts, f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_store_close(&f->ts);
+    akv_config_free(f->cfg);
+    free(f);
+    return 0;
+}
+
+/* Puts n bytes of fill under key (ttl in seconds or AKV_TTL_DEFAULT). */
+static int put_n(fixture *f, const char *sb, akv_scope scope, const char *key,
+                 size_t n, char fill, int64_t ttl)
+{
+    char *val = malloc(n + 1);
+    assert_non_null(val);
+    memset(val, fill, n);
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    o.ttl = ttl;
+    int rc = akv_put(f->ts.store, sb, scope, key, strlen(key), val, n, &o,
+                     NULL, NULL);
+    free(val);
+    return rc;
+}
+
+/* Asserts key holds n bytes of fill at the given version. */
+static void want_entry(fixture *f, const char *sb, akv_scope scope,
+                       const char *key, size_t n, char fill, uint64_t version)
+{
+    akv_value *v;
+    assert_ok(akv_get(f->ts.store, sb, scope, key, strlen(key), &v));
+    size_t len;
+    const unsigned char *d = akv_value_data(v, &len);
+    assert_int_equal(len, n);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(d[i], (unsigned char)fill);
+    assert_int_equal(akv_value_meta(v)->version, version);
+    akv_value_release(v);
+}
+
+static void want_missing(fixture *f, const char *sb, akv_scope scope,
+                         const char *key)
+{
+    akv_value *v = NULL;
+    assert_akv(akv_get(f->ts.store, sb, scope, key, strlen(key), &v),
+               AKV_ENOTFOUND);
+}
+
+/* Asserts the thread's last error is a quota error with these figures. */
+static void want_quota_error(const char *scope, uint64_t used, uint64_t quota,
+                             uint64_t would_be)
+{
+    const akv_error *e = akv_last_error();
+    assert_int_equal(e->code, AKV_EQUOTA);
+    assert_int_equal(e->has_quota, 1);
+    assert_string_equal(e->scope, scope);
+    assert_int_equal(e->used, used);
+    assert_int_equal(e->quota, quota);
+    assert_int_equal(e->would_be, would_be);
+    assert_true(e->message[0] != '\0');
+}
+
+static uint64_t stored_bytes(fixture *f, const char *sb, akv_scope scope)
+{
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n;
+    assert_ok(akv_stats(f->ts.store, sb, scope, rows, &n));
+    return rows[0].bytes;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void config_quota_is_the_store_quota(void **state)
+{
+    fixture *f = *state;
+    const akv_config *c = akv_store_config(f->ts.store);
+    assert_int_equal(akv_config_scope_quota(c, AKV_SCOPE_TASK), QUOTA);
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n;
+    assert_ok(akv_stats(f->ts.store, "sb1", AKV_SCOPE_TASK, rows, &n));
+    assert_int_equal(rows[0].quota, QUOTA);
+}
+
+static void write_exactly_at_quota_succeeds(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "a", 1000, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "b", 24, 'b', AKV_TTL_DEFAULT));
+    assert_int_equal(stored_bytes(f, "sb1", AKV_SCOPE_TASK), QUOTA);
+    /* Empty values cost nothing, even when full. */
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "empty", 0, 'e',
+                    AKV_TTL_DEFAULT));
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "b", 24, 'b', 1);
+}
+
+static void write_crossing_quota_fails_with_figures_and_changes_nothing(
+    void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 1000, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 1000, 'b',
+                    AKV_TTL_DEFAULT));
+
+    /* A new key that would cross. */
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 25, 'c',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1000, QUOTA, 1025);
+    want_missing(f, "sb1", AKV_SCOPE_TASK, "k2");
+
+    /* An overwrite that would cross: old value and version intact. */
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 1025, 'd',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1000, QUOTA, 1025);
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "k1", 1000, 'b', 2);
+    assert_int_equal(stored_bytes(f, "sb1", AKV_SCOPE_TASK), 1000);
+
+    /* The quota detail does not leak into the next, unrelated error. */
+    want_missing(f, "sb1", AKV_SCOPE_TASK, "nope");
+    assert_int_equal(akv_last_error()->has_quota, 0);
+}
+
+static void overwrite_counts_only_growth(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 600, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 424, 'a',
+                    AKV_TTL_DEFAULT));
+    /* Full: a same-size overwrite and a shrinking one are fine. */
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 600, 'b',
+                    AKV_TTL_DEFAULT));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 100, 'c',
+                    AKV_TTL_DEFAULT));
+    assert_int_equal(stored_bytes(f, "sb1", AKV_SCOPE_TASK), 524);
+    /* Growth up to the quota is fine, one byte more is not. */
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 924, 'd',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 925, 'e',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1024, QUOTA, 1025);
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "k1", 100, 'c', 3);
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "k2", 924, 'd', 2);
+}
+
+static void delete_frees_space(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", QUOTA, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 1, 'b', AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1024, QUOTA, 1025);
+    assert_ok(akv_del(f->ts.store, "sb1", AKV_SCOPE_TASK, "k1", 2));
+    assert_int_equal(stored_bytes(f, "sb1", AKV_SCOPE_TASK), 0);
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", QUOTA, 'b',
+                    AKV_TTL_DEFAULT));
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "k2", QUOTA, 'b', 1);
+}
+
+static void clear_frees_space(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k1", 512, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 512, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k3", 1, 'b', AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    assert_ok(akv_clear(f->ts.store, "sb1", AKV_SCOPE_TASK, NULL));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k3", QUOTA, 'b',
+                    AKV_TTL_DEFAULT));
+}
+
+static void expired_entries_do_not_count_against_the_writer(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "old1", 600, 'a', 10));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "old2", 424, 'a', 20));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "new", 1, 'b',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    /* old1 expires: its 600 bytes are free although nobody pruned. */
+    f->ts.clock.now_ms = T0 + 10 * 1000;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "new", 600, 'b',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "more", 1, 'c',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1024, QUOTA, 1025);
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "old2", 424, 'a', 1);
+    /* Everything expires: a full-quota write succeeds. */
+    f->ts.clock.now_ms = T0 + 25 * 3600 * 1000LL;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "all", QUOTA, 'd',
+                    AKV_TTL_DEFAULT));
+    want_entry(f, "sb1", AKV_SCOPE_TASK, "all", QUOTA, 'd', 1);
+}
+
+static void quota_is_per_sandbox(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sbA", AKV_SCOPE_TASK, "k", QUOTA, 'a',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sbA", AKV_SCOPE_TASK, "k2", 1, 'a', AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    assert_ok(put_n(f, "sbB", AKV_SCOPE_TASK, "k", QUOTA, 'b',
+                    AKV_TTL_DEFAULT));
+    /* A sandbox whose name extends the other's is a namespace of its own. */
+    assert_ok(put_n(f, "sbAA", AKV_SCOPE_TASK, "k", QUOTA, 'c',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sbB", AKV_SCOPE_TASK, "k2", 1, 'b', AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_entry(f, "sbA", AKV_SCOPE_TASK, "k", QUOTA, 'a', 1);
+}
+
+static void quota_is_per_scope(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k", QUOTA, 'a',
+                    AKV_TTL_DEFAULT));
+    /* project keeps its 20 MiB default: unaffected by a full task. */
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_PROJECT, "k", 4096, 'b',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 1, 'c', AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+}
+
+static void global_namespace_has_its_own_quota(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "_global", AKV_SCOPE_INSTRUCTIONS, "g", QUOTA, 'g',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "_global", AKV_SCOPE_INSTRUCTIONS, "g2", 1, 'g',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("instructions", 1024, QUOTA, 1025);
+    /* The sandbox's own instructions are counted apart from _global's,
+     * although reads overlay the two. */
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_INSTRUCTIONS, "s", QUOTA, 's',
+                    AKV_TTL_DEFAULT));
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_INSTRUCTIONS, "s2", 1, 's',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("instructions", 1024, QUOTA, 1025);
+    want_entry(f, "sb1", AKV_SCOPE_INSTRUCTIONS, "g", QUOTA, 'g', 1);
+}
+
+static void quota_survives_reopen(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k", 1000, 'a',
+                    AKV_TTL_DEFAULT));
+    akv_store_close(f->ts.store);
+    assert_ok(akv_store_open(&f->ts.store, NULL, f->ts.dir, f->cfg, 0));
+    akv_store_set_clock(f->ts.store, tu_clock, &f->ts.clock);
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 25, 'b',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 1000, QUOTA, 1025);
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 24, 'b',
+                    AKV_TTL_DEFAULT));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(config_quota_is_the_store_quota),
+        T(write_exactly_at_quota_succeeds),
+        T(write_crossing_quota_fails_with_figures_and_changes_nothing),
+        T(overwrite_counts_only_growth),
+        T(delete_frees_space),
+        T(clear_frees_space),
+        T(expired_entries_do_not_count_against_the_writer),
+        T(quota_is_per_sandbox),
+        T(quota_is_per_scope),
+        T(global_namespace_has_its_own_quota),
+        T(quota_survives_reopen),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
