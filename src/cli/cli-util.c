@@ -85,11 +85,16 @@ const char *cli_quote(const char *s, char buf[CLI_QUOTE_BUF])
 
 /* ---- stdout ---- */
 
-static int out_failed(struct cli_ctx *ctx)
+int cli_stdout_failed(struct cli_ctx *ctx, int err)
 {
     if (ctx->out_errno == 0)
-        ctx->out_errno = errno ? errno : EIO;
+        ctx->out_errno = err ? err : EIO;
     return 1;
+}
+
+static int out_failed(struct cli_ctx *ctx)
+{
+    return cli_stdout_failed(ctx, errno);
 }
 
 int cli_write(struct cli_ctx *ctx, const void *buf, size_t len)

@@ -115,6 +115,9 @@ int cli_print_meta(struct cli_ctx *ctx, const akv_meta *m);
 /* Renders a jansson value compactly plus a newline and drops the reference.
  * A NULL value (allocation failure) is reported as out_of_memory. */
 int cli_print_json(struct cli_ctx *ctx, json_t *value);
+/* Notes that a write to stdout failed with errno err (0: unknown), for
+ * writes the library made itself; main() reports it as io_error. */
+int cli_stdout_failed(struct cli_ctx *ctx, int err);
 /* Flushes stdout; records an io_error if any write failed. Returns 0/1. */
 int cli_flush(struct cli_ctx *ctx);
 

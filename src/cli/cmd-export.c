@@ -7,6 +7,7 @@
  * stderr is a terminal (`agentkv export > dump.jsonl` in a shell), and
  * scripts and cron jobs, whose stderr is not a terminal, see nothing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -29,9 +30,14 @@ int cmd_export(struct cli_ctx *ctx, const struct cli_args *args)
     const char *sandbox = cli_has(args, "all-sandboxes") ? NULL : ctx->sandbox;
     cli_progress_init(&bar, "exporting",
                       isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO));
+    errno = 0;
     int rc = akv_export(store, sandbox, scope, stdout, cli_progress_update,
                         &bar, NULL);
+    int write_errno = errno;
     cli_progress_clear(&bar);
-    /* A failed write to stdout is reported as such by main()'s flush. */
+    /* The library wrote to stdout itself: a failed write there is an I/O
+     * error of ours, reported by main()'s flush with the errno it left. */
+    if (ferror(stdout))
+        return cli_stdout_failed(ctx, write_errno);
     return rc == AKV_OK ? 0 : cli_fail_lib(ctx, rc);
 }

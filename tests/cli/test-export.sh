@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# test-export.sh — export, import and backup: JSON Lines on stdout, a
+# lossless round trip (export → import into a new store → export again is
+# byte-identical), scope and sandbox selection, an import that fails changes
+# nothing, and a hot backup that exports the same as its source.
+. "$(dirname "$0")/lib.sh"
+
+printf '# Title\n\nbody\n' >"$TMP/doc.md"
+head -c 70000 /dev/urandom >"$TMP/random.bin"
+: >"$TMP/empty"
+
+akv put task notes/a "$TMP/doc.md" --meta '{"author":"ci","tags":["x","y"]}'
+expect_ok
+akv put task notes/a "$TMP/doc.md" --ttl 7d --meta '{"author":"ci","tags":["x","y"]}'
+expect_ok
+akv put artifacts bin/r "$TMP/random.bin" --type application/x-thing
+expect_ok
+akv put project empty "$TMP/empty" --ttl never
+expect_ok
+akv --sandbox sb2 put task "héllo/wörld" "$TMP/doc.md"
+expect_ok
+akv --sandbox _global put instructions style "$TMP/doc.md"
+expect_ok
+
+t "export writes one JSON object per entry of the sandbox, with the value"
+akv export
+expect_ok
+json_check 'len(lines) == 3 and all(l["sandbox"] == "default" and "value" in l for l in lines)
+  and {l["key"]: l["version"] for l in lines} == {"notes/a": 2, "bin/r": 1, "empty": 1}'
+json_check '[l for l in lines if l["key"] == "empty"][0]["value"] == ""
+  and [l for l in lines if l["key"] == "notes/a"][0]["metadata"] == {"author": "ci", "tags": ["x", "y"]}'
+
+t "export SCOPE exports one scope"
+akv export task
+expect_ok
+json_check 'len(lines) == 1 and lines[0]["key"] == "notes/a"'
+
+t "export --all-sandboxes includes every sandbox and _global"
+akv export --all-sandboxes
+expect_ok
+cp "$OUT" "$TMP/first.jsonl"
+json_check 'sorted(l["sandbox"] for l in lines) == ["_global", "default", "default", "default", "sb2"]'
+
+t "import into a new store, then export again: byte-identical"
+run "$AGENTKV" --dir "$TMP/copy" import "$TMP/first.jsonl"
+expect_rc 0
+expect_out_empty
+expect_err_contains "imported 5 entries"
+run "$AGENTKV" --dir "$TMP/copy" export --all-sandboxes
+expect_ok
+expect_out_file "$TMP/first.jsonl"
+
+t "the imported values are served byte for byte"
+run "$AGENTKV" --dir "$TMP/copy" get artifacts bin/r
+expect_ok
+expect_out_file "$TMP/random.bin"
+run "$AGENTKV" --dir "$TMP/copy" --sandbox sb2 get task "héllo/wörld"
+expect_out_file "$TMP/doc.md"
+
+t "import from stdin, with '-' and without an argument; --json count"
+run_in "$TMP/first.jsonl" "$AGENTKV" --dir "$TMP/copy2" import -
+expect_rc 0
+expect_err_contains "imported 5 entries"
+run_in "$TMP/first.jsonl" "$AGENTKV" --dir "$TMP/copy3" --json import
+expect_ok
+json_check 'd == {"imported": 5}'
+run "$AGENTKV" --dir "$TMP/copy3" export --all-sandboxes
+expect_out_file "$TMP/first.jsonl"
+
+t "re-importing over existing entries replaces them exactly"
+run "$AGENTKV" --dir "$TMP/copy" import "$TMP/first.jsonl"
+expect_rc 0
+run "$AGENTKV" --dir "$TMP/copy" export --all-sandboxes
+expect_out_file "$TMP/first.jsonl"
+
+t "import of an empty file imports nothing"
+akv import "$TMP/empty"
+expect_rc 0
+expect_err_contains "imported 0 entries"
+
+snapshot before
+
+t "a bad line anywhere makes the whole import fail and change nothing"
+{ head -n 2 "$TMP/first.jsonl" | sed 's/"default"/"sb9"/g'; echo 'not json'; } >"$TMP/bad1.jsonl"
+akv import "$TMP/bad1.jsonl"
+expect_error invalid_argument 2
+expect_err_contains "line 3"
+expect_unchanged before
+
+t "a value whose sha256 does not match is refused"
+python3 - "$TMP/first.jsonl" "$TMP/bad2.jsonl" <<'EOF' || fail "could not build bad2"
+import base64, json, sys
+out = open(sys.argv[2], "w")
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    d["sandbox"] = d["origin"] = "sb9"
+    if d["key"] == "notes/a":
+        d["value"] = base64.b64encode(b"tampered").decode()
+        d["size"] = 8
+    out.write(json.dumps(d) + "\n")
+EOF
+akv import "$TMP/bad2.jsonl"
+expect_error invalid_argument 2
+expect_unchanged before
+
+t "invalid keys, scopes and sandboxes in an import are refused"
+for change in '"key": "../x"' '"key": "a//b"' '"scope": "Task"' '"sandbox": "a b", "origin": "a b"'; do
+    python3 - "$TMP/first.jsonl" "$TMP/bad3.jsonl" "$change" <<'EOF' || fail "could not build bad3"
+import json, sys
+out = open(sys.argv[2], "w")
+change = json.loads("{" + sys.argv[3] + "}")
+for i, line in enumerate(open(sys.argv[1])):
+    d = json.loads(line)
+    d["sandbox"] = d["origin"] = "sb9"
+    if i == 1:
+        d.update(change)
+    out.write(json.dumps(d) + "\n")
+EOF
+    akv import "$TMP/bad3.jsonl"
+    expect_error invalid_argument 2
+    expect_unchanged before
+done
+
+t "import of a file that does not exist"
+akv import "$TMP/no-such.jsonl"
+expect_error invalid_argument 2
+expect_unchanged before
+
+t "backup makes a copy that exports the same"
+akv backup "$TMP/bk"
+expect_ok
+expect_out_empty
+run "$AGENTKV" --dir "$TMP/bk" export --all-sandboxes
+expect_ok
+expect_out_file "$TMP/before.snap"
+run "$AGENTKV" --dir "$TMP/bk" check
+expect_ok
+
+t "backup --json"
+akv --json backup "$TMP/bk2"
+expect_ok
+json_check "d == {'backup': '$TMP/bk2'}"
+
+t "backup refuses a directory that already holds a store"
+akv backup "$TMP/bk"
+[ "$RC" -ne 0 ] || fail "backup over an existing store succeeded"
+pass
+[ "$(wc -l <"$ERR")" -eq 1 ] || fail "expected one error line"
+pass
+run "$AGENTKV" --dir "$TMP/bk" export --all-sandboxes
+expect_out_file "$TMP/before.snap"
+
+t "no progress bar when stdout and stderr are not terminals"
+akv export --all-sandboxes
+expect_ok
+akv check
+expect_ok
+
+finish
