@@ -18,7 +18,11 @@
  *                 only: they are not part of any transaction.
  *
  * Concurrency: LMDB serialises writers across processes with its lock file
- * and gives readers snapshots without locks. Read transactions are pooled
+ * and gives readers snapshots without locks. Within one process, concurrent
+ * puts are grouped into one transaction and one fsync (group commit, see
+ * lmdb_put): the first writer to arrive leads, applies every queued write in
+ * a nested transaction of its own (so one write's failure does not undo the
+ * others), commits once, and hands each writer its own result. Read transactions are pooled
  * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
  * call. Durability: every write commits with LMDB's default synchronous
  * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
@@ -49,6 +53,20 @@ struct counters {
     _Atomic uint64_t misses[AKV_SCOPE_COUNT];
 };
 
+/* A put waiting for the group commit. Lives on its writer's stack; the
+ * writer sleeps until the leader sets done. */
+struct pending {
+    const akv_write *w;
+    akv_rec *out;
+    int *created;
+    int rc;
+    akv_error err; /* the thread-local error the writer will see */
+    bool done;
+    struct pending *next;
+};
+
+#define GROUP_MAX 256 /* writes in one commit, bounding a batch's latency */
+
 typedef struct lmdb_backend {
     akv_backend base;
     MDB_env *env;
@@ -57,6 +75,10 @@ typedef struct lmdb_backend {
     pthread_mutex_t pool_lock; /* guards pool */
     struct reader *pool;       /* reset read transactions ready to renew */
     struct counters *counters; /* shared mapping, or NULL if unavailable */
+    pthread_mutex_t group_lock; /* guards queue, queue_tail, leading */
+    pthread_cond_t group_done;  /* signalled when a batch completes */
+    struct pending *queue, **queue_tail;
+    bool leading;               /* a leader is applying a batch */
     char *dir;
 } lmdb_backend;
 
@@ -246,6 +268,9 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     lb->base.ops = &lmdb_ops;
     lb->map_size = cfg->map_size;
     pthread_mutex_init(&lb->pool_lock, NULL);
+    pthread_mutex_init(&lb->group_lock, NULL);
+    pthread_cond_init(&lb->group_done, NULL);
+    lb->queue_tail = &lb->queue;
 
     int rc = mdb_env_create(&lb->env);
     if (rc) {
@@ -292,6 +317,8 @@ fail:
     if (lb->env)
         mdb_env_close(lb->env);
     pthread_mutex_destroy(&lb->pool_lock);
+    pthread_mutex_destroy(&lb->group_lock);
+    pthread_cond_destroy(&lb->group_done);
     free(lb->dir);
     free(lb);
     return rc;
@@ -311,6 +338,8 @@ static void lmdb_close(akv_backend *be)
         munmap(lb->counters, 4096);
     mdb_env_close(lb->env);
     pthread_mutex_destroy(&lb->pool_lock);
+    pthread_mutex_destroy(&lb->group_lock);
+    pthread_cond_destroy(&lb->group_done);
     free(lb->dir);
     free(lb);
 }
@@ -619,21 +648,83 @@ again:
     return AKV_OK;
 }
 
+/* Applies a batch of queued puts in one transaction. put_in_txn() decides
+ * every refusal (precondition, quota) before it writes anything, so a
+ * refused put leaves the transaction as it found it and the others go on;
+ * the only writes before such a refusal remove expired entries, which no
+ * reader can see anyway. (LMDB's nested transactions would isolate puts
+ * too, but each one allocates a dirty-page list of megabytes.) A failure of
+ * LMDB itself poisons the transaction: then every put of the batch fails.
+ * Called by the leader without group_lock held. */
+static void apply_group(lmdb_backend *lb, struct pending *batch)
+{
+    MDB_txn *txn;
+    akv_error_clear();
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        rc = lmdb_fail(lb, rc, "starting write");
+    for (struct pending *p = batch; p && rc == AKV_OK; p = p->next) {
+        akv_error_clear();
+        p->rc = put_in_txn(lb, txn, p->w, p->out, p->created);
+        p->err = *akv_last_error();
+        if (p->rc == AKV_EUNAVAILABLE || p->rc == AKV_ENOMEM) {
+            rc = p->rc;
+            mdb_txn_abort(txn);
+        }
+    }
+    if (rc == AKV_OK) {
+        /* One commit (and fsync) for the whole batch: only now is any of
+         * it acknowledged. */
+        akv_error_clear();
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            rc = lmdb_fail(lb, rc, "committing write");
+    }
+    if (rc != AKV_OK) {
+        akv_error err = *akv_last_error();
+        for (struct pending *p = batch; p; p = p->next) {
+            p->rc = rc;
+            p->err = err;
+        }
+    }
+}
+
 static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
                     int *created)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
-    if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    rc = put_in_txn(lb, txn, w, out, created);
-    if (rc != AKV_OK) {
-        mdb_txn_abort(txn);
-        return rc;
+    struct pending me = {.w = w, .out = out, .created = created};
+
+    pthread_mutex_lock(&lb->group_lock);
+    *lb->queue_tail = &me;
+    lb->queue_tail = &me.next;
+    while (lb->leading && !me.done)
+        pthread_cond_wait(&lb->group_done, &lb->group_lock);
+    while (!me.done) {
+        /* Lead: take up to GROUP_MAX queued writes (ours is among them,
+         * since every earlier batch has completed without it). */
+        lb->leading = true;
+        struct pending *batch = lb->queue, **cut = &lb->queue;
+        for (int n = 0; *cut && n < GROUP_MAX; n++)
+            cut = &(*cut)->next;
+        lb->queue = *cut;
+        *cut = NULL;
+        if (lb->queue == NULL)
+            lb->queue_tail = &lb->queue;
+        pthread_mutex_unlock(&lb->group_lock);
+
+        apply_group(lb, batch);
+
+        pthread_mutex_lock(&lb->group_lock);
+        for (struct pending *p = batch, *next; p; p = next) {
+            next = p->next; /* p may vanish once done is set */
+            p->done = true;
+        }
+        lb->leading = false;
+        pthread_cond_broadcast(&lb->group_done);
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+    pthread_mutex_unlock(&lb->group_lock);
+    akv_error_restore(&me.err);
+    return me.rc;
 }
 
 static int lmdb_put_batch(akv_backend *be, const akv_write *w, size_t n)

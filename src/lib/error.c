@@ -87,6 +87,11 @@ void akv_error_clear(void)
     last_error.has_quota = 0;
 }
 
+void akv_error_restore(const akv_error *e)
+{
+    last_error = *e;
+}
+
 static void set_message(const char *fmt, va_list ap)
 {
     if (fmt)

@@ -24,6 +24,9 @@ int akv_fail_quota(akv_scope scope, uint64_t used, uint64_t quota,
     __attribute__((format(printf, 5, 6)));
 /* Clears the thread's last error (code AKV_OK, empty message). */
 void akv_error_clear(void);
+/* Sets the thread's last error to a copy of e (handing a result computed on
+ * one thread to another, as group commit does). */
+void akv_error_restore(const akv_error *e);
 /* Logs through the hook set by akv_set_log(). */
 void akv_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
