@@ -1,0 +1,410 @@
+/*
+ * test-maint.c — whole-namespace operations: stats (per scope and for one
+ * scope: entries, bytes, expired, quota, default TTL, hits and misses),
+ * clear (one scope of one sandbox, returning the live count), check on a
+ * sound store, and backup (an openable copy; never over an existing store).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+#define T0 1795651200000LL /* 2026-11-26T00:00:00Z, tu_store_open's clock */
+#define MiB (1024ULL * 1024)
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void put_ttl(tu_store *ts, const char *sb, akv_scope scope,
+                    const char *key, const char *val, int64_t ttl)
+{
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    o.ttl = ttl;
+    assert_ok(akv_put(ts->store, sb, scope, key, strlen(key), val,
+                      strlen(val), &o, NULL, NULL));
+}
+
+static akv_scope_stats stats_row(tu_store *ts, const char *sb,
+                                 akv_scope scope)
+{
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n = 0;
+    assert_ok(akv_stats(ts->store, sb, scope, rows, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].scope, scope);
+    return rows[0];
+}
+
+static char *export_all(akv_store *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_ok(akv_export(s, NULL, AKV_SCOPE_ALL, f, NULL, NULL, NULL));
+    fclose(f);
+    return buf;
+}
+
+static int read_rc(tu_store *ts, const char *sb, akv_scope scope,
+                   const char *key)
+{
+    akv_value *v = NULL;
+    int rc = akv_get(ts->store, sb, scope, key, strlen(key), &v);
+    akv_value_release(v);
+    return rc;
+}
+
+static size_t list_all_count(tu_store *ts, const char *sb, akv_scope scope)
+{
+    akv_list_opts o = {0};
+    o.include_expired = 1;
+    akv_list *l;
+    assert_ok(akv_list_entries(ts->store, sb, scope, &o, &l));
+    size_t n = akv_list_count(l);
+    akv_list_free(l);
+    return n;
+}
+
+/* sb1: system 10 B; project 7 B; task 5 B + 3 B live and 4 B expired;
+ * artifacts 6 B expired. Plus entries elsewhere that sb1 must not count. */
+static void fill_stats(tu_store *ts)
+{
+    put_ttl(ts, "sb1", AKV_SCOPE_SYSTEM, "s", "0123456789", AKV_TTL_DEFAULT);
+    put_ttl(ts, "sb1", AKV_SCOPE_PROJECT, "p", "project", AKV_TTL_DEFAULT);
+    put_ttl(ts, "sb1", AKV_SCOPE_TASK, "t1", "12345", AKV_TTL_DEFAULT);
+    put_ttl(ts, "sb1", AKV_SCOPE_TASK, "t2", "abc", 0);
+    put_ttl(ts, "sb1", AKV_SCOPE_TASK, "t3", "gone", 1);
+    put_ttl(ts, "sb1", AKV_SCOPE_ARTIFACTS, "a", "gone!!", 1);
+    put_ttl(ts, "_global", AKV_SCOPE_SYSTEM, "g", "global text", 0);
+    put_ttl(ts, "sb2", AKV_SCOPE_TASK, "t1", "other sandbox", 0);
+    put_ttl(ts, "sb10", AKV_SCOPE_TASK, "t1", "similar name", 0);
+    ts->clock.now_ms = T0 + 2000;
+}
+
+/* ---- stats ------------------------------------------------------------- */
+
+static void stats_have_one_row_per_scope_with_spec_defaults(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    memset(rows, 0xab, sizeof rows);
+    size_t n = 0;
+    assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_ALL, rows, &n));
+    assert_int_equal(n, AKV_SCOPE_COUNT);
+    static const struct {
+        uint64_t quota;
+        int64_t ttl;
+        uint64_t entries, bytes, expired, expired_bytes;
+    } want[AKV_SCOPE_COUNT] = {
+        {10 * MiB, 0, 1, 10, 0, 0},       /* system */
+        {5 * MiB, 0, 0, 0, 0, 0},         /* instructions */
+        {20 * MiB, 72 * 3600, 1, 7, 0, 0}, /* project */
+        {100 * MiB, 24 * 3600, 2, 8, 1, 4}, /* task */
+        {200 * MiB, 48 * 3600, 0, 0, 1, 6}, /* artifacts */
+    };
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        assert_int_equal(rows[i].scope, i);
+        assert_int_equal(rows[i].quota, want[i].quota);
+        assert_int_equal(rows[i].default_ttl, want[i].ttl);
+        assert_int_equal(rows[i].entries, want[i].entries);
+        assert_int_equal(rows[i].bytes, want[i].bytes);
+        assert_int_equal(rows[i].expired, want[i].expired);
+        assert_int_equal(rows[i].expired_bytes, want[i].expired_bytes);
+    }
+    tu_store_close(&ts);
+}
+
+static void stats_for_one_scope_match_the_full_table(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    akv_scope_stats all[AKV_SCOPE_COUNT];
+    size_t n;
+    assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_ALL, all, &n));
+    for (int sc = 0; sc < AKV_SCOPE_COUNT; sc++) {
+        akv_scope_stats one = stats_row(&ts, "sb1", (akv_scope)sc);
+        assert_int_equal(one.entries, all[sc].entries);
+        assert_int_equal(one.bytes, all[sc].bytes);
+        assert_int_equal(one.expired, all[sc].expired);
+        assert_int_equal(one.quota, all[sc].quota);
+        assert_int_equal(one.default_ttl, all[sc].default_ttl);
+    }
+    /* Other sandboxes count their own namespace only. */
+    akv_scope_stats g = stats_row(&ts, "_global", AKV_SCOPE_SYSTEM);
+    assert_int_equal(g.entries, 1);
+    assert_int_equal(g.bytes, 11);
+    akv_scope_stats s2 = stats_row(&ts, "sb2", AKV_SCOPE_TASK);
+    assert_int_equal(s2.entries, 1);
+    assert_int_equal(s2.bytes, 13);
+    akv_scope_stats none = stats_row(&ts, "nobody", AKV_SCOPE_TASK);
+    assert_int_equal(none.entries + none.bytes + none.expired, 0);
+    tu_store_close(&ts);
+}
+
+static void stats_show_the_configured_quota_and_ttl(void **state)
+{
+    (void)state;
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
+    assert_ok(akv_config_set(cfg, "scope.task", "ttl", "2h"));
+    assert_ok(akv_config_set(cfg, "scope.system", "ttl", "7d"));
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    akv_scope_stats t = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t.quota, 1024);
+    assert_int_equal(t.default_ttl, 7200);
+    akv_scope_stats s = stats_row(&ts, "sb1", AKV_SCOPE_SYSTEM);
+    assert_int_equal(s.default_ttl, 7 * 24 * 3600);
+    assert_int_equal(s.quota, 10 * MiB);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
+static void stats_count_hits_and_misses_per_scope(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    akv_scope_stats t0 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    akv_scope_stats p0 = stats_row(&ts, "sb1", AKV_SCOPE_PROJECT);
+    assert_int_equal(t0.hits, 0);
+    assert_int_equal(t0.misses, 0);
+
+    assert_ok(read_rc(&ts, "sb1", AKV_SCOPE_TASK, "t1"));
+    assert_ok(read_rc(&ts, "sb1", AKV_SCOPE_TASK, "t2"));
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "sb1", AKV_SCOPE_TASK, "t1", 2, buf, &len,
+                           NULL));
+    assert_akv(read_rc(&ts, "sb1", AKV_SCOPE_TASK, "missing"), AKV_ENOTFOUND);
+    assert_akv(read_rc(&ts, "sb1", AKV_SCOPE_TASK, "t3"), AKV_ENOTFOUND);
+
+    akv_scope_stats t1 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t1.hits, 3);
+    assert_int_equal(t1.misses, 2);
+    akv_scope_stats p1 = stats_row(&ts, "sb1", AKV_SCOPE_PROJECT);
+    assert_int_equal(p1.hits, p0.hits);
+    assert_int_equal(p1.misses, p0.misses);
+    /* Counters are per store, not per sandbox. */
+    akv_scope_stats other = stats_row(&ts, "sb2", AKV_SCOPE_TASK);
+    assert_int_equal(other.hits, 3);
+    assert_int_equal(other.misses, 2);
+    /* Listing is not a read of an entry. */
+    (void)list_all_count(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(stats_row(&ts, "sb1", AKV_SCOPE_TASK).hits, 3);
+
+    /* They are shared by every process: a reopened store still sees them. */
+    akv_store_close(ts.store);
+    assert_ok(akv_store_open(&ts.store, NULL, ts.dir, NULL, 0));
+    akv_store_set_clock(ts.store, tu_clock, &ts.clock);
+    akv_scope_stats t2 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t2.hits, 3);
+    assert_int_equal(t2.misses, 2);
+    tu_store_close(&ts);
+}
+
+/* ---- clear ------------------------------------------------------------- */
+
+static void clear_deletes_one_scope_of_one_sandbox(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "t4", "more", AKV_TTL_DEFAULT);
+    uint64_t deleted = 99;
+    assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_TASK, &deleted));
+    assert_int_equal(deleted, 3); /* t1, t2, t4; the expired t3 is not live */
+    assert_int_equal(list_all_count(&ts, "sb1", AKV_SCOPE_TASK), 0);
+    akv_scope_stats t = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t.entries + t.bytes + t.expired + t.expired_bytes, 0);
+    /* Everything else is still there. */
+    assert_ok(read_rc(&ts, "sb1", AKV_SCOPE_PROJECT, "p"));
+    assert_ok(read_rc(&ts, "sb1", AKV_SCOPE_SYSTEM, "s"));
+    assert_int_equal(list_all_count(&ts, "sb1", AKV_SCOPE_ARTIFACTS), 1);
+    assert_ok(read_rc(&ts, "sb2", AKV_SCOPE_TASK, "t1"));
+    assert_ok(read_rc(&ts, "sb10", AKV_SCOPE_TASK, "t1"));
+    /* Clearing again deletes nothing; a NULL count is allowed. */
+    assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_TASK, &deleted));
+    assert_int_equal(deleted, 0);
+    assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_ARTIFACTS, NULL));
+    assert_int_equal(list_all_count(&ts, "sb1", AKV_SCOPE_ARTIFACTS), 0);
+    tu_store_close(&ts);
+}
+
+static void clear_of_global_leaves_sandboxes_alone(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    put_ttl(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "a", "g", 0);
+    put_ttl(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "b", "g", 0);
+    put_ttl(&ts, "S", AKV_SCOPE_INSTRUCTIONS, "a", "s", 0);
+    uint64_t deleted = 0;
+    assert_ok(akv_clear(ts.store, "_global", AKV_SCOPE_INSTRUCTIONS,
+                        &deleted));
+    assert_int_equal(deleted, 2);
+    assert_ok(read_rc(&ts, "S", AKV_SCOPE_INSTRUCTIONS, "a"));
+    assert_akv(read_rc(&ts, "S", AKV_SCOPE_INSTRUCTIONS, "b"), AKV_ENOTFOUND);
+    tu_store_close(&ts);
+}
+
+/* ---- check ------------------------------------------------------------- */
+
+struct progress {
+    int calls;
+    uint64_t last_done, last_total;
+};
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct progress *p = ctx;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+}
+
+static void check_counts_every_entry_and_reports_progress(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    struct progress p = {0};
+    uint64_t checked = 0, failed = 9;
+    assert_ok(akv_check(ts.store, NULL, on_progress, &p, &checked, &failed));
+    assert_int_equal(checked, 9); /* expired entries are checked too */
+    assert_int_equal(failed, 0);
+    assert_true(p.calls >= 1);
+    assert_int_equal(p.last_done, 9);
+    assert_int_equal(p.last_total, 9);
+    tu_store_close(&ts);
+}
+
+/* ---- backup ------------------------------------------------------------ */
+
+static void backup_to_a_new_directory_is_an_openable_copy(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    char *base = tu_tempdir(), *path;
+    assert_true(asprintf(&path, "%s/nested/copy", base) > 0);
+    assert_ok(akv_backup(ts.store, path));
+    /* Writes after the backup are not in it. */
+    char *before = export_all(ts.store);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "later", "x", 0);
+
+    akv_store *copy;
+    assert_ok(akv_store_open(&copy, NULL, path, NULL, 0));
+    akv_store_set_clock(copy, tu_clock, &ts.clock);
+    char *in_copy = export_all(copy);
+    assert_string_equal(before, in_copy);
+    akv_value *v;
+    assert_ok(akv_get(copy, "sb1", AKV_SCOPE_SYSTEM, "s", 1, &v));
+    size_t len;
+    assert_memory_equal(akv_value_data(v, &len), "0123456789", 10);
+    assert_int_equal(len, 10);
+    akv_value_release(v);
+    assert_akv(akv_get(copy, "sb1", AKV_SCOPE_TASK, "later", 5, &v),
+               AKV_ENOTFOUND);
+    /* The copy is a store of its own: writable, independent. */
+    assert_ok(akv_put(copy, "sb1", AKV_SCOPE_TASK, "only-in-copy", 12, "c", 1,
+                      NULL, NULL, NULL));
+    assert_akv(read_rc(&ts, "sb1", AKV_SCOPE_TASK, "only-in-copy"),
+               AKV_ENOTFOUND);
+    /* Expired-but-uncollected entries are kept as they were. */
+    akv_list_opts o = {0};
+    o.include_expired = 1;
+    akv_list *l;
+    assert_ok(akv_list_entries(copy, "sb1", AKV_SCOPE_ARTIFACTS, &o, &l));
+    assert_int_equal(akv_list_count(l), 1);
+    akv_list_free(l);
+    akv_store_close(copy);
+    free(before);
+    free(in_copy);
+    tu_rmtree(base);
+    free(base);
+    free(path);
+    tu_store_close(&ts);
+}
+
+static void backup_into_an_existing_store_fails_and_keeps_it(void **state)
+{
+    (void)state;
+    tu_store src, dst;
+    tu_store_open(&src, NULL);
+    tu_store_open(&dst, NULL);
+    put_ttl(&src, "sb1", AKV_SCOPE_TASK, "k", "from source", 0);
+    put_ttl(&dst, "sb1", AKV_SCOPE_TASK, "k", "the target's own", 0);
+    char *before = export_all(dst.store);
+    akv_store_close(dst.store);
+    dst.store = NULL;
+
+    int rc = akv_backup(src.store, dst.dir);
+    if (rc == AKV_OK)
+        fail_msg("backup over the store in %s succeeded", dst.dir);
+    assert_true(rc < 0);
+    assert_int_equal(akv_last_error()->code, rc);
+    assert_true(akv_last_error()->message[0] != '\0');
+
+    assert_ok(akv_store_open(&dst.store, NULL, dst.dir, NULL, 0));
+    akv_store_set_clock(dst.store, tu_clock, &dst.clock);
+    char *after = export_all(dst.store);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    tu_store_close(&dst);
+    tu_store_close(&src);
+}
+
+static void backup_to_a_file_or_empty_path_fails(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "k", "v", 0);
+    char *base = tu_tempdir(), *file;
+    assert_true(asprintf(&file, "%s/plain-file", base) > 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("not a directory\n", f);
+    fclose(f);
+    assert_true(akv_backup(ts.store, file) < 0);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_size, 16);
+    assert_akv(akv_backup(ts.store, ""), AKV_EINVAL);
+    assert_akv(akv_backup(ts.store, NULL), AKV_EINVAL);
+    tu_rmtree(base);
+    free(base);
+    free(file);
+    tu_store_close(&ts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stats_have_one_row_per_scope_with_spec_defaults),
+        cmocka_unit_test(stats_for_one_scope_match_the_full_table),
+        cmocka_unit_test(stats_show_the_configured_quota_and_ttl),
+        cmocka_unit_test(stats_count_hits_and_misses_per_scope),
+        cmocka_unit_test(clear_deletes_one_scope_of_one_sandbox),
+        cmocka_unit_test(clear_of_global_leaves_sandboxes_alone),
+        cmocka_unit_test(check_counts_every_entry_and_reports_progress),
+        cmocka_unit_test(backup_to_a_new_directory_is_an_openable_copy),
+        cmocka_unit_test(backup_into_an_existing_store_fails_and_keeps_it),
+        cmocka_unit_test(backup_to_a_file_or_empty_path_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
