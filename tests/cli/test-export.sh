@@ -155,5 +155,25 @@ akv export --all-sandboxes
 expect_ok
 akv check
 expect_ok
+akv import "$TMP/first.jsonl"
+expect_rc 0
+expect_out_empty
+[ "$(cat "$ERR")" = "imported 5 entries" ] || fail "expected only the count on stderr"
+pass
+
+t "a progress bar on a terminal, erased at the end"
+if command -v script >/dev/null 2>&1; then
+    LAST_CMD="script -qc 'agentkv check' /dev/null"
+    script -qec "'$AGENTKV' --dir '$STORE' check" /dev/null >"$OUT" 2>"$ERR" </dev/null
+    RC=$?
+    expect_rc 0
+    grep -q 'checking \[#*\] 100%' "$OUT" || fail "expected a full progress bar"
+    pass
+    grep -q "$(printf '\r\033\\[Kchecked ')" "$OUT" ||
+        fail "expected the bar to be erased before the summary"
+    pass
+else
+    pass # no pseudo-terminal available
+fi
 
 finish

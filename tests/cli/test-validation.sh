@@ -131,6 +131,11 @@ RC=$?
 expect_error value_too_large 3
 expect_unchanged base
 
+t "a write over the namespace quota is quota_exceeded (exit 3)"
+printf '[scope.task]\nquota = 16\n' >"$TMP/quota.ini"
+refused quota_exceeded 3 --config "$TMP/quota.ini" put task newkey
+expect_err_contains "16"
+
 t "an input file that does not exist"
 refused invalid_argument 2 put task existing "$TMP/no-such-file"
 
