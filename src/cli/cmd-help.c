@@ -3,6 +3,7 @@
  * `COMMAND --help` shares. Everything printed comes from the command table
  * and the flag tables, so a flag cannot exist without being documented.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,6 +16,30 @@ static size_t opt_width(const struct cli_opt *o)
     return 2 + strlen(o->name) + (o->arg ? 1 + strlen(o->arg) : 0);
 }
 
+/* Prints text from column `indent` (the cursor is already there), wrapped
+ * at word boundaries so that lines stay within HELP_COLUMNS. */
+#define HELP_COLUMNS 79
+static void print_wrapped(struct cli_ctx *ctx, const char *text,
+                          size_t indent)
+{
+    size_t col = indent;
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        if (col > indent && col + 1 + word > HELP_COLUMNS) {
+            cli_printf(ctx, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (col > indent) {
+            cli_printf(ctx, " ");
+            col++;
+        }
+        cli_printf(ctx, "%.*s", (int)word, text);
+        col += word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    cli_printf(ctx, "\n");
+}
+
 static void print_opts(struct cli_ctx *ctx, const char *title,
                        const struct cli_opt *opts)
 {
@@ -25,10 +50,11 @@ static void print_opts(struct cli_ctx *ctx, const char *title,
     if (w == 0)
         return;
     cli_printf(ctx, "\n%s:\n", title);
-    for (const struct cli_opt *o = opts; o->name; o++)
-        cli_printf(ctx, "  --%s%s%s%*s  %s\n", o->name, o->arg ? " " : "",
-                   o->arg ? o->arg : "", (int)(w - opt_width(o)), "",
-                   o->help);
+    for (const struct cli_opt *o = opts; o->name; o++) {
+        cli_printf(ctx, "  --%s%s%s%*s  ", o->name, o->arg ? " " : "",
+                   o->arg ? o->arg : "", (int)(w - opt_width(o)), "");
+        print_wrapped(ctx, o->help, w + 4);
+    }
 }
 
 static void print_exit_codes(struct cli_ctx *ctx)
@@ -73,9 +99,13 @@ int cli_help_print(struct cli_ctx *ctx, const struct cli_command *c)
         print_overview(ctx);
         return 0;
     }
-    cli_printf(ctx, "usage: agentkv %s%s%s%s\n\n%s.\n\n%s\n", c->name,
+    /* The one-line summary, written lower case for the command list,
+     * opens the page as a sentence. */
+    cli_printf(ctx, "usage: agentkv %s%s%s%s\n\n%c%s.\n\n%s\n", c->name,
                c->synopsis[0] ? " " : "", c->synopsis,
-               c->opts[0].name ? " [FLAGS]" : "", c->summary, c->help);
+               c->opts[0].name ? " [FLAGS]" : "",
+               toupper((unsigned char)c->summary[0]), c->summary + 1,
+               c->help);
     print_opts(ctx, "Flags", c->opts);
     print_opts(ctx, "Global flags", cli_global_opts);
     print_exit_codes(ctx);
