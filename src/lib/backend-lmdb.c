@@ -99,7 +99,7 @@ static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
     return akv_fail(AKV_EUNAVAILABLE, "%s: %s", what, mdb_strerror(rc));
 }
 
-static size_t entry_key(char *buf, akv_scope scope, const char *sb,
+static size_t entry_key(char *buf, int scope, const char *sb,
                         size_t sb_len, const char *key, size_t key_len)
 {
     buf[0] = (char)('0' + scope);
@@ -110,7 +110,7 @@ static size_t entry_key(char *buf, akv_scope scope, const char *sb,
     return 2 + sb_len + key_len;
 }
 
-static size_t usage_key(char *buf, akv_scope scope, const char *sb,
+static size_t usage_key(char *buf, int scope, const char *sb,
                         size_t sb_len)
 {
     buf[0] = (char)('0' + scope);
@@ -118,7 +118,7 @@ static size_t usage_key(char *buf, akv_scope scope, const char *sb,
     return 1 + sb_len;
 }
 
-static int usage_get(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
+static int usage_get(lmdb_backend *lb, MDB_txn *txn, int scope,
                      const char *sb, size_t sb_len, struct usage *u)
 {
     char kb[1 + AKV_SANDBOX_MAX];
@@ -134,7 +134,7 @@ static int usage_get(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
     return AKV_OK;
 }
 
-static int usage_add(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
+static int usage_add(lmdb_backend *lb, MDB_txn *txn, int scope,
                      const char *sb, size_t sb_len, int64_t dbytes,
                      int64_t dentries)
 {
@@ -144,8 +144,8 @@ static int usage_add(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
     int rc = usage_get(lb, txn, scope, sb, sb_len, &u);
     if (rc != AKV_OK)
         return rc;
-    /* Clamp at zero: a record that failed to decode contributed unknown
-     * bytes, and usage must never wrap. */
+    /* Clamp at zero: usage must never wrap, even if a counter was damaged
+     * along with the records it counts. */
     u.bytes = (int64_t)u.bytes + dbytes < 0 ? 0 : u.bytes + (uint64_t)dbytes;
     u.entries = (int64_t)u.entries + dentries < 0
                     ? 0
@@ -154,6 +154,42 @@ static int usage_add(lmdb_backend *lb, MDB_txn *txn, akv_scope scope,
     MDB_val k = {usage_key(kb, scope, sb, sb_len), kb};
     MDB_val v = {sizeof u, &u};
     rc = mdb_put(txn, lb->usage, &k, &v, 0);
+    return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
+}
+
+/* Forward: the entries-key helpers below. */
+static size_t ns_prefix(char *buf, const akv_ns *ns);
+
+/* Recomputes a namespace's usage from its records. Needed after removing a
+ * record that no longer decodes: its size is unknown, so the counters
+ * cannot be adjusted by a delta. Rare, hence a full scan of the namespace. */
+static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
+                         const char *sb, size_t sb_len)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, lb->entries, &cur);
+    if (rc)
+        return lmdb_fail(lb, rc, "opening cursor");
+    char kb[KEYBUF];
+    akv_ns ns = {sb, sb_len, scope};
+    size_t plen = ns_prefix(kb, &ns);
+    struct usage u = {0, 0};
+    MDB_val k = {plen, kb}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, kb, plen) != 0)
+            break;
+        akv_rec rec;
+        if (akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK)
+            u.bytes += rec.value_len;
+        u.entries++;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_fail(lb, rc, "scanning entries");
+    char ub[1 + AKV_SANDBOX_MAX];
+    MDB_val uk = {usage_key(ub, scope, sb, sb_len), ub}, uv = {sizeof u, &u};
+    rc = mdb_put(txn, lb->usage, &uk, &uv, 0);
     return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
 }
 
@@ -472,6 +508,7 @@ struct usage_delta {
     size_t sb_len;
     char sb[AKV_SANDBOX_MAX];
     int64_t bytes, entries;
+    bool recount; /* a removed record did not decode: recount instead */
 };
 
 /* Removes records of ns; see the remove op in backend.h. */
@@ -503,10 +540,7 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
         bool expired = decoded && akv_rec_expired(&rec, now);
         if (expired_only && !expired)
             continue;
-        uint64_t bytes = decoded ? rec.value_len
-                                 : (v.mv_size > AKV_REC_HEADER
-                                        ? v.mv_size - AKV_REC_HEADER
-                                        : 0);
+        uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
         struct usage_delta *d = ndeltas ? &deltas[ndeltas - 1] : NULL;
         if (d == NULL || d->scope != got.scope || d->sb_len != got.sandbox_len ||
             memcmp(d->sb, got.sandbox, got.sandbox_len) != 0) {
@@ -525,6 +559,7 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
             d->sb_len = got.sandbox_len;
             memcpy(d->sb, got.sandbox, got.sandbox_len);
             d->bytes = d->entries = 0;
+            d->recount = false;
         }
         if ((rc = mdb_cursor_del(cur, 0)) != 0) {
             rc = lmdb_fail(lb, rc, "removing entry");
@@ -532,6 +567,7 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
         }
         d->bytes -= (int64_t)bytes;
         d->entries--;
+        d->recount |= !decoded;
         if (counts)
             counts[got.scope]++;
         if (live_removed && !expired)
@@ -542,9 +578,12 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
     if (rc == MDB_NOTFOUND || rc == 0) {
         rc = AKV_OK;
         for (size_t i = 0; i < ndeltas && rc == AKV_OK; i++)
-            rc = usage_add(lb, txn, deltas[i].scope, deltas[i].sb,
-                           deltas[i].sb_len, deltas[i].bytes,
-                           deltas[i].entries);
+            rc = deltas[i].recount
+                     ? usage_recount(lb, txn, deltas[i].scope, deltas[i].sb,
+                                     deltas[i].sb_len)
+                     : usage_add(lb, txn, deltas[i].scope, deltas[i].sb,
+                                 deltas[i].sb_len, deltas[i].bytes,
+                                 deltas[i].entries);
     } else if (rc > 0) {
         rc = lmdb_fail(lb, rc, "scanning entries");
     }
@@ -562,8 +601,8 @@ static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
                  kb},
             v;
     akv_rec old;
-    bool exists = false, old_live = false;
-    uint64_t old_bytes = 0;
+    bool exists, old_live;
+    uint64_t old_bytes;
     bool pruned = false;
     int rc;
 again:
@@ -574,10 +613,15 @@ again:
             old_live = !akv_rec_expired(&old, w->now);
             old_bytes = old.value_len;
         } else {
-            /* An undecodable record is replaced like an expired one. */
-            old_live = false;
-            old_bytes = v.mv_size > AKV_REC_HEADER ? v.mv_size - AKV_REC_HEADER
-                                                   : 0;
+            /* A record that no longer decodes is replaced like an expired
+             * one; its size is unknown, so remove it and recount the
+             * namespace before deciding on the quota. */
+            if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
+                return lmdb_fail(lb, rc, "removing damaged entry");
+            if ((rc = usage_recount(lb, txn, w->ns.scope, w->ns.sandbox,
+                                    w->ns.sandbox_len)) != AKV_OK)
+                return rc;
+            goto again;
         }
     } else if (rc != MDB_NOTFOUND) {
         return lmdb_fail(lb, rc, "reading entry");
@@ -765,18 +809,17 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
     }
     akv_rec rec;
     bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
-    uint64_t bytes = decoded ? rec.value_len
-                             : (v.mv_size > AKV_REC_HEADER
-                                    ? v.mv_size - AKV_REC_HEADER
-                                    : 0);
+    uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
     if (was_live)
         *was_live = decoded && !akv_rec_expired(&rec, now);
     if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0) {
         mdb_txn_abort(txn);
         return lmdb_fail(lb, rc, "deleting entry");
     }
-    rc = usage_add(lb, txn, ns->scope, ns->sandbox, ns->sandbox_len,
-                   -(int64_t)bytes, -1);
+    rc = decoded ? usage_add(lb, txn, ns->scope, ns->sandbox, ns->sandbox_len,
+                             -(int64_t)bytes, -1)
+                 : usage_recount(lb, txn, ns->scope, ns->sandbox,
+                                 ns->sandbox_len);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;

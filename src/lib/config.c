@@ -7,6 +7,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -143,6 +144,16 @@ struct load_ctx {
     char message[512];
 };
 
+static int config_ini_accept(void *user, const char *section,
+                             const char *name, const char *value)
+{
+    (void)user;
+    (void)section;
+    (void)name;
+    (void)value;
+    return 1;
+}
+
 /* inih calls this per entry; returning 0 makes ini_parse_file() report the
  * entry's line number as the first error. */
 static int config_ini_entry(void *user, const char *section,
@@ -169,12 +180,31 @@ int akv_config_load(akv_config *cfg, const char *path)
     if (f == NULL)
         return akv_fail(AKV_EUNAVAILABLE, "cannot read config file %s: %m",
                         path);
-    int r = ini_parse_file(f, config_ini_entry, &lc);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "cannot read config file %s: not a regular file",
+                        path);
+    }
+    /* inih reports the line of the first entry a handler refused, but
+     * goes on after syntax errors; a first pass that accepts every entry
+     * finds the first syntax error, so that the message names the first
+     * problem in the file, whichever kind it is. */
+    int r = ini_parse_file(f, config_ini_accept, NULL);
+    if (r == 0) {
+        rewind(f);
+        r = ini_parse_file(f, config_ini_entry, &lc);
+    }
     fclose(f);
+    if (r < 0)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot read config file %s",
+                        path);
     if (lc.rc != AKV_OK)
         return akv_fail(lc.rc, "%s:%d: %s", path, r, lc.message);
     if (r != 0)
-        return akv_fail(AKV_EINVAL, "%s:%d: syntax error", path, r);
+        return akv_fail(AKV_EINVAL, "%s:%d: syntax error (expected "
+                        "[section] or name = value)", path, r);
     *cfg = copy;
     return AKV_OK;
 }

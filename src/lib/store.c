@@ -293,7 +293,6 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
         if (rc == AKV_ENOTFOUND)
             continue;
         if (rc == AKV_EINTEGRITY) {
-            s->be->ops->count(s->be, scope, false);
             akv_log("error", "integrity error: %s/%s/%.*s has a damaged "
                     "record", spaces[i], akv_scope_name(scope),
                     (int)key_len, key);
@@ -346,7 +345,9 @@ int akv_get(akv_store *s, const char *sandbox, akv_scope scope,
     const char *origin = sandbox;
     rc = lookup(s, sandbox, scope, key, key_len, &rec, &v->hold, &origin);
     if (rc != AKV_OK) {
-        if (rc == AKV_ENOTFOUND)
+        /* A read that served nothing is a miss, including one refused for
+         * failing its integrity check. */
+        if (rc == AKV_ENOTFOUND || rc == AKV_EINTEGRITY)
             s->be->ops->count(s->be, scope, false);
         free(v);
         return rc;

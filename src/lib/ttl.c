@@ -179,8 +179,9 @@ int akv_time_parse(const char *s, size_t len, int64_t *ms)
         sec > 60)
         goto bad;
     /* Days from civil date (proleptic Gregorian), valid for year >= 0. */
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (D > mdays[M - 1])
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > mdays[M - 1] + (M == 2 && leap))
         goto bad;
     int y = M <= 2 ? Y - 1 : Y;
     int era = y / 400;
