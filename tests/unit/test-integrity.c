@@ -397,6 +397,91 @@ static void clearing_damaged_entries_frees_their_quota(enum damage how)
     akv_config_free(cfg);
 }
 
+/* Deleting a damaged entry removes it (it was there: nothing says it had
+ * expired), and its bytes no longer count against the quota. */
+static void deleting_damaged_entry_frees_its_quota(enum damage how)
+{
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    char val[1000];
+    memset(val, 'v', sizeof val);
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
+                      sizeof val, NULL, NULL, NULL));
+    damage(&ts, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
+    int del_rc = akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1);
+    char del_msg[sizeof akv_last_error()->message];
+    strcpy(del_msg, akv_last_error()->message);
+    assert_akv(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1),
+               AKV_ENOTFOUND);
+    uint64_t checked = 9;
+    assert_ok(akv_check(ts.store, NULL, NULL, NULL, &checked, NULL));
+    assert_int_equal(checked, 0);
+    char full[1024];
+    memset(full, 'f', sizeof full);
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k2", 2, full,
+                      sizeof full, NULL, NULL, NULL));
+    /* Checked last, so that the effects above are verified either way. */
+    if (del_rc != AKV_OK)
+        fail_msg("deleting the damaged entry returned %s: %s",
+                 akv_err_name(del_rc), del_msg);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
+static void flipped_byte_delete_frees_quota(void **state)
+{
+    (void)state;
+    deleting_damaged_entry_frees_its_quota(FLIP_VALUE_BYTE);
+}
+
+static void truncated_header_delete_frees_quota(void **state)
+{
+    (void)state;
+    deleting_damaged_entry_frees_its_quota(TRUNCATE_HEADER);
+}
+
+/* Writing over a damaged entry counts the new value exactly: afterwards
+ * the namespace holds that value and nothing else. */
+static void overwriting_damaged_entry_keeps_usage_exact(enum damage how)
+{
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    char val[1000];
+    memset(val, 'v', sizeof val);
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
+                      sizeof val, NULL, NULL, NULL));
+    damage(&ts, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val, 24, NULL,
+                      NULL, NULL));
+    /* 24 bytes used: exactly 1000 more fit, 1001 do not. */
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k2", 2, val, 1000,
+                      NULL, NULL, NULL));
+    assert_akv(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k3", 2, val, 1, NULL,
+                       NULL, NULL),
+               AKV_EQUOTA);
+    assert_int_equal(akv_last_error()->used, 1024);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
+static void flipped_byte_overwrite_keeps_usage_exact(void **state)
+{
+    (void)state;
+    overwriting_damaged_entry_keeps_usage_exact(FLIP_VALUE_BYTE);
+}
+
+static void truncated_header_overwrite_keeps_usage_exact(void **state)
+{
+    (void)state;
+    overwriting_damaged_entry_keeps_usage_exact(TRUNCATE_HEADER);
+}
+
 static void flipped_byte_clear_frees_quota(void **state)
 {
     (void)state;
@@ -428,6 +513,10 @@ int main(void)
         T(truncated_entry_is_repaired_by_a_write),
         T(flipped_byte_clear_frees_quota),
         T(truncated_header_clear_frees_quota),
+        T(flipped_byte_delete_frees_quota),
+        T(truncated_header_delete_frees_quota),
+        T(flipped_byte_overwrite_keeps_usage_exact),
+        T(truncated_header_overwrite_keeps_usage_exact),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

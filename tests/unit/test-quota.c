@@ -243,6 +243,35 @@ static void expired_entries_do_not_count_against_the_writer(void **state)
     want_entry(f, "sb1", AKV_SCOPE_TASK, "all", QUOTA, 'd', 1);
 }
 
+/* "A failed put changes nothing": not even the expired entries it looked
+ * at to make room are collected when it is refused after all. */
+static void refused_write_leaves_expired_entries_in_place(void **state)
+{
+    fixture *f = *state;
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "old", 600, 'a', 10));
+    assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "live", 424, 'b', 0));
+    f->ts.clock.now_ms = T0 + 10 * 1000;
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n;
+    assert_ok(akv_stats(f->ts.store, "sb1", AKV_SCOPE_TASK, rows, &n));
+    assert_int_equal(rows[0].expired, 1);
+    /* Too big even with the expired entry gone. */
+    assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "new", 601, 'c',
+                     AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 424, QUOTA, 1025);
+    assert_ok(akv_stats(f->ts.store, "sb1", AKV_SCOPE_TASK, rows, &n));
+    assert_int_equal(rows[0].entries, 1);
+    assert_int_equal(rows[0].expired, 1);
+    assert_int_equal(rows[0].expired_bytes, 600);
+    akv_list_opts o = {0};
+    o.include_expired = 1;
+    akv_list *l;
+    assert_ok(akv_list_entries(f->ts.store, "sb1", AKV_SCOPE_TASK, &o, &l));
+    assert_int_equal(akv_list_count(l), 2);
+    akv_list_free(l);
+}
+
 static void quota_is_per_sandbox(void **state)
 {
     fixture *f = *state;
@@ -319,6 +348,7 @@ int main(void)
         T(delete_frees_space),
         T(clear_frees_space),
         T(expired_entries_do_not_count_against_the_writer),
+        T(refused_write_leaves_expired_entries_in_place),
         T(quota_is_per_sandbox),
         T(quota_is_per_scope),
         T(global_namespace_has_its_own_quota),
