@@ -185,6 +185,21 @@ static void explicit_ttl_overrides_the_scope_default(void **state)
     tu_store_close(&ts);
 }
 
+static void ttl_of_100_years_is_kept(void **state)
+{
+    (void)state;
+    const int64_t secs = 100LL * 366 * 24 * 3600; /* the duration maximum */
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_int_equal(put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "k", "v", secs),
+                     T0 + secs * 1000);
+    ts.clock.now_ms = T0 + secs * 1000 - 1;
+    assert_ok(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "k"));
+    ts.clock.now_ms = T0 + secs * 1000;
+    assert_akv(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "k"), AKV_ENOTFOUND);
+    tu_store_close(&ts);
+}
+
 static void ttl_zero_never_expires_and_renders_null(void **state)
 {
     (void)state;
@@ -519,6 +534,7 @@ int main(void)
         cmocka_unit_test(each_scope_has_its_spec_default_ttl),
         cmocka_unit_test(default_ttl_comes_from_the_config),
         cmocka_unit_test(explicit_ttl_overrides_the_scope_default),
+        cmocka_unit_test(ttl_of_100_years_is_kept),
         cmocka_unit_test(ttl_zero_never_expires_and_renders_null),
         cmocka_unit_test(overwrite_recomputes_expiry_from_now),
         cmocka_unit_test(expired_entry_is_invisible_to_every_read_path),

@@ -358,6 +358,12 @@ static void bad_ttl_and_value_arguments_are_refused(void **state)
     bad_put(f, &o, "new", 3, AKV_EINVAL, "ttl -2");
     o.ttl = INT64_MIN;
     bad_put(f, &o, "new", 3, AKV_EINVAL, "ttl INT64_MIN");
+    /* TTLs whose expiry time cannot be represented (durations stop at 100
+     * years): refused, not wrapped into an entry that is born expired. */
+    o.ttl = INT64_MAX / 1000;
+    bad_put(f, &o, "new", 3, AKV_EINVAL, "ttl INT64_MAX / 1000 seconds");
+    o.ttl = INT64_MAX;
+    bad_put(f, &o, "new", 3, AKV_EINVAL, "ttl INT64_MAX seconds");
     akv_put_opts_init(&o);
     bad_put(f, &o, NULL, 5, AKV_EINVAL, "NULL value with a length");
 }
