@@ -411,8 +411,11 @@ int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
                void *ctx, uint64_t *count);
 
 /* Consistent hot copy of the embedded store into directory path (created;
- * must not already hold a store). AKV_EINVAL on backends without it. */
-int akv_backup(akv_store *store, const char *path);
+ * must not already hold a store), compacted. progress (may be NULL) is
+ * called with bytes written so far of an estimated total. AKV_EINVAL on
+ * backends without it. */
+int akv_backup(akv_store *store, const char *path, akv_progress_fn progress,
+               void *ctx);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,10 @@ int cmd_backup(struct cli_ctx *ctx, const struct cli_args *args)
 
     if (cli_store(ctx, &store))
         return 1;
-    int rc = akv_backup(store, args->pos[0]);
+    struct cli_progress bar;
+    cli_progress_init(&bar, "backing up", cli_progress_wanted());
+    int rc = akv_backup(store, args->pos[0], cli_progress_update, &bar);
+    cli_progress_clear(&bar);
     if (rc != AKV_OK)
         return cli_fail_lib(ctx, rc);
     return ctx->json ? cli_print_json(ctx, json_pack("{s:s}", "backup",

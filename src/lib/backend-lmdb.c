@@ -983,7 +983,26 @@ static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
     }
 }
 
-static int lmdb_backup(akv_backend *be, const char *path)
+/* The compacting copy runs in its own thread and writes into a pipe; the
+ * calling thread moves the bytes into the backup file and reports progress
+ * against the size of the used part of the map (an upper bound: compaction
+ * only shrinks it). */
+struct copy_job {
+    MDB_env *env;
+    int fd;
+    int rc;
+};
+
+static void *copy_thread(void *arg)
+{
+    struct copy_job *job = arg;
+    job->rc = mdb_env_copyfd2(job->env, job->fd, MDB_CP_COMPACT);
+    close(job->fd); /* EOF for the reader */
+    return NULL;
+}
+
+static int lmdb_backup(akv_backend *be, const char *path,
+                       akv_progress_fn progress, void *ctx)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     struct stat st;
@@ -993,10 +1012,68 @@ static int lmdb_backup(akv_backend *be, const char *path)
     snprintf(file, sizeof file, "%s/data.mdb", path);
     if (stat(file, &st) == 0)
         return akv_fail(AKV_EINVAL, "%s already holds a store", path);
-    int rc = mdb_env_copy2(lb->env, path, MDB_CP_COMPACT);
-    if (rc)
-        return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %s", path,
-                        mdb_strerror(rc));
+    int out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", file);
+    MDB_envinfo info;
+    MDB_stat mst;
+    mdb_env_info(lb->env, &info);
+    mdb_env_stat(lb->env, &mst);
+    uint64_t total = (uint64_t)(info.me_last_pgno + 1) * mst.ms_psize;
+
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        close(out);
+        unlink(file);
+        return akv_fail(AKV_EUNAVAILABLE, "backup: %m");
+    }
+    struct copy_job job = {lb->env, pfd[1], 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, copy_thread, &job) != 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        close(out);
+        unlink(file);
+        return akv_fail(AKV_EUNAVAILABLE, "backup: cannot start copy");
+    }
+    char buf[1 << 16];
+    uint64_t done = 0;
+    int werr = 0;
+    ssize_t n;
+    while ((n = read(pfd[0], buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            werr = errno;
+            break;
+        }
+        /* After a write error keep draining, so the copy thread finishes. */
+        for (ssize_t off = 0; !werr && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno != EINTR)
+                werr = errno;
+            else if (w > 0)
+                off += w;
+        }
+        done += (uint64_t)n;
+        if (progress)
+            progress(ctx, done, total > done ? total : done);
+    }
+    close(pfd[0]);
+    pthread_join(th, NULL);
+    if (!werr && fsync(out) != 0)
+        werr = errno;
+    close(out);
+    if (job.rc || werr) {
+        unlink(file);
+        if (job.rc)
+            return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %s",
+                            path, mdb_strerror(job.rc));
+        errno = werr;
+        return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %m", path);
+    }
+    if (progress)
+        progress(ctx, done, done);
     return AKV_OK;
 }
 

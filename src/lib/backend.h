@@ -114,7 +114,8 @@ typedef struct akv_backend_ops {
                      uint64_t misses[AKV_SCOPE_COUNT]);
 
     /* Consistent copy into directory path; NULL if unsupported. */
-    int (*backup)(akv_backend *be, const char *path);
+    int (*backup)(akv_backend *be, const char *path,
+                  akv_progress_fn progress, void *ctx);
 } akv_backend_ops;
 
 struct akv_backend {

@@ -159,7 +159,8 @@ int akv_check(akv_store *s, akv_check_fn bad, akv_progress_fn progress,
     return AKV_OK;
 }
 
-int akv_backup(akv_store *s, const char *path)
+int akv_backup(akv_store *s, const char *path, akv_progress_fn progress,
+               void *ctx)
 {
     akv_error_clear();
     if (path == NULL || *path == '\0')
@@ -167,5 +168,5 @@ int akv_backup(akv_store *s, const char *path)
     if (s->be->ops->backup == NULL)
         return akv_fail(AKV_EINVAL,
                         "backup is for the embedded store; use export");
-    return s->be->ops->backup(s->be, path);
+    return s->be->ops->backup(s->be, path, progress, ctx);
 }

@@ -299,7 +299,7 @@ static void backup_to_a_new_directory_is_an_openable_copy(void **state)
     fill_stats(&ts);
     char *base = tu_tempdir(), *path;
     assert_true(asprintf(&path, "%s/nested/copy", base) > 0);
-    assert_ok(akv_backup(ts.store, path));
+    assert_ok(akv_backup(ts.store, path, NULL, NULL));
     /* Writes after the backup are not in it. */
     char *before = export_all(ts.store);
     put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "later", "x", 0);
@@ -350,7 +350,7 @@ static void backup_into_an_existing_store_fails_and_keeps_it(void **state)
     akv_store_close(dst.store);
     dst.store = NULL;
 
-    int rc = akv_backup(src.store, dst.dir);
+    int rc = akv_backup(src.store, dst.dir, NULL, NULL);
     if (rc == AKV_OK)
         fail_msg("backup over the store in %s succeeded", dst.dir);
     assert_true(rc < 0);
@@ -379,13 +379,13 @@ static void backup_to_a_file_or_empty_path_fails(void **state)
     assert_non_null(f);
     fputs("not a directory\n", f);
     fclose(f);
-    assert_true(akv_backup(ts.store, file) < 0);
+    assert_true(akv_backup(ts.store, file, NULL, NULL) < 0);
     struct stat st;
     assert_int_equal(stat(file, &st), 0);
     assert_true(S_ISREG(st.st_mode));
     assert_int_equal(st.st_size, 16);
-    assert_akv(akv_backup(ts.store, ""), AKV_EINVAL);
-    assert_akv(akv_backup(ts.store, NULL), AKV_EINVAL);
+    assert_akv(akv_backup(ts.store, "", NULL, NULL), AKV_EINVAL);
+    assert_akv(akv_backup(ts.store, NULL, NULL, NULL), AKV_EINVAL);
     tu_rmtree(base);
     free(base);
     free(file);
