@@ -1,0 +1,679 @@
+/*
+ * bpe-data.c — the tokenizer's data: reading an encoding from the tiktoken
+ * JSON file, writing it as a compiled table file, and mapping that file.
+ *
+ * The JSON file is the npm "tiktoken" package's encoders/<name>.json,
+ * unchanged (docs/tokenizer.md):
+ *   {"pat_str": "<regex>", "special_tokens": {"<|endoftext|>": 199999, ...},
+ *    "bpe_ranks": "! 0 IQ== Ig== ..."}
+ * bpe_ranks is a text of words separated by spaces or newlines: "!" and a
+ * decimal rank start a run, and each base64 word after it is the token
+ * with the next rank.
+ *
+ * Parsing it means decoding 200,000 base64 words and filling a hash table
+ * of a few MiB of fresh memory; on a virtual machine that costs a few
+ * hundred milliseconds per process. So the build converts each JSON file
+ * once into <name>.bin, the same tables laid out as they sit in memory,
+ * and a process maps that file read-only: its pages come from the page
+ * cache and are shared by every process. The format (native byte order,
+ * all offsets from the start of the file, every section 8-byte aligned):
+ *
+ *   struct bin_header (below)
+ *   u32 tok_off[nranks]      offset of each rank's bytes, NONE for a gap
+ *   u32 tok_len[nranks]
+ *   u8  bytes[bytes_len]     the token bytes
+ *   slot table[mask + 1]     {u32 rank, u32 tag}, placed by akv_bpe_hash()
+ *   u32 byte_rank[256], u32 pair_rank[65536]
+ *   specials                 {u32 id, u32 len, bytes, pad to 4} each
+ *   pat                      tiktoken's pattern text, as in the JSON
+ *
+ * A table file is used only when its header matches this build (magic,
+ * version, byte order, hash function) and, when the JSON file sits in the
+ * same directory, when it was made from exactly that JSON (size and hash
+ * of its bytes); otherwise the JSON is read. Every offset, length and rank
+ * in the file is checked before use, so a damaged file is refused, never
+ * followed out of bounds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bpe.h"
+#include "internal.h"
+
+#define NONE AKV_BPE_NONE
+#define MAX_RANKS ((uint32_t)1 << 24)
+#define MAX_TOKEN_LEN 65535
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Maps a whole file read-only. AKV_ENOTFOUND when it does not exist. An
+ * empty file gives map == NULL, len == 0. */
+static int map_file(const char *path, void **map, size_t *len)
+{
+    *map = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return AKV_ENOTFOUND;
+        return akv_fail(AKV_EUNAVAILABLE, "cannot open %s: %s", path,
+                        strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return akv_fail(AKV_EUNAVAILABLE, "%s is not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return AKV_OK;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return akv_fail(e == ENOMEM ? AKV_ENOMEM : AKV_EUNAVAILABLE,
+                        "cannot map %s: %s", path, strerror(e));
+    *map = m;
+    *len = (size_t)st.st_size;
+    return AKV_OK;
+}
+
+void akv_bpe_data_free(struct akv_bpe_data *d)
+{
+    if (d == NULL)
+        return;
+    if (d->map)
+        munmap(d->map, d->map_len);
+    for (size_t i = 0; i < sizeof d->owned / sizeof d->owned[0]; i++)
+        free(d->owned[i]);
+    memset(d, 0, sizeof *d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The JSON file                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes standard base64 with '=' padding, s[0..n), into out (room for
+ * n / 4 * 3 bytes). Returns the length, or -1 when malformed. */
+static long b64_decode(const char *s, size_t n, unsigned char *out)
+{
+    if (n == 0 || n % 4 != 0)
+        return -1;
+    size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int last = i + 4 == n;
+        uint32_t w = 0;
+        for (size_t k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char)s[i + k];
+            int v = (last && k >= 4 - pad) ? (c == '=' ? 0 : -1)
+                                           : b64_value(c);
+            if (v < 0)
+                return -1;
+            w = w << 6 | (uint32_t)v;
+        }
+        out[o++] = (unsigned char)(w >> 16);
+        if (!last || pad < 2)
+            out[o++] = (unsigned char)(w >> 8);
+        if (!last || pad < 1)
+            out[o++] = (unsigned char)w;
+    }
+    return (long)o;
+}
+
+/* Where the words of bpe_ranks go while parsing. */
+struct words {
+    uint32_t *off, *len, *rank;
+    size_t n;
+    uint32_t top; /* largest rank + 1 */
+};
+
+/* Parses the bpe_ranks text into w, decoding the tokens into bytes (room
+ * for len bytes). */
+static int parse_ranks(const char *text, size_t len, unsigned char *bytes,
+                       size_t *bytes_len, struct words *w, const char *path)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < len;) {
+        while (i < len && (text[i] == ' ' || text[i] == '\n'))
+            i++;
+        if (i < len)
+            count++;
+        while (i < len && text[i] != ' ' && text[i] != '\n')
+            i++;
+    }
+    if (count == 0 || count > MAX_RANKS || len >= NONE)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "%s: bpe_ranks is empty or too large", path);
+    w->off = malloc(count * sizeof *w->off);
+    w->len = malloc(count * sizeof *w->len);
+    w->rank = malloc(count * sizeof *w->rank);
+    if (!w->off || !w->len || !w->rank)
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+
+    size_t used = 0;
+    uint64_t next = 0;
+    int in_run = 0;
+    for (size_t i = 0; i < len;) {
+        while (i < len && (text[i] == ' ' || text[i] == '\n'))
+            i++;
+        if (i >= len)
+            break;
+        size_t start = i;
+        while (i < len && text[i] != ' ' && text[i] != '\n')
+            i++;
+        if (i - start == 1 && text[start] == '!') {
+            while (i < len && text[i] == ' ')
+                i++;
+            size_t d = i;
+            uint64_t r = 0;
+            while (i < len && text[i] >= '0' && text[i] <= '9' &&
+                   r < MAX_RANKS)
+                r = r * 10 + (uint64_t)(text[i++] - '0');
+            if (i == d || r >= MAX_RANKS ||
+                (i < len && text[i] != ' ' && text[i] != '\n'))
+                return akv_fail(AKV_EUNAVAILABLE,
+                                "%s: bad rank after '!' at offset %zu", path,
+                                d);
+            next = r;
+            in_run = 1;
+            continue;
+        }
+        long bl = in_run ? b64_decode(text + start, i - start, bytes + used)
+                         : -1;
+        if (bl <= 0 || bl > MAX_TOKEN_LEN || next >= MAX_RANKS)
+            return akv_fail(AKV_EUNAVAILABLE, "%s: bad token at offset %zu",
+                            path, start);
+        w->off[w->n] = (uint32_t)used;
+        w->len[w->n] = (uint32_t)bl;
+        w->rank[w->n] = (uint32_t)next;
+        w->n++;
+        if (next + 1 > w->top)
+            w->top = (uint32_t)(next + 1);
+        used += (size_t)bl;
+        next++;
+    }
+    *bytes_len = used;
+    return AKV_OK;
+}
+
+/* Builds d's by-rank arrays and tables from the parsed words. */
+static int build_tables(struct akv_bpe_data *d, const struct words *w,
+                        const char *path)
+{
+    size_t cap = 1;
+    while (cap < w->n * 2)
+        cap <<= 1;
+    uint32_t *tok_off = malloc((size_t)w->top * sizeof *tok_off);
+    uint32_t *tok_len = calloc(w->top, sizeof *tok_len);
+    struct akv_bpe_slot *table = malloc(cap * sizeof *table);
+    uint32_t *byte_rank = malloc(256 * sizeof *byte_rank);
+    uint32_t *pair_rank = malloc(65536 * sizeof *pair_rank);
+    d->owned[1] = tok_off;
+    d->owned[2] = tok_len;
+    d->owned[3] = table;
+    d->owned[4] = byte_rank;
+    d->owned[5] = pair_rank;
+    if (!tok_off || !tok_len || !table || !byte_rank || !pair_rank)
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+    memset(tok_off, 0xff, (size_t)w->top * sizeof *tok_off);
+    memset(table, 0xff, cap * sizeof *table);
+    memset(byte_rank, 0xff, 256 * sizeof *byte_rank);
+    memset(pair_rank, 0xff, 65536 * sizeof *pair_rank);
+    d->nranks = w->top;
+    d->tok_off = tok_off;
+    d->tok_len = tok_len;
+    d->table = table;
+    d->mask = (uint32_t)(cap - 1);
+    d->byte_rank = byte_rank;
+    d->pair_rank = pair_rank;
+
+    for (size_t t = 0; t < w->n; t++) {
+        uint32_t r = w->rank[t];
+        if (tok_off[r] != NONE)
+            return akv_fail(AKV_EUNAVAILABLE, "%s: rank %u given twice", path,
+                            r);
+        tok_off[r] = w->off[t];
+        tok_len[r] = w->len[t];
+        const unsigned char *p = d->bytes + w->off[t];
+        size_t n = w->len[t];
+        uint64_t h = akv_bpe_hash(p, n);
+        uint32_t i = (uint32_t)h & d->mask;
+        while (table[i].rank != NONE) {
+            const struct akv_bpe_slot *s = &table[i];
+            if (tok_len[s->rank] == n &&
+                memcmp(d->bytes + tok_off[s->rank], p, n) == 0)
+                return akv_fail(AKV_EUNAVAILABLE,
+                                "%s: ranks %u and %u are the same bytes",
+                                path, s->rank, r);
+            i = (i + 1) & d->mask;
+        }
+        table[i].rank = r;
+        table[i].tag = (uint32_t)(h >> 32);
+        if (n == 1)
+            byte_rank[p[0]] = r;
+        else if (n == 2)
+            pair_rank[(size_t)p[0] << 8 | p[1]] = r;
+    }
+    /* Byte-level BPE needs every byte to be a token: that is what makes
+     * any input encodable. */
+    for (size_t b = 0; b < 256; b++)
+        if (byte_rank[b] == NONE)
+            return akv_fail(AKV_EUNAVAILABLE, "%s: byte 0x%02zx has no token",
+                            path, b);
+    return AKV_OK;
+}
+
+/* Packs the special tokens as {u32 id, u32 len, bytes, pad}. */
+static int build_specials(struct akv_bpe_data *d, json_t *obj,
+                          const char *path)
+{
+    if (!json_is_object(obj))
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "%s: special_tokens is not an object", path);
+    size_t size = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        size_t kl = strlen(k);
+        if (kl == 0 || kl > MAX_TOKEN_LEN)
+            return akv_fail(AKV_EUNAVAILABLE, "%s: bad special token", path);
+        size += 8 + ((kl + 3) & ~(size_t)3);
+    }
+    unsigned char *buf = malloc(size ? size : 1);
+    d->owned[6] = buf;
+    if (buf == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+    memset(buf, 0, size ? size : 1);
+    size_t o = 0;
+    json_object_foreach(obj, k, v)
+    {
+        json_int_t id = json_integer_value(v);
+        if (!json_is_integer(v) || id < 0 || id >= (json_int_t)MAX_RANKS ||
+            ((uint64_t)id < d->nranks && d->tok_off[id] != NONE))
+            return akv_fail(AKV_EUNAVAILABLE, "%s: bad id for special token",
+                            path);
+        uint32_t rec[2] = {(uint32_t)id, (uint32_t)strlen(k)};
+        memcpy(buf + o, rec, 8);
+        memcpy(buf + o + 8, k, rec[1]);
+        o += 8 + ((rec[1] + 3) & ~(size_t)3);
+        d->nspecials++;
+    }
+    d->specials = buf;
+    d->specials_len = size;
+    return AKV_OK;
+}
+
+/* Reads a tiktoken JSON file into d (all arrays owned). pat_out, when not
+ * NULL, receives a malloc'ed copy of the file's pattern. */
+static int load_json(const char *path, const char *expect_pat,
+                     struct akv_bpe_data *d, char **pat_out)
+{
+    memset(d, 0, sizeof *d);
+    void *map;
+    size_t maplen;
+    int rc = map_file(path, &map, &maplen);
+    if (rc != AKV_OK)
+        return rc;
+    json_error_t jerr;
+    json_t *root = map ? json_loadb(map, maplen, JSON_REJECT_DUPLICATES, &jerr)
+                       : NULL;
+    if (map)
+        munmap(map, maplen);
+    if (root == NULL)
+        return akv_fail(AKV_EUNAVAILABLE, "%s: not a tiktoken JSON file: %s",
+                        path, map ? jerr.text : "empty");
+
+    struct words w = {0};
+    json_t *pat = json_object_get(root, "pat_str");
+    json_t *ranks = json_object_get(root, "bpe_ranks");
+    if (!json_is_string(pat) || !json_is_string(ranks))
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: pat_str or bpe_ranks missing",
+                      path);
+    else if (expect_pat && strcmp(json_string_value(pat), expect_pat) != 0)
+        rc = akv_fail(AKV_EUNAVAILABLE,
+                      "%s: its pre-split pattern is not the one this build "
+                      "was written for",
+                      path);
+    if (rc == AKV_OK) {
+        size_t len = json_string_length(ranks);
+        unsigned char *bytes = malloc(len ? len : 1);
+        d->owned[0] = bytes;
+        d->bytes = bytes;
+        if (bytes == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+        else
+            rc = parse_ranks(json_string_value(ranks), len, bytes,
+                             &d->bytes_len, &w, path);
+    }
+    if (rc == AKV_OK)
+        rc = build_tables(d, &w, path);
+    if (rc == AKV_OK)
+        rc = build_specials(d, json_object_get(root, "special_tokens"), path);
+    if (rc == AKV_OK && pat_out) {
+        *pat_out = strdup(json_string_value(pat));
+        if (*pat_out == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+    }
+    free(w.off);
+    free(w.len);
+    free(w.rank);
+    json_decref(root);
+    if (rc != AKV_OK)
+        akv_bpe_data_free(d);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The compiled table file                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define BIN_MAGIC "AKVBPE\r\n"
+#define BIN_VERSION 1u
+#define BIN_ENDIAN 0x01020304u
+
+struct bin_header {
+    char magic[8];
+    uint32_t endian, version, hash_id, nranks;
+    uint32_t mask, nspecials;
+    uint64_t source_size, source_hash; /* of the JSON it was made from */
+    uint64_t tok_off, tok_len, bytes, bytes_len, table, byte_rank,
+        pair_rank, specials, specials_len, pat, pat_len, file_size;
+};
+
+/* A hash of a whole file's bytes, to tell whether a table file was made
+ * from the JSON beside it. */
+static uint64_t file_hash(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0;
+    const size_t chunk = 1 << 16;
+    for (size_t i = 0; i < n; i += chunk)
+        h = h * 0x100000001b3ull ^
+            akv_bpe_hash(p + i, n - i < chunk ? n - i : chunk);
+    return h ^ n;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t k = write(fd, c, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        c += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int akv_bpe_compile(const char *json_path, const char *bin_path,
+                    const char *expect_pat)
+{
+    struct akv_bpe_data d;
+    char *pat = NULL;
+    int rc = load_json(json_path, expect_pat, &d, &pat);
+    if (rc == AKV_ENOTFOUND)
+        return akv_fail(AKV_EUNAVAILABLE, "%s does not exist", json_path);
+    if (rc != AKV_OK)
+        return rc;
+
+    void *src;
+    size_t srclen;
+    rc = map_file(json_path, &src, &srclen);
+    if (rc != AKV_OK) {
+        free(pat);
+        akv_bpe_data_free(&d);
+        return rc == AKV_ENOTFOUND ? AKV_EUNAVAILABLE : rc;
+    }
+    struct bin_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, BIN_MAGIC, 8);
+    h.endian = BIN_ENDIAN;
+    h.version = BIN_VERSION;
+    h.hash_id = AKV_BPE_HASH_ID;
+    h.nranks = d.nranks;
+    h.mask = d.mask;
+    h.nspecials = d.nspecials;
+    h.source_size = srclen;
+    h.source_hash = file_hash(src, srclen);
+    munmap(src, srclen);
+
+    /* Sections, each 8-byte aligned. */
+    struct {
+        const void *p;
+        size_t n;
+        uint64_t *off;
+    } sec[] = {
+        {d.tok_off, (size_t)d.nranks * 4, &h.tok_off},
+        {d.tok_len, (size_t)d.nranks * 4, &h.tok_len},
+        {d.bytes, d.bytes_len, &h.bytes},
+        {d.table, ((size_t)d.mask + 1) * sizeof *d.table, &h.table},
+        {d.byte_rank, 256 * 4, &h.byte_rank},
+        {d.pair_rank, 65536 * 4, &h.pair_rank},
+        {d.specials, d.specials_len, &h.specials},
+        {pat, strlen(pat), &h.pat},
+    };
+    size_t nsec = sizeof sec / sizeof sec[0];
+    uint64_t at = (sizeof h + 7) & ~(uint64_t)7;
+    for (size_t i = 0; i < nsec; i++) {
+        *sec[i].off = at;
+        at = (at + sec[i].n + 7) & ~(uint64_t)7;
+    }
+    h.bytes_len = d.bytes_len;
+    h.specials_len = d.specials_len;
+    h.pat_len = strlen(pat);
+    h.file_size = at;
+
+    char tmp[4096];
+    int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", bin_path, (long)getpid());
+    int fd = w > 0 && (size_t)w < sizeof tmp
+                 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                 : -1;
+    if (fd < 0) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s", tmp,
+                      strerror(errno));
+    } else {
+        static const unsigned char zeros[8];
+        uint64_t pos = sizeof h;
+        int bad = write_all(fd, &h, sizeof h);
+        for (size_t i = 0; i < nsec && !bad; i++) {
+            bad = write_all(fd, zeros, (size_t)(*sec[i].off - pos)) ||
+                  write_all(fd, sec[i].p, sec[i].n);
+            pos = *sec[i].off + sec[i].n;
+        }
+        if (!bad)
+            bad = write_all(fd, zeros, (size_t)(h.file_size - pos));
+        if (close(fd) != 0)
+            bad = 1;
+        if (bad || rename(tmp, bin_path) != 0) {
+            rc = akv_fail(AKV_EUNAVAILABLE, "cannot write %s: %s", bin_path,
+                          strerror(errno));
+            unlink(tmp);
+        }
+    }
+    free(pat);
+    akv_bpe_data_free(&d);
+    return rc;
+}
+
+/* 1 when [off, off + n) lies inside a file of size size and off is
+ * aligned to align. */
+static int in_file(uint64_t off, uint64_t n, uint64_t size, uint64_t align)
+{
+    return off % align == 0 && off <= size && n <= size - off;
+}
+
+/* Maps a table file and checks everything the lookups rely on. json, when
+ * not NULL, is the JSON file beside it, which the table must come from.
+ * Returns AKV_ENOTFOUND when the file does not exist, AKV_EINVAL when it
+ * is stale or from another build (the caller reads the JSON instead). */
+static int load_bin(const char *path, const char *expect_pat,
+                    const void *json, size_t json_len,
+                    struct akv_bpe_data *d)
+{
+    memset(d, 0, sizeof *d);
+    void *map;
+    size_t len;
+    int rc = map_file(path, &map, &len);
+    if (rc != AKV_OK)
+        return rc;
+    const unsigned char *base = map;
+    struct bin_header h;
+    if (len < sizeof h) {
+        if (map)
+            munmap(map, len);
+        return AKV_EINVAL;
+    }
+    memcpy(&h, base, sizeof h);
+    d->map = map;
+    d->map_len = len;
+    if (memcmp(h.magic, BIN_MAGIC, 8) != 0 || h.endian != BIN_ENDIAN ||
+        h.version != BIN_VERSION || h.hash_id != AKV_BPE_HASH_ID ||
+        (json && (h.source_size != json_len ||
+                  h.source_hash != file_hash(json, json_len))))
+        goto stale;
+
+    uint64_t table_n = (uint64_t)h.mask + 1;
+    if (h.file_size != len || h.nranks == 0 || h.nranks > MAX_RANKS ||
+        (table_n & h.mask) != 0 || table_n < h.nranks ||
+        table_n > (uint64_t)MAX_RANKS * 4 ||
+        !in_file(h.tok_off, (uint64_t)h.nranks * 4, len, 8) ||
+        !in_file(h.tok_len, (uint64_t)h.nranks * 4, len, 8) ||
+        !in_file(h.bytes, h.bytes_len, len, 8) ||
+        !in_file(h.table, table_n * 8, len, 8) ||
+        !in_file(h.byte_rank, 256 * 4, len, 8) ||
+        !in_file(h.pair_rank, 65536 * 4, len, 8) ||
+        !in_file(h.specials, h.specials_len, len, 8) ||
+        !in_file(h.pat, h.pat_len, len, 1))
+        goto damaged;
+    if (expect_pat && (h.pat_len != strlen(expect_pat) ||
+                       memcmp(base + h.pat, expect_pat, h.pat_len) != 0)) {
+        akv_bpe_data_free(d);
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "%s: its pre-split pattern is not the one this build "
+                        "was written for",
+                        path);
+    }
+    d->nranks = h.nranks;
+    d->tok_off = (const uint32_t *)(base + h.tok_off);
+    d->tok_len = (const uint32_t *)(base + h.tok_len);
+    d->bytes = base + h.bytes;
+    d->bytes_len = h.bytes_len;
+    d->table = (const struct akv_bpe_slot *)(base + h.table);
+    d->mask = h.mask;
+    d->byte_rank = (const uint32_t *)(base + h.byte_rank);
+    d->pair_rank = (const uint32_t *)(base + h.pair_rank);
+    d->specials = base + h.specials;
+    d->specials_len = h.specials_len;
+    d->nspecials = h.nspecials;
+
+    /* Ranks point at bytes inside the file; every rank the tables give is
+     * a real token; the table has a hole so that a probe ends. */
+    for (uint32_t r = 0; r < d->nranks; r++) {
+        uint32_t o = d->tok_off[r], l = d->tok_len[r];
+        if (o == NONE ? l != 0
+                      : (l == 0 || l > MAX_TOKEN_LEN || o > d->bytes_len ||
+                         l > d->bytes_len - o))
+            goto damaged;
+    }
+#define VALID_RANK(r) ((r) < d->nranks && d->tok_off[(r)] != NONE)
+    uint64_t holes = 0;
+    for (uint64_t i = 0; i < table_n; i++) {
+        uint32_t r = d->table[i].rank;
+        if (r == NONE)
+            holes++;
+        else if (!VALID_RANK(r))
+            goto damaged;
+    }
+    if (holes == 0)
+        goto damaged;
+    for (size_t b = 0; b < 256; b++)
+        if (!VALID_RANK(d->byte_rank[b]) || d->tok_len[d->byte_rank[b]] != 1)
+            goto damaged;
+    for (size_t p = 0; p < 65536; p++)
+        if (d->pair_rank[p] != NONE &&
+            (!VALID_RANK(d->pair_rank[p]) || d->tok_len[d->pair_rank[p]] != 2))
+            goto damaged;
+    size_t o = 0;
+    for (uint32_t s = 0; s < d->nspecials; s++) {
+        uint32_t rec[2];
+        if (d->specials_len - o < 8)
+            goto damaged;
+        memcpy(rec, d->specials + o, 8);
+        size_t step = 8 + (((size_t)rec[1] + 3) & ~(size_t)3);
+        if (rec[1] == 0 || rec[1] > MAX_TOKEN_LEN ||
+            step > d->specials_len - o || VALID_RANK(rec[0]))
+            goto damaged;
+        o += step;
+    }
+#undef VALID_RANK
+    return AKV_OK;
+
+stale:
+    akv_bpe_data_free(d);
+    return AKV_EINVAL;
+damaged:
+    akv_bpe_data_free(d);
+    return akv_fail(AKV_EUNAVAILABLE,
+                    "%s is damaged; delete it and rebuild (make)", path);
+}
+
+int akv_bpe_data_load(const char *dir, const char *name,
+                      const char *expect_pat, struct akv_bpe_data *out)
+{
+    char json_path[4096], bin_path[4096];
+    int a = snprintf(json_path, sizeof json_path, "%s/%s.json", dir, name);
+    int b = snprintf(bin_path, sizeof bin_path, "%s/%s.bin", dir, name);
+    if (a < 0 || (size_t)a >= sizeof json_path || b < 0 ||
+        (size_t)b >= sizeof bin_path)
+        return AKV_ENOTFOUND;
+
+    void *json;
+    size_t json_len;
+    int jrc = map_file(json_path, &json, &json_len);
+    if (jrc != AKV_OK && jrc != AKV_ENOTFOUND)
+        return jrc;
+    int rc = load_bin(bin_path, expect_pat,
+                      jrc == AKV_OK ? (json ? json : "") : NULL,
+                      json_len, out);
+    if (json)
+        munmap(json, json_len);
+    if (rc == AKV_OK || (rc != AKV_ENOTFOUND && rc != AKV_EINVAL))
+        return rc;
+    if (jrc == AKV_ENOTFOUND)
+        return rc == AKV_EINVAL
+                   ? akv_fail(AKV_EUNAVAILABLE,
+                              "%s was made by another build; rebuild (make)",
+                              bin_path)
+                   : AKV_ENOTFOUND;
+    return load_json(json_path, expect_pat, out, NULL);
+}
