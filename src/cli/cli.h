@@ -29,7 +29,7 @@ struct cli_opt {
     const char *help;
 };
 
-#define CLI_MAX_POS 8
+#define CLI_MAX_POS 256
 #define CLI_MAX_SET 32
 
 /* The command line after parsing: positional arguments and the command's
@@ -231,6 +231,7 @@ CLI_HANDLER(check);
 CLI_HANDLER(export);
 CLI_HANDLER(import);
 CLI_HANDLER(backup);
+CLI_HANDLER(tokens);
 CLI_HANDLER(version);
 CLI_HANDLER(help);
 

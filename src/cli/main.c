@@ -102,6 +102,18 @@ const struct cli_command commands[] = {
      "(created; it must not already hold a store) while other processes\n"
      "keep using the store. Open the copy with --dir PATH.",
      cmd_backup_opts, 1, 1, CLI_STORE_READ, cmd_backup},
+    {"tokens", "[FILE...]", "count tokens as OpenAI's tiktoken does",
+     "Prints one line per FILE, 'COUNT<TAB>FILE', where COUNT is the\n"
+     "number of tokens tiktoken's encode_ordinary() gives for the file's\n"
+     "bytes (special tokens such as <|endoftext|> count as text). With no\n"
+     "FILE, or a single '-', reads stdin and prints the count alone.\n"
+     "--ids prints the token ids, space-separated, in place of COUNT.\n"
+     "Bytes that are not valid UTF-8 count as U+FFFD, as when the file is\n"
+     "decoded to a string for tiktoken. A FILE that cannot be read is\n"
+     "reported and the others are still counted. Data: the npm tiktoken\n"
+     "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
+     "(docs/tokenizer.md). Does not open a store.",
+     cmd_tokens_opts, 0, CLI_MAX_POS, CLI_STORE_NONE, cmd_tokens},
     {"version", "", "print version and backend",
      "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
      "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
