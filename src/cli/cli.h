@@ -231,6 +231,8 @@ CLI_HANDLER(check);
 CLI_HANDLER(export);
 CLI_HANDLER(import);
 CLI_HANDLER(backup);
+CLI_HANDLER(seed);
+CLI_HANDLER(prompt);
 CLI_HANDLER(tokens);
 CLI_HANDLER(version);
 CLI_HANDLER(help);

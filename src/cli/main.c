@@ -102,6 +102,28 @@ const struct cli_command commands[] = {
      "(created; it must not already hold a store) while other processes\n"
      "keep using the store. Open the copy with --dir PATH.",
      cmd_backup_opts, 1, 1, CLI_STORE_READ, cmd_backup},
+    {"seed", "[DIR]", "load instruction sets into the store",
+     "Loads DIR/NAME.md and DIR/NAME/SKILL.md (Agent Skills) into scope\n"
+     "instructions of the sandbox; without DIR, the four bundled sets. Each\n"
+     "file may open with front matter (name, description, version). A set\n"
+     "whose content is unchanged is skipped; a changed one is rewritten and\n"
+     "its version grows. Every file is checked before anything is written\n"
+     "and all changes are one transaction: a bad file (named with its\n"
+     "line) changes nothing. Prints 'added N, updated N, unchanged N,\n"
+     "removed N'; with --json, the report with one item per set.",
+     cmd_seed_opts, 0, 1, CLI_STORE_WRITE, cmd_seed},
+    {"prompt", "build|split [FILE]", "build or split a system prompt",
+     "'prompt build' prints a system prompt made of the base (--base FILE or\n"
+     "--base-key KEY) and the instruction sets the sandbox sees: all inlined\n"
+     "(--mode inline, the baseline), a catalog the agent loads them from with\n"
+     "the get_instruction tool (--mode reference, the default), or some\n"
+     "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
+     "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
+     "lines of their own. --report prints token figures on stderr.\n"
+     "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
+     "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
+     "building core.md inline gives FILE back byte for byte.",
+     cmd_prompt_opts, 1, 2, CLI_STORE_READ, cmd_prompt},
     {"tokens", "[FILE...]", "count tokens as OpenAI's tiktoken does",
      "Prints one line per FILE, 'COUNT<TAB>FILE', where COUNT is the\n"
      "number of tokens tiktoken's encode_ordinary() gives for the file's\n"

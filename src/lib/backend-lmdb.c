@@ -1077,6 +1077,54 @@ static int lmdb_backup(akv_backend *be, const char *path,
     return AKV_OK;
 }
 
+/* ---- batches of puts and deletes (akv_batch_write) --------------------- */
+
+/* Deletes one record inside txn; absent is fine. Same bookkeeping as
+ * lmdb_del. */
+static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w)
+{
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
+                           w->key, w->key_len),
+                 kb},
+            v;
+    int rc = mdb_get(txn, lb->entries, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return AKV_OK;
+    if (rc)
+        return lmdb_fail(lb, rc, "reading entry");
+    akv_rec rec;
+    bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
+    uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
+    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
+        return lmdb_fail(lb, rc, "deleting entry");
+    return decoded ? usage_add(lb, txn, w->ns.scope, w->ns.sandbox,
+                               w->ns.sandbox_len, -(int64_t)bytes, -1)
+                   : usage_recount(lb, txn, w->ns.scope, w->ns.sandbox,
+                                   w->ns.sandbox_len);
+}
+
+static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
+                            akv_rec *out)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    for (size_t i = 0; i < n; i++) {
+        rc = w[i].del ? del_in_txn(lb, txn, &w[i])
+                      : put_in_txn(lb, txn, &w[i], out ? &out[i] : NULL,
+                                   NULL);
+        if (rc != AKV_OK) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+}
+
 static const akv_backend_ops lmdb_ops = {
     .name = "lmdb",
     .close = lmdb_close,
@@ -1091,4 +1139,5 @@ static const akv_backend_ops lmdb_ops = {
     .count = lmdb_count,
     .counters = lmdb_counters,
     .backup = lmdb_backup,
+    .write_batch = lmdb_write_batch,
 };

@@ -52,6 +52,7 @@ typedef struct akv_write {
     const unsigned char *if_match; /* 32 bytes or NULL */
     bool create_only;
     bool restore;         /* import: keep rec's version and timestamps */
+    bool del;             /* write_batch only: delete the key instead */
 } akv_write;
 
 /* Scan callback: return 0 to go on, non-zero to stop (that value is passed
@@ -116,6 +117,15 @@ typedef struct akv_backend_ops {
     /* Consistent copy into directory path; NULL if unsupported. */
     int (*backup)(akv_backend *be, const char *path,
                   akv_progress_fn progress, void *ctx);
+
+    /* Applies n writes of any kind in one transaction, all or nothing:
+     * puts exactly as put does (preconditions, quota, versions; restore is
+     * honoured), and deletes where w[i].del is set (only ns, key and now
+     * are read; an absent key is not an error). out (may be NULL) receives
+     * one stored record per put (pointers into w's buffers). NULL if
+     * unsupported: akv_batch_write then applies the writes one by one. */
+    int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,
+                       akv_rec *out);
 } akv_backend_ops;
 
 struct akv_backend {

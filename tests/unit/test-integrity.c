@@ -19,6 +19,11 @@ enum damage {
     TRUNCATE_HEADER, /* record cut to 10 bytes, inside its 80-byte header */
 };
 
+/* The store (and config) of the running test. Tests close them at the end;
+ * the teardown closes whatever a failed test left open. */
+static tu_store cur;
+static akv_config *cur_cfg;
+
 /* ---- helpers ----------------------------------------------------------- */
 
 /* Damages the stored record of (scope, sb, key) in the LMDB environment
@@ -139,6 +144,10 @@ static int log_teardown(void **state)
 {
     (void)state;
     akv_set_log(NULL, NULL);
+    if (cur.dir != NULL)
+        tu_store_close(&cur);
+    akv_config_free(cur_cfg);
+    cur_cfg = NULL;
     return 0;
 }
 
@@ -195,17 +204,16 @@ static void setup_damaged(tu_store *ts, enum damage how)
 
 static void reads_of_damaged_entry_are_integrity_errors(enum damage how)
 {
-    tu_store ts;
-    setup_damaged(&ts, how);
-    want_integrity_error(&ts, "sb1", AKV_SCOPE_TASK, "bad");
-    want_value(&ts, "sb1", AKV_SCOPE_TASK, "a-good", "first good value");
-    want_value(&ts, "sb1", AKV_SCOPE_TASK, "z-good", "last good value");
+    setup_damaged(&cur, how);
+    want_integrity_error(&cur, "sb1", AKV_SCOPE_TASK, "bad");
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "a-good", "first good value");
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "z-good", "last good value");
     /* Repeated reads keep failing: nothing is "healed" by reading. */
-    want_integrity_error(&ts, "sb1", AKV_SCOPE_TASK, "bad");
+    want_integrity_error(&cur, "sb1", AKV_SCOPE_TASK, "bad");
     /* The failure was logged, naming the key. */
     assert_true(log_lines >= 1);
     assert_non_null(strstr(logbuf, "bad"));
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void flipped_byte_get_is_integrity_error(void **state)
@@ -222,12 +230,11 @@ static void truncated_header_get_is_integrity_error(void **state)
 
 static void check_finds_exactly_the_damaged_entry(enum damage how)
 {
-    tu_store ts;
-    setup_damaged(&ts, how);
-    put_str(&ts, "sb2", AKV_SCOPE_ARTIFACTS, "other", "fine");
+    setup_damaged(&cur, how);
+    put_str(&cur, "sb2", AKV_SCOPE_ARTIFACTS, "other", "fine");
     struct bad_seen seen = {0};
     uint64_t checked = 0, failed = 0;
-    assert_akv(akv_check(ts.store, on_bad, NULL, &seen, &checked, &failed),
+    assert_akv(akv_check(cur.store, on_bad, NULL, &seen, &checked, &failed),
                AKV_EINTEGRITY);
     assert_int_equal(checked, 4);
     assert_int_equal(failed, 1);
@@ -235,7 +242,7 @@ static void check_finds_exactly_the_damaged_entry(enum damage how)
     assert_string_equal(seen.key[0], "bad");
     assert_string_equal(seen.sandbox[0], "sb1");
     assert_int_equal(seen.scope[0], AKV_SCOPE_TASK);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void flipped_byte_check_reports_it(void **state)
@@ -253,40 +260,37 @@ static void truncated_header_check_reports_it(void **state)
 static void check_counts_expired_entries_too(void **state)
 {
     (void)state;
-    tu_store ts;
-    setup_damaged(&ts, FLIP_VALUE_BYTE);
-    ts.clock.now_ms = T0 + 400 * 24 * 3600 * 1000LL; /* all expired */
+    setup_damaged(&cur, FLIP_VALUE_BYTE);
+    cur.clock.now_ms = T0 + 400 * 24 * 3600 * 1000LL; /* all expired */
     uint64_t checked = 0, failed = 0;
-    assert_akv(akv_check(ts.store, NULL, NULL, NULL, &checked, &failed),
+    assert_akv(akv_check(cur.store, NULL, NULL, NULL, &checked, &failed),
                AKV_EINTEGRITY);
     assert_int_equal(checked, 3);
     assert_int_equal(failed, 1);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void check_of_a_sound_store_is_ok(void **state)
 {
     (void)state;
-    tu_store ts;
-    tu_store_open(&ts, NULL);
-    put_str(&ts, "sb1", AKV_SCOPE_TASK, "a", "1");
-    put_str(&ts, "_global", AKV_SCOPE_SYSTEM, "b", "2");
+    tu_store_open(&cur, NULL);
+    put_str(&cur, "sb1", AKV_SCOPE_TASK, "a", "1");
+    put_str(&cur, "_global", AKV_SCOPE_SYSTEM, "b", "2");
     struct bad_seen seen = {0};
     uint64_t checked = 0, failed = 9;
-    assert_ok(akv_check(ts.store, on_bad, NULL, &seen, &checked, &failed));
+    assert_ok(akv_check(cur.store, on_bad, NULL, &seen, &checked, &failed));
     assert_int_equal(checked, 2);
     assert_int_equal(failed, 0);
     assert_int_equal(seen.n, 0);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void export_refuses_a_damaged_store(enum damage how)
 {
-    tu_store ts;
-    setup_damaged(&ts, how);
-    assert_akv(export_rc(&ts), AKV_EINTEGRITY);
+    setup_damaged(&cur, how);
+    assert_akv(export_rc(&cur), AKV_EINTEGRITY);
     assert_non_null(strstr(akv_last_error()->message, "bad"));
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void flipped_byte_export_fails(void **state)
@@ -305,20 +309,19 @@ static void truncated_header_export_fails(void **state)
  * is counted as a miss of its scope, never as a hit. */
 static void integrity_failures_count_as_misses(enum damage how)
 {
-    tu_store ts;
-    setup_damaged(&ts, how);
-    akv_scope_stats before = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
-    want_value(&ts, "sb1", AKV_SCOPE_TASK, "a-good", "first good value");
-    akv_scope_stats mid = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    setup_damaged(&cur, how);
+    akv_scope_stats before = stats_row(&cur, "sb1", AKV_SCOPE_TASK);
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "a-good", "first good value");
+    akv_scope_stats mid = stats_row(&cur, "sb1", AKV_SCOPE_TASK);
     assert_int_equal(mid.hits, before.hits + 1);
     assert_int_equal(mid.misses, before.misses);
     akv_value *v;
-    assert_akv(akv_get(ts.store, "sb1", AKV_SCOPE_TASK, "bad", 3, &v),
+    assert_akv(akv_get(cur.store, "sb1", AKV_SCOPE_TASK, "bad", 3, &v),
                AKV_EINTEGRITY);
-    akv_scope_stats after = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    akv_scope_stats after = stats_row(&cur, "sb1", AKV_SCOPE_TASK);
     assert_int_equal(after.hits, mid.hits);
     assert_int_equal(after.misses, mid.misses + 1);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void flipped_byte_read_counts_as_miss(void **state)
@@ -336,28 +339,26 @@ static void truncated_header_read_counts_as_miss(void **state)
 static void damaged_overlay_entry_is_not_masked_by_global(void **state)
 {
     (void)state;
-    tu_store ts;
-    tu_store_open(&ts, NULL);
-    put_str(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "style", "global copy");
-    put_str(&ts, "S", AKV_SCOPE_INSTRUCTIONS, "style", "sandbox copy");
-    damage(&ts, NULL, AKV_SCOPE_INSTRUCTIONS, "S", "style", FLIP_VALUE_BYTE);
-    want_integrity_error(&ts, "S", AKV_SCOPE_INSTRUCTIONS, "style");
-    want_value(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "style",
+    tu_store_open(&cur, NULL);
+    put_str(&cur, "_global", AKV_SCOPE_INSTRUCTIONS, "style", "global copy");
+    put_str(&cur, "S", AKV_SCOPE_INSTRUCTIONS, "style", "sandbox copy");
+    damage(&cur, NULL, AKV_SCOPE_INSTRUCTIONS, "S", "style", FLIP_VALUE_BYTE);
+    want_integrity_error(&cur, "S", AKV_SCOPE_INSTRUCTIONS, "style");
+    want_value(&cur, "_global", AKV_SCOPE_INSTRUCTIONS, "style",
                "global copy");
-    want_value(&ts, "T", AKV_SCOPE_INSTRUCTIONS, "style", "global copy");
-    tu_store_close(&ts);
+    want_value(&cur, "T", AKV_SCOPE_INSTRUCTIONS, "style", "global copy");
+    tu_store_close(&cur);
 }
 
 static void writing_again_repairs_a_damaged_entry(enum damage how)
 {
-    tu_store ts;
-    setup_damaged(&ts, how);
-    put_str(&ts, "sb1", AKV_SCOPE_TASK, "bad", "repaired");
-    want_value(&ts, "sb1", AKV_SCOPE_TASK, "bad", "repaired");
+    setup_damaged(&cur, how);
+    put_str(&cur, "sb1", AKV_SCOPE_TASK, "bad", "repaired");
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "bad", "repaired");
     uint64_t failed = 9;
-    assert_ok(akv_check(ts.store, NULL, NULL, NULL, NULL, &failed));
+    assert_ok(akv_check(cur.store, NULL, NULL, NULL, NULL, &failed));
     assert_int_equal(failed, 0);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
 }
 
 static void flipped_byte_entry_is_repaired_by_a_write(void **state)
@@ -376,59 +377,59 @@ static void truncated_entry_is_repaired_by_a_write(void **state)
  * whole quota is available again. */
 static void clearing_damaged_entries_frees_their_quota(enum damage how)
 {
-    akv_config *cfg;
-    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_new(&cur_cfg));
+    akv_config *cfg = cur_cfg;
     assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
-    tu_store ts;
-    tu_store_open(&ts, cfg);
+    tu_store_open(&cur, cfg);
     char val[1000];
     memset(val, 'v', sizeof val);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
                       sizeof val, NULL, NULL, NULL));
-    damage(&ts, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
-    assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_TASK, NULL));
-    akv_scope_stats st = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    damage(&cur, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
+    assert_ok(akv_clear(cur.store, "sb1", AKV_SCOPE_TASK, NULL));
+    akv_scope_stats st = stats_row(&cur, "sb1", AKV_SCOPE_TASK);
     assert_int_equal(st.entries + st.expired, 0);
     char full[1024];
     memset(full, 'f', sizeof full);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k2", 2, full,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k2", 2, full,
                       sizeof full, NULL, NULL, NULL));
-    tu_store_close(&ts);
+    tu_store_close(&cur);
     akv_config_free(cfg);
+    cur_cfg = NULL;
 }
 
 /* Deleting a damaged entry removes it (it was there: nothing says it had
  * expired), and its bytes no longer count against the quota. */
 static void deleting_damaged_entry_frees_its_quota(enum damage how)
 {
-    akv_config *cfg;
-    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_new(&cur_cfg));
+    akv_config *cfg = cur_cfg;
     assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
-    tu_store ts;
-    tu_store_open(&ts, cfg);
+    tu_store_open(&cur, cfg);
     char val[1000];
     memset(val, 'v', sizeof val);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
                       sizeof val, NULL, NULL, NULL));
-    damage(&ts, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
-    int del_rc = akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1);
+    damage(&cur, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
+    int del_rc = akv_del(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1);
     char del_msg[sizeof akv_last_error()->message];
     strcpy(del_msg, akv_last_error()->message);
-    assert_akv(akv_del(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1),
+    assert_akv(akv_del(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1),
                AKV_ENOTFOUND);
     uint64_t checked = 9;
-    assert_ok(akv_check(ts.store, NULL, NULL, NULL, &checked, NULL));
+    assert_ok(akv_check(cur.store, NULL, NULL, NULL, &checked, NULL));
     assert_int_equal(checked, 0);
     char full[1024];
     memset(full, 'f', sizeof full);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k2", 2, full,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k2", 2, full,
                       sizeof full, NULL, NULL, NULL));
     /* Checked last, so that the effects above are verified either way. */
     if (del_rc != AKV_OK)
         fail_msg("deleting the damaged entry returned %s: %s",
                  akv_err_name(del_rc), del_msg);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
     akv_config_free(cfg);
+    cur_cfg = NULL;
 }
 
 static void flipped_byte_delete_frees_quota(void **state)
@@ -447,27 +448,27 @@ static void truncated_header_delete_frees_quota(void **state)
  * the namespace holds that value and nothing else. */
 static void overwriting_damaged_entry_keeps_usage_exact(enum damage how)
 {
-    akv_config *cfg;
-    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_new(&cur_cfg));
+    akv_config *cfg = cur_cfg;
     assert_ok(akv_config_set(cfg, "scope.task", "quota", "1KiB"));
-    tu_store ts;
-    tu_store_open(&ts, cfg);
+    tu_store_open(&cur, cfg);
     char val[1000];
     memset(val, 'v', sizeof val);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1, val,
                       sizeof val, NULL, NULL, NULL));
-    damage(&ts, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, val, 24, NULL,
+    damage(&cur, cfg, AKV_SCOPE_TASK, "sb1", "k", how);
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k", 1, val, 24, NULL,
                       NULL, NULL));
     /* 24 bytes used: exactly 1000 more fit, 1001 do not. */
-    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k2", 2, val, 1000,
+    assert_ok(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k2", 2, val, 1000,
                       NULL, NULL, NULL));
-    assert_akv(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "k3", 2, val, 1, NULL,
+    assert_akv(akv_put(cur.store, "sb1", AKV_SCOPE_TASK, "k3", 2, val, 1, NULL,
                        NULL, NULL),
                AKV_EQUOTA);
     assert_int_equal(akv_last_error()->used, 1024);
-    tu_store_close(&ts);
+    tu_store_close(&cur);
     akv_config_free(cfg);
+    cur_cfg = NULL;
 }
 
 static void flipped_byte_overwrite_keeps_usage_exact(void **state)

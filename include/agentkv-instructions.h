@@ -1,0 +1,389 @@
+/*
+ * agentkv-instructions.h — instruction sets: front matter, seeding, the
+ * catalog, and building and splitting system prompts (SPEC.md §5 and §6).
+ *
+ * A separate public header so that embedders who only use the store do not
+ * see it, and the store API (agentkv.h) does not grow with it. It follows
+ * the conventions of agentkv.h: every function that can fail returns AKV_OK
+ * (0) or a negative AKV_E* code with the detail in akv_last_error(), and
+ * ownership is stated on every prototype. Token counts come from the
+ * tokenizer of agentkv-tokens.h (o200k_base). Link with libagentkv.
+ *
+ * It also holds one store-level function, akv_batch_write(), which seeding
+ * needs (several puts and deletes in one transaction) and which belongs in
+ * agentkv.h once that header's owner takes it there.
+ */
+#ifndef AGENTKV_INSTRUCTIONS_H
+#define AGENTKV_INSTRUCTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentkv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Batch writes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One operation of a batch: a put (del == 0) with the same options as
+ * akv_put(), or a delete of the sandbox's own entry (del == 1; value and
+ * opts are ignored).
+ */
+typedef struct akv_batch_op {
+    int del;
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    akv_put_opts opts;
+} akv_batch_op;
+
+/*
+ * Applies n operations on one namespace (sandbox, scope) in one
+ * transaction: all of them or none. Every operation is validated as
+ * akv_put() / akv_del() validate (AKV_EINVAL, AKV_ETOOLARGE) before anything
+ * is written, and a key may appear only once in a batch. Puts are ordinary
+ * writes: versions grow, timestamps are now, TTLs and quotas apply (the
+ * quota is checked against the namespace as the batch leaves it, operation
+ * by operation); preconditions are checked per operation. Unlike akv_del(),
+ * deleting a key that does not exist is not an error. A failure names the
+ * operation's key in the message, and changes nothing.
+ *
+ * out (may be NULL) is an array of n metadata records: for a put, the new
+ * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
+ * sandbox, scope and key with version 0.
+ *
+ * Backends that cannot write a batch atomically apply it one operation at a
+ * time (the embedded LMDB store is atomic).
+ */
+int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
+                    const akv_batch_op *ops, size_t n, akv_meta *out);
+
+/* ------------------------------------------------------------------------ */
+/* Front matter                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The front matter of an instruction file: a small, documented subset of
+ * YAML (docs/prompts.md, "Front matter"), not a YAML parser.
+ *
+ *   ---                       first line of the file, exactly "---"
+ *   name: presentation        key: value, one per line
+ *   description: "Quoted, with \"escapes\""
+ *   # a comment line          (blank lines and full-line comments are skipped)
+ *   ---                       closing line, exactly "---"
+ *   body…
+ *
+ * Keys are [A-Za-z0-9_.-]+ followed directly by ':' and then a space, a tab
+ * or the end of the line. A value is the rest of the line without the
+ * surrounding blanks; if it starts with '"' it must be one double-quoted
+ * string (escapes \\ \" \n \t \r and \/), if it starts with '\'' one
+ * single-quoted string ('' stands for a quote). Anything else is taken
+ * verbatim (no inline comments, no block scalars '|' '>', no nesting).
+ * Lines end in LF or CRLF; the delimiter lines may carry trailing blanks.
+ * A file that does not start with a "---" line has no front matter: its
+ * body is the whole file.
+ *
+ * Errors (all AKV_EINVAL, the message naming `source` and the line): the
+ * text is not UTF-8 (anywhere, body included), the opening "---" is never
+ * closed, a line is not `key: value`, a key appears twice, a quoted value is
+ * malformed, a value holds a control character.
+ */
+typedef struct akv_frontmatter akv_frontmatter;
+
+/*
+ * Parses text[0..len). source (may be NULL) names the file in messages.
+ * @note Owned: *out is the caller's; free with akv_frontmatter_free(). It
+ * does not point into text.
+ */
+int akv_frontmatter_parse(const char *text, size_t len, const char *source,
+                          akv_frontmatter **out);
+void akv_frontmatter_free(akv_frontmatter *fm);
+
+/* 1 when the text had a front matter block (even an empty one). */
+int akv_frontmatter_present(const akv_frontmatter *fm);
+/* Byte offset of the body: just past the closing "---" line's line ending
+ * (0 without front matter). */
+size_t akv_frontmatter_body_offset(const akv_frontmatter *fm);
+/* Number of key: value fields, in file order. */
+size_t akv_frontmatter_count(const akv_frontmatter *fm);
+/*
+ * Field i: key and value as NUL-terminated strings (quotes removed, escapes
+ * decoded), and the 1-based line it was on. Any out pointer may be NULL.
+ * @note Borrowed from fm, valid until akv_frontmatter_free().
+ * AKV_EINVAL when i is out of range.
+ */
+int akv_frontmatter_field(const akv_frontmatter *fm, size_t i,
+                          const char **key, const char **value,
+                          unsigned *line);
+/* The value of key (case-sensitive), or NULL. Borrowed from fm. */
+const char *akv_frontmatter_get(const akv_frontmatter *fm, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* Instruction names and the catalog                                        */
+/* ------------------------------------------------------------------------ */
+
+#define AKV_INSTRUCTION_NAME_MAX 64
+
+/* AKV_OK when name[0..len) matches [a-z0-9_-]{1,64}; else AKV_EINVAL saying
+ * why. Names are rejected, never rewritten. */
+int akv_instruction_name_check(const char *name, size_t len);
+
+/*
+ * One instruction set as the catalog sees it: an entry of scope
+ * `instructions` visible to the sandbox (its own, else _global's).
+ * Strings are NUL-terminated and borrowed from the list.
+ */
+typedef struct akv_instruction {
+    const char *name;             /* the key */
+    const char *origin;           /* sandbox that holds it */
+    const char *description;      /* metadata.description, "" when none */
+    const char *declared_version; /* metadata.declared_version, or NULL */
+    const char *source;           /* metadata.source, or NULL */
+    uint64_t version;             /* the store's version of the entry */
+    uint64_t size;                /* value bytes */
+    uint64_t tokens;              /* o200k_base tokens of the value */
+    char sha256[AKV_SHA256_HEX + 1];
+} akv_instruction;
+
+typedef struct akv_instructions akv_instructions;
+
+/*
+ * Lists the instruction sets visible to sandbox, sorted by name (byte
+ * order). tokens comes from the entry's metadata (seed stores it); for an
+ * entry without it the value is read and counted, which loads the
+ * tokenizer (AKV_EUNAVAILABLE when its data is missing).
+ * @note Owned: free with akv_instructions_free().
+ */
+int akv_instructions_list(akv_store *store, const char *sandbox,
+                          akv_instructions **out);
+size_t akv_instructions_count(const akv_instructions *list);
+/* Borrowed from the list; NULL when i is out of range. */
+const akv_instruction *akv_instructions_item(const akv_instructions *list,
+                                             size_t i);
+void akv_instructions_free(akv_instructions *list);
+/*
+ * The list as the HTTP catalog route returns it:
+ * {"sandbox":…,"items":[{"name","description","version","tokens","sha256",
+ * "size","origin","declared_version","source"},…]}
+ * @note Owned: a NUL-terminated string to free(); NULL on out-of-memory.
+ */
+char *akv_instructions_to_json(const akv_instructions *list,
+                               const char *sandbox);
+
+/* ------------------------------------------------------------------------ */
+/* Seeding                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct akv_seed_opts {
+    int force;              /* rewrite every set, changed or not */
+    int prune;              /* remove seeded sets whose file is gone */
+    akv_progress_fn progress; /* may be NULL; files read of files found */
+    void *progress_ctx;
+} akv_seed_opts;
+
+typedef enum akv_seed_action {
+    AKV_SEED_ADDED = 0,
+    AKV_SEED_UPDATED = 1,
+    AKV_SEED_UNCHANGED = 2,
+    AKV_SEED_REMOVED = 3
+} akv_seed_action;
+/* "added", "updated", "unchanged", "removed". Static. */
+const char *akv_seed_action_name(akv_seed_action action);
+
+typedef struct akv_seed_item {
+    char name[AKV_KEY_MAX + 1];
+    akv_seed_action action;
+    uint64_t version; /* after the seed; 0 for removed */
+    uint64_t tokens;  /* 0 for removed */
+    char source[512]; /* file relative to the directory; "" for removed */
+} akv_seed_item;
+
+typedef struct akv_seed_report {
+    size_t added, updated, unchanged, removed;
+    size_t nitems;       /* items in name order */
+    akv_seed_item *items;
+    char dir[4096];      /* the directory seeded */
+} akv_seed_report;
+
+/*
+ * Seeds the instruction files of dir into scope `instructions` of sandbox
+ * (SPEC.md §5): DIR/NAME.md and DIR/NAME/SKILL.md (README.md and names that
+ * start with '.' are skipped). dir NULL seeds the bundled default sets
+ * (akv_seed_default_dir()).
+ *
+ * Each set is stored under its name (front matter `name`, else the file or
+ * folder name; [a-z0-9_-]{1,64}) with content type text/markdown; the value
+ * is the body after the front matter, and the metadata
+ * {"description","declared_version","source","tokens"}. A set whose body and
+ * metadata equal what is stored in the sandbox's own namespace is left
+ * alone; otherwise it is written and its version grows. With prune, entries
+ * of the sandbox's own namespace that came from a seed (they carry
+ * metadata.source) and that this directory no longer produces are removed.
+ *
+ * Every file is read and validated before anything is written, and all
+ * writes happen in one transaction: on any error nothing changes, and the
+ * message names the file (and line). Errors: AKV_EINVAL for a missing or
+ * empty directory, bad front matter, a bad or duplicate name, a non-UTF-8
+ * file; AKV_ETOOLARGE, AKV_EQUOTA as for akv_put; AKV_EUNAVAILABLE when the
+ * tokenizer's data is missing.
+ *
+ * @note Owned: *report (may be NULL) is the caller's; free with
+ * akv_seed_report_free().
+ */
+int akv_seed(akv_store *store, const char *sandbox, const char *dir,
+             const akv_seed_opts *opts, akv_seed_report **report);
+void akv_seed_report_free(akv_seed_report *report);
+/* The report as JSON: {"sandbox","dir","added","updated","unchanged",
+ * "removed","items":[{"name","action","version","tokens","source"}]}.
+ * Owned: free(); NULL on out-of-memory. */
+char *akv_seed_report_to_json(const akv_seed_report *report,
+                              const char *sandbox);
+
+/*
+ * The directory of the bundled default sets: the source tree's
+ * instructions/ when the running program lives in the build tree it was
+ * built in, else the install's share/agentkv/instructions, else whichever
+ * of the two exists. $AGENTKV_INSTRUCTIONS_DIR overrides both.
+ * @note Borrowed static string, valid until the process exits.
+ * AKV_EUNAVAILABLE when none exists.
+ */
+#define AKV_INSTRUCTIONS_DIR_ENV "AGENTKV_INSTRUCTIONS_DIR"
+int akv_seed_default_dir(const char **out);
+
+/* ------------------------------------------------------------------------ */
+/* Prompt building                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum akv_prompt_mode {
+    AKV_PROMPT_REFERENCE = 0, /* the catalog only */
+    AKV_PROMPT_HYBRID = 1,    /* named sets inlined, the catalog for the rest */
+    AKV_PROMPT_INLINE = 2     /* every set inlined (the baseline) */
+} akv_prompt_mode;
+/* "reference", "hybrid", "inline" ↔ the enum. */
+int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out);
+const char *akv_prompt_mode_name(akv_prompt_mode mode);
+
+typedef struct akv_prompt_opts {
+    const char *base;      /* base text (may hold markers), or NULL */
+    size_t base_len;
+    const char *base_key;  /* or: key of scope `system` holding the base */
+    const char *base_name; /* names the base in messages (its file), or NULL */
+    akv_prompt_mode mode;
+    const char *inline_names; /* hybrid: comma-separated set names, or NULL */
+    uint64_t budget;       /* catalog budget in tokens; 0 = no budget */
+    int count;             /* 1: count tokens of the result and baseline */
+} akv_prompt_opts;
+/* Reference mode, no base, no budget, no counting. */
+void akv_prompt_opts_init(akv_prompt_opts *opts);
+
+typedef struct akv_prompt_info {
+    akv_prompt_mode mode;
+    size_t sets;            /* instruction sets visible */
+    size_t inlined;         /* of them inlined */
+    size_t cataloged;       /* of them in the catalog */
+    size_t shortened;       /* catalog descriptions cut to fit --budget */
+    size_t dropped;         /* catalog descriptions left out for --budget */
+    uint64_t catalog_tokens; /* tokens of the catalog (counted with a
+                               budget or opts.count; else 0) */
+    int counted;            /* tokens and baseline_tokens are set */
+    uint64_t tokens;        /* tokens of the built prompt */
+    uint64_t baseline_tokens; /* tokens of the inline build of the base */
+} akv_prompt_info;
+
+typedef struct akv_prompt akv_prompt;
+
+/*
+ * Builds a system prompt (SPEC.md §6) from the base and the instruction
+ * sets visible to sandbox. The base may hold, on lines of their own,
+ * `{{agentkv:include NAME}}` (where NAME goes when it is inlined; the line
+ * is removed otherwise) and `{{agentkv:catalog}}` (where the catalog goes;
+ * at the end when absent). An inlined set replaces its marker line with its
+ * value, verbatim; when the value does not end in a line break, the marker
+ * line's own line break follows it. Sets inlined without a marker go where
+ * the catalog goes, in name order. The catalog is sorted by name and holds
+ * nothing that changes between runs for the same store.
+ *
+ * Errors: AKV_EINVAL for a bad mode/option combination, an unknown marker,
+ * a set included twice, a second catalog marker, a budget too small for
+ * the catalog even without descriptions; AKV_ENOTFOUND for a marker or an
+ * inline name naming no visible set, or a missing base key; store errors.
+ *
+ * @note Owned: free with akv_prompt_free().
+ */
+int akv_prompt_build(akv_store *store, const char *sandbox,
+                     const akv_prompt_opts *opts, akv_prompt **out);
+/* Borrowed from the prompt: the text (NUL-terminated; len may be NULL). */
+const char *akv_prompt_text(const akv_prompt *prompt, size_t *len);
+const akv_prompt_info *akv_prompt_get_info(const akv_prompt *prompt);
+void akv_prompt_free(akv_prompt *prompt);
+
+/* ------------------------------------------------------------------------ */
+/* Prompt splitting                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct akv_split_opts {
+    int level;        /* cut at ATX headings of level <= level; 0 means 1 */
+    const char *keep; /* comma-separated heading titles or numbers, or NULL */
+} akv_split_opts;
+
+/* One section of a split: from a cut heading to the next one. Strings are
+ * NUL-terminated and borrowed from the split. */
+typedef struct akv_split_section {
+    const char *name;        /* slug (instruction name), unique */
+    const char *title;       /* heading text */
+    const char *number;      /* leading number of the heading ("1.2"), "" */
+    const char *description; /* title and first sentence */
+    unsigned line;           /* 1-based line of the heading */
+    int level;
+    int kept;                /* stays in core.md */
+    const char *body;        /* the section's bytes, verbatim */
+    size_t body_len;
+    const char *file;        /* instruction file text (front matter + body);
+                                NULL when kept */
+    size_t file_len;
+} akv_split_section;
+
+typedef struct akv_split akv_split;
+
+/*
+ * Cuts a monolithic Markdown prompt at ATX headings of level <= opts->level
+ * that are not inside a ``` or ~~~ code fence. Text before the first cut
+ * heading and the kept sections stay in the core; every other section
+ * becomes an instruction file and leaves an include marker in the core.
+ * Lossless: seeding the files and building the core in inline mode gives
+ * text back byte for byte. source (may be NULL) names the input in
+ * messages.
+ *
+ * Errors (AKV_EINVAL, naming source and line): text is not UTF-8; a --keep
+ * item matches no section; the text already holds an agentkv marker line
+ * where it would stay in the core; no heading to cut at.
+ * @note Owned: free with akv_split_free().
+ */
+int akv_prompt_split(const char *text, size_t len, const char *source,
+                     const akv_split_opts *opts, akv_split **out);
+/* The core's text. Borrowed from the split. */
+const char *akv_split_core(const akv_split *split, size_t *len);
+size_t akv_split_count(const akv_split *split);
+/* Borrowed; NULL when i is out of range. */
+const akv_split_section *akv_split_section_get(const akv_split *split,
+                                               size_t i);
+/*
+ * Writes DIR/core.md and DIR/instructions/<name>.md (creating DIR and
+ * DIR/instructions). Refuses (AKV_EINVAL) when DIR/core.md or any
+ * .md file in DIR/instructions already exists, so that a new split never mixes
+ * with an old one. AKV_EUNAVAILABLE when a file cannot be written.
+ */
+int akv_split_write(const akv_split *split, const char *dir);
+void akv_split_free(akv_split *split);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGENTKV_INSTRUCTIONS_H */

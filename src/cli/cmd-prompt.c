@@ -1,0 +1,354 @@
+/*
+ * cmd-prompt.c — `agentkv prompt build` and `agentkv prompt split`
+ * (SPEC.md §6). One command row with two subcommands, because they share
+ * the word and the topic; each flag belongs to one subcommand and using it
+ * with the other is an error.
+ *
+ * build: reads the base (--base FILE, or --base-key KEY from scope system),
+ * calls akv_prompt_build and writes the prompt to stdout; --report adds
+ * the token figures on stderr (and the yearly saving with --price and
+ * --runs-per-day). split: reads FILE, calls akv_prompt_split and
+ * akv_split_write, and lists what went where. The rendering rules live in
+ * the library (prompt.c, split.c), not here.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentkv-instructions.h"
+#include "cli.h"
+
+const struct cli_opt cmd_prompt_opts[] = {
+    {"base", "FILE", "build: base prompt text (may hold markers)"},
+    {"base-key", "KEY", "build: take the base from scope system, key KEY"},
+    {"mode", "MODE",
+     "build: inline, hybrid or reference (default reference; hybrid when "
+     "--inline is given)"},
+    {"inline", "NAME,...", "build: sets to inline in hybrid mode"},
+    {"budget", "TOKENS", "build: fit the catalog within TOKENS tokens"},
+    {"report", NULL,
+     "build: print baseline tokens, built tokens and the reduction on "
+     "stderr"},
+    {"price", "USD_PER_MTOK",
+     "build: with --report, input price in USD per million tokens"},
+    {"runs-per-day", "N",
+     "build: with --report and --price, prompts sent a day (for the yearly "
+     "saving)"},
+    {"out", "DIR", "split: directory for core.md and instructions/"},
+    {"level", "N", "split: cut at headings of level <= N (default 1)"},
+    {"keep", "TITLE|NUMBER,...",
+     "split: sections to keep in core.md, by heading text or number"},
+    {NULL, NULL, NULL},
+};
+
+/* Flags given more than once (--inline a --inline b) are joined with
+ * commas, which is also how one flag lists several. Owned: free(). */
+static char *joined(struct cli_ctx *ctx, const struct cli_args *args,
+                    const char *name)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < args->nset; i++)
+        if (strcmp(args->set[i].opt->name, name) == 0)
+            len += strlen(args->set[i].value) + 1;
+    if (len == 0)
+        return NULL;
+    char *s = calloc(1, len);
+    if (s == NULL) {
+        cli_fail(ctx, AKV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < args->nset; i++)
+        if (strcmp(args->set[i].opt->name, name) == 0) {
+            if (*s)
+                strcat(s, ",");
+            strcat(s, args->set[i].value);
+        }
+    return s;
+}
+
+/* Refuses the other subcommand's flags. */
+static int only_flags(struct cli_ctx *ctx, const struct cli_args *args,
+                      const char *sub, const char *const *allowed)
+{
+    for (size_t i = 0; i < args->nset; i++) {
+        const char *name = args->set[i].opt->name;
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, name) == 0;
+        if (!ok)
+            return cli_fail(ctx, AKV_EINVAL,
+                            "--%s is not a flag of 'prompt %s' (see "
+                            "'agentkv help prompt')",
+                            name, sub);
+    }
+    return 0;
+}
+
+static int parse_number(struct cli_ctx *ctx, const char *flag, const char *s,
+                        double *out)
+{
+    char shown[CLI_QUOTE_BUF], *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno || !isfinite(v) || v < 0)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "--%s: '%s' is not a non-negative number", flag,
+                        cli_quote(s, shown));
+    *out = v;
+    return 0;
+}
+
+static int read_all(struct cli_ctx *ctx, const char *path, char **buf,
+                    size_t *len)
+{
+    const akv_config *cfg;
+    FILE *f;
+    if (cli_config(ctx, &cfg) || cli_input_open(ctx, path, &f))
+        return 1;
+    int rc = cli_input_read(ctx, f, akv_config_max_value_size(cfg), buf, len);
+    cli_input_close(f);
+    return rc;
+}
+
+/* x rounded to 1/scale (no libm needed for this). */
+static double round_to(double x, double scale)
+{
+    return (double)(long long)(x * scale + (x < 0 ? -0.5 : 0.5)) / scale;
+}
+
+static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
+                         int priced, double price, uint64_t runs)
+{
+    double saved = (double)in->baseline_tokens - (double)in->tokens;
+    double pct = in->baseline_tokens
+                     ? 100.0 * saved / (double)in->baseline_tokens
+                     : 0.0;
+    double yearly = saved * (double)runs * 365.0 * price / 1e6;
+    if (ctx->json) {
+        json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "mode",
+                              akv_prompt_mode_name(in->mode), "sets",
+                              (json_int_t)in->sets, "inlined",
+                              (json_int_t)in->inlined, "baseline_tokens",
+                              (json_int_t)in->baseline_tokens, "tokens",
+                              (json_int_t)in->tokens, "catalog_tokens",
+                              (json_int_t)in->catalog_tokens,
+                              "reduction_percent", round_to(pct, 10));
+        if (o && priced) {
+            json_object_set_new(o, "usd_per_mtok", json_real(price));
+            json_object_set_new(o, "runs_per_day", json_integer((json_int_t)runs));
+            json_object_set_new(o, "yearly_saving_usd",
+                                json_real(round_to(yearly, 100)));
+        }
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                       : NULL;
+        if (text)
+            fprintf(stderr, "%s\n", text);
+        free(text);
+        json_decref(o);
+        return;
+    }
+    fprintf(stderr,
+            "mode:            %s (%zu sets: %zu inlined, %zu in the "
+            "catalog)\n"
+            "baseline tokens: %llu (every set inlined)\n"
+            "built tokens:    %llu\n"
+            "reduction:       %.1f%%\n",
+            akv_prompt_mode_name(in->mode), in->sets, in->inlined,
+            in->cataloged, (unsigned long long)in->baseline_tokens,
+            (unsigned long long)in->tokens, pct);
+    if (priced)
+        fprintf(stderr,
+                "yearly saving:   $%.2f (at $%g per million input tokens, "
+                "%llu runs a day)\n",
+                yearly, price, (unsigned long long)runs);
+}
+
+static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    static const char *const allowed[] = {
+        "base", "base-key", "mode", "inline", "budget", "report", "price",
+        "runs-per-day", NULL};
+    akv_prompt_opts opts;
+    akv_store *store;
+    akv_prompt *prompt = NULL;
+    char *base = NULL, *names = NULL;
+    size_t base_len = 0;
+    double price = 0;
+    uint64_t runs = 0, budget = 0;
+    int rc = 1;
+
+    if (only_flags(ctx, args, "build", allowed))
+        return 1;
+    if (args->npos > 1)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "usage: agentkv prompt build [flags] (no arguments)");
+    akv_prompt_opts_init(&opts);
+    const char *mode = cli_flag(args, "mode");
+    const char *base_file = cli_flag(args, "base");
+    const char *s;
+    if (base_file && cli_flag(args, "base-key"))
+        return cli_fail(ctx, AKV_EINVAL, "--base and --base-key exclude each "
+                                         "other");
+    names = joined(ctx, args, "inline");
+    if (ctx->failed)
+        goto out;
+    if (mode) {
+        if ((rc = akv_prompt_mode_parse(mode, strlen(mode), &opts.mode)) !=
+            AKV_OK) {
+            rc = cli_fail_lib(ctx, rc);
+            goto out;
+        }
+        rc = 1;
+    } else if (names) {
+        opts.mode = AKV_PROMPT_HYBRID;
+    }
+    opts.inline_names = names;
+    if ((s = cli_flag(args, "budget")) &&
+        cli_parse_count(ctx, "budget", s, &budget))
+        goto out;
+    opts.budget = budget;
+    int report = cli_has(args, "report");
+    const char *ps = cli_flag(args, "price"), *rs = cli_flag(args,
+                                                             "runs-per-day");
+    if ((ps || rs) && !report) {
+        cli_fail(ctx, AKV_EINVAL, "--%s goes with --report",
+                 ps ? "price" : "runs-per-day");
+        goto out;
+    }
+    if ((ps != NULL) != (rs != NULL)) {
+        cli_fail(ctx, AKV_EINVAL,
+                 "--price and --runs-per-day go together (the yearly saving "
+                 "needs both)");
+        goto out;
+    }
+    if ((ps && parse_number(ctx, "price", ps, &price)) ||
+        (rs && cli_parse_count(ctx, "runs-per-day", rs, &runs)))
+        goto out;
+    opts.count = report;
+    if (base_file) {
+        if (read_all(ctx, base_file, &base, &base_len))
+            goto out;
+        opts.base = base;
+        opts.base_len = base_len;
+        opts.base_name = strcmp(base_file, "-") == 0 ? "stdin" : base_file;
+    }
+    opts.base_key = cli_flag(args, "base-key");
+    if (cli_store(ctx, &store))
+        goto out;
+    int lrc = akv_prompt_build(store, ctx->sandbox, &opts, &prompt);
+    if (lrc != AKV_OK) {
+        cli_fail_lib(ctx, lrc);
+        goto out;
+    }
+    size_t len;
+    const char *text = akv_prompt_text(prompt, &len);
+    if (cli_write(ctx, text, len) || cli_flush(ctx))
+        goto out;
+    const akv_prompt_info *info = akv_prompt_get_info(prompt);
+    if (info->shortened || info->dropped)
+        fprintf(stderr,
+                "agentkv: note: to fit the budget of %llu tokens the catalog "
+                "(%llu tokens) shortened %zu description%s and dropped %zu\n",
+                (unsigned long long)budget,
+                (unsigned long long)info->catalog_tokens, info->shortened,
+                info->shortened == 1 ? "" : "s", info->dropped);
+    if (report)
+        print_report(ctx, info, ps != NULL, price, runs);
+    rc = 0;
+out:
+    akv_prompt_free(prompt);
+    free(base);
+    free(names);
+    return rc;
+}
+
+static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    static const char *const allowed[] = {"out", "level", "keep", NULL};
+    akv_split *sp = NULL;
+    char *text = NULL, *keep = NULL;
+    size_t len;
+    uint64_t level = 1;
+    int rc = 1;
+    const char *s;
+
+    if (only_flags(ctx, args, "split", allowed))
+        return 1;
+    if (args->npos != 2)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "usage: agentkv prompt split FILE --out DIR [--level "
+                        "N] [--keep TITLE|NUMBER,...]");
+    const char *file = args->pos[1], *dir = cli_flag(args, "out");
+    if (dir == NULL || *dir == '\0')
+        return cli_fail(ctx, AKV_EINVAL, "prompt split needs --out DIR");
+    if ((s = cli_flag(args, "level")) &&
+        (cli_parse_count(ctx, "level", s, &level)))
+        return 1;
+    if (level > 6)
+        return cli_fail(ctx, AKV_EINVAL, "--level: headings go from 1 to 6");
+    keep = joined(ctx, args, "keep");
+    if (ctx->failed || read_all(ctx, file, &text, &len))
+        goto out;
+    akv_split_opts opts = {.level = (int)level, .keep = keep};
+    int lrc = akv_prompt_split(text, len, strcmp(file, "-") ? file : "stdin",
+                               &opts, &sp);
+    if (lrc == AKV_OK)
+        lrc = akv_split_write(sp, dir);
+    if (lrc != AKV_OK) {
+        cli_fail_lib(ctx, lrc);
+        goto out;
+    }
+    json_t *list = ctx->json ? json_array() : NULL;
+    size_t moved = 0;
+    for (size_t i = 0; i < akv_split_count(sp); i++) {
+        const akv_split_section *sec = akv_split_section_get(sp, i);
+        moved += !sec->kept;
+        if (list) {
+            json_array_append_new(
+                list, json_pack("{s:s?,s:s,s:I,s:i,s:b,s:s?}", "name",
+                                sec->name, "title", sec->title, "line",
+                                (json_int_t)sec->line, "level", sec->level,
+                                "kept", sec->kept, "description",
+                                sec->description));
+        } else if (sec->kept) {
+            if (cli_printf(ctx, "kept      line %-5u %s\n", sec->line,
+                           sec->title))
+                goto out;
+        } else if (cli_printf(ctx, "moved     line %-5u %s -> "
+                                   "instructions/%s.md\n",
+                              sec->line, sec->title, sec->name)) {
+            goto out;
+        }
+    }
+    if (list) {
+        if (cli_print_json(ctx, json_pack("{s:s,s:I,s:o}", "out", dir,
+                                          "moved", (json_int_t)moved,
+                                          "sections", list)))
+            goto out;
+    } else if (cli_printf(ctx, "wrote %s/core.md and %zu instruction "
+                               "file%s in %s/instructions\n",
+                          dir, moved, moved == 1 ? "" : "s", dir)) {
+        goto out;
+    }
+    rc = 0;
+out:
+    akv_split_free(sp);
+    free(text);
+    free(keep);
+    return rc;
+}
+
+int cmd_prompt(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    const char *sub = args->pos[0];
+    char shown[CLI_QUOTE_BUF];
+    if (strcmp(sub, "build") == 0)
+        return prompt_build(ctx, args);
+    if (strcmp(sub, "split") == 0)
+        return prompt_split(ctx, args);
+    return cli_fail(ctx, AKV_EINVAL,
+                    "unknown subcommand 'prompt %s': expected build or split",
+                    cli_quote(sub, shown));
+}

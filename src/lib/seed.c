@@ -1,0 +1,757 @@
+/*
+ * seed.c — akv_seed: loads a directory of instruction files into scope
+ * `instructions` of one sandbox (SPEC.md §5).
+ *
+ * The work happens in three passes so that nothing is ever half-seeded:
+ *   1. find the files (DIR/NAME.md and DIR/NAME/SKILL.md), read each one, check
+ *      its UTF-8 and front matter, and derive its name; check that no two
+ *      files give the same name. Any error stops here, naming the file (and
+ *      the line where there is one), before the store is touched;
+ *   2. compare each set with the sandbox's own entry (SHA-256 of the body,
+ *      content type, and the description/declared_version/source metadata)
+ *      to decide added/updated/unchanged, and with --prune find seeded
+ *      entries whose file is gone. Tokens are counted only for sets that
+ *      will be written, so a seed that changes nothing does not load the
+ *      tokenizer;
+ *   3. write every change with one akv_batch_write(): one transaction.
+ *
+ * What is stored is the body after the front matter (docs/decisions.md,
+ * "Instructions"): it is what an agent reads, and the front matter lives on
+ * as metadata. The default directory of the bundled sets is found here too,
+ * so that every front end seeds the same defaults.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agentkv-instructions.h"
+#include "agentkv-tokens.h"
+#include "internal.h"
+
+#define CONTENT_TYPE "text/markdown"
+
+const char *akv_seed_action_name(akv_seed_action action)
+{
+    switch (action) {
+    case AKV_SEED_ADDED: return "added";
+    case AKV_SEED_UPDATED: return "updated";
+    case AKV_SEED_UNCHANGED: return "unchanged";
+    case AKV_SEED_REMOVED: return "removed";
+    }
+    return "unknown";
+}
+
+/* ---- the default directory -------------------------------------------- */
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* 1 when the running program is inside the build tree it was built in. */
+static int running_from_build(void)
+{
+#ifdef AKV_BUILD_DIR
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = '\0';
+    size_t bl = strlen(AKV_BUILD_DIR);
+    return (size_t)n > bl && strncmp(exe, AKV_BUILD_DIR, bl) == 0 &&
+           exe[bl] == '/';
+#else
+    return 0;
+#endif
+}
+
+int akv_seed_default_dir(const char **out)
+{
+    static char found[PATH_MAX];
+    const char *env = getenv(AKV_INSTRUCTIONS_DIR_ENV);
+    const char *source = NULL, *share = NULL, *pick = NULL;
+#ifdef AKV_INSTR_SOURCE_DIR
+    source = AKV_INSTR_SOURCE_DIR;
+#endif
+#ifdef AKV_INSTR_SHARE_DIR
+    share = AKV_INSTR_SHARE_DIR;
+#endif
+    akv_error_clear();
+    if (env && *env)
+        pick = env;
+    else if (running_from_build() && is_dir(source))
+        pick = source;
+    else if (is_dir(share))
+        pick = share;
+    else if (is_dir(source))
+        pick = source;
+    if (pick == NULL || !is_dir(pick))
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "no bundled instruction sets found (looked in %s, %s%s"
+                        "); give a directory or set %s",
+                        share ? share : "(no install dir)",
+                        source ? source : "(no source dir)",
+                        env && *env ? " and $" AKV_INSTRUCTIONS_DIR_ENV : "",
+                        AKV_INSTRUCTIONS_DIR_ENV);
+    snprintf(found, sizeof found, "%s", pick);
+    *out = found;
+    return AKV_OK;
+}
+
+/* ---- pass 1: files ----------------------------------------------------- */
+
+struct set {
+    char *path;     /* as shown in messages: DIR/x.md */
+    char *rel;      /* relative to DIR: x.md or x/SKILL.md */
+    char *stem;     /* file or folder name giving the default name */
+    char *text;     /* the whole file */
+    size_t len;
+    akv_frontmatter *fm;
+    const char *name;
+    const char *body;
+    size_t body_len;
+    char *meta;     /* metadata JSON to write, when written */
+    akv_seed_action action;
+    int write;
+    uint64_t tokens;
+};
+
+static void set_free(struct set *s)
+{
+    free(s->path);
+    free(s->rel);
+    free(s->stem);
+    free(s->text);
+    akv_frontmatter_free(s->fm);
+    free(s->meta);
+}
+
+static char *dup_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static int has_suffix_md(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 3 && strcmp(name + n - 3, ".md") == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a whole file, refusing more than max bytes. */
+static int read_file(const char *path, uint64_t max, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return akv_fail(AKV_EINVAL, "%s: cannot read: %s", path,
+                        strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return akv_fail(AKV_EINVAL, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        fclose(f);
+        return akv_fail(AKV_ETOOLARGE,
+                        "%s: %llu bytes, over max_value_size (%llu bytes)",
+                        path, (unsigned long long)st.st_size,
+                        (unsigned long long)max);
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        fclose(f);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        if (n == cap) {
+            /* The file grew while we read it. */
+            if (n > max) {
+                free(buf);
+                fclose(f);
+                return akv_fail(AKV_ETOOLARGE, "%s: over max_value_size",
+                                path);
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return akv_fail(AKV_ENOMEM, "out of memory");
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return akv_fail(AKV_EINVAL, "%s: read error", path);
+    }
+    *out = buf;
+    *len = n;
+    return AKV_OK;
+}
+
+/* Lists the candidate files of dir into *sets (sorted by file name). */
+static int find_sets(const char *dir, struct set **out, size_t *count)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return akv_fail(AKV_EINVAL, "%s: no such directory", dir);
+        if (errno == ENOTDIR)
+            return akv_fail(AKV_EINVAL, "%s: not a directory", dir);
+        return akv_fail(AKV_EINVAL, "%s: cannot open: %s", dir,
+                        strerror(errno));
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = AKV_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strcasecmp(e->d_name, "README.md") == 0)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            void *p = realloc(names, ncap * sizeof *names);
+            if (p == NULL) {
+                rc = akv_fail(AKV_ENOMEM, "out of memory");
+                break;
+            }
+            names = p;
+            cap = ncap;
+        }
+        if ((names[n] = strdup(e->d_name)) == NULL) {
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
+
+    struct set *sets = rc == AKV_OK && n ? calloc(n, sizeof *sets) : NULL;
+    size_t ns = 0;
+    if (rc == AKV_OK && n && sets == NULL)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == AKV_OK && i < n; i++) {
+        char *full = dup_printf("%s/%s", dir, names[i]);
+        struct stat st;
+        if (full == NULL) {
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            break;
+        }
+        if (stat(full, &st) != 0) {
+            free(full);
+            continue; /* a dangling link or a file gone meanwhile */
+        }
+        struct set *s = &sets[ns];
+        if (S_ISREG(st.st_mode) && has_suffix_md(names[i])) {
+            s->path = full;
+            s->rel = strdup(names[i]);
+            s->stem = strndup(names[i], strlen(names[i]) - 3);
+        } else if (S_ISDIR(st.st_mode)) {
+            char *skill = dup_printf("%s/SKILL.md", full);
+            struct stat sk;
+            free(full);
+            if (skill == NULL) {
+                rc = akv_fail(AKV_ENOMEM, "out of memory");
+                break;
+            }
+            if (stat(skill, &sk) != 0 || !S_ISREG(sk.st_mode)) {
+                free(skill);
+                continue; /* not an Agent Skills folder */
+            }
+            s->path = skill;
+            s->rel = dup_printf("%s/SKILL.md", names[i]);
+            s->stem = strdup(names[i]);
+        } else {
+            free(full);
+            continue;
+        }
+        ns++;
+        if (s->rel == NULL || s->stem == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == AKV_OK && ns == 0)
+        rc = akv_fail(AKV_EINVAL,
+                      "%s: no instruction files (expected *.md or "
+                      "NAME/SKILL.md)",
+                      dir);
+    if (rc != AKV_OK) {
+        for (size_t i = 0; i < ns; i++)
+            set_free(&sets[i]);
+        free(sets);
+        return rc;
+    }
+    *out = sets;
+    *count = ns;
+    return AKV_OK;
+}
+
+/* Reads and validates one set: UTF-8, front matter, name, size. */
+static int load_set(struct set *s, uint64_t max)
+{
+    int rc;
+    char msg[sizeof akv_last_error()->message];
+    if ((rc = read_file(s->path, max + AKV_METADATA_MAX, &s->text,
+                        &s->len)) != AKV_OK)
+        return rc;
+    if ((rc = akv_frontmatter_parse(s->text, s->len, s->path, &s->fm)) !=
+        AKV_OK)
+        return rc;
+    size_t off = akv_frontmatter_body_offset(s->fm);
+    s->body = s->text + off;
+    s->body_len = s->len - off;
+    if (s->body_len > max)
+        return akv_fail(AKV_ETOOLARGE,
+                        "%s: body of %zu bytes is over max_value_size (%llu "
+                        "bytes)",
+                        s->path, s->body_len, (unsigned long long)max);
+    const char *name = akv_frontmatter_get(s->fm, "name");
+    if (name) {
+        if ((rc = akv_instruction_name_check(name, strlen(name))) !=
+            AKV_OK) {
+            unsigned line = 0;
+            for (size_t i = 0; i < akv_frontmatter_count(s->fm); i++) {
+                const char *k;
+                unsigned l;
+                akv_frontmatter_field(s->fm, i, &k, NULL, &l);
+                if (strcmp(k, "name") == 0)
+                    line = l;
+            }
+            snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
+            return akv_fail(rc, "%s:%u: %s", s->path, line, msg);
+        }
+        s->name = name;
+    } else {
+        if ((rc = akv_instruction_name_check(s->stem, strlen(s->stem))) !=
+            AKV_OK) {
+            snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
+            return akv_fail(rc,
+                            "%s: the %s name gives the instruction name, "
+                            "and %s; rename it or set 'name:' in its front "
+                            "matter",
+                            s->path,
+                            strchr(s->rel, '/') ? "folder" : "file", msg);
+        }
+        s->name = s->stem;
+    }
+    return AKV_OK;
+}
+
+/* ---- pass 2: compare with the store ------------------------------------ */
+
+/* The sandbox's own instruction entries: key, SHA-256, metadata. */
+struct own {
+    akv_meta *items;
+    size_t n, cap;
+};
+
+static void own_free(struct own *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free((void *)o->items[i].metadata);
+    free(o->items);
+}
+
+static int own_load(akv_store *store, const char *sandbox, struct own *o)
+{
+    akv_list_opts lo = {0};
+    char cursor[AKV_KEY_MAX + 1];
+    lo.limit = AKV_LIST_MAX_LIMIT;
+    for (;;) {
+        akv_list *l;
+        int rc = akv_list_entries(store, sandbox, AKV_SCOPE_INSTRUCTIONS, &lo,
+                                  &l);
+        if (rc != AKV_OK)
+            return rc;
+        for (size_t i = 0; i < akv_list_count(l); i++) {
+            const akv_meta *m = akv_list_item(l, i);
+            if (strcmp(m->origin, sandbox) != 0)
+                continue;
+            if (o->n == o->cap) {
+                size_t ncap = o->cap ? o->cap * 2 : 32;
+                void *p = realloc(o->items, ncap * sizeof *o->items);
+                if (p == NULL) {
+                    akv_list_free(l);
+                    return akv_fail(AKV_ENOMEM, "out of memory");
+                }
+                o->items = p;
+                o->cap = ncap;
+            }
+            akv_meta *c = &o->items[o->n];
+            *c = *m;
+            c->metadata = NULL;
+            if (m->metadata_len) {
+                char *md = strndup(m->metadata, m->metadata_len);
+                if (md == NULL) {
+                    akv_list_free(l);
+                    return akv_fail(AKV_ENOMEM, "out of memory");
+                }
+                c->metadata = md;
+            }
+            o->n++;
+        }
+        const char *next = akv_list_next_cursor(l);
+        if (next == NULL) {
+            akv_list_free(l);
+            return AKV_OK;
+        }
+        snprintf(cursor, sizeof cursor, "%s", next);
+        akv_list_free(l);
+        lo.cursor = cursor;
+        lo.cursor_len = strlen(cursor);
+    }
+}
+
+static const akv_meta *own_find(const struct own *o, const char *key)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->items[i].key, key) == 0)
+            return &o->items[i];
+    return NULL;
+}
+
+static int json_str_eq(json_t *o, const char *field, const char *want)
+{
+    json_t *v = json_object_get(o, field);
+    if (want == NULL)
+        return v == NULL || json_is_null(v);
+    return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
+}
+
+/* 1 when the stored entry m already holds exactly what s would write;
+ * *tokens receives its stored token count. */
+static int same_as_stored(const struct set *s, const akv_meta *m,
+                          uint64_t *tokens)
+{
+    unsigned char digest[32];
+    char hex[AKV_SHA256_HEX + 1];
+    akv_sha256(s->body, s->body_len, digest);
+    akv_hex_encode(digest, hex);
+    if (strcmp(hex, m->sha256) != 0 || strcmp(m->content_type,
+                                              CONTENT_TYPE) != 0 ||
+        m->metadata == NULL)
+        return 0;
+    json_t *o = json_loads(m->metadata, 0, NULL);
+    if (o == NULL)
+        return 0;
+    const char *desc = akv_frontmatter_get(s->fm, "description");
+    json_t *tok = json_object_get(o, "tokens");
+    int same = json_str_eq(o, "description", desc ? desc : "") &&
+               json_str_eq(o, "declared_version",
+                           akv_frontmatter_get(s->fm, "version")) &&
+               json_str_eq(o, "source", s->rel) && json_is_integer(tok) &&
+               json_integer_value(tok) >= 0;
+    if (same)
+        *tokens = (uint64_t)json_integer_value(tok);
+    json_decref(o);
+    return same;
+}
+
+static int build_meta(struct set *s)
+{
+    const char *desc = akv_frontmatter_get(s->fm, "description");
+    const char *ver = akv_frontmatter_get(s->fm, "version");
+    json_t *o = json_object();
+    if (o == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    json_object_set_new(o, "description", json_string(desc ? desc : ""));
+    json_object_set_new(o, "declared_version",
+                        ver ? json_string(ver) : json_null());
+    json_object_set_new(o, "source", json_string(s->rel));
+    json_object_set_new(o, "tokens", json_integer((json_int_t)s->tokens));
+    s->meta = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (s->meta == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    if (strlen(s->meta) > AKV_METADATA_MAX)
+        return akv_fail(AKV_EINVAL, "%s: front matter too large for the "
+                        "entry metadata (over %d bytes)",
+                        s->path, AKV_METADATA_MAX);
+    return AKV_OK;
+}
+
+static int cmp_set_name(const void *a, const void *b)
+{
+    return strcmp(((const struct set *)a)->name,
+                  ((const struct set *)b)->name);
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const akv_seed_item *)a)->name,
+                  ((const akv_seed_item *)b)->name);
+}
+
+void akv_seed_report_free(akv_seed_report *r)
+{
+    if (r == NULL)
+        return;
+    free(r->items);
+    free(r);
+}
+
+char *akv_seed_report_to_json(const akv_seed_report *r, const char *sandbox)
+{
+    json_t *items = json_array();
+    json_t *o = json_object();
+    if (items == NULL || o == NULL) {
+        json_decref(items);
+        json_decref(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nitems; i++) {
+        const akv_seed_item *it = &r->items[i];
+        json_array_append_new(
+            items,
+            json_pack("{s:s,s:s,s:I,s:I,s:s}", "name", it->name, "action",
+                      akv_seed_action_name(it->action), "version",
+                      (json_int_t)it->version, "tokens",
+                      (json_int_t)it->tokens, "source", it->source));
+    }
+    json_object_set_new(o, "sandbox", json_string(sandbox ? sandbox : ""));
+    json_object_set_new(o, "dir", json_string(r->dir));
+    json_object_set_new(o, "added", json_integer((json_int_t)r->added));
+    json_object_set_new(o, "updated", json_integer((json_int_t)r->updated));
+    json_object_set_new(o, "unchanged",
+                        json_integer((json_int_t)r->unchanged));
+    json_object_set_new(o, "removed", json_integer((json_int_t)r->removed));
+    json_object_set_new(o, "items", items);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+/* ---- the seed ---------------------------------------------------------- */
+
+int akv_seed(akv_store *store, const char *sandbox, const char *dir,
+             const akv_seed_opts *opts, akv_seed_report **report)
+{
+    akv_seed_opts defaults = {0};
+    struct set *sets = NULL;
+    size_t nsets = 0;
+    struct own own = {0};
+    akv_batch_op *ops = NULL;
+    akv_meta *metas = NULL;
+    akv_seed_report *rep = NULL;
+    char dirbuf[4096];
+    int rc;
+
+    akv_error_clear();
+    if (report)
+        *report = NULL;
+    if (store == NULL || sandbox == NULL)
+        return akv_fail(AKV_EINVAL, "seed: NULL argument");
+    if ((rc = akv_sandbox_check(sandbox, strlen(sandbox))) != AKV_OK)
+        return rc;
+    if (opts == NULL)
+        opts = &defaults;
+    if (dir == NULL && (rc = akv_seed_default_dir(&dir)) != AKV_OK)
+        return rc;
+    /* "dir/" and "dir" name the same files; messages show one slash. */
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    for (size_t l = strlen(dirbuf); l > 1 && dirbuf[l - 1] == '/'; l--)
+        dirbuf[l - 1] = '\0';
+    dir = dirbuf;
+
+    /* Pass 1: read and validate everything. */
+    if ((rc = find_sets(dir, &sets, &nsets)) != AKV_OK)
+        return rc;
+    uint64_t max = akv_config_max_value_size(akv_store_config(store));
+    for (size_t i = 0; i < nsets; i++) {
+        if (opts->progress)
+            opts->progress(opts->progress_ctx, i, nsets);
+        if ((rc = load_set(&sets[i], max)) != AKV_OK)
+            goto out;
+    }
+    qsort(sets, nsets, sizeof *sets, cmp_set_name);
+    for (size_t i = 1; i < nsets; i++)
+        if (strcmp(sets[i - 1].name, sets[i].name) == 0) {
+            rc = akv_fail(AKV_EINVAL,
+                          "duplicate instruction name '%s': %s and %s",
+                          sets[i].name, sets[i - 1].path, sets[i].path);
+            goto out;
+        }
+
+    /* Pass 2: decide what to write. */
+    if ((rc = own_load(store, sandbox, &own)) != AKV_OK)
+        goto out;
+    const akv_encoding *enc = NULL;
+    size_t nwrite = 0, nremove = 0;
+    for (size_t i = 0; i < nsets; i++) {
+        struct set *s = &sets[i];
+        const akv_meta *m = own_find(&own, s->name);
+        if (m && !opts->force && same_as_stored(s, m, &s->tokens)) {
+            s->action = AKV_SEED_UNCHANGED;
+            continue;
+        }
+        s->action = m ? AKV_SEED_UPDATED : AKV_SEED_ADDED;
+        s->write = 1;
+        nwrite++;
+        if (enc == NULL && (rc = akv_encoding_load(NULL, &enc)) != AKV_OK)
+            goto out;
+        size_t count;
+        if ((rc = akv_tokens_count(enc, s->body, s->body_len, &count)) !=
+            AKV_OK)
+            goto out;
+        s->tokens = count;
+        if ((rc = build_meta(s)) != AKV_OK)
+            goto out;
+    }
+    bool *gone = NULL;
+    if (opts->prune && own.n) {
+        gone = calloc(own.n, sizeof *gone);
+        if (gone == NULL) {
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t j = 0; j < own.n; j++) {
+            const akv_meta *m = &own.items[j];
+            struct set key = {.name = m->key};
+            if (bsearch(&key, sets, nsets, sizeof *sets, cmp_set_name))
+                continue;
+            json_t *o = m->metadata ? json_loads(m->metadata, 0, NULL) : NULL;
+            gone[j] = json_is_string(json_object_get(o, "source"));
+            json_decref(o);
+            nremove += gone[j];
+        }
+    }
+
+    /* Pass 3: one transaction. */
+    size_t nops = nwrite + nremove;
+    if (nops) {
+        ops = calloc(nops, sizeof *ops);
+        metas = calloc(nops, sizeof *metas);
+        if (ops == NULL || metas == NULL) {
+            free(gone);
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            goto out;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < nsets; i++) {
+            struct set *s = &sets[i];
+            if (!s->write)
+                continue;
+            akv_batch_op *op = &ops[k++];
+            op->key = s->name;
+            op->key_len = strlen(s->name);
+            op->value = s->body;
+            op->value_len = s->body_len;
+            akv_put_opts_init(&op->opts);
+            op->opts.content_type = CONTENT_TYPE;
+            op->opts.metadata = s->meta;
+            op->opts.metadata_len = strlen(s->meta);
+        }
+        for (size_t j = 0; gone && j < own.n; j++) {
+            if (!gone[j])
+                continue;
+            ops[k].del = 1;
+            ops[k].key = own.items[j].key;
+            ops[k].key_len = own.items[j].key_len;
+            k++;
+        }
+        if (opts->progress)
+            opts->progress(opts->progress_ctx, nsets, nsets);
+        rc = akv_batch_write(store, sandbox, AKV_SCOPE_INSTRUCTIONS, ops,
+                             nops, metas);
+        if (rc != AKV_OK) {
+            free(gone);
+            goto out;
+        }
+    } else if (opts->progress) {
+        opts->progress(opts->progress_ctx, nsets, nsets);
+    }
+
+    /* The report. Everything is written by now: if only the report cannot
+     * be made, the caller still learns that the seed itself succeeded. */
+    rc = AKV_OK;
+    if (report == NULL) {
+        free(gone);
+        goto out;
+    }
+    rep = calloc(1, sizeof *rep);
+    if (rep)
+        rep->items = calloc(nsets + nremove + 1, sizeof *rep->items);
+    if (rep == NULL || rep->items == NULL) {
+        free(gone);
+        rc = akv_fail(AKV_ENOMEM, "seed done, but out of memory for its "
+                                  "report");
+        goto out;
+    }
+    snprintf(rep->dir, sizeof rep->dir, "%s", dir);
+    size_t k = 0;
+    for (size_t i = 0; i < nsets; i++) {
+        struct set *s = &sets[i];
+        akv_seed_item *it = &rep->items[rep->nitems++];
+        snprintf(it->name, sizeof it->name, "%s", s->name);
+        snprintf(it->source, sizeof it->source, "%s", s->rel);
+        it->action = s->action;
+        it->tokens = s->tokens;
+        if (s->write) {
+            it->version = metas[k++].version;
+        } else {
+            const akv_meta *m = own_find(&own, s->name);
+            it->version = m ? m->version : 0;
+        }
+        switch (s->action) {
+        case AKV_SEED_ADDED: rep->added++; break;
+        case AKV_SEED_UPDATED: rep->updated++; break;
+        default: rep->unchanged++; break;
+        }
+    }
+    for (size_t j = 0; gone && j < own.n; j++) {
+        if (!gone[j])
+            continue;
+        akv_seed_item *it = &rep->items[rep->nitems++];
+        snprintf(it->name, sizeof it->name, "%s", own.items[j].key);
+        it->action = AKV_SEED_REMOVED;
+        rep->removed++;
+    }
+    free(gone);
+    qsort(rep->items, rep->nitems, sizeof *rep->items, cmp_item);
+
+out:
+    for (size_t i = 0; i < nsets; i++)
+        set_free(&sets[i]);
+    free(sets);
+    own_free(&own);
+    free(ops);
+    free(metas);
+    if (rc == AKV_OK && report)
+        *report = rep;
+    else
+        akv_seed_report_free(rep);
+    return rc;
+}
