@@ -591,6 +591,32 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
     return rc;
 }
 
+/* Sums the value bytes of ns's records that have expired at now. */
+static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
+                         int64_t now, uint64_t *out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, lb->entries, &cur);
+    if (rc)
+        return lmdb_fail(lb, rc, "opening cursor");
+    char kb[KEYBUF];
+    size_t plen = ns_prefix(kb, ns);
+    MDB_val k = {plen, kb}, v;
+    *out = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, kb, plen) != 0)
+            break;
+        akv_rec rec;
+        if (akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK &&
+            akv_rec_expired(&rec, now))
+            *out += rec.value_len;
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? AKV_OK
+                                         : lmdb_fail(lb, rc, "scanning entries");
+}
+
 /* Writes one record inside txn; the shared body of put and put_batch. */
 static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
                       akv_rec *out, int *created)
@@ -603,7 +629,6 @@ static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
     akv_rec old;
     bool exists, old_live;
     uint64_t old_bytes;
-    bool pruned = false;
     int rc;
 again:
     rc = mdb_get(txn, lb->entries, &k, &v);
@@ -648,24 +673,28 @@ again:
     uint64_t new_bytes = u.bytes - (old_bytes > u.bytes ? u.bytes : old_bytes) +
                          w->rec.value_len;
     if (w->rec.value_len > old_bytes && new_bytes > w->quota) {
-        if (!pruned) {
-            /* Expired entries do not count against the writer: collect
-             * this namespace's, then decide again. */
-            akv_ns ns = w->ns;
-            if ((rc = remove_in_txn(lb, txn, &ns, true, w->now, NULL,
+        /* Expired entries do not count against the writer. Collect this
+         * namespace's only if that makes room: a refused write must leave
+         * the store as it was, expired entries included. */
+        uint64_t expired = 0;
+        if ((rc = expired_bytes(lb, txn, &w->ns, w->now, &expired)) != AKV_OK)
+            return rc;
+        uint64_t live = u.bytes > expired ? u.bytes - expired : 0;
+        uint64_t replaced = old_live && old_bytes <= live ? old_bytes : 0;
+        uint64_t would_be = live - replaced + w->rec.value_len;
+        if (expired > 0 && would_be <= w->quota) {
+            if ((rc = remove_in_txn(lb, txn, &w->ns, true, w->now, NULL,
                                     NULL)) != AKV_OK)
                 return rc;
-            pruned = true;
-            goto again;
+            goto again; /* now nothing in ns has expired */
         }
-        uint64_t used = u.bytes;
         return akv_fail_quota(
-            w->ns.scope, used, w->quota, new_bytes,
+            w->ns.scope, live, w->quota, would_be,
             "%s quota of sandbox %.*s: %llu bytes used, quota %llu, this "
             "write would make %llu",
             akv_scope_name(w->ns.scope), (int)w->ns.sandbox_len,
-            w->ns.sandbox, (unsigned long long)used,
-            (unsigned long long)w->quota, (unsigned long long)new_bytes);
+            w->ns.sandbox, (unsigned long long)live,
+            (unsigned long long)w->quota, (unsigned long long)would_be);
     }
 
     akv_rec rec = w->rec;
@@ -811,7 +840,7 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
     bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
     uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
     if (was_live)
-        *was_live = decoded && !akv_rec_expired(&rec, now);
+        *was_live = !decoded || !akv_rec_expired(&rec, now);
     if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0) {
         mdb_txn_abort(txn);
         return lmdb_fail(lb, rc, "deleting entry");

@@ -50,6 +50,9 @@ int akv_content_type_check(const char *ct, size_t len);
 #define AKV_QUOTE_BUF 280
 const char *akv_quote(char buf[AKV_QUOTE_BUF], const char *s, size_t len);
 
+/* The longest TTL a write may set: 100 years. */
+#define AKV_TTL_MAX_SECONDS (100LL * 366 * 86400)
+
 /* Wall-clock now in ms since the epoch. */
 int64_t akv_realtime_ms(void);
 

@@ -357,13 +357,16 @@ static int load_set(struct set *s, uint64_t max)
     } else {
         if ((rc = akv_instruction_name_check(s->stem, strlen(s->stem))) !=
             AKV_OK) {
-            snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
+            char shown[AKV_QUOTE_BUF];
             return akv_fail(rc,
-                            "%s: the %s name gives the instruction name, "
-                            "and %s; rename it or set 'name:' in its front "
+                            "%s: invalid instruction name '%s' (from the %s "
+                            "name): names are 1 to 64 of a-z, 0-9, '_' and "
+                            "'-'; rename the %s or set 'name:' in the front "
                             "matter",
                             s->path,
-                            strchr(s->rel, '/') ? "folder" : "file", msg);
+                            akv_quote(shown, s->stem, strlen(s->stem)),
+                            strchr(s->rel, '/') ? "folder" : "file",
+                            strchr(s->rel, '/') ? "folder" : "file");
         }
         s->name = s->stem;
     }

@@ -212,8 +212,9 @@ int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
                         "value of %zu bytes is over max_value_size (%llu "
                         "bytes)",
                         value_len, (unsigned long long)s->cfg.max_value_size);
-    if (opts->ttl < AKV_TTL_DEFAULT)
-        return akv_fail(AKV_EINVAL, "invalid TTL %lld",
+    if (opts->ttl < AKV_TTL_DEFAULT || opts->ttl > AKV_TTL_MAX_SECONDS)
+        return akv_fail(AKV_EINVAL,
+                        "invalid TTL %lld s (0 = never, at most 100 years)",
                         (long long)opts->ttl);
     const char *ct = opts->content_type ? opts->content_type
                                         : AKV_DEFAULT_CONTENT_TYPE;

@@ -8,7 +8,6 @@
 
 #include "internal.h"
 
-#define MAX_TTL_SECONDS (100LL * 366 * 86400) /* 100 years */
 
 /* Parses 1..18 decimal digits; returns the number of digits consumed. */
 static size_t parse_digits(const char *s, size_t len, uint64_t *out)
@@ -50,7 +49,7 @@ int akv_duration_parse(const char *s, size_t len, int64_t *out)
     } else if (digits != len) {
         goto bad;
     }
-    if (n > (uint64_t)MAX_TTL_SECONDS / mult)
+    if (n > (uint64_t)AKV_TTL_MAX_SECONDS / mult)
         return akv_fail(AKV_EINVAL,
                         "invalid duration '%s': longer than 100 years",
                         akv_quote(shown, s, len));
@@ -184,7 +183,7 @@ int akv_time_parse(const char *s, size_t len, int64_t *ms)
     if (D > mdays[M - 1] + (M == 2 && leap))
         goto bad;
     int y = M <= 2 ? Y - 1 : Y;
-    int era = y / 400;
+    int era = (y >= 0 ? y : y - 399) / 400; /* floor, for year 0 */
     int yoe = y - era * 400;
     int doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
     int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
