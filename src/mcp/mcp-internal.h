@@ -1,0 +1,208 @@
+/*
+ * mcp-internal.h — what the files of src/mcp share and nothing outside
+ * uses: the session structure, the JSON-RPC error record, the tool table's
+ * row types, and the helpers that tool, resource and prompt handlers call.
+ *
+ * Every method handler has the same shape: it receives the session and the
+ * request's params (NULL or a JSON object; the dispatcher has already
+ * refused anything else), and returns the result object or NULL with the
+ * error filled in. Nothing here writes to a file descriptor.
+ */
+#ifndef AKV_MCP_INTERNAL_H
+#define AKV_MCP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "agentkv.h"
+#include "mcp.h"
+
+/* Session states, in order. */
+enum mcp_state {
+    MCP_STATE_NEW = 0,         /* only initialize and ping are served */
+    MCP_STATE_INITIALIZING = 1, /* initialize answered */
+    MCP_STATE_READY = 2,       /* notifications/initialized received */
+};
+
+struct akv_mcp_session {
+    akv_store *store; /* borrowed */
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    unsigned flags;   /* AKV_MCP_* */
+    enum mcp_state state;
+    char version[16]; /* negotiated protocol revision, "" before */
+};
+
+/* A JSON-RPC error to send instead of a result. */
+struct mcp_rpc_error {
+    int code;
+    char message[512];
+};
+/* Fills err and returns NULL, so handlers can `return mcp_rpc_fail(…)`. */
+json_t *mcp_rpc_fail(struct mcp_rpc_error *err, int code, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+
+/* One method of the protocol. */
+typedef json_t *(*mcp_method_fn)(akv_mcp_session *s, json_t *params,
+                                 struct mcp_rpc_error *err);
+
+/* 1 when the negotiated version is at least v ("2025-06-18"). */
+int mcp_version_at_least(const akv_mcp_session *s, const char *v);
+
+/* ---- JSON-RPC framing (mcp-rpc.c) ---- */
+
+enum mcp_msg_kind {
+    MCP_MSG_INVALID = 0,  /* answer with err (id may be known) */
+    MCP_MSG_REQUEST,      /* method + id */
+    MCP_MSG_NOTIFICATION, /* method, no id */
+    MCP_MSG_RESPONSE,     /* result or error + id, from the client */
+};
+
+/* A classified message. Borrowed from the json_t it was made from. */
+struct mcp_msg {
+    enum mcp_msg_kind kind;
+    json_t *id;         /* the request id, or NULL (answered as null) */
+    const char *method; /* NUL-terminated (jansson keeps one) */
+    json_t *params;     /* NULL, or any JSON value */
+};
+
+/* Parses text as JSON (duplicate keys refused, NUL allowed in strings).
+ * NULL with err filled (-32700) when it is not JSON. New reference. */
+json_t *mcp_rpc_parse(const char *text, size_t len, struct mcp_rpc_error *err);
+/* Classifies one element (not an array) under JSON-RPC 2.0 and MCP rules:
+ * jsonrpc "2.0", id a string or number (never null), method a string.
+ * Returns the kind; for
+ * MCP_MSG_INVALID, err says why (and m->id is set when the id was usable,
+ * so the error can carry it). */
+enum mcp_msg_kind mcp_rpc_classify(json_t *v, struct mcp_msg *m,
+                                   struct mcp_rpc_error *err);
+/* {"jsonrpc":"2.0","id":id,"result":result} — steals result. id NULL →
+ * null. New reference, NULL on out-of-memory. */
+json_t *mcp_rpc_result(json_t *id, json_t *result);
+/* {"jsonrpc":"2.0","id":id,"error":{"code","message"}}. */
+json_t *mcp_rpc_error(json_t *id, const struct mcp_rpc_error *err);
+/* Compact one-line text of v; owned. */
+char *mcp_rpc_dump(json_t *v, size_t *len);
+
+/* ---- tools (mcp-tools.c, mcp-args.c, mcp-format.c) ---- */
+
+/* Argument kinds. Each maps to one JSON Schema fragment and one check. */
+enum mcp_arg_kind {
+    MCP_ARG_STRING,   /* any string */
+    MCP_ARG_KEY,      /* a key of SPEC.md §1 (akv_key_check) */
+    MCP_ARG_NAME,     /* an instruction name, [a-z0-9_-]{1,64} */
+    MCP_ARG_PREFIX,   /* a key prefix: a string of at most 255 bytes */
+    MCP_ARG_SCOPE,    /* one of the five scope names */
+    MCP_ARG_TTL,      /* a duration string or a whole number of seconds */
+    MCP_ARG_OBJECT,   /* a JSON object (entry metadata) */
+    MCP_ARG_LIMIT,    /* an integer 1..AKV_LIST_MAX_LIMIT */
+    MCP_ARG_CURSOR,   /* an opaque next_cursor string */
+    MCP_ARG_CONTENT_TYPE, /* a MIME type, 1..255 printable ASCII */
+};
+
+struct mcp_arg {
+    const char *name;
+    enum mcp_arg_kind kind;
+    int required;
+    const char *description;
+};
+
+/* Tool hints (MCP ToolAnnotations). */
+#define MCP_READ_ONLY 0x1u
+#define MCP_DESTRUCTIVE 0x2u
+#define MCP_IDEMPOTENT 0x4u
+
+struct mcp_call;
+/* A tool handler: reads its validated arguments, calls the library, and
+ * either adds content to the result and returns AKV_OK, or returns an
+ * AKV_E* code (the message comes from mcp_call_fail() or, failing that,
+ * akv_last_error()). */
+typedef int (*mcp_tool_fn)(struct mcp_call *c);
+
+struct mcp_tool {
+    const char *name;
+    const char *title;
+    const char *description;
+    const struct mcp_arg *args; /* terminated by a row with name NULL */
+    unsigned hints;
+    mcp_tool_fn run;
+};
+
+/* The table, in tools/list order. */
+extern const struct mcp_tool mcp_tools[];
+extern const size_t mcp_ntools;
+const struct mcp_tool *mcp_tool_find(const char *name);
+
+/* The state of one tools/call. */
+struct mcp_call {
+    akv_mcp_session *s;
+    const struct mcp_tool *tool;
+    json_t *args;    /* borrowed, validated against tool->args */
+    json_t *content; /* the result's content array (owned by result) */
+    json_t *result;  /* the CallToolResult being built */
+    int err_code;    /* set by mcp_call_fail() */
+    char err_msg[512];
+};
+
+/* The input schema of a tool as a JSON Schema object (new reference). */
+json_t *mcp_args_schema(const struct mcp_tool *t);
+/* Checks args (an object, or NULL for none) against the tool's table:
+ * unknown names, missing required ones, types, scope names, keys, names,
+ * durations. AKV_OK, or AKV_EINVAL with the reason in msg. */
+int mcp_args_check(const struct mcp_tool *t, json_t *args, char *msg,
+                   size_t msg_size);
+/* Accessors for validated arguments; NULL/absent when not given. */
+const char *mcp_arg_str(const struct mcp_call *c, const char *name,
+                        size_t *len);
+json_t *mcp_arg_json(const struct mcp_call *c, const char *name);
+
+/* Records a failure message for the current call; returns code. */
+int mcp_call_fail(struct mcp_call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds a text content item (text need not be NUL-terminated). */
+int mcp_call_text(struct mcp_call *c, const char *text, size_t len);
+/* Adds obj (stolen) as a JSON text item, and as structuredContent where
+ * the negotiated revision has it. */
+int mcp_call_json(struct mcp_call *c, json_t *obj);
+/* Adds a value: text when it is valid UTF-8, else an embedded resource
+ * with the bytes in base64. */
+int mcp_call_value(struct mcp_call *c, const akv_meta *m, const void *data,
+                   size_t len);
+
+/* Runs tools/call; builds the CallToolResult (mcp-tools.c). */
+json_t *mcp_tools_call(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err);
+json_t *mcp_tools_list(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err);
+/* One tool's MCP definition (name, title, description, inputSchema,
+ * annotations). New reference. */
+json_t *mcp_tool_definition(const struct mcp_tool *t);
+
+/* ---- resources and prompts (mcp-resources.c, mcp-prompts.c) ---- */
+
+json_t *mcp_resources_list(akv_mcp_session *s, json_t *params,
+                           struct mcp_rpc_error *err);
+json_t *mcp_resources_templates(akv_mcp_session *s, json_t *params,
+                                struct mcp_rpc_error *err);
+json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
+                           struct mcp_rpc_error *err);
+json_t *mcp_prompts_list(akv_mcp_session *s, json_t *params,
+                         struct mcp_rpc_error *err);
+json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
+                        struct mcp_rpc_error *err);
+
+/* ---- small shared helpers (mcp-util.c) ---- */
+
+/* Standard base64 with padding of data[0..len); owned, NUL-terminated. */
+char *mcp_base64(const void *data, size_t len);
+/* 1 when data[0..len) is strict UTF-8 (NUL allowed: JSON carries it as
+ * \u0000). */
+int mcp_utf8_valid(const void *data, size_t len);
+/* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
+ * characters and '/'. Owned; NULL on out-of-memory. */
+char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
+/* The entry metadata of SPEC.md §1 as a JSON object, or NULL. */
+json_t *mcp_meta_json(const akv_meta *m);
+
+#endif /* AKV_MCP_INTERNAL_H */

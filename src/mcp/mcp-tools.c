@@ -1,0 +1,678 @@
+/*
+ * mcp-tools.c — the fifteen agent tools of SPEC.md §7: one table (name,
+ * title, description, arguments, hints, handler) from which tools/list,
+ * `agentkv tools` and docs/mcp.md are all generated, the handlers, and
+ * tools/call.
+ *
+ * Each handler is a thin call into libagentkv through one of four generic
+ * functions (put, get, delete, list: Redis' setGenericCommand pattern), so
+ * the fixed-scope tools (put_artifact, get_project_summary, …) and the kv_*
+ * tools share every line that touches the store. Results are text: a value
+ * as it is stored, everything else as one compact JSON object. A failure is
+ * never a protocol error: it is a result with isError set whose text starts
+ * with the SPEC.md §2 code ("not_found: no entry …").
+ *
+ * Fixed places: the project summary lives in scope project under the key
+ * "summary"; instructions live in scope instructions under their name.
+ * Values written through tools are text, so a write without content_type
+ * stores text/plain (text/markdown for instructions and the summary).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp-internal.h"
+
+#define SUMMARY_KEY "summary"
+#define LIST_DEFAULT_LIMIT 100
+
+/* ---- result building ---- */
+
+int mcp_call_fail(struct mcp_call *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    c->err_code = code;
+    va_start(ap, fmt);
+    vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int mcp_call_text(struct mcp_call *c, const char *text, size_t len)
+{
+    json_t *item = json_pack("{s:s,s:s%}", "type", "text", "text", text, len);
+    if (item == NULL || json_array_append_new(c->content, item) != 0)
+        return mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    return AKV_OK;
+}
+
+int mcp_call_json(struct mcp_call *c, json_t *obj)
+{
+    size_t len;
+    char *text = obj ? mcp_rpc_dump(obj, &len) : NULL;
+    int rc = text ? mcp_call_text(c, text, len)
+                  : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    free(text);
+    /* Revisions from 2025-06-18 on carry the object itself as well, for
+     * clients that read structured results; the text stays for the rest. */
+    if (rc == AKV_OK && mcp_version_at_least(c->s, "2025-06-18"))
+        json_object_set(c->result, "structuredContent", obj);
+    json_decref(obj);
+    return rc;
+}
+
+int mcp_call_value(struct mcp_call *c, const akv_meta *m, const void *data,
+                   size_t len)
+{
+    int rc;
+    if (mcp_utf8_valid(data, len)) {
+        rc = mcp_call_text(c, data, len);
+    } else {
+        /* Bytes that are not UTF-8 cannot be a text item without being
+         * altered; an embedded resource carries them exactly. */
+        char *b64 = mcp_base64(data, len);
+        char *uri = mcp_entry_uri(m->scope, m->key, m->key_len);
+        json_t *item = b64 && uri
+                           ? json_pack("{s:s,s:{s:s,s:s,s:s}}", "type",
+                                       "resource", "resource", "uri", uri,
+                                       "mimeType", m->content_type, "blob",
+                                       b64)
+                           : NULL;
+        free(b64);
+        free(uri);
+        rc = item && json_array_append_new(c->content, item) == 0
+                 ? AKV_OK
+                 : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    }
+    /* The entry's metadata travels beside the value, out of the model's
+     * way, for clients that want the sha256 or version. */
+    json_t *meta = mcp_meta_json(m);
+    if (rc == AKV_OK && meta)
+        json_object_set_new(c->result, "_meta",
+                            json_pack("{s:o}", "agentkv/entry", meta));
+    else
+        json_decref(meta);
+    return rc;
+}
+
+/* ---- argument helpers ---- */
+
+static akv_scope arg_scope(const struct mcp_call *c, akv_scope dflt)
+{
+    size_t n;
+    const char *s = mcp_arg_str(c, "scope", &n);
+    akv_scope scope = dflt;
+    if (s)
+        akv_scope_parse(s, n, &scope); /* validated already */
+    return scope;
+}
+
+static int arg_scope_opt(const struct mcp_call *c)
+{
+    return mcp_arg_str(c, "scope", NULL) ? (int)arg_scope(c, 0)
+                                         : AKV_SCOPE_ALL;
+}
+
+/* The ttl argument as seconds, or AKV_TTL_DEFAULT when absent. */
+static int64_t arg_ttl(const struct mcp_call *c)
+{
+    json_t *v = mcp_arg_json(c, "ttl");
+    int64_t secs = AKV_TTL_DEFAULT;
+    if (json_is_integer(v))
+        secs = json_integer_value(v);
+    else if (json_is_string(v))
+        akv_duration_parse(json_string_value(v), json_string_length(v),
+                           &secs); /* validated already */
+    return secs;
+}
+
+static json_t *time_json(int64_t ms)
+{
+    char buf[AKV_TIME_BUF];
+    return ms ? json_string(akv_time_format(ms, buf)) : json_null();
+}
+
+/* Agent tokens write neither the system scope (SPEC.md §1) nor, through
+ * the overlay, anything but their own sandbox (the session's). */
+static int check_writable(struct mcp_call *c, akv_scope scope)
+{
+    if ((c->s->flags & AKV_MCP_AGENT) && scope == AKV_SCOPE_SYSTEM)
+        return mcp_call_fail(c, AKV_EFORBIDDEN,
+                             "agent tokens may not write the system scope");
+    return AKV_OK;
+}
+
+/* ---- the four generic operations ---- */
+
+static int generic_put(struct mcp_call *c, akv_scope scope, const char *key,
+                       size_t key_len, const char *value, size_t value_len,
+                       const char *default_type, const char *metadata)
+{
+    int rc = check_writable(c, scope);
+    if (rc != AKV_OK)
+        return rc;
+    akv_put_opts opts;
+    akv_put_opts_init(&opts);
+    opts.ttl = arg_ttl(c);
+    opts.content_type = mcp_arg_str(c, "content_type", NULL);
+    if (opts.content_type == NULL)
+        opts.content_type = default_type;
+
+    /* The metadata argument arrives parsed; the library takes JSON text
+     * and checks the 64 KiB limit itself. */
+    char *meta_text = NULL;
+    json_t *meta_arg = mcp_arg_json(c, "metadata");
+    if (meta_arg)
+        meta_text = json_dumps(meta_arg, JSON_COMPACT);
+    else if (metadata)
+        meta_text = strdup(metadata);
+    if ((meta_arg || metadata) && meta_text == NULL)
+        return mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    opts.metadata = meta_text;
+    opts.metadata_len = meta_text ? strlen(meta_text) : 0;
+
+    akv_meta m;
+    int created = 0;
+    rc = akv_put(c->s->store, c->s->sandbox, scope, key, key_len, value,
+                 value_len, &opts, &m, &created);
+    if (rc == AKV_OK) {
+        json_t *obj = mcp_meta_json(&m); /* before meta_text goes */
+        if (obj)
+            json_object_set_new(obj, "created", json_boolean(created));
+        rc = obj ? mcp_call_json(c, obj)
+                 : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    }
+    free(meta_text);
+    return rc;
+}
+
+static int generic_get(struct mcp_call *c, akv_scope scope, const char *key,
+                       size_t key_len)
+{
+    akv_value *v;
+    int rc = akv_get(c->s->store, c->s->sandbox, scope, key, key_len, &v);
+    if (rc != AKV_OK)
+        return rc;
+    size_t len;
+    const void *data = akv_value_data(v, &len);
+    rc = mcp_call_value(c, akv_value_meta(v), data, len);
+    /* The handle pins a read snapshot: give it back at once. */
+    akv_value_release(v);
+    return rc;
+}
+
+static int generic_del(struct mcp_call *c, akv_scope scope, const char *key,
+                       size_t key_len)
+{
+    int rc = check_writable(c, scope);
+    if (rc == AKV_OK)
+        rc = akv_del(c->s->store, c->s->sandbox, scope, key, key_len);
+    if (rc != AKV_OK)
+        return rc;
+    return mcp_call_json(c, json_pack("{s:b,s:s,s:s%}", "deleted", 1,
+                                      "scope", akv_scope_name(scope), "key",
+                                      key, key_len));
+}
+
+/* The description and token count an instruction's metadata carries. */
+static void instruction_info(const akv_meta *m, json_t *item)
+{
+    if (m->metadata == NULL)
+        return;
+    json_t *md = json_loadb(m->metadata, m->metadata_len, JSON_ALLOW_NUL, NULL);
+    json_t *d = json_object_get(md, "description");
+    json_t *t = json_object_get(md, "tokens");
+    if (json_is_string(d))
+        json_object_set(item, "description", d);
+    if (json_is_integer(t))
+        json_object_set(item, "tokens", t);
+    json_decref(md);
+}
+
+/* One page of a listing; instructions are shown as a catalog. */
+static int generic_list(struct mcp_call *c, akv_scope scope)
+{
+    json_t *limit = mcp_arg_json(c, "limit");
+    akv_list_opts lo;
+    memset(&lo, 0, sizeof lo);
+    lo.prefix = mcp_arg_str(c, "prefix", &lo.prefix_len);
+    lo.cursor = mcp_arg_str(c, "cursor", &lo.cursor_len);
+    lo.limit = limit ? (size_t)json_integer_value(limit)
+               : scope == AKV_SCOPE_INSTRUCTIONS ? AKV_LIST_MAX_LIMIT
+                                                 : LIST_DEFAULT_LIMIT;
+    akv_list *list;
+    int rc = akv_list_entries(c->s->store, c->s->sandbox, scope, &lo, &list);
+    if (rc != AKV_OK)
+        return rc;
+    json_t *items = json_array();
+    size_t n = akv_list_count(list);
+    for (size_t i = 0; items && i < n; i++) {
+        const akv_meta *m = akv_list_item(list, i);
+        json_t *item;
+        if (scope == AKV_SCOPE_INSTRUCTIONS) {
+            item = json_pack("{s:s%,s:I,s:I}", "name", m->key, m->key_len,
+                             "version", (json_int_t)m->version, "size",
+                             (json_int_t)m->size);
+            if (item)
+                instruction_info(m, item);
+        } else {
+            item = json_pack("{s:s%,s:I,s:s,s:I,s:o,s:o}", "key", m->key,
+                             m->key_len, "size", (json_int_t)m->size,
+                             "content_type", m->content_type, "version",
+                             (json_int_t)m->version, "updated_at",
+                             time_json(m->updated_at), "expires_at",
+                             time_json(m->expires_at));
+        }
+        /* In overlay scopes the origin says whose entry it is. */
+        if (item && akv_scope_is_overlay(scope))
+            json_object_set_new(item, "origin", json_string(m->origin));
+        if (item == NULL || json_array_append_new(items, item) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    const char *next = n > 0 ? akv_list_next_cursor(list) : NULL;
+    json_t *obj = items ? json_pack("{s:s,s:o,s:o}", "scope",
+                                    akv_scope_name(scope),
+                                    scope == AKV_SCOPE_INSTRUCTIONS
+                                        ? "instructions"
+                                        : "items",
+                                    items, "next_cursor",
+                                    next ? json_string(next) : json_null())
+                        : NULL;
+    akv_list_free(list);
+    return obj ? mcp_call_json(c, obj)
+               : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+}
+
+/* ---- the handlers ---- */
+
+static int tool_get_instruction(struct mcp_call *c)
+{
+    size_t n;
+    const char *name = mcp_arg_str(c, "name", &n);
+    return generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
+}
+
+static int tool_list_instructions(struct mcp_call *c)
+{
+    return generic_list(c, AKV_SCOPE_INSTRUCTIONS);
+}
+
+static int tool_put_instruction(struct mcp_call *c)
+{
+    size_t n, len, dlen;
+    const char *name = mcp_arg_str(c, "name", &n);
+    const char *content = mcp_arg_str(c, "content", &len);
+    const char *desc = mcp_arg_str(c, "description", &dlen);
+
+    /* Metadata as the seeder writes it (SPEC.md §5), less what only a
+     * file has: the description, and "mcp" as the source. */
+    json_t *md = json_pack("{s:s}", "source", "mcp");
+    if (md && desc)
+        json_object_set_new(md, "description", json_stringn(desc, dlen));
+    char *md_text = md ? json_dumps(md, JSON_COMPACT) : NULL;
+    json_decref(md);
+    if (md_text == NULL)
+        return mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    int rc = generic_put(c, AKV_SCOPE_INSTRUCTIONS, name, n, content, len,
+                         "text/markdown", md_text);
+    free(md_text);
+    return rc;
+}
+
+static int tool_put_artifact(struct mcp_call *c)
+{
+    size_t n, len;
+    const char *key = mcp_arg_str(c, "key", &n);
+    const char *value = mcp_arg_str(c, "value", &len);
+    return generic_put(c, AKV_SCOPE_ARTIFACTS, key, n, value, len,
+                       "text/plain", NULL);
+}
+
+static int tool_get_artifact(struct mcp_call *c)
+{
+    size_t n;
+    const char *key = mcp_arg_str(c, "key", &n);
+    return generic_get(c, AKV_SCOPE_ARTIFACTS, key, n);
+}
+
+static int tool_list_artifacts(struct mcp_call *c)
+{
+    return generic_list(c, AKV_SCOPE_ARTIFACTS);
+}
+
+static int tool_delete_artifact(struct mcp_call *c)
+{
+    size_t n;
+    const char *key = mcp_arg_str(c, "key", &n);
+    return generic_del(c, AKV_SCOPE_ARTIFACTS, key, n);
+}
+
+static int tool_put_project_summary(struct mcp_call *c)
+{
+    size_t len;
+    const char *summary = mcp_arg_str(c, "summary", &len);
+    return generic_put(c, AKV_SCOPE_PROJECT, SUMMARY_KEY,
+                       strlen(SUMMARY_KEY), summary, len, "text/markdown",
+                       NULL);
+}
+
+static int tool_get_project_summary(struct mcp_call *c)
+{
+    return generic_get(c, AKV_SCOPE_PROJECT, SUMMARY_KEY,
+                       strlen(SUMMARY_KEY));
+}
+
+static int tool_kv_put(struct mcp_call *c)
+{
+    size_t n, len;
+    const char *key = mcp_arg_str(c, "key", &n);
+    const char *value = mcp_arg_str(c, "value", &len);
+    return generic_put(c, arg_scope(c, AKV_SCOPE_TASK), key, n, value, len,
+                       "text/plain", NULL);
+}
+
+static int tool_kv_get(struct mcp_call *c)
+{
+    size_t n;
+    const char *key = mcp_arg_str(c, "key", &n);
+    return generic_get(c, arg_scope(c, AKV_SCOPE_TASK), key, n);
+}
+
+static int tool_kv_delete(struct mcp_call *c)
+{
+    size_t n;
+    const char *key = mcp_arg_str(c, "key", &n);
+    return generic_del(c, arg_scope(c, AKV_SCOPE_TASK), key, n);
+}
+
+static int tool_kv_list(struct mcp_call *c)
+{
+    return generic_list(c, arg_scope(c, AKV_SCOPE_TASK));
+}
+
+static int tool_cache_stats(struct mcp_call *c)
+{
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n = 0;
+    int rc = akv_stats(c->s->store, c->s->sandbox, arg_scope_opt(c), rows,
+                       &n);
+    if (rc != AKV_OK)
+        return rc;
+    json_t *scopes = json_object();
+    for (size_t i = 0; scopes && i < n; i++) {
+        const akv_scope_stats *r = &rows[i];
+        double used = r->quota ? 100.0 * (double)r->bytes / (double)r->quota
+                               : 0.0;
+        json_t *row = json_pack(
+            "{s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}", "entries",
+            (json_int_t)r->entries, "bytes", (json_int_t)r->bytes, "quota",
+            (json_int_t)r->quota, "used_percent", used, "expired",
+            (json_int_t)r->expired, "expired_bytes",
+            (json_int_t)r->expired_bytes, "hits", (json_int_t)r->hits,
+            "misses", (json_int_t)r->misses, "default_ttl",
+            (json_int_t)r->default_ttl);
+        if (row == NULL ||
+            json_object_set_new(scopes, akv_scope_name(r->scope), row)) {
+            json_decref(scopes);
+            scopes = NULL;
+        }
+    }
+    return scopes ? mcp_call_json(c, json_pack("{s:s,s:o}", "sandbox",
+                                               c->s->sandbox, "scopes",
+                                               scopes))
+                  : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+}
+
+static int tool_prune_cache(struct mcp_call *c)
+{
+    uint64_t pruned[AKV_SCOPE_COUNT] = {0};
+    int scope = arg_scope_opt(c);
+    int rc = akv_prune(c->s->store, c->s->sandbox, scope, pruned);
+    if (rc != AKV_OK)
+        return rc;
+    json_t *counts = json_object();
+    for (int i = 0; counts && i < AKV_SCOPE_COUNT; i++)
+        if (scope == AKV_SCOPE_ALL || scope == i)
+            json_object_set_new(counts, akv_scope_name(i),
+                                json_integer((json_int_t)pruned[i]));
+    return counts ? mcp_call_json(c, json_pack("{s:o}", "pruned", counts))
+                  : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+}
+
+/* ---- the table ---- */
+
+#define ARG_END {NULL, MCP_ARG_STRING, 0, NULL}
+#define KEY_HELP                                                             \
+    "key: 1-255 bytes of UTF-8, '/' separates segments (no empty, '.' or "   \
+    "'..' segment, no leading or trailing '/', no control characters or "    \
+    "backslash)"
+#define TTL_HELP                                                             \
+    "time to live: \"45s\", \"15m\", \"24h\", \"7d\", whole seconds, or "    \
+    "\"never\"; default: the scope's default TTL"
+#define SCOPE_HELP                                                           \
+    "scope: system and instructions read the sandbox first, then the "       \
+    "shared _global namespace; project (default TTL 72h), task (24h) and "   \
+    "artifacts (48h) are per sandbox"
+#define PREFIX_HELP "only keys that start with this prefix"
+#define LIMIT_HELP "at most this many entries (default 100)"
+#define CURSOR_HELP "next_cursor of the previous page, to continue a listing"
+
+static const struct mcp_arg args_none[] = {ARG_END};
+static const struct mcp_arg args_name_get[] = {
+    {"name", MCP_ARG_KEY, 1, "instruction set name, as list_instructions "
+                             "shows it"},
+    ARG_END};
+static const struct mcp_arg args_put_instruction[] = {
+    {"name", MCP_ARG_NAME, 1, "instruction set name: 1-64 of a-z, 0-9, _ "
+                              "and -"},
+    {"content", MCP_ARG_STRING, 1, "the instruction text (Markdown)"},
+    {"description", MCP_ARG_STRING, 0,
+     "one sentence that tells an agent when to load this set"},
+    ARG_END};
+static const struct mcp_arg args_put_artifact[] = {
+    {"key", MCP_ARG_KEY, 1, KEY_HELP},
+    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
+    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
+    {"content_type", MCP_ARG_CONTENT_TYPE, 0,
+     "MIME type of the value; default text/plain"},
+    {"metadata", MCP_ARG_OBJECT, 0,
+     "any JSON object (at most 64 KiB) stored with the entry"},
+    ARG_END};
+static const struct mcp_arg args_key[] = {{"key", MCP_ARG_KEY, 1, KEY_HELP},
+                                          ARG_END};
+static const struct mcp_arg args_list[] = {
+    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
+    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
+    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    ARG_END};
+static const struct mcp_arg args_summary[] = {
+    {"summary", MCP_ARG_STRING, 1, "the project summary (Markdown)"},
+    ARG_END};
+static const struct mcp_arg args_kv_put[] = {
+    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
+    {"key", MCP_ARG_KEY, 1, KEY_HELP},
+    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
+    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
+    ARG_END};
+static const struct mcp_arg args_scope_key[] = {
+    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
+    {"key", MCP_ARG_KEY, 1, KEY_HELP},
+    ARG_END};
+static const struct mcp_arg args_kv_list[] = {
+    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
+    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
+    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
+    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    ARG_END};
+static const struct mcp_arg args_scope_opt[] = {
+    {"scope", MCP_ARG_SCOPE, 0, "one scope; default: every scope"},
+    ARG_END};
+
+#define RO (MCP_READ_ONLY | MCP_IDEMPOTENT)
+#define WRITE (MCP_DESTRUCTIVE | MCP_IDEMPOTENT)
+
+/* tools/list order: instructions first (what an agent needs first), then
+ * artifacts, the project summary, generic access, maintenance. Never
+ * reorder casually: clients and provider prompt caches see this order. */
+const struct mcp_tool mcp_tools[] = {
+    {"get_instruction", "Get instruction set",
+     "Returns the full text of one instruction set. Instruction sets are "
+     "not in your prompt: load one when the catalog (list_instructions) "
+     "says it applies to the task at hand.",
+     args_name_get, RO, tool_get_instruction},
+    {"list_instructions", "List instruction sets",
+     "Lists the instruction sets available to you (the sandbox's own and "
+     "the shared ones): name, description, version and token count.",
+     args_none, RO, tool_list_instructions},
+    {"put_instruction", "Save instruction set",
+     "Creates or replaces an instruction set in this sandbox (scope "
+     "instructions, key = name). It then overrides a shared set of the "
+     "same name for this sandbox.",
+     args_put_instruction, WRITE, tool_put_instruction},
+    {"put_artifact", "Save artifact",
+     "Stores a generated artifact (report, code, data) under a key in "
+     "scope artifacts, replacing any previous value. Expires after 48h "
+     "unless ttl says otherwise. Returns the entry's metadata.",
+     args_put_artifact, WRITE, tool_put_artifact},
+    {"get_artifact", "Get artifact",
+     "Returns the content of an artifact stored with put_artifact.",
+     args_key, RO, tool_get_artifact},
+    {"list_artifacts", "List artifacts",
+     "Lists stored artifacts in key order: key, size, content type, "
+     "version, update and expiry times. Pages with limit and next_cursor.",
+     args_list, RO, tool_list_artifacts},
+    {"delete_artifact", "Delete artifact",
+     "Deletes an artifact. Fails with not_found if there is none.",
+     args_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_delete_artifact},
+    {"put_project_summary", "Save project summary",
+     "Replaces the project's running summary (scope project, key "
+     "\"summary\"): what the project is, decisions taken, open work. Keep "
+     "it short and current.",
+     args_summary, WRITE, tool_put_project_summary},
+    {"get_project_summary", "Get project summary",
+     "Returns the project's running summary written by "
+     "put_project_summary, or not_found if there is none yet.",
+     args_none, RO, tool_get_project_summary},
+    {"kv_put", "Put value",
+     "Stores a value under a key in any scope, replacing any previous "
+     "value. Use task for working state, project for facts that outlive a "
+     "task. Returns the entry's metadata.",
+     args_kv_put, WRITE, tool_kv_put},
+    {"kv_get", "Get value",
+     "Returns the value stored under a key in a scope (system and "
+     "instructions fall back to the shared namespace).",
+     args_scope_key, RO, tool_kv_get},
+    {"kv_delete", "Delete value",
+     "Deletes the sandbox's own entry under a key in a scope. Fails with "
+     "not_found if there is none.",
+     args_scope_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_kv_delete},
+    {"kv_list", "List keys",
+     "Lists the entries of a scope in key order: key, size, content type, "
+     "version, update and expiry times. Pages with limit and next_cursor.",
+     args_kv_list, RO, tool_kv_list},
+    {"cache_stats", "Cache statistics",
+     "Shows per-scope usage of this sandbox: entries, bytes against quota, "
+     "expired entries awaiting pruning, hits and misses, default TTL.",
+     args_scope_opt, RO, tool_cache_stats},
+    {"prune_cache", "Prune expired entries",
+     "Removes this sandbox's expired entries (already invisible to reads) "
+     "and reports how many per scope.",
+     args_scope_opt, MCP_IDEMPOTENT, tool_prune_cache},
+};
+const size_t mcp_ntools = sizeof mcp_tools / sizeof mcp_tools[0];
+
+const struct mcp_tool *mcp_tool_find(const char *name)
+{
+    for (size_t i = 0; i < mcp_ntools; i++)
+        if (strcmp(mcp_tools[i].name, name) == 0)
+            return &mcp_tools[i];
+    return NULL;
+}
+
+json_t *mcp_tool_definition(const struct mcp_tool *t)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:b,s:b,s:b,s:b}}", "name",
+                     t->name, "title", t->title, "description",
+                     t->description, "inputSchema", mcp_args_schema(t),
+                     "annotations", "title", t->title, "readOnlyHint",
+                     (t->hints & MCP_READ_ONLY) != 0, "destructiveHint",
+                     (t->hints & MCP_DESTRUCTIVE) != 0, "idempotentHint",
+                     (t->hints & MCP_IDEMPOTENT) != 0, "openWorldHint", 0);
+}
+
+/* ---- the methods ---- */
+
+json_t *mcp_tools_list(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err)
+{
+    (void)s;
+    /* One page holds every tool, so no cursor was ever issued. */
+    if (json_object_get(params, "cursor") != NULL)
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: unknown cursor");
+    json_t *tools = json_array();
+    for (size_t i = 0; tools && i < mcp_ntools; i++)
+        if (json_array_append_new(tools, mcp_tool_definition(&mcp_tools[i]))) {
+            json_decref(tools);
+            tools = NULL;
+        }
+    json_t *r = tools ? json_pack("{s:o}", "tools", tools) : NULL;
+    return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+}
+
+/* Replaces whatever the handler added with one error text. */
+static void call_error(struct mcp_call *c, int rc)
+{
+    const akv_error *le = akv_last_error();
+    const char *msg = c->err_code == rc && c->err_msg[0] ? c->err_msg
+                      : le->code == rc && le->message[0] ? le->message
+                                                         : akv_strerror(rc);
+    char text[sizeof c->err_msg + 64];
+    snprintf(text, sizeof text, "%s: %s", akv_err_name(rc), msg);
+    json_array_clear(c->content);
+    json_object_del(c->result, "structuredContent");
+    json_object_del(c->result, "_meta");
+    json_array_append_new(c->content, json_pack("{s:s,s:s}", "type", "text",
+                                                 "text", text));
+    json_object_set_new(c->result, "isError", json_true());
+}
+
+json_t *mcp_tools_call(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err)
+{
+    json_t *name = json_object_get(params, "name");
+    json_t *args = json_object_get(params, "arguments");
+    if (!json_is_string(name))
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: \"name\" must be a string");
+    const struct mcp_tool *t = mcp_tool_find(json_string_value(name));
+    if (t == NULL || strlen(json_string_value(name)) != json_string_length(name))
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: unknown tool \"%.64s\"",
+                            json_string_value(name));
+    if (args != NULL && !json_is_object(args) && !json_is_null(args))
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: \"arguments\" must be an "
+                            "object");
+
+    struct mcp_call c;
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.tool = t;
+    c.args = json_is_object(args) ? args : NULL;
+    c.content = json_array();
+    c.result = json_pack("{s:o}", "content", c.content);
+    if (c.result == NULL)
+        return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+
+    int rc = mcp_args_check(t, c.args, c.err_msg, sizeof c.err_msg);
+    if (rc != AKV_OK)
+        c.err_code = rc;
+    else
+        rc = t->run(&c);
+    if (rc != AKV_OK)
+        call_error(&c, rc);
+    return c.result;
+}

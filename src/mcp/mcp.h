@@ -1,0 +1,114 @@
+/*
+ * mcp.h — the Model Context Protocol layer of agentkv, shared by the two
+ * transports (stdio in src/cli/cmd-mcp.c, streamable HTTP in
+ * src/server/http-mcp.c) and by `agentkv tools`.
+ *
+ * A transport owns the bytes on the wire; this layer owns everything inside
+ * a JSON-RPC message. akv_mcp_handle() takes one message (a JSON text: one
+ * request, notification or response, or a batch array where the negotiated
+ * protocol version allows it) and returns the text to send back, or NULL
+ * when nothing is to be sent (notifications and client responses). It never
+ * fails: every problem becomes a JSON-RPC error or a tool result with
+ * isError set. The layer does no I/O and no logging of its own.
+ *
+ * A session is the state of one MCP connection: the store, the sandbox it
+ * works in, whether the caller may write the system scope, and the protocol
+ * version negotiated by `initialize`. One session must not be used by two
+ * threads at once; different sessions may share a store across threads.
+ */
+#ifndef AKV_MCP_H
+#define AKV_MCP_H
+
+#include <stddef.h>
+
+#include "agentkv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Protocol revisions this server speaks, newest first. `initialize` answers
+ * with the client's requested version when it is one of these, else with
+ * the newest. */
+#define AKV_MCP_LATEST_VERSION "2025-11-25"
+extern const char *const akv_mcp_versions[];
+extern const size_t akv_mcp_nversions;
+/* 1 when v (NUL-terminated) is a supported revision. */
+int akv_mcp_version_supported(const char *v);
+
+/* The largest message the transports accept, in bytes. */
+#define AKV_MCP_MAX_MESSAGE ((size_t)64 * 1024 * 1024)
+
+/* JSON-RPC 2.0 error codes used by this layer. */
+#define AKV_MCP_PARSE_ERROR (-32700)
+#define AKV_MCP_INVALID_REQUEST (-32600)
+#define AKV_MCP_METHOD_NOT_FOUND (-32601)
+#define AKV_MCP_INVALID_PARAMS (-32602)
+#define AKV_MCP_INTERNAL_ERROR (-32603)
+#define AKV_MCP_RESOURCE_NOT_FOUND (-32002) /* MCP's own code */
+
+typedef struct akv_mcp_session akv_mcp_session;
+
+/* Session flags. */
+#define AKV_MCP_AGENT 0x1u /* an agent token: the system scope is read-only */
+
+/*
+ * Creates a session over store (borrowed: it must outlive the session) for
+ * sandbox (copied; validated with akv_sandbox_check). Owned: free with
+ * akv_mcp_session_free(). AKV_EINVAL for a bad sandbox, AKV_ENOMEM.
+ */
+int akv_mcp_session_new(akv_store *store, const char *sandbox, unsigned flags,
+                        akv_mcp_session **out);
+void akv_mcp_session_free(akv_mcp_session *s);
+
+/* The negotiated protocol version (borrowed, lives with the session), or
+ * NULL before a successful `initialize`. */
+const char *akv_mcp_session_version(const akv_mcp_session *s);
+/* Borrowed NUL-terminated copy of the session's sandbox. */
+const char *akv_mcp_session_sandbox(const akv_mcp_session *s);
+
+/* What one call of akv_mcp_handle_ex() saw, for transports that must pick
+ * an HTTP status (streamable HTTP answers 202 when no request came). */
+typedef struct akv_mcp_outcome {
+    int requests;    /* requests answered (0: notifications/responses only) */
+    int initialized; /* this message carried a successful `initialize` */
+    int rejected;    /* the message as a whole was refused: parse error,
+                        invalid request, or a batch where none is allowed */
+} akv_mcp_outcome;
+
+/*
+ * Handles one JSON-RPC message msg[0..len) (need not be NUL-terminated).
+ * Returns the response text (compact JSON, one line, no trailing newline)
+ * with its length in *out_len (may be NULL), or NULL when nothing is to be
+ * sent. Owned: free() it. On out-of-memory a pre-built error response is
+ * attempted; NULL then means even that failed. oc may be NULL.
+ */
+char *akv_mcp_handle(akv_mcp_session *s, const char *msg, size_t len,
+                     size_t *out_len);
+char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
+                        size_t *out_len, akv_mcp_outcome *oc);
+
+/*
+ * A JSON-RPC error response with "id": null, for problems a transport finds
+ * before there is a message to hand over (a line over the size limit).
+ * Owned: free() it; NULL on out-of-memory.
+ */
+char *akv_mcp_error_response(int code, const char *message, size_t *out_len);
+
+/* Formats of the tool definitions (one table, several renderings). */
+typedef enum akv_mcp_format {
+    AKV_MCP_FORMAT_MCP = 0,       /* the "tools" array of tools/list */
+    AKV_MCP_FORMAT_OPENAI = 1,    /* [{"type":"function","function":{…}}] */
+    AKV_MCP_FORMAT_ANTHROPIC = 2, /* [{"name","description","input_schema"}] */
+    AKV_MCP_FORMAT_MARKDOWN = 3,  /* the tool reference of docs/mcp.md */
+} akv_mcp_format;
+/* Parses "mcp", "openai", "anthropic", "markdown"; AKV_EINVAL otherwise. */
+int akv_mcp_format_parse(const char *name, akv_mcp_format *out);
+/* Renders every tool in table order. JSON formats are pretty-printed with
+ * two-space indentation. Owned: free() it; NULL on out-of-memory. */
+char *akv_mcp_tools_render(akv_mcp_format format);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AKV_MCP_H */
