@@ -234,6 +234,8 @@ CLI_HANDLER(backup);
 CLI_HANDLER(seed);
 CLI_HANDLER(prompt);
 CLI_HANDLER(tokens);
+CLI_HANDLER(mcp);
+CLI_HANDLER(tools);
 CLI_HANDLER(version);
 CLI_HANDLER(help);
 

@@ -136,6 +136,19 @@ const struct cli_command commands[] = {
      "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
      "(docs/tokenizer.md). Does not open a store.",
      cmd_tokens_opts, 0, CLI_MAX_POS, CLI_STORE_NONE, cmd_tokens},
+    {"mcp", "", "MCP server on stdio",
+     "Serves the Model Context Protocol on stdin/stdout for the sandbox\n"
+     "(--sandbox): newline-delimited JSON-RPC 2.0, one message per line,\n"
+     "responses on stdout, logs on stderr. Offers the agent tools, the\n"
+     "instruction sets as resources and the system_prompt prompt\n"
+     "(docs/mcp.md). Ends with exit 0 at end of input.",
+     cmd_mcp_opts, 0, 0, CLI_STORE_WRITE, cmd_mcp},
+    {"tools", "", "print the agent tools as function definitions",
+     "Prints the agent tools of the MCP server as JSON function-calling\n"
+     "definitions for platforms without MCP: --format openai (default),\n"
+     "anthropic, or mcp (the tools/list array); --format markdown prints\n"
+     "the tool reference of docs/mcp.md. Does not open a store.",
+     cmd_tools_opts, 0, 0, CLI_STORE_NONE, cmd_tools},
     {"version", "", "print version and backend",
      "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
      "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
