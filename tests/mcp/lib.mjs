@@ -1,0 +1,157 @@
+// lib.mjs — helpers for the MCP tests: a temporary store per test, the
+// agentkv CLI to check results against the store, an SDK client connected
+// over stdio (optionally offering an older protocol revision), and a raw
+// line-based JSON-RPC driver for protocol-level input the SDK cannot send.
+//
+// AGENTKV names the binary under test (ctest sets it).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+export const AGENTKV = process.env.AGENTKV;
+if (!AGENTKV) throw new Error('AGENTKV must name the agentkv binary');
+
+// The tools of SPEC.md §7, in the order tools/list must give them.
+export const SPEC_TOOLS = [
+  'get_instruction', 'list_instructions', 'put_instruction',
+  'put_artifact', 'get_artifact', 'list_artifacts', 'delete_artifact',
+  'put_project_summary', 'get_project_summary',
+  'kv_put', 'kv_get', 'kv_delete', 'kv_list',
+  'cache_stats', 'prune_cache',
+];
+
+// A fresh directory with a store path inside; remove() deletes it.
+export function tempDir() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'agentkv-mcp-'));
+  return {
+    dir,
+    store: path.join(dir, 'store'),
+    file(name, content) {
+      const p = path.join(dir, name);
+      writeFileSync(p, content);
+      return p;
+    },
+    remove() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+// Runs the CLI on a store: { status, stdout (Buffer), text, stderr }.
+export function akv(store, args, input) {
+  const r = spawnSync(AGENTKV, ['--dir', store, ...args], {
+    input, maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return {
+    status: r.status, stdout: r.stdout, text: r.stdout.toString('utf8'),
+    stderr: r.stderr.toString('utf8'),
+  };
+}
+
+// akv() that must succeed.
+export function akvOk(store, args, input) {
+  const r = akv(store, args, input);
+  if (r.status !== 0) {
+    throw new Error(`agentkv ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  }
+  return r;
+}
+
+export function sha256(buf) {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+// Connects the SDK client to `agentkv mcp` over stdio. `version` makes the
+// client offer that revision instead of its newest (the SDK accepts any of
+// its SUPPORTED_PROTOCOL_VERSIONS back); negotiated() tells what the server
+// chose, as the client saw it.
+export async function connectStdio({ store, sandbox, config, version } = {}) {
+  const args = ['--dir', store];
+  if (sandbox) args.push('--sandbox', sandbox);
+  if (config) args.push('--config', config);
+  args.push('mcp');
+  const transport = new StdioClientTransport({
+    command: AGENTKV, args, env: { ...process.env }, stderr: 'inherit',
+  });
+  let negotiated;
+  // The client hands the negotiated version to transports that take it.
+  transport.setProtocolVersion = (v) => { negotiated = v; };
+  if (version) offerVersion(transport, version);
+  const client = new Client({ name: 'agentkv-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, negotiated: () => negotiated };
+}
+
+// Rewrites the protocolVersion of the client's initialize request.
+export function offerVersion(transport, version) {
+  const send = transport.send.bind(transport);
+  transport.send = (msg, opts) => send(
+    msg.method === 'initialize'
+      ? { ...msg, params: { ...msg.params, protocolVersion: version } }
+      : msg,
+    opts);
+  return transport;
+}
+
+// The first text item of a tool result.
+export function text(result) {
+  const item = result.content.find((c) => c.type === 'text');
+  return item ? item.text : undefined;
+}
+
+// The JSON object a tool returned as text.
+export function json(result) {
+  return JSON.parse(text(result));
+}
+
+// A raw stdio session: send() writes one line (an object is serialised,
+// a string or Buffer goes as is), next() resolves with the next response
+// line parsed, close() ends stdin and resolves with the exit status.
+export function rawServer(store, extraArgs = []) {
+  const child = spawn(AGENTKV, ['--dir', store, ...extraArgs, 'mcp'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let buf = Buffer.alloc(0);
+  const lines = [];
+  const waiters = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    let nl;
+    while ((nl = buf.indexOf(10)) >= 0) {
+      const line = buf.subarray(0, nl).toString('utf8');
+      buf = buf.subarray(nl + 1);
+      if (waiters.length) waiters.shift()(line);
+      else lines.push(line);
+    }
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    send(msg) {
+      const data = typeof msg === 'string' || Buffer.isBuffer(msg)
+        ? msg : JSON.stringify(msg);
+      child.stdin.write(data);
+      child.stdin.write('\n');
+    },
+    async next(timeoutMs = 10000) {
+      const line = lines.length ? lines.shift() : await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no response within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        waiters.push((l) => { clearTimeout(t); resolve(l); });
+      });
+      return JSON.parse(line);
+    },
+    pending: () => lines.length,
+    async close() {
+      child.stdin.end();
+      return exited;
+    },
+  };
+}
