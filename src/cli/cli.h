@@ -236,6 +236,8 @@ CLI_HANDLER(prompt);
 CLI_HANDLER(tokens);
 CLI_HANDLER(mcp);
 CLI_HANDLER(tools);
+CLI_HANDLER(serve);
+CLI_HANDLER(token);
 CLI_HANDLER(version);
 CLI_HANDLER(help);
 

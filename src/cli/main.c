@@ -149,6 +149,26 @@ const struct cli_command commands[] = {
      "anthropic, or mcp (the tools/list array); --format markdown prints\n"
      "the tool reference of docs/mcp.md. Does not open a store.",
      cmd_tools_opts, 0, 0, CLI_STORE_NONE, cmd_tools},
+    {"serve", "", "HTTP REST server",
+     "Serves the REST API of docs/http.md on --listen (default\n"
+     "127.0.0.1:8420) until SIGTERM or SIGINT, then finishes the requests\n"
+     "in flight and exits 0. Requests need 'Authorization: Bearer TOKEN'\n"
+     "(see 'agentkv token'); without a tokens file a loopback server creates\n"
+     "an admin token and prints it once, and a non-loopback one refuses to\n"
+     "start. SIGHUP reloads the tokens file. One access-log line per request\n"
+     "goes to stderr (--access-log, --log-format). Expired entries are\n"
+     "removed in the background every --prune-interval.",
+     cmd_serve_opts, 0, 0, CLI_STORE_WRITE, cmd_serve},
+    {"token", "create|list|revoke [ID]", "manage HTTP API tokens",
+     "'token create --role admin|agent' prints a new token alone on one\n"
+     "stdout line (details on stderr); only its SHA-256 is kept, in the\n"
+     "tokens file (--tokens, default DIR/tokens, mode 0600). Agent tokens\n"
+     "reach the sandboxes matching --sandbox, a glob such as 'team-*'\n"
+     "(default: the current sandbox), never _global, and may not write\n"
+     "scope system; admin tokens reach everything. 'token list' shows id,\n"
+     "role, sandbox pattern, label and creation time; 'token revoke ID'\n"
+     "removes a token. A running server applies changes on SIGHUP.",
+     cmd_token_opts, 1, 2, CLI_STORE_NONE, cmd_token},
     {"version", "", "print version and backend",
      "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
      "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"

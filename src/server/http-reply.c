@@ -1,0 +1,352 @@
+/*
+ * http-reply.c — building responses: the growable output buffer, header
+ * lines, JSON bodies and the error body of SPEC.md §2,
+ *
+ *   {"error":{"code":"quota_exceeded","message":"...","scope":"task",
+ *             "used":...,"quota":...,"would_be":...}}
+ *
+ * with the status from akv_err_http_status(). The status line, Date,
+ * Content-Length and Connection headers are added when the response is
+ * sent (http-conn.c); handlers only add their own headers and the body.
+ * Nothing here writes to a socket.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* ---- growable buffer ---------------------------------------------------- */
+
+static int ob_reserve(struct obuf *b, size_t more)
+{
+    if (b->oom)
+        return -1;
+    if (b->cap - b->len >= more)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void ob_add(struct obuf *b, const void *data, size_t len)
+{
+    if (len == 0 || ob_reserve(b, len) != 0)
+        return;
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+}
+
+void ob_str(struct obuf *b, const char *s)
+{
+    ob_add(b, s, strlen(s));
+}
+
+void ob_u64(struct obuf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    ob_add(b, tmp + sizeof tmp - n, n);
+}
+
+void ob_i64(struct obuf *b, int64_t v)
+{
+    if (v < 0) {
+        ob_add(b, "-", 1);
+        ob_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        ob_u64(b, (uint64_t)v);
+    }
+}
+
+void ob_printf(struct obuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        ob_add(b, small, (size_t)n);
+        return;
+    }
+    if (ob_reserve(b, (size_t)n + 1) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..len), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+        cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (len < need + 1)
+        return 0;
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[k] & 0x3fu);
+    }
+    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need + 1;
+}
+
+void ob_json_str(struct obuf *b, const char *s, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    ob_add(b, "\"", 1);
+    size_t run = 0; /* start of bytes that need no escaping */
+    for (size_t i = 0; i < len;) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? utf8_seq(u + i, len - i) : 0;
+        if (seq) {
+            i += seq;
+            continue;
+        }
+        ob_add(b, s + run, i - run);
+        switch (c) {
+        case '"': ob_add(b, "\\\"", 2); break;
+        case '\\': ob_add(b, "\\\\", 2); break;
+        case '\n': ob_add(b, "\\n", 2); break;
+        case '\r': ob_add(b, "\\r", 2); break;
+        case '\t': ob_add(b, "\\t", 2); break;
+        default:
+            if (c < 0x80) {
+                char esc[6] = {'\\', 'u', '0', '0', digits[c >> 4],
+                               digits[c & 15]};
+                ob_add(b, esc, 6);
+            } else {
+                ob_add(b, "\\ufffd", 6); /* not UTF-8 */
+            }
+        }
+        i++;
+        run = i;
+    }
+    ob_add(b, s + run, len - run);
+    ob_add(b, "\"", 1);
+}
+
+void ob_reset(struct obuf *b)
+{
+    /* Give back big buffers (a large list) so that an idle connection
+     * stays small; keep small ones for the next response. */
+    if (b->cap > 64 * 1024) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+    b->len = 0;
+    b->oom = 0;
+}
+
+void ob_free(struct obuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- headers and bodies ------------------------------------------------- */
+
+void http_header_n(struct http_req *r, const char *name, const char *value,
+                   size_t len)
+{
+    struct obuf *h = &r->resp.hdrs;
+    ob_str(h, name);
+    ob_add(h, ": ", 2);
+    ob_add(h, value, len);
+    ob_add(h, "\r\n", 2);
+}
+
+void http_header(struct http_req *r, const char *name, const char *value)
+{
+    http_header_n(r, name, value, strlen(value));
+}
+
+void http_reply_json(struct http_req *r, int status, const char *json,
+                     size_t len)
+{
+    r->resp.status = status;
+    http_header(r, "Content-Type", "application/json");
+    ob_add(&r->resp.body, json, len);
+}
+
+void http_resp_clear(struct http_resp *resp)
+{
+    resp->status = 0;
+    ob_reset(&resp->hdrs);
+    ob_reset(&resp->body);
+    if (resp->hold) {
+        akv_value_release(resp->hold);
+        resp->hold = NULL;
+    }
+    free(resp->ext_owned);
+    resp->ext_owned = NULL;
+    resp->ext = NULL;
+    resp->ext_len = 0;
+}
+
+void http_resp_free(struct http_resp *resp)
+{
+    http_resp_clear(resp);
+    ob_free(&resp->hdrs);
+    ob_free(&resp->body);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void error_body(struct http_req *r, int status, const char *code,
+                       const char *message, const akv_error *quota)
+{
+    http_resp_clear(&r->resp);
+    r->resp.status = status;
+    http_header(r, "Content-Type", "application/json");
+    struct obuf *b = &r->resp.body;
+    ob_str(b, "{\"error\":{\"code\":");
+    ob_json_str(b, code, strlen(code));
+    ob_str(b, ",\"message\":");
+    ob_json_str(b, message, strlen(message));
+    if (quota && quota->has_quota) {
+        ob_str(b, ",\"scope\":");
+        ob_json_str(b, quota->scope, strlen(quota->scope));
+        ob_str(b, ",\"used\":");
+        ob_u64(b, quota->used);
+        ob_str(b, ",\"quota\":");
+        ob_u64(b, quota->quota);
+        ob_str(b, ",\"would_be\":");
+        ob_u64(b, quota->would_be);
+    }
+    ob_str(b, "}}");
+    if (status == 401)
+        http_header(r, "WWW-Authenticate", "Bearer realm=\"agentkv\"");
+}
+
+void http_error_lib(struct http_req *r, int rc)
+{
+    const akv_error *e = akv_last_error();
+    const char *message = e->code == rc && e->message[0] ? e->message
+                                                          : akv_strerror(rc);
+    error_body(r, akv_err_http_status(rc), akv_err_name(rc), message,
+               e->code == rc ? e : NULL);
+}
+
+void http_error(struct http_req *r, int code, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    error_body(r, akv_err_http_status(code), akv_err_name(code), message,
+               NULL);
+}
+
+void http_error_status(struct http_req *r, int status, const char *code,
+                       const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    error_body(r, status, code, message, NULL);
+}
+
+/* ---- query parameters --------------------------------------------------- */
+
+int http_query(struct http_req *r, const char *const *names, size_t n,
+               const char **out, char *buf, size_t buflen)
+{
+    struct http_span q = r->head->query, name, value;
+    size_t pos = 0, used = 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    while (http_query_next(q, &pos, &name, &value)) {
+        char dname[64];
+        size_t dlen;
+        const char *why;
+        if (http_pct_decode(name.p, name.len, dname, sizeof dname - 1, &dlen,
+                            &why) != 0) {
+            http_error(r, AKV_EINVAL, "invalid query parameter name: %s", why);
+            return -1;
+        }
+        dname[dlen] = '\0';
+        size_t i = 0;
+        while (i < n && strcmp(names[i], dname) != 0)
+            i++;
+        if (i == n || strlen(dname) != dlen) {
+            char shown[80];
+            size_t k;
+            /* Show the name as printable text. */
+            for (k = 0; k < dlen && k < 64; k++)
+                shown[k] = dname[k] >= 0x20 && dname[k] < 0x7f ? dname[k] : '?';
+            shown[k] = '\0';
+            http_error(r, AKV_EINVAL, "unknown query parameter '%s'", shown);
+            return -1;
+        }
+        if (out[i]) {
+            http_error(r, AKV_EINVAL, "query parameter '%s' given twice",
+                       names[i]);
+            return -1;
+        }
+        if (used + 1 >= buflen) {
+            http_error(r, AKV_EINVAL, "query string too long");
+            return -1;
+        }
+        size_t vlen;
+        if (http_pct_decode(value.p ? value.p : "", value.len, buf + used,
+                            buflen - used - 1, &vlen, &why) != 0) {
+            http_error(r, AKV_EINVAL, "invalid value of query parameter "
+                                      "'%s': %s", names[i], why);
+            return -1;
+        }
+        buf[used + vlen] = '\0';
+        out[i] = buf + used;
+        used += vlen + 1;
+    }
+    return 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * router.c — the route table of the HTTP server and the checks every
+ * request goes through before its handler runs: matching (404, 405 with
+ * Allow), authentication (401), decoding and validation of the path
+ * parameters (400), authorization (403), and the declared body size (413).
+ *
+ * The table is data: the dispatcher, `agentkv serve --routes`, the metrics'
+ * route label and the test that compares the server with docs/openapi.yaml
+ * all read it. Patterns are written exactly as in the OpenAPI file.
+ *
+ * Path parameters are percent-decoded exactly once and then validated like
+ * any sandbox id, scope name or key: "%2e%2e" becomes "..", which the key
+ * rules reject; nothing is ever normalised.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "server.h"
+
+#define KV_KEY "/v1/sandboxes/{sandbox}/kv/{scope}/{key}"
+#define KV_SCOPE "/v1/sandboxes/{sandbox}/kv/{scope}"
+
+const struct route routes[] = {
+    {HTTP_GET, "/healthz", 0, AUTH_PUBLIC, BODY_SMALL, 0, http_admin_healthz,
+     "liveness"},
+    {HTTP_GET, "/readyz", 0, AUTH_PUBLIC, BODY_SMALL, 1, http_admin_readyz,
+     "readiness: the store answers"},
+    {HTTP_GET, "/metrics", 0, AUTH_METRICS, BODY_SMALL, 1, http_admin_metrics,
+     "Prometheus metrics"},
+    {HTTP_GET, KV_SCOPE, 0, AUTH_READ, BODY_SMALL, 1, http_kv_list,
+     "list entries"},
+    {HTTP_DELETE, KV_SCOPE, 0, AUTH_WRITE, BODY_SMALL, 1, http_kv_clear,
+     "delete every entry of the scope"},
+    {HTTP_GET | HTTP_HEAD, KV_KEY, 1, AUTH_READ, BODY_SMALL, 0, http_kv_get,
+     "read a value"},
+    {HTTP_PUT, KV_KEY, 1, AUTH_WRITE, BODY_VALUE, 1, http_kv_put,
+     "write a value"},
+    {HTTP_DELETE, KV_KEY, 1, AUTH_WRITE, BODY_SMALL, 1, http_kv_delete,
+     "delete an entry"},
+    {HTTP_GET, "/v1/sandboxes/{sandbox}/stats", 0, AUTH_READ, BODY_SMALL, 1,
+     http_admin_stats, "usage per scope"},
+    {HTTP_POST, "/v1/sandboxes/{sandbox}/prune", 0, AUTH_WRITE, BODY_SMALL, 1,
+     http_admin_prune, "remove expired entries"},
+};
+const size_t nroutes = sizeof routes / sizeof routes[0];
+
+size_t router_index(const struct route *route)
+{
+    return route ? (size_t)(route - routes) : nroutes;
+}
+
+static const char *auth_name(enum route_auth a)
+{
+    switch (a) {
+    case AUTH_PUBLIC: return "public";
+    case AUTH_METRICS: return "metrics";
+    case AUTH_READ: return "read";
+    case AUTH_WRITE: return "write";
+    case AUTH_ADMIN: return "admin";
+    }
+    return "?";
+}
+
+void router_print(FILE *f)
+{
+    for (size_t i = 0; i < nroutes; i++)
+        for (unsigned m = 1; m < (1u << HTTP_METHOD_COUNT); m <<= 1)
+            if (routes[i].methods & m)
+                fprintf(f, "%s %s %s %s\n", http_method_name(m),
+                        routes[i].pattern, auth_name(routes[i].auth),
+                        routes[i].summary);
+}
+
+/* "GET, HEAD, PUT" for a method set. */
+static void allow_list(unsigned methods, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (unsigned m = 1; m < HTTP_OTHER; m <<= 1)
+        if (methods & m)
+            o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? ", " : "",
+                                  http_method_name(m));
+}
+
+/* Decodes one path parameter named name (span of the pattern). */
+static int decode_param(struct http_req *r, struct http_span name,
+                        struct http_span raw)
+{
+    const char *why;
+    size_t len;
+    int rc;
+    if (name.len == 7 && memcmp(name.p, "sandbox", 7) == 0) {
+        if (http_pct_decode(raw.p, raw.len, r->sandbox, AKV_SANDBOX_MAX, &len,
+                            &why) != 0) {
+            http_error(r, AKV_EINVAL, "invalid sandbox in the path: %s", why);
+            return -1;
+        }
+        r->sandbox[len] = '\0';
+        if ((rc = akv_sandbox_check(r->sandbox, len)) != AKV_OK) {
+            http_error_lib(r, rc);
+            return -1;
+        }
+    } else if (name.len == 5 && memcmp(name.p, "scope", 5) == 0) {
+        char scope[32];
+        if (http_pct_decode(raw.p, raw.len, scope, sizeof scope - 1, &len,
+                            &why) != 0) {
+            http_error(r, AKV_EINVAL, "invalid scope in the path: %s", why);
+            return -1;
+        }
+        if ((rc = akv_scope_parse(scope, len, &r->scope)) != AKV_OK) {
+            http_error_lib(r, rc);
+            return -1;
+        }
+        r->has_scope = 1;
+    } else if (name.len == 3 && memcmp(name.p, "key", 3) == 0) {
+        if (http_pct_decode(raw.p, raw.len, r->key, AKV_KEY_MAX, &len,
+                            &why) != 0) {
+            if (strcmp(why, "too long") == 0)
+                http_error(r, AKV_EINVAL,
+                           "invalid key: more than %d bytes after decoding",
+                           AKV_KEY_MAX);
+            else
+                http_error(r, AKV_EINVAL, "invalid key in the path: %s", why);
+            return -1;
+        }
+        r->key[len] = '\0';
+        r->key_len = len;
+        if ((rc = akv_key_check(r->key, len)) != AKV_OK) {
+            http_error_lib(r, rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Decodes every parameter of the matched pattern, in order. */
+static int decode_params(struct http_req *r, const char *pattern,
+                         const struct http_span *params, size_t n)
+{
+    size_t i = 0;
+    for (const char *p = strchr(pattern, '{'); p && i < n;
+         p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        struct http_span name = {p + 1, (size_t)(close - p - 1)};
+        if (decode_param(r, name, params[i++]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
+                                  struct http_req *r)
+{
+    const struct http_head *h = r->head;
+    struct http_span params[HTTP_MAX_PARAMS], found_params[HTTP_MAX_PARAMS];
+    size_t np = 0, found_np = 0;
+    unsigned allow = 0;
+    const struct route *found = NULL;
+
+    for (size_t i = 0; i < nroutes; i++) {
+        if (!http_route_match(routes[i].pattern, routes[i].rest_last, h->path,
+                              params, &np))
+            continue;
+        allow |= routes[i].methods;
+        if (found == NULL && (routes[i].methods & h->method)) {
+            found = &routes[i];
+            memcpy(found_params, params, sizeof params);
+            found_np = np;
+        }
+    }
+    if (found == NULL) {
+        char shown[256], methods[128];
+        size_t n = h->path.len < 200 ? h->path.len : 200;
+        /* Printable ASCII only in the message. */
+        size_t k;
+        for (k = 0; k < n && k < sizeof shown - 1; k++)
+            shown[k] = h->path.p[k] >= 0x20 && h->path.p[k] < 0x7f
+                           ? h->path.p[k]
+                           : '?';
+        shown[k] = '\0';
+        if (allow == 0) {
+            http_error(r, AKV_ENOTFOUND, "no route for %s", shown);
+        } else {
+            allow_list(allow, methods, sizeof methods);
+            http_error_status(r, 405, "invalid_argument",
+                              "method %.*s is not allowed on %s (allowed: %s)",
+                              (int)(h->method_str.len < 32 ? h->method_str.len
+                                                           : 32),
+                              h->method_str.p, shown, methods);
+            http_header(r, "Allow", methods);
+        }
+        return ROUTE_REFUSE;
+    }
+    r->route = found;
+
+    /* Authentication. */
+    const struct token_entry *tok = NULL;
+    int need_token = found->auth != AUTH_PUBLIC &&
+                     !(found->auth == AUTH_METRICS && srv->opts.metrics_public);
+    r->role = ROLE_ADMIN;
+    if (need_token && !auth_disabled(srv->auth)) {
+        struct http_span bearer;
+        if (h->authorization.p == NULL) {
+            http_error(r, AKV_EUNAUTHORIZED,
+                       "missing token: send Authorization: Bearer TOKEN");
+            return ROUTE_REFUSE;
+        }
+        if (http_bearer(h->authorization, &bearer) != 0) {
+            http_error(r, AKV_EUNAUTHORIZED,
+                       "malformed Authorization header: expected Bearer "
+                       "TOKEN");
+            return ROUTE_REFUSE;
+        }
+        tok = auth_lookup(cache, bearer.p, bearer.len);
+        if (tok == NULL) {
+            http_error(r, AKV_EUNAUTHORIZED, "unknown or revoked token");
+            return ROUTE_REFUSE;
+        }
+        r->role = tok->role;
+    }
+
+    if (decode_params(r, found->pattern, found_params, found_np) != 0)
+        return ROUTE_REFUSE;
+
+    /* Authorization. */
+    if (tok) {
+        if ((found->auth == AUTH_METRICS || found->auth == AUTH_ADMIN) &&
+            tok->role != ROLE_ADMIN) {
+            http_error(r, AKV_EFORBIDDEN, "this route needs an admin token");
+            return ROUTE_REFUSE;
+        }
+        if ((found->auth == AUTH_READ || found->auth == AUTH_WRITE) &&
+            !auth_sandbox_allowed(tok, r->sandbox)) {
+            http_error(r, AKV_EFORBIDDEN,
+                       "token %s may not access sandbox %s", tok->id,
+                       r->sandbox);
+            return ROUTE_REFUSE;
+        }
+        if (found->auth == AUTH_WRITE && tok->role != ROLE_ADMIN &&
+            r->has_scope && r->scope == AKV_SCOPE_SYSTEM) {
+            http_error(r, AKV_EFORBIDDEN,
+                       "agent tokens may not write scope system");
+            return ROUTE_REFUSE;
+        }
+    }
+
+    /* Declared body size: refused before a byte of the body is read. */
+    uint64_t limit =
+        found->body == BODY_VALUE ? srv->max_value : SERVER_SMALL_BODY;
+    if (h->content_length > 0 && (uint64_t)h->content_length > limit) {
+        http_error(r, AKV_ETOOLARGE,
+                   "body of %lld bytes is over the limit of %llu bytes%s",
+                   (long long)h->content_length, (unsigned long long)limit,
+                   found->body == BODY_VALUE ? " (max_value_size)" : "");
+        return ROUTE_REFUSE;
+    }
+
+    r->blocking = found->blocking;
+    /* A read with sliding expiry writes the new expiry: not on the loop. */
+    if (!r->blocking && r->has_scope &&
+        akv_config_scope_refresh(akv_store_config(srv->store), r->scope))
+        r->blocking = 1;
+    return ROUTE_RUN;
+}

@@ -1,0 +1,449 @@
+/*
+ * server.c — the life of `agentkv serve`: the listening socket, the tokens
+ * policy at start-up, the worker and pool threads, signals (SIGTERM/SIGINT
+ * shut down gracefully, SIGHUP reloads the tokens file), background expiry,
+ * and the orderly teardown.
+ *
+ * Threads: the calling thread runs a small event loop of its own for
+ * signals and the expiry timer; N workers each run an event loop that
+ * accepts from the one shared listening socket and serves its connections;
+ * the pool runs blocking handlers. Signals are blocked in every thread but
+ * the first, so libevent's signal handling sees them there.
+ *
+ * Shutdown: each worker stops accepting, closes idle connections, lets
+ * requests in flight finish (answering with Connection: close) and ends
+ * when it has no connection left (or after a grace period). Then the pool
+ * drains, and the caller closes the store. Writes that were acknowledged
+ * were committed before their response was sent (akv_put returns after the
+ * commit), so they survive the exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth.h"
+#include "metrics.h"
+#include "server.h"
+
+static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ---- listening socket --------------------------------------------------- */
+
+/* Splits "HOST:PORT" or "[V6]:PORT". */
+static int split_listen(const char *s, char *host, size_t hostlen, char *port,
+                        size_t portlen)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(close - s - 1), s + 1);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
+    }
+    snprintf(port, portlen, "%s", colon + 1);
+    if (host[0] == '\0' || port[0] == '\0')
+        return -1;
+    for (const char *p = port; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    return atoi(port) <= 65535 ? 0 : -1;
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+               a->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+static int open_listener(struct server *srv, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    if (split_listen(srv->opts.listen, host, sizeof host, port, sizeof port))
+        return failf(err, errlen, AKV_EINVAL,
+                     "invalid --listen '%.200s': expected ADDR:PORT, e.g. "
+                     "127.0.0.1:8420 or [::1]:8420",
+                     srv->opts.listen);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0)
+        return failf(err, errlen, AKV_EINVAL, "cannot resolve %s: %s", host,
+                     gai_strerror(gai));
+    srv->loopback = is_loopback(res->ai_addr);
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
+                                        SOCK_CLOEXEC,
+                    res->ai_protocol);
+    int one = 1;
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return failf(err, errlen, AKV_EUNAVAILABLE, "cannot listen on %s: %s",
+                     srv->opts.listen, strerror(e));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    int p = 0;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+        p = ntohs(a->sin6_port);
+        snprintf(srv->url, sizeof srv->url, "http://[%s]:%d", addr, p);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+        p = ntohs(a->sin_port);
+        snprintf(srv->url, sizeof srv->url, "http://%s:%d", addr, p);
+    }
+    srv->lfd = fd;
+    return AKV_OK;
+}
+
+/* ---- tokens policy ------------------------------------------------------ */
+
+/*
+ * SPEC.md §4: without a tokens file, a loopback server creates one admin
+ * token and prints it once; a non-loopback server refuses to start without
+ * tokens; --no-auth only on loopback.
+ */
+static int tokens_policy(struct server *srv, char *err, size_t errlen)
+{
+    const struct server_opts *o = &srv->opts;
+    if (o->no_auth) {
+        if (!srv->loopback)
+            return failf(err, errlen, AKV_EINVAL,
+                         "--no-auth is accepted only on a loopback address "
+                         "(got %s)",
+                         o->listen);
+        return AKV_OK;
+    }
+    struct token_entry *v = NULL;
+    size_t n = 0;
+    char msg[512];
+    int rc = tokens_read(o->tokens_path, &v, &n, msg, sizeof msg);
+    free(v);
+    if (rc == AKV_ENOTFOUND) {
+        if (!srv->loopback)
+            return failf(err, errlen, AKV_EINVAL,
+                         "no tokens file %s: refusing to listen on a "
+                         "non-loopback address without tokens (create one "
+                         "with 'agentkv token create --role admin')",
+                         o->tokens_path);
+        char token[TOKEN_BUF];
+        struct token_entry e;
+        rc = tokens_create(o->tokens_path, ROLE_ADMIN, "*", "first run", token,
+                           &e, msg, sizeof msg);
+        if (rc != AKV_OK)
+            return failf(err, errlen, rc, "%s", msg);
+        server_log(srv, "info",
+                   "first run: created admin token %s, stored hashed in %s "
+                   "and shown only now",
+                   e.id, o->tokens_path);
+        server_log(srv, "info", "admin token: %s", token);
+        return AKV_OK;
+    }
+    if (rc != AKV_OK)
+        return failf(err, errlen, rc, "%s", msg);
+    if (n == 0 && !srv->loopback)
+        return failf(err, errlen, AKV_EINVAL,
+                     "tokens file %s holds no token: refusing to listen on "
+                     "a non-loopback address without tokens",
+                     o->tokens_path);
+    return AKV_OK;
+}
+
+/* ---- main-thread events ------------------------------------------------- */
+
+struct main_ctx {
+    struct server *srv;
+    struct event_base *base;
+    int signal;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct main_ctx *m = arg;
+    if (sig == SIGHUP) {
+        char msg[512];
+        int rc = auth_load(m->srv->auth, msg, sizeof msg);
+        if (rc == AKV_OK)
+            server_log(m->srv, "info", "SIGHUP: reloaded %zu tokens from %s",
+                       auth_count(m->srv->auth), m->srv->opts.tokens_path);
+        else
+            server_log(m->srv, "error",
+                       "SIGHUP: tokens not reloaded, keeping the old ones: %s",
+                       msg);
+        return;
+    }
+    m->signal = (int)sig;
+    event_base_loopbreak(m->base);
+}
+
+static void on_prune(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *srv = arg;
+    uint64_t counts[AKV_SCOPE_COUNT] = {0};
+    int rc = akv_prune(srv->store, NULL, AKV_SCOPE_ALL, counts);
+    if (rc != AKV_OK) {
+        server_log(srv, "error", "background expiry failed: %s",
+                   akv_last_error()->message);
+        return;
+    }
+    metrics_expired(srv->metrics, counts);
+    uint64_t total = 0;
+    for (int s = 0; s < AKV_SCOPE_COUNT; s++)
+        total += counts[s];
+    if (total)
+        server_log(srv, "info", "background expiry removed %llu entries",
+                   (unsigned long long)total);
+}
+
+static void lib_log(void *ctx, const char *level, const char *message)
+{
+    server_log(ctx, level, "%s", message);
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    accesslog_flush(w);
+    return NULL;
+}
+
+static int worker_init(struct server *srv, struct worker *w, int id)
+{
+    w->srv = srv;
+    w->id = id;
+    w->date_sec = -1;
+    pthread_mutex_init(&w->done_lock, NULL);
+    w->base = event_base_new();
+    if (w->base == NULL || event_base_priority_init(w->base, 2) != 0)
+        return -1;
+    w->ev_accept = event_new(w->base, srv->lfd, EV_READ | EV_PERSIST,
+                             conn_accept_cb, w);
+    w->ev_sweep = event_new(w->base, -1, EV_PERSIST, conn_sweep_cb, w);
+    w->ev_stop = event_new(w->base, -1, 0, conn_stop_cb, w);
+    w->ev_done = event_new(w->base, -1, 0, conn_done_cb, w);
+    w->ev_flush = event_new(w->base, -1, 0, accesslog_flush_cb, w);
+    w->auth = auth_cache_new(srv->auth);
+    w->metrics = metrics_local(srv->metrics, id);
+    if (!w->ev_accept || !w->ev_sweep || !w->ev_stop ||
+        !w->ev_done || !w->ev_flush || !w->auth)
+        return -1;
+    /* The access-log flush runs after a turn's I/O (lower priority). */
+    event_priority_set(w->ev_accept, 0);
+    event_priority_set(w->ev_sweep, 0);
+    event_priority_set(w->ev_stop, 0);
+    event_priority_set(w->ev_done, 0);
+    event_priority_set(w->ev_flush, 1);
+    int64_t ms = conn_sweep_interval(&srv->opts);
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(w->ev_sweep, &tv);
+    event_add(w->ev_accept, NULL);
+    return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+    if (w->base)
+        conn_free_all(w);
+    struct event *evs[] = {w->ev_accept, w->ev_accept_retry, w->ev_sweep,
+                           w->ev_stop,   w->ev_done,         w->ev_flush};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i])
+            event_free(evs[i]);
+    auth_cache_free(w->auth);
+    ob_free(&w->log);
+    if (w->base)
+        event_base_free(w->base);
+    pthread_mutex_destroy(&w->done_lock);
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+int server_run(akv_store *store, const struct server_opts *opts, char *err,
+               size_t errlen)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return failf(err, errlen, AKV_ENOMEM, "out of memory");
+    srv->opts = *opts;
+    srv->store = store;
+    srv->lfd = -1;
+    srv->max_value = akv_config_max_value_size(akv_store_config(store));
+    srv->nworkers = opts->threads > 0 ? opts->threads
+                                      : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (srv->nworkers < 1)
+        srv->nworkers = 1;
+    if (srv->opts.pool_threads < 1)
+        srv->opts.pool_threads = SERVER_DEFAULT_POOL;
+
+    int rc;
+    struct main_ctx mc = {srv, NULL, 0};
+    struct event *sig_ev[3] = {NULL, NULL, NULL}, *prune_ev = NULL;
+    sigset_t block, old;
+    int workers_started = 0, pool_started = 0;
+
+    if (evthread_use_pthreads() != 0) {
+        rc = failf(err, errlen, AKV_EUNAVAILABLE,
+                   "libevent without thread support");
+        goto out;
+    }
+    if ((rc = open_listener(srv, err, errlen)) != AKV_OK ||
+        (rc = tokens_policy(srv, err, errlen)) != AKV_OK)
+        goto out;
+    srv->auth = auth_new(opts->tokens_path, opts->no_auth);
+    srv->metrics = metrics_new(nroutes, srv->nworkers);
+    if (srv->auth == NULL || srv->metrics == NULL) {
+        rc = failf(err, errlen, AKV_ENOMEM, "out of memory");
+        goto out;
+    }
+    char msg[512];
+    if (!opts->no_auth && (rc = auth_load(srv->auth, msg, sizeof msg)) != AKV_OK) {
+        rc = failf(err, errlen, rc, "%s", msg);
+        goto out;
+    }
+    if ((rc = accesslog_open(srv, err, errlen)) != AKV_OK)
+        goto out;
+    akv_set_log(lib_log, srv);
+
+    /* Workers and pool threads inherit a mask without these signals. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (pool_start(&srv->pool, srv->opts.pool_threads) != AKV_OK) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        rc = failf(err, errlen, AKV_EUNAVAILABLE, "cannot start the pool");
+        goto out;
+    }
+    pool_started = 1;
+    srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
+    rc = srv->workers ? AKV_OK : AKV_ENOMEM;
+    for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++) {
+        if (worker_init(srv, &srv->workers[i], i) != 0 ||
+            pthread_create(&srv->workers[i].thread, NULL, worker_main,
+                           &srv->workers[i]) != 0) {
+            rc = AKV_EUNAVAILABLE;
+            break;
+        }
+        workers_started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != AKV_OK) {
+        failf(err, errlen, rc, "cannot start the worker threads");
+        goto stop;
+    }
+
+    mc.base = event_base_new();
+    if (mc.base == NULL) {
+        rc = failf(err, errlen, AKV_EUNAVAILABLE, "cannot create event loop");
+        goto stop;
+    }
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        sig_ev[i] = evsignal_new(mc.base, sigs[i], on_signal, &mc);
+        if (sig_ev[i])
+            event_add(sig_ev[i], NULL);
+    }
+    if (opts->prune_interval_ms > 0) {
+        prune_ev = event_new(mc.base, -1, EV_PERSIST, on_prune, srv);
+        struct timeval tv = {(time_t)(opts->prune_interval_ms / 1000),
+                             (suseconds_t)(opts->prune_interval_ms % 1000) *
+                                 1000};
+        if (prune_ev)
+            event_add(prune_ev, &tv);
+    }
+    server_log(srv, "info",
+               "listening on %s (%d threads, %d pool threads, auth %s, "
+               "store %s)",
+               srv->url, srv->nworkers, srv->pool.n,
+               opts->no_auth ? "off" : "on", opts->dir ? opts->dir : "?");
+    event_base_dispatch(mc.base);
+    server_log(srv, "info", "%s: shutting down, finishing requests in flight",
+               mc.signal == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = AKV_OK;
+
+stop:
+    atomic_store(&srv->stopping, 1);
+    for (int i = 0; i < workers_started; i++)
+        event_active(srv->workers[i].ev_stop, EV_READ, 0);
+    for (int i = 0; i < workers_started; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    if (pool_started)
+        pool_stop(&srv->pool);
+    if (rc == AKV_OK)
+        server_log(srv, "info", "stopped");
+out:
+    for (int i = 0; i < 3; i++)
+        if (sig_ev[i])
+            event_free(sig_ev[i]);
+    if (prune_ev)
+        event_free(prune_ev);
+    if (mc.base)
+        event_base_free(mc.base);
+    for (int i = 0; srv->workers && i < srv->nworkers; i++)
+        worker_free(&srv->workers[i]);
+    free(srv->workers);
+    akv_set_log(NULL, NULL);
+    accesslog_close(srv);
+    metrics_free(srv->metrics);
+    auth_free(srv->auth);
+    if (srv->lfd >= 0)
+        close(srv->lfd);
+    free(srv);
+    libevent_global_shutdown();
+    return rc;
+}

@@ -1,0 +1,326 @@
+/*
+ * server.h — what the files of the HTTP server share: the options of
+ * `agentkv serve`, the server and per-thread worker structures, the request
+ * a route handler receives, the route table's row type, and the interfaces
+ * of the connection, pool, metrics and access-log files.
+ *
+ * Threads and ownership (the invariants every file relies on):
+ *   - N worker threads each run one libevent event_base. Every connection
+ *     belongs to the worker that accepted it and is touched only by that
+ *     worker's thread, except while it is "busy": then exactly one pool
+ *     thread owns its request (struct http_req) until it hands it back
+ *     through the worker's done list. The worker neither reads nor writes
+ *     the connection in between.
+ *   - Handlers run either on the worker thread (fast, non-blocking reads:
+ *     GET of one key, /healthz) or on a pool thread (anything that commits
+ *     or scans: PUT, DELETE, list, stats, prune, /metrics, /readyz). The
+ *     pool lets many writes wait on the store at once, so that the library's
+ *     group commit can put them in one transaction and one fsync.
+ *   - Handlers touch only their struct http_req, the store, and the
+ *     thread-safe counters of metrics.c. Per-worker counters are updated by
+ *     the worker thread when the response is sent.
+ * The server never caches values: the CLI and other processes write the
+ * same store directory, and every read goes to the store.
+ */
+#ifndef AKV_SERVER_H
+#define AKV_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+#include "agentkv.h"
+#include "http-parse.h"
+
+struct event_base;
+struct event;
+struct auth;
+struct auth_cache;
+struct metrics;
+struct metrics_local;
+struct accesslog;
+
+/* ---- options ------------------------------------------------------------ */
+
+struct server_opts {
+    const char *listen;       /* "ADDR:PORT"; port 0 picks a free one */
+    int threads;              /* event-loop threads; 0 = one per core */
+    int pool_threads;         /* threads for blocking store calls */
+    const char *tokens_path;  /* tokens file */
+    const char *dir;          /* store directory (for messages) */
+    int no_auth;              /* every request acts as admin (loopback only) */
+    int metrics_public;       /* /metrics without a token */
+    int log_json;             /* --log-format json */
+    const char *access_log;   /* NULL or "-": stderr; "off": none; a path */
+    int64_t idle_timeout_ms;  /* silence allowed between requests; 0 = none */
+    int64_t request_timeout_ms; /* head within, body/response progress within */
+    int64_t prune_interval_ms;  /* background expiry period; 0 = off */
+};
+
+#define SERVER_DEFAULT_LISTEN "127.0.0.1:8420"
+#define SERVER_DEFAULT_POOL 64
+#define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
+#define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
+
+/*
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
+ * The store stays open (the caller closes it). Returns AKV_OK, or an AKV_E*
+ * code with a one-line message in err (bad options, cannot listen, tokens
+ * file problems).
+ */
+int server_run(akv_store *store, const struct server_opts *opts, char *err,
+               size_t errlen);
+
+/* ---- growable output buffer (http-reply.c) ------------------------------ */
+
+struct obuf {
+    char *p;
+    size_t len, cap;
+    int oom; /* an append failed: the content is incomplete */
+};
+void ob_add(struct obuf *b, const void *data, size_t len);
+void ob_str(struct obuf *b, const char *s);
+void ob_u64(struct obuf *b, uint64_t v);
+void ob_i64(struct obuf *b, int64_t v);
+void ob_printf(struct obuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s[0..len) as a JSON string with quotes; invalid UTF-8 bytes
+ * become U+FFFD. */
+void ob_json_str(struct obuf *b, const char *s, size_t len);
+void ob_reset(struct obuf *b); /* len = 0, keeps small capacity */
+void ob_free(struct obuf *b);
+
+/* ---- requests and responses -------------------------------------------- */
+
+enum auth_role { ROLE_NONE = 0, ROLE_ADMIN = 1, ROLE_AGENT = 2 };
+
+struct http_resp {
+    int status;
+    struct obuf hdrs; /* extra header lines, each "Name: value\r\n" */
+    struct obuf body; /* the body, unless ext is set */
+    const char *ext;  /* borrowed body bytes (a value in the store) */
+    size_t ext_len;
+    akv_value *hold;  /* released once ext is sent or copied */
+    char *ext_owned;  /* malloc'ed ext, freed once sent or copied */
+};
+
+struct server;
+struct route;
+struct conn;
+
+/* One request, as a handler sees it. Filled by the router before the
+ * handler runs; everything a handler needs is here. */
+struct http_req {
+    struct server *srv;
+    akv_store *store;
+    const struct route *route;
+    const struct http_head *head;
+    const char *body;
+    size_t body_len;
+    /* Path parameters, decoded and validated by the router. */
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    int has_scope;
+    akv_scope scope;
+    char key[AKV_KEY_MAX + 1];
+    size_t key_len;
+    enum auth_role role;
+    int blocking;   /* run on a pool thread (the route's choice, or a read
+                       that refreshes expiry and so writes) */
+    /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
+    int hit;
+    struct http_resp resp;
+};
+
+typedef void (*http_handler)(struct http_req *r);
+
+/* ---- routes (router.c) -------------------------------------------------- */
+
+enum route_auth {
+    AUTH_PUBLIC,  /* no token needed */
+    AUTH_METRICS, /* admin token, or none with --metrics-public */
+    AUTH_READ,    /* a token allowed in the sandbox */
+    AUTH_WRITE,   /* same, and agents may not write scope system */
+    AUTH_ADMIN,   /* admin token only */
+};
+
+enum route_body {
+    BODY_SMALL, /* at most SERVER_SMALL_BODY bytes (ignored) */
+    BODY_VALUE, /* at most the store's max_value_size */
+};
+
+struct route {
+    unsigned methods;      /* enum http_method bits */
+    const char *pattern;   /* as in docs/openapi.yaml */
+    int rest_last;         /* the last parameter takes the rest of the path */
+    enum route_auth auth;
+    enum route_body body;
+    int blocking;          /* runs on a pool thread */
+    http_handler handler;
+    const char *summary;
+};
+extern const struct route routes[];
+extern const size_t nroutes;
+
+/* What the router decided about a request whose head has arrived. */
+enum route_verdict {
+    ROUTE_RUN,    /* run route->handler once the body is in */
+    ROUTE_REFUSE, /* r->resp holds an error: send it without the body */
+};
+/*
+ * Matches the head against the table, authenticates, decodes and checks
+ * the path parameters, authorizes, and checks the declared body size.
+ * Fills r (route, parameters, role) or an error response in r->resp.
+ * Runs on the worker thread; cache is the worker's view of the tokens.
+ */
+enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
+                                  struct http_req *r);
+/* Index of the route in routes[] (nroutes for "no route"), for metrics. */
+size_t router_index(const struct route *route);
+/* Writes the table to f, one "METHOD PATTERN AUTH" line per method. */
+void router_print(FILE *f);
+
+/* ---- replies (http-reply.c) --------------------------------------------- */
+
+/* Adds "Name: value\r\n". */
+void http_header(struct http_req *r, const char *name, const char *value);
+void http_header_n(struct http_req *r, const char *name, const char *value,
+                   size_t len);
+/* A JSON body (copied) with status. */
+void http_reply_json(struct http_req *r, int status, const char *json,
+                     size_t len);
+/* The error body of SPEC.md §2 for a library result, from akv_last_error()
+ * (call it on the thread that made the failing call, right after it). */
+void http_error_lib(struct http_req *r, int rc);
+/* The error body of SPEC.md §2 with the status of the AKV code. */
+void http_error(struct http_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same with an explicit HTTP status (for statuses outside the table:
+ * 405, 408, 431, 501, 505) and error code name. */
+void http_error_status(struct http_req *r, int status, const char *code,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Drops whatever response was built (keeps buffers). */
+void http_resp_clear(struct http_resp *resp);
+void http_resp_free(struct http_resp *resp);
+
+/* ---- handlers (http-kv.c, http-admin.c) --------------------------------- */
+
+void http_kv_get(struct http_req *r);
+void http_kv_put(struct http_req *r);
+void http_kv_delete(struct http_req *r);
+void http_kv_list(struct http_req *r);
+void http_kv_clear(struct http_req *r);
+void http_admin_healthz(struct http_req *r);
+void http_admin_readyz(struct http_req *r);
+void http_admin_metrics(struct http_req *r);
+void http_admin_stats(struct http_req *r);
+void http_admin_prune(struct http_req *r);
+
+/*
+ * Query parameters of a request, checked against the names a route takes:
+ * an unknown or repeated name, or a value that fails to decode, is a 400
+ * (left in r->resp). On success out[i] holds the decoded, NUL-terminated
+ * value of names[i], or NULL when absent. Values live in buf.
+ */
+int http_query(struct http_req *r, const char *const *names, size_t n,
+               const char **out, char *buf, size_t buflen);
+
+/* ---- workers, pool, server ---------------------------------------------- */
+
+struct worker {
+    struct server *srv;
+    int id;
+    pthread_t thread;
+    struct event_base *base;
+    struct event *ev_accept, *ev_accept_retry, *ev_sweep, *ev_stop,
+        *ev_done, *ev_flush;
+    struct conn *conns; /* doubly linked list of this worker's connections */
+    size_t nconns;
+    int stopping;
+    int64_t stop_ms; /* when stopping began (monotonic ms) */
+    /* Requests handed back by pool threads; guarded by done_lock. */
+    pthread_mutex_t done_lock;
+    struct conn *done;
+    struct auth_cache *auth;
+    struct metrics_local *metrics;
+    struct obuf log; /* access-log lines not yet written */
+    /* Cached "Date:" value, refreshed once a second. */
+    int64_t date_sec;
+    char date[HTTP_DATE_BUF];
+    size_t date_len;
+};
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct conn *head, *tail;
+    int stop;
+    pthread_t *threads;
+    int n;
+};
+int pool_start(struct pool *p, int n);
+void pool_submit(struct pool *p, struct conn *c);
+/* Runs the queue dry, then joins the threads. */
+void pool_stop(struct pool *p);
+
+struct server {
+    struct server_opts opts;
+    akv_store *store;
+    uint64_t max_value;
+    int lfd;
+    int loopback;
+    char url[128];
+    struct worker *workers;
+    int nworkers;
+    struct pool pool;
+    struct auth *auth;
+    struct metrics *metrics;
+    struct accesslog *log;
+    atomic_int stopping;
+    _Atomic int64_t started_ms;
+};
+
+/* ---- connections (http-conn.c) ------------------------------------------ */
+
+/* Accepts pending connections on the shared listening socket. */
+void conn_accept_cb(int fd, short what, void *arg);
+/* Sends the responses of requests finished by pool threads. */
+void conn_done_cb(int fd, short what, void *arg);
+/* Closes timed-out connections; also ends the loop once stopping and
+ * idle. */
+void conn_sweep_cb(int fd, short what, void *arg);
+/* Stops accepting, closes idle connections, lets in-flight requests end. */
+void conn_stop_cb(int fd, short what, void *arg);
+/* Called by a pool thread: runs the request's handler. */
+void conn_run_job(struct conn *c);
+/* The pool queue link of a connection. */
+struct conn **conn_job_next(struct conn *c);
+/* Frees every connection of a worker (after its loop has ended). */
+void conn_free_all(struct worker *w);
+/* Interval of the sweep timer for the configured timeouts, in ms. */
+int64_t conn_sweep_interval(const struct server_opts *o);
+
+/* ---- access log (accesslog.c) ------------------------------------------- */
+
+int accesslog_open(struct server *srv, char *err, size_t errlen);
+void accesslog_close(struct server *srv);
+/* Appends one line to the worker's buffer; flushed by accesslog_flush at
+ * the end of the loop iteration (one write for many requests). */
+void accesslog_add(struct worker *w, const char *remote, unsigned method,
+                   struct http_span method_str, struct http_span target,
+                   int status, uint64_t bytes, uint64_t duration_ns);
+void accesslog_flush(struct worker *w);
+void accesslog_flush_cb(int fd, short what, void *arg);
+/* A server event (start, reload, expiry, errors) in the log format, on
+ * stderr. */
+void server_log(struct server *srv, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Monotonic and wall clocks. */
+uint64_t server_now_ns(void);
+int64_t server_wall_ms(void);
+
+#endif /* AKV_SERVER_H */
