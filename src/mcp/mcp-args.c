@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agentkv-instructions.h"
 #include "mcp-internal.h"
 
 #define TTL_MAX_SECONDS ((json_int_t)100 * 366 * 24 * 3600)
@@ -110,17 +111,6 @@ static const char *type_name(json_t *v)
     }
 }
 
-static int name_valid(const char *s, size_t n)
-{
-    if (n < 1 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
 /* Checks one present argument. AKV_OK or AKV_EINVAL with msg. */
 static int arg_check(const struct mcp_arg *a, json_t *v, char *msg,
                      size_t size)
@@ -158,7 +148,7 @@ static int arg_check(const struct mcp_arg *a, json_t *v, char *msg,
         }
         return AKV_OK;
     case MCP_ARG_NAME:
-        if (!name_valid(s, n)) {
+        if (akv_instruction_name_check(s, n) != AKV_OK) {
             snprintf(msg, size,
                      "argument \"%s\" must match [a-z0-9_-]{1,64} (got "
                      "\"%s\")", a->name, shown);

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentkv-instructions.h"
+#include "agentkv-tokens.h"
 #include "mcp-internal.h"
 
 #define SUMMARY_KEY "summary"
@@ -214,22 +216,7 @@ static int generic_del(struct mcp_call *c, akv_scope scope, const char *key,
                                       key, key_len));
 }
 
-/* The description and token count an instruction's metadata carries. */
-static void instruction_info(const akv_meta *m, json_t *item)
-{
-    if (m->metadata == NULL)
-        return;
-    json_t *md = json_loadb(m->metadata, m->metadata_len, JSON_ALLOW_NUL, NULL);
-    json_t *d = json_object_get(md, "description");
-    json_t *t = json_object_get(md, "tokens");
-    if (json_is_string(d))
-        json_object_set(item, "description", d);
-    if (json_is_integer(t))
-        json_object_set(item, "tokens", t);
-    json_decref(md);
-}
-
-/* One page of a listing; instructions are shown as a catalog. */
+/* One page of a scope's listing. */
 static int generic_list(struct mcp_call *c, akv_scope scope)
 {
     json_t *limit = mcp_arg_json(c, "limit");
@@ -237,9 +224,7 @@ static int generic_list(struct mcp_call *c, akv_scope scope)
     memset(&lo, 0, sizeof lo);
     lo.prefix = mcp_arg_str(c, "prefix", &lo.prefix_len);
     lo.cursor = mcp_arg_str(c, "cursor", &lo.cursor_len);
-    lo.limit = limit ? (size_t)json_integer_value(limit)
-               : scope == AKV_SCOPE_INSTRUCTIONS ? AKV_LIST_MAX_LIMIT
-                                                 : LIST_DEFAULT_LIMIT;
+    lo.limit = limit ? (size_t)json_integer_value(limit) : LIST_DEFAULT_LIMIT;
     akv_list *list;
     int rc = akv_list_entries(c->s->store, c->s->sandbox, scope, &lo, &list);
     if (rc != AKV_OK)
@@ -248,21 +233,11 @@ static int generic_list(struct mcp_call *c, akv_scope scope)
     size_t n = akv_list_count(list);
     for (size_t i = 0; items && i < n; i++) {
         const akv_meta *m = akv_list_item(list, i);
-        json_t *item;
-        if (scope == AKV_SCOPE_INSTRUCTIONS) {
-            item = json_pack("{s:s%,s:I,s:I}", "name", m->key, m->key_len,
-                             "version", (json_int_t)m->version, "size",
-                             (json_int_t)m->size);
-            if (item)
-                instruction_info(m, item);
-        } else {
-            item = json_pack("{s:s%,s:I,s:s,s:I,s:o,s:o}", "key", m->key,
-                             m->key_len, "size", (json_int_t)m->size,
-                             "content_type", m->content_type, "version",
-                             (json_int_t)m->version, "updated_at",
-                             time_json(m->updated_at), "expires_at",
-                             time_json(m->expires_at));
-        }
+        json_t *item = json_pack(
+            "{s:s%,s:I,s:s,s:I,s:o,s:o}", "key", m->key, m->key_len, "size",
+            (json_int_t)m->size, "content_type", m->content_type, "version",
+            (json_int_t)m->version, "updated_at", time_json(m->updated_at),
+            "expires_at", time_json(m->expires_at));
         /* In overlay scopes the origin says whose entry it is. */
         if (item && akv_scope_is_overlay(scope))
             json_object_set_new(item, "origin", json_string(m->origin));
@@ -273,11 +248,8 @@ static int generic_list(struct mcp_call *c, akv_scope scope)
     }
     const char *next = n > 0 ? akv_list_next_cursor(list) : NULL;
     json_t *obj = items ? json_pack("{s:s,s:o,s:o}", "scope",
-                                    akv_scope_name(scope),
-                                    scope == AKV_SCOPE_INSTRUCTIONS
-                                        ? "instructions"
-                                        : "items",
-                                    items, "next_cursor",
+                                    akv_scope_name(scope), "items", items,
+                                    "next_cursor",
                                     next ? json_string(next) : json_null())
                         : NULL;
     akv_list_free(list);
@@ -294,9 +266,19 @@ static int tool_get_instruction(struct mcp_call *c)
     return generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
 }
 
+/* The catalog exactly as GET /v1/sandboxes/{sb}/instructions gives it. */
 static int tool_list_instructions(struct mcp_call *c)
 {
-    return generic_list(c, AKV_SCOPE_INSTRUCTIONS);
+    akv_instructions *list;
+    int rc = akv_instructions_list(c->s->store, c->s->sandbox, &list);
+    if (rc != AKV_OK)
+        return rc;
+    char *text = akv_instructions_to_json(list, c->s->sandbox);
+    akv_instructions_free(list);
+    json_t *obj = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+    free(text);
+    return obj ? mcp_call_json(c, obj)
+               : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
 }
 
 static int tool_put_instruction(struct mcp_call *c)
@@ -306,11 +288,19 @@ static int tool_put_instruction(struct mcp_call *c)
     const char *content = mcp_arg_str(c, "content", &len);
     const char *desc = mcp_arg_str(c, "description", &dlen);
 
-    /* Metadata as the seeder writes it (SPEC.md §5), less what only a
-     * file has: the description, and "mcp" as the source. */
+    /* Metadata as seeding writes it (SPEC.md §5), less what only a file
+     * has: the description, "mcp" as the source, and the token count, so
+     * that the catalog never has to read the value to count it. Without
+     * the tokenizer's data the count is left out; the catalog then counts
+     * when it needs to. */
     json_t *md = json_pack("{s:s}", "source", "mcp");
     if (md && desc)
         json_object_set_new(md, "description", json_stringn(desc, dlen));
+    const akv_encoding *enc;
+    size_t tokens;
+    if (md && akv_encoding_load(NULL, &enc) == AKV_OK &&
+        akv_tokens_count(enc, content, len, &tokens) == AKV_OK)
+        json_object_set_new(md, "tokens", json_integer((json_int_t)tokens));
     char *md_text = md ? json_dumps(md, JSON_COMPACT) : NULL;
     json_decref(md);
     if (md_text == NULL)

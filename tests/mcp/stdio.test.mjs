@@ -243,9 +243,11 @@ for (const version of SUPPORTED_PROTOCOL_VERSIONS) {
       let r = await client.callTool({ name: 'list_instructions' });
       assert.ok(!r.isError, text(r));
       let cat = json(r);
-      assert.deepEqual(cat.instructions.map((x) => [x.name, x.origin]), [['presentation', '_global']]);
-      assert.equal(cat.instructions[0].description, 'Slides and decks');
-      assert.equal(cat.instructions[0].tokens, 7);
+      assert.equal(cat.sandbox, SB);
+      assert.deepEqual(cat.items.map((x) => [x.name, x.origin]), [['presentation', '_global']]);
+      assert.equal(cat.items[0].description, 'Slides and decks');
+      assert.equal(cat.items[0].tokens, 7);
+      assert.equal(cat.items[0].sha256, sha256(Buffer.from('# Presentations\nUse few words per slide.\n')));
 
       r = await client.callTool({ name: 'get_instruction', arguments: { name: 'presentation' } });
       assert.equal(text(r), '# Presentations\nUse few words per slide.\n');
@@ -259,13 +261,16 @@ for (const version of SUPPORTED_PROTOCOL_VERSIONS) {
       assert.equal(json(r).expires_at, null);
       const stored = JSON.parse(akvOk(d.store, ['--sandbox', SB, 'get', '--meta', 'instructions', 'review']).text);
       assert.equal(stored.metadata.description, 'When reviewing code');
+      assert.equal(stored.metadata.source, 'mcp');
+      assert.equal(typeof stored.metadata.tokens, 'number');
       assert.equal(akvOk(d.store, ['--sandbox', SB, 'get', 'instructions', 'review']).text,
         '# Review\nRead the diff twice.\n');
 
       r = await client.callTool({ name: 'list_instructions', arguments: {} });
       cat = json(r);
-      assert.deepEqual(cat.instructions.map((x) => [x.name, x.origin]),
-        [['presentation', '_global'], ['review', SB]]);
+      assert.deepEqual(cat.items.map((x) => [x.name, x.origin, x.version]),
+        [['presentation', '_global', 1], ['review', SB, 1]]);
+      assert.ok(cat.items[1].tokens > 3);
       r = await client.callTool({ name: 'get_instruction', arguments: { name: 'review' } });
       assert.equal(text(r), '# Review\nRead the diff twice.\n');
       r = await client.callTool({ name: 'get_instruction', arguments: { name: 'nope' } });
@@ -351,6 +356,8 @@ for (const version of SUPPORTED_PROTOCOL_VERSIONS) {
     test('prompt system_prompt is the reference-mode catalog', async () => {
       const { prompts } = await client.listPrompts();
       assert.deepEqual(prompts.map((x) => x.name), ['system_prompt']);
+      assert.deepEqual(prompts[0].arguments.map((x) => [x.name, x.required]),
+        [['budget', false], ['base_key', false]]);
       const p = await client.getPrompt({ name: 'system_prompt' });
       assert.equal(p.messages.length, 1);
       const body = p.messages[0].content.text;
@@ -364,6 +371,26 @@ for (const version of SUPPORTED_PROTOCOL_VERSIONS) {
       const again = await client.getPrompt({ name: 'system_prompt' });
       assert.equal(again.messages[0].content.text, body);
       await assert.rejects(client.getPrompt({ name: 'nope' }), (e) => e.code === -32602);
+      // The same bytes as `agentkv prompt build --mode reference`.
+      const cli = akvOk(d.store, ['--sandbox', SB, 'prompt', 'build', '--mode', 'reference']).text;
+      assert.equal(body, cli);
+      // A budget too small for the catalog is the caller's error.
+      await assert.rejects(client.getPrompt({ name: 'system_prompt', arguments: { budget: '5' } }),
+        (e) => e.code === -32602 && /invalid_argument/.test(e.message));
+      await assert.rejects(client.getPrompt({ name: 'system_prompt', arguments: { budget: 'lots' } }),
+        (e) => e.code === -32602);
+      const big = await client.getPrompt({ name: 'system_prompt', arguments: { budget: '100000' } });
+      assert.match(big.messages[0].content.text, /presentation/);
+      // A base from scope system, with the catalog at its marker.
+      akvOk(d.store, ['--sandbox', SB, 'put', 'system', 'base', '-'], 'You are careful.\n{{agentkv:catalog}}\nBe brief.\n');
+      const based = await client.getPrompt({ name: 'system_prompt', arguments: { base_key: 'base' } });
+      const t2 = based.messages[0].content.text;
+      assert.ok(t2.startsWith('You are careful.\n'), t2.slice(0, 80));
+      assert.ok(t2.endsWith('Be brief.\n'));
+      assert.match(t2, /get_instruction/);
+      akvOk(d.store, ['--sandbox', SB, 'del', 'system', 'base']);
+      await assert.rejects(client.getPrompt({ name: 'system_prompt', arguments: { base_key: 'base' } }),
+        (e) => e.code === -32602 && /not_found/.test(e.message));
     });
   });
 }
