@@ -42,7 +42,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_LIBS = $$(pkg-config --libs lmdb jansson libcrypto inih) -lpthread
+FUZZ_LIBS = $$(pkg-config --libs lmdb jansson libcrypto inih libpcre2-8) -lpthread
 
 AGENTKV := build/agentkv
 DEMO_DIR := ./.agentkv
@@ -76,6 +76,10 @@ deps:
 	@command -v npm >/dev/null 2>&1 || \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm
 	@if [ -f scripts/fetch-tokenizers.sh ]; then bash scripts/fetch-tokenizers.sh; fi
+	@# The MCP tests' SDK client, pinned by tests/mcp/package-lock.json:
+	@# npm ci only when the lockfile is newer than the last install.
+	@if [ -f tests/mcp/package-lock.json ] && [ ! tests/mcp/node_modules/.package-lock.json -nt tests/mcp/package-lock.json ]; then \
+	  (cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
