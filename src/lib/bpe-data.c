@@ -28,11 +28,13 @@
  *   pat                      tiktoken's pattern text, as in the JSON
  *
  * A table file is used only when its header matches this build (magic,
- * version, byte order, hash function) and, when the JSON file sits in the
- * same directory, when it was made from exactly that JSON (size and hash
- * of its bytes); otherwise the JSON is read. Every offset, length and rank
- * in the file is checked before use, so a damaged file is refused, never
- * followed out of bounds.
+ * version, byte order, hash function), its body matches the hash in its
+ * header (a damaged file is noticed rather than silently mis-tokenizing),
+ * and, when the JSON file sits in the same directory, when it was made
+ * from exactly that JSON (size and hash of its bytes). Otherwise the JSON
+ * is read instead, if there is one. Every offset, length and rank in the
+ * file is also checked before use, so no file is ever followed out of
+ * bounds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -396,7 +398,7 @@ static int load_json(const char *path, const char *expect_pat,
 /* ------------------------------------------------------------------------ */
 
 #define BIN_MAGIC "AKVBPE\r\n"
-#define BIN_VERSION 1u
+#define BIN_VERSION 3u
 #define BIN_ENDIAN 0x01020304u
 
 struct bin_header {
@@ -404,20 +406,35 @@ struct bin_header {
     uint32_t endian, version, hash_id, nranks;
     uint32_t mask, nspecials;
     uint64_t source_size, source_hash; /* of the JSON it was made from */
+    uint64_t body_hash;                /* of everything after the header */
     uint64_t tok_off, tok_len, bytes, bytes_len, table, byte_rank,
         pair_rank, specials, specials_len, pat, pat_len, file_size;
 };
 
-/* A hash of a whole file's bytes, to tell whether a table file was made
- * from the JSON beside it. */
+/* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
+ * two interleaved lanes): enough to notice damage or a different file, at
+ * the speed of memory. Not meant to resist a forger. */
 static uint64_t file_hash(const unsigned char *p, size_t n)
 {
-    uint64_t h = 0;
-    const size_t chunk = 1 << 16;
-    for (size_t i = 0; i < n; i += chunk)
-        h = h * 0x100000001b3ull ^
-            akv_bpe_hash(p + i, n - i < chunk ? n - i : chunk);
-    return h ^ n;
+    uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint64_t w0, w1;
+        memcpy(&w0, p + i, 8);
+        memcpy(&w1, p + i + 8, 8);
+        a0 += w0;
+        b0 += a0;
+        a1 += w1;
+        b1 += a1;
+    }
+    uint64_t tail[2] = {0, 0};
+    memcpy(tail, p + i, n - i);
+    a0 += tail[0];
+    b0 += a0;
+    a1 += tail[1];
+    b1 += a1;
+    return (a0 ^ (b0 << 32 | b0 >> 32)) * 0x9e3779b97f4a7c15ull ^
+           (a1 ^ (b1 << 29 | b1 >> 35)) ^ (uint64_t)n;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -493,6 +510,20 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.pat_len = strlen(pat);
     h.file_size = at;
 
+    /* The whole file in memory first, so that the header can carry the
+     * hash of the body. */
+    unsigned char *img = calloc(1, (size_t)h.file_size);
+    if (img == NULL) {
+        free(pat);
+        akv_bpe_data_free(&d);
+        return akv_fail(AKV_ENOMEM, "out of memory writing %s", bin_path);
+    }
+    for (size_t i = 0; i < nsec; i++)
+        if (sec[i].n)
+            memcpy(img + *sec[i].off, sec[i].p, sec[i].n);
+    h.body_hash = file_hash(img + sizeof h, (size_t)h.file_size - sizeof h);
+    memcpy(img, &h, sizeof h);
+
     char tmp[4096];
     int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", bin_path, (long)getpid());
     int fd = w > 0 && (size_t)w < sizeof tmp
@@ -502,16 +533,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         rc = akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s", tmp,
                       strerror(errno));
     } else {
-        static const unsigned char zeros[8];
-        uint64_t pos = sizeof h;
-        int bad = write_all(fd, &h, sizeof h);
-        for (size_t i = 0; i < nsec && !bad; i++) {
-            bad = write_all(fd, zeros, (size_t)(*sec[i].off - pos)) ||
-                  write_all(fd, sec[i].p, sec[i].n);
-            pos = *sec[i].off + sec[i].n;
-        }
-        if (!bad)
-            bad = write_all(fd, zeros, (size_t)(h.file_size - pos));
+        int bad = write_all(fd, img, (size_t)h.file_size);
         if (close(fd) != 0)
             bad = 1;
         if (bad || rename(tmp, bin_path) != 0) {
@@ -520,6 +542,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
             unlink(tmp);
         }
     }
+    free(img);
     free(pat);
     akv_bpe_data_free(&d);
     return rc;
@@ -563,7 +586,8 @@ static int load_bin(const char *path, const char *expect_pat,
         goto stale;
 
     uint64_t table_n = (uint64_t)h.mask + 1;
-    if (h.file_size != len || h.nranks == 0 || h.nranks > MAX_RANKS ||
+    if (h.file_size != len ||
+        h.body_hash != file_hash(base + sizeof h, len - sizeof h) || h.nranks == 0 || h.nranks > MAX_RANKS ||
         (table_n & h.mask) != 0 || table_n < h.nranks ||
         table_n > (uint64_t)MAX_RANKS * 4 ||
         !in_file(h.tok_off, (uint64_t)h.nranks * 4, len, 8) ||
@@ -596,8 +620,11 @@ static int load_bin(const char *path, const char *expect_pat,
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;
 
-    /* Ranks point at bytes inside the file; every rank the tables give is
-     * a real token; the table has a hole so that a probe ends. */
+    /* Ranks point at bytes inside the file; the tables give ranks in
+     * range (a gap has length 0, so no lookup ever compares its bytes);
+     * single bytes are real tokens; the table has a hole so that every
+     * probe ends. These loops run in order over the arrays: no random
+     * access, so that checking costs little more than the checksum. */
     for (uint32_t r = 0; r < d->nranks; r++) {
         uint32_t o = d->tok_off[r], l = d->tok_len[r];
         if (o == NONE ? l != 0
@@ -605,24 +632,24 @@ static int load_bin(const char *path, const char *expect_pat,
                          l > d->bytes_len - o))
             goto damaged;
     }
-#define VALID_RANK(r) ((r) < d->nranks && d->tok_off[(r)] != NONE)
     uint64_t holes = 0;
     for (uint64_t i = 0; i < table_n; i++) {
         uint32_t r = d->table[i].rank;
         if (r == NONE)
             holes++;
-        else if (!VALID_RANK(r))
+        else if (r >= d->nranks)
             goto damaged;
     }
     if (holes == 0)
         goto damaged;
     for (size_t b = 0; b < 256; b++)
-        if (!VALID_RANK(d->byte_rank[b]) || d->tok_len[d->byte_rank[b]] != 1)
+        if (d->byte_rank[b] >= d->nranks ||
+            d->tok_len[d->byte_rank[b]] != 1)
             goto damaged;
     for (size_t p = 0; p < 65536; p++)
-        if (d->pair_rank[p] != NONE &&
-            (!VALID_RANK(d->pair_rank[p]) || d->tok_len[d->pair_rank[p]] != 2))
+        if (d->pair_rank[p] != NONE && d->pair_rank[p] >= d->nranks)
             goto damaged;
+#define VALID_RANK(r) ((r) < d->nranks && d->tok_off[(r)] != NONE)
     size_t o = 0;
     for (uint32_t s = 0; s < d->nspecials; s++) {
         uint32_t rec[2];
@@ -667,13 +694,16 @@ int akv_bpe_data_load(const char *dir, const char *name,
                       json_len, out);
     if (json)
         munmap(json, json_len);
-    if (rc == AKV_OK || (rc != AKV_ENOTFOUND && rc != AKV_EINVAL))
+    if (rc == AKV_OK || rc == AKV_ENOMEM)
         return rc;
-    if (jrc == AKV_ENOTFOUND)
-        return rc == AKV_EINVAL
-                   ? akv_fail(AKV_EUNAVAILABLE,
-                              "%s was made by another build; rebuild (make)",
-                              bin_path)
-                   : AKV_ENOTFOUND;
-    return load_json(json_path, expect_pat, out, NULL);
+    /* The JSON file is the source of truth: a table file that is missing,
+     * stale, from another build or damaged is passed over when the JSON
+     * is there. */
+    if (jrc == AKV_OK)
+        return load_json(json_path, expect_pat, out, NULL);
+    if (rc == AKV_EINVAL)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "%s was made by another build; rebuild (make)",
+                        bin_path);
+    return rc;
 }
