@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# test-tokens.sh — `agentkv tokens` against the real binary.
+#
+# Exactness: token ids (not just counts) from `agentkv tokens --ids` must
+# equal those of the npm tiktoken package, for o200k_base and cl100k_base,
+# on the shipped corpus (tests/tokenizer/corpus: prose, Markdown, code, JSON,
+# CJK, emoji and ZWJ sequences, combining marks, Arabic/Hebrew, runs of
+# spaces, newlines and digits, contractions, invalid UTF-8, ...), on a 1 MiB
+# Markdown/code mix and on every code point of planes 0-3 and 14 in small
+# contexts, both generated here (tests/tokenizer/gen-corpus.cjs). Any
+# mismatch fails the test and is shown with its context.
+#
+# Behaviour: stdin and '-', several files, empty input, special tokens as
+# text, unreadable files, unknown encodings, --json, and where the data is
+# found (AGENTKV_TOKENIZER_DIR, a JSON file without its compiled table, a
+# damaged table).
+#
+# Needs node and the pinned tiktoken package in build/npm, which `make deps`
+# installs (scripts/fetch-tokenizers.sh); if it is missing, this test runs
+# that script itself (npm registry).
+. "$(dirname "$0")/lib.sh"
+
+SRC=${AKV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+NPM=${AKV_NPM_DIR:-$SRC/build/npm}
+TOK="$SRC/tests/tokenizer"
+export AKV_NPM_DIR="$NPM"
+unset AGENTKV_TOKENIZER_DIR
+
+command -v node >/dev/null 2>&1 || { echo "test-tokens: node is required" >&2; exit 1; }
+if [ ! -f "$NPM/node_modules/tiktoken/package.json" ]; then
+    bash "$SRC/scripts/fetch-tokenizers.sh" >&2 ||
+        { echo "test-tokens: cannot install the tiktoken package" >&2; exit 1; }
+fi
+
+tok() { run "$AGENTKV" tokens "$@"; }
+tok_in() {
+    local input=$1
+    shift
+    run_in "$input" "$AGENTKV" tokens "$@"
+}
+
+printf 'Hello, world!' >"$TMP/hello.txt"
+: >"$TMP/empty.txt"
+
+t "stdin: the count alone"
+tok_in "$TMP/hello.txt"
+expect_ok
+expect_out "4"
+
+t "'-' is stdin"
+tok_in "$TMP/hello.txt" -
+expect_ok
+expect_out "4"
+
+t "--ids on stdin: ids alone, space-separated"
+tok_in "$TMP/hello.txt" --ids
+expect_ok
+expect_out "13225 11 2375 0"
+
+t "--encoding cl100k_base"
+tok_in "$TMP/hello.txt" --ids --encoding cl100k_base
+expect_ok
+expect_out "9906 11 1917 0"
+
+t "--encoding=o200k_base is the default"
+tok_in "$TMP/hello.txt" --ids --encoding=o200k_base
+expect_out "13225 11 2375 0"
+
+t "files: COUNT<TAB>FILE per file, in order"
+tok "$TMP/hello.txt" "$TMP/empty.txt" "$TMP/hello.txt"
+expect_ok
+expect_out "$(printf '4\t%s\n0\t%s\n4\t%s' "$TMP/hello.txt" "$TMP/empty.txt" "$TMP/hello.txt")"
+
+t "--ids with files: IDS<TAB>FILE; an empty file has no ids"
+tok --ids "$TMP/hello.txt" "$TMP/empty.txt"
+expect_ok
+expect_out "$(printf '13225 11 2375 0\t%s\n\t%s' "$TMP/hello.txt" "$TMP/empty.txt")"
+
+t "empty stdin counts 0"
+tok_in "$TMP/empty.txt"
+expect_out "0"
+
+t "special tokens are counted as text (encode_ordinary)"
+printf '<|endoftext|> hi' >"$TMP/special.txt"
+tok_in "$TMP/special.txt" --ids
+expect_ok
+expect_out "27 91 419 1440 919 91 29 5911"
+
+t "invalid UTF-8 counts as U+FFFD"
+printf 'a\xffb' >"$TMP/bad.bin"
+printf 'a\xef\xbf\xbdb' >"$TMP/fffd.txt"
+tok_in "$TMP/fffd.txt" --ids
+want=$(cat "$OUT")
+tok_in "$TMP/bad.bin" --ids
+expect_ok
+expect_out "$want"
+
+t "an unreadable file is reported, the others are still counted"
+tok "$TMP/hello.txt" "$TMP/missing.txt" "$TMP/empty.txt"
+expect_rc 2
+expect_err_contains "agentkv: invalid_argument: cannot open"
+expect_err_contains "missing.txt"
+expect_out "$(printf '4\t%s\n0\t%s' "$TMP/hello.txt" "$TMP/empty.txt")"
+
+t "a directory is not a file"
+tok "$TMP"
+expect_error invalid_argument 2
+
+t "unknown encoding"
+tok_in "$TMP/hello.txt" --encoding p50k_base
+expect_error invalid_argument 2
+expect_err_contains "unknown encoding"
+
+t "--json: one object per input"
+run "$AGENTKV" --json tokens "$TMP/hello.txt" "$TMP/empty.txt"
+expect_ok
+json_check 'len(lines) == 2 and lines[0]["tokens"] == 4 and lines[0]["encoding"] == "o200k_base" and lines[1]["tokens"] == 0 and lines[1]["file"].endswith("empty.txt")'
+run_in "$TMP/hello.txt" "$AGENTKV" --json tokens --ids --encoding cl100k_base
+expect_ok
+json_check 'd["ids"] == [9906, 11, 1917, 0] and d["tokens"] == 4 and "file" not in d'
+
+t "--help documents the flags"
+tok --help
+expect_ok
+expect_out_contains "--encoding NAME"
+expect_out_contains "--ids"
+
+# Where the data comes from. The build tree holds <name>.json and the
+# compiled <name>.bin; AGENTKV_TOKENIZER_DIR is tried first.
+DATA=""
+for d in "$(dirname "$AGENTKV")/share/agentkv/tokenizers" "$SRC/build/share/agentkv/tokenizers"; do
+    if [ -f "$d/o200k_base.json" ]; then DATA=$d; break; fi
+done
+[ -n "$DATA" ] || { echo "test-tokens: no tokenizer data in the build tree (make deps)" >&2; exit 1; }
+tok_in "$TOK/corpus/prose-en.txt" --ids
+prose_ids=$(cat "$OUT")
+
+t "AGENTKV_TOKENIZER_DIR with only the JSON file (no compiled table)"
+mkdir -p "$TMP/jsononly"
+cp "$DATA/o200k_base.json" "$TMP/jsononly/"
+AGENTKV_TOKENIZER_DIR="$TMP/jsononly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
+expect_ok
+expect_out "$prose_ids"
+
+t "a damaged table beside its JSON: the JSON is used"
+if [ -f "$DATA/o200k_base.bin" ]; then
+    cp "$DATA/o200k_base.bin" "$TMP/jsononly/o200k_base.bin"
+    printf '\377\377\377\377\377\377\377\377' |
+        dd of="$TMP/jsononly/o200k_base.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+    AGENTKV_TOKENIZER_DIR="$TMP/jsononly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
+    expect_ok
+    expect_out "$prose_ids"
+
+    t "a damaged table alone is refused (unavailable), never followed"
+    mkdir -p "$TMP/binonly"
+    cp "$TMP/jsononly/o200k_base.bin" "$TMP/binonly/"
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens
+    expect_error unavailable 6
+    expect_err_contains "damaged"
+
+    t "a table file alone (no JSON) is enough"
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
+    expect_ok
+    expect_out "$prose_ids"
+fi
+
+t "a JSON file that is not tiktoken data is refused"
+mkdir -p "$TMP/junk"
+echo '{"pat_str": "x", "bpe_ranks": "! 0 YQ=="}' >"$TMP/junk/o200k_base.json"
+AGENTKV_TOKENIZER_DIR="$TMP/junk" run_in "$TMP/hello.txt" "$AGENTKV" tokens
+expect_error unavailable 6
+
+t "AGENTKV_TOKENIZER_DIR without data: the next directory is used"
+mkdir -p "$TMP/nothing"
+AGENTKV_TOKENIZER_DIR="$TMP/nothing" run_in "$TMP/hello.txt" "$AGENTKV" tokens
+expect_ok
+expect_out "4"
+
+# Exactness against tiktoken.
+node "$TOK/gen-corpus.cjs" mix 1048576 "$TMP/mix-1MiB.md" || fail "gen-corpus mix failed"
+node "$TOK/gen-corpus.cjs" codepoints "$TMP/codepoints.txt" || fail "gen-corpus codepoints failed"
+[ "$(wc -c <"$TMP/mix-1MiB.md")" -eq 1048576 ] || fail "the mix is not 1 MiB"
+files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt")
+[ "${#files[@]}" -ge 20 ] || fail "the shipped corpus is missing (${#files[@]} files)"
+
+for enc in o200k_base cl100k_base; do
+    t "ids equal tiktoken's ($enc, ${#files[@]} files)"
+    run "$AGENTKV" tokens --ids --encoding "$enc" "${files[@]}"
+    expect_ok
+    cp "$OUT" "$TMP/ours-$enc.txt"
+    run node "$TOK/reference.cjs" --check "$TMP/ours-$enc.txt" "$enc" "${files[@]}"
+    [ "$RC" -eq 0 ] || fail "ids differ from tiktoken's"
+    pass
+    echo "exactness: $(tail -n 1 "$OUT")"
+done
+
+finish

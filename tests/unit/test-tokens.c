@@ -1,0 +1,240 @@
+/*
+ * test-tokens.c — unit tests of the tokenizer API (agentkv-tokens.h): ids
+ * of known strings for both encodings (values taken from the npm tiktoken
+ * package), count == number of ids, decode as the inverse of encode,
+ * invalid UTF-8 read as U+FFFD, the caller-buffer contract of decode,
+ * argument errors, and one handle shared by threads that load and encode
+ * at the same time. Exactness on a large corpus is tests/cli/test-tokens.sh.
+ *
+ * Needs the encoding data (make deps); found through the build tree.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentkv-tokens.h"
+#include "testutil.h"
+
+static const akv_encoding *load(const char *name)
+{
+    const akv_encoding *e = NULL;
+    assert_ok(akv_encoding_load(name, &e));
+    assert_non_null(e);
+    return e;
+}
+
+/* Encodes text and compares with the expected ids, printing both. */
+static void expect_ids(const char *enc_name, const char *text, size_t len,
+                       const uint32_t *want, size_t nwant)
+{
+    const akv_encoding *e = load(enc_name);
+    uint32_t *ids;
+    size_t n, count;
+    assert_ok(akv_tokens_encode(e, text, len, &ids, &n));
+    assert_ok(akv_tokens_count(e, text, len, &count));
+    assert_int_equal(count, n);
+    int same = n == nwant && (n == 0 || memcmp(ids, want, n * 4) == 0);
+    if (!same) {
+        char got[512] = "", exp[512] = "";
+        for (size_t i = 0; i < n && strlen(got) < 480; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), " %u",
+                     ids[i]);
+        for (size_t i = 0; i < nwant && strlen(exp) < 480; i++)
+            snprintf(exp + strlen(exp), sizeof exp - strlen(exp), " %u",
+                     want[i]);
+        akv_tokens_free(ids);
+        fail_msg("%s: ids of '%.*s' are [%s ], expected [%s ]", enc_name,
+                 (int)len, text, got, exp);
+    }
+    akv_tokens_free(ids);
+}
+
+#define IDS(...) ((const uint32_t[]){__VA_ARGS__}), \
+    sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t)
+
+static void test_known_ids(void **state)
+{
+    (void)state;
+    expect_ids("o200k_base", "Hello, world!", 13, IDS(13225, 11, 2375, 0));
+    expect_ids("cl100k_base", "Hello, world!", 13, IDS(9906, 11, 1917, 0));
+    expect_ids(NULL, "Hello, world!", 13, IDS(13225, 11, 2375, 0));
+    /* Special tokens are text (encode_ordinary). */
+    expect_ids("o200k_base", "<|endoftext|> hi", 16,
+               IDS(27, 91, 419, 1440, 919, 91, 29, 5911));
+    /* Digits go in groups of at most three. */
+    expect_ids("o200k_base", "1234567", 7, IDS(7633, 19354, 22));
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    const akv_encoding *e = load(NULL);
+    uint32_t *ids = (uint32_t *)1;
+    size_t n = 99, count = 99;
+    assert_ok(akv_tokens_encode(e, NULL, 0, &ids, &n));
+    assert_null(ids);
+    assert_int_equal(n, 0);
+    assert_ok(akv_tokens_count(e, "", 0, &count));
+    assert_int_equal(count, 0);
+    akv_tokens_free(NULL);
+}
+
+/* Decoding the ids of valid UTF-8 gives the bytes back; invalid bytes come
+ * back as U+FFFD, one per maximal ill-formed subsequence. */
+static void test_decode(void **state)
+{
+    (void)state;
+    const char *names[] = {"o200k_base", "cl100k_base"};
+    const char text[] = "Ünïcödé 👨‍👩‍👧 中文 \t\r\n  x = 42; // ok\x00 end";
+    size_t len = sizeof text - 1;
+    for (int k = 0; k < 2; k++) {
+        const akv_encoding *e = load(names[k]);
+        uint32_t *ids;
+        size_t n;
+        assert_ok(akv_tokens_encode(e, text, len, &ids, &n));
+        size_t need = 0;
+        assert_akv(akv_tokens_decode(e, ids, n, NULL, &need), AKV_ENOBUFS);
+        assert_int_equal(need, len);
+        char buf[128];
+        size_t got = 5;
+        memset(buf, 'Z', sizeof buf);
+        assert_akv(akv_tokens_decode(e, ids, n, buf, &got), AKV_ENOBUFS);
+        assert_int_equal(got, len);
+        assert_int_equal(buf[5], 'Z'); /* nothing past the size given */
+        got = sizeof buf;
+        assert_ok(akv_tokens_decode(e, ids, n, buf, &got));
+        assert_int_equal(got, len);
+        assert_memory_equal(buf, text, len);
+        akv_tokens_free(ids);
+    }
+
+    const akv_encoding *e = load(NULL);
+    /* a, FF, b, truncated E2 82, c, surrogate ED A0 80 */
+    const char bad[] = "a\xff" "b\xe2\x82" "c\xed\xa0\x80";
+    const char fixed[] = "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+    uint32_t *ids, *ids2;
+    size_t n, n2;
+    assert_ok(akv_tokens_encode(e, bad, sizeof bad - 1, &ids, &n));
+    assert_ok(akv_tokens_encode(e, fixed, sizeof fixed - 1, &ids2, &n2));
+    assert_int_equal(n, n2);
+    assert_memory_equal(ids, ids2, n * 4);
+    char buf[64];
+    size_t got = sizeof buf;
+    assert_ok(akv_tokens_decode(e, ids, n, buf, &got));
+    assert_int_equal(got, sizeof fixed - 1);
+    assert_memory_equal(buf, fixed, got);
+    akv_tokens_free(ids);
+    akv_tokens_free(ids2);
+
+    /* Special ids decode to their text; unknown ids are refused. */
+    uint32_t special[] = {199999};
+    got = sizeof buf;
+    assert_ok(akv_tokens_decode(e, special, 1, buf, &got));
+    assert_int_equal(got, 13);
+    assert_memory_equal(buf, "<|endoftext|>", 13);
+    uint32_t unknown[] = {13225, 4000000};
+    got = sizeof buf;
+    assert_akv(akv_tokens_decode(e, unknown, 2, buf, &got), AKV_EINVAL);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    const akv_encoding *e = (const akv_encoding *)1;
+    assert_akv(akv_encoding_load("p50k_base", &e), AKV_EINVAL);
+    assert_null(e);
+    assert_akv(akv_encoding_load("", &e), AKV_EINVAL);
+    assert_akv(akv_encoding_load(NULL, NULL), AKV_EINVAL);
+    e = load(NULL);
+    size_t count;
+    uint32_t *ids;
+    assert_akv(akv_tokens_count(NULL, "x", 1, &count), AKV_EINVAL);
+    assert_akv(akv_tokens_count(e, NULL, 1, &count), AKV_EINVAL);
+    assert_akv(akv_tokens_count(e, "x", 1, NULL), AKV_EINVAL);
+    assert_akv(akv_tokens_encode(e, "x", 1, NULL, &count), AKV_EINVAL);
+    assert_akv(akv_tokens_encode(e, "x", 1, &ids, NULL), AKV_EINVAL);
+    assert_string_equal(akv_encoding_name(e), "o200k_base");
+    assert_string_equal(akv_encoding_name(load("cl100k_base")),
+                        "cl100k_base");
+}
+
+/* Long pieces (the heap merge) and a long run of one byte. */
+static void test_long_pieces(void **state)
+{
+    (void)state;
+    const akv_encoding *e = load(NULL);
+    size_t len = 200000;
+    char *s = malloc(len);
+    assert_non_null(s);
+    for (size_t i = 0; i < len; i++)
+        s[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    uint32_t *ids;
+    size_t n, count;
+    assert_ok(akv_tokens_encode(e, s, len, &ids, &n));
+    assert_ok(akv_tokens_count(e, s, len, &count));
+    assert_int_equal(n, count);
+    char *back = malloc(len);
+    size_t got = len;
+    assert_ok(akv_tokens_decode(e, ids, n, back, &got));
+    assert_int_equal(got, len);
+    assert_memory_equal(back, s, len);
+    akv_tokens_free(ids);
+    memset(s, ' ', len);
+    assert_ok(akv_tokens_count(e, s, len, &count));
+    assert_true(count > 0 && count < len / 4);
+    free(back);
+    free(s);
+}
+
+struct thread_arg {
+    const char *name;
+    const akv_encoding *enc;
+    size_t count;
+    int rc;
+};
+
+static void *worker(void *p)
+{
+    struct thread_arg *a = p;
+    a->rc = akv_encoding_load(a->name, &a->enc);
+    const char text[] = "Threads share one immutable encoding. 共有される。";
+    for (int i = 0; i < 200 && a->rc == AKV_OK; i++)
+        a->rc = akv_tokens_count(a->enc, text, sizeof text - 1, &a->count);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    pthread_t t[N];
+    struct thread_arg a[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (struct thread_arg){i % 2 ? "cl100k_base" : "o200k_base",
+                                   NULL, 0, -1};
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &a[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < N; i++) {
+        assert_ok(a[i].rc);
+        /* One handle per encoding, the same count everywhere. */
+        assert_ptr_equal(a[i].enc, a[i % 2].enc);
+        assert_int_equal(a[i].count, a[i % 2].count);
+    }
+    assert_ptr_not_equal(a[0].enc, a[1].enc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads), /* first: concurrent first loads */
+        cmocka_unit_test(test_known_ids),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_long_pieces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
