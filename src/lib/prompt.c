@@ -441,12 +441,10 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
     if (*shortened || *dropped) {
         char note[256];
         snprintf(note, sizeof note,
-                 "\n(To fit a budget of %llu tokens, %zu description%s %s "
-                 "shortened and %zu dropped; the list_instructions tool "
-                 "gives them in full.)\n",
+                 "\n(Budget %llu tokens: %zu description%s shortened, %zu "
+                 "dropped; list_instructions has them in full.)\n",
                  (unsigned long long)budget, *shortened,
-                 *shortened == 1 ? "" : "s",
-                 *shortened == 1 ? "is" : "are", *dropped);
+                 *shortened == 1 ? "" : "s", *dropped);
         buf_str(out, note);
     }
 }
