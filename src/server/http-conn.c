@@ -943,6 +943,7 @@ void conn_stop_cb(evutil_socket_t fd, short what, void *arg)
     event_del(w->ev_accept);
     if (w->ev_accept_retry)
         event_del(w->ev_accept_retry);
+    atomic_fetch_add(&w->srv->accept_stopped, 1);
     struct conn *next;
     for (struct conn *c = w->conns; c; c = next) {
         next = c->next;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -420,6 +421,18 @@ stop:
     atomic_store(&srv->stopping, 1);
     for (int i = 0; i < workers_started; i++)
         event_active(srv->workers[i].ev_stop, EV_READ, 0);
+    /* Once no worker accepts any more, close the listening socket, so that
+     * new clients are refused at once instead of waiting in the backlog. */
+    for (int i = 0; i < 2000 && atomic_load(&srv->accept_stopped) <
+                                    workers_started; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    if (atomic_load(&srv->accept_stopped) == workers_started &&
+        srv->lfd >= 0) {
+        close(srv->lfd);
+        srv->lfd = -1;
+    }
     for (int i = 0; i < workers_started; i++)
         pthread_join(srv->workers[i].thread, NULL);
     if (pool_started)

@@ -280,6 +280,7 @@ struct server {
     struct metrics *metrics;
     struct accesslog *log;
     atomic_int stopping;
+    atomic_int accept_stopped; /* workers that no longer accept */
     _Atomic int64_t started_ms;
 };
 
