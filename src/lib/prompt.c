@@ -335,8 +335,8 @@ static int pick_inline(struct build *b, const char *names)
             int i = find_set(b, s, (size_t)(t - s));
             if (i < 0)
                 return akv_fail(AKV_ENOTFOUND,
-                                "--inline names '%s', which is not an "
-                                "instruction set of sandbox %s",
+                                "inline set '%s' is not an instruction set "
+                                "of sandbox %s",
                                 akv_quote(shown, s, (size_t)(t - s)),
                                 b->sandbox);
             b->sets[i].inlined = true;
@@ -683,13 +683,13 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
     bool names = opts->inline_names && opts->inline_names[strspn(
                                            opts->inline_names, " \t,")];
     if (names && opts->mode != AKV_PROMPT_HYBRID)
-        return akv_fail(AKV_EINVAL, "--inline names sets for hybrid mode; "
+        return akv_fail(AKV_EINVAL, "inline sets are named for hybrid mode; "
                                     "%s mode %s",
                         akv_prompt_mode_name(opts->mode),
                         opts->mode == AKV_PROMPT_INLINE ? "inlines every set"
                                                         : "inlines none");
     if (opts->budget && opts->mode == AKV_PROMPT_INLINE)
-        return akv_fail(AKV_EINVAL, "--budget limits the catalog, and inline "
+        return akv_fail(AKV_EINVAL, "a budget limits the catalog, and inline "
                                     "mode has none");
     if (opts->base == NULL && opts->base_len != 0)
         return akv_fail(AKV_EINVAL, "prompt: base is NULL");

@@ -42,6 +42,12 @@ const struct route routes[] = {
      http_admin_stats, "usage per scope"},
     {HTTP_POST, "/v1/sandboxes/{sandbox}/prune", 0, AUTH_WRITE, BODY_SMALL, 1,
      http_admin_prune, "remove expired entries"},
+    {HTTP_POST, "/v1/seed", 0, AUTH_ADMIN, BODY_SMALL, 1,
+     http_instructions_seed, "reseed _global from the instruction directory"},
+    {HTTP_GET, "/v1/sandboxes/{sandbox}/instructions", 0, AUTH_READ,
+     BODY_SMALL, 1, http_instructions_list, "catalog of instruction sets"},
+    {HTTP_GET, "/v1/sandboxes/{sandbox}/prompt", 0, AUTH_READ, BODY_SMALL, 1,
+     http_instructions_prompt, "built system prompt"},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];
 

@@ -58,6 +58,7 @@ struct server_opts {
     int64_t idle_timeout_ms;  /* silence allowed between requests; 0 = none */
     int64_t request_timeout_ms; /* head within, body/response progress within */
     int64_t prune_interval_ms;  /* background expiry period; 0 = off */
+    const char *seed_dir;     /* POST /v1/seed: --seed DIR; NULL = bundled */
 };
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8420"
@@ -206,7 +207,7 @@ void http_error_status(struct http_req *r, int status, const char *code,
 void http_resp_clear(struct http_resp *resp);
 void http_resp_free(struct http_resp *resp);
 
-/* ---- handlers (http-kv.c, http-admin.c) --------------------------------- */
+/* ---- handlers (http-kv.c, http-admin.c, http-instructions.c) ----------- */
 
 void http_kv_get(struct http_req *r);
 void http_kv_put(struct http_req *r);
@@ -218,6 +219,9 @@ void http_admin_readyz(struct http_req *r);
 void http_admin_metrics(struct http_req *r);
 void http_admin_stats(struct http_req *r);
 void http_admin_prune(struct http_req *r);
+void http_instructions_seed(struct http_req *r);
+void http_instructions_list(struct http_req *r);
+void http_instructions_prompt(struct http_req *r);
 
 /*
  * Query parameters of a request, checked against the names a route takes:

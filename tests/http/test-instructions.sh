@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# test-instructions.sh — the instruction routes: POST /v1/seed (admin only,
+# idempotent, ?force), GET /v1/sandboxes/{sb}/instructions (the catalog as
+# JSON, overlay of the sandbox over _global), and GET
+# /v1/sandboxes/{sb}/prompt: the same bytes as `agentkv prompt build`, with
+# X-Agentkv-Tokens and X-Agentkv-Baseline-Tokens equal to what `agentkv
+# tokens` counts for the prompt and for its inline build, the three modes,
+# ?budget with the shortened/dropped headers, and the errors.
+. "$(dirname "$0")/lib.sh"
+
+akv() { "$AGENTKV" --dir "$STORE" "$@" >"$OUT" 2>"$ERR"; RC=$?; LAST="agentkv $*"; }
+tokens_of() { "$AGENTKV" tokens "$1" | cut -f1; }
+
+n=$(ls "$AKV_SOURCE_DIR"/instructions/*.md | grep -vic '/readme.md$')
+
+start_server
+[ -n "${ADMIN:-}" ] || fail "no admin token printed"
+pass
+akv --sandbox 'team-*' token create --role agent --label instructions
+[ "$RC" -eq 0 ] || fail "token create failed: $(cat "$ERR")"
+AGENT=$(cat "$OUT")
+kill -HUP "$SERVER_PID"
+sleep 0.3
+
+t "POST /v1/seed loads the bundled sets into _global"
+areq POST /v1/seed
+expect_status 200
+json_body_check() {
+    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+        "$BODY" "$1" || fail "JSON check failed: $1"
+    pass
+}
+json_body_check "d['sandbox'] == '_global' and d['added'] == $n and len(d['items']) == $n"
+
+t "a second seed changes nothing; ?force=true rewrites every set"
+areq POST /v1/seed
+expect_status 200
+json_body_check "d['unchanged'] == $n and d['added'] == 0 and d['updated'] == 0"
+areq POST '/v1/seed?force=true'
+expect_status 200
+json_body_check "d['updated'] == $n and all(i['version'] == 2 for i in d['items'])"
+areq POST '/v1/seed?force=perhaps'
+expect_status 400
+
+t "POST /v1/seed needs an admin token"
+treq "$AGENT" POST /v1/seed
+expect_status 403
+req POST /v1/seed
+expect_status 401
+
+t "the catalog route lists what the sandbox sees, sorted"
+printf '# Team notes\nKeep it short.\n' >"$TMP/notes.md"
+akv --sandbox team-a put instructions aaa_team "$TMP/notes.md" \
+    --meta '{"description":"Team conventions."}'
+[ "$RC" -eq 0 ] || fail "put failed: $(cat "$ERR")"
+treq "$AGENT" GET /v1/sandboxes/team-a/instructions
+expect_status 200
+expect_header Content-Type application/json
+json_body_check "d['sandbox'] == 'team-a' and [i['name'] for i in d['items']] == sorted(i['name'] for i in d['items']) and len(d['items']) == $n + 1"
+json_body_check "d['items'][0]['name'] == 'aaa_team' and d['items'][0]['origin'] == 'team-a' and d['items'][0]['description'] == 'Team conventions.' and d['items'][0]['tokens'] > 0 and len(d['items'][0]['sha256']) == 64"
+json_body_check "all(set(i) >= {'name','description','version','tokens','sha256'} for i in d['items'])"
+treq "$AGENT" GET /v1/sandboxes/other/instructions
+expect_status 403
+
+t "the prompt route returns what prompt build prints, with token headers"
+treq "$AGENT" GET /v1/sandboxes/team-a/prompt
+expect_status 200
+expect_header_match Content-Type '^text/markdown'
+akv --sandbox team-a prompt build
+cp "$OUT" "$TMP/cli.out"
+expect_body_file "$TMP/cli.out"
+cp "$BODY" "$TMP/ref.out"
+expect_header X-Agentkv-Tokens "$(tokens_of "$TMP/ref.out")"
+akv --sandbox team-a prompt build --mode inline
+cp "$OUT" "$TMP/inline.out"
+expect_header X-Agentkv-Baseline-Tokens "$(tokens_of "$TMP/inline.out")"
+expect_no_header X-Agentkv-Descriptions-Shortened
+
+t "the catalog is byte-identical across requests"
+treq "$AGENT" GET /v1/sandboxes/team-a/prompt
+expect_body_file "$TMP/ref.out"
+
+t "inline and hybrid modes"
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=inline'
+expect_status 200
+expect_body_file "$TMP/inline.out"
+expect_header X-Agentkv-Tokens "$(header X-Agentkv-Baseline-Tokens)"
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?inline=research,aaa_team'
+expect_status 200
+akv --sandbox team-a prompt build --inline research,aaa_team
+cp "$OUT" "$TMP/hybrid.out"
+expect_body_file "$TMP/hybrid.out"
+expect_header X-Agentkv-Tokens "$(tokens_of "$TMP/hybrid.out")"
+
+t "?budget keeps the catalog within the budget and says what it cut"
+full=$(tokens_of "$TMP/ref.out")
+b=$((full - 40))
+treq "$AGENT" GET "/v1/sandboxes/team-a/prompt?budget=$b"
+expect_status 200
+[ "$(header X-Agentkv-Tokens)" -le "$b" ] || fail "over the budget"
+pass
+[ "$(tokens_of "$BODY")" = "$(header X-Agentkv-Tokens)" ] || fail "header differs from the count"
+pass
+expect_header_match X-Agentkv-Descriptions-Shortened '^[0-9]+$'
+expect_header_match X-Agentkv-Descriptions-Dropped '^[0-9]+$'
+[ $(($(header X-Agentkv-Descriptions-Shortened) + $(header X-Agentkv-Descriptions-Dropped))) -gt 0 ] ||
+    fail "nothing shortened under a tighter budget"
+pass
+
+t "prompt errors"
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?budget=5'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=everything'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?inline=nope'
+expect_status 404
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=inline&budget=100'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?colour=blue'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?base_key=missing'
+expect_status 404
+treq "$AGENT" GET /v1/sandboxes/other/prompt
+expect_status 403
+
+t "?base_key builds from a base in scope system"
+printf 'Base for the team.\n{{agentkv:catalog}}\nEnd.\n' >"$TMP/base.md"
+areq PUT /v1/sandboxes/team-a/kv/system/base --data-binary @"$TMP/base.md"
+expect_status 201
+treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?base_key=base'
+expect_status 200
+akv --sandbox team-a prompt build --base "$TMP/base.md"
+cp "$OUT" "$TMP/based.out"
+expect_body_file "$TMP/based.out"
+
+stop_server
+finish
