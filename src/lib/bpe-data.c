@@ -28,13 +28,13 @@
  *   pat                      tiktoken's pattern text, as in the JSON
  *
  * A table file is used only when its header matches this build (magic,
- * version, byte order, hash function), its body matches the hash in its
- * header (a damaged file is noticed rather than silently mis-tokenizing),
- * and, when the JSON file sits in the same directory, when it was made
- * from exactly that JSON (size and hash of its bytes). Otherwise the JSON
- * is read instead, if there is one. Every offset, length and rank in the
- * file is also checked before use, so no file is ever followed out of
- * bounds.
+ * version, byte order, hash function, sections inside the file) and, when
+ * the JSON file sits in the same directory, when it was made from exactly
+ * that JSON (size and checksum of its bytes). Otherwise the JSON is read
+ * instead, if there is one. Loading reads only the header: the lookups
+ * check every rank, offset and length they take from the table and bound
+ * every probe, so even a damaged file is never followed out of bounds,
+ * and a process faults in only the pages its text needs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -266,7 +266,7 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
         const unsigned char *p = d->bytes + w->off[t];
         size_t n = w->len[t];
         uint64_t h = akv_bpe_hash(p, n);
-        uint32_t i = (uint32_t)h & d->mask;
+        uint32_t i = (uint32_t)h & d->mask, probe = 0;
         while (table[i].rank != NONE) {
             const struct akv_bpe_slot *s = &table[i];
             if (tok_len[s->rank] == n &&
@@ -275,7 +275,10 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
                                 "%s: ranks %u and %u are the same bytes",
                                 path, s->rank, r);
             i = (i + 1) & d->mask;
+            probe++;
         }
+        if (probe > d->max_probe)
+            d->max_probe = probe;
         table[i].rank = r;
         table[i].tag = (uint32_t)(h >> 32);
         if (n == 1)
@@ -398,7 +401,7 @@ static int load_json(const char *path, const char *expect_pat,
 /* ------------------------------------------------------------------------ */
 
 #define BIN_MAGIC "AKVBPE\r\n"
-#define BIN_VERSION 3u
+#define BIN_VERSION 4u
 #define BIN_ENDIAN 0x01020304u
 
 struct bin_header {
@@ -406,7 +409,7 @@ struct bin_header {
     uint32_t endian, version, hash_id, nranks;
     uint32_t mask, nspecials;
     uint64_t source_size, source_hash; /* of the JSON it was made from */
-    uint64_t body_hash;                /* of everything after the header */
+    uint32_t max_probe, pad;           /* longest probe of a present key */
     uint64_t tok_off, tok_len, bytes, bytes_len, table, byte_rank,
         pair_rank, specials, specials_len, pat, pat_len, file_size;
 };
@@ -521,7 +524,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     for (size_t i = 0; i < nsec; i++)
         if (sec[i].n)
             memcpy(img + *sec[i].off, sec[i].p, sec[i].n);
-    h.body_hash = file_hash(img + sizeof h, (size_t)h.file_size - sizeof h);
+    h.max_probe = d.max_probe;
     memcpy(img, &h, sizeof h);
 
     char tmp[4096];
@@ -586,8 +589,8 @@ static int load_bin(const char *path, const char *expect_pat,
         goto stale;
 
     uint64_t table_n = (uint64_t)h.mask + 1;
-    if (h.file_size != len ||
-        h.body_hash != file_hash(base + sizeof h, len - sizeof h) || h.nranks == 0 || h.nranks > MAX_RANKS ||
+    if (h.file_size != len || h.nranks == 0 || h.nranks > MAX_RANKS ||
+        h.max_probe > h.mask ||
         (table_n & h.mask) != 0 || table_n < h.nranks ||
         table_n > (uint64_t)MAX_RANKS * 4 ||
         !in_file(h.tok_off, (uint64_t)h.nranks * 4, len, 8) ||
@@ -620,34 +623,16 @@ static int load_bin(const char *path, const char *expect_pat,
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;
 
-    /* Ranks point at bytes inside the file; the tables give ranks in
-     * range (a gap has length 0, so no lookup ever compares its bytes);
-     * single bytes are real tokens; the table has a hole so that every
-     * probe ends. These loops run in order over the arrays: no random
-     * access, so that checking costs little more than the checksum. */
-    for (uint32_t r = 0; r < d->nranks; r++) {
-        uint32_t o = d->tok_off[r], l = d->tok_len[r];
-        if (o == NONE ? l != 0
-                      : (l == 0 || l > MAX_TOKEN_LEN || o > d->bytes_len ||
-                         l > d->bytes_len - o))
-            goto damaged;
-    }
-    uint64_t holes = 0;
-    for (uint64_t i = 0; i < table_n; i++) {
-        uint32_t r = d->table[i].rank;
-        if (r == NONE)
-            holes++;
-        else if (r >= d->nranks)
-            goto damaged;
-    }
-    if (holes == 0)
-        goto damaged;
+    d->max_probe = h.max_probe;
+
+    /* Nothing else is read up front: the lookups check every rank, offset
+     * and length they take from the file (akv_bpe_rank()), and a probe
+     * never goes further than max_probe, so a damaged table can give wrong
+     * ranks but never an access outside the file or an endless probe. The
+     * pages are faulted in as encoding touches them. Only the single bytes
+     * are checked here, because every input relies on them. */
     for (size_t b = 0; b < 256; b++)
-        if (d->byte_rank[b] >= d->nranks ||
-            d->tok_len[d->byte_rank[b]] != 1)
-            goto damaged;
-    for (size_t p = 0; p < 65536; p++)
-        if (d->pair_rank[p] != NONE && d->pair_rank[p] >= d->nranks)
+        if (d->byte_rank[b] >= d->nranks)
             goto damaged;
 #define VALID_RANK(r) ((r) < d->nranks && d->tok_off[(r)] != NONE)
     size_t o = 0;

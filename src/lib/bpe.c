@@ -794,6 +794,12 @@ int akv_tokens_decode(const akv_encoding *enc, const uint32_t *ids, size_t n,
         if (id < d->nranks && d->tok_off[id] != NONE) {
             src = d->bytes + d->tok_off[id];
             sl = d->tok_len[id];
+            /* The offsets come from a file: check them at use. */
+            if (d->tok_off[id] > d->bytes_len ||
+                sl > d->bytes_len - d->tok_off[id])
+                return akv_fail(AKV_EUNAVAILABLE,
+                                "%s data is damaged (token %u)",
+                                enc->def->name, id);
         } else {
             /* Special tokens: a handful of packed records. */
             size_t at = 0;

@@ -36,7 +36,8 @@ struct akv_bpe_data {
     const unsigned char *bytes;
     size_t bytes_len;
     const struct akv_bpe_slot *table;
-    uint32_t mask;               /* table size - 1; the table has a hole */
+    uint32_t mask;      /* table size - 1 */
+    uint32_t max_probe; /* a present key is at most this many slots on */
     const uint32_t *byte_rank;   /* 256: rank of each single byte */
     const uint32_t *pair_rank;   /* 65536: rank of each two-byte string */
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
@@ -80,7 +81,12 @@ static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
     return h;
 }
 
-/* Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. */
+/*
+ * Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. Every value
+ * taken from the tables is checked before it is used as an index, and the
+ * probe stops after max_probe slots, so that a damaged table file can
+ * yield wrong ranks but never a read outside it.
+ */
 static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
                                     const unsigned char *p, size_t n)
 {
@@ -90,14 +96,20 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
         return d->pair_rank[(size_t)p[0] << 8 | p[1]];
     uint64_t h = akv_bpe_hash(p, n);
     uint32_t tag = (uint32_t)(h >> 32);
-    for (uint32_t i = (uint32_t)h & d->mask;; i = (i + 1) & d->mask) {
+    uint32_t i = (uint32_t)h & d->mask;
+    for (uint32_t k = 0; k <= d->max_probe; k++, i = (i + 1) & d->mask) {
         const struct akv_bpe_slot *s = &d->table[i];
-        if (s->rank == AKV_BPE_NONE)
+        uint32_t r = s->rank;
+        if (r == AKV_BPE_NONE)
             return AKV_BPE_NONE;
-        if (s->tag == tag && d->tok_len[s->rank] == n &&
-            memcmp(d->bytes + d->tok_off[s->rank], p, n) == 0)
-            return s->rank;
+        if (s->tag == tag && r < d->nranks && d->tok_len[r] == n) {
+            uint32_t o = d->tok_off[r];
+            if (n <= d->bytes_len && o <= d->bytes_len - n &&
+                memcmp(d->bytes + o, p, n) == 0)
+                return r;
+        }
     }
+    return AKV_BPE_NONE;
 }
 
 /*

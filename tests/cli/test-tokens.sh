@@ -12,8 +12,8 @@
 #
 # Behaviour: stdin and '-', several files, empty input, special tokens as
 # text, unreadable files, unknown encodings, --json, and where the data is
-# found (AGENTKV_TOKENIZER_DIR, a JSON file without its compiled table, a
-# damaged table).
+# found (AGENTKV_TOKENIZER_DIR, a JSON file without its compiled table,
+# stale, foreign and damaged tables).
 #
 # Needs node and the pinned tiktoken package in build/npm, which `make deps`
 # installs (scripts/fetch-tokenizers.sh); if it is missing, this test runs
@@ -142,21 +142,42 @@ AGENTKV_TOKENIZER_DIR="$TMP/jsononly" run_in "$TOK/corpus/prose-en.txt" "$AGENTK
 expect_ok
 expect_out "$prose_ids"
 
-t "a damaged table beside its JSON: the JSON is used"
+t "a table with a foreign header beside its JSON: the JSON is used"
 if [ -f "$DATA/o200k_base.bin" ]; then
     cp "$DATA/o200k_base.bin" "$TMP/jsononly/o200k_base.bin"
-    printf '\377\377\377\377\377\377\377\377' |
-        dd of="$TMP/jsononly/o200k_base.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+    printf 'XXXXXXXX' | dd of="$TMP/jsononly/o200k_base.bin" bs=1 seek=0 conv=notrunc 2>/dev/null
     AGENTKV_TOKENIZER_DIR="$TMP/jsononly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
     expect_ok
     expect_out "$prose_ids"
 
-    t "a damaged table alone is refused (unavailable), never followed"
+    t "a table made from another JSON: the JSON beside it is used"
+    cp "$DATA/cl100k_base.bin" "$TMP/jsononly/o200k_base.bin"
+    AGENTKV_TOKENIZER_DIR="$TMP/jsononly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
+    expect_ok
+    expect_out "$prose_ids"
+
+    t "a table with a foreign header alone is refused (unavailable)"
     mkdir -p "$TMP/binonly"
-    cp "$TMP/jsononly/o200k_base.bin" "$TMP/binonly/"
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    printf 'XXXXXXXX' | dd of="$TMP/binonly/o200k_base.bin" bs=1 seek=0 conv=notrunc 2>/dev/null
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens
+    expect_error unavailable 6
+    expect_err_contains "o200k_base.bin"
+
+    t "a truncated table alone is refused as damaged, never read past its end"
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    truncate -s 3000000 "$TMP/binonly/o200k_base.bin"
     AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens
     expect_error unavailable 6
     expect_err_contains "damaged"
+
+    t "a table with garbage in its body never crashes"
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    head -c 4000000 /dev/urandom |
+        dd of="$TMP/binonly/o200k_base.bin" bs=1024 seek=1 conv=notrunc 2>/dev/null
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/long-random.txt" "$AGENTKV" tokens --ids
+    [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
+    pass
 
     t "a table file alone (no JSON) is enough"
     cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
