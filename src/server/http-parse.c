@@ -210,9 +210,7 @@ static int set_once(struct http_span *slot, struct http_span value,
         fail(err, 400, dup_message);
         return -1;
     }
-    *slot = value;
-    if (slot->p == NULL)
-        slot->p = ""; /* present but empty */
+    *slot = value; /* value.p is never NULL: presence is p != NULL */
     return 0;
 }
 
@@ -362,7 +360,7 @@ static int parse_header_line(const char *buf, size_t len, struct http_head *h,
         if (c != ' ' && c != '\t')
             ve = i + 1;
     }
-    struct http_span value = {ve > vs ? buf + vs : NULL, ve - vs};
+    struct http_span value = {buf + vs, ve - vs};
     if (h->nhdr == HTTP_MAX_HEADERS)
         return fail(err, 431, "too many header fields");
     h->hdr[h->nhdr].name = name;

@@ -34,9 +34,9 @@ static inline uint64_t peek(counter *c)
 }
 
 /* Statuses the server answers with; anything else is counted as "other". */
-static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404,
-                               405, 408, 411, 412, 413, 414, 417, 431,
-                               500, 501, 503, 505, 507};
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403,
+                               404, 405, 406, 408, 411, 412, 413, 414,
+                               415, 417, 431, 500, 501, 503, 505, 507};
 #define NSTATUS (sizeof statuses / sizeof statuses[0] + 1)
 
 /* Histogram upper bounds in seconds, and the same in nanoseconds. */
