@@ -32,7 +32,16 @@ struct akv_mcp_session {
     unsigned flags;   /* AKV_MCP_* */
     enum mcp_state state;
     char version[16]; /* negotiated protocol revision, "" before */
+    akv_mcp_event_fn events; /* may be NULL */
+    void *events_ctx;
 };
+
+/* Reports an event to the session's observer, if any. */
+void mcp_event(akv_mcp_session *s, enum akv_mcp_event event, akv_scope scope,
+               const char *key, size_t key_len);
+/* Reports what a failed store call means for the counters (quota
+ * rejections, integrity failures). */
+void mcp_event_failure(akv_mcp_session *s, int rc, akv_scope scope);
 
 /* A JSON-RPC error to send instead of a result. */
 struct mcp_rpc_error {

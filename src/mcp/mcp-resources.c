@@ -178,9 +178,14 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     if (rc == AKV_ENOTFOUND)
         return mcp_rpc_fail(err, AKV_MCP_RESOURCE_NOT_FOUND,
                             "Resource not found: %.200s", uri);
-    if (rc != AKV_OK)
-        return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s",
-                            akv_err_name(rc), akv_last_error()->message);
+    if (rc != AKV_OK) {
+        mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s", akv_err_name(rc),
+                     akv_last_error()->message);
+        mcp_event_failure(s, rc, scope);
+        return NULL;
+    }
+    if (scope == AKV_SCOPE_INSTRUCTIONS)
+        mcp_event(s, AKV_MCP_EVENT_INSTRUCTION, scope, key, key_len);
     size_t len;
     const void *data = akv_value_data(v, &len);
     const akv_meta *m = akv_value_meta(v);

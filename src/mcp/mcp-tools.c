@@ -177,6 +177,8 @@ static int generic_put(struct mcp_call *c, akv_scope scope, const char *key,
     int created = 0;
     rc = akv_put(c->s->store, c->s->sandbox, scope, key, key_len, value,
                  value_len, &opts, &m, &created);
+    if (rc != AKV_OK)
+        mcp_event_failure(c->s, rc, scope);
     if (rc == AKV_OK) {
         json_t *obj = mcp_meta_json(&m); /* before meta_text goes */
         if (obj)
@@ -193,8 +195,12 @@ static int generic_get(struct mcp_call *c, akv_scope scope, const char *key,
 {
     akv_value *v;
     int rc = akv_get(c->s->store, c->s->sandbox, scope, key, key_len, &v);
-    if (rc != AKV_OK)
+    if (rc != AKV_OK) {
+        mcp_event_failure(c->s, rc, scope);
         return rc;
+    }
+    if (scope == AKV_SCOPE_INSTRUCTIONS)
+        mcp_event(c->s, AKV_MCP_EVENT_INSTRUCTION, scope, key, key_len);
     size_t len;
     const void *data = akv_value_data(v, &len);
     rc = mcp_call_value(c, akv_value_meta(v), data, len);

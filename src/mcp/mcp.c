@@ -66,6 +66,28 @@ void akv_mcp_session_free(akv_mcp_session *s)
     free(s);
 }
 
+void akv_mcp_session_set_events(akv_mcp_session *s, akv_mcp_event_fn fn,
+                                void *ctx)
+{
+    s->events = fn;
+    s->events_ctx = ctx;
+}
+
+void mcp_event(akv_mcp_session *s, enum akv_mcp_event event, akv_scope scope,
+               const char *key, size_t key_len)
+{
+    if (s->events)
+        s->events(s->events_ctx, event, scope, key, key_len);
+}
+
+void mcp_event_failure(akv_mcp_session *s, int rc, akv_scope scope)
+{
+    if (rc == AKV_EQUOTA)
+        mcp_event(s, AKV_MCP_EVENT_QUOTA, scope, NULL, 0);
+    else if (rc == AKV_EINTEGRITY)
+        mcp_event(s, AKV_MCP_EVENT_INTEGRITY, scope, NULL, 0);
+}
+
 const char *akv_mcp_session_version(const akv_mcp_session *s)
 {
     return s->version[0] ? s->version : NULL;
@@ -201,6 +223,8 @@ static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
                      "Invalid params: \"params\" must be an object");
     } else {
         int was_new = s->state == MCP_STATE_NEW;
+        if (meth->run == method_initialize)
+            oc->initialize = 1;
         result = meth->run(s, m->params, &err);
         if (result && was_new && s->state != MCP_STATE_NEW)
             oc->initialized = 1;

@@ -61,6 +61,23 @@ int akv_mcp_session_new(akv_store *store, const char *sandbox, unsigned flags,
                         akv_mcp_session **out);
 void akv_mcp_session_free(akv_mcp_session *s);
 
+/*
+ * Events a transport may count (the HTTP server feeds its Prometheus
+ * metrics with them). fn is called on the thread running akv_mcp_handle,
+ * during it; key is the instruction name for AKV_MCP_EVENT_INSTRUCTION
+ * (not NUL-terminated) and NULL otherwise.
+ */
+enum akv_mcp_event {
+    AKV_MCP_EVENT_INSTRUCTION = 1, /* an instruction set was read */
+    AKV_MCP_EVENT_QUOTA = 2,       /* a write was refused: quota_exceeded */
+    AKV_MCP_EVENT_INTEGRITY = 3,   /* a read failed its SHA-256 */
+};
+typedef void (*akv_mcp_event_fn)(void *ctx, enum akv_mcp_event event,
+                                 akv_scope scope, const char *key,
+                                 size_t key_len);
+void akv_mcp_session_set_events(akv_mcp_session *s, akv_mcp_event_fn fn,
+                                void *ctx);
+
 /* The negotiated protocol version (borrowed, lives with the session), or
  * NULL before a successful `initialize`. */
 const char *akv_mcp_session_version(const akv_mcp_session *s);
@@ -71,7 +88,8 @@ const char *akv_mcp_session_sandbox(const akv_mcp_session *s);
  * an HTTP status (streamable HTTP answers 202 when no request came). */
 typedef struct akv_mcp_outcome {
     int requests;    /* requests answered (0: notifications/responses only) */
-    int initialized; /* this message carried a successful `initialize` */
+    int initialize;  /* this message carried an `initialize` request */
+    int initialized; /* … and it succeeded */
     int rejected;    /* the message as a whole was refused: parse error,
                         invalid request, or a batch where none is allowed */
 } akv_mcp_outcome;
