@@ -1,0 +1,601 @@
+/*
+ * http-mcp.c — the MCP streamable HTTP transport at /mcp (SPEC.md §7): a
+ * thin shell around the MCP layer (src/mcp), which does everything inside a
+ * JSON-RPC message. This file does what only HTTP has:
+ *
+ *   - Origin: a browser page must not drive a local server (DNS
+ *     rebinding), so a request with an Origin header is refused (403) unless
+ *     the origin is a loopback one (localhost, 127.0.0.1, [::1], any port)
+ *     or listed in $AGENTKV_MCP_ORIGINS (comma-separated, or "*").
+ *   - Authentication: a bearer token, required unless the server runs with
+ *     --no-auth. The route row is public because the router only knows
+ *     sandboxes named in the path; the check is done here with the same
+ *     token table (auth.h). Missing or unknown token: 401.
+ *   - The sandbox: an agent token whose pattern names one sandbox works in
+ *     that sandbox; a pattern with wildcards, or an admin token, names the
+ *     sandbox with ?sandbox= or X-Agentkv-Sandbox (admins default to
+ *     "default"), checked against the pattern (403). Agent sessions cannot
+ *     write scope system. The sandbox is fixed for the session's life.
+ *   - Sessions: `initialize` (sent without Mcp-Session-Id) creates one and
+ *     its id comes back in Mcp-Session-Id; every later request must carry
+ *     it (400 without, 404 for an unknown or ended one, also when another
+ *     token presents it). MCP-Protocol-Version, when sent, must be the
+ *     negotiated revision (400 otherwise). DELETE /mcp ends a session.
+ *   - Responses: a POST that carries requests is answered 200 with
+ *     application/json (never SSE: every answer is ready when the request
+ *     is done); notifications and client responses alone get 202 with no
+ *     body; a message refused as a whole (parse error, invalid request) is
+ *     400 with the JSON-RPC error. The server offers no server-initiated
+ *     stream, so GET /mcp is 405 (the route table does that).
+ *
+ * Sessions live in this file's table (one server per process), at most
+ * MCP_HTTP_SESSIONS of them; one idle for MCP_HTTP_IDLE_MS, or the least
+ * recently used idle one when the table is full, is dropped. A session's
+ * messages are handled one at a time (its mutex); different sessions run
+ * in parallel on the pool threads.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/rand.h>
+
+#include "auth.h"
+#include "mcp.h"
+#include "metrics.h"
+#include "server.h"
+
+#define MCP_HTTP_SESSIONS 4096
+#define MCP_HTTP_IDLE_MS ((int64_t)24 * 3600 * 1000)
+#define MCP_ORIGINS_ENV "AGENTKV_MCP_ORIGINS"
+#define SESSION_ID_LEN 32 /* hex digits of 16 random bytes */
+
+struct http_mcp_session {
+    char id[SESSION_ID_LEN + 1];
+    char token_id[TOKEN_ID_LEN + 1]; /* "" under --no-auth */
+    akv_mcp_session *s;
+    pthread_mutex_t lock; /* one message at a time */
+    int refs;             /* requests using it; guarded by table_lock */
+    int dead;             /* removed from the table; freed at refs 0 */
+    int64_t last_ms;      /* guarded by table_lock */
+};
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_mcp_session *table[MCP_HTTP_SESSIONS];
+
+/* Who is calling, copied out of the token table. */
+struct caller {
+    int admin;
+    char token_id[TOKEN_ID_LEN + 1];
+    char pattern[TOKEN_PATTERN_MAX + 1];
+};
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* A JSON-RPC error with a null id as the body of an HTTP error: what the
+ * MCP transport specification suggests for refusals at the HTTP level. */
+static void rpc_refuse(struct http_req *r, int status, int code,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void rpc_refuse(struct http_req *r, int status, int code,
+                       const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    size_t len;
+    char *body = akv_mcp_error_response(code, message, &len);
+    if (body == NULL) {
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    http_reply_json(r, status, body, len);
+    free(body);
+}
+
+/* Hands the layer's answer over without copying it. */
+static void reply_owned(struct http_req *r, int status, char *json,
+                        size_t len)
+{
+    r->resp.status = status;
+    http_header(r, "Content-Type", "application/json");
+    r->resp.ext = json;
+    r->resp.ext_len = len;
+    r->resp.ext_owned = json;
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+/* The value of a header by name (case-insensitive), or p NULL. */
+static struct http_span header(const struct http_req *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->head->nhdr; i++) {
+        const struct http_hdr *h = &r->head->hdr[i];
+        if (h->name.len == n && strncasecmp(h->name.p, name, n) == 0)
+            return h->value;
+    }
+    struct http_span none = {NULL, 0};
+    return none;
+}
+
+static int span_eq(struct http_span v, const char *s)
+{
+    return v.p && v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
+}
+
+/* 1 when the list in v names one of the media types given (ignoring
+ * parameters and case). */
+static int accepts(struct http_span v, const char *const *types, size_t n)
+{
+    size_t i = 0;
+    while (i < v.len) {
+        size_t start = i;
+        while (i < v.len && v.p[i] != ',')
+            i++;
+        size_t end = start;
+        while (end < i && v.p[end] != ';')
+            end++;
+        while (start < end && isspace((unsigned char)v.p[start]))
+            start++;
+        while (end > start && isspace((unsigned char)v.p[end - 1]))
+            end--;
+        for (size_t k = 0; k < n; k++)
+            if (end - start == strlen(types[k]) &&
+                strncasecmp(v.p + start, types[k], end - start) == 0)
+                return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* ---- Origin ------------------------------------------------------------- */
+
+/* 1 when origin's host is a loopback name: localhost (or *.localhost),
+ * 127.0.0.1 or [::1], with any port. */
+static int origin_loopback(struct http_span o)
+{
+    const char *p = o.p, *end = o.p + o.len;
+    const char *sep = NULL;
+    for (const char *q = p; q + 2 < end; q++)
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+            sep = q + 3;
+            break;
+        }
+    if (sep == NULL)
+        return 0;
+    size_t scheme = (size_t)(sep - 3 - p);
+    if (!((scheme == 4 && strncasecmp(p, "http", 4) == 0) ||
+          (scheme == 5 && strncasecmp(p, "https", 5) == 0)))
+        return 0;
+    const char *host = sep, *hend;
+    if (host < end && *host == '[') {
+        hend = memchr(host, ']', (size_t)(end - host));
+        if (hend == NULL)
+            return 0;
+        hend++;
+    } else {
+        hend = host;
+        while (hend < end && *hend != ':' && *hend != '/')
+            hend++;
+    }
+    /* Nothing but an optional port may follow. */
+    const char *rest = hend;
+    if (rest < end && *rest == ':') {
+        rest++;
+        if (rest == end)
+            return 0;
+        while (rest < end && isdigit((unsigned char)*rest))
+            rest++;
+    }
+    if (rest != end)
+        return 0;
+    size_t hl = (size_t)(hend - host);
+    static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < 3; i++)
+        if (hl == strlen(names[i]) && strncasecmp(host, names[i], hl) == 0)
+            return 1;
+    return hl > 10 && strncasecmp(hend - 10, ".localhost", 10) == 0;
+}
+
+/* 1 when origin is listed in $AGENTKV_MCP_ORIGINS (exact, or "*"). */
+static int origin_configured(struct http_span o)
+{
+    const char *list = getenv(MCP_ORIGINS_ENV);
+    if (list == NULL)
+        return 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *q = p;
+        size_t m = n;
+        while (m > 0 && *q == ' ')
+            q++, m--;
+        while (m > 0 && q[m - 1] == ' ')
+            m--;
+        if ((m == 1 && *q == '*') ||
+            (m == o.len && strncasecmp(q, o.p, m) == 0))
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* Returns 0, or -1 with a 403 in r->resp. */
+static int check_origin(struct http_req *r)
+{
+    struct http_span o = header(r, "Origin");
+    if (o.p == NULL || origin_loopback(o) || origin_configured(o))
+        return 0;
+    rpc_refuse(r, 403, AKV_MCP_INVALID_REQUEST,
+               "Forbidden: Origin %.*s is not allowed (loopback origins "
+               "are; list others in %s)",
+               (int)(o.len < 100 ? o.len : 100), o.p, MCP_ORIGINS_ENV);
+    return -1;
+}
+
+/* ---- authentication and the sandbox ------------------------------------- */
+
+/* Returns 0 with who filled, or -1 with a 401 in r->resp. */
+static int authenticate(struct http_req *r, struct caller *who)
+{
+    memset(who, 0, sizeof *who);
+    if (auth_disabled(r->srv->auth)) {
+        who->admin = 1;
+        return 0;
+    }
+    struct http_span bearer;
+    const char *why = NULL;
+    if (r->head->authorization.p == NULL)
+        why = "missing token: send Authorization: Bearer TOKEN";
+    else if (http_bearer(r->head->authorization, &bearer) != 0)
+        why = "malformed Authorization header: expected Bearer TOKEN";
+    if (why == NULL) {
+        /* A cache of our own: the worker's belongs to its thread, and this
+         * handler runs on a pool thread. */
+        struct auth_cache *cache = auth_cache_new(r->srv->auth);
+        const struct token_entry *tok =
+            cache ? auth_lookup(cache, bearer.p, bearer.len) : NULL;
+        if (tok) {
+            who->admin = tok->role == ROLE_ADMIN;
+            memcpy(who->token_id, tok->id, sizeof who->token_id);
+            memcpy(who->pattern, tok->pattern, sizeof who->pattern);
+        } else {
+            why = cache ? "unknown or revoked token" : "out of memory";
+        }
+        auth_cache_free(cache);
+    }
+    if (why == NULL)
+        return 0;
+    http_error(r, AKV_EUNAUTHORIZED, "%s", why); /* adds WWW-Authenticate */
+    return -1;
+}
+
+/* The sandbox the request names (?sandbox= or X-Agentkv-Sandbox), into
+ * out; "" when none. Returns 0, or -1 with a 400 in r->resp. */
+static int requested_sandbox(struct http_req *r, char out[AKV_SANDBOX_MAX + 1])
+{
+    static const char *const names[] = {"sandbox"};
+    const char *q[1];
+    char buf[AKV_SANDBOX_MAX * 3 + 8];
+    out[0] = '\0';
+    if (http_query(r, names, 1, q, buf, sizeof buf) != 0)
+        return -1;
+    struct http_span h = header(r, "X-Agentkv-Sandbox");
+    if (q[0] && h.p && !span_eq(h, q[0])) {
+        http_error(r, AKV_EINVAL,
+                   "?sandbox= and X-Agentkv-Sandbox name different sandboxes");
+        return -1;
+    }
+    const char *v = q[0];
+    size_t n = v ? strlen(v) : h.len;
+    if (v == NULL && h.p == NULL)
+        return 0;
+    if (v == NULL)
+        v = h.p;
+    int rc = akv_sandbox_check(v, n);
+    if (rc != AKV_OK) {
+        http_error_lib(r, rc);
+        return -1;
+    }
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Picks the session's sandbox. Returns 0, or -1 with 400/403 in r->resp. */
+static int pick_sandbox(struct http_req *r, const struct caller *who,
+                        char out[AKV_SANDBOX_MAX + 1])
+{
+    if (requested_sandbox(r, out) != 0)
+        return -1;
+    if (who->admin) {
+        if (out[0] == '\0')
+            snprintf(out, AKV_SANDBOX_MAX + 1, "%s", AKV_DEFAULT_SANDBOX);
+        return 0;
+    }
+    if (out[0] == '\0') {
+        /* A pattern without wildcards is one sandbox: the token's own. */
+        if (strpbrk(who->pattern, "*?[") ||
+            akv_sandbox_check(who->pattern, strlen(who->pattern)) != AKV_OK) {
+            http_error(r, AKV_EINVAL,
+                       "token %s covers several sandboxes (%s): name one "
+                       "with ?sandbox= or X-Agentkv-Sandbox",
+                       who->token_id, who->pattern);
+            return -1;
+        }
+        snprintf(out, AKV_SANDBOX_MAX + 1, "%s", who->pattern);
+    }
+    struct token_entry e;
+    memset(&e, 0, sizeof e);
+    e.role = ROLE_AGENT;
+    memcpy(e.pattern, who->pattern, sizeof e.pattern);
+    if (!auth_sandbox_allowed(&e, out)) {
+        http_error(r, AKV_EFORBIDDEN, "token %s may not access sandbox %s",
+                   who->token_id, out);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the session table -------------------------------------------------- */
+
+static void session_free(struct http_mcp_session *hs)
+{
+    akv_mcp_session_free(hs->s);
+    pthread_mutex_destroy(&hs->lock);
+    free(hs);
+}
+
+/* Drops a session from the table (table_lock held); freed now if unused,
+ * else by the last release. */
+static void session_drop(size_t slot)
+{
+    struct http_mcp_session *hs = table[slot];
+    table[slot] = NULL;
+    hs->dead = 1;
+    if (hs->refs == 0)
+        session_free(hs);
+}
+
+/* Inserts hs; returns 0, or -1 when the table is full of busy sessions. */
+static int session_insert(struct http_mcp_session *hs, int64_t now)
+{
+    pthread_mutex_lock(&table_lock);
+    size_t free_slot = MCP_HTTP_SESSIONS, lru = MCP_HTTP_SESSIONS;
+    for (size_t i = 0; i < MCP_HTTP_SESSIONS; i++) {
+        struct http_mcp_session *t = table[i];
+        if (t && t->refs == 0 && now - t->last_ms > MCP_HTTP_IDLE_MS)
+            session_drop(i);
+        t = table[i];
+        if (t == NULL) {
+            if (free_slot == MCP_HTTP_SESSIONS)
+                free_slot = i;
+        } else if (t->refs == 0 &&
+                   (lru == MCP_HTTP_SESSIONS ||
+                    t->last_ms < table[lru]->last_ms)) {
+            lru = i;
+        }
+    }
+    if (free_slot == MCP_HTTP_SESSIONS && lru != MCP_HTTP_SESSIONS) {
+        session_drop(lru);
+        free_slot = lru;
+    }
+    if (free_slot != MCP_HTTP_SESSIONS) {
+        hs->last_ms = now;
+        table[free_slot] = hs;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return free_slot == MCP_HTTP_SESSIONS ? -1 : 0;
+}
+
+/* Finds and pins a session by id for token_id; NULL when unknown (or
+ * another token's: the two are not told apart). remove unlinks it too. */
+static struct http_mcp_session *session_get(struct http_span id,
+                                            const char *token_id, int remove)
+{
+    struct http_mcp_session *found = NULL;
+    if (id.len != SESSION_ID_LEN)
+        return NULL;
+    pthread_mutex_lock(&table_lock);
+    for (size_t i = 0; i < MCP_HTTP_SESSIONS; i++) {
+        struct http_mcp_session *t = table[i];
+        if (t && memcmp(t->id, id.p, SESSION_ID_LEN) == 0) {
+            if (strcmp(t->token_id, token_id) == 0) {
+                found = t;
+                found->refs++;
+                found->last_ms = server_wall_ms();
+                if (remove) {
+                    table[i] = NULL;
+                    found->dead = 1;
+                }
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&table_lock);
+    return found;
+}
+
+static void session_release(struct http_mcp_session *hs)
+{
+    pthread_mutex_lock(&table_lock);
+    int last = --hs->refs == 0 && hs->dead;
+    pthread_mutex_unlock(&table_lock);
+    if (last)
+        session_free(hs);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void on_event(void *ctx, enum akv_mcp_event event, akv_scope scope,
+                     const char *key, size_t key_len)
+{
+    struct metrics *m = ctx;
+    char name[AKV_KEY_MAX + 1];
+    switch (event) {
+    case AKV_MCP_EVENT_INSTRUCTION:
+        snprintf(name, sizeof name, "%.*s", (int)key_len, key);
+        metrics_instruction_fetch(m, name);
+        break;
+    case AKV_MCP_EVENT_QUOTA:
+        metrics_quota_rejected(m, scope);
+        break;
+    case AKV_MCP_EVENT_INTEGRITY:
+        metrics_integrity_failure(m);
+        break;
+    }
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+/* Runs one message on a session and answers it (the session is locked by
+ * the caller, or new and not yet shared). */
+static void serve_message(struct http_req *r, akv_mcp_session *s,
+                          akv_mcp_outcome *oc)
+{
+    size_t len;
+    akv_mcp_session_set_events(s, on_event, r->srv->metrics);
+    char *out = akv_mcp_handle_ex(s, r->body ? r->body : "", r->body_len,
+                                  &len, oc);
+    if (out == NULL) {
+        r->resp.status = 202; /* notifications or responses only */
+        return;
+    }
+    reply_owned(r, oc->rejected ? 400 : 200, out, len);
+}
+
+/* Checks the headers every POST must get right. 0, or -1 with a reply. */
+static int check_post_headers(struct http_req *r)
+{
+    static const char *const json_types[] = {"application/json"};
+    static const char *const ok_accept[] = {
+        "application/json", "text/event-stream", "*/*", "application/*"};
+    struct http_span ct = r->head->content_type;
+    if (ct.p == NULL || !accepts(ct, json_types, 1)) {
+        rpc_refuse(r, 415, AKV_MCP_INVALID_REQUEST,
+                   "Unsupported Media Type: POST JSON-RPC messages as "
+                   "application/json");
+        return -1;
+    }
+    struct http_span accept = header(r, "Accept");
+    if (accept.p && !accepts(accept, ok_accept, 4)) {
+        rpc_refuse(r, 406, AKV_MCP_INVALID_REQUEST,
+                   "Not Acceptable: responses are application/json");
+        return -1;
+    }
+    return 0;
+}
+
+/* POST without Mcp-Session-Id: only initialize may come this way. */
+static void post_new(struct http_req *r, const struct caller *who)
+{
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    if (pick_sandbox(r, who, sandbox) != 0)
+        return;
+    struct http_mcp_session *hs = calloc(1, sizeof *hs);
+    unsigned char raw[SESSION_ID_LEN / 2];
+    if (hs == NULL || RAND_bytes(raw, sizeof raw) != 1 ||
+        akv_mcp_session_new(r->store, sandbox, who->admin ? 0 : AKV_MCP_AGENT,
+                            &hs->s) != AKV_OK) {
+        free(hs);
+        http_error(r, AKV_ENOMEM, "cannot create a session");
+        return;
+    }
+    pthread_mutex_init(&hs->lock, NULL);
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hs->id + 2 * i, 3, "%02x", raw[i]);
+    memcpy(hs->token_id, who->token_id, sizeof hs->token_id);
+
+    /* A new session serves nothing but initialize and ping, so running the
+     * message on it is safe whatever it holds; it is kept only when it
+     * got initialized. */
+    akv_mcp_outcome oc;
+    serve_message(r, hs->s, &oc);
+    if (oc.initialized) {
+        if (session_insert(hs, server_wall_ms()) != 0) {
+            session_free(hs);
+            http_resp_clear(&r->resp);
+            http_error(r, AKV_EUNAVAILABLE,
+                       "too many MCP sessions in use; retry later");
+            return;
+        }
+        http_header(r, "Mcp-Session-Id", hs->id);
+        return;
+    }
+    session_free(hs);
+    if (!oc.initialize && !oc.rejected) {
+        http_resp_clear(&r->resp);
+        rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                   "Bad Request: no Mcp-Session-Id: start a session with "
+                   "initialize");
+    }
+}
+
+void http_mcp_post(struct http_req *r)
+{
+    struct caller who;
+    if (check_origin(r) != 0 || authenticate(r, &who) != 0 ||
+        check_post_headers(r) != 0)
+        return;
+    struct http_span sid = header(r, "Mcp-Session-Id");
+    if (sid.p == NULL) {
+        post_new(r, &who);
+        return;
+    }
+    struct http_mcp_session *hs = session_get(sid, who.token_id, 0);
+    if (hs == NULL) {
+        rpc_refuse(r, 404, AKV_MCP_INVALID_REQUEST,
+                   "Not Found: no such session (it ended, or the server "
+                   "restarted): initialize again");
+        return;
+    }
+    char asked[AKV_SANDBOX_MAX + 1];
+    const char *sandbox = akv_mcp_session_sandbox(hs->s);
+    struct http_span pv = header(r, "MCP-Protocol-Version");
+    pthread_mutex_lock(&hs->lock);
+    const char *version = akv_mcp_session_version(hs->s);
+    if (requested_sandbox(r, asked) != 0) {
+        /* the 400 is in r->resp */
+    } else if (asked[0] && strcmp(asked, sandbox) != 0) {
+        http_error(r, AKV_EINVAL,
+                   "this session works in sandbox %s, not %s", sandbox,
+                   asked);
+    } else if (pv.p && !(version && span_eq(pv, version))) {
+        rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                   "Bad Request: MCP-Protocol-Version %.*s is not the "
+                   "version this session negotiated (%s)",
+                   (int)(pv.len < 32 ? pv.len : 32), pv.p,
+                   version ? version : "none");
+    } else {
+        akv_mcp_outcome oc;
+        serve_message(r, hs->s, &oc);
+    }
+    pthread_mutex_unlock(&hs->lock);
+    session_release(hs);
+}
+
+void http_mcp_delete(struct http_req *r)
+{
+    struct caller who;
+    if (check_origin(r) != 0 || authenticate(r, &who) != 0)
+        return;
+    struct http_span sid = header(r, "Mcp-Session-Id");
+    if (sid.p == NULL) {
+        rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                   "Bad Request: DELETE /mcp needs Mcp-Session-Id");
+        return;
+    }
+    struct http_mcp_session *hs = session_get(sid, who.token_id, 1);
+    if (hs == NULL) {
+        rpc_refuse(r, 404, AKV_MCP_INVALID_REQUEST,
+                   "Not Found: no such session");
+        return;
+    }
+    session_release(hs);
+    r->resp.status = 204;
+}
