@@ -155,3 +155,66 @@ export function rawServer(store, extraArgs = []) {
     },
   };
 }
+
+// ---- HTTP ----------------------------------------------------------------
+
+// Creates an API token in the store's tokens file; returns the token text.
+export function createToken(store, role, sandbox) {
+  const args = ['token', 'create', '--role', role];
+  if (sandbox) args.push('--sandbox', sandbox);
+  return akvOk(store, args).text.trim();
+}
+
+// Starts `agentkv serve` on a free loopback port of store. Resolves with
+// { url, stop() }; stop() sends SIGTERM and resolves with the exit status.
+export async function startServer(store, extraArgs = []) {
+  const child = spawn(AGENTKV, ['--dir', store, 'serve', '--listen', '127.0.0.1:0',
+    '--access-log', 'off', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start: ${log}`)), 15000);
+    child.stderr.on('data', (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`server exited ${code}: ${log}`)); });
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    url,
+    log: () => log,
+    async stop() { child.kill('SIGTERM'); return exited; },
+  };
+}
+
+// Connects the SDK client over streamable HTTP to url/mcp with a bearer
+// token (none when token is null). query is appended to the endpoint
+// (e.g. "?sandbox=x"); version as for connectStdio.
+export async function connectHttp({ url, token, query = '', version, headers = {} }) {
+  const { StreamableHTTPClientTransport } =
+    await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp${query}`),
+    { requestInit: { headers: h } });
+  if (version) offerVersion(transport, version);
+  const client = new Client({ name: 'agentkv-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, negotiated: () => transport.protocolVersion };
+}
+
+// One raw POST /mcp: resolves with { status, headers, body (parsed JSON or
+// null), text }.
+export async function rawPost(url, { token, body, headers = {}, method = 'POST' } = {}) {
+  const h = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${url}/mcp`, {
+    method, headers: h,
+    body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  const textBody = await res.text();
+  let parsed = null;
+  try { parsed = textBody ? JSON.parse(textBody) : null; } catch { parsed = null; }
+  return { status: res.status, headers: res.headers, body: parsed, text: textBody };
+}
