@@ -243,6 +243,27 @@ describe('HTTP transport', () => {
     await client.close();
   });
 
+  test('resources/read gives the bytes and ETag of the REST API', async () => {
+    akvOk(d.store, ['--sandbox', 'sb1', 'put', 'artifacts', 'bin/x.dat', '-'], Buffer.from([0, 0xfe, 0x41]));
+    const { client } = await connectHttp({ url: srv.url, token: tok.sb1 });
+    for (const [uri, path] of [
+      ['agentkv://instructions/presentation', 'instructions/presentation'],
+      ['agentkv://artifacts/bin/x.dat', 'artifacts/bin/x.dat'],
+    ]) {
+      const res = await fetch(`${srv.url}/v1/sandboxes/sb1/kv/${path}`, { headers: { Authorization: `Bearer ${tok.sb1}` } });
+      assert.equal(res.status, 200);
+      const rest = Buffer.from(await res.arrayBuffer());
+      const read = await client.readResource({ uri });
+      const c = read.contents[0];
+      const bytes = c.blob !== undefined ? Buffer.from(c.blob, 'base64') : Buffer.from(c.text, 'utf8');
+      assert.deepEqual(bytes, rest, uri);
+      assert.equal(c._meta['agentkv/etag'], res.headers.get('etag'), uri);
+      assert.equal(String(c._meta['agentkv/version']), res.headers.get('x-agentkv-version'), uri);
+      assert.equal(c.mimeType, res.headers.get('content-type'), uri);
+    }
+    await client.close();
+  });
+
   test('instruction fetches over MCP are counted in /metrics', async () => {
     const { client } = await connectHttp({ url: srv.url, token: tok.sb1 });
     await client.callTool({ name: 'get_instruction', arguments: { name: 'presentation' } });
