@@ -137,10 +137,12 @@ static bool expect(const char **p, const char *end, char c)
 
 int akv_time_parse(const char *s, size_t len, int64_t *ms)
 {
+    char shown[AKV_QUOTE_BUF];
+    if (s == NULL)
+        return akv_fail(AKV_EINVAL, "invalid timestamp: empty");
     const char *p = s, *end = s + len;
     int Y, M, D, h, m, sec, frac = 0;
-    char shown[AKV_QUOTE_BUF];
-    if (!s || !fixed_digits(&p, end, 4, &Y) || !expect(&p, end, '-') ||
+    if (!fixed_digits(&p, end, 4, &Y) || !expect(&p, end, '-') ||
         !fixed_digits(&p, end, 2, &M) || !expect(&p, end, '-') ||
         !fixed_digits(&p, end, 2, &D) || !expect(&p, end, 'T') ||
         !fixed_digits(&p, end, 2, &h) || !expect(&p, end, ':') ||
