@@ -21,7 +21,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-TEST_JOBS ?= 2
+TEST_JOBS ?= 4
 FUZZ_SECONDS ?= 60
 # Compiler for the sanitizer build; empty = the first of clang, gcc that
 # builds and runs a program with -fsanitize=address,undefined.
@@ -112,7 +112,7 @@ test-asan: deps
 	  exit 1; \
 	fi; \
 	echo "test-asan: sanitizer build with $$cc"; \
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAKV_SANITIZE=ON \
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKV_SANITIZE=ON \
 	  -DCMAKE_C_COMPILER="$$cc"
 	cmake --build build-asan -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(TEST_JOBS)
