@@ -41,10 +41,9 @@
 static const char catalog_head[] =
     "## Instruction sets\n"
     "\n"
-    "The instruction sets below are not part of this prompt. Before you "
-    "start a task that one of them covers, load it with the get_instruction "
-    "tool as shown on its line, and follow it. Each line gives the call, the "
-    "set's version and size in tokens, and when to load it.\n"
+    "These sets are not in this prompt. Before a task that one covers, load "
+    "it with the get_instruction call on its line and follow it. Each line "
+    "gives the call, version, size in tokens and when to load it.\n"
     "\n";
 
 int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out)

@@ -651,13 +651,16 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
             goto fail;
         }
         s->pub.name = s->strings[0];
+        /* The description names the section without its number ("Billing
+         * questions", not "3. Billing questions"): numbers mean nothing
+         * once the section stands alone. */
+        const char *label = *rest ? rest : s->pub.title;
         if (*sentence)
-            rc = asprintf(&s->strings[3], "%s: %s", s->pub.title, sentence) <
-                         0
+            rc = asprintf(&s->strings[3], "%s: %s", label, sentence) < 0
                      ? AKV_ENOMEM
                      : AKV_OK;
         else
-            rc = (s->strings[3] = strdup(s->pub.title)) ? AKV_OK : AKV_ENOMEM;
+            rc = (s->strings[3] = strdup(label)) ? AKV_OK : AKV_ENOMEM;
         free(sentence);
         if (rc != AKV_OK) {
             s->strings[3] = NULL;
