@@ -526,10 +526,14 @@ void conn_run_job(struct conn *c)
     struct worker *w = c->w;
     c->req.route->handler(&c->req);
     pthread_mutex_lock(&w->done_lock);
+    int first = w->done == NULL;
     c->job_next = w->done;
     w->done = c;
     pthread_mutex_unlock(&w->done_lock);
-    event_active(w->ev_done, EV_READ, 0);
+    /* One wake-up per batch: while the list is non-empty the worker has
+     * been woken already and will take this connection with the rest. */
+    if (first)
+        event_active(w->ev_done, EV_READ, 0);
 }
 
 void conn_done_cb(evutil_socket_t fd, short what, void *arg)
