@@ -9,7 +9,7 @@
 #   make / build   deps + configure + build into build/
 #   make test      build + ctest, then the ASan/UBSan build (build-asan/)
 #                  and its ctest; both must pass
-#   make run       build + a short demo against ./.agentkv
+#   make run       build + serve ./.agentkv on 127.0.0.1:8420
 #   make install   cmake --install build --prefix $(PREFIX)
 #   make bench     build bench_get and run bench/run.sh
 #   make fuzz      libFuzzer harnesses into build-fuzz/, FUZZ_SECONDS each
@@ -31,7 +31,7 @@ FUZZ_CC ?= clang
 DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
-	python3 wrk nodejs
+	python3 wrk nodejs curl
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -117,16 +117,21 @@ test-asan: deps
 	cmake --build build-asan -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(TEST_JOBS)
 
-# For now a short tour of the CLI; serving over HTTP comes with the server.
+# Seeds the bundled instruction sets into _global and serves ./.agentkv on
+# RUN_LISTEN until Ctrl-C. The first run's admin token is printed by the
+# server itself (it is stored hashed and shown only once); later runs
+# create a fresh admin token labelled "make run" so that one is always shown.
+RUN_LISTEN ?= 127.0.0.1:8420
 run: build
-	@set -e; akv() { echo "\$$ agentkv $$*"; $(AGENTKV) --dir $(DEMO_DIR) "$$@"; }; \
-	echo "agentkv demo against $(DEMO_DIR) ($(AGENTKV))"; \
-	echo "\$$ echo 'Ship the Q1 report by Friday.' | agentkv put task todo/q1 -"; \
-	echo 'Ship the Q1 report by Friday.' | \
-	  $(AGENTKV) --dir $(DEMO_DIR) put task todo/q1 -; \
-	akv get task todo/q1; \
-	akv ls task; \
-	akv stats
+	@set -e; \
+	$(AGENTKV) --dir $(DEMO_DIR) seed --global >/dev/null; \
+	if [ -f $(DEMO_DIR)/tokens ]; then \
+	  tok=$$($(AGENTKV) --dir $(DEMO_DIR) token create --role admin \
+	    --label "make run" 2>/dev/null); \
+	  echo "agentkv: admin token: $$tok"; \
+	fi; \
+	echo "agentkv: serving $(DEMO_DIR) on http://$(RUN_LISTEN) (Ctrl-C stops)"; \
+	exec $(AGENTKV) --dir $(DEMO_DIR) serve --listen $(RUN_LISTEN)
 
 install: build
 	cmake --install build --prefix $(PREFIX)
