@@ -18,6 +18,11 @@
  * is written, fsync'ed and renamed over the old one while an exclusive
  * flock on "FILE.lock" keeps concurrent `agentkv token` commands apart.
  */
+/* The one-shot SHA256() of OpenSSL 3 goes through EVP and takes a lock per
+ * call; the low-level functions (deprecated, not removed, and what the
+ * library uses for values too) do not, and every request hashes a token. */
+#define OPENSSL_API_COMPAT 0x10100000L
+
 #include "auth.h"
 
 #include <errno.h>
@@ -647,7 +652,10 @@ const struct token_entry *auth_lookup(struct auth_cache *c, const char *token,
         c->t = t;
     }
     unsigned char digest[32];
-    SHA256((const unsigned char *)token, len, digest);
+    SHA256_CTX sha;
+    SHA256_Init(&sha);
+    SHA256_Update(&sha, token, len);
+    SHA256_Final(digest, &sha);
     const struct token_entry *found = NULL;
     for (size_t i = 0; i < c->t->n; i++) {
         /* No early exit: every entry is compared. */
