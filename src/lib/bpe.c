@@ -145,11 +145,21 @@ struct akv_encoding {
     const struct encoding_def *def;
     pcre2_code *re[2]; /* fast, full (see the patterns) */
     int jit[2];        /* pcre2_jit_compile() succeeded */
+    /* Limits lifted: PCRE2's default match limit (ten million steps)
+     * stops a single match over a long run of white space. Read-only once
+     * made, so threads share it. */
+    pcre2_match_context *mctx;
     struct akv_bpe_data d;
 };
 
 static int compile_patterns(akv_encoding *e)
 {
+    e->mctx = pcre2_match_context_create(NULL);
+    if (e->mctx == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", e->def->name);
+    pcre2_set_match_limit(e->mctx, UINT32_MAX);
+    pcre2_set_depth_limit(e->mctx, UINT32_MAX);
+    pcre2_set_heap_limit(e->mctx, UINT32_MAX);
     for (int k = 0; k < 2; k++) {
         int err;
         PCRE2_SIZE at;
@@ -176,6 +186,7 @@ static void encoding_free(akv_encoding *e)
 {
     pcre2_code_free(e->re[0]);
     pcre2_code_free(e->re[1]);
+    pcre2_match_context_free(e->mctx);
     akv_bpe_data_free(&e->d);
     free(e);
 }
@@ -483,56 +494,62 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
  * left neighbour in place.
  */
 #define HEAP_KEY(r, i) ((uint64_t)(r) << 32 | (uint32_t)(i))
+#define HEAP_ARITY 4 /* four children: half the depth, one cache line */
 
+/* An indexed min-heap of parts. key[] holds each slot's (rank, index) key
+ * inline, so that sifting reads one array; hpos[] maps a part's index to
+ * its slot, so that a part's key can change in place. */
 struct lheap {
-    uint32_t *heap; /* part indices */
-    uint32_t *hpos; /* index -> slot in heap, NONE when absent */
-    uint32_t *pr;   /* index -> pair rank with the right neighbour */
+    uint64_t *key;  /* slot -> key */
+    uint32_t *hpos; /* part index -> slot, NONE when absent */
+    uint32_t *pr;   /* part index -> pair rank with the right neighbour */
     size_t n;
 };
 
-static inline uint64_t lh_key(const struct lheap *h, size_t slot)
+static inline void lh_set(struct lheap *h, size_t slot, uint64_t k)
 {
-    uint32_t i = h->heap[slot];
-    return HEAP_KEY(h->pr[i], i);
+    h->key[slot] = k;
+    h->hpos[(uint32_t)k] = (uint32_t)slot;
 }
 
-static inline void lh_set(struct lheap *h, size_t slot, uint32_t i)
+static void lh_up(struct lheap *h, size_t slot, uint64_t k)
 {
-    h->heap[slot] = i;
-    h->hpos[i] = (uint32_t)slot;
-}
-
-static void lh_up(struct lheap *h, size_t slot)
-{
-    uint32_t i = h->heap[slot];
-    uint64_t k = HEAP_KEY(h->pr[i], i);
     while (slot > 0) {
-        size_t parent = (slot - 1) / 2;
-        if (lh_key(h, parent) <= k)
+        size_t parent = (slot - 1) / HEAP_ARITY;
+        if (h->key[parent] <= k)
             break;
-        lh_set(h, slot, h->heap[parent]);
+        lh_set(h, slot, h->key[parent]);
         slot = parent;
     }
-    lh_set(h, slot, i);
+    lh_set(h, slot, k);
 }
 
-static void lh_down(struct lheap *h, size_t slot)
+static void lh_down(struct lheap *h, size_t slot, uint64_t k)
 {
-    uint32_t i = h->heap[slot];
-    uint64_t k = HEAP_KEY(h->pr[i], i);
     for (;;) {
-        size_t c = 2 * slot + 1;
-        if (c >= h->n)
+        size_t first = HEAP_ARITY * slot + 1;
+        if (first >= h->n)
             break;
-        if (c + 1 < h->n && lh_key(h, c + 1) < lh_key(h, c))
-            c++;
-        if (lh_key(h, c) >= k)
+        size_t last = first + HEAP_ARITY < h->n ? first + HEAP_ARITY : h->n;
+        size_t c = first;
+        for (size_t j = first + 1; j < last; j++)
+            if (h->key[j] < h->key[c])
+                c = j;
+        if (h->key[c] >= k)
             break;
-        lh_set(h, slot, h->heap[c]);
+        lh_set(h, slot, h->key[c]);
         slot = c;
     }
-    lh_set(h, slot, i);
+    lh_set(h, slot, k);
+}
+
+/* Puts key k at slot, moving it up or down as needed. */
+static void lh_place(struct lheap *h, size_t slot, uint64_t k)
+{
+    if (slot > 0 && h->key[(slot - 1) / HEAP_ARITY] > k)
+        lh_up(h, slot, k);
+    else
+        lh_down(h, slot, k);
 }
 
 static void lh_remove(struct lheap *h, uint32_t i)
@@ -544,41 +561,31 @@ static void lh_remove(struct lheap *h, uint32_t i)
     h->n--;
     if (slot == h->n)
         return;
-    uint32_t moved = h->heap[h->n];
-    lh_set(h, slot, moved);
-    lh_up(h, slot);
-    if (h->hpos[moved] == slot)
-        lh_down(h, slot);
+    lh_place(h, slot, h->key[h->n]);
 }
 
 /* Sets part i's pair rank to r: moves it in the heap, adds or removes it. */
 static void lh_update(struct lheap *h, uint32_t i, uint32_t r)
 {
+    h->pr[i] = r;
     if (r == NONE) {
         lh_remove(h, i);
-        h->pr[i] = NONE;
         return;
     }
-    uint32_t old = h->pr[i];
-    h->pr[i] = r;
-    if (h->hpos[i] == NONE) {
-        lh_set(h, h->n++, i);
-        lh_up(h, h->n - 1);
-    } else if (r < old) {
-        lh_up(h, h->hpos[i]);
-    } else {
-        lh_down(h, h->hpos[i]);
-    }
+    uint64_t k = HEAP_KEY(r, i);
+    if (h->hpos[i] == NONE)
+        lh_up(h, h->n++, k);
+    else
+        lh_place(h, h->hpos[i], k);
 }
 
 static int bpe_large(struct work *w, const unsigned char *p, size_t len)
 {
     const akv_encoding *e = w->e;
-    if (len >= NONE)
-        return akv_fail(AKV_ENOMEM, "piece of %zu bytes is too long", len);
-    /* next, prev, tok, pr, heap, hpos: six arrays of len entries. */
-    size_t need = len * 6;
-    if (need / 6 != len)
+    /* key (two words per entry), then next, prev, tok, pr and hpos: seven
+     * 32-bit words per byte of the piece, reused across pieces. */
+    size_t need = len * 7;
+    if (len >= NONE || need / 7 != len)
         return akv_fail(AKV_ENOMEM, "piece of %zu bytes is too long", len);
     if (w->scratch_cap < need) {
         uint32_t *ns = need > SIZE_MAX / sizeof *ns
@@ -590,8 +597,10 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
         w->scratch = ns;
         w->scratch_cap = need;
     }
-    uint32_t *next = w->scratch, *prev = next + len, *tok = prev + len;
-    struct lheap h = {tok + len, tok + 2 * len, tok + 3 * len, 0};
+    uint64_t *key = (uint64_t *)(void *)w->scratch; /* malloc alignment */
+    uint32_t *next = w->scratch + 2 * len, *prev = next + len;
+    uint32_t *tok = prev + len;
+    struct lheap h = {key, tok + 2 * len, tok + len, 0};
 
     for (size_t i = 0; i < len; i++) {
         next[i] = i + 1 < len ? (uint32_t)(i + 1) : NONE;
@@ -601,13 +610,13 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
                               : NONE;
         h.hpos[i] = NONE;
         if (h.pr[i] != NONE)
-            lh_set(&h, h.n++, (uint32_t)i);
+            lh_set(&h, h.n++, HEAP_KEY(h.pr[i], i));
     }
-    for (size_t s = h.n / 2; s-- > 0;)
-        lh_down(&h, s);
+    for (size_t s = h.n; s-- > 0;)
+        lh_down(&h, s, h.key[s]);
 
     while (h.n > 0) {
-        uint32_t i = h.heap[0];
+        uint32_t i = (uint32_t)h.key[0];
         uint32_t j = next[i]; /* exists: i has a pair rank */
         tok[i] = h.pr[i];
         /* Unlink j. */
@@ -660,7 +669,7 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (md == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory encoding");
-    pcre2_match_context *mctx = NULL;
+    pcre2_match_context *mctx = e->mctx, *own_mctx = NULL;
     pcre2_jit_stack *jstack = NULL;
     int use_jit = e->jit[full];
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -675,7 +684,7 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
         if (m == PCRE2_ERROR_JIT_STACKLIMIT && jstack == NULL) {
             /* The default 32 KiB JIT stack is enough for ordinary text;
              * pathological input gets a large one, then the interpreter. */
-            mctx = pcre2_match_context_create(NULL);
+            mctx = own_mctx = pcre2_match_context_copy(e->mctx);
             jstack = pcre2_jit_stack_create(64 * 1024, 256 * 1024 * 1024,
                                             NULL);
             if (mctx == NULL || jstack == NULL) {
@@ -715,7 +724,7 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
         off = ov[1];
     }
     pcre2_match_data_free(md);
-    pcre2_match_context_free(mctx);
+    pcre2_match_context_free(own_mctx);
     pcre2_jit_stack_free(jstack);
     return rc;
 }
