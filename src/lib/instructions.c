@@ -73,15 +73,16 @@ void akv_instructions_free(akv_instructions *l)
     free(l);
 }
 
-/* Copies a string field of o (NULL when absent or not a string), with
- * control characters (line breaks included) turned into spaces so that one
- * set always renders as one catalog line. */
+/* A string field of o, or NULL when absent or not a string. */
 static const char *str_field(json_t *o, const char *name)
 {
     json_t *v = json_object_get(o, name);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* Copies s to *p and advances it. With clean, control characters (line
+ * breaks included) become spaces, so that one set always renders as one
+ * catalog line. */
 static char *append(char **p, const char *s, int clean)
 {
     size_t n = strlen(s);
@@ -130,8 +131,13 @@ static int add_item(akv_instructions *l, akv_store *store,
     int rc = AKV_OK;
     if (json_is_integer(tok) && json_integer_value(tok) >= 0)
         tokens = (uint64_t)json_integer_value(tok);
-    else
-        rc = count_value(store, sandbox, m, &tokens);
+    else if ((rc = count_value(store, sandbox, m, &tokens)) ==
+             AKV_ENOTFOUND) {
+        /* Deleted or expired since the listing: it is not visible now. */
+        json_decref(o);
+        akv_error_clear();
+        return AKV_OK;
+    }
     if (rc == AKV_OK && l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 32;
         void *p = realloc(l->items, ncap * sizeof *l->items);

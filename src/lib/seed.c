@@ -438,11 +438,20 @@ static int own_load(akv_store *store, const char *sandbox, struct own *o)
     }
 }
 
+/* The listing comes in key (byte) order, which is strcmp order for keys. */
 static const akv_meta *own_find(const struct own *o, const char *key)
 {
-    for (size_t i = 0; i < o->n; i++)
-        if (strcmp(o->items[i].key, key) == 0)
-            return &o->items[i];
+    size_t lo = 0, hi = o->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(o->items[mid].key, key);
+        if (c == 0)
+            return &o->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
