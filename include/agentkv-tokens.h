@@ -35,10 +35,13 @@ typedef struct akv_encoding akv_encoding;
 
 /*
  * Finds an encoding by name (NULL means AKV_ENCODING_DEFAULT), loading its
- * data file on first use: <dir>/<name>.json, where dir is tried in order
+ * data on first use: <dir>/<name>.bin (the table the build compiles) or
+ * <dir>/<name>.json (tiktoken's file), where dir is tried in order
  *   1. $AGENTKV_TOKENIZER_DIR,
  *   2. the install tree's share/agentkv/tokenizers,
- *   3. the build tree's share/agentkv/tokenizers (where `make deps` puts it).
+ *   3. ../share/agentkv/tokenizers from the running executable's directory
+ *      (an install tree moved elsewhere),
+ *   4. the build tree's share/agentkv/tokenizers (where `make deps` puts it).
  * The first load in a process does the work (about 0.1 s for o200k_base);
  * later calls, from any thread, return the same handle at once. Concurrent
  * first calls are serialised, and a failed load is retried by the next call.

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -199,9 +200,25 @@ static akv_encoding *loaded[NDEFS]; /* under load_lock */
 static int load_def(const struct encoding_def *def, akv_encoding **out)
 {
     const char *env = getenv(AKV_TOKENIZER_DIR_ENV);
+    /* An installed tree moved after the build (cmake --install --prefix
+     * elsewhere, a package unpacked anywhere) still has its data at
+     * <bin>/../share/agentkv/tokenizers beside the executable. */
+    char rel[4096];
+    const char *relp = NULL;
+    ssize_t n = readlink("/proc/self/exe", rel, sizeof rel - 1);
+    if (n > 0 && (size_t)n < sizeof rel - 1) {
+        rel[n] = '\0';
+        char *slash = strrchr(rel, '/');
+        const char tail[] = "/../share/agentkv/tokenizers";
+        if (slash && (size_t)(slash - rel) + sizeof tail <= sizeof rel) {
+            memcpy(slash, tail, sizeof tail);
+            relp = rel;
+        }
+    }
     const char *dirs[] = {
         env && *env ? env : NULL,
         AKV_SHARE_DIR "/tokenizers",
+        relp,
 #ifdef AKV_BUILD_TOKENIZER_DIR
         AKV_BUILD_TOKENIZER_DIR,
 #endif
