@@ -106,14 +106,18 @@ if err:
 EOF
 }
 
-# redis_run TEST → RPS, with about SECONDS_RUN seconds of requests.
+# redis_run TEST → "RPS P99_MS", with about SECONDS_RUN seconds of requests.
 redis_run() {
-    local n rps
+    local n
     n=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n 20000 -d 1024 -t "$1" --csv 2>/dev/null |
         python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(int(float(r[1][1]) * '"$SECONDS_RUN"'))')
     [ "$n" -ge 20000 ] || n=20000
     redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$n" -d 1024 -t "$1" --csv 2>/dev/null |
-        python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print("%.0f" % float(r[1][1]))'
+        python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin))
+col = dict(zip(rows[0], rows[1]))
+print("%.0f %s" % (float(col["rps"]), col.get("p99_latency_ms", "?")))'
 }
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
@@ -125,8 +129,8 @@ echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | he
 echo "bench-http: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Redis SET first: it also stores the 1 KiB value that GET then reads.
-REDIS_SET=$(redis_run set)
-REDIS_GET=$(redis_run get)
+read -r REDIS_SET REDIS_SET_P99 <<<"$(redis_run set)"
+read -r REDIS_GET REDIS_GET_P99 <<<"$(redis_run get)"
 read -r AKV_GET AKV_GET_P99 AKV_GET_BAD <<<"$(wrk_run "$TMP/get.lua")"
 read -r AKV_PUT AKV_PUT_P99 AKV_PUT_BAD <<<"$(wrk_run "$TMP/put.lua")"
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$AKV_PID/status")
@@ -144,6 +148,8 @@ printf '%-44s %10s req/s\n' "agentkv PUT (durable)" "$AKV_PUT"
 printf '%-44s %10s req/s\n' "redis SET (appendfsync always)" "$REDIS_SET"
 printf '%-44s %10s\n' "ratio PUT agentkv/redis (target >= 1.0)" "$(ratio "$AKV_PUT" "$REDIS_SET")"
 printf '%-44s %10s ms\n' "agentkv GET p99 (target <= 2 ms)" "$AKV_GET_P99"
+printf '%-44s %10s ms\n' "redis GET p99 (same run, for comparison)" "$REDIS_GET_P99"
 printf '%-44s %10s ms\n' "agentkv PUT p99" "$AKV_PUT_P99"
+printf '%-44s %10s ms\n' "redis SET p99" "$REDIS_SET_P99"
 printf '%-44s %10s MiB\n' "agentkv server RSS after the run (<= 64)" "$(python3 -c "print('%.1f' % ($RSS_KB / 1024))")"
 echo "bench-http: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
