@@ -248,7 +248,7 @@ static int load_def(const struct encoding_def *def, akv_encoding **out)
     }
     if (rc == AKV_ENOTFOUND)
         rc = akv_fail(AKV_EUNAVAILABLE,
-                      "no data for encoding %s (looked for %s.json in %s); "
+                      "no data for encoding %s (looked for %s.bin or .json in %s); "
                       "run scripts/fetch-tokenizers.sh (make deps) or set %s",
                       def->name, def->name, tried, AKV_TOKENIZER_DIR_ENV);
     if (rc == AKV_OK)
