@@ -86,10 +86,14 @@ async function main() {
       continue;
     }
     lines.push(`#define AKV_BPE_NEW_${short} \\`);
-    for (let i = 0; i < parts.length; i += 4) {
-      const chunk = parts.slice(i, i + 4).join("");
-      lines.push(`    "${chunk}"${i + 4 < parts.length ? " \\" : ""}`);
+    // Lines of at most 79 columns.
+    const chunks = [""];
+    for (const part of parts) {
+      if (chunks[chunks.length - 1].length + part.length > 68) chunks.push("");
+      chunks[chunks.length - 1] += part;
     }
+    chunks.forEach((c, i) =>
+      lines.push(`    "${c}"${i + 1 < chunks.length ? " \\" : ""}`));
   }
   // The union of all additions as a C array, for the quick check that
   // tells whether a text contains any of them at all.
@@ -103,10 +107,10 @@ async function main() {
   lines.push("");
   lines.push(`/* All of the above: ${union.length} ranges, sorted, as {first, last}. */`);
   lines.push("#define AKV_BPE_NEW_RANGES \\");
-  for (let i = 0; i < union.length; i += 4) {
-    const chunk = union.slice(i, i + 4)
+  for (let i = 0; i < union.length; i += 3) {
+    const chunk = union.slice(i, i + 3)
       .map(([a, b]) => `{0x${hex(a)}, 0x${hex(b)}}`).join(", ");
-    lines.push(`    ${chunk}${i + 4 < union.length ? ", \\" : ""}`);
+    lines.push(`    ${chunk}${i + 3 < union.length ? ", \\" : ""}`);
   }
   lines.push("", "#endif /* AKV_BPE_UNICODE_H */", "");
   process.stdout.write(lines.join("\n"));

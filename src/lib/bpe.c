@@ -82,24 +82,24 @@
 /* The o200k_base pattern, given the additions to L, N, Lu, Ll, Lm, Lo, M
  * (Lt has none). */
 #define O200K(L, N, LU, LL, LM, LO, M)                                        \
-    "[^\\r\\n\\p{L}\\p{N}" L N "]?"                                             \
-    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]*"                         \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]+" CONTRACTIONS "?"                \
-    "|[^\\r\\n\\p{L}\\p{N}" L N "]?"                                            \
-    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]+"                         \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]*" CONTRACTIONS "?"                \
-    "|[\\p{N}" N "]{1,3}"                                                      \
-    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n/]*"                                 \
-    "|[" WS "]*[\\r\\n]+"                                                      \
+    "[^\\r\\n\\p{L}\\p{N}" L N "]?"                                           \
+    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]*"                     \
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]+" CONTRACTIONS "?"           \
+    "|[^\\r\\n\\p{L}\\p{N}" L N "]?"                                          \
+    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]+"                     \
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]*" CONTRACTIONS "?"           \
+    "|[\\p{N}" N "]{1,3}"                                                     \
+    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n/]*"                              \
+    "|[" WS "]*[\\r\\n]+"                                                     \
     "|[" WS "]+(?![^" WS "])"                                                 \
     "|[" WS "]+"
 
 #define CL100K(L, N)                                                          \
     CONTRACTIONS                                                              \
-    "|[^\\r\\n\\p{L}\\p{N}" L N "]?[\\p{L}" L "]+"                                \
-    "|[\\p{N}" N "]{1,3}"                                                      \
-    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n]*"                                  \
-    "|[" WS "]*[\\r\\n]+"                                                      \
+    "|[^\\r\\n\\p{L}\\p{N}" L N "]?[\\p{L}" L "]+"                            \
+    "|[\\p{N}" N "]{1,3}"                                                     \
+    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n]*"                               \
+    "|[" WS "]*[\\r\\n]+"                                                     \
     "|[" WS "]+(?![^" WS "])"                                                 \
     "|[" WS "]+"
 
@@ -248,8 +248,9 @@ static int load_def(const struct encoding_def *def, akv_encoding **out)
     }
     if (rc == AKV_ENOTFOUND)
         rc = akv_fail(AKV_EUNAVAILABLE,
-                      "no data for encoding %s (looked for %s.bin or .json in %s); "
-                      "run scripts/fetch-tokenizers.sh (make deps) or set %s",
+                      "no data for encoding %s (looked for %s.bin or .json "
+                      "in %s); run scripts/fetch-tokenizers.sh (make deps) "
+                      "or set %s",
                       def->name, def->name, tried, AKV_TOKENIZER_DIR_ENV);
     if (rc == AKV_OK)
         rc = compile_patterns(e);
@@ -488,10 +489,12 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
         memmove(tok + bi + 1, tok + bi + 2, (m - bi - 2) * sizeof *tok);
         memmove(pr + bi + 1, pr + bi + 2, (m - bi - 2) * sizeof *pr);
         m--;
-        pr[bi] = bi + 1 < m ? akv_bpe_rank(&e->d, p + pos[bi], pos[bi + 2] - pos[bi])
+        pr[bi] = bi + 1 < m ? akv_bpe_rank(&e->d, p + pos[bi],
+                                           pos[bi + 2] - pos[bi])
                             : NONE;
         if (bi > 0)
-            pr[bi - 1] = akv_bpe_rank(&e->d, p + pos[bi - 1], pos[bi + 1] - pos[bi - 1]);
+            pr[bi - 1] = akv_bpe_rank(&e->d, p + pos[bi - 1],
+                                      pos[bi + 1] - pos[bi - 1]);
     }
     for (size_t i = 0; i < m; i++) {
         int rc = emit(w, tok[i]);
