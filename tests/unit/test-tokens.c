@@ -112,7 +112,9 @@ static void test_decode(void **state)
     const akv_encoding *e = load(NULL);
     /* a, FF, b, truncated E2 82, c, surrogate ED A0 80 */
     const char bad[] = "a\xff" "b\xe2\x82" "c\xed\xa0\x80";
-    const char fixed[] = "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+    const char fixed[] = "a\xef\xbf\xbd"
+                         "b\xef\xbf\xbd"
+                         "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
     uint32_t *ids, *ids2;
     size_t n, n2;
     assert_ok(akv_tokens_encode(e, bad, sizeof bad - 1, &ids, &n));
