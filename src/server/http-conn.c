@@ -123,6 +123,7 @@ static void conn_process(struct conn *c);
 static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
+    atomic_fetch_sub(&w->load, 1);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -169,12 +170,14 @@ static void format_remote(const struct sockaddr_storage *ss, char *out,
     }
 }
 
+/* Takes ownership of fd; w->load already counts it. */
 static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL || (c->in = malloc(IN_INITIAL)) == NULL) {
         free(c);
         close(fd);
+        atomic_fetch_sub(&w->load, 1);
         return;
     }
     c->in_cap = IN_INITIAL;
@@ -190,6 +193,7 @@ static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss
         free(c->in);
         free(c);
         close(fd);
+        atomic_fetch_sub(&w->load, 1);
         return;
     }
     event_priority_set(c->ev_read, 0);
@@ -217,6 +221,52 @@ static void set_reading(struct conn *c, int on)
 }
 
 /* ---- accepting ---------------------------------------------------------- */
+
+/*
+ * The kernel wakes every worker for a connection on the shared socket and
+ * whichever runs first accepts it, which left loops with 32 and 18 of 50
+ * connections. So the acceptor gives each connection to the worker with the
+ * fewest (itself on a tie): a handed-over socket goes through the target's
+ * incoming list and a wake-up; the connection's life then stays on that
+ * thread.
+ */
+struct incoming {
+    int fd;
+    struct sockaddr_storage ss;
+    struct incoming *next;
+};
+
+static void handover(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    struct server *srv = w->srv;
+    struct worker *target = w;
+    size_t least = atomic_load(&w->load);
+    for (int i = 0; i < srv->nworkers; i++) {
+        struct worker *o = &srv->workers[i];
+        size_t l = atomic_load(&o->load);
+        if (l < least) {
+            least = l;
+            target = o;
+        }
+    }
+    atomic_fetch_add(&target->load, 1);
+    struct incoming *in = target == w ? NULL : malloc(sizeof *in);
+    if (in == NULL) {
+        if (target != w) { /* no memory to hand over: keep it here */
+            atomic_fetch_sub(&target->load, 1);
+            atomic_fetch_add(&w->load, 1);
+        }
+        conn_new(w, fd, ss);
+        return;
+    }
+    in->fd = fd;
+    in->ss = *ss;
+    pthread_mutex_lock(&target->in_lock);
+    in->next = target->incoming;
+    target->incoming = in;
+    pthread_mutex_unlock(&target->in_lock);
+    event_active(target->ev_incoming, EV_READ, 0);
+}
 
 static void accept_resume(evutil_socket_t fd, short what, void *arg)
 {
@@ -257,8 +307,36 @@ void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        conn_new(w, fd, &ss);
+        handover(w, fd, &ss);
     }
+}
+
+void conn_incoming_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->in_lock);
+    struct incoming *list = w->incoming;
+    w->incoming = NULL;
+    pthread_mutex_unlock(&w->in_lock);
+    while (list) {
+        struct incoming *in = list;
+        list = in->next;
+        if (w->stopping) {
+            close(in->fd);
+            atomic_fetch_sub(&w->load, 1);
+        } else {
+            conn_new(w, in->fd, &in->ss);
+        }
+        free(in);
+    }
+}
+
+void conn_incoming_drop(struct worker *w)
+{
+    w->stopping = 1;
+    conn_incoming_cb(-1, 0, w);
 }
 
 /* ---- responses ---------------------------------------------------------- */

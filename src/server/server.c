@@ -268,6 +268,8 @@ static int worker_init(struct server *srv, struct worker *w, int id)
     w->id = id;
     w->date_sec = -1;
     pthread_mutex_init(&w->done_lock, NULL);
+    pthread_mutex_init(&w->in_lock, NULL);
+    atomic_init(&w->load, 0);
     w->base = event_base_new();
     if (w->base == NULL || event_base_priority_init(w->base, 2) != 0)
         return -1;
@@ -276,17 +278,19 @@ static int worker_init(struct server *srv, struct worker *w, int id)
     w->ev_sweep = event_new(w->base, -1, EV_PERSIST, conn_sweep_cb, w);
     w->ev_stop = event_new(w->base, -1, 0, conn_stop_cb, w);
     w->ev_done = event_new(w->base, -1, 0, conn_done_cb, w);
+    w->ev_incoming = event_new(w->base, -1, 0, conn_incoming_cb, w);
     w->ev_flush = event_new(w->base, -1, 0, accesslog_flush_cb, w);
     w->auth = auth_cache_new(srv->auth);
     w->metrics = metrics_local(srv->metrics, id);
-    if (!w->ev_accept || !w->ev_sweep || !w->ev_stop ||
-        !w->ev_done || !w->ev_flush || !w->auth)
+    if (!w->ev_accept || !w->ev_sweep || !w->ev_stop || !w->ev_done ||
+        !w->ev_incoming || !w->ev_flush || !w->auth)
         return -1;
     /* The access-log flush runs after a turn's I/O (lower priority). */
     event_priority_set(w->ev_accept, 0);
     event_priority_set(w->ev_sweep, 0);
     event_priority_set(w->ev_stop, 0);
     event_priority_set(w->ev_done, 0);
+    event_priority_set(w->ev_incoming, 0);
     event_priority_set(w->ev_flush, 1);
     int64_t ms = conn_sweep_interval(&srv->opts);
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -297,10 +301,13 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 
 static void worker_free(struct worker *w)
 {
-    if (w->base)
+    if (w->base) {
+        conn_incoming_drop(w);
         conn_free_all(w);
+    }
     struct event *evs[] = {w->ev_accept, w->ev_accept_retry, w->ev_sweep,
-                           w->ev_stop,   w->ev_done,         w->ev_flush};
+                           w->ev_stop,   w->ev_done,         w->ev_incoming,
+                           w->ev_flush};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
@@ -309,6 +316,7 @@ static void worker_free(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     pthread_mutex_destroy(&w->done_lock);
+    pthread_mutex_destroy(&w->in_lock);
 }
 
 /* ---- run ---------------------------------------------------------------- */
@@ -373,9 +381,13 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     pool_started = 1;
     srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
     rc = srv->workers ? AKV_OK : AKV_ENOMEM;
+    /* Every worker is set up before any starts: an acceptor may hand a
+     * connection to any of them. */
+    for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++)
+        if (worker_init(srv, &srv->workers[i], i) != 0)
+            rc = AKV_EUNAVAILABLE;
     for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++) {
-        if (worker_init(srv, &srv->workers[i], i) != 0 ||
-            pthread_create(&srv->workers[i].thread, NULL, worker_main,
+        if (pthread_create(&srv->workers[i].thread, NULL, worker_main,
                            &srv->workers[i]) != 0) {
             rc = AKV_EUNAVAILABLE;
             break;

@@ -246,6 +246,14 @@ struct worker {
         *ev_done, *ev_flush;
     struct conn *conns; /* doubly linked list of this worker's connections */
     size_t nconns;
+    /* Connections owned or about to be handed over: what the acceptor of
+     * a new connection compares to pick the least-loaded worker. */
+    atomic_size_t load;
+    /* Accepted sockets handed over by another worker; guarded by in_lock,
+     * taken by ev_incoming. */
+    pthread_mutex_t in_lock;
+    struct incoming *incoming;
+    struct event *ev_incoming;
     int stopping;
     int64_t stop_ms; /* when stopping began (monotonic ms) */
     /* Requests handed back by pool threads; guarded by done_lock. */
@@ -293,8 +301,13 @@ struct server {
 
 /* ---- connections (http-conn.c) ------------------------------------------ */
 
-/* Accepts pending connections on the shared listening socket. */
+/* Accepts pending connections on the shared listening socket and gives
+ * each to the least-loaded worker. */
 void conn_accept_cb(int fd, short what, void *arg);
+/* Takes the connections other workers handed over. */
+void conn_incoming_cb(int fd, short what, void *arg);
+/* Closes handed-over sockets no loop will take (after the loops ended). */
+void conn_incoming_drop(struct worker *w);
 /* Sends the responses of requests finished by pool threads. */
 void conn_done_cb(int fd, short what, void *arg);
 /* Closes timed-out connections; also ends the loop once stopping and
