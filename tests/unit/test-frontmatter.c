@@ -62,8 +62,8 @@ static void test_fields_and_body(void **state)
 static void test_no_front_matter(void **state)
 {
     (void)state;
-    const char *cases[] = {"# Just a body\n", "", "--- \nnot closed? no: "
-                           "the first line must be exactly ---\n",
+    const char *cases[] = {"# Just a body\n", "", ("--- \nnot closed? no: "
+                            "the first line must be exactly ---\n"),
                            "\n---\nname: x\n---\n", "----\nname: x\n----\n"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         akv_frontmatter *fm = NULL;
@@ -188,14 +188,14 @@ static void test_names(void **state)
 {
     (void)state;
     const char *good[] = {"presentation", "web_development", "a", "x-1_2",
-                          "0", "abcdefghijabcdefghijabcdefghijabcdefghij"
-                               "abcdefghijabcdefghij0123"};
+                          "0", ("abcdefghijabcdefghijabcdefghijabcdefghij"
+                                "abcdefghijabcdefghij0123")};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         assert_ok(akv_instruction_name_check(good[i], strlen(good[i])));
     const char *bad[] = {"", "Upper", "has space", "dot.md", "slash/x",
                          "caf\xc3\xa9", "tab\t",
-                         "abcdefghijabcdefghijabcdefghijabcdefghij"
-                         "abcdefghijabcdefghij01234"};
+                         ("abcdefghijabcdefghijabcdefghijabcdefghij"
+                          "abcdefghijabcdefghij01234")};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_akv(akv_instruction_name_check(bad[i], strlen(bad[i])),
                    AKV_EINVAL);
