@@ -79,6 +79,8 @@ void http_kv_get(struct http_req *r)
         return;
     }
     r->hit = 1;
+    if (r->scope == AKV_SCOPE_INSTRUCTIONS)
+        metrics_instruction_fetch(r->srv->metrics, r->key);
     const akv_meta *m = akv_value_meta(v);
     entity_headers(r, m);
     if (inm.p && http_if_none_match(inm, m->sha256) == 1) {

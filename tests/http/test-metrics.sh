@@ -68,6 +68,17 @@ pass
 [ "$(metric 'agentkv_bytes{scope="artifacts"}')" = 6 ] || fail "bytes artifacts"
 pass
 
+t "reading an instruction set counts agentkv_instruction_fetches_total{name}"
+areq PUT /v1/sandboxes/_global/kv/instructions/style --data-binary 'Write tersely.'
+areq GET $KV/instructions/style
+expect_status 200
+areq GET $KV/instructions/style
+areq GET /metrics
+[ "$(metric 'agentkv_instruction_fetches_total{name="style"}')" = 2 ] || fail "fetches: $(metric 'agentkv_instruction_fetches_total{name="style"}')"
+pass
+"$PY" "$HERE/promcheck.py" "$BODY" $SPEC_METRICS >"$OUT" 2>&1 || fail "$(cat "$OUT")"
+pass
+
 t "an unmatched route is counted under route=\"unmatched\""
 req GET /nope
 areq GET /metrics
@@ -97,7 +108,7 @@ pass
 t "the access log has one text line per request"
 stop_server
 LINES=$(wc -l <"$TMP/access.log")
-[ "$LINES" -eq 13 ] || fail "expected 13 access-log lines, got $LINES: $(cat "$TMP/access.log")"
+[ "$LINES" -eq 17 ] || fail "expected 17 access-log lines, got $LINES: $(cat "$TMP/access.log")"
 pass
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z 127\.0\.0\.1:[0-9]+ PUT /v1/sandboxes/m1/kv/task/a 201 [0-9]+ [0-9]+\.[0-9]{6}$' "$TMP/access.log" || fail "text line format: $(head -n 2 "$TMP/access.log")"
 pass
