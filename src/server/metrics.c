@@ -221,9 +221,20 @@ void metrics_expired(struct metrics *m, const uint64_t counts[AKV_SCOPE_COUNT])
                                       memory_order_relaxed);
 }
 
+/* Distinct names kept; fetches of further names count under "_other", so
+ * that keys chosen by clients cannot grow the exposition without bound. */
+#define INSTR_NAMES_MAX 1024
+
 void metrics_instruction_fetch(struct metrics *m, const char *name)
 {
     pthread_mutex_lock(&m->instr_lock);
+    if (m->ninstr >= INSTR_NAMES_MAX - 1) {
+        int known = 0;
+        for (size_t i = 0; i < m->ninstr && !known; i++)
+            known = strcmp(m->instr[i].name, name) == 0;
+        if (!known)
+            name = "_other";
+    }
     for (size_t i = 0; i < m->ninstr; i++)
         if (strcmp(m->instr[i].name, name) == 0) {
             m->instr[i].count++;
