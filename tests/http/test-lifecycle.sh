@@ -5,12 +5,13 @@
 # expired entries and counts them, SIGTERM in the middle of a stream of PUTs
 # exits 0 and every acknowledged PUT is there after a restart, SIGINT also
 # exits 0, and clients arriving during shutdown are refused, not left
-# waiting.
+# waiting. The first server runs three event loops, so connections are handed
+# between loops.
 . "$(dirname "$0")/lib.sh"
 
 cli() { "$AGENTKV" --dir "$STORE" "$@" >"$OUT" 2>"$ERR"; RC=$?; LAST="agentkv $*"; }
 
-start_server --prune-interval 1
+start_server --prune-interval 1 --threads 3
 
 t "a value written by the CLI is served by the running server"
 printf 'from the cli' >"$TMP/note"
