@@ -294,10 +294,16 @@ void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
                 /* Out of descriptors: the listening socket stays readable,
-                 * so stop watching it for a moment instead of spinning. */
-                server_log(w->srv, "warning",
-                           "accept: %s; pausing accepts for 100 ms",
-                           strerror(errno));
+                 * so stop watching it for a moment instead of spinning.
+                 * Said at most once a minute per loop. */
+                static _Thread_local int64_t warned = -60000;
+                if (now_ms() - warned >= 60000) {
+                    warned = now_ms();
+                    server_log(w->srv, "warning",
+                               "accept: %s; pausing accepts for 100 ms "
+                               "while it lasts",
+                               strerror(errno));
+                }
                 struct timeval tv = {0, 100000};
                 event_del(w->ev_accept);
                 if (w->ev_accept_retry)
