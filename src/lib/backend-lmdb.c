@@ -617,7 +617,7 @@ static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                                          : lmdb_fail(lb, rc, "scanning entries");
 }
 
-/* Writes one record inside txn; the shared body of put and put_batch. */
+/* Writes one record inside txn; the shared body of put and write_batch. */
 static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
                       akv_rec *out, int *created)
 {
@@ -800,21 +800,33 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
     return me.rc;
 }
 
-static int lmdb_put_batch(akv_backend *be, const akv_write *w, size_t n)
+/* Deletes one record inside txn. AKV_ENOTFOUND when there is none;
+ * *was_live (may be NULL) tells whether it had not expired at now (a record
+ * that no longer decodes counts as live: nothing says it had expired). */
+static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
+                      const char *key, size_t key_len, int64_t now,
+                      bool *was_live)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
+                           key_len),
+                 kb},
+            v;
+    int rc = mdb_get(txn, lb->entries, &k, &v);
     if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = put_in_txn(lb, txn, &w[i], NULL, NULL)) != AKV_OK) {
-            mdb_txn_abort(txn);
-            return rc;
-        }
-    }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+        return rc == MDB_NOTFOUND ? akv_fail(AKV_ENOTFOUND, "no such entry")
+                                  : lmdb_fail(lb, rc, "reading entry");
+    akv_rec rec;
+    bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
+    if (was_live)
+        *was_live = !decoded || !akv_rec_expired(&rec, now);
+    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
+        return lmdb_fail(lb, rc, "deleting entry");
+    /* A damaged record's size is unknown: recount instead of a delta. */
+    return decoded ? usage_add(lb, txn, ns->scope, ns->sandbox,
+                               ns->sandbox_len, -(int64_t)rec.value_len, -1)
+                   : usage_recount(lb, txn, ns->scope, ns->sandbox,
+                                   ns->sandbox_len);
 }
 
 static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
@@ -825,31 +837,8 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
     int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
         return lmdb_fail(lb, rc, "starting write");
-    char kb[KEYBUF];
-    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
-                           key_len),
-                 kb},
-            v;
-    rc = mdb_get(txn, lb->entries, &k, &v);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc == MDB_NOTFOUND ? akv_fail(AKV_ENOTFOUND, "no such entry")
-                                  : lmdb_fail(lb, rc, "reading entry");
-    }
-    akv_rec rec;
-    bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
-    uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
-    if (was_live)
-        *was_live = !decoded || !akv_rec_expired(&rec, now);
-    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0) {
-        mdb_txn_abort(txn);
-        return lmdb_fail(lb, rc, "deleting entry");
-    }
-    rc = decoded ? usage_add(lb, txn, ns->scope, ns->sandbox, ns->sandbox_len,
-                             -(int64_t)bytes, -1)
-                 : usage_recount(lb, txn, ns->scope, ns->sandbox,
-                                 ns->sandbox_len);
-    if (rc) {
+    if ((rc = del_in_txn(lb, txn, ns, key, key_len, now, was_live)) !=
+        AKV_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -1110,29 +1099,6 @@ static int lmdb_backup(akv_backend *be, const char *path,
 
 /* Deletes one record inside txn; absent is fine. Same bookkeeping as
  * lmdb_del. */
-static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w)
-{
-    char kb[KEYBUF];
-    MDB_val k = {entry_key(kb, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
-                           w->key, w->key_len),
-                 kb},
-            v;
-    int rc = mdb_get(txn, lb->entries, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return AKV_OK;
-    if (rc)
-        return lmdb_fail(lb, rc, "reading entry");
-    akv_rec rec;
-    bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
-    uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
-    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
-        return lmdb_fail(lb, rc, "deleting entry");
-    return decoded ? usage_add(lb, txn, w->ns.scope, w->ns.sandbox,
-                               w->ns.sandbox_len, -(int64_t)bytes, -1)
-                   : usage_recount(lb, txn, w->ns.scope, w->ns.sandbox,
-                                   w->ns.sandbox_len);
-}
-
 static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
                             akv_rec *out)
 {
@@ -1142,9 +1108,14 @@ static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
     if (rc)
         return lmdb_fail(lb, rc, "starting write");
     for (size_t i = 0; i < n; i++) {
-        rc = w[i].del ? del_in_txn(lb, txn, &w[i])
-                      : put_in_txn(lb, txn, &w[i], out ? &out[i] : NULL,
-                                   NULL);
+        if (w[i].del) {
+            rc = del_in_txn(lb, txn, &w[i].ns, w[i].key, w[i].key_len,
+                            w[i].now, NULL);
+            if (rc == AKV_ENOTFOUND)
+                rc = AKV_OK; /* deleting what is not there is done */
+        } else {
+            rc = put_in_txn(lb, txn, &w[i], out ? &out[i] : NULL, NULL);
+        }
         if (rc != AKV_OK) {
             mdb_txn_abort(txn);
             return rc;
@@ -1160,7 +1131,6 @@ static const akv_backend_ops lmdb_ops = {
     .get = lmdb_get,
     .release = lmdb_release,
     .put = lmdb_put,
-    .put_batch = lmdb_put_batch,
     .del = lmdb_del,
     .touch = lmdb_touch,
     .scan = lmdb_scan,

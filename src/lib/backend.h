@@ -81,9 +81,6 @@ typedef struct akv_backend_ops {
     int (*put)(akv_backend *be, const akv_write *w, akv_rec *out,
                int *created);
 
-    /* Applies n restore writes in one transaction: all or nothing. */
-    int (*put_batch)(akv_backend *be, const akv_write *w, size_t n);
-
     /* Deletes a record. *was_live (may be NULL) is set when the deleted
      * record had not expired at now. AKV_ENOTFOUND when absent. */
     int (*del)(akv_backend *be, const akv_ns *ns, const char *key,
@@ -122,8 +119,8 @@ typedef struct akv_backend_ops {
      * puts exactly as put does (preconditions, quota, versions; restore is
      * honoured), and deletes where w[i].del is set (only ns, key and now
      * are read; an absent key is not an error). out (may be NULL) receives
-     * one stored record per put (pointers into w's buffers). NULL if
-     * unsupported: akv_batch_write then applies the writes one by one. */
+     * one stored record per put (pointers into w's buffers). Import and
+     * seeding rely on it being atomic. */
     int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,
                        akv_rec *out);
 } akv_backend_ops;

@@ -8,8 +8,7 @@
  * whose versions must grow. The validation here mirrors akv_put and akv_del
  * in store.c (sandbox, key, size, TTL, content type, metadata, If-Match)
  * and runs over the whole batch before the backend sees any of it; the
- * backend's write_batch op then applies it atomically. Backends without
- * that op get the operations one at a time.
+ * backend's write_batch op then applies it atomically.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,26 +97,6 @@ static int prepare(akv_store *s, const char *sandbox, akv_scope scope,
     return AKV_OK;
 }
 
-/* The one-at-a-time path for backends without write_batch. */
-static int apply_each(akv_store *s, const akv_write *ws, size_t n,
-                      akv_rec *recs)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc;
-        if (ws[i].del) {
-            rc = s->be->ops->del(s->be, &ws[i].ns, ws[i].key, ws[i].key_len,
-                                 ws[i].now, NULL);
-            if (rc == AKV_ENOTFOUND)
-                rc = AKV_OK;
-        } else {
-            rc = s->be->ops->put(s->be, &ws[i], &recs[i], NULL);
-        }
-        if (rc != AKV_OK)
-            return rc;
-    }
-    return AKV_OK;
-}
-
 int akv_batch_write(akv_store *s, const char *sandbox, akv_scope scope,
                     const akv_batch_op *ops, size_t n, akv_meta *out)
 {
@@ -157,10 +136,7 @@ int akv_batch_write(akv_store *s, const char *sandbox, akv_scope scope,
             goto out;
         }
 
-    if (s->be->ops->write_batch)
-        rc = s->be->ops->write_batch(s->be, ws, n, recs);
-    else
-        rc = apply_each(s, ws, n, recs);
+    rc = s->be->ops->write_batch(s->be, ws, n, recs);
     if (rc != AKV_OK)
         goto out;
     for (size_t i = 0; out && i < n; i++) {

@@ -403,7 +403,7 @@ int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
                 ws[i] = items[i].w;
                 ws[i].ns.sandbox = items[i].sandbox;
             }
-            rc = s->be->ops->put_batch(s->be, ws, n);
+            rc = s->be->ops->write_batch(s->be, ws, n, NULL);
             free(ws);
         }
     }
