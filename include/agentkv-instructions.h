@@ -8,10 +8,6 @@
  * (0) or a negative AKV_E* code with the detail in akv_last_error(), and
  * ownership is stated on every prototype. Token counts come from the
  * tokenizer of agentkv-tokens.h (o200k_base). Link with libagentkv.
- *
- * It also holds one store-level function, akv_batch_write(), which seeding
- * needs (several puts and deletes in one transaction) and which belongs in
- * agentkv.h once that header's owner takes it there.
  */
 #ifndef AGENTKV_INSTRUCTIONS_H
 #define AGENTKV_INSTRUCTIONS_H
@@ -24,45 +20,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ------------------------------------------------------------------------ */
-/* Batch writes                                                             */
-/* ------------------------------------------------------------------------ */
-
-/*
- * One operation of a batch: a put (del == 0) with the same options as
- * akv_put(), or a delete of the sandbox's own entry (del == 1; value and
- * opts are ignored).
- */
-typedef struct akv_batch_op {
-    int del;
-    const char *key;
-    size_t key_len;
-    const void *value;
-    size_t value_len;
-    akv_put_opts opts;
-} akv_batch_op;
-
-/*
- * Applies n operations on one namespace (sandbox, scope) in one
- * transaction: all of them or none. Every operation is validated as
- * akv_put() / akv_del() validate (AKV_EINVAL, AKV_ETOOLARGE) before anything
- * is written, and a key may appear only once in a batch. Puts are ordinary
- * writes: versions grow, timestamps are now, TTLs and quotas apply (the
- * quota is checked against the namespace as the batch leaves it, operation
- * by operation); preconditions are checked per operation. Unlike akv_del(),
- * deleting a key that does not exist is not an error. A failure names the
- * operation's key in the message, and changes nothing.
- *
- * out (may be NULL) is an array of n metadata records: for a put, the new
- * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
- * sandbox, scope and key with version 0.
- *
- * Backends that cannot write a batch atomically apply it one operation at a
- * time (the embedded LMDB store is atomic).
- */
-int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
-                    const akv_batch_op *ops, size_t n, akv_meta *out);
 
 /* ------------------------------------------------------------------------ */
 /* Front matter                                                             */

@@ -320,6 +320,42 @@ int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
             const char *key, size_t key_len);
 
 /* ------------------------------------------------------------------------ */
+/* Batch writes                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One operation of a batch: a put (del == 0) with the same options as
+ * akv_put(), or a delete of the sandbox's own entry (del == 1; value and
+ * opts are ignored).
+ */
+typedef struct akv_batch_op {
+    int del;
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    akv_put_opts opts;
+} akv_batch_op;
+
+/*
+ * Applies n operations on one namespace (sandbox, scope) in one
+ * transaction: all of them or none. Every operation is validated as
+ * akv_put() / akv_del() validate (AKV_EINVAL, AKV_ETOOLARGE) before anything
+ * is written, and a key may appear only once in a batch. Puts are ordinary
+ * writes: versions grow, timestamps are now, TTLs and quotas apply (the
+ * quota is checked against the namespace as the batch leaves it, operation
+ * by operation); preconditions are checked per operation. Unlike akv_del(),
+ * deleting a key that does not exist is not an error. A failure names the
+ * operation's key in the message, and changes nothing.
+ *
+ * out (may be NULL) is an array of n metadata records: for a put, the new
+ * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
+ * sandbox, scope and key with version 0.
+ */
+int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
+                    const akv_batch_op *ops, size_t n, akv_meta *out);
+
+/* ------------------------------------------------------------------------ */
 /* Listing                                                                  */
 /* ------------------------------------------------------------------------ */
 
