@@ -296,7 +296,6 @@ struct server {
     struct accesslog *log;
     atomic_int stopping;
     atomic_int accept_stopped; /* workers that no longer accept */
-    _Atomic int64_t started_ms;
 };
 
 /* ---- connections (http-conn.c) ------------------------------------------ */
