@@ -33,6 +33,10 @@ const struct cli_opt cmd_serve_opts[] = {
     {"prune-interval", "D",
      "remove expired entries in the background every D (default 60s; "
      "0 = off)"},
+    {"seed", "DIR",
+     "instruction sets seeded into _global at start-up and by POST "
+     "/v1/seed (default: the bundled sets)"},
+    {"no-seed", NULL, "do not seed _global at start-up"},
     {"routes", NULL, "print the route table (METHOD PATTERN AUTH) and exit"},
     {NULL, NULL, NULL},
 };
@@ -95,6 +99,8 @@ int cmd_serve(struct cli_ctx *ctx, const struct cli_args *args)
         o.tokens_path = tokens;
     }
     o.dir = ctx->dir;
+    o.seed_dir = cli_flag(args, "seed");
+    o.no_seed = cli_has(args, "no-seed");
     o.no_auth = cli_has(args, "no-auth");
     o.metrics_public = cli_has(args, "metrics-public");
     const char *fmt = cli_flag(args, "log-format");

@@ -34,6 +34,7 @@
 
 #include "auth.h"
 #include "metrics.h"
+#include "agentkv-instructions.h"
 #include "server.h"
 
 static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -319,6 +320,32 @@ static void worker_free(struct worker *w)
     pthread_mutex_destroy(&w->in_lock);
 }
 
+/* ---- start-up seed -------------------------------------------------------- */
+
+/* SPEC.md §5: at start-up the server seeds the instruction sets (--seed DIR,
+ * else the bundled defaults) into _global, on a thread of its own so that
+ * requests are served meanwhile. Seeding is idempotent, so a restart costs
+ * one read of each file. A failure is logged and the server serves on. */
+static void *seed_main(void *arg)
+{
+    struct server *srv = arg;
+    akv_seed_report *rep = NULL;
+    akv_seed_opts so = {0};
+    int rc = akv_seed(srv->store, AKV_GLOBAL_SANDBOX, srv->opts.seed_dir, &so,
+                      &rep);
+    if (rc != AKV_OK)
+        server_log(srv, "error", "start-up seed of _global failed: %s: %s",
+                   akv_err_name(rc), akv_last_error()->message);
+    else
+        server_log(srv, "info",
+                   "seeded _global from %s: added %zu, updated %zu, "
+                   "unchanged %zu, removed %zu",
+                   rep->dir, rep->added, rep->updated, rep->unchanged,
+                   rep->removed);
+    akv_seed_report_free(rep);
+    return NULL;
+}
+
 /* ---- run ---------------------------------------------------------------- */
 
 int server_run(akv_store *store, const struct server_opts *opts, char *err,
@@ -342,7 +369,8 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     struct main_ctx mc = {srv, NULL, 0};
     struct event *sig_ev[3] = {NULL, NULL, NULL}, *prune_ev = NULL;
     sigset_t block, old;
-    int workers_started = 0, pool_started = 0;
+    int workers_started = 0, pool_started = 0, seed_started = 0;
+    pthread_t seed_thread;
 
     if (evthread_use_pthreads() != 0) {
         rc = failf(err, errlen, AKV_EUNAVAILABLE,
@@ -424,6 +452,9 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
                "store %s)",
                srv->url, srv->nworkers, srv->pool.n,
                opts->no_auth ? "off" : "on", opts->dir ? opts->dir : "?");
+    if (!opts->no_seed &&
+        pthread_create(&seed_thread, NULL, seed_main, srv) == 0)
+        seed_started = 1;
     event_base_dispatch(mc.base);
     server_log(srv, "info", "%s: shutting down, finishing requests in flight",
                mc.signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -449,6 +480,8 @@ stop:
         pthread_join(srv->workers[i].thread, NULL);
     if (pool_started)
         pool_stop(&srv->pool);
+    if (seed_started)
+        pthread_join(seed_thread, NULL);
     if (rc == AKV_OK)
         server_log(srv, "info", "stopped");
 out:

@@ -58,7 +58,8 @@ struct server_opts {
     int64_t idle_timeout_ms;  /* silence allowed between requests; 0 = none */
     int64_t request_timeout_ms; /* head within, body/response progress within */
     int64_t prune_interval_ms;  /* background expiry period; 0 = off */
-    const char *seed_dir;     /* POST /v1/seed: --seed DIR; NULL = bundled */
+    const char *seed_dir;     /* --seed DIR; NULL = the bundled sets */
+    int no_seed;              /* --no-seed: skip the start-up seed */
 };
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8420"

@@ -78,10 +78,14 @@ finish() {
 
 # ---- server ----------------------------------------------------------------
 
-# start_server [ARGS...]: starts the server on a free loopback port.
+# start_server [ARGS...]: starts the server on a free loopback port. The
+# start-up seed of _global is off (--no-seed) unless SERVE_SEED=1, so that
+# tests begin with an empty store.
 start_server() {
     : >"$SERVER_LOG"
-    "$AGENTKV" --dir "$STORE" serve --listen 127.0.0.1:0 "$@" \
+    local seed=--no-seed
+    [ "${SERVE_SEED:-0}" = 1 ] && seed=
+    "$AGENTKV" --dir "$STORE" serve --listen 127.0.0.1:0 $seed "$@" \
         </dev/null >>"$TMP/server.out" 2>>"$SERVER_LOG" &
     SERVER_PID=$!
     local i

@@ -134,4 +134,44 @@ cp "$OUT" "$TMP/based.out"
 expect_body_file "$TMP/based.out"
 
 stop_server
+
+# Start-up seed (SPEC.md §5): without --no-seed the server seeds _global by
+# itself, from --seed DIR or the bundled sets, on a thread of its own.
+# Polled with a bounded loop: the seed runs while requests are served.
+wait_catalog() { # COUNT
+    local i
+    for i in $(seq 1 100); do
+        areq GET /v1/sandboxes/_global/instructions
+        [ "$STATUS" = 200 ] && "$PY" -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))["items"]) == int(sys.argv[2]) else 1)' "$BODY" "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+t "serve seeds the bundled sets into _global at start-up"
+STORE="$TMP/store-seeded"
+SERVE_SEED=1 start_server
+wait_catalog "$n" || fail "_global never got the $n bundled sets"
+grep -q "seeded _global" "$SERVER_LOG" || fail "the start-up seed was not logged"
+pass
+stop_server
+
+t "serve --seed DIR seeds that directory instead"
+mkdir -p "$TMP/own"
+printf -- '---\nname: own_set\ndescription: Load when testing.\n---\n# Own\nBody.\n' >"$TMP/own/own_set.md"
+STORE="$TMP/store-own"
+SERVE_SEED=1 start_server --seed "$TMP/own"
+wait_catalog 1 || fail "_global never got own_set"
+grep -q '"own_set"' "$BODY" || fail "catalog lacks own_set: $(cat "$BODY")"
+pass
+stop_server
+
+t "a failed start-up seed is logged and the server still serves"
+STORE="$TMP/store-bad"
+SERVE_SEED=1 start_server --seed "$TMP/does-not-exist"
+for i in $(seq 1 100); do grep -q "start-up seed of _global failed" "$SERVER_LOG" && break; sleep 0.1; done
+grep -q "start-up seed of _global failed" "$SERVER_LOG" || fail "the failed seed was not logged"
+req GET /healthz
+expect_status 200
+stop_server
 finish

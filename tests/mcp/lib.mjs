@@ -169,7 +169,7 @@ export function createToken(store, role, sandbox) {
 // { url, stop() }; stop() sends SIGTERM and resolves with the exit status.
 export async function startServer(store, extraArgs = []) {
   const child = spawn(AGENTKV, ['--dir', store, 'serve', '--listen', '127.0.0.1:0',
-    '--access-log', 'off', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--access-log', 'off', '--no-seed', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const url = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start: ${log}`)), 15000);
