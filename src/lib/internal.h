@@ -50,6 +50,18 @@ int akv_content_type_check(const char *ct, size_t len);
 #define AKV_QUOTE_BUF 280
 const char *akv_quote(char buf[AKV_QUOTE_BUF], const char *s, size_t len);
 
+/* A growable, always NUL-terminated byte buffer for building text. An
+ * allocation failure sets oom and makes later appends no-ops, so callers
+ * check once at the end. p stays NULL until something non-empty is added;
+ * the owner frees p. */
+struct akv_buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+void akv_buf_add(struct akv_buf *b, const void *s, size_t n);
+void akv_buf_str(struct akv_buf *b, const char *s);
+
 /* The longest TTL a write may set: 100 years. */
 #define AKV_TTL_MAX_SECONDS (100LL * 366 * 86400)
 

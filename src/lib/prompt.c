@@ -78,56 +78,25 @@ void akv_prompt_opts_init(akv_prompt_opts *o)
 
 /* ---- a growable buffer -------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
 
-static void buf_add(struct buf *b, const void *s, size_t n)
-{
-    if (b->oom || n == 0)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-static bool ends_with(const struct buf *b, const char *s)
+static bool ends_with(const struct akv_buf *b, const char *s)
 {
     size_t n = strlen(s);
     return b->len >= n && memcmp(b->p + b->len - n, s, n) == 0;
 }
 
 /* Ends the text so far with a blank line (nothing when it is empty). */
-static void blank_line(struct buf *b)
+static void blank_line(struct akv_buf *b)
 {
     if (b->len == 0)
         return;
     if (!ends_with(b, "\n"))
-        buf_str(b, "\n");
+        akv_buf_str(b, "\n");
     if (!ends_with(b, "\n\n"))
-        buf_str(b, "\n");
+        akv_buf_str(b, "\n");
 }
 
-static const char *buf_text(struct buf *b)
+static const char *buf_text(struct akv_buf *b)
 {
     return b->p ? b->p : "";
 }
@@ -392,7 +361,7 @@ static size_t cut_len(const char *d, size_t len, size_t cap)
 /* Renders the catalog of the sets not inlined. Descriptions longer than cap
  * bytes are cut; the last `drop` items lose their description. */
 static void render_catalog(const struct build *b, size_t cap, size_t drop,
-                           uint64_t budget, struct buf *out,
+                           uint64_t budget, struct akv_buf *out,
                            size_t *shortened, size_t *dropped)
 {
     size_t m = 0, j = 0;
@@ -413,7 +382,7 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
         }
         *shortened += cut_len(s->it->description, dl, cap) < dl;
     }
-    buf_str(out, catalog_head);
+    akv_buf_str(out, catalog_head);
     j = 0;
     for (size_t i = 0; i < b->nsets; i++) {
         const struct set *s = &b->sets[i];
@@ -424,17 +393,17 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
                  "- get_instruction(\"%s\") (v%llu, %llu tokens)",
                  s->it->name, (unsigned long long)s->it->version,
                  (unsigned long long)s->it->tokens);
-        buf_str(out, head);
+        akv_buf_str(out, head);
         const char *d = s->it->description;
         size_t dl = strlen(d);
         if (dl && j < m - drop) {
             size_t cl = cut_len(d, dl, cap);
-            buf_str(out, ": ");
-            buf_add(out, d, cl);
+            akv_buf_str(out, ": ");
+            akv_buf_add(out, d, cl);
             if (cl < dl)
-                buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
+                akv_buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
         }
-        buf_str(out, "\n");
+        akv_buf_str(out, "\n");
         j++;
     }
     if (*shortened || *dropped) {
@@ -444,7 +413,7 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
                  "dropped; list_instructions has them in full.)\n",
                  (unsigned long long)budget, *shortened,
                  *shortened == 1 ? "" : "s", *dropped);
-        buf_str(out, note);
+        akv_buf_str(out, note);
     }
 }
 
@@ -462,7 +431,7 @@ static int count_tokens(struct build *b, const char *text, size_t len,
 }
 
 /* Renders the catalog within the budget; see the file comment. */
-static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
+static int fit_catalog(struct build *b, struct akv_buf *out, akv_prompt_info *info)
 {
     uint64_t budget = b->opts->budget;
     size_t m = 0, maxlen = 0;
@@ -472,7 +441,7 @@ static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
             size_t dl = strlen(b->sets[i].it->description);
             maxlen = dl > maxlen ? dl : maxlen;
         }
-    struct buf c = {0};
+    struct akv_buf c = {0};
     uint64_t tokens = 0;
     int rc;
     render_catalog(b, SIZE_MAX, 0, budget, &c, &info->shortened,
@@ -499,7 +468,7 @@ static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
         return AKV_OK;
     }
     free(c.p);
-    c = (struct buf){0};
+    c = (struct akv_buf){0};
 
     /* Phase 1: the largest common cap on description length that fits.
      * Phase 2: at the smallest cap, the fewest dropped descriptions (from
@@ -512,7 +481,7 @@ static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
         while (lo <= hi) {
             size_t mid = lo + (hi - lo) / 2;
             size_t sh, dr;
-            struct buf t = {0};
+            struct akv_buf t = {0};
             render_catalog(b, mid, 0, budget, &t, &sh, &dr);
             if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
                                             &tokens)) != AKV_OK) {
@@ -537,7 +506,7 @@ static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
         while (lo <= hi) {
             size_t mid = lo + (hi - lo) / 2;
             size_t sh, dr;
-            struct buf t = {0};
+            struct akv_buf t = {0};
             render_catalog(b, best_cap, mid, budget, &t, &sh, &dr);
             if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
                                             &tokens)) != AKV_OK) {
@@ -557,7 +526,7 @@ static int fit_catalog(struct build *b, struct buf *out, akv_prompt_info *info)
         }
     }
     if (!found) {
-        struct buf t = {0};
+        struct akv_buf t = {0};
         size_t sh, dr;
         render_catalog(b, best_cap, m, budget, &t, &sh, &dr);
         rc = t.oom ? AKV_ENOMEM
@@ -595,8 +564,8 @@ oom:
 /* The tail: unmarked inlined sets in name order, then the catalog, with a
  * blank line between blocks. at_end: a blank line before the first block
  * too (after the base). */
-static int add_tail(struct build *b, struct buf *out, const bool *inl,
-                    const struct buf *catalog, bool at_end)
+static int add_tail(struct build *b, struct akv_buf *out, const bool *inl,
+                    const struct akv_buf *catalog, bool at_end)
 {
     bool first = true;
     for (size_t i = 0; i < b->nsets; i++) {
@@ -608,23 +577,23 @@ static int add_tail(struct build *b, struct buf *out, const bool *inl,
             return rc;
         if (!first || at_end)
             blank_line(out);
-        buf_add(out, s->body, s->body_len);
+        akv_buf_add(out, s->body, s->body_len);
         if (s->body_len && s->body[s->body_len - 1] != '\n')
-            buf_str(out, "\n");
+            akv_buf_str(out, "\n");
         first = false;
     }
     if (catalog && catalog->len) {
         if (!first || at_end)
             blank_line(out);
-        buf_add(out, catalog->p, catalog->len);
+        akv_buf_add(out, catalog->p, catalog->len);
     }
     return AKV_OK;
 }
 
 /* Renders the base with the sets flagged in inl inlined and the catalog
  * (may be NULL) in the tail. */
-static int render(struct build *b, const bool *inl, const struct buf *catalog,
-                  struct buf *out)
+static int render(struct build *b, const bool *inl, const struct akv_buf *catalog,
+                  struct akv_buf *out)
 {
     int rc;
     for (size_t k = 0; k < b->nlines; k++) {
@@ -636,10 +605,10 @@ static int render(struct build *b, const bool *inl, const struct buf *catalog,
                 break;
             if ((rc = load_body(b, s)) != AKV_OK)
                 return rc;
-            buf_add(out, s->body, s->body_len);
+            akv_buf_add(out, s->body, s->body_len);
             if ((s->body_len == 0 || s->body[s->body_len - 1] != '\n') &&
                 l->next > l->end)
-                buf_add(out, b->base + l->end, l->next - l->end);
+                akv_buf_add(out, b->base + l->end, l->next - l->end);
             break;
         }
         case AKV_MARKER_CATALOG:
@@ -647,7 +616,7 @@ static int render(struct build *b, const bool *inl, const struct buf *catalog,
                 return rc;
             break;
         default:
-            buf_add(out, b->base + l->start, l->next - l->start);
+            akv_buf_add(out, b->base + l->start, l->next - l->start);
             break;
         }
     }
@@ -662,7 +631,7 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
 {
     akv_prompt_opts defaults;
     struct build b = {0};
-    struct buf catalog = {0}, text = {0}, base_text = {0};
+    struct akv_buf catalog = {0}, text = {0}, base_text = {0};
     bool *inl = NULL, *all = NULL;
     akv_prompt *p = NULL;
     int rc;

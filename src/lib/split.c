@@ -359,53 +359,22 @@ static char *first_sentence(const char *t, size_t from, size_t to)
 }
 
 /* Appends s to a growing string. */
-struct sb {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_add(struct sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 1024;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
 
 /* A double-quoted front matter value (the escapes frontmatter.c reads). */
-static void sb_quoted(struct sb *b, const char *s)
+static void sb_quoted(struct akv_buf *b, const char *s)
 {
-    sb_str(b, "\"");
+    akv_buf_str(b, "\"");
     for (; *s; s++) {
         if (*s == '"' || *s == '\\') {
             char e[2] = {'\\', *s};
-            sb_add(b, e, 2);
+            akv_buf_add(b, e, 2);
         } else if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-            sb_str(b, " ");
+            akv_buf_str(b, " ");
         } else {
-            sb_add(b, s, 1);
+            akv_buf_add(b, s, 1);
         }
     }
-    sb_str(b, "\"");
+    akv_buf_str(b, "\"");
 }
 
 /* ---- --keep ------------------------------------------------------------- */
@@ -484,23 +453,23 @@ static int check_no_markers(const char *t, size_t from, size_t to,
 
 static int make_file(struct sec *s, const char *t)
 {
-    struct sb f = {0};
+    struct akv_buf f = {0};
     /* The front matter takes the heading's line ending, so an editor sees
      * one style throughout. */
     bool crlf = s->head_next >= 2 && s->head_next > s->head_end &&
                 t[s->head_next - 1] == '\n' && s->head_next - s->head_end == 2;
     const char *eol = crlf ? "\r\n" : "\n";
-    sb_str(&f, "---");
-    sb_str(&f, eol);
-    sb_str(&f, "name: ");
-    sb_str(&f, s->pub.name);
-    sb_str(&f, eol);
-    sb_str(&f, "description: ");
+    akv_buf_str(&f, "---");
+    akv_buf_str(&f, eol);
+    akv_buf_str(&f, "name: ");
+    akv_buf_str(&f, s->pub.name);
+    akv_buf_str(&f, eol);
+    akv_buf_str(&f, "description: ");
     sb_quoted(&f, s->pub.description);
-    sb_str(&f, eol);
-    sb_str(&f, "---");
-    sb_str(&f, eol);
-    sb_add(&f, s->pub.body, s->pub.body_len);
+    akv_buf_str(&f, eol);
+    akv_buf_str(&f, "---");
+    akv_buf_str(&f, eol);
+    akv_buf_add(&f, s->pub.body, s->pub.body_len);
     if (f.oom) {
         free(f.p);
         return akv_fail(AKV_ENOMEM, "out of memory");
@@ -679,11 +648,11 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
     }
 
     /* The core. */
-    struct sb core = {0};
+    struct akv_buf core = {0};
     size_t first = sp->secs[0].start;
     if ((rc = check_no_markers(t, 0, first, 1, source)) != AKV_OK)
         goto fail;
-    sb_add(&core, t, first);
+    akv_buf_add(&core, t, first);
     for (size_t i = 0; i < sp->n; i++) {
         struct sec *s = &sp->secs[i];
         if (s->pub.kept) {
@@ -692,17 +661,17 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
                 free(core.p);
                 goto fail;
             }
-            sb_add(&core, t + s->start, s->end - s->start);
+            akv_buf_add(&core, t + s->start, s->end - s->start);
             continue;
         }
-        sb_str(&core, "{{agentkv:include ");
-        sb_str(&core, s->pub.name);
-        sb_str(&core, "}}");
+        akv_buf_str(&core, "{{agentkv:include ");
+        akv_buf_str(&core, s->pub.name);
+        akv_buf_str(&core, "}}");
         /* The marker's line break: the heading's, unless the section ends
          * the file without one (then the value has none either). */
         bool last_open = s->end == len && (len == 0 || t[len - 1] != '\n');
         if (!last_open)
-            sb_add(&core, t + s->head_end, s->head_next - s->head_end);
+            akv_buf_add(&core, t + s->head_end, s->head_next - s->head_end);
     }
     if (core.oom || (core.p == NULL && (core.p = calloc(1, 1)) == NULL)) {
         free(core.p);

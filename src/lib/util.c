@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -155,6 +156,32 @@ const char *akv_quote(char buf[AKV_QUOTE_BUF], const char *s, size_t len)
     }
     buf[o] = '\0';
     return buf;
+}
+
+void akv_buf_add(struct akv_buf *b, const void *s, size_t n)
+{
+    if (b->oom || n == 0)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 1024;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *np = realloc(b->p, ncap);
+        if (np == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void akv_buf_str(struct akv_buf *b, const char *s)
+{
+    akv_buf_add(b, s, strlen(s));
 }
 
 int64_t akv_realtime_ms(void)
