@@ -22,7 +22,7 @@ const struct cli_opt cli_global_opts[] = {
     {"dir", "PATH",
      "store directory (env AGENTKV_DIR, default ./.agentkv)"},
     {"backend", "URL",
-     "backend: lmdb (default) or redis://host:port[/db] "
+     "storage backend; this build has lmdb, the default "
      "(env AGENTKV_BACKEND)"},
     {"sandbox", "ID",
      "sandbox (tenant) to work in, [A-Za-z0-9_-]{1,64} "
