@@ -206,8 +206,11 @@ const akv_config_item *akv_config_items(size_t *n);
 typedef struct akv_store akv_store;
 
 /*
- * Opens a store. backend is NULL or "lmdb" for the embedded store in dir.
- * cfg may be NULL for defaults; it is copied. With AKV_OPEN_CREATE a missing
+ * Opens a store. backend is NULL or "lmdb" for the embedded store in dir, or
+ * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]" for a
+ * store in Redis (dir is then unused; a Redis that does not answer yet is
+ * not an error here: every operation fails with AKV_EUNAVAILABLE until it
+ * does, and the store reconnects by itself). cfg may be NULL for defaults; it is copied. With AKV_OPEN_CREATE a missing
  * directory is created (like mkdir -p); without it a directory that holds no
  * store yet is AKV_EUNAVAILABLE ("nothing has been written here"). Fails with
  * AKV_EUNAVAILABLE (message in akv_last_error()) when the directory cannot be
@@ -219,7 +222,7 @@ int akv_store_open(akv_store **out, const char *backend, const char *dir,
                    const akv_config *cfg, unsigned flags);
 void akv_store_close(akv_store *store);
 
-/* Backend name ("lmdb"), borrowed static string. */
+/* Backend name ("lmdb" or "redis"), borrowed static string. */
 const char *akv_store_backend(const akv_store *store);
 /* Borrowed: the store's own configuration, valid until close. */
 const akv_config *akv_store_config(const akv_store *store);

@@ -13,7 +13,9 @@ int akv_backend_open(const char *url, const char *dir,
     char shown[AKV_QUOTE_BUF];
     if (url == NULL || *url == '\0' || strcmp(url, "lmdb") == 0)
         return akv_backend_lmdb_open(dir, cfg, flags, out);
+    if (strncmp(url, "redis://", 8) == 0)
+        return akv_backend_redis_open(url, cfg, flags, out);
     return akv_fail(AKV_EINVAL,
-                    "unknown backend '%s' (this build supports: lmdb)",
+                    "unknown backend '%s' (lmdb, or redis://HOST:PORT/DB)",
                     akv_quote(shown, url, strlen(url)));
 }

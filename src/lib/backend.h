@@ -129,11 +129,14 @@ struct akv_backend {
     const akv_backend_ops *ops;
 };
 
-/* Opens the backend named by url (NULL or "lmdb" = embedded in dir). */
+/* Opens the backend named by url: NULL or "lmdb" = embedded in dir,
+ * "redis://…" = backend-redis.c (dir unused). */
 int akv_backend_open(const char *url, const char *dir,
                      const struct akv_config *cfg, unsigned flags,
                      akv_backend **out);
 int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
                           unsigned flags, akv_backend **out);
+int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
+                           unsigned flags, akv_backend **out);
 
 #endif /* AKV_BACKEND_H */

@@ -27,6 +27,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 static void backup_reports_progress_to_completion(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     tu_store ts;
     tu_store_open(&ts, NULL);
     static char val[64 * 1024];

@@ -1,12 +1,12 @@
 /*
  * test-integrity.c — damaged records are never served. The test closes the
- * store, damages one record with the plain LMDB API (a flipped value byte,
- * or a record truncated inside its header), reopens, and checks that get,
+ * store, damages one record below the library (tu_damage_record: with the
+ * plain LMDB API, or in Redis: a flipped value byte, or a record truncated
+ * inside its header), reopens, and checks that get,
  * get_copy, check and export report integrity_error, that other keys stay
  * readable, that the failure is logged and counted, and that the entry can
  * be repaired by writing it again.
  */
-#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,45 +28,9 @@ static akv_config *cur_cfg;
 
 /* Damages the stored record of (scope, sb, key) in the LMDB environment
  * of dir. The store must be closed. */
-static void damage_record(const char *dir, akv_scope scope, const char *sb,
-                          const char *key, enum damage how)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
-
-    char kb[1 + 64 + 1 + 255];
-    size_t sl = strlen(sb), kl = strlen(key);
-    kb[0] = (char)('0' + scope);
-    memcpy(kb + 1, sb, sl);
-    kb[1 + sl] = '\0';
-    memcpy(kb + 2 + sl, key, kl);
-    MDB_val k = {2 + sl + kl, kb}, v;
-    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-    assert_true(v.mv_size > 80);
-    unsigned char *copy = malloc(v.mv_size);
-    assert_non_null(copy);
-    memcpy(copy, v.mv_data, v.mv_size);
-    MDB_val nv = {v.mv_size, copy};
-    if (how == FLIP_VALUE_BYTE)
-        copy[v.mv_size - 1] ^= 0x20;
-    else
-        nv.mv_size = 10;
-    assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
-    free(copy);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-}
-
 static void reopen(tu_store *ts, const akv_config *cfg)
 {
-    assert_ok(akv_store_open(&ts->store, NULL, ts->dir, cfg, 0));
+    assert_ok(akv_store_open(&ts->store, tu_backend(), ts->dir, cfg, 0));
     akv_store_set_clock(ts->store, tu_clock, &ts->clock);
 }
 
@@ -76,7 +40,8 @@ static void damage(tu_store *ts, const akv_config *cfg, akv_scope scope,
 {
     akv_store_close(ts->store);
     ts->store = NULL;
-    damage_record(ts->dir, scope, sb, key, how);
+    tu_damage_record(ts->dir, scope, sb, key,
+                     how == FLIP_VALUE_BYTE ? 0 : 10);
     reopen(ts, cfg);
 }
 

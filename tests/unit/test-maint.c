@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -204,7 +205,7 @@ static void stats_count_hits_and_misses_per_scope(void **state)
 
     /* They are shared by every process: a reopened store still sees them. */
     akv_store_close(ts.store);
-    assert_ok(akv_store_open(&ts.store, NULL, ts.dir, NULL, 0));
+    assert_ok(akv_store_open(&ts.store, tu_backend(), ts.dir, NULL, 0));
     akv_store_set_clock(ts.store, tu_clock, &ts.clock);
     akv_scope_stats t2 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
     assert_int_equal(t2.hits, 3);
@@ -294,6 +295,7 @@ static void check_counts_every_entry_and_reports_progress(void **state)
 static void backup_to_a_new_directory_is_an_openable_copy(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     tu_store ts;
     tu_store_open(&ts, NULL);
     fill_stats(&ts);
@@ -341,6 +343,7 @@ static void backup_to_a_new_directory_is_an_openable_copy(void **state)
 static void backup_into_an_existing_store_fails_and_keeps_it(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     tu_store src, dst;
     tu_store_open(&src, NULL);
     tu_store_open(&dst, NULL);
@@ -367,9 +370,30 @@ static void backup_into_an_existing_store_fails_and_keeps_it(void **state)
     tu_store_close(&src);
 }
 
+/* A backend without a backup of its own (Redis) refuses with a pointer to
+ * export, and writes nothing. */
+static void backup_without_backend_support_points_to_export(void **state)
+{
+    (void)state;
+    if (tu_backend() == NULL)
+        skip(); /* the embedded store has backup */
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    char *base = tu_tempdir(), *path;
+    assert_true(asprintf(&path, "%s/copy", base) > 0);
+    assert_akv(akv_backup(ts.store, path, NULL, NULL), AKV_EINVAL);
+    assert_non_null(strstr(akv_last_error()->message, "export"));
+    assert_int_equal(access(path, F_OK), -1);
+    free(path);
+    tu_rmtree(base);
+    free(base);
+    tu_store_close(&ts);
+}
+
 static void backup_to_a_file_or_empty_path_fails(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     tu_store ts;
     tu_store_open(&ts, NULL);
     put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "k", "v", 0);
@@ -405,6 +429,7 @@ int main(void)
         cmocka_unit_test(backup_to_a_new_directory_is_an_openable_copy),
         cmocka_unit_test(backup_into_an_existing_store_fails_and_keeps_it),
         cmocka_unit_test(backup_to_a_file_or_empty_path_fails),
+        cmocka_unit_test(backup_without_backend_support_points_to_export),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -327,7 +327,8 @@ static void quota_survives_reopen(void **state)
     assert_ok(put_n(f, "sb1", AKV_SCOPE_TASK, "k", 1000, 'a',
                     AKV_TTL_DEFAULT));
     akv_store_close(f->ts.store);
-    assert_ok(akv_store_open(&f->ts.store, NULL, f->ts.dir, f->cfg, 0));
+    assert_ok(akv_store_open(&f->ts.store, tu_backend(), f->ts.dir, f->cfg,
+                             0));
     akv_store_set_clock(f->ts.store, tu_clock, &f->ts.clock);
     assert_akv(put_n(f, "sb1", AKV_SCOPE_TASK, "k2", 25, 'b',
                      AKV_TTL_DEFAULT),

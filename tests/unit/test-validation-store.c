@@ -423,6 +423,7 @@ static void want_open_unavailable(const char *dir, unsigned flags)
 static void open_on_a_regular_file_is_unavailable(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     char *base = tu_tempdir(), *file;
     assert_true(asprintf(&file, "%s/file", base) > 0);
     write_file(file, "hello\n", 6);
@@ -440,6 +441,7 @@ static void open_on_a_regular_file_is_unavailable(void **state)
 static void open_on_random_data_mdb_is_unavailable(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     static const size_t sizes[] = {16384, 100};
     for (size_t k = 0; k < 2; k++) {
         char *dir = tu_tempdir(), *file;
@@ -476,6 +478,7 @@ static void open_on_random_data_mdb_is_unavailable(void **state)
 static void open_without_create_needs_an_existing_store(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     char *base = tu_tempdir(), *missing;
     assert_true(asprintf(&missing, "%s/not/there", base) > 0);
     want_open_unavailable(missing, 0);
@@ -499,6 +502,7 @@ static void open_without_create_needs_an_existing_store(void **state)
 static void open_of_a_foreign_lmdb_environment_is_unavailable(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     char *dir = tu_tempdir();
     MDB_env *env;
     MDB_txn *txn;
@@ -542,6 +546,7 @@ static void open_of_a_foreign_lmdb_environment_is_unavailable(void **state)
 static void open_of_a_store_of_unknown_format_is_unavailable(void **state)
 {
     (void)state;
+    tu_lmdb_only();
     tu_store ts;
     tu_store_open(&ts, NULL);
     put_str(ts.store, "sb", AKV_SCOPE_TASK, "k", "v");
@@ -587,6 +592,80 @@ static void open_with_bad_arguments_is_invalid(void **state)
     free(dir);
 }
 
+/* ---- the Redis backend's URL and reachability ------------------------- */
+
+static void open_with_bad_redis_urls_is_invalid(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "redis://",                 "redis://:6379",
+        "redis://host:0",           "redis://host:70000",
+        "redis://host:12x",         "redis://host:",
+        "redis://host/abc",         "redis://host/1/2",
+        "redis://host?timeout=abc", "redis://host?timeout=0s",
+        "redis://host?timeout=2h",  "redis://host?db=1",
+        "redis://pass@host",        "redis://:%zz@host",
+        "redis://:%00@host",        "redis://[::1",
+        "redis://ho st",            "redis://host/0?timeout",
+        "rediss://host",            "unix:///tmp/redis.sock",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        akv_store *s = NULL;
+        int rc = akv_store_open(&s, bad[i], NULL, NULL, AKV_OPEN_CREATE);
+        if (rc != AKV_EINVAL)
+            fail_msg("akv_store_open(%s) returned %s, expected "
+                     "invalid_argument", bad[i], akv_err_name(rc));
+        assert_null(s);
+        assert_true(akv_last_error()->message[0] != '\0');
+    }
+    /* A password never appears in a message. */
+    akv_store *s = NULL;
+    assert_akv(akv_store_open(&s, "redis://:sekrit@host:0/0", NULL, NULL, 0),
+               AKV_EINVAL);
+    assert_null(strstr(akv_last_error()->message, "sekrit"));
+}
+
+/* Opening does not need Redis to answer (a server starts and reports 503
+ * until it does); every operation then fails with unavailable, naming the
+ * address, and quickly: nothing listens on port 1. */
+static void redis_that_does_not_answer_is_unavailable(void **state)
+{
+    (void)state;
+    akv_store *s = NULL;
+    assert_ok(akv_store_open(&s, "redis://127.0.0.1:1/0?timeout=500ms", NULL,
+                             NULL, AKV_OPEN_CREATE));
+    assert_string_equal(akv_store_backend(s), "redis");
+    akv_value *v;
+    assert_akv(akv_get(s, "sb", AKV_SCOPE_TASK, "k", 1, &v), AKV_EUNAVAILABLE);
+    assert_non_null(strstr(akv_last_error()->message, "127.0.0.1:1"));
+    assert_akv(akv_put(s, "sb", AKV_SCOPE_TASK, "k", 1, "v", 1, NULL, NULL,
+                       NULL),
+               AKV_EUNAVAILABLE);
+    akv_scope_stats rows[AKV_SCOPE_COUNT];
+    size_t n;
+    assert_akv(akv_stats(s, "sb", AKV_SCOPE_ALL, rows, &n), AKV_EUNAVAILABLE);
+    akv_store_close(s);
+}
+
+/* A database whose akv:format marker is not ours is refused. */
+static void redis_database_of_unknown_format_is_unavailable(void **state)
+{
+    (void)state;
+    if (tu_backend() == NULL || strncmp(tu_backend(), "redis://", 8) != 0)
+        skip();
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    tu_redis_command("SET akv:format 9");
+    akv_store_close(ts.store);
+    assert_ok(akv_store_open(&ts.store, tu_backend(), NULL, NULL, 0));
+    akv_value *v;
+    assert_akv(akv_get(ts.store, "sb", AKV_SCOPE_TASK, "k", 1, &v),
+               AKV_EUNAVAILABLE);
+    assert_non_null(strstr(akv_last_error()->message, "unknown format"));
+    tu_redis_command("SET akv:format 1");
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -605,6 +684,9 @@ int main(void)
         cmocka_unit_test(open_of_a_foreign_lmdb_environment_is_unavailable),
         cmocka_unit_test(open_of_a_store_of_unknown_format_is_unavailable),
         cmocka_unit_test(open_with_bad_arguments_is_invalid),
+        cmocka_unit_test(open_with_bad_redis_urls_is_invalid),
+        cmocka_unit_test(redis_that_does_not_answer_is_unavailable),
+        cmocka_unit_test(redis_database_of_unknown_format_is_unavailable),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,8 +24,33 @@ void tu_rmtree(const char *path);
 typedef struct tu_clock_state { int64_t now_ms; } tu_clock_state;
 int64_t tu_clock(void *ctx);
 
-/* Opens a store in a fresh temp dir with a tu clock starting at
- * 2026-11-26T00:00:00Z; cfg may be NULL. */
+/* The backend URL the conformance suite runs the store tests against:
+ * $AKV_TEST_BACKEND (tests/redis/with-redis.sh sets it to a private
+ * redis-server), or NULL for the embedded LMDB store. */
+const char *tu_backend(void);
+/* Skips the calling test unless it runs on the embedded backend (for tests
+ * of LMDB's own files: backup, damaged data.mdb). */
+#define tu_lmdb_only()                                                       \
+    do {                                                                     \
+        if (tu_backend() != NULL) {                                          \
+            print_message("skipped on %s: LMDB only\n", tu_backend());       \
+            skip();                                                          \
+        }                                                                    \
+    } while (0)
+/* Replaces the stored record of (sandbox, scope, key) with its first len
+ * bytes, or, with len 0, flips a bit in its last byte (the value): damage
+ * that the store must report as an integrity error. Works on either
+ * backend, below the library. */
+void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
+                      const char *key, size_t len);
+
+/* Runs one Redis command (printf-style, hiredis format) against the test's
+ * Redis; fails the test on an error reply. */
+void tu_redis_command(const char *fmt, ...);
+
+/* Opens a store in a fresh temp dir (on tu_backend(): an emptied Redis
+ * database) with a tu clock starting at 2026-11-26T00:00:00Z; cfg may be
+ * NULL. */
 typedef struct tu_store {
     akv_store *store;
     char *dir;

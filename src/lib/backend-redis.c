@@ -1,0 +1,1388 @@
+/*
+ * backend-redis.c — the scale-out backend: every agentkv process (servers
+ * on several hosts, CLIs, MCP) keeps its entries in one Redis, through
+ * hiredis. It implements the vtable of backend.h with the same semantics as
+ * backend-lmdb.c; what store.c does for every backend (validation, SHA-256,
+ * overlay, expiry filtering) is not repeated here.
+ *
+ * Key layout in the selected Redis database. A namespace (one sandbox's one
+ * scope) is tagged {S:SANDBOX}, S the scope digit '0'..'4'; sandbox ids are
+ * [A-Za-z0-9_-] only, so the tag cannot be broken. Every key of a namespace
+ * carries the tag, so a Redis Cluster (or a proxy in front of one) keeps a
+ * namespace in one hash slot and a script over one namespace is legal there.
+ *
+ *   akv:{S:SB}:v   hash    key → record (the encoding of record.c, the same
+ *                          bytes as in LMDB: header, content type, metadata,
+ *                          value; SHA-256 inside)
+ *   akv:{S:SB}:o   zset    key, score 0: the keys in byte order, for listing
+ *                          with a prefix and a cursor (ZRANGEBYLEX)
+ *   akv:{S:SB}:x   zset    key → expires_at (ms): the records that expire,
+ *                          for prune and for the quota's expired bytes
+ *   akv:{S:SB}:u   hash    bytes, entries: the namespace's stored value
+ *                          bytes and entry count, expired-but-not-collected
+ *                          records included (as "usage" in LMDB)
+ *   akv:ns         zset    "S:SB", score 0: every namespace ever written,
+ *                          so that scans over all sandboxes find them
+ *   akv:c          hash    hits:S, misses:S: read counters per scope
+ *   akv:format     string  "1": marks the database as an agentkv store
+ *
+ * Records are never given a Redis TTL. Expiry is decided by the store's
+ * clock (injectable, like on LMDB): an expired record is invisible at once
+ * and is collected by prune, by the server's background expiry, or by a
+ * write that needs its room. A native TTL would let Redis drop records
+ * behind the quota counters' back.
+ *
+ * Atomicity: each write (put, delete, batch) is one Lua script that checks
+ * every precondition and quota against a private view of the namespace
+ * before it changes anything, then applies the whole change, so concurrent
+ * writers in any number of processes can neither lose an update nor cross a
+ * quota, and a refused batch leaves nothing behind. Only the registration
+ * of a namespace in akv:ns precedes the script, pipelined with it (a
+ * registered namespace without entries is harmless). Scans read pages of
+ * SCAN_PAGE keys, each page one consistent script call; they are not one
+ * snapshot over a whole namespace, unlike LMDB.
+ *
+ * Durability is Redis' own: with appendonly yes and appendfsync always a
+ * write is on disk before Redis answers, and so before agentkv acknowledges
+ * it (docs/operations.md).
+ *
+ * Connections: a pool of hiredis contexts, each used by one thread at a
+ * time. A context that saw an I/O error or a timeout is dropped; the next
+ * operation connects anew, so a restarted Redis is picked up without a
+ * restart of the process. Opening the backend does not require Redis to be
+ * up: until it is, every operation fails with AKV_EUNAVAILABLE.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "record.h"
+
+#define SCAN_PAGE 128
+#define POOL_IDLE_MAX 64
+#define NS_KEY_MAX (sizeof "akv:{0:" - 1 + AKV_SANDBOX_MAX + sizeof "}:v")
+#define COUNTER_FLUSH_MS 1000
+
+/* ---- Lua scripts ---------------------------------------------------------
+ *
+ * All numbers cross the boundary as decimal strings; Lua numbers are
+ * doubles, exact for the milliseconds, lengths and versions agentkv uses
+ * (all below 2^53). */
+
+#define LUA_PRELUDE                                                          \
+    "local function hdr(b)\n"                                                \
+    "  if type(b) ~= 'string' or #b < 80 or string.byte(b, 1) ~= 107\n"      \
+    "     or string.byte(b, 2) ~= 1 then return nil end\n"                   \
+    "  local ctl, ml = struct.unpack('<I2I4', b, 3)\n"                       \
+    "  local ver, cat, uat, exp, vl = struct.unpack('<i8i8i8i8i8', b, 9)\n"  \
+    "  if 80 + ctl + ml + vl ~= #b then return nil end\n"                    \
+    "  return {ver = ver, cat = cat, exp = exp, vl = vl,\n"                  \
+    "          sha = string.sub(b, 49, 80)}\n"                               \
+    "end\n"                                                                  \
+    "local function expired(h, now) return h.exp ~= 0 and h.exp <= now end\n" \
+    "local function num(n) return string.format('%.0f', n) end\n"
+
+/* WRITE: puts and deletes, all or nothing.
+ * KEYS: v, o, x, u of each write's namespace (4 per write).
+ * ARGV: per write: op ('p' put, 'd' delete, 'D' delete that must find a
+ *       record), key, record, now, quota, if-match (32 bytes or empty),
+ *       flags ('c' create-only, 'r' restore).
+ * Returns {'ok', a1, b1, c1, a2, …}: per put version, created_at, created
+ * (0/1); per delete was_live (0/1), 0, 0. Refusals: {'exists', i},
+ * {'mismatch', i}, {'nomatch', i}, {'quota', i, live, would_be},
+ * {'notfound', i}. */
+static const char lua_write[] = LUA_PRELUDE
+    "local NA = 7\n"
+    "local shadow, usage, ops, out = {}, {}, {}, {'ok'}\n"
+    "local function get(v, key)\n"
+    "  local s = shadow[v]\n"
+    "  if s and s[key] ~= nil then return s[key] end\n"
+    "  return redis.call('HGET', v, key)\n"
+    "end\n"
+    "local function use(v, u)\n"
+    "  local x = usage[v]\n"
+    "  if not x then\n"
+    "    local r = redis.call('HMGET', u, 'bytes', 'entries')\n"
+    "    x = {b = tonumber(r[1]) or 0, e = tonumber(r[2]) or 0, u = u}\n"
+    "    usage[v] = x\n"
+    "  end\n"
+    "  return x\n"
+    "end\n"
+    "local function put(v, o, x, key, blob, exp)\n"
+    "  shadow[v] = shadow[v] or {}\n"
+    "  shadow[v][key] = blob\n"
+    "  ops[#ops + 1] = {v, o, x, key, blob, exp}\n"
+    "end\n"
+    "local function del(v, o, x, key)\n"
+    "  shadow[v] = shadow[v] or {}\n"
+    "  shadow[v][key] = false\n"
+    "  ops[#ops + 1] = {v, o, x, key, false}\n"
+    "end\n"
+    "local function expired_list(v, x, now)\n"
+    "  local list, seen = {}, {}\n"
+    "  for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n"
+    "    seen[k] = true\n"
+    "    local h = hdr(get(v, k))\n"
+    "    if h and expired(h, now) then list[#list + 1] = {k, h.vl} end\n"
+    "  end\n"
+    "  for k, b in pairs(shadow[v] or {}) do\n"
+    "    if b and not seen[k] then\n"
+    "      local h = hdr(b)\n"
+    "      if h and expired(h, now) then list[#list + 1] = {k, h.vl} end\n"
+    "    end\n"
+    "  end\n"
+    "  return list\n"
+    "end\n"
+    "for i = 1, #ARGV / NA do\n"
+    "  local a, k = (i - 1) * NA, (i - 1) * 4\n"
+    "  local op, key, blob = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]\n"
+    "  local now, quota = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
+    "  local im, flags = ARGV[a + 6], ARGV[a + 7]\n"
+    "  local v, o, x = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n"
+    "  local us = use(v, KEYS[k + 4])\n"
+    "  if op ~= 'p' then\n"
+    "    local old = get(v, key)\n"
+    "    if not old then\n"
+    "      if op == 'D' then return {'notfound', i} end\n"
+    "      out[#out + 1] = 0\n"
+    "    else\n"
+    "      local oh = hdr(old)\n"
+    "      if oh then us.b = us.b - oh.vl else us.recount = true end\n"
+    "      us.e = us.e - 1\n"
+    "      del(v, o, x, key)\n"
+    "      out[#out + 1] = (oh and expired(oh, now)) and 0 or 1\n"
+    "    end\n"
+    "    out[#out + 1] = 0\n"
+    "    out[#out + 1] = 0\n"
+    "  else\n"
+    "    local restore = string.find(flags, 'r', 1, true)\n"
+    "    local nh = hdr(blob)\n"
+    "    if not nh then return redis.error_reply('malformed record') end\n"
+    "    while true do\n"
+    "      local old = get(v, key)\n"
+    "      local oh = old and hdr(old)\n"
+    "      if old and not oh then us.recount = true end\n"
+    "      local live = oh and not expired(oh, now)\n"
+    "      local ob = oh and oh.vl or 0\n"
+    "      if not restore then\n"
+    "        if string.find(flags, 'c', 1, true) and live then\n"
+    "          return {'exists', i}\n"
+    "        end\n"
+    "        if im ~= '' and (not live or oh.sha ~= im) then\n"
+    "          return {live and 'mismatch' or 'nomatch', i}\n"
+    "        end\n"
+    "      end\n"
+    "      local nb = us.b - math.min(ob, us.b) + nh.vl\n"
+    "      if nh.vl > ob and nb > quota then\n"
+    "        local ex, exb = expired_list(v, x, now), 0\n"
+    "        for _, e in ipairs(ex) do exb = exb + e[2] end\n"
+    "        local lv = math.max(us.b - exb, 0)\n"
+    "        local wb = lv - ((live and ob <= lv) and ob or 0) + nh.vl\n"
+    "        if #ex == 0 or wb > quota then\n"
+    "          return {'quota', i, lv, wb}\n"
+    "        end\n"
+    "        for _, e in ipairs(ex) do\n"
+    "          del(v, o, x, e[1])\n"
+    "          us.b, us.e = us.b - e[2], us.e - 1\n"
+    "        end\n"
+    "      else\n"
+    "        local ver, cat = nh.ver, nh.cat\n"
+    "        if not restore then\n"
+    "          ver = live and oh.ver + 1 or 1\n"
+    "          cat = live and oh.cat or now\n"
+    "          blob = string.sub(blob, 1, 8) .. struct.pack('<i8i8', ver, cat)\n"
+    "                 .. string.sub(blob, 25)\n"
+    "        end\n"
+    "        us.b = math.max(us.b - ob, 0) + nh.vl\n"
+    "        if not old then us.e = us.e + 1 end\n"
+    "        put(v, o, x, key, blob, nh.exp)\n"
+    "        out[#out + 1] = num(ver)\n"
+    "        out[#out + 1] = num(cat)\n"
+    "        out[#out + 1] = live and 0 or 1\n"
+    "        break\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "for _, p in ipairs(ops) do\n"
+    "  if p[5] then\n"
+    "    redis.call('HSET', p[1], p[4], p[5])\n"
+    "    redis.call('ZADD', p[2], 0, p[4])\n"
+    "    if p[6] ~= 0 then redis.call('ZADD', p[3], num(p[6]), p[4])\n"
+    "    else redis.call('ZREM', p[3], p[4]) end\n"
+    "  else\n"
+    "    redis.call('HDEL', p[1], p[4])\n"
+    "    redis.call('ZREM', p[2], p[4])\n"
+    "    redis.call('ZREM', p[3], p[4])\n"
+    "  end\n"
+    "end\n"
+    "for v, us in pairs(usage) do\n"
+    "  if us.recount then\n"
+    "    us.b, us.e = 0, 0\n"
+    "    for _, b in ipairs(redis.call('HVALS', v)) do\n"
+    "      local h = hdr(b)\n"
+    "      if h then us.b = us.b + h.vl end\n"
+    "      us.e = us.e + 1\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('HSET', us.u, 'bytes', num(math.max(us.b, 0)),\n"
+    "             'entries', num(math.max(us.e, 0)))\n"
+    "end\n"
+    "return out\n";
+
+/* REMOVE: KEYS v, o, x, u; ARGV mode ('all' or 'expired'), now.
+ * Returns {removed, live_removed}. */
+static const char lua_remove[] = LUA_PRELUDE
+    "local v, o, x, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+    "local now = tonumber(ARGV[2])\n"
+    "local dead = {}\n"
+    "for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n"
+    "  local b = redis.call('HGET', v, k)\n"
+    "  local h = hdr(b)\n"
+    "  if not b then redis.call('ZREM', x, k)\n"
+    "  elseif h and expired(h, now) then dead[#dead + 1] = {k, h.vl} end\n"
+    "end\n"
+    "if ARGV[1] == 'all' then\n"
+    "  local n = redis.call('HLEN', v)\n"
+    "  redis.call('DEL', v, o, x, u)\n"
+    "  return {n, n - #dead}\n"
+    "end\n"
+    "if #dead == 0 then return {0, 0} end\n"
+    "local bytes = 0\n"
+    "for _, d in ipairs(dead) do\n"
+    "  redis.call('HDEL', v, d[1])\n"
+    "  redis.call('ZREM', o, d[1])\n"
+    "  redis.call('ZREM', x, d[1])\n"
+    "  bytes = bytes + d[2]\n"
+    "end\n"
+    "local r = redis.call('HMGET', u, 'bytes', 'entries')\n"
+    "redis.call('HSET', u, 'bytes', num(math.max((tonumber(r[1]) or 0) - bytes, 0)),\n"
+    "           'entries', num(math.max((tonumber(r[2]) or 0) - #dead, 0)))\n"
+    "return {#dead, 0}\n";
+
+/* SCAN: KEYS v, o; ARGV start (a ZRANGEBYLEX bound), count.
+ * Returns {keys, records}; a record is nil where the index names a key the
+ * hash does not hold. */
+static const char lua_scan[] =
+    "local ks = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], '+', 'LIMIT', 0,\n"
+    "                      tonumber(ARGV[2]))\n"
+    "if #ks == 0 then return {{}, {}} end\n"
+    "return {ks, redis.call('HMGET', KEYS[1], unpack(ks))}\n";
+
+/* TOUCH: KEYS v, x; ARGV key, expires_at. Rewrites only expires_at. */
+static const char lua_touch[] =
+    "local b = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not b or #b < 80 then return 0 end\n"
+    "local e = tonumber(ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], string.sub(b, 1, 32) ..\n"
+    "           struct.pack('<i8', e) .. string.sub(b, 41))\n"
+    "if e == 0 then redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "else redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end\n"
+    "return 1\n";
+
+enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_COUNT };
+static const char *const scripts[S_COUNT] = {lua_write, lua_remove, lua_scan,
+                                             lua_touch};
+
+/* ---- the backend ------------------------------------------------------- */
+
+struct conn {
+    redisContext *c;
+    struct conn *next;
+};
+
+typedef struct redis_backend {
+    akv_backend base;
+    char *host;
+    int port;
+    int db;
+    char *user, *password; /* NULL when not given */
+    struct timeval timeout;
+    char where[320]; /* "redis at HOST:PORT/DB", for messages */
+    char sha[S_COUNT][41];
+    pthread_mutex_t lock; /* guards pool, idle */
+    struct conn *pool;
+    int idle;
+    /* Reads counted here and added to akv:c at most once a second, so
+     * that a get costs one round trip. */
+    _Atomic uint64_t hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
+    _Atomic int64_t flushed_at;
+} redis_backend;
+
+static const akv_backend_ops redis_ops;
+
+/* Reports an I/O failure of c, or an error reply, as AKV_EUNAVAILABLE. */
+static int redis_fail(redis_backend *rb, redisContext *c,
+                      const redisReply *r, const char *what)
+{
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "OOM", 3) == 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s: %s is out of memory (%s); raise maxmemory",
+                            what, rb->where, r->str);
+        return akv_fail(AKV_EUNAVAILABLE, "%s: %s answered: %s", what,
+                        rb->where, r->str);
+    }
+    if (c && c->err) {
+        const char *why = c->errstr;
+        if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
+            why = "timed out";
+        return akv_fail(AKV_EUNAVAILABLE, "%s: %s: %s", what, rb->where, why);
+    }
+    return akv_fail(AKV_EUNAVAILABLE, "%s: %s gave an unexpected reply", what,
+                    rb->where);
+}
+
+/* ---- URL --------------------------------------------------------------- */
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* Copies [s, s+n) percent-decoded into a new string; NULL on bad input. */
+static char *pct_dup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1), *p = d;
+    if (d == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int h, l;
+            if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
+                (l = hexval((unsigned char)s[i + 2])) < 0 || (h == 0 && l == 0)) {
+                free(d);
+                return NULL;
+            }
+            *p++ = (char)(h * 16 + l);
+            i += 2;
+        } else {
+            *p++ = s[i];
+        }
+    }
+    *p = '\0';
+    return d;
+}
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+    long v = 0;
+    if (n == 0 || n > 10)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION] */
+static int parse_url(redis_backend *rb, const char *url)
+{
+    char shown[AKV_QUOTE_BUF];
+    const char *p = url + strlen("redis://");
+    const char *end = p + strcspn(p, "/?");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    akv_quote(shown, url, strlen(url));
+    /* Never echo a password: show the URL only up to the credentials. */
+    if (at) {
+        char rest[AKV_QUOTE_BUF];
+        snprintf(shown, sizeof shown, "redis://***@%s",
+                 akv_quote(rest, at + 1, strlen(at + 1)));
+    }
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: credentials "
+                            "are [USER]:PASSWORD@", shown);
+        if (colon > p && (rb->user = pct_dup(p, (size_t)(colon - p))) == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad user",
+                            shown);
+        if ((rb->password = pct_dup(colon + 1, (size_t)(at - colon - 1))) ==
+            NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad "
+                            "percent-encoding in the password", shown);
+        p = at + 1;
+    }
+    const char *hs = p, *he;
+    if (*p == '[') {
+        he = memchr(p, ']', (size_t)(end - p));
+        if (he == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: unclosed [",
+                            shown);
+        hs = p + 1;
+        p = he + 1;
+    } else {
+        he = p;
+        while (he < end && *he != ':')
+            he++;
+        p = he;
+    }
+    if (he == hs)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host", shown);
+    for (const char *c = hs; c < he; c++)
+        if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
+                            shown);
+    if ((rb->host = strndup(hs, (size_t)(he - hs))) == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    long v = 6379;
+    if (p < end && *p == ':') {
+        if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &v) != 0 || v == 0)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad port",
+                            shown);
+        p = end;
+    }
+    if (p != end)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
+    rb->port = (int)v;
+    rb->db = 0;
+    if (*p == '/') {
+        size_t n = strcspn(p + 1, "?");
+        if (n && parse_uint(p + 1, n, 1 << 20, &v) != 0)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: the database "
+                            "must be a number", shown);
+        rb->db = n ? (int)v : 0;
+        p += 1 + n;
+    }
+    int64_t timeout_ms = 2000;
+    if (*p == '?') {
+        p++;
+        while (*p) {
+            size_t n = strcspn(p, "&");
+            if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
+                int64_t secs = 0;
+                /* Accept the duration syntax of TTLs plus "ms". */
+                if (n > 10 && strncmp(p + n - 2, "ms", 2) == 0 &&
+                    parse_uint(p + 8, n - 10, 3600000, &v) == 0)
+                    timeout_ms = v;
+                else if (akv_duration_parse(p + 8, n - 8, &secs) == AKV_OK &&
+                         secs <= 3600)
+                    timeout_ms = secs * 1000;
+                else
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "timeout must be like 500ms or 2s (at "
+                                    "most 1h)", shown);
+                if (timeout_ms == 0)
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "timeout must be above 0", shown);
+            } else {
+                return akv_fail(AKV_EINVAL, "invalid backend URL %s: unknown "
+                                "parameter (only timeout=)", shown);
+            }
+            p += n;
+            if (*p == '&')
+                p++;
+        }
+    }
+    rb->timeout.tv_sec = timeout_ms / 1000;
+    rb->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+    snprintf(rb->where, sizeof rb->where, "redis at %s:%d/%d", rb->host,
+             rb->port, rb->db);
+    return AKV_OK;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+/* Sends one command and takes its reply; NULL when the connection failed
+ * (c->err says why). */
+static redisReply *cmd(redisContext *c, int argc, const char **argv,
+                       const size_t *lens)
+{
+    return redisCommandArgv(c, argc, argv, lens);
+}
+
+/* A new connection: connect, authenticate, select the database, check the
+ * store's format marker. */
+static int conn_open(redis_backend *rb, struct conn **out)
+{
+    redisContext *c = redisConnectWithTimeout(rb->host, rb->port, rb->timeout);
+    if (c == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    if (c->err) {
+        int rc = akv_fail(AKV_EUNAVAILABLE, "cannot connect to %s: %s",
+                          rb->where, c->errstr);
+        redisFree(c);
+        return rc;
+    }
+    redisSetTimeout(c, rb->timeout);
+    redisReply *r = NULL;
+    int rc = AKV_OK;
+    if (rb->password) {
+        const char *av[3] = {"AUTH", rb->user ? rb->user : rb->password,
+                             rb->password};
+        size_t al[3] = {4, strlen(av[1]), strlen(rb->password)};
+        r = cmd(c, rb->user ? 3 : 2, av, al);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            rc = r ? akv_fail(AKV_EUNAVAILABLE, "%s refused the password: %s",
+                              rb->where, r->str)
+                   : redis_fail(rb, c, r, "authenticating");
+            goto out;
+        }
+        freeReplyObject(r);
+    }
+    if (rb->db != 0) {
+        r = redisCommand(c, "SELECT %d", rb->db);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            rc = redis_fail(rb, c, r, "selecting the database");
+            goto out;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(c, "SET akv:format 1 NX GET");
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        /* Before Redis 6.2 SET has no GET option. */
+        freeReplyObject(r);
+        r = redisCommand(c, "SETNX akv:format 1");
+        if (r && r->type != REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            r = redisCommand(c, "GET akv:format");
+        }
+    }
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        rc = redis_fail(rb, c, r, "opening the store");
+        goto out;
+    }
+    if (r->type == REDIS_REPLY_STRING &&
+        (r->len != 1 || r->str[0] != '1')) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
+                      "unknown format", rb->where);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: akv:format is not a string; "
+                      "the database holds something else", rb->where);
+        goto out;
+    }
+out:
+    if (r)
+        freeReplyObject(r);
+    if (rc != AKV_OK) {
+        redisFree(c);
+        return rc;
+    }
+    struct conn *cn = malloc(sizeof *cn);
+    if (cn == NULL) {
+        redisFree(c);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    cn->c = c;
+    cn->next = NULL;
+    *out = cn;
+    return AKV_OK;
+}
+
+static int conn_take(redis_backend *rb, struct conn **out)
+{
+    pthread_mutex_lock(&rb->lock);
+    struct conn *cn = rb->pool;
+    if (cn) {
+        rb->pool = cn->next;
+        rb->idle--;
+    }
+    pthread_mutex_unlock(&rb->lock);
+    if (cn) {
+        *out = cn;
+        return AKV_OK;
+    }
+    return conn_open(rb, out);
+}
+
+/* Returns a connection to the pool, or drops it when it failed: hiredis
+ * cannot resynchronise a connection after an I/O error or a timeout. */
+static void conn_give(redis_backend *rb, struct conn *cn)
+{
+    if (cn->c->err == 0) {
+        pthread_mutex_lock(&rb->lock);
+        if (rb->idle < POOL_IDLE_MAX) {
+            cn->next = rb->pool;
+            rb->pool = cn;
+            rb->idle++;
+            cn = NULL;
+        }
+        pthread_mutex_unlock(&rb->lock);
+    }
+    if (cn) {
+        redisFree(cn->c);
+        free(cn);
+    }
+}
+
+/* Runs script s by digest, loading it with EVAL if this Redis has not seen
+ * it (after a restart, or on another node). argv[0..2] are filled here:
+ * the caller leaves them free and passes argc including them. */
+static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
+                              int argc, const char **argv, size_t *lens,
+                              int nkeys)
+{
+    char nk[16];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    argv[0] = "EVALSHA";
+    lens[0] = 7;
+    argv[1] = rb->sha[s];
+    lens[1] = 40;
+    argv[2] = nk;
+    lens[2] = strlen(nk);
+    redisReply *r = cmd(cn->c, argc, argv, lens);
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = scripts[s];
+        lens[1] = strlen(scripts[s]);
+        r = cmd(cn->c, argc, argv, lens);
+    }
+    return r;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+/* The four keys of a namespace: akv:{S:SB}:v, :o, :x, :u. */
+struct ns_keys {
+    char k[4][NS_KEY_MAX];
+    size_t len;
+};
+
+static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
+                    size_t sb_len)
+{
+    static const char suffix[4] = {'v', 'o', 'x', 'u'};
+    for (int i = 0; i < 4; i++)
+        nk->len = (size_t)snprintf(nk->k[i], NS_KEY_MAX, "akv:{%d:%.*s}:%c",
+                                   scope, (int)sb_len, sb, suffix[i]);
+}
+
+/* The member of akv:ns for a namespace: "S:SB". */
+static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
+{
+    buf[0] = (char)('0' + scope);
+    buf[1] = ':';
+    memcpy(buf + 2, sb, sb_len);
+    return 2 + sb_len;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static void sha1_hex(const char *text, char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(text, strlen(text), md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < n && i < 20; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void redis_close(akv_backend *be)
+{
+    redis_backend *rb = (redis_backend *)be;
+    if (rb == NULL)
+        return;
+    /* Counted reads not yet in Redis: one last try, best effort. */
+    struct conn *cn;
+    akv_error saved = *akv_last_error();
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        uint64_t h = atomic_exchange(&rb->hits[i], 0);
+        uint64_t m = atomic_exchange(&rb->misses[i], 0);
+        if ((h || m) && conn_take(rb, &cn) == AKV_OK) {
+            redisReply *r = redisCommand(cn->c, "HINCRBY akv:c hits:%d %llu",
+                                         i, (unsigned long long)h);
+            if (r)
+                freeReplyObject(r);
+            r = redisCommand(cn->c, "HINCRBY akv:c misses:%d %llu", i,
+                             (unsigned long long)m);
+            if (r)
+                freeReplyObject(r);
+            conn_give(rb, cn);
+        }
+    }
+    akv_error_restore(&saved);
+    while ((cn = rb->pool) != NULL) {
+        rb->pool = cn->next;
+        redisFree(cn->c);
+        free(cn);
+    }
+    pthread_mutex_destroy(&rb->lock);
+    free(rb->host);
+    free(rb->user);
+    free(rb->password);
+    free(rb);
+}
+
+int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
+                           unsigned flags, akv_backend **out)
+{
+    (void)cfg;
+    (void)flags;
+    redis_backend *rb = calloc(1, sizeof *rb);
+    if (rb == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    rb->base.ops = &redis_ops;
+    pthread_mutex_init(&rb->lock, NULL);
+    int rc = parse_url(rb, url);
+    if (rc != AKV_OK) {
+        redis_close(&rb->base);
+        return rc;
+    }
+    for (int i = 0; i < S_COUNT; i++)
+        sha1_hex(scripts[i], rb->sha[i]);
+    /* Connect now when Redis is up, so that a misconfigured server shows
+     * at once in the first command's error; a Redis that is down is not a
+     * reason to refuse to open (the server starts and reports 503 until
+     * it is back). */
+    struct conn *cn;
+    if (conn_take(rb, &cn) == AKV_OK)
+        conn_give(rb, cn);
+    akv_error_clear();
+    *out = &rb->base;
+    return AKV_OK;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
+                     size_t key_len, akv_rec *rec, void **hold)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct conn *cn;
+    int rc = conn_take(rb, &cn);
+    if (rc != AKV_OK)
+        return rc;
+    struct ns_keys nk;
+    ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    const char *argv[3] = {"HGET", nk.k[0], key};
+    size_t lens[3] = {4, nk.len, key_len};
+    redisReply *r = cmd(cn->c, 3, argv, lens);
+    if (r == NULL || (r->type != REDIS_REPLY_STRING &&
+                      r->type != REDIS_REPLY_NIL)) {
+        rc = redis_fail(rb, cn->c, r, "reading entry");
+    } else if (r->type == REDIS_REPLY_NIL) {
+        rc = AKV_ENOTFOUND;
+    } else {
+        rc = akv_rec_decode(r->str, r->len, rec);
+    }
+    conn_give(rb, cn);
+    if (rc != AKV_OK) {
+        if (r)
+            freeReplyObject(r);
+        return rc;
+    }
+    *hold = r;
+    return AKV_OK;
+}
+
+static void redis_release(akv_backend *be, void *hold)
+{
+    (void)be;
+    freeReplyObject(hold);
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+/* Per-write arguments of the WRITE script, formatted. */
+struct write_args {
+    char now[24], quota[24];
+    char *blob;
+    size_t blob_len;
+};
+
+static int reply_int(const redisReply *r, long long *v)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *v = r->integer;
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        char *end;
+        errno = 0;
+        *v = strtoll(r->str, &end, 10);
+        return errno || end == r->str ? -1 : 0;
+    }
+    return -1;
+}
+
+/* Runs the WRITE script for w[0..n) (ops: 'p', 'd' or, for a lone delete
+ * that must find its record, 'D') and interprets its answer. res receives
+ * three integers per write. */
+static int write_script(redis_backend *rb, const akv_write *w, size_t n,
+                        char del_op, long long *res)
+{
+    int rc = AKV_OK;
+    size_t argc = 3 + 4 * n + 7 * n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    struct ns_keys *nk = calloc(n, sizeof *nk);
+    struct write_args *wa = calloc(n, sizeof *wa);
+    char (*members)[2 + AKV_SANDBOX_MAX] = calloc(n, sizeof *members);
+    if (!argv || !lens || !nk || !wa || !members) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const akv_write *x = &w[i];
+        ns_keys(&nk[i], x->ns.scope, x->ns.sandbox, x->ns.sandbox_len);
+        for (int j = 0; j < 4; j++) {
+            argv[3 + 4 * i + j] = nk[i].k[j];
+            lens[3 + 4 * i + j] = nk[i].len;
+        }
+        size_t a = 3 + 4 * n + 7 * i;
+        snprintf(wa[i].now, sizeof wa[i].now, "%lld", (long long)x->now);
+        snprintf(wa[i].quota, sizeof wa[i].quota, "%llu",
+                 (unsigned long long)x->quota);
+        static const char flags[4][3] = {"", "c", "r", "cr"};
+        int fl = (x->create_only ? 1 : 0) | (x->restore ? 2 : 0);
+        if (x->del) {
+            argv[a] = del_op == 'D' ? "D" : "d";
+        } else {
+            akv_rec rec = x->rec;
+            if (!x->restore) {
+                rec.version = 0;
+                rec.created_at = 0;
+                rec.updated_at = x->now;
+                rec.expires_at = x->ttl_ms > 0 ? x->now + x->ttl_ms : 0;
+            }
+            wa[i].blob_len = akv_rec_encoded_size(&rec);
+            if ((wa[i].blob = malloc(wa[i].blob_len)) == NULL) {
+                rc = akv_fail(AKV_ENOMEM, "out of memory");
+                goto done;
+            }
+            akv_rec_encode(&rec, wa[i].blob);
+            argv[a] = "p";
+        }
+        lens[a] = 1;
+        argv[a + 1] = x->key;
+        lens[a + 1] = x->key_len;
+        argv[a + 2] = wa[i].blob ? wa[i].blob : "";
+        lens[a + 2] = wa[i].blob_len;
+        argv[a + 3] = wa[i].now;
+        lens[a + 3] = strlen(wa[i].now);
+        argv[a + 4] = wa[i].quota;
+        lens[a + 4] = strlen(wa[i].quota);
+        argv[a + 5] = x->if_match && !x->del ? (const char *)x->if_match : "";
+        lens[a + 5] = x->if_match && !x->del ? 32 : 0;
+        argv[a + 6] = flags[fl];
+        lens[a + 6] = strlen(flags[fl]);
+    }
+    struct conn *cn;
+    if ((rc = conn_take(rb, &cn)) != AKV_OK)
+        goto done;
+    /* Register each namespace first, pipelined with the script (see the
+     * top of the file: the script touches one namespace's slot only). */
+    size_t appended = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && w[i].ns.scope == w[i - 1].ns.scope &&
+            w[i].ns.sandbox_len == w[i - 1].ns.sandbox_len &&
+            memcmp(w[i].ns.sandbox, w[i - 1].ns.sandbox,
+                   w[i].ns.sandbox_len) == 0)
+            continue;
+        size_t ml = ns_member(members[i], w[i].ns.scope, w[i].ns.sandbox,
+                              w[i].ns.sandbox_len);
+        const char *zav[4] = {"ZADD", "akv:ns", "0", members[i]};
+        size_t zal[4] = {4, 6, 1, ml};
+        redisAppendCommandArgv(cn->c, 4, zav, zal);
+        appended++;
+    }
+    redisReply *r = NULL;
+    for (size_t i = 0; i < appended && rc == AKV_OK; i++) {
+        void *z = NULL;
+        if (redisGetReply(cn->c, &z) != REDIS_OK ||
+            ((redisReply *)z)->type == REDIS_REPLY_ERROR)
+            rc = redis_fail(rb, cn->c, z, "registering namespace");
+        if (z)
+            freeReplyObject(z);
+    }
+    if (rc == AKV_OK)
+        r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens, (int)(4 * n));
+    if (rc != AKV_OK) {
+        /* already failed */
+    } else if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+               r->element[0]->type != REDIS_REPLY_STRING) {
+        rc = redis_fail(rb, cn->c, r, "writing entry");
+    } else {
+        const char *st = r->element[0]->str;
+        long long idx = 0, live = 0, would = 0;
+        if (r->elements >= 2)
+            reply_int(r->element[1], &idx);
+        const akv_write *x = idx >= 1 && (size_t)idx <= n ? &w[idx - 1] : w;
+        if (strcmp(st, "ok") == 0) {
+            if (r->elements != 1 + 3 * n) {
+                rc = redis_fail(rb, cn->c, NULL, "writing entry");
+            } else {
+                for (size_t i = 0; i < 3 * n; i++)
+                    if (reply_int(r->element[1 + i], &res[i]) != 0)
+                        rc = redis_fail(rb, cn->c, NULL, "writing entry");
+            }
+        } else if (strcmp(st, "exists") == 0) {
+            rc = akv_fail(AKV_EPRECONDITION,
+                          "key already exists (create-only write)");
+        } else if (strcmp(st, "mismatch") == 0) {
+            rc = akv_fail(AKV_EPRECONDITION,
+                          "current SHA-256 does not match If-Match");
+        } else if (strcmp(st, "nomatch") == 0) {
+            rc = akv_fail(AKV_EPRECONDITION,
+                          "no current entry to match If-Match");
+        } else if (strcmp(st, "notfound") == 0) {
+            rc = akv_fail(AKV_ENOTFOUND, "no such entry");
+        } else if (strcmp(st, "quota") == 0 && r->elements == 4 &&
+                   reply_int(r->element[2], &live) == 0 &&
+                   reply_int(r->element[3], &would) == 0) {
+            rc = akv_fail_quota(
+                x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
+                "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
+                "this write would make %llu",
+                akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
+                x->ns.sandbox, (unsigned long long)live,
+                (unsigned long long)x->quota, (unsigned long long)would);
+        } else {
+            rc = redis_fail(rb, cn->c, NULL, "writing entry");
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+    conn_give(rb, cn);
+done:
+    if (wa)
+        for (size_t i = 0; i < n; i++)
+            free(wa[i].blob);
+    free(argv);
+    free(lens);
+    free(nk);
+    free(wa);
+    free(members);
+    return rc;
+}
+
+/* Fills the stored record of put w from the script's three results. */
+static void stored(const akv_write *w, const long long *res, akv_rec *out)
+{
+    *out = w->rec;
+    if (!w->restore) {
+        out->version = (uint64_t)res[0];
+        out->created_at = res[1];
+        out->updated_at = w->now;
+        out->expires_at = w->ttl_ms > 0 ? w->now + w->ttl_ms : 0;
+    }
+}
+
+static int redis_put(akv_backend *be, const akv_write *w, akv_rec *out,
+                     int *created)
+{
+    long long res[3];
+    int rc = write_script((redis_backend *)be, w, 1, 'd', res);
+    if (rc != AKV_OK)
+        return rc;
+    if (out)
+        stored(w, res, out);
+    if (created)
+        *created = (int)res[2];
+    return AKV_OK;
+}
+
+static int redis_del(akv_backend *be, const akv_ns *ns, const char *key,
+                     size_t key_len, int64_t now, bool *was_live)
+{
+    akv_write w = {.ns = *ns, .key = key, .key_len = key_len, .now = now,
+                   .del = true};
+    long long res[3];
+    int rc = write_script((redis_backend *)be, &w, 1, 'D', res);
+    if (rc == AKV_OK && was_live)
+        *was_live = res[0] != 0;
+    return rc;
+}
+
+static int redis_write_batch(akv_backend *be, const akv_write *w, size_t n,
+                             akv_rec *out)
+{
+    if (n == 0)
+        return AKV_OK;
+    long long *res = malloc(3 * n * sizeof *res);
+    if (res == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    int rc = write_script((redis_backend *)be, w, n, 'd', res);
+    if (rc == AKV_OK && out)
+        for (size_t i = 0; i < n; i++)
+            if (!w[i].del)
+                stored(&w[i], &res[3 * i], &out[i]);
+    free(res);
+    return rc;
+}
+
+static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
+                       size_t key_len, int64_t expires_at)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct conn *cn;
+    int rc = conn_take(rb, &cn);
+    if (rc != AKV_OK)
+        return rc;
+    struct ns_keys nk;
+    ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    char exp[24];
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+    const char *argv[7] = {NULL, NULL, NULL, nk.k[0], nk.k[2], key, exp};
+    size_t lens[7] = {0, 0, 0, nk.len, nk.len, key_len, strlen(exp)};
+    redisReply *r = run_script(rb, cn, S_TOUCH, 7, argv, lens, 2);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        rc = redis_fail(rb, cn->c, r, "refreshing expiry");
+    if (r)
+        freeReplyObject(r);
+    conn_give(rb, cn);
+    return rc;
+}
+
+/* ---- namespaces -------------------------------------------------------- */
+
+/* The namespaces ns covers, as "S:SB" members, in akv:ns order (scope
+ * digit, then sandbox bytes: the order of LMDB's keys). With a sandbox
+ * given no lookup is needed. *out is an owned reply or NULL (then the
+ * caller walks fixed[]). */
+struct ns_list {
+    redisReply *reply;
+    size_t n;
+    char fixed[AKV_SCOPE_COUNT][2 + AKV_SANDBOX_MAX];
+    size_t fixed_len[AKV_SCOPE_COUNT];
+};
+
+static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
+{
+    memset(l, 0, sizeof *l);
+    if (ns->sandbox) {
+        int first = ns->scope == AKV_SCOPE_ALL ? 0 : ns->scope;
+        int last = ns->scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : ns->scope;
+        for (int s = first; s <= last; s++, l->n++)
+            l->fixed_len[l->n] =
+                ns_member(l->fixed[l->n], s, ns->sandbox, ns->sandbox_len);
+        return AKV_OK;
+    }
+    struct conn *cn;
+    int rc = conn_take(rb, &cn);
+    if (rc != AKV_OK)
+        return rc;
+    char lo[3] = "-", hi[3] = "+";
+    if (ns->scope != AKV_SCOPE_ALL) {
+        snprintf(lo, sizeof lo, "[%c", '0' + ns->scope);
+        snprintf(hi, sizeof hi, "(%c", '0' + ns->scope + 1);
+    }
+    redisReply *r = redisCommand(cn->c, "ZRANGEBYLEX akv:ns %s %s", lo, hi);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        rc = redis_fail(rb, cn->c, r, "listing namespaces");
+        if (r)
+            freeReplyObject(r);
+    } else {
+        l->reply = r;
+        l->n = r->elements;
+    }
+    conn_give(rb, cn);
+    return rc;
+}
+
+/* Member i of l as scope and sandbox; false if it is not well formed. */
+static bool ns_at(const struct ns_list *l, size_t i, akv_ns *ns)
+{
+    const char *m;
+    size_t len;
+    if (l->reply) {
+        const redisReply *e = l->reply->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            return false;
+        m = e->str;
+        len = e->len;
+    } else {
+        m = l->fixed[i];
+        len = l->fixed_len[i];
+    }
+    if (len < 3 || len > 2 + AKV_SANDBOX_MAX || m[1] != ':' || m[0] < '0' ||
+        m[0] >= '0' + AKV_SCOPE_COUNT)
+        return false;
+    ns->scope = m[0] - '0';
+    ns->sandbox = m + 2;
+    ns->sandbox_len = len - 2;
+    if (akv_sandbox_check(ns->sandbox, ns->sandbox_len) != AKV_OK) {
+        akv_error_clear(); /* not ours: skipped, not an error */
+        return false;
+    }
+    return true;
+}
+
+/* ---- scan -------------------------------------------------------------- */
+
+static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Scans one namespace page by page. Returns fn's non-zero value, AKV_OK,
+ * or an error. */
+static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
+                   size_t prefix_len, const char *after, size_t after_len,
+                   akv_scan_fn fn, void *ctx)
+{
+    struct ns_keys nk;
+    ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    /* Start at the later of prefix (inclusive) and after (exclusive). */
+    char start[1 + AKV_KEY_MAX];
+    size_t start_len = 1;
+    start[0] = '-';
+    const char *from = NULL;
+    size_t from_len = 0;
+    bool exclusive = false;
+    if (prefix && prefix_len) {
+        from = prefix;
+        from_len = prefix_len;
+    }
+    if (after && (from == NULL ||
+                  keycmp(after, after_len, from, from_len) >= 0)) {
+        from = after;
+        from_len = after_len;
+        exclusive = true;
+    }
+    char count[16];
+    snprintf(count, sizeof count, "%d", SCAN_PAGE);
+    for (;;) {
+        if (from) {
+            if (from_len > AKV_KEY_MAX)
+                from_len = AKV_KEY_MAX;
+            start[0] = exclusive ? '(' : '[';
+            memcpy(start + 1, from, from_len);
+            start_len = 1 + from_len;
+        }
+        struct conn *cn;
+        int rc = conn_take(rb, &cn);
+        if (rc != AKV_OK)
+            return rc;
+        const char *argv[7] = {NULL, NULL, NULL, nk.k[0], nk.k[1], start,
+                               count};
+        size_t lens[7] = {0, 0, 0, nk.len, nk.len, start_len, strlen(count)};
+        redisReply *r = run_script(rb, cn, S_SCAN, 7, argv, lens, 2);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_ARRAY ||
+            r->element[1]->type != REDIS_REPLY_ARRAY ||
+            r->element[0]->elements != r->element[1]->elements) {
+            rc = redis_fail(rb, cn->c, r, "scanning entries");
+            if (r)
+                freeReplyObject(r);
+            conn_give(rb, cn);
+            return rc;
+        }
+        conn_give(rb, cn);
+        const redisReply *ks = r->element[0], *bs = r->element[1];
+        int stop = 0;
+        bool past = false;
+        for (size_t i = 0; i < ks->elements && !stop; i++) {
+            const redisReply *k = ks->element[i], *b = bs->element[i];
+            if (k->type != REDIS_REPLY_STRING)
+                continue;
+            if (prefix && (k->len < prefix_len ||
+                           memcmp(k->str, prefix, prefix_len) != 0)) {
+                past = true; /* sorted: beyond the prefix range */
+                break;
+            }
+            if (b->type != REDIS_REPLY_STRING)
+                continue; /* deleted between the index and the hash read */
+            akv_rec rec;
+            if (akv_rec_decode(b->str, b->len, &rec) != AKV_OK) {
+                /* As on LMDB: an impossible digest, so that readers report
+                 * an integrity error instead of skipping the record. */
+                memset(&rec, 0, sizeof rec);
+                memset(rec.sha256, 0xff, sizeof rec.sha256);
+                akv_error_clear();
+            }
+            stop = fn(ctx, ns, k->str, k->len, &rec);
+        }
+        size_t got = ks->elements;
+        if (got > 0) {
+            const redisReply *last = ks->element[got - 1];
+            from_len = last->len < sizeof start - 1 ? last->len
+                                                    : sizeof start - 1;
+            memcpy(start + 1, last->str, from_len);
+        }
+        freeReplyObject(r);
+        if (stop)
+            return stop;
+        if (past || got < SCAN_PAGE)
+            return AKV_OK;
+        from = start + 1; /* from_len set above */
+        exclusive = true;
+    }
+}
+
+static int redis_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
+                      size_t prefix_len, const char *after, size_t after_len,
+                      akv_scan_fn fn, void *ctx)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct ns_list l;
+    int rc = ns_list(rb, ns, &l);
+    for (size_t i = 0; i < l.n && rc == AKV_OK; i++) {
+        akv_ns one;
+        if (ns_at(&l, i, &one))
+            rc = scan_ns(rb, &one, prefix, prefix_len, after, after_len, fn,
+                         ctx);
+    }
+    if (l.reply)
+        freeReplyObject(l.reply);
+    return rc;
+}
+
+static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
+                        int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
+                        uint64_t *live_removed)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct ns_list l;
+    int rc = ns_list(rb, ns, &l);
+    char nowbuf[24];
+    snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);
+    const char *mode = expired_only ? "expired" : "all";
+    for (size_t i = 0; i < l.n && rc == AKV_OK; i++) {
+        akv_ns one;
+        if (!ns_at(&l, i, &one))
+            continue;
+        struct ns_keys nk;
+        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
+        struct conn *cn;
+        if ((rc = conn_take(rb, &cn)) != AKV_OK)
+            break;
+        const char *argv[9] = {NULL,     NULL,     NULL, nk.k[0], nk.k[1],
+                               nk.k[2], nk.k[3], mode, nowbuf};
+        size_t lens[9] = {0,      0,      0, nk.len,       nk.len,
+                          nk.len, nk.len, strlen(mode), strlen(nowbuf)};
+        redisReply *r = run_script(rb, cn, S_REMOVE, 9, argv, lens, 4);
+        long long removed, live;
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            reply_int(r->element[0], &removed) != 0 ||
+            reply_int(r->element[1], &live) != 0) {
+            rc = redis_fail(rb, cn->c, r, "removing entries");
+        } else {
+            if (counts)
+                counts[one.scope] += (uint64_t)removed;
+            if (live_removed)
+                *live_removed += (uint64_t)live;
+        }
+        if (r)
+            freeReplyObject(r);
+        conn_give(rb, cn);
+    }
+    if (l.reply)
+        freeReplyObject(l.reply);
+    return rc;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+/* Moves the counts gathered in this process into akv:c, pipelined. On
+ * failure they are put back for the next try. */
+static void counters_flush(redis_backend *rb)
+{
+    uint64_t h[AKV_SCOPE_COUNT], m[AKV_SCOPE_COUNT];
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        h[i] = atomic_exchange(&rb->hits[i], 0);
+        m[i] = atomic_exchange(&rb->misses[i], 0);
+    }
+    akv_error saved = *akv_last_error();
+    struct conn *cn = NULL;
+    bool ok = conn_take(rb, &cn) == AKV_OK;
+    int sent = 0;
+    for (int i = 0; ok && i < AKV_SCOPE_COUNT; i++) {
+        if (h[i]) {
+            redisAppendCommand(cn->c, "HINCRBY akv:c hits:%d %llu", i,
+                               (unsigned long long)h[i]);
+            sent++;
+        }
+        if (m[i]) {
+            redisAppendCommand(cn->c, "HINCRBY akv:c misses:%d %llu", i,
+                               (unsigned long long)m[i]);
+            sent++;
+        }
+    }
+    for (int i = 0; ok && i < sent; i++) {
+        void *r = NULL;
+        if (redisGetReply(cn->c, &r) != REDIS_OK)
+            ok = false;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (cn)
+        conn_give(rb, cn);
+    if (!ok) {
+        for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+            atomic_fetch_add(&rb->hits[i], h[i]);
+            atomic_fetch_add(&rb->misses[i], m[i]);
+        }
+    }
+    akv_error_restore(&saved);
+}
+
+static void redis_count(akv_backend *be, akv_scope scope, bool hit)
+{
+    redis_backend *rb = (redis_backend *)be;
+    atomic_fetch_add_explicit(hit ? &rb->hits[scope] : &rb->misses[scope], 1,
+                              memory_order_relaxed);
+    int64_t now = akv_realtime_ms(), last = atomic_load(&rb->flushed_at);
+    if (now - last >= COUNTER_FLUSH_MS &&
+        atomic_compare_exchange_strong(&rb->flushed_at, &last, now))
+        counters_flush(rb);
+}
+
+static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
+                           uint64_t misses[AKV_SCOPE_COUNT])
+{
+    redis_backend *rb = (redis_backend *)be;
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        hits[i] = atomic_load(&rb->hits[i]);
+        misses[i] = atomic_load(&rb->misses[i]);
+    }
+    akv_error saved = *akv_last_error();
+    struct conn *cn;
+    if (conn_take(rb, &cn) != AKV_OK) {
+        akv_error_restore(&saved);
+        return;
+    }
+    redisReply *r = redisCommand(cn->c, "HGETALL akv:c");
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const redisReply *f = r->element[i];
+            long long v;
+            int s;
+            if (f->type != REDIS_REPLY_STRING ||
+                reply_int(r->element[i + 1], &v) != 0 || v < 0)
+                continue;
+            if (sscanf(f->str, "hits:%d", &s) == 1 && s >= 0 &&
+                s < AKV_SCOPE_COUNT)
+                hits[s] += (uint64_t)v;
+            else if (sscanf(f->str, "misses:%d", &s) == 1 && s >= 0 &&
+                     s < AKV_SCOPE_COUNT)
+                misses[s] += (uint64_t)v;
+        }
+    }
+    if (r)
+        freeReplyObject(r);
+    conn_give(rb, cn);
+    akv_error_restore(&saved);
+}
+
+static const akv_backend_ops redis_ops = {
+    .name = "redis",
+    .close = redis_close,
+    .get = redis_get,
+    .release = redis_release,
+    .put = redis_put,
+    .del = redis_del,
+    .touch = redis_touch,
+    .scan = redis_scan,
+    .remove = redis_remove,
+    .count = redis_count,
+    .counters = redis_counters,
+    .backup = NULL, /* use export, or Redis' own persistence */
+    .write_batch = redis_write_batch,
+};
