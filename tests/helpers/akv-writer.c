@@ -19,6 +19,9 @@
  * missing or wrong key and exits 1.
  *
  *   akv-writer --value KEY     prints the value written for KEY.
+ *
+ * The store is the embedded one in DIR, or the backend AGENTKV_BACKEND
+ * names (as for the agentkv command), so the same tests run on Redis.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +46,7 @@ static size_t writer_value(const char *key, char *buf, size_t cap)
 static int verify(const char *dir)
 {
     akv_store *store;
-    if (akv_store_open(&store, NULL, dir, NULL, 0) != AKV_OK) {
+    if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) != AKV_OK) {
         fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
         return 1;
     }
@@ -96,7 +99,8 @@ int main(int argc, char **argv)
         return 2;
     }
     akv_store *store;
-    int rc = akv_store_open(&store, NULL, argv[1], NULL, AKV_OPEN_CREATE);
+    int rc = akv_store_open(&store, getenv("AGENTKV_BACKEND"), argv[1], NULL,
+                           AKV_OPEN_CREATE);
     if (rc != AKV_OK) {
         fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
         return 1;
