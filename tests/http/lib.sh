@@ -41,6 +41,8 @@ CASE="(no case)"
 LAST=""
 STATUS=""
 unset AGENTKV_DIR AGENTKV_BACKEND AGENTKV_SANDBOX
+# The conformance run (tests/redis/with-redis.sh) puts the store in Redis.
+[ -n "${AKV_TEST_BACKEND:-}" ] && export AGENTKV_BACKEND=$AKV_TEST_BACKEND
 
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -26,6 +26,22 @@ export const SPEC_TOOLS = [
   'cache_stats', 'prune_cache',
 ];
 
+// The store of a test: `--dir STORE`, and in the conformance run on Redis
+// (tests/redis/with-redis.sh sets AKV_TEST_BACKEND) a Redis database of its
+// own, so that stores stay as separate as directories are. Each test file
+// runs in its own process: files get disjoint ranges of databases.
+const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170 };
+const storeDbs = new Map();
+function storeArgs(store) {
+  const base = process.env.AKV_TEST_BACKEND;
+  if (!base) return ['--dir', store];
+  if (!storeDbs.has(store)) {
+    const first = FILE_DB_BASE[path.basename(process.argv[1] || '')] ?? 1;
+    storeDbs.set(store, first + storeDbs.size);
+  }
+  return ['--dir', store, '--backend', base.replace(/\/\d+$/, `/${storeDbs.get(store)}`)];
+}
+
 // A fresh directory with a store path inside; remove() deletes it.
 export function tempDir() {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentkv-mcp-'));
@@ -43,7 +59,7 @@ export function tempDir() {
 
 // Runs the CLI on a store: { status, stdout (Buffer), text, stderr }.
 export function akv(store, args, input) {
-  const r = spawnSync(AGENTKV, ['--dir', store, ...args], {
+  const r = spawnSync(AGENTKV, [...storeArgs(store), ...args], {
     input, maxBuffer: 256 * 1024 * 1024,
   });
   if (r.error) throw r.error;
@@ -71,7 +87,7 @@ export function sha256(buf) {
 // its SUPPORTED_PROTOCOL_VERSIONS back); negotiated() tells what the server
 // chose, as the client saw it.
 export async function connectStdio({ store, sandbox, config, version } = {}) {
-  const args = ['--dir', store];
+  const args = storeArgs(store);
   if (sandbox) args.push('--sandbox', sandbox);
   if (config) args.push('--config', config);
   args.push('mcp');
@@ -113,7 +129,7 @@ export function json(result) {
 // a string or Buffer goes as is), next() resolves with the next response
 // line parsed, close() ends stdin and resolves with the exit status.
 export function rawServer(store, extraArgs = []) {
-  const child = spawn(AGENTKV, ['--dir', store, ...extraArgs, 'mcp'], {
+  const child = spawn(AGENTKV, [...storeArgs(store), ...extraArgs, 'mcp'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let buf = Buffer.alloc(0);
@@ -168,7 +184,7 @@ export function createToken(store, role, sandbox) {
 // Starts `agentkv serve` on a free loopback port of store. Resolves with
 // { url, stop() }; stop() sends SIGTERM and resolves with the exit status.
 export async function startServer(store, extraArgs = []) {
-  const child = spawn(AGENTKV, ['--dir', store, 'serve', '--listen', '127.0.0.1:0',
+  const child = spawn(AGENTKV, [...storeArgs(store), 'serve', '--listen', '127.0.0.1:0',
     '--access-log', 'off', '--no-seed', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const url = await new Promise((resolve, reject) => {

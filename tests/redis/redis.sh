@@ -25,7 +25,7 @@ redis_start() {
     REDIS_PORT=${2:-$(redis_free_port)}
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$dir" \
         --appendonly yes --appendfsync always --save '' --daemonize no \
-        --maxmemory-policy noeviction --logfile "$dir/redis.log" \
+        --maxmemory-policy noeviction --databases 256 --logfile "$dir/redis.log" \
         </dev/null >/dev/null 2>&1 &
     REDIS_PID=$!
     local i
