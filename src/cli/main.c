@@ -22,8 +22,8 @@ const struct cli_opt cli_global_opts[] = {
     {"dir", "PATH",
      "store directory (env AGENTKV_DIR, default ./.agentkv)"},
     {"backend", "URL",
-     "storage backend; this build has lmdb, the default "
-     "(env AGENTKV_BACKEND)"},
+     "storage backend: lmdb (default, in --dir) or "
+     "redis://[:PASS@]HOST[:PORT][/DB][?timeout=2s] (env AGENTKV_BACKEND)"},
     {"sandbox", "ID",
      "sandbox (tenant) to work in, [A-Za-z0-9_-]{1,64} "
      "(env AGENTKV_SANDBOX, default 'default')"},

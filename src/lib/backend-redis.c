@@ -54,6 +54,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
@@ -289,11 +290,65 @@ enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_COUNT };
 static const char *const scripts[S_COUNT] = {lua_write, lua_remove, lua_scan,
                                              lua_touch};
 
+/* ---- SIGPIPE ------------------------------------------------------------
+ *
+ * hiredis writes with write(2): a Redis that went away raises SIGPIPE,
+ * whose default action ends the process. The agentkv program ignores
+ * SIGPIPE; a library must not change the process' signal dispositions, so
+ * when SIGPIPE is not ignored the signal is blocked in the calling thread
+ * while it uses a connection, and one that this use raised is consumed
+ * before the mask is restored. The write then fails with EPIPE, which is
+ * an ordinary I/O error (unavailable). */
+
+struct pipe_guard {
+    bool active;
+    bool was_pending; /* a SIGPIPE was already pending: not ours to take */
+    sigset_t old;
+};
+
+static bool sigpipe_ignored(void)
+{
+    struct sigaction sa;
+    return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
+static void pipe_guard_begin(struct pipe_guard *g)
+{
+    g->active = !sigpipe_ignored();
+    if (!g->active)
+        return;
+    sigset_t block, pending;
+    sigemptyset(&block);
+    sigaddset(&block, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &block, &g->old);
+}
+
+static void pipe_guard_end(struct pipe_guard *g)
+{
+    if (!g->active)
+        return;
+    sigset_t pending;
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        sigset_t pipe_only;
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    g->active = false;
+}
+
 /* ---- the backend ------------------------------------------------------- */
 
 struct conn {
     redisContext *c;
     struct conn *next;
+    struct pipe_guard guard; /* of the thread using the connection */
 };
 
 typedef struct redis_backend {
@@ -581,8 +636,13 @@ out:
     return AKV_OK;
 }
 
+/* Takes a connection for the calling thread (from the pool, or a new one);
+ * conn_give() hands it back. Between the two the thread's SIGPIPE is
+ * guarded. */
 static int conn_take(redis_backend *rb, struct conn **out)
 {
+    struct pipe_guard g;
+    pipe_guard_begin(&g);
     pthread_mutex_lock(&rb->lock);
     struct conn *cn = rb->pool;
     if (cn) {
@@ -590,17 +650,21 @@ static int conn_take(redis_backend *rb, struct conn **out)
         rb->idle--;
     }
     pthread_mutex_unlock(&rb->lock);
-    if (cn) {
-        *out = cn;
-        return AKV_OK;
+    int rc = cn ? AKV_OK : conn_open(rb, &cn);
+    if (rc != AKV_OK) {
+        pipe_guard_end(&g);
+        return rc;
     }
-    return conn_open(rb, out);
+    cn->guard = g;
+    *out = cn;
+    return AKV_OK;
 }
 
 /* Returns a connection to the pool, or drops it when it failed: hiredis
  * cannot resynchronise a connection after an I/O error or a timeout. */
 static void conn_give(redis_backend *rb, struct conn *cn)
 {
+    struct pipe_guard g = cn->guard;
     if (cn->c->err == 0) {
         pthread_mutex_lock(&rb->lock);
         if (rb->idle < POOL_IDLE_MAX) {
@@ -615,6 +679,7 @@ static void conn_give(redis_backend *rb, struct conn *cn)
         redisFree(cn->c);
         free(cn);
     }
+    pipe_guard_end(&g);
 }
 
 /* Runs script s by digest, loading it with EVAL if this Redis has not seen
