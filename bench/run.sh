@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run.sh — every benchmark of bench/, in one run on this machine, each
 # printing its own figures and the ratios against its peers (raw LMDB and
-# SHA-256 alone; Redis; npm tiktoken). `make bench` calls this after
-# building. Benchmarks whose prerequisites are missing say so and are
-# skipped; the others still run.
+# SHA-256 alone; Redis; npm tiktoken; the Redis backend against Redis itself
+# and LMDB). `make bench` calls this after building. Benchmarks whose
+# prerequisites are missing say so and are skipped; the others still run.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -17,4 +17,5 @@ run "store reads: akv_get vs raw LMDB" build/bench_get
 [ -f bench/bench-tokens.sh ] && run "tokenizer: agentkv vs npm tiktoken" bash bench/bench-tokens.sh
 [ -f bench/bench-prompt.sh ] && run "prompt build, 100 instruction sets" bash bench/bench-prompt.sh
 [ -f bench/bench-http.sh ] && run "HTTP: agentkv serve vs redis-server" bash bench/bench-http.sh
+[ -f bench/bench-redis.sh ] && run "Redis backend: agentkv on Redis vs on LMDB vs redis-server" bash bench/bench-redis.sh
 exit $status
