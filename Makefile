@@ -42,7 +42,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_LIBS = $$(pkg-config --libs lmdb jansson libcrypto inih libpcre2-8) -lpthread
+FUZZ_LIBS = $$(pkg-config --libs lmdb jansson libcrypto inih libpcre2-8 hiredis) -lpthread
 
 AGENTKV := build/agentkv
 DEMO_DIR := ./.agentkv

@@ -353,10 +353,7 @@ struct conn {
 
 typedef struct redis_backend {
     akv_backend base;
-    char *host;
-    int port;
-    int db;
-    char *user, *password; /* NULL when not given */
+    struct akv_redis_url url;
     struct timeval timeout;
     char where[320]; /* "redis at HOST:PORT/DB", for messages */
     char sha[S_COUNT][41];
@@ -440,8 +437,29 @@ static int parse_uint(const char *s, size_t n, long max, long *out)
     return 0;
 }
 
+static int parse_url(struct akv_redis_url *u, const char *url);
+
+void akv_redis_url_free(struct akv_redis_url *u)
+{
+    free(u->host);
+    free(u->user);
+    free(u->password);
+    memset(u, 0, sizeof *u);
+}
+
+int akv_redis_url_parse(const char *url, struct akv_redis_url *u)
+{
+    memset(u, 0, sizeof *u);
+    if (url == NULL || strncmp(url, "redis://", 8) != 0)
+        return akv_fail(AKV_EINVAL, "a Redis URL starts with redis://");
+    int rc = parse_url(u, url);
+    if (rc != AKV_OK)
+        akv_redis_url_free(u);
+    return rc;
+}
+
 /* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION] */
-static int parse_url(redis_backend *rb, const char *url)
+static int parse_url(struct akv_redis_url *u, const char *url)
 {
     char shown[AKV_QUOTE_BUF];
     const char *p = url + strlen("redis://");
@@ -459,10 +477,10 @@ static int parse_url(redis_backend *rb, const char *url)
         if (colon == NULL)
             return akv_fail(AKV_EINVAL, "invalid backend URL %s: credentials "
                             "are [USER]:PASSWORD@", shown);
-        if (colon > p && (rb->user = pct_dup(p, (size_t)(colon - p))) == NULL)
+        if (colon > p && (u->user = pct_dup(p, (size_t)(colon - p))) == NULL)
             return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad user",
                             shown);
-        if ((rb->password = pct_dup(colon + 1, (size_t)(at - colon - 1))) ==
+        if ((u->password = pct_dup(colon + 1, (size_t)(at - colon - 1))) ==
             NULL)
             return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad "
                             "percent-encoding in the password", shown);
@@ -488,7 +506,7 @@ static int parse_url(redis_backend *rb, const char *url)
         if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
             return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
                             shown);
-    if ((rb->host = strndup(hs, (size_t)(he - hs))) == NULL)
+    if ((u->host = strndup(hs, (size_t)(he - hs))) == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
     long v = 6379;
     if (p < end && *p == ':') {
@@ -499,14 +517,14 @@ static int parse_url(redis_backend *rb, const char *url)
     }
     if (p != end)
         return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
-    rb->port = (int)v;
-    rb->db = 0;
+    u->port = (int)v;
+    u->db = 0;
     if (*p == '/') {
         size_t n = strcspn(p + 1, "?");
         if (n && parse_uint(p + 1, n, 1 << 20, &v) != 0)
             return akv_fail(AKV_EINVAL, "invalid backend URL %s: the database "
                             "must be a number", shown);
-        rb->db = n ? (int)v : 0;
+        u->db = n ? (int)v : 0;
         p += 1 + n;
     }
     int64_t timeout_ms = 2000;
@@ -539,10 +557,7 @@ static int parse_url(redis_backend *rb, const char *url)
                 p++;
         }
     }
-    rb->timeout.tv_sec = timeout_ms / 1000;
-    rb->timeout.tv_usec = (timeout_ms % 1000) * 1000;
-    snprintf(rb->where, sizeof rb->where, "redis at %s:%d/%d", rb->host,
-             rb->port, rb->db);
+    u->timeout_ms = timeout_ms;
     return AKV_OK;
 }
 
@@ -560,7 +575,8 @@ static redisReply *cmd(redisContext *c, int argc, const char **argv,
  * store's format marker. */
 static int conn_open(redis_backend *rb, struct conn **out)
 {
-    redisContext *c = redisConnectWithTimeout(rb->host, rb->port, rb->timeout);
+    redisContext *c =
+        redisConnectWithTimeout(rb->url.host, rb->url.port, rb->timeout);
     if (c == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
     if (c->err) {
@@ -572,11 +588,12 @@ static int conn_open(redis_backend *rb, struct conn **out)
     redisSetTimeout(c, rb->timeout);
     redisReply *r = NULL;
     int rc = AKV_OK;
-    if (rb->password) {
-        const char *av[3] = {"AUTH", rb->user ? rb->user : rb->password,
-                             rb->password};
-        size_t al[3] = {4, strlen(av[1]), strlen(rb->password)};
-        r = cmd(c, rb->user ? 3 : 2, av, al);
+    const struct akv_redis_url *u = &rb->url;
+    if (u->password) {
+        const char *av[3] = {"AUTH", u->user ? u->user : u->password,
+                             u->password};
+        size_t al[3] = {4, strlen(av[1]), strlen(u->password)};
+        r = cmd(c, u->user ? 3 : 2, av, al);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             rc = r ? akv_fail(AKV_EUNAVAILABLE, "%s refused the password: %s",
                               rb->where, r->str)
@@ -585,8 +602,8 @@ static int conn_open(redis_backend *rb, struct conn **out)
         }
         freeReplyObject(r);
     }
-    if (rb->db != 0) {
-        r = redisCommand(c, "SELECT %d", rb->db);
+    if (u->db != 0) {
+        r = redisCommand(c, "SELECT %d", u->db);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             rc = redis_fail(rb, c, r, "selecting the database");
             goto out;
@@ -777,9 +794,7 @@ static void redis_close(akv_backend *be)
         free(cn);
     }
     pthread_mutex_destroy(&rb->lock);
-    free(rb->host);
-    free(rb->user);
-    free(rb->password);
+    akv_redis_url_free(&rb->url);
     free(rb);
 }
 
@@ -793,11 +808,15 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
         return akv_fail(AKV_ENOMEM, "out of memory");
     rb->base.ops = &redis_ops;
     pthread_mutex_init(&rb->lock, NULL);
-    int rc = parse_url(rb, url);
+    int rc = akv_redis_url_parse(url, &rb->url);
     if (rc != AKV_OK) {
         redis_close(&rb->base);
         return rc;
     }
+    rb->timeout.tv_sec = rb->url.timeout_ms / 1000;
+    rb->timeout.tv_usec = (rb->url.timeout_ms % 1000) * 1000;
+    snprintf(rb->where, sizeof rb->where, "redis at %s:%d/%d", rb->url.host,
+             rb->url.port, rb->url.db);
     for (int i = 0; i < S_COUNT; i++)
         sha1_hex(scripts[i], rb->sha[i]);
     /* Connect now when Redis is up, so that a misconfigured server shows

@@ -139,4 +139,16 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
 int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
                            unsigned flags, akv_backend **out);
 
+/* A parsed redis:// URL (backend-redis.c). Strings are owned: free with
+ * akv_redis_url_free(). user and password are NULL when absent. */
+struct akv_redis_url {
+    char *host, *user, *password;
+    int port, db;
+    int64_t timeout_ms;
+};
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]: AKV_OK,
+ * or AKV_EINVAL with a message that never shows the password. */
+int akv_redis_url_parse(const char *url, struct akv_redis_url *out);
+void akv_redis_url_free(struct akv_redis_url *u);
+
 #endif /* AKV_BACKEND_H */

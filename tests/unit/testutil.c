@@ -112,9 +112,9 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
     }
     /* The layout of src/lib/backend-lmdb.c: database "entries", key =
      * scope digit, sandbox, NUL, key. */
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi = 0;
     if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
         mdb_env_set_mapsize(env, (size_t)8 << 30) ||
         mdb_env_open(env, dir, MDB_NOTLS, 0644) ||
