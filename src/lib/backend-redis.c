@@ -764,30 +764,16 @@ static void sha1_hex(const char *text, char out[41])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+static void counters_flush(redis_backend *rb);
+
 static void redis_close(akv_backend *be)
 {
     redis_backend *rb = (redis_backend *)be;
     if (rb == NULL)
         return;
     /* Counted reads not yet in Redis: one last try, best effort. */
+    counters_flush(rb);
     struct conn *cn;
-    akv_error saved = *akv_last_error();
-    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
-        uint64_t h = atomic_exchange(&rb->hits[i], 0);
-        uint64_t m = atomic_exchange(&rb->misses[i], 0);
-        if ((h || m) && conn_take(rb, &cn) == AKV_OK) {
-            redisReply *r = redisCommand(cn->c, "HINCRBY akv:c hits:%d %llu",
-                                         i, (unsigned long long)h);
-            if (r)
-                freeReplyObject(r);
-            r = redisCommand(cn->c, "HINCRBY akv:c misses:%d %llu", i,
-                             (unsigned long long)m);
-            if (r)
-                freeReplyObject(r);
-            conn_give(rb, cn);
-        }
-    }
-    akv_error_restore(&saved);
     while ((cn = rb->pool) != NULL) {
         rb->pool = cn->next;
         redisFree(cn->c);
@@ -1237,7 +1223,7 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
             if (from_len > AKV_KEY_MAX)
                 from_len = AKV_KEY_MAX;
             start[0] = exclusive ? '(' : '[';
-            memcpy(start + 1, from, from_len);
+            memmove(start + 1, from, from_len); /* from may be start + 1 */
             start_len = 1 + from_len;
         }
         struct conn *cn;
@@ -1368,11 +1354,14 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
  * failure they are put back for the next try. */
 static void counters_flush(redis_backend *rb)
 {
-    uint64_t h[AKV_SCOPE_COUNT], m[AKV_SCOPE_COUNT];
+    uint64_t h[AKV_SCOPE_COUNT], m[AKV_SCOPE_COUNT], any = 0;
     for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
         h[i] = atomic_exchange(&rb->hits[i], 0);
         m[i] = atomic_exchange(&rb->misses[i], 0);
+        any |= h[i] | m[i];
     }
+    if (any == 0)
+        return;
     akv_error saved = *akv_last_error();
     struct conn *cn = NULL;
     bool ok = conn_take(rb, &cn) == AKV_OK;
