@@ -64,7 +64,10 @@
 #include "internal.h"
 #include "record.h"
 
-#define SCAN_PAGE 128
+#define SCAN_PAGE 128               /* keys per scan page */
+#define SCAN_PAGE_BYTES (8u << 20)  /* and bytes, past the first record */
+#define BIG_WRITE (1u << 20)        /* a write this large gets more time: */
+#define BIG_WRITE_RATE (4u << 20)   /* one more second per 4 MiB */
 #define POOL_IDLE_MAX 64
 #define NS_KEY_MAX (sizeof "akv:{0:" - 1 + AKV_SANDBOX_MAX + sizeof "}:v")
 #define COUNTER_FLUSH_MS 1000
@@ -266,14 +269,22 @@ static const char lua_remove[] = LUA_PRELUDE
     "           'entries', num(math.max((tonumber(r[2]) or 0) - #dead, 0)))\n"
     "return {#dead, 0}\n";
 
-/* SCAN: KEYS v, o; ARGV start (a ZRANGEBYLEX bound), count.
- * Returns {keys, records}; a record is nil where the index names a key the
- * hash does not hold. */
+/* SCAN: KEYS v, o; ARGV start (a ZRANGEBYLEX bound), count, bytes.
+ * Returns {keys, records, more}: at most count keys, fewer once the
+ * records reach bytes (so that a page of large artifacts stays small); a
+ * record is nil where the index names a key the hash does not hold; more
+ * is 1 when the namespace may hold further keys. */
 static const char lua_scan[] =
-    "local ks = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], '+', 'LIMIT', 0,\n"
-    "                      tonumber(ARGV[2]))\n"
-    "if #ks == 0 then return {{}, {}} end\n"
-    "return {ks, redis.call('HMGET', KEYS[1], unpack(ks))}\n";
+    "local n, limit = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local ks = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], '+', 'LIMIT', 0, n)\n"
+    "local keys, recs, bytes = {}, {}, 0\n"
+    "for i, k in ipairs(ks) do\n"
+    "  local b = redis.call('HGET', KEYS[1], k)\n"
+    "  keys[i], recs[i] = k, b\n"
+    "  if b then bytes = bytes + #b end\n"
+    "  if bytes >= limit and i < #ks then return {keys, recs, 1} end\n"
+    "end\n"
+    "return {keys, recs, #ks == n and 1 or 0}\n";
 
 /* TOUCH: KEYS v, x; ARGV key, expires_at. Rewrites only expires_at. */
 static const char lua_touch[] =
@@ -610,11 +621,13 @@ static int conn_open(redis_backend *rb, struct conn **out)
         }
         freeReplyObject(r);
     }
-    r = redisCommand(c, "SET akv:format 1 NX GET");
-    if (r && r->type == REDIS_REPLY_ERROR) {
-        /* Before Redis 6.2 SET has no GET option. */
+    /* Read first: a database that is already ours needs no write, so a
+     * Redis that refuses writes (maxmemory reached, a replica) can still
+     * serve reads. */
+    r = redisCommand(c, "GET akv:format");
+    if (r && r->type == REDIS_REPLY_NIL) {
         freeReplyObject(r);
-        r = redisCommand(c, "SETNX akv:format 1");
+        r = redisCommand(c, "SET akv:format 1 NX");
         if (r && r->type != REDIS_REPLY_ERROR) {
             freeReplyObject(r);
             r = redisCommand(c, "GET akv:format");
@@ -945,6 +958,17 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     struct conn *cn;
     if ((rc = conn_take(rb, &cn)) != AKV_OK)
         goto done;
+    /* Redis copies, scripts and (with appendfsync always) syncs a large
+     * write before it answers: give it time in proportion. */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += wa[i].blob_len;
+    bool slow = total >= BIG_WRITE;
+    if (slow) {
+        struct timeval t = rb->timeout;
+        t.tv_sec += (time_t)(total / BIG_WRITE_RATE) + 1;
+        redisSetTimeout(cn->c, t);
+    }
     /* Register each namespace first, pipelined with the script (see the
      * top of the file: the script touches one namespace's slot only). */
     size_t appended = 0;
@@ -1018,6 +1042,8 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     }
     if (r)
         freeReplyObject(r);
+    if (slow && cn->c->err == 0)
+        redisSetTimeout(cn->c, rb->timeout);
     conn_give(rb, cn);
 done:
     if (wa)
@@ -1216,8 +1242,9 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
         from_len = after_len;
         exclusive = true;
     }
-    char count[16];
+    char count[16], bytes[16];
     snprintf(count, sizeof count, "%d", SCAN_PAGE);
+    snprintf(bytes, sizeof bytes, "%u", SCAN_PAGE_BYTES);
     for (;;) {
         if (from) {
             if (from_len > AKV_KEY_MAX)
@@ -1230,11 +1257,14 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
         int rc = conn_take(rb, &cn);
         if (rc != AKV_OK)
             return rc;
-        const char *argv[7] = {NULL, NULL, NULL, nk.k[0], nk.k[1], start,
-                               count};
-        size_t lens[7] = {0, 0, 0, nk.len, nk.len, start_len, strlen(count)};
-        redisReply *r = run_script(rb, cn, S_SCAN, 7, argv, lens, 2);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        const char *argv[8] = {NULL, NULL, NULL, nk.k[0], nk.k[1], start,
+                               count, bytes};
+        size_t lens[8] = {0,         0,    0, nk.len, nk.len, start_len,
+                          strlen(count), strlen(bytes)};
+        redisReply *r = run_script(rb, cn, S_SCAN, 8, argv, lens, 2);
+        long long more = 0;
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+            reply_int(r->element[2], &more) != 0 ||
             r->element[0]->type != REDIS_REPLY_ARRAY ||
             r->element[1]->type != REDIS_REPLY_ARRAY ||
             r->element[0]->elements != r->element[1]->elements) {
@@ -1279,7 +1309,7 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
         freeReplyObject(r);
         if (stop)
             return stop;
-        if (past || got < SCAN_PAGE)
+        if (past || !more || got == 0)
             return AKV_OK;
         from = start + 1; /* from_len set above */
         exclusive = true;
