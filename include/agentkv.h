@@ -224,6 +224,10 @@ void akv_store_close(akv_store *store);
 
 /* Backend name ("lmdb" or "redis"), borrowed static string. */
 const char *akv_store_backend(const akv_store *store);
+/* 1 when every call may wait on the network (Redis), up to the backend's
+ * timeout, so that an event-loop server runs even reads on worker threads;
+ * 0 when reads are served from local memory (LMDB). */
+int akv_store_is_remote(const akv_store *store);
 /* Borrowed: the store's own configuration, valid until close. */
 const akv_config *akv_store_config(const akv_store *store);
 

@@ -306,10 +306,11 @@ static const char *const scripts[S_COUNT] = {lua_write, lua_remove, lua_scan,
  * hiredis writes with write(2): a Redis that went away raises SIGPIPE,
  * whose default action ends the process. The agentkv program ignores
  * SIGPIPE; a library must not change the process' signal dispositions, so
- * when SIGPIPE is not ignored the signal is blocked in the calling thread
- * while it uses a connection, and one that this use raised is consumed
- * before the mask is restored. The write then fails with EPIPE, which is
- * an ordinary I/O error (unavailable). */
+ * when SIGPIPE was not ignored at open, the signal is blocked in the
+ * calling thread while it uses a connection, and one that this use raised
+ * is consumed before the mask is restored. The write then fails with
+ * EPIPE, which is an ordinary I/O error (unavailable). The disposition is
+ * read once, at open, to keep a system call off every read. */
 
 struct pipe_guard {
     bool active;
@@ -323,9 +324,9 @@ static bool sigpipe_ignored(void)
     return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
-static void pipe_guard_begin(struct pipe_guard *g)
+static void pipe_guard_begin(struct pipe_guard *g, bool needed)
 {
-    g->active = !sigpipe_ignored();
+    g->active = needed;
     if (!g->active)
         return;
     sigset_t block, pending;
@@ -368,6 +369,7 @@ typedef struct redis_backend {
     struct timeval timeout;
     char where[320]; /* "redis at HOST:PORT/DB", for messages */
     char sha[S_COUNT][41];
+    bool guard_sigpipe; /* SIGPIPE was not ignored at open */
     pthread_mutex_t lock; /* guards pool, idle */
     struct conn *pool;
     int idle;
@@ -672,7 +674,7 @@ out:
 static int conn_take(redis_backend *rb, struct conn **out)
 {
     struct pipe_guard g;
-    pipe_guard_begin(&g);
+    pipe_guard_begin(&g, rb->guard_sigpipe);
     pthread_mutex_lock(&rb->lock);
     struct conn *cn = rb->pool;
     if (cn) {
@@ -751,10 +753,19 @@ struct ns_keys {
 static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
                     size_t sb_len)
 {
+    /* On every read: plain copies, no printf. */
     static const char suffix[4] = {'v', 'o', 'x', 'u'};
-    for (int i = 0; i < 4; i++)
-        nk->len = (size_t)snprintf(nk->k[i], NS_KEY_MAX, "akv:{%d:%.*s}:%c",
-                                   scope, (int)sb_len, sb, suffix[i]);
+    char *k = nk->k[0];
+    memcpy(k, "akv:{", 5);
+    k[5] = (char)('0' + scope);
+    k[6] = ':';
+    memcpy(k + 7, sb, sb_len);
+    memcpy(k + 7 + sb_len, "}:v", 3);
+    nk->len = 10 + sb_len;
+    for (int i = 1; i < 4; i++) {
+        memcpy(nk->k[i], k, nk->len);
+        nk->k[i][nk->len - 1] = suffix[i];
+    }
 }
 
 /* The member of akv:ns for a namespace: "S:SB". */
@@ -818,6 +829,7 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
              rb->url.port, rb->url.db);
     for (int i = 0; i < S_COUNT; i++)
         sha1_hex(scripts[i], rb->sha[i]);
+    rb->guard_sigpipe = !sigpipe_ignored();
     /* Connect now when Redis is up, so that a misconfigured server shows
      * at once in the first command's error; a Redis that is down is not a
      * reason to refuse to open (the server starts and reports 503 until
@@ -1476,6 +1488,7 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
 
 static const akv_backend_ops redis_ops = {
     .name = "redis",
+    .remote = true,
     .close = redis_close,
     .get = redis_get,
     .release = redis_release,

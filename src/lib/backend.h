@@ -62,6 +62,7 @@ typedef int (*akv_scan_fn)(void *ctx, const akv_ns *ns, const char *key,
 
 typedef struct akv_backend_ops {
     const char *name;
+    bool remote; /* operations wait on the network (akv_store_is_remote) */
     void (*close)(akv_backend *be);
 
     /* Reads a record. On AKV_OK, rec points into backend memory held by

@@ -59,6 +59,11 @@ const char *akv_store_backend(const akv_store *s)
     return s->be->ops->name;
 }
 
+int akv_store_is_remote(const akv_store *s)
+{
+    return s->be->ops->remote;
+}
+
 const akv_config *akv_store_config(const akv_store *s)
 {
     return &s->cfg;

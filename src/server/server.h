@@ -64,6 +64,7 @@ struct server_opts {
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8420"
 #define SERVER_DEFAULT_POOL 64
+#define SERVER_REMOTE_THREADS_MAX 64 /* default --threads cap on Redis */
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
 
