@@ -26,7 +26,7 @@
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for both servers (default: the server's
-#                      own: one event thread per core on LMDB, eight per
+#                      own: one event thread per core on LMDB, four per
 #                      core on Redis, where a read holds its event thread
 #                      for one Redis round trip).
 set -euo pipefail

@@ -360,8 +360,8 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     srv->max_value = akv_config_max_value_size(akv_store_config(store));
     /* A worker runs a request's store call on its own loop. On a remote
      * store (Redis) that call waits a network round trip, so more loops
-     * keep more requests in flight: measured on 2 cores, 8 per core gave
-     * 1.4x the requests of 1 per core, and more than that less again
+     * keep more requests in flight: on 2 cores, 4 per core served about a
+     * fifth more GETs than 1 per core, and 16 per core fewer again
      * (docs/performance.md). */
     int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
@@ -369,8 +369,8 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     if (opts->threads > 0)
         srv->nworkers = opts->threads;
     else if (akv_store_is_remote(store))
-        srv->nworkers = cores * 8 < SERVER_REMOTE_THREADS_MAX
-                            ? cores * 8
+        srv->nworkers = cores * 4 < SERVER_REMOTE_THREADS_MAX
+                            ? cores * 4
                             : SERVER_REMOTE_THREADS_MAX;
     else
         srv->nworkers = cores;
