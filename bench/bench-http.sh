@@ -21,6 +21,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=bench-http
+. "$ROOT/bench/lib.sh"
 AGENTKV=${1:-${AGENTKV:-$ROOT/build/agentkv}}
 SECONDS_RUN=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-50}
@@ -40,9 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ---- servers -----------------------------------------------------------------
 
@@ -87,41 +86,6 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.body = "$(cat "$TMP/value")"
 EOF
 
-# ---- helpers -----------------------------------------------------------------
-
-# wrk_run SCRIPT → "RPS P99_MS NON2XX"
-wrk_run() {
-    wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$1" "$URL$KEY_PATH" >"$TMP/wrk.out" 2>&1
-    python3 - "$TMP/wrk.out" <<'EOF'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1))
-m = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", t, re.M)
-p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
-err = re.search(r"Socket errors:.*", t)
-print("%.0f %.3f %s" % (rps, p99, bad.group(1) if bad else 0))
-if err:
-    print("bench-http: wrk: " + err.group(0), file=sys.stderr)
-EOF
-}
-
-# redis_run TEST → "RPS P99_MS", with about SECONDS_RUN seconds of requests.
-redis_run() {
-    local n
-    n=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n 20000 -d 1024 -t "$1" --csv 2>/dev/null |
-        python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(int(float(r[1][1]) * '"$SECONDS_RUN"'))')
-    [ "$n" -ge 20000 ] || n=20000
-    redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$n" -d 1024 -t "$1" --csv 2>/dev/null |
-        python3 -c '
-import csv, sys
-rows = list(csv.reader(sys.stdin))
-col = dict(zip(rows[0], rows[1]))
-print("%.0f %s" % (float(col["rps"]), col.get("p99_latency_ms", "?")))'
-}
-
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-
 # ---- runs --------------------------------------------------------------------
 
 echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run"
@@ -131,8 +95,8 @@ echo "bench-http: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Redis SET first: it also stores the 1 KiB value that GET then reads.
 read -r REDIS_SET REDIS_SET_P99 <<<"$(redis_run set)"
 read -r REDIS_GET REDIS_GET_P99 <<<"$(redis_run get)"
-read -r AKV_GET AKV_GET_P99 AKV_GET_BAD <<<"$(wrk_run "$TMP/get.lua")"
-read -r AKV_PUT AKV_PUT_P99 AKV_PUT_BAD <<<"$(wrk_run "$TMP/put.lua")"
+read -r AKV_GET AKV_GET_P99 AKV_GET_BAD <<<"$(wrk_run "$TMP/get.lua" "$URL")"
+read -r AKV_PUT AKV_PUT_P99 AKV_PUT_BAD <<<"$(wrk_run "$TMP/put.lua" "$URL")"
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$AKV_PID/status")
 
 # The value is still there and intact after the PUT run.

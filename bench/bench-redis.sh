@@ -32,6 +32,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_NAME=bench-redis
+. "$ROOT/bench/lib.sh"
 AGENTKV=${1:-${AGENTKV:-$ROOT/build/agentkv}}
 SECONDS_RUN=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -56,9 +58,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ---- servers -----------------------------------------------------------------
 
@@ -123,41 +122,6 @@ wrk.headers["Authorization"] = "Bearer $TOKEN"
 wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.body = "$(cat "$TMP/value")"
 EOF
-
-# ---- helpers -----------------------------------------------------------------
-
-# wrk_run SCRIPT URL → "RPS P99_MS NON2XX"
-wrk_run() {
-    wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$1" "$2$KEY_PATH" >"$TMP/wrk.out" 2>&1
-    python3 - "$TMP/wrk.out" <<'EOF'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1))
-m = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", t, re.M)
-p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
-err = re.search(r"Socket errors:.*", t)
-print("%.0f %.3f %s" % (rps, p99, bad.group(1) if bad else 0))
-if err:
-    print("bench-redis: wrk: " + err.group(0), file=sys.stderr)
-EOF
-}
-
-# redis_run TEST → "RPS P99_MS", with about SECONDS_RUN seconds of requests.
-redis_run() {
-    local n
-    n=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n 20000 -d 1024 -t "$1" --csv 2>/dev/null |
-        python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(int(float(r[1][1]) * '"$SECONDS_RUN"'))')
-    [ "$n" -ge 20000 ] || n=20000
-    redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$n" -d 1024 -t "$1" --csv 2>/dev/null |
-        python3 -c '
-import csv, sys
-rows = list(csv.reader(sys.stdin))
-col = dict(zip(rows[0], rows[1]))
-print("%.0f %s" % (float(col["rps"]), col.get("p99_latency_ms", "?")))'
-}
-
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
 # ---- runs --------------------------------------------------------------------
 

@@ -206,9 +206,10 @@ expect_body_empty() {
     pass
 }
 
-# json_check PYTHON_EXPR: `d` is the JSON body; fails unless EXPR is true.
+# json_check PYTHON_EXPR [FILE]: `d` is the JSON body (or FILE's JSON);
+# fails unless EXPR is true.
 json_check() {
-    "$PY" - "$1" "$BODY" <<'EOF' || fail "JSON check failed: $1"
+    "$PY" - "$1" "${2:-$BODY}" <<'EOF' || fail "JSON check failed: $1"
 import json, sys
 expr, path = sys.argv[1], sys.argv[2]
 text = open(path, "rb").read().decode("utf-8", "replace")

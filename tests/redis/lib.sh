@@ -29,33 +29,19 @@
 
 set -u
 
-if [ -z "${AGENTKV:-}" ] || [ ! -x "$AGENTKV" ]; then
-    echo "AGENTKV must name the agentkv binary (got '${AGENTKV:-}')" >&2
-    exit 2
-fi
-command -v curl >/dev/null || { echo "curl is needed (make deps)" >&2; exit 2; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
 RLIB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The HTTP tests' helpers: $TMP, req/areq/treq, header, expect_*,
+# json_check, t, pass, finish. What differs here (several servers, Redis,
+# the CLI on it) is defined below and replaces theirs.
+. "$RLIB_HERE/../http/lib.sh"
 . "$RLIB_HERE/redis.sh"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentkv-redis-e2e.XXXXXX") || exit 2
-HDRS="$TMP/hdrs"
-BODY="$TMP/body"
-OUT="$TMP/out"
-ERR="$TMP/err"
 TOKENS="$TMP/tokens"
-PASSED=0
-CASE="(no case)"
-LAST=""
-STATUS=""
 RC=0
 ELAPSED=0
 URL=""
 BACKEND=""
 declare -A SURL=() SPID=()
-unset AGENTKV_DIR AGENTKV_BACKEND AGENTKV_SANDBOX
 
 cleanup() {
     local n
@@ -68,10 +54,6 @@ cleanup() {
     redis_kill
     rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-t() { CASE="$*"; }
-pass() { PASSED=$((PASSED + 1)); }
 
 fail() {
     {
@@ -94,11 +76,6 @@ fail() {
         echo "$PASSED passed, 1 failed"
     } >&2
     exit 1
-}
-
-finish() {
-    echo "$PASSED passed, 0 failed"
-    exit 0
 }
 
 # now_ms: wall clock in milliseconds (for "answered within" checks).
@@ -171,71 +148,6 @@ hup() {
 }
 
 # ---- requests --------------------------------------------------------------
-
-# req METHOD PATH [CURL ARGS...]: at most 15 s, so a hung server fails the
-# case instead of blocking it.
-req() {
-    local method=$1 path=$2
-    shift 2
-    LAST="$method $URL$path $*"
-    : >"$HDRS"
-    : >"$BODY"
-    STATUS=$(curl -s --path-as-is -X "$method" -D "$HDRS" -o "$BODY" \
-        -w '%{http_code}' --max-time 15 "$@" "$URL$path")
-    [ -n "$STATUS" ] || STATUS=000
-}
-areq() { req "$1" "$2" -H "Authorization: Bearer $ADMIN" "${@:3}"; }
-treq() { req "$2" "$3" -H "Authorization: Bearer $1" "${@:4}"; }
-
-header() {
-    grep -i "^$1:" "$HDRS" | head -n 1 | sed 's/^[^:]*: *//; s/\r$//'
-}
-
-expect_status() {
-    [ "$STATUS" = "$1" ] || fail "expected status $1, got $STATUS"
-    pass
-}
-
-expect_header() {
-    local got
-    got=$(header "$1")
-    [ "$got" = "$2" ] || fail "expected header $1: '$2', got '$got'"
-    pass
-}
-
-expect_body() {
-    local got
-    got=$(cat "$BODY")
-    [ "$got" = "$1" ] || fail "expected body '$1', got '$got'"
-    pass
-}
-
-expect_body_file() {
-    cmp -s "$BODY" "$1" || fail "expected the body to equal the bytes of $1"
-    pass
-}
-
-# expect_error STATUS CODE: status and the JSON error body of SPEC.md §2.
-expect_error() {
-    expect_status "$1"
-    local re='^\{"error":\{"code":"'"$2"'","message":"([^"\\]|\\.)+"'
-    [[ "$(cat "$BODY")" =~ $re ]] || fail "expected a JSON error body with code $2"
-    pass
-}
-
-# json_check PYTHON_EXPR [FILE]: `d` is the JSON in FILE (default $BODY).
-json_check() {
-    "$PY" - "$1" "${2:-$BODY}" <<'EOF' || fail "JSON check failed: $1"
-import json, sys
-expr, path = sys.argv[1], sys.argv[2]
-text = open(path, "rb").read().decode("utf-8", "replace")
-d = json.loads(text)
-if not eval("(" + expr + "\n)", {"d": d, "json": json}):
-    print("  JSON was:", text[:800], file=sys.stderr)
-    sys.exit(1)
-EOF
-    pass
-}
 
 # wait_status STATUS PATH SECONDS [CURL ARGS]: polls (every 0.1 s) until a
 # request answers STATUS; fails after SECONDS.
