@@ -312,6 +312,26 @@ const akv_meta *akv_value_meta(const akv_value *v);
 void akv_value_release(akv_value *v);
 
 /*
+ * Several reads at once: each request as akv_get would answer it, with the
+ * backend's round trips shared (on Redis, one pipelined round trip for all
+ * of them, and one more for overlay reads that fall through to _global).
+ * The inputs are borrowed for the call. Each request's outcome is in its
+ * rc, value (owned on AKV_OK: akv_value_release()) and error (what
+ * akv_last_error() would hold after akv_get). Returns AKV_OK, or AKV_EINVAL
+ * when reqs is NULL with n > 0.
+ */
+typedef struct akv_get_req {
+    const char *sandbox; /* in */
+    akv_scope scope;     /* in */
+    const char *key;     /* in */
+    size_t key_len;      /* in */
+    int rc;              /* out */
+    akv_value *value;    /* out */
+    akv_error error;     /* out */
+} akv_get_req;
+int akv_get_many(akv_store *store, akv_get_req *reqs, size_t n);
+
+/*
  * Caller-buffer form: copies the value into buf. *len is buf's size on
  * entry and the value's size on return; AKV_ENOBUFS when buf is too small
  * (nothing copied, *len = needed). meta (may be NULL) is filled, with

@@ -875,6 +875,59 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
     return AKV_OK;
 }
 
+/* Pipelined HGETs: all requests written at once, the replies read in
+ * order, one round trip for all of them. */
+static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
+                           const char *const *keys, const size_t *key_lens,
+                           akv_rec *recs, void **holds, int *rcs)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct conn *cn;
+    int rc = conn_take(rb, &cn);
+    if (rc != AKV_OK) {
+        for (size_t i = 0; i < n; i++)
+            rcs[i] = rc;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct ns_keys nk;
+        ns_keys(&nk, ns[i].scope, ns[i].sandbox, ns[i].sandbox_len);
+        const char *argv[3] = {"HGET", nk.k[0], keys[i]};
+        size_t lens[3] = {4, nk.len, key_lens[i]};
+        redisAppendCommandArgv(cn->c, 3, argv, lens); /* copies argv */
+    }
+    akv_error failed = {0};
+    bool broken = false;
+    for (size_t i = 0; i < n; i++) {
+        void *reply = NULL;
+        redisReply *r = NULL;
+        holds[i] = NULL;
+        if (!broken && redisGetReply(cn->c, &reply) == REDIS_OK)
+            r = reply;
+        if (broken) {
+            rcs[i] = failed.code;
+        } else if (r == NULL || (r->type != REDIS_REPLY_STRING &&
+                                 r->type != REDIS_REPLY_NIL)) {
+            rcs[i] = redis_fail(rb, cn->c, r, "reading entry");
+            if (r == NULL) { /* the connection is gone: so are the rest */
+                broken = true;
+                failed = *akv_last_error();
+            }
+        } else if (r->type == REDIS_REPLY_NIL) {
+            rcs[i] = AKV_ENOTFOUND;
+        } else if ((rcs[i] = akv_rec_decode(r->str, r->len, &recs[i])) ==
+                   AKV_OK) {
+            holds[i] = r;
+            r = NULL;
+        }
+        if (r)
+            freeReplyObject(r);
+    }
+    conn_give(rb, cn);
+    if (broken)
+        akv_error_restore(&failed);
+}
+
 static void redis_release(akv_backend *be, void *hold)
 {
     (void)be;
@@ -1492,6 +1545,7 @@ static const akv_backend_ops redis_ops = {
     .close = redis_close,
     .get = redis_get,
     .release = redis_release,
+    .get_many = redis_get_many,
     .put = redis_put,
     .del = redis_del,
     .touch = redis_touch,

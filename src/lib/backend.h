@@ -72,6 +72,16 @@ typedef struct akv_backend_ops {
                size_t key_len, akv_rec *rec, void **hold);
     void (*release)(akv_backend *be, void *hold);
 
+    /* Reads n records in one round trip: for each i, what get(be, &ns[i],
+     * keys[i], key_lens[i], &recs[i], &holds[i]) would give, its result in
+     * rcs[i]. A failure that is not the record's own (the connection)
+     * gives every remaining read that code, with the message in the
+     * thread's last error. NULL when the backend has no cheaper way than
+     * n gets (the store then calls get n times). */
+    void (*get_many)(akv_backend *be, size_t n, const akv_ns *ns,
+                     const char *const *keys, const size_t *key_lens,
+                     akv_rec *recs, void **holds, int *rcs);
+
     /* Applies w atomically and durably. Before writing it checks, against
      * the record stored now (expired ones count as absent): w->if_match,
      * w->create_only (AKV_EPRECONDITION), and that the namespace's unexpired

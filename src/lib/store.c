@@ -275,65 +275,111 @@ struct akv_value {
     akv_meta meta;
 };
 
+/* Logs a record the backend could not decode; its get returned
+ * AKV_EINTEGRITY with the message already set. */
+static void log_damaged(const char *sandbox, akv_scope scope,
+                        const char *key, size_t key_len)
+{
+    akv_log("error", "integrity error: %s/%s/%.*s has a damaged record",
+            sandbox, akv_scope_name(scope), (int)key_len, key);
+}
+
+/*
+ * Decides on a record the backend found in ns: AKV_OK when it is visible
+ * (unexpired and verified; sliding expiry refreshed where the scope asks
+ * for it), AKV_ENOTFOUND when it has expired, AKV_EINTEGRITY (logged) when
+ * its bytes fail their SHA-256. Anything but AKV_OK releases hold.
+ */
+static int examine(akv_store *s, const akv_ns *ns, akv_scope scope,
+                   const char *key, size_t key_len, int64_t now, akv_rec *rec,
+                   void *hold)
+{
+    if (akv_rec_expired(rec, now)) {
+        s->be->ops->release(s->be, hold);
+        return AKV_ENOTFOUND;
+    }
+    if (!akv_rec_verify(rec)) {
+        s->be->ops->release(s->be, hold);
+        akv_log("error", "integrity error: %s/%s/%.*s fails its SHA-256",
+                ns->sandbox, akv_scope_name(scope), (int)key_len, key);
+        return akv_fail(AKV_EINTEGRITY,
+                        "stored bytes of %s/%.*s fail their SHA-256",
+                        akv_scope_name(scope), (int)key_len, key);
+    }
+    if (s->cfg.refresh[scope] && rec->expires_at != 0) {
+        /* Sliding expiry: the entry lives ttl past its last read. */
+        int64_t ttl = s->cfg.ttl[scope] * 1000;
+        if (ttl > 0 && now + ttl > rec->expires_at) {
+            int trc = s->be->ops->touch(s->be, ns, key, key_len, now + ttl);
+            if (trc == AKV_OK)
+                rec->expires_at = now + ttl;
+        }
+    }
+    return AKV_OK;
+}
+
+/* Whether a miss in sandbox falls through to _global. */
+static bool overlays(const char *sandbox, akv_scope scope)
+{
+    return akv_scope_is_overlay(scope) &&
+           strcmp(sandbox, AKV_GLOBAL_SANDBOX) != 0;
+}
+
+static int not_found(const char *sandbox, akv_scope scope, const char *key,
+                     size_t key_len)
+{
+    return akv_fail(AKV_ENOTFOUND, "no entry %s/%.*s in sandbox %s",
+                    akv_scope_name(scope), (int)key_len, key, sandbox);
+}
+
 /*
  * Finds the visible record for (sandbox, scope, key): the sandbox's own
  * unexpired one, else (overlay scopes) _global's. On AKV_OK the record is
  * held (release with be->ops->release) and *origin says where it was found.
- * Verifies the digest: a mismatch is released, logged, counted and
- * returned as AKV_EINTEGRITY.
  */
 static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
                   const char *key, size_t key_len, akv_rec *rec, void **hold,
                   const char **origin)
 {
     const char *spaces[2] = {sandbox, AKV_GLOBAL_SANDBOX};
-    int n = akv_scope_is_overlay(scope) &&
-                    strcmp(sandbox, AKV_GLOBAL_SANDBOX) != 0
-                ? 2
-                : 1;
+    int n = overlays(sandbox, scope) ? 2 : 1;
     int64_t now = akv_store_now(s);
-    int rc = AKV_ENOTFOUND;
     for (int i = 0; i < n; i++) {
         akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
-        rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
+        int rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
+        if (rc == AKV_OK)
+            rc = examine(s, &ns, scope, key, key_len, now, rec, *hold);
+        else if (rc == AKV_EINTEGRITY)
+            log_damaged(spaces[i], scope, key, key_len);
         if (rc == AKV_ENOTFOUND)
             continue;
-        if (rc == AKV_EINTEGRITY) {
-            akv_log("error", "integrity error: %s/%s/%.*s has a damaged "
-                    "record", spaces[i], akv_scope_name(scope),
-                    (int)key_len, key);
-            return rc;
-        }
-        if (rc != AKV_OK)
-            return rc;
-        if (akv_rec_expired(rec, now)) {
-            s->be->ops->release(s->be, *hold);
-            rc = AKV_ENOTFOUND;
-            continue;
-        }
-        if (!akv_rec_verify(rec)) {
-            s->be->ops->release(s->be, *hold);
-            akv_log("error", "integrity error: %s/%s/%.*s fails its SHA-256",
-                    spaces[i], akv_scope_name(scope), (int)key_len, key);
-            return akv_fail(AKV_EINTEGRITY,
-                            "stored bytes of %s/%.*s fail their SHA-256",
-                            akv_scope_name(scope), (int)key_len, key);
-        }
-        *origin = spaces[i];
-        if (s->cfg.refresh[scope] && rec->expires_at != 0) {
-            /* Sliding expiry: the entry lives ttl past its last read. */
-            int64_t ttl = s->cfg.ttl[scope] * 1000;
-            if (ttl > 0 && now + ttl > rec->expires_at) {
-                int trc = s->be->ops->touch(s->be, &ns, key, key_len,
-                                            now + ttl);
-                if (trc == AKV_OK)
-                    rec->expires_at = now + ttl;
-            }
-        }
-        return AKV_OK;
+        if (rc == AKV_OK)
+            *origin = spaces[i];
+        return rc;
     }
-    return akv_fail(AKV_ENOTFOUND, "no entry %s/%.*s in sandbox %s",
-                    akv_scope_name(scope), (int)key_len, key, sandbox);
+    return not_found(sandbox, scope, key, key_len);
+}
+
+/* A value handle for a visible record; NULL (hold released) when out of
+ * memory. Counts the read as a hit. */
+static akv_value *value_new(akv_store *s, const char *sandbox,
+                            const char *origin, akv_scope scope,
+                            const char *key, size_t key_len,
+                            const akv_rec *rec, void *hold)
+{
+    akv_value *v = malloc(sizeof *v);
+    if (v == NULL) {
+        s->be->ops->release(s->be, hold);
+        akv_fail(AKV_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->be->ops->count(s->be, scope, true);
+    v->store = s;
+    v->hold = hold;
+    v->data = rec->value;
+    v->len = rec->value_len;
+    akv_meta_fill(&v->meta, sandbox, origin, scope, key, key_len, rec);
+    return v;
 }
 
 int akv_get(akv_store *s, const char *sandbox, akv_scope scope,
@@ -344,26 +390,161 @@ int akv_get(akv_store *s, const char *sandbox, akv_scope scope,
     if ((rc = check_scope(scope)) != AKV_OK ||
         (rc = check_target(sandbox, key, key_len)) != AKV_OK)
         return rc;
-    akv_value *v = malloc(sizeof *v);
-    if (v == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory");
     akv_rec rec;
+    void *hold;
     const char *origin = sandbox;
-    rc = lookup(s, sandbox, scope, key, key_len, &rec, &v->hold, &origin);
+    rc = lookup(s, sandbox, scope, key, key_len, &rec, &hold, &origin);
     if (rc != AKV_OK) {
         /* A read that served nothing is a miss, including one refused for
          * failing its integrity check. */
         if (rc == AKV_ENOTFOUND || rc == AKV_EINTEGRITY)
             s->be->ops->count(s->be, scope, false);
-        free(v);
         return rc;
     }
-    s->be->ops->count(s->be, scope, true);
-    v->store = s;
-    v->data = rec.value;
-    v->len = rec.value_len;
-    akv_meta_fill(&v->meta, sandbox, origin, scope, key, key_len, &rec);
+    akv_value *v = value_new(s, sandbox, origin, scope, key, key_len, &rec,
+                             hold);
+    if (v == NULL)
+        return AKV_ENOMEM;
     *out = v;
+    return AKV_OK;
+}
+
+/* The reads of one round of akv_get_many: parallel arrays, as the backend's
+ * get_many takes them, and which request each read serves. */
+struct reads {
+    akv_ns *ns;
+    const char **keys;
+    size_t *lens;
+    akv_rec *recs;
+    void **holds;
+    int *rcs;
+    size_t *req;
+    size_t n;
+};
+
+static int reads_alloc(struct reads *r, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->ns = calloc(n, sizeof *r->ns);
+    r->keys = calloc(n, sizeof *r->keys);
+    r->lens = calloc(n, sizeof *r->lens);
+    r->recs = calloc(n, sizeof *r->recs);
+    r->holds = calloc(n, sizeof *r->holds);
+    r->rcs = calloc(n, sizeof *r->rcs);
+    r->req = calloc(n, sizeof *r->req);
+    return r->ns && r->keys && r->lens && r->recs && r->holds && r->rcs &&
+                   r->req
+               ? AKV_OK
+               : AKV_ENOMEM;
+}
+
+static void reads_free(struct reads *r)
+{
+    free(r->ns);
+    free(r->keys);
+    free(r->lens);
+    free(r->recs);
+    free(r->holds);
+    free(r->rcs);
+    free(r->req);
+}
+
+static void reads_add(struct reads *r, size_t req, const char *sandbox,
+                      const akv_get_req *q)
+{
+    r->ns[r->n] = (akv_ns){sandbox, strlen(sandbox), q->scope};
+    r->keys[r->n] = q->key;
+    r->lens[r->n] = q->key_len;
+    r->req[r->n] = req;
+    r->n++;
+}
+
+/* Records a request's outcome, as akv_get would have left it. */
+static void get_done(akv_store *s, akv_get_req *q, int rc, const char *origin,
+                     const akv_rec *rec, void *hold)
+{
+    if (rc == AKV_OK) {
+        q->value = value_new(s, q->sandbox, origin, q->scope, q->key,
+                             q->key_len, rec, hold);
+        if (q->value == NULL)
+            rc = AKV_ENOMEM;
+    } else if (rc == AKV_ENOTFOUND || rc == AKV_EINTEGRITY) {
+        s->be->ops->count(s->be, q->scope, false);
+        if (rc == AKV_ENOTFOUND)
+            not_found(q->sandbox, q->scope, q->key, q->key_len);
+    }
+    q->rc = rc;
+    q->error = *akv_last_error();
+}
+
+int akv_get_many(akv_store *s, akv_get_req *reqs, size_t n)
+{
+    akv_error_clear();
+    if (n == 0)
+        return AKV_OK;
+    if (reqs == NULL)
+        return akv_fail(AKV_EINVAL, "no requests given");
+    struct reads r[2]; /* this round, the next (overlay fall-through) */
+    if (reads_alloc(&r[0], n) != AKV_OK || reads_alloc(&r[1], n) != AKV_OK) {
+        reads_free(&r[0]);
+        reads_free(&r[1]);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        akv_get_req *q = &reqs[i];
+        int rc;
+        akv_error_clear();
+        q->value = NULL;
+        if ((rc = check_scope(q->scope)) != AKV_OK ||
+            (rc = check_target(q->sandbox, q->key, q->key_len)) != AKV_OK) {
+            q->rc = rc;
+            q->error = *akv_last_error();
+            continue;
+        }
+        reads_add(&r[0], i, q->sandbox, q);
+    }
+    int64_t now = akv_store_now(s);
+    for (int round = 0; round < 2 && r[round].n > 0; round++) {
+        struct reads *cur = &r[round];
+        akv_error_clear();
+        if (s->be->ops->get_many)
+            s->be->ops->get_many(s->be, cur->n, cur->ns, cur->keys,
+                                 cur->lens, cur->recs, cur->holds, cur->rcs);
+        else
+            for (size_t j = 0; j < cur->n; j++)
+                cur->rcs[j] = s->be->ops->get(s->be, &cur->ns[j],
+                                              cur->keys[j], cur->lens[j],
+                                              &cur->recs[j], &cur->holds[j]);
+        /* A failure of the backend itself carries its message here. */
+        akv_error failed = *akv_last_error();
+        for (size_t j = 0; j < cur->n; j++) {
+            akv_get_req *q = &reqs[cur->req[j]];
+            int rc = cur->rcs[j];
+            akv_error_clear();
+            if (rc == AKV_OK) {
+                rc = examine(s, &cur->ns[j], q->scope, q->key, q->key_len,
+                             now, &cur->recs[j], cur->holds[j]);
+            } else if (rc == AKV_EINTEGRITY) {
+                log_damaged(cur->ns[j].sandbox, q->scope, q->key,
+                            q->key_len);
+                akv_fail(AKV_EINTEGRITY, "stored record of %s/%.*s is "
+                         "damaged", akv_scope_name(q->scope),
+                         (int)q->key_len, q->key);
+            } else if (rc != AKV_ENOTFOUND) {
+                akv_error_restore(&failed);
+            }
+            if (rc == AKV_ENOTFOUND && round == 0 &&
+                overlays(q->sandbox, q->scope)) {
+                reads_add(&r[1], cur->req[j], AKV_GLOBAL_SANDBOX, q);
+                continue;
+            }
+            get_done(s, q, rc, cur->ns[j].sandbox, &cur->recs[j],
+                     cur->holds[j]);
+        }
+    }
+    reads_free(&r[0]);
+    reads_free(&r[1]);
+    akv_error_clear();
     return AKV_OK;
 }
 

@@ -634,6 +634,112 @@ static void default_limit_accepts_50mib_and_refuses_one_byte_more(void **state)
     tu_store_close(&ts);
 }
 
+/* ---- several reads at once -------------------------------------------- */
+
+/* akv_get_many answers every request exactly as akv_get does: values and
+ * origins (overlay fall-through included), expired and missing entries,
+ * invalid input, and the hit and miss counters. */
+static void get_many_answers_each_request_like_get(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "a", "alpha"));
+    assert_ok(put_str(&ts, "sb2", AKV_SCOPE_TASK, "a", "other sandbox"));
+    assert_ok(put_str(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "style",
+                      "global style"));
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_INSTRUCTIONS, "own", "own set"));
+    akv_put_opts o = {0};
+    o.ttl = 60;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "soon", 4, "x", 1, &o,
+                      NULL, NULL));
+    ts.clock.now_ms += 61 * 1000; /* "soon" has expired */
+
+    akv_get_req q[] = {
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "a"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_INSTRUCTIONS, .key = "style"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_INSTRUCTIONS, .key = "own"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "soon"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "nope"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "../x"},
+        {.sandbox = "bad sb", .scope = AKV_SCOPE_TASK, .key = "a"},
+        {.sandbox = "sb2", .scope = AKV_SCOPE_TASK, .key = "a"},
+        {.sandbox = "sb1", .scope = (akv_scope)9, .key = "a"},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_INSTRUCTIONS, .key = "none"},
+    };
+    size_t n = sizeof q / sizeof q[0];
+    for (size_t i = 0; i < n; i++)
+        q[i].key_len = strlen(q[i].key);
+    akv_scope_stats before[AKV_SCOPE_COUNT], after[AKV_SCOPE_COUNT];
+    size_t rows;
+    assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_ALL, before, &rows));
+    assert_ok(akv_get_many(ts.store, q, n));
+
+    static const struct {
+        int rc;
+        const char *value, *origin;
+    } want[] = {
+        {AKV_OK, "alpha", "sb1"},
+        {AKV_OK, "global style", "_global"},
+        {AKV_OK, "own set", "sb1"},
+        {AKV_ENOTFOUND, NULL, NULL},
+        {AKV_ENOTFOUND, NULL, NULL},
+        {AKV_EINVAL, NULL, NULL},
+        {AKV_EINVAL, NULL, NULL},
+        {AKV_OK, "other sandbox", "sb2"},
+        {AKV_EINVAL, NULL, NULL},
+        {AKV_ENOTFOUND, NULL, NULL},
+    };
+    for (size_t i = 0; i < n; i++) {
+        if (q[i].rc != want[i].rc)
+            fail_msg("request %zu: %s, expected %s (%s)", i,
+                     akv_err_name(q[i].rc), akv_err_name(want[i].rc),
+                     q[i].error.message);
+        assert_int_equal(q[i].error.code, q[i].rc);
+        if (q[i].rc != AKV_OK) {
+            assert_null(q[i].value);
+            assert_true(q[i].error.message[0] != '\0');
+            /* The same answer as akv_get, message included. */
+            akv_value *v = NULL;
+            if (q[i].scope < AKV_SCOPE_COUNT) {
+                assert_akv(akv_get(ts.store, q[i].sandbox, q[i].scope,
+                                   q[i].key, q[i].key_len, &v),
+                           q[i].rc);
+                assert_string_equal(akv_last_error()->message,
+                                    q[i].error.message);
+            }
+            continue;
+        }
+        size_t len;
+        const char *d = akv_value_data(q[i].value, &len);
+        assert_int_equal(len, strlen(want[i].value));
+        assert_memory_equal(d, want[i].value, len);
+        assert_string_equal(akv_value_meta(q[i].value)->origin,
+                            want[i].origin);
+        assert_string_equal(akv_value_meta(q[i].value)->sandbox,
+                            q[i].sandbox);
+        akv_value_release(q[i].value);
+    }
+    /* sb1: task 1 hit ("a") and 2 misses; instructions 2 hits, 1 miss.
+     * The akv_get calls above add the misses they repeat. */
+    assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_ALL, after, &rows));
+    assert_int_equal(after[AKV_SCOPE_TASK].hits - before[AKV_SCOPE_TASK].hits,
+                     1 + 1); /* "a" here, and sb2's "a" (per-store counts) */
+    assert_int_equal(after[AKV_SCOPE_INSTRUCTIONS].hits -
+                         before[AKV_SCOPE_INSTRUCTIONS].hits,
+                     2);
+    assert_int_equal(after[AKV_SCOPE_TASK].misses -
+                         before[AKV_SCOPE_TASK].misses,
+                     2 * 2);
+    assert_int_equal(after[AKV_SCOPE_INSTRUCTIONS].misses -
+                         before[AKV_SCOPE_INSTRUCTIONS].misses,
+                     2 * 1);
+    /* Nothing to do, and no requests at all. */
+    assert_ok(akv_get_many(ts.store, q, 0));
+    assert_akv(akv_get_many(ts.store, NULL, 1), AKV_EINVAL);
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +763,7 @@ int main(void)
         cmocka_unit_test(value_of_exactly_max_value_size_is_accepted),
         cmocka_unit_test(value_one_byte_over_max_value_size_is_too_large),
         cmocka_unit_test(default_limit_accepts_50mib_and_refuses_one_byte_more),
+        cmocka_unit_test(get_many_answers_each_request_like_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

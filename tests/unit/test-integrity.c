@@ -83,6 +83,18 @@ static void want_integrity_error(tu_store *ts, const char *sb,
                AKV_EINTEGRITY);
     for (size_t i = 0; i < sizeof buf; i++)
         assert_int_equal(buf[i], '#');
+
+    /* Several reads at once: the damaged one fails alone. */
+    akv_get_req q[2] = {
+        {.sandbox = sb, .scope = scope, .key = key, .key_len = strlen(key)},
+        {.sandbox = sb, .scope = scope, .key = key, .key_len = strlen(key)},
+    };
+    assert_ok(akv_get_many(ts->store, q, 2));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(q[i].rc, AKV_EINTEGRITY);
+        assert_null(q[i].value);
+        assert_int_equal(q[i].error.code, AKV_EINTEGRITY);
+    }
 }
 
 /* Log capture. */

@@ -644,6 +644,16 @@ static void redis_that_does_not_answer_is_unavailable(void **state)
     akv_scope_stats rows[AKV_SCOPE_COUNT];
     size_t n;
     assert_akv(akv_stats(s, "sb", AKV_SCOPE_ALL, rows, &n), AKV_EUNAVAILABLE);
+    akv_get_req q[2] = {
+        {.sandbox = "sb", .scope = AKV_SCOPE_TASK, .key = "a", .key_len = 1},
+        {.sandbox = "sb", .scope = AKV_SCOPE_SYSTEM, .key = "b", .key_len = 1},
+    };
+    assert_ok(akv_get_many(s, q, 2));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(q[i].rc, AKV_EUNAVAILABLE);
+        assert_null(q[i].value);
+        assert_non_null(strstr(q[i].error.message, "127.0.0.1:1"));
+    }
     akv_store_close(s);
 }
 
