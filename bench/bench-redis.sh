@@ -26,9 +26,9 @@
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for both servers (default: the server's
-#                      own: one event thread per core on LMDB, four per
-#                      core on Redis, where a read holds its event thread
-#                      for one Redis round trip).
+#                      own: one event thread per core on LMDB, two per
+#                      core on Redis, where a loop waits one round trip
+#                      per turn for the turn's reads).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -15,7 +15,7 @@ const struct cli_opt cmd_serve_opts[] = {
      "address to listen on (default 127.0.0.1:8420; port 0 picks a free "
      "port, printed at start)"},
     {"threads", "N",
-     "event-loop threads (default: one per core; on Redis four per core, "
+     "event-loop threads (default: one per core; on Redis two per core, "
      "at most 64)"},
     {"pool-threads", "N",
      "threads for writes and scans; concurrent writes share one commit "

@@ -601,6 +601,17 @@ static int dispatch(struct conn *c)
         pool_submit(&c->w->srv->pool, c);
         return 1;
     }
+    if (c->req.batched) {
+        struct worker *w = c->w;
+        c->state = C_BUSY;
+        set_reading(c, 0);
+        c->job_next = NULL;
+        *w->batch_tail = c;
+        w->batch_tail = &c->job_next;
+        if (w->batch == c)
+            event_active(w->ev_batch, EV_READ, 0);
+        return 1;
+    }
     c->req.route->handler(&c->req);
     return send_response(c);
 }
@@ -636,6 +647,48 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
         if (send_response(c) == 0)
             conn_process(c);
     }
+}
+
+/* The reads of one loop turn, in one akv_get_many: on a remote store a
+ * single round trip for all of them instead of one each. Each handler then
+ * runs with its read's outcome (http_req.fetched) and the responses go out
+ * in arrival order. */
+void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    struct conn *list = w->batch;
+    w->batch = NULL;
+    w->batch_tail = &w->batch;
+    size_t n = 0;
+    for (struct conn *c = list; c; c = c->job_next)
+        n++;
+    akv_get_req *q = calloc(n, sizeof *q);
+    if (q) {
+        size_t i = 0;
+        for (struct conn *c = list; c; c = c->job_next, i++) {
+            q[i].sandbox = c->req.sandbox;
+            q[i].scope = c->req.scope;
+            q[i].key = c->req.key;
+            q[i].key_len = c->req.key_len;
+        }
+        akv_get_many(w->srv->store, q, n);
+    }
+    /* Without memory for the batch each handler reads on its own. */
+    for (size_t i = 0; list; i++) {
+        struct conn *c = list;
+        list = c->job_next;
+        c->job_next = NULL;
+        c->req.fetched = q ? &q[i] : NULL;
+        c->req.route->handler(&c->req);
+        c->req.fetched = NULL;
+        if (q && q[i].value) /* the handler refused before using it */
+            akv_value_release(q[i].value);
+        if (send_response(c) == 0)
+            conn_process(c);
+    }
+    free(q);
 }
 
 /* Grows `in` so that need bytes fit after the head, re-parsing the head so

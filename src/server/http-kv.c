@@ -68,14 +68,24 @@ void http_kv_get(struct http_req *r)
                    "entity tags");
         return;
     }
-    akv_value *v;
-    int rc = akv_get(r->store, r->sandbox, r->scope, r->key, r->key_len, &v);
+    akv_value *v = NULL;
+    int rc;
+    if (r->fetched) { /* read already, with the rest of its batch */
+        rc = r->fetched->rc;
+        v = r->fetched->value;
+        r->fetched->value = NULL;
+    } else {
+        rc = akv_get(r->store, r->sandbox, r->scope, r->key, r->key_len, &v);
+    }
     if (rc != AKV_OK) {
         if (rc == AKV_ENOTFOUND)
             r->hit = 0;
         else if (rc == AKV_EINTEGRITY)
             metrics_integrity_failure(r->srv->metrics);
-        http_error_lib(r, rc);
+        if (r->fetched)
+            http_error_from(r, rc, &r->fetched->error);
+        else
+            http_error_lib(r, rc);
         return;
     }
     r->hit = 1;

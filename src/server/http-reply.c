@@ -267,7 +267,11 @@ static void error_body(struct http_req *r, int status, const char *code,
 
 void http_error_lib(struct http_req *r, int rc)
 {
-    const akv_error *e = akv_last_error();
+    http_error_from(r, rc, akv_last_error());
+}
+
+void http_error_from(struct http_req *r, int rc, const akv_error *e)
+{
     const char *message = e->code == rc && e->message[0] ? e->message
                                                           : akv_strerror(rc);
     error_body(r, akv_err_http_status(rc), akv_err_name(rc), message,

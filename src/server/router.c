@@ -271,5 +271,10 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     if (!r->blocking && r->has_scope &&
         akv_config_scope_refresh(akv_store_config(srv->store), r->scope))
         r->blocking = 1;
+    /* On a remote store a read of one key waits a round trip: gather the
+     * turn's reads and make it one (conn_batch_cb). */
+    if (!r->blocking && found->handler == http_kv_get &&
+        akv_store_is_remote(srv->store))
+        r->batched = 1;
     return ROUTE_RUN;
 }

@@ -281,10 +281,12 @@ static int worker_init(struct server *srv, struct worker *w, int id)
     w->ev_done = event_new(w->base, -1, 0, conn_done_cb, w);
     w->ev_incoming = event_new(w->base, -1, 0, conn_incoming_cb, w);
     w->ev_flush = event_new(w->base, -1, 0, accesslog_flush_cb, w);
+    w->ev_batch = event_new(w->base, -1, 0, conn_batch_cb, w);
+    w->batch_tail = &w->batch;
     w->auth = auth_cache_new(srv->auth);
     w->metrics = metrics_local(srv->metrics, id);
     if (!w->ev_accept || !w->ev_sweep || !w->ev_stop || !w->ev_done ||
-        !w->ev_incoming || !w->ev_flush || !w->auth)
+        !w->ev_incoming || !w->ev_flush || !w->ev_batch || !w->auth)
         return -1;
     /* The access-log flush runs after a turn's I/O (lower priority). */
     event_priority_set(w->ev_accept, 0);
@@ -293,6 +295,10 @@ static int worker_init(struct server *srv, struct worker *w, int id)
     event_priority_set(w->ev_done, 0);
     event_priority_set(w->ev_incoming, 0);
     event_priority_set(w->ev_flush, 1);
+    /* Batched reads too: connection events have priority 1 as well, and
+     * an event activated while they run goes after them, so the batch
+     * gathers every read of the turn. */
+    event_priority_set(w->ev_batch, 1);
     int64_t ms = conn_sweep_interval(&srv->opts);
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     event_add(w->ev_sweep, &tv);
@@ -308,7 +314,7 @@ static void worker_free(struct worker *w)
     }
     struct event *evs[] = {w->ev_accept, w->ev_accept_retry, w->ev_sweep,
                            w->ev_stop,   w->ev_done,         w->ev_incoming,
-                           w->ev_flush};
+                           w->ev_flush,  w->ev_batch};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
@@ -359,18 +365,17 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     srv->lfd = -1;
     srv->max_value = akv_config_max_value_size(akv_store_config(store));
     /* A worker runs a request's store call on its own loop. On a remote
-     * store (Redis) that call waits a network round trip, so more loops
-     * keep more requests in flight: on 2 cores, 4 per core served about a
-     * fifth more GETs than 1 per core, and 16 per core fewer again
-     * (docs/performance.md). */
+     * store (Redis) a loop waits one round trip per turn (its reads go
+     * together, conn_batch_cb; writes run on the pool), so a second loop
+     * per core keeps the core busy meanwhile (docs/performance.md). */
     int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;
     if (opts->threads > 0)
         srv->nworkers = opts->threads;
     else if (akv_store_is_remote(store))
-        srv->nworkers = cores * 4 < SERVER_REMOTE_THREADS_MAX
-                            ? cores * 4
+        srv->nworkers = cores * 2 < SERVER_REMOTE_THREADS_MAX
+                            ? cores * 2
                             : SERVER_REMOTE_THREADS_MAX;
     else
         srv->nworkers = cores;

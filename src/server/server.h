@@ -132,6 +132,11 @@ struct http_req {
     enum auth_role role;
     int blocking;   /* run on a pool thread (the route's choice, or a read
                        that refreshes expiry and so writes) */
+    int batched;    /* a read of one key on a remote store: gathered with
+                       the other reads of the loop's turn, fetched with
+                       akv_get_many (conn_batch_cb) */
+    akv_get_req *fetched; /* that read's outcome while the handler runs;
+                             the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
     int hit;
     struct http_resp resp;
@@ -197,6 +202,8 @@ void http_reply_json(struct http_req *r, int status, const char *json,
 /* The error body of SPEC.md §2 for a library result, from akv_last_error()
  * (call it on the thread that made the failing call, right after it). */
 void http_error_lib(struct http_req *r, int rc);
+/* The same from an error saved earlier (a batched read's own message). */
+void http_error_from(struct http_req *r, int rc, const akv_error *e);
 /* The error body of SPEC.md §2 with the status of the AKV code. */
 void http_error(struct http_req *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -245,7 +252,7 @@ struct worker {
     pthread_t thread;
     struct event_base *base;
     struct event *ev_accept, *ev_accept_retry, *ev_sweep, *ev_stop,
-        *ev_done, *ev_flush;
+        *ev_done, *ev_flush, *ev_batch;
     struct conn *conns; /* doubly linked list of this worker's connections */
     size_t nconns;
     /* Connections owned or about to be handed over: what the acceptor of
@@ -258,6 +265,8 @@ struct worker {
     struct event *ev_incoming;
     int stopping;
     int64_t stop_ms; /* when stopping began (monotonic ms) */
+    /* Batched reads of this turn (loop thread only), run by ev_batch. */
+    struct conn *batch, **batch_tail;
     /* Requests handed back by pool threads; guarded by done_lock. */
     pthread_mutex_t done_lock;
     struct conn *done;
@@ -311,6 +320,8 @@ void conn_incoming_cb(int fd, short what, void *arg);
 void conn_incoming_drop(struct worker *w);
 /* Sends the responses of requests finished by pool threads. */
 void conn_done_cb(int fd, short what, void *arg);
+/* Runs the reads batched during the loop's turn (see http_req.batched). */
+void conn_batch_cb(int fd, short what, void *arg);
 /* Closes timed-out connections; also ends the loop once stopping and
  * idle. */
 void conn_sweep_cb(int fd, short what, void *arg);
