@@ -394,8 +394,10 @@ static int redis_fail(redis_backend *rb, redisContext *c,
                         rb->where, r->str);
     }
     if (c && c->err) {
+        /* A socket timeout (SO_RCVTIMEO) reads as EAGAIN. */
         const char *why = c->errstr;
-        if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (c->err == REDIS_ERR_IO &&
+            strcmp(c->errstr, strerror(EAGAIN)) == 0)
             why = "timed out";
         return akv_fail(AKV_EUNAVAILABLE, "%s: %s: %s", what, rb->where, why);
     }
