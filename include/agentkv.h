@@ -431,6 +431,13 @@ typedef struct akv_scope_stats {
 int akv_stats(akv_store *store, const char *sandbox, int scope,
               akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
 
+/* Store-wide totals per scope over every sandbox: entries stored and their
+ * value bytes, expired entries included until they are collected (the
+ * figures quotas are counted from). Cheap: one row per namespace, no scan
+ * of the entries. */
+int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
+                    uint64_t bytes[AKV_SCOPE_COUNT]);
+
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 int akv_prune(akv_store *store, const char *sandbox, int scope,

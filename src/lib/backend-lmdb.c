@@ -978,6 +978,35 @@ static int lmdb_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
     return rc ? lmdb_fail(lb, rc, "committing removal") : AKV_OK;
 }
 
+static int lmdb_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
+                      uint64_t bytes[AKV_SCOPE_COUNT])
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct reader *r;
+    int rc = reader_take(lb, &r);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(r->txn, lb->usage, &cur)) != 0) {
+        reader_give(lb, r);
+        return lmdb_fail(lb, rc, "opening cursor");
+    }
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct usage u;
+        int scope = k.mv_size ? ((const char *)k.mv_data)[0] - '0' : -1;
+        if (scope < 0 || scope >= AKV_SCOPE_COUNT || v.mv_size != sizeof u)
+            continue;
+        memcpy(&u, v.mv_data, sizeof u);
+        entries[scope] += u.entries;
+        bytes[scope] += u.bytes;
+    }
+    mdb_cursor_close(cur);
+    reader_give(lb, r);
+    return rc == MDB_NOTFOUND ? AKV_OK : lmdb_fail(lb, rc, "reading usage");
+}
+
 static void lmdb_count(akv_backend *be, akv_scope scope, bool hit)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
@@ -1135,6 +1164,7 @@ static const akv_backend_ops lmdb_ops = {
     .touch = lmdb_touch,
     .scan = lmdb_scan,
     .remove = lmdb_remove,
+    .usage = lmdb_usage,
     .count = lmdb_count,
     .counters = lmdb_counters,
     .backup = lmdb_backup,

@@ -1053,10 +1053,13 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         appended++;
     }
     redisReply *r = NULL;
-    for (size_t i = 0; i < appended && rc == AKV_OK; i++) {
+    /* Every reply is read, even after a failure, so that the connection
+     * goes back to the pool in step (or is dropped after an I/O error). */
+    for (size_t i = 0; i < appended && cn->c->err == 0; i++) {
         void *z = NULL;
-        if (redisGetReply(cn->c, &z) != REDIS_OK ||
-            ((redisReply *)z)->type == REDIS_REPLY_ERROR)
+        if ((redisGetReply(cn->c, &z) != REDIS_OK ||
+             ((redisReply *)z)->type == REDIS_REPLY_ERROR) &&
+            rc == AKV_OK)
             rc = redis_fail(rb, cn->c, z, "registering namespace");
         if (z)
             freeReplyObject(z);
@@ -1445,6 +1448,68 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
     return rc;
 }
 
+/* Every namespace's usage hash, pipelined: one round trip. */
+static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
+                       uint64_t bytes[AKV_SCOPE_COUNT])
+{
+    redis_backend *rb = (redis_backend *)be;
+    akv_ns all = {NULL, 0, AKV_SCOPE_ALL};
+    struct ns_list l;
+    int rc = ns_list(rb, &all, &l);
+    if (rc != AKV_OK)
+        return rc;
+    struct conn *cn;
+    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
+        freeReplyObject(l.reply);
+        return rc;
+    }
+    int *scope = calloc(l.n ? l.n : 1, sizeof *scope);
+    if (scope == NULL) {
+        conn_give(rb, cn);
+        freeReplyObject(l.reply);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        akv_ns one;
+        scope[i] = -1;
+        if (!ns_at(&l, i, &one))
+            continue;
+        struct ns_keys nk;
+        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
+        const char *argv[4] = {"HMGET", nk.k[3], "bytes", "entries"};
+        size_t lens[4] = {5, nk.len, 5, 7};
+        redisAppendCommandArgv(cn->c, 4, argv, lens);
+        scope[i] = one.scope;
+    }
+    /* Every reply is read, even after a failure, so that the connection
+     * goes back to the pool in step (or is dropped after an I/O error). */
+    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
+        if (scope[i] < 0)
+            continue;
+        void *reply = NULL;
+        redisReply *r;
+        if (redisGetReply(cn->c, &reply) != REDIS_OK ||
+            (r = reply)->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (rc == AKV_OK)
+                rc = redis_fail(rb, cn->c, reply, "reading usage");
+        } else if (rc == AKV_OK) {
+            long long b = 0, e = 0;
+            if (r->element[0]->type != REDIS_REPLY_NIL)
+                reply_int(r->element[0], &b);
+            if (r->element[1]->type != REDIS_REPLY_NIL)
+                reply_int(r->element[1], &e);
+            bytes[scope[i]] += b > 0 ? (uint64_t)b : 0;
+            entries[scope[i]] += e > 0 ? (uint64_t)e : 0;
+        }
+        if (reply)
+            freeReplyObject(reply);
+    }
+    free(scope);
+    conn_give(rb, cn);
+    freeReplyObject(l.reply);
+    return rc;
+}
+
 /* ---- counters ---------------------------------------------------------- */
 
 /* Moves the counts gathered in this process into akv:c, pipelined. On
@@ -1553,6 +1618,7 @@ static const akv_backend_ops redis_ops = {
     .touch = redis_touch,
     .scan = redis_scan,
     .remove = redis_remove,
+    .usage = redis_usage,
     .count = redis_count,
     .counters = redis_counters,
     .backup = NULL, /* use export, or Redis' own persistence */

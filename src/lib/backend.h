@@ -117,6 +117,11 @@ typedef struct akv_backend_ops {
                   int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
                   uint64_t *live_removed);
 
+    /* Adds every namespace's usage (entry count and value bytes, expired
+     * records included) to entries[scope] and bytes[scope]. */
+    int (*usage)(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
+                 uint64_t bytes[AKV_SCOPE_COUNT]);
+
     /* Hit/miss counters shared by every process using the store. */
     void (*count)(akv_backend *be, akv_scope scope, bool hit);
     void (*counters)(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],

@@ -73,6 +73,17 @@ int akv_stats(akv_store *s, const char *sandbox, int scope,
     return AKV_OK;
 }
 
+int akv_store_usage(akv_store *s, uint64_t entries[AKV_SCOPE_COUNT],
+                    uint64_t bytes[AKV_SCOPE_COUNT])
+{
+    akv_error_clear();
+    if (entries == NULL || bytes == NULL)
+        return akv_fail(AKV_EINVAL, "no output arrays given");
+    memset(entries, 0, AKV_SCOPE_COUNT * sizeof *entries);
+    memset(bytes, 0, AKV_SCOPE_COUNT * sizeof *bytes);
+    return s->be->ops->usage(s->be, entries, bytes);
+}
+
 int akv_prune(akv_store *s, const char *sandbox, int scope,
               uint64_t pruned[AKV_SCOPE_COUNT])
 {

@@ -748,8 +748,6 @@ static int begin_request(struct conn *c)
         c->rest = c->head.head_len;
         return send_response(c);
     }
-    if (r->sandbox[0])
-        metrics_sandbox_seen(w->metrics, r->sandbox);
     c->limit = r->route->body == BODY_VALUE ? srv->max_value
                                             : SERVER_SMALL_BODY;
     size_t hl = c->head.head_len, have = c->in_len - hl;

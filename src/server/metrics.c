@@ -7,12 +7,11 @@
  * well-defined for the scraping thread that reads them concurrently). The
  * scrape sums the workers. Rare events use atomic adds on shared counters.
  *
- * agentkv_entries and agentkv_bytes are gauges of unexpired entries and
- * their value bytes per scope, summed over _global and the sandboxes this
- * server process has seen in requests (at most SEEN_MAX per worker), computed
- * with akv_stats() when scraped. Sandboxes only ever written by other
- * processes are not counted until a request names them; docs/http.md says
- * so.
+ * agentkv_entries and agentkv_bytes are gauges of the entries stored and
+ * their value bytes per scope over the whole store, every sandbox and every
+ * process's writes, read at scrape time with akv_store_usage() (the quota
+ * counters: no scan of the entries). Expired entries count until they are
+ * collected.
  */
 #include "metrics.h"
 
@@ -51,20 +50,12 @@ static const uint64_t bucket_ns[] = {
     1000000000ull, 2500000000ull, 5000000000ull, 10000000000ull};
 #define NBUCKET (sizeof bucket_ns / sizeof bucket_ns[0])
 
-#define SEEN_MAX 1024
-
 struct metrics_local {
     counter *requests;  /* [method][route][status] */
     counter *buckets;   /* [method][route][NBUCKET + 1], not cumulative */
     counter *dur_sum;   /* [method][route], ns */
     counter hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
     counter conns;      /* open connections (incremented and decremented) */
-    /* Sandboxes seen: open addressing; written by the owner under lock,
-     * read by the owner without it (it is the only writer) and by the
-     * scrape under it. */
-    pthread_mutex_t seen_lock;
-    size_t nseen;
-    char (*seen)[AKV_SANDBOX_MAX + 1];
 };
 
 struct instr_count {
@@ -108,12 +99,10 @@ struct metrics *metrics_new(size_t nroutes, int nworkers)
     size_t cells = HTTP_METHOD_COUNT * m->nroutes;
     for (int i = 0; i < nworkers; i++) {
         struct metrics_local *l = &m->locals[i];
-        pthread_mutex_init(&l->seen_lock, NULL);
         l->requests = calloc(cells * NSTATUS, sizeof *l->requests);
         l->buckets = calloc(cells * (NBUCKET + 1), sizeof *l->buckets);
         l->dur_sum = calloc(cells, sizeof *l->dur_sum);
-        l->seen = calloc(SEEN_MAX, sizeof *l->seen);
-        if (!l->requests || !l->buckets || !l->dur_sum || !l->seen) {
+        if (!l->requests || !l->buckets || !l->dur_sum) {
             metrics_free(m);
             return NULL;
         }
@@ -130,8 +119,6 @@ void metrics_free(struct metrics *m)
         free(l->requests);
         free(l->buckets);
         free(l->dur_sum);
-        free(l->seen);
-        pthread_mutex_destroy(&l->seen_lock);
     }
     free(m->locals);
     for (size_t i = 0; i < m->ninstr; i++)
@@ -173,33 +160,6 @@ void metrics_read(struct metrics_local *l, akv_scope scope, int hit)
 void metrics_connections(struct metrics_local *l, int64_t delta)
 {
     bump(&l->conns, (uint64_t)delta);
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-void metrics_sandbox_seen(struct metrics_local *l, const char *sandbox)
-{
-    size_t i = (size_t)(fnv1a(sandbox) % SEEN_MAX);
-    for (size_t probe = 0; probe < SEEN_MAX; probe++) {
-        char *slot = l->seen[(i + probe) % SEEN_MAX];
-        if (slot[0] == '\0') {
-            if (l->nseen >= SEEN_MAX * 3 / 4)
-                return; /* full enough: stop remembering */
-            pthread_mutex_lock(&l->seen_lock);
-            snprintf(slot, AKV_SANDBOX_MAX + 1, "%s", sandbox);
-            l->nseen++;
-            pthread_mutex_unlock(&l->seen_lock);
-            return;
-        }
-        if (strcmp(slot, sandbox) == 0)
-            return;
-    }
 }
 
 void metrics_quota_rejected(struct metrics *m, akv_scope scope)
@@ -290,51 +250,6 @@ static void scope_counter(struct obuf *o, const char *name, const uint64_t v[])
                   v[s]);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sums akv_stats over _global and the seen sandboxes. */
-static void usage_gauges(struct metrics *m, akv_store *store,
-                         uint64_t entries[], uint64_t bytes[])
-{
-    size_t cap = 1 + (size_t)m->nworkers * SEEN_MAX, n = 0;
-    char **names = malloc(cap * sizeof *names);
-    char *pool = malloc(cap * (AKV_SANDBOX_MAX + 1));
-    if (names == NULL || pool == NULL) {
-        free(names);
-        free(pool);
-        return;
-    }
-    names[n] = pool;
-    snprintf(names[n++], AKV_SANDBOX_MAX + 1, "%s", AKV_GLOBAL_SANDBOX);
-    for (int w = 0; w < m->nworkers; w++) {
-        struct metrics_local *l = &m->locals[w];
-        pthread_mutex_lock(&l->seen_lock);
-        for (size_t i = 0; i < SEEN_MAX; i++)
-            if (l->seen[i][0]) {
-                names[n] = pool + n * (AKV_SANDBOX_MAX + 1);
-                memcpy(names[n++], l->seen[i], AKV_SANDBOX_MAX + 1);
-            }
-        pthread_mutex_unlock(&l->seen_lock);
-    }
-    qsort(names, n, sizeof *names, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
-            continue;
-        akv_scope_stats rows[AKV_SCOPE_COUNT];
-        size_t nrows = 0;
-        if (akv_stats(store, names[i], AKV_SCOPE_ALL, rows, &nrows) != AKV_OK)
-            continue;
-        for (size_t r = 0; r < nrows; r++) {
-            entries[rows[r].scope] += rows[r].entries;
-            bytes[rows[r].scope] += rows[r].bytes;
-        }
-    }
-    free(names);
-    free(pool);
-}
 
 void metrics_render(struct metrics *m, akv_store *store, struct obuf *o)
 {
@@ -412,16 +327,17 @@ void metrics_render(struct metrics *m, akv_store *store, struct obuf *o)
            "Reads of one key that found no unexpired entry, by scope.");
     scope_counter(o, "agentkv_misses_total", misses);
 
-    uint64_t entries[AKV_SCOPE_COUNT] = {0}, bytes[AKV_SCOPE_COUNT] = {0};
-    usage_gauges(m, store, entries, bytes);
-    family(o, "agentkv_entries", "gauge",
-           "Unexpired entries, by scope, over _global and the sandboxes "
-           "this server has seen.");
-    scope_counter(o, "agentkv_entries", entries);
-    family(o, "agentkv_bytes", "gauge",
-           "Value bytes of unexpired entries, by scope, over _global and "
-           "the sandboxes this server has seen.");
-    scope_counter(o, "agentkv_bytes", bytes);
+    uint64_t entries[AKV_SCOPE_COUNT], bytes[AKV_SCOPE_COUNT];
+    if (akv_store_usage(store, entries, bytes) == AKV_OK) {
+        family(o, "agentkv_entries", "gauge",
+               "Entries stored, by scope, over every sandbox (expired ones "
+               "until they are collected).");
+        scope_counter(o, "agentkv_entries", entries);
+        family(o, "agentkv_bytes", "gauge",
+               "Value bytes of the entries stored, by scope, over every "
+               "sandbox.");
+        scope_counter(o, "agentkv_bytes", bytes);
+    }
 
     uint64_t v[AKV_SCOPE_COUNT];
     for (int s = 0; s < AKV_SCOPE_COUNT; s++)

@@ -6,9 +6,8 @@
  * by the scrape with relaxed atomic loads: no lock and no shared cache line
  * on the request path. Rare events (quota rejections, integrity failures,
  * expiry, instruction fetches) may happen on any thread and use shared
- * atomics. The gauges agentkv_entries and agentkv_bytes are computed at
- * scrape time from akv_stats() over _global and every sandbox this server
- * has seen in a request (docs/http.md explains the definition).
+ * atomics. The gauges agentkv_entries and agentkv_bytes are read at scrape
+ * time from akv_store_usage(), over the whole store.
  */
 #ifndef AKV_METRICS_H
 #define AKV_METRICS_H
@@ -26,7 +25,6 @@ struct metrics_local *metrics_local(struct metrics *m, int worker);
 void metrics_request(struct metrics_local *l, unsigned method, size_t route,
                      int status, uint64_t duration_ns);
 void metrics_read(struct metrics_local *l, akv_scope scope, int hit);
-void metrics_sandbox_seen(struct metrics_local *l, const char *sandbox);
 void metrics_connections(struct metrics_local *l, int64_t delta);
 
 /* Any thread. */

@@ -60,12 +60,26 @@ pass
 [ "$(metric 'agentkv_request_duration_seconds_count{method="GET",route="/v1/sandboxes/{sandbox}/kv/{scope}/{key}"}')" = 4 ] || fail "histogram count"
 pass
 
-t "entries and bytes gauges count the sandboxes the server has seen"
+t "entries and bytes gauges count the whole store"
 [ "$(metric 'agentkv_entries{scope="task"}')" = 2 ] || fail "entries task: $(metric 'agentkv_entries{scope="task"}')"
 pass
 [ "$(metric 'agentkv_bytes{scope="task"}')" = 9 ] || fail "bytes task"
 pass
 [ "$(metric 'agentkv_bytes{scope="artifacts"}')" = 6 ] || fail "bytes artifacts"
+pass
+
+t "a sandbox only the CLI wrote, which no request named, is counted too"
+printf '12345678' | "$AGENTKV" --dir "$STORE" --sandbox cli-only put task k - ||
+    fail "CLI put failed"
+printf 'abc' | "$AGENTKV" --dir "$STORE" --sandbox cli-only put project k - ||
+    fail "CLI put failed"
+areq GET /metrics
+expect_status 200
+[ "$(metric 'agentkv_entries{scope="task"}')" = 3 ] || fail "entries task: $(metric 'agentkv_entries{scope="task"}')"
+pass
+[ "$(metric 'agentkv_bytes{scope="task"}')" = 17 ] || fail "bytes task: $(metric 'agentkv_bytes{scope="task"}')"
+pass
+[ "$(metric 'agentkv_bytes{scope="project"}')" = 3 ] || fail "bytes project: $(metric 'agentkv_bytes{scope="project"}')"
 pass
 
 t "reading an instruction set counts agentkv_instruction_fetches_total{name}"
@@ -108,7 +122,7 @@ pass
 t "the access log has one text line per request"
 stop_server
 LINES=$(wc -l <"$TMP/access.log")
-[ "$LINES" -eq 17 ] || fail "expected 17 access-log lines, got $LINES: $(cat "$TMP/access.log")"
+[ "$LINES" -eq 18 ] || fail "expected 18 access-log lines, got $LINES: $(cat "$TMP/access.log")"
 pass
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z 127\.0\.0\.1:[0-9]+ PUT /v1/sandboxes/m1/kv/task/a 201 [0-9]+ [0-9]+\.[0-9]{6}$' "$TMP/access.log" || fail "text line format: $(head -n 2 "$TMP/access.log")"
 pass

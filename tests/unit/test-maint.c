@@ -213,6 +213,52 @@ static void stats_count_hits_and_misses_per_scope(void **state)
     tu_store_close(&ts);
 }
 
+/* ---- store-wide usage --------------------------------------------------- */
+
+static void want_usage(tu_store *ts, akv_scope scope, uint64_t entries,
+                       uint64_t bytes)
+{
+    uint64_t e[AKV_SCOPE_COUNT], b[AKV_SCOPE_COUNT];
+    assert_ok(akv_store_usage(ts->store, e, b));
+    if (e[scope] != entries || b[scope] != bytes)
+        fail_msg("%s usage: %llu entries, %llu bytes; expected %llu, %llu",
+                 akv_scope_name(scope), (unsigned long long)e[scope],
+                 (unsigned long long)b[scope], (unsigned long long)entries,
+                 (unsigned long long)bytes);
+}
+
+/* The totals cover every sandbox and follow writes, overwrites, deletes,
+ * clear and prune; expired entries count until collected. */
+static void store_usage_totals_every_sandbox(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    for (int s = 0; s < AKV_SCOPE_COUNT; s++)
+        want_usage(&ts, (akv_scope)s, 0, 0);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "a", "12345", 0);
+    put_ttl(&ts, "sb2", AKV_SCOPE_TASK, "a", "123", 0);
+    put_ttl(&ts, "sb2", AKV_SCOPE_TASK, "short", "1234567", 60);
+    put_ttl(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "g", "xy", 0);
+    want_usage(&ts, AKV_SCOPE_TASK, 3, 15);
+    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, 2);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "a", "1", 0); /* overwrite: shrinks */
+    want_usage(&ts, AKV_SCOPE_TASK, 3, 11);
+    assert_ok(akv_del(ts.store, "sb2", AKV_SCOPE_TASK, "a", 1));
+    want_usage(&ts, AKV_SCOPE_TASK, 2, 8);
+    ts.clock.now_ms += 61 * 1000; /* "short" expires: counted until pruned */
+    want_usage(&ts, AKV_SCOPE_TASK, 2, 8);
+    uint64_t pruned[AKV_SCOPE_COUNT];
+    assert_ok(akv_prune(ts.store, NULL, AKV_SCOPE_ALL, pruned));
+    want_usage(&ts, AKV_SCOPE_TASK, 1, 1);
+    assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_TASK, NULL));
+    want_usage(&ts, AKV_SCOPE_TASK, 0, 0);
+    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, 2);
+    uint64_t e[AKV_SCOPE_COUNT];
+    assert_akv(akv_store_usage(ts.store, e, NULL), AKV_EINVAL);
+    tu_store_close(&ts);
+}
+
 /* ---- clear ------------------------------------------------------------- */
 
 static void clear_deletes_one_scope_of_one_sandbox(void **state)
@@ -423,6 +469,7 @@ int main(void)
         cmocka_unit_test(stats_for_one_scope_match_the_full_table),
         cmocka_unit_test(stats_show_the_configured_quota_and_ttl),
         cmocka_unit_test(stats_count_hits_and_misses_per_scope),
+        cmocka_unit_test(store_usage_totals_every_sandbox),
         cmocka_unit_test(clear_deletes_one_scope_of_one_sandbox),
         cmocka_unit_test(clear_of_global_leaves_sandboxes_alone),
         cmocka_unit_test(check_counts_every_entry_and_reports_progress),
