@@ -479,9 +479,12 @@ static int parse_url(struct akv_redis_url *u, const char *url)
     char shown[AKV_QUOTE_BUF];
     const char *p = url + strlen("redis://");
     const char *end = p + strcspn(p, "/?");
-    const char *at = memchr(p, '@', (size_t)(end - p));
+    /* The credentials end at the last '@' of the authority, as in
+     * browsers and curl: a password with an unencoded '@' stays whole,
+     * and no part of it is taken for the host (and shown in a message). */
+    const char *at = memrchr(p, '@', (size_t)(end - p));
     akv_quote(shown, url, strlen(url));
-    /* Never echo a password: show the URL only up to the credentials. */
+    /* Never echo a password: show the URL only after the credentials. */
     if (at) {
         char rest[AKV_QUOTE_BUF];
         snprintf(shown, sizeof shown, "redis://***@%s",

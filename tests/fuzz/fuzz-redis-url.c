@@ -4,8 +4,8 @@
  *
  * The input is "redis://" followed by the fuzz bytes (up to the first NUL).
  * Invariants, each an abort when broken: the verdict is AKV_OK or
- * AKV_EINVAL; a rejection leaves a one-line message that never contains
- * the password field of the input and nothing owned behind; an accepted URL
+ * AKV_EINVAL; a rejection leaves a one-line message that never shows the
+ * credentials of the input, and nothing owned behind; an accepted URL
  * has a non-empty host of URL characters, a port in 1..65535, a database
  * of at least 0, a timeout of 1 ms to 1 h, and parsing is repeatable.
  */
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "internal.h"
 
 static void broken(const char *what, const char *url)
 {
@@ -44,21 +45,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             broken("rejection without a one-line message", url);
         if (u.host || u.user || u.password)
             broken("a rejection left owned strings behind", url);
-        /* The password is the text between the first ':' and the '@' of
-         * the authority; a message must not repeat it when it is long
-         * enough to be told apart from ordinary URL text. */
+        /* With credentials (text before the last '@' of the authority)
+         * the URL in the message must be exactly the scheme, "***@" and
+         * the quoted rest: the credentials are never shown, whatever they
+         * are. */
         const char *auth = url + 8, *end = auth + strcspn(auth, "/?");
-        const char *at = memchr(auth, '@', (size_t)(end - auth));
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon && at - colon - 1 >= 8) {
-            char pw[64];
-            size_t n = (size_t)(at - colon - 1);
-            if (n >= sizeof pw)
-                n = sizeof pw - 1;
-            memcpy(pw, colon + 1, n);
-            pw[n] = '\0';
-            if (strstr(msg, pw))
-                broken("a message shows the password", url);
+        const char *at = memrchr(auth, '@', (size_t)(end - auth));
+        const char *shown = strstr(msg, "redis://");
+        if (at) {
+            char rest[AKV_QUOTE_BUF];
+            akv_quote(rest, at + 1, strlen(at + 1));
+            if (shown == NULL || strncmp(shown, "redis://***@", 12) != 0 ||
+                strncmp(shown + 12, rest, strlen(rest)) != 0)
+                broken("a message shows more of the URL than the part after "
+                       "the credentials", url);
         }
     } else if (rc == AKV_OK) {
         if (u.host == NULL || u.host[0] == '\0')

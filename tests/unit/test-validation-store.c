@@ -623,6 +623,12 @@ static void open_with_bad_redis_urls_is_invalid(void **state)
     assert_akv(akv_store_open(&s, "redis://:sekrit@host:0/0", NULL, NULL, 0),
                AKV_EINVAL);
     assert_null(strstr(akv_last_error()->message, "sekrit"));
+    /* An unencoded '@' in the password: the credentials end at the last
+     * one, so no part of the password is read as the host and shown. */
+    assert_akv(akv_store_open(&s, "redis://:sek@rit@host:0/0", NULL, NULL, 0),
+               AKV_EINVAL);
+    assert_null(strstr(akv_last_error()->message, "rit"));
+    assert_non_null(strstr(akv_last_error()->message, "port"));
 }
 
 /* Opening does not need Redis to answer (a server starts and reports 503
