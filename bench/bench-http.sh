@@ -75,16 +75,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $
     --data-binary @"$TMP/value" "$URL$KEY_PATH")
 [ "$code" = 201 ] || { echo "bench-http: seeding PUT answered $code" >&2; exit 1; }
 
-cat >"$TMP/get.lua" <<EOF
-wrk.method = "GET"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
-cat >"$TMP/put.lua" <<EOF
-wrk.method = "PUT"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-wrk.headers["Content-Type"] = "application/octet-stream"
-wrk.body = "$(cat "$TMP/value")"
-EOF
+wrk_scripts
 
 # ---- runs --------------------------------------------------------------------
 

@@ -112,16 +112,7 @@ for u in "$URL_R" "$URL_L"; do
     [ "$code" = 201 ] || { echo "bench-redis: seeding PUT to $u answered $code" >&2; exit 1; }
 done
 
-cat >"$TMP/get.lua" <<EOF
-wrk.method = "GET"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
-cat >"$TMP/put.lua" <<EOF
-wrk.method = "PUT"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-wrk.headers["Content-Type"] = "application/octet-stream"
-wrk.body = "$(cat "$TMP/value")"
-EOF
+wrk_scripts
 
 # ---- runs --------------------------------------------------------------------
 

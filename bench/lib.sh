@@ -1,6 +1,7 @@
 # lib.sh — helpers shared by the HTTP benchmarks (sourced by
 # bench/bench-http.sh and bench/bench-redis.sh). The caller sets TMP,
-# CONNS, SECONDS_RUN, KEY_PATH and REDIS_PORT, and BENCH_NAME for messages.
+# CONNS, SECONDS_RUN, KEY_PATH, REDIS_PORT and TOKEN, and BENCH_NAME for
+# messages.
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -37,6 +38,21 @@ import csv, sys
 rows = list(csv.reader(sys.stdin))
 col = dict(zip(rows[0], rows[1]))
 print("%.0f %s" % (float(col["rps"]), col.get("p99_latency_ms", "?")))'
+}
+
+# wrk_scripts: $TMP/get.lua and $TMP/put.lua, requests with the bearer
+# $TOKEN; the PUT body is $TMP/value.
+wrk_scripts() {
+    cat >"$TMP/get.lua" <<EOF
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+    cat >"$TMP/put.lua" <<EOF
+wrk.method = "PUT"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+wrk.headers["Content-Type"] = "application/octet-stream"
+wrk.body = "$(cat "$TMP/value")"
+EOF
 }
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
