@@ -887,20 +887,31 @@ static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
     return rc ? lmdb_fail(lb, rc, "committing refresh") : AKV_OK;
 }
 
+/* A cursor on dbi in a pooled read snapshot: close the cursor, then
+ * reader_give(lb, *r). */
+static int read_cursor(lmdb_backend *lb, MDB_dbi dbi, struct reader **r,
+                       MDB_cursor **cur)
+{
+    int rc = reader_take(lb, r);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open((*r)->txn, dbi, cur)) != 0) {
+        reader_give(lb, *r);
+        return lmdb_fail(lb, rc, "opening cursor");
+    }
+    return AKV_OK;
+}
+
 static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
                      size_t prefix_len, const char *after, size_t after_len,
                      akv_scan_fn fn, void *ctx)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
-    int rc = reader_take(lb, &r);
+    MDB_cursor *cur;
+    int rc = read_cursor(lb, lb->entries, &r, &cur);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(r->txn, lb->entries, &cur)) != 0) {
-        reader_give(lb, r);
-        return lmdb_fail(lb, rc, "opening cursor");
-    }
     char fixed[KEYBUF], start[KEYBUF];
     size_t flen = ns_prefix(fixed, ns), slen = flen;
     memcpy(start, fixed, flen);
@@ -983,14 +994,10 @@ static int lmdb_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
-    int rc = reader_take(lb, &r);
+    MDB_cursor *cur;
+    int rc = read_cursor(lb, lb->usage, &r, &cur);
     if (rc)
         return rc;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(r->txn, lb->usage, &cur)) != 0) {
-        reader_give(lb, r);
-        return lmdb_fail(lb, rc, "opening cursor");
-    }
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
