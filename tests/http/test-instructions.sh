@@ -20,7 +20,9 @@ akv --sandbox 'team-*' token create --role agent --label instructions
 [ "$RC" -eq 0 ] || fail "token create failed: $(cat "$ERR")"
 AGENT=$(cat "$OUT")
 kill -HUP "$SERVER_PID"
-sleep 0.3
+# The agent token is usable once the server has reloaded the tokens file.
+for i in $(seq 1 100); do grep -q "SIGHUP: reloaded 2 tokens" "$SERVER_LOG" && break; sleep 0.05; done
+grep -q "SIGHUP: reloaded 2 tokens" "$SERVER_LOG" || fail "the tokens file was not reloaded"
 
 t "POST /v1/seed loads the bundled sets into _global"
 areq POST /v1/seed
