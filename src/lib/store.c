@@ -484,7 +484,8 @@ int akv_get_many(akv_store *s, akv_get_req *reqs, size_t n)
         return AKV_OK;
     if (reqs == NULL)
         return akv_fail(AKV_EINVAL, "no requests given");
-    struct reads r[2]; /* this round, the next (overlay fall-through) */
+    struct reads r[2] = {0}; /* this round, the next (overlay fall-through);
+                              * zeroed: freed even if never allocated */
     if (reads_alloc(&r[0], n) != AKV_OK || reads_alloc(&r[1], n) != AKV_OK) {
         reads_free(&r[0]);
         reads_free(&r[1]);
