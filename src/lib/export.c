@@ -240,7 +240,10 @@ static int parse_line(akv_store *s, const char *line, size_t len,
                       struct import_item *it)
 {
     json_error_t jerr;
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *o;
+    if (akv_json_parse(line, len, JSON_REJECT_DUPLICATES, &o, &jerr) ==
+        AKV_ENOMEM)
+        return AKV_ENOMEM;
     if (o == NULL)
         return akv_fail(AKV_EINVAL, "not JSON (%s)", jerr.text);
     int rc = AKV_OK;
@@ -294,7 +297,7 @@ static int parse_line(akv_store *s, const char *line, size_t len,
             goto out;
         }
         if (json_object_size(meta)) {
-            it->metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            it->metadata = akv_json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
             if (it->metadata == NULL)
                 goto oom;
             size_t ml = strlen(it->metadata);
