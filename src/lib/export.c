@@ -14,6 +14,7 @@
  * export → import → export is byte-identical. It validates every line before
  * it writes anything, then writes all entries in one transaction.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,10 +148,15 @@ static int export_one(void *ctx, const akv_ns *ns, const char *key,
         return 1;
     }
     free(b64);
+    akv_json_guard_begin();
     int w = json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    bool oom = akv_json_guard_end();
     json_decref(o);
-    if (w != 0 || fputc('\n', c->out) == EOF) {
-        c->rc = akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
+    if (oom || w != 0 || fputc('\n', c->out) == EOF) {
+        /* json_dumpf fails alike, or not at all, when it cannot allocate. */
+        c->rc = oom || errno == ENOMEM
+                    ? akv_fail(AKV_ENOMEM, "export: out of memory")
+                    : akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
         return 1;
     }
     c->count++;
