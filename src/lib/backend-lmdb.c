@@ -584,7 +584,8 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                      : usage_add(lb, txn, deltas[i].scope, deltas[i].sb,
                                  deltas[i].sb_len, deltas[i].bytes,
                                  deltas[i].entries);
-    } else if (rc > 0) {
+    } else if (rc > 0 || rc <= MDB_LAST_ERRCODE) {
+        /* The cursor's own failure: an errno or MDB_* code, never AKV's. */
         rc = lmdb_fail(lb, rc, "scanning entries");
     }
     free(deltas);

@@ -14,6 +14,7 @@
  * export → import → export is byte-identical. It validates every line before
  * it writes anything, then writes all entries in one transaction.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,10 +148,15 @@ static int export_one(void *ctx, const akv_ns *ns, const char *key,
         return 1;
     }
     free(b64);
+    akv_json_guard_begin();
     int w = json_dumpf(o, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    bool oom = akv_json_guard_end();
     json_decref(o);
-    if (w != 0 || fputc('\n', c->out) == EOF) {
-        c->rc = akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
+    if (oom || w != 0 || fputc('\n', c->out) == EOF) {
+        /* json_dumpf fails alike, or not at all, when it cannot allocate. */
+        c->rc = oom || errno == ENOMEM
+                    ? akv_fail(AKV_ENOMEM, "export: out of memory")
+                    : akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
         return 1;
     }
     c->count++;
@@ -240,7 +246,10 @@ static int parse_line(akv_store *s, const char *line, size_t len,
                       struct import_item *it)
 {
     json_error_t jerr;
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *o;
+    if (akv_json_parse(line, len, JSON_REJECT_DUPLICATES, &o, &jerr) ==
+        AKV_ENOMEM)
+        return AKV_ENOMEM;
     if (o == NULL)
         return akv_fail(AKV_EINVAL, "not JSON (%s)", jerr.text);
     int rc = AKV_OK;
@@ -294,7 +303,7 @@ static int parse_line(akv_store *s, const char *line, size_t len,
             goto out;
         }
         if (json_object_size(meta)) {
-            it->metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            it->metadata = akv_json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
             if (it->metadata == NULL)
                 goto oom;
             size_t ml = strlen(it->metadata);

@@ -121,8 +121,11 @@ static int add_item(akv_instructions *l, akv_store *store,
                     const char *sandbox, const akv_meta *m)
 {
     json_t *o = NULL;
-    if (m->metadata && m->metadata_len)
-        o = json_loadb(m->metadata, m->metadata_len, 0, NULL);
+    json_error_t jerr;
+    if (m->metadata && m->metadata_len &&
+        akv_json_parse(m->metadata, m->metadata_len, 0, &o, &jerr) ==
+            AKV_ENOMEM)
+        return AKV_ENOMEM;
     const char *desc = str_field(o, "description");
     const char *dver = str_field(o, "declared_version");
     const char *src = str_field(o, "source");
@@ -217,8 +220,12 @@ int akv_instructions_list(akv_store *store, const char *sandbox,
 
 char *akv_instructions_to_json(const akv_instructions *l, const char *sandbox)
 {
+    /* Any allocation that fails drops the whole text: never a list with an
+     * item or a field missing. */
+    akv_json_guard_begin();
     json_t *items = json_array(), *o = json_object();
     if (items == NULL || o == NULL) {
+        akv_json_guard_end();
         json_decref(items);
         json_decref(o);
         return NULL;
@@ -246,7 +253,9 @@ char *akv_instructions_to_json(const akv_instructions *l, const char *sandbox)
     }
     json_object_set_new(o, "sandbox", json_string(sandbox ? sandbox : ""));
     json_object_set_new(o, "items", items);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = akv_json_guard_end()
+                     ? NULL
+                     : akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
 }

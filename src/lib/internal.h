@@ -91,6 +91,18 @@ void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
 /* The JSON object of SPEC.md §1 for m (a new reference), or NULL. */
 typedef struct json_t json_t;
 json_t *akv_meta_json(const akv_meta *m);
+/* jansson under memory pressure (util.c): a guard around jansson calls
+ * whose result must be dropped if an allocation failed inside (end returns
+ * true then); json_loadb() that tells want of memory from bad input
+ * (AKV_OK with *out set, AKV_ENOMEM with the thread's last error set, or
+ * AKV_EINVAL with jerr filled for the caller's message); json_dumps() that
+ * returns NULL rather than text with a character missing. */
+void akv_json_guard_begin(void);
+bool akv_json_guard_end(void);
+struct json_error_t;
+int akv_json_parse(const char *text, size_t len, size_t flags, json_t **out,
+                   struct json_error_t *jerr);
+char *akv_json_dumps(const json_t *o, size_t flags);
 /* true when rec has expired at now. */
 static inline bool akv_rec_expired(const akv_rec *rec, int64_t now)
 {

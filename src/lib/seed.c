@@ -464,7 +464,8 @@ static int json_str_eq(json_t *o, const char *field, const char *want)
 }
 
 /* 1 when the stored entry m already holds exactly what s would write;
- * *tokens receives its stored token count. */
+ * *tokens receives its stored token count. AKV_ENOMEM (message set) when
+ * that cannot be told for want of memory. */
 static int same_as_stored(const struct set *s, const akv_meta *m,
                           uint64_t *tokens)
 {
@@ -476,9 +477,11 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
                                               CONTENT_TYPE) != 0 ||
         m->metadata == NULL)
         return 0;
-    json_t *o = json_loads(m->metadata, 0, NULL);
-    if (o == NULL)
-        return 0;
+    json_t *o;
+    json_error_t jerr;
+    int prc = akv_json_parse(m->metadata, strlen(m->metadata), 0, &o, &jerr);
+    if (prc != AKV_OK)
+        return prc == AKV_ENOMEM ? prc : 0;
     const char *desc = akv_frontmatter_get(s->fm, "description");
     json_t *tok = json_object_get(o, "tokens");
     int same = json_str_eq(o, "description", desc ? desc : "") &&
@@ -499,12 +502,15 @@ static int build_meta(struct set *s)
     json_t *o = json_object();
     if (o == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
-    json_object_set_new(o, "description", json_string(desc ? desc : ""));
-    json_object_set_new(o, "declared_version",
-                        ver ? json_string(ver) : json_null());
-    json_object_set_new(o, "source", json_string(s->rel));
-    json_object_set_new(o, "tokens", json_integer((json_int_t)s->tokens));
-    s->meta = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int bad = json_object_set_new(o, "description",
+                                  json_string(desc ? desc : ""));
+    bad |= json_object_set_new(o, "declared_version",
+                               ver ? json_string(ver) : json_null());
+    bad |= json_object_set_new(o, "source", json_string(s->rel));
+    bad |= json_object_set_new(o, "tokens",
+                               json_integer((json_int_t)s->tokens));
+    /* Out of memory: never store metadata with a field missing. */
+    s->meta = bad ? NULL : akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (s->meta == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
@@ -561,7 +567,7 @@ char *akv_seed_report_to_json(const akv_seed_report *r, const char *sandbox)
                         json_integer((json_int_t)r->unchanged));
     json_object_set_new(o, "removed", json_integer((json_int_t)r->removed));
     json_object_set_new(o, "items", items);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
 }
@@ -625,7 +631,12 @@ int akv_seed(akv_store *store, const char *sandbox, const char *dir,
     for (size_t i = 0; i < nsets; i++) {
         struct set *s = &sets[i];
         const akv_meta *m = own_find(&own, s->name);
-        if (m && !opts->force && same_as_stored(s, m, &s->tokens)) {
+        int same = m && !opts->force ? same_as_stored(s, m, &s->tokens) : 0;
+        if (same < 0) {
+            rc = same;
+            goto out;
+        }
+        if (same) {
             s->action = AKV_SEED_UNCHANGED;
             continue;
         }
@@ -654,10 +665,31 @@ int akv_seed(akv_store *store, const char *sandbox, const char *dir,
             struct set key = {.name = m->key};
             if (bsearch(&key, sets, nsets, sizeof *sets, cmp_set_name))
                 continue;
-            json_t *o = m->metadata ? json_loads(m->metadata, 0, NULL) : NULL;
+            json_t *o = NULL;
+            json_error_t jerr;
+            if (m->metadata &&
+                akv_json_parse(m->metadata, strlen(m->metadata), 0, &o,
+                               &jerr) == AKV_ENOMEM) {
+                free(gone);
+                rc = AKV_ENOMEM;
+                goto out;
+            }
             gone[j] = json_is_string(json_object_get(o, "source"));
             json_decref(o);
             nremove += gone[j];
+        }
+    }
+
+    /* The report's memory, before anything is written: a seed that fails
+     * for want of memory has changed nothing. */
+    if (report) {
+        rep = calloc(1, sizeof *rep);
+        if (rep)
+            rep->items = calloc(nsets + nremove + 1, sizeof *rep->items);
+        if (rep == NULL || rep->items == NULL) {
+            free(gone);
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            goto out;
         }
     }
 
@@ -706,20 +738,10 @@ int akv_seed(akv_store *store, const char *sandbox, const char *dir,
         opts->progress(opts->progress_ctx, nsets, nsets);
     }
 
-    /* The report. Everything is written by now: if only the report cannot
-     * be made, the caller still learns that the seed itself succeeded. */
+    /* The report, in memory taken before the transaction. */
     rc = AKV_OK;
     if (report == NULL) {
         free(gone);
-        goto out;
-    }
-    rep = calloc(1, sizeof *rep);
-    if (rep)
-        rep->items = calloc(nsets + nremove + 1, sizeof *rep->items);
-    if (rep == NULL || rep->items == NULL) {
-        free(gone);
-        rc = akv_fail(AKV_ENOMEM, "seed done, but out of memory for its "
-                                  "report");
         goto out;
     }
     snprintf(rep->dir, sizeof rep->dir, "%s", dir);

@@ -129,8 +129,9 @@ json_t *akv_meta_json(const akv_meta *m)
     char created[AKV_TIME_BUF], updated[AKV_TIME_BUF], expires[AKV_TIME_BUF];
     json_t *meta = NULL;
     if (m->metadata && m->metadata_len) {
-        meta = json_loadb(m->metadata, m->metadata_len, 0, NULL);
-        if (meta == NULL)
+        json_error_t jerr;
+        if (akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr) !=
+            AKV_OK)
             return NULL;
     } else {
         meta = json_object();
@@ -157,6 +158,12 @@ json_t *akv_meta_json(const akv_meta *m)
         m->expires_at ? json_string(akv_time_format(m->expires_at, expires))
                       : json_null());
     json_object_set_new(o, "metadata", meta);
+    /* A field that could not be added (out of memory) is missing: never
+     * hand out an object without every one of the twelve. */
+    if (json_object_size(o) != 12) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -165,7 +172,7 @@ char *akv_meta_to_json(const akv_meta *m)
     json_t *o = akv_meta_json(m);
     if (o == NULL)
         return NULL;
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
 }
@@ -484,7 +491,8 @@ int akv_get_many(akv_store *s, akv_get_req *reqs, size_t n)
         return AKV_OK;
     if (reqs == NULL)
         return akv_fail(AKV_EINVAL, "no requests given");
-    struct reads r[2]; /* this round, the next (overlay fall-through) */
+    struct reads r[2] = {0}; /* this round, the next (overlay fall-through);
+                              * zeroed: freed even if never allocated */
     if (reads_alloc(&r[0], n) != AKV_OK || reads_alloc(&r[1], n) != AKV_OK) {
         reads_free(&r[0]);
         reads_free(&r[1]);
