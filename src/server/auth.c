@@ -339,6 +339,7 @@ static int lock_file(const char *path, int *fd, char *msg, size_t msglen)
     if (*fd < 0)
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot open %s: %s", lock,
                      strerror(errno));
+    fchmod(*fd, 0600); /* exactly, whatever the umask (0277 gives 0400) */
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;

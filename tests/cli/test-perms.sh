@@ -41,6 +41,7 @@ for mask in 000 022 077 0277; do
     expect_rc 0
     expect_mode "$TMP/tok-$mask" 700
     expect_mode "$TMP/tok-$mask/tokens" 600
+    expect_mode "$TMP/tok-$mask/tokens.lock" 600
 
     t "umask $mask: backup makes a 0700 directory with a 0600 data.mdb"
     (umask "$mask" && exec "$AGENTKV" --dir "$S" backup "$TMP/bak-$mask") \
