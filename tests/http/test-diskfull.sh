@@ -32,6 +32,7 @@ disk_cleanup() {
     cleanup
 }
 trap disk_cleanup EXIT
+trap 'exit 1' INT TERM HUP # so that the EXIT trap unmounts on a signal too
 
 skip() {
     echo "SKIP: $*"
@@ -174,6 +175,18 @@ t "creating a store on the full disk fails cleanly with 'disk full'"
 run "$AGENTKV" --dir "$MNT/new" put task a "$TMP/small"
 expect_rc 6
 expect_stderr_start "agentkv: unavailable: disk full: "
+
+t "the server restarts on the full disk and serves reads"
+stop_server
+start_server
+areq GET /v1/sandboxes/sb/kv/task/k3
+expect_status 200
+expect_body_file "$TMP/v256k"
+areq PUT /v1/sandboxes/sb/kv/task/new --data-binary @"$TMP/v256k"
+expect_error 503 unavailable
+req GET /readyz
+expect_status 200
+json_check 'd["writable"] is False and d["reason"].startswith("disk full")'
 
 t "writes resume without a restart once space is freed"
 rm -f "$MNT"/filler "$MNT"/gap*
