@@ -106,6 +106,7 @@ typedef struct lmdb_backend {
     struct counters *counters; /* shared mapping, or NULL if unavailable */
     bool counters_private;     /* counters is calloc'ed, not mapped */
     char counters_note[256];   /* why they are private, or "" */
+    char lock_note[256];       /* lock.mdb could not be allocated, or "" */
     pthread_mutex_t group_lock; /* guards queue, queue_tail, leading */
     pthread_cond_t group_done;  /* signalled when a batch completes */
     struct pending *queue, **queue_tail;
@@ -171,7 +172,7 @@ static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
         full = "no space left on device";
     else if (rc == EDQUOT)
         full = "disk quota exceeded";
-    else if ((rc == EIO || rc == EFBIG) && free_bytes(lb->dir) < FULL_SLACK)
+    else if (rc == EIO && free_bytes(lb->dir) < FULL_SLACK)
         full = "no space left on device (short write)";
     if (full) {
         akv_fail(AKV_EUNAVAILABLE,
@@ -355,8 +356,8 @@ static void fsync_dir(const char *dir)
  * is written full of zeros, mode 0600, under a temporary name and linked
  * into place, so no process ever sees it half made; an existing one gets
  * fallocate(2) for its holes and never a write, since other processes may
- * be using it. Returns an open O_RDWR descriptor (or -1 when fd_out is NULL
- * and it was closed) and sets *created, or -1 with errno set.
+ * be using it. Returns an open O_RDWR descriptor and sets *created (the
+ * file is new, its name not yet fsync'ed into dir), or -1 with errno set.
  */
 static int file_alloc(const char *dir, const char *name, off_t size,
                       bool *created)
@@ -534,15 +535,25 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     bool made_lock = false, made_counters = false;
     int rc;
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    if (stat(path, &st) != 0 || (off_t)st.st_blocks * 512 < st.st_size) {
+    bool had_lock = stat(path, &st) == 0;
+    if (!had_lock || (off_t)st.st_blocks * 512 < st.st_size) {
         int lfd = file_alloc(dir, "lock.mdb", LOCK_SIZE, &made_lock);
-        if (lfd < 0 && (errno == ENOSPC || errno == EDQUOT)) {
+        if (lfd >= 0) {
+            close(lfd);
+        } else if (!had_lock && (errno == ENOSPC || errno == EDQUOT)) {
             rc = akv_fail(AKV_EUNAVAILABLE,
                           "disk full: cannot create %s/lock.mdb: %m", dir);
             goto fail;
+        } else if (had_lock) {
+            /* A lock file with holes (made by an older version) on a full
+             * disk: LMDB wrote its first page, which holds the first 61
+             * reader slots; refusing to open would stop the reads too. */
+            snprintf(lb->lock_note, sizeof lb->lock_note,
+                     "%.120s has unallocated pages (%s): keep concurrent "
+                     "reads under 61 until space is freed and the store "
+                     "reopened",
+                     path, strerror(errno));
         }
-        if (lfd >= 0)
-            close(lfd);
     }
     snprintf(path, sizeof path, "%s/data.mdb", dir);
 
@@ -1319,8 +1330,9 @@ static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
 static void lmdb_health(akv_backend *be, akv_health *h)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
-    if (lb->counters_note[0])
-        snprintf(h->note, sizeof h->note, "%s", lb->counters_note);
+    snprintf(h->note, sizeof h->note, "%.250s%s%.250s", lb->counters_note,
+             lb->counters_note[0] && lb->lock_note[0] ? "; " : "",
+             lb->lock_note);
     if (!atomic_load(&lb->write_failed))
         return;
     /* A write failed for want of space and none has succeeded since. Space

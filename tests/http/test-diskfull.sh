@@ -171,6 +171,15 @@ run "$AGENTKV" --dir "$MNT/old" get task a
 expect_rc 0
 expect_out "small value"
 
+t "a store whose lock.mdb has holes (as LMDB alone made it) opens and reads on the full disk"
+rm -f "$MNT/old/lock.mdb"
+dd if=/dev/zero of="$MNT/old/lock.mdb" bs=4096 count=1 2>/dev/null
+truncate -s 65536 "$MNT/old/lock.mdb"
+fill gap5
+run "$AGENTKV" --dir "$MNT/old" get task a
+expect_rc 0
+expect_out "small value"
+
 t "creating a store on the full disk fails cleanly with 'disk full'"
 run "$AGENTKV" --dir "$MNT/new" put task a "$TMP/small"
 expect_rc 6
