@@ -116,4 +116,27 @@ serve_accepts 600
 t "serve accepts a read-only tokens file (0400)"
 serve_accepts 400
 
+t "SIGHUP does not load a tokens file that became readable by others"
+chmod 600 "$TOK"
+: >"$ERR"
+"$AGENTKV" --dir "$SERVE_STORE" serve --listen 127.0.0.1:0 --no-seed \
+    >"$OUT" 2>"$ERR" </dev/null &
+PID=$!
+for i in $(seq 1 200); do
+    grep -q "listening on http" "$ERR" && break
+    sleep 0.05
+done
+grep -q "listening on http" "$ERR" || fail "serve did not start"
+chmod 644 "$TOK"
+kill -HUP "$PID"
+for i in $(seq 1 200); do
+    grep -q "tokens not reloaded" "$ERR" && break
+    sleep 0.05
+done
+kill -TERM "$PID"
+wait "$PID"
+RC=$?
+expect_rc 0
+expect_err_contains "tokens not reloaded, keeping the old ones: tokens file $TOK is mode 0644"
+
 finish
