@@ -137,6 +137,12 @@ req GET /readyz
 expect_status 200
 json_check 'd["status"] == "ready" and d["writable"] is False and d["reason"].startswith("disk full")'
 
+t "/metrics shows agentkv_store_writable 0"
+areq GET /metrics
+expect_status 200
+grep -qx 'agentkv_store_writable 0' "$BODY" || fail "expected agentkv_store_writable 0"
+pass
+
 t "the CLI reads the full store and its writes exit 6 with 'disk full'"
 run "$AGENTKV" --dir "$STORE" --sandbox sb get task k2
 expect_rc 0
@@ -203,6 +209,9 @@ sync
 req GET /readyz
 expect_status 200
 json_check 'd["writable"] is True and "reason" not in d'
+areq GET /metrics
+grep -qx 'agentkv_store_writable 1' "$BODY" || fail "expected agentkv_store_writable 1"
+pass
 areq PUT /v1/sandboxes/sb/kv/task/new --data-binary @"$TMP/v256k"
 expect_status 201
 areq GET /v1/sandboxes/sb/kv/task/new
