@@ -438,6 +438,24 @@ int akv_stats(akv_store *store, const char *sandbox, int scope,
 int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
                     uint64_t bytes[AKV_SCOPE_COUNT]);
 
+/*
+ * Whether the store takes writes now, for readiness probes. writable is 0
+ * after a write failed for want of disk space, with the reason in reason
+ * ("disk full: no space left on device writing DIR/data.mdb ..."), until a
+ * write succeeds again or the filesystem has gained at least 1 MiB of free
+ * space since that failure; reads go on meanwhile. note tells of a store
+ * that works but degraded (for instance hit/miss counters kept per process
+ * because the shared counters file could not be allocated), else "".
+ * Caller buffer: *out is filled in; no allocation, no store I/O beyond one
+ * statvfs(2). Backends without such knowledge (Redis) report writable = 1.
+ */
+typedef struct akv_health {
+    int writable;
+    char reason[512]; /* "" when writable */
+    char note[512];   /* "" when nothing to say */
+} akv_health;
+int akv_store_health(akv_store *store, akv_health *out);
+
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 int akv_prune(akv_store *store, const char *sandbox, int scope,

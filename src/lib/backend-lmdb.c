@@ -16,25 +16,44 @@
  *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
  *                 counters per scope, updated with atomic adds. Statistics
  *                 only: they are not part of any transaction.
+ * The directory is created 0700 and every file in it 0600, whatever the
+ * umask (SPEC.md §3): the store holds every tenant's data.
+ *
+ * Full disks. Nothing the store maps may ever need a block the filesystem
+ * cannot give: a write fault on an unallocated page of a full filesystem is
+ * SIGBUS, not an error. So counters and lock.mdb (which LMDB maps shared and
+ * writes its reader table through) get all their blocks when they are
+ * created or opened (file_alloc); if counters cannot, the process counts in
+ * private memory and says so (akv_store_health). data.mdb is only ever read
+ * through its map (no MDB_WRITEMAP): LMDB writes it with pwrite and
+ * fdatasync, so a full disk there is an error code, which lmdb_fail turns
+ * into "disk full: ..." (also when LMDB reports a short write as EIO and the
+ * filesystem is indeed out of space). A failed commit leaves the environment
+ * usable: writes resume as soon as space is freed.
  *
  * Concurrency: LMDB serialises writers across processes with its lock file
  * and gives readers snapshots without locks. Within one process, concurrent
  * puts are grouped into one transaction and one fsync (group commit, see
- * lmdb_put): the first writer to arrive leads, applies every queued write in
- * a nested transaction of its own (so one write's failure does not undo the
- * others), commits once, and hands each writer its own result. Read transactions are pooled
+ * lmdb_put): the first writer to arrive leads, applies every queued write
+ * in one shared write transaction (no nested transactions: put_in_txn
+ * decides every refusal before it writes, so a refused put leaves the
+ * transaction as it was and the others go on; see apply_group), commits
+ * once, and hands each writer its own result. Read transactions are pooled
  * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
  * call. Durability: every write commits with LMDB's default synchronous
  * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -42,6 +61,16 @@
 
 #define KEYBUF (1 + AKV_SANDBOX_MAX + 1 + AKV_KEY_MAX)
 #define MAX_READERS 1022
+/* Size lock.mdb is created with: what LMDB 0.9 asks for MAX_READERS slots
+ * (64-byte slots after a 192-byte header). LMDB takes a larger existing
+ * file as it is and enlarges a smaller one with ftruncate (those extra
+ * pages would have no blocks). */
+#define LOCK_SIZE 65536
+#define COUNTERS_SIZE 4096
+/* An EIO from a write counts as "disk full" only when less than this is
+ * left: LMDB reports a short write as EIO, and a short write of a full
+ * filesystem leaves next to nothing. */
+#define FULL_SLACK (1u << 20)
 
 struct reader {
     MDB_txn *txn;
@@ -75,10 +104,26 @@ typedef struct lmdb_backend {
     pthread_mutex_t pool_lock; /* guards pool */
     struct reader *pool;       /* reset read transactions ready to renew */
     struct counters *counters; /* shared mapping, or NULL if unavailable */
+    bool counters_private;     /* counters is calloc'ed, not mapped */
+    char counters_note[256];   /* why they are private, or "" */
+    char lock_note[256];       /* lock.mdb could not be allocated, or "" */
     pthread_mutex_t group_lock; /* guards queue, queue_tail, leading */
     pthread_cond_t group_done;  /* signalled when a batch completes */
     struct pending *queue, **queue_tail;
     bool leading;               /* a leader is applying a batch */
+    /* The last write that failed for want of space, until a commit
+     * succeeds: what akv_store_health reports. write_failed is read without
+     * the lock on every commit; the rest only under health_lock. */
+    atomic_bool write_failed;
+    pthread_mutex_t health_lock;
+    char write_error[sizeof(((akv_error *)0)->message)];
+    uint64_t free_at_error; /* free bytes when it failed */
+#ifndef NDEBUG
+    /* Read snapshots taken and not given back, for the assertions only: a
+     * shared counter would cost every get a contended atomic in release
+     * builds. */
+    atomic_long holds;
+#endif
     char *dir;
 } lmdb_backend;
 
@@ -86,7 +131,33 @@ struct usage {
     uint64_t bytes, entries;
 };
 
-/* Translates an LMDB or errno code into an AKV code and message. */
+/* Bytes of the filesystem of dir that this process may still fill (root
+ * may use the blocks reserved for it), or UINT64_MAX when unknown. */
+static uint64_t free_bytes(const char *dir)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) != 0)
+        return UINT64_MAX;
+    uint64_t blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+    return blocks * (uint64_t)sv.f_frsize;
+}
+
+/* Remembers the message just recorded as the reason writes fail. */
+static void note_write_error(lmdb_backend *lb)
+{
+    uint64_t fb = free_bytes(lb->dir);
+    pthread_mutex_lock(&lb->health_lock);
+    snprintf(lb->write_error, sizeof lb->write_error, "%s",
+             akv_last_error()->message);
+    lb->free_at_error = fb;
+    atomic_store(&lb->write_failed, true);
+    pthread_mutex_unlock(&lb->health_lock);
+}
+
+/* Translates an LMDB or errno code into an AKV code and message. Errors
+ * from writing data.mdb that mean the filesystem is out of space become
+ * "disk full: ..." (unavailable, as SPEC.md §4 asks) and are remembered for
+ * akv_store_health until a commit succeeds. */
 static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
 {
     if (rc == MDB_MAP_FULL)
@@ -96,7 +167,43 @@ static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
                         lb->dir, (unsigned long long)lb->map_size);
     if (rc == ENOMEM)
         return akv_fail(AKV_ENOMEM, "%s: out of memory", what);
+    const char *full = NULL;
+    if (rc == ENOSPC)
+        full = "no space left on device";
+    else if (rc == EDQUOT)
+        full = "disk quota exceeded";
+    else if (rc == EIO && free_bytes(lb->dir) < FULL_SLACK)
+        full = "no space left on device (short write)";
+    if (full) {
+        akv_fail(AKV_EUNAVAILABLE,
+                 "disk full: %s writing %s/data.mdb (%s); reads still work, "
+                 "and writes resume once space is freed",
+                 full, lb->dir, what);
+        note_write_error(lb);
+        return AKV_EUNAVAILABLE;
+    }
+    if (rc == MDB_PANIC)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "store %s: LMDB stopped after a failed write of its "
+                        "meta page (%s); restart the process",
+                        lb->dir, what);
     return akv_fail(AKV_EUNAVAILABLE, "%s: %s", what, mdb_strerror(rc));
+}
+
+/* Commits txn (which is then gone) and reports the outcome; a success
+ * means the disk took a write, so an earlier "disk full" is over. */
+static int txn_commit(lmdb_backend *lb, MDB_txn *txn, const char *what)
+{
+    int rc = mdb_txn_commit(txn);
+    if (rc)
+        return lmdb_fail(lb, rc, what);
+    if (atomic_load_explicit(&lb->write_failed, memory_order_relaxed)) {
+        pthread_mutex_lock(&lb->health_lock);
+        atomic_store(&lb->write_failed, false);
+        lb->write_error[0] = '\0';
+        pthread_mutex_unlock(&lb->health_lock);
+    }
+    return AKV_OK;
 }
 
 static size_t entry_key(char *buf, int scope, const char *sb,
@@ -231,38 +338,144 @@ static int check_format(lmdb_backend *lb, MDB_txn *txn)
     return AKV_OK;
 }
 
-static int open_counters(lmdb_backend *lb)
+/* fsync of directory dir, so that the names just created in it survive a
+ * power loss along with the files' contents. */
+static void fsync_dir(const char *dir)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/counters", lb->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return AKV_OK; /* statistics are optional: e.g. a read-only dir */
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size < 4096 && ftruncate(fd, 4096) != 0) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
         close(fd);
-        return AKV_OK;
     }
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p != MAP_FAILED)
-        lb->counters = p;
-    return AKV_OK;
 }
 
-static int mkdir_p(const char *dir)
+/*
+ * Makes DIR/name a file of at least size bytes whose blocks are all
+ * allocated, so that stores through a shared mapping of it never need a
+ * block (a write fault on a hole of a full filesystem is SIGBUS). A new file
+ * is written full of zeros, mode 0600, under a temporary name and linked
+ * into place, so no process ever sees it half made; an existing one gets
+ * fallocate(2) for its holes and never a write, since other processes may
+ * be using it. Returns an open O_RDWR descriptor and sets *created (the
+ * file is new, its name not yet fsync'ed into dir), or -1 with errno set.
+ */
+static int file_alloc(const char *dir, const char *name, off_t size,
+                      bool *created)
+{
+    static atomic_uint seq;
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    *created = false;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", dir, name,
+                 (long)getpid(), atomic_fetch_add(&seq, 1));
+        int t = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (t < 0)
+            return -1;
+        static const char zeros[4096];
+        int err = fchmod(t, 0600) != 0 ? errno : 0;
+        for (off_t off = 0; !err && off < size;) {
+            size_t n = size - off < (off_t)sizeof zeros ? (size_t)(size - off)
+                                                         : sizeof zeros;
+            ssize_t w = pwrite(t, zeros, n, off);
+            if (w < 0 && errno != EINTR)
+                err = errno;
+            else if (w > 0)
+                off += w;
+        }
+        if (!err && fsync(t) != 0)
+            err = errno;
+        if (!err && link(tmp, path) == 0)
+            *created = true;
+        else if (!err && errno != EEXIST)
+            err = errno; /* EEXIST: another process won; use its file */
+        unlink(tmp);
+        if (err || *created) {
+            if (err)
+                close(t);
+            errno = err;
+            return err ? -1 : t;
+        }
+        close(t);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (st.st_size > size)
+        size = st.st_size;
+    if ((off_t)st.st_blocks * 512 < size) {
+        /* Holes (a file made by ftruncate, as older versions did): allocate
+         * them without writing. No fallback to writing zeros here. */
+        int rc;
+        while ((rc = fallocate(fd, 0, 0, size)) != 0 && errno == EINTR)
+            ;
+        if (rc != 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/* Maps DIR/counters, or counts in private memory when its blocks cannot
+ * all be had (a full disk, a read-only directory): statistics must never
+ * cost a crash, and the reason is kept for akv_store_health. */
+static void open_counters(lmdb_backend *lb, bool *created)
+{
+    int fd = file_alloc(lb->dir, "counters", COUNTERS_SIZE, created);
+    void *p = MAP_FAILED;
+    int err = errno;
+    if (fd >= 0) {
+        p = mmap(NULL, COUNTERS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 0);
+        err = errno;
+        close(fd);
+    }
+    if (p != MAP_FAILED) {
+        lb->counters = p;
+        return;
+    }
+    lb->counters = calloc(1, sizeof *lb->counters);
+    lb->counters_private = lb->counters != NULL;
+    snprintf(lb->counters_note, sizeof lb->counters_note,
+             "hit/miss counters are this process's only: cannot allocate "
+             "%s/counters: %s",
+             lb->dir, strerror(err));
+}
+
+/* mkdir -p: missing parents get 0755 (less the umask), like mkdir -p; the
+ * last directory gets exactly leaf_mode whatever the umask. An existing
+ * directory is left as it is. */
+static int mkdir_p(const char *dir, mode_t leaf_mode)
 {
     char buf[4096];
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof buf)
         return -1;
     memcpy(buf, dir, n + 1);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            bool leaf = c == '\0';
+            if (mkdir(buf, leaf ? leaf_mode : 0755) == 0) {
+                if (leaf && chmod(buf, leaf_mode) != 0)
+                    return -1;
+            } else if (errno != EEXIST) {
                 return -1;
+            }
             buf[i] = c;
         }
     }
@@ -282,8 +495,10 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
             return akv_fail(AKV_EUNAVAILABLE,
                             "no store at %s (nothing has been written there)",
                             dir);
-        if (mkdir_p(dir) != 0)
-            return akv_fail(AKV_EUNAVAILABLE, "cannot create store %s: %m",
+        if (mkdir_p(dir, 0700) != 0)
+            return akv_fail(AKV_EUNAVAILABLE, "%scannot create store %s: %m",
+                            errno == ENOSPC || errno == EDQUOT ? "disk full: "
+                                                               : "",
                             dir);
     } else if (!S_ISDIR(st.st_mode)) {
         return akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: not a "
@@ -291,7 +506,8 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
-    if (!(flags & AKV_OPEN_CREATE) && access(path, F_OK) != 0)
+    bool had_data = access(path, F_OK) == 0;
+    if (!(flags & AKV_OPEN_CREATE) && !had_data)
         return akv_fail(AKV_EUNAVAILABLE,
                         "no store at %s (nothing has been written there)",
                         dir);
@@ -305,10 +521,43 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     lb->map_size = cfg->map_size;
     pthread_mutex_init(&lb->pool_lock, NULL);
     pthread_mutex_init(&lb->group_lock, NULL);
+    pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
     lb->queue_tail = &lb->queue;
 
-    int rc = mdb_env_create(&lb->env);
+    /* LMDB makes lock.mdb with ftruncate and writes its header and reader
+     * slots through a shared mapping: on a full disk that is SIGBUS inside
+     * mdb_env_open or a later read. Make the file ourselves, blocks and
+     * all, before LMDB opens it (never after: closing any descriptor of
+     * lock.mdb drops this process's fcntl locks on it, and another process
+     * would then reinitialise the reader table under us). A file that
+     * exists with all its blocks is not even opened. */
+    bool made_lock = false, made_counters = false;
+    int rc;
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    bool had_lock = stat(path, &st) == 0;
+    if (!had_lock || (off_t)st.st_blocks * 512 < st.st_size) {
+        int lfd = file_alloc(dir, "lock.mdb", LOCK_SIZE, &made_lock);
+        if (lfd >= 0) {
+            close(lfd);
+        } else if (!had_lock && (errno == ENOSPC || errno == EDQUOT)) {
+            rc = akv_fail(AKV_EUNAVAILABLE,
+                          "disk full: cannot create %s/lock.mdb: %m", dir);
+            goto fail;
+        } else if (had_lock) {
+            /* A lock file with holes (made by an older version) on a full
+             * disk: LMDB wrote its first page, which holds the first 61
+             * reader slots; refusing to open would stop the reads too. */
+            snprintf(lb->lock_note, sizeof lb->lock_note,
+                     "%.120s has unallocated pages (%s): keep concurrent "
+                     "reads under 61 until space is freed and the store "
+                     "reopened",
+                     path, strerror(errno));
+        }
+    }
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+
+    rc = mdb_env_create(&lb->env);
     if (rc) {
         rc = lmdb_fail(lb, rc, "creating LMDB environment");
         goto fail;
@@ -316,14 +565,22 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     mdb_env_set_maxdbs(lb->env, 4);
     mdb_env_set_maxreaders(lb->env, MAX_READERS);
     mdb_env_set_mapsize(lb->env, (size_t)cfg->map_size);
-    rc = mdb_env_open(lb->env, dir, MDB_NOTLS, 0644);
+    rc = mdb_env_open(lb->env, dir, MDB_NOTLS, 0600);
     if (rc) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
-                      rc == MDB_INVALID ? "data.mdb is not an LMDB file "
-                                          "(corrupt or foreign)"
-                                        : mdb_strerror(rc));
+        if (rc == ENOSPC || rc == EDQUOT)
+            rc = akv_fail(AKV_EUNAVAILABLE, "disk full: cannot create "
+                          "store %s: %s", dir, mdb_strerror(rc));
+        else
+            rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
+                          rc == MDB_INVALID ? "data.mdb is not an LMDB file "
+                                              "(corrupt or foreign)"
+                                            : mdb_strerror(rc));
         goto fail;
     }
+    /* mdb_env_open created data.mdb with 0600 less the umask: make it
+     * exactly 0600 (a umask like 0277 would leave it unwritable). */
+    if (!had_data)
+        chmod(path, 0600);
     /* Readers left behind by processes that died (kill -9) hold slots and
      * pin old pages; clear them. */
     int dead = 0;
@@ -337,16 +594,19 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     }
     if ((rc = check_format(lb, txn)) != AKV_OK ||
         (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &lb->entries)) != 0 ||
-        (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
-        (rc = mdb_txn_commit(txn)) != 0) {
+        (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0) {
         if (rc > 0)
             rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                           mdb_strerror(rc));
-        if (rc != AKV_OK && txn)
-            mdb_txn_abort(txn);
+        mdb_txn_abort(txn);
         goto fail;
     }
-    open_counters(lb);
+    /* A failed commit has freed txn already. */
+    if ((rc = txn_commit(lb, txn, "creating store")) != AKV_OK)
+        goto fail;
+    open_counters(lb, &made_counters);
+    if (!had_data || made_lock || made_counters)
+        fsync_dir(dir); /* the new names, durable with the files */
     *out = &lb->base;
     return AKV_OK;
 fail:
@@ -354,6 +614,7 @@ fail:
         mdb_env_close(lb->env);
     pthread_mutex_destroy(&lb->pool_lock);
     pthread_mutex_destroy(&lb->group_lock);
+    pthread_mutex_destroy(&lb->health_lock);
     pthread_cond_destroy(&lb->group_done);
     free(lb->dir);
     free(lb);
@@ -370,11 +631,21 @@ static void lmdb_close(akv_backend *be)
         free(r);
         r = next;
     }
-    if (lb->counters)
-        munmap(lb->counters, 4096);
+    /* Every read snapshot handed out (akv_get's value handles, scans) has
+     * been given back: closing under one would unmap what it points into.
+     * And no write is queued or being led. */
+#ifndef NDEBUG
+    assert(atomic_load(&lb->holds) == 0);
+#endif
+    assert(lb->queue == NULL && !lb->leading);
+    if (lb->counters_private)
+        free(lb->counters);
+    else if (lb->counters)
+        munmap(lb->counters, COUNTERS_SIZE);
     mdb_env_close(lb->env);
     pthread_mutex_destroy(&lb->pool_lock);
     pthread_mutex_destroy(&lb->group_lock);
+    pthread_mutex_destroy(&lb->health_lock);
     pthread_cond_destroy(&lb->group_done);
     free(lb->dir);
     free(lb);
@@ -407,12 +678,21 @@ static int reader_take(lmdb_backend *lb, struct reader **out)
             return lmdb_fail(lb, rc, "starting read");
         }
     }
+#ifndef NDEBUG
+    atomic_fetch_add_explicit(&lb->holds, 1, memory_order_relaxed);
+#endif
     *out = r;
     return AKV_OK;
 }
 
 static void reader_give(lmdb_backend *lb, struct reader *r)
 {
+    /* Every give pairs with one take: never more gives than takes. */
+#ifndef NDEBUG
+    long before = atomic_fetch_sub_explicit(&lb->holds, 1,
+                                            memory_order_relaxed);
+    assert(before > 0);
+#endif
     mdb_txn_reset(r->txn);
     pthread_mutex_lock(&lb->pool_lock);
     r->next = lb->pool;
@@ -750,8 +1030,7 @@ static void apply_group(lmdb_backend *lb, struct pending *batch)
         /* One commit (and fsync) for the whole batch: only now is any of
          * it acknowledged. */
         akv_error_clear();
-        if ((rc = mdb_txn_commit(txn)) != 0)
-            rc = lmdb_fail(lb, rc, "committing write");
+        rc = txn_commit(lb, txn, "committing write");
     }
     if (rc != AKV_OK) {
         akv_error err = *akv_last_error();
@@ -768,18 +1047,29 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct pending me = {.w = w, .out = out, .created = created};
 
+    /* Invariants, under group_lock: at most one thread leads (leading);
+     * queue holds the writes not yet taken by a leader, in arrival order,
+     * and queue_tail points at the last next field (at queue when empty);
+     * a taken write is marked done exactly once, by the leader that took
+     * it, after its result is set. A writer that is not done either waits
+     * for the current leader or, when there is none, leads. */
     pthread_mutex_lock(&lb->group_lock);
     *lb->queue_tail = &me;
     lb->queue_tail = &me.next;
     while (lb->leading && !me.done)
         pthread_cond_wait(&lb->group_done, &lb->group_lock);
     while (!me.done) {
-        /* Lead: take up to GROUP_MAX queued writes (ours is among them,
-         * since every earlier batch has completed without it). */
+        /* Lead: take up to GROUP_MAX queued writes. Ours is still queued
+         * (not done), so the batch is not empty; if more than GROUP_MAX
+         * came before it, the loop leads again for it. */
+        assert(!lb->leading);
+        assert(lb->queue != NULL);
         lb->leading = true;
         struct pending *batch = lb->queue, **cut = &lb->queue;
-        for (int n = 0; *cut && n < GROUP_MAX; n++)
+        for (int n = 0; *cut && n < GROUP_MAX; n++) {
+            assert(!(*cut)->done);
             cut = &(*cut)->next;
+        }
         lb->queue = *cut;
         *cut = NULL;
         if (lb->queue == NULL)
@@ -789,10 +1079,13 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
         apply_group(lb, batch);
 
         pthread_mutex_lock(&lb->group_lock);
+        assert(lb->leading);
         for (struct pending *p = batch, *next; p; p = next) {
             next = p->next; /* p may vanish once done is set */
+            assert(!p->done);
             p->done = true;
         }
+        assert((lb->queue == NULL) == (lb->queue_tail == &lb->queue));
         lb->leading = false;
         pthread_cond_broadcast(&lb->group_done);
     }
@@ -843,8 +1136,7 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
         mdb_txn_abort(txn);
         return rc;
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing delete") : AKV_OK;
+    return txn_commit(lb, txn, "committing delete");
 }
 
 static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
@@ -884,8 +1176,7 @@ static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
         mdb_txn_abort(txn);
         return lmdb_fail(lb, rc, "refreshing expiry");
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing refresh") : AKV_OK;
+    return txn_commit(lb, txn, "committing refresh");
 }
 
 /* A cursor on dbi in a pooled read snapshot: close the cursor, then
@@ -986,8 +1277,7 @@ static int lmdb_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
         mdb_txn_abort(txn);
         return rc;
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing removal") : AKV_OK;
+    return txn_commit(lb, txn, "committing removal");
 }
 
 static int lmdb_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
@@ -1038,6 +1328,28 @@ static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
     }
 }
 
+static void lmdb_health(akv_backend *be, akv_health *h)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    snprintf(h->note, sizeof h->note, "%.250s%s%.250s", lb->counters_note,
+             lb->counters_note[0] && lb->lock_note[0] ? "; " : "",
+             lb->lock_note);
+    if (!atomic_load(&lb->write_failed))
+        return;
+    /* A write failed for want of space and none has succeeded since. Space
+     * freed meanwhile (the operator's fix) makes writes likely to work
+     * again: say so rather than wait for the next write to find out. */
+    uint64_t now = free_bytes(lb->dir);
+    pthread_mutex_lock(&lb->health_lock);
+    if (atomic_load(&lb->write_failed) &&
+        (now == UINT64_MAX || lb->free_at_error == UINT64_MAX ||
+         now < lb->free_at_error + FULL_SLACK)) {
+        h->writable = 0;
+        snprintf(h->reason, sizeof h->reason, "%s", lb->write_error);
+    }
+    pthread_mutex_unlock(&lb->health_lock);
+}
+
 /* The compacting copy runs in its own thread and writes into a pipe; the
  * calling thread moves the bytes into the backup file and reports progress
  * against the size of the used part of the map (an upper bound: compaction
@@ -1062,14 +1374,15 @@ static int lmdb_backup(akv_backend *be, const char *path,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct stat st;
     char file[4096];
-    if (mkdir_p(path) != 0)
+    if (mkdir_p(path, 0700) != 0)
         return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", path);
     snprintf(file, sizeof file, "%s/data.mdb", path);
     if (stat(file, &st) == 0)
         return akv_fail(AKV_EINVAL, "%s already holds a store", path);
-    int out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0)
         return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", file);
+    fchmod(out, 0600); /* exactly, whatever the umask: it is the store */
     MDB_envinfo info;
     MDB_stat mst;
     mdb_env_info(lb->env, &info);
@@ -1125,8 +1438,11 @@ static int lmdb_backup(akv_backend *be, const char *path,
             return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %s",
                             path, mdb_strerror(job.rc));
         errno = werr;
-        return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %m", path);
+        return akv_fail(AKV_EUNAVAILABLE, "backup to %s failed: %s%m",
+                        path,
+                        werr == ENOSPC || werr == EDQUOT ? "disk full: " : "");
     }
+    fsync_dir(path);
     if (progress)
         progress(ctx, done, done);
     return AKV_OK;
@@ -1158,8 +1474,7 @@ static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
             return rc;
         }
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? lmdb_fail(lb, rc, "committing write") : AKV_OK;
+    return txn_commit(lb, txn, "committing write");
 }
 
 static const akv_backend_ops lmdb_ops = {
@@ -1177,4 +1492,5 @@ static const akv_backend_ops lmdb_ops = {
     .counters = lmdb_counters,
     .backup = lmdb_backup,
     .write_batch = lmdb_write_batch,
+    .health = lmdb_health,
 };

@@ -139,6 +139,10 @@ typedef struct akv_backend_ops {
      * seeding rely on it being atomic. */
     int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,
                        akv_rec *out);
+
+    /* Fills h as akv_store_health describes (h arrives zeroed with
+     * writable = 1); NULL when the backend has nothing to tell. */
+    void (*health)(akv_backend *be, akv_health *h);
 } akv_backend_ops;
 
 struct akv_backend {

@@ -84,6 +84,18 @@ int akv_store_usage(akv_store *s, uint64_t entries[AKV_SCOPE_COUNT],
     return s->be->ops->usage(s->be, entries, bytes);
 }
 
+int akv_store_health(akv_store *s, akv_health *out)
+{
+    akv_error_clear();
+    if (out == NULL)
+        return akv_fail(AKV_EINVAL, "no output given");
+    memset(out, 0, sizeof *out);
+    out->writable = 1;
+    if (s->be->ops->health)
+        s->be->ops->health(s->be, out);
+    return AKV_OK;
+}
+
 int akv_prune(akv_store *s, const char *sandbox, int scope,
               uint64_t pruned[AKV_SCOPE_COUNT])
 {

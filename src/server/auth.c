@@ -15,8 +15,10 @@
  * never under a request that still looks at it.
  *
  * The file is rewritten whole on every change: a temporary file (mode 0600)
- * is written, fsync'ed and renamed over the old one while an exclusive
- * flock on "FILE.lock" keeps concurrent `agentkv token` commands apart.
+ * is written, fsync'ed and renamed over the old one (and the directory
+ * fsync'ed) while an exclusive flock on "FILE.lock" keeps concurrent
+ * `agentkv token` commands apart. The server refuses to load a tokens file
+ * that group or others may read or write (auth_load).
  */
 /* The one-shot SHA256() of OpenSSL 3 goes through EVP and takes a lock per
  * call; the low-level functions (deprecated, not removed, and what the
@@ -211,8 +213,14 @@ static int parse_line(char *line, struct token_entry *e, const char **why)
     return 0;
 }
 
-int tokens_read(const char *path, struct token_entry **out, size_t *count,
-                char *msg, size_t msglen)
+/* tokens_read, and with private_only the check the server makes before it
+ * trusts the file (on the descriptor it reads, so the file checked is the
+ * file read): like ssh with its keys, a tokens file that group or others
+ * may read or write is refused. Anyone who can write it can add an admin
+ * token; hashes that others can read can be attacked offline. */
+static int read_tokens(const char *path, int private_only,
+                       struct token_entry **out, size_t *count, char *msg,
+                       size_t msglen)
 {
     FILE *f = fopen(path, "r");
     *out = NULL;
@@ -223,6 +231,15 @@ int tokens_read(const char *path, struct token_entry **out, size_t *count,
                          path);
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot read %s: %s",
                      path, strerror(errno));
+    }
+    struct stat st;
+    if (private_only && fstat(fileno(f), &st) == 0 &&
+        (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        fclose(f);
+        return failf(msg, msglen, AKV_EUNAVAILABLE,
+                     "tokens file %s is mode %04o; it must not be readable "
+                     "or writable by group or others (chmod 600 %s)",
+                     path, (unsigned)(st.st_mode & 07777), path);
     }
     struct token_entry *v = NULL;
     size_t n = 0, cap = 0, lineno = 0;
@@ -276,9 +293,18 @@ int tokens_read(const char *path, struct token_entry **out, size_t *count,
     return AKV_OK;
 }
 
+int tokens_read(const char *path, struct token_entry **out, size_t *count,
+                char *msg, size_t msglen)
+{
+    return read_tokens(path, 0, out, count, msg, msglen);
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
-/* Creates the directory of path (one level, like the store's own). */
+/* Creates the directory of path like mkdir -p. The default tokens file
+ * lives in the store directory, so the last directory is made 0700
+ * whatever the umask, as the store makes its own (an existing one is left
+ * as it is). */
 static int ensure_dir(const char *path, char *msg, size_t msglen)
 {
     char dir[4096];
@@ -297,7 +323,9 @@ static int ensure_dir(const char *path, char *msg, size_t msglen)
                          dir, strerror(errno));
         *p = '/';
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    if (mkdir(dir, 0700) == 0)
+        chmod(dir, 0700);
+    else if (errno != EEXIST)
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot create %s: %s",
                      dir, strerror(errno));
     return AKV_OK;
@@ -311,6 +339,7 @@ static int lock_file(const char *path, int *fd, char *msg, size_t msglen)
     if (*fd < 0)
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot open %s: %s", lock,
                      strerror(errno));
+    fchmod(*fd, 0600); /* exactly, whatever the umask (0277 gives 0400) */
     while (flock(*fd, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;
@@ -342,6 +371,9 @@ static int write_all(const char *path, const struct token_entry *v, size_t n,
     if (fd < 0)
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot create %s: %s",
                      tmp, strerror(errno));
+    /* Exactly 0600 whatever the umask or a stale temporary's mode: serve
+     * refuses a tokens file that others may read or write. */
+    fchmod(fd, 0600);
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
@@ -592,7 +624,7 @@ int auth_load(struct auth *a, char *msg, size_t msglen)
 {
     struct token_entry *v = NULL;
     size_t n = 0;
-    int rc = tokens_read(a->path, &v, &n, msg, msglen);
+    int rc = read_tokens(a->path, 1, &v, &n, msg, msglen);
     if (rc == AKV_ENOTFOUND)
         rc = AKV_OK;
     if (rc != AKV_OK)

@@ -76,7 +76,9 @@ struct auth_cache;
 struct auth *auth_new(const char *path, int disabled);
 void auth_free(struct auth *a);
 /* (Re)loads the file and swaps the table in; on failure the old table
- * stays. A missing file loads as an empty table. */
+ * stays. A missing file loads as an empty table. A file that group or
+ * others may read or write is refused (AKV_EUNAVAILABLE naming the file,
+ * its mode and the chmod that fixes it). */
 int auth_load(struct auth *a, char *msg, size_t msglen);
 /* Number of tokens in the current table. */
 size_t auth_count(struct auth *a);

@@ -1,11 +1,13 @@
 /*
  * http-admin.c — the operational routes: /healthz (liveness), /readyz (the
- * store answers), /metrics (Prometheus text), and the per-sandbox
+ * store answers, and whether it takes writes), /metrics (Prometheus text), and the per-sandbox
  * maintenance routes GET /v1/sandboxes/{sb}/stats and
  * POST /v1/sandboxes/{sb}/prune. Stats and prune bodies have the same shape
  * as `agentkv stats --json` and `agentkv prune --json`.
  */
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -17,6 +19,13 @@ void http_admin_healthz(struct http_req *r)
     http_reply_json(r, 200, ok, sizeof ok - 1);
 }
 
+/*
+ * 200 while the store answers reads, even when writes fail: a full disk
+ * stops writes only, and taking the server out of rotation would stop the
+ * reads too (docs/decisions.md). The body says whether writes go through
+ * and, when not, why: {"status":"ready","writable":false,"reason":"disk
+ * full: ..."}; "note" tells of a degraded but working store.
+ */
 void http_admin_readyz(struct http_req *r)
 {
     /* One cheap store call: the system scope of _global is small, and
@@ -31,8 +40,22 @@ void http_admin_readyz(struct http_req *r)
                           e->message[0] ? e->message : akv_strerror(rc));
         return;
     }
-    static const char ready[] = "{\"status\":\"ready\"}";
-    http_reply_json(r, 200, ready, sizeof ready - 1);
+    akv_health h;
+    akv_store_health(r->store, &h);
+    json_t *o = json_pack("{s:s, s:b}", "status", "ready", "writable",
+                          h.writable);
+    if (o && h.reason[0])
+        json_object_set_new(o, "reason", json_string(h.reason));
+    if (o && h.note[0])
+        json_object_set_new(o, "note", json_string(h.note));
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL) {
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    http_reply_json(r, 200, text, strlen(text));
+    free(text);
 }
 
 void http_admin_metrics(struct http_req *r)

@@ -371,4 +371,11 @@ void metrics_render(struct metrics *m, akv_store *store, struct obuf *o)
     family(o, "agentkv_open_connections", "gauge",
            "Client connections open now.");
     ob_printf(o, "agentkv_open_connections %" PRIu64 "\n", conns);
+
+    akv_health h;
+    akv_store_health(store, &h);
+    family(o, "agentkv_store_writable", "gauge",
+           "1 while the store takes writes, 0 after a write failed for want "
+           "of disk space (the reason is on /readyz).");
+    ob_printf(o, "agentkv_store_writable %d\n", h.writable ? 1 : 0);
 }

@@ -18,7 +18,7 @@ expect_body '{"status":"ok"}'
 t "/readyz answers 200 when the store answers"
 req GET /readyz
 expect_status 200
-json_check "d == {'status': 'ready'}"
+json_check "d == {'status': 'ready', 'writable': True}"
 
 t "PUT of a new key is 201 with the metadata JSON, ETag and version headers"
 printf 'Ship the Q1 report.' >"$TMP/v1"
