@@ -163,12 +163,19 @@ static void conn_check(const struct conn *c)
         break;
     case C_BODY:
         assert(c->have_head && c->head.head_len <= c->in_len);
+        /* The head's spans point into `in` (re-parsed when it moved). */
+        assert(c->head.target.p > c->in &&
+               c->head.target.p + c->head.target.len <=
+                   c->in + c->head.head_len);
         assert(c->body_inline ? c->head.head_len + c->body_need <= c->in_cap
                               : c->body_need == c->body_cap);
         break;
     case C_CHUNKED:
         assert(c->have_head && !c->body_inline &&
                c->head.head_len <= c->in_len && c->body_len <= c->limit);
+        assert(c->head.target.p > c->in &&
+               c->head.target.p + c->head.target.len <=
+                   c->in + c->head.head_len);
         break;
     case C_BUSY:
     case C_WRITE:
@@ -484,6 +491,8 @@ void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
     static _Thread_local int64_t warned_fds = -60000, warned_cap = -60000;
     if (w->ev_accept_retry == NULL)
         w->ev_accept_retry = evtimer_new(w->base, accept_resume, w);
+    if (w->reserve_fd < 0) /* lost to another thread at the last EMFILE */
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
