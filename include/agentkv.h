@@ -188,10 +188,16 @@ uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope);
 int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope);
 uint64_t akv_config_max_value_size(const akv_config *cfg);
 uint64_t akv_config_map_size(const akv_config *cfg);
+/* [server]: limits of `agentkv serve` (docs/operations.md). */
+uint64_t akv_config_max_connections(const akv_config *cfg); /* 0 = auto */
+int64_t akv_config_header_timeout(const akv_config *cfg);   /* seconds */
+uint64_t akv_config_upload_budget(const akv_config *cfg);
+uint64_t akv_config_mcp_sessions(const akv_config *cfg);
+uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
 
 /* One row per configurable setting, for --help and docs/config.md. */
 typedef struct akv_config_item {
-    const char *section; /* "store" or "scope.<name>" */
+    const char *section; /* "store", "server" or "scope.<name>" */
     const char *name;
     const char *default_value;
     const char *help;

@@ -1,7 +1,9 @@
 /*
  * cmd-serve.c — `agentkv serve`: turns the command line into server
  * options, opens the store (creating it if needed) and runs the HTTP server
- * (src/server/) until SIGTERM or SIGINT. The store is closed by main() after
+ * (src/server/) until SIGTERM or SIGINT. Its limits (connections, header
+ * timeout, upload budget, MCP sessions) come from the [server] section of
+ * the config file. The store is closed by main() after
  * the server has stopped, so every acknowledged write is on disk by then.
  */
 #include <stdio.h>
@@ -30,8 +32,9 @@ const struct cli_opt cmd_serve_opts[] = {
      "close a connection silent this long between requests (default 60s; "
      "0 = never)"},
     {"request-timeout", "D",
-     "a request head must arrive within D, and a body or response must "
-     "make progress every D (default 30s; 0 = never)"},
+     "a body or response must make progress every D, and a request head "
+     "arrive within D or [server] header_timeout if shorter (default 30s; "
+     "0 = never)"},
     {"prune-interval", "D",
      "remove expired entries in the background every D (default 60s; "
      "0 = off)"},
@@ -122,6 +125,13 @@ int cmd_serve(struct cli_ctx *ctx, const struct cli_args *args)
     akv_store *store;
     if (cli_store(ctx, &store))
         return 1;
+    /* The limits of the [server] section (docs/config.md). */
+    const akv_config *cfg = akv_store_config(store);
+    o.max_connections = (size_t)akv_config_max_connections(cfg);
+    o.header_timeout_ms = akv_config_header_timeout(cfg) * 1000;
+    o.upload_budget = akv_config_upload_budget(cfg);
+    o.mcp_sessions = (size_t)akv_config_mcp_sessions(cfg);
+    o.mcp_sessions_per_token = (size_t)akv_config_mcp_sessions_per_token(cfg);
     char err[1024];
     int rc = server_run(store, &o, err, sizeof err);
     if (rc != AKV_OK)

@@ -33,6 +33,18 @@ static const akv_config_item items[] = {
     {"scope.artifacts", "ttl", "48h", "default TTL of artifacts"},
     {"scope.artifacts", "quota", "200MiB", "bytes per sandbox"},
     {"scope.artifacts", "refresh_on_read", "false", "sliding expiry on read"},
+    {"server", "max_connections", "auto",
+     "open connections `serve` keeps at most; auto = the descriptor limit "
+     "less room for the store, logs and outgoing connections"},
+    {"server", "header_timeout", "10s",
+     "a connection must send a complete request head within this (0 = the "
+     "request timeout only)"},
+    {"server", "upload_budget", "256MiB",
+     "request-body bytes all connections may hold in memory at once; "
+     "raised to max_value_size if smaller"},
+    {"server", "mcp_sessions", "4096", "MCP sessions over HTTP, all tokens"},
+    {"server", "mcp_sessions_per_token", "64",
+     "MCP sessions over HTTP one token may hold"},
 };
 
 const akv_config_item *akv_config_items(size_t *n)
@@ -81,6 +93,58 @@ static int parse_bool(const char *v, int *out)
     return akv_fail(AKV_EINVAL, "invalid boolean '%s' (true or false)", v);
 }
 
+/* A count from 1 to max ("auto" maps to 0 where allowed). */
+static int parse_count(const char *name, const char *v, uint64_t max,
+                       int allow_auto, uint64_t *out)
+{
+    if (allow_auto && strcmp(v, "auto") == 0) {
+        *out = 0;
+        return AKV_OK;
+    }
+    uint64_t n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9' && n <= max; p++)
+        n = n * 10 + (uint64_t)(*p - '0');
+    if (p == v || *p != '\0' || n < 1 || n > max)
+        return akv_fail(AKV_EINVAL, "%s must be %sa number from 1 to %llu",
+                        name, allow_auto ? "auto or " : "",
+                        (unsigned long long)max);
+    *out = n;
+    return AKV_OK;
+}
+
+/* [server]: limits of `agentkv serve` (src/server). */
+static int set_server(akv_config *cfg, const char *name, const char *value)
+{
+    char s1[AKV_QUOTE_BUF];
+    size_t vlen = strlen(value);
+    int rc;
+    if (strcmp(name, "max_connections") == 0)
+        return parse_count(name, value, 1000000, 1, &cfg->max_connections);
+    if (strcmp(name, "mcp_sessions") == 0)
+        return parse_count(name, value, 1000000, 0, &cfg->mcp_sessions);
+    if (strcmp(name, "mcp_sessions_per_token") == 0)
+        return parse_count(name, value, 1000000, 0,
+                           &cfg->mcp_sessions_per_token);
+    if (strcmp(name, "header_timeout") == 0) {
+        int64_t v;
+        if ((rc = akv_duration_parse(value, vlen, &v)) == AKV_OK)
+            cfg->header_timeout = v;
+        return rc;
+    }
+    if (strcmp(name, "upload_budget") == 0) {
+        uint64_t v;
+        rc = akv_size_parse(value, vlen, &v);
+        if (rc == AKV_OK && v < MiB)
+            rc = akv_fail(AKV_EINVAL, "upload_budget must be at least 1MiB");
+        if (rc == AKV_OK)
+            cfg->upload_budget = v;
+        return rc;
+    }
+    return akv_fail(AKV_EINVAL, "config: unknown setting '%s' in [server]",
+                    akv_quote(s1, name, strlen(name)));
+}
+
 int akv_config_set(akv_config *cfg, const char *section, const char *name,
                    const char *value)
 {
@@ -108,6 +172,8 @@ int akv_config_set(akv_config *cfg, const char *section, const char *name,
                 cfg->map_size = v;
             return rc;
         }
+    } else if (strcmp(section, "server") == 0) {
+        return set_server(cfg, name, value);
     } else if (strncmp(section, "scope.", 6) == 0) {
         akv_scope sc;
         if (akv_scope_parse(section + 6, strlen(section + 6), &sc) != AKV_OK)
@@ -228,4 +294,24 @@ uint64_t akv_config_max_value_size(const akv_config *cfg)
 uint64_t akv_config_map_size(const akv_config *cfg)
 {
     return cfg->map_size;
+}
+uint64_t akv_config_max_connections(const akv_config *cfg)
+{
+    return cfg->max_connections;
+}
+int64_t akv_config_header_timeout(const akv_config *cfg)
+{
+    return cfg->header_timeout;
+}
+uint64_t akv_config_upload_budget(const akv_config *cfg)
+{
+    return cfg->upload_budget;
+}
+uint64_t akv_config_mcp_sessions(const akv_config *cfg)
+{
+    return cfg->mcp_sessions;
+}
+uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg)
+{
+    return cfg->mcp_sessions_per_token;
 }

@@ -74,6 +74,11 @@ struct akv_config {
     int refresh[AKV_SCOPE_COUNT];       /* sliding expiry on read */
     uint64_t max_value_size;
     uint64_t map_size;
+    /* [server]: read by `agentkv serve` only. */
+    uint64_t max_connections;        /* 0 = from the descriptor limit */
+    int64_t header_timeout;          /* seconds, 0 = none of its own */
+    uint64_t upload_budget;          /* bytes */
+    uint64_t mcp_sessions, mcp_sessions_per_token;
 };
 void akv_config_defaults(struct akv_config *cfg);
 

@@ -31,9 +31,33 @@
  * connection lingers, reading and discarding, for up to LINGER_MS, so that
  * a client still sending (a refused upload) reads the response instead of a
  * reset.
+ *
+ * Limits (SPEC.md §4 "Behaviour", docs/operations.md):
+ *   - Connections: all workers together hold at most srv->max_conns. At the
+ *     cap, or out of descriptors, a new connection takes the place of the
+ *     oldest one that never sent a complete request head (else of the
+ *     longest idle keep-alive one), so that a flood of silent sockets cannot
+ *     lock real clients out; if there is none it is closed at once. A
+ *     descriptor kept in reserve lets that one accept happen even at
+ *     EMFILE, and the accept loop never spins: out of descriptors with
+ *     nothing to close, it pauses and says so at most once a minute.
+ *   - Header timeout: a connection that has not sent a complete head within
+ *     header_timeout_ms of its start (or of the first byte of a head) is
+ *     closed (408 once bytes of a head arrived).
+ *   - Upload budget: request bodies held outside `in` (Content-Length
+ *     bodies larger than IN_INLINE_MAX, and chunked bodies as they grow)
+ *     reserve their bytes in srv->body_inflight before they are read; one
+ *     that does not fit is answered 503 with Retry-After and the connection
+ *     closed. Invariant: c->budget is exactly what c reserved, c->body_cap
+ *     <= c->budget for a separate body, the sum over connections is
+ *     srv->body_inflight, and a connection holds none outside BODY,
+ *     CHUNKED, BUSY and WRITE (released in request_done and conn_free, the
+ *     only places a body is freed).
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -96,6 +120,9 @@ struct conn {
     size_t spill_off;
 
     int64_t t_activity, t_head; /* monotonic ms */
+    int64_t t_accept;           /* monotonic ms */
+    uint64_t requests;          /* complete heads received so far */
+    uint64_t budget;            /* bytes reserved in srv->body_inflight */
     uint64_t t_start;           /* monotonic ns of the request's first byte */
     int keep_alive;
     int peer_eof;
@@ -112,6 +139,109 @@ static int64_t now_ms(void)
 struct conn **conn_job_next(struct conn *c)
 {
     return &c->job_next;
+}
+
+/* ---- invariants and the upload budget ----------------------------------- */
+
+/* The state machine's invariants (the diagram above), checked at every
+ * step in debug builds. */
+static void conn_check(const struct conn *c)
+{
+    (void)c;
+    assert(c->in != NULL && c->in_len <= c->in_cap);
+    assert(c->rest <= c->in_len || c->state == C_BUSY ||
+           c->state == C_WRITE || c->state == C_LINGER);
+    assert(!c->body_inline || c->body == NULL);
+    assert(c->body_len <= c->body_cap || c->body_inline);
+    assert(c->body_inline || c->body_cap <= c->budget);
+    switch (c->state) {
+    case C_IDLE:
+        assert(c->budget == 0 && c->body == NULL && !c->have_head);
+        break;
+    case C_HEAD:
+        assert(c->budget == 0 && c->body == NULL);
+        break;
+    case C_BODY:
+        assert(c->have_head && c->head.head_len <= c->in_len);
+        /* The head's spans point into `in` (re-parsed when it moved). */
+        assert(c->head.target.p > c->in &&
+               c->head.target.p + c->head.target.len <=
+                   c->in + c->head.head_len);
+        assert(c->body_inline ? c->head.head_len + c->body_need <= c->in_cap
+                              : c->body_need == c->body_cap);
+        break;
+    case C_CHUNKED:
+        assert(c->have_head && !c->body_inline &&
+               c->head.head_len <= c->in_len && c->body_len <= c->limit);
+        assert(c->head.target.p > c->in &&
+               c->head.target.p + c->head.target.len <=
+                   c->in + c->head.head_len);
+        break;
+    case C_BUSY:
+    case C_WRITE:
+        break;
+    case C_LINGER:
+        assert(c->budget == 0 && c->body == NULL);
+        break;
+    }
+}
+
+#define ST(x) (1u << (x))
+/* The transitions of the diagram above: legal[from] has a bit per state
+ * the connection may move to. */
+static const unsigned legal[] = {
+    [C_IDLE] = ST(C_IDLE) | ST(C_HEAD) | ST(C_LINGER),
+    [C_HEAD] = ST(C_IDLE) | ST(C_HEAD) | ST(C_BODY) | ST(C_CHUNKED) |
+               ST(C_BUSY) | ST(C_WRITE) | ST(C_LINGER),
+    [C_BODY] = ST(C_IDLE) | ST(C_BUSY) | ST(C_WRITE) | ST(C_LINGER),
+    [C_CHUNKED] = ST(C_IDLE) | ST(C_BUSY) | ST(C_WRITE) | ST(C_LINGER),
+    [C_BUSY] = ST(C_IDLE) | ST(C_WRITE) | ST(C_LINGER),
+    [C_WRITE] = ST(C_IDLE) | ST(C_LINGER),
+    [C_LINGER] = 0,
+};
+
+static void conn_to(struct conn *c, enum conn_state to)
+{
+    (void)legal; /* read by the assert only */
+    assert(legal[c->state] & ST(to));
+    c->state = to;
+}
+
+/* Reserves n more bytes of the server's upload budget for c; 0, or -1
+ * when they do not fit in what the other requests left. */
+static int budget_take(struct conn *c, uint64_t n)
+{
+    struct server *srv = c->w->srv;
+    uint64_t cur = atomic_load(&srv->body_inflight);
+    do {
+        if (n > srv->body_budget || cur > srv->body_budget - n)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&srv->body_inflight, &cur,
+                                           cur + n));
+    c->budget += n;
+    return 0;
+}
+
+/* Gives back everything c reserved (its body is freed, or about to be). */
+static void budget_release(struct conn *c)
+{
+    if (c->budget == 0)
+        return;
+    uint64_t old = atomic_fetch_sub(&c->w->srv->body_inflight, c->budget);
+    assert(old >= c->budget); /* the sum never goes below zero */
+    (void)old;
+    c->budget = 0;
+}
+
+/* Frees a separate body buffer and its reservation. */
+static void body_free(struct conn *c)
+{
+    if (!c->body_inline) {
+        free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+    }
+    budget_release(c);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -134,7 +264,7 @@ static void conn_free(struct conn *c)
     event_free(c->ev_write);
     close(c->fd);
     free(c->in);
-    free(c->body);
+    body_free(c);
     http_resp_free(&c->req.resp);
     ob_free(&c->spill);
     free(c);
@@ -199,8 +329,8 @@ static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss
     event_priority_set(c->ev_read, 0);
     event_priority_set(c->ev_write, 0);
     format_remote(ss, c->remote, sizeof c->remote);
-    c->state = C_IDLE;
-    c->t_activity = now_ms();
+    c->state = C_IDLE; /* the initial state */
+    c->t_activity = c->t_accept = now_ms();
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -277,12 +407,92 @@ static void accept_resume(evutil_socket_t fd, short what, void *arg)
         event_add(w->ev_accept, NULL);
 }
 
+/* Connections of all workers, including those being handed over. */
+static size_t total_conns(const struct server *srv)
+{
+    size_t n = 0;
+    for (int i = 0; i < srv->nworkers; i++)
+        n += atomic_load(&srv->workers[i].load);
+    return n;
+}
+
+/*
+ * Closes one of this worker's connections to make room for a new one: the
+ * oldest that never sent a complete request head (a silent or slow socket
+ * is what a flood is made of), else the one idle longest between requests.
+ * Returns 0, or -1 when every connection is in the middle of a request.
+ */
+static int make_room(struct worker *w)
+{
+    struct conn *fresh = NULL, *idle = NULL;
+    for (struct conn *c = w->conns; c; c = c->next) {
+        if (c->requests == 0 && (c->state == C_IDLE || c->state == C_HEAD)) {
+            if (fresh == NULL || c->t_accept < fresh->t_accept)
+                fresh = c;
+        } else if (c->state == C_IDLE) {
+            if (idle == NULL || c->t_activity < idle->t_activity)
+                idle = c;
+        }
+    }
+    struct conn *victim = fresh ? fresh : idle;
+    if (victim == NULL)
+        return -1;
+    conn_free(victim);
+    return 0;
+}
+
+/* A warning at most once a minute per loop, for conditions that would
+ * otherwise log once per connection. */
+static void warn_limited(struct worker *w, int64_t *last, const char *what)
+{
+    int64_t now = now_ms();
+    if (now - *last < 60000)
+        return;
+    *last = now;
+    server_log(w->srv, "warning", "%s (said at most once a minute)", what);
+}
+
+static void pause_accepting(struct worker *w)
+{
+    struct timeval tv = {0, 100000};
+    event_del(w->ev_accept);
+    if (w->ev_accept_retry)
+        evtimer_add(w->ev_accept_retry, &tv);
+}
+
+/*
+ * Out of descriptors: with the reserve descriptor closed, one connection
+ * can still be accepted; it is kept if an idle connection makes room for
+ * it, else closed at once (the client sees the connection end instead of
+ * waiting in the backlog). Returns the accepted descriptor or -1.
+ */
+static int accept_with_reserve(struct worker *w, int lfd,
+                               struct sockaddr_storage *ss, socklen_t *sl)
+{
+    if (w->reserve_fd < 0)
+        return -1;
+    close(w->reserve_fd);
+    w->reserve_fd = -1;
+    int fd = accept4(lfd, (struct sockaddr *)ss, sl,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 && make_room(w) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd;
+}
+
 void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
     (void)what;
     struct worker *w = arg;
+    struct server *srv = w->srv;
+    static _Thread_local int64_t warned_fds = -60000, warned_cap = -60000;
     if (w->ev_accept_retry == NULL)
         w->ev_accept_retry = evtimer_new(w->base, accept_resume, w);
+    if (w->reserve_fd < 0) /* lost to another thread at the last EMFILE */
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -293,23 +503,34 @@ void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                /* Out of descriptors: the listening socket stays readable,
-                 * so stop watching it for a moment instead of spinning.
-                 * Said at most once a minute per loop. */
-                static _Thread_local int64_t warned = -60000;
-                if (now_ms() - warned >= 60000) {
-                    warned = now_ms();
-                    server_log(w->srv, "warning",
-                               "accept: %s; pausing accepts for 100 ms "
-                               "while it lasts",
-                               strerror(errno));
+                char what_[160];
+                snprintf(what_, sizeof what_,
+                         "accept: %s; closing idle connections to make "
+                         "room, pausing accepts while it lasts",
+                         strerror(errno));
+                warn_limited(w, &warned_fds, what_);
+                sl = sizeof ss;
+                fd = accept_with_reserve(w, lfd, &ss, &sl);
+                if (fd < 0) {
+                    /* The listening socket stays readable: stop watching
+                     * it for a moment instead of spinning. */
+                    pause_accepting(w);
+                    return;
                 }
-                struct timeval tv = {0, 100000};
-                event_del(w->ev_accept);
-                if (w->ev_accept_retry)
-                    evtimer_add(w->ev_accept_retry, &tv);
+            } else {
+                return;
             }
-            return;
+        } else if (total_conns(srv) >= srv->max_conns) {
+            char what_[160];
+            snprintf(what_, sizeof what_,
+                     "%zu connections, the cap ([server] max_connections): "
+                     "closing the oldest that sent no request to make room",
+                     srv->max_conns);
+            warn_limited(w, &warned_cap, what_);
+            if (make_room(w) != 0) {
+                close(fd);
+                continue;
+            }
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -354,7 +575,7 @@ static int start_close(struct conn *c)
         return -1;
     }
     shutdown(c->fd, SHUT_WR);
-    c->state = C_LINGER;
+    conn_to(c, C_LINGER);
     c->t_activity = now_ms();
     c->in_len = 0;
     set_reading(c, 1);
@@ -383,11 +604,7 @@ static int request_done(struct conn *c)
                   dur);
 
     http_resp_clear(&r->resp);
-    if (!c->body_inline) {
-        free(c->body);
-        c->body = NULL;
-        c->body_cap = 0;
-    }
+    body_free(c);
     c->body_len = 0;
     c->body_inline = 0;
     if (!c->keep_alive)
@@ -401,7 +618,7 @@ static int request_done(struct conn *c)
     c->scanned = 0;
     c->line_ok = 0;
     c->have_head = 0;
-    c->state = C_IDLE;
+    conn_to(c, C_IDLE);
     if (c->in_cap > IN_KEEP && c->in_len <= IN_INITIAL) {
         char *p = realloc(c->in, IN_INITIAL);
         if (p) {
@@ -411,6 +628,7 @@ static int request_done(struct conn *c)
     }
     c->t_activity = now_ms();
     set_reading(c, 1);
+    conn_check(c);
     return 0;
 }
 
@@ -528,7 +746,7 @@ static int send_response(struct conn *c)
         conn_free(c);
         return -1;
     }
-    c->state = C_WRITE;
+    conn_to(c, C_WRITE);
     c->t_activity = now_ms();
     set_reading(c, 0);
     event_add(c->ev_write, NULL);
@@ -596,14 +814,14 @@ static int fail_request(struct conn *c, int status, const char *message,
 static int dispatch(struct conn *c)
 {
     if (c->req.blocking) {
-        c->state = C_BUSY;
+        conn_to(c, C_BUSY);
         set_reading(c, 0);
         pool_submit(&c->w->srv->pool, c);
         return 1;
     }
     if (c->req.batched) {
         struct worker *w = c->w;
-        c->state = C_BUSY;
+        conn_to(c, C_BUSY);
         set_reading(c, 0);
         c->job_next = NULL;
         *w->batch_tail = c;
@@ -732,6 +950,25 @@ static int out_of_memory(struct conn *c)
     return send_response(c);
 }
 
+/* The upload budget cannot hold need more bytes: 503 with Retry-After,
+ * before (more of) the body is read; the connection closes after it. */
+static int refuse_busy(struct conn *c, uint64_t need)
+{
+    struct server *srv = c->w->srv;
+    http_resp_clear(&c->req.resp);
+    http_error(&c->req, AKV_EUNAVAILABLE,
+               "the server is busy with uploads: this body needs %llu more "
+               "bytes and %llu of the %llu-byte upload budget are in use; "
+               "retry later",
+               (unsigned long long)need,
+               (unsigned long long)atomic_load(&srv->body_inflight),
+               (unsigned long long)srv->body_budget);
+    http_header(&c->req, "Retry-After", SERVER_RETRY_AFTER);
+    c->keep_alive = 0;
+    c->rest = c->in_len; /* the rest of the body is never read */
+    return send_response(c);
+}
+
 static int begin_request(struct conn *c)
 {
     struct worker *w = c->w;
@@ -758,7 +995,7 @@ static int begin_request(struct conn *c)
         http_chunked_init(&c->chunk);
         c->body_inline = 0;
         c->body_len = 0;
-        c->state = C_CHUNKED;
+        conn_to(c, C_CHUNKED);
         return maybe_continue(c, have > 0);
     }
     if (c->head.content_length > 0) {
@@ -768,6 +1005,9 @@ static int begin_request(struct conn *c)
                 return out_of_memory(c);
             c->body_inline = 1;
         } else {
+            /* Reserved before a byte of it is read or allocated. */
+            if (budget_take(c, cl) != 0)
+                return refuse_busy(c, cl);
             c->body = malloc((size_t)cl);
             if (c->body == NULL)
                 return out_of_memory(c);
@@ -780,7 +1020,7 @@ static int begin_request(struct conn *c)
             c->body_inline = 0;
         }
         c->body_need = cl;
-        c->state = C_BODY;
+        conn_to(c, C_BODY);
         return maybe_continue(c, have > 0);
     }
     c->rest = hl;
@@ -792,11 +1032,11 @@ static int begin_request(struct conn *c)
 static int step_head(struct conn *c)
 {
     if (c->in_len == 0) {
-        c->state = C_IDLE;
+        conn_to(c, C_IDLE);
         return 1;
     }
     if (c->state == C_IDLE) {
-        c->state = C_HEAD;
+        conn_to(c, C_HEAD);
         c->t_head = now_ms();
         c->t_start = server_now_ns();
         c->have_head = 0;
@@ -821,6 +1061,7 @@ static int step_head(struct conn *c)
         HTTP_PARSE_OK)
         return fail_request(c, e.status, e.message, 0);
     c->have_head = 1;
+    c->requests++;
     return begin_request(c);
 }
 
@@ -867,6 +1108,9 @@ static int step_chunked(struct conn *c)
                     cap *= 2;
                 if (cap > c->limit)
                     cap = (size_t)c->limit;
+                /* A chunked body counts as it grows. */
+                if (budget_take(c, cap - c->body_cap) != 0)
+                    return refuse_busy(c, cap - c->body_cap);
                 char *p = realloc(c->body, cap);
                 if (p == NULL)
                     return out_of_memory(c);
@@ -898,6 +1142,7 @@ static void conn_process(struct conn *c)
 {
     for (;;) {
         int rc;
+        conn_check(c);
         switch (c->state) {
         case C_IDLE:
         case C_HEAD:
@@ -1016,6 +1261,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 int64_t conn_sweep_interval(const struct server_opts *o)
 {
     int64_t t = 500;
+    if (o->header_timeout_ms > 0 && o->header_timeout_ms / 4 < t)
+        t = o->header_timeout_ms / 4;
     if (o->idle_timeout_ms > 0 && o->idle_timeout_ms / 4 < t)
         t = o->idle_timeout_ms / 4;
     if (o->request_timeout_ms > 0 && o->request_timeout_ms / 4 < t)
@@ -1043,12 +1290,25 @@ void conn_sweep_cb(evutil_socket_t fd, short what, void *arg)
             if (w->stopping || (o->idle_timeout_ms > 0 &&
                                 now - c->t_activity >= o->idle_timeout_ms))
                 conn_free(c);
+            /* A connection that never sent a request head: closed without
+             * a word, as silent sockets of a flood deserve. */
+            else if (c->requests == 0 && o->header_timeout_ms > 0 &&
+                     now - c->t_accept >= o->header_timeout_ms)
+                conn_free(c);
             break;
-        case C_HEAD:
-            if (o->request_timeout_ms > 0 &&
-                now - c->t_head >= o->request_timeout_ms)
+        case C_HEAD: {
+            int64_t limit = o->request_timeout_ms;
+            if (o->header_timeout_ms > 0 &&
+                (limit <= 0 || o->header_timeout_ms < limit))
+                limit = o->header_timeout_ms;
+            /* The first request is timed from the accept: a client that
+             * trickles its head byte by byte gets no longer than one that
+             * sends nothing. */
+            int64_t since = c->requests == 0 ? c->t_accept : c->t_head;
+            if (limit > 0 && now - since >= limit)
                 fail_request(c, 408, "request head not received in time", 0);
             break;
+        }
         case C_BODY:
         case C_CHUNKED:
             if (o->request_timeout_ms > 0 &&

@@ -28,12 +28,18 @@
  *     400 with the JSON-RPC error. The server offers no server-initiated
  *     stream, so GET /mcp is 405 (the route table does that).
  *
- * Sessions live in this file's table (one server per process), at most
- * MCP_HTTP_SESSIONS of them; one idle for MCP_HTTP_IDLE_MS, or the least
- * recently used idle one when the table is full, is dropped. A session's
- * messages are handled one at a time (its mutex); different sessions run
- * in parallel on the pool threads.
+ * Sessions live in this file's table (one server per process): at most
+ * [server] mcp_sessions of them, and at most mcp_sessions_per_token for one
+ * token, so that one tenant cannot crowd out another. One idle for
+ * MCP_HTTP_IDLE_MS is dropped. A token at its cap that initializes again
+ * ends its own least recently used idle session to make room (what a client
+ * that forgets to DELETE expects: its newest sessions keep working); a
+ * token never ends another token's session: when the table is full of
+ * other tokens' sessions, initialize is refused with 503 and Retry-After.
+ * A session's messages are handled one at a time (its mutex); different
+ * sessions run in parallel on the pool threads.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -48,7 +54,6 @@
 #include "metrics.h"
 #include "server.h"
 
-#define MCP_HTTP_SESSIONS 4096
 #define MCP_HTTP_IDLE_MS ((int64_t)24 * 3600 * 1000)
 #define MCP_ORIGINS_ENV "AGENTKV_MCP_ORIGINS"
 #define SESSION_ID_LEN 32 /* hex digits of 16 random bytes */
@@ -61,10 +66,16 @@ struct http_mcp_session {
     int refs;             /* requests using it; guarded by table_lock */
     int dead;             /* removed from the table; freed at refs 0 */
     int64_t last_ms;      /* guarded by table_lock */
+    uint64_t used;        /* use_seq at the last use; guarded by table_lock */
 };
 
+/* table[0..table_n) once the first session is inserted; guarded by
+ * table_lock, like every field of the sessions marked so. */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct http_mcp_session *table[MCP_HTTP_SESSIONS];
+static struct http_mcp_session **table;
+static size_t table_n;
+/* Orders uses for least-recently-used: unlike a clock, never ties. */
+static uint64_t use_seq;
 
 /* Who is calling, copied out of the token table. */
 struct caller {
@@ -362,35 +373,76 @@ static void session_drop(size_t slot)
         session_free(hs);
 }
 
-/* Inserts hs; returns 0, or -1 when the table is full of busy sessions. */
-static int session_insert(struct http_mcp_session *hs, int64_t now)
+/* Why session_insert() refused. */
+enum insert_refusal {
+    INSERT_OK = 0,
+    INSERT_TOKEN_BUSY,  /* the token is at its cap, every session in use */
+    INSERT_TABLE_FULL,  /* full of other tokens' (or busy) sessions */
+    INSERT_NOMEM,
+};
+
+/*
+ * Inserts hs for its token; returns INSERT_OK or why not. Drops sessions
+ * idle past MCP_HTTP_IDLE_MS on the way. A token at its cap loses its own
+ * least recently used idle session; no other token's session is ever
+ * dropped to make room.
+ */
+static enum insert_refusal session_insert(struct http_mcp_session *hs,
+                                          int64_t now,
+                                          const struct server_opts *o)
 {
     pthread_mutex_lock(&table_lock);
-    size_t free_slot = MCP_HTTP_SESSIONS, lru = MCP_HTTP_SESSIONS;
-    for (size_t i = 0; i < MCP_HTTP_SESSIONS; i++) {
+    if (table == NULL) {
+        size_t n = o->mcp_sessions ? o->mcp_sessions
+                                   : SERVER_DEFAULT_MCP_SESSIONS;
+        table = calloc(n, sizeof *table);
+        if (table == NULL) {
+            pthread_mutex_unlock(&table_lock);
+            return INSERT_NOMEM;
+        }
+        table_n = n;
+    }
+    size_t cap = o->mcp_sessions_per_token ? o->mcp_sessions_per_token
+                                           : SERVER_DEFAULT_MCP_PER_TOKEN;
+    size_t free_slot = table_n, own_lru = table_n, own = 0;
+    for (size_t i = 0; i < table_n; i++) {
         struct http_mcp_session *t = table[i];
         if (t && t->refs == 0 && now - t->last_ms > MCP_HTTP_IDLE_MS)
             session_drop(i);
         t = table[i];
         if (t == NULL) {
-            if (free_slot == MCP_HTTP_SESSIONS)
+            if (free_slot == table_n)
                 free_slot = i;
-        } else if (t->refs == 0 &&
-                   (lru == MCP_HTTP_SESSIONS ||
-                    t->last_ms < table[lru]->last_ms)) {
-            lru = i;
+            continue;
+        }
+        if (strcmp(t->token_id, hs->token_id) != 0)
+            continue;
+        own++;
+        if (t->refs == 0 &&
+            (own_lru == table_n || t->used < table[own_lru]->used))
+            own_lru = i;
+    }
+    enum insert_refusal why = INSERT_OK;
+    if (own >= cap || free_slot == table_n) {
+        /* Room comes from this token's own sessions or not at all. */
+        if (own_lru != table_n) {
+            session_drop(own_lru);
+            free_slot = own_lru;
+            own--;
+        } else {
+            why = own >= cap ? INSERT_TOKEN_BUSY : INSERT_TABLE_FULL;
         }
     }
-    if (free_slot == MCP_HTTP_SESSIONS && lru != MCP_HTTP_SESSIONS) {
-        session_drop(lru);
-        free_slot = lru;
-    }
-    if (free_slot != MCP_HTTP_SESSIONS) {
+    if (why == INSERT_OK && own >= cap)
+        why = INSERT_TOKEN_BUSY; /* over the cap (lowered, or busy ones) */
+    if (why == INSERT_OK) {
+        assert(free_slot < table_n && table[free_slot] == NULL);
         hs->last_ms = now;
+        hs->used = ++use_seq;
         table[free_slot] = hs;
     }
     pthread_mutex_unlock(&table_lock);
-    return free_slot == MCP_HTTP_SESSIONS ? -1 : 0;
+    return why;
 }
 
 /* Finds and pins a session by id for token_id; NULL when unknown (or
@@ -402,13 +454,14 @@ static struct http_mcp_session *session_get(struct http_span id,
     if (id.len != SESSION_ID_LEN)
         return NULL;
     pthread_mutex_lock(&table_lock);
-    for (size_t i = 0; i < MCP_HTTP_SESSIONS; i++) {
+    for (size_t i = 0; i < table_n; i++) {
         struct http_mcp_session *t = table[i];
         if (t && memcmp(t->id, id.p, SESSION_ID_LEN) == 0) {
             if (strcmp(t->token_id, token_id) == 0) {
                 found = t;
                 found->refs++;
                 found->last_ms = server_wall_ms();
+                found->used = ++use_seq;
                 if (remove) {
                     table[i] = NULL;
                     found->dead = 1;
@@ -517,11 +570,26 @@ static void post_new(struct http_req *r, const struct caller *who)
     akv_mcp_outcome oc;
     serve_message(r, hs->s, &oc);
     if (oc.initialized) {
-        if (session_insert(hs, server_wall_ms()) != 0) {
+        enum insert_refusal why =
+            session_insert(hs, server_wall_ms(), &r->srv->opts);
+        if (why != INSERT_OK) {
             session_free(hs);
             http_resp_clear(&r->resp);
-            http_error(r, AKV_EUNAVAILABLE,
-                       "too many MCP sessions in use; retry later");
+            if (why == INSERT_NOMEM) {
+                http_error(r, AKV_ENOMEM, "cannot create a session");
+                return;
+            }
+            if (why == INSERT_TOKEN_BUSY)
+                http_error(r, AKV_EUNAVAILABLE,
+                           "token %s has all of its MCP sessions busy "
+                           "([server] mcp_sessions_per_token); retry later",
+                           who->token_id[0] ? who->token_id : "(no auth)");
+            else
+                http_error(r, AKV_EUNAVAILABLE,
+                           "the server holds as many MCP sessions as it may "
+                           "([server] mcp_sessions); retry later or end "
+                           "unused sessions with DELETE /mcp");
+            http_header(r, "Retry-After", SERVER_RETRY_AFTER);
             return;
         }
         http_header(r, "Mcp-Session-Id", hs->id);

@@ -455,6 +455,10 @@ int http_parse_head(const char *buf, size_t len, size_t max_head,
     if (h->chunked && h->content_length >= 0)
         return fail(err, 400,
                     "both Content-Length and Transfer-Encoding given");
+    /* RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request
+     * without Host; HTTP/1.0 did not have it. */
+    if (h->minor >= 1 && h->host.p == NULL)
+        return fail(err, 400, "HTTP/1.1 request without a Host header");
     h->head_len = end;
     return HTTP_PARSE_OK;
 }

@@ -91,8 +91,9 @@ struct http_perr {
  * never needs to buffer more than max_head bytes to make progress.
  * Accepts CRLF or bare LF line ends (RFC 9112 §2.2). Rejects obsolete line
  * folding, whitespace before the colon, control characters, a request-target
- * that is not in origin form, conflicting Content-Length values, and
- * Content-Length together with Transfer-Encoding (request smuggling).
+ * that is not in origin form, conflicting Content-Length values,
+ * Content-Length together with Transfer-Encoding (request smuggling), and
+ * an HTTP/1.1 request without Host (RFC 9112 §3.2; HTTP/1.0 may omit it).
  */
 int http_parse_head(const char *buf, size_t len, size_t max_head,
                     struct http_head *h, struct http_perr *err);

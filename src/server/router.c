@@ -22,9 +22,10 @@
 #define KV_SCOPE "/v1/sandboxes/{sandbox}/kv/{scope}"
 
 const struct route routes[] = {
-    {HTTP_GET, "/healthz", 0, AUTH_PUBLIC, BODY_SMALL, 0, http_admin_healthz,
-     "liveness"},
-    {HTTP_GET, "/readyz", 0, AUTH_PUBLIC, BODY_SMALL, 1, http_admin_readyz,
+    {HTTP_GET | HTTP_HEAD, "/healthz", 0, AUTH_PUBLIC, BODY_SMALL, 0,
+     http_admin_healthz, "liveness"},
+    {HTTP_GET | HTTP_HEAD, "/readyz", 0, AUTH_PUBLIC, BODY_SMALL, 1,
+     http_admin_readyz,
      "readiness: the store answers"},
     {HTTP_GET, "/metrics", 0, AUTH_METRICS, BODY_SMALL, 1, http_admin_metrics,
      "Prometheus metrics"},

@@ -16,15 +16,22 @@
  * drains, and the caller closes the store. Writes that were acknowledged
  * were committed before their response was sent (akv_put returns after the
  * commit), so they survive the exit.
+ *
+ * Limits: at start the soft descriptor limit is raised to the hard one, and
+ * the connection cap is derived from it (set_limits); the upload budget is
+ * at least one largest admissible body. http-conn.c enforces both.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +206,71 @@ static int tokens_policy(struct server *srv, char *err, size_t errlen)
     return AKV_OK;
 }
 
+/* ---- limits ------------------------------------------------------------- */
+
+/* Descriptors kept for what is not a client connection: the store's files,
+ * the logs, each loop's epoll and wake-up descriptors and its reserve, and
+ * a connection to a remote store for every thread that may hold one. */
+static size_t fd_headroom(const struct server *srv)
+{
+    return 64 + 4 * (size_t)srv->nworkers + (size_t)srv->opts.pool_threads;
+}
+
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit (a server that holds
+ * connections needs descriptors, and the soft default of 1024 is a legacy
+ * of select()), and sets the connection cap and the upload budget.
+ */
+static void set_limits(struct server *srv)
+{
+    struct rlimit rl;
+    rlim_t was = 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        was = rl.rlim_cur;
+        if (rl.rlim_cur != rl.rlim_max) {
+            struct rlimit up = {rl.rlim_max, rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                rl.rlim_cur = rl.rlim_max;
+        }
+    } else {
+        rl.rlim_cur = 1024;
+    }
+    size_t fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 30)
+                     ? (size_t)1 << 30
+                     : (size_t)rl.rlim_cur;
+    size_t room = fd_headroom(srv);
+    size_t derived = fds > room + 16 ? fds - room : 16;
+    srv->max_conns = srv->opts.max_connections ? srv->opts.max_connections
+                                               : derived;
+    uint64_t budget = srv->opts.upload_budget ? srv->opts.upload_budget
+                                              : SERVER_DEFAULT_BUDGET;
+    uint64_t floor = srv->max_value > SERVER_SMALL_BODY ? srv->max_value
+                                                        : SERVER_SMALL_BODY;
+    if (budget < floor) {
+        server_log(srv, "warning",
+                   "upload_budget %llu is below the largest body a request "
+                   "may send; using %llu (max_value_size)",
+                   (unsigned long long)budget, (unsigned long long)floor);
+        budget = floor;
+    }
+    srv->body_budget = budget;
+    atomic_init(&srv->body_inflight, 0);
+    if (srv->opts.max_connections && srv->opts.max_connections > derived)
+        server_log(srv, "warning",
+                   "max_connections %zu leaves little room under the "
+                   "descriptor limit of %zu",
+                   srv->opts.max_connections, fds);
+    char raised[64] = "";
+    if ((size_t)was != fds && was != 0)
+        snprintf(raised, sizeof raised, ", raised from %llu",
+                 (unsigned long long)was);
+    server_log(srv, "info",
+               "limits: %zu descriptors%s; at most %zu connections, "
+               "%llu bytes of request bodies in flight, header timeout %llds",
+               fds, raised, srv->max_conns, (unsigned long long)budget,
+               (long long)(srv->opts.header_timeout_ms / 1000));
+}
+
 /* ---- main-thread events ------------------------------------------------- */
 
 struct main_ctx {
@@ -268,6 +340,7 @@ static int worker_init(struct server *srv, struct worker *w, int id)
     w->srv = srv;
     w->id = id;
     w->date_sec = -1;
+    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&w->done_lock, NULL);
     pthread_mutex_init(&w->in_lock, NULL);
     atomic_init(&w->load, 0);
@@ -319,6 +392,8 @@ static void worker_free(struct worker *w)
         if (evs[i])
             event_free(evs[i]);
     auth_cache_free(w->auth);
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
     ob_free(&w->log);
     if (w->base)
         event_base_free(w->base);
@@ -411,6 +486,7 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     if ((rc = accesslog_open(srv, err, errlen)) != AKV_OK)
         goto out;
     akv_set_log(lib_log, srv);
+    set_limits(srv); /* before any loop or pool thread exists */
 
     /* Workers and pool threads inherit a mask without these signals. */
     sigemptyset(&block);
@@ -426,6 +502,8 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     pool_started = 1;
     srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
     rc = srv->workers ? AKV_OK : AKV_ENOMEM;
+    for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++)
+        srv->workers[i].reserve_fd = -1; /* until worker_init opens it */
     /* Every worker is set up before any starts: an acceptor may hand a
      * connection to any of them. */
     for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++)
@@ -512,6 +590,8 @@ out:
     for (int i = 0; srv->workers && i < srv->nworkers; i++)
         worker_free(&srv->workers[i]);
     free(srv->workers);
+    /* Every connection is gone, and with it every reservation. */
+    assert(atomic_load(&srv->body_inflight) == 0);
     akv_set_log(NULL, NULL);
     accesslog_close(srv);
     metrics_free(srv->metrics);

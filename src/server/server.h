@@ -57,6 +57,12 @@ struct server_opts {
     const char *access_log;   /* NULL or "-": stderr; "off": none; a path */
     int64_t idle_timeout_ms;  /* silence allowed between requests; 0 = none */
     int64_t request_timeout_ms; /* head within, body/response progress within */
+    int64_t header_timeout_ms;  /* a request head within; 0 = none of its own */
+    size_t max_connections;     /* 0 = from the descriptor limit */
+    uint64_t upload_budget;     /* in-flight request-body bytes, all
+                                   connections (0 = SERVER_DEFAULT_BUDGET) */
+    size_t mcp_sessions;        /* MCP sessions over HTTP (0 = default) */
+    size_t mcp_sessions_per_token;
     int64_t prune_interval_ms;  /* background expiry period; 0 = off */
     const char *seed_dir;     /* --seed DIR; NULL = the bundled sets */
     int no_seed;              /* --no-seed: skip the start-up seed */
@@ -67,6 +73,11 @@ struct server_opts {
 #define SERVER_REMOTE_THREADS_MAX 64 /* default --threads cap on Redis */
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
+#define SERVER_DEFAULT_BUDGET (256ull * 1024 * 1024)
+#define SERVER_DEFAULT_MCP_SESSIONS 4096
+#define SERVER_DEFAULT_MCP_PER_TOKEN 64
+/* Seconds a client is told to wait (Retry-After) when a limit refuses it. */
+#define SERVER_RETRY_AFTER "1"
 
 /*
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
@@ -265,6 +276,9 @@ struct worker {
     struct event *ev_incoming;
     int stopping;
     int64_t stop_ms; /* when stopping began (monotonic ms) */
+    /* Held open so that, out of descriptors, one accept can still be made
+     * (and the connection answered by closing an idle one); -1 if none. */
+    int reserve_fd;
     /* Batched reads of this turn (loop thread only), run by ev_batch. */
     struct conn *batch, **batch_tail;
     /* Requests handed back by pool threads; guarded by done_lock. */
@@ -301,6 +315,13 @@ struct server {
     char url[128];
     struct worker *workers;
     int nworkers;
+    /* Connections all workers hold at most (the sum of their loads). */
+    size_t max_conns;
+    /* Request-body bytes held in memory by all connections, and the most
+     * they may hold (>= max_value and SERVER_SMALL_BODY, so that any
+     * admissible body fits when nothing else is in flight). */
+    _Atomic uint64_t body_inflight;
+    uint64_t body_budget;
     struct pool pool;
     struct auth *auth;
     struct metrics *metrics;

@@ -16,7 +16,7 @@ quota = 10KiB
 EOF
 start_server --config "$TMP/small.ini" --idle-timeout 1 --request-timeout 1
 KV=/v1/sandboxes/sb/kv
-AUTH="b'Authorization: Bearer $ADMIN\r\n'"
+AUTH="b'Host: x\r\nAuthorization: Bearer $ADMIN\r\n'"
 
 t "a malformed request line is 400 and the connection is closed"
 raw "b'GARBAGE\r\n\r\n'" --expect-closed
@@ -34,14 +34,43 @@ t "an unsupported HTTP version is 505"
 raw "b'GET /healthz HTTP/2.0\r\n\r\n'" --expect-closed
 expect_error 505 invalid_argument
 
+t "an HTTP/1.1 request without Host is 400 (RFC 9112 §3.2), with the JSON error body"
+raw "b'GET /healthz HTTP/1.1\r\n\r\n'" --expect-closed
+expect_error 400 invalid_argument
+grep -q 'without a Host header' "$BODY" || fail "the message does not name Host"
+pass
+raw "b'PUT $KV/task/nohost HTTP/1.1\r\nAuthorization: Bearer $ADMIN\r\nContent-Length: 1\r\n\r\nx'" --expect-closed
+expect_error 400 invalid_argument
+absent sb task nohost
+
+t "an HTTP/1.0 request without Host is served"
+raw "b'GET /healthz HTTP/1.0\r\n\r\n'" --expect-closed
+expect_status 200
+json_check 'd == {"status": "ok"}'
+
+t "HEAD /healthz and HEAD /readyz answer like GET, without a body"
+for path in /healthz /readyz; do
+    req GET $path
+    expect_status 200
+    len=$(wc -c <"$BODY")
+    raw "b'HEAD $path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'" --expect-closed
+    expect_status 200
+    expect_header Content-Length "$len"
+    expect_header_match Content-Type '^application/json'
+    # Nothing after the blank line that ends the head.
+    "$PY" -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(not d.endswith(b"\r\n\r\n"))' "$BODY" ||
+        fail "HEAD $path sent a body"
+    pass
+done
+
 t "a header section over the limit is 431"
-raw "b'GET /healthz HTTP/1.1\r\nX-Big: ' + b'a' * 100000 + b'\r\n\r\n'" --expect-closed
+raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'a' * 100000 + b'\r\n\r\n'" --expect-closed
 expect_error 431 invalid_argument
 
 t "whitespace before a colon and obsolete line folding are 400"
 raw "b'GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n'" --expect-closed
 expect_error 400 invalid_argument
-raw "b'GET /healthz HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n'" --expect-closed
+raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n'" --expect-closed
 expect_error 400 invalid_argument
 
 t "Content-Length together with Transfer-Encoding is 400 (smuggling)"

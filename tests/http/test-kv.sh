@@ -226,7 +226,7 @@ expect_error 405 invalid_argument
 expect_header Allow 'GET, DELETE'
 req DELETE /healthz
 expect_error 405 invalid_argument
-expect_header Allow GET
+expect_header Allow 'GET, HEAD'
 
 t "keep-alive: two pipelined requests on one connection get two responses"
 raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/sandboxes/sb1/kv/task/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'" --expect-closed

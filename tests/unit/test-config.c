@@ -87,6 +87,11 @@ static void assert_defaults(const akv_config *cfg)
     }
     assert_int_equal(akv_config_max_value_size(cfg), 50 * MiB);
     assert_int_equal(akv_config_map_size(cfg), 8 * GiB);
+    assert_int_equal(akv_config_max_connections(cfg), 0); /* auto */
+    assert_int_equal(akv_config_header_timeout(cfg), 10);
+    assert_int_equal(akv_config_upload_budget(cfg), 256 * MiB);
+    assert_int_equal(akv_config_mcp_sessions(cfg), 4096);
+    assert_int_equal(akv_config_mcp_sessions_per_token(cfg), 64);
 }
 
 static void test_defaults(void **state)
@@ -101,8 +106,9 @@ static void test_items_table(void **state)
     size_t n = 0;
     const akv_config_item *items = akv_config_items(&n);
     assert_non_null(items);
-    /* store: 2 settings; each of the 5 scopes: ttl, quota, refresh. */
-    assert_int_equal(n, 2 + 5 * 3);
+    /* store: 2 settings; each of the 5 scopes: ttl, quota, refresh;
+     * server: 5. */
+    assert_int_equal(n, 2 + 5 * 3 + 5);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(items[i].section);
         assert_non_null(items[i].name);
@@ -329,6 +335,52 @@ static void test_load_permission_denied(void **state)
     free(path);
 }
 
+/* [server]: the limits of `agentkv serve`, parsed and range-checked. */
+static void test_server_section(void **state)
+{
+    struct fixture *f = *state;
+    assert_akv(akv_config_set(f->cfg, "server", "max_connections", "500"),
+               AKV_OK);
+    assert_int_equal(akv_config_max_connections(f->cfg), 500);
+    assert_akv(akv_config_set(f->cfg, "server", "max_connections", "auto"),
+               AKV_OK);
+    assert_int_equal(akv_config_max_connections(f->cfg), 0);
+    assert_akv(akv_config_set(f->cfg, "server", "header_timeout", "3s"),
+               AKV_OK);
+    assert_int_equal(akv_config_header_timeout(f->cfg), 3);
+    assert_akv(akv_config_set(f->cfg, "server", "upload_budget", "8MiB"),
+               AKV_OK);
+    assert_int_equal(akv_config_upload_budget(f->cfg), 8 * MiB);
+    assert_akv(akv_config_set(f->cfg, "server", "mcp_sessions", "128"),
+               AKV_OK);
+    assert_int_equal(akv_config_mcp_sessions(f->cfg), 128);
+    assert_akv(
+        akv_config_set(f->cfg, "server", "mcp_sessions_per_token", "8"),
+        AKV_OK);
+    assert_int_equal(akv_config_mcp_sessions_per_token(f->cfg), 8);
+
+    /* Bad values are refused and change nothing. */
+    static const char *const bad[][2] = {
+        {"max_connections", "0"},      {"max_connections", "-1"},
+        {"max_connections", "1000001"}, {"max_connections", "12x"},
+        {"max_connections", ""},       {"mcp_sessions", "auto"},
+        {"mcp_sessions", "0"},         {"mcp_sessions_per_token", "0"},
+        {"header_timeout", "soon"},    {"upload_budget", "1KiB"},
+        {"upload_budget", "lots"},     {"no_such_setting", "1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (akv_config_set(f->cfg, "server", bad[i][0], bad[i][1]) !=
+            AKV_EINVAL)
+            fail_msg("[server] %s = '%s' was accepted", bad[i][0], bad[i][1]);
+        assert_true(strlen(akv_last_error()->message) > 0);
+    }
+    assert_int_equal(akv_config_max_connections(f->cfg), 0);
+    assert_int_equal(akv_config_upload_budget(f->cfg), 8 * MiB);
+    assert_int_equal(akv_config_mcp_sessions(f->cfg), 128);
+    assert_int_equal(akv_config_mcp_sessions_per_token(f->cfg), 8);
+    assert_int_equal(akv_config_header_timeout(f->cfg), 3);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -344,6 +396,7 @@ int main(void)
         T(test_load_bad_line_message_names_the_problem),
         T(test_load_unreadable),
         T(test_load_permission_denied),
+        T(test_server_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
