@@ -40,8 +40,9 @@ static const akv_config_item items[] = {
      "a connection must send a complete request head within this (0 = the "
      "request timeout only)"},
     {"server", "upload_budget", "256MiB",
-     "request-body bytes all connections may hold in memory at once; "
-     "raised to max_value_size if smaller"},
+     "request-body memory all connections may hold at once, each body "
+     "counted twice (itself and the store's copy); raised to 2 x "
+     "max_value_size if smaller"},
     {"server", "mcp_sessions", "4096", "MCP sessions over HTTP, all tokens"},
     {"server", "mcp_sessions_per_token", "64",
      "MCP sessions over HTTP one token may hold"},

@@ -46,7 +46,8 @@
  *     closed (408 once bytes of a head arrived).
  *   - Upload budget: request bodies held outside `in` (Content-Length
  *     bodies larger than IN_INLINE_MAX, and chunked bodies as they grow)
- *     reserve their bytes in srv->body_inflight before they are read; one
+ *     reserve SERVER_BODY_COPIES times their bytes in srv->body_inflight
+ *     (the store copies a value while it writes it) before they are read; one
  *     that does not fit is answered 503 with Retry-After and the connection
  *     closed. Invariant: c->budget is exactly what c reserved, c->body_cap
  *     <= c->budget for a separate body, the sum over connections is
@@ -207,11 +208,15 @@ static void conn_to(struct conn *c, enum conn_state to)
     c->state = to;
 }
 
-/* Reserves n more bytes of the server's upload budget for c; 0, or -1
- * when they do not fit in what the other requests left. */
+/* Reserves the upload budget for n more body bytes of c (charged
+ * SERVER_BODY_COPIES times); 0, or -1 when they do not fit in what the
+ * other requests left. */
 static int budget_take(struct conn *c, uint64_t n)
 {
     struct server *srv = c->w->srv;
+    if (n > UINT64_MAX / SERVER_BODY_COPIES)
+        return -1;
+    n *= SERVER_BODY_COPIES;
     uint64_t cur = atomic_load(&srv->body_inflight);
     do {
         if (n > srv->body_budget || cur > srv->body_budget - n)
@@ -950,17 +955,19 @@ static int out_of_memory(struct conn *c)
     return send_response(c);
 }
 
-/* The upload budget cannot hold need more bytes: 503 with Retry-After,
- * before (more of) the body is read; the connection closes after it. */
+/* The upload budget cannot hold need more body bytes: 503 with
+ * Retry-After, before (more of) the body is read; the connection closes
+ * after it. */
 static int refuse_busy(struct conn *c, uint64_t need)
 {
     struct server *srv = c->w->srv;
     http_resp_clear(&c->req.resp);
     http_error(&c->req, AKV_EUNAVAILABLE,
                "the server is busy with uploads: this body needs %llu more "
-               "bytes and %llu of the %llu-byte upload budget are in use; "
-               "retry later",
-               (unsigned long long)need,
+               "bytes of the upload budget (%d x its size) and %llu of its "
+               "%llu bytes are in use; retry later",
+               (unsigned long long)(need * SERVER_BODY_COPIES),
+               SERVER_BODY_COPIES,
                (unsigned long long)atomic_load(&srv->body_inflight),
                (unsigned long long)srv->body_budget);
     http_header(&c->req, "Retry-After", SERVER_RETRY_AFTER);

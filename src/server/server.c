@@ -246,11 +246,13 @@ static void set_limits(struct server *srv)
                                               : SERVER_DEFAULT_BUDGET;
     uint64_t floor = srv->max_value > SERVER_SMALL_BODY ? srv->max_value
                                                         : SERVER_SMALL_BODY;
+    floor *= SERVER_BODY_COPIES;
     if (budget < floor) {
         server_log(srv, "warning",
-                   "upload_budget %llu is below the largest body a request "
-                   "may send; using %llu (max_value_size)",
-                   (unsigned long long)budget, (unsigned long long)floor);
+                   "upload_budget %llu is below what the largest body a "
+                   "request may send costs; using %llu (%d x max_value_size)",
+                   (unsigned long long)budget, (unsigned long long)floor,
+                   SERVER_BODY_COPIES);
         budget = floor;
     }
     srv->body_budget = budget;

@@ -74,6 +74,12 @@ struct server_opts {
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
 #define SERVER_DEFAULT_BUDGET (256ull * 1024 * 1024)
+/* Copies of a request body in memory while its request runs: the body
+ * itself and the store's copy of the value until it is committed (LMDB's
+ * dirty pages, or hiredis' command buffer on Redis). The upload budget
+ * charges each body this many times its size, so that the budget bounds
+ * what uploads really cost (bench/bench-uploads.sh). */
+#define SERVER_BODY_COPIES 2
 #define SERVER_DEFAULT_MCP_SESSIONS 4096
 #define SERVER_DEFAULT_MCP_PER_TOKEN 64
 /* Seconds a client is told to wait (Retry-After) when a limit refuses it. */
@@ -317,9 +323,10 @@ struct server {
     int nworkers;
     /* Connections all workers hold at most (the sum of their loads). */
     size_t max_conns;
-    /* Request-body bytes held in memory by all connections, and the most
-     * they may hold (>= max_value and SERVER_SMALL_BODY, so that any
-     * admissible body fits when nothing else is in flight). */
+    /* Request-body bytes held in memory by all connections, counted
+     * SERVER_BODY_COPIES times, and the most they may hold (>= that many
+     * times max_value and SERVER_SMALL_BODY, so that any admissible body
+     * fits when nothing else is in flight). */
     _Atomic uint64_t body_inflight;
     uint64_t body_budget;
     struct pool pool;

@@ -214,7 +214,7 @@ cat >"$TMP/budget.ini" <<'EOF'
 [store]
 max_value_size = 4MiB
 [server]
-upload_budget = 8MiB
+upload_budget = 16MiB
 EOF
 start_server --config "$TMP/budget.ini"
 
@@ -304,12 +304,13 @@ def both_fit(keys):
         time.sleep(0.1)
     raise AssertionError("the budget was never given back")
 
-# Three 3 MiB uploads at once under an 8 MiB budget: exactly one is refused.
+# Three 3 MiB uploads at once under a 16 MiB budget, each charged twice
+# (the body and the store's copy): exactly one is refused.
 socks = held(["a", "b", "c"])
 admitted = refused(socks, 1)
 assert len(admitted) == 2
 
-# A chunked upload counts as it grows: refused once it would pass 8 MiB.
+# A chunked upload counts as it grows: refused once it would pass 16 MiB.
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(head("chunked", "Transfer-Encoding: chunked\r\n"))
 piece = b"%x\r\n" % 65536 + b"c" * 65536 + b"\r\n"
