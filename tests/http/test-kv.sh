@@ -194,9 +194,11 @@ areq GET "$KV/project"
 json_check "d['items'] == []"
 
 t "stats gives every scope, or one with ?scope="
+# Stored bytes, what the quota counts: key (13) + record header (88) +
+# content type text/markdown (13) + value (19).
 areq GET /v1/sandboxes/sb1/stats
 expect_status 200
-json_check "set(d) == {'system','instructions','project','task','artifacts'} and d['artifacts']['entries'] == 1 and d['artifacts']['bytes'] == 19 and d['task']['quota'] == 100*1024*1024"
+json_check "set(d) == {'system','instructions','project','task','artifacts'} and d['artifacts']['entries'] == 1 and d['artifacts']['bytes'] == 13 + 88 + 13 + 19 and d['task']['quota'] == 100*1024*1024"
 areq GET "/v1/sandboxes/sb1/stats?scope=task"
 json_check "set(d) == {'task'} and set(d['task']) >= {'entries','bytes','quota','used_percent','expired','expired_bytes','hits','misses','default_ttl'}"
 
