@@ -347,10 +347,16 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
     for (int i = 0; i < n; i++) {
         akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
         int rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
-        if (rc == AKV_OK)
+        if (rc == AKV_OK) {
             rc = examine(s, &ns, scope, key, key_len, now, rec, *hold);
-        else if (rc == AKV_EINTEGRITY)
+        } else if (rc == AKV_EINTEGRITY) {
+            /* Name the entry; keep the reason the decoder gave. */
+            char why[sizeof akv_last_error()->message];
+            snprintf(why, sizeof why, "%s", akv_last_error()->message);
             log_damaged(spaces[i], scope, key, key_len);
+            akv_fail(AKV_EINTEGRITY, "stored record of %s/%.*s is damaged: "
+                     "%s", akv_scope_name(scope), (int)key_len, key, why);
+        }
         if (rc == AKV_ENOTFOUND)
             continue;
         if (rc == AKV_OK)
