@@ -502,6 +502,31 @@ static void old_usage_is_recounted_on_open(void **state)
     free(meta);
 }
 
+/* Redis: a namespace whose usage hash lacks the acct marker (written by an
+ * older agentkv after the store was upgraded, say) is recounted by the
+ * write script itself before it decides on the quota. */
+static void redis_write_recounts_an_unmarked_namespace(void **state)
+{
+    fixture *f = *state;
+    if (tu_backend() == NULL) {
+        print_message("skipped on LMDB: a Redis usage hash only\n");
+        skip();
+    }
+    assert_ok(put_cost(f, "sb1", AKV_SCOPE_TASK, "k1", 3000, 'a',
+                       AKV_TTL_DEFAULT));
+    tu_redis_command("HSET akv:{3:sb1}:u bytes 1");
+    tu_redis_command("HDEL akv:{3:sb1}:u acct");
+    assert_akv(put_cost(f, "sb1", AKV_SCOPE_TASK, "k2", 1097, 'b',
+                        AKV_TTL_DEFAULT),
+               AKV_EQUOTA);
+    want_quota_error("task", 3000, QUOTA, QUOTA + 1);
+    assert_ok(put_cost(f, "sb1", AKV_SCOPE_TASK, "k2", 1096, 'b',
+                       AKV_TTL_DEFAULT));
+    uint64_t e[AKV_SCOPE_COUNT], b[AKV_SCOPE_COUNT];
+    assert_ok(akv_store_usage(f->ts.store, e, b));
+    assert_int_equal(b[AKV_SCOPE_TASK], QUOTA);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -521,6 +546,7 @@ int main(void)
         T(metadata_and_key_bytes_count_and_show_in_stats),
         cmocka_unit_test(metadata_flood_stops_at_the_quota),
         T(old_usage_is_recounted_on_open),
+        T(redis_write_recounts_an_unmarked_namespace),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
