@@ -224,8 +224,8 @@ void tu_usage_make_old(const char *dir)
      * per namespace (key: scope digit, sandbox), "meta" format. */
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
-    MDB_dbi entries, usage, meta;
-    MDB_cursor *cur;
+    MDB_dbi entries = 0, usage = 0, meta = 0;
+    MDB_cursor *cur = NULL;
     if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
         mdb_env_set_mapsize(env, (size_t)8 << 30) ||
         mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
