@@ -402,12 +402,22 @@ typedef struct akv_list_opts {
 } akv_list_opts;
 #define AKV_LIST_DEFAULT_LIMIT 1000
 #define AKV_LIST_MAX_LIMIT 10000
+/* A page also stops at about this many bytes of metadata (each item counts
+ * its key, content type and metadata JSON plus AKV_LIST_ITEM_BYTES for the
+ * fixed fields), whatever the limit, so that a page of entries with large
+ * metadata stays a few MiB; it always holds at least one item, and
+ * next_cursor is set when entries remain. */
+#define AKV_LIST_MAX_BYTES (4u << 20)
+#define AKV_LIST_ITEM_BYTES 256
 
 typedef struct akv_list akv_list;
 /*
  * Lists entries in key order. Overlay scopes merge the sandbox and _global
  * (the sandbox wins on equal keys; meta.origin tells which). The cursor is
- * opaque to callers (it is the last key returned). Owned: akv_list_free().
+ * opaque to callers (it is the last key returned). A page holds at most
+ * limit items and about AKV_LIST_MAX_BYTES of metadata. Entries whose
+ * stored record is damaged are skipped (and logged), not an error of the
+ * whole list: akv_list_damaged() counts them. Owned: akv_list_free().
  */
 int akv_list_entries(akv_store *store, const char *sandbox, akv_scope scope,
                      const akv_list_opts *opts, akv_list **out);
@@ -416,6 +426,9 @@ size_t akv_list_count(const akv_list *list);
 const akv_meta *akv_list_item(const akv_list *list, size_t i);
 /* Borrowed NUL-terminated cursor for the next page, or NULL at the end. */
 const char *akv_list_next_cursor(const akv_list *list);
+/* Damaged entries met (and skipped) while this page was read; run
+ * akv_check() to list them all. */
+size_t akv_list_damaged(const akv_list *list);
 void akv_list_free(akv_list *list);
 
 /* ------------------------------------------------------------------------ */
@@ -425,7 +438,9 @@ void akv_list_free(akv_list *list);
 typedef struct akv_scope_stats {
     akv_scope scope;
     uint64_t entries;       /* unexpired entries in the sandbox's namespace */
-    uint64_t bytes;         /* their value bytes (what the quota counts) */
+    uint64_t bytes;         /* their stored bytes, what the quota counts:
+                               key + value + metadata + content type + a
+                               fixed record header per entry */
     uint64_t expired;       /* expired entries not yet collected */
     uint64_t expired_bytes;
     uint64_t quota;
@@ -438,8 +453,8 @@ int akv_stats(akv_store *store, const char *sandbox, int scope,
               akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
 
 /* Store-wide totals per scope over every sandbox: entries stored and their
- * value bytes, expired entries included until they are collected (the
- * figures quotas are counted from). Cheap: one row per namespace, no scan
+ * stored bytes (as akv_scope_stats.bytes), expired entries included until
+ * they are collected (the figures quotas are counted from). Cheap: one row per namespace, no scan
  * of the entries. */
 int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
                     uint64_t bytes[AKV_SCOPE_COUNT]);
@@ -478,7 +493,10 @@ typedef void (*akv_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 /*
  * Verifies the SHA-256 of every stored entry (expired ones too) in every
- * sandbox. bad (may be NULL) is called once per failing entry. Returns
+ * sandbox, and that every record decodes (header, content type and
+ * metadata intact). bad (may be NULL) is called once per failing entry
+ * (for a record that does not decode, only sandbox, scope and key are
+ * set). Returns
  * AKV_EINTEGRITY if any failed, else AKV_OK. checked/failed may be NULL.
  */
 typedef void (*akv_check_fn)(void *ctx, const akv_meta *bad);
@@ -490,13 +508,17 @@ int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
  * SPEC.md §1 plus "value" (base64). Unexpired entries only, in
  * (scope, sandbox, key) order. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. *count (may be NULL) receives the number of lines.
+ * A damaged entry (its value fails its SHA-256 or its record does not
+ * decode) is skipped with a warning logged, the others are exported, and
+ * the call then returns AKV_EINTEGRITY saying how many were skipped.
  */
 int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
                akv_progress_fn progress, void *ctx, uint64_t *count);
 /*
  * Import: reads what akv_export wrote and restores each entry exactly
  * (version, timestamps, metadata, content type). Every line is validated
- * (key, sandbox, scope, base64, SHA-256 of the value, size) before anything
+ * (key, sandbox, scope, base64, SHA-256 of the value, size; timestamps
+ * from 1970 to 9999, no leap second :60) before anything
  * is written, and all entries are written in one transaction: on any error
  * nothing changes, and the message names the line. Existing entries with the
  * same key are replaced. Quotas apply.

@@ -64,6 +64,7 @@ int cmd_ls(struct cli_ctx *ctx, const struct cli_args *args)
     int64_t now = akv_store_now(store);
     char *cursor = NULL; /* owned copy: the list's cursor dies with it */
     int failed = 0;
+    uint64_t damaged = 0;
     do {
         uint64_t want = limit ? limit - listed : 0;
         lo.limit = want > AKV_LIST_MAX_LIMIT ? AKV_LIST_MAX_LIMIT : want;
@@ -78,6 +79,7 @@ int cmd_ls(struct cli_ctx *ctx, const struct cli_args *args)
             break;
         }
         size_t n = akv_list_count(list);
+        damaged += akv_list_damaged(list);
         for (size_t i = 0; i < n && !failed; i++)
             failed = ls_render(ctx, &t, akv_list_item(list, i), now);
         listed += n;
@@ -91,5 +93,11 @@ int cmd_ls(struct cli_ctx *ctx, const struct cli_args *args)
     } while (!failed && cursor && (limit == 0 || listed < limit));
     free(cursor);
     cli_table_free(&t);
+    /* Damaged entries were skipped (each named in a warning): the listing
+     * of the rest stands, and the exit status says it is incomplete. */
+    if (!failed && damaged)
+        failed = cli_fail(ctx, AKV_EINTEGRITY,
+                          "%" PRIu64 " damaged %s skipped; run agentkv check",
+                          damaged, damaged == 1 ? "entry" : "entries");
     return failed;
 }

@@ -4,15 +4,20 @@
  *
  * On-disk layout (directory DIR):
  *   DIR/data.mdb, DIR/lock.mdb  the LMDB environment, with named databases:
- *     "meta"     "format" → "1"; marks the directory as an agentkv store.
+ *     "meta"     "format" → "2"; marks the directory as an agentkv store.
+ *                "1" is a store whose usage counted value bytes only: it is
+ *                recounted and marked "2" by the first open (usage_upgrade).
  *     "entries"  key   = scope digit ('0'..'4') | sandbox | 0x00 | key
  *                value = the record encoding of record.c
  *                The NUL after the sandbox keeps one sandbox's keys
  *                contiguous and apart from longer sandbox names.
  *     "usage"    key   = scope digit | sandbox
- *                value = two native uint64: stored value bytes and entry
- *                count of the namespace, expired-but-not-collected entries
- *                included. Kept exact inside every write transaction.
+ *                value = two native uint64: stored bytes (akv_rec_usage:
+ *                key plus encoded record, so value, metadata, content type
+ *                and header) and entry count of the namespace, expired-
+ *                but-not-collected and damaged entries included. Kept
+ *                exact inside every write transaction: it is the sum of
+ *                akv_rec_usage over the namespace's records.
  *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
  *                 counters per scope, updated with atomic adds. Statistics
  *                 only: they are not part of any transaction.
@@ -251,8 +256,12 @@ static int usage_add(lmdb_backend *lb, MDB_txn *txn, int scope,
     int rc = usage_get(lb, txn, scope, sb, sb_len, &u);
     if (rc != AKV_OK)
         return rc;
-    /* Clamp at zero: usage must never wrap, even if a counter was damaged
-     * along with the records it counts. */
+    /* Usage is the sum over the namespace's records, so a removal never
+     * takes more than is counted. Clamp at zero all the same: usage must
+     * never wrap, even if a counter was damaged along with the records it
+     * counts. */
+    assert(dbytes >= 0 || (uint64_t)-dbytes <= u.bytes);
+    assert(dentries >= 0 || (uint64_t)-dentries <= u.entries);
     u.bytes = (int64_t)u.bytes + dbytes < 0 ? 0 : u.bytes + (uint64_t)dbytes;
     u.entries = (int64_t)u.entries + dentries < 0
                     ? 0
@@ -265,11 +274,26 @@ static int usage_add(lmdb_backend *lb, MDB_txn *txn, int scope,
 }
 
 /* Forward: the entries-key helpers below. */
+static bool split_key(const MDB_val *k, akv_ns *ns, const char **key,
+                      size_t *key_len);
+
+/* Writes one namespace's usage row. */
+static int usage_put(lmdb_backend *lb, MDB_txn *txn, int scope,
+                     const char *sb, size_t sb_len, const struct usage *u)
+{
+    char kb[1 + AKV_SANDBOX_MAX];
+    MDB_val k = {usage_key(kb, scope, sb, sb_len), kb};
+    MDB_val v = {sizeof *u, (void *)u};
+    int rc = mdb_put(txn, lb->usage, &k, &v, 0);
+    return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
+}
+
 static size_t ns_prefix(char *buf, const akv_ns *ns);
 
-/* Recomputes a namespace's usage from its records. Needed after removing a
- * record that no longer decodes: its size is unknown, so the counters
- * cannot be adjusted by a delta. Rare, hence a full scan of the namespace. */
+/* Recomputes one namespace's usage from its records. Needed where a record
+ * that does not decode is removed or replaced: damage may have changed its
+ * length, so the row may not hold the length it has now, and a delta would
+ * leave the row off for good. Rare, hence a full scan of the namespace. */
 static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
                          const char *sb, size_t sb_len)
 {
@@ -286,18 +310,87 @@ static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size < plen || memcmp(k.mv_data, kb, plen) != 0)
             break;
-        akv_rec rec;
-        if (akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK)
-            u.bytes += rec.value_len;
+        u.bytes += akv_rec_usage(k.mv_size - plen, v.mv_size);
         u.entries++;
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return lmdb_fail(lb, rc, "scanning entries");
-    char ub[1 + AKV_SANDBOX_MAX];
-    MDB_val uk = {usage_key(ub, scope, sb, sb_len), ub}, uv = {sizeof u, &u};
-    rc = mdb_put(txn, lb->usage, &uk, &uv, 0);
-    return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
+    return usage_put(lb, txn, scope, sb, sb_len, &u);
+}
+
+/* Recomputes every namespace's usage from its records, in one pass over
+ * the entries (a namespace's keys are contiguous), replacing the whole
+ * usage database. Runs once per store, in the transaction that opens it
+ * (usage_upgrade), so that usage counted the format-1 way (value bytes
+ * only) is never mixed with usage counted today. */
+static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
+{
+    int rc = mdb_drop(txn, lb->usage, 0);
+    if (rc)
+        return lmdb_fail(lb, rc, "clearing usage");
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, lb->entries, &cur)) != 0)
+        return lmdb_fail(lb, rc, "opening cursor");
+    akv_ns run = {NULL, 0, -1};
+    char run_sb[AKV_SANDBOX_MAX];
+    struct usage u = {0, 0};
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        akv_ns got;
+        const char *key;
+        size_t key_len;
+        if (!split_key(&k, &got, &key, &key_len) ||
+            got.sandbox_len > AKV_SANDBOX_MAX)
+            continue; /* not an entry key: nothing counts it */
+        if (run.scope != got.scope || run.sandbox_len != got.sandbox_len ||
+            memcmp(run_sb, got.sandbox, got.sandbox_len) != 0) {
+            if (run.scope >= 0 &&
+                (rc = usage_put(lb, txn, run.scope, run_sb, run.sandbox_len,
+                                &u)) != AKV_OK)
+                break;
+            run.scope = got.scope;
+            run.sandbox_len = got.sandbox_len;
+            memcpy(run_sb, got.sandbox, got.sandbox_len);
+            u.bytes = u.entries = 0;
+        }
+        u.bytes += akv_rec_usage(key_len, v.mv_size);
+        u.entries++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = run.scope >= 0 ? usage_put(lb, txn, run.scope, run_sb,
+                                        run.sandbox_len, &u)
+                            : AKV_OK;
+    else if (rc > 0)
+        rc = lmdb_fail(lb, rc, "scanning entries");
+    return rc;
+}
+
+/* Brings a format-1 store to format 2 inside the opening transaction: the
+ * usage is recounted the way it is counted today, then the marker moves,
+ * so that every process opening the store after this commit sees exact
+ * usage, and versions of agentkv that count the old way refuse the store
+ * (their check_format knows only "1"). */
+static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn)
+{
+    MDB_dbi meta;
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc)
+        return lmdb_fail(lb, rc, "opening store");
+    MDB_val k = {6, "format"}, v;
+    if ((rc = mdb_get(txn, meta, &k, &v)) != 0)
+        return lmdb_fail(lb, rc, "opening store");
+    if (v.mv_size == 1 && *(const char *)v.mv_data == '2')
+        return AKV_OK;
+    akv_log("info", "store in %s: recounting quota usage (value, metadata "
+            "and key bytes)", lb->dir);
+    if ((rc = usage_rebuild(lb, txn)) != AKV_OK)
+        return rc;
+    MDB_val nv = {1, "2"};
+    rc = mdb_put(txn, meta, &k, &nv, 0);
+    return rc ? lmdb_fail(lb, rc, "marking the store upgraded") : AKV_OK;
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -323,7 +416,7 @@ static int check_format(lmdb_backend *lb, MDB_txn *txn)
                             lb->dir);
         if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) != 0)
             return lmdb_fail(lb, rc, "creating store");
-        MDB_val k = {6, "format"}, v = {1, "1"};
+        MDB_val k = {6, "format"}, v = {1, "2"};
         if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0)
             return lmdb_fail(lb, rc, "creating store");
         return AKV_OK;
@@ -332,7 +425,8 @@ static int check_format(lmdb_backend *lb, MDB_txn *txn)
         return lmdb_fail(lb, rc, "opening store");
     MDB_val k = {6, "format"}, v;
     rc = mdb_get(txn, meta, &k, &v);
-    if (rc != 0 || v.mv_size != 1 || *(char *)v.mv_data != '1')
+    if (rc != 0 || v.mv_size != 1 ||
+        (*(char *)v.mv_data != '1' && *(char *)v.mv_data != '2'))
         return akv_fail(AKV_EUNAVAILABLE,
                         "%s holds a store of an unknown format", lb->dir);
     return AKV_OK;
@@ -594,7 +688,8 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     }
     if ((rc = check_format(lb, txn)) != AKV_OK ||
         (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &lb->entries)) != 0 ||
-        (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0) {
+        (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
+        (rc = usage_upgrade(lb, txn)) != AKV_OK) {
         if (rc > 0)
             rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                           mdb_strerror(rc));
@@ -820,7 +915,7 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
         bool expired = decoded && akv_rec_expired(&rec, now);
         if (expired_only && !expired)
             continue;
-        uint64_t bytes = decoded ? rec.value_len : 0; /* else recounted */
+        uint64_t bytes = akv_rec_usage(key_len, v.mv_size);
         struct usage_delta *d = ndeltas ? &deltas[ndeltas - 1] : NULL;
         if (d == NULL || d->scope != got.scope || d->sb_len != got.sandbox_len ||
             memcmp(d->sb, got.sandbox, got.sandbox_len) != 0) {
@@ -872,7 +967,8 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
     return rc;
 }
 
-/* Sums the value bytes of ns's records that have expired at now. */
+/* Sums the stored bytes (akv_rec_usage) of ns's records that have expired
+ * at now. */
 static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                          int64_t now, uint64_t *out)
 {
@@ -891,14 +987,25 @@ static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
         akv_rec rec;
         if (akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK &&
             akv_rec_expired(&rec, now))
-            *out += rec.value_len;
+            *out += akv_rec_usage(k.mv_size - plen, v.mv_size);
     }
     mdb_cursor_close(cur);
     return rc == 0 || rc == MDB_NOTFOUND ? AKV_OK
                                          : lmdb_fail(lb, rc, "scanning entries");
 }
 
-/* Writes one record inside txn; the shared body of put and write_batch. */
+/* Writes one record inside txn; the shared body of put and write_batch.
+ *
+ * Quota arithmetic, all in stored bytes (akv_rec_usage: key plus encoded
+ * record): used is the namespace's usage row, which counts every record,
+ * expired and damaged ones included; the write replaces old_bytes (0 when
+ * the key is new) with new_bytes. A write that does not grow the
+ * namespace, or stays within the quota even counting expired records, is
+ * let through at once. Otherwise expired records are set aside (they do
+ * not count against the writer): live = used - expired, and the write
+ * would make live - replaced + new_bytes, where replaced is the old
+ * record's size if it is counted in live (it has not expired; a damaged
+ * one has no expiry to read and counts as live). */
 static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
                       akv_rec *out, int *created)
 {
@@ -908,31 +1015,31 @@ static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
                  kb},
             v;
     akv_rec old;
-    bool exists, old_live;
+    bool exists, old_live, old_expired;
     uint64_t old_bytes;
     int rc;
 again:
     rc = mdb_get(txn, lb->entries, &k, &v);
     if (rc == 0) {
         exists = true;
+        old_bytes = akv_rec_usage(w->key_len, v.mv_size);
         if (akv_rec_decode(v.mv_data, v.mv_size, &old) == AKV_OK) {
-            old_live = !akv_rec_expired(&old, w->now);
-            old_bytes = old.value_len;
+            old_expired = akv_rec_expired(&old, w->now);
+            old_live = !old_expired;
         } else {
-            /* A record that no longer decodes is replaced like an expired
-             * one; its size is unknown, so remove it and recount the
-             * namespace before deciding on the quota. */
-            if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
-                return lmdb_fail(lb, rc, "removing damaged entry");
+            /* A record that no longer decodes is replaced like an absent
+             * one (version 1, no precondition can match it). Damage may
+             * have changed its length: recount the namespace first, so
+             * that the row counts the record as it is now. */
+            old_expired = old_live = false;
             if ((rc = usage_recount(lb, txn, w->ns.scope, w->ns.sandbox,
                                     w->ns.sandbox_len)) != AKV_OK)
                 return rc;
-            goto again;
         }
     } else if (rc != MDB_NOTFOUND) {
         return lmdb_fail(lb, rc, "reading entry");
     } else {
-        exists = old_live = false;
+        exists = old_live = old_expired = false;
         old_bytes = 0;
     }
     akv_error_clear();
@@ -947,22 +1054,35 @@ again:
                                        "If-Match"
                                      : "no current entry to match If-Match");
     }
+    akv_rec rec = w->rec;
+    if (!w->restore) {
+        rec.version = old_live ? old.version + 1 : 1;
+        rec.created_at = old_live ? old.created_at : w->now;
+        rec.updated_at = w->now;
+        rec.expires_at = w->ttl_ms > 0 ? w->now + w->ttl_ms : 0;
+    }
+    size_t size = akv_rec_encoded_size(&rec);
+    uint64_t new_bytes = akv_rec_usage(w->key_len, size);
     struct usage u;
     if ((rc = usage_get(lb, txn, w->ns.scope, w->ns.sandbox,
                         w->ns.sandbox_len, &u)) != AKV_OK)
         return rc;
-    uint64_t new_bytes = u.bytes - (old_bytes > u.bytes ? u.bytes : old_bytes) +
-                         w->rec.value_len;
-    if (w->rec.value_len > old_bytes && new_bytes > w->quota) {
-        /* Expired entries do not count against the writer. Collect this
-         * namespace's only if that makes room: a refused write must leave
-         * the store as it was, expired entries included. */
+    /* The usage row counts the record being replaced. */
+    assert(old_bytes <= u.bytes);
+    uint64_t used_after = u.bytes - (old_bytes > u.bytes ? u.bytes : old_bytes) +
+                          new_bytes;
+    if (new_bytes > old_bytes && used_after > w->quota) {
+        /* Collect this namespace's expired records only if that makes
+         * room: a refused write must leave the store as it was, expired
+         * entries included. */
         uint64_t expired = 0;
         if ((rc = expired_bytes(lb, txn, &w->ns, w->now, &expired)) != AKV_OK)
             return rc;
         uint64_t live = u.bytes > expired ? u.bytes - expired : 0;
-        uint64_t replaced = old_live && old_bytes <= live ? old_bytes : 0;
-        uint64_t would_be = live - replaced + w->rec.value_len;
+        uint64_t replaced = exists && !old_expired && old_bytes <= live
+                                ? old_bytes
+                                : 0;
+        uint64_t would_be = live - replaced + new_bytes;
         if (expired > 0 && would_be <= w->quota) {
             if ((rc = remove_in_txn(lb, txn, &w->ns, true, w->now, NULL,
                                     NULL)) != AKV_OK)
@@ -972,31 +1092,26 @@ again:
         return akv_fail_quota(
             w->ns.scope, live, w->quota, would_be,
             "%s quota of sandbox %.*s: %llu bytes used, quota %llu, this "
-            "write would make %llu",
+            "write would make %llu (stored bytes count value, metadata and "
+            "key)",
             akv_scope_name(w->ns.scope), (int)w->ns.sandbox_len,
             w->ns.sandbox, (unsigned long long)live,
             (unsigned long long)w->quota, (unsigned long long)would_be);
     }
 
-    akv_rec rec = w->rec;
-    if (!w->restore) {
-        rec.version = old_live ? old.version + 1 : 1;
-        rec.created_at = old_live ? old.created_at : w->now;
-        rec.updated_at = w->now;
-        rec.expires_at = w->ttl_ms > 0 ? w->now + w->ttl_ms : 0;
-    }
-    MDB_val nv = {akv_rec_encoded_size(&rec), NULL};
+    MDB_val nv = {size, NULL};
     rc = mdb_put(txn, lb->entries, &k, &nv, MDB_RESERVE);
     if (rc)
         return lmdb_fail(lb, rc, "writing entry");
     akv_rec_encode(&rec, nv.mv_data);
     rc = usage_add(lb, txn, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
-                   (int64_t)w->rec.value_len - (int64_t)old_bytes,
-                   exists ? 0 : 1);
+                   (int64_t)new_bytes - (int64_t)old_bytes, exists ? 0 : 1);
     if (rc)
         return rc;
-    if (out)
+    if (out) {
         *out = rec;
+        out->stored_len = size;
+    }
     if (created)
         *created = !old_live;
     return AKV_OK;
@@ -1114,11 +1229,12 @@ static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
     bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
     if (was_live)
         *was_live = !decoded || !akv_rec_expired(&rec, now);
+    int64_t bytes = (int64_t)akv_rec_usage(key_len, v.mv_size);
     if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
         return lmdb_fail(lb, rc, "deleting entry");
-    /* A damaged record's size is unknown: recount instead of a delta. */
+    /* A damaged record may not have the length it was counted with. */
     return decoded ? usage_add(lb, txn, ns->scope, ns->sandbox,
-                               ns->sandbox_len, -(int64_t)rec.value_len, -1)
+                               ns->sandbox_len, -bytes, -1)
                    : usage_recount(lb, txn, ns->scope, ns->sandbox,
                                    ns->sandbox_len);
 }
@@ -1153,21 +1269,27 @@ static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
                  kb},
             v;
     rc = mdb_get(txn, lb->entries, &k, &v);
-    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < AKV_REC_HEADER)) {
+    if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(txn);
         return AKV_OK;
     }
     if (rc == 0) {
-        /* Rewrite the record with only expires_at changed. */
+        /* Rewrite the record with only expires_at changed (and its header
+         * resealed). Same size: usage does not change. */
         void *copy = malloc(v.mv_size);
         if (copy == NULL) {
             mdb_txn_abort(txn);
             return akv_fail(AKV_ENOMEM, "out of memory");
         }
         memcpy(copy, v.mv_data, v.mv_size);
-        for (int i = 0; i < 8; i++)
-            ((unsigned char *)copy)[32 + i] =
-                (unsigned char)((uint64_t)expires_at >> (8 * i));
+        if (akv_rec_set_expiry(copy, v.mv_size, expires_at) != AKV_OK) {
+            /* Damaged since it was read: leave it for the next read to
+             * report. */
+            free(copy);
+            mdb_txn_abort(txn);
+            akv_error_clear();
+            return AKV_OK;
+        }
         MDB_val nv = {v.mv_size, copy};
         rc = mdb_put(txn, lb->entries, &k, &nv, 0);
         free(copy);
@@ -1246,10 +1368,10 @@ static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
             continue;
         akv_rec rec;
         if (akv_rec_decode(v.mv_data, v.mv_size, &rec) != AKV_OK) {
-            /* Present a damaged record with an impossible digest, so that
-             * readers report an integrity error instead of skipping it. */
-            memset(&rec, 0, sizeof rec);
-            memset(rec.sha256, 0xff, sizeof rec.sha256);
+            /* Passed on as damaged, so that readers report it instead of
+             * skipping it silently. */
+            akv_rec_damaged(&rec, v.mv_size);
+            akv_error_clear();
         }
         if ((stop = fn(ctx, &got, key, key_len, &rec)) != 0)
             break;

@@ -18,13 +18,19 @@
  *                          with a prefix and a cursor (ZRANGEBYLEX)
  *   akv:{S:SB}:x   zset    key → expires_at (ms): the records that expire,
  *                          for prune and for the quota's expired bytes
- *   akv:{S:SB}:u   hash    bytes, entries: the namespace's stored value
- *                          bytes and entry count, expired-but-not-collected
- *                          records included (as "usage" in LMDB)
+ *   akv:{S:SB}:u   hash    bytes, entries, acct: the namespace's stored
+ *                          bytes (akv_rec_usage: key plus record) and entry
+ *                          count, expired-but-not-collected and damaged
+ *                          records included (as "usage" in LMDB); acct "2"
+ *                          says they are counted that way (a hash without
+ *                          it counted value bytes only, and is recounted)
  *   akv:ns         zset    "S:SB", score 0: every namespace ever written,
  *                          so that scans over all sandboxes find them
  *   akv:c          hash    hits:S, misses:S: read counters per scope
- *   akv:format     string  "1": marks the database as an agentkv store
+ *   akv:format     string  "2": marks the database as an agentkv store;
+ *                          "1" is a store from before usage counted every
+ *                          byte, upgraded by the first connection
+ *                          (upgrade_store)
  *
  * Records are never given a Redis TTL. Expiry is decided by the store's
  * clock (injectable, like on LMDB): an expired record is invisible at once
@@ -78,15 +84,56 @@
  * doubles, exact for the milliseconds, lengths and versions agentkv uses
  * (all below 2^53). */
 
+/* The record layout of record.c, read and resealed in Lua: hdr() returns
+ * nil for a record that does not decode, by the rules of akv_rec_decode
+ * (layout, format-2 header checksum, timestamps and version in range, a
+ * printable content type, format-1 metadata that parses; fresh: a record
+ * about to be written, whose version the script sets); seal() recomputes the format-2 checksum
+ * (the first 8 bytes of the SHA-1 of header bytes 1..80, content type and
+ * metadata) after a script patched the header. Usage is counted as in
+ * record.h's akv_rec_usage: #key + #record. recount() recomputes a
+ * namespace's usage from its hash; a usage hash without acct = 2 was
+ * counted the format-1 way (value bytes only) and is recounted before any
+ * use. */
 #define LUA_PRELUDE                                                          \
-    "local function hdr(b)\n"                                                \
+    "local function sum8(h80, ctml)\n"                                       \
+    "  local d = redis.sha1hex(h80 .. ctml)\n"                               \
+    "  return (string.gsub(string.sub(d, 1, 16), '..', function(c)\n"       \
+    "    return string.char(tonumber(c, 16)) end))\n"                        \
+    "end\n"                                                                  \
+    "local TMAX = 253402300799999\n"                                        \
+    "local function tok(t) return t >= 0 and t <= TMAX end\n"                \
+    "local function hdr(b, fresh)\n"                                         \
     "  if type(b) ~= 'string' or #b < 80 or string.byte(b, 1) ~= 107\n"      \
-    "     or string.byte(b, 2) ~= 1 then return nil end\n"                   \
+    "  then return nil end\n"                                                \
+    "  local f = string.byte(b, 2)\n"                                        \
+    "  local hl = (f == 1 and 80) or (f == 2 and 88) or nil\n"               \
+    "  if not hl or #b < hl then return nil end\n"                           \
     "  local ctl, ml = struct.unpack('<I2I4', b, 3)\n"                       \
     "  local ver, cat, uat, exp, vl = struct.unpack('<i8i8i8i8i8', b, 9)\n"  \
-    "  if 80 + ctl + ml + vl ~= #b then return nil end\n"                    \
-    "  return {ver = ver, cat = cat, exp = exp, vl = vl,\n"                  \
-    "          sha = string.sub(b, 49, 80)}\n"                               \
+    "  if hl + ctl + ml + vl ~= #b then return nil end\n"                    \
+    "  if f == 2 and string.sub(b, 81, 88) ~= sum8(string.sub(b, 1, 80),\n"  \
+    "       string.sub(b, 89, 88 + ctl + ml)) then return nil end\n"         \
+    "  if (ver < 1 and not fresh) or not tok(cat) or not tok(uat)\n"         \
+    "     or not tok(exp) or string.find(string.sub(b, hl + 1, hl + ctl),\n" \
+    "       '[^ -~]') then return nil end\n"                                 \
+    "  if f == 1 and ml > 0 then\n"                                          \
+    "    local m = string.sub(b, hl + ctl + 1, hl + ctl + ml)\n"             \
+    "    if string.sub(m, 1, 1) ~= '{' or not pcall(cjson.decode, m)\n"      \
+    "    then return nil end\n"                                              \
+    "  end\n"                                                                \
+    "  return {ver = ver, cat = cat, exp = exp, vl = vl, f = f,\n"           \
+    "          ctml = ctl + ml, sha = string.sub(b, 49, 80)}\n"              \
+    "end\n"                                                                  \
+    "local function seal(h80, rest, ctml)\n"                                 \
+    "  return h80 .. sum8(h80, string.sub(rest, 1, ctml)) .. rest\n"         \
+    "end\n"                                                                  \
+    "local function recount(v)\n"                                            \
+    "  local all, b, e = redis.call('HGETALL', v), 0, 0\n"                   \
+    "  for j = 1, #all, 2 do\n"                                              \
+    "    b, e = b + #all[j] + #all[j + 1], e + 1\n"                          \
+    "  end\n"                                                                \
+    "  return b, e\n"                                                        \
     "end\n"                                                                  \
     "local function expired(h, now) return h.exp ~= 0 and h.exp <= now end\n" \
     "local function num(n) return string.format('%.0f', n) end\n"
@@ -99,7 +146,10 @@
  * Returns {'ok', a1, b1, c1, a2, …}: per put version, created_at, created
  * (0/1); per delete was_live (0/1), 0, 0. Refusals: {'exists', i},
  * {'mismatch', i}, {'nomatch', i}, {'quota', i, live, would_be},
- * {'notfound', i}. */
+ * {'notfound', i}. The quota arithmetic is put_in_txn's in backend-lmdb.c,
+ * in stored bytes: a record that does not decode is replaced like an
+ * absent one and counts as live; as damage may have changed its length,
+ * exact() first recounts its namespace as this script sees it. */
 static const char lua_write[] = LUA_PRELUDE
     "local NA = 7\n"
     "local shadow, usage, ops, out = {}, {}, {}, {'ok'}\n"
@@ -111,8 +161,9 @@ static const char lua_write[] = LUA_PRELUDE
     "local function use(v, u)\n"
     "  local x = usage[v]\n"
     "  if not x then\n"
-    "    local r = redis.call('HMGET', u, 'bytes', 'entries')\n"
+    "    local r = redis.call('HMGET', u, 'bytes', 'entries', 'acct')\n"
     "    x = {b = tonumber(r[1]) or 0, e = tonumber(r[2]) or 0, u = u}\n"
+    "    if r[3] ~= '2' then x.b, x.e = recount(v) end\n"
     "    usage[v] = x\n"
     "  end\n"
     "  return x\n"
@@ -127,17 +178,32 @@ static const char lua_write[] = LUA_PRELUDE
     "  shadow[v][key] = false\n"
     "  ops[#ops + 1] = {v, o, x, key, false}\n"
     "end\n"
+    "local function exact(v, us)\n"
+    "  local b, e, seen, s = 0, 0, {}, shadow[v] or {}\n"
+    "  local all = redis.call('HGETALL', v)\n"
+    "  for j = 1, #all, 2 do\n"
+    "    local k, val = all[j], all[j + 1]\n"
+    "    seen[k] = true\n"
+    "    if s[k] ~= nil then val = s[k] end\n"
+    "    if val then b, e = b + #k + #val, e + 1 end\n"
+    "  end\n"
+    "  for k, val in pairs(s) do\n"
+    "    if val and not seen[k] then b, e = b + #k + #val, e + 1 end\n"
+    "  end\n"
+    "  us.b, us.e = b, e\n"
+    "end\n"
     "local function expired_list(v, x, now)\n"
     "  local list, seen = {}, {}\n"
     "  for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n"
     "    seen[k] = true\n"
-    "    local h = hdr(get(v, k))\n"
-    "    if h and expired(h, now) then list[#list + 1] = {k, h.vl} end\n"
+    "    local b = get(v, k)\n"
+    "    local h = hdr(b)\n"
+    "    if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n"
     "  end\n"
     "  for k, b in pairs(shadow[v] or {}) do\n"
     "    if b and not seen[k] then\n"
     "      local h = hdr(b)\n"
-    "      if h and expired(h, now) then list[#list + 1] = {k, h.vl} end\n"
+    "      if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n"
     "    end\n"
     "  end\n"
     "  return list\n"
@@ -156,8 +222,8 @@ static const char lua_write[] = LUA_PRELUDE
     "      out[#out + 1] = 0\n"
     "    else\n"
     "      local oh = hdr(old)\n"
-    "      if oh then us.b = us.b - oh.vl else us.recount = true end\n"
-    "      us.e = us.e - 1\n"
+    "      if not oh then exact(v, us) end\n"
+    "      us.b, us.e = us.b - #key - #old, us.e - 1\n"
     "      del(v, o, x, key)\n"
     "      out[#out + 1] = (oh and expired(oh, now)) and 0 or 1\n"
     "    end\n"
@@ -165,14 +231,16 @@ static const char lua_write[] = LUA_PRELUDE
     "    out[#out + 1] = 0\n"
     "  else\n"
     "    local restore = string.find(flags, 'r', 1, true)\n"
-    "    local nh = hdr(blob)\n"
+    "    local nh = hdr(blob, true)\n"
     "    if not nh then return redis.error_reply('malformed record') end\n"
+    "    local nb = #key + #blob\n"
     "    while true do\n"
     "      local old = get(v, key)\n"
     "      local oh = old and hdr(old)\n"
-    "      if old and not oh then us.recount = true end\n"
-    "      local live = oh and not expired(oh, now)\n"
-    "      local ob = oh and oh.vl or 0\n"
+    "      if old and not oh then exact(v, us) end\n"
+    "      local oexp = oh and expired(oh, now)\n"
+    "      local live = oh and not oexp\n"
+    "      local ob = old and #key + #old or 0\n"
     "      if not restore then\n"
     "        if string.find(flags, 'c', 1, true) and live then\n"
     "          return {'exists', i}\n"
@@ -181,14 +249,14 @@ static const char lua_write[] = LUA_PRELUDE
     "          return {live and 'mismatch' or 'nomatch', i}\n"
     "        end\n"
     "      end\n"
-    "      local nb = us.b - math.min(ob, us.b) + nh.vl\n"
-    "      if nh.vl > ob and nb > quota then\n"
+    "      local after = us.b - math.min(ob, us.b) + nb\n"
+    "      if nb > ob and after > quota then\n"
     "        local ex, exb = expired_list(v, x, now), 0\n"
     "        for _, e in ipairs(ex) do exb = exb + e[2] end\n"
     "        local lv = math.max(us.b - exb, 0)\n"
-    "        local wb = lv - ((live and ob <= lv) and ob or 0) + nh.vl\n"
+    "        local wb = lv - ((old and not oexp and ob <= lv) and ob or 0) + nb\n"
     "        if #ex == 0 or wb > quota then\n"
-    "          return {'quota', i, lv, wb}\n"
+    "          return {'quota', i, num(lv), num(wb)}\n"
     "        end\n"
     "        for _, e in ipairs(ex) do\n"
     "          del(v, o, x, e[1])\n"
@@ -199,10 +267,12 @@ static const char lua_write[] = LUA_PRELUDE
     "        if not restore then\n"
     "          ver = live and oh.ver + 1 or 1\n"
     "          cat = live and oh.cat or now\n"
-    "          blob = string.sub(blob, 1, 8) .. struct.pack('<i8i8', ver, cat)\n"
-    "                 .. string.sub(blob, 25)\n"
+    "          blob = seal(string.sub(blob, 1, 8) ..\n"
+    "                      struct.pack('<i8i8', ver, cat) ..\n"
+    "                      string.sub(blob, 25, 80),\n"
+    "                      string.sub(blob, 89), nh.ctml)\n"
     "        end\n"
-    "        us.b = math.max(us.b - ob, 0) + nh.vl\n"
+    "        us.b = math.max(us.b - ob, 0) + nb\n"
     "        if not old then us.e = us.e + 1 end\n"
     "        put(v, o, x, key, blob, nh.exp)\n"
     "        out[#out + 1] = num(ver)\n"
@@ -226,16 +296,8 @@ static const char lua_write[] = LUA_PRELUDE
     "  end\n"
     "end\n"
     "for v, us in pairs(usage) do\n"
-    "  if us.recount then\n"
-    "    us.b, us.e = 0, 0\n"
-    "    for _, b in ipairs(redis.call('HVALS', v)) do\n"
-    "      local h = hdr(b)\n"
-    "      if h then us.b = us.b + h.vl end\n"
-    "      us.e = us.e + 1\n"
-    "    end\n"
-    "  end\n"
     "  redis.call('HSET', us.u, 'bytes', num(math.max(us.b, 0)),\n"
-    "             'entries', num(math.max(us.e, 0)))\n"
+    "             'entries', num(math.max(us.e, 0)), 'acct', '2')\n"
     "end\n"
     "return out\n";
 
@@ -249,7 +311,7 @@ static const char lua_remove[] = LUA_PRELUDE
     "  local b = redis.call('HGET', v, k)\n"
     "  local h = hdr(b)\n"
     "  if not b then redis.call('ZREM', x, k)\n"
-    "  elseif h and expired(h, now) then dead[#dead + 1] = {k, h.vl} end\n"
+    "  elseif h and expired(h, now) then dead[#dead + 1] = {k, #k + #b} end\n"
     "end\n"
     "if ARGV[1] == 'all' then\n"
     "  local n = redis.call('HLEN', v)\n"
@@ -264,10 +326,21 @@ static const char lua_remove[] = LUA_PRELUDE
     "  redis.call('ZREM', x, d[1])\n"
     "  bytes = bytes + d[2]\n"
     "end\n"
-    "local r = redis.call('HMGET', u, 'bytes', 'entries')\n"
-    "redis.call('HSET', u, 'bytes', num(math.max((tonumber(r[1]) or 0) - bytes, 0)),\n"
-    "           'entries', num(math.max((tonumber(r[2]) or 0) - #dead, 0)))\n"
+    "local r = redis.call('HMGET', u, 'bytes', 'entries', 'acct')\n"
+    "local b, e = (tonumber(r[1]) or 0) - bytes, (tonumber(r[2]) or 0) - #dead\n"
+    "if r[3] ~= '2' then b, e = recount(v) end\n"
+    "redis.call('HSET', u, 'bytes', num(math.max(b, 0)),\n"
+    "           'entries', num(math.max(e, 0)), 'acct', '2')\n"
     "return {#dead, 0}\n";
+
+/* UPGRADE: KEYS v, u. Recounts a namespace whose usage was counted the
+ * format-1 way; returns 1 if it did, 0 if it was current. */
+static const char lua_upgrade[] = LUA_PRELUDE
+    "if redis.call('HGET', KEYS[2], 'acct') == '2' then return 0 end\n"
+    "local b, e = recount(KEYS[1])\n"
+    "redis.call('HSET', KEYS[2], 'bytes', num(b), 'entries', num(e),\n"
+    "           'acct', '2')\n"
+    "return 1\n";
 
 /* SCAN: KEYS v, o; ARGV start (a ZRANGEBYLEX bound), count, bytes.
  * Returns {keys, records, more}: at most count keys, fewer once the
@@ -286,20 +359,26 @@ static const char lua_scan[] =
     "end\n"
     "return {keys, recs, #ks == n and 1 or 0}\n";
 
-/* TOUCH: KEYS v, x; ARGV key, expires_at. Rewrites only expires_at. */
-static const char lua_touch[] =
+/* TOUCH: KEYS v, x; ARGV key, expires_at. Rewrites only expires_at (and
+ * reseals a format-2 header). A record that does not decode is left for
+ * the next read to report. */
+static const char lua_touch[] = LUA_PRELUDE
     "local b = redis.call('HGET', KEYS[1], ARGV[1])\n"
-    "if not b or #b < 80 then return 0 end\n"
+    "local h = hdr(b)\n"
+    "if not h then return 0 end\n"
     "local e = tonumber(ARGV[2])\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], string.sub(b, 1, 32) ..\n"
-    "           struct.pack('<i8', e) .. string.sub(b, 41))\n"
+    "local h80 = string.sub(b, 1, 32) .. struct.pack('<i8', e) ..\n"
+    "            string.sub(b, 41, 80)\n"
+    "if h.f == 2 then b = seal(h80, string.sub(b, 89), h.ctml)\n"
+    "else b = h80 .. string.sub(b, 81) end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], b)\n"
     "if e == 0 then redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "else redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end\n"
     "return 1\n";
 
-enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_COUNT };
+enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_UPGRADE, S_COUNT };
 static const char *const scripts[S_COUNT] = {lua_write, lua_remove, lua_scan,
-                                             lua_touch};
+                                             lua_touch, lua_upgrade};
 
 /* ---- SIGPIPE ------------------------------------------------------------
  *
@@ -589,8 +668,10 @@ static redisReply *cmd(redisContext *c, int argc, const char **argv,
     return redisCommandArgv(c, argc, argv, lens);
 }
 
+static void upgrade_store(redis_backend *rb, redisContext *c);
+
 /* A new connection: connect, authenticate, select the database, check the
- * store's format marker. */
+ * store's format marker (and upgrade a format-1 store). */
 static int conn_open(redis_backend *rb, struct conn **out)
 {
     redisContext *c =
@@ -634,7 +715,7 @@ static int conn_open(redis_backend *rb, struct conn **out)
     r = redisCommand(c, "GET akv:format");
     if (r && r->type == REDIS_REPLY_NIL) {
         freeReplyObject(r);
-        r = redisCommand(c, "SET akv:format 1 NX");
+        r = redisCommand(c, "SET akv:format 2 NX");
         if (r && r->type != REDIS_REPLY_ERROR) {
             freeReplyObject(r);
             r = redisCommand(c, "GET akv:format");
@@ -645,7 +726,7 @@ static int conn_open(redis_backend *rb, struct conn **out)
         goto out;
     }
     if (r->type == REDIS_REPLY_STRING &&
-        (r->len != 1 || r->str[0] != '1')) {
+        (r->len != 1 || (r->str[0] != '1' && r->str[0] != '2'))) {
         rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
                       "unknown format", rb->where);
         goto out;
@@ -655,6 +736,8 @@ static int conn_open(redis_backend *rb, struct conn **out)
                       "the database holds something else", rb->where);
         goto out;
     }
+    if (r->type == REDIS_REPLY_STRING && r->str[0] == '1')
+        upgrade_store(rb, c);
 out:
     if (r)
         freeReplyObject(r);
@@ -780,6 +863,53 @@ static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
     buf[1] = ':';
     memcpy(buf + 2, sb, sb_len);
     return 2 + sb_len;
+}
+
+/* Brings a format-1 store (usage counted as value bytes only) to format 2
+ * on connection c: every namespace's usage is recounted by a script of its
+ * own (one hash slot each, as everywhere), then the marker moves. The
+ * write scripts recount a namespace whose usage hash lacks acct = 2 by
+ * themselves, so a failure here (a read-only replica, say) is only logged:
+ * the next connection tries again. */
+static void upgrade_store(redis_backend *rb, redisContext *c)
+{
+    akv_error saved = *akv_last_error();
+    struct conn tmp = {.c = c};
+    redisReply *l = redisCommand(c, "ZRANGEBYLEX akv:ns - +");
+    bool ok = l && l->type == REDIS_REPLY_ARRAY;
+    size_t done = 0;
+    for (size_t i = 0; ok && i < l->elements; i++) {
+        const redisReply *e = l->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len < 3 ||
+            e->len > 2 + AKV_SANDBOX_MAX || e->str[1] != ':' ||
+            e->str[0] < '0' || e->str[0] >= '0' + AKV_SCOPE_COUNT)
+            continue;
+        struct ns_keys nk;
+        ns_keys(&nk, e->str[0] - '0', e->str + 2, e->len - 2);
+        const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
+        size_t lens[5] = {0, 0, 0, nk.len, nk.len};
+        redisReply *r = run_script(rb, &tmp, S_UPGRADE, 5, argv, lens, 2);
+        ok = r && r->type == REDIS_REPLY_INTEGER;
+        if (ok)
+            done += r->integer == 1;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (l)
+        freeReplyObject(l);
+    if (ok) {
+        redisReply *r = redisCommand(c, "SET akv:format 2");
+        ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (ok)
+        akv_log("info", "%s: quota usage of %zu namespaces recounted (value, "
+                "metadata and key bytes)", rb->where, done);
+    else
+        akv_log("warning", "%s: could not recount quota usage yet; writes "
+                "recount each namespace as they reach it", rb->where);
+    akv_error_restore(&saved);
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -1105,7 +1235,8 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
             rc = akv_fail_quota(
                 x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
                 "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
-                "this write would make %llu",
+                "this write would make %llu (stored bytes count value, "
+                "metadata and key)",
                 akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
                 x->ns.sandbox, (unsigned long long)live,
                 (unsigned long long)x->quota, (unsigned long long)would);
@@ -1364,10 +1495,9 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
                 continue; /* deleted between the index and the hash read */
             akv_rec rec;
             if (akv_rec_decode(b->str, b->len, &rec) != AKV_OK) {
-                /* As on LMDB: an impossible digest, so that readers report
-                 * an integrity error instead of skipping the record. */
-                memset(&rec, 0, sizeof rec);
-                memset(rec.sha256, 0xff, sizeof rec.sha256);
+                /* As on LMDB: passed on as damaged, so that readers report
+                 * it instead of skipping it silently. */
+                akv_rec_damaged(&rec, b->len);
                 akv_error_clear();
             }
             stop = fn(ctx, ns, k->str, k->len, &rec);

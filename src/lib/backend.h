@@ -30,6 +30,11 @@ typedef struct akv_rec {
     size_t metadata_len;
     const void *value;
     size_t value_len;
+    size_t stored_len; /* bytes of the encoded record as stored (set by
+                          akv_rec_decode; what the quota counts, with the
+                          key) */
+    bool damaged;      /* scan only: the stored bytes did not decode; every
+                          other field is empty (akv_rec_damaged) */
 } akv_rec;
 
 /* A namespace: one sandbox's entries of one scope. */
@@ -104,7 +109,9 @@ typedef struct akv_backend_ops {
     /* Calls fn for each record, in key order, of namespace ns (ns->sandbox
      * NULL = every sandbox; ns->scope AKV_SCOPE_ALL = every scope) whose key
      * starts with prefix and sorts after `after` (both may be NULL). Records
-     * are seen in one consistent snapshot. */
+     * are seen in one consistent snapshot. A record that does not decode is
+     * passed too, with rec->damaged set (akv_rec_damaged), so that callers
+     * can report it. */
     int (*scan)(akv_backend *be, const akv_ns *ns, const char *prefix,
                 size_t prefix_len, const char *after, size_t after_len,
                 akv_scan_fn fn, void *ctx);
@@ -117,8 +124,9 @@ typedef struct akv_backend_ops {
                   int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
                   uint64_t *live_removed);
 
-    /* Adds every namespace's usage (entry count and value bytes, expired
-     * records included) to entries[scope] and bytes[scope]. */
+    /* Adds every namespace's usage (entry count and stored bytes, see
+     * akv_rec_usage in record.h; expired records included) to
+     * entries[scope] and bytes[scope]. */
     int (*usage)(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
                  uint64_t bytes[AKV_SCOPE_COUNT]);
 

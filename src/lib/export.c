@@ -13,6 +13,12 @@
  * Import restores version, timestamps, content type and metadata exactly, so
  * export → import → export is byte-identical. It validates every line before
  * it writes anything, then writes all entries in one transaction.
+ *
+ * A damaged entry (its value fails its SHA-256, or its record does not
+ * decode) is never exported: it is skipped with a warning naming it, the
+ * rest of the export goes on, and the export then fails with
+ * integrity_error saying how many were skipped, so that a backup script
+ * notices while still getting every sound entry (docs/decisions.md).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "record.h"
 
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -117,6 +124,8 @@ struct export_ctx {
     akv_progress_fn progress;
     void *pctx;
     uint64_t count;
+    uint64_t damaged;    /* skipped */
+    char first_bad[AKV_SANDBOX_MAX + AKV_KEY_MAX + 24]; /* for the message */
     int rc;
 };
 
@@ -124,16 +133,19 @@ static int export_one(void *ctx, const akv_ns *ns, const char *key,
                       size_t key_len, const akv_rec *rec)
 {
     struct export_ctx *c = ctx;
-    if (akv_rec_expired(rec, c->now))
+    if (!rec->damaged && akv_rec_expired(rec, c->now))
         return 0;
     char sb[AKV_SANDBOX_MAX + 1];
     memcpy(sb, ns->sandbox, ns->sandbox_len);
     sb[ns->sandbox_len] = '\0';
-    if (!akv_rec_verify(rec)) {
-        c->rc = akv_fail(AKV_EINTEGRITY,
-                         "%s/%s/%.*s fails its SHA-256; run agentkv check",
-                         sb, akv_scope_name(ns->scope), (int)key_len, key);
-        return 1;
+    if (rec->damaged || !akv_rec_verify(rec)) {
+        if (c->damaged++ == 0)
+            snprintf(c->first_bad, sizeof c->first_bad, "%s/%s/%.*s", sb,
+                     akv_scope_name(ns->scope), (int)key_len, key);
+        akv_log("warning", "integrity error: %s/%s/%.*s %s; not exported",
+                sb, akv_scope_name(ns->scope), (int)key_len, key,
+                rec->damaged ? "has a damaged record" : "fails its SHA-256");
+        return 0;
     }
     akv_meta m;
     akv_meta_fill(&m, sb, sb, ns->scope, key, key_len, rec);
@@ -173,13 +185,21 @@ int akv_export(akv_store *s, const char *sandbox, int scope, FILE *out,
         return AKV_EINVAL;
     if (scope != AKV_SCOPE_ALL && (scope < 0 || scope >= AKV_SCOPE_COUNT))
         return akv_fail(AKV_EINVAL, "invalid scope %d", scope);
-    struct export_ctx c = {out, akv_store_now(s), progress, ctx, 0, AKV_OK};
+    struct export_ctx c = {out, akv_store_now(s), progress, ctx, 0, 0, "",
+                           AKV_OK};
     akv_ns ns = {sandbox, sandbox ? strlen(sandbox) : 0, scope};
     int rc = s->be->ops->scan(s->be, &ns, NULL, 0, NULL, 0, export_one, &c);
     if (c.rc != AKV_OK)
         rc = c.rc;
     if (rc == AKV_OK && fflush(out) != 0)
         rc = akv_fail(AKV_EUNAVAILABLE, "export: write failed: %m");
+    if (rc == AKV_OK && c.damaged)
+        rc = akv_fail(AKV_EINTEGRITY,
+                      "%llu damaged %s skipped (first: %s), %llu exported; "
+                      "run agentkv check",
+                      (unsigned long long)c.damaged,
+                      c.damaged == 1 ? "entry" : "entries", c.first_bad,
+                      (unsigned long long)c.count);
     if (progress)
         progress(ctx, c.count, c.count);
     if (count)
@@ -218,6 +238,9 @@ static int get_str(json_t *o, const char *name, const char **s, size_t *len)
     return AKV_OK;
 }
 
+/* A timestamp a record can hold (record.c): from the epoch to the end of
+ * year 9999; expires_at may be null (never). akv_time_parse refuses leap
+ * seconds, which ms since the epoch cannot represent. */
 static int get_time(json_t *o, const char *name, int64_t *ms, bool nullable)
 {
     json_t *v = json_object_get(o, name);
@@ -228,7 +251,13 @@ static int get_time(json_t *o, const char *name, int64_t *ms, bool nullable)
     if (!json_is_string(v))
         return akv_fail(AKV_EINVAL, "field \"%s\" missing or not a timestamp",
                         name);
-    return akv_time_parse(json_string_value(v), json_string_length(v), ms);
+    int rc = akv_time_parse(json_string_value(v), json_string_length(v), ms);
+    if (rc != AKV_OK)
+        return rc;
+    if (*ms < 0 || *ms > AKV_TIME_MAX || (nullable && *ms == 0))
+        return akv_fail(AKV_EINVAL, "field \"%s\" is out of range (1970 to "
+                        "9999)", name);
+    return AKV_OK;
 }
 
 static char *dup_n(const char *s, size_t n)

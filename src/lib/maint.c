@@ -5,25 +5,29 @@
 #include <string.h>
 
 #include "internal.h"
+#include "record.h"
 
 struct stats_ctx {
     akv_scope_stats *row;
     int64_t now;
 };
 
+/* Bytes are stored bytes (akv_rec_usage), the figure the quota counts. A
+ * damaged record has no expiry to read: it counts as an entry, as it does
+ * against the quota. */
 static int stats_one(void *ctx, const akv_ns *ns, const char *key,
                      size_t key_len, const akv_rec *rec)
 {
     (void)ns;
     (void)key;
-    (void)key_len;
     struct stats_ctx *c = ctx;
+    uint64_t bytes = akv_rec_usage(key_len, rec->stored_len);
     if (akv_rec_expired(rec, c->now)) {
         c->row->expired++;
-        c->row->expired_bytes += rec->value_len;
+        c->row->expired_bytes += bytes;
     } else {
         c->row->entries++;
-        c->row->bytes += rec->value_len;
+        c->row->bytes += bytes;
     }
     return 0;
 }
@@ -141,13 +145,17 @@ static int check_one(void *ctx, const akv_ns *ns, const char *key,
 {
     struct check_ctx *c = ctx;
     c->checked++;
-    if (!akv_rec_verify(rec)) {
+    /* A damaged record (header, content type or metadata: it did not
+     * decode) fails here too: its placeholder's digest never matches. */
+    if (rec->damaged || !akv_rec_verify(rec)) {
         c->failed++;
         char sb[AKV_SANDBOX_MAX + 1];
         memcpy(sb, ns->sandbox, ns->sandbox_len);
         sb[ns->sandbox_len] = '\0';
-        akv_log("error", "integrity error: %s/%s/%.*s fails its SHA-256", sb,
-                akv_scope_name(ns->scope), (int)key_len, key);
+        akv_log("error", "integrity error: %s/%s/%.*s %s", sb,
+                akv_scope_name(ns->scope), (int)key_len, key,
+                rec->damaged ? "has a damaged record (header or metadata)"
+                             : "fails its SHA-256");
         if (c->bad) {
             akv_meta m;
             akv_meta_fill(&m, sb, sb, ns->scope, key, key_len, rec);
@@ -176,7 +184,8 @@ int akv_check(akv_store *s, akv_check_fn bad, akv_progress_fn progress,
         return rc;
     if (c.failed)
         return akv_fail(AKV_EINTEGRITY,
-                        "%llu of %llu entries fail their SHA-256",
+                        "%llu of %llu entries are damaged or fail their "
+                        "SHA-256",
                         (unsigned long long)c.failed,
                         (unsigned long long)c.checked);
     return AKV_OK;

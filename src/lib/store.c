@@ -141,26 +141,30 @@ json_t *akv_meta_json(const akv_meta *m)
         json_decref(meta);
         return NULL;
     }
-    json_object_set_new(o, "sandbox", json_string(m->sandbox));
-    json_object_set_new(o, "scope", json_string(akv_scope_name(m->scope)));
-    json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
-    json_object_set_new(o, "origin", json_string(m->origin));
-    json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-    json_object_set_new(o, "content_type", json_string(m->content_type));
-    json_object_set_new(o, "sha256", json_string(m->sha256));
-    json_object_set_new(o, "version", json_integer((json_int_t)m->version));
-    json_object_set_new(o, "created_at",
-                        json_string(akv_time_format(m->created_at, created)));
-    json_object_set_new(o, "updated_at",
-                        json_string(akv_time_format(m->updated_at, updated)));
-    json_object_set_new(
+    int bad = 0;
+    bad |= json_object_set_new(o, "sandbox", json_string(m->sandbox));
+    bad |= json_object_set_new(o, "scope",
+                               json_string(akv_scope_name(m->scope)));
+    bad |= json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
+    bad |= json_object_set_new(o, "origin", json_string(m->origin));
+    bad |= json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+    bad |= json_object_set_new(o, "content_type",
+                               json_string(m->content_type));
+    bad |= json_object_set_new(o, "sha256", json_string(m->sha256));
+    bad |= json_object_set_new(o, "version",
+                               json_integer((json_int_t)m->version));
+    bad |= json_object_set_new(
+        o, "created_at", json_string(akv_time_format(m->created_at, created)));
+    bad |= json_object_set_new(
+        o, "updated_at", json_string(akv_time_format(m->updated_at, updated)));
+    bad |= json_object_set_new(
         o, "expires_at",
         m->expires_at ? json_string(akv_time_format(m->expires_at, expires))
                       : json_null());
-    json_object_set_new(o, "metadata", meta);
-    /* A field that could not be added (out of memory) is missing: never
-     * hand out an object without every one of the twelve. */
-    if (json_object_size(o) != 12) {
+    bad |= json_object_set_new(o, "metadata", meta);
+    /* A field that could not be made or added (out of memory) would be
+     * missing: never hand out an object without every field. */
+    if (bad) {
         json_decref(o);
         return NULL;
     }
@@ -354,10 +358,16 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
     for (int i = 0; i < n; i++) {
         akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
         int rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
-        if (rc == AKV_OK)
+        if (rc == AKV_OK) {
             rc = examine(s, &ns, scope, key, key_len, now, rec, *hold);
-        else if (rc == AKV_EINTEGRITY)
+        } else if (rc == AKV_EINTEGRITY) {
+            /* Name the entry; keep the reason the decoder gave. */
+            char why[sizeof akv_last_error()->message];
+            snprintf(why, sizeof why, "%s", akv_last_error()->message);
             log_damaged(spaces[i], scope, key, key_len);
+            akv_fail(AKV_EINTEGRITY, "stored record of %s/%.*s is damaged: "
+                     "%s", akv_scope_name(scope), (int)key_len, key, why);
+        }
         if (rc == AKV_ENOTFOUND)
             continue;
         if (rc == AKV_OK)

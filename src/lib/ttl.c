@@ -98,8 +98,11 @@ bad:
 
 char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF])
 {
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)secs * 1000);
+    /* Floor division without overflow, for any int64 (INT64_MIN too). */
+    int frac = (int)(ms % 1000);
+    time_t secs = (time_t)(ms / 1000 - (frac < 0));
+    if (frac < 0)
+        frac += 1000;
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
         snprintf(buf, AKV_TIME_BUF, "1970-01-01T00:00:00.000Z");
@@ -176,8 +179,16 @@ int akv_time_parse(const char *s, size_t len, int64_t *ms)
     } else {
         goto bad;
     }
-    if (p != end || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
-        sec > 60)
+    if (p != end || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59)
+        goto bad;
+    /* ms since the epoch have no room for a leap second: :60 would come
+     * back as the next minute's :00, so it is refused, not rewritten. */
+    if (sec == 60)
+        return akv_fail(AKV_EINVAL,
+                        "invalid timestamp '%s': a leap second (:60) cannot "
+                        "be stored; use :59.999",
+                        akv_quote(shown, s, len));
+    if (sec > 60)
         goto bad;
     /* Days from civil date (proleptic Gregorian), valid for year >= 0. */
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -290,6 +290,10 @@ void http_kv_list(struct http_req *r)
         ob_json_str(b, next, strlen(next));
     else
         ob_str(b, "null");
+    /* Entries skipped because their stored record is damaged (logged by
+     * the library; `agentkv check` lists them). */
+    ob_str(b, ",\"damaged\":");
+    ob_u64(b, akv_list_damaged(list));
     ob_str(b, "}");
     akv_list_free(list);
     r->resp.status = 200;

@@ -229,8 +229,8 @@ static int64_t days_since_epoch(int y, int m, int d)
 }
 
 /* The grammar agentkv.h documents: YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM),
- * 'T' and 'Z' in either case, a real calendar date, second 60 allowed (a
- * leap second counts as the first second of the next minute). */
+ * 'T' and 'Z' in either case, a real calendar date, seconds 0..59 (a leap
+ * second, :60, is refused: milliseconds since the epoch cannot hold it). */
 static int model_time(const uint8_t *s, size_t n, int64_t *ms)
 {
     int Y, M, D, h, mi, se, frac = 0;
@@ -273,7 +273,7 @@ static int model_time(const uint8_t *s, size_t n, int64_t *ms)
                                 31, 31, 30, 31, 30, 31};
     if (p != n || M < 1 || M > 12 || D < 1 ||
         D > mdays[M - 1] + (M == 2 && leap(Y)) || h > 23 || mi > 59 ||
-        se > 60)
+        se > 59)
         return 0;
     int64_t secs = days_since_epoch(Y, M, D) * 86400 + h * 3600 + mi * 60 +
                    se - (int64_t)offset * 60;

@@ -223,7 +223,9 @@ areq GET "/v1/sandboxes/sb/stats?scope=task"
 USED=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["task"]["bytes"])' "$BODY")
 areq PUT "$KV/task/q2" --data-binary @"$TMP/4000"
 expect_error 507 quota_exceeded
-json_check "d['error']['scope'] == 'task' and d['error']['used'] == $USED and d['error']['quota'] == 10240 and d['error']['would_be'] == $USED + 4000"
+# The write would add its stored bytes: key (2) + record header (88) +
+# curl's content type application/x-www-form-urlencoded (33) + value.
+json_check "d['error']['scope'] == 'task' and d['error']['used'] == $USED and d['error']['quota'] == 10240 and d['error']['would_be'] == $USED + 2 + 88 + 33 + 4000"
 absent sb task q2
 
 t "a 413 and a 507 are counted in the metrics"

@@ -194,9 +194,11 @@ areq GET "$KV/project"
 json_check "d['items'] == []"
 
 t "stats gives every scope, or one with ?scope="
+# Stored bytes, what the quota counts: key (13) + record header (88) +
+# content type text/markdown (13) + value (19).
 areq GET /v1/sandboxes/sb1/stats
 expect_status 200
-json_check "set(d) == {'system','instructions','project','task','artifacts'} and d['artifacts']['entries'] == 1 and d['artifacts']['bytes'] == 19 and d['task']['quota'] == 100*1024*1024"
+json_check "set(d) == {'system','instructions','project','task','artifacts'} and d['artifacts']['entries'] == 1 and d['artifacts']['bytes'] == 13 + 88 + 13 + 19 and d['task']['quota'] == 100*1024*1024"
 areq GET "/v1/sandboxes/sb1/stats?scope=task"
 json_check "set(d) == {'task'} and set(d['task']) >= {'entries','bytes','quota','used_percent','expired','expired_bytes','hits','misses','default_ttl'}"
 
@@ -240,6 +242,24 @@ t "HTTP/1.0 without keep-alive closes after the response"
 raw "b'GET /healthz HTTP/1.0\r\n\r\n'" --expect-closed
 expect_status 200
 expect_header Connection close
+
+t "a list page is bounded in bytes: limit=10000 over entries with 63 KiB of metadata"
+META=$("$PY" -c 'print("{\"pad\":\"" + "m" * (63 * 1024 - 10) + "\"}")')
+for i in $(seq -w 1 70); do
+    areq PUT "/v1/sandboxes/big/kv/artifacts/k$i" --data-binary '' -H "X-Agentkv-Metadata: $META"
+    [ "$STATUS" = 201 ] || fail "PUT k$i: $STATUS"
+done
+pass
+areq GET '/v1/sandboxes/big/kv/artifacts?limit=10000'
+expect_status 200
+[ "$(wc -c <"$BODY")" -lt $((4 * 1024 * 1024 + 65536)) ] || fail "page of $(wc -c <"$BODY") bytes"
+pass
+json_check "0 < len(d['items']) < 70 and d['next_cursor'] == d['items'][-1]['key'] and d['damaged'] == 0"
+NEXT=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["next_cursor"])' "$BODY")
+FIRST=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$BODY")
+areq GET "/v1/sandboxes/big/kv/artifacts?limit=10000&cursor=$NEXT"
+expect_status 200
+json_check "len(d['items']) == 70 - $FIRST and d['next_cursor'] is None"
 
 t "SIGTERM: the server exits 0"
 stop_server

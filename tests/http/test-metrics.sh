@@ -61,11 +61,14 @@ pass
 pass
 
 t "entries and bytes gauges count the whole store"
+# Stored bytes: key + record header (88) + content type (curl's
+# application/x-www-form-urlencoded, 33; the CLI's default
+# application/octet-stream, 24) + value.
 [ "$(metric 'agentkv_entries{scope="task"}')" = 2 ] || fail "entries task: $(metric 'agentkv_entries{scope="task"}')"
 pass
-[ "$(metric 'agentkv_bytes{scope="task"}')" = 9 ] || fail "bytes task"
+[ "$(metric 'agentkv_bytes{scope="task"}')" = $((1 + 88 + 33 + 5 + 1 + 88 + 33 + 4)) ] || fail "bytes task"
 pass
-[ "$(metric 'agentkv_bytes{scope="artifacts"}')" = 6 ] || fail "bytes artifacts"
+[ "$(metric 'agentkv_bytes{scope="artifacts"}')" = $((1 + 88 + 33 + 6)) ] || fail "bytes artifacts"
 pass
 
 t "a sandbox only the CLI wrote, which no request named, is counted too"
@@ -77,9 +80,9 @@ areq GET /metrics
 expect_status 200
 [ "$(metric 'agentkv_entries{scope="task"}')" = 3 ] || fail "entries task: $(metric 'agentkv_entries{scope="task"}')"
 pass
-[ "$(metric 'agentkv_bytes{scope="task"}')" = 17 ] || fail "bytes task: $(metric 'agentkv_bytes{scope="task"}')"
+[ "$(metric 'agentkv_bytes{scope="task"}')" = $((253 + 1 + 88 + 24 + 8)) ] || fail "bytes task: $(metric 'agentkv_bytes{scope="task"}')"
 pass
-[ "$(metric 'agentkv_bytes{scope="project"}')" = 3 ] || fail "bytes project: $(metric 'agentkv_bytes{scope="project"}')"
+[ "$(metric 'agentkv_bytes{scope="project"}')" = $((1 + 88 + 24 + 3)) ] || fail "bytes project: $(metric 'agentkv_bytes{scope="project"}')"
 pass
 
 t "reading an instruction set counts agentkv_instruction_fetches_total{name}"

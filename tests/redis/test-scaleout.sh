@@ -16,7 +16,7 @@
 redis_start "$TMP/redis" || fail "redis-server did not start"
 BACKEND=$REDIS_URL
 
-# A small task quota, so that a few concurrent 1000-byte writes overflow it.
+# A small task quota, so that a few concurrent 950-byte writes overflow it.
 CFG="$TMP/agentkv.ini"
 printf '[scope.task]\nquota = 10KiB\n' >"$CFG"
 QUOTA=10240
@@ -177,7 +177,8 @@ for n in A B; do
     areq GET '/v1/sandboxes/ex/kv/task?include_expired=true'
     json_check "[i['key'] for i in d['items']] == ['old/000']"
     areq GET '/v1/sandboxes/ex/stats?scope=task'
-    json_check "d['task']['entries'] == 0 and d['task']['bytes'] == 0 and d['task']['expired'] == 1 and d['task']['expired_bytes'] == 9000"
+    # Stored bytes: key (7) + record header (88) + content type (24) + value.
+    json_check "d['task']['entries'] == 0 and d['task']['bytes'] == 0 and d['task']['expired'] == 1 and d['task']['expired_bytes'] == 7 + 88 + 24 + 9000"
 done
 
 t "an expired entry does not count against a writer (9000 expired + 5000 new, quota 10 KiB)"
@@ -187,7 +188,7 @@ areq PUT /v1/sandboxes/ex/kv/task/new --data-binary @"$TMP/v5000"
 expect_status 201
 on A
 areq GET '/v1/sandboxes/ex/stats?scope=task'
-json_check "d['task']['entries'] == 1 and d['task']['bytes'] == 5000"
+json_check "d['task']['entries'] == 1 and d['task']['bytes'] == 3 + 88 + 33 + 5000"
 
 t "a prune through A removes what B saw as expired"
 entries_jsonl ex2 task old/ 3 100 2020-01-02T00:00:00.000Z >"$TMP/ex2.jsonl"
@@ -253,7 +254,10 @@ expect_header X-Agentkv-Version $((2 * N))
 
 t "concurrent writers through both servers never exceed the quota"
 N=20
-SIZE=1000
+SIZE=950
+# What each write stores: key (3) + record header (88) + curl's content type
+# application/x-www-form-urlencoded (33) + value.
+COST=$((3 + 88 + 33 + SIZE))
 head -c $SIZE /dev/urandom >"$TMP/k1000"
 urls=()
 for i in $(seq -w 1 $N); do
@@ -264,17 +268,17 @@ OK=$(grep -c '^201 ' "$TMP/qw.status")
 FULL=$(grep -c '^507 ' "$TMP/qw.status")
 [ $((OK + FULL)) -eq $((2 * N)) ] || fail "answers other than 201/507: $(sort "$TMP/qw.status" | cut -d' ' -f1 | uniq -c)"
 pass
-[ $((OK * SIZE)) -le $QUOTA ] || fail "$OK writes of $SIZE bytes acknowledged: over the quota of $QUOTA"
+[ $((OK * COST)) -le $QUOTA ] || fail "$OK writes of $COST bytes acknowledged: over the quota of $QUOTA"
 pass
 # Distinct keys, nothing deleted: the quota fills exactly.
-[ "$OK" -eq $((QUOTA / SIZE)) ] || fail "expected $((QUOTA / SIZE)) writes acknowledged, got $OK"
+[ "$OK" -eq $((QUOTA / COST)) ] || fail "expected $((QUOTA / COST)) writes acknowledged, got $OK"
 pass
 grep '^201 ' "$TMP/qw.status" | sed 's|.*/kv/task/||' | sort >"$TMP/qw.acked"
 for n in A B; do
     on $n
     areq GET '/v1/sandboxes/q/stats?scope=task'
     expect_status 200
-    json_check "d['task']['entries'] == $OK and d['task']['bytes'] == $((OK * SIZE)) and d['task']['quota'] == $QUOTA"
+    json_check "d['task']['entries'] == $OK and d['task']['bytes'] == $((OK * COST)) and d['task']['quota'] == $QUOTA"
     areq GET /v1/sandboxes/q/kv/task
     expect_status 200
     "$PY" -c 'import json,sys; print("\n".join(i["key"] for i in json.load(open(sys.argv[1]))["items"]))' \
@@ -289,7 +293,7 @@ cp "$f507" "$BODY"
 json_check "d['error']['code'] == 'quota_exceeded' and d['error']['quota'] == $QUOTA"
 
 t "the namespace fills to the byte and no further, whichever server writes"
-REST=$((QUOTA - OK * SIZE))
+REST=$((QUOTA - OK * COST - (4 + 88 + 33))) # the value that fills it
 on B
 head -c $REST /dev/zero >"$TMP/rest"
 areq PUT /v1/sandboxes/q/kv/task/rest --data-binary @"$TMP/rest"
@@ -382,7 +386,7 @@ treq "$AGENT_A" GET /v1/sandboxes/team-a/kv/task/plan
 expect_status 200
 expect_body 'agent plan'
 areq GET '/v1/sandboxes/q/stats?scope=task'
-json_check "d['task']['entries'] == $((OK + 1)) and d['task']['bytes'] == $((OK * SIZE + 1))"
+json_check "d['task']['entries'] == $((OK + 1)) and d['task']['bytes'] == $((OK * COST + 8 + 88 + 33 + 1))"
 
 t "a restarted A sees what B wrote meanwhile"
 areq PUT /v1/sandboxes/s3/kv/project/summary --data-binary 'written while A was down'

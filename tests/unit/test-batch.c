@@ -69,7 +69,9 @@ static int setup(void **state)
     tu_store *ts = calloc(1, sizeof *ts);
     akv_config *cfg;
     akv_config_new(&cfg);
-    akv_config_set(cfg, "scope.instructions", "quota", "64");
+    /* Stored bytes (tu_cost_full: key, header, "text/markdown", value):
+     * three small entries fit, the failure test below does not. */
+    akv_config_set(cfg, "scope.instructions", "quota", "350");
     akv_config_set(cfg, "store", "max_value_size", "40");
     tu_store_open(ts, cfg);
     akv_config_free(cfg);
@@ -120,12 +122,13 @@ static void test_puts_and_deletes(void **state)
     assert_int_equal(out[0].version, 0);
     assert_string_equal(out[0].key, "a");
     assert_int_equal(out[1].version, 2);
-    /* The namespace's usage followed: the quota sees 3 bytes in use. */
+    /* The namespace's usage followed: the quota sees b and c in use. */
     akv_scope_stats st[AKV_SCOPE_COUNT];
     size_t n;
     assert_ok(akv_stats(ts->store, SB, SC, st, &n));
     assert_int_equal(st[0].entries, 2);
-    assert_int_equal(st[0].bytes, 3);
+    assert_int_equal(st[0].bytes,
+                     tu_cost_full(1, 2, 13, 0) + tu_cost_full(1, 1, 13, 0));
 }
 
 static void test_nothing_on_quota_failure(void **state)
@@ -133,8 +136,8 @@ static void test_nothing_on_quota_failure(void **state)
     tu_store *ts = *state;
     akv_batch_op ops[2] = {put_op("a", "0123456789"), put_op("gone", "x")};
     assert_ok(akv_batch_write(ts->store, SB, SC, ops, 2, NULL));
-    /* 10 + 30 + 30 bytes > 64: the last write fails, after a delete and
-     * puts that fit. */
+    /* a (10-byte value) + b and c (30 each) are 376 stored bytes > 350:
+     * the last write fails, after a delete and puts that fit. */
     char big[31];
     memset(big, 'z', 30);
     big[30] = '\0';

@@ -423,6 +423,12 @@ static void each_kind_of_bad_line_is_rejected(void **state)
         {.version = -1},
         {.raw_meta = "[1]"},
         {.raw_created = "\"yesterday\""},
+        /* A leap second cannot be stored: refused, never moved to the
+         * next minute (which would not round-trip). */
+        {.raw_created = "\"2016-12-31T23:59:60.000Z\""},
+        /* Before the epoch: no record holds such a timestamp. */
+        {.raw_created = "\"1969-12-31T23:59:59.999Z\""},
+        {.raw_created = "\"0000-01-01T00:00:00.000Z\""},
         {.content_type = "text/\\u0001plain"},
     };
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
@@ -444,6 +450,31 @@ static void each_kind_of_bad_line_is_rejected(void **state)
         import_fails_changing_nothing(text, AKV_EINVAL, 3);
         free(text);
     }
+}
+
+/* The leap second gets a message that says what is wrong with it, and
+ * the last representable instant of that minute round-trips exactly. */
+static void leap_second_is_refused_with_a_clear_message(void **state)
+{
+    (void)state;
+    struct line leap = {.raw_created = "\"2016-12-31T23:59:60Z\""};
+    char *bad = make_line(&leap);
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    uint64_t count = 9;
+    assert_akv(import_str(&ts, bad, &count), AKV_EINVAL);
+    assert_non_null(strstr(akv_last_error()->message, "leap second"));
+    assert_non_null(strstr(akv_last_error()->message, "line 1"));
+    free(bad);
+    struct line last = {.raw_created = "\"2016-12-31T23:59:59.999Z\""};
+    char *good = make_line(&last);
+    assert_ok(import_str(&ts, good, &count));
+    assert_int_equal(count, 1);
+    char *out = export_all(&ts);
+    assert_non_null(strstr(out, "\"created_at\":\"2016-12-31T23:59:59.999Z\""));
+    free(out);
+    free(good);
+    tu_store_close(&ts);
 }
 
 static void value_over_max_value_size_fails_the_import(void **state)
@@ -583,6 +614,7 @@ int main(void)
         cmocka_unit_test(import_of_empty_input_imports_nothing),
         cmocka_unit_test(bad_line_anywhere_fails_the_whole_import),
         cmocka_unit_test(each_kind_of_bad_line_is_rejected),
+        cmocka_unit_test(leap_second_is_refused_with_a_clear_message),
         cmocka_unit_test(value_over_max_value_size_fails_the_import),
         cmocka_unit_test(import_over_existing_keys_replaces_them),
         cmocka_unit_test(import_respects_quotas_all_or_nothing),

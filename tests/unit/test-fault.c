@@ -50,6 +50,7 @@
 
 #include "agentkv-instructions.h"
 #include "internal.h"
+#include "record.h"
 #include "testutil.h"
 
 /* ---- the fault switch -------------------------------------------------- */
@@ -622,7 +623,7 @@ static int dump_one(void *ctx, const akv_ns *ns, const char *key,
     text_bytes(c->t, rec->value, rec->value_len);
     text_add(c->t, "\n");
     c->entries[ns->scope]++;
-    c->bytes[ns->scope] += rec->value_len;
+    c->bytes[ns->scope] += akv_rec_usage(key_len, rec->stored_len);
     return 0;
 }
 
@@ -736,9 +737,11 @@ static void baseline(tu_store *ts)
     put_one(s, "sb2", AKV_SCOPE_TASK, "e3", "gone", 1, NULL);
     assert_ok(akv_seed(s, SB, seed_a, NULL, NULL));
     ts->clock.now_ms += 10 * 1000; /* e1, e2, e3 have expired */
-    /* Live task bytes of sb1 are far below the quota, live plus expired
-     * above it, whichever bytes (values, keys, metadata) a quota counts. */
-    ts->store->cfg.quota[AKV_SCOPE_TASK] = 240;
+    /* Stored bytes (key + record, 88-byte header included) of sb1's task
+     * scope: live about 340, a new put about 130, the two expired entries
+     * about 440. So the live bytes plus a new put fit in the quota, the
+     * live plus the expired ones do not: a put must collect them. */
+    ts->store->cfg.quota[AKV_SCOPE_TASK] = 600;
 }
 
 /* ---- the operations under test ----------------------------------------- */

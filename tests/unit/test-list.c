@@ -3,8 +3,12 @@
  * capped), cursor paging over thousands of keys (every key exactly once),
  * paging of merged overlay lists, include_expired, and invalid cursors.
  * Large namespaces are loaded with one akv_import instead of thousands of
- * fsynced puts.
+ * fsynced puts. Pages are bounded in bytes too: entries with 63 KiB of
+ * metadata each come back about 4 MiB at a time, however high the limit,
+ * and paging still returns every key once (also through an overlay merge
+ * whose sources stop at different keys).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -481,6 +485,148 @@ static void large_values_are_listed_across_byte_bounded_pages(void **state)
     tu_store_close(&ts);
 }
 
+/* A metadata JSON object of len bytes; owned. */
+static char *big_metadata(size_t len)
+{
+    char *m = malloc(len + 1);
+    assert_non_null(m);
+    memcpy(m, "{\"pad\":\"", 8);
+    memset(m + 8, 'm', len - 10);
+    memcpy(m + len - 2, "\"}", 3);
+    return m;
+}
+
+static void put_meta(tu_store *ts, const char *sb, akv_scope scope,
+                     const char *key, const char *meta)
+{
+    akv_put_opts o;
+    akv_put_opts_init(&o);
+    o.metadata = meta;
+    o.metadata_len = meta ? strlen(meta) : 0;
+    assert_ok(akv_put(ts->store, sb, scope, key, strlen(key), "", 0, &o, NULL,
+                      NULL));
+}
+
+/* Pages through sb/scope with the highest limit; returns the keys seen
+ * (owned, NUL-separated in one string) and checks every page's size. */
+static size_t page_all(tu_store *ts, const char *sb, akv_scope scope,
+                       char **keys_out, size_t *pages_out)
+{
+    char cursor[AKV_KEY_MAX + 1];
+    int have = 0;
+    size_t n = 0, pages = 0;
+    char *keys = NULL;
+    size_t klen = 0;
+    FILE *w = open_memstream(&keys, &klen);
+    assert_non_null(w);
+    for (;;) {
+        akv_list *l = page(ts, sb, scope, NULL, AKV_LIST_MAX_LIMIT,
+                           have ? cursor : NULL, 0);
+        size_t c = akv_list_count(l), bytes = 0;
+        assert_true(c >= 1 || akv_list_next_cursor(l) == NULL);
+        for (size_t i = 0; i < c; i++) {
+            const akv_meta *m = akv_list_item(l, i);
+            bytes += m->key_len + strlen(m->content_type) + m->metadata_len +
+                     AKV_LIST_ITEM_BYTES;
+            fprintf(w, "%s\n", m->key);
+        }
+        /* At most the budget, unless one item alone is over it. */
+        assert_true(bytes <= AKV_LIST_MAX_BYTES || c == 1);
+        n += c;
+        pages++;
+        const char *next = akv_list_next_cursor(l);
+        if (next == NULL) {
+            akv_list_free(l);
+            break;
+        }
+        assert_string_equal(next, akv_list_item(l, c - 1)->key);
+        strcpy(cursor, next);
+        have = 1;
+        akv_list_free(l);
+        assert_true(pages < 1000);
+    }
+    fclose(w);
+    *keys_out = keys;
+    *pages_out = pages;
+    return n;
+}
+
+/* The issue's case: a limit of 10,000 over entries with 63 KiB of
+ * metadata once returned 124 MiB of JSON in one page. */
+static void pages_are_bounded_in_bytes(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    char *meta = big_metadata(63 * 1024);
+    for (int i = 0; i < 100; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%03d", i);
+        put_meta(&ts, "sb", AKV_SCOPE_ARTIFACTS, key, meta);
+    }
+    size_t each = 4 + strlen(AKV_DEFAULT_CONTENT_TYPE) + 63 * 1024 +
+                  AKV_LIST_ITEM_BYTES;
+    akv_list *l = page(&ts, "sb", AKV_SCOPE_ARTIFACTS, NULL,
+                       AKV_LIST_MAX_LIMIT, NULL, 0);
+    assert_int_equal(akv_list_count(l), AKV_LIST_MAX_BYTES / each);
+    print_message("a page of 63 KiB-metadata entries: %zu items (limit %d)\n",
+                  akv_list_count(l), AKV_LIST_MAX_LIMIT);
+    assert_non_null(akv_list_next_cursor(l));
+    akv_list_free(l);
+    char *keys;
+    size_t pages;
+    assert_int_equal(page_all(&ts, "sb", AKV_SCOPE_ARTIFACTS, &keys, &pages),
+                     100);
+    assert_int_equal(pages, 2);
+    for (int i = 0; i < 100; i++) {
+        char line[16];
+        snprintf(line, sizeof line, "k%03d\n", i);
+        assert_memory_equal(keys + 5 * i, line, 5);
+    }
+    free(keys);
+    /* A small limit still wins over the byte budget. */
+    l = page(&ts, "sb", AKV_SCOPE_ARTIFACTS, NULL, 3, NULL, 0);
+    assert_int_equal(akv_list_count(l), 3);
+    assert_string_equal(akv_list_next_cursor(l), "k002");
+    akv_list_free(l);
+    free(meta);
+    tu_store_close(&ts);
+}
+
+/* Overlay: _global holds entries with large metadata (its page stops
+ * early, by bytes), the sandbox small ones interleaved with them, some on
+ * the same keys. Paging the merge returns every visible key once, in
+ * order, the sandbox's copy where both have one. */
+static void overlay_pages_bounded_in_bytes_miss_nothing(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    char *meta = big_metadata(63 * 1024);
+    char want[200][8];
+    size_t nwant = 0;
+    for (int i = 0; i < 150; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%03d", i);
+        bool global = i % 3 != 0, own = i % 5 == 0 || !global;
+        if (global)
+            put_meta(&ts, "_global", AKV_SCOPE_SYSTEM, key, meta);
+        if (own)
+            put_meta(&ts, "S", AKV_SCOPE_SYSTEM, key, "{\"own\":1}");
+        strcpy(want[nwant++], key);
+    }
+    char *keys;
+    size_t pages;
+    assert_int_equal(page_all(&ts, "S", AKV_SCOPE_SYSTEM, &keys, &pages),
+                     nwant);
+    assert_true(pages >= 2);
+    for (size_t i = 0; i < nwant; i++)
+        assert_memory_equal(keys + 5 * i, want[i], 4);
+    free(keys);
+    free(meta);
+    tu_store_close(&ts);
+}
+
 static void invalid_cursor_or_prefix_is_invalid_argument(void **state)
 {
     (void)state;
@@ -534,6 +680,8 @@ int main(void)
         cmocka_unit_test(list_items_carry_their_metadata),
         cmocka_unit_test(large_values_are_listed_across_byte_bounded_pages),
         cmocka_unit_test(invalid_cursor_or_prefix_is_invalid_argument),
+        cmocka_unit_test(pages_are_bounded_in_bytes),
+        cmocka_unit_test(overlay_pages_bounded_in_bytes_miss_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

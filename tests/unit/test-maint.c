@@ -97,16 +97,18 @@ static void stats_have_one_row_per_scope_with_spec_defaults(void **state)
     size_t n = 0;
     assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_ALL, rows, &n));
     assert_int_equal(n, AKV_SCOPE_COUNT);
-    static const struct {
+    /* Bytes are stored bytes: key, record header, content type, value. */
+    const struct {
         uint64_t quota;
         int64_t ttl;
         uint64_t entries, bytes, expired, expired_bytes;
     } want[AKV_SCOPE_COUNT] = {
-        {10 * MiB, 0, 1, 10, 0, 0},       /* system */
-        {5 * MiB, 0, 0, 0, 0, 0},         /* instructions */
-        {20 * MiB, 72 * 3600, 1, 7, 0, 0}, /* project */
-        {100 * MiB, 24 * 3600, 2, 8, 1, 4}, /* task */
-        {200 * MiB, 48 * 3600, 0, 0, 1, 6}, /* artifacts */
+        {10 * MiB, 0, 1, tu_cost(1, 10), 0, 0},       /* system */
+        {5 * MiB, 0, 0, 0, 0, 0},                     /* instructions */
+        {20 * MiB, 72 * 3600, 1, tu_cost(1, 7), 0, 0}, /* project */
+        {100 * MiB, 24 * 3600, 2, tu_cost(2, 5) + tu_cost(2, 3), 1,
+         tu_cost(2, 4)},                               /* task */
+        {200 * MiB, 48 * 3600, 0, 0, 1, tu_cost(1, 6)}, /* artifacts */
     };
     for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
         assert_int_equal(rows[i].scope, i);
@@ -140,10 +142,10 @@ static void stats_for_one_scope_match_the_full_table(void **state)
     /* Other sandboxes count their own namespace only. */
     akv_scope_stats g = stats_row(&ts, "_global", AKV_SCOPE_SYSTEM);
     assert_int_equal(g.entries, 1);
-    assert_int_equal(g.bytes, 11);
+    assert_int_equal(g.bytes, tu_cost(1, 11));
     akv_scope_stats s2 = stats_row(&ts, "sb2", AKV_SCOPE_TASK);
     assert_int_equal(s2.entries, 1);
-    assert_int_equal(s2.bytes, 13);
+    assert_int_equal(s2.bytes, tu_cost(2, 13));
     akv_scope_stats none = stats_row(&ts, "nobody", AKV_SCOPE_TASK);
     assert_int_equal(none.entries + none.bytes + none.expired, 0);
     tu_store_close(&ts);
@@ -240,20 +242,22 @@ static void store_usage_totals_every_sandbox(void **state)
     put_ttl(&ts, "sb2", AKV_SCOPE_TASK, "a", "123", 0);
     put_ttl(&ts, "sb2", AKV_SCOPE_TASK, "short", "1234567", 60);
     put_ttl(&ts, "_global", AKV_SCOPE_INSTRUCTIONS, "g", "xy", 0);
-    want_usage(&ts, AKV_SCOPE_TASK, 3, 15);
-    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, 2);
+    want_usage(&ts, AKV_SCOPE_TASK, 3,
+               tu_cost(1, 5) + tu_cost(1, 3) + tu_cost(5, 7));
+    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, tu_cost(1, 2));
     put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "a", "1", 0); /* overwrite: shrinks */
-    want_usage(&ts, AKV_SCOPE_TASK, 3, 11);
+    want_usage(&ts, AKV_SCOPE_TASK, 3,
+               tu_cost(1, 1) + tu_cost(1, 3) + tu_cost(5, 7));
     assert_ok(akv_del(ts.store, "sb2", AKV_SCOPE_TASK, "a", 1));
-    want_usage(&ts, AKV_SCOPE_TASK, 2, 8);
+    want_usage(&ts, AKV_SCOPE_TASK, 2, tu_cost(1, 1) + tu_cost(5, 7));
     ts.clock.now_ms += 61 * 1000; /* "short" expires: counted until pruned */
-    want_usage(&ts, AKV_SCOPE_TASK, 2, 8);
+    want_usage(&ts, AKV_SCOPE_TASK, 2, tu_cost(1, 1) + tu_cost(5, 7));
     uint64_t pruned[AKV_SCOPE_COUNT];
     assert_ok(akv_prune(ts.store, NULL, AKV_SCOPE_ALL, pruned));
-    want_usage(&ts, AKV_SCOPE_TASK, 1, 1);
+    want_usage(&ts, AKV_SCOPE_TASK, 1, tu_cost(1, 1));
     assert_ok(akv_clear(ts.store, "sb1", AKV_SCOPE_TASK, NULL));
     want_usage(&ts, AKV_SCOPE_TASK, 0, 0);
-    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, 2);
+    want_usage(&ts, AKV_SCOPE_INSTRUCTIONS, 1, tu_cost(1, 2));
     uint64_t e[AKV_SCOPE_COUNT];
     assert_akv(akv_store_usage(ts.store, e, NULL), AKV_EINVAL);
     tu_store_close(&ts);

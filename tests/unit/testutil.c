@@ -9,7 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "testutil.h"
+
+uint64_t tu_cost_full(size_t key_len, size_t value_len, size_t ct_len,
+                      size_t meta_len)
+{
+    return akv_rec_usage(key_len, AKV_REC_HEADER + ct_len + meta_len +
+                                      value_len);
+}
 
 char *tu_tempdir(void)
 {
@@ -80,17 +88,58 @@ void tu_redis_command(const char *fmt, ...)
     redisFree(c);
 }
 
-static void damage_bytes(unsigned char *copy, size_t *size, size_t len)
+/* The damaged form of a record of format 2 (record.c); owned. */
+static unsigned char *damage_bytes(const unsigned char *in, size_t len,
+                                   tu_damage how, size_t *out_len)
 {
-    if (len == 0)
-        copy[*size - 1] ^= 0x20;
-    else
-        *size = len;
+    unsigned char *out = malloc(len);
+    if (out == NULL)
+        abort();
+    if (len < 88 || in[1] != 2)
+        fail_msg("not a format-2 record (%zu bytes)", len);
+    memcpy(out, in, len);
+    *out_len = len;
+    size_t ctl = (size_t)in[2] | (size_t)in[3] << 8;
+    size_t ml = (size_t)in[4] | (size_t)in[5] << 8 | (size_t)in[6] << 16;
+    switch (how) {
+    case TU_DAMAGE_VALUE:
+        out[len - 1] ^= 0x20;
+        break;
+    case TU_DAMAGE_TRUNCATE:
+        *out_len = 10;
+        break;
+    case TU_DAMAGE_HEADER:
+        out[8] ^= 0x04; /* version */
+        break;
+    case TU_DAMAGE_METADATA:
+        if (ml == 0)
+            fail_msg("the record has no metadata to damage");
+        out[88 + ctl] ^= 0x20;
+        break;
+    case TU_REWRITE_V1:
+    case TU_DAMAGE_V1_TIME:
+    case TU_DAMAGE_V1_METADATA:
+        /* Drop the checksum: header bytes 0..79, then the rest. */
+        out[1] = 1;
+        memmove(out + 80, out + 88, len - 88);
+        *out_len = len - 8;
+        if (how == TU_DAMAGE_V1_TIME) {
+            memset(out + 24, 0, 8);
+            out[31] = 0x80; /* INT64_MIN, little-endian */
+        } else if (how == TU_DAMAGE_V1_METADATA) {
+            if (ml == 0)
+                fail_msg("the record has no metadata to damage");
+            out[80 + ctl] ^= 0x20;
+        }
+        break;
+    }
+    return out;
 }
 
 void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
-                      const char *key, size_t len)
+                      const char *key, tu_damage how)
 {
+    size_t size;
     if (tu_backend()) {
         /* The layout of src/lib/backend-redis.c: one hash per namespace. */
         redisContext *c = tu_redis();
@@ -99,12 +148,13 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
         redisReply *r = redisCommand(c, "HGET %s %s", hash, key);
         if (r == NULL || r->type != REDIS_REPLY_STRING || r->len <= 80)
             fail_msg("no record %s/%s in %s", sb, key, hash);
-        size_t size = r->len;
-        damage_bytes((unsigned char *)r->str, &size, len);
-        redisReply *w = redisCommand(c, "HSET %s %s %b", hash, key, r->str,
+        unsigned char *bad = damage_bytes((unsigned char *)r->str, r->len,
+                                          how, &size);
+        redisReply *w = redisCommand(c, "HSET %s %s %b", hash, key, bad,
                                      size);
         if (w == NULL || w->type == REDIS_REPLY_ERROR)
             fail_msg("cannot damage %s/%s", sb, key);
+        free(bad);
         freeReplyObject(w);
         freeReplyObject(r);
         redisFree(c);
@@ -117,7 +167,7 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
     MDB_dbi dbi = 0;
     if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
         mdb_env_set_mapsize(env, (size_t)8 << 30) ||
-        mdb_env_open(env, dir, MDB_NOTLS, 0644) ||
+        mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
         mdb_txn_begin(env, NULL, 0, &txn) ||
         mdb_dbi_open(txn, "entries", 0, &dbi))
         fail_msg("cannot open the LMDB store in %s", dir);
@@ -130,15 +180,84 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
     MDB_val k = {2 + sl + kl, kb}, v;
     if (mdb_get(txn, dbi, &k, &v) || v.mv_size <= 80)
         fail_msg("no record %s/%s in %s", sb, key, dir);
-    unsigned char *copy = malloc(v.mv_size);
-    if (copy == NULL)
-        abort();
-    memcpy(copy, v.mv_data, v.mv_size);
-    MDB_val nv = {v.mv_size, copy};
-    damage_bytes(copy, &nv.mv_size, len);
+    unsigned char *bad = damage_bytes(v.mv_data, v.mv_size, how, &size);
+    MDB_val nv = {size, bad};
     if (mdb_put(txn, dbi, &k, &nv, 0) || mdb_txn_commit(txn))
         fail_msg("cannot damage %s/%s", sb, key);
-    free(copy);
+    free(bad);
+    mdb_env_close(env);
+}
+
+void tu_usage_make_old(const char *dir)
+{
+    if (tu_backend()) {
+        /* The layout of src/lib/backend-redis.c. */
+        redisContext *c = tu_redis();
+        redisReply *ns = redisCommand(c, "ZRANGE akv:ns 0 -1");
+        if (ns == NULL || ns->type != REDIS_REPLY_ARRAY)
+            fail_msg("cannot list namespaces");
+        for (size_t i = 0; i < ns->elements; i++) {
+            const char *m = ns->element[i]->str;
+            redisReply *all = redisCommand(c, "HGETALL akv:{%s}:v", m);
+            if (all == NULL || all->type != REDIS_REPLY_ARRAY)
+                fail_msg("cannot read namespace %s", m);
+            unsigned long long bytes = 0;
+            for (size_t j = 1; j < all->elements; j += 2) {
+                akv_rec rec;
+                if (akv_rec_decode(all->element[j]->str,
+                                   all->element[j]->len, &rec) == AKV_OK)
+                    bytes += rec.value_len;
+            }
+            char b[32], e[32];
+            snprintf(b, sizeof b, "%llu", bytes);
+            snprintf(e, sizeof e, "%zu", all->elements / 2);
+            tu_redis_command("HSET akv:{%s}:u bytes %s entries %s", m, b, e);
+            tu_redis_command("HDEL akv:{%s}:u acct", m);
+            freeReplyObject(all);
+        }
+        freeReplyObject(ns);
+        redisFree(c);
+        tu_redis_command("SET akv:format 1");
+        return;
+    }
+    /* The layout of src/lib/backend-lmdb.c: "usage" rows of two uint64
+     * per namespace (key: scope digit, sandbox), "meta" format. */
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi entries = 0, usage = 0, meta = 0;
+    MDB_cursor *cur = NULL;
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+        mdb_env_set_mapsize(env, (size_t)8 << 30) ||
+        mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
+        mdb_txn_begin(env, NULL, 0, &txn) ||
+        mdb_dbi_open(txn, "entries", 0, &entries) ||
+        mdb_dbi_open(txn, "usage", 0, &usage) ||
+        mdb_dbi_open(txn, "meta", 0, &meta) || mdb_drop(txn, usage, 0) ||
+        mdb_cursor_open(txn, entries, &cur))
+        fail_msg("cannot open the LMDB store in %s", dir);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *kp = k.mv_data;
+        const char *nul = memchr(kp, '\0', k.mv_size);
+        if (nul == NULL)
+            continue;
+        MDB_val uk = {(size_t)(nul - kp), (void *)kp}, uv;
+        uint64_t u[2] = {0, 0};
+        if (mdb_get(txn, usage, &uk, &uv) == 0)
+            memcpy(u, uv.mv_data, sizeof u);
+        akv_rec rec;
+        if (akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK)
+            u[0] += rec.value_len;
+        u[1]++;
+        MDB_val nv = {sizeof u, u};
+        if (mdb_put(txn, usage, &uk, &nv, 0))
+            fail_msg("cannot write usage in %s", dir);
+    }
+    mdb_cursor_close(cur);
+    MDB_val fk = {6, "format"}, fv = {1, "1"};
+    if (mdb_put(txn, meta, &fk, &fv, 0) || mdb_txn_commit(txn))
+        fail_msg("cannot mark %s as format 1", dir);
     mdb_env_close(env);
 }
 

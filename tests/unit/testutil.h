@@ -37,12 +37,40 @@ const char *tu_backend(void);
             skip();                                                          \
         }                                                                    \
     } while (0)
-/* Replaces the stored record of (sandbox, scope, key) with its first len
- * bytes, or, with len 0, flips a bit in its last byte (the value): damage
- * that the store must report as an integrity error. Works on either
- * backend, below the library. */
+/* Kinds of damage (and one rewrite that is not damage) tu_damage_record
+ * does to a stored record, below the library. */
+typedef enum tu_damage {
+    TU_DAMAGE_VALUE,       /* a bit flipped in the last value byte */
+    TU_DAMAGE_TRUNCATE,    /* record cut to 10 bytes, inside its header */
+    TU_DAMAGE_HEADER,      /* a bit flipped in the version field */
+    TU_DAMAGE_METADATA,    /* a bit flipped in the first metadata byte (the
+                              record must have metadata) */
+    TU_REWRITE_V1,         /* no damage: the record rewritten in format 1,
+                              as agentkv wrote it before the header
+                              checksum (no checksum, 80-byte header) */
+    TU_DAMAGE_V1_TIME,     /* format 1 with updated_at = INT64_MIN */
+    TU_DAMAGE_V1_METADATA, /* format 1 with metadata that is no longer JSON
+                              (first metadata byte flipped) */
+} tu_damage;
+/* Damages the stored record of (sandbox, scope, key) as how says. The
+ * store must be closed. Works on either backend. */
 void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
-                      const char *key, size_t len);
+                      const char *key, tu_damage how);
+
+/* Puts the (closed) store back into the accounting of format 1, as a
+ * store written before quotas counted metadata and keys: every
+ * namespace's usage counts value bytes only and the store's format marker
+ * says "1". Works on either backend, below the library. */
+void tu_usage_make_old(const char *dir);
+
+/* Stored bytes of one entry as quotas and stats count them (record.h's
+ * akv_rec_usage): key, the fixed record header, content type, metadata
+ * and value. tu_cost is for the default content type and no metadata. */
+uint64_t tu_cost_full(size_t key_len, size_t value_len, size_t ct_len,
+                      size_t meta_len);
+#define tu_cost(key_len, value_len)                                          \
+    tu_cost_full((key_len), (value_len),                                     \
+                 sizeof AKV_DEFAULT_CONTENT_TYPE - 1, 0)
 
 /* Runs one Redis command (printf-style, hiredis format) against the test's
  * Redis; fails the test on an error reply. */
