@@ -181,7 +181,7 @@ async function refresh() {
     if (seq !== refreshSeq) return;
     setStatus((state.admin ? 'Admin token' : 'Agent token') + ' · ' +
       sbs.length + (sbs.length === 1 ? ' sandbox' : ' sandboxes'));
-    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString('en-GB');
+    $('updated').textContent = '· updated ' + new Date().toLocaleTimeString('en-GB');
   } catch (e) {
     if (e.status === 401) { signOut(); return; }
     setStatus('Refresh failed: ' + e.message);
@@ -213,7 +213,7 @@ function renderSandboxes(stats) {
     b.setAttribute('aria-current', sb === state.selected ? 'true' : 'false');
     b.append(el('span', sb, 'sb-name'));
     const t = totals(stats[sb]);
-    b.append(el('span', fmtInt(t.entries) + ' entries · ' + fmtBytes(t.bytes), 'sb-sub'));
+    b.append(el('span', fmtInt(t.entries) + (t.entries === 1 ? ' entry · ' : ' entries · ') + fmtBytes(t.bytes), 'sb-sub'));
     b.addEventListener('click', () => {
       state.selected = sb;
       state.entry = null;

@@ -121,6 +121,13 @@ before(async () => {
   const big = await fetch(url + '/v1/sandboxes/sb-alpha/kv/task/too-big', {
     method: 'PUT', body: 'x'.repeat(20 * 1024), headers: { Authorization: 'Bearer ' + admin } });
   assert.equal((await big.json()).error.code, 'quota_exceeded');
+  // An agent fetches one instruction set twice: the fetch count shows 2.
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch(url + '/v1/sandboxes/sb-alpha/kv/instructions/research',
+      { headers: { Authorization: 'Bearer ' + agent } });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+  }
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 
@@ -186,6 +193,8 @@ test('an admin sees every sandbox, the five scopes with usage, and the catalog',
   // Fetch counts come from /metrics: a number (0 before any fetch).
   const fetches = await page.$$eval('#instr-body tr td:last-child', (t) => t.map((x) => x.textContent));
   assert.ok(fetches.length >= 5 && fetches.every((f) => /^\d+$/.test(f)), `fetch counts: ${fetches}`);
+  const research = page.locator('#instr-body tr', { hasText: 'research' });
+  assert.equal(await research.locator('td:last-child').textContent(), '2');
   await page.waitForSelector('#prompt .saving');
   assert.match(await page.textContent('#prompt'), /Reduction: \d+(\.\d)?%/);
   await page.close();
@@ -277,6 +286,7 @@ test('the screenshot of the admin view', async () => {
   await page.locator('#keys-body tr[data-key]').nth(1).click();
   await page.waitForFunction(() => document.getElementById('entry-preview').textContent.includes('report'));
   await page.waitForSelector('#prompt .saving');
+  await page.evaluate(() => window.scrollTo(0, 0));
   const out = process.env.AKV_DASHBOARD_SCREENSHOT || path.join(dir, 'dashboard.png');
   await page.screenshot({ path: out, fullPage: false });
   assert.ok(existsSync(out));
