@@ -36,6 +36,7 @@ const config = path.join(dir, 'agentkv.ini');
 writeFileSync(config, '[scope.system]\nquota = 1KiB\n[scope.instructions]\nquota = 64KiB\n' +
   '[scope.project]\nquota = 8KiB\n[scope.task]\nquota = 16KiB\n[scope.artifacts]\nquota = 72KiB\n');
 let server, url, browser, admin, agent;
+let serverErr = '';
 const consoleErrors = [];
 const dialogs = [];
 
@@ -58,6 +59,7 @@ function startServer() {
     let err = '';
     p.stderr.on('data', (d) => {
       err += d.toString();
+      serverErr = err;
       const m = /listening on (http:\/\/[^ ]+)/.exec(err);
       if (m && !url) { url = m[1]; resolve(p); }
     });
@@ -133,11 +135,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) {
-    const done = new Promise((r) => server.on('exit', r));
-    server.kill('SIGTERM');
-    await done;
-  }
+  if (server) server.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -296,4 +294,12 @@ test('the screenshot of the admin view', async () => {
 test('no console error and no dialog in any page', () => {
   assert.deepEqual(consoleErrors, []);
   assert.deepEqual(dialogs, []);
+});
+
+// Last: the server ends cleanly (under ASan, a leak or error would make
+// the exit status non-zero).
+test('the server exits 0 on SIGTERM', async () => {
+  const code = await new Promise((r) => { server.on('exit', (c, sig) => r(sig || c)); server.kill('SIGTERM'); });
+  server = null;
+  assert.equal(code, 0, serverErr.slice(-2000));
 });

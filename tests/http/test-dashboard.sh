@@ -84,4 +84,8 @@ grep -Eq 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(' "$SRC/w
     fail "web/app.js builds HTML from strings"
 pass
 
+t "the server exits 0 on SIGTERM"
+stop_server
+pass
+
 finish

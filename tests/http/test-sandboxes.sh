@@ -64,4 +64,8 @@ areq POST /v1/sandboxes
 expect_status 405
 expect_header Allow GET
 
+t "the server exits 0 on SIGTERM"
+stop_server
+pass
+
 finish
