@@ -31,7 +31,7 @@ FUZZ_CC ?= clang
 DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
-	python3 wrk nodejs curl e2fsprogs
+	python3 wrk nodejs curl e2fsprogs chromium
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -80,6 +80,11 @@ deps:
 	@# npm ci only when the lockfile is newer than the last install.
 	@if [ -f tests/mcp/package-lock.json ] && [ ! tests/mcp/node_modules/.package-lock.json -nt tests/mcp/package-lock.json ]; then \
 	  (cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The dashboard's browser test drives Debian's chromium with
+	@# playwright-core, pinned by tests/browser/package-lock.json (no
+	@# browser download: the test names /usr/bin/chromium).
+	@if [ -f tests/browser/package-lock.json ] && [ ! tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ]; then \
+	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

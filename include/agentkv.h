@@ -459,6 +459,13 @@ int akv_stats(akv_store *store, const char *sandbox, int scope,
 int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
                     uint64_t bytes[AKV_SCOPE_COUNT]);
 
+/* The sandboxes that hold entries (expired ones included until they are
+ * collected), _global among them, each once, in byte order. Cheap like
+ * akv_store_usage. *out is an owned NULL-terminated array of *n strings:
+ * akv_sandboxes_free(). */
+int akv_sandboxes(akv_store *store, char ***out, size_t *n);
+void akv_sandboxes_free(char **list);
+
 /*
  * Whether the store takes writes now, for readiness probes. writable is 0
  * after a write failed for want of disk space, with the reason in reason

@@ -1599,6 +1599,39 @@ static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
     return txn_commit(lb, txn, "committing write");
 }
 
+/* The usage rows: one per namespace that ever held a record; rows whose
+ * count fell to zero are skipped. */
+static int lmdb_namespaces(akv_backend *be,
+                           int (*fn)(void *ctx, const akv_ns *ns), void *ctx)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    struct reader *r;
+    MDB_cursor *cur;
+    int rc = read_cursor(lb, lb->usage, &r, &cur), stop = 0;
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !stop;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct usage u;
+        const char *kp = k.mv_data;
+        int scope = k.mv_size ? kp[0] - '0' : -1;
+        if (scope < 0 || scope >= AKV_SCOPE_COUNT || v.mv_size != sizeof u ||
+            k.mv_size < 2 || k.mv_size > 1 + AKV_SANDBOX_MAX)
+            continue;
+        memcpy(&u, v.mv_data, sizeof u);
+        if (u.entries == 0)
+            continue;
+        akv_ns ns = {kp + 1, k.mv_size - 1, scope};
+        stop = fn(ctx, &ns);
+    }
+    mdb_cursor_close(cur);
+    reader_give(lb, r);
+    if (stop)
+        return stop;
+    return rc == MDB_NOTFOUND ? AKV_OK : lmdb_fail(lb, rc, "reading usage");
+}
+
 static const akv_backend_ops lmdb_ops = {
     .name = "lmdb",
     .close = lmdb_close,
@@ -1615,4 +1648,5 @@ static const akv_backend_ops lmdb_ops = {
     .backup = lmdb_backup,
     .write_batch = lmdb_write_batch,
     .health = lmdb_health,
+    .namespaces = lmdb_namespaces,
 };

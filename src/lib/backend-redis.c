@@ -1739,6 +1739,67 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
     akv_error_restore(&saved);
 }
 
+/* The members of akv:ns (every namespace ever written) whose usage hash
+ * counts entries: the list, then one HGET per member, pipelined. */
+static int redis_namespaces(akv_backend *be,
+                            int (*fn)(void *ctx, const akv_ns *ns), void *ctx)
+{
+    redis_backend *rb = (redis_backend *)be;
+    akv_ns all = {NULL, 0, AKV_SCOPE_ALL};
+    struct ns_list l;
+    int rc = ns_list(rb, &all, &l);
+    if (rc != AKV_OK)
+        return rc;
+    struct conn *cn;
+    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
+        freeReplyObject(l.reply);
+        return rc;
+    }
+    char *sent = calloc(l.n ? l.n : 1, 1);
+    if (sent == NULL) {
+        conn_give(rb, cn);
+        freeReplyObject(l.reply);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        akv_ns one;
+        if (!ns_at(&l, i, &one))
+            continue;
+        struct ns_keys nk;
+        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
+        const char *argv[3] = {"HGET", nk.k[3], "entries"};
+        size_t lens[3] = {4, nk.len, 7};
+        redisAppendCommandArgv(cn->c, 3, argv, lens);
+        sent[i] = 1;
+    }
+    /* Every reply is read, even after a failure or a stop, so that the
+     * connection goes back to the pool in step. */
+    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
+        if (!sent[i])
+            continue;
+        void *reply = NULL;
+        long long e = 0;
+        if (redisGetReply(cn->c, &reply) != REDIS_OK) {
+            if (rc == AKV_OK)
+                rc = redis_fail(rb, cn->c, reply, "reading usage");
+        } else if (rc == AKV_OK &&
+                   ((redisReply *)reply)->type != REDIS_REPLY_NIL &&
+                   reply_int(reply, &e) == 0 && e > 0) {
+            akv_ns one;
+            ns_at(&l, i, &one);
+            rc = fn(ctx, &one);
+        }
+        if (reply)
+            freeReplyObject(reply);
+    }
+    if (rc == AKV_OK && cn->c->err)
+        rc = redis_fail(rb, cn->c, NULL, "reading usage");
+    free(sent);
+    conn_give(rb, cn);
+    freeReplyObject(l.reply);
+    return rc;
+}
+
 static const akv_backend_ops redis_ops = {
     .name = "redis",
     .remote = true,
@@ -1756,4 +1817,5 @@ static const akv_backend_ops redis_ops = {
     .counters = redis_counters,
     .backup = NULL, /* use export, or Redis' own persistence */
     .write_batch = redis_write_batch,
+    .namespaces = redis_namespaces,
 };

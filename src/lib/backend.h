@@ -151,6 +151,12 @@ typedef struct akv_backend_ops {
     /* Fills h as akv_store_health describes (h arrives zeroed with
      * writable = 1); NULL when the backend has nothing to tell. */
     void (*health)(akv_backend *be, akv_health *h);
+
+    /* Calls fn once per namespace that may hold records (LMDB: usage rows
+     * with entries; Redis: the members of akv:ns), in (scope, sandbox)
+     * order; fn returning non-zero stops the walk with that code. */
+    int (*namespaces)(akv_backend *be,
+                      int (*fn)(void *ctx, const akv_ns *ns), void *ctx);
 } akv_backend_ops;
 
 struct akv_backend {

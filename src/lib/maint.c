@@ -2,6 +2,7 @@
  * maint.c — whole-namespace operations: stats, prune, clear, check and
  * backup. Each is one backend scan or one backend transaction.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -86,6 +87,77 @@ int akv_store_usage(akv_store *s, uint64_t entries[AKV_SCOPE_COUNT],
     memset(entries, 0, AKV_SCOPE_COUNT * sizeof *entries);
     memset(bytes, 0, AKV_SCOPE_COUNT * sizeof *bytes);
     return s->be->ops->usage(s->be, entries, bytes);
+}
+
+struct sandbox_set {
+    char **v;
+    size_t n, cap;
+};
+
+static int sandbox_add(void *ctx, const akv_ns *ns)
+{
+    struct sandbox_set *set = ctx;
+    /* Namespaces come in (scope, sandbox) order: the same sandbox repeats
+     * once per scope, removed after sorting. */
+    if (set->n + 1 >= set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        char **v = realloc(set->v, cap * sizeof *v);
+        if (v == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory listing sandboxes");
+        set->v = v;
+        set->cap = cap;
+    }
+    char *sb = strndup(ns->sandbox, ns->sandbox_len);
+    if (sb == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory listing sandboxes");
+    set->v[set->n++] = sb;
+    set->v[set->n] = NULL;
+    return 0;
+}
+
+static int sandbox_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void akv_sandboxes_free(char **list)
+{
+    if (list == NULL)
+        return;
+    for (char **p = list; *p; p++)
+        free(*p);
+    free(list);
+}
+
+int akv_sandboxes(akv_store *s, char ***out, size_t *n)
+{
+    akv_error_clear();
+    if (out == NULL || n == NULL)
+        return akv_fail(AKV_EINVAL, "no output given");
+    *out = NULL;
+    *n = 0;
+    struct sandbox_set set = {calloc(1, sizeof(char *)), 0, 1};
+    if (set.v == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory listing sandboxes");
+    int rc = s->be->ops->namespaces
+                 ? s->be->ops->namespaces(s->be, sandbox_add, &set)
+                 : AKV_OK;
+    if (rc != AKV_OK) {
+        akv_sandboxes_free(set.v);
+        return rc;
+    }
+    qsort(set.v, set.n, sizeof *set.v, sandbox_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < set.n; i++) {
+        if (k && strcmp(set.v[k - 1], set.v[i]) == 0)
+            free(set.v[i]);
+        else
+            set.v[k++] = set.v[i];
+    }
+    set.v[k] = NULL;
+    *out = set.v;
+    *n = k;
+    return AKV_OK;
 }
 
 int akv_store_health(akv_store *s, akv_health *out)

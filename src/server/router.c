@@ -53,6 +53,12 @@ const struct route routes[] = {
      BODY_SMALL, 1, http_instructions_list, "catalog of instruction sets"},
     {HTTP_GET, "/v1/sandboxes/{sandbox}/prompt", 0, AUTH_READ, BODY_SMALL, 1,
      http_instructions_prompt, "built system prompt"},
+    {HTTP_GET, "/v1/sandboxes", 0, AUTH_TOKEN, BODY_SMALL, 1,
+     http_sandboxes_list, "the sandboxes the token may see"},
+    {HTTP_GET | HTTP_HEAD, "/", 0, AUTH_PUBLIC, BODY_SMALL, 0, http_dashboard,
+     "the dashboard page"},
+    {HTTP_GET | HTTP_HEAD, "/ui/{asset}", 1, AUTH_PUBLIC, BODY_SMALL, 0,
+     http_dashboard, "the dashboard's script, style sheet and icon"},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];
 
@@ -69,6 +75,7 @@ static const char *auth_name(enum route_auth a)
     case AUTH_READ: return "read";
     case AUTH_WRITE: return "write";
     case AUTH_ADMIN: return "admin";
+    case AUTH_TOKEN: return "token";
     }
     return "?";
 }
@@ -210,6 +217,9 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     int need_token = found->auth != AUTH_PUBLIC &&
                      !(found->auth == AUTH_METRICS && srv->opts.metrics_public);
     r->role = ROLE_ADMIN;
+    _Static_assert(sizeof r->token_pattern == TOKEN_PATTERN_MAX + 1,
+                   "token_pattern holds any pattern");
+    strcpy(r->token_pattern, "*");
     if (need_token && !auth_disabled(srv->auth)) {
         struct http_span bearer;
         if (h->authorization.p == NULL) {
@@ -229,6 +239,7 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
             return ROUTE_REFUSE;
         }
         r->role = tok->role;
+        memcpy(r->token_pattern, tok->pattern, sizeof r->token_pattern);
     }
 
     if (decode_params(r, found->pattern, found_params, found_np) != 0)

@@ -147,6 +147,9 @@ struct http_req {
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
     enum auth_role role;
+    /* The token's sandbox pattern (auth.h TOKEN_PATTERN_MAX + 1), for
+     * routes that filter what they show by it; "*" without auth. */
+    char token_pattern[129];
     int blocking;   /* run on a pool thread (the route's choice, or a read
                        that refreshes expiry and so writes) */
     int batched;    /* a read of one key on a remote store: gathered with
@@ -169,6 +172,7 @@ enum route_auth {
     AUTH_READ,    /* a token allowed in the sandbox */
     AUTH_WRITE,   /* same, and agents may not write scope system */
     AUTH_ADMIN,   /* admin token only */
+    AUTH_TOKEN,   /* any token; the handler shows only what it may see */
 };
 
 enum route_body {
@@ -251,6 +255,10 @@ void http_mcp_delete(struct http_req *r);
 void http_instructions_seed(struct http_req *r);
 void http_instructions_list(struct http_req *r);
 void http_instructions_prompt(struct http_req *r);
+/* The dashboard's embedded files at / and /ui/{asset} (dashboard.c). */
+void http_dashboard(struct http_req *r);
+/* GET /v1/sandboxes: the sandboxes the token may see (http-sandboxes.c). */
+void http_sandboxes_list(struct http_req *r);
 
 /*
  * Query parameters of a request, checked against the names a route takes:

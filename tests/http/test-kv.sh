@@ -216,7 +216,7 @@ json_check "d == {'pruned': {'task': 0}}"
 t "an unknown route is 404 with a JSON error"
 req GET /v2/nothing
 expect_error 404 not_found
-req GET /
+req GET /nothing
 expect_error 404 not_found
 
 t "a known path with a wrong method is 405 with Allow"
