@@ -156,7 +156,7 @@ fuzz: deps
 	@set -e; for f in $(FUZZERS); do \
 	  echo "fuzz: linking build-fuzz/fuzz-$$f"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
-	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib \
+	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib -Isrc/common \
 	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv_mcp.a \
 	    build-fuzz/libagentkv_static.a $(FUZZ_LIBS) \
 	    -o build-fuzz/fuzz-$$f; \

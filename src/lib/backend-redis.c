@@ -486,32 +486,19 @@ static int redis_fail(redis_backend *rb, redisContext *c,
 
 /* ---- URL --------------------------------------------------------------- */
 
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
 /* Copies [s, s+n) percent-decoded into a new string; NULL on bad input. */
 static char *pct_dup(const char *s, size_t n)
 {
-    char *d = malloc(n + 1), *p = d;
+    char *d = malloc(n + 1);
+    size_t len;
+    const char *why;
     if (d == NULL)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            int h, l;
-            if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
-                (l = hexval((unsigned char)s[i + 2])) < 0 || (h == 0 && l == 0)) {
-                free(d);
-                return NULL;
-            }
-            *p++ = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            *p++ = s[i];
-        }
+    if (akvx_pct_decode(s, n, d, n, &len, &why) != 0) {
+        free(d);
+        return NULL;
     }
-    *p = '\0';
+    d[len] = '\0';
     return d;
 }
 
@@ -1415,12 +1402,6 @@ static bool ns_at(const struct ns_list *l, size_t i, akv_ns *ns)
 
 /* ---- scan -------------------------------------------------------------- */
 
-static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
-
 /* Scans one namespace page by page. Returns fn's non-zero value, AKV_OK,
  * or an error. */
 static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
@@ -1441,7 +1422,7 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
         from_len = prefix_len;
     }
     if (after && (from == NULL ||
-                  keycmp(after, after_len, from, from_len) >= 0)) {
+                  akvx_keycmp(after, after_len, from, from_len) >= 0)) {
         from = after;
         from_len = after_len;
         exclusive = true;

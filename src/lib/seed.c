@@ -472,7 +472,7 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
     unsigned char digest[32];
     char hex[AKV_SHA256_HEX + 1];
     akv_sha256(s->body, s->body_len, digest);
-    akv_hex_encode(digest, hex);
+    akvx_hex_encode(digest, 32, hex);
     if (strcmp(hex, m->sha256) != 0 || strcmp(m->content_type,
                                               CONTENT_TYPE) != 0 ||
         m->metadata == NULL)

@@ -492,12 +492,12 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
     int level = opts && opts->level ? opts->level : 1;
     if (level < 1 || level > 6)
         return akv_fail(AKV_EINVAL, "--level %d: expected 1 to 6", level);
-    if (!akv_utf8_valid(text, len)) {
+    if (!akvx_utf8_valid(text, len)) {
         struct line l;
         size_t ln = 1;
         for (size_t at = 0; at < len; at = l.next, ln++) {
             line_at(text, len, at, &l);
-            if (!akv_utf8_valid(text + l.start, l.next - l.start))
+            if (!akvx_utf8_valid(text + l.start, l.next - l.start))
                 break;
         }
         return akv_fail(AKV_EINVAL, "%s:%zu: not valid UTF-8", source, ln);
@@ -733,16 +733,10 @@ int akv_split_write(const akv_split *sp, const char *dir)
     if (sp == NULL || dir == NULL || *dir == '\0')
         return akv_fail(AKV_EINVAL, "split: no output directory");
     int rc;
-    /* mkdir -p for DIR itself. */
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s",
-                                path, strerror(errno));
-            *p = '/';
-        }
+    /* mkdir -p for DIR itself (make_dir then checks it is a directory). */
+    if (akvx_mkdir_p(dir, -1) != 0 && errno != ENOTDIR)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s", dir,
+                        strerror(errno));
     if ((rc = make_dir(dir)) != AKV_OK)
         return rc;
     snprintf(path, sizeof path, "%s/core.md", dir);
