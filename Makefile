@@ -157,12 +157,13 @@ bench: build
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKV_TESTS=OFF \
 	  -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_C_FLAGS="$(FUZZ_FLAGS)"
-	cmake --build build-fuzz --target agentkv_static -j$(JOBS)
+	cmake --build build-fuzz --target agentkv_mcp agentkv_static -j$(JOBS)
 	@set -e; for f in $(FUZZERS); do \
 	  echo "fuzz: linking build-fuzz/fuzz-$$f"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
-	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib \
-	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv_static.a $(FUZZ_LIBS) \
+	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib -Isrc/common \
+	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv_mcp.a \
+	    build-fuzz/libagentkv_static.a $(FUZZ_LIBS) \
 	    -o build-fuzz/fuzz-$$f; \
 	done
 	@failed=""; for f in $(FUZZERS); do \

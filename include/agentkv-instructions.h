@@ -58,28 +58,28 @@ typedef struct akv_frontmatter akv_frontmatter;
  * @note Owned: *out is the caller's; free with akv_frontmatter_free(). It
  * does not point into text.
  */
-int akv_frontmatter_parse(const char *text, size_t len, const char *source,
-                          akv_frontmatter **out);
-void akv_frontmatter_free(akv_frontmatter *fm);
+AKV_API int akv_frontmatter_parse(const char *text, size_t len, const char *source,
+                                  akv_frontmatter **out);
+AKV_API void akv_frontmatter_free(akv_frontmatter *fm);
 
 /* 1 when the text had a front matter block (even an empty one). */
-int akv_frontmatter_present(const akv_frontmatter *fm);
+AKV_API int akv_frontmatter_present(const akv_frontmatter *fm);
 /* Byte offset of the body: just past the closing "---" line's line ending
  * (0 without front matter). */
-size_t akv_frontmatter_body_offset(const akv_frontmatter *fm);
+AKV_API size_t akv_frontmatter_body_offset(const akv_frontmatter *fm);
 /* Number of key: value fields, in file order. */
-size_t akv_frontmatter_count(const akv_frontmatter *fm);
+AKV_API size_t akv_frontmatter_count(const akv_frontmatter *fm);
 /*
  * Field i: key and value as NUL-terminated strings (quotes removed, escapes
  * decoded), and the 1-based line it was on. Any out pointer may be NULL.
  * @note Borrowed from fm, valid until akv_frontmatter_free().
  * AKV_EINVAL when i is out of range.
  */
-int akv_frontmatter_field(const akv_frontmatter *fm, size_t i,
-                          const char **key, const char **value,
-                          unsigned *line);
+AKV_API int akv_frontmatter_field(const akv_frontmatter *fm, size_t i,
+                                  const char **key, const char **value,
+                                  unsigned *line);
 /* The value of key (case-sensitive), or NULL. Borrowed from fm. */
-const char *akv_frontmatter_get(const akv_frontmatter *fm, const char *key);
+AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm, const char *key);
 
 /* ------------------------------------------------------------------------ */
 /* Instruction names and the catalog                                        */
@@ -89,7 +89,7 @@ const char *akv_frontmatter_get(const akv_frontmatter *fm, const char *key);
 
 /* AKV_OK when name[0..len) matches [a-z0-9_-]{1,64}; else AKV_EINVAL saying
  * why. Names are rejected, never rewritten. */
-int akv_instruction_name_check(const char *name, size_t len);
+AKV_API int akv_instruction_name_check(const char *name, size_t len);
 
 /*
  * One instruction set as the catalog sees it: an entry of scope
@@ -117,21 +117,21 @@ typedef struct akv_instructions akv_instructions;
  * tokenizer (AKV_EUNAVAILABLE when its data is missing).
  * @note Owned: free with akv_instructions_free().
  */
-int akv_instructions_list(akv_store *store, const char *sandbox,
-                          akv_instructions **out);
-size_t akv_instructions_count(const akv_instructions *list);
+AKV_API int akv_instructions_list(akv_store *store, const char *sandbox,
+                                  akv_instructions **out);
+AKV_API size_t akv_instructions_count(const akv_instructions *list);
 /* Borrowed from the list; NULL when i is out of range. */
-const akv_instruction *akv_instructions_item(const akv_instructions *list,
-                                             size_t i);
-void akv_instructions_free(akv_instructions *list);
+AKV_API const akv_instruction *akv_instructions_item(const akv_instructions *list,
+                                                     size_t i);
+AKV_API void akv_instructions_free(akv_instructions *list);
 /*
  * The list as the HTTP catalog route returns it:
  * {"sandbox":…,"items":[{"name","description","version","tokens","sha256",
  * "size","origin","declared_version","source"},…]}
  * @note Owned: a NUL-terminated string to free(); NULL on out-of-memory.
  */
-char *akv_instructions_to_json(const akv_instructions *list,
-                               const char *sandbox);
+AKV_API char *akv_instructions_to_json(const akv_instructions *list,
+                                       const char *sandbox);
 
 /* ------------------------------------------------------------------------ */
 /* Seeding                                                                  */
@@ -151,7 +151,7 @@ typedef enum akv_seed_action {
     AKV_SEED_REMOVED = 3
 } akv_seed_action;
 /* "added", "updated", "unchanged", "removed". Static. */
-const char *akv_seed_action_name(akv_seed_action action);
+AKV_API const char *akv_seed_action_name(akv_seed_action action);
 
 typedef struct akv_seed_item {
     char name[AKV_KEY_MAX + 1];
@@ -193,14 +193,14 @@ typedef struct akv_seed_report {
  * @note Owned: *report (may be NULL) is the caller's; free with
  * akv_seed_report_free().
  */
-int akv_seed(akv_store *store, const char *sandbox, const char *dir,
-             const akv_seed_opts *opts, akv_seed_report **report);
-void akv_seed_report_free(akv_seed_report *report);
+AKV_API int akv_seed(akv_store *store, const char *sandbox, const char *dir,
+                     const akv_seed_opts *opts, akv_seed_report **report);
+AKV_API void akv_seed_report_free(akv_seed_report *report);
 /* The report as JSON: {"sandbox","dir","added","updated","unchanged",
  * "removed","items":[{"name","action","version","tokens","source"}]}.
  * Owned: free(); NULL on out-of-memory. */
-char *akv_seed_report_to_json(const akv_seed_report *report,
-                              const char *sandbox);
+AKV_API char *akv_seed_report_to_json(const akv_seed_report *report,
+                                      const char *sandbox);
 
 /*
  * The directory of the bundled default sets: the source tree's
@@ -211,7 +211,7 @@ char *akv_seed_report_to_json(const akv_seed_report *report,
  * AKV_EUNAVAILABLE when none exists.
  */
 #define AKV_INSTRUCTIONS_DIR_ENV "AGENTKV_INSTRUCTIONS_DIR"
-int akv_seed_default_dir(const char **out);
+AKV_API int akv_seed_default_dir(const char **out);
 
 /* ------------------------------------------------------------------------ */
 /* Prompt building                                                          */
@@ -223,8 +223,8 @@ typedef enum akv_prompt_mode {
     AKV_PROMPT_INLINE = 2     /* every set inlined (the baseline) */
 } akv_prompt_mode;
 /* "reference", "hybrid", "inline" ↔ the enum. */
-int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out);
-const char *akv_prompt_mode_name(akv_prompt_mode mode);
+AKV_API int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out);
+AKV_API const char *akv_prompt_mode_name(akv_prompt_mode mode);
 
 typedef struct akv_prompt_opts {
     const char *base;      /* base text (may hold markers), or NULL */
@@ -237,7 +237,7 @@ typedef struct akv_prompt_opts {
     int count;             /* 1: count tokens of the result and baseline */
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
-void akv_prompt_opts_init(akv_prompt_opts *opts);
+AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
 
 typedef struct akv_prompt_info {
     akv_prompt_mode mode;
@@ -273,12 +273,12 @@ typedef struct akv_prompt akv_prompt;
  *
  * @note Owned: free with akv_prompt_free().
  */
-int akv_prompt_build(akv_store *store, const char *sandbox,
-                     const akv_prompt_opts *opts, akv_prompt **out);
+AKV_API int akv_prompt_build(akv_store *store, const char *sandbox,
+                             const akv_prompt_opts *opts, akv_prompt **out);
 /* Borrowed from the prompt: the text (NUL-terminated; len may be NULL). */
-const char *akv_prompt_text(const akv_prompt *prompt, size_t *len);
-const akv_prompt_info *akv_prompt_get_info(const akv_prompt *prompt);
-void akv_prompt_free(akv_prompt *prompt);
+AKV_API const char *akv_prompt_text(const akv_prompt *prompt, size_t *len);
+AKV_API const akv_prompt_info *akv_prompt_get_info(const akv_prompt *prompt);
+AKV_API void akv_prompt_free(akv_prompt *prompt);
 
 /* ------------------------------------------------------------------------ */
 /* Prompt splitting                                                         */
@@ -322,22 +322,22 @@ typedef struct akv_split akv_split;
  * where it would stay in the core; no heading to cut at.
  * @note Owned: free with akv_split_free().
  */
-int akv_prompt_split(const char *text, size_t len, const char *source,
-                     const akv_split_opts *opts, akv_split **out);
+AKV_API int akv_prompt_split(const char *text, size_t len, const char *source,
+                             const akv_split_opts *opts, akv_split **out);
 /* The core's text. Borrowed from the split. */
-const char *akv_split_core(const akv_split *split, size_t *len);
-size_t akv_split_count(const akv_split *split);
+AKV_API const char *akv_split_core(const akv_split *split, size_t *len);
+AKV_API size_t akv_split_count(const akv_split *split);
 /* Borrowed; NULL when i is out of range. */
-const akv_split_section *akv_split_section_get(const akv_split *split,
-                                               size_t i);
+AKV_API const akv_split_section *akv_split_section_get(const akv_split *split,
+                                                       size_t i);
 /*
  * Writes DIR/core.md and DIR/instructions/<name>.md (creating DIR and
  * DIR/instructions). Refuses (AKV_EINVAL) when DIR/core.md or any
  * .md file in DIR/instructions already exists, so that a new split never mixes
  * with an old one. AKV_EUNAVAILABLE when a file cannot be written.
  */
-int akv_split_write(const akv_split *split, const char *dir);
-void akv_split_free(akv_split *split);
+AKV_API int akv_split_write(const akv_split *split, const char *dir);
+AKV_API void akv_split_free(akv_split *split);
 
 #ifdef __cplusplus
 }

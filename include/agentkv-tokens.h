@@ -26,6 +26,20 @@
 extern "C" {
 #endif
 
+/*
+ * AKV_API marks the public API: libagentkv is built with hidden visibility
+ * (-fvisibility=hidden), so only declarations carrying AKV_API are exported
+ * from the shared library; everything else in src/lib stays internal.
+ * Every header in include/ defines it the same way.
+ */
+#ifndef AKV_API
+#if defined(__GNUC__) || defined(__clang__)
+#define AKV_API __attribute__((visibility("default")))
+#else
+#define AKV_API
+#endif
+#endif
+
 #define AKV_ENCODING_DEFAULT "o200k_base"
 
 /* Environment variable naming a directory that holds <name>.json. */
@@ -53,10 +67,10 @@ typedef struct akv_encoding akv_encoding;
  * @note Borrowed: the handle is immutable, may be used by any number of
  * threads at once, and stays valid until the process exits. Never free it.
  */
-int akv_encoding_load(const char *name, const akv_encoding **out);
+AKV_API int akv_encoding_load(const char *name, const akv_encoding **out);
 
 /* The encoding's name ("o200k_base"). Borrowed, static. */
-const char *akv_encoding_name(const akv_encoding *enc);
+AKV_API const char *akv_encoding_name(const akv_encoding *enc);
 
 /*
  * Counts the tokens of text[0..len) (any bytes; NUL is an ordinary byte)
@@ -64,8 +78,8 @@ const char *akv_encoding_name(const akv_encoding *enc);
  * Errors: AKV_EINVAL for a NULL argument (text may be NULL when len is 0);
  * AKV_ENOMEM. Thread-safe.
  */
-int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
-                     size_t *count);
+AKV_API int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
+                             size_t *count);
 
 /*
  * Encodes text[0..len) into token ids. *n is the number of ids; it equals
@@ -75,11 +89,11 @@ int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
  * @note Owned: *ids (NULL when *n is 0) is the caller's; free it with
  * akv_tokens_free().
  */
-int akv_tokens_encode(const akv_encoding *enc, const char *text, size_t len,
-                      uint32_t **ids, size_t *n);
+AKV_API int akv_tokens_encode(const akv_encoding *enc, const char *text, size_t len,
+                              uint32_t **ids, size_t *n);
 
 /* Frees an id array from akv_tokens_encode(). NULL is a no-op. */
-void akv_tokens_free(uint32_t *ids);
+AKV_API void akv_tokens_free(uint32_t *ids);
 
 /*
  * Turns ids back into bytes: the concatenation of each token's bytes (a
@@ -92,8 +106,8 @@ void akv_tokens_free(uint32_t *ids);
  * AKV_EINVAL for an id the encoding does not have. Nothing is appended (no
  * NUL terminator).
  */
-int akv_tokens_decode(const akv_encoding *enc, const uint32_t *ids, size_t n,
-                      char *buf, size_t *len);
+AKV_API int akv_tokens_decode(const akv_encoding *enc, const uint32_t *ids, size_t n,
+                              char *buf, size_t *len);
 
 #ifdef __cplusplus
 }

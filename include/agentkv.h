@@ -30,6 +30,20 @@
 extern "C" {
 #endif
 
+/*
+ * AKV_API marks the public API: libagentkv is built with hidden visibility
+ * (-fvisibility=hidden), so only declarations carrying AKV_API are exported
+ * from the shared library; everything else in src/lib stays internal.
+ * Every header in include/ defines it the same way.
+ */
+#ifndef AKV_API
+#if defined(__GNUC__) || defined(__clang__)
+#define AKV_API __attribute__((visibility("default")))
+#else
+#define AKV_API
+#endif
+#endif
+
 #define AKV_VERSION_MAJOR 0
 #define AKV_VERSION_MINOR 1
 #define AKV_VERSION_PATCH 0
@@ -80,13 +94,13 @@ typedef enum akv_errno {
 } akv_errno;
 
 /* Static strings; never NULL (unknown codes give "unknown_error"). */
-const char *akv_err_name(int err);
-const char *akv_strerror(int err);
+AKV_API const char *akv_err_name(int err);
+AKV_API const char *akv_strerror(int err);
 /* HTTP status and CLI exit code for err; AKV_OK gives 200 and 0. */
-int akv_err_http_status(int err);
-int akv_err_exit_code(int err);
+AKV_API int akv_err_http_status(int err);
+AKV_API int akv_err_exit_code(int err);
 /* Reverse of akv_err_name(); returns 0 (AKV_OK) for an unknown name. */
-int akv_err_from_name(const char *name);
+AKV_API int akv_err_from_name(const char *name);
 
 /*
  * Detail of the most recent failure on the calling thread. The quota
@@ -100,7 +114,7 @@ typedef struct akv_error {
     char scope[16];
     uint64_t used, quota, would_be;
 } akv_error;
-const akv_error *akv_last_error(void);
+AKV_API const akv_error *akv_last_error(void);
 
 /*
  * Log hook for events the library reports by itself (integrity failures,
@@ -109,7 +123,7 @@ const akv_error *akv_last_error(void);
  * at start-up.
  */
 typedef void (*akv_log_fn)(void *ctx, const char *level, const char *message);
-void akv_set_log(akv_log_fn fn, void *ctx);
+AKV_API void akv_set_log(akv_log_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Data model: scopes, keys, sandboxes, durations                           */
@@ -126,34 +140,34 @@ typedef enum akv_scope {
 #define AKV_SCOPE_ALL (-1) /* "every scope" where an int scope is taken */
 
 /* Exact, case-sensitive match of one of the five names; else AKV_EINVAL. */
-int akv_scope_parse(const char *name, size_t len, akv_scope *out);
+AKV_API int akv_scope_parse(const char *name, size_t len, akv_scope *out);
 /* Static name, or NULL for an out-of-range value. */
-const char *akv_scope_name(int scope);
+AKV_API const char *akv_scope_name(int scope);
 /* 1 for system and instructions (sandbox first, then _global). */
-int akv_scope_is_overlay(akv_scope scope);
+AKV_API int akv_scope_is_overlay(akv_scope scope);
 
 /* AKV_OK or AKV_EINVAL with the reason in akv_last_error(). */
-int akv_key_check(const char *key, size_t len);
-int akv_sandbox_check(const char *sandbox, size_t len);
+AKV_API int akv_key_check(const char *key, size_t len);
+AKV_API int akv_sandbox_check(const char *sandbox, size_t len);
 
 /*
  * Parses a duration: "45s", "15m", "24h", "7d", a bare integer (seconds),
  * "0" or "never" (both give 0 = never expires). At most 100 years.
  * Writes seconds to *out. AKV_EINVAL for anything else.
  */
-int akv_duration_parse(const char *s, size_t len, int64_t *out);
+AKV_API int akv_duration_parse(const char *s, size_t len, int64_t *out);
 /* Parses a byte size: "1048576", "512KiB", "10MiB", "1GiB" (also KB/MB/GB as
  * powers of 1000, and K/M/G as binary). AKV_EINVAL on overflow or junk. */
-int akv_size_parse(const char *s, size_t len, uint64_t *out);
+AKV_API int akv_size_parse(const char *s, size_t len, uint64_t *out);
 
 /*
  * Formats ms since the Unix epoch as RFC 3339 UTC with milliseconds,
  * "2026-11-26T05:27:20.123Z", into buf (at least 25 bytes). Returns buf.
  */
 #define AKV_TIME_BUF 32
-char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF]);
+AKV_API char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF]);
 /* Parses the same form (any fraction digits, 'Z' or numeric offset). */
-int akv_time_parse(const char *s, size_t len, int64_t *ms);
+AKV_API int akv_time_parse(const char *s, size_t len, int64_t *ms);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -173,27 +187,27 @@ int akv_time_parse(const char *s, size_t len, int64_t *ms);
 typedef struct akv_config akv_config;
 
 /* Owned: free with akv_config_free(). Starts with SPEC.md defaults. */
-int akv_config_new(akv_config **out);
-void akv_config_free(akv_config *cfg);
+AKV_API int akv_config_new(akv_config **out);
+AKV_API void akv_config_free(akv_config *cfg);
 /* Loads an INI file over the current values. AKV_EINVAL names file and line
  * of the first bad entry and leaves cfg unchanged; AKV_EUNAVAILABLE when the
  * file cannot be read. */
-int akv_config_load(akv_config *cfg, const char *path);
+AKV_API int akv_config_load(akv_config *cfg, const char *path);
 /* Sets one value as the INI would ("scope.task", "ttl", "2h"). */
-int akv_config_set(akv_config *cfg, const char *section, const char *name,
-                   const char *value);
+AKV_API int akv_config_set(akv_config *cfg, const char *section, const char *name,
+                           const char *value);
 
-int64_t akv_config_scope_ttl(const akv_config *cfg, akv_scope scope);
-uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope);
-int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope);
-uint64_t akv_config_max_value_size(const akv_config *cfg);
-uint64_t akv_config_map_size(const akv_config *cfg);
+AKV_API int64_t akv_config_scope_ttl(const akv_config *cfg, akv_scope scope);
+AKV_API uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope);
+AKV_API int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope);
+AKV_API uint64_t akv_config_max_value_size(const akv_config *cfg);
+AKV_API uint64_t akv_config_map_size(const akv_config *cfg);
 /* [server]: limits of `agentkv serve` (docs/operations.md). */
-uint64_t akv_config_max_connections(const akv_config *cfg); /* 0 = auto */
-int64_t akv_config_header_timeout(const akv_config *cfg);   /* seconds */
-uint64_t akv_config_upload_budget(const akv_config *cfg);
-uint64_t akv_config_mcp_sessions(const akv_config *cfg);
-uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
+AKV_API uint64_t akv_config_max_connections(const akv_config *cfg); /* 0 = auto */
+AKV_API int64_t akv_config_header_timeout(const akv_config *cfg);   /* seconds */
+AKV_API uint64_t akv_config_upload_budget(const akv_config *cfg);
+AKV_API uint64_t akv_config_mcp_sessions(const akv_config *cfg);
+AKV_API uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
 
 /* One row per configurable setting, for --help and docs/config.md. */
 typedef struct akv_config_item {
@@ -203,7 +217,7 @@ typedef struct akv_config_item {
     const char *help;
 } akv_config_item;
 /* Borrowed static table; *n receives its length. */
-const akv_config_item *akv_config_items(size_t *n);
+AKV_API const akv_config_item *akv_config_items(size_t *n);
 
 /* ------------------------------------------------------------------------ */
 /* Store                                                                    */
@@ -224,18 +238,18 @@ typedef struct akv_store akv_store;
  * unknown backend URL. Owned: close with akv_store_close().
  */
 #define AKV_OPEN_CREATE 0x1u
-int akv_store_open(akv_store **out, const char *backend, const char *dir,
-                   const akv_config *cfg, unsigned flags);
-void akv_store_close(akv_store *store);
+AKV_API int akv_store_open(akv_store **out, const char *backend, const char *dir,
+                           const akv_config *cfg, unsigned flags);
+AKV_API void akv_store_close(akv_store *store);
 
 /* Backend name ("lmdb" or "redis"), borrowed static string. */
-const char *akv_store_backend(const akv_store *store);
+AKV_API const char *akv_store_backend(const akv_store *store);
 /* 1 when every call may wait on the network (Redis), up to the backend's
  * timeout, so that an event-loop server runs even reads on worker threads;
  * 0 when reads are served from local memory (LMDB). */
-int akv_store_is_remote(const akv_store *store);
+AKV_API int akv_store_is_remote(const akv_store *store);
 /* Borrowed: the store's own configuration, valid until close. */
-const akv_config *akv_store_config(const akv_store *store);
+AKV_API const akv_config *akv_store_config(const akv_store *store);
 
 /*
  * Clock injection: the store reads "now" (ms since the epoch) from fn. The
@@ -243,8 +257,8 @@ const akv_config *akv_store_config(const akv_store *store);
  * sleeping. Set it before sharing the store between threads.
  */
 typedef int64_t (*akv_clock_fn)(void *ctx);
-void akv_store_set_clock(akv_store *store, akv_clock_fn fn, void *ctx);
-int64_t akv_store_now(const akv_store *store);
+AKV_API void akv_store_set_clock(akv_store *store, akv_clock_fn fn, void *ctx);
+AKV_API int64_t akv_store_now(const akv_store *store);
 
 /*
  * Entry metadata (SPEC.md §1). Strings are NUL-terminated copies inside the
@@ -270,7 +284,7 @@ typedef struct akv_meta {
  * Renders m as the JSON object of SPEC.md §1 into a newly allocated,
  * NUL-terminated string. Owned: free() it. NULL on out-of-memory.
  */
-char *akv_meta_to_json(const akv_meta *m);
+AKV_API char *akv_meta_to_json(const akv_meta *m);
 
 #define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
 
@@ -283,7 +297,7 @@ typedef struct akv_put_opts {
     int create_only;          /* fail if an unexpired entry exists */
 } akv_put_opts;
 /* Initialises opts to "scope default TTL, no conditions". */
-void akv_put_opts_init(akv_put_opts *opts);
+AKV_API void akv_put_opts_init(akv_put_opts *opts);
 
 /*
  * Writes a value. Validates sandbox, key, size (AKV_ETOOLARGE), metadata
@@ -295,10 +309,10 @@ void akv_put_opts_init(akv_put_opts *opts);
  * at opts->metadata (borrowed from the caller). *created (may be NULL) is 1
  * when no unexpired entry existed before.
  */
-int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
-            const char *key, size_t key_len, const void *value,
-            size_t value_len, const akv_put_opts *opts, akv_meta *out,
-            int *created);
+AKV_API int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
+                    const char *key, size_t key_len, const void *value,
+                    size_t value_len, const akv_put_opts *opts, akv_meta *out,
+                    int *created);
 
 /*
  * Reads an entry, verifying its SHA-256 (AKV_EINTEGRITY on mismatch, never
@@ -310,12 +324,12 @@ int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
  * thread holds a read snapshot, until akv_value_release(). Release promptly.
  */
 typedef struct akv_value akv_value;
-int akv_get(akv_store *store, const char *sandbox, akv_scope scope,
-            const char *key, size_t key_len, akv_value **out);
+AKV_API int akv_get(akv_store *store, const char *sandbox, akv_scope scope,
+                    const char *key, size_t key_len, akv_value **out);
 /* Borrowed from the handle. */
-const void *akv_value_data(const akv_value *v, size_t *len);
-const akv_meta *akv_value_meta(const akv_value *v);
-void akv_value_release(akv_value *v);
+AKV_API const void *akv_value_data(const akv_value *v, size_t *len);
+AKV_API const akv_meta *akv_value_meta(const akv_value *v);
+AKV_API void akv_value_release(akv_value *v);
 
 /*
  * Several reads at once: each request as akv_get would answer it, with the
@@ -335,7 +349,7 @@ typedef struct akv_get_req {
     akv_value *value;    /* out */
     akv_error error;     /* out */
 } akv_get_req;
-int akv_get_many(akv_store *store, akv_get_req *reqs, size_t n);
+AKV_API int akv_get_many(akv_store *store, akv_get_req *reqs, size_t n);
 
 /*
  * Caller-buffer form: copies the value into buf. *len is buf's size on
@@ -343,14 +357,14 @@ int akv_get_many(akv_store *store, akv_get_req *reqs, size_t n);
  * (nothing copied, *len = needed). meta (may be NULL) is filled, with
  * meta->metadata = NULL (use akv_get for the metadata JSON).
  */
-int akv_get_copy(akv_store *store, const char *sandbox, akv_scope scope,
-                 const char *key, size_t key_len, void *buf, size_t *len,
-                 akv_meta *meta);
+AKV_API int akv_get_copy(akv_store *store, const char *sandbox, akv_scope scope,
+                         const char *key, size_t key_len, void *buf, size_t *len,
+                         akv_meta *meta);
 
 /* Deletes the sandbox's own entry (never _global's through an overlay).
  * AKV_ENOTFOUND when there is no unexpired entry. */
-int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
-            const char *key, size_t key_len);
+AKV_API int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
+                    const char *key, size_t key_len);
 
 /* ------------------------------------------------------------------------ */
 /* Batch writes                                                             */
@@ -385,8 +399,8 @@ typedef struct akv_batch_op {
  * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
  * sandbox, scope and key with version 0.
  */
-int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
-                    const akv_batch_op *ops, size_t n, akv_meta *out);
+AKV_API int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
+                            const akv_batch_op *ops, size_t n, akv_meta *out);
 
 /* ------------------------------------------------------------------------ */
 /* Listing                                                                  */
@@ -419,17 +433,17 @@ typedef struct akv_list akv_list;
  * stored record is damaged are skipped (and logged), not an error of the
  * whole list: akv_list_damaged() counts them. Owned: akv_list_free().
  */
-int akv_list_entries(akv_store *store, const char *sandbox, akv_scope scope,
-                     const akv_list_opts *opts, akv_list **out);
-size_t akv_list_count(const akv_list *list);
+AKV_API int akv_list_entries(akv_store *store, const char *sandbox, akv_scope scope,
+                             const akv_list_opts *opts, akv_list **out);
+AKV_API size_t akv_list_count(const akv_list *list);
 /* Borrowed from the list; metadata lives as long as the list. */
-const akv_meta *akv_list_item(const akv_list *list, size_t i);
+AKV_API const akv_meta *akv_list_item(const akv_list *list, size_t i);
 /* Borrowed NUL-terminated cursor for the next page, or NULL at the end. */
-const char *akv_list_next_cursor(const akv_list *list);
+AKV_API const char *akv_list_next_cursor(const akv_list *list);
 /* Damaged entries met (and skipped) while this page was read; run
  * akv_check() to list them all. */
-size_t akv_list_damaged(const akv_list *list);
-void akv_list_free(akv_list *list);
+AKV_API size_t akv_list_damaged(const akv_list *list);
+AKV_API void akv_list_free(akv_list *list);
 
 /* ------------------------------------------------------------------------ */
 /* Maintenance                                                              */
@@ -449,15 +463,15 @@ typedef struct akv_scope_stats {
 } akv_scope_stats;
 /* Fills out[] with one row per scope (scope == AKV_SCOPE_ALL) or one row;
  * *n receives the row count. */
-int akv_stats(akv_store *store, const char *sandbox, int scope,
-              akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
+AKV_API int akv_stats(akv_store *store, const char *sandbox, int scope,
+                      akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
 
 /* Store-wide totals per scope over every sandbox: entries stored and their
  * stored bytes (as akv_scope_stats.bytes), expired entries included until
  * they are collected (the figures quotas are counted from). Cheap: one row per namespace, no scan
  * of the entries. */
-int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
-                    uint64_t bytes[AKV_SCOPE_COUNT]);
+AKV_API int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
+                            uint64_t bytes[AKV_SCOPE_COUNT]);
 
 /* The sandboxes that hold entries (expired ones included until they are
  * collected), _global among them, each once, in byte order. Cheap like
@@ -482,17 +496,17 @@ typedef struct akv_health {
     char reason[512]; /* "" when writable */
     char note[512];   /* "" when nothing to say */
 } akv_health;
-int akv_store_health(akv_store *store, akv_health *out);
+AKV_API int akv_store_health(akv_store *store, akv_health *out);
 
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
-int akv_prune(akv_store *store, const char *sandbox, int scope,
-              uint64_t pruned[AKV_SCOPE_COUNT]);
+AKV_API int akv_prune(akv_store *store, const char *sandbox, int scope,
+                      uint64_t pruned[AKV_SCOPE_COUNT]);
 
 /* Deletes every entry (expired or not) of one scope in the sandbox's own
  * namespace. *deleted (may be NULL) receives the unexpired count. */
-int akv_clear(akv_store *store, const char *sandbox, akv_scope scope,
-              uint64_t *deleted);
+AKV_API int akv_clear(akv_store *store, const char *sandbox, akv_scope scope,
+                      uint64_t *deleted);
 
 /* Progress callback for long operations: done of total units (total may be
  * 0 when unknown). Called from the calling thread. */
@@ -507,8 +521,8 @@ typedef void (*akv_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * AKV_EINTEGRITY if any failed, else AKV_OK. checked/failed may be NULL.
  */
 typedef void (*akv_check_fn)(void *ctx, const akv_meta *bad);
-int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
-              void *ctx, uint64_t *checked, uint64_t *failed);
+AKV_API int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
+                      void *ctx, uint64_t *checked, uint64_t *failed);
 
 /*
  * Export: one JSON object per line (JSON Lines), the entry metadata of
@@ -519,8 +533,8 @@ int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
  * decode) is skipped with a warning logged, the others are exported, and
  * the call then returns AKV_EINTEGRITY saying how many were skipped.
  */
-int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
-               akv_progress_fn progress, void *ctx, uint64_t *count);
+AKV_API int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
+                       akv_progress_fn progress, void *ctx, uint64_t *count);
 /*
  * Import: reads what akv_export wrote and restores each entry exactly
  * (version, timestamps, metadata, content type). Every line is validated
@@ -530,15 +544,15 @@ int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
  * nothing changes, and the message names the line. Existing entries with the
  * same key are replaced. Quotas apply.
  */
-int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
-               void *ctx, uint64_t *count);
+AKV_API int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
+                       void *ctx, uint64_t *count);
 
 /* Consistent hot copy of the embedded store into directory path (created;
  * must not already hold a store), compacted. progress (may be NULL) is
  * called with bytes written so far of an estimated total. AKV_EINVAL on
  * backends without it. */
-int akv_backup(akv_store *store, const char *path, akv_progress_fn progress,
-               void *ctx);
+AKV_API int akv_backup(akv_store *store, const char *path, akv_progress_fn progress,
+                       void *ctx);
 
 #ifdef __cplusplus
 }

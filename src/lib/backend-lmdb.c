@@ -547,35 +547,6 @@ static void open_counters(lmdb_backend *lb, bool *created)
              lb->dir, strerror(err));
 }
 
-/* mkdir -p: missing parents get 0755 (less the umask), like mkdir -p; the
- * last directory gets exactly leaf_mode whatever the umask. An existing
- * directory is left as it is. */
-static int mkdir_p(const char *dir, mode_t leaf_mode)
-{
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, dir, n + 1);
-    while (n > 1 && buf[n - 1] == '/')
-        buf[--n] = '\0';
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            bool leaf = c == '\0';
-            if (mkdir(buf, leaf ? leaf_mode : 0755) == 0) {
-                if (leaf && chmod(buf, leaf_mode) != 0)
-                    return -1;
-            } else if (errno != EEXIST) {
-                return -1;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
                           unsigned flags, akv_backend **out)
 {
@@ -589,7 +560,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
             return akv_fail(AKV_EUNAVAILABLE,
                             "no store at %s (nothing has been written there)",
                             dir);
-        if (mkdir_p(dir, 0700) != 0)
+        if (akvx_mkdir_p(dir, 0700) != 0)
             return akv_fail(AKV_EUNAVAILABLE, "%scannot create store %s: %m",
                             errno == ENOSPC || errno == EDQUOT ? "disk full: "
                                                                : "",
@@ -867,13 +838,6 @@ static bool ns_matches(const akv_ns *want, const akv_ns *got)
     return want->sandbox == NULL ||
            (got->sandbox_len == want->sandbox_len &&
             memcmp(got->sandbox, want->sandbox, got->sandbox_len) == 0);
-}
-
-/* Byte-wise comparison of two keys, shorter first on a common prefix. */
-static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
 }
 
 /* Usage change of one namespace, gathered while a cursor walks the entries
@@ -1336,7 +1300,7 @@ static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
         const char *from = prefix;
         size_t from_len = prefix ? prefix_len : 0;
         if (after && (from == NULL ||
-                      keycmp(after, after_len, from, from_len) > 0)) {
+                      akvx_keycmp(after, after_len, from, from_len) > 0)) {
             from = after;
             from_len = after_len;
         }
@@ -1360,11 +1324,11 @@ static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
                          (key_len >= prefix_len &&
                           memcmp(key, prefix, prefix_len) == 0);
         if (!in_prefix) {
-            if (one_ns && keycmp(key, key_len, prefix, prefix_len) > 0)
+            if (one_ns && akvx_keycmp(key, key_len, prefix, prefix_len) > 0)
                 break; /* sorted: past the prefix range */
             continue;
         }
-        if (after && keycmp(key, key_len, after, after_len) <= 0)
+        if (after && akvx_keycmp(key, key_len, after, after_len) <= 0)
             continue;
         akv_rec rec;
         if (akv_rec_decode(v.mv_data, v.mv_size, &rec) != AKV_OK) {
@@ -1496,7 +1460,7 @@ static int lmdb_backup(akv_backend *be, const char *path,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct stat st;
     char file[4096];
-    if (mkdir_p(path, 0700) != 0)
+    if (akvx_mkdir_p(path, 0700) != 0)
         return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", path);
     snprintf(file, sizeof file, "%s/data.mdb", path);
     if (stat(file, &st) == 0)

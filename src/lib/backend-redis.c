@@ -58,7 +58,6 @@
  * restart of the process. Opening the backend does not require Redis to be
  * up: until it is, every operation fails with AKV_EUNAVAILABLE.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <hiredis/hiredis.h>
@@ -482,180 +481,6 @@ static int redis_fail(redis_backend *rb, redisContext *c,
     }
     return akv_fail(AKV_EUNAVAILABLE, "%s: %s gave an unexpected reply", what,
                     rb->where);
-}
-
-/* ---- URL --------------------------------------------------------------- */
-
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
-/* Copies [s, s+n) percent-decoded into a new string; NULL on bad input. */
-static char *pct_dup(const char *s, size_t n)
-{
-    char *d = malloc(n + 1), *p = d;
-    if (d == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            int h, l;
-            if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
-                (l = hexval((unsigned char)s[i + 2])) < 0 || (h == 0 && l == 0)) {
-                free(d);
-                return NULL;
-            }
-            *p++ = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            *p++ = s[i];
-        }
-    }
-    *p = '\0';
-    return d;
-}
-
-static int parse_uint(const char *s, size_t n, long max, long *out)
-{
-    long v = 0;
-    if (n == 0 || n > 10)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_url(struct akv_redis_url *u, const char *url);
-
-void akv_redis_url_free(struct akv_redis_url *u)
-{
-    free(u->host);
-    free(u->user);
-    free(u->password);
-    memset(u, 0, sizeof *u);
-}
-
-int akv_redis_url_parse(const char *url, struct akv_redis_url *u)
-{
-    memset(u, 0, sizeof *u);
-    if (url == NULL || strncmp(url, "redis://", 8) != 0)
-        return akv_fail(AKV_EINVAL, "a Redis URL starts with redis://");
-    int rc = parse_url(u, url);
-    if (rc != AKV_OK)
-        akv_redis_url_free(u);
-    return rc;
-}
-
-/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION] */
-static int parse_url(struct akv_redis_url *u, const char *url)
-{
-    char shown[AKV_QUOTE_BUF];
-    const char *p = url + strlen("redis://");
-    const char *end = p + strcspn(p, "/?");
-    /* The credentials end at the last '@' of the authority, as in
-     * browsers and curl: a password with an unencoded '@' stays whole,
-     * and no part of it is taken for the host (and shown in a message). */
-    const char *at = memrchr(p, '@', (size_t)(end - p));
-    akv_quote(shown, url, strlen(url));
-    /* Never echo a password: show the URL only after the credentials. */
-    if (at) {
-        char rest[AKV_QUOTE_BUF];
-        snprintf(shown, sizeof shown, "redis://***@%s",
-                 akv_quote(rest, at + 1, strlen(at + 1)));
-    }
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon == NULL)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: credentials "
-                            "are [USER]:PASSWORD@", shown);
-        if (colon > p && (u->user = pct_dup(p, (size_t)(colon - p))) == NULL)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad user",
-                            shown);
-        if ((u->password = pct_dup(colon + 1, (size_t)(at - colon - 1))) ==
-            NULL)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad "
-                            "percent-encoding in the password", shown);
-        p = at + 1;
-    }
-    const char *hs = p, *he;
-    if (*p == '[') {
-        he = memchr(p, ']', (size_t)(end - p));
-        if (he == NULL)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: unclosed [",
-                            shown);
-        hs = p + 1;
-        p = he + 1;
-    } else {
-        he = p;
-        while (he < end && *he != ':')
-            he++;
-        p = he;
-    }
-    if (he == hs)
-        return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host", shown);
-    for (const char *c = hs; c < he; c++)
-        if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
-                            shown);
-    if ((u->host = strndup(hs, (size_t)(he - hs))) == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    long v = 6379;
-    if (p < end && *p == ':') {
-        if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &v) != 0 || v == 0)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad port",
-                            shown);
-        p = end;
-    }
-    if (p != end)
-        return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
-    u->port = (int)v;
-    u->db = 0;
-    if (*p == '/') {
-        size_t n = strcspn(p + 1, "?");
-        if (n && parse_uint(p + 1, n, 1 << 20, &v) != 0)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: the database "
-                            "must be a number", shown);
-        u->db = n ? (int)v : 0;
-        p += 1 + n;
-    }
-    int64_t timeout_ms = 2000;
-    if (*p == '?') {
-        p++;
-        while (*p) {
-            size_t n = strcspn(p, "&");
-            if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
-                int64_t secs = 0;
-                /* Accept the duration syntax of TTLs plus "ms". */
-                if (n > 10 && strncmp(p + n - 2, "ms", 2) == 0 &&
-                    parse_uint(p + 8, n - 10, 3600000, &v) == 0)
-                    timeout_ms = v;
-                else if (akv_duration_parse(p + 8, n - 8, &secs) == AKV_OK &&
-                         secs <= 3600)
-                    timeout_ms = secs * 1000;
-                else
-                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
-                                    "timeout must be like 500ms or 2s (at "
-                                    "most 1h)", shown);
-                if (timeout_ms == 0)
-                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
-                                    "timeout must be above 0", shown);
-            } else {
-                return akv_fail(AKV_EINVAL, "invalid backend URL %s: unknown "
-                                "parameter (only timeout=)", shown);
-            }
-            p += n;
-            if (*p == '&')
-                p++;
-        }
-    }
-    u->timeout_ms = timeout_ms;
-    return AKV_OK;
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -1096,81 +921,67 @@ static int reply_int(const redisReply *r, long long *v)
 /* Runs the WRITE script for w[0..n) (ops: 'p', 'd' or, for a lone delete
  * that must find its record, 'D') and interprets its answer. res receives
  * three integers per write. */
-static int write_script(redis_backend *rb, const akv_write *w, size_t n,
-                        char del_op, long long *res)
+/* The script's arguments for write i of n: its namespace's 4 keys at
+ * argv[3 + 4i], then op, key, record, now, quota, If-Match and flags at
+ * argv[3 + 4n + 7i]. Memory for the record and the numbers goes to wa[i]
+ * and nk[i], which must outlive argv. */
+static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
+                      struct ns_keys *nk, struct write_args *wa,
+                      const char **argv, size_t *lens)
+{
+    ns_keys(nk, x->ns.scope, x->ns.sandbox, x->ns.sandbox_len);
+    for (int j = 0; j < 4; j++) {
+        argv[3 + 4 * i + j] = nk->k[j];
+        lens[3 + 4 * i + j] = nk->len;
+    }
+    size_t a = 3 + 4 * n + 7 * i;
+    snprintf(wa->now, sizeof wa->now, "%lld", (long long)x->now);
+    snprintf(wa->quota, sizeof wa->quota, "%llu",
+             (unsigned long long)x->quota);
+    static const char flags[4][3] = {"", "c", "r", "cr"};
+    int fl = (x->create_only ? 1 : 0) | (x->restore ? 2 : 0);
+    if (x->del) {
+        argv[a] = del_op == 'D' ? "D" : "d";
+    } else {
+        akv_rec rec = x->rec;
+        if (!x->restore) {
+            rec.version = 0;
+            rec.created_at = 0;
+            rec.updated_at = x->now;
+            rec.expires_at = x->ttl_ms > 0 ? x->now + x->ttl_ms : 0;
+        }
+        wa->blob_len = akv_rec_encoded_size(&rec);
+        if ((wa->blob = malloc(wa->blob_len)) == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        akv_rec_encode(&rec, wa->blob);
+        argv[a] = "p";
+    }
+    lens[a] = 1;
+    argv[a + 1] = x->key;
+    lens[a + 1] = x->key_len;
+    argv[a + 2] = wa->blob ? wa->blob : "";
+    lens[a + 2] = wa->blob_len;
+    argv[a + 3] = wa->now;
+    lens[a + 3] = strlen(wa->now);
+    argv[a + 4] = wa->quota;
+    lens[a + 4] = strlen(wa->quota);
+    argv[a + 5] = x->if_match && !x->del ? (const char *)x->if_match : "";
+    lens[a + 5] = x->if_match && !x->del ? 32 : 0;
+    argv[a + 6] = flags[fl];
+    lens[a + 6] = strlen(flags[fl]);
+    return AKV_OK;
+}
+
+/* Registers each namespace of w in akv:ns, pipelined ahead of the script
+ * (see the top of the file: the script touches one namespace's slot
+ * only). members holds n buffers for the commands' arguments. Every reply
+ * is read, even after a failure, so that the connection goes back to the
+ * pool in step (or is dropped after an I/O error). */
+static int register_namespaces(redis_backend *rb, struct conn *cn,
+                               const akv_write *w, size_t n,
+                               char (*members)[2 + AKV_SANDBOX_MAX])
 {
     int rc = AKV_OK;
-    size_t argc = 3 + 4 * n + 7 * n;
-    const char **argv = calloc(argc, sizeof *argv);
-    size_t *lens = calloc(argc, sizeof *lens);
-    struct ns_keys *nk = calloc(n, sizeof *nk);
-    struct write_args *wa = calloc(n, sizeof *wa);
-    char (*members)[2 + AKV_SANDBOX_MAX] = calloc(n, sizeof *members);
-    if (!argv || !lens || !nk || !wa || !members) {
-        rc = akv_fail(AKV_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const akv_write *x = &w[i];
-        ns_keys(&nk[i], x->ns.scope, x->ns.sandbox, x->ns.sandbox_len);
-        for (int j = 0; j < 4; j++) {
-            argv[3 + 4 * i + j] = nk[i].k[j];
-            lens[3 + 4 * i + j] = nk[i].len;
-        }
-        size_t a = 3 + 4 * n + 7 * i;
-        snprintf(wa[i].now, sizeof wa[i].now, "%lld", (long long)x->now);
-        snprintf(wa[i].quota, sizeof wa[i].quota, "%llu",
-                 (unsigned long long)x->quota);
-        static const char flags[4][3] = {"", "c", "r", "cr"};
-        int fl = (x->create_only ? 1 : 0) | (x->restore ? 2 : 0);
-        if (x->del) {
-            argv[a] = del_op == 'D' ? "D" : "d";
-        } else {
-            akv_rec rec = x->rec;
-            if (!x->restore) {
-                rec.version = 0;
-                rec.created_at = 0;
-                rec.updated_at = x->now;
-                rec.expires_at = x->ttl_ms > 0 ? x->now + x->ttl_ms : 0;
-            }
-            wa[i].blob_len = akv_rec_encoded_size(&rec);
-            if ((wa[i].blob = malloc(wa[i].blob_len)) == NULL) {
-                rc = akv_fail(AKV_ENOMEM, "out of memory");
-                goto done;
-            }
-            akv_rec_encode(&rec, wa[i].blob);
-            argv[a] = "p";
-        }
-        lens[a] = 1;
-        argv[a + 1] = x->key;
-        lens[a + 1] = x->key_len;
-        argv[a + 2] = wa[i].blob ? wa[i].blob : "";
-        lens[a + 2] = wa[i].blob_len;
-        argv[a + 3] = wa[i].now;
-        lens[a + 3] = strlen(wa[i].now);
-        argv[a + 4] = wa[i].quota;
-        lens[a + 4] = strlen(wa[i].quota);
-        argv[a + 5] = x->if_match && !x->del ? (const char *)x->if_match : "";
-        lens[a + 5] = x->if_match && !x->del ? 32 : 0;
-        argv[a + 6] = flags[fl];
-        lens[a + 6] = strlen(flags[fl]);
-    }
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK)
-        goto done;
-    /* Redis copies, scripts and (with appendfsync always) syncs a large
-     * write before it answers: give it time in proportion. */
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += wa[i].blob_len;
-    bool slow = total >= BIG_WRITE;
-    if (slow) {
-        struct timeval t = rb->timeout;
-        t.tv_sec += (time_t)(total / BIG_WRITE_RATE) + 1;
-        redisSetTimeout(cn->c, t);
-    }
-    /* Register each namespace first, pipelined with the script (see the
-     * top of the file: the script touches one namespace's slot only). */
     size_t appended = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && w[i].ns.scope == w[i - 1].ns.scope &&
@@ -1185,9 +996,6 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         redisAppendCommandArgv(cn->c, 4, zav, zal);
         appended++;
     }
-    redisReply *r = NULL;
-    /* Every reply is read, even after a failure, so that the connection
-     * goes back to the pool in step (or is dropped after an I/O error). */
     for (size_t i = 0; i < appended && cn->c->err == 0; i++) {
         void *z = NULL;
         if ((redisGetReply(cn->c, &z) != REDIS_OK ||
@@ -1197,55 +1005,102 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         if (z)
             freeReplyObject(z);
     }
-    if (rc == AKV_OK)
-        r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens, (int)(4 * n));
-    if (rc != AKV_OK) {
-        /* already failed */
-    } else if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-               r->element[0]->type != REDIS_REPLY_STRING) {
-        rc = redis_fail(rb, cn->c, r, "writing entry");
-    } else {
-        const char *st = r->element[0]->str;
-        long long idx = 0, live = 0, would = 0;
-        if (r->elements >= 2)
-            reply_int(r->element[1], &idx);
-        const akv_write *x = idx >= 1 && (size_t)idx <= n ? &w[idx - 1] : w;
-        if (strcmp(st, "ok") == 0) {
-            if (r->elements != 1 + 3 * n) {
-                rc = redis_fail(rb, cn->c, NULL, "writing entry");
-            } else {
-                for (size_t i = 0; i < 3 * n; i++)
-                    if (reply_int(r->element[1 + i], &res[i]) != 0)
-                        rc = redis_fail(rb, cn->c, NULL, "writing entry");
-            }
-        } else if (strcmp(st, "exists") == 0) {
-            rc = akv_fail(AKV_EPRECONDITION,
-                          "key already exists (create-only write)");
-        } else if (strcmp(st, "mismatch") == 0) {
-            rc = akv_fail(AKV_EPRECONDITION,
-                          "current SHA-256 does not match If-Match");
-        } else if (strcmp(st, "nomatch") == 0) {
-            rc = akv_fail(AKV_EPRECONDITION,
-                          "no current entry to match If-Match");
-        } else if (strcmp(st, "notfound") == 0) {
-            rc = akv_fail(AKV_ENOTFOUND, "no such entry");
-        } else if (strcmp(st, "quota") == 0 && r->elements == 4 &&
-                   reply_int(r->element[2], &live) == 0 &&
-                   reply_int(r->element[3], &would) == 0) {
-            rc = akv_fail_quota(
-                x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
-                "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
-                "this write would make %llu (stored bytes count value, "
-                "metadata and key)",
-                akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
-                x->ns.sandbox, (unsigned long long)live,
-                (unsigned long long)x->quota, (unsigned long long)would);
-        } else {
+    return rc;
+}
+
+/* Reads the write script's reply r: "ok" with 3 numbers per write into
+ * res, or the failure (exists, mismatch, nomatch, notfound, quota with the
+ * index of the write and its figures) as the error it stands for. */
+static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
+                        const akv_write *w, size_t n, long long *res)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        return redis_fail(rb, cn->c, r, "writing entry");
+    int rc = AKV_OK;
+    const char *st = r->element[0]->str;
+    long long idx = 0, live = 0, would = 0;
+    if (r->elements >= 2)
+        reply_int(r->element[1], &idx);
+    const akv_write *x = idx >= 1 && (size_t)idx <= n ? &w[idx - 1] : w;
+    if (strcmp(st, "ok") == 0) {
+        if (r->elements != 1 + 3 * n) {
             rc = redis_fail(rb, cn->c, NULL, "writing entry");
+        } else {
+            for (size_t i = 0; i < 3 * n; i++)
+                if (reply_int(r->element[1 + i], &res[i]) != 0)
+                    rc = redis_fail(rb, cn->c, NULL, "writing entry");
         }
+    } else if (strcmp(st, "exists") == 0) {
+        rc = akv_fail(AKV_EPRECONDITION,
+                      "key already exists (create-only write)");
+    } else if (strcmp(st, "mismatch") == 0) {
+        rc = akv_fail(AKV_EPRECONDITION,
+                      "current SHA-256 does not match If-Match");
+    } else if (strcmp(st, "nomatch") == 0) {
+        rc = akv_fail(AKV_EPRECONDITION,
+                      "no current entry to match If-Match");
+    } else if (strcmp(st, "notfound") == 0) {
+        rc = akv_fail(AKV_ENOTFOUND, "no such entry");
+    } else if (strcmp(st, "quota") == 0 && r->elements == 4 &&
+               reply_int(r->element[2], &live) == 0 &&
+               reply_int(r->element[3], &would) == 0) {
+        rc = akv_fail_quota(
+            x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
+            "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
+            "this write would make %llu (stored bytes count value, "
+            "metadata and key)",
+            akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
+            x->ns.sandbox, (unsigned long long)live,
+            (unsigned long long)x->quota, (unsigned long long)would);
+    } else {
+        rc = redis_fail(rb, cn->c, NULL, "writing entry");
     }
-    if (r)
-        freeReplyObject(r);
+    return rc;
+}
+
+/* Runs the write script over w[0..n) (one namespace each, in order):
+ * arguments, namespace registration, the script, its result. */
+static int write_script(redis_backend *rb, const akv_write *w, size_t n,
+                        char del_op, long long *res)
+{
+    int rc = AKV_OK;
+    size_t argc = 3 + 4 * n + 7 * n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    struct ns_keys *nk = calloc(n, sizeof *nk);
+    struct write_args *wa = calloc(n, sizeof *wa);
+    char (*members)[2 + AKV_SANDBOX_MAX] = calloc(n, sizeof *members);
+    if (!argv || !lens || !nk || !wa || !members) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = write_args(&w[i], i, n, del_op, &nk[i], &wa[i], argv,
+                             lens)) != AKV_OK)
+            goto done;
+    struct conn *cn;
+    if ((rc = conn_take(rb, &cn)) != AKV_OK)
+        goto done;
+    /* Redis copies, scripts and (with appendfsync always) syncs a large
+     * write before it answers: give it time in proportion. */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += wa[i].blob_len;
+    bool slow = total >= BIG_WRITE;
+    if (slow) {
+        struct timeval t = rb->timeout;
+        t.tv_sec += (time_t)(total / BIG_WRITE_RATE) + 1;
+        redisSetTimeout(cn->c, t);
+    }
+    rc = register_namespaces(rb, cn, w, n, members);
+    if (rc == AKV_OK) {
+        redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
+                                   (int)(4 * n));
+        rc = write_result(rb, cn, r, w, n, res);
+        if (r)
+            freeReplyObject(r);
+    }
     if (slow && cn->c->err == 0)
         redisSetTimeout(cn->c, rb->timeout);
     conn_give(rb, cn);
@@ -1415,12 +1270,6 @@ static bool ns_at(const struct ns_list *l, size_t i, akv_ns *ns)
 
 /* ---- scan -------------------------------------------------------------- */
 
-static int keycmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
-
 /* Scans one namespace page by page. Returns fn's non-zero value, AKV_OK,
  * or an error. */
 static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
@@ -1441,7 +1290,7 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
         from_len = prefix_len;
     }
     if (after && (from == NULL ||
-                  keycmp(after, after_len, from, from_len) >= 0)) {
+                  akvx_keycmp(after, after_len, from, from_len) >= 0)) {
         from = after;
         from_len = after_len;
         exclusive = true;

@@ -23,9 +23,7 @@ struct prepared {
 
 static int keycmp_op(const akv_batch_op *a, const akv_batch_op *b)
 {
-    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int c = memcmp(a->key, b->key, n);
-    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+    return akvx_keycmp(a->key, a->key_len, b->key, b->key_len);
 }
 
 static int cmp_ptr(const void *a, const void *b)

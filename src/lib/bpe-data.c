@@ -47,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "akvx.h"
 #include "bpe.h"
 #include "internal.h"
 
@@ -106,49 +107,6 @@ void akv_bpe_data_free(struct akv_bpe_data *d)
 /* The JSON file                                                            */
 /* ------------------------------------------------------------------------ */
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes standard base64 with '=' padding, s[0..n), into out (room for
- * n / 4 * 3 bytes). Returns the length, or -1 when malformed. */
-static long b64_decode(const char *s, size_t n, unsigned char *out)
-{
-    if (n == 0 || n % 4 != 0)
-        return -1;
-    size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int last = i + 4 == n;
-        uint32_t w = 0;
-        for (size_t k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)s[i + k];
-            int v = (last && k >= 4 - pad) ? (c == '=' ? 0 : -1)
-                                           : b64_value(c);
-            if (v < 0)
-                return -1;
-            w = w << 6 | (uint32_t)v;
-        }
-        out[o++] = (unsigned char)(w >> 16);
-        if (!last || pad < 2)
-            out[o++] = (unsigned char)(w >> 8);
-        if (!last || pad < 1)
-            out[o++] = (unsigned char)w;
-    }
-    return (long)o;
-}
-
 /* Where the words of bpe_ranks go while parsing. */
 struct words {
     uint32_t *off, *len, *rank;
@@ -207,9 +165,10 @@ static int parse_ranks(const char *text, size_t len, unsigned char *bytes,
             in_run = 1;
             continue;
         }
-        long bl = in_run ? b64_decode(text + start, i - start, bytes + used)
-                         : -1;
-        if (bl <= 0 || bl > MAX_TOKEN_LEN || next >= MAX_RANKS)
+        size_t bl = 0;
+        if (!in_run || i == start ||
+            akvx_base64_decode(text + start, i - start, bytes + used, &bl) != 0 ||
+            bl == 0 || bl > MAX_TOKEN_LEN || next >= MAX_RANKS)
             return akv_fail(AKV_EUNAVAILABLE, "%s: bad token at offset %zu",
                             path, start);
         w->off[w->n] = (uint32_t)used;
@@ -440,21 +399,6 @@ static uint64_t file_hash(const unsigned char *p, size_t n)
            (a1 ^ (b1 << 29 | b1 >> 35)) ^ (uint64_t)n;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 int akv_bpe_compile(const char *json_path, const char *bin_path,
                     const char *expect_pat)
 {
@@ -527,24 +471,10 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.max_probe = d.max_probe;
     memcpy(img, &h, sizeof h);
 
-    char tmp[4096];
-    int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", bin_path, (long)getpid());
-    int fd = w > 0 && (size_t)w < sizeof tmp
-                 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-                 : -1;
-    if (fd < 0) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s", tmp,
+    const char *step;
+    if (akvx_replace_file(bin_path, img, (size_t)h.file_size, 0644, &step) != 0)
+        rc = akv_fail(AKV_EUNAVAILABLE, "cannot %s %s: %s", step, bin_path,
                       strerror(errno));
-    } else {
-        int bad = write_all(fd, img, (size_t)h.file_size);
-        if (close(fd) != 0)
-            bad = 1;
-        if (bad || rename(tmp, bin_path) != 0) {
-            rc = akv_fail(AKV_EUNAVAILABLE, "cannot write %s: %s", bin_path,
-                          strerror(errno));
-            unlink(tmp);
-        }
-    }
     free(img);
     free(pat);
     akv_bpe_data_free(&d);

@@ -5,6 +5,8 @@
  * variables onto akv_config_set(); nothing else parses settings.
  */
 #include <ini.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,53 +15,134 @@
 
 #define MiB (1024ULL * 1024)
 
-static const akv_config_item items[] = {
-    {"store", "max_value_size", "50MiB", "largest value a write may store"},
-    {"store", "map_size", "8GiB",
-     "largest size the embedded store's file may grow to (LMDB map size)"},
-    {"scope.system", "ttl", "never", "default TTL of system entries"},
-    {"scope.system", "quota", "10MiB", "bytes per sandbox namespace"},
-    {"scope.system", "refresh_on_read", "false", "sliding expiry on read"},
-    {"scope.instructions", "ttl", "never", "default TTL of instructions"},
-    {"scope.instructions", "quota", "5MiB", "bytes per sandbox namespace"},
-    {"scope.instructions", "refresh_on_read", "false",
-     "sliding expiry on read"},
-    {"scope.project", "ttl", "72h", "default TTL of project entries"},
-    {"scope.project", "quota", "20MiB", "bytes per sandbox"},
-    {"scope.project", "refresh_on_read", "false", "sliding expiry on read"},
-    {"scope.task", "ttl", "24h", "default TTL of task entries"},
-    {"scope.task", "quota", "100MiB", "bytes per sandbox"},
-    {"scope.task", "refresh_on_read", "false", "sliding expiry on read"},
-    {"scope.artifacts", "ttl", "48h", "default TTL of artifacts"},
-    {"scope.artifacts", "quota", "200MiB", "bytes per sandbox"},
-    {"scope.artifacts", "refresh_on_read", "false", "sliding expiry on read"},
-    {"server", "max_connections", "auto",
-     "open connections `serve` keeps at most; auto = the descriptor limit "
-     "less room for the store, logs and outgoing connections"},
-    {"server", "header_timeout", "10s",
-     "a connection must send a complete request head within this (0 = the "
-     "request timeout only)"},
-    {"server", "upload_budget", "256MiB",
-     "request-body memory all connections may hold at once, each body "
-     "counted twice (itself and the store's copy); raised to 2 x "
-     "max_value_size if smaller"},
-    {"server", "mcp_sessions", "4096", "MCP sessions over HTTP, all tokens"},
-    {"server", "mcp_sessions_per_token", "64",
-     "MCP sessions over HTTP one token may hold"},
+/* How a setting's text is read into its field. */
+enum kind {
+    SIZE,     /* akv_size_parse() into a uint64_t */
+    DURATION, /* akv_duration_parse() into an int64_t (seconds) */
+    BOOL,     /* true/false, yes/no, on/off, 1/0 into an int */
+    COUNT,    /* a number from min to max into a uint64_t; "auto" = 0 */
 };
+
+/*
+ * One row per setting: its INI section and name, default and meaning (the
+ * public akv_config_item, from which docs/config.md is checked), how its
+ * value is parsed, the bounds it must keep, and the field of struct
+ * akv_config it lands in. akv_config_set(), akv_config_defaults() and
+ * akv_config_items() all walk this table; nothing else lists a setting.
+ * Bounds: a SIZE or COUNT outside [min, max] (max 0 = unbounded) is
+ * refused with bounds_msg, or for a COUNT with "NAME must be a number from
+ * 1 to MAX".
+ */
+struct setting {
+    akv_config_item doc;
+    enum kind kind;
+    size_t field; /* offsetof(struct akv_config, ...) */
+    uint64_t min, max;
+    int allow_auto;         /* COUNT: "auto" stands for 0 */
+    const char *bounds_msg; /* SIZE: the message when out of bounds */
+};
+
+#define FIELD(f) offsetof(struct akv_config, f)
+
+static const struct setting settings[] = {
+    {.doc = {"store", "max_value_size", "50MiB",
+             "largest value a write may store"},
+     .kind = SIZE, .field = FIELD(max_value_size), .min = 1,
+     .max = 1024 * MiB,
+     .bounds_msg = "max_value_size must be 1 byte to 1GiB"},
+    {.doc = {"store", "map_size", "8GiB",
+             "largest size the embedded store's file may grow to (LMDB map "
+             "size)"},
+     .kind = SIZE, .field = FIELD(map_size), .min = 16 * MiB,
+     .bounds_msg = "map_size must be at least 16MiB"},
+    {.doc = {"scope.system", "ttl", "never", "default TTL of system entries"},
+     .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_SYSTEM])},
+    {.doc = {"scope.system", "quota", "10MiB", "bytes per sandbox namespace"},
+     .kind = SIZE, .field = FIELD(quota[AKV_SCOPE_SYSTEM])},
+    {.doc = {"scope.system", "refresh_on_read", "false",
+             "sliding expiry on read"},
+     .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_SYSTEM])},
+    {.doc = {"scope.instructions", "ttl", "never",
+             "default TTL of instructions"},
+     .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_INSTRUCTIONS])},
+    {.doc = {"scope.instructions", "quota", "5MiB",
+             "bytes per sandbox namespace"},
+     .kind = SIZE, .field = FIELD(quota[AKV_SCOPE_INSTRUCTIONS])},
+    {.doc = {"scope.instructions", "refresh_on_read", "false",
+             "sliding expiry on read"},
+     .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_INSTRUCTIONS])},
+    {.doc = {"scope.project", "ttl", "72h", "default TTL of project entries"},
+     .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_PROJECT])},
+    {.doc = {"scope.project", "quota", "20MiB", "bytes per sandbox"},
+     .kind = SIZE, .field = FIELD(quota[AKV_SCOPE_PROJECT])},
+    {.doc = {"scope.project", "refresh_on_read", "false",
+             "sliding expiry on read"},
+     .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_PROJECT])},
+    {.doc = {"scope.task", "ttl", "24h", "default TTL of task entries"},
+     .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_TASK])},
+    {.doc = {"scope.task", "quota", "100MiB", "bytes per sandbox"},
+     .kind = SIZE, .field = FIELD(quota[AKV_SCOPE_TASK])},
+    {.doc = {"scope.task", "refresh_on_read", "false",
+             "sliding expiry on read"},
+     .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_TASK])},
+    {.doc = {"scope.artifacts", "ttl", "48h", "default TTL of artifacts"},
+     .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_ARTIFACTS])},
+    {.doc = {"scope.artifacts", "quota", "200MiB", "bytes per sandbox"},
+     .kind = SIZE, .field = FIELD(quota[AKV_SCOPE_ARTIFACTS])},
+    {.doc = {"scope.artifacts", "refresh_on_read", "false",
+             "sliding expiry on read"},
+     .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_ARTIFACTS])},
+    {.doc = {"server", "max_connections", "auto",
+             "open connections `serve` keeps at most; auto = the descriptor "
+             "limit less room for the store, logs and outgoing connections"},
+     .kind = COUNT, .field = FIELD(max_connections), .min = 1,
+     .max = 1000000, .allow_auto = 1},
+    {.doc = {"server", "header_timeout", "10s",
+             "a connection must send a complete request head within this (0 "
+             "= the request timeout only)"},
+     .kind = DURATION, .field = FIELD(header_timeout)},
+    {.doc = {"server", "upload_budget", "256MiB",
+             "request-body memory all connections may hold at once, each "
+             "body counted twice (itself and the store's copy); raised to 2 "
+             "x max_value_size if smaller"},
+     .kind = SIZE, .field = FIELD(upload_budget), .min = MiB,
+     .bounds_msg = "upload_budget must be at least 1MiB"},
+    {.doc = {"server", "mcp_sessions", "4096",
+             "MCP sessions over HTTP, all tokens"},
+     .kind = COUNT, .field = FIELD(mcp_sessions), .min = 1, .max = 1000000},
+    {.doc = {"server", "mcp_sessions_per_token", "64",
+             "MCP sessions over HTTP one token may hold"},
+     .kind = COUNT, .field = FIELD(mcp_sessions_per_token), .min = 1,
+     .max = 1000000},
+};
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* The public rows, copied once from settings[] (akv_config_item is the
+ * public part of a row; the table's other columns stay internal). */
+static akv_config_item items[NSETTINGS];
+static pthread_once_t items_once = PTHREAD_ONCE_INIT;
+
+static void items_fill(void)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        items[i] = settings[i].doc;
+}
 
 const akv_config_item *akv_config_items(size_t *n)
 {
-    *n = sizeof items / sizeof items[0];
+    pthread_once(&items_once, items_fill);
+    *n = NSETTINGS;
     return items;
 }
 
 void akv_config_defaults(struct akv_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-        int rc = akv_config_set(cfg, items[i].section, items[i].name,
-                                items[i].default_value);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        int rc = akv_config_set(cfg, settings[i].doc.section,
+                                settings[i].doc.name,
+                                settings[i].doc.default_value);
         (void)rc; /* the table's defaults are valid by construction */
     }
 }
@@ -114,36 +197,47 @@ static int parse_count(const char *name, const char *v, uint64_t max,
     return AKV_OK;
 }
 
-/* [server]: limits of `agentkv serve` (src/server). */
-static int set_server(akv_config *cfg, const char *name, const char *value)
+/* Parses value as row st says and stores it in cfg; cfg is unchanged on
+ * error. */
+static int setting_apply(const struct setting *st, akv_config *cfg,
+                         const char *value)
 {
-    char s1[AKV_QUOTE_BUF];
+    void *field = (char *)cfg + st->field;
     size_t vlen = strlen(value);
     int rc;
-    if (strcmp(name, "max_connections") == 0)
-        return parse_count(name, value, 1000000, 1, &cfg->max_connections);
-    if (strcmp(name, "mcp_sessions") == 0)
-        return parse_count(name, value, 1000000, 0, &cfg->mcp_sessions);
-    if (strcmp(name, "mcp_sessions_per_token") == 0)
-        return parse_count(name, value, 1000000, 0,
-                           &cfg->mcp_sessions_per_token);
-    if (strcmp(name, "header_timeout") == 0) {
-        int64_t v;
-        if ((rc = akv_duration_parse(value, vlen, &v)) == AKV_OK)
-            cfg->header_timeout = v;
-        return rc;
-    }
-    if (strcmp(name, "upload_budget") == 0) {
-        uint64_t v;
+    switch (st->kind) {
+    case SIZE: {
+        uint64_t v = 0;
         rc = akv_size_parse(value, vlen, &v);
-        if (rc == AKV_OK && v < MiB)
-            rc = akv_fail(AKV_EINVAL, "upload_budget must be at least 1MiB");
+        if (rc == AKV_OK && (v < st->min || (st->max && v > st->max)))
+            rc = akv_fail(AKV_EINVAL, "%s", st->bounds_msg);
         if (rc == AKV_OK)
-            cfg->upload_budget = v;
+            memcpy(field, &v, sizeof v);
         return rc;
     }
-    return akv_fail(AKV_EINVAL, "config: unknown setting '%s' in [server]",
-                    akv_quote(s1, name, strlen(name)));
+    case DURATION: {
+        int64_t v = 0;
+        rc = akv_duration_parse(value, vlen, &v);
+        if (rc == AKV_OK)
+            memcpy(field, &v, sizeof v);
+        return rc;
+    }
+    case BOOL: {
+        int v = 0;
+        rc = parse_bool(value, &v);
+        if (rc == AKV_OK)
+            memcpy(field, &v, sizeof v);
+        return rc;
+    }
+    case COUNT: {
+        uint64_t v = 0;
+        rc = parse_count(st->doc.name, value, st->max, st->allow_auto, &v);
+        if (rc == AKV_OK)
+            memcpy(field, &v, sizeof v);
+        return rc;
+    }
+    }
+    return akv_fail(AKV_EINVAL, "config: bad table row");
 }
 
 int akv_config_set(akv_config *cfg, const char *section, const char *name,
@@ -152,54 +246,17 @@ int akv_config_set(akv_config *cfg, const char *section, const char *name,
     char s1[AKV_QUOTE_BUF], s2[AKV_QUOTE_BUF];
     if (!section || !name || !value)
         return akv_fail(AKV_EINVAL, "config: missing section, name or value");
-    size_t vlen = strlen(value);
-    if (strcmp(section, "store") == 0) {
-        if (strcmp(name, "max_value_size") == 0) {
-            uint64_t v;
-            int rc = akv_size_parse(value, vlen, &v);
-            if (rc == AKV_OK && (v == 0 || v > 1024 * MiB))
-                rc = akv_fail(AKV_EINVAL,
-                              "max_value_size must be 1 byte to 1GiB");
-            if (rc == AKV_OK)
-                cfg->max_value_size = v;
-            return rc;
-        }
-        if (strcmp(name, "map_size") == 0) {
-            uint64_t v;
-            int rc = akv_size_parse(value, vlen, &v);
-            if (rc == AKV_OK && v < 16 * MiB)
-                rc = akv_fail(AKV_EINVAL, "map_size must be at least 16MiB");
-            if (rc == AKV_OK)
-                cfg->map_size = v;
-            return rc;
-        }
-    } else if (strcmp(section, "server") == 0) {
-        return set_server(cfg, name, value);
-    } else if (strncmp(section, "scope.", 6) == 0) {
-        akv_scope sc;
-        if (akv_scope_parse(section + 6, strlen(section + 6), &sc) != AKV_OK)
-            return akv_fail(AKV_EINVAL, "config: unknown section [%s]",
-                            akv_quote(s1, section, strlen(section)));
-        if (strcmp(name, "ttl") == 0) {
-            int64_t v;
-            int rc = akv_duration_parse(value, vlen, &v);
-            if (rc == AKV_OK)
-                cfg->ttl[sc] = v;
-            return rc;
-        }
-        if (strcmp(name, "quota") == 0) {
-            uint64_t v;
-            int rc = akv_size_parse(value, vlen, &v);
-            if (rc == AKV_OK)
-                cfg->quota[sc] = v;
-            return rc;
-        }
-        if (strcmp(name, "refresh_on_read") == 0)
-            return parse_bool(value, &cfg->refresh[sc]);
-    } else {
+    int known_section = 0;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (strcmp(settings[i].doc.section, section) != 0)
+            continue;
+        known_section = 1;
+        if (strcmp(settings[i].doc.name, name) == 0)
+            return setting_apply(&settings[i], cfg, value);
+    }
+    if (!known_section)
         return akv_fail(AKV_EINVAL, "config: unknown section [%s]",
                         akv_quote(s1, section, strlen(section)));
-    }
     return akv_fail(AKV_EINVAL, "config: unknown setting '%s' in [%s]",
                     akv_quote(s2, name, strlen(name)),
                     akv_quote(s1, section, strlen(section)));

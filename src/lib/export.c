@@ -26,95 +26,9 @@
 
 #include <jansson.h>
 
+#include "akvx.h"
 #include "internal.h"
 #include "record.h"
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Encodes len bytes; owned result (NUL-terminated) or NULL. */
-static char *b64_encode(const unsigned char *in, size_t len, size_t *olen)
-{
-    size_t n = (len + 2) / 3 * 4;
-    char *out = malloc(n + 1), *p = out;
-    if (out == NULL)
-        return NULL;
-    size_t i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *p++ = b64chars[v >> 18];
-        *p++ = b64chars[(v >> 12) & 63];
-        *p++ = b64chars[(v >> 6) & 63];
-        *p++ = b64chars[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        *p++ = b64chars[v >> 18];
-        *p++ = b64chars[(v >> 12) & 63];
-        *p++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-        *p++ = '=';
-    }
-    *p = '\0';
-    *olen = n;
-    return out;
-}
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict decoding (padding required, no blanks). Owned result or NULL with
- * *bad set when the input is not base64. */
-static unsigned char *b64_decode(const char *in, size_t len, size_t *olen,
-                                 bool *bad)
-{
-    *bad = false;
-    if (len % 4 != 0) {
-        *bad = true;
-        return NULL;
-    }
-    size_t pad = 0;
-    if (len && in[len - 1] == '=')
-        pad++;
-    if (len > 1 && in[len - 2] == '=')
-        pad++;
-    unsigned char *out = malloc(len / 4 * 3 + 1), *p = out;
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < len; i += 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            bool last = i + 4 == len;
-            if (last && in[i + k] == '=' && k >= 4 - (int)pad)
-                v[k] = 0;
-            else if ((v[k] = b64_val((unsigned char)in[i + k])) < 0) {
-                free(out);
-                *bad = true;
-                return NULL;
-            }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-                     (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        *p++ = (unsigned char)(w >> 16);
-        *p++ = (unsigned char)(w >> 8);
-        *p++ = (unsigned char)w;
-    }
-    *olen = (size_t)(p - out) - pad;
-    return out;
-}
 
 /* ---- export ------------------------------------------------------------ */
 
@@ -151,7 +65,7 @@ static int export_one(void *ctx, const akv_ns *ns, const char *key,
     akv_meta_fill(&m, sb, sb, ns->scope, key, key_len, rec);
     json_t *o = akv_meta_json(&m);
     size_t blen;
-    char *b64 = b64_encode(rec->value, rec->value_len, &blen);
+    char *b64 = akvx_base64_encode(rec->value, rec->value_len, &blen);
     if (o == NULL || b64 == NULL ||
         json_object_set_new(o, "value", json_stringn_nocheck(b64, blen)) != 0) {
         json_decref(o);
@@ -347,12 +261,10 @@ static int parse_line(akv_store *s, const char *line, size_t len,
     }
     if ((rc = get_str(o, "value", &str, &slen)) != AKV_OK)
         goto out;
-    bool bad;
     size_t vlen;
-    it->value = b64_decode(str, slen, &vlen, &bad);
-    if (it->value == NULL) {
-        if (!bad)
-            goto oom;
+    if ((it->value = malloc(slen / 4 * 3 + 1)) == NULL)
+        goto oom;
+    if (akvx_base64_decode(str, slen, it->value, &vlen) != 0) {
         rc = akv_fail(AKV_EINVAL, "field \"value\" is not base64");
         goto out;
     }

@@ -139,7 +139,7 @@ static unsigned bad_utf8_line(const char *t, size_t len)
     for (size_t at = 0; at < len; at = l.next, n++) {
         line_at(t, len, at, &l);
         /* The line with its line ending: a stray byte before '\n' counts. */
-        if (!akv_utf8_valid(t + l.start, l.next - l.start))
+        if (!akvx_utf8_valid(t + l.start, l.next - l.start))
             return n;
     }
     return n;
@@ -300,7 +300,7 @@ int akv_frontmatter_parse(const char *text, size_t len, const char *source,
     if (out == NULL || (text == NULL && len != 0))
         return akv_fail(AKV_EINVAL, "front matter: NULL argument");
     *out = NULL;
-    if (!akv_utf8_valid(text, len))
+    if (!akvx_utf8_valid(text, len))
         return akv_fail(AKV_EINVAL, "%s:%u: not valid UTF-8",
                         src_name(source), bad_utf8_line(text, len));
     akv_frontmatter *fm = calloc(1, sizeof *fm);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "agentkv.h"
+#include "akvx.h"
 #include "backend.h"
 
 /* Records code and a printf-style message as the thread's last error and
@@ -33,12 +34,9 @@ void akv_log(const char *level, const char *fmt, ...)
 
 /* SHA-256 of data into out (32 bytes). */
 void akv_sha256(const void *data, size_t len, unsigned char out[32]);
-/* 32 raw bytes → 64 lowercase hex digits plus NUL. */
-void akv_hex_encode(const unsigned char in[32], char out[AKV_SHA256_HEX + 1]);
-/* 64 hex digits (either case) → 32 bytes; AKV_EINVAL otherwise. */
+/* 64 hex digits (either case) → 32 bytes; AKV_EINVAL, with the error set,
+ * otherwise. Hex and UTF-8 themselves are akvx.h's. */
 int akv_hex_decode(const char *hex, size_t len, unsigned char out[32]);
-/* Strict UTF-8 check (no overlongs, surrogates or code points > U+10FFFF). */
-bool akv_utf8_valid(const char *s, size_t len);
 /* Validates a metadata JSON text: an object of at most AKV_METADATA_MAX
  * bytes. AKV_OK or AKV_EINVAL with the parser's position. */
 int akv_metadata_check(const char *json, size_t len);

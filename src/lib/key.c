@@ -24,7 +24,7 @@ int akv_key_check(const char *key, size_t len)
             return akv_fail(AKV_EINVAL, "invalid key: backslash at byte %zu",
                             i);
     }
-    if (!akv_utf8_valid(key, len))
+    if (!akvx_utf8_valid(key, len))
         return akv_fail(AKV_EINVAL, "invalid key: not valid UTF-8");
     if (key[0] == '/')
         return akv_fail(AKV_EINVAL, "invalid key: leading '/'");

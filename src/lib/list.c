@@ -127,9 +127,7 @@ static int scan_ns(akv_store *s, const char *ns_sandbox, const char *sandbox,
 
 static int keycmp(const akv_meta *a, const akv_meta *b)
 {
-    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int c = memcmp(a->key, b->key, n);
-    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+    return akvx_keycmp(a->key, a->key_len, b->key, b->key_len);
 }
 
 /* Merges own and global (both in key order) into a new list; own wins on

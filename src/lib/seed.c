@@ -472,7 +472,7 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
     unsigned char digest[32];
     char hex[AKV_SHA256_HEX + 1];
     akv_sha256(s->body, s->body_len, digest);
-    akv_hex_encode(digest, hex);
+    akvx_hex_encode(digest, 32, hex);
     if (strcmp(hex, m->sha256) != 0 || strcmp(m->content_type,
                                               CONTENT_TYPE) != 0 ||
         m->metadata == NULL)
@@ -574,16 +574,190 @@ char *akv_seed_report_to_json(const akv_seed_report *r, const char *sandbox)
 
 /* ---- the seed ---------------------------------------------------------- */
 
+/* One seed run: what each step reads and leaves for the next. */
+struct seed_run {
+    akv_store *store;
+    const char *sandbox, *dir;
+    const akv_seed_opts *opts;
+    struct set *sets;  /* sorted by name after read_sets() */
+    size_t nsets;
+    struct own own;    /* the sandbox's instruction entries */
+    bool *gone;        /* own.items[j] is removed (prune), or NULL */
+    size_t nwrite, nremove;
+    akv_batch_op *ops;
+    akv_meta *metas;   /* the written entries' metadata, as ops */
+    akv_seed_report *rep;
+};
+
+/* Pass 1: read and validate every set of dir; refuse duplicate names. */
+static int read_sets(struct seed_run *r)
+{
+    int rc;
+    if ((rc = find_sets(r->dir, &r->sets, &r->nsets)) != AKV_OK)
+        return rc;
+    uint64_t max = akv_config_max_value_size(akv_store_config(r->store));
+    for (size_t i = 0; i < r->nsets; i++) {
+        if (r->opts->progress)
+            r->opts->progress(r->opts->progress_ctx, i, r->nsets);
+        if ((rc = load_set(&r->sets[i], max)) != AKV_OK)
+            return rc;
+    }
+    qsort(r->sets, r->nsets, sizeof *r->sets, cmp_set_name);
+    for (size_t i = 1; i < r->nsets; i++)
+        if (strcmp(r->sets[i - 1].name, r->sets[i].name) == 0)
+            return akv_fail(AKV_EINVAL,
+                            "duplicate instruction name '%s': %s and %s",
+                            r->sets[i].name, r->sets[i - 1].path,
+                            r->sets[i].path);
+    return AKV_OK;
+}
+
+/* Pass 2a: each set is unchanged, added or updated; those to write get
+ * their token count and metadata. */
+static int decide_writes(struct seed_run *r)
+{
+    const akv_encoding *enc = NULL;
+    int rc;
+    if ((rc = own_load(r->store, r->sandbox, &r->own)) != AKV_OK)
+        return rc;
+    for (size_t i = 0; i < r->nsets; i++) {
+        struct set *s = &r->sets[i];
+        const akv_meta *m = own_find(&r->own, s->name);
+        int same = m && !r->opts->force ? same_as_stored(s, m, &s->tokens)
+                                        : 0;
+        if (same < 0)
+            return same;
+        if (same) {
+            s->action = AKV_SEED_UNCHANGED;
+            continue;
+        }
+        s->action = m ? AKV_SEED_UPDATED : AKV_SEED_ADDED;
+        s->write = 1;
+        r->nwrite++;
+        if (enc == NULL && (rc = akv_encoding_load(NULL, &enc)) != AKV_OK)
+            return rc;
+        size_t count;
+        if ((rc = akv_tokens_count(enc, s->body, s->body_len, &count)) !=
+            AKV_OK)
+            return rc;
+        s->tokens = count;
+        if ((rc = build_meta(s)) != AKV_OK)
+            return rc;
+    }
+    return AKV_OK;
+}
+
+/* Pass 2b (prune): the seeded entries (metadata with a "source") whose set
+ * is no longer in dir. */
+static int find_removals(struct seed_run *r)
+{
+    if (!r->opts->prune || r->own.n == 0)
+        return AKV_OK;
+    r->gone = calloc(r->own.n, sizeof *r->gone);
+    if (r->gone == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    for (size_t j = 0; j < r->own.n; j++) {
+        const akv_meta *m = &r->own.items[j];
+        struct set key = {.name = m->key};
+        if (bsearch(&key, r->sets, r->nsets, sizeof *r->sets, cmp_set_name))
+            continue;
+        json_t *o = NULL;
+        json_error_t jerr;
+        if (m->metadata &&
+            akv_json_parse(m->metadata, strlen(m->metadata), 0, &o, &jerr) ==
+                AKV_ENOMEM)
+            return AKV_ENOMEM;
+        r->gone[j] = json_is_string(json_object_get(o, "source"));
+        json_decref(o);
+        r->nremove += r->gone[j];
+    }
+    return AKV_OK;
+}
+
+/* Pass 3: the writes and removals in one transaction. */
+static int write_all_sets(struct seed_run *r)
+{
+    size_t nops = r->nwrite + r->nremove;
+    const akv_seed_opts *opts = r->opts;
+    if (nops == 0) {
+        if (opts->progress)
+            opts->progress(opts->progress_ctx, r->nsets, r->nsets);
+        return AKV_OK;
+    }
+    r->ops = calloc(nops, sizeof *r->ops);
+    r->metas = calloc(nops, sizeof *r->metas);
+    if (r->ops == NULL || r->metas == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < r->nsets; i++) {
+        struct set *s = &r->sets[i];
+        if (!s->write)
+            continue;
+        akv_batch_op *op = &r->ops[k++];
+        op->key = s->name;
+        op->key_len = strlen(s->name);
+        op->value = s->body;
+        op->value_len = s->body_len;
+        akv_put_opts_init(&op->opts);
+        op->opts.content_type = CONTENT_TYPE;
+        op->opts.metadata = s->meta;
+        op->opts.metadata_len = strlen(s->meta);
+    }
+    for (size_t j = 0; r->gone && j < r->own.n; j++) {
+        if (!r->gone[j])
+            continue;
+        r->ops[k].del = 1;
+        r->ops[k].key = r->own.items[j].key;
+        r->ops[k].key_len = r->own.items[j].key_len;
+        k++;
+    }
+    if (opts->progress)
+        opts->progress(opts->progress_ctx, r->nsets, r->nsets);
+    return akv_batch_write(r->store, r->sandbox, AKV_SCOPE_INSTRUCTIONS,
+                           r->ops, nops, r->metas);
+}
+
+/* The report, in r->rep's memory taken before the transaction: one item
+ * per set and per removal, sorted by name. */
+static void fill_report(struct seed_run *r)
+{
+    akv_seed_report *rep = r->rep;
+    snprintf(rep->dir, sizeof rep->dir, "%s", r->dir);
+    size_t k = 0;
+    for (size_t i = 0; i < r->nsets; i++) {
+        struct set *s = &r->sets[i];
+        akv_seed_item *it = &rep->items[rep->nitems++];
+        snprintf(it->name, sizeof it->name, "%s", s->name);
+        snprintf(it->source, sizeof it->source, "%s", s->rel);
+        it->action = s->action;
+        it->tokens = s->tokens;
+        if (s->write) {
+            it->version = r->metas[k++].version;
+        } else {
+            const akv_meta *m = own_find(&r->own, s->name);
+            it->version = m ? m->version : 0;
+        }
+        switch (s->action) {
+        case AKV_SEED_ADDED: rep->added++; break;
+        case AKV_SEED_UPDATED: rep->updated++; break;
+        default: rep->unchanged++; break;
+        }
+    }
+    for (size_t j = 0; r->gone && j < r->own.n; j++) {
+        if (!r->gone[j])
+            continue;
+        akv_seed_item *it = &rep->items[rep->nitems++];
+        snprintf(it->name, sizeof it->name, "%s", r->own.items[j].key);
+        it->action = AKV_SEED_REMOVED;
+        rep->removed++;
+    }
+    qsort(rep->items, rep->nitems, sizeof *rep->items, cmp_item);
+}
+
 int akv_seed(akv_store *store, const char *sandbox, const char *dir,
              const akv_seed_opts *opts, akv_seed_report **report)
 {
     akv_seed_opts defaults = {0};
-    struct set *sets = NULL;
-    size_t nsets = 0;
-    struct own own = {0};
-    akv_batch_op *ops = NULL;
-    akv_meta *metas = NULL;
-    akv_seed_report *rep = NULL;
     char dirbuf[4096];
     int rc;
 
@@ -602,190 +776,40 @@ int akv_seed(akv_store *store, const char *sandbox, const char *dir,
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     for (size_t l = strlen(dirbuf); l > 1 && dirbuf[l - 1] == '/'; l--)
         dirbuf[l - 1] = '\0';
-    dir = dirbuf;
 
-    /* Pass 1: read and validate everything. */
-    if ((rc = find_sets(dir, &sets, &nsets)) != AKV_OK)
-        return rc;
-    uint64_t max = akv_config_max_value_size(akv_store_config(store));
-    for (size_t i = 0; i < nsets; i++) {
-        if (opts->progress)
-            opts->progress(opts->progress_ctx, i, nsets);
-        if ((rc = load_set(&sets[i], max)) != AKV_OK)
-            goto out;
-    }
-    qsort(sets, nsets, sizeof *sets, cmp_set_name);
-    for (size_t i = 1; i < nsets; i++)
-        if (strcmp(sets[i - 1].name, sets[i].name) == 0) {
-            rc = akv_fail(AKV_EINVAL,
-                          "duplicate instruction name '%s': %s and %s",
-                          sets[i].name, sets[i - 1].path, sets[i].path);
-            goto out;
-        }
-
-    /* Pass 2: decide what to write. */
-    if ((rc = own_load(store, sandbox, &own)) != AKV_OK)
+    struct seed_run r = {.store = store, .sandbox = sandbox, .dir = dirbuf,
+                         .opts = opts};
+    if ((rc = read_sets(&r)) != AKV_OK || (rc = decide_writes(&r)) != AKV_OK ||
+        (rc = find_removals(&r)) != AKV_OK)
         goto out;
-    const akv_encoding *enc = NULL;
-    size_t nwrite = 0, nremove = 0;
-    for (size_t i = 0; i < nsets; i++) {
-        struct set *s = &sets[i];
-        const akv_meta *m = own_find(&own, s->name);
-        int same = m && !opts->force ? same_as_stored(s, m, &s->tokens) : 0;
-        if (same < 0) {
-            rc = same;
-            goto out;
-        }
-        if (same) {
-            s->action = AKV_SEED_UNCHANGED;
-            continue;
-        }
-        s->action = m ? AKV_SEED_UPDATED : AKV_SEED_ADDED;
-        s->write = 1;
-        nwrite++;
-        if (enc == NULL && (rc = akv_encoding_load(NULL, &enc)) != AKV_OK)
-            goto out;
-        size_t count;
-        if ((rc = akv_tokens_count(enc, s->body, s->body_len, &count)) !=
-            AKV_OK)
-            goto out;
-        s->tokens = count;
-        if ((rc = build_meta(s)) != AKV_OK)
-            goto out;
-    }
-    bool *gone = NULL;
-    if (opts->prune && own.n) {
-        gone = calloc(own.n, sizeof *gone);
-        if (gone == NULL) {
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t j = 0; j < own.n; j++) {
-            const akv_meta *m = &own.items[j];
-            struct set key = {.name = m->key};
-            if (bsearch(&key, sets, nsets, sizeof *sets, cmp_set_name))
-                continue;
-            json_t *o = NULL;
-            json_error_t jerr;
-            if (m->metadata &&
-                akv_json_parse(m->metadata, strlen(m->metadata), 0, &o,
-                               &jerr) == AKV_ENOMEM) {
-                free(gone);
-                rc = AKV_ENOMEM;
-                goto out;
-            }
-            gone[j] = json_is_string(json_object_get(o, "source"));
-            json_decref(o);
-            nremove += gone[j];
-        }
-    }
-
     /* The report's memory, before anything is written: a seed that fails
      * for want of memory has changed nothing. */
     if (report) {
-        rep = calloc(1, sizeof *rep);
-        if (rep)
-            rep->items = calloc(nsets + nremove + 1, sizeof *rep->items);
-        if (rep == NULL || rep->items == NULL) {
-            free(gone);
+        r.rep = calloc(1, sizeof *r.rep);
+        if (r.rep)
+            r.rep->items = calloc(r.nsets + r.nremove + 1,
+                                  sizeof *r.rep->items);
+        if (r.rep == NULL || r.rep->items == NULL) {
             rc = akv_fail(AKV_ENOMEM, "out of memory");
             goto out;
         }
     }
-
-    /* Pass 3: one transaction. */
-    size_t nops = nwrite + nremove;
-    if (nops) {
-        ops = calloc(nops, sizeof *ops);
-        metas = calloc(nops, sizeof *metas);
-        if (ops == NULL || metas == NULL) {
-            free(gone);
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto out;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < nsets; i++) {
-            struct set *s = &sets[i];
-            if (!s->write)
-                continue;
-            akv_batch_op *op = &ops[k++];
-            op->key = s->name;
-            op->key_len = strlen(s->name);
-            op->value = s->body;
-            op->value_len = s->body_len;
-            akv_put_opts_init(&op->opts);
-            op->opts.content_type = CONTENT_TYPE;
-            op->opts.metadata = s->meta;
-            op->opts.metadata_len = strlen(s->meta);
-        }
-        for (size_t j = 0; gone && j < own.n; j++) {
-            if (!gone[j])
-                continue;
-            ops[k].del = 1;
-            ops[k].key = own.items[j].key;
-            ops[k].key_len = own.items[j].key_len;
-            k++;
-        }
-        if (opts->progress)
-            opts->progress(opts->progress_ctx, nsets, nsets);
-        rc = akv_batch_write(store, sandbox, AKV_SCOPE_INSTRUCTIONS, ops,
-                             nops, metas);
-        if (rc != AKV_OK) {
-            free(gone);
-            goto out;
-        }
-    } else if (opts->progress) {
-        opts->progress(opts->progress_ctx, nsets, nsets);
-    }
-
-    /* The report, in memory taken before the transaction. */
-    rc = AKV_OK;
-    if (report == NULL) {
-        free(gone);
+    if ((rc = write_all_sets(&r)) != AKV_OK)
         goto out;
-    }
-    snprintf(rep->dir, sizeof rep->dir, "%s", dir);
-    size_t k = 0;
-    for (size_t i = 0; i < nsets; i++) {
-        struct set *s = &sets[i];
-        akv_seed_item *it = &rep->items[rep->nitems++];
-        snprintf(it->name, sizeof it->name, "%s", s->name);
-        snprintf(it->source, sizeof it->source, "%s", s->rel);
-        it->action = s->action;
-        it->tokens = s->tokens;
-        if (s->write) {
-            it->version = metas[k++].version;
-        } else {
-            const akv_meta *m = own_find(&own, s->name);
-            it->version = m ? m->version : 0;
-        }
-        switch (s->action) {
-        case AKV_SEED_ADDED: rep->added++; break;
-        case AKV_SEED_UPDATED: rep->updated++; break;
-        default: rep->unchanged++; break;
-        }
-    }
-    for (size_t j = 0; gone && j < own.n; j++) {
-        if (!gone[j])
-            continue;
-        akv_seed_item *it = &rep->items[rep->nitems++];
-        snprintf(it->name, sizeof it->name, "%s", own.items[j].key);
-        it->action = AKV_SEED_REMOVED;
-        rep->removed++;
-    }
-    free(gone);
-    qsort(rep->items, rep->nitems, sizeof *rep->items, cmp_item);
+    if (report)
+        fill_report(&r);
 
 out:
-    for (size_t i = 0; i < nsets; i++)
-        set_free(&sets[i]);
-    free(sets);
-    own_free(&own);
-    free(ops);
-    free(metas);
+    for (size_t i = 0; i < r.nsets; i++)
+        set_free(&r.sets[i]);
+    free(r.sets);
+    own_free(&r.own);
+    free(r.gone);
+    free(r.ops);
+    free(r.metas);
     if (rc == AKV_OK && report)
-        *report = rep;
+        *report = r.rep;
     else
-        akv_seed_report_free(rep);
+        akv_seed_report_free(r.rep);
     return rc;
 }

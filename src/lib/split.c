@@ -480,40 +480,26 @@ static int make_file(struct sec *s, const char *t)
     return AKV_OK;
 }
 
-int akv_prompt_split(const char *text, size_t len, const char *source,
-                     const akv_split_opts *opts, akv_split **out)
+/* AKV_OK when text is UTF-8; else AKV_EINVAL naming the first bad line. */
+static int check_utf8(const char *text, size_t len, const char *source)
 {
-    akv_error_clear();
-    if (out == NULL || (text == NULL && len))
-        return akv_fail(AKV_EINVAL, "split: NULL argument");
-    *out = NULL;
-    if (source == NULL)
-        source = "<input>";
-    int level = opts && opts->level ? opts->level : 1;
-    if (level < 1 || level > 6)
-        return akv_fail(AKV_EINVAL, "--level %d: expected 1 to 6", level);
-    if (!akv_utf8_valid(text, len)) {
-        struct line l;
-        size_t ln = 1;
-        for (size_t at = 0; at < len; at = l.next, ln++) {
-            line_at(text, len, at, &l);
-            if (!akv_utf8_valid(text + l.start, l.next - l.start))
-                break;
-        }
-        return akv_fail(AKV_EINVAL, "%s:%zu: not valid UTF-8", source, ln);
+    if (akvx_utf8_valid(text, len))
+        return AKV_OK;
+    struct line l;
+    size_t ln = 1;
+    for (size_t at = 0; at < len; at = l.next, ln++) {
+        line_at(text, len, at, &l);
+        if (!akvx_utf8_valid(text + l.start, l.next - l.start))
+            break;
     }
+    return akv_fail(AKV_EINVAL, "%s:%zu: not valid UTF-8", source, ln);
+}
 
-    akv_split *sp = calloc(1, sizeof *sp);
-    if (sp == NULL || (sp->text = malloc(len ? len : 1)) == NULL) {
-        free(sp);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    if (len)
-        memcpy(sp->text, text, len);
+/* Step 1: one section per heading of level <= level outside code fences,
+ * with its line, level and title. */
+static int find_cuts(akv_split *sp, size_t len, int level)
+{
     const char *t = sp->text;
-    int rc = AKV_OK;
-
-    /* Find the cut headings. */
     size_t cap = 0;
     bool in_fence = false;
     char fch = 0;
@@ -541,10 +527,8 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
         if (sp->n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             void *p = realloc(sp->secs, ncap * sizeof *sp->secs);
-            if (p == NULL) {
-                rc = akv_fail(AKV_ENOMEM, "out of memory");
-                goto fail;
-            }
+            if (p == NULL)
+                return akv_fail(AKV_ENOMEM, "out of memory");
             sp->secs = p;
             cap = ncap;
         }
@@ -555,103 +539,94 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
         s->head_next = l.next;
         s->pub.line = ln;
         s->pub.level = lv;
-        if ((s->strings[1] = heading_title(t, &l)) == NULL) {
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto fail;
-        }
+        if ((s->strings[1] = heading_title(t, &l)) == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
         s->pub.title = s->strings[1];
     }
-    if (sp->n == 0) {
-        rc = akv_fail(AKV_EINVAL,
-                      "%s: no heading of level <= %d outside code fences to "
-                      "cut at",
-                      source, level);
-        goto fail;
-    }
+    return AKV_OK;
+}
+
+/* Step 2: each section runs to the next cut (the last to the end), and
+ * carries its heading's number. */
+static int bound_sections(akv_split *sp, size_t len)
+{
     for (size_t i = 0; i < sp->n; i++) {
         struct sec *s = &sp->secs[i];
         s->end = i + 1 < sp->n ? sp->secs[i + 1].start : len;
-        s->pub.body = t + s->start;
+        s->pub.body = sp->text + s->start;
         s->pub.body_len = s->end - s->start;
         const char *rest;
-        if ((s->strings[2] = heading_number(s->pub.title, &rest)) == NULL) {
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto fail;
-        }
+        if ((s->strings[2] = heading_number(s->pub.title, &rest)) == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
         s->pub.number = s->strings[2];
     }
-    if (opts && (rc = apply_keep(sp, opts->keep, level, source)) != AKV_OK)
-        goto fail;
+    return AKV_OK;
+}
 
-    /* Names, descriptions and files of the sections that leave the core. */
-    size_t moved = 0;
-    for (size_t i = 0; i < sp->n; i++) {
-        struct sec *s = &sp->secs[i];
-        if (s->pub.kept)
-            continue;
-        moved++;
-        const char *rest;
-        char *num = heading_number(s->pub.title, &rest);
-        char *base = num ? slugify(*rest ? rest : s->pub.title) : NULL;
-        free(num);
-        if (base == NULL) {
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto fail;
-        }
-        /* Collisions: the second "overview" becomes "overview-2". Slugs
-         * never contain '-' otherwise, so a suffixed name cannot collide
-         * with a plain one. */
-        char name[AKV_INSTRUCTION_NAME_MAX + 1];
-        snprintf(name, sizeof name, "%s", base);
-        for (unsigned k = 2;; k++) {
-            bool taken = false;
-            for (size_t j = 0; j < i && !taken; j++)
-                taken = sp->secs[j].pub.name &&
-                        strcmp(sp->secs[j].pub.name, name) == 0;
-            if (!taken)
-                break;
-            snprintf(name, sizeof name, "%s-%u", base, k);
-        }
-        free(base);
-        char *sentence = first_sentence(t, s->head_next, s->end);
-        if ((s->strings[0] = strdup(name)) == NULL || sentence == NULL) {
-            free(sentence);
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto fail;
-        }
-        s->pub.name = s->strings[0];
-        /* The description names the section without its number ("Billing
-         * questions", not "3. Billing questions"): numbers mean nothing
-         * once the section stands alone. */
-        const char *label = *rest ? rest : s->pub.title;
-        if (*sentence)
-            rc = asprintf(&s->strings[3], "%s: %s", label, sentence) < 0
-                     ? AKV_ENOMEM
-                     : AKV_OK;
-        else
-            rc = (s->strings[3] = strdup(label)) ? AKV_OK : AKV_ENOMEM;
+/* Step 3, for section i that leaves the core: its instruction name (a
+ * unique slug of the title), its description and its file. */
+static int name_section(akv_split *sp, size_t i)
+{
+    const char *t = sp->text;
+    struct sec *s = &sp->secs[i];
+    const char *rest;
+    char *num = heading_number(s->pub.title, &rest);
+    char *base = num ? slugify(*rest ? rest : s->pub.title) : NULL;
+    free(num);
+    if (base == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    /* Collisions: the second "overview" becomes "overview-2". Slugs
+     * never contain '-' otherwise, so a suffixed name cannot collide
+     * with a plain one. */
+    char name[AKV_INSTRUCTION_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", base);
+    for (unsigned k = 2;; k++) {
+        bool taken = false;
+        for (size_t j = 0; j < i && !taken; j++)
+            taken = sp->secs[j].pub.name &&
+                    strcmp(sp->secs[j].pub.name, name) == 0;
+        if (!taken)
+            break;
+        snprintf(name, sizeof name, "%s-%u", base, k);
+    }
+    free(base);
+    char *sentence = first_sentence(t, s->head_next, s->end);
+    if ((s->strings[0] = strdup(name)) == NULL || sentence == NULL) {
         free(sentence);
-        if (rc != AKV_OK) {
-            s->strings[3] = NULL;
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-            goto fail;
-        }
-        s->pub.description = s->strings[3];
-        if ((rc = make_file(s, t)) != AKV_OK)
-            goto fail;
+        return akv_fail(AKV_ENOMEM, "out of memory");
     }
-    if (moved == 0) {
-        rc = akv_fail(AKV_EINVAL,
-                      "%s: every section is kept: nothing to split out",
-                      source);
-        goto fail;
+    s->pub.name = s->strings[0];
+    /* The description names the section without its number ("Billing
+     * questions", not "3. Billing questions"): numbers mean nothing
+     * once the section stands alone. */
+    const char *label = *rest ? rest : s->pub.title;
+    int rc;
+    if (*sentence)
+        rc = asprintf(&s->strings[3], "%s: %s", label, sentence) < 0
+                 ? AKV_ENOMEM
+                 : AKV_OK;
+    else
+        rc = (s->strings[3] = strdup(label)) ? AKV_OK : AKV_ENOMEM;
+    free(sentence);
+    if (rc != AKV_OK) {
+        s->strings[3] = NULL;
+        return akv_fail(AKV_ENOMEM, "out of memory");
     }
+    s->pub.description = s->strings[3];
+    return make_file(s, t);
+}
 
-    /* The core. */
+/* Step 4: the core, the text with each section that left replaced by its
+ * include marker. Neither the preamble nor a kept section may already hold
+ * a marker. */
+static int build_core(akv_split *sp, size_t len, const char *source)
+{
+    const char *t = sp->text;
     struct akv_buf core = {0};
     size_t first = sp->secs[0].start;
+    int rc;
     if ((rc = check_no_markers(t, 0, first, 1, source)) != AKV_OK)
-        goto fail;
+        return rc;
     akv_buf_add(&core, t, first);
     for (size_t i = 0; i < sp->n; i++) {
         struct sec *s = &sp->secs[i];
@@ -659,7 +634,7 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
             if ((rc = check_no_markers(t, s->start, s->end, s->pub.line,
                                        source)) != AKV_OK) {
                 free(core.p);
-                goto fail;
+                return rc;
             }
             akv_buf_add(&core, t + s->start, s->end - s->start);
             continue;
@@ -675,11 +650,66 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
     }
     if (core.oom || (core.p == NULL && (core.p = calloc(1, 1)) == NULL)) {
         free(core.p);
-        rc = akv_fail(AKV_ENOMEM, "out of memory");
-        goto fail;
+        return akv_fail(AKV_ENOMEM, "out of memory");
     }
     sp->core = core.p;
     sp->core_len = core.len;
+    return AKV_OK;
+}
+
+int akv_prompt_split(const char *text, size_t len, const char *source,
+                     const akv_split_opts *opts, akv_split **out)
+{
+    akv_error_clear();
+    if (out == NULL || (text == NULL && len))
+        return akv_fail(AKV_EINVAL, "split: NULL argument");
+    *out = NULL;
+    if (source == NULL)
+        source = "<input>";
+    int level = opts && opts->level ? opts->level : 1;
+    if (level < 1 || level > 6)
+        return akv_fail(AKV_EINVAL, "--level %d: expected 1 to 6", level);
+    int rc = check_utf8(text, len, source);
+    if (rc != AKV_OK)
+        return rc;
+
+    akv_split *sp = calloc(1, sizeof *sp);
+    if (sp == NULL || (sp->text = malloc(len ? len : 1)) == NULL) {
+        free(sp);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    if (len)
+        memcpy(sp->text, text, len);
+
+    if ((rc = find_cuts(sp, len, level)) != AKV_OK)
+        goto fail;
+    if (sp->n == 0) {
+        rc = akv_fail(AKV_EINVAL,
+                      "%s: no heading of level <= %d outside code fences to "
+                      "cut at",
+                      source, level);
+        goto fail;
+    }
+    if ((rc = bound_sections(sp, len)) != AKV_OK)
+        goto fail;
+    if (opts && (rc = apply_keep(sp, opts->keep, level, source)) != AKV_OK)
+        goto fail;
+    size_t moved = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->secs[i].pub.kept)
+            continue;
+        moved++;
+        if ((rc = name_section(sp, i)) != AKV_OK)
+            goto fail;
+    }
+    if (moved == 0) {
+        rc = akv_fail(AKV_EINVAL,
+                      "%s: every section is kept: nothing to split out",
+                      source);
+        goto fail;
+    }
+    if ((rc = build_core(sp, len, source)) != AKV_OK)
+        goto fail;
     *out = sp;
     return AKV_OK;
 fail:
@@ -733,16 +763,10 @@ int akv_split_write(const akv_split *sp, const char *dir)
     if (sp == NULL || dir == NULL || *dir == '\0')
         return akv_fail(AKV_EINVAL, "split: no output directory");
     int rc;
-    /* mkdir -p for DIR itself. */
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST)
-                return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s",
-                                path, strerror(errno));
-            *p = '/';
-        }
+    /* mkdir -p for DIR itself (make_dir then checks it is a directory). */
+    if (akvx_mkdir_p(dir, -1) != 0 && errno != ENOTDIR)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %s", dir,
+                        strerror(errno));
     if ((rc = make_dir(dir)) != AKV_OK)
         return rc;
     snprintf(path, sizeof path, "%s/core.md", dir);

@@ -106,7 +106,7 @@ void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
     else
         copy_str(m->content_type, sizeof m->content_type,
                  AKV_DEFAULT_CONTENT_TYPE, strlen(AKV_DEFAULT_CONTENT_TYPE));
-    akv_hex_encode(rec->sha256, m->sha256);
+    akvx_hex_encode(rec->sha256, 32, m->sha256);
     m->version = rec->version;
     m->created_at = rec->created_at;
     m->updated_at = rec->updated_at;

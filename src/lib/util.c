@@ -27,81 +27,12 @@ void akv_sha256(const void *data, size_t len, unsigned char out[32])
 }
 
 /* Two hex digits per byte value: the read path renders a digest per get. */
-static const char hex_pairs[513] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-
-void akv_hex_encode(const unsigned char in[32], char out[AKV_SHA256_HEX + 1])
-{
-    for (int i = 0; i < 32; i++)
-        memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
-    out[AKV_SHA256_HEX] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int akv_hex_decode(const char *hex, size_t len, unsigned char out[32])
 {
-    if (hex == NULL || len != AKV_SHA256_HEX)
+    if (hex == NULL || len != AKV_SHA256_HEX ||
+        akvx_hex_decode(hex, len, out) != 0)
         return akv_fail(AKV_EINVAL, "invalid SHA-256: expected 64 hex digits");
-    for (int i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return akv_fail(AKV_EINVAL,
-                            "invalid SHA-256: expected 64 hex digits");
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
     return AKV_OK;
-}
-
-bool akv_utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 2; cp = c & 0x1f; min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3; cp = c & 0x0f; min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4; cp = c & 0x07; min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + n > len)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
 }
 
 /*

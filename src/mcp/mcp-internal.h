@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "agentkv.h"
+#include "akvx.h"
 #include "mcp.h"
 
 /* Session states, in order. */
@@ -203,11 +204,8 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
 
 /* ---- small shared helpers (mcp-util.c) ---- */
 
-/* Standard base64 with padding of data[0..len); owned, NUL-terminated. */
-char *mcp_base64(const void *data, size_t len);
-/* 1 when data[0..len) is strict UTF-8 (NUL allowed: JSON carries it as
- * \u0000). */
-int mcp_utf8_valid(const void *data, size_t len);
+/* base64 and the UTF-8 check are akvx.h's (akvx_base64_encode,
+ * akvx_utf8_valid: NUL allowed, JSON carries it as \u0000). */
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);

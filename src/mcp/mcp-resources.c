@@ -111,17 +111,6 @@ json_t *mcp_resources_templates(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Splits agentkv://SCOPE/KEY into a scope and a percent-decoded key in
  * key[] (AKV_KEY_MAX + 1 bytes). AKV_OK or AKV_EINVAL. */
 static int uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
@@ -135,22 +124,13 @@ static int uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
     if (slash == NULL || akv_scope_parse(p, (size_t)(slash - p), scope))
         return AKV_EINVAL;
     size_t n = 0;
-    for (p = slash + 1; p < end; p++) {
-        int c = (unsigned char)*p;
-        if (c == '%') {
-            int hi = p + 2 < end ? hexval(p[1]) : -1;
-            int lo = p + 2 < end ? hexval(p[2]) : -1;
-            if (hi < 0 || lo < 0)
-                return AKV_EINVAL;
-            c = hi * 16 + lo;
-            p += 2;
-        } else if (c == '?' || c == '#') {
-            return AKV_EINVAL; /* no query or fragment in our URIs */
-        }
-        if (n == AKV_KEY_MAX)
-            return AKV_EINVAL;
-        key[n++] = (char)c;
-    }
+    const char *why;
+    p = slash + 1;
+    /* No query or fragment in our URIs. */
+    if (memchr(p, '?', (size_t)(end - p)) || memchr(p, '#', (size_t)(end - p)))
+        return AKV_EINVAL;
+    if (akvx_pct_decode(p, (size_t)(end - p), key, AKV_KEY_MAX, &n, &why) != 0)
+        return AKV_EINVAL;
     key[n] = '\0';
     *key_len = n;
     return akv_key_check(key, n) == AKV_OK ? AKV_OK : AKV_EINVAL;
@@ -192,10 +172,10 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     json_t *item = json_pack("{s:s%,s:s,s:o}", "uri", uri, uri_len,
                              "mimeType", m->content_type, "_meta",
                              entry_meta(m));
-    if (item && mcp_utf8_valid(data, len)) {
+    if (item && akvx_utf8_valid(data, len)) {
         json_object_set_new(item, "text", json_stringn(data, len));
     } else if (item) {
-        char *b64 = mcp_base64(data, len);
+        char *b64 = akvx_base64_encode(data, len, NULL);
         json_object_set_new(item, "blob", b64 ? json_string(b64) : NULL);
         free(b64);
     }

@@ -67,12 +67,12 @@ int mcp_call_value(struct mcp_call *c, const akv_meta *m, const void *data,
                    size_t len)
 {
     int rc;
-    if (mcp_utf8_valid(data, len)) {
+    if (akvx_utf8_valid(data, len)) {
         rc = mcp_call_text(c, data, len);
     } else {
         /* Bytes that are not UTF-8 cannot be a text item without being
          * altered; an embedded resource carries them exactly. */
-        char *b64 = mcp_base64(data, len);
+        char *b64 = akvx_base64_encode(data, len, NULL);
         char *uri = mcp_entry_uri(m->scope, m->key, m->key_len);
         json_t *item = b64 && uri
                            ? json_pack("{s:s,s:{s:s,s:s,s:s}}", "type",

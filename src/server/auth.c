@@ -42,6 +42,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "akvx.h"
+
 /* ---- small helpers ------------------------------------------------------ */
 
 static int failf(char *msg, size_t msglen, int code, const char *fmt, ...)
@@ -55,25 +57,6 @@ static int failf(char *msg, size_t msglen, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 const char *auth_role_name(enum auth_role role)
@@ -133,24 +116,13 @@ void tokens_label_encode(const char *label, char *out, size_t outlen)
 static int label_decode(const char *in, char *out, size_t outlen)
 {
     size_t o = 0;
+    const char *why;
     if (strcmp(in, "-") == 0) {
         out[0] = '\0';
         return 0;
     }
-    for (size_t i = 0; in[i]; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '%') {
-            int hi = in[i + 1] ? hexval(in[i + 1] | 0x20) : -1;
-            int lo = hi >= 0 && in[i + 2] ? hexval(in[i + 2] | 0x20) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = (char)c;
-    }
+    if (akvx_pct_decode(in, strlen(in), out, outlen - 1, &o, &why) != 0)
+        return -1;
     out[o] = '\0';
     return 0;
 }
@@ -175,23 +147,18 @@ static int parse_line(char *line, struct token_entry *e, const char **why)
         *why = "bad id";
         return -1;
     }
-    for (size_t i = 0; i < TOKEN_ID_LEN; i++)
-        if (hexval(f[0][i]) < 0) {
-            *why = "bad id";
-            return -1;
-        }
+    if (!akvx_hex_lower(f[0], TOKEN_ID_LEN)) {
+        *why = "bad id";
+        return -1;
+    }
     memcpy(e->id, f[0], TOKEN_ID_LEN + 1);
     if (strlen(f[1]) != 64) {
         *why = "bad sha256";
         return -1;
     }
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(f[1][2 * i]), lo = hexval(f[1][2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            *why = "bad sha256";
-            return -1;
-        }
-        e->hash[i] = (unsigned char)(hi * 16 + lo);
+    if (!akvx_hex_lower(f[1], 64) || akvx_hex_decode(f[1], 64, e->hash) != 0) {
+        *why = "bad sha256";
+        return -1;
     }
     if (auth_role_parse(f[2], &e->role) != 0) {
         *why = "role must be admin or agent";
@@ -313,19 +280,7 @@ static int ensure_dir(const char *path, char *msg, size_t msglen)
     if (slash == NULL || slash == dir)
         return AKV_OK;
     *slash = '\0';
-    /* mkdir -p */
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot create %s: %s",
-                         dir, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(dir, 0700) == 0)
-        chmod(dir, 0700);
-    else if (errno != EEXIST)
+    if (akvx_mkdir_p(dir, 0700) != 0)
         return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot create %s: %s",
                      dir, strerror(errno));
     return AKV_OK;
@@ -354,7 +309,7 @@ static int lock_file(const char *path, int *fd, char *msg, size_t msglen)
 static void format_line(const struct token_entry *e, char *out, size_t outlen)
 {
     char sha[65], label[TOKEN_LABEL_MAX * 3 + 4], created[AKV_TIME_BUF];
-    hex(e->hash, 32, sha);
+    akvx_hex_encode(e->hash, 32, sha);
     tokens_label_encode(e->label, label, sizeof label);
     snprintf(out, outlen, "%s %s %s %s %s %s\n", e->id, sha,
              auth_role_name(e->role), e->pattern, label,
@@ -365,81 +320,26 @@ static void format_line(const struct token_entry *e, char *out, size_t outlen)
 static int write_all(const char *path, const struct token_entry *v, size_t n,
                      char *msg, size_t msglen)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot create %s: %s",
-                     tmp, strerror(errno));
-    /* Exactly 0600 whatever the umask or a stale temporary's mode: serve
-     * refuses a tokens file that others may read or write. */
-    fchmod(fd, 0600);
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(tmp);
+    static const char head[] =
+        "# agentkv tokens: id sha256(token) role sandbox-pattern label "
+        "created_at (docs/http.md)\n";
+    /* Exactly 0600 whatever the umask: serve refuses a tokens file that
+     * others may read or write. */
+    char *text = malloc(sizeof head + n * 1024), *o = text;
+    if (text == NULL)
         return failf(msg, msglen, AKV_ENOMEM, "out of memory");
-    }
-    fputs("# agentkv tokens: id sha256(token) role sandbox-pattern label "
-          "created_at (docs/http.md)\n",
-          f);
+    o += snprintf(o, sizeof head, "%s", head);
     for (size_t i = 0; i < n; i++) {
-        char line[1024];
-        format_line(&v[i], line, sizeof line);
-        fputs(line, f);
+        format_line(&v[i], o, 1024);
+        o += strlen(o);
     }
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad || rename(tmp, path) != 0) {
-        if (!bad)
-            e = errno;
-        unlink(tmp);
-        return failf(msg, msglen, AKV_EUNAVAILABLE, "cannot write %s: %s",
-                     path, strerror(e));
-    }
-    /* Make the rename itself durable. */
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return AKV_OK;
-}
-
-static void base64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = tab[v >> 6 & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = tab[v >> 6 & 63];
-    }
-    out[o] = '\0';
+    const char *step;
+    int rc = AKV_OK;
+    if (akvx_replace_file(path, text, (size_t)(o - text), 0600, &step) != 0)
+        rc = failf(msg, msglen, AKV_EUNAVAILABLE, "cannot %s %s: %s", step,
+                   path, strerror(errno));
+    free(text);
+    return rc;
 }
 
 int tokens_create(const char *path, enum auth_role role, const char *pattern,
@@ -493,7 +393,7 @@ int tokens_create(const char *path, enum auth_role role, const char *pattern,
             return failf(msg, msglen, AKV_EUNAVAILABLE,
                          "no randomness for the token id");
         }
-        hex(idbytes, sizeof idbytes, e->id);
+        akvx_hex_encode(idbytes, sizeof idbytes, e->id);
         unique = 1;
         for (size_t i = 0; i < n; i++)
             if (strcmp(v[i].id, e->id) == 0)
@@ -506,7 +406,7 @@ int tokens_create(const char *path, enum auth_role role, const char *pattern,
                      "no randomness for the token");
     }
     memcpy(token, "akv_", 4);
-    base64url(secret, sizeof secret, token + 4);
+    akvx_base64url_encode(secret, sizeof secret, token + 4);
     OPENSSL_cleanse(secret, sizeof secret);
     SHA256((const unsigned char *)token, strlen(token), e->hash);
     e->role = role;

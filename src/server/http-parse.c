@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "akvx.h"
+
 /* ---- character classes ------------------------------------------------- */
 
 /* tchar of RFC 9110 §5.6.2. */
@@ -24,17 +26,6 @@ static int is_tchar(unsigned char c)
         (c >= '0' && c <= '9'))
         return 1;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static unsigned char lower(unsigned char c)
@@ -496,7 +487,7 @@ int http_chunked_parse(struct http_chunked *c, const char *in, size_t len,
         unsigned char ch = (unsigned char)in[i];
         switch (c->state) {
         case CH_SIZE: {
-            int d = hexval(ch);
+            int d = akvx_hexval(ch);
             if (d >= 0) {
                 if (++c->digits > 15) {
                     *err = "chunk size too large";
@@ -630,34 +621,7 @@ int http_chunked_parse(struct http_chunked *c, const char *in, size_t len,
 int http_pct_decode(const char *in, size_t len, char *out, size_t cap,
                     size_t *out_len, const char **err)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '%') {
-            int hi = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval((unsigned char)in[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                *err = i + 2 >= len && (i + 1 >= len || hi >= 0)
-                           ? "truncated percent-encoding"
-                           : "invalid percent-encoding (expected %XX with "
-                             "two hex digits)";
-                return -1;
-            }
-            c = (unsigned char)(hi * 16 + lo);
-            if (c == 0) {
-                *err = "encoded NUL (%00) is not allowed";
-                return -1;
-            }
-            i += 2;
-        }
-        if (o == cap) {
-            *err = "too long";
-            return -1;
-        }
-        out[o++] = (char)c;
-    }
-    *out_len = o;
-    return 0;
+    return akvx_pct_decode(in, len, out, cap, out_len, err);
 }
 
 int http_query_next(struct http_span query, size_t *pos,
@@ -773,7 +737,7 @@ int http_if_match_parse(struct http_span v, char hex[65])
         return 0;
     for (size_t k = 0; k < 64; k++) {
         unsigned char c = (unsigned char)opaque.p[k];
-        if (hexval(c) < 0)
+        if (akvx_hexval(c) < 0)
             return 0;
         hex[k] = (char)lower(c);
     }

@@ -138,7 +138,8 @@ int http_chunked_parse(struct http_chunked *c, const char *in, size_t len,
  * Rejects a '%' not followed by two hex digits ("%zz", a truncated "%4")
  * and an encoded NUL ("%00"). '+' is kept as '+' (RFC 3986, not HTML
  * forms). Returns 0 with *out_len set, or -1 with *err set (also when the
- * result would exceed cap).
+ * result would exceed cap). The decoding is akvx_pct_decode's (akvx.h),
+ * the one percent-decoder of agentkv; this is its name in the server.
  */
 int http_pct_decode(const char *in, size_t len, char *out, size_t cap,
                     size_t *out_len, const char **err);

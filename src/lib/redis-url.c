@@ -1,0 +1,179 @@
+/*
+ * redis-url.c — the parser of the Redis backend's URL (docs/cli.md,
+ * docs/operations.md):
+ *
+ *   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]
+ *
+ * Its input comes from flags, the environment and config files, so it is
+ * strict: percent-encoding is decoded once (akvx_pct_decode, no %00), the
+ * host is [A-Za-z0-9.-_:] or a bracketed IPv6 address, numbers are bounded,
+ * and an unknown parameter is an error. A message never shows the
+ * password. Separate from backend-redis.c, which only connects with the
+ * result; tests/fuzz/fuzz-redis-url.c fuzzes this file alone.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Copies [s, s+n) percent-decoded into a new string; NULL on bad input. */
+static char *pct_dup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    size_t len;
+    const char *why;
+    if (d == NULL)
+        return NULL;
+    if (akvx_pct_decode(s, n, d, n, &len, &why) != 0) {
+        free(d);
+        return NULL;
+    }
+    d[len] = '\0';
+    return d;
+}
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+    long v = 0;
+    if (n == 0 || n > 10)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_url(struct akv_redis_url *u, const char *url);
+
+void akv_redis_url_free(struct akv_redis_url *u)
+{
+    free(u->host);
+    free(u->user);
+    free(u->password);
+    memset(u, 0, sizeof *u);
+}
+
+int akv_redis_url_parse(const char *url, struct akv_redis_url *u)
+{
+    memset(u, 0, sizeof *u);
+    if (url == NULL || strncmp(url, "redis://", 8) != 0)
+        return akv_fail(AKV_EINVAL, "a Redis URL starts with redis://");
+    int rc = parse_url(u, url);
+    if (rc != AKV_OK)
+        akv_redis_url_free(u);
+    return rc;
+}
+
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION] */
+static int parse_url(struct akv_redis_url *u, const char *url)
+{
+    char shown[AKV_QUOTE_BUF];
+    const char *p = url + strlen("redis://");
+    const char *end = p + strcspn(p, "/?");
+    /* The credentials end at the last '@' of the authority, as in
+     * browsers and curl: a password with an unencoded '@' stays whole,
+     * and no part of it is taken for the host (and shown in a message). */
+    const char *at = memrchr(p, '@', (size_t)(end - p));
+    akv_quote(shown, url, strlen(url));
+    /* Never echo a password: show the URL only after the credentials. */
+    if (at) {
+        char rest[AKV_QUOTE_BUF];
+        snprintf(shown, sizeof shown, "redis://***@%s",
+                 akv_quote(rest, at + 1, strlen(at + 1)));
+    }
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: credentials "
+                            "are [USER]:PASSWORD@", shown);
+        if (colon > p && (u->user = pct_dup(p, (size_t)(colon - p))) == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad user",
+                            shown);
+        if ((u->password = pct_dup(colon + 1, (size_t)(at - colon - 1))) ==
+            NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad "
+                            "percent-encoding in the password", shown);
+        p = at + 1;
+    }
+    const char *hs = p, *he;
+    if (*p == '[') {
+        he = memchr(p, ']', (size_t)(end - p));
+        if (he == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: unclosed [",
+                            shown);
+        hs = p + 1;
+        p = he + 1;
+    } else {
+        he = p;
+        while (he < end && *he != ':')
+            he++;
+        p = he;
+    }
+    if (he == hs)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host", shown);
+    for (const char *c = hs; c < he; c++)
+        if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
+                            shown);
+    if ((u->host = strndup(hs, (size_t)(he - hs))) == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    long v = 6379;
+    if (p < end && *p == ':') {
+        if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &v) != 0 || v == 0)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad port",
+                            shown);
+        p = end;
+    }
+    if (p != end)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
+    u->port = (int)v;
+    u->db = 0;
+    if (*p == '/') {
+        size_t n = strcspn(p + 1, "?");
+        if (n && parse_uint(p + 1, n, 1 << 20, &v) != 0)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: the database "
+                            "must be a number", shown);
+        u->db = n ? (int)v : 0;
+        p += 1 + n;
+    }
+    int64_t timeout_ms = 2000;
+    if (*p == '?') {
+        p++;
+        while (*p) {
+            size_t n = strcspn(p, "&");
+            if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
+                int64_t secs = 0;
+                /* Accept the duration syntax of TTLs plus "ms". */
+                if (n > 10 && strncmp(p + n - 2, "ms", 2) == 0 &&
+                    parse_uint(p + 8, n - 10, 3600000, &v) == 0)
+                    timeout_ms = v;
+                else if (akv_duration_parse(p + 8, n - 8, &secs) == AKV_OK &&
+                         secs <= 3600)
+                    timeout_ms = secs * 1000;
+                else
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "timeout must be like 500ms or 2s (at "
+                                    "most 1h)", shown);
+                if (timeout_ms == 0)
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "timeout must be above 0", shown);
+            } else {
+                return akv_fail(AKV_EINVAL, "invalid backend URL %s: unknown "
+                                "parameter (only timeout=)", shown);
+            }
+            p += n;
+            if (*p == '&')
+                p++;
+        }
+    }
+    u->timeout_ms = timeout_ms;
+    return AKV_OK;
+}
