@@ -477,8 +477,8 @@ AKV_API int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
  * collected), _global among them, each once, in byte order. Cheap like
  * akv_store_usage. *out is an owned NULL-terminated array of *n strings:
  * akv_sandboxes_free(). */
-int akv_sandboxes(akv_store *store, char ***out, size_t *n);
-void akv_sandboxes_free(char **list);
+AKV_API int akv_sandboxes(akv_store *store, char ***out, size_t *n);
+AKV_API void akv_sandboxes_free(char **list);
 
 /*
  * Whether the store takes writes now, for readiness probes. writable is 0

@@ -41,6 +41,14 @@ bad=$(comm -23 "$TMP/exported" "$TMP/declared" | head -20)
 [ -z "$bad" ] || fail "exported but not declared in include/: $(echo $bad)"
 pass
 
+t "every function the public headers declare is marked AKV_API"
+# A declaration starts at column 0 with a type and names an akv_ function;
+# one without AKV_API would be hidden from embedders.
+bad=$(grep -hE '^[a-z][a-z0-9_ ]*[ *]akv_[a-z0-9_]*\(' "$AKV_SOURCE_DIR"/include/*.h |
+    grep -vE '^(typedef|static|return) ' | head -20)
+[ -z "$bad" ] || fail "declared without AKV_API: $bad"
+pass
+
 t "every AKV_API declaration is exported"
 bad=$(comm -13 "$TMP/exported" "$TMP/declared" | head -20)
 [ -z "$bad" ] || fail "declared AKV_API but not exported: $(echo $bad)"
