@@ -513,69 +513,159 @@ static const struct mcp_arg args_scope_opt[] = {
  * artifacts, the project summary, generic access, maintenance. Never
  * reorder casually: clients and provider prompt caches see this order. */
 const struct mcp_tool mcp_tools[] = {
-    {"get_instruction", "Get instruction set",
-     "Returns the full text of one instruction set. Instruction sets are "
-     "not in your prompt: load one when the catalog (list_instructions) "
-     "says it applies to the task at hand.",
-     args_name_get, RO, tool_get_instruction},
-    {"list_instructions", "List instruction sets",
-     "Lists the instruction sets available to you (the sandbox's own and "
-     "the shared ones): name, description, version and token count.",
-     args_none, RO, tool_list_instructions},
-    {"put_instruction", "Save instruction set",
-     "Creates or replaces an instruction set in this sandbox (scope "
-     "instructions, key = name). It then overrides a shared set of the "
-     "same name for this sandbox.",
-     args_put_instruction, WRITE, tool_put_instruction},
-    {"put_artifact", "Save artifact",
-     "Stores a generated artifact (report, code, data) under a key in "
-     "scope artifacts, replacing any previous value. Expires after 48h "
-     "unless ttl says otherwise. Returns the entry's metadata.",
-     args_put_artifact, WRITE, tool_put_artifact},
-    {"get_artifact", "Get artifact",
-     "Returns the content of an artifact stored with put_artifact.",
-     args_key, RO, tool_get_artifact},
-    {"list_artifacts", "List artifacts",
-     "Lists stored artifacts in key order: key, size, content type, "
-     "version, update and expiry times. Pages with limit and next_cursor.",
-     args_list, RO, tool_list_artifacts},
-    {"delete_artifact", "Delete artifact",
-     "Deletes an artifact. Fails with not_found if there is none.",
-     args_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_delete_artifact},
-    {"put_project_summary", "Save project summary",
-     "Replaces the project's running summary (scope project, key "
-     "\"summary\"): what the project is, decisions taken, open work. Keep "
-     "it short and current.",
-     args_summary, WRITE, tool_put_project_summary},
-    {"get_project_summary", "Get project summary",
-     "Returns the project's running summary written by "
-     "put_project_summary, or not_found if there is none yet.",
-     args_none, RO, tool_get_project_summary},
-    {"kv_put", "Put value",
-     "Stores a value under a key in any scope, replacing any previous "
-     "value. Use task for working state, project for facts that outlive a "
-     "task. Returns the entry's metadata.",
-     args_kv_put, WRITE, tool_kv_put},
-    {"kv_get", "Get value",
-     "Returns the value stored under a key in a scope (system and "
-     "instructions fall back to the shared namespace).",
-     args_scope_key, RO, tool_kv_get},
-    {"kv_delete", "Delete value",
-     "Deletes the sandbox's own entry under a key in a scope. Fails with "
-     "not_found if there is none.",
-     args_scope_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_kv_delete},
-    {"kv_list", "List keys",
-     "Lists the entries of a scope in key order: key, size, content type, "
-     "version, update and expiry times. Pages with limit and next_cursor.",
-     args_kv_list, RO, tool_kv_list},
-    {"cache_stats", "Cache statistics",
-     "Shows per-scope usage of this sandbox: entries, bytes against quota, "
-     "expired entries awaiting pruning, hits and misses, default TTL.",
-     args_scope_opt, RO, tool_cache_stats},
-    {"prune_cache", "Prune expired entries",
-     "Removes this sandbox's expired entries (already invisible to reads) "
-     "and reports how many per scope.",
-     args_scope_opt, MCP_IDEMPOTENT, tool_prune_cache},
+    {
+        .name = "get_instruction",
+        .title = "Get instruction set",
+        .description =
+        "Returns the full text of one instruction set. Instruction sets are "
+        "not in your prompt: load one when the catalog (list_instructions) "
+        "says it applies to the task at hand.",
+        .args = args_name_get,
+        .hints = RO,
+        .run = tool_get_instruction,
+    },
+    {
+        .name = "list_instructions",
+        .title = "List instruction sets",
+        .description =
+        "Lists the instruction sets available to you (the sandbox's own and "
+        "the shared ones): name, description, version and token count.",
+        .args = args_none,
+        .hints = RO,
+        .run = tool_list_instructions,
+    },
+    {
+        .name = "put_instruction",
+        .title = "Save instruction set",
+        .description =
+        "Creates or replaces an instruction set in this sandbox (scope "
+        "instructions, key = name). It then overrides a shared set of the "
+        "same name for this sandbox.",
+        .args = args_put_instruction,
+        .hints = WRITE,
+        .run = tool_put_instruction,
+    },
+    {
+        .name = "put_artifact",
+        .title = "Save artifact",
+        .description =
+        "Stores a generated artifact (report, code, data) under a key in "
+        "scope artifacts, replacing any previous value. Expires after 48h "
+        "unless ttl says otherwise. Returns the entry's metadata.",
+        .args = args_put_artifact,
+        .hints = WRITE,
+        .run = tool_put_artifact,
+    },
+    {
+        .name = "get_artifact",
+        .title = "Get artifact",
+        .description =
+        "Returns the content of an artifact stored with put_artifact.",
+        .args = args_key,
+        .hints = RO,
+        .run = tool_get_artifact,
+    },
+    {
+        .name = "list_artifacts",
+        .title = "List artifacts",
+        .description =
+        "Lists stored artifacts in key order: key, size, content type, "
+        "version, update and expiry times. Pages with limit and next_cursor.",
+        .args = args_list,
+        .hints = RO,
+        .run = tool_list_artifacts,
+    },
+    {
+        .name = "delete_artifact",
+        .title = "Delete artifact",
+        .description =
+        "Deletes an artifact. Fails with not_found if there is none.",
+        .args = args_key,
+        .hints = MCP_DESTRUCTIVE | MCP_IDEMPOTENT,
+        .run = tool_delete_artifact,
+    },
+    {
+        .name = "put_project_summary",
+        .title = "Save project summary",
+        .description =
+        "Replaces the project's running summary (scope project, key "
+        "\"summary\"): what the project is, decisions taken, open work. Keep "
+        "it short and current.",
+        .args = args_summary,
+        .hints = WRITE,
+        .run = tool_put_project_summary,
+    },
+    {
+        .name = "get_project_summary",
+        .title = "Get project summary",
+        .description =
+        "Returns the project's running summary written by "
+        "put_project_summary, or not_found if there is none yet.",
+        .args = args_none,
+        .hints = RO,
+        .run = tool_get_project_summary,
+    },
+    {
+        .name = "kv_put",
+        .title = "Put value",
+        .description =
+        "Stores a value under a key in any scope, replacing any previous "
+        "value. Use task for working state, project for facts that outlive a "
+        "task. Returns the entry's metadata.",
+        .args = args_kv_put,
+        .hints = WRITE,
+        .run = tool_kv_put,
+    },
+    {
+        .name = "kv_get",
+        .title = "Get value",
+        .description =
+        "Returns the value stored under a key in a scope (system and "
+        "instructions fall back to the shared namespace).",
+        .args = args_scope_key,
+        .hints = RO,
+        .run = tool_kv_get,
+    },
+    {
+        .name = "kv_delete",
+        .title = "Delete value",
+        .description =
+        "Deletes the sandbox's own entry under a key in a scope. Fails with "
+        "not_found if there is none.",
+        .args = args_scope_key,
+        .hints = MCP_DESTRUCTIVE | MCP_IDEMPOTENT,
+        .run = tool_kv_delete,
+    },
+    {
+        .name = "kv_list",
+        .title = "List keys",
+        .description =
+        "Lists the entries of a scope in key order: key, size, content type, "
+        "version, update and expiry times. Pages with limit and next_cursor.",
+        .args = args_kv_list,
+        .hints = RO,
+        .run = tool_kv_list,
+    },
+    {
+        .name = "cache_stats",
+        .title = "Cache statistics",
+        .description =
+        "Shows per-scope usage of this sandbox: entries, bytes against quota, "
+        "expired entries awaiting pruning, hits and misses, default TTL.",
+        .args = args_scope_opt,
+        .hints = RO,
+        .run = tool_cache_stats,
+    },
+    {
+        .name = "prune_cache",
+        .title = "Prune expired entries",
+        .description =
+        "Removes this sandbox's expired entries (already invisible to reads) "
+        "and reports how many per scope.",
+        .args = args_scope_opt,
+        .hints = MCP_IDEMPOTENT,
+        .run = tool_prune_cache,
+    },
 };
 const size_t mcp_ntools = sizeof mcp_tools / sizeof mcp_tools[0];
 
