@@ -272,6 +272,21 @@ typedef struct akv_meta {
  */
 char *akv_meta_to_json(const akv_meta *m);
 
+/*
+ * JSON values. Front ends that embed agentkv's objects in larger documents
+ * built with jansson (the MCP server) take them as values rather than text
+ * to parse back. jansson is a dependency of libagentkv already (agentkv.pc);
+ * its type is only declared here: include <jansson.h> to use the result.
+ * Reals in these values (percentages) are rounded to 3 decimals; dump them
+ * with JSON_REAL_PRECISION(AKV_JSON_REAL_DIGITS) so that they print as
+ * written (75.2, not 75.200000000000003), as the akv_*_to_json texts do.
+ */
+#define AKV_JSON_REAL_DIGITS 15
+struct json_t;
+/* m as the object akv_meta_to_json() renders. Owned: a new reference to
+ * json_decref(). NULL on out-of-memory. */
+struct json_t *akv_meta_to_json_value(const akv_meta *m);
+
 #define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
 
 typedef struct akv_put_opts {
@@ -451,6 +466,20 @@ typedef struct akv_scope_stats {
  * *n receives the row count. */
 int akv_stats(akv_store *store, const char *sandbox, int scope,
               akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
+/* The share of the quota the scope uses, in percent, rounded to 3
+ * decimals (0 without a quota): the figure every front end shows. */
+double akv_stats_used_percent(const akv_scope_stats *s);
+/*
+ * rows[0..n) as the object `agentkv stats --json`, GET .../stats and the
+ * cache_stats tool return, keyed by scope name:
+ * {"task":{"entries","bytes","quota","used_percent","expired",
+ * "expired_bytes","hits","misses","default_ttl"},...}.
+ * @note Owned: akv_stats_to_json returns a NUL-terminated string to free(),
+ * akv_stats_to_json_value a new reference to json_decref(). NULL on
+ * out-of-memory.
+ */
+char *akv_stats_to_json(const akv_scope_stats *rows, size_t n);
+struct json_t *akv_stats_to_json_value(const akv_scope_stats *rows, size_t n);
 
 /* Store-wide totals per scope over every sandbox: entries stored and their
  * stored bytes (as akv_scope_stats.bytes), expired entries included until
@@ -481,6 +510,16 @@ int akv_store_health(akv_store *store, akv_health *out);
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 int akv_prune(akv_store *store, const char *sandbox, int scope,
               uint64_t pruned[AKV_SCOPE_COUNT]);
+/*
+ * The counts akv_prune() gave for scope (or every scope, AKV_SCOPE_ALL) as
+ * {"pruned":{"task":3,...}}, the body of `agentkv prune --json`, POST
+ * .../prune and the prune_cache tool.
+ * @note Owned, as for akv_stats_to_json(). NULL on out-of-memory or a scope
+ * out of range.
+ */
+char *akv_prune_to_json(const uint64_t pruned[AKV_SCOPE_COUNT], int scope);
+struct json_t *akv_prune_to_json_value(const uint64_t pruned[AKV_SCOPE_COUNT],
+                                       int scope);
 
 /* Deletes every entry (expired or not) of one scope in the sandbox's own
  * namespace. *deleted (may be NULL) receives the unexpired count. */

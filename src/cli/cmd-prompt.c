@@ -141,7 +141,9 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
             json_object_set_new(o, "yearly_saving_usd",
                                 json_real(round_to(yearly, 100)));
         }
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(
+                                               AKV_JSON_REAL_DIGITS))
                        : NULL;
         if (text)
             fprintf(stderr, "%s\n", text);

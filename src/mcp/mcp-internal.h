@@ -211,7 +211,5 @@ int mcp_utf8_valid(const void *data, size_t len);
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
-/* The entry metadata of SPEC.md §1 as a JSON object, or NULL. */
-json_t *mcp_meta_json(const akv_meta *m);
 
 #endif /* AKV_MCP_INTERNAL_H */

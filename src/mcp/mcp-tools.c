@@ -88,7 +88,7 @@ int mcp_call_value(struct mcp_call *c, const akv_meta *m, const void *data,
     }
     /* The entry's metadata travels beside the value, out of the model's
      * way, for clients that want the sha256 or version. */
-    json_t *meta = mcp_meta_json(m);
+    json_t *meta = akv_meta_to_json_value(m);
     if (rc == AKV_OK && meta)
         json_object_set_new(c->result, "_meta",
                             json_pack("{s:o}", "agentkv/entry", meta));
@@ -180,7 +180,7 @@ static int generic_put(struct mcp_call *c, akv_scope scope, const char *key,
     if (rc != AKV_OK)
         mcp_event_failure(c->s, rc, scope);
     if (rc == AKV_OK) {
-        json_t *obj = mcp_meta_json(&m); /* before meta_text goes */
+        json_t *obj = akv_meta_to_json_value(&m); /* before meta_text goes */
         if (obj)
             json_object_set_new(obj, "created", json_boolean(created));
         rc = obj ? mcp_call_json(c, obj)
@@ -396,25 +396,7 @@ static int tool_cache_stats(struct mcp_call *c)
                        &n);
     if (rc != AKV_OK)
         return rc;
-    json_t *scopes = json_object();
-    for (size_t i = 0; scopes && i < n; i++) {
-        const akv_scope_stats *r = &rows[i];
-        double used = r->quota ? 100.0 * (double)r->bytes / (double)r->quota
-                               : 0.0;
-        json_t *row = json_pack(
-            "{s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}", "entries",
-            (json_int_t)r->entries, "bytes", (json_int_t)r->bytes, "quota",
-            (json_int_t)r->quota, "used_percent", used, "expired",
-            (json_int_t)r->expired, "expired_bytes",
-            (json_int_t)r->expired_bytes, "hits", (json_int_t)r->hits,
-            "misses", (json_int_t)r->misses, "default_ttl",
-            (json_int_t)r->default_ttl);
-        if (row == NULL ||
-            json_object_set_new(scopes, akv_scope_name(r->scope), row)) {
-            json_decref(scopes);
-            scopes = NULL;
-        }
-    }
+    json_t *scopes = akv_stats_to_json_value(rows, n);
     return scopes ? mcp_call_json(c, json_pack("{s:s,s:o}", "sandbox",
                                                c->s->sandbox, "scopes",
                                                scopes))
@@ -428,13 +410,9 @@ static int tool_prune_cache(struct mcp_call *c)
     int rc = akv_prune(c->s->store, c->s->sandbox, scope, pruned);
     if (rc != AKV_OK)
         return rc;
-    json_t *counts = json_object();
-    for (int i = 0; counts && i < AKV_SCOPE_COUNT; i++)
-        if (scope == AKV_SCOPE_ALL || scope == i)
-            json_object_set_new(counts, akv_scope_name(i),
-                                json_integer((json_int_t)pruned[i]));
-    return counts ? mcp_call_json(c, json_pack("{s:o}", "pruned", counts))
-                  : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    json_t *o = akv_prune_to_json_value(pruned, scope);
+    return o ? mcp_call_json(c, o)
+             : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
 }
 
 /* ---- the table ---- */

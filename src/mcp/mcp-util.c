@@ -2,7 +2,7 @@
  * mcp-util.c — small helpers the MCP handlers share: base64 for binary
  * values, a strict UTF-8 check (a value goes out as MCP text only when it
  * is valid UTF-8, otherwise as a base64 blob, so bytes are never altered),
- * the entry metadata as a JSON object, and the agentkv:// URI of an entry.
+ * and the agentkv:// URI of an entry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,18 +79,6 @@ int mcp_utf8_valid(const void *data, size_t len)
         i += need + 1;
     }
     return 1;
-}
-
-json_t *mcp_meta_json(const akv_meta *m)
-{
-    /* One renderer for the metadata object everywhere (SPEC.md §1): the
-     * library's. Parsing its text back costs little next to a store read. */
-    char *text = akv_meta_to_json(m);
-    if (text == NULL)
-        return NULL;
-    json_t *v = json_loads(text, JSON_ALLOW_NUL, NULL);
-    free(text);
-    return v;
 }
 
 /* agentkv://SCOPE/KEY with the key percent-encoded except for unreserved

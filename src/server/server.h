@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <sys/uio.h>
 
+#include <jansson.h>
+
 #include "agentkv.h"
 #include "http-parse.h"
 
@@ -107,9 +109,6 @@ void ob_u64(struct obuf *b, uint64_t v);
 void ob_i64(struct obuf *b, int64_t v);
 void ob_printf(struct obuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Appends s[0..len) as a JSON string with quotes; invalid UTF-8 bytes
- * become U+FFFD. */
-void ob_json_str(struct obuf *b, const char *s, size_t len);
 void ob_reset(struct obuf *b); /* len = 0, keeps small capacity */
 void ob_free(struct obuf *b);
 
@@ -216,6 +215,16 @@ void http_header_n(struct http_req *r, const char *name, const char *value,
 /* A JSON body (copied) with status. */
 void http_reply_json(struct http_req *r, int status, const char *json,
                      size_t len);
+/* The same from a text to free() (owned; NULL answers out of memory). */
+void http_reply_json_text(struct http_req *r, int status, char *json);
+/* The same from a jansson value (the reference is taken). */
+void http_reply_json_value(struct http_req *r, int status, json_t *v);
+/* Compact text of v, reals as AKV_JSON_REAL_DIGITS says; takes the
+ * reference. Owned: free(). NULL on out-of-memory. */
+char *http_json_dump(json_t *v);
+/* A JSON string of s[0..len), every byte that does not start a valid UTF-8
+ * sequence replaced by U+FFFD. New reference; NULL on out-of-memory. */
+json_t *http_json_string(const char *s, size_t len);
 /* The error body of SPEC.md §2 for a library result, from akv_last_error()
  * (call it on the thread that made the failing call, right after it). */
 void http_error_lib(struct http_req *r, int rc);
