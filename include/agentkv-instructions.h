@@ -238,6 +238,16 @@ typedef struct akv_prompt_opts {
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 void akv_prompt_opts_init(akv_prompt_opts *opts);
+/*
+ * Sets opts->mode and opts->inline_names from what a user gave: mode, a
+ * name as akv_prompt_mode_parse() takes (NULL: not given), and the sets to
+ * inline (NULL or "": none). Without a mode, naming sets to inline means
+ * hybrid, else reference: the one rule for `agentkv prompt build --inline`
+ * and GET .../prompt?inline=. AKV_EINVAL for an unknown mode.
+ * @note Borrowed: opts keeps inline_names, which must outlive it.
+ */
+int akv_prompt_opts_set_mode(akv_prompt_opts *opts, const char *mode,
+                             const char *inline_names);
 
 typedef struct akv_prompt_info {
     akv_prompt_mode mode;

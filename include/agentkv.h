@@ -129,6 +129,13 @@ typedef enum akv_scope {
 int akv_scope_parse(const char *name, size_t len, akv_scope *out);
 /* Static name, or NULL for an out-of-range value. */
 const char *akv_scope_name(int scope);
+/*
+ * The one rule on who writes what (SPEC.md §1): agent tokens write every
+ * scope but system, which only admin tokens write. Front ends call this for
+ * a caller holding an agent token: AKV_OK, or AKV_EFORBIDDEN with the
+ * message "agent tokens may not write scope system" in akv_last_error().
+ */
+int akv_scope_check_agent_write(akv_scope scope);
 /* 1 for system and instructions (sandbox first, then _global). */
 int akv_scope_is_overlay(akv_scope scope);
 

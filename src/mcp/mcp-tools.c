@@ -138,10 +138,8 @@ static json_t *time_json(int64_t ms)
  * the overlay, anything but their own sandbox (the session's). */
 static int check_writable(struct mcp_call *c, akv_scope scope)
 {
-    if ((c->s->flags & AKV_MCP_AGENT) && scope == AKV_SCOPE_SYSTEM)
-        return mcp_call_fail(c, AKV_EFORBIDDEN,
-                             "agent tokens may not write the system scope");
-    return AKV_OK;
+    return c->s->flags & AKV_MCP_AGENT ? akv_scope_check_agent_write(scope)
+                                       : AKV_OK;
 }
 
 /* ---- the four generic operations ---- */

@@ -698,6 +698,23 @@ const struct token_entry *auth_lookup(struct auth_cache *c, const char *token,
     return found;
 }
 
+const struct token_entry *auth_bearer(struct auth_cache *c,
+                                      struct http_span authorization,
+                                      const char **why)
+{
+    struct http_span bearer;
+    const struct token_entry *tok = NULL;
+    if (authorization.p == NULL)
+        *why = "missing token: send Authorization: Bearer TOKEN";
+    else if (http_bearer(authorization, &bearer) != 0)
+        *why = "malformed Authorization header: expected Bearer TOKEN";
+    else if (c == NULL)
+        *why = "out of memory";
+    else if ((tok = auth_lookup(c, bearer.p, bearer.len)) == NULL)
+        *why = "unknown or revoked token";
+    return tok;
+}
+
 int auth_sandbox_allowed(const struct token_entry *e, const char *sandbox)
 {
     if (e->role == ROLE_ADMIN)

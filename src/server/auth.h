@@ -94,6 +94,17 @@ void auth_cache_free(struct auth_cache *c);
  */
 const struct token_entry *auth_lookup(struct auth_cache *c, const char *token,
                                       size_t len);
+/*
+ * The one bearer-token check of the server (REST routes and /mcp): the
+ * entry of the token in an Authorization header value (authorization.p NULL
+ * when the header is absent), or NULL with *why saying what to answer with
+ * 401: the header is missing, is not "Bearer TOKEN", or names no token in
+ * the table. c NULL (it could not be allocated) answers "out of memory".
+ * Valid until the next lookup on c.
+ */
+const struct token_entry *auth_bearer(struct auth_cache *c,
+                                      struct http_span authorization,
+                                      const char **why);
 /* Whether the entry may address the sandbox (admins: any; agents: matching
  * their pattern, never _global). */
 int auth_sandbox_allowed(const struct token_entry *e, const char *sandbox);

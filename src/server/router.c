@@ -316,21 +316,10 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                      !(found->auth == AUTH_METRICS && srv->opts.metrics_public);
     r->role = ROLE_ADMIN;
     if (need_token && !auth_disabled(srv->auth)) {
-        struct http_span bearer;
-        if (h->authorization.p == NULL) {
-            http_error(r, AKV_EUNAUTHORIZED,
-                       "missing token: send Authorization: Bearer TOKEN");
-            return ROUTE_REFUSE;
-        }
-        if (http_bearer(h->authorization, &bearer) != 0) {
-            http_error(r, AKV_EUNAUTHORIZED,
-                       "malformed Authorization header: expected Bearer "
-                       "TOKEN");
-            return ROUTE_REFUSE;
-        }
-        tok = auth_lookup(cache, bearer.p, bearer.len);
+        const char *why;
+        tok = auth_bearer(cache, h->authorization, &why);
         if (tok == NULL) {
-            http_error(r, AKV_EUNAUTHORIZED, "unknown or revoked token");
+            http_error(r, AKV_EUNAUTHORIZED, "%s", why);
             return ROUTE_REFUSE;
         }
         r->role = tok->role;
@@ -353,10 +342,11 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                        r->sandbox);
             return ROUTE_REFUSE;
         }
+        int rc;
         if (found->auth == AUTH_WRITE && tok->role != ROLE_ADMIN &&
-            r->has_scope && r->scope == AKV_SCOPE_SYSTEM) {
-            http_error(r, AKV_EFORBIDDEN,
-                       "agent tokens may not write scope system");
+            r->has_scope &&
+            (rc = akv_scope_check_agent_write(r->scope)) != AKV_OK) {
+            http_error_lib(r, rc);
             return ROUTE_REFUSE;
         }
     }
