@@ -1,7 +1,8 @@
 /*
  * http-conn.c — HTTP/1.1 connections: accepting, reading request heads and
- * bodies, handing requests to the router and handlers, writing responses,
- * keep-alive and pipelining, timeouts, and closing gracefully.
+ * bodies, handing requests to the router and then to dispatch.c (which runs
+ * the handler), writing responses, keep-alive and pipelining, timeouts, and
+ * closing gracefully. struct conn is in conn.h.
  *
  * Why not evhttp: libevent 2.1's evhttp answers oversized bodies, oversized
  * heads and malformed requests with its own HTML pages and offers no hook
@@ -70,6 +71,7 @@
 #include <event2/event.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -80,66 +82,9 @@
 #define STOP_GRACE_MS 10000
 #define ACCEPT_BATCH 16
 
-enum conn_state {
-    C_IDLE,    /* between requests, no byte of the next one yet */
-    C_HEAD,    /* reading a request head */
-    C_BODY,    /* reading a Content-Length body */
-    C_CHUNKED, /* reading a chunked body */
-    C_BUSY,    /* a pool thread runs the handler */
-    C_WRITE,   /* waiting for the socket to take the rest of a response */
-    C_LINGER,  /* write side closed; discarding input until EOF */
-};
-
-struct conn {
-    struct worker *w;
-    int fd;
-    struct event *ev_read, *ev_write;
-    int reading;
-    struct conn *prev, *next;
-    struct conn *job_next; /* pool queue, then the worker's done list */
-    enum conn_state state;
-
-    char *in;
-    size_t in_len, in_cap;
-    size_t scanned;  /* http_head_end() progress */
-    int line_ok;     /* the request line of a partial head was checked */
-    int have_head;   /* head is valid for the current request */
-    struct http_head head;
-
-    char *body;      /* separate body buffer (large or chunked bodies) */
-    size_t body_len, body_cap;
-    uint64_t body_need;
-    int body_inline; /* the body is in[head_len, head_len + body_need) */
-    struct http_chunked chunk;
-    uint64_t limit;
-    size_t rest;     /* offset in `in` where the next request starts */
-
-    struct http_req req;
-
-    char line[256];  /* status line and the server's own headers */
-    struct obuf spill;
-    size_t spill_off;
-
-    int64_t t_activity, t_head; /* monotonic ms */
-    int64_t t_accept;           /* monotonic ms */
-    uint64_t requests;          /* complete heads received so far */
-    uint64_t budget;            /* bytes reserved in srv->body_inflight */
-    uint64_t t_start;           /* monotonic ns of the request's first byte */
-    int keep_alive;
-    int peer_eof;
-    int status;                 /* of the response being sent */
-    uint64_t bytes;             /* body bytes of that response */
-    char remote[64];
-};
-
 static int64_t now_ms(void)
 {
     return (int64_t)(server_now_ns() / 1000000u);
-}
-
-struct conn **conn_job_next(struct conn *c)
-{
-    return &c->job_next;
 }
 
 /* ---- invariants and the upload budget ----------------------------------- */
@@ -201,7 +146,7 @@ static const unsigned legal[] = {
     [C_LINGER] = 0,
 };
 
-static void conn_to(struct conn *c, enum conn_state to)
+void conn_to(struct conn *c, enum conn_state to)
 {
     (void)legal; /* read by the assert only */
     assert(legal[c->state] & ST(to));
@@ -253,7 +198,6 @@ static void body_free(struct conn *c)
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
-static void conn_process(struct conn *c);
 
 static void conn_free(struct conn *c)
 {
@@ -346,7 +290,7 @@ static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss
     c->reading = 1;
 }
 
-static void set_reading(struct conn *c, int on)
+void conn_set_reading(struct conn *c, int on)
 {
     if (on && !c->reading)
         event_add(c->ev_read, NULL);
@@ -583,7 +527,7 @@ static int start_close(struct conn *c)
     conn_to(c, C_LINGER);
     c->t_activity = now_ms();
     c->in_len = 0;
-    set_reading(c, 1);
+    conn_set_reading(c, 1);
     return 1;
 }
 
@@ -632,7 +576,7 @@ static int request_done(struct conn *c)
         }
     }
     c->t_activity = now_ms();
-    set_reading(c, 1);
+    conn_set_reading(c, 1);
     conn_check(c);
     return 0;
 }
@@ -673,7 +617,7 @@ static char *put_str(char *p, const char *s, size_t n)
  * socket is full, or the connection lingers before closing), -1 when the
  * connection is gone.
  */
-static int send_response(struct conn *c)
+int conn_send_response(struct conn *c)
 {
     struct worker *w = c->w;
     struct http_resp *resp = &c->req.resp;
@@ -753,7 +697,7 @@ static int send_response(struct conn *c)
     }
     conn_to(c, C_WRITE);
     c->t_activity = now_ms();
-    set_reading(c, 0);
+    conn_set_reading(c, 0);
     event_add(c->ev_write, NULL);
     return 1;
 }
@@ -811,108 +755,10 @@ static int fail_request(struct conn *c, int status, const char *message,
                       status == 413 ? "value_too_large" : "invalid_argument",
                       "%s", message);
     c->keep_alive = 0;
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 /* ---- requests ----------------------------------------------------------- */
-
-static int dispatch(struct conn *c)
-{
-    if (c->req.blocking) {
-        conn_to(c, C_BUSY);
-        set_reading(c, 0);
-        pool_submit(&c->w->srv->pool, c);
-        return 1;
-    }
-    if (c->req.batched) {
-        struct worker *w = c->w;
-        conn_to(c, C_BUSY);
-        set_reading(c, 0);
-        c->job_next = NULL;
-        *w->batch_tail = c;
-        w->batch_tail = &c->job_next;
-        if (w->batch == c)
-            event_active(w->ev_batch, EV_READ, 0);
-        return 1;
-    }
-    c->req.route->handler(&c->req);
-    return send_response(c);
-}
-
-void conn_run_job(struct conn *c)
-{
-    struct worker *w = c->w;
-    c->req.route->handler(&c->req);
-    pthread_mutex_lock(&w->done_lock);
-    int first = w->done == NULL;
-    c->job_next = w->done;
-    w->done = c;
-    pthread_mutex_unlock(&w->done_lock);
-    /* One wake-up per batch: while the list is non-empty the worker has
-     * been woken already and will take this connection with the rest. */
-    if (first)
-        event_active(w->ev_done, EV_READ, 0);
-}
-
-void conn_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    pthread_mutex_lock(&w->done_lock);
-    struct conn *list = w->done;
-    w->done = NULL;
-    pthread_mutex_unlock(&w->done_lock);
-    while (list) {
-        struct conn *c = list;
-        list = c->job_next;
-        c->job_next = NULL;
-        if (send_response(c) == 0)
-            conn_process(c);
-    }
-}
-
-/* The reads of one loop turn, in one akv_get_many: on a remote store a
- * single round trip for all of them instead of one each. Each handler then
- * runs with its read's outcome (http_req.fetched) and the responses go out
- * in arrival order. */
-void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    struct conn *list = w->batch;
-    w->batch = NULL;
-    w->batch_tail = &w->batch;
-    size_t n = 0;
-    for (struct conn *c = list; c; c = c->job_next)
-        n++;
-    akv_get_req *q = calloc(n, sizeof *q);
-    if (q) {
-        size_t i = 0;
-        for (struct conn *c = list; c; c = c->job_next, i++) {
-            q[i].sandbox = c->req.sandbox;
-            q[i].scope = c->req.scope;
-            q[i].key = c->req.key;
-            q[i].key_len = c->req.key_len;
-        }
-        akv_get_many(w->srv->store, q, n);
-    }
-    /* Without memory for the batch each handler reads on its own. */
-    for (size_t i = 0; list; i++) {
-        struct conn *c = list;
-        list = c->job_next;
-        c->job_next = NULL;
-        c->req.fetched = q ? &q[i] : NULL;
-        c->req.route->handler(&c->req);
-        c->req.fetched = NULL;
-        if (q && q[i].value) /* the handler refused before using it */
-            akv_value_release(q[i].value);
-        if (send_response(c) == 0)
-            conn_process(c);
-    }
-    free(q);
-}
 
 /* Grows `in` so that need bytes fit after the head, re-parsing the head so
  * that its spans point into the new buffer. */
@@ -952,7 +798,7 @@ static int out_of_memory(struct conn *c)
 {
     http_error(&c->req, AKV_ENOMEM, "out of memory for the request body");
     c->keep_alive = 0;
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 /* The upload budget cannot hold need more body bytes: 503 with
@@ -973,7 +819,7 @@ static int refuse_busy(struct conn *c, uint64_t need)
     http_header(&c->req, "Retry-After", SERVER_RETRY_AFTER);
     c->keep_alive = 0;
     c->rest = c->in_len; /* the rest of the body is never read */
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 static int begin_request(struct conn *c)
@@ -990,7 +836,7 @@ static int begin_request(struct conn *c)
         if (has_body)
             c->keep_alive = 0; /* the body is never read */
         c->rest = c->head.head_len;
-        return send_response(c);
+        return conn_send_response(c);
     }
     c->limit = r->route->body == BODY_VALUE ? srv->max_value
                                             : SERVER_SMALL_BODY;
@@ -1033,7 +879,7 @@ static int begin_request(struct conn *c)
     c->rest = hl;
     r->body = NULL;
     r->body_len = 0;
-    return dispatch(c);
+    return conn_dispatch(c);
 }
 
 static int step_head(struct conn *c)
@@ -1088,7 +934,7 @@ static int step_body(struct conn *c)
         c->req.body_len = c->body_len;
         c->rest = hl;
     }
-    return dispatch(c);
+    return conn_dispatch(c);
 }
 
 static int step_chunked(struct conn *c)
@@ -1107,7 +953,7 @@ static int step_chunked(struct conn *c)
                            "chunked body over the limit of %llu bytes",
                            (unsigned long long)c->limit);
                 c->keep_alive = 0;
-                return send_response(c);
+                return conn_send_response(c);
             }
             if (c->body_len + dlen > c->body_cap) {
                 size_t cap = c->body_cap ? c->body_cap : 16384;
@@ -1134,7 +980,7 @@ static int step_chunked(struct conn *c)
             c->rest = pos;
             c->req.body = c->body ? c->body : "";
             c->req.body_len = c->body_len;
-            return dispatch(c);
+            return conn_dispatch(c);
         }
         break; /* MORE */
     }
@@ -1145,7 +991,7 @@ static int step_chunked(struct conn *c)
 }
 
 /* Runs the state machine until it has to wait. */
-static void conn_process(struct conn *c)
+void conn_process(struct conn *c)
 {
     for (;;) {
         int rc;
@@ -1172,7 +1018,7 @@ static void conn_process(struct conn *c)
 static void on_eof(struct conn *c)
 {
     c->peer_eof = 1;
-    set_reading(c, 0);
+    conn_set_reading(c, 0);
     switch (c->state) {
     case C_HEAD:
         if (c->in_len > 0) {
@@ -1213,7 +1059,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->state == C_BUSY || c->state == C_WRITE) {
-        set_reading(c, 0);
+        conn_set_reading(c, 0);
         return;
     }
     char *dst;

@@ -2,7 +2,7 @@
  * server.h — what the files of the HTTP server share: the options of
  * `agentkv serve`, the server and per-thread worker structures, the request
  * a route handler receives, the route table's row type, and the interfaces
- * of the connection, pool, metrics and access-log files.
+ * of the connection, dispatch, pool, metrics and access-log files.
  *
  * Threads and ownership (the invariants every file relies on):
  *   - N worker threads each run one libevent event_base. Every connection
@@ -308,16 +308,24 @@ struct worker {
     size_t date_len;
 };
 
+/* A job for a pool thread: run(arg). The submitter owns the job and keeps
+ * it alive until run has been called; next is the pool's queue link. */
+struct pool_job {
+    void (*run)(void *arg);
+    void *arg;
+    struct pool_job *next;
+};
+
 struct pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct conn *head, *tail;
+    struct pool_job *head, *tail;
     int stop;
     pthread_t *threads;
     int n;
 };
 int pool_start(struct pool *p, int n);
-void pool_submit(struct pool *p, struct conn *c);
+void pool_submit(struct pool *p, struct pool_job *job);
 /* Runs the queue dry, then joins the threads. */
 void pool_stop(struct pool *p);
 
@@ -355,23 +363,22 @@ void conn_accept_cb(int fd, short what, void *arg);
 void conn_incoming_cb(int fd, short what, void *arg);
 /* Closes handed-over sockets no loop will take (after the loops ended). */
 void conn_incoming_drop(struct worker *w);
-/* Sends the responses of requests finished by pool threads. */
-void conn_done_cb(int fd, short what, void *arg);
-/* Runs the reads batched during the loop's turn (see http_req.batched). */
-void conn_batch_cb(int fd, short what, void *arg);
 /* Closes timed-out connections; also ends the loop once stopping and
  * idle. */
 void conn_sweep_cb(int fd, short what, void *arg);
 /* Stops accepting, closes idle connections, lets in-flight requests end. */
 void conn_stop_cb(int fd, short what, void *arg);
-/* Called by a pool thread: runs the request's handler. */
-void conn_run_job(struct conn *c);
-/* The pool queue link of a connection. */
-struct conn **conn_job_next(struct conn *c);
 /* Frees every connection of a worker (after its loop has ended). */
 void conn_free_all(struct worker *w);
 /* Interval of the sweep timer for the configured timeouts, in ms. */
 int64_t conn_sweep_interval(const struct server_opts *o);
+
+/* ---- dispatch (dispatch.c) ---------------------------------------------- */
+
+/* Sends the responses of requests finished by pool threads. */
+void conn_done_cb(int fd, short what, void *arg);
+/* Runs the reads batched during the loop's turn (see http_req.batched). */
+void conn_batch_cb(int fd, short what, void *arg);
 
 /* ---- access log (accesslog.c) ------------------------------------------- */
 
