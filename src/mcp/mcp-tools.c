@@ -415,7 +415,7 @@ static int tool_prune_cache(struct mcp_call *c)
 
 /* ---- the table ---- */
 
-#define ARG_END {NULL, MCP_ARG_STRING, 0, NULL}
+#define ARG_END {.name = NULL}
 #define KEY_HELP                                                             \
     "key: 1-255 bytes of UTF-8, '/' separates segments (no empty, '.' or "   \
     "'..' segment, no leading or trailing '/', no control characters or "    \
@@ -433,53 +433,74 @@ static int tool_prune_cache(struct mcp_call *c)
 
 static const struct mcp_arg args_none[] = {ARG_END};
 static const struct mcp_arg args_name_get[] = {
-    {"name", MCP_ARG_KEY, 1, "instruction set name, as list_instructions "
-                             "shows it"},
+    {.name = "name", .kind = MCP_ARG_KEY, .required = 1,
+     .description = "instruction set name, as list_instructions shows it"},
     ARG_END};
 static const struct mcp_arg args_put_instruction[] = {
-    {"name", MCP_ARG_NAME, 1, "instruction set name: 1-64 of a-z, 0-9, _ "
-                              "and -"},
-    {"content", MCP_ARG_STRING, 1, "the instruction text (Markdown)"},
-    {"description", MCP_ARG_STRING, 0,
-     "one sentence that tells an agent when to load this set"},
+    {.name = "name", .kind = MCP_ARG_NAME, .required = 1,
+     .description = "instruction set name: 1-64 of a-z, 0-9, _ and -"},
+    {.name = "content", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the instruction text (Markdown)"},
+    {.name = "description", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "one sentence that tells an agent when to load this set"},
     ARG_END};
 static const struct mcp_arg args_put_artifact[] = {
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
-    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
-    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
-    {"content_type", MCP_ARG_CONTENT_TYPE, 0,
-     "MIME type of the value; default text/plain"},
-    {"metadata", MCP_ARG_OBJECT, 0,
-     "any JSON object (at most 64 KiB) stored with the entry"},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    {.name = "value", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the content to store (text)"},
+    {.name = "ttl", .kind = MCP_ARG_TTL, .required = 0,
+     .description = TTL_HELP},
+    {.name = "content_type", .kind = MCP_ARG_CONTENT_TYPE, .required = 0,
+     .description = "MIME type of the value; default text/plain"},
+    {.name = "metadata", .kind = MCP_ARG_OBJECT, .required = 0,
+     .description = "any JSON object (at most 64 KiB) stored with the entry"},
     ARG_END};
-static const struct mcp_arg args_key[] = {{"key", MCP_ARG_KEY, 1, KEY_HELP},
-                                          ARG_END};
+static const struct mcp_arg args_key[] = {
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    ARG_END};
 static const struct mcp_arg args_list[] = {
-    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
-    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
-    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    {.name = "prefix", .kind = MCP_ARG_PREFIX, .required = 0,
+     .description = PREFIX_HELP},
+    {.name = "limit", .kind = MCP_ARG_LIMIT, .required = 0,
+     .description = LIMIT_HELP},
+    {.name = "cursor", .kind = MCP_ARG_CURSOR, .required = 0,
+     .description = CURSOR_HELP},
     ARG_END};
 static const struct mcp_arg args_summary[] = {
-    {"summary", MCP_ARG_STRING, 1, "the project summary (Markdown)"},
+    {.name = "summary", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the project summary (Markdown)"},
     ARG_END};
 static const struct mcp_arg args_kv_put[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
-    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
-    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    {.name = "value", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the content to store (text)"},
+    {.name = "ttl", .kind = MCP_ARG_TTL, .required = 0,
+     .description = TTL_HELP},
     ARG_END};
 static const struct mcp_arg args_scope_key[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
     ARG_END};
 static const struct mcp_arg args_kv_list[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
-    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
-    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "prefix", .kind = MCP_ARG_PREFIX, .required = 0,
+     .description = PREFIX_HELP},
+    {.name = "limit", .kind = MCP_ARG_LIMIT, .required = 0,
+     .description = LIMIT_HELP},
+    {.name = "cursor", .kind = MCP_ARG_CURSOR, .required = 0,
+     .description = CURSOR_HELP},
     ARG_END};
 static const struct mcp_arg args_scope_opt[] = {
-    {"scope", MCP_ARG_SCOPE, 0, "one scope; default: every scope"},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 0,
+     .description = "one scope; default: every scope"},
     ARG_END};
 
 #define RO (MCP_READ_ONLY | MCP_IDEMPOTENT)
