@@ -1,11 +1,14 @@
 /*
  * conn.h — one HTTP/1.1 connection, shared by the files that drive it:
- * http-conn.c (accepting, reading, writing, timeouts: the state machine
- * and its invariants) and dispatch.c (running the request's handler).
+ * http-conn.c (reading, writing, timeouts: the state machine and its
+ * invariants), accept.c (new connections) and dispatch.c (running the
+ * request's handler).
  * Nothing outside the server's connection code includes it.
  */
 #ifndef AKV_CONN_H
 #define AKV_CONN_H
+
+#include <sys/socket.h>
 
 #include "server.h"
 
@@ -62,7 +65,18 @@ struct conn {
     char remote[64];
 };
 
+static inline int64_t now_ms(void) /* monotonic */
+{
+    return (int64_t)(server_now_ns() / 1000000u);
+}
+
 /* ---- http-conn.c ---- */
+
+/* A new connection on socket fd of worker w (which counted it in its
+ * load already). */
+void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss);
+/* Closes and frees c at once, whatever its state. */
+void conn_free(struct conn *c);
 
 /* Moves c to state `to`; asserts the move is one of the diagram's. */
 void conn_to(struct conn *c, enum conn_state to);

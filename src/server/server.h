@@ -2,7 +2,7 @@
  * server.h — what the files of the HTTP server share: the options of
  * `agentkv serve`, the server and per-thread worker structures, the request
  * a route handler receives, the route table's row type, and the interfaces
- * of the connection, dispatch, pool, metrics and access-log files.
+ * of the connection, accept, dispatch, pool, metrics and access-log files.
  *
  * Threads and ownership (the invariants every file relies on):
  *   - N worker threads each run one libevent event_base. Every connection
@@ -354,7 +354,7 @@ struct server {
     atomic_int accept_stopped; /* workers that no longer accept */
 };
 
-/* ---- connections (http-conn.c) ------------------------------------------ */
+/* ---- accepting (accept.c) ----------------------------------------------- */
 
 /* Accepts pending connections on the shared listening socket and gives
  * each to the least-loaded worker. */
@@ -363,6 +363,9 @@ void conn_accept_cb(int fd, short what, void *arg);
 void conn_incoming_cb(int fd, short what, void *arg);
 /* Closes handed-over sockets no loop will take (after the loops ended). */
 void conn_incoming_drop(struct worker *w);
+
+/* ---- connections (http-conn.c) ------------------------------------------ */
+
 /* Closes timed-out connections; also ends the loop once stopping and
  * idle. */
 void conn_sweep_cb(int fd, short what, void *arg);
