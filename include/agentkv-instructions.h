@@ -58,8 +58,8 @@ typedef struct akv_frontmatter akv_frontmatter;
  * @note Owned: *out is the caller's; free with akv_frontmatter_free(). It
  * does not point into text.
  */
-AKV_API int akv_frontmatter_parse(const char *text, size_t len, const char *source,
-                                  akv_frontmatter **out);
+AKV_API int akv_frontmatter_parse(const char *text, size_t len,
+                                  const char *source, akv_frontmatter **out);
 AKV_API void akv_frontmatter_free(akv_frontmatter *fm);
 
 /* 1 when the text had a front matter block (even an empty one). */
@@ -79,7 +79,8 @@ AKV_API int akv_frontmatter_field(const akv_frontmatter *fm, size_t i,
                                   const char **key, const char **value,
                                   unsigned *line);
 /* The value of key (case-sensitive), or NULL. Borrowed from fm. */
-AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm, const char *key);
+AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm,
+                                        const char *key);
 
 /* ------------------------------------------------------------------------ */
 /* Instruction names and the catalog                                        */
@@ -121,8 +122,8 @@ AKV_API int akv_instructions_list(akv_store *store, const char *sandbox,
                                   akv_instructions **out);
 AKV_API size_t akv_instructions_count(const akv_instructions *list);
 /* Borrowed from the list; NULL when i is out of range. */
-AKV_API const akv_instruction *akv_instructions_item(const akv_instructions *list,
-                                                     size_t i);
+AKV_API const akv_instruction *
+akv_instructions_item(const akv_instructions *list, size_t i);
 AKV_API void akv_instructions_free(akv_instructions *list);
 /*
  * The list as the HTTP catalog route returns it:
@@ -223,7 +224,8 @@ typedef enum akv_prompt_mode {
     AKV_PROMPT_INLINE = 2     /* every set inlined (the baseline) */
 } akv_prompt_mode;
 /* "reference", "hybrid", "inline" ↔ the enum. */
-AKV_API int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out);
+AKV_API int akv_prompt_mode_parse(const char *s, size_t len,
+                                  akv_prompt_mode *out);
 AKV_API const char *akv_prompt_mode_name(akv_prompt_mode mode);
 
 typedef struct akv_prompt_opts {
@@ -238,6 +240,16 @@ typedef struct akv_prompt_opts {
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
+/*
+ * Sets opts->mode and opts->inline_names from what a user gave: mode, a
+ * name as akv_prompt_mode_parse() takes (NULL: not given), and the sets to
+ * inline (NULL or "": none). Without a mode, naming sets to inline means
+ * hybrid, else reference: the one rule for `agentkv prompt build --inline`
+ * and GET .../prompt?inline=. AKV_EINVAL for an unknown mode.
+ * @note Borrowed: opts keeps inline_names, which must outlive it.
+ */
+AKV_API int akv_prompt_opts_set_mode(akv_prompt_opts *opts, const char *mode,
+                             const char *inline_names);
 
 typedef struct akv_prompt_info {
     akv_prompt_mode mode;

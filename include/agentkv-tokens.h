@@ -78,8 +78,8 @@ AKV_API const char *akv_encoding_name(const akv_encoding *enc);
  * Errors: AKV_EINVAL for a NULL argument (text may be NULL when len is 0);
  * AKV_ENOMEM. Thread-safe.
  */
-AKV_API int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
-                             size_t *count);
+AKV_API int akv_tokens_count(const akv_encoding *enc, const char *text,
+                             size_t len, size_t *count);
 
 /*
  * Encodes text[0..len) into token ids. *n is the number of ids; it equals
@@ -89,8 +89,8 @@ AKV_API int akv_tokens_count(const akv_encoding *enc, const char *text, size_t l
  * @note Owned: *ids (NULL when *n is 0) is the caller's; free it with
  * akv_tokens_free().
  */
-AKV_API int akv_tokens_encode(const akv_encoding *enc, const char *text, size_t len,
-                              uint32_t **ids, size_t *n);
+AKV_API int akv_tokens_encode(const akv_encoding *enc, const char *text,
+                              size_t len, uint32_t **ids, size_t *n);
 
 /* Frees an id array from akv_tokens_encode(). NULL is a no-op. */
 AKV_API void akv_tokens_free(uint32_t *ids);
@@ -106,8 +106,8 @@ AKV_API void akv_tokens_free(uint32_t *ids);
  * AKV_EINVAL for an id the encoding does not have. Nothing is appended (no
  * NUL terminator).
  */
-AKV_API int akv_tokens_decode(const akv_encoding *enc, const uint32_t *ids, size_t n,
-                              char *buf, size_t *len);
+AKV_API int akv_tokens_decode(const akv_encoding *enc, const uint32_t *ids,
+                              size_t n, char *buf, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,13 @@ typedef enum akv_scope {
 AKV_API int akv_scope_parse(const char *name, size_t len, akv_scope *out);
 /* Static name, or NULL for an out-of-range value. */
 AKV_API const char *akv_scope_name(int scope);
+/*
+ * The one rule on who writes what (SPEC.md §1): agent tokens write every
+ * scope but system, which only admin tokens write. Front ends call this for
+ * a caller holding an agent token: AKV_OK, or AKV_EFORBIDDEN with the
+ * message "agent tokens may not write scope system" in akv_last_error().
+ */
+AKV_API int akv_scope_check_agent_write(akv_scope scope);
 /* 1 for system and instructions (sandbox first, then _global). */
 AKV_API int akv_scope_is_overlay(akv_scope scope);
 
@@ -194,17 +201,18 @@ AKV_API void akv_config_free(akv_config *cfg);
  * file cannot be read. */
 AKV_API int akv_config_load(akv_config *cfg, const char *path);
 /* Sets one value as the INI would ("scope.task", "ttl", "2h"). */
-AKV_API int akv_config_set(akv_config *cfg, const char *section, const char *name,
-                           const char *value);
+AKV_API int akv_config_set(akv_config *cfg, const char *section,
+                           const char *name, const char *value);
 
 AKV_API int64_t akv_config_scope_ttl(const akv_config *cfg, akv_scope scope);
 AKV_API uint64_t akv_config_scope_quota(const akv_config *cfg, akv_scope scope);
 AKV_API int akv_config_scope_refresh(const akv_config *cfg, akv_scope scope);
 AKV_API uint64_t akv_config_max_value_size(const akv_config *cfg);
 AKV_API uint64_t akv_config_map_size(const akv_config *cfg);
-/* [server]: limits of `agentkv serve` (docs/operations.md). */
-AKV_API uint64_t akv_config_max_connections(const akv_config *cfg); /* 0 = auto */
-AKV_API int64_t akv_config_header_timeout(const akv_config *cfg);   /* seconds */
+/* [server]: limits of `agentkv serve` (docs/operations.md). Connections:
+ * 0 = auto; header timeout: seconds. */
+AKV_API uint64_t akv_config_max_connections(const akv_config *cfg);
+AKV_API int64_t akv_config_header_timeout(const akv_config *cfg);
 AKV_API uint64_t akv_config_upload_budget(const akv_config *cfg);
 AKV_API uint64_t akv_config_mcp_sessions(const akv_config *cfg);
 AKV_API uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
@@ -230,16 +238,18 @@ typedef struct akv_store akv_store;
  * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]" for a
  * store in Redis (dir is then unused; a Redis that does not answer yet is
  * not an error here: every operation fails with AKV_EUNAVAILABLE until it
- * does, and the store reconnects by itself). cfg may be NULL for defaults; it is copied. With AKV_OPEN_CREATE a missing
- * directory is created (like mkdir -p); without it a directory that holds no
+ * does, and the store reconnects by itself). cfg may be NULL for defaults;
+ * it is copied. With AKV_OPEN_CREATE a missing directory is created (like
+ * mkdir -p); without it a directory that holds no
  * store yet is AKV_EUNAVAILABLE ("nothing has been written here"). Fails with
  * AKV_EUNAVAILABLE (message in akv_last_error()) when the directory cannot be
  * created or read, or holds a corrupt or foreign file; AKV_EINVAL for an
  * unknown backend URL. Owned: close with akv_store_close().
  */
 #define AKV_OPEN_CREATE 0x1u
-AKV_API int akv_store_open(akv_store **out, const char *backend, const char *dir,
-                           const akv_config *cfg, unsigned flags);
+AKV_API int
+akv_store_open(akv_store **out, const char *backend, const char *dir,
+               const akv_config *cfg, unsigned flags);
 AKV_API void akv_store_close(akv_store *store);
 
 /* Backend name ("lmdb" or "redis"), borrowed static string. */
@@ -285,6 +295,21 @@ typedef struct akv_meta {
  * NUL-terminated string. Owned: free() it. NULL on out-of-memory.
  */
 AKV_API char *akv_meta_to_json(const akv_meta *m);
+
+/*
+ * JSON values. Front ends that embed agentkv's objects in larger documents
+ * built with jansson (the MCP server) take them as values rather than text
+ * to parse back. jansson is a dependency of libagentkv already (agentkv.pc);
+ * its type is only declared here: include <jansson.h> to use the result.
+ * Reals in these values (percentages) are rounded to 3 decimals; dump them
+ * with JSON_REAL_PRECISION(AKV_JSON_REAL_DIGITS) so that they print as
+ * written (75.2, not 75.200000000000003), as the akv_*_to_json texts do.
+ */
+#define AKV_JSON_REAL_DIGITS 15
+struct json_t;
+/* m as the object akv_meta_to_json() renders. Owned: a new reference to
+ * json_decref(). NULL on out-of-memory. */
+AKV_API struct json_t *akv_meta_to_json_value(const akv_meta *m);
 
 #define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
 
@@ -357,9 +382,10 @@ AKV_API int akv_get_many(akv_store *store, akv_get_req *reqs, size_t n);
  * (nothing copied, *len = needed). meta (may be NULL) is filled, with
  * meta->metadata = NULL (use akv_get for the metadata JSON).
  */
-AKV_API int akv_get_copy(akv_store *store, const char *sandbox, akv_scope scope,
-                         const char *key, size_t key_len, void *buf, size_t *len,
-                         akv_meta *meta);
+AKV_API int
+akv_get_copy(akv_store *store, const char *sandbox, akv_scope scope,
+             const char *key, size_t key_len, void *buf, size_t *len,
+             akv_meta *meta);
 
 /* Deletes the sandbox's own entry (never _global's through an overlay).
  * AKV_ENOTFOUND when there is no unexpired entry. */
@@ -399,8 +425,9 @@ typedef struct akv_batch_op {
  * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
  * sandbox, scope and key with version 0.
  */
-AKV_API int akv_batch_write(akv_store *store, const char *sandbox, akv_scope scope,
-                            const akv_batch_op *ops, size_t n, akv_meta *out);
+AKV_API int akv_batch_write(akv_store *store, const char *sandbox,
+                            akv_scope scope, const akv_batch_op *ops, size_t n,
+                            akv_meta *out);
 
 /* ------------------------------------------------------------------------ */
 /* Listing                                                                  */
@@ -433,8 +460,9 @@ typedef struct akv_list akv_list;
  * stored record is damaged are skipped (and logged), not an error of the
  * whole list: akv_list_damaged() counts them. Owned: akv_list_free().
  */
-AKV_API int akv_list_entries(akv_store *store, const char *sandbox, akv_scope scope,
-                             const akv_list_opts *opts, akv_list **out);
+AKV_API int akv_list_entries(akv_store *store, const char *sandbox,
+                             akv_scope scope, const akv_list_opts *opts,
+                             akv_list **out);
 AKV_API size_t akv_list_count(const akv_list *list);
 /* Borrowed from the list; metadata lives as long as the list. */
 AKV_API const akv_meta *akv_list_item(const akv_list *list, size_t i);
@@ -459,17 +487,33 @@ typedef struct akv_scope_stats {
     uint64_t expired_bytes;
     uint64_t quota;
     int64_t default_ttl;    /* seconds, 0 = never */
-    uint64_t hits, misses;  /* reads of this scope, whole store, all processes */
+    uint64_t hits, misses;  /* reads of this scope: whole store, every
+                               process */
 } akv_scope_stats;
 /* Fills out[] with one row per scope (scope == AKV_SCOPE_ALL) or one row;
  * *n receives the row count. */
 AKV_API int akv_stats(akv_store *store, const char *sandbox, int scope,
-                      akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
+              akv_scope_stats out[AKV_SCOPE_COUNT], size_t *n);
+/* The share of the quota the scope uses, in percent, rounded to 3
+ * decimals (0 without a quota): the figure every front end shows. */
+AKV_API double akv_stats_used_percent(const akv_scope_stats *s);
+/*
+ * rows[0..n) as the object `agentkv stats --json`, GET .../stats and the
+ * cache_stats tool return, keyed by scope name:
+ * {"task":{"entries","bytes","quota","used_percent","expired",
+ * "expired_bytes","hits","misses","default_ttl"},...}.
+ * @note Owned: akv_stats_to_json returns a NUL-terminated string to free(),
+ * akv_stats_to_json_value a new reference to json_decref(). NULL on
+ * out-of-memory.
+ */
+AKV_API char *akv_stats_to_json(const akv_scope_stats *rows, size_t n);
+AKV_API struct json_t *akv_stats_to_json_value(const akv_scope_stats *rows,
+                                               size_t n);
 
 /* Store-wide totals per scope over every sandbox: entries stored and their
  * stored bytes (as akv_scope_stats.bytes), expired entries included until
- * they are collected (the figures quotas are counted from). Cheap: one row per namespace, no scan
- * of the entries. */
+ * they are collected (the figures quotas are counted from). Cheap: one row
+ * per namespace, no scan of the entries. */
 AKV_API int akv_store_usage(akv_store *store, uint64_t entries[AKV_SCOPE_COUNT],
                             uint64_t bytes[AKV_SCOPE_COUNT]);
 
@@ -501,7 +545,18 @@ AKV_API int akv_store_health(akv_store *store, akv_health *out);
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 AKV_API int akv_prune(akv_store *store, const char *sandbox, int scope,
-                      uint64_t pruned[AKV_SCOPE_COUNT]);
+              uint64_t pruned[AKV_SCOPE_COUNT]);
+/*
+ * The counts akv_prune() gave for scope (or every scope, AKV_SCOPE_ALL) as
+ * {"pruned":{"task":3,...}}, the body of `agentkv prune --json`, POST
+ * .../prune and the prune_cache tool.
+ * @note Owned, as for akv_stats_to_json(). NULL on out-of-memory or a scope
+ * out of range.
+ */
+AKV_API char *akv_prune_to_json(const uint64_t pruned[AKV_SCOPE_COUNT],
+                                int scope);
+AKV_API struct json_t *
+akv_prune_to_json_value(const uint64_t pruned[AKV_SCOPE_COUNT], int scope);
 
 /* Deletes every entry (expired or not) of one scope in the sandbox's own
  * namespace. *deleted (may be NULL) receives the unexpired count. */
@@ -521,8 +576,9 @@ typedef void (*akv_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * AKV_EINTEGRITY if any failed, else AKV_OK. checked/failed may be NULL.
  */
 typedef void (*akv_check_fn)(void *ctx, const akv_meta *bad);
-AKV_API int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progress,
-                      void *ctx, uint64_t *checked, uint64_t *failed);
+AKV_API int akv_check(akv_store *store, akv_check_fn bad,
+                      akv_progress_fn progress, void *ctx, uint64_t *checked,
+                      uint64_t *failed);
 
 /*
  * Export: one JSON object per line (JSON Lines), the entry metadata of
@@ -533,8 +589,9 @@ AKV_API int akv_check(akv_store *store, akv_check_fn bad, akv_progress_fn progre
  * decode) is skipped with a warning logged, the others are exported, and
  * the call then returns AKV_EINTEGRITY saying how many were skipped.
  */
-AKV_API int akv_export(akv_store *store, const char *sandbox, int scope, FILE *out,
-                       akv_progress_fn progress, void *ctx, uint64_t *count);
+AKV_API int akv_export(akv_store *store, const char *sandbox, int scope,
+                       FILE *out, akv_progress_fn progress, void *ctx,
+                       uint64_t *count);
 /*
  * Import: reads what akv_export wrote and restores each entry exactly
  * (version, timestamps, metadata, content type). Every line is validated
@@ -551,8 +608,8 @@ AKV_API int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
  * must not already hold a store), compacted. progress (may be NULL) is
  * called with bytes written so far of an estimated total. AKV_EINVAL on
  * backends without it. */
-AKV_API int akv_backup(akv_store *store, const char *path, akv_progress_fn progress,
-                       void *ctx);
+AKV_API int akv_backup(akv_store *store, const char *path,
+                       akv_progress_fn progress, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -137,7 +137,10 @@ int cli_print_meta(struct cli_ctx *ctx, const akv_meta *m)
 
 int cli_print_json(struct cli_ctx *ctx, json_t *value)
 {
-    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    char *text = value ? json_dumps(value, JSON_COMPACT |
+                                               JSON_REAL_PRECISION(
+                                                   AKV_JSON_REAL_DIGITS))
+                       : NULL;
     json_decref(value);
     int rc = cli_print_json_text(ctx, text);
     free(text);

@@ -141,7 +141,9 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
             json_object_set_new(o, "yearly_saving_usd",
                                 json_real(round_to(yearly, 100)));
         }
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(
+                                               AKV_JSON_REAL_DIGITS))
                        : NULL;
         if (text)
             fprintf(stderr, "%s\n", text);
@@ -194,17 +196,11 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
     names = joined(ctx, args, "inline");
     if (ctx->failed)
         goto out;
-    if (mode) {
-        if ((rc = akv_prompt_mode_parse(mode, strlen(mode), &opts.mode)) !=
-            AKV_OK) {
-            rc = cli_fail_lib(ctx, rc);
-            goto out;
-        }
-        rc = 1;
-    } else if (names) {
-        opts.mode = AKV_PROMPT_HYBRID;
+    if ((rc = akv_prompt_opts_set_mode(&opts, mode, names)) != AKV_OK) {
+        rc = cli_fail_lib(ctx, rc);
+        goto out;
     }
-    opts.inline_names = names;
+    rc = 1;
     if ((s = cli_flag(args, "budget")) &&
         cli_parse_count(ctx, "budget", s, &budget))
         goto out;

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -29,20 +30,14 @@ int cmd_prune(struct cli_ctx *ctx, const struct cli_args *args)
     if (rc != AKV_OK)
         return cli_fail_lib(ctx, rc);
 
+    if (ctx->json) {
+        char *text = akv_prune_to_json(pruned, scope);
+        int failed = cli_print_json_text(ctx, text);
+        free(text);
+        return failed;
+    }
     int first = scope == AKV_SCOPE_ALL ? 0 : scope;
     int last = scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : scope;
-    if (ctx->json) {
-        json_t *counts = json_object();
-        for (int s = first; counts && s <= last; s++)
-            if (json_object_set_new(counts, akv_scope_name(s),
-                                    json_integer((json_int_t)pruned[s]))) {
-                json_decref(counts);
-                counts = NULL;
-            }
-        return cli_print_json(ctx, counts ? json_pack("{s:o}", "pruned",
-                                                      counts)
-                                          : NULL);
-    }
     struct cli_table t;
     cli_table_init(&t, 2, prune_headers, "lr");
     int failed = 0;

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -14,25 +15,6 @@ static const char *const stats_headers[] = {
     "SCOPE",   "ENTRIES", "BYTES", "QUOTA",  "USED",
     "EXPIRED", "HITS",    "MISSES", "TTL"};
 
-static double used_percent(const akv_scope_stats *s)
-{
-    return s->quota ? 100.0 * (double)s->bytes / (double)s->quota : 0.0;
-}
-
-static json_t *stats_json(const akv_scope_stats *s)
-{
-    return json_pack("{s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}",
-                     "entries", (json_int_t)s->entries,
-                     "bytes", (json_int_t)s->bytes,
-                     "quota", (json_int_t)s->quota,
-                     "used_percent", used_percent(s),
-                     "expired", (json_int_t)s->expired,
-                     "expired_bytes", (json_int_t)s->expired_bytes,
-                     "hits", (json_int_t)s->hits,
-                     "misses", (json_int_t)s->misses,
-                     "default_ttl", (json_int_t)s->default_ttl);
-}
-
 static int stats_row(struct cli_ctx *ctx, struct cli_table *t,
                      const akv_scope_stats *s)
 {
@@ -41,7 +23,7 @@ static int stats_row(struct cli_ctx *ctx, struct cli_table *t,
     snprintf(entries, sizeof entries, "%" PRIu64, s->entries);
     cli_human_size(s->bytes, bytes);
     cli_human_size(s->quota, quota);
-    snprintf(used, sizeof used, "%.1f%%", used_percent(s));
+    snprintf(used, sizeof used, "%.1f%%", akv_stats_used_percent(s));
     snprintf(expired, sizeof expired, "%" PRIu64, s->expired);
     snprintf(hits, sizeof hits, "%" PRIu64, s->hits);
     snprintf(misses, sizeof misses, "%" PRIu64, s->misses);
@@ -66,14 +48,10 @@ int cmd_stats(struct cli_ctx *ctx, const struct cli_args *args)
         return cli_fail_lib(ctx, rc);
 
     if (ctx->json) {
-        json_t *obj = json_object();
-        for (size_t i = 0; obj && i < n; i++)
-            if (json_object_set_new(obj, akv_scope_name(rows[i].scope),
-                                    stats_json(&rows[i])) != 0) {
-                json_decref(obj);
-                obj = NULL;
-            }
-        return cli_print_json(ctx, obj);
+        char *text = akv_stats_to_json(rows, n);
+        int failed = cli_print_json_text(ctx, text);
+        free(text);
+        return failed;
     }
     struct cli_table t;
     cli_table_init(&t, 9, stats_headers, "lrrrrrrrr");

@@ -34,150 +34,330 @@ const struct cli_opt cli_global_opts[] = {
 };
 
 const struct cli_command commands[] = {
-    {"put", "SCOPE KEY [FILE|-]", "write a value",
-     "Stores the contents of FILE (or of stdin when FILE is '-' or absent)\n"
-     "under KEY in SCOPE. SCOPE is one of system, instructions, project,\n"
-     "task, artifacts. The content type is --type, else guessed from FILE's\n"
-     "name (.md/.markdown, .json, .txt), else application/octet-stream.\n"
-     "Prints nothing on success; with --json, the entry metadata.\n"
-     "Values over max_value_size (50MiB) are refused before they are read\n"
-     "whole (exit 3); a failed --if-match or --create exits 4.",
-     cmd_put_opts, 2, 3, CLI_STORE_WRITE, cmd_put},
-    {"get", "SCOPE KEY", "print a value",
-     "Writes the raw value bytes to stdout after verifying their SHA-256.\n"
-     "With --meta or --json, prints the entry metadata as JSON instead.\n"
-     "A missing or expired key exits 1 (not_found); stored bytes that fail\n"
-     "their checksum are never printed (exit 5).",
-     cmd_get_opts, 2, 2, CLI_STORE_READ, cmd_get},
-    {"del", "SCOPE KEY", "delete an entry",
-     "Deletes the sandbox's own entry (never _global's through the overlay).\n"
-     "Exits 1 (not_found) when there is no unexpired entry. Prints nothing;\n"
-     "with --json, {\"deleted\":1}.",
-     cmd_del_opts, 2, 2, CLI_STORE_WRITE, cmd_del},
-    {"ls", "SCOPE", "list entries",
-     "Lists the entries of SCOPE in key order as a table (KEY, SIZE,\n"
-     "VERSION, UPDATED, EXPIRES, ORIGIN), or with --json as JSON Lines, one\n"
-     "metadata object per line. Overlay scopes (system, instructions) merge\n"
-     "the sandbox and _global; ORIGIN says which one holds each entry.",
-     cmd_ls_opts, 1, 1, CLI_STORE_READ, cmd_ls},
-    {"stats", "[SCOPE]", "show usage per scope",
-     "Prints, per scope of the sandbox: unexpired entries, their bytes, the\n"
-     "quota and the share used, expired entries not yet pruned, hits and\n"
-     "misses (whole store), and the default TTL. With --json, an object\n"
-     "keyed by scope name.",
-     cmd_stats_opts, 0, 1, CLI_STORE_READ, cmd_stats},
-    {"prune", "[SCOPE]", "remove expired entries",
-     "Removes expired entries of SCOPE (default: every scope) in the\n"
-     "current sandbox, or in every sandbox with --all-sandboxes, and prints\n"
-     "how many per scope. With --json: {\"pruned\":{\"task\":3,...}}.",
-     cmd_prune_opts, 0, 1, CLI_STORE_WRITE, cmd_prune},
-    {"clear", "SCOPE", "delete every entry of a scope",
-     "Deletes every entry (expired or not) of SCOPE in the sandbox's own\n"
-     "namespace and prints how many unexpired entries were deleted. Refuses\n"
-     "to run without --yes.",
-     cmd_clear_opts, 1, 1, CLI_STORE_WRITE, cmd_clear},
-    {"check", "", "verify every stored checksum",
-     "Verifies the SHA-256 of every entry in every sandbox (expired ones\n"
-     "too), prints each failing entry as SANDBOX/SCOPE/KEY and a summary\n"
-     "line 'checked N entries, M failed'. Exits 5 (integrity_error) if any\n"
-     "entry failed. Shows a progress bar on a terminal.",
-     cmd_check_opts, 0, 0, CLI_STORE_READ, cmd_check},
-    {"export", "[SCOPE]", "dump entries as JSON Lines",
-     "Writes the unexpired entries of SCOPE (default: every scope) of the\n"
-     "current sandbox (every sandbox with --all-sandboxes) to stdout, one\n"
-     "JSON object per line: the entry metadata plus \"value\" (base64).\n"
-     "'import' restores it losslessly. When stdout is redirected and stderr\n"
-     "is a terminal, a progress bar is drawn on stderr.",
-     cmd_export_opts, 0, 1, CLI_STORE_READ, cmd_export},
-    {"import", "[FILE|-]", "load entries from JSON Lines",
-     "Reads what 'export' wrote from FILE (or stdin when FILE is '-' or\n"
-     "absent) and restores every entry exactly: version, timestamps,\n"
-     "metadata and content type. Every line is validated first and all\n"
-     "entries are written in one transaction: on any error nothing\n"
-     "changes and the message names the line. Prints 'imported N entries'\n"
-     "on stderr; with --json, {\"imported\":N} on stdout.",
-     cmd_import_opts, 0, 1, CLI_STORE_WRITE, cmd_import},
-    {"backup", "PATH", "hot copy of the store",
-     "Writes a consistent copy of the embedded store into directory PATH\n"
-     "(created; it must not already hold a store) while other processes\n"
-     "keep using the store. Open the copy with --dir PATH.",
-     cmd_backup_opts, 1, 1, CLI_STORE_READ, cmd_backup},
-    {"seed", "[DIR]", "load instruction sets into the store",
-     "Loads DIR/NAME.md and DIR/NAME/SKILL.md (Agent Skills) into scope\n"
-     "instructions of the sandbox; without DIR, the four bundled sets. Each\n"
-     "file may open with front matter (name, description, version). A set\n"
-     "whose content is unchanged is skipped; a changed one is rewritten and\n"
-     "its version grows. Every file is checked before anything is written\n"
-     "and all changes are one transaction: a bad file (named with its\n"
-     "line) changes nothing. Prints 'added N, updated N, unchanged N,\n"
-     "removed N'; with --json, the report with one item per set.",
-     cmd_seed_opts, 0, 1, CLI_STORE_WRITE, cmd_seed},
-    {"prompt", "build|split [FILE]", "build or split a system prompt",
-     "'prompt build' prints a system prompt made of the base (--base FILE or\n"
-     "--base-key KEY) and the instruction sets the sandbox sees: all inlined\n"
-     "(--mode inline, the baseline), a catalog the agent loads them from with\n"
-     "the get_instruction tool (--mode reference, the default), or some\n"
-     "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
-     "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
-     "lines of their own. --report prints token figures on stderr.\n"
-     "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
-     "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
-     "building core.md inline gives FILE back byte for byte.",
-     cmd_prompt_opts, 1, 2, CLI_STORE_READ, cmd_prompt},
-    {"tokens", "[FILE...]", "count tokens as OpenAI's tiktoken does",
-     "Prints one line per FILE, 'COUNT<TAB>FILE', where COUNT is the\n"
-     "number of tokens tiktoken's encode_ordinary() gives for the file's\n"
-     "bytes (special tokens such as <|endoftext|> count as text). With no\n"
-     "FILE, or a single '-', reads stdin and prints the count alone.\n"
-     "--ids prints the token ids, space-separated, in place of COUNT.\n"
-     "Bytes that are not valid UTF-8 count as U+FFFD, as when the file is\n"
-     "decoded to a string for tiktoken. A FILE that cannot be read is\n"
-     "reported and the others are still counted. Data: the npm tiktoken\n"
-     "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
-     "(docs/tokenizer.md). Does not open a store.",
-     cmd_tokens_opts, 0, CLI_MAX_POS, CLI_STORE_NONE, cmd_tokens},
-    {"mcp", "", "MCP server on stdio",
-     "Serves the Model Context Protocol on stdin/stdout for the sandbox\n"
-     "(--sandbox): newline-delimited JSON-RPC 2.0, one message per line,\n"
-     "responses on stdout, logs on stderr. Offers the agent tools, the\n"
-     "instruction sets as resources and the system_prompt prompt\n"
-     "(docs/mcp.md). Ends with exit 0 at end of input.",
-     cmd_mcp_opts, 0, 0, CLI_STORE_WRITE, cmd_mcp},
-    {"tools", "", "print the agent tools as function definitions",
-     "Prints the agent tools of the MCP server as JSON function-calling\n"
-     "definitions for platforms without MCP: --format openai (default),\n"
-     "anthropic, or mcp (the tools/list array); --format markdown prints\n"
-     "the tool reference of docs/mcp.md. Does not open a store.",
-     cmd_tools_opts, 0, 0, CLI_STORE_NONE, cmd_tools},
-    {"serve", "", "HTTP REST server",
-     "Serves the REST API of docs/http.md on --listen (default\n"
-     "127.0.0.1:8420) until SIGTERM or SIGINT, then finishes the requests\n"
-     "in flight and exits 0. Requests need 'Authorization: Bearer TOKEN'\n"
-     "(see 'agentkv token'); without a tokens file a loopback server creates\n"
-     "an admin token and prints it once, and a non-loopback one refuses to\n"
-     "start. SIGHUP reloads the tokens file. One access-log line per request\n"
-     "goes to stderr (--access-log, --log-format). Expired entries are\n"
-     "removed in the background every --prune-interval.",
-     cmd_serve_opts, 0, 0, CLI_STORE_WRITE, cmd_serve},
-    {"token", "create|list|revoke [ID]", "manage HTTP API tokens",
-     "'token create --role admin|agent' prints a new token alone on one\n"
-     "stdout line (details on stderr); only its SHA-256 is kept, in the\n"
-     "tokens file (--tokens, default DIR/tokens, mode 0600). Agent tokens\n"
-     "reach the sandboxes matching --sandbox, a glob such as 'team-*'\n"
-     "(default: the current sandbox), never _global, and may not write\n"
-     "scope system; admin tokens reach everything. 'token list' shows id,\n"
-     "role, sandbox pattern, label and creation time; 'token revoke ID'\n"
-     "removes a token. A running server applies changes on SIGHUP.",
-     cmd_token_opts, 1, 2, CLI_STORE_NONE, cmd_token},
-    {"version", "", "print version and backend",
-     "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
-     "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
-     "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.",
-     cmd_version_opts, 0, 0, CLI_STORE_NONE, cmd_version},
-    {"help", "[COMMAND]", "show help for agentkv or a command",
-     "Without COMMAND, lists the commands and global flags; with COMMAND,\n"
-     "shows its usage and every flag. 'agentkv COMMAND --help' is the same.",
-     cmd_help_opts, 0, 1, CLI_STORE_NONE, cmd_help},
+    {
+        .name = "put",
+        .synopsis = "SCOPE KEY [FILE|-]",
+        .summary = "write a value",
+        .help =
+        "Stores the contents of FILE (or of stdin when FILE is '-' or absent)\n"
+        "under KEY in SCOPE. SCOPE is one of system, instructions, project,\n"
+        "task, artifacts. The content type is --type, else guessed from FILE's\n"
+        "name (.md/.markdown, .json, .txt), else application/octet-stream.\n"
+        "Prints nothing on success; with --json, the entry metadata.\n"
+        "Values over max_value_size (50MiB) are refused before they are read\n"
+        "whole (exit 3); a failed --if-match or --create exits 4.",
+        .opts = cmd_put_opts,
+        .min_args = 2,
+        .max_args = 3,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_put,
+    },
+    {
+        .name = "get",
+        .synopsis = "SCOPE KEY",
+        .summary = "print a value",
+        .help =
+        "Writes the raw value bytes to stdout after verifying their SHA-256.\n"
+        "With --meta or --json, prints the entry metadata as JSON instead.\n"
+        "A missing or expired key exits 1 (not_found); stored bytes that fail\n"
+        "their checksum are never printed (exit 5).",
+        .opts = cmd_get_opts,
+        .min_args = 2,
+        .max_args = 2,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_get,
+    },
+    {
+        .name = "del",
+        .synopsis = "SCOPE KEY",
+        .summary = "delete an entry",
+        .help =
+        "Deletes the sandbox's own entry (never _global's through the overlay).\n"
+        "Exits 1 (not_found) when there is no unexpired entry. Prints nothing;\n"
+        "with --json, {\"deleted\":1}.",
+        .opts = cmd_del_opts,
+        .min_args = 2,
+        .max_args = 2,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_del,
+    },
+    {
+        .name = "ls",
+        .synopsis = "SCOPE",
+        .summary = "list entries",
+        .help =
+        "Lists the entries of SCOPE in key order as a table (KEY, SIZE,\n"
+        "VERSION, UPDATED, EXPIRES, ORIGIN), or with --json as JSON Lines, one\n"
+        "metadata object per line. Overlay scopes (system, instructions) merge\n"
+        "the sandbox and _global; ORIGIN says which one holds each entry.",
+        .opts = cmd_ls_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_ls,
+    },
+    {
+        .name = "stats",
+        .synopsis = "[SCOPE]",
+        .summary = "show usage per scope",
+        .help =
+        "Prints, per scope of the sandbox: unexpired entries, their bytes, the\n"
+        "quota and the share used, expired entries not yet pruned, hits and\n"
+        "misses (whole store), and the default TTL. With --json, an object\n"
+        "keyed by scope name.",
+        .opts = cmd_stats_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_stats,
+    },
+    {
+        .name = "prune",
+        .synopsis = "[SCOPE]",
+        .summary = "remove expired entries",
+        .help =
+        "Removes expired entries of SCOPE (default: every scope) in the\n"
+        "current sandbox, or in every sandbox with --all-sandboxes, and prints\n"
+        "how many per scope. With --json: {\"pruned\":{\"task\":3,...}}.",
+        .opts = cmd_prune_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_prune,
+    },
+    {
+        .name = "clear",
+        .synopsis = "SCOPE",
+        .summary = "delete every entry of a scope",
+        .help =
+        "Deletes every entry (expired or not) of SCOPE in the sandbox's own\n"
+        "namespace and prints how many unexpired entries were deleted. Refuses\n"
+        "to run without --yes.",
+        .opts = cmd_clear_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_clear,
+    },
+    {
+        .name = "check",
+        .synopsis = "",
+        .summary = "verify every stored checksum",
+        .help =
+        "Verifies the SHA-256 of every entry in every sandbox (expired ones\n"
+        "too), prints each failing entry as SANDBOX/SCOPE/KEY and a summary\n"
+        "line 'checked N entries, M failed'. Exits 5 (integrity_error) if any\n"
+        "entry failed. Shows a progress bar on a terminal.",
+        .opts = cmd_check_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_check,
+    },
+    {
+        .name = "export",
+        .synopsis = "[SCOPE]",
+        .summary = "dump entries as JSON Lines",
+        .help =
+        "Writes the unexpired entries of SCOPE (default: every scope) of the\n"
+        "current sandbox (every sandbox with --all-sandboxes) to stdout, one\n"
+        "JSON object per line: the entry metadata plus \"value\" (base64).\n"
+        "'import' restores it losslessly. When stdout is redirected and stderr\n"
+        "is a terminal, a progress bar is drawn on stderr.",
+        .opts = cmd_export_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_export,
+    },
+    {
+        .name = "import",
+        .synopsis = "[FILE|-]",
+        .summary = "load entries from JSON Lines",
+        .help =
+        "Reads what 'export' wrote from FILE (or stdin when FILE is '-' or\n"
+        "absent) and restores every entry exactly: version, timestamps,\n"
+        "metadata and content type. Every line is validated first and all\n"
+        "entries are written in one transaction: on any error nothing\n"
+        "changes and the message names the line. Prints 'imported N entries'\n"
+        "on stderr; with --json, {\"imported\":N} on stdout.",
+        .opts = cmd_import_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_import,
+    },
+    {
+        .name = "backup",
+        .synopsis = "PATH",
+        .summary = "hot copy of the store",
+        .help =
+        "Writes a consistent copy of the embedded store into directory PATH\n"
+        "(created; it must not already hold a store) while other processes\n"
+        "keep using the store. Open the copy with --dir PATH.",
+        .opts = cmd_backup_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_backup,
+    },
+    {
+        .name = "seed",
+        .synopsis = "[DIR]",
+        .summary = "load instruction sets into the store",
+        .help =
+        "Loads DIR/NAME.md and DIR/NAME/SKILL.md (Agent Skills) into scope\n"
+        "instructions of the sandbox; without DIR, the four bundled sets. Each\n"
+        "file may open with front matter (name, description, version). A set\n"
+        "whose content is unchanged is skipped; a changed one is rewritten and\n"
+        "its version grows. Every file is checked before anything is written\n"
+        "and all changes are one transaction: a bad file (named with its\n"
+        "line) changes nothing. Prints 'added N, updated N, unchanged N,\n"
+        "removed N'; with --json, the report with one item per set.",
+        .opts = cmd_seed_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_seed,
+    },
+    {
+        .name = "prompt",
+        .synopsis = "build|split [FILE]",
+        .summary = "build or split a system prompt",
+        .help =
+        "'prompt build' prints a system prompt made of the base (--base FILE or\n"
+        "--base-key KEY) and the instruction sets the sandbox sees: all inlined\n"
+        "(--mode inline, the baseline), a catalog the agent loads them from with\n"
+        "the get_instruction tool (--mode reference, the default), or some\n"
+        "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
+        "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
+        "lines of their own. --report prints token figures on stderr.\n"
+        "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
+        "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
+        "building core.md inline gives FILE back byte for byte.",
+        .opts = cmd_prompt_opts,
+        .min_args = 1,
+        .max_args = 2,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_prompt,
+    },
+    {
+        .name = "tokens",
+        .synopsis = "[FILE...]",
+        .summary = "count tokens as OpenAI's tiktoken does",
+        .help =
+        "Prints one line per FILE, 'COUNT<TAB>FILE', where COUNT is the\n"
+        "number of tokens tiktoken's encode_ordinary() gives for the file's\n"
+        "bytes (special tokens such as <|endoftext|> count as text). With no\n"
+        "FILE, or a single '-', reads stdin and prints the count alone.\n"
+        "--ids prints the token ids, space-separated, in place of COUNT.\n"
+        "Bytes that are not valid UTF-8 count as U+FFFD, as when the file is\n"
+        "decoded to a string for tiktoken. A FILE that cannot be read is\n"
+        "reported and the others are still counted. Data: the npm tiktoken\n"
+        "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
+        "(docs/tokenizer.md). Does not open a store.",
+        .opts = cmd_tokens_opts,
+        .min_args = 0,
+        .max_args = CLI_MAX_POS,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_tokens,
+    },
+    {
+        .name = "mcp",
+        .synopsis = "",
+        .summary = "MCP server on stdio",
+        .help =
+        "Serves the Model Context Protocol on stdin/stdout for the sandbox\n"
+        "(--sandbox): newline-delimited JSON-RPC 2.0, one message per line,\n"
+        "responses on stdout, logs on stderr. Offers the agent tools, the\n"
+        "instruction sets as resources and the system_prompt prompt\n"
+        "(docs/mcp.md). Ends with exit 0 at end of input.",
+        .opts = cmd_mcp_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_mcp,
+    },
+    {
+        .name = "tools",
+        .synopsis = "",
+        .summary = "print the agent tools as function definitions",
+        .help =
+        "Prints the agent tools of the MCP server as JSON function-calling\n"
+        "definitions for platforms without MCP: --format openai (default),\n"
+        "anthropic, or mcp (the tools/list array); --format markdown prints\n"
+        "the tool reference of docs/mcp.md. Does not open a store.",
+        .opts = cmd_tools_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_tools,
+    },
+    {
+        .name = "serve",
+        .synopsis = "",
+        .summary = "HTTP REST server",
+        .help =
+        "Serves the REST API of docs/http.md on --listen (default\n"
+        "127.0.0.1:8420) until SIGTERM or SIGINT, then finishes the requests\n"
+        "in flight and exits 0. Requests need 'Authorization: Bearer TOKEN'\n"
+        "(see 'agentkv token'); without a tokens file a loopback server creates\n"
+        "an admin token and prints it once, and a non-loopback one refuses to\n"
+        "start. SIGHUP reloads the tokens file. One access-log line per request\n"
+        "goes to stderr (--access-log, --log-format). Expired entries are\n"
+        "removed in the background every --prune-interval.",
+        .opts = cmd_serve_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_serve,
+    },
+    {
+        .name = "token",
+        .synopsis = "create|list|revoke [ID]",
+        .summary = "manage HTTP API tokens",
+        .help =
+        "'token create --role admin|agent' prints a new token alone on one\n"
+        "stdout line (details on stderr); only its SHA-256 is kept, in the\n"
+        "tokens file (--tokens, default DIR/tokens, mode 0600). Agent tokens\n"
+        "reach the sandboxes matching --sandbox, a glob such as 'team-*'\n"
+        "(default: the current sandbox), never _global, and may not write\n"
+        "scope system; admin tokens reach everything. 'token list' shows id,\n"
+        "role, sandbox pattern, label and creation time; 'token revoke ID'\n"
+        "removes a token. A running server applies changes on SIGHUP.",
+        .opts = cmd_token_opts,
+        .min_args = 1,
+        .max_args = 2,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_token,
+    },
+    {
+        .name = "version",
+        .synopsis = "",
+        .summary = "print version and backend",
+        .help =
+        "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
+        "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
+        "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.",
+        .opts = cmd_version_opts,
+        .min_args = 0,
+        .max_args = 0,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_version,
+    },
+    {
+        .name = "help",
+        .synopsis = "[COMMAND]",
+        .summary = "show help for agentkv or a command",
+        .help =
+        "Without COMMAND, lists the commands and global flags; with COMMAND,\n"
+        "shows its usage and every flag. 'agentkv COMMAND --help' is the same.",
+        .opts = cmd_help_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_help,
+    },
 };
 const size_t ncommands = sizeof commands / sizeof commands[0];
 

@@ -1,9 +1,12 @@
 /*
  * maint.c — whole-namespace operations: stats, prune, clear, check and
- * backup. Each is one backend scan or one backend transaction.
+ * backup. Each is one backend scan or one backend transaction. The JSON
+ * of stats and prune is rendered here too, for every front end.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "internal.h"
 #include "record.h"
@@ -186,6 +189,79 @@ int akv_prune(akv_store *s, const char *sandbox, int scope,
     if (rc == AKV_OK && pruned)
         memcpy(pruned, counts, sizeof counts);
     return rc;
+}
+
+/* ---- renderers ---------------------------------------------------------
+ * One place for the JSON of stats and prune, so that the CLI, the HTTP
+ * server and the MCP server print the same figures the same way. */
+
+double akv_stats_used_percent(const akv_scope_stats *s)
+{
+    if (s->quota == 0)
+        return 0.0;
+    double pct = 100.0 * (double)s->bytes / (double)s->quota;
+    /* Rounded to 3 decimals without libm; pct is never negative. */
+    return (double)(uint64_t)(pct * 1000.0 + 0.5) / 1000.0;
+}
+
+json_t *akv_stats_to_json_value(const akv_scope_stats *rows, size_t n)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < n; i++) {
+        const akv_scope_stats *r = &rows[i];
+        json_t *row = json_pack(
+            "{s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}", "entries",
+            (json_int_t)r->entries, "bytes", (json_int_t)r->bytes, "quota",
+            (json_int_t)r->quota, "used_percent", akv_stats_used_percent(r),
+            "expired", (json_int_t)r->expired, "expired_bytes",
+            (json_int_t)r->expired_bytes, "hits", (json_int_t)r->hits,
+            "misses", (json_int_t)r->misses, "default_ttl",
+            (json_int_t)r->default_ttl);
+        if (row == NULL ||
+            json_object_set_new(obj, akv_scope_name(r->scope), row) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    return obj;
+}
+
+json_t *akv_prune_to_json_value(const uint64_t pruned[AKV_SCOPE_COUNT],
+                                int scope)
+{
+    if (scope != AKV_SCOPE_ALL && (scope < 0 || scope >= AKV_SCOPE_COUNT))
+        return NULL;
+    int first = scope == AKV_SCOPE_ALL ? 0 : scope;
+    int last = scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : scope;
+    json_t *counts = json_object();
+    for (int s = first; counts && s <= last; s++)
+        if (json_object_set_new(counts, akv_scope_name((akv_scope)s),
+                                json_integer((json_int_t)pruned[s])) != 0) {
+            json_decref(counts);
+            counts = NULL;
+        }
+    return counts ? json_pack("{s:o}", "pruned", counts) : NULL;
+}
+
+/* The text of a value made above, reals as AKV_JSON_REAL_DIGITS says. */
+static char *dump(json_t *v)
+{
+    char *text = v ? akv_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                           JSON_REAL_PRECISION(
+                                               AKV_JSON_REAL_DIGITS))
+                   : NULL;
+    json_decref(v);
+    return text;
+}
+
+char *akv_stats_to_json(const akv_scope_stats *rows, size_t n)
+{
+    return dump(akv_stats_to_json_value(rows, n));
+}
+
+char *akv_prune_to_json(const uint64_t pruned[AKV_SCOPE_COUNT], int scope)
+{
+    return dump(akv_prune_to_json_value(pruned, scope));
 }
 
 int akv_clear(akv_store *s, const char *sandbox, akv_scope scope,

@@ -76,6 +76,22 @@ void akv_prompt_opts_init(akv_prompt_opts *o)
     o->mode = AKV_PROMPT_REFERENCE;
 }
 
+int akv_prompt_opts_set_mode(akv_prompt_opts *o, const char *mode,
+                             const char *inline_names)
+{
+    akv_error_clear();
+    if (mode) {
+        int rc = akv_prompt_mode_parse(mode, strlen(mode), &o->mode);
+        if (rc != AKV_OK)
+            return rc;
+    } else {
+        o->mode = inline_names && *inline_names ? AKV_PROMPT_HYBRID
+                                                : AKV_PROMPT_REFERENCE;
+    }
+    o->inline_names = inline_names;
+    return AKV_OK;
+}
+
 /* ---- a growable buffer -------------------------------------------------- */
 
 

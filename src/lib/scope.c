@@ -37,3 +37,12 @@ int akv_scope_is_overlay(akv_scope scope)
 {
     return scope == AKV_SCOPE_SYSTEM || scope == AKV_SCOPE_INSTRUCTIONS;
 }
+
+int akv_scope_check_agent_write(akv_scope scope)
+{
+    akv_error_clear();
+    if (scope == AKV_SCOPE_SYSTEM)
+        return akv_fail(AKV_EFORBIDDEN, "agent tokens may not write scope %s",
+                        akv_scope_name(scope));
+    return AKV_OK;
+}

@@ -171,12 +171,19 @@ json_t *akv_meta_json(const akv_meta *m)
     return o;
 }
 
+json_t *akv_meta_to_json_value(const akv_meta *m)
+{
+    return akv_meta_json(m);
+}
+
 char *akv_meta_to_json(const akv_meta *m)
 {
     json_t *o = akv_meta_json(m);
     if (o == NULL)
         return NULL;
-    char *text = akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                       JSON_REAL_PRECISION(
+                                           AKV_JSON_REAL_DIGITS));
     json_decref(o);
     return text;
 }

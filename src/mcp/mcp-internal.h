@@ -209,7 +209,5 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
-/* The entry metadata of SPEC.md §1 as a JSON object, or NULL. */
-json_t *mcp_meta_json(const akv_meta *m);
 
 #endif /* AKV_MCP_INTERNAL_H */

@@ -141,8 +141,10 @@ json_t *mcp_rpc_error(json_t *id, const struct mcp_rpc_error *err)
 char *mcp_rpc_dump(json_t *v, size_t *len)
 {
     /* Compact output escapes every control character, so the text is one
-     * line, as the stdio transport's framing requires. */
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+     * line, as the stdio transport's framing requires. Reals print as the
+     * library prints them (agentkv.h, AKV_JSON_REAL_DIGITS). */
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+                                   JSON_REAL_PRECISION(AKV_JSON_REAL_DIGITS));
     if (text && len)
         *len = strlen(text);
     return text;

@@ -88,7 +88,7 @@ int mcp_call_value(struct mcp_call *c, const akv_meta *m, const void *data,
     }
     /* The entry's metadata travels beside the value, out of the model's
      * way, for clients that want the sha256 or version. */
-    json_t *meta = mcp_meta_json(m);
+    json_t *meta = akv_meta_to_json_value(m);
     if (rc == AKV_OK && meta)
         json_object_set_new(c->result, "_meta",
                             json_pack("{s:o}", "agentkv/entry", meta));
@@ -138,10 +138,8 @@ static json_t *time_json(int64_t ms)
  * the overlay, anything but their own sandbox (the session's). */
 static int check_writable(struct mcp_call *c, akv_scope scope)
 {
-    if ((c->s->flags & AKV_MCP_AGENT) && scope == AKV_SCOPE_SYSTEM)
-        return mcp_call_fail(c, AKV_EFORBIDDEN,
-                             "agent tokens may not write the system scope");
-    return AKV_OK;
+    return c->s->flags & AKV_MCP_AGENT ? akv_scope_check_agent_write(scope)
+                                       : AKV_OK;
 }
 
 /* ---- the four generic operations ---- */
@@ -180,7 +178,7 @@ static int generic_put(struct mcp_call *c, akv_scope scope, const char *key,
     if (rc != AKV_OK)
         mcp_event_failure(c->s, rc, scope);
     if (rc == AKV_OK) {
-        json_t *obj = mcp_meta_json(&m); /* before meta_text goes */
+        json_t *obj = akv_meta_to_json_value(&m); /* before meta_text goes */
         if (obj)
             json_object_set_new(obj, "created", json_boolean(created));
         rc = obj ? mcp_call_json(c, obj)
@@ -396,25 +394,7 @@ static int tool_cache_stats(struct mcp_call *c)
                        &n);
     if (rc != AKV_OK)
         return rc;
-    json_t *scopes = json_object();
-    for (size_t i = 0; scopes && i < n; i++) {
-        const akv_scope_stats *r = &rows[i];
-        double used = r->quota ? 100.0 * (double)r->bytes / (double)r->quota
-                               : 0.0;
-        json_t *row = json_pack(
-            "{s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I}", "entries",
-            (json_int_t)r->entries, "bytes", (json_int_t)r->bytes, "quota",
-            (json_int_t)r->quota, "used_percent", used, "expired",
-            (json_int_t)r->expired, "expired_bytes",
-            (json_int_t)r->expired_bytes, "hits", (json_int_t)r->hits,
-            "misses", (json_int_t)r->misses, "default_ttl",
-            (json_int_t)r->default_ttl);
-        if (row == NULL ||
-            json_object_set_new(scopes, akv_scope_name(r->scope), row)) {
-            json_decref(scopes);
-            scopes = NULL;
-        }
-    }
+    json_t *scopes = akv_stats_to_json_value(rows, n);
     return scopes ? mcp_call_json(c, json_pack("{s:s,s:o}", "sandbox",
                                                c->s->sandbox, "scopes",
                                                scopes))
@@ -428,18 +408,14 @@ static int tool_prune_cache(struct mcp_call *c)
     int rc = akv_prune(c->s->store, c->s->sandbox, scope, pruned);
     if (rc != AKV_OK)
         return rc;
-    json_t *counts = json_object();
-    for (int i = 0; counts && i < AKV_SCOPE_COUNT; i++)
-        if (scope == AKV_SCOPE_ALL || scope == i)
-            json_object_set_new(counts, akv_scope_name(i),
-                                json_integer((json_int_t)pruned[i]));
-    return counts ? mcp_call_json(c, json_pack("{s:o}", "pruned", counts))
-                  : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    json_t *o = akv_prune_to_json_value(pruned, scope);
+    return o ? mcp_call_json(c, o)
+             : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
 }
 
 /* ---- the table ---- */
 
-#define ARG_END {NULL, MCP_ARG_STRING, 0, NULL}
+#define ARG_END {.name = NULL}
 #define KEY_HELP                                                             \
     "key: 1-255 bytes of UTF-8, '/' separates segments (no empty, '.' or "   \
     "'..' segment, no leading or trailing '/', no control characters or "    \
@@ -457,53 +433,74 @@ static int tool_prune_cache(struct mcp_call *c)
 
 static const struct mcp_arg args_none[] = {ARG_END};
 static const struct mcp_arg args_name_get[] = {
-    {"name", MCP_ARG_KEY, 1, "instruction set name, as list_instructions "
-                             "shows it"},
+    {.name = "name", .kind = MCP_ARG_KEY, .required = 1,
+     .description = "instruction set name, as list_instructions shows it"},
     ARG_END};
 static const struct mcp_arg args_put_instruction[] = {
-    {"name", MCP_ARG_NAME, 1, "instruction set name: 1-64 of a-z, 0-9, _ "
-                              "and -"},
-    {"content", MCP_ARG_STRING, 1, "the instruction text (Markdown)"},
-    {"description", MCP_ARG_STRING, 0,
-     "one sentence that tells an agent when to load this set"},
+    {.name = "name", .kind = MCP_ARG_NAME, .required = 1,
+     .description = "instruction set name: 1-64 of a-z, 0-9, _ and -"},
+    {.name = "content", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the instruction text (Markdown)"},
+    {.name = "description", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "one sentence that tells an agent when to load this set"},
     ARG_END};
 static const struct mcp_arg args_put_artifact[] = {
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
-    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
-    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
-    {"content_type", MCP_ARG_CONTENT_TYPE, 0,
-     "MIME type of the value; default text/plain"},
-    {"metadata", MCP_ARG_OBJECT, 0,
-     "any JSON object (at most 64 KiB) stored with the entry"},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    {.name = "value", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the content to store (text)"},
+    {.name = "ttl", .kind = MCP_ARG_TTL, .required = 0,
+     .description = TTL_HELP},
+    {.name = "content_type", .kind = MCP_ARG_CONTENT_TYPE, .required = 0,
+     .description = "MIME type of the value; default text/plain"},
+    {.name = "metadata", .kind = MCP_ARG_OBJECT, .required = 0,
+     .description = "any JSON object (at most 64 KiB) stored with the entry"},
     ARG_END};
-static const struct mcp_arg args_key[] = {{"key", MCP_ARG_KEY, 1, KEY_HELP},
-                                          ARG_END};
+static const struct mcp_arg args_key[] = {
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    ARG_END};
 static const struct mcp_arg args_list[] = {
-    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
-    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
-    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    {.name = "prefix", .kind = MCP_ARG_PREFIX, .required = 0,
+     .description = PREFIX_HELP},
+    {.name = "limit", .kind = MCP_ARG_LIMIT, .required = 0,
+     .description = LIMIT_HELP},
+    {.name = "cursor", .kind = MCP_ARG_CURSOR, .required = 0,
+     .description = CURSOR_HELP},
     ARG_END};
 static const struct mcp_arg args_summary[] = {
-    {"summary", MCP_ARG_STRING, 1, "the project summary (Markdown)"},
+    {.name = "summary", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the project summary (Markdown)"},
     ARG_END};
 static const struct mcp_arg args_kv_put[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
-    {"value", MCP_ARG_STRING, 1, "the content to store (text)"},
-    {"ttl", MCP_ARG_TTL, 0, TTL_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
+    {.name = "value", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "the content to store (text)"},
+    {.name = "ttl", .kind = MCP_ARG_TTL, .required = 0,
+     .description = TTL_HELP},
     ARG_END};
 static const struct mcp_arg args_scope_key[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"key", MCP_ARG_KEY, 1, KEY_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "key", .kind = MCP_ARG_KEY, .required = 1,
+     .description = KEY_HELP},
     ARG_END};
 static const struct mcp_arg args_kv_list[] = {
-    {"scope", MCP_ARG_SCOPE, 1, SCOPE_HELP},
-    {"prefix", MCP_ARG_PREFIX, 0, PREFIX_HELP},
-    {"limit", MCP_ARG_LIMIT, 0, LIMIT_HELP},
-    {"cursor", MCP_ARG_CURSOR, 0, CURSOR_HELP},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 1,
+     .description = SCOPE_HELP},
+    {.name = "prefix", .kind = MCP_ARG_PREFIX, .required = 0,
+     .description = PREFIX_HELP},
+    {.name = "limit", .kind = MCP_ARG_LIMIT, .required = 0,
+     .description = LIMIT_HELP},
+    {.name = "cursor", .kind = MCP_ARG_CURSOR, .required = 0,
+     .description = CURSOR_HELP},
     ARG_END};
 static const struct mcp_arg args_scope_opt[] = {
-    {"scope", MCP_ARG_SCOPE, 0, "one scope; default: every scope"},
+    {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 0,
+     .description = "one scope; default: every scope"},
     ARG_END};
 
 #define RO (MCP_READ_ONLY | MCP_IDEMPOTENT)
@@ -513,69 +510,159 @@ static const struct mcp_arg args_scope_opt[] = {
  * artifacts, the project summary, generic access, maintenance. Never
  * reorder casually: clients and provider prompt caches see this order. */
 const struct mcp_tool mcp_tools[] = {
-    {"get_instruction", "Get instruction set",
-     "Returns the full text of one instruction set. Instruction sets are "
-     "not in your prompt: load one when the catalog (list_instructions) "
-     "says it applies to the task at hand.",
-     args_name_get, RO, tool_get_instruction},
-    {"list_instructions", "List instruction sets",
-     "Lists the instruction sets available to you (the sandbox's own and "
-     "the shared ones): name, description, version and token count.",
-     args_none, RO, tool_list_instructions},
-    {"put_instruction", "Save instruction set",
-     "Creates or replaces an instruction set in this sandbox (scope "
-     "instructions, key = name). It then overrides a shared set of the "
-     "same name for this sandbox.",
-     args_put_instruction, WRITE, tool_put_instruction},
-    {"put_artifact", "Save artifact",
-     "Stores a generated artifact (report, code, data) under a key in "
-     "scope artifacts, replacing any previous value. Expires after 48h "
-     "unless ttl says otherwise. Returns the entry's metadata.",
-     args_put_artifact, WRITE, tool_put_artifact},
-    {"get_artifact", "Get artifact",
-     "Returns the content of an artifact stored with put_artifact.",
-     args_key, RO, tool_get_artifact},
-    {"list_artifacts", "List artifacts",
-     "Lists stored artifacts in key order: key, size, content type, "
-     "version, update and expiry times. Pages with limit and next_cursor.",
-     args_list, RO, tool_list_artifacts},
-    {"delete_artifact", "Delete artifact",
-     "Deletes an artifact. Fails with not_found if there is none.",
-     args_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_delete_artifact},
-    {"put_project_summary", "Save project summary",
-     "Replaces the project's running summary (scope project, key "
-     "\"summary\"): what the project is, decisions taken, open work. Keep "
-     "it short and current.",
-     args_summary, WRITE, tool_put_project_summary},
-    {"get_project_summary", "Get project summary",
-     "Returns the project's running summary written by "
-     "put_project_summary, or not_found if there is none yet.",
-     args_none, RO, tool_get_project_summary},
-    {"kv_put", "Put value",
-     "Stores a value under a key in any scope, replacing any previous "
-     "value. Use task for working state, project for facts that outlive a "
-     "task. Returns the entry's metadata.",
-     args_kv_put, WRITE, tool_kv_put},
-    {"kv_get", "Get value",
-     "Returns the value stored under a key in a scope (system and "
-     "instructions fall back to the shared namespace).",
-     args_scope_key, RO, tool_kv_get},
-    {"kv_delete", "Delete value",
-     "Deletes the sandbox's own entry under a key in a scope. Fails with "
-     "not_found if there is none.",
-     args_scope_key, MCP_DESTRUCTIVE | MCP_IDEMPOTENT, tool_kv_delete},
-    {"kv_list", "List keys",
-     "Lists the entries of a scope in key order: key, size, content type, "
-     "version, update and expiry times. Pages with limit and next_cursor.",
-     args_kv_list, RO, tool_kv_list},
-    {"cache_stats", "Cache statistics",
-     "Shows per-scope usage of this sandbox: entries, bytes against quota, "
-     "expired entries awaiting pruning, hits and misses, default TTL.",
-     args_scope_opt, RO, tool_cache_stats},
-    {"prune_cache", "Prune expired entries",
-     "Removes this sandbox's expired entries (already invisible to reads) "
-     "and reports how many per scope.",
-     args_scope_opt, MCP_IDEMPOTENT, tool_prune_cache},
+    {
+        .name = "get_instruction",
+        .title = "Get instruction set",
+        .description =
+        "Returns the full text of one instruction set. Instruction sets are "
+        "not in your prompt: load one when the catalog (list_instructions) "
+        "says it applies to the task at hand.",
+        .args = args_name_get,
+        .hints = RO,
+        .run = tool_get_instruction,
+    },
+    {
+        .name = "list_instructions",
+        .title = "List instruction sets",
+        .description =
+        "Lists the instruction sets available to you (the sandbox's own and "
+        "the shared ones): name, description, version and token count.",
+        .args = args_none,
+        .hints = RO,
+        .run = tool_list_instructions,
+    },
+    {
+        .name = "put_instruction",
+        .title = "Save instruction set",
+        .description =
+        "Creates or replaces an instruction set in this sandbox (scope "
+        "instructions, key = name). It then overrides a shared set of the "
+        "same name for this sandbox.",
+        .args = args_put_instruction,
+        .hints = WRITE,
+        .run = tool_put_instruction,
+    },
+    {
+        .name = "put_artifact",
+        .title = "Save artifact",
+        .description =
+        "Stores a generated artifact (report, code, data) under a key in "
+        "scope artifacts, replacing any previous value. Expires after 48h "
+        "unless ttl says otherwise. Returns the entry's metadata.",
+        .args = args_put_artifact,
+        .hints = WRITE,
+        .run = tool_put_artifact,
+    },
+    {
+        .name = "get_artifact",
+        .title = "Get artifact",
+        .description =
+        "Returns the content of an artifact stored with put_artifact.",
+        .args = args_key,
+        .hints = RO,
+        .run = tool_get_artifact,
+    },
+    {
+        .name = "list_artifacts",
+        .title = "List artifacts",
+        .description =
+        "Lists stored artifacts in key order: key, size, content type, "
+        "version, update and expiry times. Pages with limit and next_cursor.",
+        .args = args_list,
+        .hints = RO,
+        .run = tool_list_artifacts,
+    },
+    {
+        .name = "delete_artifact",
+        .title = "Delete artifact",
+        .description =
+        "Deletes an artifact. Fails with not_found if there is none.",
+        .args = args_key,
+        .hints = MCP_DESTRUCTIVE | MCP_IDEMPOTENT,
+        .run = tool_delete_artifact,
+    },
+    {
+        .name = "put_project_summary",
+        .title = "Save project summary",
+        .description =
+        "Replaces the project's running summary (scope project, key "
+        "\"summary\"): what the project is, decisions taken, open work. Keep "
+        "it short and current.",
+        .args = args_summary,
+        .hints = WRITE,
+        .run = tool_put_project_summary,
+    },
+    {
+        .name = "get_project_summary",
+        .title = "Get project summary",
+        .description =
+        "Returns the project's running summary written by "
+        "put_project_summary, or not_found if there is none yet.",
+        .args = args_none,
+        .hints = RO,
+        .run = tool_get_project_summary,
+    },
+    {
+        .name = "kv_put",
+        .title = "Put value",
+        .description =
+        "Stores a value under a key in any scope, replacing any previous "
+        "value. Use task for working state, project for facts that outlive a "
+        "task. Returns the entry's metadata.",
+        .args = args_kv_put,
+        .hints = WRITE,
+        .run = tool_kv_put,
+    },
+    {
+        .name = "kv_get",
+        .title = "Get value",
+        .description =
+        "Returns the value stored under a key in a scope (system and "
+        "instructions fall back to the shared namespace).",
+        .args = args_scope_key,
+        .hints = RO,
+        .run = tool_kv_get,
+    },
+    {
+        .name = "kv_delete",
+        .title = "Delete value",
+        .description =
+        "Deletes the sandbox's own entry under a key in a scope. Fails with "
+        "not_found if there is none.",
+        .args = args_scope_key,
+        .hints = MCP_DESTRUCTIVE | MCP_IDEMPOTENT,
+        .run = tool_kv_delete,
+    },
+    {
+        .name = "kv_list",
+        .title = "List keys",
+        .description =
+        "Lists the entries of a scope in key order: key, size, content type, "
+        "version, update and expiry times. Pages with limit and next_cursor.",
+        .args = args_kv_list,
+        .hints = RO,
+        .run = tool_kv_list,
+    },
+    {
+        .name = "cache_stats",
+        .title = "Cache statistics",
+        .description =
+        "Shows per-scope usage of this sandbox: entries, bytes against quota, "
+        "expired entries awaiting pruning, hits and misses, default TTL.",
+        .args = args_scope_opt,
+        .hints = RO,
+        .run = tool_cache_stats,
+    },
+    {
+        .name = "prune_cache",
+        .title = "Prune expired entries",
+        .description =
+        "Removes this sandbox's expired entries (already invisible to reads) "
+        "and reports how many per scope.",
+        .args = args_scope_opt,
+        .hints = MCP_IDEMPOTENT,
+        .run = tool_prune_cache,
+    },
 };
 const size_t mcp_ntools = sizeof mcp_tools / sizeof mcp_tools[0];
 

@@ -1,26 +1,14 @@
 /*
- * mcp-util.c — small helpers the MCP handlers share: the entry metadata
- * as a JSON object and the agentkv:// URI of an entry. (A value goes out as
- * MCP text only when it is valid UTF-8, otherwise as a base64 blob, so
- * bytes are never altered: akvx.h has both helpers.)
+ * mcp-util.c — the agentkv:// URI of an entry, shared by the MCP handlers.
+ * (A value goes out as MCP text only when it is valid UTF-8, otherwise as a
+ * base64 blob, so bytes are never altered: akvx.h has both helpers; the
+ * metadata object comes from the library, akv_meta_to_json_value.)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mcp-internal.h"
-
-json_t *mcp_meta_json(const akv_meta *m)
-{
-    /* One renderer for the metadata object everywhere (SPEC.md §1): the
-     * library's. Parsing its text back costs little next to a store read. */
-    char *text = akv_meta_to_json(m);
-    if (text == NULL)
-        return NULL;
-    json_t *v = json_loads(text, JSON_ALLOW_NUL, NULL);
-    free(text);
-    return v;
-}
 
 /* agentkv://SCOPE/KEY with the key percent-encoded except for unreserved
  * characters and '/', which keeps segments readable. Owned. */

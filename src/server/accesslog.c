@@ -181,21 +181,22 @@ void accesslog_add(struct worker *w, const char *remote, unsigned method,
     char when[32];
     size_t tn = log_time(when);
     if (l->json) {
-        ob_str(b, "{\"time\":\"");
-        ob_add(b, when, tn);
-        ob_str(b, "\",\"remote\":");
-        ob_json_str(b, remote, strlen(remote));
-        ob_str(b, ",\"method\":");
-        ob_json_str(b, method_str.p, method_str.len);
-        ob_str(b, ",\"path\":");
-        ob_json_str(b, target.p, target.len);
-        ob_str(b, ",\"status\":");
-        ob_u64(b, (uint64_t)status);
-        ob_str(b, ",\"bytes\":");
-        ob_u64(b, bytes);
-        ob_str(b, ",\"duration\":");
-        duration(b, duration_ns);
-        ob_str(b, "}\n");
+        /* Seconds to the microsecond, as the text format prints them. */
+        double secs = (double)(duration_ns / 1000) / 1e6;
+        char *line = http_json_dump(json_pack(
+            "{s:s#,s:o,s:o,s:o,s:I,s:I,s:f}", "time", when, (int)tn,
+            "remote", http_json_string(remote, strlen(remote)), "method",
+            http_json_string(method_str.p, method_str.len), "path",
+            http_json_string(target.p, target.len), "status",
+            (json_int_t)status, "bytes", (json_int_t)bytes, "duration",
+            secs));
+        if (line == NULL) {
+            b->oom = 1;
+        } else {
+            ob_str(b, line);
+            ob_add(b, "\n", 1);
+            free(line);
+        }
     } else {
         ob_add(b, when, tn);
         ob_add(b, " ", 1);
@@ -233,13 +234,17 @@ void server_log(struct server *srv, const char *level, const char *fmt, ...)
     if (srv && srv->opts.log_json) {
         char when[32];
         size_t tn = log_time(when);
-        ob_str(&b, "{\"time\":\"");
-        ob_add(&b, when, tn);
-        ob_str(&b, "\",\"level\":");
-        ob_json_str(&b, level, strlen(level));
-        ob_str(&b, ",\"message\":");
-        ob_json_str(&b, msg, strlen(msg));
-        ob_str(&b, "}\n");
+        char *line = http_json_dump(json_pack(
+            "{s:s#,s:o,s:o}", "time", when, (int)tn, "level",
+            http_json_string(level, strlen(level)), "message",
+            http_json_string(msg, strlen(msg))));
+        if (line == NULL) {
+            b.oom = 1;
+        } else {
+            ob_str(&b, line);
+            ob_str(&b, "\n");
+            free(line);
+        }
     } else {
         ob_str(&b, "agentkv: ");
         if (strcmp(level, "info") != 0) {

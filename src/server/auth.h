@@ -1,7 +1,7 @@
 /*
- * auth.h — API tokens: the tokens file (shared by `agentkv token` and
- * `agentkv serve`), and the server's in-memory token table that SIGHUP
- * swaps atomically.
+ * auth.h — API tokens: the tokens file (tokens-file.c, shared by `agentkv
+ * token` and `agentkv serve`), and the server's in-memory token table that
+ * SIGHUP swaps atomically, with the bearer-token check (auth.c).
  *
  * The tokens file holds one line per token (docs/http.md, "Tokens file"):
  *
@@ -51,6 +51,11 @@ int auth_pattern_check(const char *pattern);
  */
 int tokens_read(const char *path, struct token_entry **out, size_t *n,
                 char *msg, size_t msglen);
+/* The same for the server, which trusts only a private file: one that
+ * group or others may read or write is AKV_EUNAVAILABLE, naming the file,
+ * its mode and the chmod that fixes it. */
+int tokens_read_private(const char *path, struct token_entry **out, size_t *n,
+                        char *msg, size_t msglen);
 /*
  * Creates a token: random text into token (TOKEN_BUF bytes), its entry
  * appended to the file (created with mode 0600 if missing, together with
@@ -67,7 +72,7 @@ int tokens_revoke(const char *path, const char *id, struct token_entry *removed,
 /* The label as written in the file (percent-encoded, "-" when empty). */
 void tokens_label_encode(const char *label, char *out, size_t outlen);
 
-/* ---- the server's table ------------------------------------------------- */
+/* ---- the server's table (auth.c) ---------------------------------------- */
 
 struct auth;
 struct auth_cache;
@@ -94,6 +99,17 @@ void auth_cache_free(struct auth_cache *c);
  */
 const struct token_entry *auth_lookup(struct auth_cache *c, const char *token,
                                       size_t len);
+/*
+ * The one bearer-token check of the server (REST routes and /mcp): the
+ * entry of the token in an Authorization header value (authorization.p NULL
+ * when the header is absent), or NULL with *why saying what to answer with
+ * 401: the header is missing, is not "Bearer TOKEN", or names no token in
+ * the table. c NULL (it could not be allocated) answers "out of memory".
+ * Valid until the next lookup on c.
+ */
+const struct token_entry *auth_bearer(struct auth_cache *c,
+                                      struct http_span authorization,
+                                      const char **why);
 /* Whether the entry may address the sandbox (admins: any; agents: matching
  * their pattern, never _global). */
 int auth_sandbox_allowed(const struct token_entry *e, const char *sandbox);

@@ -15,8 +15,7 @@
 
 void http_admin_healthz(struct http_req *r)
 {
-    static const char ok[] = "{\"status\":\"ok\"}";
-    http_reply_json(r, 200, ok, sizeof ok - 1);
+    http_reply_json_value(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 /*
@@ -48,14 +47,7 @@ void http_admin_readyz(struct http_req *r)
         json_object_set_new(o, "reason", json_string(h.reason));
     if (o && h.note[0])
         json_object_set_new(o, "note", json_string(h.note));
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (text == NULL) {
-        http_error(r, AKV_ENOMEM, "out of memory");
-        return;
-    }
-    http_reply_json(r, 200, text, strlen(text));
-    free(text);
+    http_reply_json_value(r, 200, o);
 }
 
 void http_admin_metrics(struct http_req *r)
@@ -100,25 +92,7 @@ void http_admin_stats(struct http_req *r)
         http_error_lib(r, rc);
         return;
     }
-    struct obuf *b = &r->resp.body;
-    ob_str(b, "{");
-    for (size_t i = 0; i < n; i++) {
-        const akv_scope_stats *s = &rows[i];
-        double used = s->quota ? 100.0 * (double)s->bytes / (double)s->quota
-                               : 0.0;
-        ob_printf(b,
-                  "%s\"%s\":{\"entries\":%" PRIu64 ",\"bytes\":%" PRIu64
-                  ",\"quota\":%" PRIu64 ",\"used_percent\":%.3f,"
-                  "\"expired\":%" PRIu64 ",\"expired_bytes\":%" PRIu64
-                  ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64
-                  ",\"default_ttl\":%" PRId64 "}",
-                  i ? "," : "", akv_scope_name(s->scope), s->entries,
-                  s->bytes, s->quota, used, s->expired, s->expired_bytes,
-                  s->hits, s->misses, s->default_ttl);
-    }
-    ob_str(b, "}");
-    r->resp.status = 200;
-    http_header(r, "Content-Type", "application/json");
+    http_reply_json_text(r, 200, akv_stats_to_json(rows, n));
 }
 
 void http_admin_prune(struct http_req *r)
@@ -133,14 +107,5 @@ void http_admin_prune(struct http_req *r)
         return;
     }
     metrics_expired(r->srv->metrics, pruned);
-    int first = scope == AKV_SCOPE_ALL ? 0 : scope;
-    int last = scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : scope;
-    struct obuf *b = &r->resp.body;
-    ob_str(b, "{\"pruned\":{");
-    for (int s = first; s <= last; s++)
-        ob_printf(b, "%s\"%s\":%" PRIu64, s > first ? "," : "",
-                  akv_scope_name(s), pruned[s]);
-    ob_str(b, "}}");
-    r->resp.status = 200;
-    http_header(r, "Content-Type", "application/json");
+    http_reply_json_text(r, 200, akv_prune_to_json(pruned, scope));
 }

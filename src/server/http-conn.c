@@ -1,7 +1,9 @@
 /*
- * http-conn.c — HTTP/1.1 connections: accepting, reading request heads and
- * bodies, handing requests to the router and handlers, writing responses,
- * keep-alive and pipelining, timeouts, and closing gracefully.
+ * http-conn.c — HTTP/1.1 connections: reading request heads and bodies,
+ * handing requests to the router and then to dispatch.c (which runs the
+ * handler), writing responses, keep-alive and pipelining, timeouts, and
+ * closing gracefully. Sockets come from accept.c; struct conn is in
+ * conn.h.
  *
  * Why not evhttp: libevent 2.1's evhttp answers oversized bodies, oversized
  * heads and malformed requests with its own HTML pages and offers no hook
@@ -70,6 +72,7 @@
 #include <event2/event.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -78,69 +81,6 @@
 #define IN_INLINE_MAX (64 * 1024) /* bodies up to this stay in `in` */
 #define LINGER_MS 2000
 #define STOP_GRACE_MS 10000
-#define ACCEPT_BATCH 16
-
-enum conn_state {
-    C_IDLE,    /* between requests, no byte of the next one yet */
-    C_HEAD,    /* reading a request head */
-    C_BODY,    /* reading a Content-Length body */
-    C_CHUNKED, /* reading a chunked body */
-    C_BUSY,    /* a pool thread runs the handler */
-    C_WRITE,   /* waiting for the socket to take the rest of a response */
-    C_LINGER,  /* write side closed; discarding input until EOF */
-};
-
-struct conn {
-    struct worker *w;
-    int fd;
-    struct event *ev_read, *ev_write;
-    int reading;
-    struct conn *prev, *next;
-    struct conn *job_next; /* pool queue, then the worker's done list */
-    enum conn_state state;
-
-    char *in;
-    size_t in_len, in_cap;
-    size_t scanned;  /* http_head_end() progress */
-    int line_ok;     /* the request line of a partial head was checked */
-    int have_head;   /* head is valid for the current request */
-    struct http_head head;
-
-    char *body;      /* separate body buffer (large or chunked bodies) */
-    size_t body_len, body_cap;
-    uint64_t body_need;
-    int body_inline; /* the body is in[head_len, head_len + body_need) */
-    struct http_chunked chunk;
-    uint64_t limit;
-    size_t rest;     /* offset in `in` where the next request starts */
-
-    struct http_req req;
-
-    char line[256];  /* status line and the server's own headers */
-    struct obuf spill;
-    size_t spill_off;
-
-    int64_t t_activity, t_head; /* monotonic ms */
-    int64_t t_accept;           /* monotonic ms */
-    uint64_t requests;          /* complete heads received so far */
-    uint64_t budget;            /* bytes reserved in srv->body_inflight */
-    uint64_t t_start;           /* monotonic ns of the request's first byte */
-    int keep_alive;
-    int peer_eof;
-    int status;                 /* of the response being sent */
-    uint64_t bytes;             /* body bytes of that response */
-    char remote[64];
-};
-
-static int64_t now_ms(void)
-{
-    return (int64_t)(server_now_ns() / 1000000u);
-}
-
-struct conn **conn_job_next(struct conn *c)
-{
-    return &c->job_next;
-}
 
 /* ---- invariants and the upload budget ----------------------------------- */
 
@@ -201,7 +141,7 @@ static const unsigned legal[] = {
     [C_LINGER] = 0,
 };
 
-static void conn_to(struct conn *c, enum conn_state to)
+void conn_to(struct conn *c, enum conn_state to)
 {
     (void)legal; /* read by the assert only */
     assert(legal[c->state] & ST(to));
@@ -253,9 +193,8 @@ static void body_free(struct conn *c)
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
-static void conn_process(struct conn *c);
 
-static void conn_free(struct conn *c)
+void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
     atomic_fetch_sub(&w->load, 1);
@@ -306,7 +245,7 @@ static void format_remote(const struct sockaddr_storage *ss, char *out,
 }
 
 /* Takes ownership of fd; w->load already counts it. */
-static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss)
+void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL || (c->in = malloc(IN_INITIAL)) == NULL) {
@@ -346,229 +285,13 @@ static void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss
     c->reading = 1;
 }
 
-static void set_reading(struct conn *c, int on)
+void conn_set_reading(struct conn *c, int on)
 {
     if (on && !c->reading)
         event_add(c->ev_read, NULL);
     else if (!on && c->reading)
         event_del(c->ev_read);
     c->reading = on;
-}
-
-/* ---- accepting ---------------------------------------------------------- */
-
-/*
- * The kernel wakes every worker for a connection on the shared socket and
- * whichever runs first accepts it, which left loops with 32 and 18 of 50
- * connections. So the acceptor gives each connection to the worker with the
- * fewest (itself on a tie): a handed-over socket goes through the target's
- * incoming list and a wake-up; the connection's life then stays on that
- * thread.
- */
-struct incoming {
-    int fd;
-    struct sockaddr_storage ss;
-    struct incoming *next;
-};
-
-static void handover(struct worker *w, int fd, const struct sockaddr_storage *ss)
-{
-    struct server *srv = w->srv;
-    struct worker *target = w;
-    size_t least = atomic_load(&w->load);
-    for (int i = 0; i < srv->nworkers; i++) {
-        struct worker *o = &srv->workers[i];
-        size_t l = atomic_load(&o->load);
-        if (l < least) {
-            least = l;
-            target = o;
-        }
-    }
-    atomic_fetch_add(&target->load, 1);
-    struct incoming *in = target == w ? NULL : malloc(sizeof *in);
-    if (in == NULL) {
-        if (target != w) { /* no memory to hand over: keep it here */
-            atomic_fetch_sub(&target->load, 1);
-            atomic_fetch_add(&w->load, 1);
-        }
-        conn_new(w, fd, ss);
-        return;
-    }
-    in->fd = fd;
-    in->ss = *ss;
-    pthread_mutex_lock(&target->in_lock);
-    in->next = target->incoming;
-    target->incoming = in;
-    pthread_mutex_unlock(&target->in_lock);
-    event_active(target->ev_incoming, EV_READ, 0);
-}
-
-static void accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    if (!w->stopping)
-        event_add(w->ev_accept, NULL);
-}
-
-/* Connections of all workers, including those being handed over. */
-static size_t total_conns(const struct server *srv)
-{
-    size_t n = 0;
-    for (int i = 0; i < srv->nworkers; i++)
-        n += atomic_load(&srv->workers[i].load);
-    return n;
-}
-
-/*
- * Closes one of this worker's connections to make room for a new one: the
- * oldest that never sent a complete request head (a silent or slow socket
- * is what a flood is made of), else the one idle longest between requests.
- * Returns 0, or -1 when every connection is in the middle of a request.
- */
-static int make_room(struct worker *w)
-{
-    struct conn *fresh = NULL, *idle = NULL;
-    for (struct conn *c = w->conns; c; c = c->next) {
-        if (c->requests == 0 && (c->state == C_IDLE || c->state == C_HEAD)) {
-            if (fresh == NULL || c->t_accept < fresh->t_accept)
-                fresh = c;
-        } else if (c->state == C_IDLE) {
-            if (idle == NULL || c->t_activity < idle->t_activity)
-                idle = c;
-        }
-    }
-    struct conn *victim = fresh ? fresh : idle;
-    if (victim == NULL)
-        return -1;
-    conn_free(victim);
-    return 0;
-}
-
-/* A warning at most once a minute per loop, for conditions that would
- * otherwise log once per connection. */
-static void warn_limited(struct worker *w, int64_t *last, const char *what)
-{
-    int64_t now = now_ms();
-    if (now - *last < 60000)
-        return;
-    *last = now;
-    server_log(w->srv, "warning", "%s (said at most once a minute)", what);
-}
-
-static void pause_accepting(struct worker *w)
-{
-    struct timeval tv = {0, 100000};
-    event_del(w->ev_accept);
-    if (w->ev_accept_retry)
-        evtimer_add(w->ev_accept_retry, &tv);
-}
-
-/*
- * Out of descriptors: with the reserve descriptor closed, one connection
- * can still be accepted; it is kept if an idle connection makes room for
- * it, else closed at once (the client sees the connection end instead of
- * waiting in the backlog). Returns the accepted descriptor or -1.
- */
-static int accept_with_reserve(struct worker *w, int lfd,
-                               struct sockaddr_storage *ss, socklen_t *sl)
-{
-    if (w->reserve_fd < 0)
-        return -1;
-    close(w->reserve_fd);
-    w->reserve_fd = -1;
-    int fd = accept4(lfd, (struct sockaddr *)ss, sl,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0 && make_room(w) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return fd;
-}
-
-void conn_accept_cb(evutil_socket_t lfd, short what, void *arg)
-{
-    (void)what;
-    struct worker *w = arg;
-    struct server *srv = w->srv;
-    static _Thread_local int64_t warned_fds = -60000, warned_cap = -60000;
-    if (w->ev_accept_retry == NULL)
-        w->ev_accept_retry = evtimer_new(w->base, accept_resume, w);
-    if (w->reserve_fd < 0) /* lost to another thread at the last EMFILE */
-        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                errno == ENOMEM) {
-                char what_[160];
-                snprintf(what_, sizeof what_,
-                         "accept: %s; closing idle connections to make "
-                         "room, pausing accepts while it lasts",
-                         strerror(errno));
-                warn_limited(w, &warned_fds, what_);
-                sl = sizeof ss;
-                fd = accept_with_reserve(w, lfd, &ss, &sl);
-                if (fd < 0) {
-                    /* The listening socket stays readable: stop watching
-                     * it for a moment instead of spinning. */
-                    pause_accepting(w);
-                    return;
-                }
-            } else {
-                return;
-            }
-        } else if (total_conns(srv) >= srv->max_conns) {
-            char what_[160];
-            snprintf(what_, sizeof what_,
-                     "%zu connections, the cap ([server] max_connections): "
-                     "closing the oldest that sent no request to make room",
-                     srv->max_conns);
-            warn_limited(w, &warned_cap, what_);
-            if (make_room(w) != 0) {
-                close(fd);
-                continue;
-            }
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        handover(w, fd, &ss);
-    }
-}
-
-void conn_incoming_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    pthread_mutex_lock(&w->in_lock);
-    struct incoming *list = w->incoming;
-    w->incoming = NULL;
-    pthread_mutex_unlock(&w->in_lock);
-    while (list) {
-        struct incoming *in = list;
-        list = in->next;
-        if (w->stopping) {
-            close(in->fd);
-            atomic_fetch_sub(&w->load, 1);
-        } else {
-            conn_new(w, in->fd, &in->ss);
-        }
-        free(in);
-    }
-}
-
-void conn_incoming_drop(struct worker *w)
-{
-    w->stopping = 1;
-    conn_incoming_cb(-1, 0, w);
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -583,7 +306,7 @@ static int start_close(struct conn *c)
     conn_to(c, C_LINGER);
     c->t_activity = now_ms();
     c->in_len = 0;
-    set_reading(c, 1);
+    conn_set_reading(c, 1);
     return 1;
 }
 
@@ -632,7 +355,7 @@ static int request_done(struct conn *c)
         }
     }
     c->t_activity = now_ms();
-    set_reading(c, 1);
+    conn_set_reading(c, 1);
     conn_check(c);
     return 0;
 }
@@ -673,7 +396,7 @@ static char *put_str(char *p, const char *s, size_t n)
  * socket is full, or the connection lingers before closing), -1 when the
  * connection is gone.
  */
-static int send_response(struct conn *c)
+int conn_send_response(struct conn *c)
 {
     struct worker *w = c->w;
     struct http_resp *resp = &c->req.resp;
@@ -753,7 +476,7 @@ static int send_response(struct conn *c)
     }
     conn_to(c, C_WRITE);
     c->t_activity = now_ms();
-    set_reading(c, 0);
+    conn_set_reading(c, 0);
     event_add(c->ev_write, NULL);
     return 1;
 }
@@ -811,108 +534,10 @@ static int fail_request(struct conn *c, int status, const char *message,
                       status == 413 ? "value_too_large" : "invalid_argument",
                       "%s", message);
     c->keep_alive = 0;
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 /* ---- requests ----------------------------------------------------------- */
-
-static int dispatch(struct conn *c)
-{
-    if (c->req.blocking) {
-        conn_to(c, C_BUSY);
-        set_reading(c, 0);
-        pool_submit(&c->w->srv->pool, c);
-        return 1;
-    }
-    if (c->req.batched) {
-        struct worker *w = c->w;
-        conn_to(c, C_BUSY);
-        set_reading(c, 0);
-        c->job_next = NULL;
-        *w->batch_tail = c;
-        w->batch_tail = &c->job_next;
-        if (w->batch == c)
-            event_active(w->ev_batch, EV_READ, 0);
-        return 1;
-    }
-    c->req.route->handler(&c->req);
-    return send_response(c);
-}
-
-void conn_run_job(struct conn *c)
-{
-    struct worker *w = c->w;
-    c->req.route->handler(&c->req);
-    pthread_mutex_lock(&w->done_lock);
-    int first = w->done == NULL;
-    c->job_next = w->done;
-    w->done = c;
-    pthread_mutex_unlock(&w->done_lock);
-    /* One wake-up per batch: while the list is non-empty the worker has
-     * been woken already and will take this connection with the rest. */
-    if (first)
-        event_active(w->ev_done, EV_READ, 0);
-}
-
-void conn_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    pthread_mutex_lock(&w->done_lock);
-    struct conn *list = w->done;
-    w->done = NULL;
-    pthread_mutex_unlock(&w->done_lock);
-    while (list) {
-        struct conn *c = list;
-        list = c->job_next;
-        c->job_next = NULL;
-        if (send_response(c) == 0)
-            conn_process(c);
-    }
-}
-
-/* The reads of one loop turn, in one akv_get_many: on a remote store a
- * single round trip for all of them instead of one each. Each handler then
- * runs with its read's outcome (http_req.fetched) and the responses go out
- * in arrival order. */
-void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    struct conn *list = w->batch;
-    w->batch = NULL;
-    w->batch_tail = &w->batch;
-    size_t n = 0;
-    for (struct conn *c = list; c; c = c->job_next)
-        n++;
-    akv_get_req *q = calloc(n, sizeof *q);
-    if (q) {
-        size_t i = 0;
-        for (struct conn *c = list; c; c = c->job_next, i++) {
-            q[i].sandbox = c->req.sandbox;
-            q[i].scope = c->req.scope;
-            q[i].key = c->req.key;
-            q[i].key_len = c->req.key_len;
-        }
-        akv_get_many(w->srv->store, q, n);
-    }
-    /* Without memory for the batch each handler reads on its own. */
-    for (size_t i = 0; list; i++) {
-        struct conn *c = list;
-        list = c->job_next;
-        c->job_next = NULL;
-        c->req.fetched = q ? &q[i] : NULL;
-        c->req.route->handler(&c->req);
-        c->req.fetched = NULL;
-        if (q && q[i].value) /* the handler refused before using it */
-            akv_value_release(q[i].value);
-        if (send_response(c) == 0)
-            conn_process(c);
-    }
-    free(q);
-}
 
 /* Grows `in` so that need bytes fit after the head, re-parsing the head so
  * that its spans point into the new buffer. */
@@ -952,7 +577,7 @@ static int out_of_memory(struct conn *c)
 {
     http_error(&c->req, AKV_ENOMEM, "out of memory for the request body");
     c->keep_alive = 0;
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 /* The upload budget cannot hold need more body bytes: 503 with
@@ -973,7 +598,7 @@ static int refuse_busy(struct conn *c, uint64_t need)
     http_header(&c->req, "Retry-After", SERVER_RETRY_AFTER);
     c->keep_alive = 0;
     c->rest = c->in_len; /* the rest of the body is never read */
-    return send_response(c);
+    return conn_send_response(c);
 }
 
 static int begin_request(struct conn *c)
@@ -990,7 +615,7 @@ static int begin_request(struct conn *c)
         if (has_body)
             c->keep_alive = 0; /* the body is never read */
         c->rest = c->head.head_len;
-        return send_response(c);
+        return conn_send_response(c);
     }
     c->limit = r->route->body == BODY_VALUE ? srv->max_value
                                             : SERVER_SMALL_BODY;
@@ -1033,7 +658,7 @@ static int begin_request(struct conn *c)
     c->rest = hl;
     r->body = NULL;
     r->body_len = 0;
-    return dispatch(c);
+    return conn_dispatch(c);
 }
 
 static int step_head(struct conn *c)
@@ -1088,7 +713,7 @@ static int step_body(struct conn *c)
         c->req.body_len = c->body_len;
         c->rest = hl;
     }
-    return dispatch(c);
+    return conn_dispatch(c);
 }
 
 static int step_chunked(struct conn *c)
@@ -1107,7 +732,7 @@ static int step_chunked(struct conn *c)
                            "chunked body over the limit of %llu bytes",
                            (unsigned long long)c->limit);
                 c->keep_alive = 0;
-                return send_response(c);
+                return conn_send_response(c);
             }
             if (c->body_len + dlen > c->body_cap) {
                 size_t cap = c->body_cap ? c->body_cap : 16384;
@@ -1134,7 +759,7 @@ static int step_chunked(struct conn *c)
             c->rest = pos;
             c->req.body = c->body ? c->body : "";
             c->req.body_len = c->body_len;
-            return dispatch(c);
+            return conn_dispatch(c);
         }
         break; /* MORE */
     }
@@ -1145,7 +770,7 @@ static int step_chunked(struct conn *c)
 }
 
 /* Runs the state machine until it has to wait. */
-static void conn_process(struct conn *c)
+void conn_process(struct conn *c)
 {
     for (;;) {
         int rc;
@@ -1172,7 +797,7 @@ static void conn_process(struct conn *c)
 static void on_eof(struct conn *c)
 {
     c->peer_eof = 1;
-    set_reading(c, 0);
+    conn_set_reading(c, 0);
     switch (c->state) {
     case C_HEAD:
         if (c->in_len > 0) {
@@ -1213,7 +838,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->state == C_BUSY || c->state == C_WRITE) {
-        set_reading(c, 0);
+        conn_set_reading(c, 0);
         return;
     }
     char *dst;

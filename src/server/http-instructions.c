@@ -98,16 +98,10 @@ void http_instructions_prompt(struct http_req *r)
     if (http_query(r, names, 4, q, buf, sizeof buf) != 0)
         return;
     akv_prompt_opts_init(&opts);
-    if (q[0]) {
-        if ((rc = akv_prompt_mode_parse(q[0], strlen(q[0]), &opts.mode)) !=
-            AKV_OK) {
-            http_error_lib(r, rc);
-            return;
-        }
-    } else if (q[1] && *q[1]) {
-        opts.mode = AKV_PROMPT_HYBRID; /* as the CLI: --inline means hybrid */
+    if ((rc = akv_prompt_opts_set_mode(&opts, q[0], q[1])) != AKV_OK) {
+        http_error_lib(r, rc);
+        return;
     }
-    opts.inline_names = q[1];
     if (q[2]) {
         char *end;
         unsigned long long b = strtoull(q[2], &end, 10);

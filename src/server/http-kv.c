@@ -270,34 +270,26 @@ void http_kv_list(struct http_req *r)
         http_error_lib(r, rc);
         return;
     }
-    struct obuf *b = &r->resp.body;
-    ob_str(b, "{\"items\":[");
+    json_t *items = json_array();
     size_t n = akv_list_count(list);
-    for (size_t i = 0; i < n; i++) {
-        char *json = akv_meta_to_json(akv_list_item(list, i));
-        if (json == NULL) {
-            b->oom = 1;
-            break;
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(
+                items, akv_meta_to_json_value(akv_list_item(list, i))) != 0) {
+            json_decref(items);
+            items = NULL;
         }
-        if (i)
-            ob_add(b, ",", 1);
-        ob_str(b, json);
-        free(json);
-    }
-    ob_str(b, "],\"next_cursor\":");
     const char *next = akv_list_next_cursor(list);
-    if (next)
-        ob_json_str(b, next, strlen(next));
-    else
-        ob_str(b, "null");
-    /* Entries skipped because their stored record is damaged (logged by
-     * the library; `agentkv check` lists them). */
-    ob_str(b, ",\"damaged\":");
-    ob_u64(b, akv_list_damaged(list));
-    ob_str(b, "}");
+    /* damaged: entries skipped because their stored record is damaged
+     * (logged by the library; `agentkv check` lists them). */
+    json_t *page = items ? json_pack("{s:o,s:o,s:I}", "items", items,
+                                     "next_cursor",
+                                     next ? http_json_string(next, strlen(next))
+                                          : json_null(),
+                                     "damaged",
+                                     (json_int_t)akv_list_damaged(list))
+                         : NULL;
     akv_list_free(list);
-    r->resp.status = 200;
-    http_header(r, "Content-Type", "application/json");
+    http_reply_json_value(r, 200, page);
 }
 
 void http_kv_clear(struct http_req *r)
@@ -310,7 +302,6 @@ void http_kv_clear(struct http_req *r)
         http_error_lib(r, rc);
         return;
     }
-    char json[64];
-    int n = snprintf(json, sizeof json, "{\"deleted\":%" PRIu64 "}", deleted);
-    http_reply_json(r, 200, json, (size_t)n);
+    http_reply_json_value(r, 200, json_pack("{s:I}", "deleted",
+                                            (json_int_t)deleted));
 }

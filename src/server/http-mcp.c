@@ -259,27 +259,18 @@ static int authenticate(struct http_req *r, struct caller *who)
         who->admin = 1;
         return 0;
     }
-    struct http_span bearer;
+    /* A cache of our own: the worker's belongs to its thread, and this
+     * handler runs on a pool thread. */
+    struct auth_cache *cache = auth_cache_new(r->srv->auth);
     const char *why = NULL;
-    if (r->head->authorization.p == NULL)
-        why = "missing token: send Authorization: Bearer TOKEN";
-    else if (http_bearer(r->head->authorization, &bearer) != 0)
-        why = "malformed Authorization header: expected Bearer TOKEN";
-    if (why == NULL) {
-        /* A cache of our own: the worker's belongs to its thread, and this
-         * handler runs on a pool thread. */
-        struct auth_cache *cache = auth_cache_new(r->srv->auth);
-        const struct token_entry *tok =
-            cache ? auth_lookup(cache, bearer.p, bearer.len) : NULL;
-        if (tok) {
-            who->admin = tok->role == ROLE_ADMIN;
-            memcpy(who->token_id, tok->id, sizeof who->token_id);
-            memcpy(who->pattern, tok->pattern, sizeof who->pattern);
-        } else {
-            why = cache ? "unknown or revoked token" : "out of memory";
-        }
-        auth_cache_free(cache);
+    const struct token_entry *tok =
+        auth_bearer(cache, r->head->authorization, &why);
+    if (tok) {
+        who->admin = tok->role == ROLE_ADMIN;
+        memcpy(who->token_id, tok->id, sizeof who->token_id);
+        memcpy(who->pattern, tok->pattern, sizeof who->pattern);
     }
+    auth_cache_free(cache);
     if (why == NULL)
         return 0;
     http_error(r, AKV_EUNAUTHORIZED, "%s", why); /* adds WWW-Authenticate */

@@ -8,12 +8,16 @@
  * with the status from akv_err_http_status(). The status line, Date,
  * Content-Length and Connection headers are added when the response is
  * sent (http-conn.c); handlers only add their own headers and the body.
+ * Bodies are made with jansson: http_json_string() is the one place that
+ * turns request bytes (which may not be UTF-8) into a JSON string.
  * Nothing here writes to a socket.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "server.h"
 
@@ -131,44 +135,47 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
     return need + 1;
 }
 
-void ob_json_str(struct obuf *b, const char *s, size_t len)
+json_t *http_json_string(const char *s, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    ob_add(b, "\"", 1);
-    size_t run = 0; /* start of bytes that need no escaping */
-    for (size_t i = 0; i < len;) {
-        unsigned char c = u[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
-        size_t seq = c >= 0x80 ? utf8_seq(u + i, len - i) : 0;
+    size_t i = 0, seq;
+    while (i < len && (seq = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i)))
+        i += seq;
+    if (i == len)
+        return json_stringn(s, len);
+    /* Each byte that does not start a valid sequence becomes U+FFFD (3
+     * bytes), so the copy is at most three times as long. */
+    if (len > SIZE_MAX / 3)
+        return NULL;
+    char *copy = malloc(len * 3), *o = copy;
+    if (copy == NULL)
+        return NULL;
+    memcpy(o, s, i);
+    o += i;
+    while (i < len) {
+        seq = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
         if (seq) {
+            memcpy(o, s + i, seq);
+            o += seq;
             i += seq;
-            continue;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
         }
-        ob_add(b, s + run, i - run);
-        switch (c) {
-        case '"': ob_add(b, "\\\"", 2); break;
-        case '\\': ob_add(b, "\\\\", 2); break;
-        case '\n': ob_add(b, "\\n", 2); break;
-        case '\r': ob_add(b, "\\r", 2); break;
-        case '\t': ob_add(b, "\\t", 2); break;
-        default:
-            if (c < 0x80) {
-                char esc[6] = {'\\', 'u', '0', '0', digits[c >> 4],
-                               digits[c & 15]};
-                ob_add(b, esc, 6);
-            } else {
-                ob_add(b, "\\ufffd", 6); /* not UTF-8 */
-            }
-        }
-        i++;
-        run = i;
     }
-    ob_add(b, s + run, len - run);
-    ob_add(b, "\"", 1);
+    json_t *v = json_stringn(copy, (size_t)(o - copy));
+    free(copy);
+    return v;
+}
+
+char *http_json_dump(json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(
+                                                      AKV_JSON_REAL_DIGITS))
+                   : NULL;
+    json_decref(v);
+    return text;
 }
 
 void ob_reset(struct obuf *b)
@@ -215,6 +222,21 @@ void http_reply_json(struct http_req *r, int status, const char *json,
     ob_add(&r->resp.body, json, len);
 }
 
+void http_reply_json_text(struct http_req *r, int status, char *json)
+{
+    if (json == NULL) {
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    http_reply_json(r, status, json, strlen(json));
+    free(json);
+}
+
+void http_reply_json_value(struct http_req *r, int status, json_t *v)
+{
+    http_reply_json_text(r, status, http_json_dump(v));
+}
+
 void http_resp_clear(struct http_resp *resp)
 {
     resp->status = 0;
@@ -243,24 +265,33 @@ static void error_body(struct http_req *r, int status, const char *code,
                        const char *message, const akv_error *quota)
 {
     http_resp_clear(&r->resp);
+    json_t *err = json_object();
+    int bad = err == NULL;
+    if (!bad) {
+        bad |= json_object_set_new(err, "code", json_string(code));
+        bad |= json_object_set_new(err, "message",
+                                   http_json_string(message, strlen(message)));
+    }
+    if (!bad && quota && quota->has_quota) {
+        bad |= json_object_set_new(err, "scope",
+                                   http_json_string(quota->scope,
+                                                    strlen(quota->scope)));
+        bad |= json_object_set_new(err, "used",
+                                   json_integer((json_int_t)quota->used));
+        bad |= json_object_set_new(err, "quota",
+                                   json_integer((json_int_t)quota->quota));
+        bad |= json_object_set_new(err, "would_be",
+                                   json_integer((json_int_t)quota->would_be));
+    }
+    char *text = bad ? NULL : http_json_dump(json_pack("{s:O}", "error", err));
+    json_decref(err);
     r->resp.status = status;
     http_header(r, "Content-Type", "application/json");
-    struct obuf *b = &r->resp.body;
-    ob_str(b, "{\"error\":{\"code\":");
-    ob_json_str(b, code, strlen(code));
-    ob_str(b, ",\"message\":");
-    ob_json_str(b, message, strlen(message));
-    if (quota && quota->has_quota) {
-        ob_str(b, ",\"scope\":");
-        ob_json_str(b, quota->scope, strlen(quota->scope));
-        ob_str(b, ",\"used\":");
-        ob_u64(b, quota->used);
-        ob_str(b, ",\"quota\":");
-        ob_u64(b, quota->quota);
-        ob_str(b, ",\"would_be\":");
-        ob_u64(b, quota->would_be);
-    }
-    ob_str(b, "}}");
+    if (text)
+        ob_str(&r->resp.body, text);
+    else
+        r->resp.body.oom = 1; /* handled as any body that ran out of memory */
+    free(text);
     if (status == 401)
         http_header(r, "WWW-Authenticate", "Bearer realm=\"agentkv\"");
 }

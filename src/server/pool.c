@@ -2,14 +2,14 @@
  * pool.c — the threads that run blocking handlers (writes, scans, stats).
  *
  * An event-loop thread must never wait for an fsync: it serves many
- * connections. Handlers that commit or scan are queued here instead; a pool
- * thread runs the handler and hands the connection back to its worker
- * (conn_run_job). Because many pool threads can be inside akv_put at once,
+ * connections. Handlers that commit or scan are queued here instead as
+ * jobs, a function and its argument: a pool thread runs the handler and
+ * hands the connection back to its worker (dispatch.c). Because many pool threads can be inside akv_put at once,
  * the library's group commit folds their writes into one transaction and
  * one fsync: the pool's size bounds how many writes share a commit.
  *
- * The queue is a FIFO of connections linked through conn_job_next(),
- * guarded by one mutex; stopping drains it before the threads exit, so
+ * The queue is a FIFO of jobs linked through pool_job.next, guarded by
+ * one mutex; stopping drains it before the threads exit, so
  * every accepted request gets its answer.
  */
 #include <signal.h>
@@ -24,17 +24,17 @@ static void *pool_main(void *arg)
         pthread_mutex_lock(&p->lock);
         while (p->head == NULL && !p->stop)
             pthread_cond_wait(&p->cond, &p->lock);
-        struct conn *c = p->head;
-        if (c == NULL) {
+        struct pool_job *job = p->head;
+        if (job == NULL) {
             pthread_mutex_unlock(&p->lock);
             return NULL; /* stopping and drained */
         }
-        p->head = *conn_job_next(c);
+        p->head = job->next;
         if (p->head == NULL)
             p->tail = NULL;
-        *conn_job_next(c) = NULL;
+        job->next = NULL;
         pthread_mutex_unlock(&p->lock);
-        conn_run_job(c);
+        job->run(job->arg);
     }
 }
 
@@ -62,15 +62,15 @@ int pool_start(struct pool *p, int n)
     return p->n > 0 ? AKV_OK : AKV_EUNAVAILABLE;
 }
 
-void pool_submit(struct pool *p, struct conn *c)
+void pool_submit(struct pool *p, struct pool_job *job)
 {
-    *conn_job_next(c) = NULL;
+    job->next = NULL;
     pthread_mutex_lock(&p->lock);
     if (p->tail)
-        *conn_job_next(p->tail) = c;
+        p->tail->next = job;
     else
-        p->head = c;
-    p->tail = c;
+        p->head = job;
+    p->tail = job;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }

@@ -22,43 +22,168 @@
 #define KV_SCOPE "/v1/sandboxes/{sandbox}/kv/{scope}"
 
 const struct route routes[] = {
-    {HTTP_GET | HTTP_HEAD, "/healthz", 0, AUTH_PUBLIC, BODY_SMALL, 0,
-     http_admin_healthz, "liveness"},
-    {HTTP_GET | HTTP_HEAD, "/readyz", 0, AUTH_PUBLIC, BODY_SMALL, 1,
-     http_admin_readyz,
-     "readiness: the store answers"},
-    {HTTP_GET, "/metrics", 0, AUTH_METRICS, BODY_SMALL, 1, http_admin_metrics,
-     "Prometheus metrics"},
-    {HTTP_GET, KV_SCOPE, 0, AUTH_READ, BODY_SMALL, 1, http_kv_list,
-     "list entries"},
-    {HTTP_DELETE, KV_SCOPE, 0, AUTH_WRITE, BODY_SMALL, 1, http_kv_clear,
-     "delete every entry of the scope"},
-    {HTTP_GET | HTTP_HEAD, KV_KEY, 1, AUTH_READ, BODY_SMALL, 0, http_kv_get,
-     "read a value"},
-    {HTTP_PUT, KV_KEY, 1, AUTH_WRITE, BODY_VALUE, 1, http_kv_put,
-     "write a value"},
-    {HTTP_DELETE, KV_KEY, 1, AUTH_WRITE, BODY_SMALL, 1, http_kv_delete,
-     "delete an entry"},
-    {HTTP_GET, "/v1/sandboxes/{sandbox}/stats", 0, AUTH_READ, BODY_SMALL, 1,
-     http_admin_stats, "usage per scope"},
-    {HTTP_POST, "/v1/sandboxes/{sandbox}/prune", 0, AUTH_WRITE, BODY_SMALL, 1,
-     http_admin_prune, "remove expired entries"},
-    {HTTP_POST, "/mcp", 0, AUTH_PUBLIC, BODY_VALUE, 1, http_mcp_post,
-     "MCP streamable HTTP (checks the bearer token itself)"},
-    {HTTP_DELETE, "/mcp", 0, AUTH_PUBLIC, BODY_SMALL, 1, http_mcp_delete,
-     "end an MCP session"},
-    {HTTP_POST, "/v1/seed", 0, AUTH_ADMIN, BODY_SMALL, 1,
-     http_instructions_seed, "reseed _global from the instruction directory"},
-    {HTTP_GET, "/v1/sandboxes/{sandbox}/instructions", 0, AUTH_READ,
-     BODY_SMALL, 1, http_instructions_list, "catalog of instruction sets"},
-    {HTTP_GET, "/v1/sandboxes/{sandbox}/prompt", 0, AUTH_READ, BODY_SMALL, 1,
-     http_instructions_prompt, "built system prompt"},
-    {HTTP_GET, "/v1/sandboxes", 0, AUTH_TOKEN, BODY_SMALL, 1,
-     http_sandboxes_list, "the sandboxes the token may see"},
-    {HTTP_GET | HTTP_HEAD, "/", 0, AUTH_PUBLIC, BODY_SMALL, 0, http_dashboard,
-     "the dashboard page"},
-    {HTTP_GET | HTTP_HEAD, "/ui/{asset}", 1, AUTH_PUBLIC, BODY_SMALL, 0,
-     http_dashboard, "the dashboard's script, style sheet and icon"},
+    {
+        .methods = HTTP_GET | HTTP_HEAD,
+        .pattern = "/healthz",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .handler = http_admin_healthz,
+        .summary = "liveness",
+    },
+    {
+        .methods = HTTP_GET | HTTP_HEAD,
+        .pattern = "/readyz",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_admin_readyz,
+        .summary = "readiness: the store answers",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/metrics",
+        .auth = AUTH_METRICS,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_admin_metrics,
+        .summary = "Prometheus metrics",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = KV_SCOPE,
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_kv_list,
+        .summary = "list entries",
+    },
+    {
+        .methods = HTTP_DELETE,
+        .pattern = KV_SCOPE,
+        .auth = AUTH_WRITE,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_kv_clear,
+        .summary = "delete every entry of the scope",
+    },
+    {
+        .methods = HTTP_GET | HTTP_HEAD,
+        .pattern = KV_KEY,
+        .rest_last = 1,
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .handler = http_kv_get,
+        .summary = "read a value",
+    },
+    {
+        .methods = HTTP_PUT,
+        .pattern = KV_KEY,
+        .rest_last = 1,
+        .auth = AUTH_WRITE,
+        .body = BODY_VALUE,
+        .blocking = 1,
+        .handler = http_kv_put,
+        .summary = "write a value",
+    },
+    {
+        .methods = HTTP_DELETE,
+        .pattern = KV_KEY,
+        .rest_last = 1,
+        .auth = AUTH_WRITE,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_kv_delete,
+        .summary = "delete an entry",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/v1/sandboxes/{sandbox}/stats",
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_admin_stats,
+        .summary = "usage per scope",
+    },
+    {
+        .methods = HTTP_POST,
+        .pattern = "/v1/sandboxes/{sandbox}/prune",
+        .auth = AUTH_WRITE,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_admin_prune,
+        .summary = "remove expired entries",
+    },
+    {
+        .methods = HTTP_POST,
+        .pattern = "/mcp",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_VALUE,
+        .blocking = 1,
+        .handler = http_mcp_post,
+        .summary = "MCP streamable HTTP (checks the bearer token itself)",
+    },
+    {
+        .methods = HTTP_DELETE,
+        .pattern = "/mcp",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_mcp_delete,
+        .summary = "end an MCP session",
+    },
+    {
+        .methods = HTTP_POST,
+        .pattern = "/v1/seed",
+        .auth = AUTH_ADMIN,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_instructions_seed,
+        .summary = "reseed _global from the instruction directory",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/v1/sandboxes/{sandbox}/instructions",
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_instructions_list,
+        .summary = "catalog of instruction sets",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/v1/sandboxes/{sandbox}/prompt",
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_instructions_prompt,
+        .summary = "built system prompt",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/v1/sandboxes",
+        .auth = AUTH_TOKEN,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_sandboxes_list,
+        .summary = "the sandboxes the token may see",
+    },
+    {
+        .methods = HTTP_GET | HTTP_HEAD,
+        .pattern = "/",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .handler = http_dashboard,
+        .summary = "the dashboard page",
+    },
+    {
+        .methods = HTTP_GET | HTTP_HEAD,
+        .pattern = "/ui/{asset}",
+        .rest_last = 1,
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .handler = http_dashboard,
+        .summary = "the dashboard's script, style sheet and icon",
+    },
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];
 
@@ -221,21 +346,10 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                    "token_pattern holds any pattern");
     strcpy(r->token_pattern, "*");
     if (need_token && !auth_disabled(srv->auth)) {
-        struct http_span bearer;
-        if (h->authorization.p == NULL) {
-            http_error(r, AKV_EUNAUTHORIZED,
-                       "missing token: send Authorization: Bearer TOKEN");
-            return ROUTE_REFUSE;
-        }
-        if (http_bearer(h->authorization, &bearer) != 0) {
-            http_error(r, AKV_EUNAUTHORIZED,
-                       "malformed Authorization header: expected Bearer "
-                       "TOKEN");
-            return ROUTE_REFUSE;
-        }
-        tok = auth_lookup(cache, bearer.p, bearer.len);
+        const char *why;
+        tok = auth_bearer(cache, h->authorization, &why);
         if (tok == NULL) {
-            http_error(r, AKV_EUNAUTHORIZED, "unknown or revoked token");
+            http_error(r, AKV_EUNAUTHORIZED, "%s", why);
             return ROUTE_REFUSE;
         }
         r->role = tok->role;
@@ -259,10 +373,11 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                        r->sandbox);
             return ROUTE_REFUSE;
         }
+        int rc;
         if (found->auth == AUTH_WRITE && tok->role != ROLE_ADMIN &&
-            r->has_scope && r->scope == AKV_SCOPE_SYSTEM) {
-            http_error(r, AKV_EFORBIDDEN,
-                       "agent tokens may not write scope system");
+            r->has_scope &&
+            (rc = akv_scope_check_agent_write(r->scope)) != AKV_OK) {
+            http_error_lib(r, rc);
             return ROUTE_REFUSE;
         }
     }

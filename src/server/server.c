@@ -431,16 +431,19 @@ static void *seed_main(void *arg)
 
 /* ---- run ---------------------------------------------------------------- */
 
-int server_run(akv_store *store, const struct server_opts *opts, char *err,
-               size_t errlen)
+/* What server_run started, so that stopping and releasing undo exactly
+ * that. */
+struct run {
+    struct server *srv;
+    struct main_ctx mc;
+    struct event *sig_ev[3], *prune_ev;
+    int workers_started, pool_started, seed_started;
+    pthread_t seed_thread;
+};
+
+/* How many event loops and pool threads to run. */
+static void size_threads(struct server *srv)
 {
-    struct server *srv = calloc(1, sizeof *srv);
-    if (srv == NULL)
-        return failf(err, errlen, AKV_ENOMEM, "out of memory");
-    srv->opts = *opts;
-    srv->store = store;
-    srv->lfd = -1;
-    srv->max_value = akv_config_max_value_size(akv_store_config(store));
     /* A worker runs a request's store call on its own loop. On a remote
      * store (Redis) a loop waits one round trip per turn (its reads go
      * together, conn_batch_cb; writes run on the pool), so a second loop
@@ -448,9 +451,9 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;
-    if (opts->threads > 0)
-        srv->nworkers = opts->threads;
-    else if (akv_store_is_remote(store))
+    if (srv->opts.threads > 0)
+        srv->nworkers = srv->opts.threads;
+    else if (akv_store_is_remote(srv->store))
         srv->nworkers = cores * 2 < SERVER_REMOTE_THREADS_MAX
                             ? cores * 2
                             : SERVER_REMOTE_THREADS_MAX;
@@ -458,39 +461,40 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
         srv->nworkers = cores;
     if (srv->opts.pool_threads < 1)
         srv->opts.pool_threads = SERVER_DEFAULT_POOL;
+}
 
+/* Everything before the first thread: the listening socket, the tokens,
+ * metrics, the access log and the process limits. */
+static int prepare(struct server *srv, char *err, size_t errlen)
+{
+    const struct server_opts *opts = &srv->opts;
     int rc;
-    struct main_ctx mc = {srv, NULL, 0};
-    struct event *sig_ev[3] = {NULL, NULL, NULL}, *prune_ev = NULL;
-    sigset_t block, old;
-    int workers_started = 0, pool_started = 0, seed_started = 0;
-    pthread_t seed_thread;
-
-    if (evthread_use_pthreads() != 0) {
-        rc = failf(err, errlen, AKV_EUNAVAILABLE,
-                   "libevent without thread support");
-        goto out;
-    }
+    if (evthread_use_pthreads() != 0)
+        return failf(err, errlen, AKV_EUNAVAILABLE,
+                     "libevent without thread support");
     if ((rc = open_listener(srv, err, errlen)) != AKV_OK ||
         (rc = tokens_policy(srv, err, errlen)) != AKV_OK)
-        goto out;
+        return rc;
     srv->auth = auth_new(opts->tokens_path, opts->no_auth);
     srv->metrics = metrics_new(nroutes, srv->nworkers);
-    if (srv->auth == NULL || srv->metrics == NULL) {
-        rc = failf(err, errlen, AKV_ENOMEM, "out of memory");
-        goto out;
-    }
+    if (srv->auth == NULL || srv->metrics == NULL)
+        return failf(err, errlen, AKV_ENOMEM, "out of memory");
     char msg[512];
-    if (!opts->no_auth && (rc = auth_load(srv->auth, msg, sizeof msg)) != AKV_OK) {
-        rc = failf(err, errlen, rc, "%s", msg);
-        goto out;
-    }
+    if (!opts->no_auth && (rc = auth_load(srv->auth, msg, sizeof msg)) != AKV_OK)
+        return failf(err, errlen, rc, "%s", msg);
     if ((rc = accesslog_open(srv, err, errlen)) != AKV_OK)
-        goto out;
+        return rc;
     akv_set_log(lib_log, srv);
     set_limits(srv); /* before any loop or pool thread exists */
+    return AKV_OK;
+}
 
-    /* Workers and pool threads inherit a mask without these signals. */
+/* The pool and the worker loops, with SIGINT, SIGTERM and SIGHUP blocked
+ * in them: only the main thread takes those. */
+static int start_threads(struct run *r, char *err, size_t errlen)
+{
+    struct server *srv = r->srv;
+    sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
@@ -498,12 +502,11 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
     pthread_sigmask(SIG_BLOCK, &block, &old);
     if (pool_start(&srv->pool, srv->opts.pool_threads) != AKV_OK) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        rc = failf(err, errlen, AKV_EUNAVAILABLE, "cannot start the pool");
-        goto out;
+        return failf(err, errlen, AKV_EUNAVAILABLE, "cannot start the pool");
     }
-    pool_started = 1;
+    r->pool_started = 1;
     srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
-    rc = srv->workers ? AKV_OK : AKV_ENOMEM;
+    int rc = srv->workers ? AKV_OK : AKV_ENOMEM;
     for (int i = 0; rc == AKV_OK && i < srv->nworkers; i++)
         srv->workers[i].reserve_fd = -1; /* until worker_init opens it */
     /* Every worker is set up before any starts: an acceptor may hand a
@@ -517,32 +520,37 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
             rc = AKV_EUNAVAILABLE;
             break;
         }
-        workers_started++;
+        r->workers_started++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != AKV_OK) {
+    if (rc != AKV_OK)
         failf(err, errlen, rc, "cannot start the worker threads");
-        goto stop;
-    }
+    return rc;
+}
 
-    mc.base = event_base_new();
-    if (mc.base == NULL) {
-        rc = failf(err, errlen, AKV_EUNAVAILABLE, "cannot create event loop");
-        goto stop;
-    }
+/* The main thread's loop: signals, the prune timer and the seeding thread,
+ * until SIGINT or SIGTERM. */
+static int main_loop(struct run *r, char *err, size_t errlen)
+{
+    struct server *srv = r->srv;
+    const struct server_opts *opts = &srv->opts;
+    r->mc.base = event_base_new();
+    if (r->mc.base == NULL)
+        return failf(err, errlen, AKV_EUNAVAILABLE,
+                     "cannot create event loop");
     const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {
-        sig_ev[i] = evsignal_new(mc.base, sigs[i], on_signal, &mc);
-        if (sig_ev[i])
-            event_add(sig_ev[i], NULL);
+        r->sig_ev[i] = evsignal_new(r->mc.base, sigs[i], on_signal, &r->mc);
+        if (r->sig_ev[i])
+            event_add(r->sig_ev[i], NULL);
     }
     if (opts->prune_interval_ms > 0) {
-        prune_ev = event_new(mc.base, -1, EV_PERSIST, on_prune, srv);
+        r->prune_ev = event_new(r->mc.base, -1, EV_PERSIST, on_prune, srv);
         struct timeval tv = {(time_t)(opts->prune_interval_ms / 1000),
                              (suseconds_t)(opts->prune_interval_ms % 1000) *
                                  1000};
-        if (prune_ev)
-            event_add(prune_ev, &tv);
+        if (r->prune_ev)
+            event_add(r->prune_ev, &tv);
     }
     server_log(srv, "info",
                "listening on %s (%d threads, %d pool threads, auth %s, "
@@ -550,45 +558,53 @@ int server_run(akv_store *store, const struct server_opts *opts, char *err,
                srv->url, srv->nworkers, srv->pool.n,
                opts->no_auth ? "off" : "on", opts->dir ? opts->dir : "?");
     if (!opts->no_seed &&
-        pthread_create(&seed_thread, NULL, seed_main, srv) == 0)
-        seed_started = 1;
-    event_base_dispatch(mc.base);
+        pthread_create(&r->seed_thread, NULL, seed_main, srv) == 0)
+        r->seed_started = 1;
+    event_base_dispatch(r->mc.base);
     server_log(srv, "info", "%s: shutting down, finishing requests in flight",
-               mc.signal == SIGINT ? "SIGINT" : "SIGTERM");
-    rc = AKV_OK;
+               r->mc.signal == SIGINT ? "SIGINT" : "SIGTERM");
+    return AKV_OK;
+}
 
-stop:
+/* Stops accepting, lets the requests in flight finish, joins every thread
+ * that was started. */
+static void stop_threads(struct run *r)
+{
+    struct server *srv = r->srv;
     atomic_store(&srv->stopping, 1);
-    for (int i = 0; i < workers_started; i++)
+    for (int i = 0; i < r->workers_started; i++)
         event_active(srv->workers[i].ev_stop, EV_READ, 0);
     /* Once no worker accepts any more, close the listening socket, so that
      * new clients are refused at once instead of waiting in the backlog. */
     for (int i = 0; i < 2000 && atomic_load(&srv->accept_stopped) <
-                                    workers_started; i++) {
+                                    r->workers_started; i++) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
-    if (atomic_load(&srv->accept_stopped) == workers_started &&
+    if (atomic_load(&srv->accept_stopped) == r->workers_started &&
         srv->lfd >= 0) {
         close(srv->lfd);
         srv->lfd = -1;
     }
-    for (int i = 0; i < workers_started; i++)
+    for (int i = 0; i < r->workers_started; i++)
         pthread_join(srv->workers[i].thread, NULL);
-    if (pool_started)
+    if (r->pool_started)
         pool_stop(&srv->pool);
-    if (seed_started)
-        pthread_join(seed_thread, NULL);
-    if (rc == AKV_OK)
-        server_log(srv, "info", "stopped");
-out:
+    if (r->seed_started)
+        pthread_join(r->seed_thread, NULL);
+}
+
+/* Frees what prepare, start_threads and main_loop made, and srv. */
+static void release(struct run *r)
+{
+    struct server *srv = r->srv;
     for (int i = 0; i < 3; i++)
-        if (sig_ev[i])
-            event_free(sig_ev[i]);
-    if (prune_ev)
-        event_free(prune_ev);
-    if (mc.base)
-        event_base_free(mc.base);
+        if (r->sig_ev[i])
+            event_free(r->sig_ev[i]);
+    if (r->prune_ev)
+        event_free(r->prune_ev);
+    if (r->mc.base)
+        event_base_free(r->mc.base);
     for (int i = 0; srv->workers && i < srv->nworkers; i++)
         worker_free(&srv->workers[i]);
     free(srv->workers);
@@ -602,5 +618,32 @@ out:
         close(srv->lfd);
     free(srv);
     libevent_global_shutdown();
+}
+
+int server_run(akv_store *store, const struct server_opts *opts, char *err,
+               size_t errlen)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return failf(err, errlen, AKV_ENOMEM, "out of memory");
+    srv->opts = *opts;
+    srv->store = store;
+    srv->lfd = -1;
+    srv->max_value = akv_config_max_value_size(akv_store_config(store));
+    size_threads(srv);
+
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.srv = srv;
+    r.mc.srv = srv;
+    int rc = prepare(srv, err, errlen);
+    if (rc == AKV_OK) {
+        if ((rc = start_threads(&r, err, errlen)) == AKV_OK)
+            rc = main_loop(&r, err, errlen);
+        stop_threads(&r);
+        if (rc == AKV_OK)
+            server_log(srv, "info", "stopped");
+    }
+    release(&r);
     return rc;
 }

@@ -2,7 +2,7 @@
  * server.h — what the files of the HTTP server share: the options of
  * `agentkv serve`, the server and per-thread worker structures, the request
  * a route handler receives, the route table's row type, and the interfaces
- * of the connection, pool, metrics and access-log files.
+ * of the connection, accept, dispatch, pool, metrics and access-log files.
  *
  * Threads and ownership (the invariants every file relies on):
  *   - N worker threads each run one libevent event_base. Every connection
@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/uio.h>
+
+#include <jansson.h>
 
 #include "agentkv.h"
 #include "http-parse.h"
@@ -107,9 +109,6 @@ void ob_u64(struct obuf *b, uint64_t v);
 void ob_i64(struct obuf *b, int64_t v);
 void ob_printf(struct obuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Appends s[0..len) as a JSON string with quotes; invalid UTF-8 bytes
- * become U+FFFD. */
-void ob_json_str(struct obuf *b, const char *s, size_t len);
 void ob_reset(struct obuf *b); /* len = 0, keeps small capacity */
 void ob_free(struct obuf *b);
 
@@ -220,6 +219,16 @@ void http_header_n(struct http_req *r, const char *name, const char *value,
 /* A JSON body (copied) with status. */
 void http_reply_json(struct http_req *r, int status, const char *json,
                      size_t len);
+/* The same from a text to free() (owned; NULL answers out of memory). */
+void http_reply_json_text(struct http_req *r, int status, char *json);
+/* The same from a jansson value (the reference is taken). */
+void http_reply_json_value(struct http_req *r, int status, json_t *v);
+/* Compact text of v, reals as AKV_JSON_REAL_DIGITS says; takes the
+ * reference. Owned: free(). NULL on out-of-memory. */
+char *http_json_dump(json_t *v);
+/* A JSON string of s[0..len), every byte that does not start a valid UTF-8
+ * sequence replaced by U+FFFD. New reference; NULL on out-of-memory. */
+json_t *http_json_string(const char *s, size_t len);
 /* The error body of SPEC.md §2 for a library result, from akv_last_error()
  * (call it on the thread that made the failing call, right after it). */
 void http_error_lib(struct http_req *r, int rc);
@@ -307,16 +316,24 @@ struct worker {
     size_t date_len;
 };
 
+/* A job for a pool thread: run(arg). The submitter owns the job and keeps
+ * it alive until run has been called; next is the pool's queue link. */
+struct pool_job {
+    void (*run)(void *arg);
+    void *arg;
+    struct pool_job *next;
+};
+
 struct pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct conn *head, *tail;
+    struct pool_job *head, *tail;
     int stop;
     pthread_t *threads;
     int n;
 };
 int pool_start(struct pool *p, int n);
-void pool_submit(struct pool *p, struct conn *c);
+void pool_submit(struct pool *p, struct pool_job *job);
 /* Runs the queue dry, then joins the threads. */
 void pool_stop(struct pool *p);
 
@@ -345,7 +362,7 @@ struct server {
     atomic_int accept_stopped; /* workers that no longer accept */
 };
 
-/* ---- connections (http-conn.c) ------------------------------------------ */
+/* ---- accepting (accept.c) ----------------------------------------------- */
 
 /* Accepts pending connections on the shared listening socket and gives
  * each to the least-loaded worker. */
@@ -354,23 +371,25 @@ void conn_accept_cb(int fd, short what, void *arg);
 void conn_incoming_cb(int fd, short what, void *arg);
 /* Closes handed-over sockets no loop will take (after the loops ended). */
 void conn_incoming_drop(struct worker *w);
-/* Sends the responses of requests finished by pool threads. */
-void conn_done_cb(int fd, short what, void *arg);
-/* Runs the reads batched during the loop's turn (see http_req.batched). */
-void conn_batch_cb(int fd, short what, void *arg);
+
+/* ---- connections (http-conn.c) ------------------------------------------ */
+
 /* Closes timed-out connections; also ends the loop once stopping and
  * idle. */
 void conn_sweep_cb(int fd, short what, void *arg);
 /* Stops accepting, closes idle connections, lets in-flight requests end. */
 void conn_stop_cb(int fd, short what, void *arg);
-/* Called by a pool thread: runs the request's handler. */
-void conn_run_job(struct conn *c);
-/* The pool queue link of a connection. */
-struct conn **conn_job_next(struct conn *c);
 /* Frees every connection of a worker (after its loop has ended). */
 void conn_free_all(struct worker *w);
 /* Interval of the sweep timer for the configured timeouts, in ms. */
 int64_t conn_sweep_interval(const struct server_opts *o);
+
+/* ---- dispatch (dispatch.c) ---------------------------------------------- */
+
+/* Sends the responses of requests finished by pool threads. */
+void conn_done_cb(int fd, short what, void *arg);
+/* Runs the reads batched during the loop's turn (see http_req.batched). */
+void conn_batch_cb(int fd, short what, void *arg);
 
 /* ---- access log (accesslog.c) ------------------------------------------- */
 

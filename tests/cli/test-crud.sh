@@ -234,6 +234,16 @@ json_check 'sorted(d) == sorted(["system","instructions","project","task","artif
 akv stats task --json
 json_check 'list(d) == ["task"]'
 
+t "stats --json rounds used_percent to 3 decimals and prints it as such"
+printf '[scope.task]\nquota = 3000000\n' >"$TMP/small-quota.ini"
+akv --config "$TMP/small-quota.ini" stats task --json
+expect_ok
+json_check 'd["task"]["quota"] == 3000000
+  and d["task"]["used_percent"] == round(100 * d["task"]["bytes"] / 3000000, 3)'
+grep -qE '"used_percent":[0-9]+(\.[0-9]{1,3})?,' "$OUT" ||
+    fail "used_percent printed with more than 3 decimals: $(cat "$OUT")"
+pass
+
 t "prune with nothing expired prints zero counts"
 akv prune --json
 expect_ok

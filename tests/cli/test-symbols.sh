@@ -19,9 +19,9 @@ if ! command -v nm >/dev/null 2>&1; then
     exit 77
 fi
 
-# Names declared AKV_API in the public headers (declarations may wrap, the
-# name is on the AKV_API line).
-sed -n 's/^AKV_API .*[ *]\(akv_[a-z0-9_]*\)(.*/\1/p' \
+# Names declared AKV_API in the public headers (a declaration may wrap,
+# also between its return type and its name).
+perl -0777 -ne 'print "$1\n" while /^AKV_API\b[^;(]*?\b(akv_[a-z0-9_]*)\(/mg' \
     "$AKV_SOURCE_DIR"/include/*.h | sort -u >"$TMP/declared"
 nm -D --defined-only "$LIB" | awk '{ print $NF }' | sed 's/@.*//' |
     sort -u >"$TMP/exported"

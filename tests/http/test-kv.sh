@@ -202,6 +202,26 @@ json_check "set(d) == {'system','instructions','project','task','artifacts'} and
 areq GET "/v1/sandboxes/sb1/stats?scope=task"
 json_check "set(d) == {'task'} and set(d['task']) >= {'entries','bytes','quota','used_percent','expired','expired_bytes','hits','misses','default_ttl'}"
 
+t "stats are the same text over HTTP and from \`agentkv stats --json\`"
+# One renderer in the library: the same figures, formatted the same way
+# (used_percent is 6.3e-05 exactly here; both print it rounded, 0.0).
+# Hits and misses are left out: a Redis store counts them per process.
+areq GET "/v1/sandboxes/sb1/stats"
+expect_status 200
+"$AGENTKV" --dir "$STORE" --sandbox sb1 stats --json >"$TMP/cli-stats" 2>"$ERR" ||
+    fail "agentkv stats --json failed: $(cat "$ERR")"
+printf '\n' >>"$BODY"
+NOHITS='s/"hits":[0-9]*,"misses":[0-9]*,//g'
+[ "$(sed "$NOHITS" "$BODY")" = "$(sed "$NOHITS" "$TMP/cli-stats")" ] ||
+    fail "HTTP stats $(cat "$BODY") differ from CLI stats $(cat "$TMP/cli-stats")"
+pass
+areq POST "/v1/sandboxes/sb1/prune?scope=task"
+"$AGENTKV" --dir "$STORE" --sandbox sb1 prune task --json >"$TMP/cli-prune" 2>"$ERR" ||
+    fail "agentkv prune --json failed: $(cat "$ERR")"
+printf '\n' >>"$BODY"
+cmp -s "$BODY" "$TMP/cli-prune" || fail "HTTP and CLI prune bodies differ"
+pass
+
 t "stats with an unknown scope is 400"
 areq GET "/v1/sandboxes/sb1/stats?scope=nope"
 expect_error 400 invalid_argument

@@ -1,0 +1,121 @@
+/*
+ * dispatch.c — what happens to a request once its head (and body) are in:
+ * its handler runs on the worker's loop, on a pool thread (anything that
+ * commits or scans), or, for a read of one key on a remote store, in the
+ * batch of the loop's turn (one akv_get_many for all of them); then the
+ * response goes back to the connection (http-conn.c) to be written.
+ *
+ * A connection handed to a pool thread is BUSY: the pool thread owns its
+ * request until it puts the connection on the worker's done list, and the
+ * worker touches nothing of it meanwhile (server.h, "Threads").
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "server.h"
+
+/* A pool thread runs the handler, then hands the connection back to its
+ * worker, whose loop sends the response (conn_done_cb). */
+static void run_job(void *arg)
+{
+    struct conn *c = arg;
+    struct worker *w = c->w;
+    c->req.route->handler(&c->req);
+    pthread_mutex_lock(&w->done_lock);
+    int first = w->done == NULL;
+    c->job_next = w->done;
+    w->done = c;
+    pthread_mutex_unlock(&w->done_lock);
+    /* One wake-up per batch: while the list is non-empty the worker has
+     * been woken already and will take this connection with the rest. */
+    if (first)
+        event_active(w->ev_done, EV_READ, 0);
+}
+
+int conn_dispatch(struct conn *c)
+{
+    if (c->req.blocking) {
+        conn_to(c, C_BUSY);
+        conn_set_reading(c, 0);
+        c->job.run = run_job;
+        c->job.arg = c;
+        pool_submit(&c->w->srv->pool, &c->job);
+        return 1;
+    }
+    if (c->req.batched) {
+        struct worker *w = c->w;
+        conn_to(c, C_BUSY);
+        conn_set_reading(c, 0);
+        c->job_next = NULL;
+        *w->batch_tail = c;
+        w->batch_tail = &c->job_next;
+        if (w->batch == c)
+            event_active(w->ev_batch, EV_READ, 0);
+        return 1;
+    }
+    c->req.route->handler(&c->req);
+    return conn_send_response(c);
+}
+
+void conn_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->done_lock);
+    struct conn *list = w->done;
+    w->done = NULL;
+    pthread_mutex_unlock(&w->done_lock);
+    while (list) {
+        struct conn *c = list;
+        list = c->job_next;
+        c->job_next = NULL;
+        if (conn_send_response(c) == 0)
+            conn_process(c);
+    }
+}
+
+/* The reads of one loop turn, in one akv_get_many: on a remote store a
+ * single round trip for all of them instead of one each. Each handler then
+ * runs with its read's outcome (http_req.fetched) and the responses go out
+ * in arrival order. */
+void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    struct conn *list = w->batch;
+    w->batch = NULL;
+    w->batch_tail = &w->batch;
+    size_t n = 0;
+    for (struct conn *c = list; c; c = c->job_next)
+        n++;
+    akv_get_req *q = calloc(n, sizeof *q);
+    if (q) {
+        size_t i = 0;
+        for (struct conn *c = list; c; c = c->job_next, i++) {
+            q[i].sandbox = c->req.sandbox;
+            q[i].scope = c->req.scope;
+            q[i].key = c->req.key;
+            q[i].key_len = c->req.key_len;
+        }
+        akv_get_many(w->srv->store, q, n);
+    }
+    /* Without memory for the batch each handler reads on its own. */
+    for (size_t i = 0; list; i++) {
+        struct conn *c = list;
+        list = c->job_next;
+        c->job_next = NULL;
+        c->req.fetched = q ? &q[i] : NULL;
+        c->req.route->handler(&c->req);
+        c->req.fetched = NULL;
+        if (q && q[i].value) /* the handler refused before using it */
+            akv_value_release(q[i].value);
+        if (conn_send_response(c) == 0)
+            conn_process(c);
+    }
+    free(q);
+}
