@@ -85,6 +85,10 @@ deps:
 	@# browser download: the test names /usr/bin/chromium).
 	@if [ -f tests/browser/package-lock.json ] && [ ! tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ]; then \
 	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The contract tests' linters (@redocly/cli for docs/openapi.yaml, ajv
+	@# for the tool schemas), pinned by tests/contracts/package-lock.json.
+	@if [ -f tests/contracts/package-lock.json ] && [ ! tests/contracts/node_modules/.package-lock.json -nt tests/contracts/package-lock.json ]; then \
+	  (cd tests/contracts && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -1,5 +1,6 @@
 /*
- * cmd-tools.c — `agentkv tools --format openai|anthropic|mcp|markdown`:
+ * cmd-tools.c — `agentkv tools --format
+ * openai|openai-responses|anthropic|mcp|markdown`:
  * prints the agent tools of SPEC.md §7 as function-calling definitions for
  * platforms without MCP. Everything comes from the MCP layer's tool table,
  * the same one tools/list answers from, so the two never differ.
@@ -12,7 +13,8 @@
 
 const struct cli_opt cmd_tools_opts[] = {
     {"format", "FMT",
-     "openai (default), anthropic, mcp (the tools/list array) or markdown"},
+     "openai (default, Chat Completions), openai-responses (Responses "
+     "API), anthropic, mcp (the tools/list array) or markdown"},
     {NULL, NULL, NULL},
 };
 
@@ -25,8 +27,8 @@ int cmd_tools(struct cli_ctx *ctx, const struct cli_args *args)
     if (akv_mcp_format_parse(name, &format) != AKV_OK) {
         char shown[CLI_QUOTE_BUF];
         return cli_fail(ctx, AKV_EINVAL,
-                        "unknown format '%s' (expected openai, anthropic, "
-                        "mcp or markdown)",
+                        "unknown format '%s' (expected openai, "
+                        "openai-responses, anthropic, mcp or markdown)",
                         cli_quote(name, shown));
     }
     char *text = akv_mcp_tools_render(format);

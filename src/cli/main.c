@@ -284,7 +284,8 @@ const struct cli_command commands[] = {
         .summary = "print the agent tools as function definitions",
         .help =
         "Prints the agent tools of the MCP server as JSON function-calling\n"
-        "definitions for platforms without MCP: --format openai (default),\n"
+        "definitions for platforms without MCP: --format openai (default,\n"
+        "Chat Completions), openai-responses (the Responses API's flat form),\n"
         "anthropic, or mcp (the tools/list array); --format markdown prints\n"
         "the tool reference of docs/mcp.md. Does not open a store.",
         .opts = cmd_tools_opts,

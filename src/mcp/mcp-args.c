@@ -44,7 +44,12 @@ static json_t *arg_schema(const struct mcp_arg *a)
         p = json_pack("{s:s,s:o}", "type", "string", "enum", scope_enum());
         break;
     case MCP_ARG_TTL:
-        p = json_pack("{s:[s,s]}", "type", "string", "integer");
+        /* One plain string type: a type array ["string","integer"] is
+         * rejected by Ajv's strict mode and by Gemini's schema subset. The
+         * pattern is exactly the syntax of akv_duration_parse; arg_check
+         * still takes an integer too, as earlier schemas allowed it. */
+        p = json_pack("{s:s,s:s}", "type", "string", "pattern",
+                      "^(never|[0-9]+[smhd]?)$");
         break;
     case MCP_ARG_OBJECT:
         p = json_pack("{s:s}", "type", "object");

@@ -1,6 +1,7 @@
 /*
  * mcp-format.c — the tool table rendered for other consumers: the MCP
- * tools/list array, OpenAI and Anthropic function-calling definitions
+ * tools/list array, OpenAI (Chat Completions and the flat form of the
+ * Responses API) and Anthropic function-calling definitions
  * (`agentkv tools --format …`, for platforms without MCP), and the Markdown
  * tool reference that docs/mcp.md embeds (a test compares the two, so the
  * document cannot drift from the table).
@@ -13,8 +14,9 @@
 
 int akv_mcp_format_parse(const char *name, akv_mcp_format *out)
 {
+    /* Indexed by akv_mcp_format. */
     static const char *const names[] = {"mcp", "openai", "anthropic",
-                                        "markdown"};
+                                        "markdown", "openai-responses"};
     for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0) {
             *out = (akv_mcp_format)i;
@@ -30,6 +32,10 @@ static json_t *tool_json(const struct mcp_tool *t, akv_mcp_format format)
         return json_pack("{s:s,s:{s:s,s:s,s:o}}", "type", "function",
                          "function", "name", t->name, "description",
                          t->description, "parameters", mcp_args_schema(t));
+    case AKV_MCP_FORMAT_OPENAI_RESPONSES:
+        return json_pack("{s:s,s:s,s:s,s:o}", "type", "function", "name",
+                         t->name, "description", t->description,
+                         "parameters", mcp_args_schema(t));
     case AKV_MCP_FORMAT_ANTHROPIC:
         return json_pack("{s:s,s:s,s:o}", "name", t->name, "description",
                          t->description, "input_schema", mcp_args_schema(t));

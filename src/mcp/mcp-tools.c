@@ -421,8 +421,8 @@ static int tool_prune_cache(struct mcp_call *c)
     "'..' segment, no leading or trailing '/', no control characters or "    \
     "backslash)"
 #define TTL_HELP                                                             \
-    "time to live: \"45s\", \"15m\", \"24h\", \"7d\", whole seconds, or "    \
-    "\"never\"; default: the scope's default TTL"
+    "time to live: \"45s\", \"15m\", \"24h\", \"7d\", whole seconds such as " \
+    "\"3600\", or \"never\"; default: the scope's default TTL"
 #define SCOPE_HELP                                                           \
     "scope: system and instructions read the sandbox first, then the "       \
     "shared _global namespace; project (default TTL 72h), task (24h) and "   \

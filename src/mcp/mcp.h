@@ -119,8 +119,11 @@ typedef enum akv_mcp_format {
     AKV_MCP_FORMAT_OPENAI = 1,    /* [{"type":"function","function":{…}}] */
     AKV_MCP_FORMAT_ANTHROPIC = 2, /* [{"name","description","input_schema"}] */
     AKV_MCP_FORMAT_MARKDOWN = 3,  /* the tool reference of docs/mcp.md */
+    /* OpenAI Responses API: flat [{"type":"function","name",…}] */
+    AKV_MCP_FORMAT_OPENAI_RESPONSES = 4,
 } akv_mcp_format;
-/* Parses "mcp", "openai", "anthropic", "markdown"; AKV_EINVAL otherwise. */
+/* Parses "mcp", "openai", "anthropic", "markdown", "openai-responses";
+ * AKV_EINVAL otherwise. */
 int akv_mcp_format_parse(const char *name, akv_mcp_format *out);
 /* Renders every tool in table order. JSON formats are pretty-printed with
  * two-space indentation. Owned: free() it; NULL on out-of-memory. */

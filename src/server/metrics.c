@@ -274,8 +274,8 @@ void metrics_render(struct metrics *m, akv_store *store, struct obuf *o)
         }
 
     family(o, "agentkv_request_duration_seconds", "histogram",
-           "Time from a request's complete head to its response being "
-           "written, by method and route pattern.");
+           "Time from a request's first byte to its response being "
+           "handed to the socket, by method and route pattern.");
     for (size_t c = 0; c < cells; c++) {
         uint64_t b[NBUCKET + 1] = {0}, sum = 0, count = 0;
         for (int w = 0; w < m->nworkers; w++) {

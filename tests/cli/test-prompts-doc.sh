@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# test-prompts-doc.sh — the worked example of docs/prompts.md reproduces:
+# its commands, run on docs/examples/support-agent.md with this build, give
+# the token counts, reductions and saving the page and the README print
+# (split, seed, inline round trip, the reference build's report, hybrid,
+# the bundled sets). When the tokenizer, the catalog text or the example
+# changes, this fails until the figures are updated.
+. "$(dirname "$0")/lib.sh"
+
+SRC="${AKV_SOURCE_DIR:?}"
+DOC="$SRC/docs/prompts.md"
+README="$SRC/README.md"
+cp "$SRC/docs/examples/support-agent.md" "$TMP/prompt.md"
+cd "$TMP" || fail "cd $TMP"
+
+# doc_has FILE TEXT: TEXT appears verbatim in FILE.
+doc_has() { grep -qF -- "$2" "$1" || fail "$(basename "$1") lacks: $2"; pass; }
+
+t "tokens prompt.md prints the count the page shows"
+run "$AGENTKV" tokens prompt.md
+expect_ok
+doc_has "$DOC" "$(cat "$OUT")"
+
+t "split, seed and the inline round trip"
+akv prompt split prompt.md --out support --keep 1
+expect_ok
+akv --sandbox support seed support/instructions
+expect_ok
+doc_has "$DOC" "$(cat "$OUT")"
+akv --sandbox support prompt build --mode inline --base support/core.md
+expect_ok
+cmp -s "$OUT" prompt.md || fail "inline build differs from prompt.md"
+pass
+
+t "the reference build's report is the one on the page"
+akv --sandbox support prompt build --base support/core.md --report \
+    --price 2.50 --runs-per-day 10000
+expect_rc 0
+grep -E '^(mode|baseline tokens|built tokens|reduction|yearly saving):' "$ERR" >"$TMP/report"
+[ "$(wc -l <"$TMP/report")" = 5 ] || fail "report: $(cat "$ERR")"
+while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$TMP/report"
+built=$(sed -n 's/^built tokens: *//p' "$TMP/report")
+red=$(sed -n 's/^reduction: *//p' "$TMP/report")
+doc_has "$DOC" "saves $red;"
+tr '\n' ' ' <"$README" | grep -qF "2,478 to $built tokens, $red" ||
+    fail "README does not say '2,478 to $built tokens, $red'"
+pass
+
+t "hybrid with escalation_policy inlined"
+akv --sandbox support prompt build --base support/core.md --inline escalation_policy --report
+expect_rc 0
+built=$(sed -n 's/^built tokens: *//p' "$ERR")
+red=$(sed -n 's/^reduction: *//p' "$ERR")
+tr '\n' ' ' <"$DOC" | grep -qF "$built tokens, $red less" ||
+    fail "prompts.md does not say '$built tokens, $red less' for hybrid"
+pass
+
+t "the bundled sets"
+run "$AGENTKV" --dir "$TMP/bundled" seed
+expect_ok
+run "$AGENTKV" --dir "$TMP/bundled" prompt build --report
+expect_rc 0
+built=$(sed -n 's/^built tokens: *//p' "$ERR")
+red=$(sed -n 's/^reduction: *//p' "$ERR")
+tr '\n' ' ' <"$DOC" | grep -qF "$built-token catalog, $red less" ||
+    fail "prompts.md does not say '$built-token catalog, $red less'"
+pass
+tr '\n' ' ' <"$README" | grep -qF "$red for the bundled" ||
+    fail "README does not say '$red for the bundled'"
+pass
+
+finish
