@@ -162,7 +162,7 @@ fuzz: deps
 	  echo "fuzz: linking build-fuzz/fuzz-$$f"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
 	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib \
-	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv_static.a $(FUZZ_LIBS) \
+	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv.a $(FUZZ_LIBS) \
 	    -o build-fuzz/fuzz-$$f; \
 	done
 	@failed=""; for f in $(FUZZERS); do \

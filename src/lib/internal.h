@@ -62,6 +62,13 @@ struct akv_buf {
 void akv_buf_add(struct akv_buf *b, const void *s, size_t n);
 void akv_buf_str(struct akv_buf *b, const char *s);
 
+/* Directories where an install tree keeps <datadir>/agentkv/<sub>,
+ * found relative to the shared library holding this code and to the running
+ * executable (datadir.c), most specific first; they may not exist. Returns
+ * how many of dirs were filled (0 to 2). */
+#define AKV_DATA_PATH_MAX 4096
+size_t akv_data_dirs(const char *sub, char dirs[2][AKV_DATA_PATH_MAX]);
+
 /* The longest TTL a write may set: 100 years. */
 #define AKV_TTL_MAX_SECONDS (100LL * 366 * 86400)
 
