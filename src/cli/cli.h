@@ -239,6 +239,7 @@ CLI_HANDLER(tools);
 CLI_HANDLER(serve);
 CLI_HANDLER(token);
 CLI_HANDLER(version);
+CLI_HANDLER(completion);
 CLI_HANDLER(help);
 
 #endif /* AKV_CLI_H */

@@ -172,8 +172,16 @@ const struct cli_command commands[] = {
     {"version", "", "print version and backend",
      "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
      "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
-     "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.",
+     "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.\n"
+     "'agentkv --version' and 'agentkv -V' are the same command.",
      cmd_version_opts, 0, 0, CLI_STORE_NONE, cmd_version},
+    {"completion", "bash|zsh|fish", "print a shell completion script",
+     "Prints a completion script for bash, zsh or fish, generated from\n"
+     "this command table: commands, their flags, scopes and file names.\n"
+     "Load it with 'source <(agentkv completion bash)' (or zsh), or\n"
+     "'agentkv completion fish | source'; docs/cli.md says where to\n"
+     "install it for good. Does not open a store.",
+     cmd_completion_opts, 1, 1, CLI_STORE_NONE, cmd_completion},
     {"help", "[COMMAND]", "show help for agentkv or a command",
      "Without COMMAND, lists the commands and global flags; with COMMAND,\n"
      "shows its usage and every flag. 'agentkv COMMAND --help' is the same.",
