@@ -27,7 +27,9 @@ const struct cli_opt cli_global_opts[] = {
     {"sandbox", "ID",
      "sandbox (tenant) to work in, [A-Za-z0-9_-]{1,64} "
      "(env AGENTKV_SANDBOX, default 'default')"},
-    {"config", "FILE", "INI file overriding TTLs, quotas and limits"},
+    {"config", "FILE",
+     "INI file of settings (env AGENTKV_CONFIG; default DIR/config.ini, "
+     "else ~/.config/agentkv/config.ini, if present)"},
     {"json", NULL, "machine-readable JSON output"},
     {"help", NULL, "show help (also -h)"},
     {NULL, NULL, NULL},

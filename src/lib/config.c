@@ -33,6 +33,12 @@ static const akv_config_item items[] = {
     {"scope.artifacts", "ttl", "48h", "default TTL of artifacts"},
     {"scope.artifacts", "quota", "200MiB", "bytes per sandbox"},
     {"scope.artifacts", "refresh_on_read", "false", "sliding expiry on read"},
+    {"server", "listen", "127.0.0.1:8420",
+     "ADDR:PORT `serve` listens on (port 0 picks a free one); --listen "
+     "overrides"},
+    {"server", "threads", "auto",
+     "event-loop threads of `serve`; auto = one per core (two on Redis), at "
+     "most 64; --threads overrides"},
     {"server", "max_connections", "auto",
      "open connections `serve` keeps at most; auto = the descriptor limit "
      "less room for the store, logs and outgoing connections"},
@@ -120,6 +126,21 @@ static int set_server(akv_config *cfg, const char *name, const char *value)
     char s1[AKV_QUOTE_BUF];
     size_t vlen = strlen(value);
     int rc;
+    if (strcmp(name, "listen") == 0) {
+        /* Only the shape is checked here; the server resolves the address
+         * and reports what it cannot bind. */
+        const char *colon = strrchr(value, ':');
+        if (vlen == 0 || vlen >= sizeof cfg->listen || colon == NULL ||
+            colon == value || colon[1] == '\0' ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1))
+            return akv_fail(AKV_EINVAL,
+                            "listen must be ADDR:PORT, got '%s'",
+                            akv_quote(s1, value, vlen));
+        memcpy(cfg->listen, value, vlen + 1);
+        return AKV_OK;
+    }
+    if (strcmp(name, "threads") == 0)
+        return parse_count(name, value, 256, 1, &cfg->threads);
     if (strcmp(name, "max_connections") == 0)
         return parse_count(name, value, 1000000, 1, &cfg->max_connections);
     if (strcmp(name, "mcp_sessions") == 0)
@@ -315,4 +336,12 @@ uint64_t akv_config_mcp_sessions(const akv_config *cfg)
 uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg)
 {
     return cfg->mcp_sessions_per_token;
+}
+const char *akv_config_listen(const akv_config *cfg)
+{
+    return cfg->listen;
+}
+uint64_t akv_config_threads(const akv_config *cfg)
+{
+    return cfg->threads;
 }

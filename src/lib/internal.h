@@ -82,6 +82,8 @@ struct akv_config {
     uint64_t max_value_size;
     uint64_t map_size;
     /* [server]: read by `agentkv serve` only. */
+    char listen[256];                /* ADDR:PORT */
+    uint64_t threads;                /* 0 = auto */
     uint64_t max_connections;        /* 0 = from the descriptor limit */
     int64_t header_timeout;          /* seconds, 0 = none of its own */
     uint64_t upload_budget;          /* bytes */
