@@ -168,7 +168,8 @@ const struct cli_command commands[] = {
      "reach the sandboxes matching --sandbox, a glob such as 'team-*'\n"
      "(default: the current sandbox), never _global, and may not write\n"
      "scope system; admin tokens reach everything. 'token list' shows id,\n"
-     "role, sandbox pattern, label and creation time; 'token revoke ID'\n"
+     "role, sandbox pattern, label and creation time, and on stderr which\n"
+     "one DIR/admin-token holds; 'token revoke ID'\n"
      "removes a token. A running server applies changes on SIGHUP.",
      cmd_token_opts, 1, 2, CLI_STORE_NONE, cmd_token},
     {"version", "", "print version and backend",
