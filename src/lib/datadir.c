@@ -31,7 +31,9 @@
 #define AKV_LIB_TO_DATA "../share/agentkv"
 #endif
 
-/* dir(path)/rel/sub into out; 0 when it does not fit or path has no '/'. */
+/* dir(path)/rel/sub into out, without "bin/.." when it exists (messages
+ * and logs then show the plain path); 0 when it does not fit or path has
+ * no '/'. */
 static int join(char *out, size_t n, const char *path, const char *rel,
                 const char *sub)
 {
@@ -40,7 +42,12 @@ static int join(char *out, size_t n, const char *path, const char *rel,
         return 0;
     int k = snprintf(out, n, "%.*s/%s/%s", (int)(slash - path), path, rel,
                      sub);
-    return k > 0 && (size_t)k < n;
+    if (k <= 0 || (size_t)k >= n)
+        return 0;
+    char real[PATH_MAX];
+    if (n >= sizeof real && realpath(out, real))
+        memcpy(out, real, strlen(real) + 1);
+    return 1;
 }
 
 size_t akv_data_dirs(const char *sub, char dirs[2][AKV_DATA_PATH_MAX])

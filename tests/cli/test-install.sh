@@ -52,6 +52,24 @@ expect_out "added $((n + 1)), updated 0, unchanged 0, removed 0"
 run "$P/bin/agentkv" --dir "$STORE" --sandbox _global get instructions only_in_moved_tree
 expect_out_contains "# Moved"
 
+t "the moved binary's server seeds _global from the moved tree at start-up"
+"$P/bin/agentkv" --dir "$TMP/served" serve --listen 127.0.0.1:0 --no-auth \
+    </dev/null >/dev/null 2>"$TMP/serve.log" &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 1 200); do
+    grep -q "seed of _global failed\|seeded _global from" "$TMP/serve.log" && break
+    kill -0 "$SERVE_PID" 2>/dev/null || break
+    sleep 0.05
+done
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "serve exited non-zero: $(cat "$TMP/serve.log")"
+grep -q "seeded _global from $(realpath "$INSTR"):" "$TMP/serve.log" ||
+    fail "start-up seed: $(grep seed "$TMP/serve.log")"
+pass
+grep -q "added $((n + 1)), " "$TMP/serve.log" || fail "seed counts: $(grep seed "$TMP/serve.log")"
+pass
+
 t "the moved binary counts tokens with the moved tree's tokenizer data"
 if [ -d "$P/share/agentkv/tokenizers" ]; then
     printf 'hello world' >"$TMP/hello.txt"
@@ -102,7 +120,7 @@ run "$TMP/prog-shared" "$TMP/store-shared"
 expect_rc 0
 # The library finds the data beside itself, wherever the program is.
 expect_out "hello
-$(realpath "$LIBDIR")/../share/agentkv/instructions"
+$(realpath "$LIBDIR/../share/agentkv/instructions")"
 
 t "a C program links statically against the moved tree (pkg-config --static)"
 # Without the shared library the linker takes libagentkv.a, and only the
