@@ -31,7 +31,7 @@ FUZZ_CC ?= clang
 DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
-	python3 wrk nodejs curl e2fsprogs chromium
+	python3 wrk nodejs curl e2fsprogs chromium zsh fish
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -128,16 +128,16 @@ test-asan: deps
 
 # Seeds the bundled instruction sets into _global and serves ./.agentkv on
 # RUN_LISTEN until Ctrl-C. The first run's admin token is printed by the
-# server itself (it is stored hashed and shown only once); later runs
-# create a fresh admin token labelled "make run" so that one is always shown.
+# server itself, which also saves it in $(DEMO_DIR)/admin-token (mode
+# 0600); later runs print that saved token again (or, if it was revoked,
+# save and print a new one): scripts/admin-token.sh.
 RUN_LISTEN ?= 127.0.0.1:8420
 run: build
 	@set -e; \
 	$(AGENTKV) --dir $(DEMO_DIR) seed --global >/dev/null; \
-	if [ -f $(DEMO_DIR)/tokens ]; then \
-	  tok=$$($(AGENTKV) --dir $(DEMO_DIR) token create --role admin \
-	    --label "make run" 2>/dev/null); \
-	  echo "agentkv: admin token: $$tok"; \
+	tok=$$(bash scripts/admin-token.sh $(AGENTKV) $(DEMO_DIR)); \
+	if [ -n "$$tok" ]; then \
+	  echo "agentkv: admin token: $$tok (saved in $(DEMO_DIR)/admin-token)"; \
 	fi; \
 	echo "agentkv: serving $(DEMO_DIR) on http://$(RUN_LISTEN) (Ctrl-C stops)"; \
 	exec $(AGENTKV) --dir $(DEMO_DIR) serve --listen $(RUN_LISTEN)
@@ -167,7 +167,7 @@ fuzz: deps
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
 	    $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc/lib -Isrc/common \
 	    tests/fuzz/fuzz-$$f.c build-fuzz/libagentkv_mcp.a \
-	    build-fuzz/libagentkv_static.a $(FUZZ_LIBS) \
+	    build-fuzz/libagentkv.a $(FUZZ_LIBS) \
 	    -o build-fuzz/fuzz-$$f; \
 	done
 	@failed=""; for f in $(FUZZERS); do \

@@ -76,7 +76,7 @@ else
     done
 fi
 
-lib="$(dirname "$AGENTKV")/libagentkv_static.a"
+lib="$(dirname "$AGENTKV")/libagentkv.a"
 if [ -f "$lib" ] && command -v cc >/dev/null 2>&1; then
     echo
     cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" "$root/bench/bench-prompt.c" \

@@ -216,6 +216,10 @@ AKV_API int64_t akv_config_header_timeout(const akv_config *cfg);
 AKV_API uint64_t akv_config_upload_budget(const akv_config *cfg);
 AKV_API uint64_t akv_config_mcp_sessions(const akv_config *cfg);
 AKV_API uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
+/* [server] listen (ADDR:PORT, borrowed) and threads (0 = auto): what
+ * `serve` uses when its --listen and --threads flags are not given. */
+AKV_API const char *akv_config_listen(const akv_config *cfg);
+AKV_API uint64_t akv_config_threads(const akv_config *cfg);
 
 /* One row per configurable setting, for --help and docs/config.md. */
 typedef struct akv_config_item {

@@ -3,7 +3,8 @@
  * flags and its positional arguments, in one pass over argv.
  *
  * Rules: flags are long only (`--name value` or `--name=value`), plus `-h`
- * for --help. Global flags are accepted anywhere, before or after the
+ * for --help, and `--version`/`-V` before the command, which select the
+ * version command. Global flags are accepted anywhere, before or after the
  * command; a command's own flags only after it. `--` ends flag parsing, and
  * a lone `-` is a positional argument (stdin). A flag that takes a value
  * takes the next argument whatever it looks like, so `--ttl -1` reaches the
@@ -70,6 +71,13 @@ static int parse_flag(struct cli_ctx *ctx, int argc, char **argv, int *i,
     const char *a = argv[*i];
     if (strcmp(a, "-h") == 0) {
         *want_help = 1;
+        return 0;
+    }
+    /* `agentkv --version` and `-V` before any command are the version
+     * command, as in git, curl and redis-cli. */
+    if (ctx->cmd == NULL &&
+        (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)) {
+        ctx->cmd = cli_command_find("version");
         return 0;
     }
     if (a[1] != '-')

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -163,6 +164,30 @@ int cli_flush(struct cli_ctx *ctx)
 
 /* ---- configuration and store ---- */
 
+/* The config file when neither --config nor AGENTKV_CONFIG names one
+ * (docs/config.md): DIR/config.ini, else the user's XDG config file, each
+ * only if it exists; NULL when neither does. */
+static const char *default_config(struct cli_ctx *ctx)
+{
+    static char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/config.ini", ctx->dir);
+    if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0)
+        return path;
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        n = snprintf(path, sizeof path, "%s/agentkv/config.ini", xdg);
+    else if (home && *home)
+        n = snprintf(path, sizeof path, "%s/.config/agentkv/config.ini",
+                     home);
+    else
+        return NULL;
+    if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0)
+        return path;
+    return NULL;
+}
+
 int cli_config(struct cli_ctx *ctx, const akv_config **out)
 {
     if (ctx->cfg == NULL) {
@@ -170,6 +195,10 @@ int cli_config(struct cli_ctx *ctx, const akv_config **out)
         int rc = akv_config_new(&cfg);
         if (rc != AKV_OK)
             return cli_fail_lib(ctx, rc);
+        if (ctx->config_path == NULL) {
+            const char *env = getenv("AGENTKV_CONFIG");
+            ctx->config_path = env && *env ? env : default_config(ctx);
+        }
         if (ctx->config_path &&
             (rc = akv_config_load(cfg, ctx->config_path)) != AKV_OK) {
             cli_fail_lib(ctx, rc);

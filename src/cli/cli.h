@@ -202,10 +202,15 @@ struct cli_progress {
     int enabled;
     int drawn;        /* something is on the line */
     int64_t last_ms;  /* last redraw */
+    int bytes;        /* done/total are bytes: shown as sizes */
+    int plain;        /* TERM=dumb or NO_COLOR: no escape codes */
+    size_t width;     /* length of the line last drawn (plain mode) */
 };
 /* Progress is drawn on stderr only when both stderr and stdout are
  * terminals (SPEC.md §3: silent when stdout is not a TTY). */
 int cli_progress_wanted(void);
+/* Without escape codes (TERM=dumb, or NO_COLOR set to anything) the bar is
+ * redrawn with '\r' and padded with spaces over the previous one. */
 void cli_progress_init(struct cli_progress *p, const char *label,
                        int enabled);
 /* An akv_progress_fn: ctx must point at a struct cli_progress (or at a
@@ -239,6 +244,7 @@ CLI_HANDLER(tools);
 CLI_HANDLER(serve);
 CLI_HANDLER(token);
 CLI_HANDLER(version);
+CLI_HANDLER(completion);
 CLI_HANDLER(help);
 
 #endif /* AKV_CLI_H */

@@ -3,7 +3,9 @@
  * reads newline-delimited JSON-RPC messages on stdin, hands each to the
  * MCP layer (src/mcp) and writes each response as one line on stdout.
  * stdout carries protocol messages only; anything for a person goes to
- * stderr. End of input ends the server with exit status 0.
+ * stderr. End of input ends the server with exit status 0. At start-up
+ * one stderr line says which store it serves (absolute path, created or
+ * existing), because clients start it in directories of their own.
  *
  * The framing is done here, by hand rather than with getline(), so that a
  * client cannot make the process allocate without bound: a line longer
@@ -13,9 +15,11 @@
  * the layer with a parse error.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -141,13 +145,47 @@ out:
     return rc;
 }
 
+/* 1 when dir already holds an embedded store (its LMDB data file). */
+static int store_exists(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/data.mdb", dir);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
+}
+
+/* One stderr line naming the store the server opened. An MCP client starts
+ * the server in a directory of its choosing, where the default ./.agentkv
+ * is seldom the store the user meant; without this line a fresh, empty
+ * store there would look like a store whose entries have vanished. */
+static void announce_store(struct cli_ctx *ctx, akv_store *store,
+                           int existed)
+{
+    char shown[CLI_QUOTE_BUF];
+    const char *backend = akv_store_backend(store);
+    if (strcmp(backend, "lmdb") != 0) {
+        /* The URL may hold a password: the backend's name only. */
+        fprintf(stderr, "agentkv mcp: store on %s (--backend), sandbox %s\n",
+                backend, cli_quote(ctx->sandbox, shown));
+        return;
+    }
+    char abs[PATH_MAX];
+    const char *dir = realpath(ctx->dir, abs) ? abs : ctx->dir;
+    fprintf(stderr, "agentkv mcp: store %s (%s), sandbox %s%s\n", dir,
+            existed ? "existing" : "created, empty",
+            cli_quote(ctx->sandbox, shown),
+            existed ? "" : "; pass --dir to serve another store");
+}
+
 int cmd_mcp(struct cli_ctx *ctx, const struct cli_args *args)
 {
     (void)args;
     akv_store *store;
     akv_mcp_session *s;
+    int existed = store_exists(ctx->dir);
     if (cli_store(ctx, &store))
         return 1;
+    announce_store(ctx, store, existed);
     int rc = akv_mcp_session_new(store, ctx->sandbox, 0, &s);
     if (rc != AKV_OK)
         return cli_fail_lib(ctx, rc);

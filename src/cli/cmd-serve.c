@@ -1,9 +1,10 @@
 /*
  * cmd-serve.c — `agentkv serve`: turns the command line into server
  * options, opens the store (creating it if needed) and runs the HTTP server
- * (src/server/) until SIGTERM or SIGINT. Its limits (connections, header
- * timeout, upload budget, MCP sessions) come from the [server] section of
- * the config file. The store is closed by main() after
+ * (src/server/) until SIGTERM or SIGINT. Its address, event-loop threads
+ * and limits (connections, header timeout, upload budget, MCP sessions)
+ * come from the [server] section of the config file; --listen and
+ * --threads win over the file. The store is closed by main() after
  * the server has stopped, so every acknowledged write is on disk by then.
  */
 #include <stdio.h>
@@ -14,11 +15,11 @@
 
 const struct cli_opt cmd_serve_opts[] = {
     {"listen", "ADDR:PORT",
-     "address to listen on (default 127.0.0.1:8420; port 0 picks a free "
-     "port, printed at start)"},
+     "address to listen on (default: [server] listen of the config file, "
+     "127.0.0.1:8420; port 0 picks a free port, printed at start)"},
     {"threads", "N",
-     "event-loop threads (default: one per core; on Redis two per core, "
-     "at most 64)"},
+     "event-loop threads (default: [server] threads of the config file, "
+     "auto: one per core; on Redis two per core, at most 64)"},
     {"pool-threads", "N",
      "threads for writes and scans; concurrent writes share one commit "
      "(default 64)"},
@@ -91,9 +92,16 @@ int cmd_serve(struct cli_ctx *ctx, const struct cli_args *args)
         router_print(stdout);
         return 0;
     }
+    /* Flags win over the config file's [server] listen and threads. */
+    const akv_config *cfg;
+    if (cli_config(ctx, &cfg))
+        return 1;
     o.listen = cli_flag(args, "listen");
     if (o.listen == NULL)
+        o.listen = akv_config_listen(cfg);
+    if (o.listen == NULL || o.listen[0] == '\0')
         o.listen = SERVER_DEFAULT_LISTEN;
+    o.threads = (int)akv_config_threads(cfg);
     o.pool_threads = SERVER_DEFAULT_POOL;
     if (count_flag(ctx, args, "threads", 256, &o.threads) ||
         count_flag(ctx, args, "pool-threads", 1024, &o.pool_threads))
@@ -126,7 +134,6 @@ int cmd_serve(struct cli_ctx *ctx, const struct cli_args *args)
     if (cli_store(ctx, &store))
         return 1;
     /* The limits of the [server] section (docs/config.md). */
-    const akv_config *cfg = akv_store_config(store);
     o.max_connections = (size_t)akv_config_max_connections(cfg);
     o.header_timeout_ms = akv_config_header_timeout(cfg) * 1000;
     o.upload_budget = akv_config_upload_budget(cfg);

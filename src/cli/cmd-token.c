@@ -2,12 +2,15 @@
  * cmd-token.c — `agentkv token create|list|revoke`: manages the API tokens
  * of the HTTP server in the tokens file (format in src/server/auth.h and
  * docs/http.md). `create` prints the new token alone on one stdout line and
- * its details on stderr; the token is never stored, only its SHA-256. A
- * running server picks up changes on SIGHUP.
+ * its details on stderr; the token is never stored, only its SHA-256 (the
+ * one exception is the admin token a first server start saves in
+ * DIR/admin-token, which `list` points out). A running server picks up
+ * changes on SIGHUP.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "admin-token.h"
 #include "auth.h"
 #include "cli.h"
 
@@ -74,10 +77,18 @@ static int token_list(struct cli_ctx *ctx, const char *path)
         rc = AKV_OK; /* no file: no tokens */
     if (rc != AKV_OK)
         return cli_fail(ctx, rc, "%s", msg);
+    /* Which token, if any, DIR/admin-token holds (admin-token.h). */
+    char saved_path[4096];
+    admin_token_path(path, saved_path, sizeof saved_path);
+    const struct token_entry *saved = admin_token_find(path, v, n);
     int failed = 0;
     if (ctx->json) {
-        for (size_t i = 0; i < n && !failed; i++)
-            failed = cli_print_json(ctx, entry_json(&v[i]));
+        for (size_t i = 0; i < n && !failed; i++) {
+            json_t *j = entry_json(&v[i]);
+            if (j && &v[i] == saved)
+                json_object_set_new(j, "saved_in", json_string(saved_path));
+            failed = cli_print_json(ctx, j);
+        }
     } else {
         struct cli_table t;
         cli_table_init(&t, 5, token_headers, "lllll");
@@ -92,6 +103,16 @@ static int token_list(struct cli_ctx *ctx, const char *path)
         if (!failed && n)
             failed = cli_table_flush(ctx, &t);
         cli_table_free(&t);
+        /* Notes for a person, on stderr so that stdout stays the table. */
+        if (n == 0)
+            fprintf(stderr,
+                    "agentkv: no tokens in %s (a loopback 'agentkv serve' "
+                    "creates an admin token on its first start; or run "
+                    "'agentkv token create --role admin')\n",
+                    path);
+        else if (saved)
+            fprintf(stderr, "agentkv: token %s is saved in %s\n", saved->id,
+                    saved_path);
     }
     free(v);
     return failed;

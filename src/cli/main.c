@@ -27,7 +27,9 @@ const struct cli_opt cli_global_opts[] = {
     {"sandbox", "ID",
      "sandbox (tenant) to work in, [A-Za-z0-9_-]{1,64} "
      "(env AGENTKV_SANDBOX, default 'default')"},
-    {"config", "FILE", "INI file overriding TTLs, quotas and limits"},
+    {"config", "FILE",
+     "INI file of settings (env AGENTKV_CONFIG; default DIR/config.ini, "
+     "else ~/.config/agentkv/config.ini, if present)"},
     {"json", NULL, "machine-readable JSON output"},
     {"help", NULL, "show help (also -h)"},
     {NULL, NULL, NULL},
@@ -324,8 +326,9 @@ const struct cli_command commands[] = {
         "reach the sandboxes matching --sandbox, a glob such as 'team-*'\n"
         "(default: the current sandbox), never _global, and may not write\n"
         "scope system; admin tokens reach everything. 'token list' shows id,\n"
-        "role, sandbox pattern, label and creation time; 'token revoke ID'\n"
-        "removes a token. A running server applies changes on SIGHUP.",
+        "role, sandbox pattern, label and creation time, and on stderr which\n"
+        "one DIR/admin-token holds; 'token revoke ID' removes a token. A\n"
+        "running server applies changes on SIGHUP.",
         .opts = cmd_token_opts,
         .min_args = 1,
         .max_args = 2,
@@ -339,12 +342,29 @@ const struct cli_command commands[] = {
         .help =
         "Prints 'agentkv VERSION (backend NAME)', where NAME is the backend\n"
         "selected by --backend or AGENTKV_BACKEND. Does not open a store.\n"
-        "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.",
+        "With --json: {\"name\":\"agentkv\",\"version\":...,\"backend\":...}.\n"
+        "'agentkv --version' and 'agentkv -V' are the same command.",
         .opts = cmd_version_opts,
         .min_args = 0,
         .max_args = 0,
         .store_use = CLI_STORE_NONE,
         .run = cmd_version,
+    },
+    {
+        .name = "completion",
+        .synopsis = "bash|zsh|fish",
+        .summary = "print a shell completion script",
+        .help =
+        "Prints a completion script for bash, zsh or fish, generated from\n"
+        "this command table: commands, their flags, scopes and file names.\n"
+        "Load it with 'source <(agentkv completion bash)' (or zsh), or\n"
+        "'agentkv completion fish | source'; docs/cli.md says where to\n"
+        "install it for good. Does not open a store.",
+        .opts = cmd_completion_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_NONE,
+        .run = cmd_completion,
     },
     {
         .name = "help",

@@ -201,24 +201,16 @@ static int load_def(const struct encoding_def *def, akv_encoding **out)
 {
     const char *env = getenv(AKV_TOKENIZER_DIR_ENV);
     /* An installed tree moved after the build (cmake --install --prefix
-     * elsewhere, a package unpacked anywhere) still has its data at
-     * <bin>/../share/agentkv/tokenizers beside the executable. */
-    char rel[4096];
-    const char *relp = NULL;
-    ssize_t n = readlink("/proc/self/exe", rel, sizeof rel - 1);
-    if (n > 0 && (size_t)n < sizeof rel - 1) {
-        rel[n] = '\0';
-        char *slash = strrchr(rel, '/');
-        const char tail[] = "/../share/agentkv/tokenizers";
-        if (slash && (size_t)(slash - rel) + sizeof tail <= sizeof rel) {
-            memcpy(slash, tail, sizeof tail);
-            relp = rel;
-        }
-    }
+     * elsewhere, a package unpacked anywhere) still has its data beside its
+     * library or executable (datadir.c); that wins over the build-time
+     * install path. */
+    char rel[2][AKV_DATA_PATH_MAX];
+    size_t nrel = akv_data_dirs("tokenizers", rel);
     const char *dirs[] = {
         env && *env ? env : NULL,
+        nrel > 0 ? rel[0] : NULL,
+        nrel > 1 ? rel[1] : NULL,
         AKV_SHARE_DIR "/tokenizers",
-        relp,
 #ifdef AKV_BUILD_TOKENIZER_DIR
         AKV_BUILD_TOKENIZER_DIR,
 #endif

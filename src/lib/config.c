@@ -21,6 +21,7 @@ enum kind {
     DURATION, /* akv_duration_parse() into an int64_t (seconds) */
     BOOL,     /* true/false, yes/no, on/off, 1/0 into an int */
     COUNT,    /* a number from min to max into a uint64_t; "auto" = 0 */
+    ADDRESS,  /* ADDR:PORT into a char[AKV_CONFIG_ADDRESS_MAX] */
 };
 
 /*
@@ -92,6 +93,15 @@ static const struct setting settings[] = {
     {.doc = {"scope.artifacts", "refresh_on_read", "false",
              "sliding expiry on read"},
      .kind = BOOL, .field = FIELD(refresh[AKV_SCOPE_ARTIFACTS])},
+    {.doc = {"server", "listen", "127.0.0.1:8420",
+             "ADDR:PORT `serve` listens on (port 0 picks a free one); "
+             "--listen overrides"},
+     .kind = ADDRESS, .field = FIELD(listen)},
+    {.doc = {"server", "threads", "auto",
+             "event-loop threads of `serve`; auto = one per core (two on "
+             "Redis), at most 64; --threads overrides"},
+     .kind = COUNT, .field = FIELD(threads), .min = 1, .max = 256,
+     .allow_auto = 1},
     {.doc = {"server", "max_connections", "auto",
              "open connections `serve` keeps at most; auto = the descriptor "
              "limit less room for the store, logs and outgoing connections"},
@@ -236,6 +246,19 @@ static int setting_apply(const struct setting *st, akv_config *cfg,
             memcpy(field, &v, sizeof v);
         return rc;
     }
+    case ADDRESS: {
+        /* Only the shape is checked here; the server resolves the address
+         * and reports what it cannot bind. */
+        char q[AKV_QUOTE_BUF];
+        const char *colon = strrchr(value, ':');
+        if (vlen == 0 || vlen >= AKV_CONFIG_ADDRESS_MAX || colon == NULL ||
+            colon == value || colon[1] == '\0' ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1))
+            return akv_fail(AKV_EINVAL, "%s must be ADDR:PORT, got '%s'",
+                            st->doc.name, akv_quote(q, value, vlen));
+        memcpy(field, value, vlen + 1);
+        return AKV_OK;
+    }
     }
     return akv_fail(AKV_EINVAL, "config: bad table row");
 }
@@ -372,4 +395,12 @@ uint64_t akv_config_mcp_sessions(const akv_config *cfg)
 uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg)
 {
     return cfg->mcp_sessions_per_token;
+}
+const char *akv_config_listen(const akv_config *cfg)
+{
+    return cfg->listen;
+}
+uint64_t akv_config_threads(const akv_config *cfg)
+{
+    return cfg->threads;
 }

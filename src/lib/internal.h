@@ -60,12 +60,20 @@ struct akv_buf {
 void akv_buf_add(struct akv_buf *b, const void *s, size_t n);
 void akv_buf_str(struct akv_buf *b, const char *s);
 
+/* Directories where an install tree keeps <datadir>/agentkv/<sub>,
+ * found relative to the shared library holding this code and to the running
+ * executable (datadir.c), most specific first; they may not exist. Returns
+ * how many of dirs were filled (0 to 2). */
+#define AKV_DATA_PATH_MAX 4096
+size_t akv_data_dirs(const char *sub, char dirs[2][AKV_DATA_PATH_MAX]);
+
 /* The longest TTL a write may set: 100 years. */
 #define AKV_TTL_MAX_SECONDS (100LL * 366 * 86400)
 
 /* Wall-clock now in ms since the epoch. */
 int64_t akv_realtime_ms(void);
 
+#define AKV_CONFIG_ADDRESS_MAX 256 /* [server] listen, NUL included */
 struct akv_config {
     int64_t ttl[AKV_SCOPE_COUNT];       /* seconds, 0 = never */
     uint64_t quota[AKV_SCOPE_COUNT];    /* bytes */
@@ -73,6 +81,8 @@ struct akv_config {
     uint64_t max_value_size;
     uint64_t map_size;
     /* [server]: read by `agentkv serve` only. */
+    char listen[AKV_CONFIG_ADDRESS_MAX]; /* ADDR:PORT */
+    uint64_t threads;                /* 0 = auto */
     uint64_t max_connections;        /* 0 = from the descriptor limit */
     int64_t header_timeout;          /* seconds, 0 = none of its own */
     uint64_t upload_budget;          /* bytes */

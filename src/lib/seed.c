@@ -90,14 +90,23 @@ int akv_seed_default_dir(const char **out)
         pick = env;
     else if (running_from_build() && is_dir(source))
         pick = source;
-    else if (is_dir(share))
+    /* An install tree moved after `make install` keeps its sets beside its
+     * library and executable, which wins over the place it was built for. */
+    char rel[2][AKV_DATA_PATH_MAX];
+    size_t nrel = akv_data_dirs("instructions", rel);
+    for (size_t i = 0; pick == NULL && i < nrel; i++)
+        if (is_dir(rel[i]))
+            pick = rel[i];
+    if (pick == NULL && is_dir(share))
         pick = share;
-    else if (is_dir(source))
+    else if (pick == NULL && is_dir(source))
         pick = source;
     if (pick == NULL || !is_dir(pick))
         return akv_fail(AKV_EUNAVAILABLE,
-                        "no bundled instruction sets found (looked in %s, %s%s"
-                        "); give a directory or set %s",
+                        "no bundled instruction sets found (looked in %s%s%s, "
+                        "%s, %s%s); give a directory or set %s",
+                        nrel ? rel[0] : "", nrel > 1 ? ", " : "",
+                        nrel > 1 ? rel[1] : "",
                         share ? share : "(no install dir)",
                         source ? source : "(no source dir)",
                         env && *env ? " and $" AKV_INSTRUCTIONS_DIR_ENV : "",

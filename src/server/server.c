@@ -39,6 +39,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin-token.h"
 #include "auth.h"
 #include "metrics.h"
 #include "agentkv-instructions.h"
@@ -157,8 +158,9 @@ static int open_listener(struct server *srv, char *err, size_t errlen)
 
 /*
  * SPEC.md §4: without a tokens file, a loopback server creates one admin
- * token and prints it once; a non-loopback server refuses to start without
- * tokens; --no-auth only on loopback.
+ * token, prints it once and saves it in DIR/admin-token (mode 0600); a
+ * non-loopback server refuses to start without tokens; --no-auth only on
+ * loopback.
  */
 static int tokens_policy(struct server *srv, char *err, size_t errlen)
 {
@@ -189,10 +191,21 @@ static int tokens_policy(struct server *srv, char *err, size_t errlen)
                            &e, msg, sizeof msg);
         if (rc != AKV_OK)
             return failf(err, errlen, rc, "%s", msg);
+        /* Saved in plain text, mode 0600, so that it can be found again
+         * (admin-token.h); a failure to save is reported, not fatal: the
+         * token is printed below either way. */
+        char saved[4096];
+        admin_token_path(o->tokens_path, saved, sizeof saved);
+        if (admin_token_save(o->tokens_path, token, msg, sizeof msg) !=
+            AKV_OK) {
+            server_log(srv, "warn", "%s", msg);
+            saved[0] = '\0';
+        }
         server_log(srv, "info",
-                   "first run: created admin token %s, stored hashed in %s "
-                   "and shown only now",
-                   e.id, o->tokens_path);
+                   "first run: created admin token %s, stored hashed in %s%s%s",
+                   e.id, o->tokens_path,
+                   saved[0] ? " and in plain text in " : " and shown only now",
+                   saved);
         server_log(srv, "info", "admin token: %s", token);
         return AKV_OK;
     }

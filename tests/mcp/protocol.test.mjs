@@ -2,7 +2,8 @@
 // written as raw lines to `agentkv mcp`: each bad message gets the right
 // JSON-RPC error (or, for notifications and client responses, nothing), and
 // the server keeps serving, which a ping after each case proves. End of
-// input ends the server with exit status 0 and nothing on stderr.
+// input ends the server with exit status 0 and nothing on stderr but the
+// start-up line naming the store.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,7 +62,7 @@ test('before initialize: ping is served, other requests are refused', async (t) 
   srv.send(INIT('2025-06-18', 4));
   expectError(await srv.next(), -32600, 4);
   assert.equal(await srv.close(), 0);
-  assert.equal(srv.stderr(), '');
+  assert.match(srv.stderr(), /^agentkv mcp: store (\/\S+ \((created, empty|existing)\)|on redis \(--backend\)), sandbox \S+[^\n]*\n$/);
 });
 
 test('version negotiation: an unknown version gets the newest', async (t) => {

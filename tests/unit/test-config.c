@@ -92,6 +92,8 @@ static void assert_defaults(const akv_config *cfg)
     assert_int_equal(akv_config_upload_budget(cfg), 256 * MiB);
     assert_int_equal(akv_config_mcp_sessions(cfg), 4096);
     assert_int_equal(akv_config_mcp_sessions_per_token(cfg), 64);
+    assert_string_equal(akv_config_listen(cfg), "127.0.0.1:8420");
+    assert_int_equal(akv_config_threads(cfg), 0); /* auto */
 }
 
 static void test_defaults(void **state)
@@ -107,8 +109,8 @@ static void test_items_table(void **state)
     const akv_config_item *items = akv_config_items(&n);
     assert_non_null(items);
     /* store: 2 settings; each of the 5 scopes: ttl, quota, refresh;
-     * server: 5. */
-    assert_int_equal(n, 2 + 5 * 3 + 5);
+     * server: 7. */
+    assert_int_equal(n, 2 + 5 * 3 + 7);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(items[i].section);
         assert_non_null(items[i].name);
@@ -180,7 +182,7 @@ static void test_set_invalid(void **state)
     expect_set_fails(f->cfg, "scope.Task", "ttl", "1h");
     expect_set_fails(f->cfg, "scope.", "ttl", "1h");
     expect_set_fails(f->cfg, "scope", "ttl", "1h");
-    expect_set_fails(f->cfg, "server", "listen", "0.0.0.0:1");
+    expect_set_fails(f->cfg, "server", "port", "8420");
     expect_set_fails(f->cfg, "", "ttl", "1h");
     expect_set_fails(f->cfg, "store", "max_value_size", "0");
     expect_set_fails(f->cfg, "store", "max_value_size", "2GiB");
@@ -191,6 +193,34 @@ static void test_set_invalid(void **state)
     expect_set_fails(f->cfg, "scope.task", "ttl", NULL);
     /* None of the failures changed anything. */
     assert_defaults(f->cfg);
+}
+
+/* [server] listen and threads: what `serve` uses without --listen and
+ * --threads. A bad value is refused and leaves the old one. */
+static void test_server_listen_threads(void **state)
+{
+    struct fixture *f = *state;
+    assert_ok(akv_config_set(f->cfg, "server", "listen", "0.0.0.0:9000"));
+    assert_string_equal(akv_config_listen(f->cfg), "0.0.0.0:9000");
+    assert_ok(akv_config_set(f->cfg, "server", "listen", "[::1]:0"));
+    assert_string_equal(akv_config_listen(f->cfg), "[::1]:0");
+    assert_ok(akv_config_set(f->cfg, "server", "threads", "4"));
+    assert_int_equal(akv_config_threads(f->cfg), 4);
+    assert_ok(akv_config_set(f->cfg, "server", "threads", "auto"));
+    assert_int_equal(akv_config_threads(f->cfg), 0);
+    const char *bad_listen[] = {"", "8420", ":8420", "localhost:",
+                                "localhost:84x0", "localhost:-1"};
+    for (size_t i = 0; i < sizeof bad_listen / sizeof bad_listen[0]; i++)
+        expect_set_fails(f->cfg, "server", "listen", bad_listen[i]);
+    char longer[300];
+    memset(longer, 'a', sizeof longer);
+    memcpy(longer + sizeof longer - 4, ":80", 4);
+    expect_set_fails(f->cfg, "server", "listen", longer);
+    expect_set_fails(f->cfg, "server", "threads", "0");
+    expect_set_fails(f->cfg, "server", "threads", "257");
+    expect_set_fails(f->cfg, "server", "threads", "many");
+    assert_string_equal(akv_config_listen(f->cfg), "[::1]:0");
+    assert_int_equal(akv_config_threads(f->cfg), 0);
 }
 
 static void test_load_overrides(void **state)
@@ -386,6 +416,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_defaults),
+        T(test_server_listen_threads),
         T(test_items_table),
         T(test_set),
         T(test_set_invalid),
