@@ -165,35 +165,42 @@ int akvx_base64_decode(const char *in, size_t len, unsigned char *out,
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
+size_t akvx_utf8_seq(const void *str, size_t len)
+{
+    const unsigned char *s = str;
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp, min;
+    if ((c & 0xe0) == 0xc0) {
+        n = 2; cp = c & 0x1f; min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3; cp = c & 0x0f; min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4; cp = c & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 bool akvx_utf8_valid(const void *str, size_t len)
 {
     const unsigned char *s = str;
     size_t i = 0;
     while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 2; cp = c & 0x1f; min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3; cp = c & 0x0f; min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4; cp = c & 0x07; min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        size_t n = akvx_utf8_seq(s + i, len - i);
+        if (n == 0)
             return false;
         i += n;
     }

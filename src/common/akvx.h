@@ -57,6 +57,10 @@ int akvx_base64_decode(const char *in, size_t len, unsigned char *out,
 /* true when s[0..len) is well-formed UTF-8: shortest forms only, no
  * surrogates, nothing past U+10FFFF. */
 bool akvx_utf8_valid(const void *s, size_t len);
+/* Length (1 to 4) of the well-formed UTF-8 sequence that starts s[0..len)
+ * (len >= 1), or 0 when none does: what akvx_utf8_valid() accepts, one
+ * character at a time, for callers that replace what is not UTF-8. */
+size_t akvx_utf8_seq(const void *s, size_t len);
 
 /* Percent-decodes in[0..len) into out (room for cap bytes; no NUL added);
  * *out_len gets the length. 0, or -1 with *why (static text) saying what

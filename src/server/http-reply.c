@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "akvx.h"
 #include "server.h"
 
 /* ---- growable buffer ---------------------------------------------------- */
@@ -104,42 +105,11 @@ void ob_printf(struct obuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..len), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t need;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-        cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len < need + 1)
-        return 0;
-    for (size_t k = 1; k <= need; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[k] & 0x3fu);
-    }
-    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return need + 1;
-}
-
 json_t *http_json_string(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, seq;
-    while (i < len && (seq = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i)))
+    while (i < len && (seq = akvx_utf8_seq(u + i, len - i)))
         i += seq;
     if (i == len)
         return json_stringn(s, len);
@@ -153,7 +123,7 @@ json_t *http_json_string(const char *s, size_t len)
     memcpy(o, s, i);
     o += i;
     while (i < len) {
-        seq = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
+        seq = akvx_utf8_seq(u + i, len - i);
         if (seq) {
             memcpy(o, s + i, seq);
             o += seq;

@@ -154,6 +154,15 @@ static void test_utf8(void **state)
     /* Only len bytes are read: a sequence cut by len is invalid. */
     assert_false(akvx_utf8_valid("\xe2\x82\xac", 2));
     assert_true(akvx_utf8_valid("\xe2\x82\xac", 3));
+    /* One character at a time: its length, or 0 where none starts. */
+    assert_int_equal(akvx_utf8_seq("a", 1), 1);
+    assert_int_equal(akvx_utf8_seq("\xc3\xa9x", 3), 2);
+    assert_int_equal(akvx_utf8_seq("\xe2\x82\xac", 3), 3);
+    assert_int_equal(akvx_utf8_seq("\xf0\x9f\x98\x80", 4), 4);
+    assert_int_equal(akvx_utf8_seq("\xe2\x82\xac", 2), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (akvx_utf8_seq(bad[i], strlen(bad[i])) == strlen(bad[i]))
+            fail_msg("UTF-8 case %zu was taken as one character", i);
 }
 
 static void test_pct(void **state)
