@@ -90,6 +90,10 @@ deps:
 	@# for the tool schemas), pinned by tests/contracts/package-lock.json.
 	@if [ -f tests/contracts/package-lock.json ] && [ ! tests/contracts/node_modules/.package-lock.json -nt tests/contracts/package-lock.json ]; then \
 	  (cd tests/contracts && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The TypeScript client's compiler (typescript), pinned by
+	@# clients/typescript/package-lock.json; the client has no runtime deps.
+	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
+	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
