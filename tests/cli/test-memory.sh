@@ -57,4 +57,20 @@ expect_ok
 [ "$(grep -c memories/ "$OUT")" = 1 ] || fail "unexpected entries: $(cat "$OUT")"
 pass
 
+t "tools --format anthropic --native-memory declares Anthropic's memory tool"
+# tools prints indented JSON: read it whole.
+tools_check() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[2])); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" "$OUT" ||
+        fail "JSON check failed: $1"
+    pass
+}
+akv tools --format anthropic
+expect_ok
+tools_check '[t for t in d if t["name"] == "memory"][0]["input_schema"]["required"] == ["command"]'
+akv tools --format anthropic --native-memory
+expect_ok
+tools_check '[t for t in d if t["name"] == "memory"] == [{"type": "memory_20250818", "name": "memory"}] and len(d) == 16 and all("input_schema" in t for t in d if t["name"] != "memory")'
+akv tools --format openai --native-memory
+expect_error invalid_argument 2
+
 finish
