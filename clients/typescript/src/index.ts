@@ -50,6 +50,33 @@ export interface ErrorBody {
   would_be?: number;
 }
 
+/** One command of Anthropic's memory tool (memory_20250818). */
+export interface MemoryCommand {
+  command: 'view' | 'create' | 'str_replace' | 'insert' | 'delete' | 'rename';
+  path?: string;
+  view_range?: [number, number];
+  file_text?: string;
+  old_str?: string;
+  new_str?: string;
+  insert_line?: number;
+  insert_text?: string;
+  old_path?: string;
+  new_path?: string;
+}
+
+/** One scope's row of stats(). */
+export interface ScopeStats {
+  entries: number;
+  bytes: number;
+  quota: number;
+  used_percent: number;
+  expired: number;
+  expired_bytes: number;
+  hits: number;
+  misses: number;
+  default_ttl: number;
+}
+
 export class AgentKVError extends Error {
   readonly code: string = 'error';
   constructor(message: string, readonly status = 0, readonly body: ErrorBody = {}) {
@@ -318,7 +345,7 @@ export class Client {
       method: 'DELETE', path: `${this.#sb(o.sandbox)}/kv/${checkScope(scope)}` })).deleted;
   }
 
-  async stats(scope?: Scope, o: { sandbox?: string } = {}): Promise<Record<string, Record<string, number>>> {
+  async stats(scope?: Scope, o: { sandbox?: string } = {}): Promise<Partial<Record<Scope, ScopeStats>>> {
     return this.#json({ method: 'GET', path: `${this.#sb(o.sandbox)}/stats`,
       query: { scope: scope && checkScope(scope) }, retry: true });
   }
@@ -352,7 +379,7 @@ export class Client {
 
   /** Runs one command of Anthropic's memory tool (memory_20250818); the
    * result text, or the error of its code with the tool's text. */
-  async memory(command: Record<string, unknown>, o: { scope?: Scope; sandbox?: string } = {}): Promise<string> {
+  async memory(command: MemoryCommand, o: { scope?: Scope; sandbox?: string } = {}): Promise<string> {
     const r = await this.#send({ method: 'POST', path: `${this.#sb(o.sandbox)}/memory`,
       query: { scope: o.scope && checkScope(o.scope) },
       headers: { 'content-type': 'application/json' }, body: JSON.stringify(command) });
@@ -364,7 +391,7 @@ export class Client {
   async memoryToolResult(toolUse: { id: string; input: unknown }, o: { scope?: Scope } = {}):
   Promise<{ type: 'tool_result'; tool_use_id: string; content: string; is_error: boolean }> {
     try {
-      const content = await this.memory(toolUse.input as Record<string, unknown>, o);
+      const content = await this.memory(toolUse.input as MemoryCommand, o);
       return { type: 'tool_result', tool_use_id: toolUse.id, content, is_error: false };
     } catch (e) {
       if (!(e instanceof AgentKVError)) throw e;
@@ -394,6 +421,6 @@ export class Client {
     return this.put('project', 'summary', summary, { contentType: 'text/markdown' });
   }
   getProjectSummary(): Promise<string> { return this.getText('project', 'summary'); }
-  cacheStats(scope?: Scope): Promise<Record<string, Record<string, number>>> { return this.stats(scope); }
+  cacheStats(scope?: Scope): Promise<Partial<Record<Scope, ScopeStats>>> { return this.stats(scope); }
   pruneCache(scope?: Scope): Promise<Record<string, number>> { return this.prune(scope); }
 }
