@@ -31,7 +31,8 @@ FUZZ_CC ?= clang
 DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
-	python3 wrk nodejs curl e2fsprogs chromium zsh fish
+	python3 python3-httpx python3-pytest mypy wrk nodejs curl e2fsprogs \
+	chromium zsh fish
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -89,6 +90,10 @@ deps:
 	@# for the tool schemas), pinned by tests/contracts/package-lock.json.
 	@if [ -f tests/contracts/package-lock.json ] && [ ! tests/contracts/node_modules/.package-lock.json -nt tests/contracts/package-lock.json ]; then \
 	  (cd tests/contracts && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The TypeScript client's compiler (typescript), pinned by
+	@# clients/typescript/package-lock.json; the client has no runtime deps.
+	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
+	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -615,6 +615,35 @@ AKV_API int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
 AKV_API int akv_backup(akv_store *store, const char *path,
                        akv_progress_fn progress, void *ctx);
 
+/* ------------------------------------------------------------------------ */
+/* Anthropic memory tool                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Executes one command of Anthropic's client-side memory tool
+ * (memory_20250818), given as its JSON input ({"command":"view","path":
+ * "/memories"}, create, str_replace, insert, delete, rename), against the
+ * namespace (sandbox, scope). The path /memories/REL is the key
+ * "memories/REL"; directories are the key prefixes. Paths must lie under
+ * /memories, without empty, "." or ".." segments, and map to valid keys.
+ * str_replace and insert are compare-and-swap on the entry's SHA-256
+ * (retried when another writer got in between, AKV_EPRECONDITION if it
+ * keeps happening: never a lost update); create never overwrites; rename
+ * and a directory delete are one batch (all or nothing, at most 1000 files).
+ * Scopes that agents may not write (akv_scope_check_agent_write) are
+ * AKV_EFORBIDDEN. command is borrowed for the call.
+ *
+ * Returns AKV_OK with the tool's result text in *out, or an error code of
+ * SPEC.md §2 (AKV_ENOTFOUND for a missing path, AKV_EPRECONDITION for an
+ * existing destination or an old_str that is absent or not unique,
+ * AKV_EINVAL for a bad path or command, AKV_EQUOTA, AKV_ETOOLARGE, ...)
+ * with the tool's error text ("Error: ...") in *out, to hand back to the
+ * model, and in akv_last_error(). Owned: free(*out); *out is NULL only
+ * when memory ran out or out was NULL.
+ */
+AKV_API int akv_memory(akv_store *store, const char *sandbox, akv_scope scope,
+                       const char *command, size_t command_len, char **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -231,6 +231,7 @@ CLI_HANDLER(del);
 CLI_HANDLER(ls);
 CLI_HANDLER(stats);
 CLI_HANDLER(prune);
+CLI_HANDLER(memory);
 CLI_HANDLER(clear);
 CLI_HANDLER(check);
 CLI_HANDLER(export);

@@ -128,6 +128,25 @@ const struct cli_command commands[] = {
         .run = cmd_prune,
     },
     {
+        .name = "memory",
+        .synopsis = "[FILE|-]",
+        .summary = "run one command of Anthropic's memory tool",
+        .help =
+        "Runs one command of Anthropic's memory tool (memory_20250818), given\n"
+        "as its JSON input in FILE or on stdin, e.g.\n"
+        "{\"command\":\"view\",\"path\":\"/memories\"}, against the files\n"
+        "/memories/... kept as the keys memories/... of the sandbox's project\n"
+        "scope (--scope to change it), and prints the tool's result text. A\n"
+        "failure prints the tool's error text with the exit code of its error\n"
+        "(1 not found, 2 invalid, 3 quota, 4 precondition). With --json:\n"
+        "{\"result\":TEXT}. docs/memory-tool.md describes the commands.",
+        .opts = cmd_memory_opts,
+        .min_args = 0,
+        .max_args = 1,
+        .store_use = CLI_STORE_WRITE,
+        .run = cmd_memory,
+    },
+    {
         .name = "clear",
         .synopsis = "SCOPE",
         .summary = "delete every entry of a scope",

@@ -62,6 +62,13 @@ static json_t *arg_schema(const struct mcp_arg *a)
         p = json_pack("{s:s,s:i,s:i}", "type", "string", "minLength", 1,
                       "maxLength", AKV_CONTENT_TYPE_MAX);
         break;
+    case MCP_ARG_INTEGER:
+        p = json_pack("{s:s}", "type", "integer");
+        break;
+    case MCP_ARG_RANGE:
+        p = json_pack("{s:s,s:{s:s},s:i,s:i}", "type", "array", "items",
+                      "type", "integer", "minItems", 2, "maxItems", 2);
+        break;
     case MCP_ARG_STRING:
     case MCP_ARG_PREFIX:
     case MCP_ARG_CURSOR:
@@ -121,7 +128,8 @@ static int arg_check(const struct mcp_arg *a, json_t *v, char *msg,
                      size_t size)
 {
     int want_string = a->kind != MCP_ARG_OBJECT && a->kind != MCP_ARG_LIMIT &&
-                      a->kind != MCP_ARG_TTL;
+                      a->kind != MCP_ARG_TTL && a->kind != MCP_ARG_INTEGER &&
+                      a->kind != MCP_ARG_RANGE;
     if (want_string && !json_is_string(v)) {
         snprintf(msg, size, "argument \"%s\" must be a string, not %s",
                  a->name, type_name(v));
@@ -207,6 +215,23 @@ static int arg_check(const struct mcp_arg *a, json_t *v, char *msg,
             snprintf(msg, size,
                      "argument \"%s\" must be an integer from 1 to %d",
                      a->name, AKV_LIST_MAX_LIMIT);
+            return AKV_EINVAL;
+        }
+        return AKV_OK;
+    case MCP_ARG_INTEGER:
+        if (!json_is_integer(v)) {
+            snprintf(msg, size, "argument \"%s\" must be an integer, not %s",
+                     a->name, type_name(v));
+            return AKV_EINVAL;
+        }
+        return AKV_OK;
+    case MCP_ARG_RANGE:
+        if (!json_is_array(v) || json_array_size(v) != 2 ||
+            !json_is_integer(json_array_get(v, 0)) ||
+            !json_is_integer(json_array_get(v, 1))) {
+            snprintf(msg, size,
+                     "argument \"%s\" must be an array of two integers",
+                     a->name);
             return AKV_EINVAL;
         }
         return AKV_OK;

@@ -57,6 +57,8 @@ static const char *kind_text(enum mcp_arg_kind kind)
     case MCP_ARG_LIMIT: return "integer 1-10000";
     case MCP_ARG_CURSOR: return "string";
     case MCP_ARG_CONTENT_TYPE: return "MIME type";
+    case MCP_ARG_INTEGER: return "integer";
+    case MCP_ARG_RANGE: return "[start, end]";
     case MCP_ARG_STRING:
     default: return "string";
     }

@@ -109,6 +109,8 @@ enum mcp_arg_kind {
     MCP_ARG_LIMIT,    /* an integer 1..AKV_LIST_MAX_LIMIT */
     MCP_ARG_CURSOR,   /* an opaque next_cursor string */
     MCP_ARG_CONTENT_TYPE, /* a MIME type, 1..255 printable ASCII */
+    MCP_ARG_INTEGER,  /* any integer (the handler checks its range) */
+    MCP_ARG_RANGE,    /* an array of two integers, [start, end] */
 };
 
 struct mcp_arg {

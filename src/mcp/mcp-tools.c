@@ -1,8 +1,8 @@
 /*
- * mcp-tools.c — the fifteen agent tools of SPEC.md §7: one table (name,
- * title, description, arguments, hints, handler) from which tools/list,
- * `agentkv tools` and docs/mcp.md are all generated, the handlers, and
- * tools/call.
+ * mcp-tools.c — the agent tools of SPEC.md §7 and the memory tool of §9:
+ * one table (name, title, description, arguments, hints, handler) from
+ * which tools/list, `agentkv tools` and docs/mcp.md are all generated,
+ * the handlers, and tools/call.
  *
  * Each handler is a thin call into libagentkv through one of four generic
  * functions (put, get, delete, list: Redis' setGenericCommand pattern), so
@@ -413,6 +413,29 @@ static int tool_prune_cache(struct mcp_call *c)
              : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
 }
 
+/* Anthropic's memory tool (memory_20250818) in the project scope: the
+ * validated arguments are the command, which akv_memory executes. */
+static int tool_memory(struct mcp_call *c)
+{
+    int rc = check_writable(c, AKV_SCOPE_PROJECT);
+    if (rc != AKV_OK)
+        return rc;
+    size_t len = 2;
+    char *cmd = c->args ? mcp_rpc_dump(c->args, &len) : strdup("{}");
+    if (cmd == NULL)
+        return mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+    char *text = NULL;
+    rc = akv_memory(c->s->store, c->s->sandbox, AKV_SCOPE_PROJECT, cmd, len,
+                    &text);
+    free(cmd);
+    if (rc == AKV_OK)
+        rc = mcp_call_text(c, text, strlen(text));
+    else if (text)
+        rc = mcp_call_fail(c, rc, "%s", text);
+    free(text);
+    return rc;
+}
+
 /* ---- the table ---- */
 
 #define ARG_END {.name = NULL}
@@ -501,6 +524,29 @@ static const struct mcp_arg args_kv_list[] = {
 static const struct mcp_arg args_scope_opt[] = {
     {.name = "scope", .kind = MCP_ARG_SCOPE, .required = 0,
      .description = "one scope; default: every scope"},
+    ARG_END};
+
+static const struct mcp_arg args_memory[] = {
+    {.name = "command", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "view, create, str_replace, insert, delete or rename"},
+    {.name = "path", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "/memories or a path under it (all but rename)"},
+    {.name = "view_range", .kind = MCP_ARG_RANGE, .required = 0,
+     .description = "view: [start, end] lines, 1-based; end -1 = last"},
+    {.name = "file_text", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "create: the file's content"},
+    {.name = "old_str", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "str_replace: text that occurs exactly once"},
+    {.name = "new_str", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "str_replace: its replacement"},
+    {.name = "insert_line", .kind = MCP_ARG_INTEGER, .required = 0,
+     .description = "insert: after this line (0 = at the top)"},
+    {.name = "insert_text", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "insert: the text to insert"},
+    {.name = "old_path", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "rename: the file or directory to move"},
+    {.name = "new_path", .kind = MCP_ARG_STRING, .required = 0,
+     .description = "rename: its new path (must not exist)"},
     ARG_END};
 
 #define RO (MCP_READ_ONLY | MCP_IDEMPOTENT)
@@ -662,6 +708,19 @@ const struct mcp_tool mcp_tools[] = {
         .args = args_scope_opt,
         .hints = MCP_IDEMPOTENT,
         .run = tool_prune_cache,
+    },
+    {
+        .name = "memory",
+        .title = "Memory files",
+        .description =
+        "Anthropic's memory tool (memory_20250818): view, create, "
+        "str_replace, insert, delete and rename files under /memories, kept "
+        "in this sandbox's project scope. Check /memories before starting a "
+        "task; record progress and lessons there as you go. Edits are atomic "
+        "and never lose a concurrent change.",
+        .args = args_memory,
+        .hints = MCP_DESTRUCTIVE,
+        .run = tool_memory,
     },
 };
 const size_t mcp_ntools = sizeof mcp_tools / sizeof mcp_tools[0];

@@ -115,6 +115,15 @@ const struct route routes[] = {
     },
     {
         .methods = HTTP_POST,
+        .pattern = "/v1/sandboxes/{sandbox}/memory",
+        .auth = AUTH_WRITE,
+        .body = BODY_VALUE,
+        .blocking = 1,
+        .handler = http_memory_post,
+        .summary = "one command of Anthropic's memory tool",
+    },
+    {
+        .methods = HTTP_POST,
         .pattern = "/mcp",
         .auth = AUTH_PUBLIC,
         .body = BODY_VALUE,

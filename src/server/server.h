@@ -268,6 +268,8 @@ void http_instructions_prompt(struct http_req *r);
 void http_dashboard(struct http_req *r);
 /* GET /v1/sandboxes: the sandboxes the token may see (http-sandboxes.c). */
 void http_sandboxes_list(struct http_req *r);
+/* POST /v1/sandboxes/{sb}/memory: Anthropic's memory tool (http-memory.c). */
+void http_memory_post(struct http_req *r);
 
 /*
  * Query parameters of a request, checked against the names a route takes:

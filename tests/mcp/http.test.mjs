@@ -70,7 +70,7 @@ describe('HTTP transport', () => {
       const { client, negotiated } = await connectHttp({ url: srv.url, token: tok.sb1, version });
       assert.equal(negotiated(), version);
       const { tools } = await client.listTools();
-      assert.equal(tools.length, 15);
+      assert.equal(tools.length, 16);
       console.log(`http: client offered ${version}, negotiated ${negotiated()}`);
       await client.close();
     }

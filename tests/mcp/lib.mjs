@@ -17,13 +17,14 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 export const AGENTKV = process.env.AGENTKV;
 if (!AGENTKV) throw new Error('AGENTKV must name the agentkv binary');
 
-// The tools of SPEC.md §7, in the order tools/list must give them.
+// The tools of SPEC.md §7 and the memory tool of §9, in the order
+// tools/list must give them.
 export const SPEC_TOOLS = [
   'get_instruction', 'list_instructions', 'put_instruction',
   'put_artifact', 'get_artifact', 'list_artifacts', 'delete_artifact',
   'put_project_summary', 'get_project_summary',
   'kv_put', 'kv_get', 'kv_delete', 'kv_list',
-  'cache_stats', 'prune_cache',
+  'cache_stats', 'prune_cache', 'memory',
 ];
 
 // The store of a test: `--dir STORE`, and in the conformance run on Redis

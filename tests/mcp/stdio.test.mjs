@@ -24,7 +24,7 @@ test('negotiates every protocol version the SDK client supports', async (t) => {
     const { client, negotiated } = await connectStdio({ store: d.store, version });
     assert.equal(negotiated(), version, `offered ${version}`);
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 15);
+    assert.equal(tools.length, 16);
     const r = await client.callTool({ name: 'cache_stats', arguments: {} });
     assert.ok(!r.isError, text(r));
     console.log(`stdio: client offered ${version}, negotiated ${negotiated()}`);
@@ -41,7 +41,7 @@ test('negotiates every protocol version the SDK client supports', async (t) => {
   await client.close();
 });
 
-test('tools/list: the 15 tools of SPEC.md §7 in a fixed order, valid schemas', async (t) => {
+test('tools/list: the tools of SPEC.md §7 and §9 in a fixed order, valid schemas', async (t) => {
   const d = tempDir();
   t.after(() => d.remove());
   const { client } = await connectStdio({ store: d.store });
