@@ -24,13 +24,21 @@
  *                          records included (as "usage" in LMDB); acct "2"
  *                          says they are counted that way (a hash without
  *                          it counted value bytes only, and is recounted)
- *   akv:ns         zset    "S:SB", score 0: every namespace ever written,
- *                          so that scans over all sandboxes find them
- *   akv:c          hash    hits:S, misses:S: read counters per scope
- *   akv:format     string  "2": marks the database as an agentkv store;
- *                          "1" is a store from before usage counted every
- *                          byte, upgraded by the first connection
+ *   akv:{c:N}      hash    hits:S, misses:S: read counters per scope, in
+ *                          COUNTER_SHARDS shards (N = 0..15); a process
+ *                          adds to one, stats sums them all
+ *   akv:format     string  "3": marks the database as an agentkv store;
+ *                          read when a connection opens, never written by
+ *                          an operation. "1" and "2" are the layouts of
+ *                          earlier versions (a registry zset akv:ns, one
+ *                          counters hash akv:c; "1": usage counted value
+ *                          bytes only), upgraded by the first connection
  *                          (upgrade_store)
+ *
+ * There is no registry of namespaces: one would be written with every
+ * write, in another hash slot than the namespace's. Scans over all
+ * sandboxes find the namespaces by their keys (ns_scan, SCAN MATCH). So a
+ * write touches its namespace's slot only.
  *
  * Records are never given a Redis TTL. Expiry is decided by the store's
  * clock (injectable, like on LMDB): an expired record is invisible at once
@@ -42,9 +50,7 @@
  * every precondition and quota against a private view of the namespace
  * before it changes anything, then applies the whole change, so concurrent
  * writers in any number of processes can neither lose an update nor cross a
- * quota, and a refused batch leaves nothing behind. Only the registration
- * of a namespace in akv:ns precedes the script, pipelined with it (a
- * registered namespace without entries is harmless). Scans read pages of
+ * quota, and a refused batch leaves nothing behind. Scans read pages of
  * SCAN_PAGE keys, each page one consistent script call; they are not one
  * snapshot over a whole namespace, unlike LMDB.
  *
@@ -65,6 +71,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "record.h"
@@ -76,6 +83,8 @@
 #define POOL_IDLE_MAX 64
 #define NS_KEY_MAX (sizeof "akv:{0:" - 1 + AKV_SANDBOX_MAX + sizeof "}:v")
 #define COUNTER_FLUSH_MS 1000
+#define COUNTER_SHARDS 16 /* akv:{c:0} .. akv:{c:15} */
+#define COUNTER_KEY_0 "akv:{c:0}"
 
 /* ---- Lua scripts ---------------------------------------------------------
  *
@@ -455,6 +464,7 @@ typedef struct redis_backend {
      * that a get costs one round trip. */
     _Atomic uint64_t hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
     _Atomic int64_t flushed_at;
+    char counter_key[16]; /* this process' shard, akv:{c:N} */
 } redis_backend;
 
 static const akv_backend_ops redis_ops;
@@ -493,10 +503,10 @@ static redisReply *cmd(redisContext *c, int argc, const char **argv,
     return redisCommandArgv(c, argc, argv, lens);
 }
 
-static void upgrade_store(redis_backend *rb, redisContext *c);
+static void upgrade_store(redis_backend *rb, redisContext *c, char from);
 
 /* A new connection: connect, authenticate, select the database, check the
- * store's format marker (and upgrade a format-1 store). */
+ * store's format marker (and upgrade a store of an older format). */
 static int conn_open(redis_backend *rb, struct conn **out)
 {
     redisContext *c =
@@ -540,7 +550,7 @@ static int conn_open(redis_backend *rb, struct conn **out)
     r = redisCommand(c, "GET akv:format");
     if (r && r->type == REDIS_REPLY_NIL) {
         freeReplyObject(r);
-        r = redisCommand(c, "SET akv:format 2 NX");
+        r = redisCommand(c, "SET akv:format 3 NX");
         if (r && r->type != REDIS_REPLY_ERROR) {
             freeReplyObject(r);
             r = redisCommand(c, "GET akv:format");
@@ -551,7 +561,7 @@ static int conn_open(redis_backend *rb, struct conn **out)
         goto out;
     }
     if (r->type == REDIS_REPLY_STRING &&
-        (r->len != 1 || (r->str[0] != '1' && r->str[0] != '2'))) {
+        (r->len != 1 || r->str[0] < '1' || r->str[0] > '3')) {
         rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
                       "unknown format", rb->where);
         goto out;
@@ -561,8 +571,8 @@ static int conn_open(redis_backend *rb, struct conn **out)
                       "the database holds something else", rb->where);
         goto out;
     }
-    if (r->type == REDIS_REPLY_STRING && r->str[0] == '1')
-        upgrade_store(rb, c);
+    if (r->type == REDIS_REPLY_STRING && r->str[0] != '3')
+        upgrade_store(rb, c, r->str[0]);
 out:
     if (r)
         freeReplyObject(r);
@@ -681,7 +691,8 @@ static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
     }
 }
 
-/* The member of akv:ns for a namespace: "S:SB". */
+/* The name of a namespace as ns_list holds it, "S:SB": what the hash tag
+ * of its keys holds. */
 static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
 {
     buf[0] = (char)('0' + scope);
@@ -690,50 +701,185 @@ static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
     return 2 + sb_len;
 }
 
-/* Brings a format-1 store (usage counted as value bytes only) to format 2
- * on connection c: every namespace's usage is recounted by a script of its
- * own (one hash slot each, as everywhere), then the marker moves. The
- * write scripts recount a namespace whose usage hash lacks acct = 2 by
- * themselves, so a failure here (a read-only replica, say) is only logged:
- * the next connection tries again. */
-static void upgrade_store(redis_backend *rb, redisContext *c)
+/* A list of namespaces as "S:SB" members: names (owned, from a scan) or
+ * fixed (the scopes of one sandbox). */
+struct ns_name {
+    size_t len;
+    char s[2 + AKV_SANDBOX_MAX];
+};
+struct ns_list {
+    struct ns_name *names;
+    size_t n;
+    struct ns_name fixed[AKV_SCOPE_COUNT];
+};
+
+static int ns_name_cmp(const void *a, const void *b)
+{
+    const struct ns_name *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Every namespace of the database on connection c (of one scope, or all
+ * with AKV_SCOPE_ALL), sorted, into l->names. There is no registry key: a
+ * namespace is known by its own keys (its records hash :v or its usage
+ * hash :u), found with SCAN. A registry would be one more key written
+ * with every write, in another hash slot than the namespace's: a hot key
+ * and a second shard on every write of a Redis Cluster. SCAN visits each
+ * key of the database once, and a namespace has four keys whatever its
+ * number of entries, so listing costs in proportion to the namespaces. */
+static int ns_scan(redis_backend *rb, redisContext *c, int scope,
+                   struct ns_list *l)
+{
+    char match[16];
+    if (scope == AKV_SCOPE_ALL)
+        snprintf(match, sizeof match, "akv:{?:*}:[vu]");
+    else
+        snprintf(match, sizeof match, "akv:{%c:*}:[vu]", '0' + scope);
+    size_t cap = 0;
+    char cursor[32] = "0";
+    int rc = AKV_OK;
+    do {
+        const char *argv[6] = {"SCAN", cursor, "MATCH", match, "COUNT",
+                               "1000"};
+        size_t lens[6] = {4, strlen(cursor), 5, strlen(match), 5, 4};
+        redisReply *r = cmd(c, 6, argv, lens);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = redis_fail(rb, c, r, "listing namespaces");
+            if (r)
+                freeReplyObject(r);
+            break;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && rc == AKV_OK; i++) {
+            const redisReply *k = keys->element[i];
+            /* akv:{S:SB}:v — the member is what the braces hold. */
+            if (k->type != REDIS_REPLY_STRING || k->len < 11 ||
+                k->len > 8 + 2 + AKV_SANDBOX_MAX ||
+                k->str[k->len - 3] != '}' || k->str[k->len - 2] != ':' ||
+                memchr(k->str + 5, '}', k->len - 8) != NULL)
+                continue;
+            if (l->n == cap) {
+                size_t nc = cap ? 2 * cap : 64;
+                struct ns_name *nn = realloc(l->names, nc * sizeof *nn);
+                if (nn == NULL) {
+                    rc = akv_fail(AKV_ENOMEM, "out of memory");
+                    break;
+                }
+                l->names = nn;
+                cap = nc;
+            }
+            l->names[l->n].len = k->len - 8;
+            memcpy(l->names[l->n].s, k->str + 5, k->len - 8);
+            l->n++;
+        }
+        freeReplyObject(r);
+    } while (rc == AKV_OK && strcmp(cursor, "0") != 0);
+    if (rc != AKV_OK) {
+        free(l->names);
+        l->names = NULL;
+        l->n = 0;
+        return rc;
+    }
+    if (l->n == 0) {
+        free(l->names);
+        l->names = NULL;
+        /* names == NULL would read as fixed[]: keep an empty list. */
+        l->names = malloc(sizeof *l->names);
+        if (l->names == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        return AKV_OK;
+    }
+    qsort(l->names, l->n, sizeof *l->names, ns_name_cmp);
+    size_t u = 1;
+    for (size_t i = 1; i < l->n; i++)
+        if (ns_name_cmp(&l->names[i], &l->names[u - 1]) != 0)
+            l->names[u++] = l->names[i];
+    l->n = u;
+    return AKV_OK;
+}
+
+/* The move from the layout of formats 1 and 2 (one registry zset akv:ns,
+ * one counters hash akv:c) to format 3, in one script so that two
+ * processes upgrading at once cannot count the reads twice: the counts go
+ * to counter shard 0, the registry is dropped (namespaces are found by
+ * their own keys), and the marker says 3, which older agentkv versions
+ * refuse to open (they would register namespaces nobody reads). It names
+ * keys of several hash slots: it is for the single Redis those formats
+ * ran on (on a Redis Cluster they never worked). */
+static const char upgrade_layout_lua[] =
+    "if redis.call('GET', KEYS[4]) == '3' then return 0 end\n"
+    "local a = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #a, 2 do\n"
+    "  local n = tonumber(a[i + 1])\n"
+    "  if n and n == math.floor(n) and n > 0 then\n"
+    "    redis.call('HINCRBY', KEYS[2], a[i], a[i + 1])\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[3])\n"
+    "redis.call('SET', KEYS[4], '3')\n"
+    "return 1\n";
+
+/* Brings a store of format 1 or 2 to format 3 on connection c. Format 1
+ * counted usage as value bytes only: every namespace's usage is recounted
+ * first by a script of its own (one hash slot each, as everywhere). Then
+ * the layout moves (upgrade_layout_lua). The write scripts recount a
+ * namespace whose usage hash lacks acct = 2 by themselves, and listing
+ * does not need the registry, so a failure here (a read-only replica, say)
+ * is only logged: the next connection tries again. */
+static void upgrade_store(redis_backend *rb, redisContext *c, char from)
 {
     akv_error saved = *akv_last_error();
     struct conn tmp = {.c = c};
-    redisReply *l = redisCommand(c, "ZRANGEBYLEX akv:ns - +");
-    bool ok = l && l->type == REDIS_REPLY_ARRAY;
+    bool ok = true;
     size_t done = 0;
-    for (size_t i = 0; ok && i < l->elements; i++) {
-        const redisReply *e = l->element[i];
-        if (e->type != REDIS_REPLY_STRING || e->len < 3 ||
-            e->len > 2 + AKV_SANDBOX_MAX || e->str[1] != ':' ||
-            e->str[0] < '0' || e->str[0] >= '0' + AKV_SCOPE_COUNT)
-            continue;
-        struct ns_keys nk;
-        ns_keys(&nk, e->str[0] - '0', e->str + 2, e->len - 2);
-        const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
-        size_t lens[5] = {0, 0, 0, nk.len, nk.len};
-        redisReply *r = run_script(rb, &tmp, S_UPGRADE, 5, argv, lens, 2);
-        ok = r && r->type == REDIS_REPLY_INTEGER;
+    if (from == '1') {
+        struct ns_list l = {0};
+        ok = ns_scan(rb, c, AKV_SCOPE_ALL, &l) == AKV_OK;
+        for (size_t i = 0; ok && i < l.n; i++) {
+            const struct ns_name *e = &l.names[i];
+            if (e->len < 3 || e->s[1] != ':' || e->s[0] < '0' ||
+                e->s[0] >= '0' + AKV_SCOPE_COUNT)
+                continue;
+            struct ns_keys nk;
+            ns_keys(&nk, e->s[0] - '0', e->s + 2, e->len - 2);
+            const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
+            size_t lens[5] = {0, 0, 0, nk.len, nk.len};
+            redisReply *r = run_script(rb, &tmp, S_UPGRADE, 5, argv, lens, 2);
+            ok = r && r->type == REDIS_REPLY_INTEGER;
+            if (ok)
+                done += r->integer == 1;
+            if (r)
+                freeReplyObject(r);
+        }
+        free(l.names);
         if (ok)
-            done += r->integer == 1;
-        if (r)
-            freeReplyObject(r);
+            akv_log("info", "%s: quota usage of %zu namespaces recounted "
+                    "(value, metadata and key bytes)", rb->where, done);
     }
-    if (l)
-        freeReplyObject(l);
     if (ok) {
-        redisReply *r = redisCommand(c, "SET akv:format 2");
-        ok = r && r->type != REDIS_REPLY_ERROR;
+        const char *argv[7] = {"EVAL", upgrade_layout_lua, "4", "akv:c",
+                               COUNTER_KEY_0, "akv:ns", "akv:format"};
+        size_t lens[7] = {4, strlen(upgrade_layout_lua), 1, 5,
+                          strlen(COUNTER_KEY_0), 6, 10};
+        redisReply *r = cmd(c, 7, argv, lens);
+        ok = r && r->type == REDIS_REPLY_INTEGER;
+        if (ok && r->integer == 1)
+            akv_log("info", "%s: store upgraded to format 3 (no namespace "
+                    "registry, read counters sharded)", rb->where);
         if (r)
             freeReplyObject(r);
     }
-    if (ok)
-        akv_log("info", "%s: quota usage of %zu namespaces recounted (value, "
-                "metadata and key bytes)", rb->where, done);
-    else
-        akv_log("warning", "%s: could not recount quota usage yet; writes "
-                "recount each namespace as they reach it", rb->where);
+    if (!ok)
+        akv_log("warning", "%s: could not upgrade the store to format 3 yet "
+                "(%s); the next connection tries again", rb->where,
+                c->err ? c->errstr : "refused");
     akv_error_restore(&saved);
 }
 
@@ -789,6 +935,12 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
              rb->url.port, rb->url.db);
     for (int i = 0; i < S_COUNT; i++)
         sha1_hex(scripts[i], rb->sha[i]);
+    /* Each process adds its read counts to one of COUNTER_SHARDS hashes,
+     * picked at random: no hash is written by every process, and on a
+     * Redis Cluster they spread over the slots (and so the masters). */
+    snprintf(rb->counter_key, sizeof rb->counter_key, "akv:{c:%u}",
+             (unsigned)(((uint64_t)getpid() * 2654435761u ^
+                         (uint64_t)akv_realtime_ms()) % COUNTER_SHARDS));
     rb->guard_sigpipe = !sigpipe_ignored();
     /* Connect now when Redis is up, so that a misconfigured server shows
      * at once in the first command's error; a Redis that is down is not a
@@ -972,42 +1124,6 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
     return AKV_OK;
 }
 
-/* Registers each namespace of w in akv:ns, pipelined ahead of the script
- * (see the top of the file: the script touches one namespace's slot
- * only). members holds n buffers for the commands' arguments. Every reply
- * is read, even after a failure, so that the connection goes back to the
- * pool in step (or is dropped after an I/O error). */
-static int register_namespaces(redis_backend *rb, struct conn *cn,
-                               const akv_write *w, size_t n,
-                               char (*members)[2 + AKV_SANDBOX_MAX])
-{
-    int rc = AKV_OK;
-    size_t appended = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && w[i].ns.scope == w[i - 1].ns.scope &&
-            w[i].ns.sandbox_len == w[i - 1].ns.sandbox_len &&
-            memcmp(w[i].ns.sandbox, w[i - 1].ns.sandbox,
-                   w[i].ns.sandbox_len) == 0)
-            continue;
-        size_t ml = ns_member(members[i], w[i].ns.scope, w[i].ns.sandbox,
-                              w[i].ns.sandbox_len);
-        const char *zav[4] = {"ZADD", "akv:ns", "0", members[i]};
-        size_t zal[4] = {4, 6, 1, ml};
-        redisAppendCommandArgv(cn->c, 4, zav, zal);
-        appended++;
-    }
-    for (size_t i = 0; i < appended && cn->c->err == 0; i++) {
-        void *z = NULL;
-        if ((redisGetReply(cn->c, &z) != REDIS_OK ||
-             ((redisReply *)z)->type == REDIS_REPLY_ERROR) &&
-            rc == AKV_OK)
-            rc = redis_fail(rb, cn->c, z, "registering namespace");
-        if (z)
-            freeReplyObject(z);
-    }
-    return rc;
-}
-
 /* Reads the write script's reply r: "ok" with 3 numbers per write into
  * res, or the failure (exists, mismatch, nomatch, notfound, quota with the
  * index of the write and its figures) as the error it stands for. */
@@ -1060,7 +1176,7 @@ static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
 }
 
 /* Runs the write script over w[0..n) (one namespace each, in order):
- * arguments, namespace registration, the script, its result. */
+ * arguments, the script, its result. */
 static int write_script(redis_backend *rb, const akv_write *w, size_t n,
                         char del_op, long long *res)
 {
@@ -1070,8 +1186,7 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     size_t *lens = calloc(argc, sizeof *lens);
     struct ns_keys *nk = calloc(n, sizeof *nk);
     struct write_args *wa = calloc(n, sizeof *wa);
-    char (*members)[2 + AKV_SANDBOX_MAX] = calloc(n, sizeof *members);
-    if (!argv || !lens || !nk || !wa || !members) {
+    if (!argv || !lens || !nk || !wa) {
         rc = akv_fail(AKV_ENOMEM, "out of memory");
         goto done;
     }
@@ -1093,14 +1208,11 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         t.tv_sec += (time_t)(total / BIG_WRITE_RATE) + 1;
         redisSetTimeout(cn->c, t);
     }
-    rc = register_namespaces(rb, cn, w, n, members);
-    if (rc == AKV_OK) {
-        redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
-                                   (int)(4 * n));
-        rc = write_result(rb, cn, r, w, n, res);
-        if (r)
-            freeReplyObject(r);
-    }
+    redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
+                               (int)(4 * n));
+    rc = write_result(rb, cn, r, w, n, res);
+    if (r)
+        freeReplyObject(r);
     if (slow && cn->c->err == 0)
         redisSetTimeout(cn->c, rb->timeout);
     conn_give(rb, cn);
@@ -1112,7 +1224,6 @@ done:
     free(lens);
     free(nk);
     free(wa);
-    free(members);
     return rc;
 }
 
@@ -1196,17 +1307,9 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
 
 /* ---- namespaces -------------------------------------------------------- */
 
-/* The namespaces ns covers, as "S:SB" members, in akv:ns order (scope
- * digit, then sandbox bytes: the order of LMDB's keys). With a sandbox
- * given no lookup is needed. *out is an owned reply or NULL (then the
- * caller walks fixed[]). */
-struct ns_list {
-    redisReply *reply;
-    size_t n;
-    char fixed[AKV_SCOPE_COUNT][2 + AKV_SANDBOX_MAX];
-    size_t fixed_len[AKV_SCOPE_COUNT];
-};
-
+/* The namespaces ns covers, in (scope digit, sandbox bytes) order: the
+ * order of LMDB's keys. With a sandbox given no lookup is needed; without,
+ * the database is scanned (ns_scan). */
 static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
 {
     memset(l, 0, sizeof *l);
@@ -1214,28 +1317,15 @@ static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
         int first = ns->scope == AKV_SCOPE_ALL ? 0 : ns->scope;
         int last = ns->scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : ns->scope;
         for (int s = first; s <= last; s++, l->n++)
-            l->fixed_len[l->n] =
-                ns_member(l->fixed[l->n], s, ns->sandbox, ns->sandbox_len);
+            l->fixed[l->n].len = ns_member(l->fixed[l->n].s, s, ns->sandbox,
+                                           ns->sandbox_len);
         return AKV_OK;
     }
     struct conn *cn;
     int rc = conn_take(rb, &cn);
     if (rc != AKV_OK)
         return rc;
-    char lo[3] = "-", hi[3] = "+";
-    if (ns->scope != AKV_SCOPE_ALL) {
-        snprintf(lo, sizeof lo, "[%c", '0' + ns->scope);
-        snprintf(hi, sizeof hi, "(%c", '0' + ns->scope + 1);
-    }
-    redisReply *r = redisCommand(cn->c, "ZRANGEBYLEX akv:ns %s %s", lo, hi);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        rc = redis_fail(rb, cn->c, r, "listing namespaces");
-        if (r)
-            freeReplyObject(r);
-    } else {
-        l->reply = r;
-        l->n = r->elements;
-    }
+    rc = ns_scan(rb, cn->c, ns->scope, l);
     conn_give(rb, cn);
     return rc;
 }
@@ -1243,18 +1333,9 @@ static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
 /* Member i of l as scope and sandbox; false if it is not well formed. */
 static bool ns_at(const struct ns_list *l, size_t i, akv_ns *ns)
 {
-    const char *m;
-    size_t len;
-    if (l->reply) {
-        const redisReply *e = l->reply->element[i];
-        if (e->type != REDIS_REPLY_STRING)
-            return false;
-        m = e->str;
-        len = e->len;
-    } else {
-        m = l->fixed[i];
-        len = l->fixed_len[i];
-    }
+    const struct ns_name *nm = l->names ? &l->names[i] : &l->fixed[i];
+    const char *m = nm->s;
+    size_t len = nm->len;
     if (len < 3 || len > 2 + AKV_SANDBOX_MAX || m[1] != ':' || m[0] < '0' ||
         m[0] >= '0' + AKV_SCOPE_COUNT)
         return false;
@@ -1381,8 +1462,7 @@ static int redis_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
             rc = scan_ns(rb, &one, prefix, prefix_len, after, after_len, fn,
                          ctx);
     }
-    if (l.reply)
-        freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 
@@ -1425,8 +1505,7 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
             freeReplyObject(r);
         conn_give(rb, cn);
     }
-    if (l.reply)
-        freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 
@@ -1442,13 +1521,13 @@ static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
         return rc;
     struct conn *cn;
     if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        freeReplyObject(l.reply);
+        free(l.names);
         return rc;
     }
     int *scope = calloc(l.n ? l.n : 1, sizeof *scope);
     if (scope == NULL) {
         conn_give(rb, cn);
-        freeReplyObject(l.reply);
+        free(l.names);
         return akv_fail(AKV_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < l.n; i++) {
@@ -1488,13 +1567,14 @@ static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
     }
     free(scope);
     conn_give(rb, cn);
-    freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 
 /* ---- counters ---------------------------------------------------------- */
 
-/* Moves the counts gathered in this process into akv:c, pipelined. On
+/* Moves the counts gathered in this process into its counter shard,
+ * pipelined. On
  * failure they are put back for the next try. */
 static void counters_flush(redis_backend *rb)
 {
@@ -1512,12 +1592,14 @@ static void counters_flush(redis_backend *rb)
     int sent = 0;
     for (int i = 0; ok && i < AKV_SCOPE_COUNT; i++) {
         if (h[i]) {
-            redisAppendCommand(cn->c, "HINCRBY akv:c hits:%d %llu", i,
+            redisAppendCommand(cn->c, "HINCRBY %s hits:%d %llu",
+                               rb->counter_key, i,
                                (unsigned long long)h[i]);
             sent++;
         }
         if (m[i]) {
-            redisAppendCommand(cn->c, "HINCRBY akv:c misses:%d %llu", i,
+            redisAppendCommand(cn->c, "HINCRBY %s misses:%d %llu",
+                               rb->counter_key, i,
                                (unsigned long long)m[i]);
             sent++;
         }
@@ -1565,8 +1647,18 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
         akv_error_restore(&saved);
         return;
     }
-    redisReply *r = redisCommand(cn->c, "HGETALL akv:c");
-    if (r && r->type == REDIS_REPLY_ARRAY) {
+    /* Every shard, pipelined; a shard that cannot be read counts 0. */
+    for (int k = 0; k < COUNTER_SHARDS; k++)
+        redisAppendCommand(cn->c, "HGETALL akv:{c:%d}", k);
+    for (int k = 0; k < COUNTER_SHARDS && cn->c->err == 0; k++) {
+        void *reply = NULL;
+        if (redisGetReply(cn->c, &reply) != REDIS_OK)
+            break;
+        redisReply *r = reply;
+        if (r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            continue;
+        }
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
             const redisReply *f = r->element[i];
             long long v;
@@ -1581,15 +1673,14 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
                      s < AKV_SCOPE_COUNT)
                 misses[s] += (uint64_t)v;
         }
-    }
-    if (r)
         freeReplyObject(r);
+    }
     conn_give(rb, cn);
     akv_error_restore(&saved);
 }
 
-/* The members of akv:ns (every namespace ever written) whose usage hash
- * counts entries: the list, then one HGET per member, pipelined. */
+/* The namespaces (ns_scan) whose usage hash counts entries: the list,
+ * then one HGET per namespace, pipelined. */
 static int redis_namespaces(akv_backend *be,
                             int (*fn)(void *ctx, const akv_ns *ns), void *ctx)
 {
@@ -1601,13 +1692,13 @@ static int redis_namespaces(akv_backend *be,
         return rc;
     struct conn *cn;
     if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        freeReplyObject(l.reply);
+        free(l.names);
         return rc;
     }
     char *sent = calloc(l.n ? l.n : 1, 1);
     if (sent == NULL) {
         conn_give(rb, cn);
-        freeReplyObject(l.reply);
+        free(l.names);
         return akv_fail(AKV_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < l.n; i++) {
@@ -1645,7 +1736,7 @@ static int redis_namespaces(akv_backend *be,
         rc = redis_fail(rb, cn->c, NULL, "reading usage");
     free(sent);
     conn_give(rb, cn);
-    freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 

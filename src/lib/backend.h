@@ -153,7 +153,7 @@ typedef struct akv_backend_ops {
     void (*health)(akv_backend *be, akv_health *h);
 
     /* Calls fn once per namespace that may hold records (LMDB: usage rows
-     * with entries; Redis: the members of akv:ns), in (scope, sandbox)
+     * with entries; Redis: the namespaces its keys show), in (scope, sandbox)
      * order; fn returning non-zero stops the walk with that code. */
     int (*namespaces)(akv_backend *be,
                       int (*fn)(void *ctx, const akv_ns *ns), void *ctx);

@@ -88,6 +88,26 @@ void tu_redis_command(const char *fmt, ...)
     redisFree(c);
 }
 
+char *tu_redis_string(const char *fmt, ...)
+{
+    redisContext *c = tu_redis();
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis command '%s' failed", fmt);
+    char *out = NULL;
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+        out = strndup(r->str, r->len);
+    else if (r->type == REDIS_REPLY_INTEGER && asprintf(&out, "%lld",
+                                                        r->integer) < 0)
+        out = NULL;
+    freeReplyObject(r);
+    redisFree(c);
+    return out;
+}
+
 /* The damaged form of a record of format 2 (record.c); owned. */
 static unsigned char *damage_bytes(const unsigned char *in, size_t len,
                                    tu_damage how, size_t *out_len)
@@ -193,11 +213,17 @@ void tu_usage_make_old(const char *dir)
     if (tu_backend()) {
         /* The layout of src/lib/backend-redis.c. */
         redisContext *c = tu_redis();
-        redisReply *ns = redisCommand(c, "ZRANGE akv:ns 0 -1");
-        if (ns == NULL || ns->type != REDIS_REPLY_ARRAY)
+        /* Every namespace's records hash, akv:{S:SB}:v (the test stores
+         * are small: one SCAN call sees them all). */
+        redisReply *ns =
+            redisCommand(c, "SCAN 0 MATCH akv:{*}:v COUNT 100000");
+        if (ns == NULL || ns->type != REDIS_REPLY_ARRAY || ns->elements != 2 ||
+            strcmp(ns->element[0]->str, "0") != 0)
             fail_msg("cannot list namespaces");
-        for (size_t i = 0; i < ns->elements; i++) {
-            const char *m = ns->element[i]->str;
+        for (size_t i = 0; i < ns->element[1]->elements; i++) {
+            char m[80];
+            const redisReply *k = ns->element[1]->element[i];
+            snprintf(m, sizeof m, "%.*s", (int)k->len - 8, k->str + 5);
             redisReply *all = redisCommand(c, "HGETALL akv:{%s}:v", m);
             if (all == NULL || all->type != REDIS_REPLY_ARRAY)
                 fail_msg("cannot read namespace %s", m);
