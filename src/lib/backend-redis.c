@@ -75,6 +75,7 @@
 
 #include "internal.h"
 #include "record.h"
+#include "redis-cluster.h"
 
 #define SCAN_PAGE 128               /* keys per scan page */
 #define SCAN_PAGE_BYTES (8u << 20)  /* and bytes, past the first record */
@@ -444,9 +445,13 @@ static void pipe_guard_end(struct pipe_guard *g)
 
 /* ---- the backend ------------------------------------------------------- */
 
+/* A connection for one operation: a redisContext of node `node` (of
+ * redis-cluster.c's pools), for commands on hash slot `slot` (the
+ * namespace's); the router may move it to another node on a redirection. */
 struct conn {
     redisContext *c;
-    struct conn *next;
+    int node;
+    int slot;
     struct pipe_guard guard; /* of the thread using the connection */
 };
 
@@ -457,9 +462,8 @@ typedef struct redis_backend {
     char where[320]; /* "redis at HOST:PORT/DB", for messages */
     char sha[S_COUNT][41];
     bool guard_sigpipe; /* SIGPIPE was not ignored at open */
-    pthread_mutex_t lock; /* guards pool, idle */
-    struct conn *pool;
-    int idle;
+    akv_rc *rc;           /* routing, pools (redis-cluster.c) */
+    _Atomic bool checked; /* the format marker was read (store_check) */
     /* Reads counted here and added to akv:c at most once a second, so
      * that a get costs one round trip. */
     _Atomic uint64_t hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
@@ -481,6 +485,8 @@ static int redis_fail(redis_backend *rb, redisContext *c,
         return akv_fail(AKV_EUNAVAILABLE, "%s: %s answered: %s", what,
                         rb->where, r->str);
     }
+    if (c == NULL && r == NULL && akv_last_error()->code != AKV_OK)
+        return akv_last_error()->code; /* no node reached: said why */
     if (c && c->err) {
         /* A socket timeout (SO_RCVTIMEO) reads as EAGAIN. */
         const char *why = c->errstr;
@@ -495,151 +501,59 @@ static int redis_fail(redis_backend *rb, redisContext *c,
 
 /* ---- connections ------------------------------------------------------- */
 
-/* Sends one command and takes its reply; NULL when the connection failed
- * (c->err says why). */
-static redisReply *cmd(redisContext *c, int argc, const char **argv,
-                       const size_t *lens)
+/* Runs one command on cn for its slot (following redirections, see
+ * redis-cluster.h); NULL when the connection failed (cn->c->err says why,
+ * or cn->c is NULL and the error is set). idempotent: a read, which may
+ * be sent again after an I/O error. */
+static redisReply *rexec(redis_backend *rb, struct conn *cn, bool idempotent,
+                         int argc, const char **argv, const size_t *lens)
 {
-    return redisCommandArgv(c, argc, argv, lens);
+    return akv_rc_exec(rb->rc, &cn->c, &cn->node, cn->slot, idempotent, argc,
+                       argv, lens);
 }
 
-static void upgrade_store(redis_backend *rb, redisContext *c, char from);
+static int store_check(redis_backend *rb);
 
-/* A new connection: connect, authenticate, select the database, check the
- * store's format marker (and upgrade a store of an older format). */
-static int conn_open(redis_backend *rb, struct conn **out)
-{
-    redisContext *c =
-        redisConnectWithTimeout(rb->url.host, rb->url.port, rb->timeout);
-    if (c == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    if (c->err) {
-        int rc = akv_fail(AKV_EUNAVAILABLE, "cannot connect to %s: %s",
-                          rb->where, c->errstr);
-        redisFree(c);
-        return rc;
-    }
-    redisSetTimeout(c, rb->timeout);
-    redisReply *r = NULL;
-    int rc = AKV_OK;
-    const struct akv_redis_url *u = &rb->url;
-    if (u->password) {
-        const char *av[3] = {"AUTH", u->user ? u->user : u->password,
-                             u->password};
-        size_t al[3] = {4, strlen(av[1]), strlen(u->password)};
-        r = cmd(c, u->user ? 3 : 2, av, al);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            rc = r ? akv_fail(AKV_EUNAVAILABLE, "%s refused the password: %s",
-                              rb->where, r->str)
-                   : redis_fail(rb, c, r, "authenticating");
-            goto out;
-        }
-        freeReplyObject(r);
-    }
-    if (u->db != 0) {
-        r = redisCommand(c, "SELECT %d", u->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            rc = redis_fail(rb, c, r, "selecting the database");
-            goto out;
-        }
-        freeReplyObject(r);
-    }
-    /* Read first: a database that is already ours needs no write, so a
-     * Redis that refuses writes (maxmemory reached, a replica) can still
-     * serve reads. */
-    r = redisCommand(c, "GET akv:format");
-    if (r && r->type == REDIS_REPLY_NIL) {
-        freeReplyObject(r);
-        r = redisCommand(c, "SET akv:format 3 NX");
-        if (r && r->type != REDIS_REPLY_ERROR) {
-            freeReplyObject(r);
-            r = redisCommand(c, "GET akv:format");
-        }
-    }
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        rc = redis_fail(rb, c, r, "opening the store");
-        goto out;
-    }
-    if (r->type == REDIS_REPLY_STRING &&
-        (r->len != 1 || r->str[0] < '1' || r->str[0] > '3')) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
-                      "unknown format", rb->where);
-        goto out;
-    }
-    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "%s: akv:format is not a string; "
-                      "the database holds something else", rb->where);
-        goto out;
-    }
-    if (r->type == REDIS_REPLY_STRING && r->str[0] != '3')
-        upgrade_store(rb, c, r->str[0]);
-out:
-    if (r)
-        freeReplyObject(r);
-    if (rc != AKV_OK) {
-        redisFree(c);
-        return rc;
-    }
-    struct conn *cn = malloc(sizeof *cn);
-    if (cn == NULL) {
-        redisFree(c);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    cn->c = c;
-    cn->next = NULL;
-    *out = cn;
-    return AKV_OK;
-}
-
-/* Takes a connection for the calling thread (from the pool, or a new one);
- * conn_give() hands it back. Between the two the thread's SIGPIPE is
- * guarded. */
-static int conn_take(redis_backend *rb, struct conn **out)
+/* Takes a connection to the owner of slot (any node when slot < 0) for
+ * the calling thread into *cn (the caller's: no allocation, so that an
+ * operation over many namespaces cannot fail half-way for want of
+ * memory); conn_give() hands it back. Between the two the
+ * thread's SIGPIPE is guarded. The first successful call also checks the
+ * store's format marker. */
+static int conn_take(redis_backend *rb, int slot, struct conn *cn)
 {
     struct pipe_guard g;
     pipe_guard_begin(&g, rb->guard_sigpipe);
-    pthread_mutex_lock(&rb->lock);
-    struct conn *cn = rb->pool;
-    if (cn) {
-        rb->pool = cn->next;
-        rb->idle--;
-    }
-    pthread_mutex_unlock(&rb->lock);
-    int rc = cn ? AKV_OK : conn_open(rb, &cn);
-    if (rc != AKV_OK) {
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked) && (rc = store_check(rb)) != AKV_OK) {
         pipe_guard_end(&g);
         return rc;
     }
+    cn->slot = slot;
+    cn->c = akv_rc_get(rb->rc, slot, &cn->node);
+    if (cn->c == NULL) {
+        rc = akv_last_error()->code;
+        pipe_guard_end(&g);
+        return rc != AKV_OK ? rc : akv_fail(AKV_EUNAVAILABLE, "%s: no node "
+                                            "reachable", rb->where);
+    }
     cn->guard = g;
-    *out = cn;
     return AKV_OK;
 }
 
-/* Returns a connection to the pool, or drops it when it failed: hiredis
- * cannot resynchronise a connection after an I/O error or a timeout. */
+/* Returns a connection to its node's pool (a failed one is dropped). */
 static void conn_give(redis_backend *rb, struct conn *cn)
 {
     struct pipe_guard g = cn->guard;
-    if (cn->c->err == 0) {
-        pthread_mutex_lock(&rb->lock);
-        if (rb->idle < POOL_IDLE_MAX) {
-            cn->next = rb->pool;
-            rb->pool = cn;
-            rb->idle++;
-            cn = NULL;
-        }
-        pthread_mutex_unlock(&rb->lock);
-    }
-    if (cn) {
-        redisFree(cn->c);
-        free(cn);
-    }
+    akv_rc_put(rb->rc, cn->node, cn->c);
+    cn->c = NULL;
     pipe_guard_end(&g);
 }
 
 /* Runs script s by digest, loading it with EVAL if this Redis has not seen
  * it (after a restart, or on another node). argv[0..2] are filled here:
- * the caller leaves them free and passes argc including them. */
+ * the caller leaves them free and passes argc including them. Scripts
+ * write: never sent twice after an I/O error. */
 static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
                               int argc, const char **argv, size_t *lens,
                               int nkeys)
@@ -652,7 +566,7 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
     lens[1] = 40;
     argv[2] = nk;
     lens[2] = strlen(nk);
-    redisReply *r = cmd(cn->c, argc, argv, lens);
+    redisReply *r = rexec(rb, cn, false, argc, argv, lens);
     if (r && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
@@ -660,7 +574,7 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
         lens[0] = 4;
         argv[1] = scripts[s];
         lens[1] = strlen(scripts[s]);
-        r = cmd(cn->c, argc, argv, lens);
+        r = rexec(rb, cn, false, argc, argv, lens);
     }
     return r;
 }
@@ -671,6 +585,7 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
 struct ns_keys {
     char k[4][NS_KEY_MAX];
     size_t len;
+    int slot; /* the hash slot of all four */
 };
 
 static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
@@ -689,6 +604,7 @@ static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
         memcpy(nk->k[i], k, nk->len);
         nk->k[i][nk->len - 1] = suffix[i];
     }
+    nk->slot = (int)akv_rc_slot(k, nk->len);
 }
 
 /* The name of a namespace as ns_list holds it, "S:SB": what the hash tag
@@ -729,22 +645,67 @@ static int ns_name_cmp(const void *a, const void *b)
  * and a second shard on every write of a Redis Cluster. SCAN visits each
  * key of the database once, and a namespace has four keys whatever its
  * number of entries, so listing costs in proportion to the namespaces. */
-static int ns_scan(redis_backend *rb, redisContext *c, int scope,
-                   struct ns_list *l)
+static int ns_scan_node(redis_backend *rb, redisContext *c, int scope,
+                        struct ns_list *l, size_t *cap);
+
+/* On a Redis Cluster every master holds a share of the namespaces: each
+ * is scanned, and the lists merged. */
+static int ns_scan(redis_backend *rb, int scope, struct ns_list *l)
+{
+    int nodes[64];
+    size_t nn = akv_rc_masters(rb->rc, nodes, 64), cap = 0;
+    int rc = AKV_OK;
+    l->names = NULL;
+    l->n = 0;
+    for (size_t k = 0; k < nn && rc == AKV_OK; k++) {
+        redisContext *c = akv_rc_get_node(rb->rc, nodes[k]);
+        if (c == NULL) {
+            rc = akv_last_error()->code;
+            break;
+        }
+        rc = ns_scan_node(rb, c, scope, l, &cap);
+        akv_rc_put(rb->rc, nodes[k], c);
+    }
+    if (rc != AKV_OK) {
+        free(l->names);
+        l->names = NULL;
+        l->n = 0;
+        return rc;
+    }
+    if (l->n == 0) {
+        /* names == NULL would read as fixed[]: keep an empty list. */
+        l->names = malloc(sizeof *l->names);
+        if (l->names == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        return AKV_OK;
+    }
+    qsort(l->names, l->n, sizeof *l->names, ns_name_cmp);
+    size_t u = 1;
+    for (size_t i = 1; i < l->n; i++)
+        if (ns_name_cmp(&l->names[i], &l->names[u - 1]) != 0)
+            l->names[u++] = l->names[i];
+    l->n = u;
+    return AKV_OK;
+}
+
+/* The namespaces of one node's database, appended to l (*cap: its
+ * allocated size). */
+static int ns_scan_node(redis_backend *rb, redisContext *c, int scope,
+                        struct ns_list *l, size_t *capp)
 {
     char match[16];
     if (scope == AKV_SCOPE_ALL)
         snprintf(match, sizeof match, "akv:{?:*}:[vu]");
     else
         snprintf(match, sizeof match, "akv:{%c:*}:[vu]", '0' + scope);
-    size_t cap = 0;
+    size_t cap = *capp;
     char cursor[32] = "0";
     int rc = AKV_OK;
     do {
         const char *argv[6] = {"SCAN", cursor, "MATCH", match, "COUNT",
                                "1000"};
         size_t lens[6] = {4, strlen(cursor), 5, strlen(match), 5, 4};
-        redisReply *r = cmd(c, 6, argv, lens);
+        redisReply *r = redisCommandArgv(c, 6, argv, lens);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
             r->element[0]->type != REDIS_REPLY_STRING ||
             r->element[0]->len >= sizeof cursor ||
@@ -781,28 +742,8 @@ static int ns_scan(redis_backend *rb, redisContext *c, int scope,
         }
         freeReplyObject(r);
     } while (rc == AKV_OK && strcmp(cursor, "0") != 0);
-    if (rc != AKV_OK) {
-        free(l->names);
-        l->names = NULL;
-        l->n = 0;
-        return rc;
-    }
-    if (l->n == 0) {
-        free(l->names);
-        l->names = NULL;
-        /* names == NULL would read as fixed[]: keep an empty list. */
-        l->names = malloc(sizeof *l->names);
-        if (l->names == NULL)
-            return akv_fail(AKV_ENOMEM, "out of memory");
-        return AKV_OK;
-    }
-    qsort(l->names, l->n, sizeof *l->names, ns_name_cmp);
-    size_t u = 1;
-    for (size_t i = 1; i < l->n; i++)
-        if (ns_name_cmp(&l->names[i], &l->names[u - 1]) != 0)
-            l->names[u++] = l->names[i];
-    l->n = u;
-    return AKV_OK;
+    *capp = cap;
+    return rc;
 }
 
 /* The move from the layout of formats 1 and 2 (one registry zset akv:ns,
@@ -826,22 +767,22 @@ static const char upgrade_layout_lua[] =
     "redis.call('SET', KEYS[4], '3')\n"
     "return 1\n";
 
-/* Brings a store of format 1 or 2 to format 3 on connection c. Format 1
- * counted usage as value bytes only: every namespace's usage is recounted
- * first by a script of its own (one hash slot each, as everywhere). Then
- * the layout moves (upgrade_layout_lua). The write scripts recount a
- * namespace whose usage hash lacks acct = 2 by themselves, and listing
- * does not need the registry, so a failure here (a read-only replica, say)
- * is only logged: the next connection tries again. */
-static void upgrade_store(redis_backend *rb, redisContext *c, char from)
+/* Brings a store of format 1 or 2 to format 3. Format 1 counted usage
+ * as value bytes only: every namespace's usage is recounted first by a
+ * script of its own (one hash slot each, as everywhere). Then the layout
+ * moves (upgrade_layout_lua). The write scripts recount a namespace whose
+ * usage hash lacks acct = 2 by themselves, and listing does not need the
+ * registry, so a failure here (a read-only replica, say) is only logged:
+ * the next process tries again. */
+static void upgrade_store(redis_backend *rb, struct conn *cn, char from)
 {
     akv_error saved = *akv_last_error();
-    struct conn tmp = {.c = c};
     bool ok = true;
     size_t done = 0;
+    int slot = cn->slot;
     if (from == '1') {
         struct ns_list l = {0};
-        ok = ns_scan(rb, c, AKV_SCOPE_ALL, &l) == AKV_OK;
+        ok = ns_scan(rb, AKV_SCOPE_ALL, &l) == AKV_OK;
         for (size_t i = 0; ok && i < l.n; i++) {
             const struct ns_name *e = &l.names[i];
             if (e->len < 3 || e->s[1] != ':' || e->s[0] < '0' ||
@@ -851,7 +792,8 @@ static void upgrade_store(redis_backend *rb, redisContext *c, char from)
             ns_keys(&nk, e->s[0] - '0', e->s + 2, e->len - 2);
             const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
             size_t lens[5] = {0, 0, 0, nk.len, nk.len};
-            redisReply *r = run_script(rb, &tmp, S_UPGRADE, 5, argv, lens, 2);
+            cn->slot = (int)akv_rc_slot(nk.k[0], nk.len);
+            redisReply *r = run_script(rb, cn, S_UPGRADE, 5, argv, lens, 2);
             ok = r && r->type == REDIS_REPLY_INTEGER;
             if (ok)
                 done += r->integer == 1;
@@ -868,19 +810,68 @@ static void upgrade_store(redis_backend *rb, redisContext *c, char from)
                                COUNTER_KEY_0, "akv:ns", "akv:format"};
         size_t lens[7] = {4, strlen(upgrade_layout_lua), 1, 5,
                           strlen(COUNTER_KEY_0), 6, 10};
-        redisReply *r = cmd(c, 7, argv, lens);
+        cn->slot = slot;
+        redisReply *r = cn->c ? rexec(rb, cn, false, 7, argv, lens) : NULL;
         ok = r && r->type == REDIS_REPLY_INTEGER;
         if (ok && r->integer == 1)
             akv_log("info", "%s: store upgraded to format 3 (no namespace "
                     "registry, read counters sharded)", rb->where);
+        else if (!ok && r && r->type == REDIS_REPLY_ERROR)
+            akv_log("warning", "%s: upgrade to format 3: %s", rb->where,
+                    r->str);
         if (r)
             freeReplyObject(r);
     }
     if (!ok)
-        akv_log("warning", "%s: could not upgrade the store to format 3 yet "
-                "(%s); the next connection tries again", rb->where,
-                c->err ? c->errstr : "refused");
+        akv_log("warning", "%s: could not upgrade the store to format 3 yet; "
+                "the next process tries again", rb->where);
+    cn->slot = slot;
     akv_error_restore(&saved);
+}
+
+/* Reads the store's format marker akv:format (on the node of its slot),
+ * once per process: sets it on an empty database, upgrades an older
+ * format, refuses an unknown one. Read first: a database that is already
+ * ours needs no write, so a Redis that refuses writes (maxmemory reached,
+ * a replica) can still serve reads. */
+static int store_check(redis_backend *rb)
+{
+    struct conn cn = {.slot = (int)akv_rc_slot("akv:format", 10)};
+    cn.c = akv_rc_get(rb->rc, cn.slot, &cn.node);
+    if (cn.c == NULL)
+        return akv_last_error()->code;
+    int rc = AKV_OK;
+    const char *get[2] = {"GET", "akv:format"};
+    const size_t getl[2] = {3, 10};
+    const char *set[4] = {"SET", "akv:format", "3", "NX"};
+    const size_t setl[4] = {3, 10, 1, 2};
+    redisReply *r = rexec(rb, &cn, true, 2, get, getl);
+    if (r && r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        r = rexec(rb, &cn, true, 4, set, setl);
+        if (r && r->type != REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            r = rexec(rb, &cn, true, 2, get, getl);
+        }
+    }
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        rc = redis_fail(rb, cn.c, r, "opening the store");
+    } else if (r->type == REDIS_REPLY_STRING &&
+               (r->len != 1 || r->str[0] < '1' || r->str[0] > '3')) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
+                      "unknown format", rb->where);
+    } else if (r->type != REDIS_REPLY_STRING) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: akv:format is not a string; "
+                      "the database holds something else", rb->where);
+    } else {
+        if (r->str[0] != '3')
+            upgrade_store(rb, &cn, r->str[0]);
+        atomic_store(&rb->checked, true);
+    }
+    if (r)
+        freeReplyObject(r);
+    akv_rc_put(rb->rc, cn.node, cn.c);
+    return rc;
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -902,14 +893,9 @@ static void redis_close(akv_backend *be)
     if (rb == NULL)
         return;
     /* Counted reads not yet in Redis: one last try, best effort. */
-    counters_flush(rb);
-    struct conn *cn;
-    while ((cn = rb->pool) != NULL) {
-        rb->pool = cn->next;
-        redisFree(cn->c);
-        free(cn);
-    }
-    pthread_mutex_destroy(&rb->lock);
+    if (rb->rc)
+        counters_flush(rb);
+    akv_rc_free(rb->rc);
     akv_redis_url_free(&rb->url);
     free(rb);
 }
@@ -923,7 +909,6 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
     if (rb == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
     rb->base.ops = &redis_ops;
-    pthread_mutex_init(&rb->lock, NULL);
     int rc = akv_redis_url_parse(url, &rb->url);
     if (rc != AKV_OK) {
         redis_close(&rb->base);
@@ -933,6 +918,10 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
     rb->timeout.tv_usec = (rb->url.timeout_ms % 1000) * 1000;
     snprintf(rb->where, sizeof rb->where, "redis at %s:%d/%d", rb->url.host,
              rb->url.port, rb->url.db);
+    if ((rc = akv_rc_new(&rb->url, rb->where, &rb->rc)) != AKV_OK) {
+        redis_close(&rb->base);
+        return rc;
+    }
     for (int i = 0; i < S_COUNT; i++)
         sha1_hex(scripts[i], rb->sha[i]);
     /* Each process adds its read counts to one of COUNTER_SHARDS hashes,
@@ -946,8 +935,8 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
      * at once in the first command's error; a Redis that is down is not a
      * reason to refuse to open (the server starts and reports 503 until
      * it is back). */
-    struct conn *cn;
-    if (conn_take(rb, &cn) == AKV_OK)
+    struct conn cnb, *cn = &cnb;
+    if (conn_take(rb, -1, cn) == AKV_OK)
         conn_give(rb, cn);
     akv_error_clear();
     *out = &rb->base;
@@ -960,15 +949,15 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
                      size_t key_len, akv_rec *rec, void **hold)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
     struct ns_keys nk;
     ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    struct conn cnb, *cn = &cnb;
+    int rc = conn_take(rb, nk.slot, cn);
+    if (rc != AKV_OK)
+        return rc;
     const char *argv[3] = {"HGET", nk.k[0], key};
     size_t lens[3] = {4, nk.len, key_len};
-    redisReply *r = cmd(cn->c, 3, argv, lens);
+    redisReply *r = rexec(rb, cn, true, 3, argv, lens);
     if (r == NULL || (r->type != REDIS_REPLY_STRING &&
                       r->type != REDIS_REPLY_NIL)) {
         rc = redis_fail(rb, cn->c, r, "reading entry");
@@ -987,44 +976,71 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
     return AKV_OK;
 }
 
-/* Pipelined HGETs: all requests written at once, the replies read in
- * order, one round trip for all of them. */
+/* Runs n commands pipelined per node (redis-cluster.c), under the
+ * SIGPIPE guard, after the store check; replies[i] NULL when command i's
+ * node failed. */
+static int pipeline(redis_backend *rb, size_t n, const unsigned *slots,
+                    const int *argcs, const char *const *const *argvs,
+                    const size_t *const *lenss, redisReply **replies)
+{
+    struct pipe_guard g;
+    pipe_guard_begin(&g, rb->guard_sigpipe);
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked))
+        rc = store_check(rb);
+    if (rc == AKV_OK)
+        rc = akv_rc_pipeline(rb->rc, n, slots, argcs, argvs, lenss, replies);
+    pipe_guard_end(&g);
+    return rc;
+}
+
+/* Pipelined HGETs: all requests written at once (per node on a cluster),
+ * the replies read in order, one round trip per node for all of them. */
 static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
                            const char *const *keys, const size_t *key_lens,
                            akv_rec *recs, void **holds, int *rcs)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK) {
-        for (size_t i = 0; i < n; i++)
-            rcs[i] = rc;
-        return;
+    struct ns_keys *nk = malloc((n ? n : 1) * sizeof *nk);
+    unsigned *slots = malloc((n ? n : 1) * sizeof *slots);
+    int *argcs = malloc((n ? n : 1) * sizeof *argcs);
+    const char *(*av)[3] = malloc((n ? n : 1) * sizeof *av);
+    size_t (*al)[3] = malloc((n ? n : 1) * sizeof *al);
+    const char ***argvs = malloc((n ? n : 1) * sizeof *argvs);
+    const size_t **lenss = malloc((n ? n : 1) * sizeof *lenss);
+    redisReply **replies = calloc(n ? n : 1, sizeof *replies);
+    int rc = AKV_OK;
+    if (!nk || !slots || !argcs || !av || !al || !argvs || !lenss ||
+        !replies)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == AKV_OK && i < n; i++) {
+        ns_keys(&nk[i], ns[i].scope, ns[i].sandbox, ns[i].sandbox_len);
+        slots[i] = (unsigned)nk[i].slot;
+        argcs[i] = 3;
+        av[i][0] = "HGET";
+        av[i][1] = nk[i].k[0];
+        av[i][2] = keys[i];
+        al[i][0] = 4;
+        al[i][1] = nk[i].len;
+        al[i][2] = key_lens[i];
+        argvs[i] = av[i];
+        lenss[i] = al[i];
     }
-    for (size_t i = 0; i < n; i++) {
-        struct ns_keys nk;
-        ns_keys(&nk, ns[i].scope, ns[i].sandbox, ns[i].sandbox_len);
-        const char *argv[3] = {"HGET", nk.k[0], keys[i]};
-        size_t lens[3] = {4, nk.len, key_lens[i]};
-        redisAppendCommandArgv(cn->c, 3, argv, lens); /* copies argv */
-    }
+    if (rc == AKV_OK)
+        rc = pipeline(rb, n, slots, argcs,
+                      (const char *const *const *)argvs, lenss, replies);
     akv_error failed = {0};
-    bool broken = false;
     for (size_t i = 0; i < n; i++) {
-        void *reply = NULL;
-        redisReply *r = NULL;
+        redisReply *r = replies ? replies[i] : NULL;
         holds[i] = NULL;
-        if (!broken && redisGetReply(cn->c, &reply) == REDIS_OK)
-            r = reply;
-        if (broken) {
-            rcs[i] = failed.code;
+        if (rc != AKV_OK) {
+            rcs[i] = rc;
         } else if (r == NULL || (r->type != REDIS_REPLY_STRING &&
                                  r->type != REDIS_REPLY_NIL)) {
-            rcs[i] = redis_fail(rb, cn->c, r, "reading entry");
-            if (r == NULL) { /* the connection is gone: so are the rest */
-                broken = true;
-                failed = *akv_last_error();
-            }
+            rcs[i] = r ? redis_fail(rb, NULL, r, "reading entry")
+                       : akv_fail(AKV_EUNAVAILABLE, "reading entry: %s: "
+                                  "connection failed", rb->where);
+            failed = *akv_last_error();
         } else if (r->type == REDIS_REPLY_NIL) {
             rcs[i] = AKV_ENOTFOUND;
         } else if ((rcs[i] = akv_rec_decode(r->str, r->len, &recs[i])) ==
@@ -1035,9 +1051,16 @@ static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
         if (r)
             freeReplyObject(r);
     }
-    conn_give(rb, cn);
-    if (broken)
+    if (failed.code != AKV_OK)
         akv_error_restore(&failed);
+    free(nk);
+    free(slots);
+    free(argcs);
+    free(av);
+    free(al);
+    free(argvs);
+    free(lenss);
+    free(replies);
 }
 
 static void redis_release(akv_backend *be, void *hold)
@@ -1194,8 +1217,8 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         if ((rc = write_args(&w[i], i, n, del_op, &nk[i], &wa[i], argv,
                              lens)) != AKV_OK)
             goto done;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK)
+    struct conn cnb, *cn = &cnb;
+    if ((rc = conn_take(rb, nk[0].slot, cn)) != AKV_OK)
         goto done;
     /* Redis copies, scripts and (with appendfsync always) syncs a large
      * write before it answers: give it time in proportion. */
@@ -1286,12 +1309,12 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
                        size_t key_len, int64_t expires_at)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
     struct ns_keys nk;
     ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    struct conn cnb, *cn = &cnb;
+    int rc = conn_take(rb, nk.slot, cn);
+    if (rc != AKV_OK)
+        return rc;
     char exp[24];
     snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
     const char *argv[7] = {NULL, NULL, NULL, nk.k[0], nk.k[2], key, exp};
@@ -1321,12 +1344,14 @@ static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
                                            ns->sandbox_len);
         return AKV_OK;
     }
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
-    rc = ns_scan(rb, cn->c, ns->scope, l);
-    conn_give(rb, cn);
+    struct pipe_guard g;
+    pipe_guard_begin(&g, rb->guard_sigpipe);
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked))
+        rc = store_check(rb);
+    if (rc == AKV_OK)
+        rc = ns_scan(rb, ns->scope, l);
+    pipe_guard_end(&g);
     return rc;
 }
 
@@ -1387,8 +1412,8 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
             memmove(start + 1, from, from_len); /* from may be start + 1 */
             start_len = 1 + from_len;
         }
-        struct conn *cn;
-        int rc = conn_take(rb, &cn);
+        struct conn cnb, *cn = &cnb;
+        int rc = conn_take(rb, nk.slot, cn);
         if (rc != AKV_OK)
             return rc;
         const char *argv[8] = {NULL, NULL, NULL, nk.k[0], nk.k[1], start,
@@ -1482,8 +1507,8 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
             continue;
         struct ns_keys nk;
         ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        struct conn *cn;
-        if ((rc = conn_take(rb, &cn)) != AKV_OK)
+        struct conn cnb, *cn = &cnb;
+        if ((rc = conn_take(rb, nk.slot, cn)) != AKV_OK)
             break;
         const char *argv[9] = {NULL,     NULL,     NULL, nk.k[0], nk.k[1],
                                nk.k[2], nk.k[3], mode, nowbuf};
@@ -1509,7 +1534,76 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
     return rc;
 }
 
-/* Every namespace's usage hash, pipelined: one round trip. */
+/* Runs, for each well-formed namespace i of l, the command
+ * {op, its usage hash akv:{S:SB}:u, args[0..nargs)} (nargs <= 2),
+ * pipelined per node; replies[i] is its reply (NULL for a namespace that
+ * is not well formed, or whose node failed: *failed then set). */
+static int ns_pipeline(redis_backend *rb, const struct ns_list *l,
+                       const char *op, int nargs, const char *const *args,
+                       redisReply **replies, bool *failed)
+{
+    size_t n = l->n ? l->n : 1;
+    struct ns_keys *nk = malloc(n * sizeof *nk);
+    unsigned *slots = malloc(n * sizeof *slots);
+    int *argcs = malloc(n * sizeof *argcs);
+    const char *(*av)[4] = malloc(n * sizeof *av);
+    size_t (*al)[4] = malloc(n * sizeof *al);
+    const char ***argvs = malloc(n * sizeof *argvs);
+    const size_t **lenss = malloc(n * sizeof *lenss);
+    unsigned char *ok = calloc(n, 1);
+    redisReply **got = calloc(n, sizeof *got);
+    size_t k = 0;
+    int rc = AKV_OK;
+    *failed = false;
+    if (!nk || !slots || !argcs || !av || !al || !argvs || !lenss || !ok ||
+        !got) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        akv_ns one;
+        replies[i] = NULL;
+        if (!ns_at(l, i, &one))
+            continue;
+        ok[i] = 1;
+        ns_keys(&nk[k], one.scope, one.sandbox, one.sandbox_len);
+        slots[k] = (unsigned)nk[k].slot;
+        argcs[k] = 2 + nargs;
+        av[k][0] = op;
+        al[k][0] = strlen(op);
+        av[k][1] = nk[k].k[3];
+        al[k][1] = nk[k].len;
+        for (int j = 0; j < nargs; j++) {
+            av[k][2 + j] = args[j];
+            al[k][2 + j] = strlen(args[j]);
+        }
+        argvs[k] = av[k];
+        lenss[k] = al[k];
+        k++;
+    }
+    rc = pipeline(rb, k, slots, argcs, (const char *const *const *)argvs,
+                  lenss, got);
+    if (rc == AKV_OK)
+        for (size_t i = 0, j = 0; i < l->n; i++)
+            if (ok[i]) {
+                replies[i] = got[j++];
+                if (replies[i] == NULL)
+                    *failed = true;
+            }
+out:
+    free(nk);
+    free(slots);
+    free(argcs);
+    free(av);
+    free(al);
+    free(argvs);
+    free(lenss);
+    free(ok);
+    free(got);
+    return rc;
+}
+
+/* Every namespace's usage hash, pipelined: one round trip per node. */
 static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
                        uint64_t bytes[AKV_SCOPE_COUNT])
 {
@@ -1519,54 +1613,36 @@ static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
     int rc = ns_list(rb, &all, &l);
     if (rc != AKV_OK)
         return rc;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        free(l.names);
-        return rc;
-    }
-    int *scope = calloc(l.n ? l.n : 1, sizeof *scope);
-    if (scope == NULL) {
-        conn_give(rb, cn);
-        free(l.names);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++) {
+    redisReply **rs = calloc(l.n ? l.n : 1, sizeof *rs);
+    bool failed = false;
+    static const char *const fields[2] = {"bytes", "entries"};
+    if (rs == NULL)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    else
+        rc = ns_pipeline(rb, &l, "HMGET", 2, fields, rs, &failed);
+    if (rc == AKV_OK && failed)
+        rc = akv_fail(AKV_EUNAVAILABLE, "reading usage: %s: connection "
+                      "failed", rb->where);
+    for (size_t i = 0; rs && i < l.n; i++) {
+        redisReply *r = rs[i];
         akv_ns one;
-        scope[i] = -1;
-        if (!ns_at(&l, i, &one))
+        if (r == NULL || !ns_at(&l, i, &one))
             continue;
-        struct ns_keys nk;
-        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        const char *argv[4] = {"HMGET", nk.k[3], "bytes", "entries"};
-        size_t lens[4] = {5, nk.len, 5, 7};
-        redisAppendCommandArgv(cn->c, 4, argv, lens);
-        scope[i] = one.scope;
-    }
-    /* Every reply is read, even after a failure, so that the connection
-     * goes back to the pool in step (or is dropped after an I/O error). */
-    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
-        if (scope[i] < 0)
-            continue;
-        void *reply = NULL;
-        redisReply *r;
-        if (redisGetReply(cn->c, &reply) != REDIS_OK ||
-            (r = reply)->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             if (rc == AKV_OK)
-                rc = redis_fail(rb, cn->c, reply, "reading usage");
+                rc = redis_fail(rb, NULL, r, "reading usage");
         } else if (rc == AKV_OK) {
             long long b = 0, e = 0;
             if (r->element[0]->type != REDIS_REPLY_NIL)
                 reply_int(r->element[0], &b);
             if (r->element[1]->type != REDIS_REPLY_NIL)
                 reply_int(r->element[1], &e);
-            bytes[scope[i]] += b > 0 ? (uint64_t)b : 0;
-            entries[scope[i]] += e > 0 ? (uint64_t)e : 0;
+            bytes[one.scope] += b > 0 ? (uint64_t)b : 0;
+            entries[one.scope] += e > 0 ? (uint64_t)e : 0;
         }
-        if (reply)
-            freeReplyObject(reply);
+        freeReplyObject(r);
     }
-    free(scope);
-    conn_give(rb, cn);
+    free(rs);
     free(l.names);
     return rc;
 }
@@ -1587,37 +1663,43 @@ static void counters_flush(redis_backend *rb)
     if (any == 0)
         return;
     akv_error saved = *akv_last_error();
-    struct conn *cn = NULL;
-    bool ok = conn_take(rb, &cn) == AKV_OK;
-    int sent = 0;
-    for (int i = 0; ok && i < AKV_SCOPE_COUNT; i++) {
-        if (h[i]) {
-            redisAppendCommand(cn->c, "HINCRBY %s hits:%d %llu",
-                               rb->counter_key, i,
-                               (unsigned long long)h[i]);
-            sent++;
-        }
-        if (m[i]) {
-            redisAppendCommand(cn->c, "HINCRBY %s misses:%d %llu",
-                               rb->counter_key, i,
-                               (unsigned long long)m[i]);
-            sent++;
-        }
-    }
-    for (int i = 0; ok && i < sent; i++) {
-        void *r = NULL;
-        if (redisGetReply(cn->c, &r) != REDIS_OK)
+    struct conn cnb, *cn = &cnb;
+    size_t klen = strlen(rb->counter_key);
+    bool taken = conn_take(rb, (int)akv_rc_slot(rb->counter_key, klen), cn) ==
+                 AKV_OK;
+    bool ok = taken;
+    /* One HINCRBY at a time, each following redirections; a count whose
+     * command did not succeed is put back for the next try (one that
+     * failed on an I/O error may have been added: counts are statistics,
+     * an over-count after a lost connection is accepted). */
+    for (int i = 0; i < 2 * AKV_SCOPE_COUNT; i++) {
+        uint64_t *v = i < AKV_SCOPE_COUNT ? &h[i] : &m[i - AKV_SCOPE_COUNT];
+        if (*v == 0 || !ok)
+            continue;
+        char field[16], num[24];
+        snprintf(field, sizeof field, "%s:%d",
+                 i < AKV_SCOPE_COUNT ? "hits" : "misses",
+                 i % AKV_SCOPE_COUNT);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)*v);
+        const char *argv[4] = {"HINCRBY", rb->counter_key, field, num};
+        size_t lens[4] = {7, klen, strlen(field), strlen(num)};
+        redisReply *r = rexec(rb, cn, false, 4, argv, lens);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            *v = 0;
+        else
             ok = false;
         if (r)
             freeReplyObject(r);
+        if (cn->c == NULL)
+            ok = false;
     }
-    if (cn)
+    if (taken)
         conn_give(rb, cn);
-    if (!ok) {
-        for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        if (h[i])
             atomic_fetch_add(&rb->hits[i], h[i]);
+        if (m[i])
             atomic_fetch_add(&rb->misses[i], m[i]);
-        }
     }
     akv_error_restore(&saved);
 }
@@ -1642,19 +1724,36 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
         misses[i] = atomic_load(&rb->misses[i]);
     }
     akv_error saved = *akv_last_error();
-    struct conn *cn;
-    if (conn_take(rb, &cn) != AKV_OK) {
+    /* Every shard, pipelined per node; a shard that cannot be read counts
+     * 0. */
+    char keys[COUNTER_SHARDS][16];
+    unsigned slots[COUNTER_SHARDS];
+    int argcs[COUNTER_SHARDS];
+    const char *av[COUNTER_SHARDS][2];
+    size_t al[COUNTER_SHARDS][2];
+    const char *const *argvs[COUNTER_SHARDS];
+    const size_t *lenss[COUNTER_SHARDS];
+    redisReply *rs[COUNTER_SHARDS];
+    for (int k = 0; k < COUNTER_SHARDS; k++) {
+        snprintf(keys[k], sizeof keys[k], "akv:{c:%d}", k);
+        av[k][0] = "HGETALL";
+        al[k][0] = 7;
+        av[k][1] = keys[k];
+        al[k][1] = strlen(keys[k]);
+        slots[k] = akv_rc_slot(keys[k], al[k][1]);
+        argcs[k] = 2;
+        argvs[k] = av[k];
+        lenss[k] = al[k];
+    }
+    if (pipeline(rb, COUNTER_SHARDS, slots, argcs, argvs, lenss, rs) !=
+        AKV_OK) {
         akv_error_restore(&saved);
         return;
     }
-    /* Every shard, pipelined; a shard that cannot be read counts 0. */
-    for (int k = 0; k < COUNTER_SHARDS; k++)
-        redisAppendCommand(cn->c, "HGETALL akv:{c:%d}", k);
-    for (int k = 0; k < COUNTER_SHARDS && cn->c->err == 0; k++) {
-        void *reply = NULL;
-        if (redisGetReply(cn->c, &reply) != REDIS_OK)
-            break;
-        redisReply *r = reply;
+    for (int k = 0; k < COUNTER_SHARDS; k++) {
+        redisReply *r = rs[k];
+        if (r == NULL)
+            continue;
         if (r->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(r);
             continue;
@@ -1675,12 +1774,11 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
         }
         freeReplyObject(r);
     }
-    conn_give(rb, cn);
     akv_error_restore(&saved);
 }
 
 /* The namespaces (ns_scan) whose usage hash counts entries: the list,
- * then one HGET per namespace, pipelined. */
+ * then one HGET per namespace, pipelined per node. */
 static int redis_namespaces(akv_backend *be,
                             int (*fn)(void *ctx, const akv_ns *ns), void *ctx)
 {
@@ -1690,52 +1788,32 @@ static int redis_namespaces(akv_backend *be,
     int rc = ns_list(rb, &all, &l);
     if (rc != AKV_OK)
         return rc;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        free(l.names);
-        return rc;
-    }
-    char *sent = calloc(l.n ? l.n : 1, 1);
-    if (sent == NULL) {
-        conn_give(rb, cn);
-        free(l.names);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++) {
+    redisReply **rs = calloc(l.n ? l.n : 1, sizeof *rs);
+    bool failed = false;
+    static const char *const field[1] = {"entries"};
+    if (rs == NULL)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    else
+        rc = ns_pipeline(rb, &l, "HGET", 1, field, rs, &failed);
+    if (rc == AKV_OK && failed)
+        rc = akv_fail(AKV_EUNAVAILABLE, "reading usage: %s: connection "
+                      "failed", rb->where);
+    for (size_t i = 0; rs && i < l.n; i++) {
+        redisReply *r = rs[i];
         akv_ns one;
-        if (!ns_at(&l, i, &one))
-            continue;
-        struct ns_keys nk;
-        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        const char *argv[3] = {"HGET", nk.k[3], "entries"};
-        size_t lens[3] = {4, nk.len, 7};
-        redisAppendCommandArgv(cn->c, 3, argv, lens);
-        sent[i] = 1;
-    }
-    /* Every reply is read, even after a failure or a stop, so that the
-     * connection goes back to the pool in step. */
-    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
-        if (!sent[i])
-            continue;
-        void *reply = NULL;
         long long e = 0;
-        if (redisGetReply(cn->c, &reply) != REDIS_OK) {
+        if (r == NULL || !ns_at(&l, i, &one))
+            continue;
+        if (r->type == REDIS_REPLY_ERROR) {
             if (rc == AKV_OK)
-                rc = redis_fail(rb, cn->c, reply, "reading usage");
-        } else if (rc == AKV_OK &&
-                   ((redisReply *)reply)->type != REDIS_REPLY_NIL &&
-                   reply_int(reply, &e) == 0 && e > 0) {
-            akv_ns one;
-            ns_at(&l, i, &one);
+                rc = redis_fail(rb, NULL, r, "reading usage");
+        } else if (rc == AKV_OK && r->type != REDIS_REPLY_NIL &&
+                   reply_int(r, &e) == 0 && e > 0) {
             rc = fn(ctx, &one);
         }
-        if (reply)
-            freeReplyObject(reply);
+        freeReplyObject(r);
     }
-    if (rc == AKV_OK && cn->c->err)
-        rc = redis_fail(rb, cn->c, NULL, "reading usage");
-    free(sent);
-    conn_give(rb, cn);
+    free(rs);
     free(l.names);
     return rc;
 }

@@ -175,12 +175,20 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
 
 /* A parsed redis:// URL (backend-redis.c). Strings are owned: free with
  * akv_redis_url_free(). user and password are NULL when absent. */
+struct akv_redis_seed {
+    char *host;
+    int port;
+};
 struct akv_redis_url {
-    char *host, *user, *password;
+    char *host, *user, *password; /* host, port: the first seed's */
     int port, db;
     int64_t timeout_ms;
+    struct akv_redis_seed *seeds; /* every HOST[:PORT] of the list */
+    size_t nseeds;
 };
-/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]: AKV_OK,
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
+ * [?timeout=DURATION] (several hosts: seed nodes of a Redis Cluster):
+ * AKV_OK,
  * or AKV_EINVAL with a message that never shows the password. */
 int akv_redis_url_parse(const char *url, struct akv_redis_url *out);
 void akv_redis_url_free(struct akv_redis_url *u);
