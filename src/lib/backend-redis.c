@@ -579,6 +579,40 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
     return r;
 }
 
+/* After a write that succeeded on cn: with ?wait=N, WAIT until N replicas
+ * of that master have it (or wait_timeout passed), so that the write
+ * survives the loss of the master once acknowledged. Fewer replicas in
+ * time: AKV_EUNAVAILABLE — the write is on the master (and most likely
+ * reaches its replicas later), but it is not acknowledged as durable. */
+static int wait_replicas(redis_backend *rb, struct conn *cn)
+{
+    if (rb->url.wait_replicas == 0 || cn->c == NULL)
+        return AKV_OK;
+    char n[16], ms[24];
+    snprintf(n, sizeof n, "%d", rb->url.wait_replicas);
+    snprintf(ms, sizeof ms, "%lld", (long long)rb->url.wait_timeout_ms);
+    const char *argv[3] = {"WAIT", n, ms};
+    size_t lens[3] = {4, strlen(n), strlen(ms)};
+    /* WAIT must reach the node that took the write: no routing. */
+    struct timeval t = {rb->url.wait_timeout_ms / 1000 + rb->timeout.tv_sec + 1,
+                        0};
+    redisSetTimeout(cn->c, t);
+    redisReply *r = redisCommandArgv(cn->c, 3, argv, lens);
+    if (cn->c->err == 0)
+        redisSetTimeout(cn->c, rb->timeout);
+    int rc = AKV_OK;
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        rc = redis_fail(rb, cn->c, r, "waiting for replicas");
+    else if (r->integer < rb->url.wait_replicas)
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: written on the master, but only "
+                      "%lld of %d replicas confirmed it within %lld ms",
+                      rb->where, r->integer, rb->url.wait_replicas,
+                      (long long)rb->url.wait_timeout_ms);
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 /* ---- keys -------------------------------------------------------------- */
 
 /* The four keys of a namespace: akv:{S:SB}:v, :o, :x, :u. */
@@ -1236,6 +1270,8 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     rc = write_result(rb, cn, r, w, n, res);
     if (r)
         freeReplyObject(r);
+    if (rc == AKV_OK)
+        rc = wait_replicas(rb, cn);
     if (slow && cn->c->err == 0)
         redisSetTimeout(cn->c, rb->timeout);
     conn_give(rb, cn);
@@ -1322,6 +1358,8 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
     redisReply *r = run_script(rb, cn, S_TOUCH, 7, argv, lens, 2);
     if (r == NULL || r->type != REDIS_REPLY_INTEGER)
         rc = redis_fail(rb, cn->c, r, "refreshing expiry");
+    else
+        rc = wait_replicas(rb, cn);
     if (r)
         freeReplyObject(r);
     conn_give(rb, cn);
@@ -1525,6 +1563,8 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
                 counts[one.scope] += (uint64_t)removed;
             if (live_removed)
                 *live_removed += (uint64_t)live;
+            if (removed > 0)
+                rc = wait_replicas(rb, cn);
         }
         if (r)
             freeReplyObject(r);

@@ -185,9 +185,12 @@ struct akv_redis_url {
     int64_t timeout_ms;
     struct akv_redis_seed *seeds; /* every HOST[:PORT] of the list */
     size_t nseeds;
+    int wait_replicas;       /* ?wait=N: WAIT N after each write (0: no) */
+    int64_t wait_timeout_ms; /* ?wait_timeout=: WAIT's timeout */
 };
 /* redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
- * [?timeout=DURATION] (several hosts: seed nodes of a Redis Cluster):
+ * [?timeout=DURATION&wait=N&wait_timeout=DURATION] (several hosts: seed
+ * nodes of a Redis Cluster):
  * AKV_OK,
  * or AKV_EINVAL with a message that never shows the password. */
 int akv_redis_url_parse(const char *url, struct akv_redis_url *out);

@@ -3,7 +3,7 @@
  * docs/operations.md):
  *
  *   redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
- *           [?timeout=DURATION]
+ *           [?timeout=DURATION&wait=N&wait_timeout=DURATION]
  *
  * (several hosts: the seed nodes of a Redis Cluster, redis-cluster.c)
  *
@@ -55,6 +55,21 @@ static int parse_uint(const char *s, size_t n, long max, long *out)
 }
 
 static int parse_url(struct akv_redis_url *u, const char *url);
+
+/* A duration in the syntax of TTLs, or N"ms": 1 ms to 1 h. */
+static int parse_duration_ms(const char *s, size_t n, int64_t *out)
+{
+    long v;
+    int64_t secs = 0;
+    if (n > 2 && strncmp(s + n - 2, "ms", 2) == 0 &&
+        parse_uint(s, n - 2, 3600000, &v) == 0)
+        *out = v;
+    else if (akv_duration_parse(s, n, &secs) == AKV_OK && secs <= 3600)
+        *out = secs * 1000;
+    else
+        return -1;
+    return *out > 0 ? 0 : -1;
+}
 
 /* One HOST[:PORT] of the list, [p, end), appended to u->seeds. */
 static int parse_host(struct akv_redis_url *u, const char *p, const char *end,
@@ -191,29 +206,32 @@ static int parse_url(struct akv_redis_url *u, const char *url)
         p += 1 + n;
     }
     int64_t timeout_ms = 2000;
+    u->wait_timeout_ms = 1000;
     if (*p == '?') {
         p++;
         while (*p) {
             size_t n = strcspn(p, "&");
             if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
-                int64_t secs = 0;
-                /* Accept the duration syntax of TTLs plus "ms". */
-                if (n > 10 && strncmp(p + n - 2, "ms", 2) == 0 &&
-                    parse_uint(p + 8, n - 10, 3600000, &v) == 0)
-                    timeout_ms = v;
-                else if (akv_duration_parse(p + 8, n - 8, &secs) == AKV_OK &&
-                         secs <= 3600)
-                    timeout_ms = secs * 1000;
-                else
+                if (parse_duration_ms(p + 8, n - 8, &timeout_ms) != 0)
                     return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
                                     "timeout must be like 500ms or 2s (at "
-                                    "most 1h)", shown);
-                if (timeout_ms == 0)
+                                    "most 1h, above 0)", shown);
+            } else if (n > 13 && strncmp(p, "wait_timeout=", 13) == 0) {
+                if (parse_duration_ms(p + 13, n - 13, &u->wait_timeout_ms) !=
+                    0)
                     return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
-                                    "timeout must be above 0", shown);
+                                    "wait_timeout must be like 500ms or 2s "
+                                    "(at most 1h, above 0)", shown);
+            } else if (n > 5 && strncmp(p, "wait=", 5) == 0) {
+                if (parse_uint(p + 5, n - 5, 64, &v) != 0)
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "wait must be a number of replicas, 0 "
+                                    "to 64", shown);
+                u->wait_replicas = (int)v;
             } else {
                 return akv_fail(AKV_EINVAL, "invalid backend URL %s: unknown "
-                                "parameter (only timeout=)", shown);
+                                "parameter (only timeout=, wait=, "
+                                "wait_timeout=)", shown);
             }
             p += n;
             if (*p == '&')

@@ -12,6 +12,7 @@
 #                       node, comma-separated)
 #   cluster_stop        stops every node (SIGTERM, waits); safe to call twice
 #   cluster_kill PORT   SIGKILL of one node, no clean shutdown
+#   cluster_restart PORT  starts a killed node again (same port and data)
 #   cluster_masters     prints the ports of the current masters
 #   cluster_wait_ok [N] waits (N tenths of a second, default 300) until every
 #                       live node reports cluster_state:ok
@@ -166,6 +167,12 @@ cluster_masters() {
         redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master &&
             echo "$p"
     done
+}
+
+# cluster_restart PORT: starts a killed node again on its port and data
+# directory (its nodes.conf: it rejoins, as a replica if it was replaced).
+cluster_restart() {
+    cluster_node_start "$1"
 }
 
 cluster_kill() {

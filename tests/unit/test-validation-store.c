@@ -612,6 +612,10 @@ static void open_with_bad_redis_urls_is_invalid(void **state)
         "redis://h1:1,",            "redis://h1:1,,h2:2",
         "redis://,h1:1",            "redis://h1:1,h2:0",
         "redis://h1:1,h 2:2",       "redis://h1:1,[::1",
+        /* WAIT for replicas: a count and a positive duration. */
+        "redis://h?wait=x",         "redis://h?wait=65",
+        "redis://h?wait=",          "redis://h?wait_timeout=0ms",
+        "redis://h?wait_timeout=2h",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         akv_store *s = NULL;
