@@ -473,17 +473,47 @@ typedef struct redis_backend {
 
 static const akv_backend_ops redis_ops;
 
-/* Reports an I/O failure of c, or an error reply, as AKV_EUNAVAILABLE. */
+/* Reports an I/O failure of c, or an error reply, with the code and a
+ * message that say what is wrong: an operation that a sharded endpoint
+ * cannot take as sent (CROSSSLOT; MOVED/ASK from an endpoint that did not
+ * say it is a cluster node, such as a proxy that passes redirections on)
+ * is invalid_argument, since sending it again cannot help; the rest —
+ * transient states (LOADING, BUSY, TRYAGAIN, CLUSTERDOWN, a connection
+ * lost), full memory (OOM), a read-only replica (READONLY), scripting or
+ * permissions refused (NOSCRIPT, NOPERM) — is unavailable, each with its
+ * cause named. */
 static int redis_fail(redis_backend *rb, redisContext *c,
                       const redisReply *r, const char *what)
 {
     if (r && r->type == REDIS_REPLY_ERROR) {
-        if (strncmp(r->str, "OOM", 3) == 0)
+        const char *e = r->str;
+        if (strncmp(e, "OOM", 3) == 0)
             return akv_fail(AKV_EUNAVAILABLE,
                             "%s: %s is out of memory (%s); raise maxmemory",
-                            what, rb->where, r->str);
+                            what, rb->where, e);
+        if (strncmp(e, "CROSSSLOT", 9) == 0)
+            return akv_fail(AKV_EINVAL,
+                            "%s: %s is sharded (%s): an operation that spans "
+                            "sandboxes or scopes must be made one namespace "
+                            "at a time there", what, rb->where, e);
+        if (strncmp(e, "MOVED ", 6) == 0 || strncmp(e, "ASK ", 4) == 0)
+            return akv_fail(AKV_EINVAL,
+                            "%s: %s redirected the command (%s) but is not a "
+                            "Redis Cluster node agentkv can follow (a proxy "
+                            "that passes redirections on?): give agentkv a "
+                            "cluster node or a proxy that routes by key",
+                            what, rb->where, e);
+        if (strncmp(e, "READONLY", 8) == 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s: %s is a read-only replica (%s): point the URL "
+                            "at the master", what, rb->where, e);
+        if (strncmp(e, "NOSCRIPT", 8) == 0 || strncmp(e, "NOPERM", 6) == 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s: %s refused a command agentkv needs (%s); see "
+                            "the access rules in docs/operations.md", what,
+                            rb->where, e);
         return akv_fail(AKV_EUNAVAILABLE, "%s: %s answered: %s", what,
-                        rb->where, r->str);
+                        rb->where, e);
     }
     if (c == NULL && r == NULL && akv_last_error()->code != AKV_OK)
         return akv_last_error()->code; /* no node reached: said why */

@@ -614,7 +614,11 @@ redisReply *akv_rc_exec(akv_rc *rc, redisContext **c, int *node, int slot,
             asking = true;
             continue;
         }
-        if ((is_error(r, "TRYAGAIN") || is_error(r, "CLUSTERDOWN")) &&
+        /* READONLY: the node was a master in the map but is a replica
+         * now (a failover): the command was not run; a new map names the
+         * promoted master. TRYAGAIN, CLUSTERDOWN: not run either. */
+        if ((is_error(r, "TRYAGAIN") || is_error(r, "CLUSTERDOWN") ||
+             is_error(r, "READONLY")) &&
             attempt + 1 < MAX_ATTEMPTS) {
             freeReplyObject(r);
             r = NULL;
@@ -672,7 +676,8 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                 (is_error(replies[j], "MOVED") ||
                  is_error(replies[j], "ASK") ||
                  is_error(replies[j], "TRYAGAIN") ||
-                 is_error(replies[j], "CLUSTERDOWN"))) {
+                 is_error(replies[j], "CLUSTERDOWN") ||
+                 is_error(replies[j], "READONLY"))) {
                 freeReplyObject(replies[j]);
                 replies[j] = NULL;
                 node[j] = -2;
