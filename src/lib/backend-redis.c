@@ -58,11 +58,17 @@
  * write is on disk before Redis answers, and so before agentkv acknowledges
  * it (docs/operations.md).
  *
- * Connections: a pool of hiredis contexts, each used by one thread at a
- * time. A context that saw an I/O error or a timeout is dropped; the next
- * operation connects anew, so a restarted Redis is picked up without a
- * restart of the process. Opening the backend does not require Redis to be
- * up: until it is, every operation fails with AKV_EUNAVAILABLE.
+ * Connections and routing: redis-cluster.c, for a single Redis and a
+ * Redis Cluster alike (learnt from the node): a pool of hiredis contexts
+ * per node, each used by one thread at a time; each command goes to the
+ * node that owns its namespace's hash slot, following redirections.
+ * Commands over several namespaces are pipelined per node. A context that
+ * saw an I/O error or a timeout is dropped; the next operation connects
+ * anew (on a cluster, after a fresh slot map), so a restarted Redis or a
+ * promoted replica is picked up without a restart of the process. Opening
+ * the backend does not require Redis to be up: until it is, every
+ * operation fails with AKV_EUNAVAILABLE. The format marker is checked by
+ * the first operation that reaches Redis (store_check).
  */
 #include <errno.h>
 #include <signal.h>
