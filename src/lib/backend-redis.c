@@ -24,13 +24,21 @@
  *                          records included (as "usage" in LMDB); acct "2"
  *                          says they are counted that way (a hash without
  *                          it counted value bytes only, and is recounted)
- *   akv:ns         zset    "S:SB", score 0: every namespace ever written,
- *                          so that scans over all sandboxes find them
- *   akv:c          hash    hits:S, misses:S: read counters per scope
- *   akv:format     string  "2": marks the database as an agentkv store;
- *                          "1" is a store from before usage counted every
- *                          byte, upgraded by the first connection
+ *   akv:{c:N}      hash    hits:S, misses:S: read counters per scope, in
+ *                          COUNTER_SHARDS shards (N = 0..15); a process
+ *                          adds to one, stats sums them all
+ *   akv:format     string  "3": marks the database as an agentkv store;
+ *                          read when a connection opens, never written by
+ *                          an operation. "1" and "2" are the layouts of
+ *                          earlier versions (a registry zset akv:ns, one
+ *                          counters hash akv:c; "1": usage counted value
+ *                          bytes only), upgraded by the first connection
  *                          (upgrade_store)
+ *
+ * There is no registry of namespaces: one would be written with every
+ * write, in another hash slot than the namespace's. Scans over all
+ * sandboxes find the namespaces by their keys (ns_scan, SCAN MATCH). So a
+ * write touches its namespace's slot only.
  *
  * Records are never given a Redis TTL. Expiry is decided by the store's
  * clock (injectable, like on LMDB): an expired record is invisible at once
@@ -42,9 +50,7 @@
  * every precondition and quota against a private view of the namespace
  * before it changes anything, then applies the whole change, so concurrent
  * writers in any number of processes can neither lose an update nor cross a
- * quota, and a refused batch leaves nothing behind. Only the registration
- * of a namespace in akv:ns precedes the script, pipelined with it (a
- * registered namespace without entries is harmless). Scans read pages of
+ * quota, and a refused batch leaves nothing behind. Scans read pages of
  * SCAN_PAGE keys, each page one consistent script call; they are not one
  * snapshot over a whole namespace, unlike LMDB.
  *
@@ -52,11 +58,17 @@
  * write is on disk before Redis answers, and so before agentkv acknowledges
  * it (docs/operations.md).
  *
- * Connections: a pool of hiredis contexts, each used by one thread at a
- * time. A context that saw an I/O error or a timeout is dropped; the next
- * operation connects anew, so a restarted Redis is picked up without a
- * restart of the process. Opening the backend does not require Redis to be
- * up: until it is, every operation fails with AKV_EUNAVAILABLE.
+ * Connections and routing: redis-cluster.c, for a single Redis and a
+ * Redis Cluster alike (learnt from the node): a pool of hiredis contexts
+ * per node, each used by one thread at a time; each command goes to the
+ * node that owns its namespace's hash slot, following redirections.
+ * Commands over several namespaces are pipelined per node. A context that
+ * saw an I/O error or a timeout is dropped; the next operation connects
+ * anew (on a cluster, after a fresh slot map), so a restarted Redis or a
+ * promoted replica is picked up without a restart of the process. Opening
+ * the backend does not require Redis to be up: until it is, every
+ * operation fails with AKV_EUNAVAILABLE. The format marker is checked by
+ * the first operation that reaches Redis (store_check).
  */
 #include <errno.h>
 #include <signal.h>
@@ -65,9 +77,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "record.h"
+#include "redis-cluster.h"
 
 #define SCAN_PAGE 128               /* keys per scan page */
 #define SCAN_PAGE_BYTES (8u << 20)  /* and bytes, past the first record */
@@ -76,6 +90,8 @@
 #define POOL_IDLE_MAX 64
 #define NS_KEY_MAX (sizeof "akv:{0:" - 1 + AKV_SANDBOX_MAX + sizeof "}:v")
 #define COUNTER_FLUSH_MS 1000
+#define COUNTER_SHARDS 16 /* akv:{c:0} .. akv:{c:15} */
+#define COUNTER_KEY_0 "akv:{c:0}"
 
 /* ---- Lua scripts ---------------------------------------------------------
  *
@@ -435,9 +451,13 @@ static void pipe_guard_end(struct pipe_guard *g)
 
 /* ---- the backend ------------------------------------------------------- */
 
+/* A connection for one operation: a redisContext of node `node` (of
+ * redis-cluster.c's pools), for commands on hash slot `slot` (the
+ * namespace's); the router may move it to another node on a redirection. */
 struct conn {
     redisContext *c;
-    struct conn *next;
+    int node;
+    int slot;
     struct pipe_guard guard; /* of the thread using the connection */
 };
 
@@ -448,29 +468,61 @@ typedef struct redis_backend {
     char where[320]; /* "redis at HOST:PORT/DB", for messages */
     char sha[S_COUNT][41];
     bool guard_sigpipe; /* SIGPIPE was not ignored at open */
-    pthread_mutex_t lock; /* guards pool, idle */
-    struct conn *pool;
-    int idle;
+    akv_rc *rc;           /* routing, pools (redis-cluster.c) */
+    _Atomic bool checked; /* the format marker was read (store_check) */
     /* Reads counted here and added to akv:c at most once a second, so
      * that a get costs one round trip. */
     _Atomic uint64_t hits[AKV_SCOPE_COUNT], misses[AKV_SCOPE_COUNT];
     _Atomic int64_t flushed_at;
+    char counter_key[16]; /* this process' shard, akv:{c:N} */
 } redis_backend;
 
 static const akv_backend_ops redis_ops;
 
-/* Reports an I/O failure of c, or an error reply, as AKV_EUNAVAILABLE. */
+/* Reports an I/O failure of c, or an error reply, with the code and a
+ * message that say what is wrong: an operation that a sharded endpoint
+ * cannot take as sent (CROSSSLOT; MOVED/ASK from an endpoint that did not
+ * say it is a cluster node, such as a proxy that passes redirections on)
+ * is invalid_argument, since sending it again cannot help; the rest —
+ * transient states (LOADING, BUSY, TRYAGAIN, CLUSTERDOWN, a connection
+ * lost), full memory (OOM), a read-only replica (READONLY), scripting or
+ * permissions refused (NOSCRIPT, NOPERM) — is unavailable, each with its
+ * cause named. */
 static int redis_fail(redis_backend *rb, redisContext *c,
                       const redisReply *r, const char *what)
 {
     if (r && r->type == REDIS_REPLY_ERROR) {
-        if (strncmp(r->str, "OOM", 3) == 0)
+        const char *e = r->str;
+        if (strncmp(e, "OOM", 3) == 0)
             return akv_fail(AKV_EUNAVAILABLE,
                             "%s: %s is out of memory (%s); raise maxmemory",
-                            what, rb->where, r->str);
+                            what, rb->where, e);
+        if (strncmp(e, "CROSSSLOT", 9) == 0)
+            return akv_fail(AKV_EINVAL,
+                            "%s: %s is sharded (%s): an operation that spans "
+                            "sandboxes or scopes must be made one namespace "
+                            "at a time there", what, rb->where, e);
+        if (strncmp(e, "MOVED ", 6) == 0 || strncmp(e, "ASK ", 4) == 0)
+            return akv_fail(AKV_EINVAL,
+                            "%s: %s redirected the command (%s) but is not a "
+                            "Redis Cluster node agentkv can follow (a proxy "
+                            "that passes redirections on?): give agentkv a "
+                            "cluster node or a proxy that routes by key",
+                            what, rb->where, e);
+        if (strncmp(e, "READONLY", 8) == 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s: %s is a read-only replica (%s): point the URL "
+                            "at the master", what, rb->where, e);
+        if (strncmp(e, "NOSCRIPT", 8) == 0 || strncmp(e, "NOPERM", 6) == 0)
+            return akv_fail(AKV_EUNAVAILABLE,
+                            "%s: %s refused a command agentkv needs (%s); see "
+                            "the access rules in docs/operations.md", what,
+                            rb->where, e);
         return akv_fail(AKV_EUNAVAILABLE, "%s: %s answered: %s", what,
-                        rb->where, r->str);
+                        rb->where, e);
     }
+    if (c == NULL && r == NULL && akv_last_error()->code != AKV_OK)
+        return akv_last_error()->code; /* no node reached: said why */
     if (c && c->err) {
         /* A socket timeout (SO_RCVTIMEO) reads as EAGAIN. */
         const char *why = c->errstr;
@@ -485,151 +537,59 @@ static int redis_fail(redis_backend *rb, redisContext *c,
 
 /* ---- connections ------------------------------------------------------- */
 
-/* Sends one command and takes its reply; NULL when the connection failed
- * (c->err says why). */
-static redisReply *cmd(redisContext *c, int argc, const char **argv,
-                       const size_t *lens)
+/* Runs one command on cn for its slot (following redirections, see
+ * redis-cluster.h); NULL when the connection failed (cn->c->err says why,
+ * or cn->c is NULL and the error is set). idempotent: a read, which may
+ * be sent again after an I/O error. */
+static redisReply *rexec(redis_backend *rb, struct conn *cn, bool idempotent,
+                         int argc, const char **argv, const size_t *lens)
 {
-    return redisCommandArgv(c, argc, argv, lens);
+    return akv_rc_exec(rb->rc, &cn->c, &cn->node, cn->slot, idempotent, argc,
+                       argv, lens);
 }
 
-static void upgrade_store(redis_backend *rb, redisContext *c);
+static int store_check(redis_backend *rb);
 
-/* A new connection: connect, authenticate, select the database, check the
- * store's format marker (and upgrade a format-1 store). */
-static int conn_open(redis_backend *rb, struct conn **out)
-{
-    redisContext *c =
-        redisConnectWithTimeout(rb->url.host, rb->url.port, rb->timeout);
-    if (c == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    if (c->err) {
-        int rc = akv_fail(AKV_EUNAVAILABLE, "cannot connect to %s: %s",
-                          rb->where, c->errstr);
-        redisFree(c);
-        return rc;
-    }
-    redisSetTimeout(c, rb->timeout);
-    redisReply *r = NULL;
-    int rc = AKV_OK;
-    const struct akv_redis_url *u = &rb->url;
-    if (u->password) {
-        const char *av[3] = {"AUTH", u->user ? u->user : u->password,
-                             u->password};
-        size_t al[3] = {4, strlen(av[1]), strlen(u->password)};
-        r = cmd(c, u->user ? 3 : 2, av, al);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            rc = r ? akv_fail(AKV_EUNAVAILABLE, "%s refused the password: %s",
-                              rb->where, r->str)
-                   : redis_fail(rb, c, r, "authenticating");
-            goto out;
-        }
-        freeReplyObject(r);
-    }
-    if (u->db != 0) {
-        r = redisCommand(c, "SELECT %d", u->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            rc = redis_fail(rb, c, r, "selecting the database");
-            goto out;
-        }
-        freeReplyObject(r);
-    }
-    /* Read first: a database that is already ours needs no write, so a
-     * Redis that refuses writes (maxmemory reached, a replica) can still
-     * serve reads. */
-    r = redisCommand(c, "GET akv:format");
-    if (r && r->type == REDIS_REPLY_NIL) {
-        freeReplyObject(r);
-        r = redisCommand(c, "SET akv:format 2 NX");
-        if (r && r->type != REDIS_REPLY_ERROR) {
-            freeReplyObject(r);
-            r = redisCommand(c, "GET akv:format");
-        }
-    }
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        rc = redis_fail(rb, c, r, "opening the store");
-        goto out;
-    }
-    if (r->type == REDIS_REPLY_STRING &&
-        (r->len != 1 || (r->str[0] != '1' && r->str[0] != '2'))) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
-                      "unknown format", rb->where);
-        goto out;
-    }
-    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
-        rc = akv_fail(AKV_EUNAVAILABLE, "%s: akv:format is not a string; "
-                      "the database holds something else", rb->where);
-        goto out;
-    }
-    if (r->type == REDIS_REPLY_STRING && r->str[0] == '1')
-        upgrade_store(rb, c);
-out:
-    if (r)
-        freeReplyObject(r);
-    if (rc != AKV_OK) {
-        redisFree(c);
-        return rc;
-    }
-    struct conn *cn = malloc(sizeof *cn);
-    if (cn == NULL) {
-        redisFree(c);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    cn->c = c;
-    cn->next = NULL;
-    *out = cn;
-    return AKV_OK;
-}
-
-/* Takes a connection for the calling thread (from the pool, or a new one);
- * conn_give() hands it back. Between the two the thread's SIGPIPE is
- * guarded. */
-static int conn_take(redis_backend *rb, struct conn **out)
+/* Takes a connection to the owner of slot (any node when slot < 0) for
+ * the calling thread into *cn (the caller's: no allocation, so that an
+ * operation over many namespaces cannot fail half-way for want of
+ * memory); conn_give() hands it back. Between the two the
+ * thread's SIGPIPE is guarded. The first successful call also checks the
+ * store's format marker. */
+static int conn_take(redis_backend *rb, int slot, struct conn *cn)
 {
     struct pipe_guard g;
     pipe_guard_begin(&g, rb->guard_sigpipe);
-    pthread_mutex_lock(&rb->lock);
-    struct conn *cn = rb->pool;
-    if (cn) {
-        rb->pool = cn->next;
-        rb->idle--;
-    }
-    pthread_mutex_unlock(&rb->lock);
-    int rc = cn ? AKV_OK : conn_open(rb, &cn);
-    if (rc != AKV_OK) {
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked) && (rc = store_check(rb)) != AKV_OK) {
         pipe_guard_end(&g);
         return rc;
     }
+    cn->slot = slot;
+    cn->c = akv_rc_get(rb->rc, slot, &cn->node);
+    if (cn->c == NULL) {
+        rc = akv_last_error()->code;
+        pipe_guard_end(&g);
+        return rc != AKV_OK ? rc : akv_fail(AKV_EUNAVAILABLE, "%s: no node "
+                                            "reachable", rb->where);
+    }
     cn->guard = g;
-    *out = cn;
     return AKV_OK;
 }
 
-/* Returns a connection to the pool, or drops it when it failed: hiredis
- * cannot resynchronise a connection after an I/O error or a timeout. */
+/* Returns a connection to its node's pool (a failed one is dropped). */
 static void conn_give(redis_backend *rb, struct conn *cn)
 {
     struct pipe_guard g = cn->guard;
-    if (cn->c->err == 0) {
-        pthread_mutex_lock(&rb->lock);
-        if (rb->idle < POOL_IDLE_MAX) {
-            cn->next = rb->pool;
-            rb->pool = cn;
-            rb->idle++;
-            cn = NULL;
-        }
-        pthread_mutex_unlock(&rb->lock);
-    }
-    if (cn) {
-        redisFree(cn->c);
-        free(cn);
-    }
+    akv_rc_put(rb->rc, cn->node, cn->c);
+    cn->c = NULL;
     pipe_guard_end(&g);
 }
 
 /* Runs script s by digest, loading it with EVAL if this Redis has not seen
  * it (after a restart, or on another node). argv[0..2] are filled here:
- * the caller leaves them free and passes argc including them. */
+ * the caller leaves them free and passes argc including them. Scripts
+ * write: never sent twice after an I/O error. */
 static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
                               int argc, const char **argv, size_t *lens,
                               int nkeys)
@@ -642,7 +602,7 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
     lens[1] = 40;
     argv[2] = nk;
     lens[2] = strlen(nk);
-    redisReply *r = cmd(cn->c, argc, argv, lens);
+    redisReply *r = rexec(rb, cn, false, argc, argv, lens);
     if (r && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
@@ -650,9 +610,43 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
         lens[0] = 4;
         argv[1] = scripts[s];
         lens[1] = strlen(scripts[s]);
-        r = cmd(cn->c, argc, argv, lens);
+        r = rexec(rb, cn, false, argc, argv, lens);
     }
     return r;
+}
+
+/* After a write that succeeded on cn: with ?wait=N, WAIT until N replicas
+ * of that master have it (or wait_timeout passed), so that the write
+ * survives the loss of the master once acknowledged. Fewer replicas in
+ * time: AKV_EUNAVAILABLE — the write is on the master (and most likely
+ * reaches its replicas later), but it is not acknowledged as durable. */
+static int wait_replicas(redis_backend *rb, struct conn *cn)
+{
+    if (rb->url.wait_replicas == 0 || cn->c == NULL)
+        return AKV_OK;
+    char n[16], ms[24];
+    snprintf(n, sizeof n, "%d", rb->url.wait_replicas);
+    snprintf(ms, sizeof ms, "%lld", (long long)rb->url.wait_timeout_ms);
+    const char *argv[3] = {"WAIT", n, ms};
+    size_t lens[3] = {4, strlen(n), strlen(ms)};
+    /* WAIT must reach the node that took the write: no routing. */
+    struct timeval t = {rb->url.wait_timeout_ms / 1000 + rb->timeout.tv_sec + 1,
+                        0};
+    redisSetTimeout(cn->c, t);
+    redisReply *r = redisCommandArgv(cn->c, 3, argv, lens);
+    if (cn->c->err == 0)
+        redisSetTimeout(cn->c, rb->timeout);
+    int rc = AKV_OK;
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        rc = redis_fail(rb, cn->c, r, "waiting for replicas");
+    else if (r->integer < rb->url.wait_replicas)
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: written on the master, but only "
+                      "%lld of %d replicas confirmed it within %lld ms",
+                      rb->where, r->integer, rb->url.wait_replicas,
+                      (long long)rb->url.wait_timeout_ms);
+    if (r)
+        freeReplyObject(r);
+    return rc;
 }
 
 /* ---- keys -------------------------------------------------------------- */
@@ -661,6 +655,7 @@ static redisReply *run_script(redis_backend *rb, struct conn *cn, int s,
 struct ns_keys {
     char k[4][NS_KEY_MAX];
     size_t len;
+    int slot; /* the hash slot of all four */
 };
 
 static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
@@ -679,9 +674,11 @@ static void ns_keys(struct ns_keys *nk, int scope, const char *sb,
         memcpy(nk->k[i], k, nk->len);
         nk->k[i][nk->len - 1] = suffix[i];
     }
+    nk->slot = (int)akv_rc_slot(k, nk->len);
 }
 
-/* The member of akv:ns for a namespace: "S:SB". */
+/* The name of a namespace as ns_list holds it, "S:SB": what the hash tag
+ * of its keys holds. */
 static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
 {
     buf[0] = (char)('0' + scope);
@@ -690,51 +687,261 @@ static size_t ns_member(char *buf, int scope, const char *sb, size_t sb_len)
     return 2 + sb_len;
 }
 
-/* Brings a format-1 store (usage counted as value bytes only) to format 2
- * on connection c: every namespace's usage is recounted by a script of its
- * own (one hash slot each, as everywhere), then the marker moves. The
- * write scripts recount a namespace whose usage hash lacks acct = 2 by
- * themselves, so a failure here (a read-only replica, say) is only logged:
- * the next connection tries again. */
-static void upgrade_store(redis_backend *rb, redisContext *c)
+/* A list of namespaces as "S:SB" members: names (owned, from a scan) or
+ * fixed (the scopes of one sandbox). */
+struct ns_name {
+    size_t len;
+    char s[2 + AKV_SANDBOX_MAX];
+};
+struct ns_list {
+    struct ns_name *names;
+    size_t n;
+    struct ns_name fixed[AKV_SCOPE_COUNT];
+};
+
+static int ns_name_cmp(const void *a, const void *b)
+{
+    const struct ns_name *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Every namespace of the database on connection c (of one scope, or all
+ * with AKV_SCOPE_ALL), sorted, into l->names. There is no registry key: a
+ * namespace is known by its own keys (its records hash :v or its usage
+ * hash :u), found with SCAN. A registry would be one more key written
+ * with every write, in another hash slot than the namespace's: a hot key
+ * and a second shard on every write of a Redis Cluster. SCAN visits each
+ * key of the database once, and a namespace has four keys whatever its
+ * number of entries, so listing costs in proportion to the namespaces. */
+static int ns_scan_node(redis_backend *rb, redisContext *c, int scope,
+                        struct ns_list *l, size_t *cap);
+
+/* On a Redis Cluster every master holds a share of the namespaces: each
+ * is scanned, and the lists merged. */
+static int ns_scan(redis_backend *rb, int scope, struct ns_list *l)
+{
+    int nodes[64];
+    size_t nn = akv_rc_masters(rb->rc, nodes, 64), cap = 0;
+    int rc = AKV_OK;
+    l->names = NULL;
+    l->n = 0;
+    for (size_t k = 0; k < nn && rc == AKV_OK; k++) {
+        redisContext *c = akv_rc_get_node(rb->rc, nodes[k]);
+        if (c == NULL) {
+            rc = akv_last_error()->code;
+            break;
+        }
+        rc = ns_scan_node(rb, c, scope, l, &cap);
+        akv_rc_put(rb->rc, nodes[k], c);
+    }
+    if (rc != AKV_OK) {
+        free(l->names);
+        l->names = NULL;
+        l->n = 0;
+        return rc;
+    }
+    if (l->n == 0) {
+        /* names == NULL would read as fixed[]: keep an empty list. */
+        l->names = malloc(sizeof *l->names);
+        if (l->names == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        return AKV_OK;
+    }
+    qsort(l->names, l->n, sizeof *l->names, ns_name_cmp);
+    size_t u = 1;
+    for (size_t i = 1; i < l->n; i++)
+        if (ns_name_cmp(&l->names[i], &l->names[u - 1]) != 0)
+            l->names[u++] = l->names[i];
+    l->n = u;
+    return AKV_OK;
+}
+
+/* The namespaces of one node's database, appended to l (*cap: its
+ * allocated size). */
+static int ns_scan_node(redis_backend *rb, redisContext *c, int scope,
+                        struct ns_list *l, size_t *capp)
+{
+    char match[16];
+    if (scope == AKV_SCOPE_ALL)
+        snprintf(match, sizeof match, "akv:{?:*}:[vu]");
+    else
+        snprintf(match, sizeof match, "akv:{%c:*}:[vu]", '0' + scope);
+    size_t cap = *capp;
+    char cursor[32] = "0";
+    int rc = AKV_OK;
+    do {
+        const char *argv[6] = {"SCAN", cursor, "MATCH", match, "COUNT",
+                               "1000"};
+        size_t lens[6] = {4, strlen(cursor), 5, strlen(match), 5, 4};
+        redisReply *r = redisCommandArgv(c, 6, argv, lens);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = redis_fail(rb, c, r, "listing namespaces");
+            if (r)
+                freeReplyObject(r);
+            break;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && rc == AKV_OK; i++) {
+            const redisReply *k = keys->element[i];
+            /* akv:{S:SB}:v — the member is what the braces hold. */
+            if (k->type != REDIS_REPLY_STRING || k->len < 11 ||
+                k->len > 8 + 2 + AKV_SANDBOX_MAX ||
+                k->str[k->len - 3] != '}' || k->str[k->len - 2] != ':' ||
+                memchr(k->str + 5, '}', k->len - 8) != NULL)
+                continue;
+            if (l->n == cap) {
+                size_t nc = cap ? 2 * cap : 64;
+                struct ns_name *nn = realloc(l->names, nc * sizeof *nn);
+                if (nn == NULL) {
+                    rc = akv_fail(AKV_ENOMEM, "out of memory");
+                    break;
+                }
+                l->names = nn;
+                cap = nc;
+            }
+            l->names[l->n].len = k->len - 8;
+            memcpy(l->names[l->n].s, k->str + 5, k->len - 8);
+            l->n++;
+        }
+        freeReplyObject(r);
+    } while (rc == AKV_OK && strcmp(cursor, "0") != 0);
+    *capp = cap;
+    return rc;
+}
+
+/* The move from the layout of formats 1 and 2 (one registry zset akv:ns,
+ * one counters hash akv:c) to format 3, in one script so that two
+ * processes upgrading at once cannot count the reads twice: the counts go
+ * to counter shard 0, the registry is dropped (namespaces are found by
+ * their own keys), and the marker says 3, which older agentkv versions
+ * refuse to open (they would register namespaces nobody reads). It names
+ * keys of several hash slots: it is for the single Redis those formats
+ * ran on (on a Redis Cluster they never worked). */
+static const char upgrade_layout_lua[] =
+    "if redis.call('GET', KEYS[4]) == '3' then return 0 end\n"
+    "local a = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #a, 2 do\n"
+    "  local n = tonumber(a[i + 1])\n"
+    "  if n and n == math.floor(n) and n > 0 then\n"
+    "    redis.call('HINCRBY', KEYS[2], a[i], a[i + 1])\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[3])\n"
+    "redis.call('SET', KEYS[4], '3')\n"
+    "return 1\n";
+
+/* Brings a store of format 1 or 2 to format 3. Format 1 counted usage
+ * as value bytes only: every namespace's usage is recounted first by a
+ * script of its own (one hash slot each, as everywhere). Then the layout
+ * moves (upgrade_layout_lua). The write scripts recount a namespace whose
+ * usage hash lacks acct = 2 by themselves, and listing does not need the
+ * registry, so a failure here (a read-only replica, say) is only logged:
+ * the next process tries again. */
+static void upgrade_store(redis_backend *rb, struct conn *cn, char from)
 {
     akv_error saved = *akv_last_error();
-    struct conn tmp = {.c = c};
-    redisReply *l = redisCommand(c, "ZRANGEBYLEX akv:ns - +");
-    bool ok = l && l->type == REDIS_REPLY_ARRAY;
+    bool ok = true;
     size_t done = 0;
-    for (size_t i = 0; ok && i < l->elements; i++) {
-        const redisReply *e = l->element[i];
-        if (e->type != REDIS_REPLY_STRING || e->len < 3 ||
-            e->len > 2 + AKV_SANDBOX_MAX || e->str[1] != ':' ||
-            e->str[0] < '0' || e->str[0] >= '0' + AKV_SCOPE_COUNT)
-            continue;
-        struct ns_keys nk;
-        ns_keys(&nk, e->str[0] - '0', e->str + 2, e->len - 2);
-        const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
-        size_t lens[5] = {0, 0, 0, nk.len, nk.len};
-        redisReply *r = run_script(rb, &tmp, S_UPGRADE, 5, argv, lens, 2);
-        ok = r && r->type == REDIS_REPLY_INTEGER;
+    int slot = cn->slot;
+    if (from == '1') {
+        struct ns_list l = {0};
+        ok = ns_scan(rb, AKV_SCOPE_ALL, &l) == AKV_OK;
+        for (size_t i = 0; ok && i < l.n; i++) {
+            const struct ns_name *e = &l.names[i];
+            if (e->len < 3 || e->s[1] != ':' || e->s[0] < '0' ||
+                e->s[0] >= '0' + AKV_SCOPE_COUNT)
+                continue;
+            struct ns_keys nk;
+            ns_keys(&nk, e->s[0] - '0', e->s + 2, e->len - 2);
+            const char *argv[5] = {NULL, NULL, NULL, nk.k[0], nk.k[3]};
+            size_t lens[5] = {0, 0, 0, nk.len, nk.len};
+            cn->slot = (int)akv_rc_slot(nk.k[0], nk.len);
+            redisReply *r = run_script(rb, cn, S_UPGRADE, 5, argv, lens, 2);
+            ok = r && r->type == REDIS_REPLY_INTEGER;
+            if (ok)
+                done += r->integer == 1;
+            if (r)
+                freeReplyObject(r);
+        }
+        free(l.names);
         if (ok)
-            done += r->integer == 1;
-        if (r)
-            freeReplyObject(r);
+            akv_log("info", "%s: quota usage of %zu namespaces recounted "
+                    "(value, metadata and key bytes)", rb->where, done);
     }
-    if (l)
-        freeReplyObject(l);
     if (ok) {
-        redisReply *r = redisCommand(c, "SET akv:format 2");
-        ok = r && r->type != REDIS_REPLY_ERROR;
+        const char *argv[7] = {"EVAL", upgrade_layout_lua, "4", "akv:c",
+                               COUNTER_KEY_0, "akv:ns", "akv:format"};
+        size_t lens[7] = {4, strlen(upgrade_layout_lua), 1, 5,
+                          strlen(COUNTER_KEY_0), 6, 10};
+        cn->slot = slot;
+        redisReply *r = cn->c ? rexec(rb, cn, false, 7, argv, lens) : NULL;
+        ok = r && r->type == REDIS_REPLY_INTEGER;
+        if (ok && r->integer == 1)
+            akv_log("info", "%s: store upgraded to format 3 (no namespace "
+                    "registry, read counters sharded)", rb->where);
+        else if (!ok && r && r->type == REDIS_REPLY_ERROR)
+            akv_log("warning", "%s: upgrade to format 3: %s", rb->where,
+                    r->str);
         if (r)
             freeReplyObject(r);
     }
-    if (ok)
-        akv_log("info", "%s: quota usage of %zu namespaces recounted (value, "
-                "metadata and key bytes)", rb->where, done);
-    else
-        akv_log("warning", "%s: could not recount quota usage yet; writes "
-                "recount each namespace as they reach it", rb->where);
+    if (!ok)
+        akv_log("warning", "%s: could not upgrade the store to format 3 yet; "
+                "the next process tries again", rb->where);
+    cn->slot = slot;
     akv_error_restore(&saved);
+}
+
+/* Reads the store's format marker akv:format (on the node of its slot),
+ * once per process: sets it on an empty database, upgrades an older
+ * format, refuses an unknown one. Read first: a database that is already
+ * ours needs no write, so a Redis that refuses writes (maxmemory reached,
+ * a replica) can still serve reads. */
+static int store_check(redis_backend *rb)
+{
+    struct conn cn = {.slot = (int)akv_rc_slot("akv:format", 10)};
+    cn.c = akv_rc_get(rb->rc, cn.slot, &cn.node);
+    if (cn.c == NULL)
+        return akv_last_error()->code;
+    int rc = AKV_OK;
+    const char *get[2] = {"GET", "akv:format"};
+    const size_t getl[2] = {3, 10};
+    const char *set[4] = {"SET", "akv:format", "3", "NX"};
+    const size_t setl[4] = {3, 10, 1, 2};
+    redisReply *r = rexec(rb, &cn, true, 2, get, getl);
+    if (r && r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        r = rexec(rb, &cn, true, 4, set, setl);
+        if (r && r->type != REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            r = rexec(rb, &cn, true, 2, get, getl);
+        }
+    }
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        rc = redis_fail(rb, cn.c, r, "opening the store");
+    } else if (r->type == REDIS_REPLY_STRING &&
+               (r->len != 1 || r->str[0] < '1' || r->str[0] > '3')) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s holds an agentkv store of an "
+                      "unknown format", rb->where);
+    } else if (r->type != REDIS_REPLY_STRING) {
+        rc = akv_fail(AKV_EUNAVAILABLE, "%s: akv:format is not a string; "
+                      "the database holds something else", rb->where);
+    } else {
+        if (r->str[0] != '3')
+            upgrade_store(rb, &cn, r->str[0]);
+        atomic_store(&rb->checked, true);
+    }
+    if (r)
+        freeReplyObject(r);
+    akv_rc_put(rb->rc, cn.node, cn.c);
+    return rc;
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -756,14 +963,9 @@ static void redis_close(akv_backend *be)
     if (rb == NULL)
         return;
     /* Counted reads not yet in Redis: one last try, best effort. */
-    counters_flush(rb);
-    struct conn *cn;
-    while ((cn = rb->pool) != NULL) {
-        rb->pool = cn->next;
-        redisFree(cn->c);
-        free(cn);
-    }
-    pthread_mutex_destroy(&rb->lock);
+    if (rb->rc)
+        counters_flush(rb);
+    akv_rc_free(rb->rc);
     akv_redis_url_free(&rb->url);
     free(rb);
 }
@@ -777,7 +979,6 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
     if (rb == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
     rb->base.ops = &redis_ops;
-    pthread_mutex_init(&rb->lock, NULL);
     int rc = akv_redis_url_parse(url, &rb->url);
     if (rc != AKV_OK) {
         redis_close(&rb->base);
@@ -787,15 +988,25 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
     rb->timeout.tv_usec = (rb->url.timeout_ms % 1000) * 1000;
     snprintf(rb->where, sizeof rb->where, "redis at %s:%d/%d", rb->url.host,
              rb->url.port, rb->url.db);
+    if ((rc = akv_rc_new(&rb->url, rb->where, &rb->rc)) != AKV_OK) {
+        redis_close(&rb->base);
+        return rc;
+    }
     for (int i = 0; i < S_COUNT; i++)
         sha1_hex(scripts[i], rb->sha[i]);
+    /* Each process adds its read counts to one of COUNTER_SHARDS hashes,
+     * picked at random: no hash is written by every process, and on a
+     * Redis Cluster they spread over the slots (and so the masters). */
+    snprintf(rb->counter_key, sizeof rb->counter_key, "akv:{c:%u}",
+             (unsigned)(((uint64_t)getpid() * 2654435761u ^
+                         (uint64_t)akv_realtime_ms()) % COUNTER_SHARDS));
     rb->guard_sigpipe = !sigpipe_ignored();
     /* Connect now when Redis is up, so that a misconfigured server shows
      * at once in the first command's error; a Redis that is down is not a
      * reason to refuse to open (the server starts and reports 503 until
      * it is back). */
-    struct conn *cn;
-    if (conn_take(rb, &cn) == AKV_OK)
+    struct conn cnb, *cn = &cnb;
+    if (conn_take(rb, -1, cn) == AKV_OK)
         conn_give(rb, cn);
     akv_error_clear();
     *out = &rb->base;
@@ -808,15 +1019,15 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
                      size_t key_len, akv_rec *rec, void **hold)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
     struct ns_keys nk;
     ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    struct conn cnb, *cn = &cnb;
+    int rc = conn_take(rb, nk.slot, cn);
+    if (rc != AKV_OK)
+        return rc;
     const char *argv[3] = {"HGET", nk.k[0], key};
     size_t lens[3] = {4, nk.len, key_len};
-    redisReply *r = cmd(cn->c, 3, argv, lens);
+    redisReply *r = rexec(rb, cn, true, 3, argv, lens);
     if (r == NULL || (r->type != REDIS_REPLY_STRING &&
                       r->type != REDIS_REPLY_NIL)) {
         rc = redis_fail(rb, cn->c, r, "reading entry");
@@ -835,44 +1046,71 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
     return AKV_OK;
 }
 
-/* Pipelined HGETs: all requests written at once, the replies read in
- * order, one round trip for all of them. */
+/* Runs n commands pipelined per node (redis-cluster.c), under the
+ * SIGPIPE guard, after the store check; replies[i] NULL when command i's
+ * node failed. */
+static int pipeline(redis_backend *rb, size_t n, const unsigned *slots,
+                    const int *argcs, const char *const *const *argvs,
+                    const size_t *const *lenss, redisReply **replies)
+{
+    struct pipe_guard g;
+    pipe_guard_begin(&g, rb->guard_sigpipe);
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked))
+        rc = store_check(rb);
+    if (rc == AKV_OK)
+        rc = akv_rc_pipeline(rb->rc, n, slots, argcs, argvs, lenss, replies);
+    pipe_guard_end(&g);
+    return rc;
+}
+
+/* Pipelined HGETs: all requests written at once (per node on a cluster),
+ * the replies read in order, one round trip per node for all of them. */
 static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
                            const char *const *keys, const size_t *key_lens,
                            akv_rec *recs, void **holds, int *rcs)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK) {
-        for (size_t i = 0; i < n; i++)
-            rcs[i] = rc;
-        return;
+    struct ns_keys *nk = malloc((n ? n : 1) * sizeof *nk);
+    unsigned *slots = malloc((n ? n : 1) * sizeof *slots);
+    int *argcs = malloc((n ? n : 1) * sizeof *argcs);
+    const char *(*av)[3] = malloc((n ? n : 1) * sizeof *av);
+    size_t (*al)[3] = malloc((n ? n : 1) * sizeof *al);
+    const char ***argvs = malloc((n ? n : 1) * sizeof *argvs);
+    const size_t **lenss = malloc((n ? n : 1) * sizeof *lenss);
+    redisReply **replies = calloc(n ? n : 1, sizeof *replies);
+    int rc = AKV_OK;
+    if (!nk || !slots || !argcs || !av || !al || !argvs || !lenss ||
+        !replies)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == AKV_OK && i < n; i++) {
+        ns_keys(&nk[i], ns[i].scope, ns[i].sandbox, ns[i].sandbox_len);
+        slots[i] = (unsigned)nk[i].slot;
+        argcs[i] = 3;
+        av[i][0] = "HGET";
+        av[i][1] = nk[i].k[0];
+        av[i][2] = keys[i];
+        al[i][0] = 4;
+        al[i][1] = nk[i].len;
+        al[i][2] = key_lens[i];
+        argvs[i] = av[i];
+        lenss[i] = al[i];
     }
-    for (size_t i = 0; i < n; i++) {
-        struct ns_keys nk;
-        ns_keys(&nk, ns[i].scope, ns[i].sandbox, ns[i].sandbox_len);
-        const char *argv[3] = {"HGET", nk.k[0], keys[i]};
-        size_t lens[3] = {4, nk.len, key_lens[i]};
-        redisAppendCommandArgv(cn->c, 3, argv, lens); /* copies argv */
-    }
+    if (rc == AKV_OK)
+        rc = pipeline(rb, n, slots, argcs,
+                      (const char *const *const *)argvs, lenss, replies);
     akv_error failed = {0};
-    bool broken = false;
     for (size_t i = 0; i < n; i++) {
-        void *reply = NULL;
-        redisReply *r = NULL;
+        redisReply *r = replies ? replies[i] : NULL;
         holds[i] = NULL;
-        if (!broken && redisGetReply(cn->c, &reply) == REDIS_OK)
-            r = reply;
-        if (broken) {
-            rcs[i] = failed.code;
+        if (rc != AKV_OK) {
+            rcs[i] = rc;
         } else if (r == NULL || (r->type != REDIS_REPLY_STRING &&
                                  r->type != REDIS_REPLY_NIL)) {
-            rcs[i] = redis_fail(rb, cn->c, r, "reading entry");
-            if (r == NULL) { /* the connection is gone: so are the rest */
-                broken = true;
-                failed = *akv_last_error();
-            }
+            rcs[i] = r ? redis_fail(rb, NULL, r, "reading entry")
+                       : akv_fail(AKV_EUNAVAILABLE, "reading entry: %s: "
+                                  "connection failed", rb->where);
+            failed = *akv_last_error();
         } else if (r->type == REDIS_REPLY_NIL) {
             rcs[i] = AKV_ENOTFOUND;
         } else if ((rcs[i] = akv_rec_decode(r->str, r->len, &recs[i])) ==
@@ -883,9 +1121,16 @@ static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
         if (r)
             freeReplyObject(r);
     }
-    conn_give(rb, cn);
-    if (broken)
+    if (failed.code != AKV_OK)
         akv_error_restore(&failed);
+    free(nk);
+    free(slots);
+    free(argcs);
+    free(av);
+    free(al);
+    free(argvs);
+    free(lenss);
+    free(replies);
 }
 
 static void redis_release(akv_backend *be, void *hold)
@@ -972,42 +1217,6 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
     return AKV_OK;
 }
 
-/* Registers each namespace of w in akv:ns, pipelined ahead of the script
- * (see the top of the file: the script touches one namespace's slot
- * only). members holds n buffers for the commands' arguments. Every reply
- * is read, even after a failure, so that the connection goes back to the
- * pool in step (or is dropped after an I/O error). */
-static int register_namespaces(redis_backend *rb, struct conn *cn,
-                               const akv_write *w, size_t n,
-                               char (*members)[2 + AKV_SANDBOX_MAX])
-{
-    int rc = AKV_OK;
-    size_t appended = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && w[i].ns.scope == w[i - 1].ns.scope &&
-            w[i].ns.sandbox_len == w[i - 1].ns.sandbox_len &&
-            memcmp(w[i].ns.sandbox, w[i - 1].ns.sandbox,
-                   w[i].ns.sandbox_len) == 0)
-            continue;
-        size_t ml = ns_member(members[i], w[i].ns.scope, w[i].ns.sandbox,
-                              w[i].ns.sandbox_len);
-        const char *zav[4] = {"ZADD", "akv:ns", "0", members[i]};
-        size_t zal[4] = {4, 6, 1, ml};
-        redisAppendCommandArgv(cn->c, 4, zav, zal);
-        appended++;
-    }
-    for (size_t i = 0; i < appended && cn->c->err == 0; i++) {
-        void *z = NULL;
-        if ((redisGetReply(cn->c, &z) != REDIS_OK ||
-             ((redisReply *)z)->type == REDIS_REPLY_ERROR) &&
-            rc == AKV_OK)
-            rc = redis_fail(rb, cn->c, z, "registering namespace");
-        if (z)
-            freeReplyObject(z);
-    }
-    return rc;
-}
-
 /* Reads the write script's reply r: "ok" with 3 numbers per write into
  * res, or the failure (exists, mismatch, nomatch, notfound, quota with the
  * index of the write and its figures) as the error it stands for. */
@@ -1060,7 +1269,7 @@ static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
 }
 
 /* Runs the write script over w[0..n) (one namespace each, in order):
- * arguments, namespace registration, the script, its result. */
+ * arguments, the script, its result. */
 static int write_script(redis_backend *rb, const akv_write *w, size_t n,
                         char del_op, long long *res)
 {
@@ -1070,8 +1279,7 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     size_t *lens = calloc(argc, sizeof *lens);
     struct ns_keys *nk = calloc(n, sizeof *nk);
     struct write_args *wa = calloc(n, sizeof *wa);
-    char (*members)[2 + AKV_SANDBOX_MAX] = calloc(n, sizeof *members);
-    if (!argv || !lens || !nk || !wa || !members) {
+    if (!argv || !lens || !nk || !wa) {
         rc = akv_fail(AKV_ENOMEM, "out of memory");
         goto done;
     }
@@ -1079,8 +1287,8 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         if ((rc = write_args(&w[i], i, n, del_op, &nk[i], &wa[i], argv,
                              lens)) != AKV_OK)
             goto done;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK)
+    struct conn cnb, *cn = &cnb;
+    if ((rc = conn_take(rb, nk[0].slot, cn)) != AKV_OK)
         goto done;
     /* Redis copies, scripts and (with appendfsync always) syncs a large
      * write before it answers: give it time in proportion. */
@@ -1093,14 +1301,13 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
         t.tv_sec += (time_t)(total / BIG_WRITE_RATE) + 1;
         redisSetTimeout(cn->c, t);
     }
-    rc = register_namespaces(rb, cn, w, n, members);
-    if (rc == AKV_OK) {
-        redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
-                                   (int)(4 * n));
-        rc = write_result(rb, cn, r, w, n, res);
-        if (r)
-            freeReplyObject(r);
-    }
+    redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
+                               (int)(4 * n));
+    rc = write_result(rb, cn, r, w, n, res);
+    if (r)
+        freeReplyObject(r);
+    if (rc == AKV_OK)
+        rc = wait_replicas(rb, cn);
     if (slow && cn->c->err == 0)
         redisSetTimeout(cn->c, rb->timeout);
     conn_give(rb, cn);
@@ -1112,7 +1319,6 @@ done:
     free(lens);
     free(nk);
     free(wa);
-    free(members);
     return rc;
 }
 
@@ -1175,12 +1381,12 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
                        size_t key_len, int64_t expires_at)
 {
     redis_backend *rb = (redis_backend *)be;
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
     struct ns_keys nk;
     ns_keys(&nk, ns->scope, ns->sandbox, ns->sandbox_len);
+    struct conn cnb, *cn = &cnb;
+    int rc = conn_take(rb, nk.slot, cn);
+    if (rc != AKV_OK)
+        return rc;
     char exp[24];
     snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
     const char *argv[7] = {NULL, NULL, NULL, nk.k[0], nk.k[2], key, exp};
@@ -1188,6 +1394,8 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
     redisReply *r = run_script(rb, cn, S_TOUCH, 7, argv, lens, 2);
     if (r == NULL || r->type != REDIS_REPLY_INTEGER)
         rc = redis_fail(rb, cn->c, r, "refreshing expiry");
+    else
+        rc = wait_replicas(rb, cn);
     if (r)
         freeReplyObject(r);
     conn_give(rb, cn);
@@ -1196,17 +1404,9 @@ static int redis_touch(akv_backend *be, const akv_ns *ns, const char *key,
 
 /* ---- namespaces -------------------------------------------------------- */
 
-/* The namespaces ns covers, as "S:SB" members, in akv:ns order (scope
- * digit, then sandbox bytes: the order of LMDB's keys). With a sandbox
- * given no lookup is needed. *out is an owned reply or NULL (then the
- * caller walks fixed[]). */
-struct ns_list {
-    redisReply *reply;
-    size_t n;
-    char fixed[AKV_SCOPE_COUNT][2 + AKV_SANDBOX_MAX];
-    size_t fixed_len[AKV_SCOPE_COUNT];
-};
-
+/* The namespaces ns covers, in (scope digit, sandbox bytes) order: the
+ * order of LMDB's keys. With a sandbox given no lookup is needed; without,
+ * the database is scanned (ns_scan). */
 static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
 {
     memset(l, 0, sizeof *l);
@@ -1214,47 +1414,27 @@ static int ns_list(redis_backend *rb, const akv_ns *ns, struct ns_list *l)
         int first = ns->scope == AKV_SCOPE_ALL ? 0 : ns->scope;
         int last = ns->scope == AKV_SCOPE_ALL ? AKV_SCOPE_COUNT - 1 : ns->scope;
         for (int s = first; s <= last; s++, l->n++)
-            l->fixed_len[l->n] =
-                ns_member(l->fixed[l->n], s, ns->sandbox, ns->sandbox_len);
+            l->fixed[l->n].len = ns_member(l->fixed[l->n].s, s, ns->sandbox,
+                                           ns->sandbox_len);
         return AKV_OK;
     }
-    struct conn *cn;
-    int rc = conn_take(rb, &cn);
-    if (rc != AKV_OK)
-        return rc;
-    char lo[3] = "-", hi[3] = "+";
-    if (ns->scope != AKV_SCOPE_ALL) {
-        snprintf(lo, sizeof lo, "[%c", '0' + ns->scope);
-        snprintf(hi, sizeof hi, "(%c", '0' + ns->scope + 1);
-    }
-    redisReply *r = redisCommand(cn->c, "ZRANGEBYLEX akv:ns %s %s", lo, hi);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        rc = redis_fail(rb, cn->c, r, "listing namespaces");
-        if (r)
-            freeReplyObject(r);
-    } else {
-        l->reply = r;
-        l->n = r->elements;
-    }
-    conn_give(rb, cn);
+    struct pipe_guard g;
+    pipe_guard_begin(&g, rb->guard_sigpipe);
+    int rc = AKV_OK;
+    if (!atomic_load(&rb->checked))
+        rc = store_check(rb);
+    if (rc == AKV_OK)
+        rc = ns_scan(rb, ns->scope, l);
+    pipe_guard_end(&g);
     return rc;
 }
 
 /* Member i of l as scope and sandbox; false if it is not well formed. */
 static bool ns_at(const struct ns_list *l, size_t i, akv_ns *ns)
 {
-    const char *m;
-    size_t len;
-    if (l->reply) {
-        const redisReply *e = l->reply->element[i];
-        if (e->type != REDIS_REPLY_STRING)
-            return false;
-        m = e->str;
-        len = e->len;
-    } else {
-        m = l->fixed[i];
-        len = l->fixed_len[i];
-    }
+    const struct ns_name *nm = l->names ? &l->names[i] : &l->fixed[i];
+    const char *m = nm->s;
+    size_t len = nm->len;
     if (len < 3 || len > 2 + AKV_SANDBOX_MAX || m[1] != ':' || m[0] < '0' ||
         m[0] >= '0' + AKV_SCOPE_COUNT)
         return false;
@@ -1306,8 +1486,8 @@ static int scan_ns(redis_backend *rb, const akv_ns *ns, const char *prefix,
             memmove(start + 1, from, from_len); /* from may be start + 1 */
             start_len = 1 + from_len;
         }
-        struct conn *cn;
-        int rc = conn_take(rb, &cn);
+        struct conn cnb, *cn = &cnb;
+        int rc = conn_take(rb, nk.slot, cn);
         if (rc != AKV_OK)
             return rc;
         const char *argv[8] = {NULL, NULL, NULL, nk.k[0], nk.k[1], start,
@@ -1381,8 +1561,7 @@ static int redis_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
             rc = scan_ns(rb, &one, prefix, prefix_len, after, after_len, fn,
                          ctx);
     }
-    if (l.reply)
-        freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 
@@ -1402,8 +1581,8 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
             continue;
         struct ns_keys nk;
         ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        struct conn *cn;
-        if ((rc = conn_take(rb, &cn)) != AKV_OK)
+        struct conn cnb, *cn = &cnb;
+        if ((rc = conn_take(rb, nk.slot, cn)) != AKV_OK)
             break;
         const char *argv[9] = {NULL,     NULL,     NULL, nk.k[0], nk.k[1],
                                nk.k[2], nk.k[3], mode, nowbuf};
@@ -1420,17 +1599,87 @@ static int redis_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
                 counts[one.scope] += (uint64_t)removed;
             if (live_removed)
                 *live_removed += (uint64_t)live;
+            if (removed > 0)
+                rc = wait_replicas(rb, cn);
         }
         if (r)
             freeReplyObject(r);
         conn_give(rb, cn);
     }
-    if (l.reply)
-        freeReplyObject(l.reply);
+    free(l.names);
     return rc;
 }
 
-/* Every namespace's usage hash, pipelined: one round trip. */
+/* Runs, for each well-formed namespace i of l, the command
+ * {op, its usage hash akv:{S:SB}:u, args[0..nargs)} (nargs <= 2),
+ * pipelined per node; replies[i] is its reply (NULL for a namespace that
+ * is not well formed, or whose node failed: *failed then set). */
+static int ns_pipeline(redis_backend *rb, const struct ns_list *l,
+                       const char *op, int nargs, const char *const *args,
+                       redisReply **replies, bool *failed)
+{
+    size_t n = l->n ? l->n : 1;
+    struct ns_keys *nk = malloc(n * sizeof *nk);
+    unsigned *slots = malloc(n * sizeof *slots);
+    int *argcs = malloc(n * sizeof *argcs);
+    const char *(*av)[4] = malloc(n * sizeof *av);
+    size_t (*al)[4] = malloc(n * sizeof *al);
+    const char ***argvs = malloc(n * sizeof *argvs);
+    const size_t **lenss = malloc(n * sizeof *lenss);
+    unsigned char *ok = calloc(n, 1);
+    redisReply **got = calloc(n, sizeof *got);
+    size_t k = 0;
+    int rc = AKV_OK;
+    *failed = false;
+    if (!nk || !slots || !argcs || !av || !al || !argvs || !lenss || !ok ||
+        !got) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        akv_ns one;
+        replies[i] = NULL;
+        if (!ns_at(l, i, &one))
+            continue;
+        ok[i] = 1;
+        ns_keys(&nk[k], one.scope, one.sandbox, one.sandbox_len);
+        slots[k] = (unsigned)nk[k].slot;
+        argcs[k] = 2 + nargs;
+        av[k][0] = op;
+        al[k][0] = strlen(op);
+        av[k][1] = nk[k].k[3];
+        al[k][1] = nk[k].len;
+        for (int j = 0; j < nargs; j++) {
+            av[k][2 + j] = args[j];
+            al[k][2 + j] = strlen(args[j]);
+        }
+        argvs[k] = av[k];
+        lenss[k] = al[k];
+        k++;
+    }
+    rc = pipeline(rb, k, slots, argcs, (const char *const *const *)argvs,
+                  lenss, got);
+    if (rc == AKV_OK)
+        for (size_t i = 0, j = 0; i < l->n; i++)
+            if (ok[i]) {
+                replies[i] = got[j++];
+                if (replies[i] == NULL)
+                    *failed = true;
+            }
+out:
+    free(nk);
+    free(slots);
+    free(argcs);
+    free(av);
+    free(al);
+    free(argvs);
+    free(lenss);
+    free(ok);
+    free(got);
+    return rc;
+}
+
+/* Every namespace's usage hash, pipelined: one round trip per node. */
 static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
                        uint64_t bytes[AKV_SCOPE_COUNT])
 {
@@ -1440,61 +1689,44 @@ static int redis_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
     int rc = ns_list(rb, &all, &l);
     if (rc != AKV_OK)
         return rc;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        freeReplyObject(l.reply);
-        return rc;
-    }
-    int *scope = calloc(l.n ? l.n : 1, sizeof *scope);
-    if (scope == NULL) {
-        conn_give(rb, cn);
-        freeReplyObject(l.reply);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++) {
+    redisReply **rs = calloc(l.n ? l.n : 1, sizeof *rs);
+    bool failed = false;
+    static const char *const fields[2] = {"bytes", "entries"};
+    if (rs == NULL)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    else
+        rc = ns_pipeline(rb, &l, "HMGET", 2, fields, rs, &failed);
+    if (rc == AKV_OK && failed)
+        rc = akv_fail(AKV_EUNAVAILABLE, "reading usage: %s: connection "
+                      "failed", rb->where);
+    for (size_t i = 0; rs && i < l.n; i++) {
+        redisReply *r = rs[i];
         akv_ns one;
-        scope[i] = -1;
-        if (!ns_at(&l, i, &one))
+        if (r == NULL || !ns_at(&l, i, &one))
             continue;
-        struct ns_keys nk;
-        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        const char *argv[4] = {"HMGET", nk.k[3], "bytes", "entries"};
-        size_t lens[4] = {5, nk.len, 5, 7};
-        redisAppendCommandArgv(cn->c, 4, argv, lens);
-        scope[i] = one.scope;
-    }
-    /* Every reply is read, even after a failure, so that the connection
-     * goes back to the pool in step (or is dropped after an I/O error). */
-    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
-        if (scope[i] < 0)
-            continue;
-        void *reply = NULL;
-        redisReply *r;
-        if (redisGetReply(cn->c, &reply) != REDIS_OK ||
-            (r = reply)->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             if (rc == AKV_OK)
-                rc = redis_fail(rb, cn->c, reply, "reading usage");
+                rc = redis_fail(rb, NULL, r, "reading usage");
         } else if (rc == AKV_OK) {
             long long b = 0, e = 0;
             if (r->element[0]->type != REDIS_REPLY_NIL)
                 reply_int(r->element[0], &b);
             if (r->element[1]->type != REDIS_REPLY_NIL)
                 reply_int(r->element[1], &e);
-            bytes[scope[i]] += b > 0 ? (uint64_t)b : 0;
-            entries[scope[i]] += e > 0 ? (uint64_t)e : 0;
+            bytes[one.scope] += b > 0 ? (uint64_t)b : 0;
+            entries[one.scope] += e > 0 ? (uint64_t)e : 0;
         }
-        if (reply)
-            freeReplyObject(reply);
+        freeReplyObject(r);
     }
-    free(scope);
-    conn_give(rb, cn);
-    freeReplyObject(l.reply);
+    free(rs);
+    free(l.names);
     return rc;
 }
 
 /* ---- counters ---------------------------------------------------------- */
 
-/* Moves the counts gathered in this process into akv:c, pipelined. On
+/* Moves the counts gathered in this process into its counter shard,
+ * pipelined. On
  * failure they are put back for the next try. */
 static void counters_flush(redis_backend *rb)
 {
@@ -1507,35 +1739,43 @@ static void counters_flush(redis_backend *rb)
     if (any == 0)
         return;
     akv_error saved = *akv_last_error();
-    struct conn *cn = NULL;
-    bool ok = conn_take(rb, &cn) == AKV_OK;
-    int sent = 0;
-    for (int i = 0; ok && i < AKV_SCOPE_COUNT; i++) {
-        if (h[i]) {
-            redisAppendCommand(cn->c, "HINCRBY akv:c hits:%d %llu", i,
-                               (unsigned long long)h[i]);
-            sent++;
-        }
-        if (m[i]) {
-            redisAppendCommand(cn->c, "HINCRBY akv:c misses:%d %llu", i,
-                               (unsigned long long)m[i]);
-            sent++;
-        }
-    }
-    for (int i = 0; ok && i < sent; i++) {
-        void *r = NULL;
-        if (redisGetReply(cn->c, &r) != REDIS_OK)
+    struct conn cnb, *cn = &cnb;
+    size_t klen = strlen(rb->counter_key);
+    bool taken = conn_take(rb, (int)akv_rc_slot(rb->counter_key, klen), cn) ==
+                 AKV_OK;
+    bool ok = taken;
+    /* One HINCRBY at a time, each following redirections; a count whose
+     * command did not succeed is put back for the next try (one that
+     * failed on an I/O error may have been added: counts are statistics,
+     * an over-count after a lost connection is accepted). */
+    for (int i = 0; i < 2 * AKV_SCOPE_COUNT; i++) {
+        uint64_t *v = i < AKV_SCOPE_COUNT ? &h[i] : &m[i - AKV_SCOPE_COUNT];
+        if (*v == 0 || !ok)
+            continue;
+        char field[16], num[24];
+        snprintf(field, sizeof field, "%s:%d",
+                 i < AKV_SCOPE_COUNT ? "hits" : "misses",
+                 i % AKV_SCOPE_COUNT);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)*v);
+        const char *argv[4] = {"HINCRBY", rb->counter_key, field, num};
+        size_t lens[4] = {7, klen, strlen(field), strlen(num)};
+        redisReply *r = rexec(rb, cn, false, 4, argv, lens);
+        if (r && r->type == REDIS_REPLY_INTEGER)
+            *v = 0;
+        else
             ok = false;
         if (r)
             freeReplyObject(r);
+        if (cn->c == NULL)
+            ok = false;
     }
-    if (cn)
+    if (taken)
         conn_give(rb, cn);
-    if (!ok) {
-        for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+    for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
+        if (h[i])
             atomic_fetch_add(&rb->hits[i], h[i]);
+        if (m[i])
             atomic_fetch_add(&rb->misses[i], m[i]);
-        }
     }
     akv_error_restore(&saved);
 }
@@ -1560,13 +1800,40 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
         misses[i] = atomic_load(&rb->misses[i]);
     }
     akv_error saved = *akv_last_error();
-    struct conn *cn;
-    if (conn_take(rb, &cn) != AKV_OK) {
+    /* Every shard, pipelined per node; a shard that cannot be read counts
+     * 0. */
+    char keys[COUNTER_SHARDS][16];
+    unsigned slots[COUNTER_SHARDS];
+    int argcs[COUNTER_SHARDS];
+    const char *av[COUNTER_SHARDS][2];
+    size_t al[COUNTER_SHARDS][2];
+    const char *const *argvs[COUNTER_SHARDS];
+    const size_t *lenss[COUNTER_SHARDS];
+    redisReply *rs[COUNTER_SHARDS];
+    for (int k = 0; k < COUNTER_SHARDS; k++) {
+        snprintf(keys[k], sizeof keys[k], "akv:{c:%d}", k);
+        av[k][0] = "HGETALL";
+        al[k][0] = 7;
+        av[k][1] = keys[k];
+        al[k][1] = strlen(keys[k]);
+        slots[k] = akv_rc_slot(keys[k], al[k][1]);
+        argcs[k] = 2;
+        argvs[k] = av[k];
+        lenss[k] = al[k];
+    }
+    if (pipeline(rb, COUNTER_SHARDS, slots, argcs, argvs, lenss, rs) !=
+        AKV_OK) {
         akv_error_restore(&saved);
         return;
     }
-    redisReply *r = redisCommand(cn->c, "HGETALL akv:c");
-    if (r && r->type == REDIS_REPLY_ARRAY) {
+    for (int k = 0; k < COUNTER_SHARDS; k++) {
+        redisReply *r = rs[k];
+        if (r == NULL)
+            continue;
+        if (r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            continue;
+        }
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
             const redisReply *f = r->element[i];
             long long v;
@@ -1581,15 +1848,13 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
                      s < AKV_SCOPE_COUNT)
                 misses[s] += (uint64_t)v;
         }
-    }
-    if (r)
         freeReplyObject(r);
-    conn_give(rb, cn);
+    }
     akv_error_restore(&saved);
 }
 
-/* The members of akv:ns (every namespace ever written) whose usage hash
- * counts entries: the list, then one HGET per member, pipelined. */
+/* The namespaces (ns_scan) whose usage hash counts entries: the list,
+ * then one HGET per namespace, pipelined per node. */
 static int redis_namespaces(akv_backend *be,
                             int (*fn)(void *ctx, const akv_ns *ns), void *ctx)
 {
@@ -1599,53 +1864,33 @@ static int redis_namespaces(akv_backend *be,
     int rc = ns_list(rb, &all, &l);
     if (rc != AKV_OK)
         return rc;
-    struct conn *cn;
-    if ((rc = conn_take(rb, &cn)) != AKV_OK) {
-        freeReplyObject(l.reply);
-        return rc;
-    }
-    char *sent = calloc(l.n ? l.n : 1, 1);
-    if (sent == NULL) {
-        conn_give(rb, cn);
-        freeReplyObject(l.reply);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++) {
+    redisReply **rs = calloc(l.n ? l.n : 1, sizeof *rs);
+    bool failed = false;
+    static const char *const field[1] = {"entries"};
+    if (rs == NULL)
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+    else
+        rc = ns_pipeline(rb, &l, "HGET", 1, field, rs, &failed);
+    if (rc == AKV_OK && failed)
+        rc = akv_fail(AKV_EUNAVAILABLE, "reading usage: %s: connection "
+                      "failed", rb->where);
+    for (size_t i = 0; rs && i < l.n; i++) {
+        redisReply *r = rs[i];
         akv_ns one;
-        if (!ns_at(&l, i, &one))
-            continue;
-        struct ns_keys nk;
-        ns_keys(&nk, one.scope, one.sandbox, one.sandbox_len);
-        const char *argv[3] = {"HGET", nk.k[3], "entries"};
-        size_t lens[3] = {4, nk.len, 7};
-        redisAppendCommandArgv(cn->c, 3, argv, lens);
-        sent[i] = 1;
-    }
-    /* Every reply is read, even after a failure or a stop, so that the
-     * connection goes back to the pool in step. */
-    for (size_t i = 0; i < l.n && cn->c->err == 0; i++) {
-        if (!sent[i])
-            continue;
-        void *reply = NULL;
         long long e = 0;
-        if (redisGetReply(cn->c, &reply) != REDIS_OK) {
+        if (r == NULL || !ns_at(&l, i, &one))
+            continue;
+        if (r->type == REDIS_REPLY_ERROR) {
             if (rc == AKV_OK)
-                rc = redis_fail(rb, cn->c, reply, "reading usage");
-        } else if (rc == AKV_OK &&
-                   ((redisReply *)reply)->type != REDIS_REPLY_NIL &&
-                   reply_int(reply, &e) == 0 && e > 0) {
-            akv_ns one;
-            ns_at(&l, i, &one);
+                rc = redis_fail(rb, NULL, r, "reading usage");
+        } else if (rc == AKV_OK && r->type != REDIS_REPLY_NIL &&
+                   reply_int(r, &e) == 0 && e > 0) {
             rc = fn(ctx, &one);
         }
-        if (reply)
-            freeReplyObject(reply);
+        freeReplyObject(r);
     }
-    if (rc == AKV_OK && cn->c->err)
-        rc = redis_fail(rb, cn->c, NULL, "reading usage");
-    free(sent);
-    conn_give(rb, cn);
-    freeReplyObject(l.reply);
+    free(rs);
+    free(l.names);
     return rc;
 }
 

@@ -153,7 +153,7 @@ typedef struct akv_backend_ops {
     void (*health)(akv_backend *be, akv_health *h);
 
     /* Calls fn once per namespace that may hold records (LMDB: usage rows
-     * with entries; Redis: the members of akv:ns), in (scope, sandbox)
+     * with entries; Redis: the namespaces its keys show), in (scope, sandbox)
      * order; fn returning non-zero stops the walk with that code. */
     int (*namespaces)(akv_backend *be,
                       int (*fn)(void *ctx, const akv_ns *ns), void *ctx);
@@ -175,12 +175,23 @@ int akv_backend_redis_open(const char *url, const struct akv_config *cfg,
 
 /* A parsed redis:// URL (backend-redis.c). Strings are owned: free with
  * akv_redis_url_free(). user and password are NULL when absent. */
+struct akv_redis_seed {
+    char *host;
+    int port;
+};
 struct akv_redis_url {
-    char *host, *user, *password;
+    char *host, *user, *password; /* host, port: the first seed's */
     int port, db;
     int64_t timeout_ms;
+    struct akv_redis_seed *seeds; /* every HOST[:PORT] of the list */
+    size_t nseeds;
+    int wait_replicas;       /* ?wait=N: WAIT N after each write (0: no) */
+    int64_t wait_timeout_ms; /* ?wait_timeout=: WAIT's timeout */
 };
-/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]: AKV_OK,
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
+ * [?timeout=DURATION&wait=N&wait_timeout=DURATION] (several hosts: seed
+ * nodes of a Redis Cluster):
+ * AKV_OK,
  * or AKV_EINVAL with a message that never shows the password. */
 int akv_redis_url_parse(const char *url, struct akv_redis_url *out);
 void akv_redis_url_free(struct akv_redis_url *u);

@@ -2,7 +2,10 @@
  * redis-url.c — the parser of the Redis backend's URL (docs/cli.md,
  * docs/operations.md):
  *
- *   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION]
+ *   redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
+ *           [?timeout=DURATION&wait=N&wait_timeout=DURATION]
+ *
+ * (several hosts: the seed nodes of a Redis Cluster, redis-cluster.c)
  *
  * Its input comes from flags, the environment and config files, so it is
  * strict: percent-encoding is decoded once (akvx_pct_decode, no %00), the
@@ -53,11 +56,77 @@ static int parse_uint(const char *s, size_t n, long max, long *out)
 
 static int parse_url(struct akv_redis_url *u, const char *url);
 
+/* A duration in the syntax of TTLs, or N"ms": 1 ms to 1 h. */
+static int parse_duration_ms(const char *s, size_t n, int64_t *out)
+{
+    long v;
+    int64_t secs = 0;
+    if (n > 2 && strncmp(s + n - 2, "ms", 2) == 0 &&
+        parse_uint(s, n - 2, 3600000, &v) == 0)
+        *out = v;
+    else if (akv_duration_parse(s, n, &secs) == AKV_OK && secs <= 3600)
+        *out = secs * 1000;
+    else
+        return -1;
+    return *out > 0 ? 0 : -1;
+}
+
+/* One HOST[:PORT] of the list, [p, end), appended to u->seeds. */
+static int parse_host(struct akv_redis_url *u, const char *p, const char *end,
+                      const char *shown)
+{
+    const char *hs = p, *he;
+    if (*p == '[') {
+        he = memchr(p, ']', (size_t)(end - p));
+        if (he == NULL)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: unclosed [",
+                            shown);
+        hs = p + 1;
+        p = he + 1;
+    } else {
+        he = p;
+        while (he < end && *he != ':')
+            he++;
+        p = he;
+    }
+    if (he == hs)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host", shown);
+    for (const char *c = hs; c < he; c++)
+        if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
+                            shown);
+    long v = 6379;
+    if (p < end && *p == ':') {
+        if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &v) != 0 || v == 0)
+            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad port",
+                            shown);
+        p = end;
+    }
+    if (p != end)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
+    if (u->nseeds >= 64)
+        return akv_fail(AKV_EINVAL, "invalid backend URL %s: more than 64 "
+                        "hosts", shown);
+    struct akv_redis_seed *ns =
+        realloc(u->seeds, (u->nseeds + 1) * sizeof *ns);
+    if (ns == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    u->seeds = ns;
+    if ((ns[u->nseeds].host = strndup(hs, (size_t)(he - hs))) == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    ns[u->nseeds].port = (int)v;
+    u->nseeds++;
+    return AKV_OK;
+}
+
 void akv_redis_url_free(struct akv_redis_url *u)
 {
     free(u->host);
     free(u->user);
     free(u->password);
+    for (size_t i = 0; i < u->nseeds; i++)
+        free(u->seeds[i].host);
+    free(u->seeds);
     memset(u, 0, sizeof *u);
 }
 
@@ -72,7 +141,8 @@ int akv_redis_url_parse(const char *url, struct akv_redis_url *u)
     return rc;
 }
 
-/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?timeout=DURATION] */
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...][/DB]
+ * [?timeout=DURATION] */
 static int parse_url(struct akv_redis_url *u, const char *url)
 {
     char shown[AKV_QUOTE_BUF];
@@ -103,38 +173,29 @@ static int parse_url(struct akv_redis_url *u, const char *url)
                             "percent-encoding in the password", shown);
         p = at + 1;
     }
-    const char *hs = p, *he;
-    if (*p == '[') {
-        he = memchr(p, ']', (size_t)(end - p));
-        if (he == NULL)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: unclosed [",
-                            shown);
-        hs = p + 1;
-        p = he + 1;
-    } else {
-        he = p;
-        while (he < end && *he != ':')
-            he++;
-        p = he;
+    /* HOST[:PORT], separated by commas: the seeds. */
+    while (p < end) {
+        const char *item_end = memchr(p, ',', (size_t)(end - p));
+        if (item_end == NULL)
+            item_end = end;
+        int rc = parse_host(u, p, item_end, shown);
+        if (rc != AKV_OK)
+            return rc;
+        p = item_end;
+        if (p < end) {
+            p++; /* the comma */
+            if (p == end)
+                return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host "
+                                "after ','", shown);
+        }
     }
-    if (he == hs)
+    if (u->nseeds == 0)
         return akv_fail(AKV_EINVAL, "invalid backend URL %s: no host", shown);
-    for (const char *c = hs; c < he; c++)
-        if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad host",
-                            shown);
-    if ((u->host = strndup(hs, (size_t)(he - hs))) == NULL)
+    if ((u->host = strdup(u->seeds[0].host)) == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
-    long v = 6379;
-    if (p < end && *p == ':') {
-        if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &v) != 0 || v == 0)
-            return akv_fail(AKV_EINVAL, "invalid backend URL %s: bad port",
-                            shown);
-        p = end;
-    }
-    if (p != end)
-        return akv_fail(AKV_EINVAL, "invalid backend URL %s", shown);
-    u->port = (int)v;
+    u->port = u->seeds[0].port;
+    long v;
+
     u->db = 0;
     if (*p == '/') {
         size_t n = strcspn(p + 1, "?");
@@ -145,29 +206,32 @@ static int parse_url(struct akv_redis_url *u, const char *url)
         p += 1 + n;
     }
     int64_t timeout_ms = 2000;
+    u->wait_timeout_ms = 1000;
     if (*p == '?') {
         p++;
         while (*p) {
             size_t n = strcspn(p, "&");
             if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
-                int64_t secs = 0;
-                /* Accept the duration syntax of TTLs plus "ms". */
-                if (n > 10 && strncmp(p + n - 2, "ms", 2) == 0 &&
-                    parse_uint(p + 8, n - 10, 3600000, &v) == 0)
-                    timeout_ms = v;
-                else if (akv_duration_parse(p + 8, n - 8, &secs) == AKV_OK &&
-                         secs <= 3600)
-                    timeout_ms = secs * 1000;
-                else
+                if (parse_duration_ms(p + 8, n - 8, &timeout_ms) != 0)
                     return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
                                     "timeout must be like 500ms or 2s (at "
-                                    "most 1h)", shown);
-                if (timeout_ms == 0)
+                                    "most 1h, above 0)", shown);
+            } else if (n > 13 && strncmp(p, "wait_timeout=", 13) == 0) {
+                if (parse_duration_ms(p + 13, n - 13, &u->wait_timeout_ms) !=
+                    0)
                     return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
-                                    "timeout must be above 0", shown);
+                                    "wait_timeout must be like 500ms or 2s "
+                                    "(at most 1h, above 0)", shown);
+            } else if (n > 5 && strncmp(p, "wait=", 5) == 0) {
+                if (parse_uint(p + 5, n - 5, 64, &v) != 0)
+                    return akv_fail(AKV_EINVAL, "invalid backend URL %s: "
+                                    "wait must be a number of replicas, 0 "
+                                    "to 64", shown);
+                u->wait_replicas = (int)v;
             } else {
                 return akv_fail(AKV_EINVAL, "invalid backend URL %s: unknown "
-                                "parameter (only timeout=)", shown);
+                                "parameter (only timeout=, wait=, "
+                                "wait_timeout=)", shown);
             }
             p += n;
             if (*p == '&')

@@ -372,7 +372,7 @@ t "an ACL user with the commands of docs/operations.md and keys akv:* is enough"
 redis-cli -p "$PORT" ACL SETUSER agentkv on '>pw-acl-3' resetkeys '~akv:*' \
     resetchannels -@all +select +get +set +setnx +hincrby +hgetall +zadd \
     +zrangebylex +eval +evalsha +hget +hset +hdel +hmget +hlen +hvals +zrem \
-    +zrangebyscore +del >/dev/null || fail "ACL SETUSER"
+    +zrangebyscore +del +scan >/dev/null || fail "ACL SETUSER"
 BACKEND="redis://agentkv:pw-acl-3@127.0.0.1:$PORT/2?timeout=2s"
 printf 'acl' >"$TMP/acl"
 for cmd in "put task k $TMP/acl" "get task k" "ls task" "stats" "export --all-sandboxes" \

@@ -11,10 +11,30 @@
 # importing past expiry times, never by waiting) are invisible everywhere,
 # do not count against quotas and are pruned for all; stopping one server
 # leaves the other serving, and its read counters reach the shared ones.
+# The same script runs on a Redis Cluster as cluster-scaleout, the two
+# servers then given two different nodes.
 . "$(dirname "$0")/lib.sh"
 
-redis_start "$TMP/redis" || fail "redis-server did not start"
-BACKEND=$REDIS_URL
+# Under tests/cluster/with-cluster.sh (cluster-scaleout) the same test runs
+# on a Redis Cluster: server A on one node, B on another.
+if [ -n "${AKV_TEST_CLUSTER:-}" ]; then
+    IFS=, read -r -a NODES <<<"$AKV_TEST_CLUSTER"
+    BACKEND="redis://${NODES[0]}"
+    BACKEND_B="redis://${NODES[1]}"
+    REDIS_PORT=${NODES[0]##*:}
+    DBSIZE_ALL() {
+        local n t=0
+        for n in "${NODES[@]}"; do
+            t=$((t + $(redis-cli -p "${n##*:}" dbsize)))
+        done
+        echo "$t"
+    }
+else
+    redis_start "$TMP/redis" || fail "redis-server did not start"
+    BACKEND=$REDIS_URL
+    BACKEND_B=$REDIS_URL
+    DBSIZE_ALL() { redis-cli -p "$REDIS_PORT" dbsize; }
+fi
 
 # A small task quota, so that a few concurrent 950-byte writes overflow it.
 CFG="$TMP/agentkv.ini"
@@ -26,7 +46,8 @@ AGENT_A=$(new_token agent team-a)
 [ -n "$ADMIN" ] && [ -n "$AGENT_A" ] || fail "no tokens created"
 
 start_server A --config "$CFG"
-start_server B --config "$CFG"
+BACKEND_A=$BACKEND
+BACKEND=$BACKEND_B start_server B --config "$CFG"
 [ "${SURL[A]}" != "${SURL[B]}" ] || fail "both servers on one address"
 
 t "both servers are ready on the shared Redis"
@@ -55,7 +76,7 @@ expect_header X-Agentkv-Version 1
 expect_header X-Agentkv-Expires-At "$EXPIRES"
 
 t "the data lives in Redis, not in the servers' directories"
-[ "$(redis-cli -p "$REDIS_PORT" dbsize)" -gt 0 ] || fail "redis holds no key"
+[ "$(DBSIZE_ALL)" -gt 0 ] || fail "redis holds no key"
 pass
 [ ! -e "$TMP/A/data.mdb" ] && [ ! -e "$TMP/B/data.mdb" ] || fail "a server opened an embedded store"
 pass

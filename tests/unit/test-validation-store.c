@@ -608,6 +608,14 @@ static void open_with_bad_redis_urls_is_invalid(void **state)
         "redis://:%00@host",        "redis://[::1",
         "redis://ho st",            "redis://host/0?timeout",
         "rediss://host",            "unix:///tmp/redis.sock",
+        /* Seed lists: every host must be well formed. */
+        "redis://h1:1,",            "redis://h1:1,,h2:2",
+        "redis://,h1:1",            "redis://h1:1,h2:0",
+        "redis://h1:1,h 2:2",       "redis://h1:1,[::1",
+        /* WAIT for replicas: a count and a positive duration. */
+        "redis://h?wait=x",         "redis://h?wait=65",
+        "redis://h?wait=",          "redis://h?wait_timeout=0ms",
+        "redis://h?wait_timeout=2h",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         akv_store *s = NULL;
@@ -682,6 +690,82 @@ static void redis_database_of_unknown_format_is_unavailable(void **state)
     tu_store_close(&ts);
 }
 
+/* A store written by an agentkv of format 2 (a registry zset akv:ns, one
+ * counters hash akv:c) is upgraded to format 3 when it is opened: the
+ * entries and sandboxes are all still there, the read counts carried
+ * over, the old keys gone, and a later write does not bring them back. */
+static void redis_store_of_format_2_is_upgraded(void **state)
+{
+    (void)state;
+    if (tu_backend() == NULL || strncmp(tu_backend(), "redis://", 8) != 0)
+        skip();
+    const char *cl = getenv("AKV_TEST_CLUSTER");
+    if (cl && *cl) {
+        /* Formats 1 and 2 never ran on a cluster (their keys span slots). */
+        printf("skipped on a Redis Cluster: formats 1 and 2 are single-Redis "
+               "layouts\n");
+        skip();
+    }
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    static const struct {
+        const char *sb;
+        akv_scope scope;
+        const char *key;
+    } e[] = {{"sb1", AKV_SCOPE_TASK, "k1"},
+             {"sb2", AKV_SCOPE_PROJECT, "k2"},
+             {"sb3", AKV_SCOPE_ARTIFACTS, "k3"}};
+    for (size_t i = 0; i < 3; i++)
+        assert_ok(akv_put(ts.store, e[i].sb, e[i].scope, e[i].key, 2, "v", 1,
+                          NULL, NULL, NULL));
+    akv_store_close(ts.store);
+    ts.store = NULL;
+    /* The layout of format 2. */
+    for (int k = 0; k < 16; k++)
+        tu_redis_command("DEL akv:{c:%d}", k);
+    for (size_t i = 0; i < 3; i++)
+        tu_redis_command("ZADD akv:ns 0 %d:%s", (int)e[i].scope, e[i].sb);
+    tu_redis_command("HSET akv:c hits:%d 7 misses:%d 3", AKV_SCOPE_TASK,
+                     AKV_SCOPE_TASK);
+    tu_redis_command("SET akv:format 2");
+
+    for (int round = 0; round < 2; round++) {
+        /* The second open finds format 3 and changes nothing. */
+        assert_ok(akv_store_open(&ts.store, tu_backend(), ts.dir, NULL, 0));
+        akv_store_set_clock(ts.store, tu_clock, &ts.clock);
+        char *f = tu_redis_string("GET akv:format");
+        assert_non_null(f);
+        assert_string_equal(f, "3");
+        free(f);
+        char *old = tu_redis_string("EXISTS akv:ns akv:c");
+        assert_string_equal(old, "0");
+        free(old);
+        akv_scope_stats rows[AKV_SCOPE_COUNT];
+        size_t n = 0;
+        assert_ok(akv_stats(ts.store, "sb1", AKV_SCOPE_TASK, rows, &n));
+        assert_int_equal(n, 1);
+        assert_int_equal(rows[0].hits, 7);
+        assert_int_equal(rows[0].misses, 3);
+        assert_int_equal(rows[0].entries, 1);
+        char **sbs;
+        assert_ok(akv_sandboxes(ts.store, &sbs, &n));
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < 3; i++)
+            assert_string_equal(sbs[i], e[i].sb);
+        akv_sandboxes_free(sbs);
+        akv_store_close(ts.store);
+        ts.store = NULL;
+    }
+    assert_ok(akv_store_open(&ts.store, tu_backend(), ts.dir, NULL, 0));
+    akv_store_set_clock(ts.store, tu_clock, &ts.clock);
+    assert_ok(akv_put(ts.store, "sb4", AKV_SCOPE_TASK, "k4", 2, "v", 1, NULL,
+                      NULL, NULL));
+    char *old = tu_redis_string("EXISTS akv:ns akv:c");
+    assert_string_equal(old, "0");
+    free(old);
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -703,6 +787,7 @@ int main(void)
         cmocka_unit_test(open_with_bad_redis_urls_is_invalid),
         cmocka_unit_test(redis_that_does_not_answer_is_unavailable),
         cmocka_unit_test(redis_database_of_unknown_format_is_unavailable),
+        cmocka_unit_test(redis_store_of_format_2_is_upgraded),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,17 +75,122 @@ static redisContext *tu_redis(void)
     return c;
 }
 
+static redisContext *tu_redis_at(const char *host, int port)
+{
+    redisContext *c = redisConnect(host, port);
+    if (c == NULL || c->err)
+        fail_msg("cannot connect to %s:%d", host, port);
+    return c;
+}
+
+/* Runs a command on *c; on a Redis Cluster (with-cluster.sh) follows
+ * MOVED and ASK to the node that owns the key, *c then being a
+ * connection to that node. */
+static redisReply *tu_rvcmd(redisContext **c, const char *fmt, va_list ap)
+{
+    for (int hop = 0; hop < 5; hop++) {
+        va_list cp;
+        va_copy(cp, ap);
+        redisReply *r = redisvCommand(*c, fmt, cp);
+        va_end(cp);
+        if (r == NULL || r->type != REDIS_REPLY_ERROR ||
+            (strncmp(r->str, "MOVED ", 6) != 0 &&
+             strncmp(r->str, "ASK ", 4) != 0))
+            return r;
+        bool ask = r->str[0] == 'A';
+        char host[256];
+        int port;
+        if (sscanf(strchr(r->str, ' ') + 1, "%*u %255[^:]:%d", host, &port) !=
+            2)
+            return r;
+        freeReplyObject(r);
+        redisFree(*c);
+        *c = tu_redis_at(host, port);
+        if (ask)
+            freeReplyObject(redisCommand(*c, "ASKING"));
+    }
+    return NULL;
+}
+
+static redisReply *tu_rcmd(redisContext **c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = tu_rvcmd(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Calls fn on a connection to each master of the test's Redis: the one
+ * server, or every master of the cluster named by AKV_TEST_CLUSTER
+ * (HOST:PORT,…; with-cluster.sh). */
+static void tu_each_master(void (*fn)(redisContext *c, void *ctx), void *ctx)
+{
+    const char *nodes = getenv("AKV_TEST_CLUSTER");
+    if (nodes == NULL || *nodes == '\0') {
+        redisContext *c = tu_redis();
+        fn(c, ctx);
+        redisFree(c);
+        return;
+    }
+    const char *p = nodes;
+    while (*p) {
+        char host[256];
+        int port, used = 0;
+        if (sscanf(p, "%255[^:]:%d%n", host, &port, &used) != 2)
+            fail_msg("AKV_TEST_CLUSTER=%s is not HOST:PORT,…", nodes);
+        p += used;
+        if (*p == ',')
+            p++;
+        redisContext *c = redisConnect(host, port);
+        if (c == NULL || c->err) { /* a node the test stopped */
+            if (c)
+                redisFree(c);
+            continue;
+        }
+        redisReply *r = redisCommand(c, "ROLE");
+        bool master = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                      r->element[0]->type == REDIS_REPLY_STRING &&
+                      strcmp(r->element[0]->str, "master") == 0;
+        if (r)
+            freeReplyObject(r);
+        if (master)
+            fn(c, ctx);
+        redisFree(c);
+    }
+}
+
 void tu_redis_command(const char *fmt, ...)
 {
     redisContext *c = tu_redis();
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = tu_rvcmd(&c, fmt, ap);
     va_end(ap);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         fail_msg("redis command '%s' failed", fmt);
     freeReplyObject(r);
     redisFree(c);
+}
+
+char *tu_redis_string(const char *fmt, ...)
+{
+    redisContext *c = tu_redis();
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = tu_rvcmd(&c, fmt, ap);
+    va_end(ap);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis command '%s' failed", fmt);
+    char *out = NULL;
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+        out = strndup(r->str, r->len);
+    else if (r->type == REDIS_REPLY_INTEGER && asprintf(&out, "%lld",
+                                                        r->integer) < 0)
+        out = NULL;
+    freeReplyObject(r);
+    redisFree(c);
+    return out;
 }
 
 /* The damaged form of a record of format 2 (record.c); owned. */
@@ -145,13 +250,12 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
         redisContext *c = tu_redis();
         char hash[128];
         snprintf(hash, sizeof hash, "akv:{%d:%s}:v", (int)scope, sb);
-        redisReply *r = redisCommand(c, "HGET %s %s", hash, key);
+        redisReply *r = tu_rcmd(&c, "HGET %s %s", hash, key);
         if (r == NULL || r->type != REDIS_REPLY_STRING || r->len <= 80)
             fail_msg("no record %s/%s in %s", sb, key, hash);
         unsigned char *bad = damage_bytes((unsigned char *)r->str, r->len,
                                           how, &size);
-        redisReply *w = redisCommand(c, "HSET %s %s %b", hash, key, bad,
-                                     size);
+        redisReply *w = tu_rcmd(&c, "HSET %s %s %b", hash, key, bad, size);
         if (w == NULL || w->type == REDIS_REPLY_ERROR)
             fail_msg("cannot damage %s/%s", sb, key);
         free(bad);
@@ -188,35 +292,54 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
     mdb_env_close(env);
 }
 
+/* tu_usage_make_old on one master: every namespace's records hash,
+ * akv:{S:SB}:v (the test stores are small: one SCAN call sees them all). */
+static void make_old_on(redisContext *c, void *ctx)
+{
+    (void)ctx;
+    redisReply *ns = redisCommand(c, "SCAN 0 MATCH akv:{*}:v COUNT 100000");
+    if (ns == NULL || ns->type != REDIS_REPLY_ARRAY || ns->elements != 2 ||
+        strcmp(ns->element[0]->str, "0") != 0)
+        fail_msg("cannot list namespaces");
+    for (size_t i = 0; i < ns->element[1]->elements; i++) {
+        char m[80];
+        const redisReply *k = ns->element[1]->element[i];
+        snprintf(m, sizeof m, "%.*s", (int)k->len - 8, k->str + 5);
+        redisReply *all = redisCommand(c, "HGETALL akv:{%s}:v", m);
+        if (all == NULL || all->type != REDIS_REPLY_ARRAY)
+            fail_msg("cannot read namespace %s", m);
+        unsigned long long bytes = 0;
+        for (size_t j = 1; j < all->elements; j += 2) {
+            akv_rec rec;
+            if (akv_rec_decode(all->element[j]->str, all->element[j]->len,
+                               &rec) == AKV_OK)
+                bytes += rec.value_len;
+        }
+        char b[32], e[32];
+        snprintf(b, sizeof b, "%llu", bytes);
+        snprintf(e, sizeof e, "%zu", all->elements / 2);
+        freeReplyObject(redisCommand(c, "HSET akv:{%s}:u bytes %s entries %s",
+                                     m, b, e));
+        freeReplyObject(redisCommand(c, "HDEL akv:{%s}:u acct", m));
+        freeReplyObject(all);
+    }
+    freeReplyObject(ns);
+}
+
+static void flush_on(redisContext *c, void *ctx)
+{
+    (void)ctx;
+    redisReply *r = redisCommand(c, "FLUSHDB");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        fail_msg("FLUSHDB on %s failed", tu_backend());
+    freeReplyObject(r);
+}
+
 void tu_usage_make_old(const char *dir)
 {
     if (tu_backend()) {
         /* The layout of src/lib/backend-redis.c. */
-        redisContext *c = tu_redis();
-        redisReply *ns = redisCommand(c, "ZRANGE akv:ns 0 -1");
-        if (ns == NULL || ns->type != REDIS_REPLY_ARRAY)
-            fail_msg("cannot list namespaces");
-        for (size_t i = 0; i < ns->elements; i++) {
-            const char *m = ns->element[i]->str;
-            redisReply *all = redisCommand(c, "HGETALL akv:{%s}:v", m);
-            if (all == NULL || all->type != REDIS_REPLY_ARRAY)
-                fail_msg("cannot read namespace %s", m);
-            unsigned long long bytes = 0;
-            for (size_t j = 1; j < all->elements; j += 2) {
-                akv_rec rec;
-                if (akv_rec_decode(all->element[j]->str,
-                                   all->element[j]->len, &rec) == AKV_OK)
-                    bytes += rec.value_len;
-            }
-            char b[32], e[32];
-            snprintf(b, sizeof b, "%llu", bytes);
-            snprintf(e, sizeof e, "%zu", all->elements / 2);
-            tu_redis_command("HSET akv:{%s}:u bytes %s entries %s", m, b, e);
-            tu_redis_command("HDEL akv:{%s}:u acct", m);
-            freeReplyObject(all);
-        }
-        freeReplyObject(ns);
-        redisFree(c);
+        tu_each_master(make_old_on, NULL);
         tu_redis_command("SET akv:format 1");
         return;
     }
@@ -265,14 +388,8 @@ void tu_store_open(tu_store *ts, const akv_config *cfg)
 {
     ts->dir = tu_tempdir();
     ts->clock.now_ms = 1795651200000LL; /* 2026-11-26T00:00:00Z */
-    if (tu_backend()) {
-        redisContext *c = tu_redis();
-        redisReply *r = redisCommand(c, "FLUSHDB");
-        if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            fail_msg("FLUSHDB on %s failed", tu_backend());
-        freeReplyObject(r);
-        redisFree(c);
-    }
+    if (tu_backend())
+        tu_each_master(flush_on, NULL);
     int rc = akv_store_open(&ts->store, tu_backend(), ts->dir, cfg,
                             AKV_OPEN_CREATE);
     if (rc != AKV_OK)

@@ -75,6 +75,9 @@ uint64_t tu_cost_full(size_t key_len, size_t value_len, size_t ct_len,
 /* Runs one Redis command (printf-style, hiredis format) against the test's
  * Redis; fails the test on an error reply. */
 void tu_redis_command(const char *fmt, ...);
+/* The same, returning the reply (a string, or an integer in decimal) as an
+ * owned string; NULL for a nil reply. */
+char *tu_redis_string(const char *fmt, ...);
 
 /* Opens a store in a fresh temp dir (on tu_backend(): an emptied Redis
  * database) with a tu clock starting at 2026-11-26T00:00:00Z; cfg may be
