@@ -123,6 +123,24 @@ json_t *mcp_server_discover(akv_mcp_session *s, json_t *params,
 json_t *mcp_server_info(void);
 extern const char mcp_server_instructions[];
 
+/* ---- the Skills extension (mcp-skills.c) ---- */
+
+#define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
+/* 1 when name[0..len) is an Agent Skills name: [a-z0-9]+(-[a-z0-9]+)*,
+ * at most 64 bytes. */
+int mcp_skill_name_ok(const char *name, size_t len);
+/* 1 when uri starts with skill:// (resources/read hands it over). */
+int mcp_skill_uri(const char *uri, size_t len);
+json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
+                       struct mcp_rpc_error *err);
+json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
+                        struct mcp_rpc_error *err);
+json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err);
+/* The server's capabilities (initialize and server/discover). New
+ * reference. */
+json_t *mcp_server_capabilities(void);
+
 /* ---- tools (mcp-tools.c, mcp-args.c, mcp-format.c) ---- */
 
 /* Argument kinds. Each maps to one JSON Schema fragment and one check. */

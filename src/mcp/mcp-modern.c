@@ -220,11 +220,10 @@ json_t *mcp_server_discover(akv_mcp_session *s, json_t *params,
 {
     (void)s;
     (void)params;
-    json_t *r = json_pack(
-        "{s:o,s:{s:{s:b},s:{s:b,s:b},s:{s:b}},s:o,s:s}", "supportedVersions",
-        supported_versions(), "capabilities", "tools", "listChanged", 0,
-        "resources", "subscribe", 0, "listChanged", 0, "prompts",
-        "listChanged", 0, "serverInfo", mcp_server_info(), "instructions",
-        mcp_server_instructions);
+    json_t *r = json_pack("{s:o,s:o,s:o,s:s}", "supportedVersions",
+                          supported_versions(), "capabilities",
+                          mcp_server_capabilities(), "serverInfo",
+                          mcp_server_info(), "instructions",
+                          mcp_server_instructions);
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }

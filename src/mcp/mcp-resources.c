@@ -145,6 +145,8 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
                             "Invalid params: \"uri\" must be a string");
     const char *uri = json_string_value(juri);
     size_t uri_len = json_string_length(juri);
+    if (mcp_skill_uri(uri, uri_len))
+        return mcp_skill_read(s, uri, uri_len, err);
     akv_scope scope;
     char key[AKV_KEY_MAX + 1];
     size_t key_len;

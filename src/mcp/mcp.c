@@ -119,6 +119,14 @@ const char mcp_server_instructions[] =
     "or artifacts. Failures come back as tool errors whose text starts with "
     "an error code such as not_found or quota_exceeded.";
 
+json_t *mcp_server_capabilities(void)
+{
+    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{s:{}}}", "tools",
+                     "listChanged", 0, "resources", "subscribe", 0,
+                     "listChanged", 0, "prompts", "listChanged", 0,
+                     "extensions", MCP_SKILLS_EXTENSION);
+}
+
 json_t *mcp_server_info(void)
 {
     return json_pack("{s:s,s:s,s:s}", "name", "agentkv", "title", "agentkv",
@@ -154,11 +162,11 @@ static json_t *method_initialize(akv_mcp_session *s, json_t *params,
         chosen = want;
 
     json_t *server_info = mcp_server_info();
-    json_t *result = json_pack(
-        "{s:s,s:{s:{s:b},s:{s:b,s:b},s:{s:b}},s:o,s:s}", "protocolVersion",
-        chosen, "capabilities", "tools", "listChanged", 0, "resources",
-        "subscribe", 0, "listChanged", 0, "prompts", "listChanged", 0,
-        "serverInfo", server_info, "instructions", mcp_server_instructions);
+    json_t *result = json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion",
+                               chosen, "capabilities",
+                               mcp_server_capabilities(), "serverInfo",
+                               server_info, "instructions",
+                               mcp_server_instructions);
     if (result == NULL)
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     snprintf(s->version, sizeof s->version, "%s", chosen);
@@ -196,6 +204,8 @@ static const struct mcp_method {
     {"resources/read", 0, mcp_resources_read},
     {"prompts/list", 0, mcp_prompts_list},
     {"prompts/get", 0, mcp_prompts_get},
+    {"skills/list", 0, mcp_skills_list},
+    {"skills/get", 0, mcp_skills_get},
 };
 
 static const struct mcp_method *method_find(const char *name)

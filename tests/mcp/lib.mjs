@@ -31,7 +31,8 @@ export const SPEC_TOOLS = [
 // own, so that stores stay as separate as directories are. Each test file
 // runs in its own process: files get disjoint ranges of databases.
 const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170,
-  'modern.test.mjs': 215 };
+  'modern.test.mjs': 215,
+  'skills.test.mjs': 240 };
 const storeDbs = new Map();
 function storeArgs(store) {
   const base = process.env.AKV_TEST_BACKEND;
