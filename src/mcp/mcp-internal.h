@@ -141,6 +141,10 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
  * reference. */
 json_t *mcp_server_capabilities(void);
 
+/* completion/complete (mcp-complete.c). */
+json_t *mcp_complete(akv_mcp_session *s, json_t *params,
+                     struct mcp_rpc_error *err);
+
 /* ---- tools (mcp-tools.c, mcp-args.c, mcp-format.c) ---- */
 
 /* Argument kinds. Each maps to one JSON Schema fragment and one check. */

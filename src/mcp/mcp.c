@@ -121,10 +121,10 @@ const char mcp_server_instructions[] =
 
 json_t *mcp_server_capabilities(void)
 {
-    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{s:{}}}", "tools",
-                     "listChanged", 0, "resources", "subscribe", 0,
+    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
+                     "tools", "listChanged", 0, "resources", "subscribe", 0,
                      "listChanged", 0, "prompts", "listChanged", 0,
-                     "extensions", MCP_SKILLS_EXTENSION);
+                     "completions", "extensions", MCP_SKILLS_EXTENSION);
 }
 
 json_t *mcp_server_info(void)
@@ -204,6 +204,7 @@ static const struct mcp_method {
     {"resources/read", 0, mcp_resources_read},
     {"prompts/list", 0, mcp_prompts_list},
     {"prompts/get", 0, mcp_prompts_get},
+    {"completion/complete", 0, mcp_complete},
     {"skills/list", 0, mcp_skills_list},
     {"skills/get", 0, mcp_skills_get},
 };

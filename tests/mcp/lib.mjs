@@ -32,7 +32,8 @@ export const SPEC_TOOLS = [
 // runs in its own process: files get disjoint ranges of databases.
 const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170,
   'modern.test.mjs': 215,
-  'skills.test.mjs': 240 };
+  'skills.test.mjs': 240,
+  'complete.test.mjs': 245 };
 const storeDbs = new Map();
 function storeArgs(store) {
   const base = process.env.AKV_TEST_BACKEND;
