@@ -35,6 +35,9 @@ struct akv_mcp_session {
     char version[16]; /* negotiated protocol revision, "" before */
     akv_mcp_event_fn events; /* may be NULL */
     void *events_ctx;
+    const akv_mcp_headers *headers; /* HTTP, during one message; or NULL */
+    int modern; /* serving a 2026-07-28 request: version holds it for the
+                   request's duration only (mcp-modern.c) */
 };
 
 /* Reports an event to the session's observer, if any. */
@@ -48,6 +51,7 @@ void mcp_event_failure(akv_mcp_session *s, int rc, akv_scope scope);
 struct mcp_rpc_error {
     int code;
     char message[512];
+    json_t *data; /* the error's "data", owned; NULL for none */
 };
 /* Fills err and returns NULL, so handlers can `return mcp_rpc_fail(…)`. */
 json_t *mcp_rpc_fail(struct mcp_rpc_error *err, int code, const char *fmt,
@@ -94,6 +98,52 @@ json_t *mcp_rpc_result(json_t *id, json_t *result);
 json_t *mcp_rpc_error(json_t *id, const struct mcp_rpc_error *err);
 /* Compact one-line text of v; owned. */
 char *mcp_rpc_dump(json_t *v, size_t *len);
+
+/* ---- the 2026-07-28 revision (mcp-modern.c) ---- */
+
+/* What mcp_modern_enter() found in a request. */
+enum mcp_era {
+    MCP_ERA_LEGACY = 0,  /* no envelope: the session's revision applies */
+    MCP_ERA_MODERN = 1,  /* served statelessly under 2026-07-28 */
+    MCP_ERA_REFUSED = 2, /* err filled: bad envelope, revision, headers */
+};
+/* Classifies request m; for MCP_ERA_MODERN the session serves it as
+ * 2026-07-28 until mcp_modern_leave(), which restores its own revision. */
+enum mcp_era mcp_modern_enter(akv_mcp_session *s, const struct mcp_msg *m,
+                              char saved[16], struct mcp_rpc_error *err);
+void mcp_modern_leave(akv_mcp_session *s, const char saved[16]);
+/* Adds what every result of the revision carries (resultType, the cache
+ * fields of cacheable results, serverInfo in _meta) to result. */
+void mcp_modern_stamp(const char *method, json_t *result);
+/* server/discover. */
+json_t *mcp_server_discover(akv_mcp_session *s, json_t *params,
+                            struct mcp_rpc_error *err);
+/* The server's identity and instructions, shared by initialize and
+ * server/discover. New reference / static text. */
+json_t *mcp_server_info(void);
+extern const char mcp_server_instructions[];
+
+/* ---- the Skills extension (mcp-skills.c) ---- */
+
+#define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
+/* 1 when name[0..len) is an Agent Skills name: [a-z0-9]+(-[a-z0-9]+)*,
+ * at most 64 bytes. */
+int mcp_skill_name_ok(const char *name, size_t len);
+/* 1 when uri starts with skill:// (resources/read hands it over). */
+int mcp_skill_uri(const char *uri, size_t len);
+json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
+                       struct mcp_rpc_error *err);
+json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
+                        struct mcp_rpc_error *err);
+json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
+                       struct mcp_rpc_error *err);
+/* The server's capabilities (initialize and server/discover). New
+ * reference. */
+json_t *mcp_server_capabilities(void);
+
+/* completion/complete (mcp-complete.c). */
+json_t *mcp_complete(akv_mcp_session *s, json_t *params,
+                     struct mcp_rpc_error *err);
 
 /* ---- tools (mcp-tools.c, mcp-args.c, mcp-format.c) ---- */
 

@@ -145,6 +145,8 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
                             "Invalid params: \"uri\" must be a string");
     const char *uri = json_string_value(juri);
     size_t uri_len = json_string_length(juri);
+    if (mcp_skill_uri(uri, uri_len))
+        return mcp_skill_read(s, uri, uri_len, err);
     akv_scope scope;
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
@@ -155,6 +157,12 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
 
     akv_value *v;
     int rc = akv_get(s->store, s->sandbox, scope, key, key_len, &v);
+    if (rc == AKV_ENOTFOUND && s->modern) {
+        /* 2026-07-28: Invalid params, with the URI as the error's data. */
+        err->data = json_pack("{s:s%}", "uri", uri, uri_len);
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Resource not found: %.200s", uri);
+    }
     if (rc == AKV_ENOTFOUND)
         return mcp_rpc_fail(err, AKV_MCP_RESOURCE_NOT_FOUND,
                             "Resource not found: %.200s", uri);

@@ -133,9 +133,12 @@ json_t *mcp_rpc_result(json_t *id, json_t *result)
 
 json_t *mcp_rpc_error(json_t *id, const struct mcp_rpc_error *err)
 {
-    return json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
-                     id ? id : json_null(), "error", "code", err->code,
-                     "message", err->message);
+    json_t *v = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
+                          id ? id : json_null(), "error", "code", err->code,
+                          "message", err->message);
+    if (v && err->data)
+        json_object_set(json_object_get(v, "error"), "data", err->data);
+    return v;
 }
 
 char *mcp_rpc_dump(json_t *v, size_t *len)
@@ -152,7 +155,7 @@ char *mcp_rpc_dump(json_t *v, size_t *len)
 
 char *akv_mcp_error_response(int code, const char *message, size_t *out_len)
 {
-    struct mcp_rpc_error err;
+    struct mcp_rpc_error err = {0, "", NULL};
     err.code = code;
     snprintf(err.message, sizeof err.message, "%s", message);
     json_t *v = mcp_rpc_error(NULL, &err);

@@ -10,6 +10,10 @@
  * waiting for notifications/initialized: over stdio they cannot overtake
  * it, and over HTTP a client may legitimately race it.
  *
+ * A request carrying the 2026-07-28 envelope in its _meta skips all of
+ * this: mcp-modern.c vets it and it is served statelessly, whatever the
+ * session's state, which it leaves as it found it.
+ *
  * Batches (a JSON array of messages) exist only in revision 2025-03-26;
  * under every other revision, and before negotiation, an array is one
  * Invalid Request. Inside a batch `initialize` is not allowed.
@@ -66,6 +70,12 @@ void akv_mcp_session_free(akv_mcp_session *s)
     free(s);
 }
 
+void akv_mcp_session_set_headers(akv_mcp_session *s,
+                                 const akv_mcp_headers *h)
+{
+    s->headers = h;
+}
+
 void akv_mcp_session_set_events(akv_mcp_session *s, akv_mcp_event_fn fn,
                                 void *ctx)
 {
@@ -99,7 +109,7 @@ const char *akv_mcp_session_sandbox(const akv_mcp_session *s)
 }
 
 /* Shown to the model by clients that surface server instructions. */
-static const char server_instructions[] =
+const char mcp_server_instructions[] =
     "agentkv is a durable key-value cache. Instruction sets are not in your "
     "prompt: call list_instructions to see what exists and get_instruction "
     "to load one when a task needs it. Keep work products with "
@@ -108,6 +118,20 @@ static const char server_instructions[] =
     "kv_put/kv_get in one of the scopes system, instructions, project, task "
     "or artifacts. Failures come back as tool errors whose text starts with "
     "an error code such as not_found or quota_exceeded.";
+
+json_t *mcp_server_capabilities(void)
+{
+    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
+                     "tools", "listChanged", 0, "resources", "subscribe", 0,
+                     "listChanged", 0, "prompts", "listChanged", 0,
+                     "completions", "extensions", MCP_SKILLS_EXTENSION);
+}
+
+json_t *mcp_server_info(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "name", "agentkv", "title", "agentkv",
+                     "version", AKV_VERSION_STRING);
+}
 
 static json_t *method_initialize(akv_mcp_session *s, json_t *params,
                                  struct mcp_rpc_error *err)
@@ -137,14 +161,12 @@ static json_t *method_initialize(akv_mcp_session *s, json_t *params,
         akv_mcp_version_supported(want))
         chosen = want;
 
-    json_t *server_info = json_pack("{s:s,s:s,s:s}", "name", "agentkv",
-                                    "title", "agentkv", "version",
-                                    AKV_VERSION_STRING);
-    json_t *result = json_pack(
-        "{s:s,s:{s:{s:b},s:{s:b,s:b},s:{s:b}},s:o,s:s}", "protocolVersion",
-        chosen, "capabilities", "tools", "listChanged", 0, "resources",
-        "subscribe", 0, "listChanged", 0, "prompts", "listChanged", 0,
-        "serverInfo", server_info, "instructions", server_instructions);
+    json_t *server_info = mcp_server_info();
+    json_t *result = json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion",
+                               chosen, "capabilities",
+                               mcp_server_capabilities(), "serverInfo",
+                               server_info, "instructions",
+                               mcp_server_instructions);
     if (result == NULL)
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     snprintf(s->version, sizeof s->version, "%s", chosen);
@@ -161,15 +183,20 @@ static json_t *method_ping(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
-/* Requests, in no particular order. flags: served before initialize. */
+/* Requests, in no particular order. flags: served before initialize;
+ * not part of the 2026-07-28 revision (which dropped the handshake and
+ * ping); only part of it. server/discover is state-free, so it is served
+ * whatever the session's state, with or without a 2026-07-28 envelope. */
 #define MCP_PRE_INIT 0x1u
+#define MCP_LEGACY_ONLY 0x2u
 static const struct mcp_method {
     const char *name;
     unsigned flags;
     mcp_method_fn run;
 } methods[] = {
-    {"initialize", MCP_PRE_INIT, method_initialize},
-    {"ping", MCP_PRE_INIT, method_ping},
+    {"initialize", MCP_PRE_INIT | MCP_LEGACY_ONLY, method_initialize},
+    {"ping", MCP_PRE_INIT | MCP_LEGACY_ONLY, method_ping},
+    {"server/discover", MCP_PRE_INIT, mcp_server_discover},
     {"tools/list", 0, mcp_tools_list},
     {"tools/call", 0, mcp_tools_call},
     {"resources/list", 0, mcp_resources_list},
@@ -177,6 +204,9 @@ static const struct mcp_method {
     {"resources/read", 0, mcp_resources_read},
     {"prompts/list", 0, mcp_prompts_list},
     {"prompts/get", 0, mcp_prompts_get},
+    {"completion/complete", 0, mcp_complete},
+    {"skills/list", 0, mcp_skills_list},
+    {"skills/get", 0, mcp_skills_get},
 };
 
 static const struct mcp_method *method_find(const char *name)
@@ -202,14 +232,34 @@ static void handle_notification(akv_mcp_session *s, const struct mcp_msg *m)
 static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
                               int in_batch, akv_mcp_outcome *oc)
 {
-    struct mcp_rpc_error err = {0, ""};
+    struct mcp_rpc_error err = {0, "", NULL};
     json_t *result = NULL;
     const struct mcp_method *meth = method_find(m->method);
 
+    char saved[16];
     oc->requests++;
-    if (meth == NULL) {
+    enum mcp_era era = mcp_modern_enter(s, m, saved, &err);
+    if (era != MCP_ERA_LEGACY)
+        oc->modern++;
+    if (era == MCP_ERA_REFUSED) {
+        oc->modern_refused++;
+    } else if (meth == NULL ||
+               (era == MCP_ERA_MODERN && (meth->flags & MCP_LEGACY_ONLY))) {
         mcp_rpc_fail(&err, AKV_MCP_METHOD_NOT_FOUND,
-                     "Method not found: %.200s", m->method);
+                     "Method not found: %.200s%s", m->method,
+                     meth ? " (not part of protocol revision "
+                            AKV_MCP_MODERN_VERSION ")"
+                          : "");
+    } else if (era == MCP_ERA_MODERN && in_batch) {
+        mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
+                     "Invalid Request: protocol revision "
+                     AKV_MCP_MODERN_VERSION " has no batches");
+    } else if (era == MCP_ERA_MODERN) {
+        /* Stateless: neither the handshake's state nor its version matter;
+         * params were checked to be an object by mcp_modern_enter. */
+        result = meth->run(s, m->params, &err);
+        if (result)
+            mcp_modern_stamp(m->method, result);
     } else if (s->state == MCP_STATE_NEW && !(meth->flags & MCP_PRE_INIT)) {
         mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
                      "Invalid Request: the session is not initialized "
@@ -229,9 +279,13 @@ static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
         if (result && was_new && s->state != MCP_STATE_NEW)
             oc->initialized = 1;
     }
+    if (era == MCP_ERA_MODERN)
+        mcp_modern_leave(s, saved);
     if (result)
         return mcp_rpc_result(m->id, result);
-    return mcp_rpc_error(m->id, &err);
+    json_t *reply = mcp_rpc_error(m->id, &err);
+    json_decref(err.data);
+    return reply;
 }
 
 /* One element: a response object (new reference) or NULL for none. */
@@ -239,11 +293,16 @@ static json_t *handle_one(akv_mcp_session *s, json_t *v, int in_batch,
                           akv_mcp_outcome *oc)
 {
     struct mcp_msg m;
-    struct mcp_rpc_error err = {0, ""};
+    struct mcp_rpc_error err = {0, "", NULL};
     switch (mcp_rpc_classify(v, &m, &err)) {
     case MCP_MSG_REQUEST:
         return handle_request(s, &m, in_batch, oc);
     case MCP_MSG_NOTIFICATION:
+        /* A 2026-07-28 notification needs no session either. */
+        if (json_is_object(m.params) &&
+            json_object_get(json_object_get(m.params, "_meta"),
+                            "io.modelcontextprotocol/protocolVersion"))
+            oc->modern++;
         handle_notification(s, &m);
         return NULL;
     case MCP_MSG_RESPONSE:
@@ -261,7 +320,7 @@ static json_t *handle_one(akv_mcp_session *s, json_t *v, int in_batch,
 static json_t *handle_batch(akv_mcp_session *s, json_t *arr,
                             akv_mcp_outcome *oc)
 {
-    struct mcp_rpc_error err = {0, ""};
+    struct mcp_rpc_error err = {0, "", NULL};
     if (strcmp(s->version, "2025-03-26") != 0) {
         oc->rejected = 1;
         mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
@@ -299,7 +358,7 @@ char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
                         size_t *out_len, akv_mcp_outcome *oc)
 {
     akv_mcp_outcome dummy;
-    struct mcp_rpc_error err = {0, ""};
+    struct mcp_rpc_error err = {0, "", NULL};
     json_t *reply;
     if (oc == NULL)
         oc = &dummy;

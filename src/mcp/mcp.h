@@ -36,6 +36,14 @@ extern const size_t akv_mcp_nversions;
 /* 1 when v (NUL-terminated) is a supported revision. */
 int akv_mcp_version_supported(const char *v);
 
+/* The stateless revision. It is not in akv_mcp_versions: that list is what
+ * `initialize` negotiates, and this revision has no `initialize`. A request
+ * belongs to it when its params carry the revision in
+ * _meta["io.modelcontextprotocol/protocolVersion"]; such a request is
+ * served on its own (no session state is read or written), on any session,
+ * initialized or not. */
+#define AKV_MCP_MODERN_VERSION "2026-07-28"
+
 /* The largest message the transports accept, in bytes. */
 #define AKV_MCP_MAX_MESSAGE ((size_t)64 * 1024 * 1024)
 
@@ -46,6 +54,10 @@ int akv_mcp_version_supported(const char *v);
 #define AKV_MCP_INVALID_PARAMS (-32602)
 #define AKV_MCP_INTERNAL_ERROR (-32603)
 #define AKV_MCP_RESOURCE_NOT_FOUND (-32002) /* MCP's own code */
+/* Codes of the 2026-07-28 revision. */
+#define AKV_MCP_HEADER_MISMATCH (-32020)      /* HTTP headers vs. body */
+#define AKV_MCP_MISSING_CAPABILITY (-32021)   /* client capability needed */
+#define AKV_MCP_UNSUPPORTED_VERSION (-32022)  /* unknown protocol revision */
 
 typedef struct akv_mcp_session akv_mcp_session;
 
@@ -92,7 +104,35 @@ typedef struct akv_mcp_outcome {
     int initialized; /* … and it succeeded */
     int rejected;    /* the message as a whole was refused: parse error,
                         invalid request, or a batch where none is allowed */
+    int modern;      /* requests and notifications that named the
+                        2026-07-28 revision (or tried to: a bad envelope
+                        counts) */
+    int modern_refused; /* … refused before dispatch: bad envelope,
+                           unsupported revision, header mismatch (HTTP
+                           answers these with 400) */
 } akv_mcp_outcome;
+
+/*
+ * The HTTP headers the 2026-07-28 revision cross-checks against the body
+ * (streamable HTTP only). Values as received (not NUL-terminated); p NULL
+ * when the header is absent. Set with akv_mcp_session_set_headers() before
+ * akv_mcp_handle_ex() and cleared (NULL) after; borrowed meanwhile. With
+ * headers set, a request of that revision must carry MCP-Protocol-Version
+ * and Mcp-Method equal to the body's, and Mcp-Name equal to params.name
+ * (tools/call, prompts/get) or params.uri (resources/read), plain or as
+ * =?base64?…?=; otherwise it is refused with AKV_MCP_HEADER_MISMATCH.
+ */
+typedef struct akv_mcp_span {
+    const char *p;
+    size_t len;
+} akv_mcp_span;
+typedef struct akv_mcp_headers {
+    akv_mcp_span protocol_version;
+    akv_mcp_span method;
+    akv_mcp_span name;
+} akv_mcp_headers;
+void akv_mcp_session_set_headers(akv_mcp_session *s,
+                                 const akv_mcp_headers *h);
 
 /*
  * Handles one JSON-RPC message msg[0..len) (need not be NUL-terminated).

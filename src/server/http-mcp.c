@@ -19,8 +19,15 @@
  *   - Sessions: `initialize` (sent without Mcp-Session-Id) creates one and
  *     its id comes back in Mcp-Session-Id; every later request must carry
  *     it (400 without, 404 for an unknown or ended one, also when another
- *     token presents it). MCP-Protocol-Version, when sent, must be the
- *     negotiated revision (400 otherwise). DELETE /mcp ends a session.
+ *     token presents it). MCP-Protocol-Version, when sent, must name a
+ *     revision the server speaks (400 otherwise). DELETE /mcp ends a
+ *     session.
+ *   - Revision 2026-07-28 is stateless: a request carrying its _meta
+ *     envelope needs no session and is authorised by its bearer token
+ *     alone, so any server process on the same store can answer it. The
+ *     MCP layer cross-checks its MCP-Protocol-Version, Mcp-Method and
+ *     Mcp-Name headers (handed over as akv_mcp_headers); its refusals
+ *     (bad envelope, unsupported revision, header mismatch) are 400.
  *   - Responses: a POST that carries requests is answered 200 with
  *     application/json (never SSE: every answer is ready when the request
  *     is done); notifications and client responses alone get 202 with no
@@ -499,18 +506,32 @@ static void on_event(void *ctx, enum akv_mcp_event event, akv_scope scope,
 
 /* Runs one message on a session and answers it (the session is locked by
  * the caller, or new and not yet shared). */
+static akv_mcp_span to_span(struct http_span h)
+{
+    akv_mcp_span s = {h.p, h.len};
+    return s;
+}
+
 static void serve_message(struct http_req *r, akv_mcp_session *s,
                           akv_mcp_outcome *oc)
 {
     size_t len;
+    /* The headers 2026-07-28 requests are cross-checked against. */
+    akv_mcp_headers h = {
+        to_span(header(r, "MCP-Protocol-Version")),
+        to_span(header(r, "Mcp-Method")),
+        to_span(header(r, "Mcp-Name")),
+    };
     akv_mcp_session_set_events(s, on_event, r->srv->metrics);
+    akv_mcp_session_set_headers(s, &h);
     char *out = akv_mcp_handle_ex(s, r->body ? r->body : "", r->body_len,
                                   &len, oc);
+    akv_mcp_session_set_headers(s, NULL);
     if (out == NULL) {
         r->resp.status = 202; /* notifications or responses only */
         return;
     }
-    reply_owned(r, oc->rejected ? 400 : 200, out, len);
+    reply_owned(r, oc->rejected || oc->modern_refused ? 400 : 200, out, len);
 }
 
 /* Checks the headers every POST must get right. 0, or -1 with a reply. */
@@ -587,12 +608,28 @@ static void post_new(struct http_req *r, const struct caller *who)
         return;
     }
     session_free(hs);
-    if (!oc.initialize && !oc.rejected) {
+    /* 2026-07-28 requests need no session: their answer stands. */
+    if (!oc.initialize && !oc.rejected && !oc.modern) {
         http_resp_clear(&r->resp);
         rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
                    "Bad Request: no Mcp-Session-Id: start a session with "
                    "initialize");
     }
+}
+
+/* 1 when v names a revision this server speaks. A session accepts any of
+ * them, not only the negotiated one, as the reference server does: the
+ * body decides how a request is served (a 2026-07-28 one by its _meta,
+ * cross-checked with this header by the MCP layer). */
+static int version_known(struct http_span v)
+{
+    char buf[16];
+    if (v.len >= sizeof buf)
+        return 0;
+    memcpy(buf, v.p, v.len);
+    buf[v.len] = '\0';
+    return akv_mcp_version_supported(buf) ||
+           strcmp(buf, AKV_MCP_MODERN_VERSION) == 0;
 }
 
 void http_mcp_post(struct http_req *r)
@@ -624,10 +661,11 @@ void http_mcp_post(struct http_req *r)
         http_error(r, AKV_EINVAL,
                    "this session works in sandbox %s, not %s", sandbox,
                    asked);
-    } else if (pv.p && !(version && span_eq(pv, version))) {
+    } else if (pv.p && !(version && span_eq(pv, version)) &&
+               !version_known(pv)) {
         rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
-                   "Bad Request: MCP-Protocol-Version %.*s is not the "
-                   "version this session negotiated (%s)",
+                   "Bad Request: unsupported MCP-Protocol-Version %.*s "
+                   "(this session negotiated %s)",
                    (int)(pv.len < 32 ? pv.len : 32), pv.p,
                    version ? version : "none");
     } else {

@@ -166,8 +166,13 @@ describe('HTTP transport', () => {
     r = await rawPost(srv.url, { token: tok.sb2, headers: h, body: { jsonrpc: '2.0', id: 5, method: 'ping' } });
     assert.equal(r.status, 404);
 
-    // MCP-Protocol-Version must be the negotiated one; absent is fine.
+    // MCP-Protocol-Version must name a revision the server speaks (not
+    // necessarily the negotiated one, as with the reference server);
+    // absent is fine.
     r = await rawPost(srv.url, { token: tok.sb1, headers: { ...h, 'MCP-Protocol-Version': '2025-11-25' }, body: { jsonrpc: '2.0', id: 6, method: 'ping' } });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { jsonrpc: '2.0', id: 6, result: {} });
+    r = await rawPost(srv.url, { token: tok.sb1, headers: { ...h, 'MCP-Protocol-Version': '2024-11-06' }, body: { jsonrpc: '2.0', id: 6, method: 'ping' } });
     assert.equal(r.status, 400);
     r = await rawPost(srv.url, { token: tok.sb1, headers: { ...h, 'MCP-Protocol-Version': 'bogus' }, body: { jsonrpc: '2.0', id: 6, method: 'ping' } });
     assert.equal(r.status, 400);

@@ -31,7 +31,10 @@ export const SPEC_TOOLS = [
 // (tests/redis/with-redis.sh sets AKV_TEST_BACKEND) a Redis database of its
 // own, so that stores stay as separate as directories are. Each test file
 // runs in its own process: files get disjoint ranges of databases.
-const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170 };
+const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170,
+  'modern.test.mjs': 215,
+  'skills.test.mjs': 240,
+  'complete.test.mjs': 245 };
 const storeDbs = new Map();
 function storeArgs(store) {
   const base = process.env.AKV_TEST_BACKEND;
@@ -234,4 +237,52 @@ export async function rawPost(url, { token, body, headers = {}, method = 'POST' 
   let parsed = null;
   try { parsed = textBody ? JSON.parse(textBody) : null; } catch { parsed = null; }
   return { status: res.status, headers: res.headers, body: parsed, text: textBody };
+}
+
+// ---- the 2026-07-28 revision (@modelcontextprotocol/client 2.x) -----------
+
+export const MODERN = '2026-07-28';
+
+// A v2 client; mode is its versionNegotiation mode: { pin: MODERN } (the
+// default: connect fails unless server/discover offers the revision) or
+// 'auto' (probe, fall back to initialize).
+async function modernClient(mode) {
+  const { Client: Client2 } = await import('@modelcontextprotocol/client');
+  return new Client2({ name: 'agentkv-test-v2', version: '1.0.0' },
+    { versionNegotiation: { mode: mode ?? { pin: MODERN } } });
+}
+
+// Connects the v2 client to `agentkv mcp` over stdio.
+export async function connectStdioModern({ store, sandbox, mode } = {}) {
+  const { StdioClientTransport: Stdio2 } = await import('@modelcontextprotocol/client/stdio');
+  const args = storeArgs(store);
+  if (sandbox) args.push('--sandbox', sandbox);
+  args.push('mcp');
+  const transport = new Stdio2({ command: AGENTKV, args, env: { ...process.env }, stderr: 'ignore' });
+  const client = await modernClient(mode);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+// Connects the v2 client over streamable HTTP to url/mcp with a bearer
+// token. seen collects the requests' headers when given (an array).
+export async function connectHttpModern({ url, token, query = '', mode, seen }) {
+  const { StreamableHTTPClientTransport: Http2 } = await import('@modelcontextprotocol/client');
+  const h = token ? { Authorization: `Bearer ${token}` } : {};
+  const fetchFn = seen
+    ? (u, init) => { seen.push(new Headers(init?.headers)); return fetch(u, init); }
+    : undefined;
+  const transport = new Http2(new URL(`${url}/mcp${query}`), { requestInit: { headers: h }, fetch: fetchFn });
+  const client = await modernClient(mode);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+// The _meta envelope of a raw 2026-07-28 request.
+export function envelope(extra = {}) {
+  return {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientCapabilities': {},
+    ...extra,
+  };
 }

@@ -11,8 +11,9 @@ import { akv, akvOk, json, sha256, tempDir, text } from './lib.mjs';
 
 // open(store, sandbox) connects a client to a server on store, working in
 // sandbox, and resolves with { client, close }. agent: the session has an
-// agent token's rights (no writes to scope system).
-export function defineToolSuite({ open, agent = false }) {
+// agent token's rights (no writes to scope system). modern: the client
+// speaks revision 2026-07-28.
+export function defineToolSuite({ open, agent = false, modern = false }) {
   let d; let client; let closeFn;
   const SB = 'sb1';
   before(async () => {
@@ -263,8 +264,10 @@ export function defineToolSuite({ open, agent = false }) {
     assert.equal(read.contents[0].text, 'spaced');
     read = await client.readResource({ uri: 'agentkv://artifacts/bin/raw.dat' });
     assert.deepEqual(Buffer.from(read.contents[0].blob, 'base64'), Buffer.from([0xff, 0x00, 0x01, 0x80, 0x41]));
+    // Not found: -32002 before 2026-07-28, then Invalid params naming the URI.
     await assert.rejects(client.readResource({ uri: 'agentkv://task/missing' }),
-      (e) => e.code === -32002);
+      (e) => (modern ? e.code === -32602 && e.data?.uri === 'agentkv://task/missing'
+        : e.code === -32002));
     await assert.rejects(client.readResource({ uri: 'agentkv://bogus/x' }),
       (e) => e.code === -32602);
     await assert.rejects(client.readResource({ uri: 'agentkv://task/a//b' }),
