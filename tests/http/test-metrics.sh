@@ -152,17 +152,18 @@ grep -q '"level":"info","message":"listening on' "$SERVER_LOG" || fail "server e
 pass
 
 t "request duration runs from the first byte of the request (as docs/http.md and the HELP say)"
-# The head arrives in two parts 1.5 s apart: the time between counts, so
-# the /healthz histogram's sum is at least that (a lower bound only).
+# The head arrives in two parts 2.5 s apart: the time between counts, so
+# the /healthz histogram's sum is at least 1 s (a lower bound only, with
+# 1.5 s of room for a busy server that reads the first byte late).
 start_server
-raw "b'G'" --then "b'ET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n'" --timeout 1.5
+raw "b'G'" --then "b'ET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n'" --timeout 2.5
 expect_status 200
 areq GET /metrics
 grep -q "^# HELP agentkv_request_duration_seconds Time from a request's first byte to its response being handed to the socket" "$BODY" ||
     fail "HELP of agentkv_request_duration_seconds: $(grep '^# HELP agentkv_request_duration_seconds ' "$BODY")"
 pass
 sum=$(metric 'agentkv_request_duration_seconds_sum{method="GET",route="/healthz"}')
-awk -v s="$sum" 'BEGIN { exit !(s + 0 >= 1.5) }' || fail "GET /healthz duration sum $sum, expected at least 1.5 s"
+awk -v s="$sum" 'BEGIN { exit !(s + 0 >= 1.0) }' || fail "GET /healthz duration sum $sum, expected at least 1 s"
 pass
 stop_server
 
