@@ -4,8 +4,9 @@
 # each at the same time, and the server's VmHWM (peak resident set) is read
 # from /proc afterwards, next to its upload_budget. It prints how many
 # uploads were stored (201) and how many were refused (503 + Retry-After),
-# and the peak RSS against the budget. A measurement, not a test: it asserts
-# nothing.
+# and the peak RSS against the budget, with the load average before and
+# after. A measurement, not a test: it asserts nothing. docs/operations.md
+# quotes the median of several rounds, at low and at high load.
 #
 #   bash bench/bench-uploads.sh [BUDGET]       e.g. 256MiB (the default)
 set -euo pipefail
@@ -42,6 +43,7 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 
+echo "bench-uploads: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$PORT" "$UPLOADS" "$BODY_MIB" <<'EOF'
 import collections, http.client, sys, threading
 port, n, mib = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -65,3 +67,4 @@ print("bench-uploads: %d x %d MiB: %s" % (n, mib, dict(sorted(status.items(), ke
 EOF
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 echo "bench-uploads: upload_budget $BUDGET, peak RSS (VmHWM) $((hwm / 1024)) MiB"
+echo "bench-uploads: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
