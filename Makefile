@@ -94,6 +94,10 @@ deps:
 	@# clients/typescript/package-lock.json; the client has no runtime deps.
 	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
 	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# LangGraph.js and its checkpointer validation suite (vitest) for
+	@# clients/langgraph, pinned by its package-lock.json.
+	@if [ -f clients/langgraph/package-lock.json ] && [ ! clients/langgraph/node_modules/.package-lock.json -nt clients/langgraph/package-lock.json ]; then \
+	  (cd clients/langgraph && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
