@@ -403,7 +403,9 @@ AKV_API int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
 /*
  * One operation of a batch: a put (del == 0) with the same options as
  * akv_put(), or a delete of the sandbox's own entry (del == 1; value and
- * opts are ignored).
+ * opts are ignored but for opts.if_match: when set, the delete is
+ * conditional, and the batch fails with AKV_EPRECONDITION, changing
+ * nothing, unless the entry exists with that SHA-256).
  */
 typedef struct akv_batch_op {
     int del;
@@ -422,7 +424,8 @@ typedef struct akv_batch_op {
  * writes: versions grow, timestamps are now, TTLs and quotas apply (the
  * quota is checked against the namespace as the batch leaves it, operation
  * by operation); preconditions are checked per operation. Unlike akv_del(),
- * deleting a key that does not exist is not an error. A failure names the
+ * deleting a key that does not exist is not an error (unless the delete
+ * carries if_match). A failure names the
  * operation's key in the message, and changes nothing.
  *
  * out (may be NULL) is an array of n metadata records: for a put, the new

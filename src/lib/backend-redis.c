@@ -156,7 +156,8 @@
 /* WRITE: puts and deletes, all or nothing.
  * KEYS: v, o, x, u of each write's namespace (4 per write).
  * ARGV: per write: op ('p' put, 'd' delete, 'D' delete that must find a
- *       record), key, record, now, quota, if-match (32 bytes or empty),
+ *       record), key, record, now, quota, if-match (32 bytes or empty;
+ *       on a delete too: the record must be live with that SHA-256),
  *       flags ('c' create-only, 'r' restore).
  * Returns {'ok', a1, b1, c1, a2, …}: per put version, created_at, created
  * (0/1); per delete was_live (0/1), 0, 0. Refusals: {'exists', i},
@@ -232,6 +233,13 @@ static const char lua_write[] = LUA_PRELUDE
     "  local us = use(v, KEYS[k + 4])\n"
     "  if op ~= 'p' then\n"
     "    local old = get(v, key)\n"
+    "    if im ~= '' then\n"
+    "      local oh = old and hdr(old)\n"
+    "      local live = oh and not expired(oh, now)\n"
+    "      if not live or oh.sha ~= im then\n"
+    "        return {live and 'mismatch' or 'nomatch', i}\n"
+    "      end\n"
+    "    end\n"
     "    if not old then\n"
     "      if op == 'D' then return {'notfound', i} end\n"
     "      out[#out + 1] = 0\n"
@@ -1210,8 +1218,8 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
     lens[a + 3] = strlen(wa->now);
     argv[a + 4] = wa->quota;
     lens[a + 4] = strlen(wa->quota);
-    argv[a + 5] = x->if_match && !x->del ? (const char *)x->if_match : "";
-    lens[a + 5] = x->if_match && !x->del ? 32 : 0;
+    argv[a + 5] = x->if_match ? (const char *)x->if_match : "";
+    lens[a + 5] = x->if_match ? 32 : 0;
     argv[a + 6] = flags[fl];
     lens[a + 6] = strlen(flags[fl]);
     return AKV_OK;

@@ -54,7 +54,8 @@ typedef struct akv_write {
     int64_t ttl_ms;       /* expires_at = now + ttl_ms; 0 = never */
     int64_t now;
     uint64_t quota;       /* namespace quota in bytes */
-    const unsigned char *if_match; /* 32 bytes or NULL */
+    const unsigned char *if_match; /* 32 bytes or NULL (puts; and deletes
+                                      of write_batch) */
     bool create_only;
     bool restore;         /* import: keep rec's version and timestamps */
     bool del;             /* write_batch only: delete the key instead */
@@ -141,8 +142,11 @@ typedef struct akv_backend_ops {
 
     /* Applies n writes of any kind in one transaction, all or nothing:
      * puts exactly as put does (preconditions, quota, versions; restore is
-     * honoured), and deletes where w[i].del is set (only ns, key and now
-     * are read; an absent key is not an error). out (may be NULL) receives
+     * honoured), and deletes where w[i].del is set (only ns, key, now and
+     * if_match are read; an absent key is not an error unless if_match is
+     * set: a conditional delete requires the record to be live with that
+     * SHA-256, else AKV_EPRECONDITION and nothing is applied, which is
+     * what lets a rename move exactly what it read). out (may be NULL) receives
      * one stored record per put (pointers into w's buffers). Import and
      * seeding rely on it being atomic. */
     int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,

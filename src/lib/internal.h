@@ -124,4 +124,11 @@ static inline bool akv_rec_expired(const akv_rec *rec, int64_t now)
 /* Checks rec's value against its stored SHA-256. */
 bool akv_rec_verify(const akv_rec *rec);
 
+/* Test seam of memory.c: when set, called with its ctx by the memory
+ * tool's rename and delete between reading the files they move and applying
+ * their batch, so that a test can interleave a concurrent edit there
+ * deterministically. NULL (and never set) outside tests. */
+extern void (*akv_memory_move_hook)(void *ctx);
+extern void *akv_memory_move_hook_ctx;
+
 #endif /* AKV_INTERNAL_H */
