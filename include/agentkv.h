@@ -643,7 +643,13 @@ AKV_API int akv_backup(akv_store *store, const char *path,
  * with the tool's error text ("Error: ...") in *out, to hand back to the
  * model, and in akv_last_error(). Owned: free(*out); *out is NULL only
  * when memory ran out or out was NULL.
+ *
+ * A command may be up to twice max_value_size plus
+ * AKV_MEMORY_COMMAND_SLACK bytes (AKV_ETOOLARGE beyond): room for a file of
+ * max_value_size, or an old_str and a new_str, with their JSON escapes and
+ * the envelope. Front ends that read commands bound their input by it.
  */
+#define AKV_MEMORY_COMMAND_SLACK (64u * 1024)
 AKV_API int akv_memory(akv_store *store, const char *sandbox, akv_scope scope,
                        const char *command, size_t command_len, char **out);
 

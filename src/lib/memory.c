@@ -39,9 +39,6 @@
 #define CAS_ATTEMPTS 8
 /* Directory deletes and renames move at most this many files (one batch). */
 #define DIR_MAX 1000
-/* A command is the JSON of one tool call: its texts are bounded by the
- * value size limit; this leaves room for two of them and the envelope. */
-#define CMD_SLACK (64u * 1024)
 #define TEXT_CT "text/plain; charset=utf-8"
 
 static void bprintf(struct akv_buf *b, const char *fmt, ...)
@@ -1143,11 +1140,11 @@ int akv_memory(akv_store *s, const char *sandbox, akv_scope scope,
     if (akv_scope_check_agent_write(scope) != AKV_OK)
         return fail_text(&b, out, AKV_EFORBIDDEN, "Error: %s",
                          akv_last_error()->message);
-    if (len > 2 * s->cfg.max_value_size + CMD_SLACK)
+    if (len > 2 * s->cfg.max_value_size + AKV_MEMORY_COMMAND_SLACK)
         return fail_text(&b, out, AKV_ETOOLARGE,
                          "Error: the command is %zu bytes, over the limit "
                          "(twice max_value_size plus %u bytes)",
-                         len, CMD_SLACK);
+                         len, AKV_MEMORY_COMMAND_SLACK);
     json_error_t jerr;
     json_t *cmd = json_loadb(command ? command : "", len, JSON_REJECT_DUPLICATES,
                              &jerr);

@@ -617,8 +617,7 @@ static int begin_request(struct conn *c)
         c->rest = c->head.head_len;
         return conn_send_response(c);
     }
-    c->limit = r->route->body == BODY_VALUE ? srv->max_value
-                                            : SERVER_SMALL_BODY;
+    c->limit = server_body_limit(srv, r->route->body);
     size_t hl = c->head.head_len, have = c->in_len - hl;
 
     if (c->head.chunked) {

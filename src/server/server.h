@@ -175,8 +175,11 @@ enum route_auth {
 };
 
 enum route_body {
-    BODY_SMALL, /* at most SERVER_SMALL_BODY bytes (ignored) */
-    BODY_VALUE, /* at most the store's max_value_size */
+    BODY_SMALL,   /* at most SERVER_SMALL_BODY bytes (ignored) */
+    BODY_VALUE,   /* at most the store's max_value_size */
+    BODY_COMMAND, /* a JSON command carrying values: at most twice
+                     max_value_size plus AKV_MEMORY_COMMAND_SLACK, the
+                     bound of akv_memory() */
 };
 
 struct route {
@@ -408,6 +411,9 @@ void accesslog_flush_cb(int fd, short what, void *arg);
  * stderr. */
 void server_log(struct server *srv, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The most bytes a request body of kind body may have (server.c). */
+uint64_t server_body_limit(const struct server *srv, enum route_body body);
 
 /* Monotonic and wall clocks. */
 uint64_t server_now_ns(void);
