@@ -104,6 +104,11 @@ export class AgentKVStore extends BaseStore {
     return [this.prefix, ...ns.map(seg), seg(k)].join('/');
   }
 
+  /** The namespace labels and item key of an entry's key. */
+  #labels(key: string): string[] {
+    return key.slice(this.prefix.length + 1).split('/').map(unseg);
+  }
+
   /** The item at a key, with the sha256 it was read at. */
   async #read(ns: string[], k: string, key = this.#key(ns, k)): Promise<{ item: Item; sha: string; raw: Uint8Array } | null> {
     let e;
@@ -146,7 +151,7 @@ export class AgentKVStore extends BaseStore {
       }
       return;
     }
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const old = await this.#read(op.namespace, op.key, key);
       const now = new Date().toISOString();
       const body: Stored = { value: op.value, created_at: old ? old.item.createdAt.toISOString() : now, updated_at: now };
@@ -156,7 +161,8 @@ export class AgentKVStore extends BaseStore {
         });
         return;
       } catch (e) {
-        if (!(e instanceof PreconditionFailed)) throw e; // another writer won: read again
+        // Another writer got in between: read again, a few times.
+        if (!(e instanceof PreconditionFailed) || attempt >= 7) throw e;
       }
     }
   }
@@ -171,7 +177,7 @@ export class AgentKVStore extends BaseStore {
     let skipped = 0;
     for await (const m of this.client.list(this.scope, { prefix })) {
       if (out.length >= limit) break;
-      const parts = m.key.split('/').slice(1).map(unseg);
+      const parts = this.#labels(m.key);
       const k = parts.pop() as string;
       const r = await this.#read(parts, k, m.key);
       if (r === null) continue;
@@ -189,7 +195,7 @@ export class AgentKVStore extends BaseStore {
   async #namespaces(op: ListNamespacesOperation): Promise<string[][]> {
     const seen = new Map<string, string[]>();
     for await (const m of this.client.list(this.scope, { prefix: `${this.prefix}/` })) {
-      let ns = m.key.split('/').slice(1, -1).map(unseg);
+      let ns = this.#labels(m.key).slice(0, -1);
       const ok = (op.matchConditions ?? []).every((c) => {
         if (c.path.length > ns.length) return false;
         const part = c.matchType === 'prefix' ? ns.slice(0, c.path.length) : ns.slice(ns.length - c.path.length);

@@ -53,6 +53,15 @@ test('keys and labels of any text stay distinct', async () => {
   assert.deepEqual(all.map((x) => x.key).sort(), [...odd].sort());
 });
 
+test('a prefix of several segments', async () => {
+  const o = opts();
+  const s = new AgentKVStore({ ...o, prefix: 'app/memory' });
+  await s.put(['u', 'v'], 'k', { a: 1 });
+  assert.deepEqual((await s.search(['u'])).map((x) => [x.namespace, x.key]), [[['u', 'v'], 'k']]);
+  assert.deepEqual(await s.listNamespaces(), [['u', 'v']]);
+  assert.ok(await new Client(o).exists('project', 'app/memory/=u/=v/=k'));
+});
+
 test('search by namespace prefix, filters, offset and limit', async () => {
   const s = new AgentKVStore(opts());
   for (let i = 0; i < 6; i++) await s.put(['docs', i % 2 ? 'odd' : 'even'], `d${i}`, { i, kind: i % 3 === 0 ? 'a' : 'b', tags: ['t'] });
