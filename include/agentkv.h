@@ -425,8 +425,8 @@ typedef struct akv_batch_op {
  * quota is checked against the namespace as the batch leaves it, operation
  * by operation); preconditions are checked per operation. Unlike akv_del(),
  * deleting a key that does not exist is not an error (unless the delete
- * carries if_match). A failure names the
- * operation's key in the message, and changes nothing.
+ * carries if_match). A failure names the operation's key in the message,
+ * and changes nothing.
  *
  * out (may be NULL) is an array of n metadata records: for a put, the new
  * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,

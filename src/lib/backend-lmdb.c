@@ -1175,9 +1175,9 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
 
 /* Deletes one record inside txn. AKV_ENOTFOUND when there is none;
  * *was_live (may be NULL) tells whether it had not expired at now (a record
- * that no longer decodes counts as live: nothing says it had expired). */
-/* Deletes one record inside txn; if_match (32 bytes or NULL, batch
- * deletes only) requires the record to be live with that SHA-256. */
+ * that no longer decodes counts as live: nothing says it had expired).
+ * if_match (32 bytes or NULL; batch deletes) requires the record to be live
+ * with that SHA-256, else AKV_EPRECONDITION (an absent one included). */
 static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                       const char *key, size_t key_len, int64_t now,
                       const unsigned char *if_match, bool *was_live)

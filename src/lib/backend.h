@@ -146,9 +146,9 @@ typedef struct akv_backend_ops {
      * if_match are read; an absent key is not an error unless if_match is
      * set: a conditional delete requires the record to be live with that
      * SHA-256, else AKV_EPRECONDITION and nothing is applied, which is
-     * what lets a rename move exactly what it read). out (may be NULL) receives
-     * one stored record per put (pointers into w's buffers). Import and
-     * seeding rely on it being atomic. */
+     * what lets a memory rename move exactly what it read). out (may be
+     * NULL) receives one stored record per put (pointers into w's
+     * buffers). Import and seeding rely on it being atomic. */
     int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,
                        akv_rec *out);
 
