@@ -95,7 +95,8 @@ deps:
 	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
 	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
 	@# LangGraph.js and its checkpointer validation suite (vitest) for
-	@# clients/langgraph, pinned by its package-lock.json.
+	@# clients/langgraph, pinned by its package-lock.json, with the Node
+	@# its tests run on (the npm `node` package: vitest needs Node >= 20).
 	@if [ -f clients/langgraph/package-lock.json ] && [ ! clients/langgraph/node_modules/.package-lock.json -nt clients/langgraph/package-lock.json ]; then \
 	  (cd clients/langgraph && npm ci --no-audit --no-fund --loglevel=error); fi
 

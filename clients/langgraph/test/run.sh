@@ -7,7 +7,14 @@
 # ($AGENTKV) started by clients/typescript/test/server.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v node >/dev/null || { echo "node is not installed (make deps)" >&2; exit 1; }
+# Node itself comes pinned from the npm registry (the `node` package of
+# package-lock.json): the validation suite's vitest needs Node >= 20, more
+# than Debian 12's nodejs (18) gives, so every node below is that one.
+if [ ! -x node_modules/node/bin/node ]; then
+    echo "clients/langgraph/node_modules is missing: run make deps" >&2
+    exit 1
+fi
+export PATH="$PWD/node_modules/node/bin:$PATH"
 for d in . ../typescript; do
     if [ ! -x "$d/node_modules/.bin/tsc" ]; then
         echo "clients/${d#../}/node_modules is missing: run make deps" >&2
