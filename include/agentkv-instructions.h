@@ -348,9 +348,10 @@ typedef struct akv_split akv_split;
 
 /*
  * Cuts a monolithic prompt into sections of the form opts->by (or the
- * detected one: XML when two or more top-level tag blocks hold at least
+ * detected one: XML when two or more top-level tag blocks hold more than
  * half of the non-blank lines, else headings or rule titles, whichever
- * finds more sections, headings on a tie, else ALL-CAPS titles). Nothing
+ * finds more sections — not counting headings that are titles under a
+ * rule line — headings on a tie, else ALL-CAPS titles). Nothing
  * inside a ``` or ~~~ code fence starts a section. Text before the first
  * section (and, in the XML form, text between blocks) and the kept sections
  * stay in the core; every other section becomes an instruction file and

@@ -59,7 +59,7 @@
 #define SENTENCE_MAX 400    /* bytes of a first sentence collected */
 #define TITLE_MAX 100       /* bytes of a title line in the rule form */
 #define CAPS_MAX 80         /* bytes of an ALL-CAPS title line */
-#define UNCLOSED_TAGS_MAX 16 /* unclosed top-level tags before giving up */
+#define UNCLOSED_TAGS_MAX 16 /* unclosed tags warned about one by one */
 #define FENCE_WARN_MAX 20   /* swallowed heading-like lines listed */
 
 struct sec {
@@ -467,6 +467,21 @@ static bool caps_line(const struct doc *d, size_t i)
            rule_char(t, &d->lines[i - 1]);
 }
 
+/* The end of a tag name starting at p: a letter or '_', then letters,
+ * digits and _ . : - ; p itself when there is none. */
+static size_t tag_name(const char *t, size_t p, size_t e)
+{
+    char c = p < e ? t[p] : 0;
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'))
+        return p;
+    size_t q = p + 1;
+    while (q < e && ((t[q] >= 'A' && t[q] <= 'Z') ||
+                     (t[q] >= 'a' && t[q] <= 'z') ||
+                     (t[q] >= '0' && t[q] <= '9') || strchr("_.:-", t[q])))
+        q++;
+    return q;
+}
+
 /* An opening tag at p: <NAME>, <NAME attr…>, not </…> nor <…/>. Sets the
  * name and the byte after '>'. */
 static bool open_tag(const char *t, size_t p, size_t e, size_t *name,
@@ -474,15 +489,8 @@ static bool open_tag(const char *t, size_t p, size_t e, size_t *name,
 {
     if (p >= e || t[p] != '<')
         return false;
-    size_t q = p + 1;
-    char c = q < e ? t[q] : 0;
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'))
-        return false;
-    while (q < e && ((t[q] >= 'A' && t[q] <= 'Z') ||
-                     (t[q] >= 'a' && t[q] <= 'z') ||
-                     (t[q] >= '0' && t[q] <= '9') || strchr("_.:-", t[q])))
-        q++;
-    if (q >= e || (t[q] != '>' && t[q] != ' ' && t[q] != '\t'))
+    size_t q = tag_name(t, p + 1, e);
+    if (q == p + 1 || q >= e || (t[q] != '>' && t[q] != ' ' && t[q] != '\t'))
         return false;
     size_t gt = q;
     while (gt < e && t[gt] != '>')
@@ -495,36 +503,12 @@ static bool open_tag(const char *t, size_t p, size_t e, size_t *name,
     return true;
 }
 
-/* The change in depth of tag NAME over t[p, e): +1 per opening, -1 per
- * closing. Stops where the depth, starting at *depth, reaches 0, and
- * returns that offset (the byte after the closing tag), or 0. */
-static size_t tag_depth(const char *t, size_t p, size_t e, const char *name,
-                        size_t nlen, size_t *depth)
-{
-    for (; p < e; p++) {
-        if (t[p] != '<')
-            continue;
-        size_t n, nl, after;
-        if (open_tag(t, p, e, &n, &nl, &after) && nl == nlen &&
-            memcmp(t + n, name, nlen) == 0) {
-            (*depth)++;
-            p = after - 1;
-        } else if (p + 2 + nlen <= e && t[p + 1] == '/' &&
-                   memcmp(t + p + 2, name, nlen) == 0) {
-            size_t q = p + 2 + nlen;
-            while (q < e && (t[q] == ' ' || t[q] == '\t'))
-                q++;
-            if (q < e && t[q] == '>' && --*depth == 0)
-                return q + 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- candidate sections -------------------------------------------------- */
 
 struct cut {
     size_t first, body; /* first line; first line after the title */
+    size_t head;        /* the title line */
+    bool over;          /* rule form: a rule line above the title */
     size_t end_line;    /* XML: the line after the closing tag's; else 0 */
     size_t content, content_end; /* XML: the bytes inside the tags */
     int level;
@@ -625,58 +609,153 @@ static int find_headings(const struct doc *d, int level, struct cuts *c)
     return AKV_OK;
 }
 
+/* A tag in the text, outside fences: an opening or a closing one. */
+struct tag_ev {
+    size_t at, name, nlen; /* the '<'; the name */
+    const char *nm;        /* the name itself (for sorting) */
+    size_t line;
+    size_t after;          /* opening: the byte after its '>' */
+    size_t match;          /* opening: its closing event + 1, or 0 */
+    bool open, at_start;   /* opening tag first on its line */
+};
+
+static bool same_name(const struct tag_ev *x, const struct tag_ev *y)
+{
+    return x->nlen == y->nlen && memcmp(x->nm, y->nm, x->nlen) == 0;
+}
+
+/* By name, then by place in the text. */
+static int cmp_ev(const void *a, const void *b)
+{
+    const struct tag_ev *x = *(struct tag_ev *const *)a,
+                        *y = *(struct tag_ev *const *)b;
+    size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+    int c = memcmp(x->nm, y->nm, n);
+    if (c || x->nlen != y->nlen)
+        return c ? c : x->nlen < y->nlen ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Every tag outside fences, in text order. */
+static int collect_tags(const struct doc *d, struct tag_ev **out, size_t *n)
+{
+    const char *t = d->t;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < d->nl; i++) {
+        const struct line *l = &d->lines[i];
+        if (l->fence)
+            continue;
+        size_t start = l->start + indent(t, l);
+        for (size_t p = l->start; p < l->end; p++) {
+            if (t[p] != '<')
+                continue;
+            struct tag_ev ev = {.at = p, .line = i};
+            size_t q = p + 2;
+            if (open_tag(t, p, l->end, &ev.name, &ev.nlen, &ev.after)) {
+                ev.open = true;
+                ev.at_start = p == start && indent(t, l) <= 3;
+            } else if (q < l->end && t[p + 1] == '/' &&
+                       (q = tag_name(t, q, l->end)) > p + 2) {
+                /* "</NAME>", blanks allowed before the '>'. */
+                ev.name = p + 2;
+                ev.nlen = q - p - 2;
+                while (q < l->end && (t[q] == ' ' || t[q] == '\t'))
+                    q++;
+                if (q >= l->end || t[q] != '>')
+                    continue;
+            } else {
+                continue;
+            }
+            if (*n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                void *np = realloc(*out, ncap * sizeof **out);
+                if (np == NULL) {
+                    free(*out);
+                    *out = NULL;
+                    return akv_fail(AKV_ENOMEM, "out of memory");
+                }
+                *out = np;
+                cap = ncap;
+            }
+            ev.nm = t + ev.name;
+            (*out)[(*n)++] = ev;
+        }
+    }
+    return AKV_OK;
+}
+
+/* Pairs each opening tag with its closing one: per name, in text order,
+ * a closing tag closes the latest open one (what counting the depth of
+ * that name from the opening tag gives). Sorting by name keeps it
+ * O(n log n) whatever the nesting. */
+static int match_tags(struct tag_ev *ev, size_t n)
+{
+    struct tag_ev **by = malloc((n ? n : 1) * sizeof *by);
+    size_t *stack = malloc((n ? n : 1) * sizeof *stack);
+    if (by == NULL || stack == NULL) {
+        free(by);
+        free(stack);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        by[i] = &ev[i];
+    qsort(by, n, sizeof *by, cmp_ev);
+    size_t depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !same_name(by[i - 1], by[i]))
+            depth = 0; /* a new name */
+        if (by[i]->open)
+            stack[depth++] = (size_t)(by[i] - ev);
+        else if (depth)
+            ev[stack[--depth]].match = (size_t)(by[i] - ev) + 1;
+    }
+    free(by);
+    free(stack);
+    return AKV_OK;
+}
+
 static int find_tags(struct doc *d, struct cuts *c, bool warnings)
 {
     const char *t = d->t;
-    size_t unclosed = 0;
-    for (size_t i = 0; i < d->nl; i++) {
-        const struct line *l = &d->lines[i];
-        size_t p = l->start + indent(t, l), name, nlen, after;
-        if (l->fence || indent(t, l) > 3 ||
-            !open_tag(t, p, l->end, &name, &nlen, &after))
+    struct tag_ev *ev;
+    size_t n, unclosed = 0, resume = 0;
+    int rc = collect_tags(d, &ev, &n);
+    if (rc == AKV_OK)
+        rc = match_tags(ev, n);
+    for (size_t i = 0; rc == AKV_OK && i < n; i++) {
+        const struct tag_ev *o = &ev[i];
+        if (!o->open || !o->at_start || o->line < resume)
             continue;
-        size_t depth = 1, close = 0, j = i;
-        for (size_t from = after; j < d->nl; j++) {
-            const struct line *m = &d->lines[j];
-            if (j > i && m->fence)
-                continue;
-            if ((close = tag_depth(t, j > i ? m->start : from, m->end,
-                                   t + name, nlen, &depth)) != 0)
-                break;
-        }
-        if (close == 0) {
-            if (warnings)
+        if (o->match == 0) {
+            if (warnings && ++unclosed <= UNCLOSED_TAGS_MAX)
                 warn(d,
                      "%s:%zu: <%.*s> is never closed (no matching </%.*s>), "
                      "so it is not a section",
-                     d->source, i + 1, (int)nlen, t + name, (int)nlen,
-                     t + name);
-            if (++unclosed >= UNCLOSED_TAGS_MAX) {
-                if (warnings)
-                    warn(d,
-                         "%s: %d tags are never closed: no further tag is "
-                         "looked for",
-                         d->source, UNCLOSED_TAGS_MAX);
-                break;
-            }
+                     d->source, o->line + 1, (int)o->nlen, t + o->name,
+                     (int)o->nlen, t + o->name);
             continue;
         }
-        size_t close_at = close - 1; /* back to the closing tag's '<' */
-        while (t[close_at] != '<')
-            close_at--;
-        for (size_t k = i; k <= j; k++)
+        const struct tag_ev *cl = &ev[o->match - 1];
+        for (size_t k = o->line; k <= cl->line; k++)
             c->covered += !blank(t, &d->lines[k]);
-        if (cut_add(c, (struct cut){.first = i, .body = i + 1,
-                                    .end_line = j + 1, .content = after,
-                                    .content_end = close_at, .level = 1,
-                                    .title = strndup(t + name, nlen),
-                                    .tag = strndup(t + name, nlen)}))
-            return AKV_ENOMEM;
-        if (c->v[c->n - 1].tag == NULL)
-            return akv_fail(AKV_ENOMEM, "out of memory");
-        i = j;
+        rc = cut_add(c, (struct cut){.first = o->line, .body = o->line + 1,
+                                     .head = o->line,
+                                     .end_line = cl->line + 1,
+                                     .content = o->after,
+                                     .content_end = cl->at, .level = 1,
+                                     .title = strndup(t + o->name, o->nlen),
+                                     .tag = strndup(t + o->name, o->nlen)});
+        if (rc == AKV_OK && c->v[c->n - 1].tag == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+        resume = cl->line + 1;
     }
-    return AKV_OK;
+    if (warnings && unclosed > UNCLOSED_TAGS_MAX)
+        warn(d, "%s: %zu more tags at the start of a line are never closed",
+             d->source, unclosed - UNCLOSED_TAGS_MAX);
+    free(ev);
+    return rc;
 }
 
 /* A title line for the rule form at line i: not blank, not a rule or list,
@@ -749,7 +828,9 @@ static int find_rules(const struct doc *d, int level, struct cuts *c)
                                       : trimmed(t, tl->start, tl->end);
         if (lv <= level) {
             if (cut_add(c, (struct cut){.first = first, .body = body,
-                                        .level = lv, .title = name}))
+                                        .head = title, .over = above != 0,
+                                        .level = lv,
+                                        .title = name}))
                 return AKV_ENOMEM;
         } else {
             free(name);
@@ -1446,6 +1527,26 @@ static int check_utf8(const struct doc *d)
     return akv_fail(AKV_EINVAL, "%s:%zu: not valid UTF-8", d->source, ln);
 }
 
+/* The headings that are not the title of a rule-form section with a rule
+ * above it, of any level (a setext heading under a rule line, an ATX
+ * heading after one): those that the heading form finds and the rule form
+ * misses, or finds only as a Markdown heading would be. */
+static size_t own_headings(const struct doc *d, const struct cuts *h,
+                           int *rc)
+{
+    struct cuts r = {0};
+    if ((*rc = find_rules(d, 6, &r)) != AKV_OK)
+        return 0;
+    size_t own = 0, j = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        while (j < r.n && r.v[j].head < h->v[i].first)
+            j++;
+        own += j == r.n || r.v[j].head != h->v[i].first || !r.v[j].over;
+    }
+    cuts_free(&r);
+    return own;
+}
+
 /* Chooses the form (see akv_prompt_split()) and fills *c with its cuts. */
 static int choose(struct doc *d, akv_split_form by, int level,
                   struct cuts *c, akv_split_form *form)
@@ -1471,10 +1572,11 @@ static int choose(struct doc *d, akv_split_form by, int level,
         for (size_t i = 0; i < d->nl; i++)
             nonblank += !blank(d->t, &d->lines[i]);
         if (all[AKV_SPLIT_XML].n >= 2 &&
-            2 * all[AKV_SPLIT_XML].covered >= nonblank)
+            2 * all[AKV_SPLIT_XML].covered > nonblank)
             pick = AKV_SPLIT_XML;
         else if (all[AKV_SPLIT_HEADING].n || all[AKV_SPLIT_RULE].n)
-            pick = all[AKV_SPLIT_RULE].n > all[AKV_SPLIT_HEADING].n
+            pick = all[AKV_SPLIT_RULE].n >
+                           own_headings(d, &all[AKV_SPLIT_HEADING], &rc)
                        ? AKV_SPLIT_RULE
                        : AKV_SPLIT_HEADING;
         else if (all[AKV_SPLIT_CAPS].n)
