@@ -286,7 +286,7 @@ static void check(akv_lint *l, size_t i)
     char last = d[len - 1];
     bool ellipsis = (len >= 3 && strncmp(d + len - 3, "...", 3) == 0) ||
                     (len >= 3 && strncmp(d + len - 3, "\xe2\x80\xa6", 3) == 0);
-    if (ellipsis || !strchr(".!?)\"'", last))
+    if (ellipsis || last == '\0' || !strchr(".!?)\"'", last))
         issue(l, e, "fragment",
               "finish the sentence and end it with a period",
               "ends mid-sentence ('%s')",

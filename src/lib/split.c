@@ -151,6 +151,12 @@ void akv_split_free(akv_split *s)
     free(s);
 }
 
+/* Is c one of the characters of set? (Unlike strchr, never for '\0'.) */
+static bool in_set(const char *set, char c)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
 /* ---- lines and fences ---------------------------------------------------- */
 
 struct line {
@@ -383,7 +389,7 @@ static char rule_char(const char *t, const struct line *l)
     if (ind > 3)
         return 0;
     size_t p = l->start + ind;
-    if (p >= l->end || !strchr("=-*_#+", t[p]))
+    if (p >= l->end || !in_set("=-*_#+", t[p]))
         return 0;
     char c = t[p];
     size_t n = 0;
@@ -410,7 +416,7 @@ static bool block_start(const char *t, const struct line *l)
     char c = t[p];
     if (c == '>' || c == '|' || c == '<' || atx_level(t, l))
         return true;
-    if (strchr("-*+", c) && (p + 1 == e || t[p + 1] == ' ' || t[p + 1] == '\t'))
+    if (in_set("-*+", c) && (p + 1 == e || t[p + 1] == ' ' || t[p + 1] == '\t'))
         return true;
     size_t q = p;
     while (q < e && t[q] >= '0' && t[q] <= '9')
@@ -441,19 +447,17 @@ static char *trimmed(const char *t, size_t p, size_t e)
     return strndup(t + p, e - p);
 }
 
-/* An ALL-CAPS title line: at least two capitals, no lower-case ASCII
- * letter, not a list item or other block, not ending like a sentence. */
-static bool caps_line(const struct doc *d, size_t i)
+/* An ALL-CAPS title line, whatever comes before it: at least two
+ * capitals, no lower-case ASCII letter, not a list item or other block,
+ * not ending like a sentence. */
+static bool caps_text(const char *t, const struct line *l)
 {
-    const char *t = d->t;
-    const struct line *l = &d->lines[i];
-    if (l->fence || indent(t, l) > 3 || block_start(t, l) ||
-        rule_char(t, l))
+    if (indent(t, l) > 3 || block_start(t, l) || rule_char(t, l))
         return false;
     size_t p = l->start + indent(t, l), e = l->end;
     while (e > p && (t[e - 1] == ' ' || t[e - 1] == '\t'))
         e--;
-    if (e <= p || e - p > CAPS_MAX || strchr(".!?,;", t[e - 1]))
+    if (e <= p || e - p > CAPS_MAX || in_set(".!?,;", t[e - 1]))
         return false;
     size_t caps = 0;
     for (size_t k = p; k < e; k++) {
@@ -461,10 +465,16 @@ static bool caps_line(const struct doc *d, size_t i)
             return false;
         caps += t[k] >= 'A' && t[k] <= 'Z';
     }
-    if (caps < 2)
-        return false;
-    return i == 0 || blank(t, &d->lines[i - 1]) ||
-           rule_char(t, &d->lines[i - 1]);
+    return caps >= 2;
+}
+
+/* An ALL-CAPS title at line i: outside fences, after a blank line, a rule
+ * line or the start. */
+static bool caps_line(const struct doc *d, size_t i)
+{
+    return d->lines[i].fence == 0 && caps_text(d->t, &d->lines[i]) &&
+           (i == 0 || blank(d->t, &d->lines[i - 1]) ||
+            rule_char(d->t, &d->lines[i - 1]));
 }
 
 /* The end of a tag name starting at p: a letter or '_', then letters,
@@ -477,7 +487,7 @@ static size_t tag_name(const char *t, size_t p, size_t e)
     size_t q = p + 1;
     while (q < e && ((t[q] >= 'A' && t[q] <= 'Z') ||
                      (t[q] >= 'a' && t[q] <= 'z') ||
-                     (t[q] >= '0' && t[q] <= '9') || strchr("_.:-", t[q])))
+                     (t[q] >= '0' && t[q] <= '9') || in_set("_.:-", t[q])))
         q++;
     return q;
 }
@@ -770,7 +780,7 @@ static bool rule_title(const struct doc *d, size_t i)
     size_t p = l->start + indent(t, l), e = l->end;
     while (e > p && (t[e - 1] == ' ' || t[e - 1] == '\t'))
         e--;
-    if (e - p > TITLE_MAX || strchr(".,;", t[e - 1]) || t[p] == '<' ||
+    if (e - p > TITLE_MAX || in_set(".,;", t[e - 1]) || t[p] == '<' ||
         t[p] == '|' || t[p] == '>')
         return false;
     if (block_start(t, l) && !atx_level(t, l))
@@ -866,15 +876,8 @@ static bool heading_like(const struct doc *d, size_t i, akv_split_form form,
         return indent(t, l) <= 3 && open_tag(t, p, l->end, &n, &nl, &after);
     case AKV_SPLIT_RULE:
         return rule_char(t, l) == '=';
-    case AKV_SPLIT_CAPS: {
-        struct line copy = *l;
-        struct doc tmp = *d;
-        copy.fence = 0;
-        tmp.lines = &copy;
-        tmp.nl = 1;
-        return caps_line(&tmp, 0) &&
-               (i == 0 || blank(t, &d->lines[i - 1]));
-    }
+    case AKV_SPLIT_CAPS:
+        return caps_text(t, l) && blank(t, &d->lines[i - 1]);
     default: {
         int lv = atx_level(t, l);
         return lv && lv <= level;
@@ -1209,7 +1212,7 @@ static int key_terms(struct doc *d, size_t first, size_t last, size_t from,
 /* A checklist item's start: "[ ]", "[x]", "[X]". */
 static bool checkbox(const char *t, size_t p, size_t e)
 {
-    return p + 2 < e && t[p] == '[' && strchr(" xX", t[p + 1]) &&
+    return p + 2 < e && t[p] == '[' && in_set(" xX", t[p + 1]) &&
            t[p + 2] == ']';
 }
 
@@ -1247,7 +1250,7 @@ static int first_instruction(const struct doc *d, size_t first, size_t last,
             size_t q = p;
             while (q < e && t[q] >= '0' && t[q] <= '9')
                 q++;
-            if (p + 1 < e && strchr("-*+", t[p]) && t[p + 1] == ' ') {
+            if (p + 1 < e && in_set("-*+", t[p]) && t[p + 1] == ' ') {
                 p += 2;
                 item = true;
             } else if (q > p && q + 1 < e && (t[q] == '.' || t[q] == ')') &&
@@ -1299,7 +1302,7 @@ static int first_instruction(const struct doc *d, size_t first, size_t last,
     if (n == 0)
         return AKV_OK;
     akv_buf_add(out, buf, n);
-    if (!strchr(".!?", buf[n - 1]))
+    if (!in_set(".!?", buf[n - 1]))
         akv_buf_str(out, ".");
     return AKV_OK;
 }
@@ -1324,7 +1327,7 @@ static int describe(struct doc *d, struct sec *s, const char *label)
     }
     memcpy(topic, label, tl);
     topic[tl] = '\0';
-    while (tl && strchr(".:!?;, ", topic[tl - 1]))
+    while (tl && in_set(".:!?;, ", topic[tl - 1]))
         topic[--tl] = '\0';
     if (s->tag)
         for (char *p = topic; *p; p++)
@@ -1622,7 +1625,7 @@ static bool content_free(const struct doc *d, const struct sec *s)
 {
     if (s->tag) {
         for (size_t p = s->content; p < s->content_end; p++)
-            if (!strchr(" \t\r\n", d->t[p]))
+            if (!in_set(" \t\r\n", d->t[p]))
                 return false;
         return true;
     }
