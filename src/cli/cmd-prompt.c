@@ -1,15 +1,18 @@
 /*
- * cmd-prompt.c — `agentkv prompt build` and `agentkv prompt split`
- * (SPEC.md §6). One command row with two subcommands, because they share
+ * cmd-prompt.c — `agentkv prompt build`, `prompt split` and `prompt lint`
+ * (SPEC.md §6). One command row with three subcommands, because they share
  * the word and the topic; each flag belongs to one subcommand and using it
- * with the other is an error.
+ * with another is an error.
  *
  * build: reads the base (--base FILE, or --base-key KEY from scope system),
  * calls akv_prompt_build and writes the prompt to stdout; --report adds
  * the token figures on stderr (and the yearly saving with --price and
  * --runs-per-day). split: reads FILE, calls akv_prompt_split and
- * akv_split_write, and lists what went where. The rendering rules live in
- * the library (prompt.c, split.c), not here.
+ * akv_split_write (or, with --review, only shows the proposed sets), and
+ * lists what went where; the library's warnings go to stderr. lint: feeds
+ * files, directories or the store's sets to akv_lint_* and prints the
+ * issues, exit 1 when there are any. The rules live in the library
+ * (prompt.c, split.c, lint.c), not here.
  */
 #include <errno.h>
 #include <math.h>
@@ -273,6 +276,16 @@ static void split_warn(void *arg, const char *message)
     fprintf(stderr, "agentkv: warning: %s\n", message);
 }
 
+/* One section of a split as --json shows it. */
+static json_t *section_json(const akv_split_section *sec)
+{
+    return json_pack("{s:s?,s:s,s:I,s:I,s:i,s:b,s:b,s:s?}", "name", sec->name,
+                     "title", sec->title, "line", (json_int_t)sec->line,
+                     "last_line", (json_int_t)sec->last_line, "level",
+                     sec->level, "kept", sec->kept, "empty", sec->empty,
+                     "description", sec->description);
+}
+
 /* --review: the proposed sets with their lines, tokens and descriptions;
  * nothing is written. */
 static int print_review(struct cli_ctx *ctx, const akv_split *sp)
@@ -303,14 +316,9 @@ static int print_review(struct cli_ctx *ctx, const akv_split *sp)
             moved_tokens += tokens;
         }
         if (list) {
-            json_array_append_new(
-                list, json_pack("{s:s?,s:s,s:I,s:I,s:i,s:b,s:b,s:I,s:s?}",
-                                "name", sec->name, "title", sec->title,
-                                "line", (json_int_t)sec->line, "last_line",
-                                (json_int_t)sec->last_line, "level",
-                                sec->level, "kept", sec->kept, "empty",
-                                sec->empty, "tokens", (json_int_t)tokens,
-                                "description", sec->description));
+            json_t *o = section_json(sec);
+            json_object_set_new(o, "tokens", json_integer((json_int_t)tokens));
+            json_array_append_new(list, o);
         } else if (sec->kept) {
             if (cli_printf(ctx, "kept  lines %u-%u: %s (%zu tokens%s)\n",
                            sec->line, sec->last_line, sec->title, tokens,
@@ -396,13 +404,7 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
         const akv_split_section *sec = akv_split_section_get(sp, i);
         moved += !sec->kept;
         if (list) {
-            json_array_append_new(
-                list, json_pack("{s:s?,s:s,s:I,s:I,s:i,s:b,s:b,s:s?}", "name",
-                                sec->name, "title", sec->title, "line",
-                                (json_int_t)sec->line, "last_line",
-                                (json_int_t)sec->last_line, "level",
-                                sec->level, "kept", sec->kept, "empty",
-                                sec->empty, "description", sec->description));
+            json_array_append_new(list, section_json(sec));
         } else if (sec->kept) {
             if (cli_printf(ctx, "kept      line %-5u %s%s\n", sec->line,
                            sec->title,

@@ -492,8 +492,9 @@ static size_t tag_name(const char *t, size_t p, size_t e)
     return q;
 }
 
-/* An opening tag at p: <NAME>, <NAME attr…>, not </…> nor <…/>. Sets the
- * name and the byte after '>'. */
+/* An opening tag at p: <NAME> or <NAME attr…> (no '<' in the attributes,
+ * which keeps scanning linear), not </…> nor <…/>. Sets the name and the
+ * byte after '>'. */
 static bool open_tag(const char *t, size_t p, size_t e, size_t *name,
                      size_t *name_len, size_t *after)
 {
@@ -503,9 +504,9 @@ static bool open_tag(const char *t, size_t p, size_t e, size_t *name,
     if (q == p + 1 || q >= e || (t[q] != '>' && t[q] != ' ' && t[q] != '\t'))
         return false;
     size_t gt = q;
-    while (gt < e && t[gt] != '>')
+    while (gt < e && t[gt] != '>' && t[gt] != '<')
         gt++;
-    if (gt >= e || t[gt - 1] == '/')
+    if (gt >= e || t[gt] != '>' || t[gt - 1] == '/')
         return false;
     *name = p + 1;
     *name_len = q - p - 1;

@@ -426,6 +426,12 @@ run "$AGENTKV" --json prompt split "$TMP/huge.md" --out "$TMP/h2"
 expect_ok
 json_check "len(d['sections']) == 2 and all(len(s['name']) <= 64 for s in d['sections']) and all(len(s['description']) <= 200 for s in d['sections'])"
 roundtrip "$TMP/huge.md"
+python3 -c "
+open('$TMP/tags-line.md', 'w').write('# T\\n' + '<a ' * 300000 + '\\n' + '</a>' * 300000 + '\\n')
+"
+run "$AGENTKV" --json prompt split "$TMP/tags-line.md" --out "$TMP/h5" --by xml
+expect_error invalid_argument 2
+roundtrip "$TMP/tags-line.md"
 : >"$TMP/empty.md"
 run "$AGENTKV" prompt split "$TMP/empty.md" --out "$TMP/h3"
 expect_error invalid_argument 2
