@@ -181,6 +181,45 @@ struct words {
     size_t cap;
 };
 
+/* A string-keyed table (open addressing) of owned keys and a number. */
+struct strtab {
+    char **keys;
+    unsigned *vals;
+    size_t cap;
+};
+
+static int strtab_init(struct strtab *h, size_t n)
+{
+    h->cap = 16;
+    while (h->cap < 2 * n + 16)
+        h->cap *= 2;
+    h->keys = calloc(h->cap, sizeof *h->keys);
+    h->vals = calloc(h->cap, sizeof *h->vals);
+    if (h->keys == NULL || h->vals == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    return AKV_OK;
+}
+
+static void strtab_free(struct strtab *h)
+{
+    for (size_t i = 0; h->keys && i < h->cap; i++)
+        free(h->keys[i]);
+    free(h->keys);
+    free(h->vals);
+}
+
+/* The slot of key: where it is, or the empty slot where it would go. */
+static size_t strtab_slot(const struct strtab *h, const char *key)
+{
+    uint32_t x = 2166136261u;
+    for (const char *p = key; *p; p++)
+        x = (x ^ (unsigned char)*p) * 16777619u;
+    size_t i = x & (h->cap - 1);
+    while (h->keys[i] && strcmp(h->keys[i], key) != 0)
+        i = (i + 1) & (h->cap - 1);
+    return i;
+}
+
 struct doc {
     const char *t;
     size_t len;
@@ -191,6 +230,7 @@ struct doc {
     const char *source;
     const akv_split_opts *opts;
     size_t swallowed; /* heading-like lines in fences warned about */
+    struct strtab taken, bases; /* names given; next suffix of each base */
     struct words all; /* the whole text's words, counted on first use */
 };
 
@@ -1666,33 +1706,31 @@ static int make_sections(akv_split *sp, const struct doc *d, struct cuts *c)
         s->pub.last_line = (unsigned)end_line;
         s->pub.level = k->level;
     }
-    for (size_t i = 0; i < sp->n;) {
+    size_t w = 0; /* sections kept so far, compacted in place */
+    for (size_t i = 0; i < sp->n; i++) {
         struct sec *s = &sp->secs[i];
-        if (!content_free(d, s)) {
-            i++;
-            continue;
-        }
         struct sec *next = i + 1 < sp->n ? &sp->secs[i + 1] : NULL;
-        if (next == NULL || next->start != s->end ||
-            next->pub.level <= s->pub.level || s->tag) {
-            s->pub.kept = s->pub.empty = 1;
-            i++;
-            continue;
+        if (content_free(d, s)) {
+            if (next == NULL || next->start != s->end ||
+                next->pub.level <= s->pub.level || s->tag) {
+                s->pub.kept = s->pub.empty = 1;
+            } else {
+                /* The parent goes with its first child. */
+                next->start = s->start;
+                next->first = s->first;
+                next->pub.line = s->pub.line;
+                next->content = s->start;
+                next->parent = s->parent ? s->parent : s->title;
+                if (s->parent)
+                    free(s->title);
+                s->parent = s->title = NULL;
+                sec_free(s);
+                continue;
+            }
         }
-        /* The parent goes with its first child. */
-        next->start = s->start;
-        next->first = s->first;
-        next->pub.line = s->pub.line;
-        next->content = s->start;
-        free(next->parent);
-        next->parent = s->parent ? s->parent : s->title;
-        if (s->parent)
-            free(s->title);
-        s->parent = s->title = NULL;
-        sec_free(s);
-        memmove(s, s + 1, (sp->n - i - 1) * sizeof *s);
-        sp->n--;
+        sp->secs[w++] = *s;
     }
+    sp->n = w;
     for (size_t i = 0; i < sp->n; i++) {
         struct sec *s = &sp->secs[i];
         s->pub.body = sp->text + s->start;
@@ -1718,25 +1756,32 @@ static int name_section(akv_split *sp, struct doc *d, size_t i)
     const char *label = *rest ? rest : s->title;
     /* Collisions: the second "overview" becomes "overview-2", its base cut
      * shorter when the suffix would not fit; every candidate is checked
-     * against every name given so far. */
+     * against every name given so far, and each base remembers its last
+     * suffix, so that many equal titles cost no more than distinct ones. */
     char name[AKV_INSTRUCTION_NAME_MAX + 1];
-    for (unsigned k = 1;; k++) {
+    char *full = slugify(label, AKV_INSTRUCTION_NAME_MAX);
+    if (full == NULL && (full = strdup("section")) == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    size_t bs = strtab_slot(&d->bases, full);
+    unsigned k = d->bases.keys[bs] ? d->bases.vals[bs] + 1 : 1;
+    for (;; k++) {
         char suffix[16] = "";
         if (k > 1)
             snprintf(suffix, sizeof suffix, "-%u", k);
         char *base = slugify(label, AKV_INSTRUCTION_NAME_MAX - strlen(suffix));
-        if (base == NULL && (base = strdup("section")) == NULL)
-            return akv_fail(AKV_ENOMEM, "out of memory");
-        snprintf(name, sizeof name, "%s%s", base, suffix);
+        snprintf(name, sizeof name, "%s%s", base ? base : "section", suffix);
         free(base);
-        bool taken = false;
-        for (size_t j = 0; j < sp->n && !taken; j++)
-            taken = j != i && sp->secs[j].name &&
-                    strcmp(sp->secs[j].name, name) == 0;
-        if (!taken)
+        if (d->taken.keys[strtab_slot(&d->taken, name)] == NULL)
             break;
     }
-    if ((s->name = strdup(name)) == NULL)
+    size_t ts = strtab_slot(&d->taken, name);
+    if (d->bases.keys[bs] == NULL)
+        d->bases.keys[bs] = full;
+    else
+        free(full);
+    d->bases.vals[bs] = k;
+    if ((d->taken.keys[ts] = strdup(name)) == NULL ||
+        (s->name = strdup(name)) == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
     s->pub.name = s->name;
     int rc = describe(d, s, label);
@@ -1823,6 +1868,9 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
     if (opts && (rc = apply_keep(sp, opts->keep, d.source)) != AKV_OK)
         goto fail;
     size_t moved = 0;
+    if ((rc = strtab_init(&d.taken, sp->n)) != AKV_OK ||
+        (rc = strtab_init(&d.bases, sp->n)) != AKV_OK)
+        goto fail;
     for (size_t i = 0; i < sp->n; i++) {
         if (sp->secs[i].pub.kept)
             continue;
@@ -1843,6 +1891,8 @@ int akv_prompt_split(const char *text, size_t len, const char *source,
     free(d.lines);
     free(d.fences);
     free(d.all.tab);
+    strtab_free(&d.taken);
+    strtab_free(&d.bases);
     *out = sp;
     return AKV_OK;
 fail:
@@ -1850,6 +1900,8 @@ fail:
     free(d.lines);
     free(d.fences);
     free(d.all.tab);
+    strtab_free(&d.taken);
+    strtab_free(&d.bases);
     akv_split_free(sp);
     return rc;
 }

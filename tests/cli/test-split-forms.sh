@@ -432,6 +432,12 @@ open('$TMP/tags-line.md', 'w').write('# T\\n' + '<a ' * 300000 + '\\n' + '</a>' 
 run "$AGENTKV" --json prompt split "$TMP/tags-line.md" --out "$TMP/h5" --by xml
 expect_error invalid_argument 2
 roundtrip "$TMP/tags-line.md"
+python3 -c "
+open('$TMP/many.md', 'w').write('# Notes\\nx\\n' * 30000 + '# P\\n## C\\ny\\n' * 30000)
+"
+run "$AGENTKV" --json prompt split "$TMP/many.md" --review --level 2
+expect_ok
+json_check "len(d['sections']) == 60000 and d['sections'][29999]['name'] == 'notes-30000' and d['sections'][30000]['name'] == 'c' and d['sections'][-1]['name'] == 'c-30000' and len(set(s['name'] for s in d['sections'])) == 60000"
 : >"$TMP/empty.md"
 run "$AGENTKV" prompt split "$TMP/empty.md" --out "$TMP/h3"
 expect_error invalid_argument 2
