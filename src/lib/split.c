@@ -21,8 +21,9 @@
  *            between), below it, or both. Levels follow the order in which
  *            each style (rule character above / below) first appears, as
  *            reStructuredText does.
- *   caps     a line after a blank line (or at the start) whose letters are
- *            all capitals, at most 80 bytes, not ending in . ! ? , ;
+ *   caps     a line after a blank line, a rule line or at the start, whose
+ *            letters are all capitals: at least two, at most 80 bytes, not
+ *            ending in . ! ? , ; and not a list item.
  *
  * A section with nothing but blank and rule lines after its title goes with
  * the next section when that one is deeper (a parent with its first child),
@@ -1363,7 +1364,8 @@ static int describe(struct doc *d, struct sec *s, const char *label)
         while (tl > 0 && label[tl] != ' ')
             tl--;
         if (tl == 0) /* one long word: cut on a character boundary */
-            for (tl = TITLE_MAX; tl > 0 && ((unsigned char)label[tl] & 0xc0) == 0x80;)
+            for (tl = TITLE_MAX;
+                 tl > 0 && ((unsigned char)label[tl] & 0xc0) == 0x80;)
                 tl--;
     }
     memcpy(topic, label, tl);
