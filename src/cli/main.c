@@ -243,7 +243,7 @@ const struct cli_command commands[] = {
     },
     {
         .name = "prompt",
-        .synopsis = "build|split [FILE]",
+        .synopsis = "build|split|lint [FILE...]",
         .summary = "build or split a system prompt",
         .help =
         "'prompt build' prints a system prompt made of the base (--base FILE or\n"
@@ -253,12 +253,17 @@ const struct cli_command commands[] = {
         "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
         "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
         "lines of their own. --report prints token figures on stderr.\n"
-        "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
-        "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
-        "building core.md inline gives FILE back byte for byte.",
+        "'prompt split FILE --out DIR' cuts a prompt into DIR/core.md and\n"
+        "DIR/instructions/NAME.md at its sections: Markdown headings, top-level\n"
+        "XML tags, rule-delimited or ALL-CAPS titles (--by; detected by\n"
+        "default); seeding those and building core.md inline gives FILE back\n"
+        "byte for byte. --review prints the proposed sets and writes nothing.\n"
+        "'prompt lint [PATH...]' flags weak descriptions of the sets in PATH\n"
+        "(files or directories) or, without PATH, of the sandbox's sets, each\n"
+        "with its fix; it exits 1 when it finds any.",
         .opts = cmd_prompt_opts,
         .min_args = 1,
-        .max_args = 2,
+        .max_args = CLI_MAX_POS,
         .store_use = CLI_STORE_READ,
         .run = cmd_prompt,
     },
@@ -466,5 +471,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "agentkv: %s: %s\n", ctx.err_name, ctx.err_msg);
         return ctx.err_exit;
     }
-    return 0;
+    return ctx.exit_code;
 }

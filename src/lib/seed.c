@@ -822,3 +822,51 @@ out:
         akv_seed_report_free(r.rep);
     return rc;
 }
+
+/* ---- reading sets for other commands ------------------------------------ */
+
+int akv_sets_visit(const char *path, uint64_t max, akv_set_visitor fn,
+                   void *arg)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return akv_fail(AKV_EINVAL, "%s: %s", path, strerror(errno));
+    struct set *sets = NULL, one = {0};
+    size_t n = 0;
+    int rc = AKV_OK;
+    if (S_ISDIR(st.st_mode)) {
+        if ((rc = find_sets(path, &sets, &n)) != AKV_OK)
+            return rc;
+    } else {
+        /* One file: its name gives the default set name, as in a seeded
+         * directory (NAME.md, or NAME/SKILL.md). */
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        one.path = strdup(path);
+        one.rel = strdup(base);
+        if (strcmp(base, "SKILL.md") == 0 && slash && slash > path) {
+            const char *b = slash;
+            while (b > path && b[-1] != '/')
+                b--;
+            one.stem = strndup(b, (size_t)(slash - b));
+        } else {
+            size_t bl = strlen(base);
+            one.stem = strndup(base, has_suffix_md(base) ? bl - 3 : bl);
+        }
+        if (one.path == NULL || one.rel == NULL || one.stem == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+        sets = &one;
+        n = 1;
+    }
+    for (size_t i = 0; i < n && rc == AKV_OK; i++) {
+        if ((rc = load_set(&sets[i], max)) == AKV_OK)
+            rc = fn(arg, sets[i].name,
+                    akv_frontmatter_get(sets[i].fm, "description"),
+                    sets[i].path);
+    }
+    for (size_t i = 0; i < n; i++)
+        set_free(&sets[i]);
+    if (sets != &one)
+        free(sets);
+    return rc;
+}
