@@ -91,6 +91,12 @@ AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm,
 /* AKV_OK when name[0..len) matches [a-z0-9_-]{1,64}; else AKV_EINVAL saying
  * why. Names are rejected, never rewritten. */
 AKV_API int akv_instruction_name_check(const char *name, size_t len);
+/* AKV_OK when name[0..len) is also an Agent Skills name, 1 to 64 of
+ * [a-z0-9] in groups joined by single hyphens ([a-z0-9]+(-[a-z0-9]+)*):
+ * the rule for seeded sets and for the sets served as MCP skills. Else
+ * AKV_EINVAL saying why (an underscore name is told its hyphenated
+ * spelling, never rewritten to it). */
+AKV_API int akv_skill_name_check(const char *name, size_t len);
 
 /*
  * One instruction set as the catalog sees it: an entry of scope
@@ -176,13 +182,21 @@ typedef struct akv_seed_report {
  * (akv_seed_default_dir()).
  *
  * Each set is stored under its name (front matter `name`, else the file or
- * folder name; [a-z0-9_-]{1,64}) with content type text/markdown; the value
- * is the body after the front matter, and the metadata
- * {"description","declared_version","source","tokens"}. A set whose body and
+ * folder name; an Agent Skills name, akv_skill_name_check(): an underscore
+ * name is refused) with content type text/markdown; the value is the whole
+ * file, front matter included, and the metadata
+ * {"description","declared_version","source","tokens"} (tokens of the
+ * whole value). Every other file below a DIR/NAME/ folder (names starting
+ * with '.' skipped) is a supporting file of the skill, stored under key
+ * NAME/PATH with the content type of its extension (else text/plain when
+ * UTF-8, application/octet-stream otherwise) and metadata {"source"}; they
+ * are items of the report too. An entry whose value, content type and
  * metadata equal what is stored in the sandbox's own namespace is left
- * alone; otherwise it is written and its version grows. With prune, entries
- * of the sandbox's own namespace that came from a seed (they carry
- * metadata.source) and that this directory no longer produces are removed.
+ * alone; otherwise it is written and its version grows. Seeded supporting
+ * files of a set seeded now that its folder no longer holds are removed;
+ * with prune, every entry of the sandbox's own namespace that came from a
+ * seed (they carry metadata.source) and that this directory no longer
+ * produces is removed.
  *
  * Every file is read and validated before anything is written, and all
  * writes happen in one transaction: on any error nothing changes, and the

@@ -7,7 +7,8 @@
  *
  * Rendering rules (also in agentkv-instructions.h and docs/prompts.md):
  *   - a base line `{{agentkv:include NAME}}` is replaced, when NAME is
- *     inlined, by NAME's value verbatim, followed by the marker line's own
+ *     inlined, by NAME's body verbatim (the value after its front matter,
+ *     if it opens with some), followed by the marker line's own
  *     line break only if the value does not end in one; otherwise the line
  *     is dropped. This is what makes split + seed + inline build lossless;
  *   - `{{agentkv:catalog}}` (or the end of the base, after a blank line)
@@ -341,6 +342,19 @@ static int load_body(struct build *b, struct set *s)
         return rc;
     size_t len;
     const char *data = akv_value_data(v, &len);
+    /* The body after the front matter, which describes the set (the
+     * catalog carries it) and is not instruction text; a value without
+     * front matter, or whose opening lines are not front matter, is
+     * inlined whole. */
+    akv_frontmatter *fm = NULL;
+    if (akv_frontmatter_parse(data, len, s->it->name, &fm) == AKV_OK &&
+        akv_frontmatter_present(fm)) {
+        size_t off = akv_frontmatter_body_offset(fm);
+        data += off;
+        len -= off;
+    }
+    akv_frontmatter_free(fm);
+    akv_error_clear();
     s->body = malloc(len ? len : 1);
     if (s->body == NULL) {
         akv_value_release(v);

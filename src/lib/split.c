@@ -217,8 +217,9 @@ static char *heading_number(const char *title, const char **rest)
     return strndup(title, last);
 }
 
-/* [a-z0-9_] from the title: letters lower-cased, runs of anything else one
- * '_'; at most SLUG_MAX bytes. */
+/* [a-z0-9-] from the title: letters lower-cased, runs of anything else one
+ * '-' (never leading or trailing, so the name is an Agent Skills name, which
+ * seed requires); at most SLUG_MAX bytes. */
 static char *slugify(const char *title)
 {
     char buf[SLUG_MAX + 1];
@@ -230,7 +231,7 @@ static char *slugify(const char *title)
             c = (char)(c - 'A' + 'a');
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
             if (sep && n)
-                buf[n++] = '_';
+                buf[n++] = '-';
             if (n < SLUG_MAX)
                 buf[n++] = c;
             sep = false;
@@ -238,7 +239,7 @@ static char *slugify(const char *title)
             sep = true;
         }
     }
-    while (n && buf[n - 1] == '_')
+    while (n && buf[n - 1] == '-')
         n--;
     buf[n] = '\0';
     return strdup(n ? buf : "section");
@@ -575,9 +576,8 @@ static int name_section(akv_split *sp, size_t i)
     free(num);
     if (base == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
-    /* Collisions: the second "overview" becomes "overview-2". Slugs
-     * never contain '-' otherwise, so a suffixed name cannot collide
-     * with a plain one. */
+    /* Collisions: the second "overview" becomes "overview-2"; a title
+     * whose own slug is taken that way gets the next free suffix. */
     char name[AKV_INSTRUCTION_NAME_MAX + 1];
     snprintf(name, sizeof name, "%s", base);
     for (unsigned k = 2;; k++) {

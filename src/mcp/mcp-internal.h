@@ -126,9 +126,6 @@ extern const char mcp_server_instructions[];
 /* ---- the Skills extension (mcp-skills.c) ---- */
 
 #define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
-/* 1 when name[0..len) is an Agent Skills name: [a-z0-9]+(-[a-z0-9]+)*,
- * at most 64 bytes. */
-int mcp_skill_name_ok(const char *name, size_t len);
 /* 1 when uri starts with skill:// (resources/read hands it over). */
 int mcp_skill_uri(const char *uri, size_t len);
 json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,

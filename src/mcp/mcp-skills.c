@@ -37,20 +37,10 @@
 #define SKILL_FILE "/SKILL.md"
 #define SKILLS_PAGE 50
 
-int mcp_skill_name_ok(const char *name, size_t len)
+/* 1 for a skill name (akv_skill_name_check(), its message unused). */
+static int skill_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > AKV_INSTRUCTION_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (c == '-') {
-            if (i == 0 || i + 1 == len || name[i - 1] == '-')
-                return 0;
-        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-            return 0;
-        }
-    }
-    return 1;
+    return akv_skill_name_check(name, len) == AKV_OK;
 }
 
 /* The name of skill://NAME/SKILL.md into name (NUL-terminated); 0, or -1
@@ -63,7 +53,7 @@ static int skill_uri_parse(const char *uri, size_t len,
         memcmp(uri + len - nf, SKILL_FILE, nf) != 0)
         return -1;
     size_t n = len - ns - nf;
-    if (!mcp_skill_name_ok(uri + ns, n))
+    if (!skill_name_ok(uri + ns, n))
         return -1;
     memcpy(name, uri + ns, n);
     name[n] = '\0';
@@ -342,7 +332,7 @@ json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
     size_t i = from;
     for (; skills && i < n && json_array_size(skills) < SKILLS_PAGE; i++) {
         const akv_instruction *it = akv_instructions_item(list, i);
-        if (!mcp_skill_name_ok(it->name, strlen(it->name)))
+        if (!skill_name_ok(it->name, strlen(it->name)))
             continue;
         const char *why;
         json_t *e = skill_entry(s, it->name, NULL, &why, err);

@@ -46,8 +46,8 @@ tr '\n' ' ' <"$README" | grep -qF "2,478 to $built tokens, $red" ||
     fail "README does not say '2,478 to $built tokens, $red'"
 pass
 
-t "hybrid with escalation_policy inlined"
-akv --sandbox support prompt build --base support/core.md --inline escalation_policy --report
+t "hybrid with escalation-policy inlined"
+akv --sandbox support prompt build --base support/core.md --inline escalation-policy --report
 expect_rc 0
 built=$(sed -n 's/^built tokens: *//p' "$ERR")
 red=$(sed -n 's/^reduction: *//p' "$ERR")

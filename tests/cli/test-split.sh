@@ -218,7 +218,7 @@ json_check "[s['title'] for s in d['sections']] == ['Code', 'After', 'indented h
 t "duplicate headings get -2, -3; empty headings get a name too"
 run "$AGENTKV" --json prompt split "$GEN/dups.md" --out "$TMP/d"
 expect_ok
-json_check "[s['name'] for s in d['sections']] == ['notes', 'notes-2', 'notes-3', 'empty', 'also_empty', 'section', 'closing_hashes']"
+json_check "[s['name'] for s in d['sections']] == ['notes', 'notes-2', 'notes-3', 'empty', 'also-empty', 'section', 'closing-hashes']"
 grep -q '^description: "Notes: Second notes."' "$TMP/d/instructions/notes-2.md" ||
     fail "expected the second section's own description"
 pass
@@ -231,7 +231,7 @@ json_check "[(s['name'], s['kept']) for s in d['sections']] == [('overview', Fal
 t "non-ASCII titles make ASCII slugs"
 run "$AGENTKV" --json prompt split "$GEN/unicode.md" --out "$TMP/u"
 expect_ok
-json_check "[s['name'] for s in d['sections']] == ['caf_cr_me', 'section', 'emoji_party']"
+json_check "[s['name'] for s in d['sections']] == ['caf-cr-me', 'section', 'emoji-party']"
 
 t "CRLF files get CRLF front matter"
 run "$AGENTKV" prompt split "$GEN/basic-crlf.md" --out "$TMP/c"
