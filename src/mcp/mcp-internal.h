@@ -258,5 +258,13 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
+/* prefix then key, encoded as mcp_entry_uri encodes it (skill:// URIs of a
+ * skill's files). Owned; NULL on out-of-memory. */
+char *mcp_key_uri(const char *prefix, const char *key, size_t len);
+/* One resources/read content item for value v at uri: the stored bytes as
+ * text when they are valid UTF-8, else as a base64 blob, with the entry's
+ * content type. New reference; NULL on out-of-memory. */
+json_t *mcp_value_content(const char *uri, size_t uri_len,
+                          const akv_value *v);
 
 #endif /* AKV_MCP_INTERNAL_H */
