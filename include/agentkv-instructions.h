@@ -251,6 +251,14 @@ typedef struct akv_prompt_opts {
     const char *inline_names; /* hybrid: comma-separated set names, or NULL */
     uint64_t budget;       /* catalog budget in tokens; 0 = no budget */
     int count;             /* 1: count tokens of the result and baseline */
+    /* For clients that load MCP skills (the MCP server sets it): returns 1
+     * when set name is served as the skill skill://NAME/SKILL.md. The
+     * catalog line of such a set names that skill instead of the
+     * get_instruction call, and the catalog says how to load both. NULL:
+     * every line names get_instruction. Called once per set a build
+     * catalogs, with skill_ctx. */
+    int (*is_skill)(void *skill_ctx, const char *name);
+    void *skill_ctx;
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);

@@ -47,6 +47,18 @@ static const char catalog_head[] =
     "gives the call, version, size in tokens and when to load it.\n"
     "\n";
 
+/* The head when some sets are MCP skills (akv_prompt_opts.is_skill). */
+static const char catalog_head_skills[] =
+    "## Instruction sets\n"
+    "\n"
+    "These sets are not in this prompt. Before a task that one covers, load "
+    "it and follow it: a line that names a skill:// URI is an MCP skill, "
+    "loaded by reading that resource (its other files are listed by "
+    "skills/get); any other line gives the get_instruction call that loads "
+    "it. Each line gives the skill or call, version, size in tokens and "
+    "when to load it.\n"
+    "\n";
+
 int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out)
 {
     static const char *names[] = {"reference", "hybrid", "inline"};
@@ -127,6 +139,7 @@ struct set {
     char *body;   /* value, once loaded */
     size_t body_len;
     bool loaded;
+    bool skill;   /* served as an MCP skill (opts.is_skill) */
 };
 
 struct line {
@@ -412,7 +425,10 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
         }
         *shortened += cut_len(s->it->description, dl, cap) < dl;
     }
-    akv_buf_str(out, catalog_head);
+    bool skills = false;
+    for (size_t i = 0; i < b->nsets; i++)
+        skills |= !b->sets[i].inlined && b->sets[i].skill;
+    akv_buf_str(out, skills ? catalog_head_skills : catalog_head);
     j = 0;
     for (size_t i = 0; i < b->nsets; i++) {
         const struct set *s = &b->sets[i];
@@ -420,7 +436,8 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
             continue;
         char head[AKV_KEY_MAX + 96];
         snprintf(head, sizeof head,
-                 "- get_instruction(\"%s\") (v%llu, %llu tokens)",
+                 s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
+                          : "- get_instruction(\"%s\") (v%llu, %llu tokens)",
                  s->it->name, (unsigned long long)s->it->version,
                  (unsigned long long)s->it->tokens);
         akv_buf_str(out, head);
@@ -716,6 +733,10 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
     else if (opts->mode == AKV_PROMPT_HYBRID &&
              (rc = pick_inline(&b, opts->inline_names)) != AKV_OK)
         goto out;
+    for (size_t i = 0; opts->is_skill && i < b.nsets; i++)
+        if (!b.sets[i].inlined)
+            b.sets[i].skill =
+                opts->is_skill(opts->skill_ctx, b.sets[i].it->name) == 1;
 
     p = calloc(1, sizeof *p);
     if (p == NULL) {

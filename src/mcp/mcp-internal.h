@@ -38,6 +38,8 @@ struct akv_mcp_session {
     const akv_mcp_headers *headers; /* HTTP, during one message; or NULL */
     int modern; /* serving a 2026-07-28 request: version holds it for the
                    request's duration only (mcp-modern.c) */
+    int client_skills; /* the 2025 session's client declared the skills
+                          extension at initialize (mcp_caps_skills) */
 };
 
 /* Reports an event to the session's observer, if any. */
@@ -128,6 +130,15 @@ extern const char mcp_server_instructions[];
 #define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
 /* 1 when uri starts with skill:// (resources/read hands it over). */
 int mcp_skill_uri(const char *uri, size_t len);
+/* 1 when client capabilities caps (NULL allowed) declare the skills
+ * extension: extensions["io.modelcontextprotocol/skills"] is an object. */
+int mcp_caps_skills(json_t *caps);
+/* 1 when the client of this request loads skills: a 2026-07-28 request's
+ * _meta capabilities in params, or the 2025 session's initialize. */
+int mcp_client_skills(const akv_mcp_session *s, json_t *params);
+/* akv_prompt_opts.is_skill for session ctx: 1 when set name is served as
+ * a skill. */
+int mcp_skill_check(void *ctx, const char *name);
 json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
                        struct mcp_rpc_error *err);
 json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,

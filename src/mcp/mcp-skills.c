@@ -489,6 +489,39 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
+int mcp_caps_skills(json_t *caps)
+{
+    return json_is_object(json_object_get(json_object_get(caps, "extensions"),
+                                          MCP_SKILLS_EXTENSION));
+}
+
+int mcp_client_skills(const akv_mcp_session *s, json_t *params)
+{
+    if (!s->modern)
+        return s->client_skills;
+    json_t *meta = json_object_get(params, "_meta");
+    return mcp_caps_skills(json_object_get(
+        meta, "io.modelcontextprotocol/clientCapabilities"));
+}
+
+int mcp_skill_check(void *ctx, const char *name)
+{
+    akv_mcp_session *s = ctx;
+    akv_value *v;
+    if (!skill_name_ok(name, strlen(name)) ||
+        akv_get(s->store, s->sandbox, AKV_SCOPE_INSTRUCTIONS, name,
+                strlen(name), &v) != AKV_OK)
+        return 0;
+    size_t len;
+    const char *data = akv_value_data(v, &len);
+    const char *why;
+    json_t *fm = skill_frontmatter(name, data, len, &why);
+    akv_value_release(v);
+    int ok = fm != NULL;
+    json_decref(fm);
+    return ok;
+}
+
 int mcp_skill_uri(const char *uri, size_t len)
 {
     return len >= strlen(SKILL_SCHEME) &&

@@ -205,3 +205,51 @@ describe('skill files, raw', () => {
     assert.equal(await s.close(), 0);
   });
 });
+
+describe('system_prompt points at skills for clients that load them', () => {
+  const SKILLS_CAPS = { extensions: { 'io.modelcontextprotocol/skills': {} } };
+  let t;
+  before(() => {
+    t = tempDir();
+    akvOk(t.store, ['--sandbox', '_global', 'seed', sets]);
+    // Not a skill: an underscore name, written by hand.
+    akvOk(t.store, ['--sandbox', '_global', 'put', 'instructions', 'by_hand', '-'], '---\nname: by_hand\ndescription: Hand-made.\n---\nx\n');
+  });
+  after(() => t.remove());
+
+  function catalogLines(r) {
+    assert.ok(r.result, JSON.stringify(r).slice(0, 300));
+    return r.result.messages[0].content.text.split('\n').filter((l) => l.startsWith('- '));
+  }
+  const SKILL_LINES = [/^- get_instruction\("by_hand"\) \(v1, \d+ tokens\)$/, /^- skill:\/\/forms\/SKILL\.md \(v1, \d+ tokens\): Fill PDF forms/];
+  const PLAIN_LINES = [/^- get_instruction\("by_hand"\) /, /^- get_instruction\("forms"\) /];
+
+  async function check(init, meta, want) {
+    const s = rawServer(t.store);
+    let id = 0;
+    if (init) {
+      s.send({ jsonrpc: '2.0', id: ++id, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: init, clientInfo: { name: 'x', version: '0' } } });
+      await s.next();
+      s.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    }
+    s.send({ jsonrpc: '2.0', id: ++id, method: 'prompts/get', params: { name: 'system_prompt', ...(meta && { _meta: meta }) } });
+    const r = await s.next();
+    const lines = catalogLines(r);
+    assert.equal(lines.length, want.length, lines.join('\n'));
+    want.forEach((re, i) => assert.match(lines[i], re));
+    const text = r.result.messages[0].content.text;
+    assert.equal(text.includes('skill:// URI is an MCP skill'), want === SKILL_LINES);
+    assert.equal(await s.close(), 0);
+  }
+
+  test('2025 session whose client declared the extension', () => check(SKILLS_CAPS, null, SKILL_LINES));
+  test('2025 session whose client did not', () => check({}, null, PLAIN_LINES));
+  test(`${MODERN} request declaring it in _meta`, () => check(null, envelope({ 'io.modelcontextprotocol/clientCapabilities': SKILLS_CAPS }), SKILL_LINES));
+  test(`${MODERN} request without it`, () => check(null, envelope(), PLAIN_LINES));
+  test('a 2026 request without the extension on a session that declared it', () => check(SKILLS_CAPS, envelope(), PLAIN_LINES));
+  test('the CLI prompt build names get_instruction', () => {
+    const out = akvOk(t.store, ['prompt', 'build']).text;
+    assert.match(out, /^- get_instruction\("forms"\) /m);
+    assert.doesNotMatch(out, /skill:\/\//);
+  });
+});
