@@ -39,7 +39,8 @@
 #include "mcp-internal.h"
 
 #define SKILL_SCHEME "skill://"
-#define SKILL_FILE "/SKILL.md"
+#define SKILL_MD "SKILL.md"
+#define SKILL_FILE "/" SKILL_MD
 #define SKILLS_PAGE 50
 
 /* 1 for a skill name (akv_skill_name_check(), its message unused). */
@@ -73,7 +74,7 @@ static int skill_uri_parse(const char *uri, size_t len,
     const char *path = slash + 1;
     size_t plen = (size_t)(end - path);
     *key_len = 0;
-    if (plen == strlen(SKILL_FILE) - 1 && memcmp(path, SKILL_FILE + 1, plen) == 0)
+    if (plen == strlen(SKILL_MD) && memcmp(path, SKILL_MD, plen) == 0)
         return 0;
     if (memchr(path, '?', plen) || memchr(path, '#', plen))
         return -1;
@@ -90,7 +91,7 @@ static int skill_uri_parse(const char *uri, size_t len,
         return -1;
     key[n + 1 + dl] = '\0';
     /* skill://NAME/%53KILL.md is the skill itself, spelt differently. */
-    if (strcmp(key + n + 1, SKILL_FILE + 1) == 0)
+    if (strcmp(key + n + 1, SKILL_MD) == 0)
         return 0;
     if (akv_key_check(key, n + 1 + dl) != AKV_OK)
         return -1;
@@ -310,7 +311,7 @@ static int add_supporting(akv_mcp_session *s, const char *name,
             const akv_meta *m = akv_list_item(l, i);
             /* NAME/SKILL.md written by hand would be a second SKILL.md. */
             if (strcmp(m->origin, origin) != 0 ||
-                strcmp(m->key + n, SKILL_FILE + 1) == 0)
+                strcmp(m->key + n, SKILL_MD) == 0)
                 continue;
             char *uri = mcp_key_uri(SKILL_SCHEME, m->key, m->key_len);
             json_t *it = uri ? manifest_item(uri, m) : NULL;
