@@ -295,8 +295,9 @@ typedef struct akv_prompt akv_prompt;
  * `{{agentkv:include NAME}}` (where NAME goes when it is inlined; the line
  * is removed otherwise) and `{{agentkv:catalog}}` (where the catalog goes;
  * at the end when absent). An inlined set replaces its marker line with its
- * value, verbatim; when the value does not end in a line break, the marker
- * line's own line break follows it. Sets inlined without a marker go where
+ * body verbatim (the value after its front matter when it opens with one,
+ * else the whole value); when the body does not end in a line break, the
+ * marker line's own line break follows it. Sets inlined without a marker go where
  * the catalog goes, in name order. The catalog is sorted by name and holds
  * nothing that changes between runs for the same store.
  *

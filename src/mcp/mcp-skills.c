@@ -456,14 +456,15 @@ json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
-/* Not a skill: Invalid params naming the URI (as a resource miss is). */
+/* Not a skill or a skill's file: Invalid params naming the URI (as a
+ * resource miss is). */
 static json_t *not_a_skill(struct mcp_rpc_error *err, const char *uri,
                            size_t len, const char *why)
 {
     err->data = json_pack("{s:s%}", "uri", uri, len);
     return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
-                        "Invalid params: %.200s is not a skill of this "
-                        "server: %s",
+                        "Invalid params: %.200s is not a skill (or a file "
+                        "of one) on this server: %s",
                         uri, why);
 }
 
