@@ -91,6 +91,12 @@ AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm,
 /* AKV_OK when name[0..len) matches [a-z0-9_-]{1,64}; else AKV_EINVAL saying
  * why. Names are rejected, never rewritten. */
 AKV_API int akv_instruction_name_check(const char *name, size_t len);
+/* AKV_OK when name[0..len) is also an Agent Skills name, 1 to 64 of
+ * [a-z0-9] in groups joined by single hyphens ([a-z0-9]+(-[a-z0-9]+)*):
+ * the rule for seeded sets and for the sets served as MCP skills. Else
+ * AKV_EINVAL saying why (an underscore name is told its hyphenated
+ * spelling, never rewritten to it). */
+AKV_API int akv_skill_name_check(const char *name, size_t len);
 
 /*
  * One instruction set as the catalog sees it: an entry of scope
@@ -176,13 +182,21 @@ typedef struct akv_seed_report {
  * (akv_seed_default_dir()).
  *
  * Each set is stored under its name (front matter `name`, else the file or
- * folder name; [a-z0-9_-]{1,64}) with content type text/markdown; the value
- * is the body after the front matter, and the metadata
- * {"description","declared_version","source","tokens"}. A set whose body and
+ * folder name; an Agent Skills name, akv_skill_name_check(): an underscore
+ * name is refused) with content type text/markdown; the value is the whole
+ * file, front matter included, and the metadata
+ * {"description","declared_version","source","tokens"} (tokens of the
+ * whole value). Every other file below a DIR/NAME/ folder (names starting
+ * with '.' skipped) is a supporting file of the skill, stored under key
+ * NAME/PATH with the content type of its extension (else text/plain when
+ * UTF-8, application/octet-stream otherwise) and metadata {"source"}; they
+ * are items of the report too. An entry whose value, content type and
  * metadata equal what is stored in the sandbox's own namespace is left
- * alone; otherwise it is written and its version grows. With prune, entries
- * of the sandbox's own namespace that came from a seed (they carry
- * metadata.source) and that this directory no longer produces are removed.
+ * alone; otherwise it is written and its version grows. Seeded supporting
+ * files of a set seeded now that its folder no longer holds are removed;
+ * with prune, every entry of the sandbox's own namespace that came from a
+ * seed (they carry metadata.source) and that this directory no longer
+ * produces is removed.
  *
  * Every file is read and validated before anything is written, and all
  * writes happen in one transaction: on any error nothing changes, and the
@@ -237,6 +251,14 @@ typedef struct akv_prompt_opts {
     const char *inline_names; /* hybrid: comma-separated set names, or NULL */
     uint64_t budget;       /* catalog budget in tokens; 0 = no budget */
     int count;             /* 1: count tokens of the result and baseline */
+    /* For clients that load MCP skills (the MCP server sets it): returns 1
+     * when set name is served as the skill skill://NAME/SKILL.md. The
+     * catalog line of such a set names that skill instead of the
+     * get_instruction call, and the catalog says how to load both. NULL:
+     * every line names get_instruction. Called once per set a build
+     * catalogs, with skill_ctx. */
+    int (*is_skill)(void *skill_ctx, const char *name);
+    void *skill_ctx;
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
@@ -273,8 +295,9 @@ typedef struct akv_prompt akv_prompt;
  * `{{agentkv:include NAME}}` (where NAME goes when it is inlined; the line
  * is removed otherwise) and `{{agentkv:catalog}}` (where the catalog goes;
  * at the end when absent). An inlined set replaces its marker line with its
- * value, verbatim; when the value does not end in a line break, the marker
- * line's own line break follows it. Sets inlined without a marker go where
+ * body verbatim (the value after its front matter when it opens with one,
+ * else the whole value); when the body does not end in a line break, the
+ * marker line's own line break follows it. Sets inlined without a marker go where
  * the catalog goes, in name order. The catalog is sorted by name and holds
  * nothing that changes between runs for the same store.
  *

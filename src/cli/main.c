@@ -229,7 +229,9 @@ const struct cli_command commands[] = {
         .help =
         "Loads DIR/NAME.md and DIR/NAME/SKILL.md (Agent Skills) into scope\n"
         "instructions of the sandbox; without DIR, the four bundled sets. Each\n"
-        "file may open with front matter (name, description, version). A set\n"
+        "file may open with front matter (name, description, version) and is\n"
+        "stored whole; names are Agent Skills names (a-z, 0-9, single '-').\n"
+        "The other files of a DIR/NAME/ folder are stored as NAME/PATH. A set\n"
         "whose content is unchanged is skipped; a changed one is rewritten and\n"
         "its version grows. Every file is checked before anything is written\n"
         "and all changes are one transaction: a bad file (named with its\n"

@@ -38,6 +38,8 @@ struct akv_mcp_session {
     const akv_mcp_headers *headers; /* HTTP, during one message; or NULL */
     int modern; /* serving a 2026-07-28 request: version holds it for the
                    request's duration only (mcp-modern.c) */
+    int client_skills; /* the 2025 session's client declared the skills
+                          extension at initialize (mcp_caps_skills) */
 };
 
 /* Reports an event to the session's observer, if any. */
@@ -126,11 +128,17 @@ extern const char mcp_server_instructions[];
 /* ---- the Skills extension (mcp-skills.c) ---- */
 
 #define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
-/* 1 when name[0..len) is an Agent Skills name: [a-z0-9]+(-[a-z0-9]+)*,
- * at most 64 bytes. */
-int mcp_skill_name_ok(const char *name, size_t len);
 /* 1 when uri starts with skill:// (resources/read hands it over). */
 int mcp_skill_uri(const char *uri, size_t len);
+/* 1 when client capabilities caps (NULL allowed) declare the skills
+ * extension: extensions["io.modelcontextprotocol/skills"] is an object. */
+int mcp_caps_skills(json_t *caps);
+/* 1 when the client of this request loads skills: a 2026-07-28 request's
+ * _meta capabilities in params, or the 2025 session's initialize. */
+int mcp_client_skills(const akv_mcp_session *s, json_t *params);
+/* akv_prompt_opts.is_skill for session ctx: 1 when set name is served as
+ * a skill. */
+int mcp_skill_check(void *ctx, const char *name);
 json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
                        struct mcp_rpc_error *err);
 json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
@@ -261,5 +269,13 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
+/* prefix then key, encoded as mcp_entry_uri encodes it (skill:// URIs of a
+ * skill's files). Owned; NULL on out-of-memory. */
+char *mcp_key_uri(const char *prefix, const char *key, size_t len);
+/* One resources/read content item for value v at uri: the stored bytes as
+ * text when they are valid UTF-8, else as a base64 blob, with the entry's
+ * content type. New reference; NULL on out-of-memory. */
+json_t *mcp_value_content(const char *uri, size_t uri_len,
+                          const akv_value *v);
 
 #endif /* AKV_MCP_INTERNAL_H */

@@ -170,6 +170,7 @@ static json_t *method_initialize(akv_mcp_session *s, json_t *params,
     if (result == NULL)
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     snprintf(s->version, sizeof s->version, "%s", chosen);
+    s->client_skills = mcp_caps_skills(caps);
     s->state = MCP_STATE_INITIALIZING;
     return result;
 }

@@ -56,6 +56,10 @@ while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$TMP/report"
 built=$(sed -n 's/^built tokens: *//p' "$TMP/report")
 red=$(sed -n 's/^reduction: *//p' "$TMP/report")
 doc_has "$DOC" "saves $red;"
+# The catalog excerpt on the page: its first, second and last lines.
+grep '^- get_instruction(' "$OUT" | sed -n '1p;2p;$p' >"$TMP/excerpt"
+[ "$(wc -l <"$TMP/excerpt")" = 3 ] || fail "catalog: $(cat "$OUT")"
+while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$TMP/excerpt"
 tr '\n' ' ' <"$README" | grep -qF "2,478 to $built tokens, $red" ||
     fail "README does not say '2,478 to $built tokens, $red'"
 pass
