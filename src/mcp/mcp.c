@@ -250,6 +250,8 @@ static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
                      meth ? " (not part of protocol revision "
                             AKV_MCP_MODERN_VERSION ")"
                           : "");
+        if (era == MCP_ERA_MODERN && !in_batch)
+            oc->modern_unknown++;
     } else if (era == MCP_ERA_MODERN && in_batch) {
         mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
                      "Invalid Request: protocol revision "

@@ -110,6 +110,8 @@ typedef struct akv_mcp_outcome {
     int modern_refused; /* … refused before dispatch: bad envelope,
                            unsupported revision, header mismatch (HTTP
                            answers these with 400) */
+    int modern_unknown; /* … answered Method not found: a method the
+                           revision does not have (HTTP answers 404) */
 } akv_mcp_outcome;
 
 /*

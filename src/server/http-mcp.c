@@ -531,7 +531,12 @@ static void serve_message(struct http_req *r, akv_mcp_session *s,
         r->resp.status = 202; /* notifications or responses only */
         return;
     }
-    reply_owned(r, oc->rejected || oc->modern_refused ? 400 : 200, out, len);
+    /* 2026-07-28 puts a request's fate in the HTTP status too: a refused
+     * envelope is 400, a method the revision lacks 404. */
+    int status = oc->rejected || oc->modern_refused ? 400
+                 : oc->modern_unknown              ? 404
+                                                   : 200;
+    reply_owned(r, status, out, len);
 }
 
 /* Checks the headers every POST must get right. 0, or -1 with a reply. */
