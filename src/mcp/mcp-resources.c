@@ -150,10 +150,14 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     akv_scope scope;
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
-    if (uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK)
+    if (uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK) {
+        /* No such resource either: the URI goes in the error's data, as
+         * for one that parses and is absent (SEP-2164). */
+        err->data = json_pack("{s:s%}", "uri", uri, uri_len);
         return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                             "Invalid params: not an agentkv://SCOPE/KEY URI "
                             "with a valid scope and key: %.200s", uri);
+    }
 
     akv_value *v;
     int rc = akv_get(s->store, s->sandbox, scope, key, key_len, &v);
