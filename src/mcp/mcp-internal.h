@@ -38,7 +38,50 @@ struct akv_mcp_session {
     const akv_mcp_headers *headers; /* HTTP, during one message; or NULL */
     int modern; /* serving a 2026-07-28 request: version holds it for the
                    request's duration only (mcp-modern.c) */
+    /* mcp-notify.c: what the server has to say unasked. */
+    int log_level;    /* logging/setLevel's index in mcp_log_levels, or -1
+                         before it: no notifications/message */
+    json_t *outbox;   /* queued notifications, oldest first; owned */
+    size_t dropped;   /* notifications lost to a full outbox */
+    struct mcp_sub *subs; /* resources/subscribe, at most MCP_SUBS_MAX */
+    size_t nsubs;
+    uint64_t generation;  /* akv_store_generation at the last look */
+    int have_generation;
+    uint64_t list_print;  /* the instruction listing's fingerprint, 0 before
+                             the first look */
 };
+
+/* ---- notifications (mcp-notify.c) ---- */
+
+struct mcp_rpc_error;
+
+/* The most notifications a session queues before dropping new ones, and
+ * the most resources one session subscribes to. */
+#define MCP_OUTBOX_MAX 256
+#define MCP_SUBS_MAX 64
+
+/* RFC 5424 severities as MCP names them, least severe first. */
+enum mcp_log_level {
+    MCP_LOG_DEBUG, MCP_LOG_INFO, MCP_LOG_NOTICE, MCP_LOG_WARNING,
+    MCP_LOG_ERROR, MCP_LOG_CRITICAL, MCP_LOG_ALERT, MCP_LOG_EMERGENCY,
+};
+/* Queues notifications/message when the session speaks a 2025 revision,
+ * the client set a level and level is at or above it. data is stolen. */
+void mcp_log(akv_mcp_session *s, enum mcp_log_level level, json_t *data);
+/* Queues a notification (params stolen, may be NULL). */
+void mcp_notify(akv_mcp_session *s, const char *method, json_t *params);
+/* Frees what the session's notification state holds. */
+void mcp_notify_free(akv_mcp_session *s);
+json_t *mcp_logging_set_level(akv_mcp_session *s, json_t *params,
+                              struct mcp_rpc_error *err);
+json_t *mcp_resources_subscribe(akv_mcp_session *s, json_t *params,
+                                struct mcp_rpc_error *err);
+json_t *mcp_resources_unsubscribe(akv_mcp_session *s, json_t *params,
+                                  struct mcp_rpc_error *err);
+/* agentkv://SCOPE/KEY → scope and key (decoded, validated, NUL-terminated
+ * in key[AKV_KEY_MAX + 1]); AKV_EINVAL when uri is not one (mcp-resources.c). */
+int mcp_uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
+                  size_t *key_len);
 
 /* Reports an event to the session's observer, if any. */
 void mcp_event(akv_mcp_session *s, enum akv_mcp_event event, akv_scope scope,
@@ -139,7 +182,7 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
                        struct mcp_rpc_error *err);
 /* The server's capabilities (initialize and server/discover). New
  * reference. */
-json_t *mcp_server_capabilities(void);
+json_t *mcp_server_capabilities(int modern);
 
 /* completion/complete (mcp-complete.c). */
 json_t *mcp_complete(akv_mcp_session *s, json_t *params,

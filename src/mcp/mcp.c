@@ -61,12 +61,16 @@ int akv_mcp_session_new(akv_store *store, const char *sandbox, unsigned flags,
     memcpy(s->sandbox, sandbox, strlen(sandbox) + 1);
     s->flags = flags;
     s->state = MCP_STATE_NEW;
+    s->log_level = -1;
     *out = s;
     return AKV_OK;
 }
 
 void akv_mcp_session_free(akv_mcp_session *s)
 {
+    if (s == NULL)
+        return;
+    mcp_notify_free(s);
     free(s);
 }
 
@@ -119,12 +123,17 @@ const char mcp_server_instructions[] =
     "or artifacts. Failures come back as tool errors whose text starts with "
     "an error code such as not_found or quota_exceeded.";
 
-json_t *mcp_server_capabilities(void)
+json_t *mcp_server_capabilities(int modern)
 {
-    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
-                     "tools", "listChanged", 0, "resources", "subscribe", 0,
-                     "listChanged", 0, "prompts", "listChanged", 0,
-                     "completions", "extensions", MCP_SKILLS_EXTENSION);
+    json_t *c = json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
+                          "tools", "listChanged", 0, "resources", "subscribe",
+                          !modern, "listChanged", !modern, "prompts",
+                          "listChanged", 0, "completions", "extensions",
+                          MCP_SKILLS_EXTENSION);
+    /* 2026-07-28 has no logging/setLevel and no resources/subscribe. */
+    if (c && !modern)
+        json_object_set_new(c, "logging", json_object());
+    return c;
 }
 
 json_t *mcp_server_info(void)
@@ -164,13 +173,14 @@ static json_t *method_initialize(akv_mcp_session *s, json_t *params,
     json_t *server_info = mcp_server_info();
     json_t *result = json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion",
                                chosen, "capabilities",
-                               mcp_server_capabilities(), "serverInfo",
+                               mcp_server_capabilities(0), "serverInfo",
                                server_info, "instructions",
                                mcp_server_instructions);
     if (result == NULL)
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     snprintf(s->version, sizeof s->version, "%s", chosen);
     s->state = MCP_STATE_INITIALIZING;
+    akv_mcp_poll(s); /* what later changes are measured against */
     return result;
 }
 
@@ -207,6 +217,9 @@ static const struct mcp_method {
     {"completion/complete", 0, mcp_complete},
     {"skills/list", 0, mcp_skills_list},
     {"skills/get", 0, mcp_skills_get},
+    {"logging/setLevel", MCP_LEGACY_ONLY, mcp_logging_set_level},
+    {"resources/subscribe", MCP_LEGACY_ONLY, mcp_resources_subscribe},
+    {"resources/unsubscribe", MCP_LEGACY_ONLY, mcp_resources_unsubscribe},
 };
 
 static const struct mcp_method *method_find(const char *name)

@@ -149,6 +149,25 @@ char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
                         size_t *out_len, akv_mcp_outcome *oc);
 
 /*
+ * Notifications the session has queued (logging, resource updates, list
+ * changes; see mcp-notify.c), oldest first: one JSON-RPC notification as
+ * compact one-line text, owned (free() it), or NULL when none is left. A
+ * transport sends those queued while a request was handled before that
+ * request's response, and the others on its server-to-client channel
+ * (stdio: stdout; streamable HTTP: the session's GET stream).
+ */
+char *akv_mcp_next_notification(akv_mcp_session *s, size_t *len);
+/*
+ * Looks for changes made to the store since the last look, by this process
+ * or any other, that the session's client is to hear of (subscribed
+ * resources, the instruction listing), and queues their notifications.
+ * Cheap when nothing was written (one read of the store's change
+ * generation). Transports call it about once a second while the session
+ * is open. Returns how many notifications it queued.
+ */
+size_t akv_mcp_poll(akv_mcp_session *s);
+
+/*
  * A JSON-RPC error response with "id": null, for problems a transport finds
  * before there is a message to hand over (a line over the size limit).
  * Owned: free() it; NULL on out-of-memory.
