@@ -30,10 +30,15 @@
  *     (bad envelope, unsupported revision, header mismatch) are 400.
  *   - Responses: a POST that carries requests is answered 200 with
  *     application/json (never SSE: every answer is ready when the request
- *     is done); notifications and client responses alone get 202 with no
- *     body; a message refused as a whole (parse error, invalid request) is
- *     400 with the JSON-RPC error. The server offers no server-initiated
- *     stream, so GET /mcp is 405 (the route table does that).
+ *     is done), or, when the request caused notifications (log messages)
+ *     and the client accepts text/event-stream, one SSE stream with those
+ *     notifications and then the response; notifications and client
+ *     responses alone get 202 with no body; a message refused as a whole
+ *     (parse error, invalid request) is 400 with the JSON-RPC error; a
+ *     2026-07-28 method the revision lacks is 404.
+ *   - GET /mcp with Mcp-Session-Id is the session's server-to-client SSE
+ *     stream (resource updates, list changes, log messages): see
+ *     http_mcp_get below.
  *
  * Sessions live in this file's table (one server per process): at most
  * [server] mcp_sessions of them, and at most mcp_sessions_per_token for one
@@ -53,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -72,6 +78,7 @@ struct http_mcp_session {
     pthread_mutex_t lock; /* one message at a time */
     int refs;             /* requests using it; guarded by table_lock */
     int dead;             /* removed from the table; freed at refs 0 */
+    int streaming;        /* a GET stream is open; guarded by table_lock */
     int64_t last_ms;      /* guarded by table_lock */
     uint64_t used;        /* use_seq at the last use; guarded by table_lock */
 };
@@ -502,6 +509,24 @@ static void on_event(void *ctx, enum akv_mcp_event event, akv_scope scope,
     }
 }
 
+/* ---- server-sent events ------------------------------------------------- */
+
+/* Adds the session's queued notifications to b as SSE events; returns how
+ * many. */
+static size_t sse_notifications(struct obuf *b, akv_mcp_session *s)
+{
+    size_t n = 0, len;
+    char *text;
+    while ((text = akv_mcp_next_notification(s, &len)) != NULL) {
+        ob_str(b, "event: message\ndata: ");
+        ob_add(b, text, len);
+        ob_str(b, "\n\n");
+        free(text);
+        n++;
+    }
+    return n;
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 /* Runs one message on a session and answers it (the session is locked by
@@ -528,8 +553,35 @@ static void serve_message(struct http_req *r, akv_mcp_session *s,
                                   &len, oc);
     akv_mcp_session_set_headers(s, NULL);
     if (out == NULL) {
-        r->resp.status = 202; /* notifications or responses only */
+        r->resp.status = 202; /* notifications or responses only; what
+                                 they caused waits for the GET stream */
         return;
+    }
+    /* Notifications the request caused (log messages) go before its
+     * response, in one SSE stream, to a client that takes one; the others
+     * wait for the session's GET stream. */
+    static const char *const sse[] = {"text/event-stream"};
+    if (!oc->rejected && !oc->modern && accepts(header(r, "Accept"), sse, 1)) {
+        struct obuf b = {0};
+        if (sse_notifications(&b, s) > 0) {
+            ob_str(&b, "event: message\ndata: ");
+            ob_add(&b, out, len);
+            ob_str(&b, "\n\n");
+            free(out);
+            if (b.oom) {
+                ob_free(&b);
+                http_error(r, AKV_ENOMEM, "out of memory");
+                return;
+            }
+            r->resp.status = 200;
+            http_header(r, "Content-Type", "text/event-stream");
+            http_header(r, "Cache-Control", "no-cache");
+            r->resp.ext = b.p;
+            r->resp.ext_len = b.len;
+            r->resp.ext_owned = b.p;
+            return;
+        }
+        ob_free(&b);
     }
     /* 2026-07-28 puts a request's fate in the HTTP status too: a refused
      * envelope is 400, a method the revision lacks 404. */
@@ -700,4 +752,111 @@ void http_mcp_delete(struct http_req *r)
     }
     session_release(hs);
     r->resp.status = 204;
+}
+
+/*
+ * GET /mcp: the session's server-to-client stream (SSE). The handler holds
+ * its pool thread until there is something to send: notifications queued
+ * by requests that could not carry them, or changes akv_mcp_poll() finds
+ * (it looks every MCP_POLL_MS), at most MCP_GET_HOLD_MS. Then it sends
+ * what there is and ends the stream with a retry hint, and the client
+ * reconnects: a polling SSE stream, as revision 2025-11-25 allows servers
+ * to close streams at will. One stream per session (409 for a second), and
+ * at most a quarter of the pool's threads held by streams server-wide
+ * (503 beyond), so that streams never starve requests.
+ */
+#define MCP_GET_HOLD_MS 25000
+#define MCP_GET_TICK_MS 100
+#define MCP_POLL_MS 1000
+#define MCP_GET_RETRY "retry: 100\n\n"
+static atomic_int get_streams;
+
+static int64_t mono_ms(void)
+{
+    return (int64_t)(server_now_ns() / 1000000u);
+}
+
+static void stream_events(struct http_req *r, struct http_mcp_session *hs)
+{
+    struct obuf b = {0};
+    ob_str(&b, MCP_GET_RETRY);
+    int64_t start = mono_ms(), last_poll = start - MCP_POLL_MS;
+    for (;;) {
+        int64_t now = mono_ms();
+        pthread_mutex_lock(&hs->lock);
+        if (now - last_poll >= MCP_POLL_MS) {
+            akv_mcp_poll(hs->s);
+            last_poll = now;
+        }
+        size_t n = sse_notifications(&b, hs->s);
+        pthread_mutex_unlock(&hs->lock);
+        pthread_mutex_lock(&table_lock);
+        int dead = hs->dead;
+        pthread_mutex_unlock(&table_lock);
+        if (n > 0 || dead || atomic_load(&r->srv->stopping) ||
+            now - start >= MCP_GET_HOLD_MS)
+            break;
+        struct timespec tick = {0, MCP_GET_TICK_MS * 1000000L};
+        nanosleep(&tick, NULL);
+    }
+    if (b.oom) {
+        ob_free(&b);
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    r->resp.status = 200;
+    http_header(r, "Content-Type", "text/event-stream");
+    http_header(r, "Cache-Control", "no-cache");
+    r->resp.ext = b.p;
+    r->resp.ext_len = b.len;
+    r->resp.ext_owned = b.p;
+}
+
+void http_mcp_get(struct http_req *r)
+{
+    struct caller who;
+    if (check_origin(r) != 0 || authenticate(r, &who) != 0)
+        return;
+    static const char *const sse[] = {"text/event-stream"};
+    if (!accepts(header(r, "Accept"), sse, 1)) {
+        rpc_refuse(r, 406, AKV_MCP_INVALID_REQUEST,
+                   "Not Acceptable: GET /mcp answers text/event-stream");
+        return;
+    }
+    struct http_span sid = header(r, "Mcp-Session-Id");
+    if (sid.p == NULL) {
+        rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                   "Bad Request: GET /mcp needs Mcp-Session-Id");
+        return;
+    }
+    struct http_mcp_session *hs = session_get(sid, who.token_id, 0);
+    if (hs == NULL) {
+        rpc_refuse(r, 404, AKV_MCP_INVALID_REQUEST,
+                   "Not Found: no such session");
+        return;
+    }
+    pthread_mutex_lock(&table_lock);
+    int busy = hs->streaming;
+    hs->streaming = 1;
+    pthread_mutex_unlock(&table_lock);
+    int most = r->srv->opts.pool_threads / 4;
+    if (busy) {
+        rpc_refuse(r, 409, AKV_MCP_INVALID_REQUEST,
+                   "Conflict: this session has a GET stream open already");
+    } else if (atomic_fetch_add(&get_streams, 1) >= (most > 0 ? most : 1)) {
+        atomic_fetch_sub(&get_streams, 1);
+        http_error(r, AKV_EUNAVAILABLE,
+                   "the server holds as many MCP streams as it may; retry "
+                   "later");
+        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
+    } else {
+        stream_events(r, hs);
+        atomic_fetch_sub(&get_streams, 1);
+    }
+    if (!busy) {
+        pthread_mutex_lock(&table_lock);
+        hs->streaming = 0;
+        pthread_mutex_unlock(&table_lock);
+    }
+    session_release(hs);
 }

@@ -260,6 +260,7 @@ void http_admin_stats(struct http_req *r);
 void http_admin_prune(struct http_req *r);
 /* MCP streamable HTTP at /mcp (http-mcp.c). */
 void http_mcp_post(struct http_req *r);
+void http_mcp_get(struct http_req *r);
 void http_mcp_delete(struct http_req *r);
 void http_instructions_seed(struct http_req *r);
 void http_instructions_list(struct http_req *r);
