@@ -132,15 +132,15 @@ static int serve(akv_mcp_session *s)
             rc = 1;
             break;
         }
-        if (ready <= 0) {
-            if (mono_ms() - last_poll >= MCP_POLL_MS) {
-                last_poll = mono_ms();
-                akv_mcp_poll(s);
-                if (send_notifications(s) != 0)
-                    goto out;
-            }
-            continue;
+        /* Also while messages keep coming: a busy client still hears. */
+        if (mono_ms() - last_poll >= MCP_POLL_MS) {
+            last_poll = mono_ms();
+            akv_mcp_poll(s);
+            if (send_notifications(s) != 0)
+                goto out;
         }
+        if (ready <= 0)
+            continue;
         ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
         if (got < 0 && errno == EINTR)
             continue;
