@@ -162,8 +162,9 @@ char *akv_mcp_next_notification(akv_mcp_session *s, size_t *len);
  * or any other, that the session's client is to hear of (subscribed
  * resources, the instruction listing), and queues their notifications.
  * Cheap when nothing was written (one read of the store's change
- * generation). Transports call it about once a second while the session
- * is open. Returns how many notifications it queued.
+ * generation). Transports call it about once a second while the client
+ * listens (stdio: always; HTTP: while the session's GET stream is open).
+ * Returns how many notifications it queued.
  */
 size_t akv_mcp_poll(akv_mcp_session *s);
 

@@ -14,6 +14,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+  EmptyResultSchema,
   LoggingMessageNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -83,10 +84,10 @@ function defineNotifySuite(open) {
   test('bad logging levels are Invalid params', async () => {
     for (const level of ['loud', 'INFO', '', 'info\u0000x']) {
       await assert.rejects(conn.client.request({ method: 'logging/setLevel', params: { level } },
-        (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema), invalidParams('level'));
+        EmptyResultSchema), invalidParams('level'));
     }
     await assert.rejects(conn.client.request({ method: 'logging/setLevel', params: { level: 3 } },
-      (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema), invalidParams('level'));
+      EmptyResultSchema), invalidParams('level'));
   });
 
   test('a subscription fires when the CLI rewrites the instruction', { timeout: TIMEOUT }, async () => {
@@ -124,7 +125,6 @@ function defineNotifySuite(open) {
       'agentkv://task/a%zz', 'skill://x/../SKILL.md', 'x'.repeat(100000)]) {
       await assert.rejects(conn.client.subscribeResource({ uri }), invalidParams());
     }
-    const { EmptyResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
     for (const params of [{}, { uri: 7 }, { uri: null }]) {
       await assert.rejects(conn.client.request({ method: 'resources/subscribe', params }, EmptyResultSchema),
         invalidParams('uri'));
