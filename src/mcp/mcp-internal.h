@@ -20,6 +20,12 @@
 #include "akvx.h"
 #include "mcp.h"
 
+/* The most resources one watch subscribes to, and the session's own watch
+ * plus the subscriptions/listen streams one connection may hold. */
+#define MCP_SUBS_MAX 64
+#define MCP_WATCHES 9
+struct mcp_watch;
+
 /* Session states, in order. */
 enum mcp_state {
     MCP_STATE_NEW = 0,         /* only initialize and ping are served */
@@ -43,22 +49,19 @@ struct akv_mcp_session {
                          before it: no notifications/message */
     json_t *outbox;   /* queued notifications, oldest first; owned */
     size_t dropped;   /* notifications lost to a full outbox */
-    struct mcp_sub *subs; /* resources/subscribe, at most MCP_SUBS_MAX */
-    size_t nsubs;
+    /* What is watched for whom: [0] the session's own (2025 revisions),
+     * [1..] open subscriptions/listen streams (2026-07-28). Owned. */
+    struct mcp_watch *watch[MCP_WATCHES];
     uint64_t generation;  /* akv_store_generation at the last look */
     int have_generation;
-    uint64_t list_print;  /* the instruction listing's fingerprint, 0 before
-                             the first look */
 };
 
 /* ---- notifications (mcp-notify.c) ---- */
 
 struct mcp_rpc_error;
 
-/* The most notifications a session queues before dropping new ones, and
- * the most resources one session subscribes to. */
+/* The most notifications a session queues before dropping new ones. */
 #define MCP_OUTBOX_MAX 256
-#define MCP_SUBS_MAX 64
 
 /* RFC 5424 severities as MCP names them, least severe first. */
 enum mcp_log_level {
@@ -78,6 +81,14 @@ json_t *mcp_resources_subscribe(akv_mcp_session *s, json_t *params,
                                 struct mcp_rpc_error *err);
 json_t *mcp_resources_unsubscribe(akv_mcp_session *s, json_t *params,
                                   struct mcp_rpc_error *err);
+/* subscriptions/listen: opens a stream under the request's id and queues
+ * its acknowledgement; the request is answered only when the stream ends.
+ * Returns an empty object (dropped by the caller) or NULL with err. */
+json_t *mcp_subscriptions_listen(akv_mcp_session *s, json_t *params,
+                                 json_t *id, struct mcp_rpc_error *err);
+/* notifications/cancelled of a listen request: the stream ends, with no
+ * response. 1 when id named an open stream. */
+int mcp_listen_cancel(akv_mcp_session *s, json_t *id);
 /* agentkv://SCOPE/KEY → scope and key (decoded, validated, NUL-terminated
  * in key[AKV_KEY_MAX + 1]); AKV_EINVAL when uri is not one (mcp-resources.c). */
 int mcp_uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,

@@ -32,6 +32,8 @@
 
 #include "mcp-internal.h"
 
+#define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+
 static const char *const log_levels[] = {
     "debug", "info", "notice", "warning",
     "error", "critical", "alert", "emergency",
@@ -78,15 +80,36 @@ void mcp_log(akv_mcp_session *s, enum mcp_log_level level, json_t *data)
                          "logger", "agentkv", "data", data));
 }
 
+/* One set of things watched for one listener: the session's own (the 2025
+ * revisions: resources/subscribe, and list changes always), or one
+ * subscriptions/listen stream (2026-07-28: what its filter asked for, its
+ * notifications tagged with its id). */
+struct mcp_watch {
+    json_t *id;       /* the listen request's id; NULL for the session's */
+    int list_changed; /* notifications/resources/list_changed wanted */
+    uint64_t list_print; /* the instruction listing's fingerprint */
+    struct mcp_sub subs[MCP_SUBS_MAX];
+    size_t nsubs;
+};
+
+static void watch_free(struct mcp_watch *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->nsubs; i++)
+        free(w->subs[i].uri);
+    json_decref(w->id);
+    free(w);
+}
+
 void mcp_notify_free(akv_mcp_session *s)
 {
     json_decref(s->outbox);
     s->outbox = NULL;
-    for (size_t i = 0; i < s->nsubs; i++)
-        free(s->subs[i].uri);
-    free(s->subs);
-    s->subs = NULL;
-    s->nsubs = 0;
+    for (size_t i = 0; i < MCP_WATCHES; i++) {
+        watch_free(s->watch[i]);
+        s->watch[i] = NULL;
+    }
 }
 
 char *akv_mcp_next_notification(akv_mcp_session *s, size_t *len)
@@ -145,12 +168,11 @@ static int sub_look(akv_mcp_session *s, struct mcp_sub *sub)
     return AKV_OK;
 }
 
-/* The subscription params name: an agentkv://SCOPE/KEY URI. Fills sub's
- * uri fields (uri not copied) or the error. */
-static int sub_target(json_t *params, struct mcp_sub *sub,
+/* Checks that juri is an agentkv://SCOPE/KEY URI and fills sub's target
+ * (uri not copied), or the error. */
+static int sub_target(json_t *juri, struct mcp_sub *sub,
                       struct mcp_rpc_error *err)
 {
-    json_t *juri = json_object_get(params, "uri");
     if (!json_is_string(juri)) {
         mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                      "Invalid params: \"uri\" must be a string");
@@ -159,8 +181,9 @@ static int sub_target(json_t *params, struct mcp_sub *sub,
     const char *uri = json_string_value(juri);
     size_t len = json_string_length(juri);
     memset(sub, 0, sizeof *sub);
-    if (mcp_uri_parse(uri, len, &sub->scope, sub->key, &sub->key_len) !=
-        AKV_OK) {
+    if (strlen(uri) != len ||
+        mcp_uri_parse(uri, len, &sub->scope, sub->key, &sub->key_len) !=
+            AKV_OK) {
         err->data = json_pack("{s:s%}", "uri", uri, len);
         mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                      "Invalid params: only agentkv://SCOPE/KEY resources "
@@ -171,58 +194,46 @@ static int sub_target(json_t *params, struct mcp_sub *sub,
     return 0;
 }
 
-static struct mcp_sub *sub_find(akv_mcp_session *s, json_t *params)
+static struct mcp_sub *sub_find(struct mcp_watch *w, const char *uri)
 {
-    const char *uri = json_string_value(json_object_get(params, "uri"));
-    for (size_t i = 0; uri && i < s->nsubs; i++)
-        if (strcmp(s->subs[i].uri, uri) == 0)
-            return &s->subs[i];
+    for (size_t i = 0; w && uri && i < w->nsubs; i++)
+        if (strcmp(w->subs[i].uri, uri) == 0)
+            return &w->subs[i];
     return NULL;
 }
 
-json_t *mcp_resources_subscribe(akv_mcp_session *s, json_t *params,
-                                struct mcp_rpc_error *err)
+/* Adds the subscription for juri to w (already there: nothing). 0, or -1
+ * with err filled. */
+static int watch_add(akv_mcp_session *s, struct mcp_watch *w, json_t *juri,
+                     struct mcp_rpc_error *err)
 {
     struct mcp_sub sub;
-    if (sub_target(params, &sub, err) != 0)
-        return NULL;
-    if (sub_find(s, params) == NULL) {
-        if (s->nsubs >= MCP_SUBS_MAX)
-            return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
-                                "Invalid params: a session subscribes to at "
-                                "most %d resources; unsubscribe from one "
-                                "first",
-                                MCP_SUBS_MAX);
-        int rc = sub_look(s, &sub);
-        if (rc != AKV_OK)
-            return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s",
-                                akv_err_name(rc), akv_last_error()->message);
-        if (s->subs == NULL)
-            s->subs = calloc(MCP_SUBS_MAX, sizeof *s->subs);
-        sub.uri = strdup(json_string_value(json_object_get(params, "uri")));
-        if (s->subs == NULL || sub.uri == NULL) {
-            free(sub.uri);
-            return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
-        }
-        s->subs[s->nsubs++] = sub;
+    if (sub_target(juri, &sub, err) != 0)
+        return -1;
+    if (sub_find(w, json_string_value(juri)))
+        return 0;
+    if (w->nsubs >= MCP_SUBS_MAX) {
+        mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                     "Invalid params: at most %d resource subscriptions per "
+                     "%s",
+                     MCP_SUBS_MAX,
+                     w->id ? "subscriptions/listen"
+                           : "session; unsubscribe from one first");
+        return -1;
     }
-    json_t *r = json_object();
-    return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
-}
-
-json_t *mcp_resources_unsubscribe(akv_mcp_session *s, json_t *params,
-                                  struct mcp_rpc_error *err)
-{
-    struct mcp_sub sub;
-    if (sub_target(params, &sub, err) != 0)
-        return NULL;
-    struct mcp_sub *found = sub_find(s, params);
-    if (found) { /* unsubscribing from what is not subscribed is a no-op */
-        free(found->uri);
-        *found = s->subs[--s->nsubs];
+    int rc = sub_look(s, &sub);
+    if (rc != AKV_OK) {
+        mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s", akv_err_name(rc),
+                     akv_last_error()->message);
+        return -1;
     }
-    json_t *r = json_object();
-    return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+    sub.uri = strdup(json_string_value(juri));
+    if (sub.uri == NULL) {
+        mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    w->subs[w->nsubs++] = sub;
+    return 0;
 }
 
 /* A fingerprint of the instruction names the session sees (what
@@ -259,20 +270,179 @@ static uint64_t list_fingerprint(akv_mcp_session *s)
     return h ? h : 1;
 }
 
-size_t akv_mcp_poll(akv_mcp_session *s)
+/* Queues a notification of watch w: a listen stream's carry its id in
+ * _meta (params stolen, may be NULL). */
+static void watch_notify(akv_mcp_session *s, struct mcp_watch *w,
+                         const char *method, json_t *params)
 {
-    if (s->state == MCP_STATE_NEW)
-        return 0;
-    uint64_t gen;
-    int known = akv_store_generation(s->store, &gen) == AKV_OK;
-    if (known && s->have_generation && gen == s->generation)
-        return 0;
-    size_t before = s->outbox ? json_array_size(s->outbox) : 0;
-    for (size_t i = 0; i < s->nsubs; i++) {
-        struct mcp_sub now = s->subs[i];
+    if (w->id) {
+        if (params == NULL)
+            params = json_object();
+        json_t *meta = json_pack("{s:O}", META_SUBSCRIPTION, w->id);
+        if (params && meta)
+            json_object_set_new(params, "_meta", meta);
+        else
+            json_decref(meta);
+    }
+    mcp_notify(s, method, params);
+}
+
+/* The session's own watch, made on first use. */
+static struct mcp_watch *session_watch(akv_mcp_session *s)
+{
+    if (s->watch[0] == NULL) {
+        s->watch[0] = calloc(1, sizeof *s->watch[0]);
+        if (s->watch[0])
+            s->watch[0]->list_changed = 1;
+    }
+    return s->watch[0];
+}
+
+json_t *mcp_resources_subscribe(akv_mcp_session *s, json_t *params,
+                                struct mcp_rpc_error *err)
+{
+    struct mcp_watch *w = session_watch(s);
+    if (w == NULL)
+        return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+    if (watch_add(s, w, json_object_get(params, "uri"), err) != 0)
+        return NULL;
+    json_t *r = json_object();
+    return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+}
+
+json_t *mcp_resources_unsubscribe(akv_mcp_session *s, json_t *params,
+                                  struct mcp_rpc_error *err)
+{
+    struct mcp_sub sub;
+    json_t *juri = json_object_get(params, "uri");
+    if (sub_target(juri, &sub, err) != 0)
+        return NULL;
+    struct mcp_watch *w = s->watch[0];
+    struct mcp_sub *found = sub_find(w, json_string_value(juri));
+    if (found) { /* unsubscribing from what is not subscribed is a no-op */
+        free(found->uri);
+        *found = w->subs[--w->nsubs];
+    }
+    json_t *r = json_object();
+    return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+}
+
+/* ---- subscriptions/listen (2026-07-28) ---------------------------------- */
+
+/* 1 when v is absent or a boolean; *on set when it is true. */
+static int flag(json_t *filter, const char *name, int *on)
+{
+    json_t *v = json_object_get(filter, name);
+    *on = json_is_true(v);
+    return v == NULL || json_is_boolean(v);
+}
+
+json_t *mcp_subscriptions_listen(akv_mcp_session *s, json_t *params,
+                                 json_t *id, struct mcp_rpc_error *err)
+{
+    json_t *filter = json_object_get(params, "notifications");
+    int tools, prompts, resources;
+    if (!json_is_object(filter) || !flag(filter, "toolsListChanged", &tools) ||
+        !flag(filter, "promptsListChanged", &prompts) ||
+        !flag(filter, "resourcesListChanged", &resources))
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: \"notifications\" must be an "
+                            "object whose toolsListChanged, "
+                            "promptsListChanged and resourcesListChanged "
+                            "are booleans");
+    json_t *uris = json_object_get(filter, "resourceSubscriptions");
+    if (uris && !json_is_array(uris))
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: \"resourceSubscriptions\" must "
+                            "be an array of URIs");
+    size_t slot = 1;
+    while (slot < MCP_WATCHES && s->watch[slot])
+        slot++;
+    if (slot == MCP_WATCHES)
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_REQUEST,
+                            "Invalid Request: at most %d subscriptions/listen "
+                            "streams at once on this connection",
+                            MCP_WATCHES - 1);
+    struct mcp_watch *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
+    w->id = json_incref(id);
+    w->list_changed = resources;
+    size_t i;
+    json_t *u;
+    json_array_foreach(uris, i, u) {
+        if (watch_add(s, w, u, err) != 0) {
+            watch_free(w);
+            return NULL;
+        }
+    }
+    if (w->list_changed)
+        w->list_print = list_fingerprint(s);
+    /* What is honoured: resource list changes and subscriptions. Tools and
+     * prompts are fixed for the server's life: never announced. */
+    json_t *honored = json_object();
+    if (resources)
+        json_object_set_new(honored, "resourcesListChanged", json_true());
+    if (uris)
+        json_object_set(honored, "resourceSubscriptions", uris);
+    s->watch[slot] = w;
+    watch_notify(s, w, "notifications/subscriptions/acknowledged",
+                 json_pack("{s:o}", "notifications", honored));
+    /* The stream has begun; akv_mcp_poll() needs the store's generation
+     * as of now to measure changes against. */
+    if (!s->have_generation)
+        s->have_generation =
+            akv_store_generation(s->store, &s->generation) == AKV_OK;
+    return json_object();
+}
+
+int mcp_listen_cancel(akv_mcp_session *s, json_t *id)
+{
+    for (size_t i = 1; i < MCP_WATCHES; i++)
+        if (s->watch[i] && json_equal(s->watch[i]->id, id)) {
+            watch_free(s->watch[i]);
+            s->watch[i] = NULL;
+            return 1;
+        }
+    return 0;
+}
+
+int akv_mcp_listening(const akv_mcp_session *s)
+{
+    for (size_t i = 1; i < MCP_WATCHES; i++)
+        if (s->watch[i])
+            return 1;
+    return 0;
+}
+
+char *akv_mcp_listen_end(akv_mcp_session *s, size_t *len)
+{
+    for (size_t i = 1; i < MCP_WATCHES; i++) {
+        struct mcp_watch *w = s->watch[i];
+        if (w == NULL)
+            continue;
+        json_t *reply = json_pack("{s:s,s:O,s:{s:{s:O}}}", "jsonrpc", "2.0",
+                                  "id", w->id, "result", "_meta",
+                                  META_SUBSCRIPTION, w->id);
+        char *text = reply ? mcp_rpc_dump(reply, len) : NULL;
+        json_decref(reply);
+        watch_free(w);
+        s->watch[i] = NULL;
+        return text;
+    }
+    return NULL;
+}
+
+/* ---- looking for changes ------------------------------------------------ */
+
+static void watch_poll(akv_mcp_session *s, struct mcp_watch *w,
+                       uint64_t *print)
+{
+    for (size_t i = 0; i < w->nsubs; i++) {
+        struct mcp_sub now = w->subs[i];
         if (sub_look(s, &now) != AKV_OK)
             continue; /* looked at again on the next poll */
-        struct mcp_sub *was = &s->subs[i];
+        struct mcp_sub *was = &w->subs[i];
         int changed = now.present != was->present ||
                       (now.present &&
                        (now.version != was->version ||
@@ -280,15 +450,35 @@ size_t akv_mcp_poll(akv_mcp_session *s)
                         strcmp(now.origin, was->origin) != 0));
         if (changed) {
             *was = now;
-            mcp_notify(s, "notifications/resources/updated",
-                       json_pack("{s:s}", "uri", was->uri));
+            watch_notify(s, w, "notifications/resources/updated",
+                         json_pack("{s:s}", "uri", was->uri));
         }
     }
-    uint64_t print = list_fingerprint(s);
-    if (print && s->list_print && print != s->list_print)
-        mcp_notify(s, "notifications/resources/list_changed", NULL);
-    if (print)
-        s->list_print = print;
+    if (!w->list_changed)
+        return;
+    if (*print == 0)
+        *print = list_fingerprint(s);
+    if (*print && w->list_print && *print != w->list_print)
+        watch_notify(s, w, "notifications/resources/list_changed", NULL);
+    if (*print)
+        w->list_print = *print;
+}
+
+size_t akv_mcp_poll(akv_mcp_session *s)
+{
+    if (s->state == MCP_STATE_NEW && !akv_mcp_listening(s))
+        return 0;
+    if (s->state != MCP_STATE_NEW)
+        session_watch(s); /* list changes, from the handshake on */
+    uint64_t gen;
+    int known = akv_store_generation(s->store, &gen) == AKV_OK;
+    if (known && s->have_generation && gen == s->generation)
+        return 0;
+    size_t before = s->outbox ? json_array_size(s->outbox) : 0;
+    uint64_t print = 0; /* one listing for every watch */
+    for (size_t i = 0; i < MCP_WATCHES; i++)
+        if (s->watch[i])
+            watch_poll(s, s->watch[i], &print);
     s->generation = gen;
     s->have_generation = known;
     size_t after = s->outbox ? json_array_size(s->outbox) : 0;

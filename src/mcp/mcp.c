@@ -125,12 +125,14 @@ const char mcp_server_instructions[] =
 
 json_t *mcp_server_capabilities(int modern)
 {
+    /* Resource subscriptions and list changes: resources/subscribe and
+     * unsolicited notifications on the 2025 revisions, subscriptions/listen
+     * on 2026-07-28 (mcp-notify.c). */
     json_t *c = json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
                           "tools", "listChanged", 0, "resources", "subscribe",
-                          !modern, "listChanged", !modern, "prompts",
-                          "listChanged", 0, "completions", "extensions",
-                          MCP_SKILLS_EXTENSION);
-    /* 2026-07-28 has no logging/setLevel and no resources/subscribe. */
+                          1, "listChanged", 1, "prompts", "listChanged", 0,
+                          "completions", "extensions", MCP_SKILLS_EXTENSION);
+    /* 2026-07-28 has no logging/setLevel. */
     if (c && !modern)
         json_object_set_new(c, "logging", json_object());
     return c;
@@ -199,6 +201,7 @@ static json_t *method_ping(akv_mcp_session *s, json_t *params,
  * whatever the session's state, with or without a 2026-07-28 envelope. */
 #define MCP_PRE_INIT 0x1u
 #define MCP_LEGACY_ONLY 0x2u
+#define MCP_MODERN_ONLY 0x4u
 static const struct mcp_method {
     const char *name;
     unsigned flags;
@@ -220,6 +223,9 @@ static const struct mcp_method {
     {"logging/setLevel", MCP_LEGACY_ONLY, mcp_logging_set_level},
     {"resources/subscribe", MCP_LEGACY_ONLY, mcp_resources_subscribe},
     {"resources/unsubscribe", MCP_LEGACY_ONLY, mcp_resources_unsubscribe},
+    /* Served by the dispatcher itself (it answers only at the stream's
+     * end); 2026-07-28 only. */
+    {"subscriptions/listen", MCP_MODERN_ONLY, NULL},
 };
 
 static const struct mcp_method *method_find(const char *name)
@@ -237,6 +243,10 @@ static void handle_notification(akv_mcp_session *s, const struct mcp_msg *m)
     if (strcmp(m->method, "notifications/initialized") == 0 &&
         s->state == MCP_STATE_INITIALIZING)
         s->state = MCP_STATE_READY;
+    /* A subscriptions/listen stream the client no longer wants. */
+    if (strcmp(m->method, "notifications/cancelled") == 0 &&
+        json_is_object(m->params))
+        mcp_listen_cancel(s, json_object_get(m->params, "requestId"));
     /* notifications/cancelled: every request is answered before the next
      * message is read, so there is never anything in flight to cancel. */
 }
@@ -257,18 +267,31 @@ static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
     if (era == MCP_ERA_REFUSED) {
         oc->modern_refused++;
     } else if (meth == NULL ||
-               (era == MCP_ERA_MODERN && (meth->flags & MCP_LEGACY_ONLY))) {
+               (era == MCP_ERA_MODERN && (meth->flags & MCP_LEGACY_ONLY)) ||
+               (era != MCP_ERA_MODERN && (meth->flags & MCP_MODERN_ONLY))) {
         mcp_rpc_fail(&err, AKV_MCP_METHOD_NOT_FOUND,
                      "Method not found: %.200s%s", m->method,
-                     meth ? " (not part of protocol revision "
-                            AKV_MCP_MODERN_VERSION ")"
-                          : "");
+                     meth == NULL ? ""
+                     : era == MCP_ERA_MODERN
+                         ? " (not part of protocol revision "
+                           AKV_MCP_MODERN_VERSION ")"
+                         : " (only part of protocol revision "
+                           AKV_MCP_MODERN_VERSION ")");
         if (era == MCP_ERA_MODERN && !in_batch)
             oc->modern_unknown++;
     } else if (era == MCP_ERA_MODERN && in_batch) {
         mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
                      "Invalid Request: protocol revision "
                      AKV_MCP_MODERN_VERSION " has no batches");
+    } else if (era == MCP_ERA_MODERN && meth->run == NULL) {
+        /* subscriptions/listen: no response until the stream ends. */
+        result = mcp_subscriptions_listen(s, m->params, m->id, &err);
+        if (result) {
+            json_decref(result);
+            oc->listen = 1;
+            mcp_modern_leave(s, saved);
+            return NULL;
+        }
     } else if (era == MCP_ERA_MODERN) {
         /* Stateless: neither the handshake's state nor its version matter;
          * params were checked to be an object by mcp_modern_enter. */
@@ -392,7 +415,7 @@ char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
     }
     int expected = v == NULL || oc->requests > 0 || oc->rejected;
     json_decref(v);
-    if (reply == NULL && !expected)
+    if (reply == NULL && (!expected || oc->listen))
         return NULL;
     char *text = reply ? mcp_rpc_dump(reply, out_len) : NULL;
     json_decref(reply);

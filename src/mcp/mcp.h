@@ -112,6 +112,10 @@ typedef struct akv_mcp_outcome {
                            answers these with 400) */
     int modern_unknown; /* … answered Method not found: a method the
                            revision does not have (HTTP answers 404) */
+    int listen;      /* a 2026-07-28 subscriptions/listen stream was opened:
+                        its acknowledgement is queued as a notification and
+                        its response comes only when it ends
+                        (akv_mcp_listen_end) */
 } akv_mcp_outcome;
 
 /*
@@ -167,6 +171,14 @@ char *akv_mcp_next_notification(akv_mcp_session *s, size_t *len);
  * Returns how many notifications it queued.
  */
 size_t akv_mcp_poll(akv_mcp_session *s);
+
+/* 1 while a subscriptions/listen stream is open on the session. */
+int akv_mcp_listening(const akv_mcp_session *s);
+/* Ends one open subscriptions/listen stream gracefully: returns the
+ * response that closes it (owned, one line; free() it), or NULL when none
+ * is open. A client that cancels its listen request
+ * (notifications/cancelled) ends the stream without a response. */
+char *akv_mcp_listen_end(akv_mcp_session *s, size_t *len);
 
 /*
  * A JSON-RPC error response with "id": null, for problems a transport finds
