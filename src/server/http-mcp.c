@@ -552,6 +552,8 @@ static void serve_message(struct http_req *r, akv_mcp_session *s,
     char *out = akv_mcp_handle_ex(s, r->body ? r->body : "", r->body_len,
                                   &len, oc);
     akv_mcp_session_set_headers(s, NULL);
+    if (oc->listen)
+        return; /* the caller streams it (stream_listen) */
     if (out == NULL) {
         r->resp.status = 202; /* notifications or responses only; what
                                  they caused waits for the GET stream */
@@ -613,6 +615,152 @@ static int check_post_headers(struct http_req *r)
     return 0;
 }
 
+/*
+ * A subscriptions/listen stream (revision 2026-07-28), opened by a POST
+ * without a session: the response is an SSE stream written as it goes
+ * (http_stream_*): the acknowledgement at once, then each notification
+ * when akv_mcp_poll() finds the change (it looks every MCP_POLL_MS), a
+ * keep-alive comment every MCP_KEEPALIVE_MS, until the client closes it;
+ * at shutdown the stream ends with the listen request's response (the
+ * graceful close). The stream holds a pool thread: streams (these and GET
+ * ones) hold at most a quarter of them, and one token at most
+ * mcp_sessions_per_token listen streams; beyond, 503 with Retry-After.
+ */
+#define MCP_GET_TICK_MS 100
+#define MCP_POLL_MS 1000
+#define MCP_KEEPALIVE_MS 15000
+static atomic_int streams;
+static struct {
+    char token_id[TOKEN_ID_LEN + 1];
+    size_t n;
+} listen_tokens[64]; /* guarded by table_lock */
+
+static int64_t mono_ms(void)
+{
+    return (int64_t)(server_now_ns() / 1000000u);
+}
+
+static void tick(void)
+{
+    struct timespec t = {0, MCP_GET_TICK_MS * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Takes a place for a stream among the server's (and, for a listen
+ * stream, the token's); 0, or -1 with a 503 in r->resp. */
+static int stream_enter(struct http_req *r, const char *token_id)
+{
+    int most = r->srv->opts.pool_threads / 4;
+    if (atomic_fetch_add(&streams, 1) >= (most > 0 ? most : 1)) {
+        atomic_fetch_sub(&streams, 1);
+        http_error(r, AKV_EUNAVAILABLE,
+                   "the server holds as many MCP streams as it may; retry "
+                   "later");
+        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
+        return -1;
+    }
+    if (token_id == NULL)
+        return 0;
+    size_t cap = r->srv->opts.mcp_sessions_per_token
+                     ? r->srv->opts.mcp_sessions_per_token
+                     : SERVER_DEFAULT_MCP_PER_TOKEN;
+    size_t slot = sizeof listen_tokens / sizeof *listen_tokens, i;
+    pthread_mutex_lock(&table_lock);
+    for (i = 0; i < sizeof listen_tokens / sizeof *listen_tokens; i++) {
+        if (listen_tokens[i].n > 0 &&
+            strcmp(listen_tokens[i].token_id, token_id) == 0)
+            break;
+        if (listen_tokens[i].n == 0 && slot == sizeof listen_tokens /
+                                                  sizeof *listen_tokens)
+            slot = i;
+    }
+    int ok = 1;
+    if (i < sizeof listen_tokens / sizeof *listen_tokens)
+        ok = listen_tokens[i].n < cap;
+    else if (slot < sizeof listen_tokens / sizeof *listen_tokens)
+        snprintf(listen_tokens[i = slot].token_id, TOKEN_ID_LEN + 1, "%s",
+                 token_id);
+    else
+        ok = 0;
+    if (ok)
+        listen_tokens[i].n++;
+    pthread_mutex_unlock(&table_lock);
+    if (!ok) {
+        atomic_fetch_sub(&streams, 1);
+        http_error(r, AKV_EUNAVAILABLE,
+                   "token %s holds as many subscriptions/listen streams as "
+                   "it may ([server] mcp_sessions_per_token); retry later",
+                   token_id[0] ? token_id : "(no auth)");
+        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
+        return -1;
+    }
+    return 0;
+}
+
+static void stream_leave(const char *token_id)
+{
+    atomic_fetch_sub(&streams, 1);
+    if (token_id == NULL)
+        return;
+    pthread_mutex_lock(&table_lock);
+    for (size_t i = 0; i < sizeof listen_tokens / sizeof *listen_tokens; i++)
+        if (listen_tokens[i].n > 0 &&
+            strcmp(listen_tokens[i].token_id, token_id) == 0) {
+            listen_tokens[i].n--;
+            break;
+        }
+    pthread_mutex_unlock(&table_lock);
+}
+
+static void stream_listen(struct http_req *r, const struct caller *who,
+                          akv_mcp_session *s)
+{
+    char *end;
+    size_t len;
+    static const char *const sse[] = {"text/event-stream"};
+    http_resp_clear(&r->resp);
+    if (!accepts(header(r, "Accept"), sse, 1))
+        rpc_refuse(r, 406, AKV_MCP_INVALID_REQUEST,
+                   "Not Acceptable: subscriptions/listen answers "
+                   "text/event-stream");
+    else if (stream_enter(r, who->token_id) == 0) {
+        int ok = http_stream_begin(r, 200, "text/event-stream") == 0;
+        int64_t last_poll = mono_ms(), last_write = last_poll;
+        while (ok) {
+            int64_t now = mono_ms();
+            if (now - last_poll >= MCP_POLL_MS) {
+                akv_mcp_poll(s);
+                last_poll = now;
+            }
+            struct obuf b = {0};
+            if (sse_notifications(&b, s) == 0 &&
+                now - last_write >= MCP_KEEPALIVE_MS)
+                ob_str(&b, ": keep-alive\n\n");
+            if (atomic_load(&r->srv->stopping) &&
+                (end = akv_mcp_listen_end(s, &len)) != NULL) {
+                ob_str(&b, "event: message\ndata: ");
+                ob_add(&b, end, len);
+                ob_str(&b, "\n\n");
+                free(end);
+                ok = 0;
+            }
+            if (b.len > 0) {
+                if (b.oom || http_stream_write(r, b.p, b.len) != 0)
+                    ok = 0;
+                last_write = now;
+            }
+            ob_free(&b);
+            if (ok && http_stream_peer_gone(r))
+                ok = 0;
+            if (ok)
+                tick();
+        }
+        stream_leave(who->token_id);
+    }
+    while ((end = akv_mcp_listen_end(s, &len)) != NULL)
+        free(end);
+}
+
 /* POST without Mcp-Session-Id: only initialize may come this way. */
 static void post_new(struct http_req *r, const struct caller *who)
 {
@@ -664,6 +812,8 @@ static void post_new(struct http_req *r, const struct caller *who)
         http_header(r, "Mcp-Session-Id", hs->id);
         return;
     }
+    if (oc.listen)
+        stream_listen(r, who, hs->s);
     session_free(hs);
     /* 2026-07-28 requests need no session: their answer stands. */
     if (!oc.initialize && !oc.rejected && !oc.modern) {
@@ -728,6 +878,17 @@ void http_mcp_post(struct http_req *r)
     } else {
         akv_mcp_outcome oc;
         serve_message(r, hs->s, &oc);
+        if (oc.listen) {
+            /* A stream outlives requests: it is opened without a session,
+             * never on one (whose messages it would hold up). */
+            char *end;
+            size_t n;
+            while ((end = akv_mcp_listen_end(hs->s, &n)) != NULL)
+                free(end);
+            rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                       "Bad Request: send subscriptions/listen without "
+                       "Mcp-Session-Id");
+        }
     }
     pthread_mutex_unlock(&hs->lock);
     session_release(hs);
@@ -766,15 +927,7 @@ void http_mcp_delete(struct http_req *r)
  * (503 beyond), so that streams never starve requests.
  */
 #define MCP_GET_HOLD_MS 25000
-#define MCP_GET_TICK_MS 100
-#define MCP_POLL_MS 1000
 #define MCP_GET_RETRY "retry: 100\n\n"
-static atomic_int get_streams;
-
-static int64_t mono_ms(void)
-{
-    return (int64_t)(server_now_ns() / 1000000u);
-}
 
 static void stream_events(struct http_req *r, struct http_mcp_session *hs)
 {
@@ -796,8 +949,7 @@ static void stream_events(struct http_req *r, struct http_mcp_session *hs)
         if (n > 0 || dead || atomic_load(&r->srv->stopping) ||
             now - start >= MCP_GET_HOLD_MS)
             break;
-        struct timespec tick = {0, MCP_GET_TICK_MS * 1000000L};
-        nanosleep(&tick, NULL);
+        tick();
     }
     if (b.oom) {
         ob_free(&b);
@@ -839,19 +991,12 @@ void http_mcp_get(struct http_req *r)
     int busy = hs->streaming;
     hs->streaming = 1;
     pthread_mutex_unlock(&table_lock);
-    int most = r->srv->opts.pool_threads / 4;
     if (busy) {
         rpc_refuse(r, 409, AKV_MCP_INVALID_REQUEST,
                    "Conflict: this session has a GET stream open already");
-    } else if (atomic_fetch_add(&get_streams, 1) >= (most > 0 ? most : 1)) {
-        atomic_fetch_sub(&get_streams, 1);
-        http_error(r, AKV_EUNAVAILABLE,
-                   "the server holds as many MCP streams as it may; retry "
-                   "later");
-        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
-    } else {
+    } else if (stream_enter(r, NULL) == 0) {
         stream_events(r, hs);
-        atomic_fetch_sub(&get_streams, 1);
+        stream_leave(NULL);
     }
     if (!busy) {
         pthread_mutex_lock(&table_lock);

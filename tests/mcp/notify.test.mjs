@@ -20,12 +20,16 @@ import {
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
-import { akvOk, connectHttp, connectStdio, createToken, rawPost, startServer, tempDir } from './lib.mjs';
+import {
+  MODERN, akvOk, connectHttp, connectHttpModern, connectStdio, connectStdioModern, createToken, envelope,
+  rawPost, startServer, tempDir,
+} from './lib.mjs';
 
 const TIMEOUT = 60000;
 
-// Collects one kind of notification; next(pred) resolves with the first
-// (already received or future) that satisfies pred.
+// Collects one kind of notification (an SDK 1.x schema, or for the 2.x
+// client the method name); next(pred) resolves with the first (already
+// received or future) that satisfies pred.
 function collect(client, schema) {
   const seen = [];
   const waiting = [];
@@ -199,5 +203,103 @@ describe('subscriptions over HTTP see only the session\'s own sandbox', () => {
       assert.equal(r.status, 404);
       assert.equal(r.body.error.code, -32601);
     }
+  });
+});
+
+// ---- 2026-07-28: subscriptions/listen, with the v2 client ----------------
+
+function defineListenSuite(open) {
+  let dir, conn;
+  before(async () => {
+    dir = tempDir();
+    akvOk(dir.store, ['put', 'instructions', 'watched', '-'], 'first version\n');
+    conn = await open(dir.store);
+  });
+  after(async () => { await conn?.close(); dir?.remove(); });
+
+  test('server/discover declares resource subscriptions and list changes, no logging', () => {
+    const caps = conn.client.getServerCapabilities();
+    assert.equal(caps.resources.subscribe, true);
+    assert.equal(caps.resources.listChanged, true);
+    assert.equal(caps.logging, undefined);
+  });
+
+  test('listen: acknowledged with what is honoured; the CLI\'s rewrite and a new set arrive on it', { timeout: TIMEOUT }, async () => {
+    const updates = collect(conn.client, 'notifications/resources/updated');
+    const changes = collect(conn.client, 'notifications/resources/list_changed');
+    const uri = 'agentkv://instructions/watched';
+    const sub = await conn.client.listen({
+      resourceSubscriptions: [uri], resourcesListChanged: true, toolsListChanged: true,
+    });
+    // Tools never change: not honoured.
+    assert.deepEqual(sub.honoredFilter, { resourcesListChanged: true, resourceSubscriptions: [uri] });
+    akvOk(dir.store, ['put', 'instructions', 'watched', '-'], 'second version\n');
+    const n = await updates.next((x) => x.params.uri === uri);
+    assert.ok(n.params._meta['io.modelcontextprotocol/subscriptionId'] !== undefined);
+    akvOk(dir.store, ['put', 'instructions', 'another', '-'], 'new set\n');
+    await changes.next();
+    const read = await conn.client.readResource({ uri });
+    assert.equal(read.contents[0].text, 'second version\n');
+    await sub.close();
+    assert.equal(await sub.closed, 'local');
+  });
+
+  test('listen: a foreign URI or a malformed filter is Invalid params', async () => {
+    await assert.rejects(conn.client.listen({ resourceSubscriptions: ['test://watched-resource'] }),
+      (e) => e.code === -32602 || /-32602|Invalid params/.test(String(e.message)));
+    const tooMany = Array.from({ length: 65 }, (_, i) => `agentkv://task/k${i}`);
+    await assert.rejects(conn.client.listen({ resourceSubscriptions: tooMany }),
+      (e) => e.code === -32602 || /at most 64/.test(String(e.message)));
+  });
+}
+
+describe('subscriptions/listen over stdio (2026-07-28)', () => {
+  defineListenSuite(async (store) => {
+    const { client } = await connectStdioModern({ store });
+    return { client, close: () => client.close() };
+  });
+});
+
+describe('subscriptions/listen over streamable HTTP (2026-07-28)', () => {
+  defineListenSuite(async (store) => {
+    const token = createToken(store, 'agent', 'default');
+    const srv = await startServer(store);
+    const { client } = await connectHttpModern({ url: srv.url, token });
+    return {
+      client,
+      async close() { await client.close(); await srv.stop(); },
+    };
+  });
+});
+
+describe('subscriptions/listen: hostile input over HTTP', () => {
+  let dir, srv, token;
+  before(async () => {
+    dir = tempDir();
+    token = createToken(dir.store, 'agent', 'default');
+    srv = await startServer(dir.store);
+  });
+  after(async () => { await srv?.stop(); dir?.remove(); });
+
+  const listen = (notifications, extra = {}) => rawPost(srv.url, {
+    token,
+    body: { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { _meta: envelope(), notifications } },
+    headers: { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen', ...extra },
+  });
+
+  test('malformed filters are clean -32602 errors under the request id', async () => {
+    for (const f of [undefined, 7, { resourcesListChanged: 'yes' }, { resourceSubscriptions: 'agentkv://task/x' },
+      { resourceSubscriptions: [7] }, { resourceSubscriptions: ['agentkv://task/../x%zz'] }]) {
+      const r = await listen(f);
+      assert.equal(r.body.error.code, -32602, JSON.stringify(f));
+      assert.equal(r.body.id, 9);
+    }
+  });
+
+  test('without SSE in Accept it is 406; on a 2025 session it is refused', async () => {
+    let r = await listen({ resourcesListChanged: true }, { Accept: 'application/json' });
+    assert.equal(r.status, 406);
+    r = await rawPost(srv.url, { token, body: { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: {} } } });
+    assert.equal(r.status, 400); // no session, and not a 2026-07-28 request
   });
 });
