@@ -355,6 +355,19 @@ json_t *mcp_subscriptions_listen(akv_mcp_session *s, json_t *params,
         return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                             "Invalid params: \"resourceSubscriptions\" must "
                             "be an array of URIs");
+    /* The whole filter is checked before anything is taken. */
+    size_t i;
+    json_t *u;
+    struct mcp_sub probe;
+    json_array_foreach(uris, i, u) {
+        if (sub_target(u, &probe, err) != 0)
+            return NULL;
+    }
+    if (json_array_size(uris) > MCP_SUBS_MAX)
+        return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
+                            "Invalid params: at most %d resource "
+                            "subscriptions per subscriptions/listen",
+                            MCP_SUBS_MAX);
     size_t slot = 1;
     while (slot < MCP_WATCHES && s->watch[slot])
         slot++;
@@ -368,8 +381,6 @@ json_t *mcp_subscriptions_listen(akv_mcp_session *s, json_t *params,
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     w->id = json_incref(id);
     w->list_changed = resources;
-    size_t i;
-    json_t *u;
     json_array_foreach(uris, i, u) {
         if (watch_add(s, w, u, err) != 0) {
             watch_free(w);

@@ -22,7 +22,7 @@ import {
 
 import {
   MODERN, akvOk, connectHttp, connectHttpModern, connectStdio, connectStdioModern, createToken, envelope,
-  rawPost, startServer, tempDir,
+  rawPost, rawServer, startServer, tempDir,
 } from './lib.mjs';
 
 const TIMEOUT = 60000;
@@ -301,5 +301,42 @@ describe('subscriptions/listen: hostile input over HTTP', () => {
     assert.equal(r.status, 406);
     r = await rawPost(srv.url, { token, body: { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: {} } } });
     assert.equal(r.status, 400); // no session, and not a 2026-07-28 request
+  });
+});
+
+describe('subscriptions/listen: hostile input over stdio', () => {
+  test('at most 8 streams per connection; a cancelled one frees its place; bad filters change nothing', async () => {
+    const dir = tempDir();
+    const srv = rawServer(dir.store);
+    try {
+      const listen = (id, notifications) => srv.send({
+        jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: envelope(), notifications },
+      });
+      for (let i = 0; i < 8; i++) {
+        listen(`s${i}`, { resourcesListChanged: true });
+        const ack = await srv.next();
+        assert.equal(ack.method, 'notifications/subscriptions/acknowledged');
+        assert.equal(ack.params._meta['io.modelcontextprotocol/subscriptionId'], `s${i}`);
+      }
+      listen('s8', { resourcesListChanged: true });
+      let r = await srv.next();
+      assert.equal(r.id, 's8');
+      assert.equal(r.error.code, -32600);
+      for (const [id, f] of [['b1', null], ['b2', { resourceSubscriptions: {} }], ['b3', { promptsListChanged: 1 }],
+        ['b4', { resourceSubscriptions: ['agentkv://task/ok', 'nope://x'] }]]) {
+        listen(id, f);
+        r = await srv.next();
+        assert.equal(r.id, id);
+        assert.equal(r.error.code, -32602);
+      }
+      srv.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 's3', _meta: envelope() } });
+      listen('s9', {});
+      r = await srv.next();
+      assert.equal(r.method, 'notifications/subscriptions/acknowledged');
+      assert.deepEqual(r.params.notifications, {});
+    } finally {
+      await srv.close();
+      dir.remove();
+    }
   });
 });
