@@ -1,8 +1,6 @@
 /*
- * mcp-notify.c — what the server says without being asked, under the
- * session-based revisions 2024-11-05 … 2025-11-25 (2026-07-28 has neither
- * logging/setLevel nor resources/subscribe, and nothing here runs for its
- * requests):
+ * mcp-notify.c — what the server says without being asked. Under the
+ * session-based revisions 2024-11-05 … 2025-11-25:
  *
  *   - logging: logging/setLevel picks the least severe level the client
  *     wants; from then on the server's notable events (a tool call that
@@ -15,6 +13,14 @@
  *     subscribed entry is written, replaced, deleted or expires, and
  *     notifications/resources/list_changed when the instruction sets the
  *     session sees (resources/list) gain or lose a name.
+ *
+ * Under 2026-07-28 (no logging, no resources/subscribe): subscriptions/listen
+ * opens a stream whose filter asks for resource list changes and resource
+ * subscriptions (the same checks, at most MCP_SUBS_MAX URIs), acknowledged
+ * first, every notification tagged with the listen request's id; the
+ * request is answered only when the stream ends (akv_mcp_listen_end), or
+ * never when the client cancels it. A session keeps one watch of its own
+ * and at most MCP_WATCHES - 1 streams.
  *
  * Notifications wait in the session's outbox (at most MCP_OUTBOX_MAX; more
  * are dropped and counted) until the transport takes them with

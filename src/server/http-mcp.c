@@ -626,14 +626,17 @@ static int check_post_headers(struct http_req *r)
  * ones) hold at most a quarter of them, and one token at most
  * mcp_sessions_per_token listen streams; beyond, 503 with Retry-After.
  */
-#define MCP_GET_TICK_MS 100
+#define MCP_STREAM_TICK_MS 100
 #define MCP_POLL_MS 1000
 #define MCP_KEEPALIVE_MS 15000
 static atomic_int streams;
+/* Listen streams per token: the tokens that hold some (at most
+ * LISTEN_TOKENS of them at once). Guarded by table_lock. */
+#define LISTEN_TOKENS 64
 static struct {
     char token_id[TOKEN_ID_LEN + 1];
     size_t n;
-} listen_tokens[64]; /* guarded by table_lock */
+} listen_tokens[LISTEN_TOKENS];
 
 static int64_t mono_ms(void)
 {
@@ -642,7 +645,7 @@ static int64_t mono_ms(void)
 
 static void tick(void)
 {
-    struct timespec t = {0, MCP_GET_TICK_MS * 1000000L};
+    struct timespec t = {0, MCP_STREAM_TICK_MS * 1000000L};
     nanosleep(&t, NULL);
 }
 
@@ -664,20 +667,19 @@ static int stream_enter(struct http_req *r, const char *token_id)
     size_t cap = r->srv->opts.mcp_sessions_per_token
                      ? r->srv->opts.mcp_sessions_per_token
                      : SERVER_DEFAULT_MCP_PER_TOKEN;
-    size_t slot = sizeof listen_tokens / sizeof *listen_tokens, i;
+    size_t slot = LISTEN_TOKENS, i;
     pthread_mutex_lock(&table_lock);
-    for (i = 0; i < sizeof listen_tokens / sizeof *listen_tokens; i++) {
+    for (i = 0; i < LISTEN_TOKENS; i++) {
         if (listen_tokens[i].n > 0 &&
             strcmp(listen_tokens[i].token_id, token_id) == 0)
             break;
-        if (listen_tokens[i].n == 0 && slot == sizeof listen_tokens /
-                                                  sizeof *listen_tokens)
+        if (listen_tokens[i].n == 0 && slot == LISTEN_TOKENS)
             slot = i;
     }
     int ok = 1;
-    if (i < sizeof listen_tokens / sizeof *listen_tokens)
+    if (i < LISTEN_TOKENS)
         ok = listen_tokens[i].n < cap;
-    else if (slot < sizeof listen_tokens / sizeof *listen_tokens)
+    else if (slot < LISTEN_TOKENS)
         snprintf(listen_tokens[i = slot].token_id, TOKEN_ID_LEN + 1, "%s",
                  token_id);
     else
@@ -703,7 +705,7 @@ static void stream_leave(const char *token_id)
     if (token_id == NULL)
         return;
     pthread_mutex_lock(&table_lock);
-    for (size_t i = 0; i < sizeof listen_tokens / sizeof *listen_tokens; i++)
+    for (size_t i = 0; i < LISTEN_TOKENS; i++)
         if (listen_tokens[i].n > 0 &&
             strcmp(listen_tokens[i].token_id, token_id) == 0) {
             listen_tokens[i].n--;
