@@ -4,9 +4,9 @@
  *
  *   - logging: logging/setLevel picks the least severe level the client
  *     wants; from then on the server's notable events (a tool call that
- *     failed, a write refused for quota, an integrity failure) are
- *     notifications/message at their level. Before setLevel nothing is
- *     sent.
+ *     failed, a write refused for quota, an integrity failure, the
+ *     instruction sets changing) are notifications/message at their level.
+ *     Before setLevel nothing is sent.
  *   - resources/subscribe and resources/unsubscribe for agentkv://SCOPE/KEY
  *     URIs (at most MCP_SUBS_MAX per session; the key need not exist yet:
  *     its creation is a change too), notifications/resources/updated when a
@@ -475,8 +475,16 @@ static void watch_poll(akv_mcp_session *s, struct mcp_watch *w,
         return;
     if (*print == 0)
         *print = list_fingerprint(s);
-    if (*print && w->list_print && *print != w->list_print)
+    if (*print && w->list_print && *print != w->list_print) {
         watch_notify(s, w, "notifications/resources/list_changed", NULL);
+        /* The same news for a client that only reads the log. */
+        if (w->id == NULL)
+            mcp_log(s, MCP_LOG_NOTICE,
+                    json_pack("{s:s,s:s}", "event", "instructions_changed",
+                              "message",
+                              "the instruction sets in this sandbox changed "
+                              "(list_instructions shows them)"));
+    }
     if (*print)
         w->list_print = *print;
 }

@@ -116,10 +116,14 @@ function defineNotifySuite(open) {
     await conn.client.unsubscribeResource({ uri: other });
   });
 
-  test('a new instruction set is a resource list change', { timeout: TIMEOUT }, async () => {
+  test('a new instruction set is a resource list change, and a notice in the log', { timeout: TIMEOUT }, async () => {
     const changes = collect(conn.client, ResourceListChangedNotificationSchema);
+    const logs = collect(conn.client, LoggingMessageNotificationSchema);
+    await conn.client.setLoggingLevel('notice');
     akvOk(dir.store, ['put', 'instructions', 'brand-new', '-'], 'hello\n');
     await changes.next();
+    const n = await logs.next((x) => x.params.data?.event === 'instructions_changed');
+    assert.equal(n.params.level, 'notice');
     const list = await conn.client.listResources();
     assert.ok(list.resources.some((r) => r.uri === 'agentkv://instructions/brand-new'));
   });
