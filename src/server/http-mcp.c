@@ -511,6 +511,14 @@ static void on_event(void *ctx, enum akv_mcp_event event, akv_scope scope,
 
 /* ---- server-sent events ------------------------------------------------- */
 
+/* Adds one JSON-RPC message (one line) to b as an SSE event. */
+static void sse_event(struct obuf *b, const char *text, size_t len)
+{
+    ob_str(b, "event: message\ndata: ");
+    ob_add(b, text, len);
+    ob_str(b, "\n\n");
+}
+
 /* Adds the session's queued notifications to b as SSE events; returns how
  * many. */
 static size_t sse_notifications(struct obuf *b, akv_mcp_session *s)
@@ -518,13 +526,27 @@ static size_t sse_notifications(struct obuf *b, akv_mcp_session *s)
     size_t n = 0, len;
     char *text;
     while ((text = akv_mcp_next_notification(s, &len)) != NULL) {
-        ob_str(b, "event: message\ndata: ");
-        ob_add(b, text, len);
-        ob_str(b, "\n\n");
+        sse_event(b, text, len);
         free(text);
         n++;
     }
     return n;
+}
+
+/* Answers with b (taken over) as a complete text/event-stream body. */
+static void reply_sse(struct http_req *r, struct obuf *b)
+{
+    if (b->oom) {
+        ob_free(b);
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    r->resp.status = 200;
+    http_header(r, "Content-Type", "text/event-stream");
+    http_header(r, "Cache-Control", "no-cache");
+    r->resp.ext = b->p;
+    r->resp.ext_len = b->len;
+    r->resp.ext_owned = b->p;
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -566,21 +588,9 @@ static void serve_message(struct http_req *r, akv_mcp_session *s,
     if (!oc->rejected && !oc->modern && accepts(header(r, "Accept"), sse, 1)) {
         struct obuf b = {0};
         if (sse_notifications(&b, s) > 0) {
-            ob_str(&b, "event: message\ndata: ");
-            ob_add(&b, out, len);
-            ob_str(&b, "\n\n");
+            sse_event(&b, out, len);
             free(out);
-            if (b.oom) {
-                ob_free(&b);
-                http_error(r, AKV_ENOMEM, "out of memory");
-                return;
-            }
-            r->resp.status = 200;
-            http_header(r, "Content-Type", "text/event-stream");
-            http_header(r, "Cache-Control", "no-cache");
-            r->resp.ext = b.p;
-            r->resp.ext_len = b.len;
-            r->resp.ext_owned = b.p;
+            reply_sse(r, &b);
             return;
         }
         ob_free(&b);
@@ -740,9 +750,7 @@ static void stream_listen(struct http_req *r, const struct caller *who,
                 ob_str(&b, ": keep-alive\n\n");
             if (atomic_load(&r->srv->stopping) &&
                 (end = akv_mcp_listen_end(s, &len)) != NULL) {
-                ob_str(&b, "event: message\ndata: ");
-                ob_add(&b, end, len);
-                ob_str(&b, "\n\n");
+                sse_event(&b, end, len);
                 free(end);
                 ok = 0;
             }
@@ -953,17 +961,7 @@ static void stream_events(struct http_req *r, struct http_mcp_session *hs)
             break;
         tick();
     }
-    if (b.oom) {
-        ob_free(&b);
-        http_error(r, AKV_ENOMEM, "out of memory");
-        return;
-    }
-    r->resp.status = 200;
-    http_header(r, "Content-Type", "text/event-stream");
-    http_header(r, "Cache-Control", "no-cache");
-    r->resp.ext = b.p;
-    r->resp.ext_len = b.len;
-    r->resp.ext_owned = b.p;
+    reply_sse(r, &b);
 }
 
 void http_mcp_get(struct http_req *r)
