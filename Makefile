@@ -81,6 +81,12 @@ deps:
 	@# npm ci only when the lockfile is newer than the last install.
 	@if [ -f tests/mcp/package-lock.json ] && [ ! tests/mcp/node_modules/.package-lock.json -nt tests/mcp/package-lock.json ]; then \
 	  (cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The official MCP conformance suite, two lines of it (0.1.x and
+	@# 0.2), each pinned by its own lockfile, and the Node 22 binary it
+	@# needs (the system node may be older), pinned the same way.
+	@for d in tests/conformance/node tests/conformance/v01 tests/conformance/v02; do \
+	  if [ -f $$d/package-lock.json ] && [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
 	@# The dashboard's browser test drives Debian's chromium with
 	@# playwright-core, pinned by tests/browser/package-lock.json (no
 	@# browser download: the test names /usr/bin/chromium).

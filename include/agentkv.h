@@ -549,6 +549,16 @@ typedef struct akv_health {
 } akv_health;
 AKV_API int akv_store_health(akv_store *store, akv_health *out);
 
+/*
+ * A change generation: *out moves (grows) whenever a write is committed to
+ * the store, by this process or any other on the same files (LMDB: the id
+ * of the last committed transaction, read from the shared map: no
+ * transaction, no lock, no write). Equal values mean nothing was written
+ * in between, so a watcher polls it and looks closer only when it moved.
+ * AKV_EUNAVAILABLE when the backend keeps none (Redis): look every time.
+ */
+AKV_API int akv_store_generation(akv_store *store, uint64_t *out);
+
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 AKV_API int akv_prune(akv_store *store, const char *sandbox, int scope,

@@ -1608,6 +1608,17 @@ static int lmdb_namespaces(akv_backend *be,
     return rc == MDB_NOTFOUND ? AKV_OK : lmdb_fail(lb, rc, "reading usage");
 }
 
+/* The id of the last committed write transaction, as the meta pages of
+ * the shared map hold it: every process's commits move it. */
+static uint64_t lmdb_generation(akv_backend *be)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_envinfo info;
+    if (mdb_env_info(lb->env, &info) != MDB_SUCCESS)
+        return 0;
+    return (uint64_t)info.me_last_txnid;
+}
+
 static const akv_backend_ops lmdb_ops = {
     .name = "lmdb",
     .close = lmdb_close,
@@ -1625,4 +1636,5 @@ static const akv_backend_ops lmdb_ops = {
     .write_batch = lmdb_write_batch,
     .health = lmdb_health,
     .namespaces = lmdb_namespaces,
+    .generation = lmdb_generation,
 };

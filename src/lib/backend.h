@@ -161,6 +161,12 @@ typedef struct akv_backend_ops {
      * order; fn returning non-zero stops the walk with that code. */
     int (*namespaces)(akv_backend *be,
                       int (*fn)(void *ctx, const akv_ns *ns), void *ctx);
+
+    /* A number that changes whenever a write is committed to the store,
+     * by this process or any other (akv_store_generation): a read-only
+     * look, no transaction, no I/O beyond the shared map. NULL when the
+     * backend has no such number (Redis). */
+    uint64_t (*generation)(akv_backend *be);
 } akv_backend_ops;
 
 struct akv_backend {

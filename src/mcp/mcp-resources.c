@@ -119,8 +119,8 @@ json_t *mcp_resources_templates(akv_mcp_session *s, json_t *params,
 
 /* Splits agentkv://SCOPE/KEY into a scope and a percent-decoded key in
  * key[] (AKV_KEY_MAX + 1 bytes). AKV_OK or AKV_EINVAL. */
-static int uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
-                     size_t *key_len)
+int mcp_uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
+                  size_t *key_len)
 {
     size_t pre = strlen(URI_SCHEME);
     if (len <= pre || memcmp(uri, URI_SCHEME, pre) != 0)
@@ -181,10 +181,14 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     akv_scope scope;
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
-    if (uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK)
+    if (mcp_uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK) {
+        /* No such resource either: the URI goes in the error's data, as
+         * for one that parses and is absent (SEP-2164). */
+        err->data = json_pack("{s:s%}", "uri", uri, uri_len);
         return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                             "Invalid params: not an agentkv://SCOPE/KEY URI "
                             "with a valid scope and key: %.200s", uri);
+    }
 
     akv_value *v;
     int rc = akv_get(s->store, s->sandbox, scope, key, key_len, &v);

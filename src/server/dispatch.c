@@ -37,6 +37,7 @@ static void run_job(void *arg)
 
 int conn_dispatch(struct conn *c)
 {
+    c->req.fd = c->fd;
     if (c->req.blocking) {
         conn_to(c, C_BUSY);
         conn_set_reading(c, 0);

@@ -401,6 +401,12 @@ int conn_send_response(struct conn *c)
     struct worker *w = c->w;
     struct http_resp *resp = &c->req.resp;
 
+    if (resp->streamed) { /* the handler sent it all (http_stream_begin) */
+        c->status = resp->status;
+        c->bytes = resp->streamed_bytes;
+        c->keep_alive = 0;
+        return request_done(c);
+    }
     if (resp->status == 0)
         http_error(&c->req, AKV_EUNAVAILABLE, "no response was produced");
     if (resp->hdrs.oom || resp->body.oom)

@@ -132,6 +132,15 @@ const struct route routes[] = {
         .summary = "MCP streamable HTTP (checks the bearer token itself)",
     },
     {
+        .methods = HTTP_GET,
+        .pattern = "/mcp",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_mcp_get,
+        .summary = "the MCP session's server-to-client event stream (SSE)",
+    },
+    {
         .methods = HTTP_DELETE,
         .pattern = "/mcp",
         .auth = AUTH_PUBLIC,

@@ -124,6 +124,10 @@ struct http_resp {
     size_t ext_len;
     akv_value *hold;  /* released once ext is sent or copied */
     char *ext_owned;  /* malloc'ed ext, freed once sent or copied */
+    int streamed;     /* the handler wrote the whole response itself
+                         (http_stream_begin): nothing is sent after it, the
+                         connection closes */
+    uint64_t streamed_bytes; /* body bytes it wrote, for the access log */
 };
 
 struct server;
@@ -158,8 +162,26 @@ struct http_req {
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
     int hit;
+    int fd; /* the connection's socket: for http_stream_* only, from a
+               blocking route's handler (no one else touches it then) */
     struct http_resp resp;
 };
+
+/*
+ * A response written as it is made (server-sent events), by a blocking
+ * route's handler on its pool thread while the connection waits for it:
+ * http_stream_begin() writes the status line, r->resp.hdrs, Content-Type
+ * and Connection: close (the body ends when the connection does);
+ * http_stream_write() writes body bytes, waiting up to the request timeout
+ * for a slow reader. Both return 0, or -1 when the client is gone (or too
+ * slow): the handler stops writing then. http_stream_peer_gone() is 1 once
+ * the client closed its end. After the handler returns, the connection
+ * only logs the request and closes.
+ */
+int http_stream_begin(struct http_req *r, int status,
+                      const char *content_type);
+int http_stream_write(struct http_req *r, const void *data, size_t len);
+int http_stream_peer_gone(struct http_req *r);
 
 typedef void (*http_handler)(struct http_req *r);
 
@@ -263,6 +285,7 @@ void http_admin_stats(struct http_req *r);
 void http_admin_prune(struct http_req *r);
 /* MCP streamable HTTP at /mcp (http-mcp.c). */
 void http_mcp_post(struct http_req *r);
+void http_mcp_get(struct http_req *r);
 void http_mcp_delete(struct http_req *r);
 void http_instructions_seed(struct http_req *r);
 void http_instructions_list(struct http_req *r);
