@@ -1268,7 +1268,7 @@ static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
     return rc;
 }
 
-/* Runs the write script over w[0..n) (one namespace each, in order):
+/* Runs the write script over w[0..n) (all of one namespace, in order):
  * arguments, the script, its result. */
 static int write_script(redis_backend *rb, const akv_write *w, size_t n,
                         char del_op, long long *res)
@@ -1365,6 +1365,12 @@ static int redis_write_batch(akv_backend *be, const akv_write *w, size_t n,
 {
     if (n == 0)
         return AKV_OK;
+    for (size_t i = 1; i < n; i++)
+        if (w[i].ns.scope != w[0].ns.scope ||
+            w[i].ns.sandbox_len != w[0].ns.sandbox_len ||
+            memcmp(w[i].ns.sandbox, w[0].ns.sandbox, w[0].ns.sandbox_len))
+            return akv_fail(AKV_EINVAL, "a batch spans namespaces (one "
+                                        "script may not)");
     long long *res = malloc(3 * n * sizeof *res);
     if (res == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");

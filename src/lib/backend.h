@@ -139,7 +139,10 @@ typedef struct akv_backend_ops {
     int (*backup)(akv_backend *be, const char *path,
                   akv_progress_fn progress, void *ctx);
 
-    /* Applies n writes of any kind in one transaction, all or nothing:
+    /* Applies n writes of any kind, all of one namespace (callers split
+     * by namespace: SPEC.md §8, no write spans namespaces, so that a Redis
+     * Cluster never sees a cross-slot script), in one transaction, all or
+     * nothing:
      * puts exactly as put does (preconditions, quota, versions; restore is
      * honoured), and deletes where w[i].del is set (only ns, key and now
      * are read; an absent key is not an error). out (may be NULL) receives
