@@ -191,8 +191,49 @@ static redisReply *argv_cmd(redisContext *c, int argc, const char **argv,
     return redisCommandArgv(c, argc, argv, lens);
 }
 
+/* Whether host:port answers PING on a new connection (AUTH first when the
+ * URL has a password). */
+static bool answers_ping(akv_rc *rc, const char *host, int port)
+{
+    redisContext *c = redisConnectWithTimeout(host, port, rc->timeout);
+    bool pong = false;
+    if (c && c->err == 0) {
+        redisSetTimeout(c, rc->timeout);
+        const struct akv_redis_url *u = rc->url;
+        redisReply *r = NULL;
+        if (u->password)
+            r = redisCommand(c, u->user ? "AUTH %s %s" : "AUTH %s",
+                             u->user ? u->user : u->password, u->password);
+        if (r)
+            freeReplyObject(r);
+        r = redisCommand(c, "PING");
+        pong = r && r->type == REDIS_REPLY_STATUS &&
+               strcmp(r->str, "PONG") == 0;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return pong;
+}
+
+/* An endpoint that speaks the protocol but refuses INFO (how = its error
+ * reply, or "closed the connection"): a proxy that forwards single-key
+ * commands only, such as twemproxy (nutcracker). agentkv cannot run
+ * through it: it needs EVAL over a namespace's keys, SCAN of every node
+ * for reads across namespaces, INFO and WAIT (docs/operations.md). */
+static void proxy_refused(akv_rc *rc, const char *how)
+{
+    akv_fail(AKV_EINVAL, "%s answers PING but refuses INFO (%s): a proxy "
+             "that forwards single-key commands only, such as twemproxy "
+             "(nutcracker)? agentkv needs INFO, EVAL, SCAN and WAIT, which "
+             "such proxies do not pass on: give it the Redis server or the "
+             "Redis Cluster's nodes themselves", rc->where, how);
+}
+
 /* A new connection to node: connect, authenticate; the first one learns
- * the mode (INFO cluster); on a single Redis, select the database. */
+ * the mode (INFO cluster) and refuses a proxy (proxy_refused); on a
+ * single Redis, select the database. */
 static redisContext *connect_node(akv_rc *rc, int node)
 {
     char host[256];
@@ -235,10 +276,17 @@ static redisContext *connect_node(akv_rc *rc, int node)
     if (mode < 0) {
         r = redisCommand(c, "INFO cluster");
         if (r == NULL) {
-            akv_fail(AKV_EUNAVAILABLE, "%s: %s", rc->where, c->errstr);
+            if (c->err != REDIS_ERR_EOF || !answers_ping(rc, host, port))
+                akv_fail(AKV_EUNAVAILABLE, "%s: %s", rc->where, c->errstr);
+            else
+                proxy_refused(rc, "closed the connection");
             goto fail;
         }
-        /* A server without the section (or that refuses INFO) is taken
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6)) {
+            proxy_refused(rc, r->str);
+            goto fail;
+        }
+        /* A server without the section (or whose ACL denies INFO) is taken
          * for a single Redis. */
         mode = r->type == REDIS_REPLY_STRING &&
                strstr(r->str, "cluster_enabled:1") != NULL;
