@@ -282,12 +282,15 @@ static redisContext *connect_node(akv_rc *rc, int node)
                 proxy_refused(rc, "closed the connection");
             goto fail;
         }
-        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6)) {
+        /* ERR: an unknown or unsupported command. (NOAUTH, NOPERM,
+         * LOADING: a Redis, saying something else.) */
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ERR", 3) == 0) {
             proxy_refused(rc, r->str);
             goto fail;
         }
-        /* A server without the section (or whose ACL denies INFO) is taken
-         * for a single Redis. */
+        /* A server without the section (or that refuses INFO for another
+         * reason: an ACL, a missing password) is taken for a single
+         * Redis; its next command says what is wrong. */
         mode = r->type == REDIS_REPLY_STRING &&
                strstr(r->str, "cluster_enabled:1") != NULL;
         freeReplyObject(r);
@@ -687,7 +690,8 @@ redisReply *akv_rc_exec(akv_rc *rc, redisContext **c, int *node, int slot,
 
 int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                     const int *argcs, const char *const *const *argvs,
-                    const size_t *const *lenss, redisReply **replies)
+                    const size_t *const *lenss, bool idempotent,
+                    redisReply **replies)
 {
     int *node = malloc((n ? n : 1) * sizeof *node);
     if (node == NULL)
@@ -739,7 +743,8 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
             continue;
         redisContext *c = NULL;
         int nd = -1;
-        replies[i] = akv_rc_exec(rc, &c, &nd, (int)slots[i], true, argcs[i],
+        replies[i] = akv_rc_exec(rc, &c, &nd, (int)slots[i], idempotent,
+                                 argcs[i],
                                  (const char **)argvs[i], lenss[i]);
         akv_rc_put(rc, nd, c);
     }
