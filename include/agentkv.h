@@ -344,6 +344,30 @@ AKV_API int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
                     int *created);
 
 /*
+ * Several independent puts: for each request, what akv_put with its
+ * arguments would do and give (rc, error, meta, created). Each put is
+ * atomic and durable on its own, not together with the others (for that,
+ * akv_batch_write). On a remote store they travel in one round trip per
+ * node (pipelined), which is why the server gathers the small PUTs of an
+ * event-loop turn into one call. Returns AKV_EINVAL when reqs is NULL with
+ * n > 0, else AKV_OK: the outcomes are in the requests.
+ */
+typedef struct akv_put_req {
+    const char *sandbox;       /* in */
+    akv_scope scope;           /* in */
+    const char *key;           /* in */
+    size_t key_len;            /* in */
+    const void *value;         /* in */
+    size_t value_len;          /* in */
+    const akv_put_opts *opts;  /* in, may be NULL */
+    int rc;                    /* out */
+    int created;               /* out */
+    akv_meta meta;             /* out, on AKV_OK (metadata borrowed) */
+    akv_error error;           /* out */
+} akv_put_req;
+AKV_API int akv_put_many(akv_store *store, akv_put_req *reqs, size_t n);
+
+/*
  * Reads an entry, verifying its SHA-256 (AKV_EINTEGRITY on mismatch, never
  * served). Overlay scopes read the sandbox first, then _global. Expired
  * entries are AKV_ENOTFOUND.

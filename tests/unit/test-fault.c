@@ -439,6 +439,21 @@ static int fb_put(akv_backend *be, const akv_write *w, akv_rec *out,
     return in->ops->put(in, w, out, created);
 }
 
+static void fb_put_many(akv_backend *be, size_t n, const akv_write *w,
+                        akv_rec *out, int *created, int *rcs, akv_error *errs)
+{
+    akv_backend *in = inner_of(be);
+    if (fault_now(FK_BACKEND)) {
+        injected("put_many");
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = AKV_EUNAVAILABLE;
+            errs[i] = *akv_last_error();
+        }
+        return;
+    }
+    in->ops->put_many(in, n, w, out, created, rcs, errs);
+}
+
 static int fb_del(akv_backend *be, const akv_ns *ns, const char *key,
                   size_t key_len, int64_t now, bool *was_live)
 {
@@ -551,6 +566,7 @@ static void wrap_backend(akv_store *s)
     fb->ops.release = fb_release;
     fb->ops.get_many = fb_get_many;
     fb->ops.put = fb_put;
+    fb->ops.put_many = s->be->ops->put_many ? fb_put_many : NULL;
     fb->ops.del = fb_del;
     fb->ops.touch = fb_touch;
     fb->ops.scan = fb_scan;
@@ -782,6 +798,39 @@ static int op_put_new(tu_store *ts, struct text *obs)
     return rc;
 }
 
+/* The namespaces the last import (or put-many) reported written, as
+ * "SCOPE/SANDBOX/" lines: the prefix of their records in store_state. */
+static struct text ns_written_list;
+
+/* Two independent puts in two namespaces (akv_put_many, pipelined on
+ * Redis): each written or not on its own, as reported. */
+static int op_put_many(tu_store *ts, struct text *obs)
+{
+    free(ns_written_list.p);
+    ns_written_list = (struct text){NULL, 0};
+    text_add(&ns_written_list, "%s", "");
+    akv_put_req q[] = {
+        {.sandbox = SB, .scope = AKV_SCOPE_TASK, .key = "pm1", .key_len = 3,
+         .value = "one", .value_len = 3},
+        {.sandbox = "sb2", .scope = AKV_SCOPE_PROJECT, .key = "pm2",
+         .key_len = 3, .value = "two", .value_len = 3},
+    };
+    int rc = akv_put_many(ts->store, q, 2);
+    for (size_t i = 0; i < 2; i++) {
+        if (q[i].rc != AKV_OK) {
+            if (rc == AKV_OK) {
+                akv_error_restore(&q[i].error);
+                rc = q[i].rc;
+            }
+            continue;
+        }
+        text_add(&ns_written_list, "%d/%s/\n", (int)q[i].scope, q[i].sandbox);
+        text_add(obs, "created=%d ", q[i].created);
+        obs_meta(obs, &q[i].meta);
+    }
+    return rc;
+}
+
 static int op_put_replace(tu_store *ts, struct text *obs)
 {
     akv_meta m;
@@ -972,10 +1021,6 @@ static const char import_text[] =
     "\"updated_at\":\"2026-11-25T10:00:00Z\",\"expires_at\":null,"
     "\"metadata\":{\"x\":[true,null]},\"value\":\"aGk=\"}\n";
 
-/* The namespaces the last import reported written, as "SCOPE/SANDBOX/"
- * lines: the prefix of their records in store_state. */
-static struct text import_written;
-
 static void import_report(void *ctx, const akv_import_ns *ns)
 {
     struct text *obs = ctx;
@@ -983,7 +1028,7 @@ static void import_report(void *ctx, const akv_import_ns *ns)
     text_add(obs, "%s/%s %llu %s\n", ns->sandbox, akv_scope_name(ns->scope),
              (unsigned long long)ns->entries, status[ns->status]);
     if (ns->status == AKV_IMPORT_WRITTEN)
-        text_add(&import_written, "%d/%s/\n", (int)ns->scope, ns->sandbox);
+        text_add(&ns_written_list, "%d/%s/\n", (int)ns->scope, ns->sandbox);
 }
 
 static int op_import(tu_store *ts, struct text *obs)
@@ -991,9 +1036,9 @@ static int op_import(tu_store *ts, struct text *obs)
     FILE *in = fmemopen((void *)import_text, sizeof import_text - 1, "r");
     assert_non_null(in);
     uint64_t n = 99;
-    free(import_written.p);
-    import_written = (struct text){NULL, 0};
-    text_add(&import_written, "%s", "");
+    free(ns_written_list.p);
+    ns_written_list = (struct text){NULL, 0};
+    text_add(&ns_written_list, "%s", "");
     int rc = akv_import_each(ts->store, in, NULL, NULL, import_report, obs,
                              &n);
     fclose(in);
@@ -1121,15 +1166,16 @@ struct op {
     op_fn fn;
     bool lmdb_only;
     void (*verify)(tu_store *ts, int rc); /* after the fault is disarmed */
-    /* Applied one namespace at a time (import): a failed call may have
-     * written the namespaces it reported written (import_written), and
-     * only those, each whole. */
+    /* Applied one namespace at a time (import, put-many): a failed call
+     * may have written the namespaces it reported written
+     * (ns_written_list), and only those, each whole. */
     bool per_namespace;
 };
 
 static const struct op ops[] = {
     {.name = "put", .fn = op_put_new},
     {.name = "put-replace", .fn = op_put_replace},
+    {.name = "put-many", .fn = op_put_many, .per_namespace = true},
     {.name = "get", .fn = op_get},
     {.name = "get-many", .fn = op_get_many},
     {.name = "list", .fn = op_list},
@@ -1238,10 +1284,10 @@ static char *ns_lines(const char *state, const char *ns, size_t ns_len)
 }
 
 /* Whether namespace ns (as in ns_lines, with its '\n') is listed in
- * import_written. */
+ * ns_written_list. */
 static bool ns_written(const char *ns, size_t ns_len)
 {
-    for (const char *l = import_written.p; l && *l;) {
+    for (const char *l = ns_written_list.p; l && *l;) {
         const char *e = strchr(l, '\n');
         if (e && (size_t)(e - l) == ns_len && memcmp(l, ns, ns_len) == 0)
             return true;
