@@ -694,14 +694,25 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                     redisReply **replies)
 {
     int *node = malloc((n ? n : 1) * sizeof *node);
-    if (node == NULL)
+    /* The nodes in use (first command's index) and their connections. */
+    size_t *first = malloc((n ? n : 1) * sizeof *first), nused = 0;
+    redisContext **ctx = malloc((n ? n : 1) * sizeof *ctx);
+    int *ctx_node = malloc((n ? n : 1) * sizeof *ctx_node);
+    if (node == NULL || first == NULL || ctx == NULL || ctx_node == NULL) {
+        free(node);
+        free(first);
+        free(ctx);
+        free(ctx_node);
         return akv_fail(AKV_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         replies[i] = NULL;
         node[i] = route(rc, (int)slots[i]);
     }
-    /* One node at a time: append its commands, then read their replies
-     * in order. */
+    /* Every node's commands are written first, then each node's replies
+     * read in order: the nodes work at the same time, one round trip in
+     * all rather than one per node. node[j] becomes -1 once command j is
+     * sent, -2 for one to retry alone (akv_rc_exec). */
     for (size_t i = 0; i < n; i++) {
         if (node[i] < 0)
             continue;
@@ -710,15 +721,27 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
         if (c == NULL) {
             for (size_t j = i; j < n; j++)
                 if (node[j] == nd)
-                    node[j] = -2; /* retried one by one below */
+                    node[j] = -2; /* nothing sent: retried alone below */
             continue;
         }
         for (size_t j = i; j < n; j++)
-            if (node[j] == nd)
+            if (node[j] == nd) {
                 redisAppendCommandArgv(c, argcs[j], (const char **)argvs[j],
                                        lenss[j]);
-        for (size_t j = i; j < n; j++) {
-            if (node[j] != nd)
+                node[j] = -3 - (int)nused; /* sent on ctx[nused] */
+            }
+        int done = 0;
+        while (!done && redisBufferWrite(c, &done) == REDIS_OK)
+            ;
+        first[nused] = i;
+        ctx_node[nused] = nd;
+        ctx[nused++] = c;
+    }
+    for (size_t u = 0; u < nused; u++) {
+        redisContext *c = ctx[u];
+        int mark = -3 - (int)u;
+        for (size_t j = first[u]; j < n; j++) {
+            if (node[j] != mark)
                 continue;
             void *reply = NULL;
             if (c->err == 0 && redisGetReply(c, &reply) == REDIS_OK)
@@ -735,7 +758,7 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                 node[j] = -2;
             }
         }
-        akv_rc_put(rc, nd, c);
+        akv_rc_put(rc, ctx_node[u], c);
     }
     akv_error saved = *akv_last_error();
     for (size_t i = 0; i < n; i++) {
@@ -750,5 +773,8 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
     }
     akv_error_restore(&saved);
     free(node);
+    free(first);
+    free(ctx);
+    free(ctx_node);
     return AKV_OK;
 }
