@@ -656,8 +656,9 @@ typedef struct akv_import_ns {
     char message[512]; /* the failed namespace's error message, or "" */
 } akv_import_ns;
 
-/* Called once per namespace, in the order they were tried (AKV_IMPORT_
- * NOT_TRIED ones last), when the import is over. */
+/* Called once per namespace when the import is over, in the order they
+ * were written: the written ones, then the failed one and the ones not
+ * tried. */
 typedef void (*akv_import_fn)(void *ctx, const akv_import_ns *ns);
 
 /* akv_import, reporting each namespace to report (may be NULL). */

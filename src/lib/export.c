@@ -395,14 +395,9 @@ static int write_by_namespace(akv_store *s, struct import_item *items,
         snprintf(e.message, sizeof e.message, "%s", akv_last_error()->message);
         akv_error_restore(&e);
     }
-    if (report)
-        for (size_t r = 0; r < nruns; r++)
-            if (res[r].status != AKV_IMPORT_NOT_TRIED)
-                report(rctx, &res[r]);
-    if (report)
-        for (size_t r = 0; r < nruns; r++)
-            if (res[r].status == AKV_IMPORT_NOT_TRIED)
-                report(rctx, &res[r]);
+    /* In order: the written ones, the failed one, the ones not tried. */
+    for (size_t r = 0; report && r < nruns; r++)
+        report(rctx, &res[r]);
 out:
     free(by);
     free(runs);
