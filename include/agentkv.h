@@ -344,6 +344,30 @@ AKV_API int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
                     int *created);
 
 /*
+ * Several independent puts: for each request, what akv_put with its
+ * arguments would do and give (rc, error, meta, created). Each put is
+ * atomic and durable on its own, not together with the others (for that,
+ * akv_batch_write). On a remote store they travel in one round trip per
+ * node (pipelined), which is why the server gathers the small PUTs of an
+ * event-loop turn into one call. Returns AKV_EINVAL when reqs is NULL with
+ * n > 0, else AKV_OK: the outcomes are in the requests.
+ */
+typedef struct akv_put_req {
+    const char *sandbox;       /* in */
+    akv_scope scope;           /* in */
+    const char *key;           /* in */
+    size_t key_len;            /* in */
+    const void *value;         /* in */
+    size_t value_len;          /* in */
+    const akv_put_opts *opts;  /* in, may be NULL */
+    int rc;                    /* out */
+    int created;               /* out */
+    akv_meta meta;             /* out, on AKV_OK (metadata borrowed) */
+    akv_error error;           /* out */
+} akv_put_req;
+AKV_API int akv_put_many(akv_store *store, akv_put_req *reqs, size_t n);
+
+/*
  * Reads an entry, verifying its SHA-256 (AKV_EINTEGRITY on mismatch, never
  * served). Overlay scopes read the sandbox first, then _global. Expired
  * entries are AKV_ENOTFOUND.
@@ -613,13 +637,48 @@ AKV_API int akv_export(akv_store *store, const char *sandbox, int scope,
  * Import: reads what akv_export wrote and restores each entry exactly
  * (version, timestamps, metadata, content type). Every line is validated
  * (key, sandbox, scope, base64, SHA-256 of the value, size; timestamps
- * from 1970 to 9999, no leap second :60) before anything
- * is written, and all entries are written in one transaction: on any error
- * nothing changes, and the message names the line. Existing entries with the
- * same key are replaced. Quotas apply.
+ * from 1970 to 9999, no leap second :60) before anything is written: an
+ * invalid line changes nothing, and the message names the line. Existing
+ * entries with the same key are replaced. Quotas apply.
+ *
+ * The entries are then written one namespace (sandbox and scope) at a
+ * time, in the order each namespace first appears in the input, each
+ * namespace in one transaction (SPEC.md §8: no write spans namespaces, so
+ * that a Redis Cluster or a sharding proxy never sees a cross-slot
+ * write). The first namespace that fails stops the import: the namespaces
+ * before it are written, it and those after it are not, and the error
+ * message says so. *count (may be NULL) receives the entries written.
  */
 AKV_API int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
                        void *ctx, uint64_t *count);
+
+/* What became of one namespace of an import (akv_import_each). */
+typedef enum akv_import_status {
+    AKV_IMPORT_WRITTEN, /* every entry of the namespace written */
+    AKV_IMPORT_FAILED,  /* none written; rc and the thread's last error say
+                           why */
+    AKV_IMPORT_NOT_TRIED /* none written: an earlier namespace failed */
+} akv_import_status;
+
+typedef struct akv_import_ns {
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    akv_scope scope;
+    uint64_t entries; /* lines of the input in this namespace */
+    akv_import_status status;
+    int rc;           /* AKV_OK, or the error of the failed namespace */
+    char message[512]; /* the failed namespace's error message, or "" */
+} akv_import_ns;
+
+/* Called once per namespace when the import is over, in the order they
+ * were written: the written ones, then the failed one and the ones not
+ * tried. */
+typedef void (*akv_import_fn)(void *ctx, const akv_import_ns *ns);
+
+/* akv_import, reporting each namespace to report (may be NULL). */
+AKV_API int akv_import_each(akv_store *store, FILE *in,
+                            akv_progress_fn progress, void *ctx,
+                            akv_import_fn report, void *report_ctx,
+                            uint64_t *count);
 
 /* Consistent hot copy of the embedded store into directory path (created;
  * must not already hold a store), compacted. progress (may be NULL) is

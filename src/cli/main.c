@@ -198,10 +198,13 @@ const struct cli_command commands[] = {
         .help =
         "Reads what 'export' wrote from FILE (or stdin when FILE is '-' or\n"
         "absent) and restores every entry exactly: version, timestamps,\n"
-        "metadata and content type. Every line is validated first and all\n"
-        "entries are written in one transaction: on any error nothing\n"
-        "changes and the message names the line. Prints 'imported N entries'\n"
-        "on stderr; with --json, {\"imported\":N} on stdout.",
+        "metadata and content type. Every line is validated first: a bad\n"
+        "line changes nothing and the message names it. Entries are then\n"
+        "written one namespace (sandbox and scope) at a time, each in one\n"
+        "transaction; the first namespace that fails stops the import, and\n"
+        "the error says which namespaces were written. Prints 'imported N\n"
+        "entries (SANDBOX/SCOPE: N, ...)' on stderr; with --json,\n"
+        "{\"imported\":N,\"namespaces\":[...]} on stdout, after a failure too.",
         .opts = cmd_import_opts,
         .min_args = 0,
         .max_args = 1,

@@ -98,6 +98,15 @@ typedef struct akv_backend_ops {
     int (*put)(akv_backend *be, const akv_write *w, akv_rec *out,
                int *created);
 
+    /* Applies n independent puts, each exactly as put would (atomic on
+     * its own, not with the others), in one round trip where it can:
+     * rcs[i], out[i], created[i] as put's result, outcome and *created,
+     * and errs[i] the error a failed one left (the thread's last error
+     * is then unspecified). NULL when the backend has no cheaper way than
+     * n puts (the store then calls put n times). */
+    void (*put_many)(akv_backend *be, size_t n, const akv_write *w,
+                     akv_rec *out, int *created, int *rcs, akv_error *errs);
+
     /* Deletes a record. *was_live (may be NULL) is set when the deleted
      * record had not expired at now. AKV_ENOTFOUND when absent. */
     int (*del)(akv_backend *be, const akv_ns *ns, const char *key,
@@ -140,7 +149,10 @@ typedef struct akv_backend_ops {
     int (*backup)(akv_backend *be, const char *path,
                   akv_progress_fn progress, void *ctx);
 
-    /* Applies n writes of any kind in one transaction, all or nothing:
+    /* Applies n writes of any kind, all of one namespace (callers split
+     * by namespace: SPEC.md §8, no write spans namespaces, so that a Redis
+     * Cluster never sees a cross-slot script), in one transaction, all or
+     * nothing:
      * puts exactly as put does (preconditions, quota, versions; restore is
      * honoured), and deletes where w[i].del is set (only ns, key, now and
      * if_match are read; an absent key is not an error unless if_match is

@@ -75,6 +75,10 @@ struct server_opts {
 #define SERVER_REMOTE_THREADS_MAX 64 /* default --threads cap on Redis */
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
+/* A PUT body up to this size on a remote store is written with the other
+ * PUTs of the loop's turn (one pipelined round trip); larger ones go to
+ * the pool, where hashing them does not hold up the loop. */
+#define SERVER_BATCH_PUT_MAX (64 * 1024)
 #define SERVER_DEFAULT_BUDGET (256ull * 1024 * 1024)
 /* Copies of a request body in memory while its request runs: the body
  * itself and the store's copy of the value until it is committed (LMDB's
@@ -155,9 +159,10 @@ struct http_req {
     char token_pattern[129];
     int blocking;   /* run on a pool thread (the route's choice, or a read
                        that refreshes expiry and so writes) */
-    int batched;    /* a read of one key on a remote store: gathered with
-                       the other reads of the loop's turn, fetched with
-                       akv_get_many (conn_batch_cb) */
+    int batched;    /* a read of one key, or a small PUT, on a remote
+                       store: gathered with the other reads and writes of
+                       the loop's turn, which go in one akv_get_many and
+                       one akv_put_many (conn_batch_cb) */
     akv_get_req *fetched; /* that read's outcome while the handler runs;
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
@@ -275,6 +280,18 @@ void http_resp_free(struct http_resp *resp);
 
 void http_kv_get(struct http_req *r);
 void http_kv_put(struct http_req *r);
+/* http_kv_put in two halves, for PUTs gathered into one akv_put_many
+ * (conn_batch_cb): the options from the request's query and headers
+ * (0, or -1 with the error response set), then the response from the
+ * write's outcome. */
+struct kv_put_args {
+    akv_put_opts opts; /* points into the buffers below and the head */
+    char ct[AKV_CONTENT_TYPE_MAX + 1];
+    char want[65];
+};
+int http_kv_put_parse(struct http_req *r, struct kv_put_args *a);
+void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
+                      const akv_meta *m, int created);
 void http_kv_delete(struct http_req *r);
 void http_kv_list(struct http_req *r);
 void http_kv_clear(struct http_req *r);
@@ -416,7 +433,8 @@ int64_t conn_sweep_interval(const struct server_opts *o);
 
 /* Sends the responses of requests finished by pool threads. */
 void conn_done_cb(int fd, short what, void *arg);
-/* Runs the reads batched during the loop's turn (see http_req.batched). */
+/* Runs the reads and writes batched during the loop's turn (see
+ * http_req.batched). */
 void conn_batch_cb(int fd, short what, void *arg);
 
 /* ---- access log (accesslog.c) ------------------------------------------- */
