@@ -257,7 +257,9 @@ typedef struct akv_prompt_info {
     size_t inlined;         /* of them inlined */
     size_t cataloged;       /* of them in the catalog */
     size_t shortened;       /* catalog descriptions cut to fit --budget */
-    size_t dropped;         /* catalog descriptions left out for --budget */
+    size_t left_out;        /* sets not listed in the catalog to meet the
+                               budget (the catalog ends with a note that
+                               says how to find them) */
     uint64_t catalog_tokens; /* tokens of the catalog (counted with a
                                budget or opts.count; else 0) */
     int counted;            /* tokens and baseline_tokens are set */
@@ -276,11 +278,13 @@ typedef struct akv_prompt akv_prompt;
  * value, verbatim; when the value does not end in a line break, the marker
  * line's own line break follows it. Sets inlined without a marker go where
  * the catalog goes, in name order. The catalog is sorted by name and holds
- * nothing that changes between runs for the same store.
+ * nothing that changes between runs for the same store. A positive budget
+ * is always met (catalog tokens <= budget): descriptions are shortened,
+ * then sets left out (the last by name first), and the catalog ends with a
+ * line that says how many and how to find them (docs/prompts.md).
  *
  * Errors: AKV_EINVAL for a bad mode/option combination, an unknown marker,
- * a set included twice, a second catalog marker, a budget too small for
- * the catalog even without descriptions; AKV_ENOTFOUND for a marker or an
+ * a set included twice, a second catalog marker; AKV_ENOTFOUND for a marker or an
  * inline name naming no visible set, or a missing base key; store errors.
  *
  * @note Owned: free with akv_prompt_free().

@@ -243,13 +243,15 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
     if (cli_write(ctx, text, len) || cli_flush(ctx))
         goto out;
     const akv_prompt_info *info = akv_prompt_get_info(prompt);
-    if (info->shortened || info->dropped)
+    if (info->shortened || info->left_out)
         fprintf(stderr,
                 "agentkv: note: to fit the budget of %llu tokens the catalog "
-                "(%llu tokens) shortened %zu description%s and dropped %zu\n",
+                "(%llu tokens) shortened %zu description%s and left out %zu "
+                "set%s\n",
                 (unsigned long long)budget,
                 (unsigned long long)info->catalog_tokens, info->shortened,
-                info->shortened == 1 ? "" : "s", info->dropped);
+                info->shortened == 1 ? "" : "s", info->left_out,
+                info->left_out == 1 ? "" : "s");
     if (report)
         print_report(ctx, info, ps != NULL, price, runs);
     rc = 0;

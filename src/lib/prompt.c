@@ -20,10 +20,16 @@
  *
  * The catalog uses the token counts seed stored in each entry's metadata,
  * so reference mode reads no value and does not load the tokenizer unless a
- * budget or a report asks for counts. A budget is met by measuring, never
- * by estimating: descriptions are cut to a common length found by binary
- * search over real token counts, then dropped from the end of the list,
- * and the catalog says how many it shortened and dropped.
+ * budget or a report asks for counts. A budget (of catalog tokens) is met
+ * by measuring, never by estimating, and any positive budget is met:
+ * descriptions are cut to a common length found by binary search over real
+ * token counts (down to MIN_DESC bytes); then whole sets are left out, the
+ * last in name order first, keeping the most that fit; the catalog then
+ * ends with one note line saying how many sets it shortened or left out
+ * and that search_instructions (`agentkv search`) finds them. With no set
+ * listed the catalog is that note alone, and when even the note does not
+ * fit, its longest prefix that does (possibly empty). The same store and
+ * budget always give the same bytes.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,8 +41,11 @@
 #include "internal.h"
 #include "markers.h"
 
-/* Descriptions are never cut below this many bytes before any is dropped. */
+/* Descriptions are never cut below this many bytes before a set is left
+ * out of the catalog. */
 #define MIN_DESC 32
+/* Longest note the budget adds to the catalog (bytes, line break included). */
+#define NOTE_MAX 255
 
 static const char catalog_head[] =
     "## Instruction sets\n"
@@ -123,6 +132,8 @@ struct set {
     const akv_instruction *it;
     bool marked;  /* the base has an include marker for it */
     bool inlined; /* inlined in the requested build */
+    size_t keep_rank; /* place in the order sets stay listed under a
+                         budget (rank_sets); SIZE_MAX when inlined */
     char *body;   /* value, once loaded */
     size_t body_len;
     bool loaded;
@@ -374,62 +385,90 @@ static size_t cut_len(const char *d, size_t len, size_t cap)
     return cut;
 }
 
-/* Renders the catalog of the sets not inlined. Descriptions longer than cap
- * bytes are cut; the last `drop` items lose their description. */
-static void render_catalog(const struct build *b, size_t cap, size_t drop,
-                           uint64_t budget, struct akv_buf *out,
-                           size_t *shortened, size_t *dropped)
+/* One fitting of the catalog: descriptions cut to cap bytes, the first
+ * `keep` sets of the keep order listed (the rest left out), and, when the
+ * note alone is too long, the note cut to note_len bytes. */
+struct fit {
+    size_t cap, keep, note_len;
+};
+
+/* The closing line when the budget shortened or left out anything. */
+static void budget_note(char *note, size_t size, uint64_t budget,
+                        size_t shortened, size_t left_out)
 {
-    size_t m = 0, j = 0;
-    *shortened = *dropped = 0;
+    if (left_out == 0)
+        snprintf(note, size,
+                 "(Budget %llu tokens: %zu description%s shortened; "
+                 "list_instructions has them in full.)\n",
+                 (unsigned long long)budget, shortened,
+                 shortened == 1 ? "" : "s");
+    else
+        snprintf(note, size,
+                 "(Budget %llu tokens: %zu set%s not listed%s; find them "
+                 "with search_instructions or `agentkv search`.)\n",
+                 (unsigned long long)budget, left_out,
+                 left_out == 1 ? "" : "s",
+                 shortened ? ", some descriptions shortened" : "");
+}
+
+/* Renders the catalog of the sets not inlined, cut as f says: listed sets in
+ * name order, then the note when anything was cut. With no set listed the
+ * catalog is the note alone, cut to f->note_len bytes when that is less. */
+static void render_catalog(const struct build *b, const struct fit *f,
+                           uint64_t budget, struct akv_buf *out,
+                           size_t *shortened, size_t *left_out)
+{
+    size_t m = 0, listed = 0;
+    *shortened = *left_out = 0;
     for (size_t i = 0; i < b->nsets; i++)
-        m += !b->sets[i].inlined;
+        if (!b->sets[i].inlined) {
+            m++;
+            if (b->sets[i].keep_rank < f->keep) {
+                listed++;
+                const char *d = b->sets[i].it->description;
+                size_t dl = strlen(d);
+                *shortened += cut_len(d, dl, f->cap) < dl;
+            }
+        }
     if (m == 0)
         return;
-    /* Count first: the note at the end states the numbers. */
-    for (size_t i = 0; i < b->nsets; i++) {
-        const struct set *s = &b->sets[i];
-        if (s->inlined)
-            continue;
-        size_t dl = strlen(s->it->description);
-        if (j++ >= m - drop) {
-            *dropped += dl > 0;
-            continue;
+    *left_out = m - listed;
+    if (listed) {
+        akv_buf_str(out, catalog_head);
+        for (size_t i = 0; i < b->nsets; i++) {
+            const struct set *s = &b->sets[i];
+            if (s->inlined || s->keep_rank >= f->keep)
+                continue;
+            char head[AKV_KEY_MAX + 96];
+            snprintf(head, sizeof head,
+                     "- get_instruction(\"%s\") (v%llu, %llu tokens)",
+                     s->it->name, (unsigned long long)s->it->version,
+                     (unsigned long long)s->it->tokens);
+            akv_buf_str(out, head);
+            const char *d = s->it->description;
+            size_t dl = strlen(d);
+            if (dl) {
+                size_t cl = cut_len(d, dl, f->cap);
+                akv_buf_str(out, ": ");
+                akv_buf_add(out, d, cl);
+                if (cl < dl)
+                    akv_buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
+            }
+            akv_buf_str(out, "\n");
         }
-        *shortened += cut_len(s->it->description, dl, cap) < dl;
     }
-    akv_buf_str(out, catalog_head);
-    j = 0;
-    for (size_t i = 0; i < b->nsets; i++) {
-        const struct set *s = &b->sets[i];
-        if (s->inlined)
-            continue;
-        char head[AKV_KEY_MAX + 96];
-        snprintf(head, sizeof head,
-                 "- get_instruction(\"%s\") (v%llu, %llu tokens)",
-                 s->it->name, (unsigned long long)s->it->version,
-                 (unsigned long long)s->it->tokens);
-        akv_buf_str(out, head);
-        const char *d = s->it->description;
-        size_t dl = strlen(d);
-        if (dl && j < m - drop) {
-            size_t cl = cut_len(d, dl, cap);
-            akv_buf_str(out, ": ");
-            akv_buf_add(out, d, cl);
-            if (cl < dl)
-                akv_buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
+    if (*shortened || *left_out) {
+        char note[NOTE_MAX + 1];
+        budget_note(note, sizeof note, budget, *shortened, *left_out);
+        size_t nl = strlen(note);
+        if (listed) {
+            akv_buf_str(out, "\n");
+        } else if (f->note_len < nl) {
+            nl = f->note_len;
+            while (nl > 0 && ((unsigned char)note[nl] & 0xc0) == 0x80)
+                nl--;
         }
-        akv_buf_str(out, "\n");
-        j++;
-    }
-    if (*shortened || *dropped) {
-        char note[256];
-        snprintf(note, sizeof note,
-                 "\n(Budget %llu tokens: %zu description%s shortened, %zu "
-                 "dropped; list_instructions has them in full.)\n",
-                 (unsigned long long)budget, *shortened,
-                 *shortened == 1 ? "" : "s", *dropped);
-        akv_buf_str(out, note);
+        akv_buf_add(out, note, nl);
     }
 }
 
@@ -446,8 +485,64 @@ static int count_tokens(struct build *b, const char *text, size_t len,
     return AKV_OK;
 }
 
+/* Renders the catalog cut as f says into *out (emptied first) and counts
+ * its tokens. */
+static int measure(struct build *b, const struct fit *f, struct akv_buf *out,
+                   uint64_t *tokens, akv_prompt_info *info)
+{
+    size_t sh, lo;
+    out->len = 0;
+    render_catalog(b, f, b->opts->budget, out, info ? &info->shortened : &sh,
+                   info ? &info->left_out : &lo);
+    if (out->oom)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    return count_tokens(b, buf_text(out), out->len, tokens);
+}
+
+/* The order in which sets stay in the catalog when the budget cannot list
+ * them all: by name (byte order), so that the cut depends only on the
+ * store. keep_rank of set i is its place in that order among the sets not
+ * inlined. */
+static void rank_sets(struct build *b)
+{
+    size_t r = 0;
+    for (size_t i = 0; i < b->nsets; i++)
+        b->sets[i].keep_rank = b->sets[i].inlined ? SIZE_MAX : r++;
+}
+
+/* Binary search for the largest x in [lo, hi] whose fitting (set by
+ * apply) measures within the budget; *found stays false when none does. */
+static int largest_fit(struct build *b, struct fit *f, size_t *field,
+                       size_t lo, size_t hi, bool *found)
+{
+    struct akv_buf t = {0};
+    int rc = AKV_OK;
+    size_t best = 0;
+    *found = false;
+    while (lo <= hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t tokens;
+        *field = mid;
+        if ((rc = measure(b, f, &t, &tokens, NULL)) != AKV_OK)
+            break;
+        if (tokens <= b->opts->budget) {
+            *found = true;
+            best = mid;
+            lo = mid + 1;
+        } else {
+            if (mid == 0)
+                break;
+            hi = mid - 1;
+        }
+    }
+    free(t.p);
+    *field = best;
+    return rc;
+}
+
 /* Renders the catalog within the budget; see the file comment. */
-static int fit_catalog(struct build *b, struct akv_buf *out, akv_prompt_info *info)
+static int fit_catalog(struct build *b, struct akv_buf *out,
+                       akv_prompt_info *info)
 {
     uint64_t budget = b->opts->budget;
     size_t m = 0, maxlen = 0;
@@ -457,122 +552,59 @@ static int fit_catalog(struct build *b, struct akv_buf *out, akv_prompt_info *in
             size_t dl = strlen(b->sets[i].it->description);
             maxlen = dl > maxlen ? dl : maxlen;
         }
+    rank_sets(b);
+    struct fit f = {.cap = SIZE_MAX, .keep = m, .note_len = SIZE_MAX};
     struct akv_buf c = {0};
     uint64_t tokens = 0;
-    int rc;
-    render_catalog(b, SIZE_MAX, 0, budget, &c, &info->shortened,
-                   &info->dropped);
-    if (c.oom)
-        goto oom;
-    if (budget == 0 || m == 0) {
-        if ((budget || b->opts->count) &&
-            (rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
-            free(c.p);
-            return rc;
-        }
-        info->catalog_tokens = tokens;
-        *out = c;
-        return AKV_OK;
-    }
-    if ((rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
-        free(c.p);
-        return rc;
-    }
-    if (tokens <= budget) {
-        info->catalog_tokens = tokens;
-        *out = c;
-        return AKV_OK;
-    }
-    free(c.p);
-    c = (struct akv_buf){0};
-
-    /* Phase 1: the largest common cap on description length that fits.
-     * Phase 2: at the smallest cap, the fewest dropped descriptions (from
-     * the end of the list) that fit. Every candidate is measured; only one
-     * that was measured to fit is kept. */
-    size_t best_cap = 0, best_drop = 0;
     bool found = false;
-    if (maxlen > MIN_DESC) {
-        size_t lo = MIN_DESC, hi = maxlen - 1;
-        while (lo <= hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            size_t sh, dr;
-            struct akv_buf t = {0};
-            render_catalog(b, mid, 0, budget, &t, &sh, &dr);
-            if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
-                                            &tokens)) != AKV_OK) {
-                free(t.p);
-                if (t.oom)
-                    goto oom;
-                return rc;
-            }
-            free(t.p);
-            if (tokens <= budget) {
-                found = true;
-                best_cap = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+    int rc;
+    if (budget == 0 || m == 0) {
+        render_catalog(b, &f, budget, &c, &info->shortened, &info->left_out);
+        rc = c.oom ? akv_fail(AKV_ENOMEM, "out of memory")
+             : budget || b->opts->count
+                 ? count_tokens(b, buf_text(&c), c.len, &tokens)
+                 : AKV_OK;
+        goto done;
+    }
+    if ((rc = measure(b, &f, &c, &tokens, info)) != AKV_OK || tokens <= budget)
+        goto done;
+
+    /* 1: the largest common cap on description length that fits, every set
+     * listed; 2: at the smallest cap, the most sets listed (in keep order),
+     * then the largest cap for them; 3: none listed, the note alone, cut to its longest prefix that fits.
+     * Only a measured fit is kept; 3 always finds one (the empty prefix). */
+    if (maxlen > MIN_DESC &&
+        (rc = largest_fit(b, &f, &f.cap, MIN_DESC, maxlen - 1, &found)) !=
+            AKV_OK)
+        goto done;
+    if (!found) {
+        f.cap = MIN_DESC;
+        if ((rc = largest_fit(b, &f, &f.keep, 1, m - 1, &found)) != AKV_OK)
+            goto done;
+        /* The sets kept may have room for longer descriptions. */
+        bool longer = false;
+        if (found && maxlen > MIN_DESC &&
+            ((rc = largest_fit(b, &f, &f.cap, MIN_DESC, maxlen - 1,
+                               &longer)) != AKV_OK))
+            goto done;
+        if (found && !longer)
+            f.cap = MIN_DESC;
     }
     if (!found) {
-        best_cap = MIN_DESC;
-        size_t lo = 1, hi = m;
-        while (lo <= hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            size_t sh, dr;
-            struct akv_buf t = {0};
-            render_catalog(b, best_cap, mid, budget, &t, &sh, &dr);
-            if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
-                                            &tokens)) != AKV_OK) {
-                free(t.p);
-                if (t.oom)
-                    goto oom;
-                return rc;
-            }
-            free(t.p);
-            if (tokens <= budget) {
-                found = true;
-                best_drop = mid;
-                hi = mid - 1;
-            } else {
-                lo = mid + 1;
-            }
-        }
+        f.keep = 0;
+        if ((rc = largest_fit(b, &f, &f.note_len, 0, NOTE_MAX, &found)) !=
+            AKV_OK)
+            goto done;
     }
-    if (!found) {
-        struct akv_buf t = {0};
-        size_t sh, dr;
-        render_catalog(b, best_cap, m, budget, &t, &sh, &dr);
-        rc = t.oom ? AKV_ENOMEM
-                   : count_tokens(b, buf_text(&t), t.len, &tokens);
-        free(t.p);
-        if (rc == AKV_ENOMEM)
-            goto oom;
-        if (rc != AKV_OK)
-            return rc;
-        return akv_fail(AKV_EINVAL,
-                        "budget of %llu tokens is too small: the catalog of "
-                        "%zu instruction sets needs %llu tokens even without "
-                        "descriptions",
-                        (unsigned long long)budget, m,
-                        (unsigned long long)tokens);
-    }
-    render_catalog(b, best_cap, best_drop, budget, &c, &info->shortened,
-                   &info->dropped);
-    if (c.oom)
-        goto oom;
-    if ((rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
+    rc = measure(b, &f, &c, &tokens, info);
+done:
+    if (rc != AKV_OK) {
         free(c.p);
         return rc;
     }
     info->catalog_tokens = tokens;
     *out = c;
     return AKV_OK;
-oom:
-    free(c.p);
-    return akv_fail(AKV_ENOMEM, "out of memory");
 }
 
 /* ---- rendering ------------------------------------------------------------ */

@@ -35,7 +35,7 @@ json_t *mcp_prompts_list(akv_mcp_session *s, json_t *params,
         "get_instruction. Use it as (or append it to) the system prompt.",
         "arguments", "name", "budget", "description",
         "token budget for the catalog (decimal); descriptions are shortened "
-        "or dropped to fit, and the catalog says how many",
+        "or sets left out to fit, and the catalog says how many",
         "required", 0, "name", "base_key", "description",
         "key in scope system whose value is the base prompt; the catalog "
         "goes at its {{agentkv:catalog}} marker or at the end",

@@ -129,8 +129,8 @@ void http_instructions_prompt(struct http_req *r)
     if (opts.budget) {
         snprintf(num, sizeof num, "%zu", in->shortened);
         http_header(r, "X-Agentkv-Descriptions-Shortened", num);
-        snprintf(num, sizeof num, "%zu", in->dropped);
-        http_header(r, "X-Agentkv-Descriptions-Dropped", num);
+        snprintf(num, sizeof num, "%zu", in->left_out);
+        http_header(r, "X-Agentkv-Sets-Left-Out", num);
     }
     http_header(r, "Content-Type", "text/markdown; charset=utf-8");
     size_t len;

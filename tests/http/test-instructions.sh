@@ -5,7 +5,7 @@
 # /v1/sandboxes/{sb}/prompt: the same bytes as `agentkv prompt build`, with
 # X-Agentkv-Tokens and X-Agentkv-Baseline-Tokens equal to what `agentkv
 # tokens` counts for the prompt and for its inline build, the three modes,
-# ?budget with the shortened/dropped headers, and the errors.
+# ?budget with the shortened/left-out headers, and the errors.
 . "$(dirname "$0")/lib.sh"
 
 akv() { "$AGENTKV" --dir "$STORE" "$@" >"$OUT" 2>"$ERR"; RC=$?; LAST="agentkv $*"; }
@@ -104,14 +104,19 @@ pass
 [ "$(tokens_of "$BODY")" = "$(header X-Agentkv-Tokens)" ] || fail "header differs from the count"
 pass
 expect_header_match X-Agentkv-Descriptions-Shortened '^[0-9]+$'
-expect_header_match X-Agentkv-Descriptions-Dropped '^[0-9]+$'
-[ $(($(header X-Agentkv-Descriptions-Shortened) + $(header X-Agentkv-Descriptions-Dropped))) -gt 0 ] ||
+expect_header_match X-Agentkv-Sets-Left-Out '^[0-9]+$'
+[ $(($(header X-Agentkv-Descriptions-Shortened) + $(header X-Agentkv-Sets-Left-Out))) -gt 0 ] ||
     fail "nothing shortened under a tighter budget"
 pass
 
-t "prompt errors"
+t "?budget=5 fits too: the catalog is cut to 5 tokens at most"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?budget=5'
-expect_status 400
+expect_status 200
+[ "$(tokens_of "$BODY")" -le 5 ] || fail "over a budget of 5"
+pass
+expect_header_match X-Agentkv-Sets-Left-Out '^[1-9][0-9]*$'
+
+t "prompt errors"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=everything'
 expect_status 400
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?inline=nope'
