@@ -263,6 +263,24 @@ const struct cli_command commands[] = {
         .run = cmd_prompt,
     },
     {
+        .name = "search",
+        .synopsis = "QUERY",
+        .summary = "find instruction sets (or entries) by their words",
+        .help =
+        "Ranks the instruction sets the sandbox sees (its own over _global's)\n"
+        "by BM25 over their name, description and text, best first, ties by\n"
+        "name, and prints SCORE, NAME, TOKENS and DESCRIPTION. --scope searches\n"
+        "another scope's entries (text values). Words are runs of letters and\n"
+        "digits; ASCII is matched without case. The query is at most 1024\n"
+        "bytes and 32 distinct words. With --json, the object the REST route\n"
+        "and the search_instructions tool return.",
+        .opts = cmd_search_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_search,
+    },
+    {
         .name = "tokens",
         .synopsis = "[FILE...]",
         .summary = "count tokens as OpenAI's tiktoken does",

@@ -95,7 +95,10 @@ struct akv_store {
     struct akv_config cfg;
     akv_clock_fn clock;
     void *clock_ctx;
+    struct akv_search_cache *search; /* search.c's term counts, made on the
+                                        first search; owned */
 };
+void akv_search_cache_free(struct akv_search_cache *c);
 
 /* Fills m from a backend record; metadata points into rec. */
 void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
