@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "agentkv-tokens.h"
 #include "akvx.h"
 #include "internal.h"
 
@@ -173,10 +174,24 @@ static int doc_build(const akv_meta *m, const char *data, size_t len,
     if (json_is_string(json_object_get(o, "description")))
         desc = json_string_value(json_object_get(o, "description"));
     json_t *tok = json_object_get(o, "tokens");
-    if (json_is_integer(tok) && json_integer_value(tok) >= 0)
+    bool counted = json_is_integer(tok) && json_integer_value(tok) >= 0;
+    if (counted)
         d->tokens = (uint64_t)json_integer_value(tok);
     d->description = strdup(desc);
     json_decref(o);
+    int rc = AKV_OK;
+    if (m->scope == AKV_SCOPE_INSTRUCTIONS && !counted) {
+        /* As akv_instructions_list: an entry put without a count. */
+        const akv_encoding *enc;
+        size_t n = 0;
+        if ((rc = akv_encoding_load(NULL, &enc)) == AKV_OK)
+            rc = akv_tokens_count(enc, data, len, &n);
+        d->tokens = n;
+    }
+    if (rc != AKV_OK) {
+        doc_free(d);
+        return rc;
+    }
     struct collect c = {0};
     c.w = weight[0];
     each_term(m->key, m->key_len, collect_term, &c);

@@ -4,6 +4,7 @@
  *                                        server's instruction directory
  *   GET  /v1/sandboxes/{sb}/instructions the catalog as JSON
  *   GET  /v1/sandboxes/{sb}/prompt       the built system prompt
+ *   GET  /v1/sandboxes/{sb}/search       ranked full-text search (akv_search)
  * Thin handlers: each parses its query, calls one library function
  * (akv_seed, akv_instructions_list, akv_prompt_build) and renders the
  * result. The bodies have the shapes of `agentkv seed --json` and of the
@@ -143,4 +144,52 @@ void http_instructions_prompt(struct http_req *r)
         return;
     }
     r->resp.status = 200;
+}
+
+void http_instructions_search(struct http_req *r)
+{
+    static const char *const names[] = {"q", "scope", "limit"};
+    const char *q[3];
+    char buf[AKV_SEARCH_QUERY_MAX * 3 + 256];
+    if (http_query(r, names, 3, q, buf, sizeof buf) != 0)
+        return;
+    akv_search_opts opts;
+    akv_search_opts_init(&opts);
+    if (q[0] == NULL) {
+        http_error(r, AKV_EINVAL, "q: the query is missing");
+        return;
+    }
+    if (q[1]) {
+        akv_scope scope;
+        if (akv_scope_parse(q[1], strlen(q[1]), &scope) != AKV_OK) {
+            http_error_lib(r, AKV_EINVAL);
+            return;
+        }
+        opts.scope = scope;
+    }
+    if (q[2]) {
+        char *end;
+        unsigned long long n = strtoull(q[2], &end, 10);
+        if (*q[2] < '0' || *q[2] > '9' || *end || n < 1 ||
+            n > AKV_SEARCH_LIMIT_MAX) {
+            http_error(r, AKV_EINVAL, "limit: expected 1 to %d results",
+                       AKV_SEARCH_LIMIT_MAX);
+            return;
+        }
+        opts.limit = (size_t)n;
+    }
+    akv_search_result *res;
+    int rc = akv_search(r->store, r->sandbox, q[0], strlen(q[0]), &opts, &res);
+    if (rc != AKV_OK) {
+        http_error_lib(r, rc);
+        return;
+    }
+    char *json = akv_search_to_json(res, r->sandbox, opts.scope);
+    akv_search_free(res);
+    if (json == NULL) {
+        http_error(r, AKV_ENOMEM, "out of memory rendering the results");
+        return;
+    }
+    http_reply_json(r, 200, json, strlen(json));
+    free(json);
 }

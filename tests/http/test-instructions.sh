@@ -5,7 +5,8 @@
 # /v1/sandboxes/{sb}/prompt: the same bytes as `agentkv prompt build`, with
 # X-Agentkv-Tokens and X-Agentkv-Baseline-Tokens equal to what `agentkv
 # tokens` counts for the prompt and for its inline build, the three modes,
-# ?budget with the shortened/left-out headers, and the errors.
+# ?budget with the shortened/left-out headers, and the errors; GET
+# /v1/sandboxes/{sb}/search as `agentkv search --json`, and its errors.
 . "$(dirname "$0")/lib.sh"
 
 akv() { "$AGENTKV" --dir "$STORE" "$@" >"$OUT" 2>"$ERR"; RC=$?; LAST="agentkv $*"; }
@@ -115,6 +116,32 @@ expect_status 200
 [ "$(tokens_of "$BODY")" -le 5 ] || fail "over a budget of 5"
 pass
 expect_header_match X-Agentkv-Sets-Left-Out '^[1-9][0-9]*$'
+
+t "GET .../search ranks the sets the sandbox sees, as agentkv search --json"
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=team%20conventions&limit=3'
+expect_status 200
+expect_header Content-Type application/json
+json_body_check "d['items'][0]['name'] == 'aaa_team' and d['items'][0]['origin'] == 'team-a' and len(d['items']) <= 3"
+akv --sandbox team-a search "team conventions" --limit 3 --json
+printf '%s\n' "$(cat "$BODY")" | cmp -s - "$OUT" || fail "route and CLI differ: $(cat "$BODY") vs $(cat "$OUT")"
+pass
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=slides'
+expect_status 200
+json_body_check "any(i['name'] == 'presentation' and i['origin'] == '_global' for i in d['items'])"
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=nothingmatcheshere&scope=project'
+expect_status 200
+json_body_check "d['scope'] == 'project' and d['items'] == []"
+
+t "search errors: missing, empty, too long or non-UTF-8 query, bad limit or scope, other sandbox"
+for q in '' 'q=' 'q=%20-%20' "q=$(printf 'a%.0s' $(seq 1 1025))" 'q=%ff%fe' 'q=x&limit=0' \
+    'q=x&limit=101' 'q=x&limit=ten' 'q=x&scope=nowhere' 'q=x&colour=blue' 'q=x&q=y'; do
+    treq "$AGENT" GET "/v1/sandboxes/team-a/search?$q"
+    expect_status 400
+done
+treq "$AGENT" GET '/v1/sandboxes/other/search?q=x'
+expect_status 403
+req GET '/v1/sandboxes/team-a/search?q=x'
+expect_status 401
 
 t "prompt errors"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=everything'
