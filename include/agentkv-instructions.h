@@ -237,6 +237,11 @@ typedef struct akv_prompt_opts {
     const char *inline_names; /* hybrid: comma-separated set names, or NULL */
     uint64_t budget;       /* catalog budget in tokens; 0 = no budget */
     int count;             /* 1: count tokens of the result and baseline */
+    const char *only;      /* comma-separated set names: the build sees
+                              these sets alone (a manifest's); NULL = all */
+    uint64_t baseline_tokens; /* with count: the baseline to report (the
+                              original prompt's tokens, from a manifest);
+                              0 = the inline build of the base */
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
@@ -354,6 +359,40 @@ AKV_API const akv_split_section *akv_split_section_get(const akv_split *split,
  */
 AKV_API int akv_split_write(const akv_split *split, const char *dir);
 AKV_API void akv_split_free(akv_split *split);
+/*
+ * Writes DIR/manifest.json: the sets the split made, in the order of their
+ * sections, and the original prompt's size, SHA-256 and o200k_base token
+ * count (format: src/lib/manifest.c, docs/prompts.md). text and len are
+ * the prompt given to akv_prompt_split, source its name. Written
+ * atomically; AKV_EUNAVAILABLE when it cannot be (or the tokenizer data is
+ * missing).
+ */
+AKV_API int akv_split_manifest_write(const akv_split *split, const char *text,
+                                     size_t len, const char *source,
+                                     const char *dir);
+
+#define AKV_MANIFEST_MAX (1u << 20)   /* bytes of a manifest file */
+#define AKV_MANIFEST_SETS_MAX 10000
+typedef struct akv_manifest akv_manifest;
+/*
+ * Reads a manifest that akv_split_manifest_write wrote. AKV_ENOTFOUND when
+ * path does not exist; AKV_EINVAL (naming the field) for anything that is
+ * not a version-1 manifest of 1 to AKV_MANIFEST_SETS_MAX distinct valid
+ * names, or a file over AKV_MANIFEST_MAX bytes.
+ * @note Owned: free with akv_manifest_free().
+ */
+AKV_API int akv_manifest_read(const char *path, akv_manifest **out);
+AKV_API size_t akv_manifest_count(const akv_manifest *m);
+/* Borrowed; NULL when i is out of range. */
+AKV_API const char *akv_manifest_set(const akv_manifest *m, size_t i);
+/* The names joined with commas, as akv_prompt_opts.only takes them.
+ * Borrowed. */
+AKV_API const char *akv_manifest_sets_joined(const akv_manifest *m);
+/* Tokens (o200k_base) of the original prompt. */
+AKV_API uint64_t akv_manifest_tokens(const akv_manifest *m);
+/* SHA-256 of the original prompt, 64 lower-case hex digits. Borrowed. */
+AKV_API const char *akv_manifest_sha256(const akv_manifest *m);
+AKV_API void akv_manifest_free(akv_manifest *m);
 
 #ifdef __cplusplus
 }

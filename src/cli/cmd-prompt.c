@@ -28,6 +28,10 @@ const struct cli_opt cmd_prompt_opts[] = {
      "--inline is given)"},
     {"inline", "NAME,...", "build: sets to inline in hybrid mode"},
     {"budget", "TOKENS", "build: fit the catalog within TOKENS tokens"},
+    {"manifest", "FILE",
+     "build: only the sets of a split's manifest.json; --report measures "
+     "against the original prompt"},
+    {"only", "NAME,...", "build: only these instruction sets"},
     {"report", NULL,
      "build: print baseline tokens, built tokens and the reduction on "
      "stderr"},
@@ -119,7 +123,8 @@ static double round_to(double x, double scale)
 }
 
 static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
-                         int priced, double price, uint64_t runs)
+                         int priced, double price, uint64_t runs,
+                         int original)
 {
     double saved = (double)in->baseline_tokens - (double)in->tokens;
     double pct = in->baseline_tokens
@@ -154,11 +159,13 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
     fprintf(stderr,
             "mode:            %s (%zu sets: %zu inlined, %zu in the "
             "catalog)\n"
-            "baseline tokens: %llu (every set inlined)\n"
+            "baseline tokens: %llu (%s)\n"
             "built tokens:    %llu\n"
             "reduction:       %.1f%%\n",
             akv_prompt_mode_name(in->mode), in->sets, in->inlined,
             in->cataloged, (unsigned long long)in->baseline_tokens,
+            original ? "the original prompt, from the manifest"
+                     : "every set inlined",
             (unsigned long long)in->tokens, pct);
     if (priced)
         fprintf(stderr,
@@ -170,12 +177,13 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
 static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
 {
     static const char *const allowed[] = {
-        "base", "base-key", "mode", "inline", "budget", "report", "price",
-        "runs-per-day", NULL};
+        "base", "base-key", "mode", "inline", "budget", "manifest", "only",
+        "report", "price", "runs-per-day", NULL};
     akv_prompt_opts opts;
     akv_store *store;
     akv_prompt *prompt = NULL;
-    char *base = NULL, *names = NULL;
+    akv_manifest *manifest = NULL;
+    char *base = NULL, *names = NULL, *only = NULL;
     size_t base_len = 0;
     double price = 0;
     uint64_t runs = 0, budget = 0;
@@ -223,6 +231,25 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
         (rs && cli_parse_count(ctx, "runs-per-day", rs, &runs)))
         goto out;
     opts.count = report;
+    const char *mf = cli_flag(args, "manifest");
+    only = joined(ctx, args, "only");
+    if (ctx->failed)
+        goto out;
+    if (mf && only) {
+        cli_fail(ctx, AKV_EINVAL, "--manifest and --only exclude each other");
+        goto out;
+    }
+    if (mf) {
+        int mrc = akv_manifest_read(mf, &manifest);
+        if (mrc != AKV_OK) {
+            cli_fail_lib(ctx, mrc);
+            goto out;
+        }
+        opts.only = akv_manifest_sets_joined(manifest);
+        opts.baseline_tokens = akv_manifest_tokens(manifest);
+    } else {
+        opts.only = only;
+    }
     if (base_file) {
         if (read_all(ctx, base_file, &base, &base_len))
             goto out;
@@ -253,10 +280,12 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
                 info->shortened == 1 ? "" : "s", info->left_out,
                 info->left_out == 1 ? "" : "s");
     if (report)
-        print_report(ctx, info, ps != NULL, price, runs);
+        print_report(ctx, info, ps != NULL, price, runs, manifest != NULL);
     rc = 0;
 out:
     akv_prompt_free(prompt);
+    akv_manifest_free(manifest);
+    free(only);
     free(base);
     free(names);
     return rc;
@@ -294,6 +323,10 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
                                &opts, &sp);
     if (lrc == AKV_OK)
         lrc = akv_split_write(sp, dir);
+    if (lrc == AKV_OK)
+        lrc = akv_split_manifest_write(sp, text, len,
+                                       strcmp(file, "-") ? file : "stdin",
+                                       dir);
     if (lrc != AKV_OK) {
         cli_fail_lib(ctx, lrc);
         goto out;

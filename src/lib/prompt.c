@@ -296,9 +296,12 @@ static int scan_base(struct build *b)
             if (i < 0)
                 return akv_fail(AKV_ENOTFOUND,
                                 "%s:%u: includes '%s', which is not an "
-                                "instruction set of sandbox %s",
+                                "instruction set of sandbox %s%s",
                                 base_name(b), ln + 1,
-                                akv_quote(shown, name, name_len), b->sandbox);
+                                akv_quote(shown, name, name_len), b->sandbox,
+                                b->opts->only ? " among those the build is "
+                                                "limited to"
+                                              : "");
             if (b->sets[i].marked)
                 return akv_fail(AKV_EINVAL,
                                 "%s:%u: '%s' is included a second time",
@@ -309,6 +312,46 @@ static int scan_base(struct build *b)
         }
         }
     }
+    return AKV_OK;
+}
+
+/* Keeps only the sets named in a comma-separated list (opts.only), in
+ * their name order; a name that is not a visible set is AKV_ENOTFOUND. */
+static int restrict_sets(struct build *b, const char *names)
+{
+    char shown[AKV_QUOTE_BUF];
+    bool *keep = calloc(b->nsets + 1, sizeof *keep);
+    if (keep == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    for (const char *p = names; p && *p;) {
+        const char *comma = strchr(p, ',');
+        const char *e = comma ? comma : p + strlen(p);
+        const char *s = p;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        const char *t = e;
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if (t > s) {
+            int i = find_set(b, s, (size_t)(t - s));
+            if (i < 0) {
+                free(keep);
+                return akv_fail(AKV_ENOTFOUND,
+                                "set '%s' (of the manifest or --only) is not "
+                                "an instruction set of sandbox %s",
+                                akv_quote(shown, s, (size_t)(t - s)),
+                                b->sandbox);
+            }
+            keep[i] = true;
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < b->nsets; i++)
+        if (keep[i])
+            b->sets[k++] = b->sets[i];
+    b->nsets = k;
+    free(keep);
     return AKV_OK;
 }
 
@@ -726,7 +769,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
     }
     for (size_t i = 0; i < b.nsets; i++)
         b.sets[i].it = akv_instructions_item(b.list, i);
-    if ((rc = scan_base(&b)) != AKV_OK)
+    if ((opts->only && (rc = restrict_sets(&b, opts->only)) != AKV_OK) ||
+        (rc = scan_base(&b)) != AKV_OK)
         goto out;
     if (opts->mode == AKV_PROMPT_INLINE)
         for (size_t i = 0; i < b.nsets; i++)
@@ -755,7 +799,9 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
         if ((rc = count_tokens(&b, buf_text(&text), text.len,
                                &p->info.tokens)) != AKV_OK)
             goto out;
-        if (opts->mode == AKV_PROMPT_INLINE) {
+        if (opts->baseline_tokens) {
+            p->info.baseline_tokens = opts->baseline_tokens;
+        } else if (opts->mode == AKV_PROMPT_INLINE) {
             p->info.baseline_tokens = p->info.tokens;
         } else {
             if ((rc = render(&b, all, NULL, &base_text)) != AKV_OK ||
