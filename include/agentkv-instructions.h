@@ -242,7 +242,18 @@ typedef struct akv_prompt_opts {
     uint64_t baseline_tokens; /* with count: the baseline to report (the
                               original prompt's tokens, from a manifest);
                               0 = the inline build of the base */
+    /* Expected figures (with count; docs/prompts.md, "Honest savings"): */
+    uint64_t runs;           /* runs the fetch counts are over; 0 = the runs
+                                recorded (akv_usage_record) */
+    uint64_t fetch_overhead; /* tokens a fetch adds besides the set (call
+                                and result framing); 0 = AKV_FETCH_OVERHEAD */
+    double cached_ratio;     /* price of a cached input token relative to an
+                                uncached one, 0..1; 0 = no prompt cache */
+    double write_premium;    /* extra price of a cache write (0.25: +25%) */
 } akv_prompt_opts;
+/* Tokens a get_instruction call and its result add besides the set's own
+ * text, per fetch: an estimate (docs/prompts.md). */
+#define AKV_FETCH_OVERHEAD 60
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
 /*
@@ -270,6 +281,17 @@ typedef struct akv_prompt_info {
     int counted;            /* tokens and baseline_tokens are set */
     uint64_t tokens;        /* tokens of the built prompt */
     uint64_t baseline_tokens; /* tokens of the inline build of the base */
+    /* With count and runs (given or recorded) > 0: */
+    uint64_t runs;             /* runs the rates are over; 0 = no figures */
+    uint64_t fetches;          /* fetches of the sets not inlined */
+    double expected_tokens;    /* per run: built prompt + Σ rate × (set
+                                  tokens + fetch overhead) over the sets not
+                                  inlined, rate = min(1, fetches / runs) */
+    double expected_cost;      /* per run, in uncached input tokens' price:
+                                  the prompt at the cached ratio plus one
+                                  cache write spread over the runs, fetched
+                                  text uncached (docs/prompts.md) */
+    double baseline_cost;      /* the same for the baseline prompt */
 } akv_prompt_info;
 
 typedef struct akv_prompt akv_prompt;
@@ -300,6 +322,46 @@ AKV_API int akv_prompt_build(akv_store *store, const char *sandbox,
 AKV_API const char *akv_prompt_text(const akv_prompt *prompt, size_t *len);
 AKV_API const akv_prompt_info *akv_prompt_get_info(const akv_prompt *prompt);
 AKV_API void akv_prompt_free(akv_prompt *prompt);
+
+/* ------------------------------------------------------------------------ */
+/* Usage: observed fetch rates                                              */
+/* ------------------------------------------------------------------------ */
+
+#define AKV_USAGE_KEY "agentkv/usage" /* scope system, the sandbox's own */
+#define AKV_USAGE_NAMES_MAX 1024
+/*
+ * Records one fetch of instruction set name by an agent of sandbox, or,
+ * with name NULL, one run (a prompt built for an agent). The counts are an
+ * entry of the sandbox's scope system (format: src/lib/usage.c); updates
+ * are compare-and-swap, so concurrent ones all count. AKV_EINVAL for a bad
+ * name; store errors (AKV_EQUOTA...).
+ */
+AKV_API int akv_usage_record(akv_store *store, const char *sandbox,
+                             const char *name);
+
+/* One set as `prompt advise` sees it. */
+typedef struct akv_advice_item {
+    char *name;
+    uint64_t tokens;
+    uint64_t fetches;
+    unsigned rate_permille;       /* min(1, fetches / runs), per mille */
+    unsigned break_even_permille; /* inline pays above this fetch rate:
+                                     ratio × tokens / (tokens + overhead),
+                                     ratio = opts.cached_ratio or 1 */
+    int inline_advised;           /* rate >= break-even and fetches > 0 */
+} akv_advice_item;
+/*
+ * For each instruction set the sandbox sees (opts->only limits them), its
+ * observed fetch rate against the break-even rate at which inlining it
+ * costs less than fetching it, by name. *runs receives the runs used
+ * (opts->runs, else the recorded ones; 0 leaves every rate 0).
+ * @note Owned: free *items with akv_advice_free(*items, *n).
+ */
+AKV_API int akv_prompt_advise(akv_store *store, const char *sandbox,
+                              const akv_prompt_opts *opts,
+                              akv_advice_item **items, size_t *n,
+                              uint64_t *runs);
+AKV_API void akv_advice_free(akv_advice_item *items, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Prompt splitting                                                         */

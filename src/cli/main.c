@@ -243,8 +243,8 @@ const struct cli_command commands[] = {
     },
     {
         .name = "prompt",
-        .synopsis = "build|split [FILE]",
-        .summary = "build or split a system prompt",
+        .synopsis = "build|split|advise [FILE]",
+        .summary = "build, split or advise on a system prompt",
         .help =
         "'prompt build' prints a system prompt made of the base (--base FILE or\n"
         "--base-key KEY) and the instruction sets the sandbox sees: all inlined\n"
@@ -254,8 +254,10 @@ const struct cli_command commands[] = {
         "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
         "lines of their own. --report prints token figures on stderr.\n"
         "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
-        "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
-        "building core.md inline gives FILE back byte for byte.",
+        "into DIR/core.md and DIR/instructions/NAME.md (and DIR/manifest.json);\n"
+        "seeding those and building core.md inline (--manifest) gives FILE back\n"
+        "byte for byte. 'prompt advise' says which sets to inline, from the\n"
+        "fetch rates agents showed (recorded runs and get_instruction calls).",
         .opts = cmd_prompt_opts,
         .min_args = 1,
         .max_args = 2,

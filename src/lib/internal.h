@@ -127,4 +127,11 @@ static inline bool akv_rec_expired(const akv_rec *rec, int64_t now)
 /* Checks rec's value against its stored SHA-256. */
 bool akv_rec_verify(const akv_rec *rec);
 
+/* usage.c: the recorded runs and the fetch counts of sandbox (a new
+ * reference: an object NAME -> count; empty when nothing is recorded). */
+int akv_usage_read(akv_store *store, const char *sandbox, uint64_t *runs,
+                   json_t **fetches);
+/* The count of name in an object akv_usage_read gave (0 when absent). */
+uint64_t akv_usage_fetches(const json_t *fetches, const char *name);
+
 #endif /* AKV_INTERNAL_H */

@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "agentkv-instructions.h"
 #include "agentkv-tokens.h"
 #include "internal.h"
@@ -717,6 +719,154 @@ static int render(struct build *b, const bool *inl, const struct akv_buf *catalo
     return out->oom ? akv_fail(AKV_ENOMEM, "out of memory") : AKV_OK;
 }
 
+/* ---- expected figures and advice (docs/prompts.md, "Honest savings") ---- */
+
+static int check_pricing(const akv_prompt_opts *o)
+{
+    if (!(o->cached_ratio >= 0 && o->cached_ratio <= 1))
+        return akv_fail(AKV_EINVAL, "the cached input price ratio must be "
+                                    "from 0 to 1");
+    if (!(o->write_premium >= 0 && o->write_premium <= 100))
+        return akv_fail(AKV_EINVAL, "the cache write premium must be from 0 "
+                                    "to 100");
+    return AKV_OK;
+}
+
+static double fetch_rate(uint64_t fetches, uint64_t runs)
+{
+    return runs == 0 ? 0 : fetches >= runs ? 1 : (double)fetches / runs;
+}
+
+static uint64_t overhead(const akv_prompt_opts *o)
+{
+    return o->fetch_overhead ? o->fetch_overhead : AKV_FETCH_OVERHEAD;
+}
+
+/* Price of sending a prompt of n tokens once per run, in uncached input
+ * tokens: without a cache n; with one, n at the cached ratio plus one
+ * cache write (n at 1 + premium instead of the ratio) spread over runs. */
+static double prompt_cost(const akv_prompt_opts *o, double n, uint64_t runs)
+{
+    if (o->cached_ratio == 0)
+        return n;
+    return n * o->cached_ratio +
+           n * (1.0 + o->write_premium - o->cached_ratio) / (double)runs;
+}
+
+/* Runs and fetch counts: recorded, with opts->runs in place of the runs
+ * when given. */
+static int usage_of(akv_store *store, const char *sandbox,
+                    const akv_prompt_opts *o, uint64_t *runs, json_t **f)
+{
+    int rc = akv_usage_read(store, sandbox, runs, f);
+    if (rc == AKV_OK && o->runs)
+        *runs = o->runs;
+    return rc;
+}
+
+static int expect(struct build *b, akv_prompt_info *in)
+{
+    const akv_prompt_opts *o = b->opts;
+    uint64_t runs;
+    json_t *f;
+    int rc = usage_of(b->store, b->sandbox, o, &runs, &f);
+    if (rc != AKV_OK || runs == 0) {
+        json_decref(f);
+        return rc;
+    }
+    double fetched = 0;
+    for (size_t i = 0; i < b->nsets; i++) {
+        const struct set *s = &b->sets[i];
+        if (s->inlined)
+            continue;
+        uint64_t n = akv_usage_fetches(f, s->it->name);
+        in->fetches += n;
+        fetched += fetch_rate(n, runs) * (double)(s->it->tokens + overhead(o));
+    }
+    json_decref(f);
+    in->runs = runs;
+    in->expected_tokens = (double)in->tokens + fetched;
+    in->expected_cost = prompt_cost(o, (double)in->tokens, runs) + fetched;
+    in->baseline_cost = prompt_cost(o, (double)in->baseline_tokens, runs);
+    return AKV_OK;
+}
+
+void akv_advice_free(akv_advice_item *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        free(items[i].name);
+    free(items);
+}
+
+int akv_prompt_advise(akv_store *store, const char *sandbox,
+                      const akv_prompt_opts *opts, akv_advice_item **items,
+                      size_t *n, uint64_t *runs)
+{
+    akv_prompt_opts defaults;
+    akv_error_clear();
+    if (store == NULL || sandbox == NULL || items == NULL || n == NULL ||
+        runs == NULL)
+        return akv_fail(AKV_EINVAL, "advise: NULL argument");
+    *items = NULL;
+    *n = 0;
+    if (opts == NULL) {
+        akv_prompt_opts_init(&defaults);
+        opts = &defaults;
+    }
+    int rc = akv_sandbox_check(sandbox, strlen(sandbox));
+    if (rc != AKV_OK || (rc = check_pricing(opts)) != AKV_OK)
+        return rc;
+    struct build b = {.store = store, .sandbox = sandbox, .opts = opts};
+    json_t *f = NULL;
+    akv_advice_item *out = NULL;
+    if ((rc = akv_instructions_list(store, sandbox, &b.list)) != AKV_OK)
+        return rc;
+    b.nsets = akv_instructions_count(b.list);
+    if ((b.sets = calloc(b.nsets + 1, sizeof *b.sets)) == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < b.nsets; i++)
+        b.sets[i].it = akv_instructions_item(b.list, i);
+    if ((opts->only && (rc = restrict_sets(&b, opts->only)) != AKV_OK) ||
+        (rc = usage_of(store, sandbox, opts, runs, &f)) != AKV_OK)
+        goto done;
+    if ((out = calloc(b.nsets + 1, sizeof *out)) == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    double ratio = opts->cached_ratio > 0 ? opts->cached_ratio : 1.0;
+    for (size_t i = 0; i < b.nsets; i++) {
+        const akv_instruction *it = b.sets[i].it;
+        akv_advice_item *a = &out[i];
+        if ((a->name = strdup(it->name)) == NULL) {
+            akv_advice_free(out, i);
+            out = NULL;
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            goto done;
+        }
+        a->tokens = it->tokens;
+        a->fetches = akv_usage_fetches(f, it->name);
+        double rate = fetch_rate(a->fetches, *runs);
+        double even = ratio * (double)it->tokens /
+                      (double)(it->tokens + overhead(opts));
+        /* Per mille, rounded; the comparison uses the rounded values so
+         * that what is shown is what was decided. */
+        a->rate_permille = (unsigned)(rate * 1000.0 + 0.5);
+        a->break_even_permille = (unsigned)(even * 1000.0 + 0.5);
+        a->inline_advised = a->fetches > 0 &&
+                            a->rate_permille >= a->break_even_permille;
+    }
+    *items = out;
+    *n = b.nsets;
+    out = NULL;
+done:
+    json_decref(f);
+    free(b.sets);
+    akv_instructions_free(b.list);
+    return rc;
+}
+
 int akv_prompt_build(akv_store *store, const char *sandbox,
                      const akv_prompt_opts *opts, akv_prompt **out)
 {
@@ -752,6 +902,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
                                     "mode has none");
     if (opts->base == NULL && opts->base_len != 0)
         return akv_fail(AKV_EINVAL, "prompt: base is NULL");
+    if ((rc = check_pricing(opts)) != AKV_OK)
+        return rc;
     b.store = store;
     b.sandbox = sandbox;
     b.opts = opts;
@@ -810,6 +962,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
                 goto out;
         }
         p->info.counted = 1;
+        if ((rc = expect(&b, &p->info)) != AKV_OK)
+            goto out;
     }
     if (text.p == NULL && (text.p = calloc(1, 1)) == NULL) {
         rc = akv_fail(AKV_ENOMEM, "out of memory");

@@ -106,7 +106,7 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
     akv_prompt *p;
     int rc = akv_prompt_build(s->store, s->sandbox, &opts, &p);
     if (rc != AKV_OK) {
-        /* A budget too small or a base key that does not exist is the
+        /* A bad argument or a base key that does not exist is the
          * caller's to fix; anything else is the store's. */
         int code = rc == AKV_EINVAL || rc == AKV_ENOTFOUND
                        ? AKV_MCP_INVALID_PARAMS
@@ -114,6 +114,9 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
         return mcp_rpc_fail(err, code, "%s: %s", akv_err_name(rc),
                             akv_last_error()->message);
     }
+    /* One run for the fetch rates of `prompt advise`; a count that cannot
+     * be written does not fail the prompt. */
+    akv_usage_record(s->store, s->sandbox, NULL);
     size_t len;
     const char *text = akv_prompt_text(p, &len);
     char desc[128];

@@ -267,7 +267,12 @@ static int tool_get_instruction(struct mcp_call *c)
 {
     size_t n;
     const char *name = mcp_arg_str(c, "name", &n);
-    return generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
+    int rc = generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
+    /* One fetch for the fetch rates of `prompt advise`; a count that cannot
+     * be written does not fail the read. */
+    if (rc == AKV_OK)
+        akv_usage_record(c->s->store, c->s->sandbox, name);
+    return rc;
 }
 
 /* The catalog exactly as GET /v1/sandboxes/{sb}/instructions gives it. */

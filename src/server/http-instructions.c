@@ -91,12 +91,13 @@ void http_instructions_list(struct http_req *r)
 void http_instructions_prompt(struct http_req *r)
 {
     static const char *const names[] = {"mode", "inline", "budget",
-                                        "base_key"};
-    const char *q[4];
+                                        "base_key", "cached_input_ratio",
+                                        "cache_write_premium"};
+    const char *q[6];
     char buf[2048];
     akv_prompt_opts opts;
     int rc;
-    if (http_query(r, names, 4, q, buf, sizeof buf) != 0)
+    if (http_query(r, names, 6, q, buf, sizeof buf) != 0)
         return;
     akv_prompt_opts_init(&opts);
     if ((rc = akv_prompt_opts_set_mode(&opts, q[0], q[1])) != AKV_OK) {
@@ -115,18 +116,51 @@ void http_instructions_prompt(struct http_req *r)
     }
     if (q[3] && *q[3])
         opts.base_key = q[3];
+    for (int i = 4; i < 6; i++) {
+        if (q[i] == NULL)
+            continue;
+        char *end;
+        double v = strtod(q[i], &end);
+        if (*q[i] < '0' || *q[i] > '9' || *end) {
+            http_error(r, AKV_EINVAL, "%s: expected a number", names[i]);
+            return;
+        }
+        *(i == 4 ? &opts.cached_ratio : &opts.write_premium) = v;
+    }
+    if (q[5] && !q[4]) {
+        http_error(r, AKV_EINVAL, "cache_write_premium goes with "
+                                  "cached_input_ratio");
+        return;
+    }
     opts.count = 1;
     akv_prompt *p;
     if ((rc = akv_prompt_build(r->store, r->sandbox, &opts, &p)) != AKV_OK) {
         http_error_lib(r, rc);
         return;
     }
+    /* One run for the fetch rates (docs/prompts.md); a count that cannot
+     * be written does not fail the prompt. */
+    akv_usage_record(r->store, r->sandbox, NULL);
     const akv_prompt_info *in = akv_prompt_get_info(p);
     char num[32];
     snprintf(num, sizeof num, "%" PRIu64, in->tokens);
     http_header(r, "X-Agentkv-Tokens", num);
     snprintf(num, sizeof num, "%" PRIu64, in->baseline_tokens);
     http_header(r, "X-Agentkv-Baseline-Tokens", num);
+    if (in->runs) {
+        /* Figures of `prompt build --report`, rounded to 1 decimal. */
+        snprintf(num, sizeof num, "%" PRIu64, in->runs);
+        http_header(r, "X-Agentkv-Runs", num);
+        snprintf(num, sizeof num, "%" PRIu64, in->fetches);
+        http_header(r, "X-Agentkv-Fetches", num);
+        snprintf(num, sizeof num, "%.1f", in->expected_tokens);
+        http_header(r, "X-Agentkv-Expected-Tokens", num);
+        snprintf(num, sizeof num, "%.1f",
+                 in->baseline_cost > 0
+                     ? 100.0 * in->expected_cost / in->baseline_cost
+                     : 0.0);
+        http_header(r, "X-Agentkv-Expected-Cost-Percent", num);
+    }
     if (opts.budget) {
         snprintf(num, sizeof num, "%zu", in->shortened);
         http_header(r, "X-Agentkv-Descriptions-Shortened", num);
