@@ -143,6 +143,32 @@ expect_status 403
 req GET '/v1/sandboxes/team-a/search?q=x'
 expect_status 401
 
+t "the prompt route counts runs; with fetches recorded it gives the expected figures"
+treq "$AGENT" GET /v1/sandboxes/team-b/prompt
+expect_status 200
+[ -z "$(header X-Agentkv-Runs)" ] || fail "expected figures before any run was recorded"
+pass
+for i in 1 2 3; do treq "$AGENT" GET /v1/sandboxes/team-b/prompt; done
+printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}' \
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_instruction","arguments":{"name":"research"}}}' \
+    '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_instruction","arguments":{"name":"research"}}}' |
+    "$AGENTKV" --dir "$STORE" --sandbox team-b mcp >"$TMP/mcp.out" 2>/dev/null || fail "agentkv mcp failed"
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=0.1&cache_write_premium=0.25'
+expect_status 200
+expect_header X-Agentkv-Runs 4
+expect_header X-Agentkv-Fetches 2
+expect_header_match X-Agentkv-Expected-Tokens '^[0-9]+\.[0-9]$'
+expect_header_match X-Agentkv-Expected-Cost-Percent '^[0-9]+\.[0-9]$'
+akv --sandbox team-b prompt build --report --runs 4 --cached-input-ratio 0.1 --cache-write-premium 0.25 --json
+exp=$("$PY" -c 'import json,sys; print("%.1f" % json.loads(open(sys.argv[1]).read())["expected_tokens"])' "$ERR")
+expect_header X-Agentkv-Expected-Tokens "$exp"
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=lots'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=2'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cache_write_premium=0.2'
+expect_status 400
+
 t "prompt errors"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=everything'
 expect_status 400
