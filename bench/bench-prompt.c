@@ -94,13 +94,13 @@ int main(int argc, char **argv)
            "best %.3f ms; inline build best %.3f ms\n",
            run(s, AKV_PROMPT_REFERENCE, 1, iters / 10 + 1),
            run(s, AKV_PROMPT_INLINE, 0, iters / 10 + 1));
-    double first;
+    double sfirst;
     size_t hits;
-    double best = search_ms(s, "area 7 data model checks", iters, &first,
+    double best = search_ms(s, "area 7 data model checks", iters, &sfirst,
                             &hits);
     printf("in process: search \"area 7 data model checks\" (%zu sets "
            "match): first (indexing) %.3f ms, best of %d %.3f ms\n",
-           hits, first, iters, best);
+           hits, sfirst, iters, best);
     akv_store_close(s);
     return 0;
 }
