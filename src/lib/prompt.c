@@ -767,9 +767,15 @@ static int usage_of(akv_store *store, const char *sandbox,
 static int expect(struct build *b, akv_prompt_info *in)
 {
     const akv_prompt_opts *o = b->opts;
-    uint64_t runs;
-    json_t *f;
+    uint64_t runs = 0;
+    json_t *f = NULL;
     int rc = usage_of(b->store, b->sandbox, o, &runs, &f);
+    if (rc != AKV_OK && rc != AKV_ENOMEM) {
+        /* Counts that cannot be read (a damaged entry, a store error)
+         * leave the figures out rather than fail the prompt. */
+        akv_error_clear();
+        return AKV_OK;
+    }
     if (rc != AKV_OK || runs == 0) {
         json_decref(f);
         return rc;
