@@ -99,4 +99,23 @@ akv --sandbox sup prompt build --base sp/core.md --only refund_rules
 expect_error not_found 1
 expect_err_contains "among those the build is limited to"
 
+t "bad pricing and usage flags are errors"
+for args in "--report --cached-input-ratio 2" "--report --cached-input-ratio x" \
+    "--report --runs 0" "--report --runs -3" "--report --cache-write-premium 0.2" \
+    "--report --cached-input-ratio 0.1 --cache-write-premium -1" "--runs 5" \
+    "--report --fetch-overhead lots"; do
+    # shellcheck disable=SC2086
+    akv --sandbox sup prompt build $args
+    expect_error invalid_argument 2
+done
+akv --sandbox sup prompt advise --budget 5
+expect_error invalid_argument 2
+akv --sandbox sup prompt advise extra
+expect_error invalid_argument 2
+akv --sandbox sup prompt advise --only nope
+expect_error not_found 1
+akv --sandbox sup prompt advise --json
+expect_ok
+json_check 'd["runs"] == 0 and d["inline"] == [] and all(s["advice"] == "catalog" for s in d["sets"])'
+
 finish
