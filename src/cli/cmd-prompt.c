@@ -1,15 +1,19 @@
 /*
- * cmd-prompt.c — `agentkv prompt build` and `agentkv prompt split`
- * (SPEC.md §6). One command row with two subcommands, because they share
- * the word and the topic; each flag belongs to one subcommand and using it
- * with the other is an error.
+ * cmd-prompt.c — `agentkv prompt build`, `agentkv prompt split` and
+ * `agentkv prompt advise` (SPEC.md §6). One command row with three
+ * subcommands, because they share the word and the topic; each flag
+ * belongs to the subcommands its help names and using it with another is
+ * an error.
  *
  * build: reads the base (--base FILE, or --base-key KEY from scope system),
  * calls akv_prompt_build and writes the prompt to stdout; --report adds
  * the token figures on stderr (and the yearly saving with --price and
  * --runs-per-day). split: reads FILE, calls akv_prompt_split and
- * akv_split_write, and lists what went where. The rendering rules live in
- * the library (prompt.c, split.c), not here.
+ * akv_split_write (and akv_split_manifest_write), and lists what went
+ * where. advise: akv_prompt_advise as a table or JSON. --report's expected
+ * figures and advise's rates come from the usage the library recorded
+ * (usage.c). The rendering rules live in the library (prompt.c, split.c),
+ * not here.
  */
 #include <errno.h>
 #include <math.h>
