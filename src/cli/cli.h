@@ -241,6 +241,7 @@ CLI_HANDLER(import);
 CLI_HANDLER(backup);
 CLI_HANDLER(seed);
 CLI_HANDLER(prompt);
+CLI_HANDLER(search);
 CLI_HANDLER(tokens);
 CLI_HANDLER(mcp);
 CLI_HANDLER(tools);
