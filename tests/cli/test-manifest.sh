@@ -49,11 +49,11 @@ akv --sandbox sup prompt build --mode inline --base sp/core.md --only "$(paste -
 expect_ok
 cmp -s "$OUT" prompt.md || fail "--only with every set differs from prompt.md"
 pass
-akv --sandbox sup prompt build --only refund_rules,billing_questions
+akv --sandbox sup prompt build --only refund-rules,billing-questions
 expect_ok
 [ "$(grep -c '^- get_instruction' "$OUT")" = 2 ] || fail "catalog: $(cat "$OUT")"
 pass
-akv --sandbox sup prompt build --only refund_rules,presentation --json
+akv --sandbox sup prompt build --only refund-rules,presentation --json
 expect_ok
 [ "$(grep -c '^- get_instruction' "$OUT")" = 2 ] || fail "a _global set can be named"
 pass
@@ -90,12 +90,12 @@ expect_err_contains "larger than 1 MiB"
 printf '\xff\xfe\x00garbage' >"$TMP/bin.json"
 akv --sandbox sup prompt build --manifest "$TMP/bin.json"
 expect_error invalid_argument 2
-akv --sandbox sup prompt build --only refund_rules,nope
+akv --sandbox sup prompt build --only refund-rules,nope
 expect_error not_found 1
-akv --sandbox sup prompt build --only refund_rules --manifest sp/manifest.json
+akv --sandbox sup prompt build --only refund-rules --manifest sp/manifest.json
 expect_error invalid_argument 2
 # A marker for a set outside the list.
-akv --sandbox sup prompt build --base sp/core.md --only refund_rules
+akv --sandbox sup prompt build --base sp/core.md --only refund-rules
 expect_error not_found 1
 expect_err_contains "among those the build is limited to"
 

@@ -181,7 +181,7 @@ for b in $((full + 50)) "$full" $((full - 1)) $(seq $((full - 2)) -3 1); do
     fi
     # The sets listed are the first by name.
     grep '^- get_instruction' "$TMP/b.out" | sed 's/^- get_instruction("\([^"]*\)").*/\1/' >"$TMP/names"
-    printf 'alpha\nbeta_two\nmid\nzeta\n' | head -n "$listed" | cmp -s - "$TMP/names" ||
+    printf 'alpha\nbeta-two\nmid\nzeta\n' | head -n "$listed" | cmp -s - "$TMP/names" ||
         fail "budget $b: the listed sets are not the first by name"
     pass
     left=$((4 - listed))

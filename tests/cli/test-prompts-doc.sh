@@ -92,7 +92,7 @@ msgs = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
     "clientInfo": {"name": "doc", "version": "0"}}}]
 msgs += [{"jsonrpc": "2.0", "id": 1 + i, "method": "prompts/get",
           "params": {"name": "system_prompt"}} for i in range(20)]
-for name, n in [("escalation_policy", 17), ("refund_rules", 6), ("billing_questions", 4)]:
+for name, n in [("escalation-policy", 17), ("refund-rules", 6), ("billing-questions", 4)]:
     msgs += [{"jsonrpc": "2.0", "id": 100, "method": "tools/call", "params": {
         "name": "get_instruction", "arguments": {"name": name}}}] * n
 print("\n".join(json.dumps(m) for m in msgs))
@@ -116,7 +116,7 @@ pass
 t "step 7: prompt advise as on the page"
 akv --sandbox support prompt advise --manifest support/manifest.json
 expect_ok
-for set in escalation_policy refund_rules; do doc_has "$DOC" "$(grep "^$set " "$OUT")"; done
+for set in escalation-policy refund-rules; do doc_has "$DOC" "$(grep "^$set " "$OUT")"; done
 doc_has "$DOC" "$(tail -n 2 "$OUT" | head -n 1)"
 doc_has "$DOC" "$(tail -n 1 "$OUT")"
 akv --sandbox support prompt advise --manifest support/manifest.json --cached-input-ratio 0.1

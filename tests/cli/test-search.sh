@@ -12,14 +12,14 @@ mkdir -p "$SETS" "$TMP/over"
 mkset() { # NAME DESCRIPTION BODY
     printf -- '---\nname: %s\ndescription: "%s"\n---\n%s' "$1" "$2" "$3" >"$SETS/$1.md"
 }
-mkset refund_rules "Load before deciding a refund." $'# Refunds\n\nA refund needs the invoice number. Refund within 30 days.\n'
-mkset billing_questions "Load for invoices and amounts." $'# Billing\n\nLook up the invoice first. A refund goes to billing.\n'
-mkset outage_handling "Load when something is down." $'# Outages\n\nCheck the status page first.\n'
-mkset twin_b "Twin." $'same words\n'
-mkset twin_a "Twin." $'same words\n'
+mkset refund-rules "Load before deciding a refund." $'# Refunds\n\nA refund needs the invoice number. Refund within 30 days.\n'
+mkset billing-questions "Load for invoices and amounts." $'# Billing\n\nLook up the invoice first. A refund goes to billing.\n'
+mkset outage-handling "Load when something is down." $'# Outages\n\nCheck the status page first.\n'
+mkset twin-b "Twin." $'same words\n'
+mkset twin-a "Twin." $'same words\n'
 akv --sandbox _global seed "$SETS"
 expect_ok
-printf -- '---\nname: outage_handling\ndescription: "Sandbox copy."\n---\nPage the on-call engineer.\n' >"$TMP/over/outage_handling.md"
+printf -- '---\nname: outage-handling\ndescription: "Sandbox copy."\n---\nPage the on-call engineer.\n' >"$TMP/over/outage-handling.md"
 akv --sandbox sb seed "$TMP/over"
 expect_ok
 
@@ -27,7 +27,7 @@ t "search ranks by BM25: name, description and body all count"
 akv --sandbox sb search refund
 expect_ok
 awk 'NR > 1 { print $2 }' "$OUT" >"$TMP/names"
-printf 'refund_rules\nbilling_questions\n' | cmp -s - "$TMP/names" || fail "order: $(cat "$OUT")"
+printf 'refund-rules\nbilling-questions\n' | cmp -s - "$TMP/names" || fail "order: $(cat "$OUT")"
 pass
 head -n 1 "$OUT" | grep -qE '^ *SCORE +NAME +TOKENS +DESCRIPTION$' || fail "header: $(head -n 1 "$OUT")"
 pass
@@ -41,22 +41,22 @@ t "--json: the same order, rounded scores, tokens and origin"
 akv --sandbox sb search refund --json
 expect_ok
 json_check 'd["scope"] == "instructions" and d["matched"] == 2 and d["searched"] == 5 and not d["truncated"]'
-json_check '[i["name"] for i in d["items"]] == ["refund_rules", "billing_questions"]'
+json_check '[i["name"] for i in d["items"]] == ["refund-rules", "billing-questions"]'
 json_check 'all(i["origin"] == "_global" and i["tokens"] > 0 and i["score"] > 0 for i in d["items"])'
 grep -qE '"score":[0-9]+(\.[0-9]{1,3})?[,}]' "$OUT" || fail "score with float noise: $(cat "$OUT")"
 pass
 
 t "ties are broken by name"
 akv --sandbox sb search "same words" --json
-json_check '[i["name"] for i in d["items"]] == ["twin_a", "twin_b"] and d["items"][0]["score"] == d["items"][1]["score"]'
+json_check '[i["name"] for i in d["items"]] == ["twin-a", "twin-b"] and d["items"][0]["score"] == d["items"][1]["score"]'
 
 t "the sandbox's own set hides _global's"
 akv --sandbox sb search status
 expect_ok
-[ "$(wc -l <"$OUT")" -le 1 ] || fail "found _global's outage_handling: $(cat "$OUT")"
+[ "$(wc -l <"$OUT")" -le 1 ] || fail "found _global's outage-handling: $(cat "$OUT")"
 pass
 akv --sandbox sb search on-call --json
-json_check 'd["items"][0]["name"] == "outage_handling" and d["items"][0]["origin"] == "sb"'
+json_check 'd["items"][0]["name"] == "outage-handling" and d["items"][0]["origin"] == "sb"'
 akv --sandbox other search status --json
 json_check 'd["items"][0]["origin"] == "_global"'
 
