@@ -23,6 +23,7 @@
  *   u32 tok_len[nranks]
  *   u8  bytes[bytes_len]     the token bytes
  *   slot table[mask + 1]     {u32 rank, u32 tag}, placed by akv_bpe_hash()
+ *   u64 tok_filter[tok_filter_mask + 1] the Bloom filter of the tokens
  *   u32 byte_rank[256], u32 pair_rank[65536]
  *   u64 merge[merge_mask + 1] the merge table (bpe.h), made from the above
  *   u64 filter[filter_mask + 1] the Bloom filter of its keys (bpe.h)
@@ -196,14 +197,20 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
     uint32_t *tok_off = malloc((size_t)w->top * sizeof *tok_off);
     uint32_t *tok_len = calloc(w->top, sizeof *tok_len);
     struct akv_bpe_slot *table = malloc(cap * sizeof *table);
+    size_t words = 1;
+    while (words * 64 < w->n * 8)
+        words <<= 1;
+    uint64_t *tok_filter = calloc(words, sizeof *tok_filter);
     uint32_t *byte_rank = malloc(256 * sizeof *byte_rank);
     uint32_t *pair_rank = malloc(65536 * sizeof *pair_rank);
+    d->owned[8] = tok_filter;
     d->owned[1] = tok_off;
     d->owned[2] = tok_len;
     d->owned[3] = table;
     d->owned[4] = byte_rank;
     d->owned[5] = pair_rank;
-    if (!tok_off || !tok_len || !table || !byte_rank || !pair_rank)
+    if (!tok_off || !tok_len || !table || !tok_filter || !byte_rank ||
+        !pair_rank)
         return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
     memset(tok_off, 0xff, (size_t)w->top * sizeof *tok_off);
     memset(table, 0xff, cap * sizeof *table);
@@ -214,6 +221,8 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
     d->tok_len = tok_len;
     d->table = table;
     d->mask = (uint32_t)(cap - 1);
+    d->tok_filter = tok_filter;
+    d->tok_filter_mask = (uint32_t)(words - 1);
     d->byte_rank = byte_rank;
     d->pair_rank = pair_rank;
 
@@ -242,6 +251,8 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
             d->max_probe = probe;
         table[i].rank = r;
         table[i].tag = (uint32_t)(h >> 32);
+        tok_filter[(uint32_t)(h >> 40) & d->tok_filter_mask] |=
+            akv_bpe_filter_bits(h);
         if (n == 1)
             byte_rank[p[0]] = r;
         else if (n == 2)
@@ -435,7 +446,8 @@ struct bin_header {
     uint64_t merge;                   /* the merge table, merge_mask + 1 */
     uint32_t merge_mask, merge_max_probe;
     uint64_t filter;                  /* its filter, filter_mask + 1 */
-    uint32_t filter_mask, pad2;
+    uint32_t filter_mask, tok_filter_mask;
+    uint64_t tok_filter;              /* tok_filter_mask + 1 words */
 };
 
 /* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
@@ -506,6 +518,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         {d.tok_len, (size_t)d.nranks * 4, &h.tok_len},
         {d.bytes, d.bytes_len, &h.bytes},
         {d.table, ((size_t)d.mask + 1) * sizeof *d.table, &h.table},
+        {d.tok_filter, ((size_t)d.tok_filter_mask + 1) * 8, &h.tok_filter},
         {d.byte_rank, 256 * 4, &h.byte_rank},
         {d.pair_rank, 65536 * 4, &h.pair_rank},
         {d.merge, ((size_t)d.merge_mask + 1) * 8, &h.merge},
@@ -539,6 +552,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.merge_mask = d.merge_mask;
     h.merge_max_probe = d.merge_max_probe;
     h.filter_mask = d.filter_mask;
+    h.tok_filter_mask = d.tok_filter_mask;
     memcpy(img, &h, sizeof h);
 
     const char *step;
@@ -602,6 +616,8 @@ static int load_bin(const char *path, const char *expect_pat,
         h.merge_max_probe > h.merge_mask ||
         !in_file(h.merge, ((uint64_t)h.merge_mask + 1) * 8, len, 8) ||
         !in_file(h.filter, ((uint64_t)h.filter_mask + 1) * 8, len, 8) ||
+        !in_file(h.tok_filter, ((uint64_t)h.tok_filter_mask + 1) * 8, len,
+                 8) ||
         !in_file(h.specials, h.specials_len, len, 8) ||
         !in_file(h.pat, h.pat_len, len, 1))
         goto damaged;
@@ -627,6 +643,8 @@ static int load_bin(const char *path, const char *expect_pat,
     d->merge_max_probe = h.merge_max_probe;
     d->filter = (const uint64_t *)(base + h.filter);
     d->filter_mask = h.filter_mask;
+    d->tok_filter = (const uint64_t *)(base + h.tok_filter);
+    d->tok_filter_mask = h.tok_filter_mask;
     d->specials = base + h.specials;
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;

@@ -339,9 +339,23 @@ static int is_new_cp(uint32_t cp)
     return 0;
 }
 
-/* Offset of the first ill-formed byte of s[0..n), or n. */
-static size_t utf8_scan(const unsigned char *s, size_t n)
+/* 1 when the three- or four-byte character at s (well-formed, k bytes)
+ * is one of new_ranges. */
+static inline int is_new_char(const unsigned char *s, size_t k)
 {
+    uint32_t cp = k == 3 ? (uint32_t)(s[0] & 0x0f) << 12 |
+                               (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
+                         : (uint32_t)(s[0] & 0x07) << 18 |
+                               (uint32_t)(s[1] & 0x3f) << 12 |
+                               (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    return cp >= new_ranges[0][0] && is_new_cp(cp);
+}
+
+/* Offset of the first ill-formed byte of s[0..n), or n. Sets *first_new to
+ * the offset of the first character of new_ranges before it, or n. */
+static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
+{
+    *first_new = n;
     size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
@@ -359,6 +373,9 @@ static size_t utf8_scan(const unsigned char *s, size_t n)
         long k = utf8_seq(s + i, n - i);
         if (k < 0)
             return i;
+        /* The smallest new code point, U+0897, takes three bytes. */
+        if (k >= 3 && *first_new == n && is_new_char(s + i, (size_t)k))
+            *first_new = i;
         i += (size_t)k;
     }
     return n;
@@ -388,22 +405,11 @@ static size_t find_new_cp(const unsigned char *s, size_t n, size_t from)
         }
         unsigned char c = s[i];
         if (c < 0xe0) {
-            i += c < 0x80 ? 1 : c < 0xc0 ? 1 : 2;
+            i += c < 0xc0 ? 1 : 2;
             continue;
         }
-        uint32_t cp;
-        size_t k;
-        if (c < 0xf0) {
-            cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 |
-                 (s[i + 2] & 0x3f);
-            k = 3;
-        } else {
-            cp = (uint32_t)(c & 0x07) << 18 |
-                 (uint32_t)(s[i + 1] & 0x3f) << 12 |
-                 (uint32_t)(s[i + 2] & 0x3f) << 6 | (s[i + 3] & 0x3f);
-            k = 4;
-        }
-        if (cp >= new_ranges[0][0] && is_new_cp(cp))
+        size_t k = c < 0xf0 ? 3 : 4;
+        if (is_new_char(s + i, k))
             return i;
         i += k;
     }
@@ -411,7 +417,7 @@ static size_t find_new_cp(const unsigned char *s, size_t n, size_t from)
 }
 
 /* Copies s[0..n) into a new buffer with every maximal ill-formed subpart
- * replaced by EF BF BD. valid is utf8_scan(s, n) (< n). */
+ * replaced by EF BF BD. valid is utf8_scan()'s result (< n). */
 static int utf8_replace(const unsigned char *s, size_t n, size_t valid,
                         unsigned char **out, size_t *outlen)
 {
@@ -460,24 +466,55 @@ struct work {
     uint32_t *scratch;
     size_t scratch_cap; /* in uint32_t */
 
-    /* The merge cache: MCACHE_SLOTS recent answers of akv_bpe_merge(), as
-     * AKV_BPE_MERGE_SLOT(a, b, rank) with MCACHE_NONE for "not a token",
-     * direct-mapped; UINT64_MAX (a key no ranks make) when empty. The merge
-     * table is megabytes, so most of its probes miss the CPU caches, while
-     * a text asks for the same few pairs again and again (the bytes of the
-     * characters of its script, its common syllables). Allocated at the
-     * first piece that needs merging. */
-    uint64_t *mcache;
+    /* Caches for long texts (NULL below CACHE_MIN_TEXT bytes, where
+     * setting them up would cost more than they save). */
+    struct caches *c;
 };
 
+/*
+ * What a long text asks again and again. The merge cache holds recent
+ * answers of akv_bpe_merge(), as AKV_BPE_MERGE_SLOT(a, b, rank) with
+ * MCACHE_NONE for "not a token", direct-mapped; UINT64_MAX (a key no ranks
+ * make) when empty. The merge table is megabytes, so most of its probes
+ * miss the CPU caches, while a text asks for the same pairs again and
+ * again (the bytes of the characters of its script, its syllables).
+ *
+ * The piece cache maps a piece (3 .. PCACHE_MAX_LEN bytes that are not a
+ * token) to its ids: words recur. Entries are direct-mapped by the piece's
+ * akv_bpe_hash(); an entry's bytes and ids lie in pool at off (the bytes,
+ * then the ids, 4-aligned; no ids when counting). When the pool is full it
+ * is reused from the start and gen is bumped, which invalidates every
+ * entry at once (an entry is valid when its gen is the current one). A hit
+ * compares the bytes, so the cache never changes a result.
+ */
+#define CACHE_MIN_TEXT 16384
 #define MCACHE_BITS 14
 #define MCACHE_SLOTS ((size_t)1 << MCACHE_BITS)
 #define MCACHE_NONE AKV_BPE_MAX_RANKS
+#define PCACHE_BITS 12
+#define PCACHE_SLOTS ((size_t)1 << PCACHE_BITS)
+#define PCACHE_MAX_LEN 64
+#define PCACHE_POOL ((size_t)256 * 1024)
+
+struct pentry {
+    uint32_t tag, off, gen;
+    uint16_t len, nids;
+};
+
+struct caches {
+    uint64_t mcache[MCACHE_SLOTS];
+    struct pentry pcache[PCACHE_SLOTS];
+    uint32_t gen;
+    size_t pool_used;
+    unsigned char pool[PCACHE_POOL];
+};
 
 /* akv_bpe_merge() through the merge cache. */
 static inline uint32_t merge_rank(struct work *w, uint32_t a, uint32_t b)
 {
-    uint64_t *c = &w->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
+    if (w->c == NULL)
+        return akv_bpe_merge(&w->e->d, a, b);
+    uint64_t *c = &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
     if (*c >> AKV_BPE_RANK_BITS == AKV_BPE_MERGE_KEY(a, b)) {
         uint32_t r = (uint32_t)(*c & MCACHE_NONE);
         return r == MCACHE_NONE ? NONE : r;
@@ -707,23 +744,78 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
     return AKV_OK;
 }
 
+/* Appends ids[0..k) (or counts them). */
+static int emit_many(struct work *w, const uint32_t *ids, size_t k)
+{
+    if (w->count_only) {
+        w->n += k;
+        return AKV_OK;
+    }
+    for (size_t i = 0; i < k; i++) {
+        int rc = emit(w, ids[i]);
+        if (rc != AKV_OK)
+            return rc;
+    }
+    return AKV_OK;
+}
+
+/* Keeps the ids of piece p[0..len) (hash h), emitted from w->ids[first]
+ * on, in the piece cache entry pe. */
+static void pcache_put(struct work *w, struct pentry *pe,
+                       const unsigned char *p, size_t len, uint64_t h,
+                       size_t first)
+{
+    struct caches *c = w->c;
+    size_t nids = w->n - first;
+    size_t start = (len + 3) & ~(size_t)3;
+    size_t need = start + (w->count_only ? 0 : nids * sizeof(uint32_t));
+    if (c->pool_used + need > PCACHE_POOL) {
+        c->pool_used = 0;
+        c->gen++;
+    }
+    memcpy(c->pool + c->pool_used, p, len);
+    if (!w->count_only)
+        memcpy(c->pool + c->pool_used + start, w->ids + first,
+               nids * sizeof(uint32_t));
+    pe->tag = (uint32_t)(h >> 32);
+    pe->off = (uint32_t)c->pool_used;
+    pe->gen = c->gen;
+    pe->len = (uint16_t)len;
+    pe->nids = (uint16_t)nids;
+    c->pool_used += need;
+}
+
 static inline int encode_piece(struct work *w, const unsigned char *p,
                                size_t len)
 {
+    const struct akv_bpe_data *d = &w->e->d;
     /* A piece that is a token by itself is that token, whatever merging
      * would do; tiktoken decides the same way before merging. */
-    uint32_t r = akv_bpe_rank(&w->e->d, p, len);
+    if (len <= 2) {
+        uint32_t r = akv_bpe_rank(d, p, len);
+        return r != NONE ? emit(w, r) : bpe_small(w, p, len);
+    }
+    uint64_t h = akv_bpe_hash(p, len);
+    uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
     if (r != NONE)
         return emit(w, r);
-    if (w->mcache == NULL) {
-        w->mcache = malloc(MCACHE_SLOTS * sizeof *w->mcache);
-        if (w->mcache == NULL)
-            return akv_fail(AKV_ENOMEM, "out of memory encoding");
-        memset(w->mcache, 0xff, MCACHE_SLOTS * sizeof *w->mcache);
+    struct pentry *pe = NULL;
+    if (w->c && len <= PCACHE_MAX_LEN) {
+        pe = &w->c->pcache[(uint32_t)(h >> 40) & (PCACHE_SLOTS - 1)];
+        if (pe->gen == w->c->gen && pe->tag == (uint32_t)(h >> 32) &&
+            pe->len == len && memcmp(w->c->pool + pe->off, p, len) == 0) {
+            const unsigned char *ids = w->c->pool + pe->off +
+                                       ((len + 3) & ~(size_t)3);
+            return emit_many(w, (const uint32_t *)(const void *)ids,
+                             pe->nids);
+        }
     }
-    if (len <= SMALL_PIECE)
-        return bpe_small(w, p, len);
-    return bpe_large(w, p, len);
+    size_t first = w->n;
+    int rc = len <= SMALL_PIECE ? bpe_small(w, p, len)
+                                : bpe_large(w, p, len);
+    if (rc == AKV_OK && pe)
+        pcache_put(w, pe, p, len, h, first);
+    return rc;
 }
 
 /* Runs the pre-split over valid UTF-8 text and encodes every piece.
@@ -741,7 +833,8 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
  * to it, not the whole text. */
 #define LOOK_BYTES 16
 
-static int encode_text(struct work *w, const unsigned char *s, size_t n)
+static int encode_text(struct work *w, const unsigned char *s, size_t n,
+                       size_t first_new)
 {
     const akv_encoding *e = w->e;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
@@ -753,7 +846,7 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n)
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     int rc = AKV_OK;
     size_t off = 0;
-    size_t q = find_new_cp(s, n, 0); /* the next new code point, or n */
+    size_t q = first_new; /* the next new code point, or n */
     int full = 0;                   /* the form of the current attempt */
 
     while (off < n && rc == AKV_OK) {
@@ -822,15 +915,25 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n)
 static int run(const char *text, size_t len, struct work *w)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t valid = utf8_scan(s, len);
+    if (len >= CACHE_MIN_TEXT) {
+        w->c = malloc(sizeof *w->c);
+        if (w->c == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory encoding");
+        memset(w->c->mcache, 0xff, sizeof w->c->mcache);
+        memset(w->c->pcache, 0, sizeof w->c->pcache);
+        w->c->gen = 1;
+        w->c->pool_used = 0;
+    }
+    size_t first_new;
+    size_t valid = utf8_scan(s, len, &first_new);
     if (valid == len)
-        return encode_text(w, s, len);
+        return encode_text(w, s, len, first_new);
     unsigned char *fixed = NULL;
     size_t flen = 0;
     int rc = utf8_replace(s, len, valid, &fixed, &flen);
     if (rc != AKV_OK)
         return rc;
-    rc = encode_text(w, fixed, flen);
+    rc = encode_text(w, fixed, flen, find_new_cp(fixed, flen, 0));
     free(fixed);
     return rc;
 }
@@ -845,7 +948,7 @@ int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
     struct work w = {.e = enc, .count_only = 1};
     int rc = run(text, len, &w);
     free(w.scratch);
-    free(w.mcache);
+    free(w.c);
     if (rc == AKV_OK)
         *count = w.n;
     return rc;
@@ -863,7 +966,7 @@ int akv_tokens_encode(const akv_encoding *enc, const char *text, size_t len,
     struct work w = {.e = enc};
     int rc = run(text, len, &w);
     free(w.scratch);
-    free(w.mcache);
+    free(w.c);
     if (rc != AKV_OK) {
         free(w.ids);
         return rc;

@@ -38,6 +38,11 @@ struct akv_bpe_data {
     const struct akv_bpe_slot *table;
     uint32_t mask;      /* table size - 1 */
     uint32_t max_probe; /* a present key is at most this many slots on */
+    /* A Bloom filter of the token byte strings (akv_bpe_filter_bits() of
+     * their akv_bpe_hash()), about eight bits per token: most pieces of
+     * text are not tokens, and the filter says so from the CPU's cache. */
+    const uint64_t *tok_filter;
+    uint32_t tok_filter_mask; /* words - 1 */
     const uint32_t *byte_rank;   /* 256: rank of each single byte */
     const uint32_t *pair_rank;   /* 65536: rank of each two-byte string */
     /* The merge table: for every token that is the concatenation of two
@@ -64,7 +69,7 @@ struct akv_bpe_data {
      * malloc'ed block per array, freed one by one). */
     void *map;
     size_t map_len;
-    void *owned[8];
+    void *owned[9];
 };
 
 /*
@@ -72,7 +77,7 @@ struct akv_bpe_data {
  * by this function: changing it requires bumping AKV_BPE_HASH_ID, which
  * makes old table files be refused (and rebuilt by the build).
  */
-#define AKV_BPE_HASH_ID 3u /* 3: the merge table and its filter */
+#define AKV_BPE_HASH_ID 4u /* 4: the filters and the merge table */
 static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
@@ -152,19 +157,19 @@ static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
 }
 
 /*
- * Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. Every value
- * taken from the tables is checked before it is used as an index, and the
- * probe stops after max_probe slots, so that a damaged table file can
- * yield wrong ranks but never a read outside it.
+ * Rank of the byte string p[0..n) (n >= 3) whose akv_bpe_hash() is h, or
+ * AKV_BPE_NONE. Every value taken from the tables is checked before it is
+ * used as an index, and the probe stops after max_probe slots, so that a
+ * damaged table file can yield wrong ranks but never a read outside it.
  */
-static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
-                                    const unsigned char *p, size_t n)
+static inline uint32_t akv_bpe_rank_hashed(const struct akv_bpe_data *d,
+                                           const unsigned char *p, size_t n,
+                                           uint64_t h)
 {
-    if (n == 1)
-        return d->byte_rank[p[0]];
-    if (n == 2)
-        return d->pair_rank[(size_t)p[0] << 8 | p[1]];
-    uint64_t h = akv_bpe_hash(p, n);
+    uint64_t bits = akv_bpe_filter_bits(h);
+    if ((d->tok_filter[(uint32_t)(h >> 40) & d->tok_filter_mask] & bits) !=
+        bits)
+        return AKV_BPE_NONE;
     uint32_t tag = (uint32_t)(h >> 32);
     uint32_t i = (uint32_t)h & d->mask;
     for (uint32_t k = 0; k <= d->max_probe; k++, i = (i + 1) & d->mask) {
@@ -180,6 +185,17 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
         }
     }
     return AKV_BPE_NONE;
+}
+
+/* Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. */
+static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
+                                    const unsigned char *p, size_t n)
+{
+    if (n == 1)
+        return d->byte_rank[p[0]];
+    if (n == 2)
+        return d->pair_rank[(size_t)p[0] << 8 | p[1]];
+    return akv_bpe_rank_hashed(d, p, n, akv_bpe_hash(p, n));
 }
 
 /*
