@@ -23,8 +23,10 @@
 # and agentkv's ratio to each library, with the load average before and
 # after (the machine may be shared: read the ratios, not the MB/s).
 #
-# Usage: bench/bench-tokens.sh [ROUNDS] [REPS] [COPIES]  (default 5 4 32)
-# Env: AGENTKV (default build/agentkv); AKV_BENCH_NPM_DIR (default
+# Usage: bench/bench-tokens.sh [ROUNDS] [REPS] [COPIES]  (default 5 2 32)
+# Env: AGENTKV (default build/agentkv); AGENTKV_BASELINE, another agentkv
+# binary (an older build) timed the same way in the same rounds, shown as
+# "baseline" with its own ratio to each library; AKV_BENCH_NPM_DIR (default
 # build/bench-npm), where the pinned packages are installed with `npm ci`
 # when missing or when bench/package-lock.json changed (npm registry).
 set -euo pipefail
@@ -33,7 +35,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AGENTKV=${AGENTKV:-$root/build/agentkv}
 export AKV_BENCH_NPM_DIR=${AKV_BENCH_NPM_DIR:-$root/build/bench-npm}
 rounds=${1:-5}
-reps=${2:-4}
+reps=${2:-2}
 copies=${3:-32}
 libs=(tiktoken js-tiktoken gpt-tokenizer)
 encodings=(o200k_base cl100k_base)
@@ -44,6 +46,12 @@ die() {
     exit 1
 }
 [ -x "$AGENTKV" ] || die "no binary at $AGENTKV (make)"
+bins=(agentkv)
+if [ -n "${AGENTKV_BASELINE:-}" ]; then
+    [ -x "$AGENTKV_BASELINE" ] || die "no binary at $AGENTKV_BASELINE"
+    bins+=(baseline)
+fi
+bin_path() { if [ "$1" = agentkv ]; then echo "$AGENTKV"; else echo "$AGENTKV_BASELINE"; fi; }
 for n in "$rounds" "$reps" "$copies"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS, REPS and COPIES are positive integers"
 done
@@ -73,6 +81,10 @@ echo "agentkv $("$AGENTKV" version | cut -d' ' -f2) ($copies copies per run) vs"
 for enc in "${encodings[@]}"; do
     for in in "${inputs[@]}"; do
         "$AGENTKV" tokens --ids --encoding "$enc" <"$tmp/$in.txt" >"$tmp/ids-$enc-$in.txt"
+        if [ -n "${AGENTKV_BASELINE:-}" ]; then
+            "$AGENTKV_BASELINE" tokens --ids --encoding "$enc" <"$tmp/$in.txt" |
+                cmp -s - "$tmp/ids-$enc-$in.txt" || die "MISMATCH: the baseline's ids differ ($in, $enc)"
+        fi
         for lib in "${libs[@]}"; do
             node "$root/bench/bench-tokens.cjs" "$lib" "$enc" "$tmp/$in.txt" 1 \
                 "$tmp/ids-$enc-$in.txt" >/dev/null ||
@@ -89,11 +101,13 @@ for ((r = 1; r <= rounds; r++)); do
         for in in "${inputs[@]}"; do
             files=()
             for ((i = 0; i < copies; i++)); do files+=("$tmp/$in.txt"); done
-            t0=$(now)
-            "$AGENTKV" tokens --encoding "$enc" "${files[@]}" >/dev/null
-            t1=$(now)
-            awk -v a="$t0" -v b="$t1" -v n="$copies" -v e="$enc" -v i="$in" \
-                'BEGIN { printf "%s %s agentkv %.3f\n", i, e, 1048576 * n / (b - a) / 1e6 }' >>"$tmp/results"
+            for bin in "${bins[@]}"; do
+                t0=$(now)
+                "$(bin_path "$bin")" tokens --encoding "$enc" "${files[@]}" >/dev/null
+                t1=$(now)
+                awk -v a="$t0" -v b="$t1" -v n="$copies" -v e="$enc" -v i="$in" -v x="$bin" \
+                    'BEGIN { printf "%s %s %s %.3f\n", i, e, x, 1048576 * n / (b - a) / 1e6 }' >>"$tmp/results"
+            done
             for lib in "${libs[@]}"; do
                 mbps=$(node "$root/bench/bench-tokens.cjs" "$lib" "$enc" "$tmp/$in.txt" "$reps" |
                     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).mb_per_s))')
@@ -109,17 +123,20 @@ import statistics, sys
 libs = sys.argv[2:]
 runs = {}
 for line in open(sys.argv[1]):
-    i, e, lib, v = line.split()
-    runs.setdefault((i, e, lib), []).append(float(v))
+    i, e, who, v = line.split()
+    runs.setdefault((i, e, who), []).append(float(v))
 med = {k: statistics.median(v) for k, v in runs.items()}
-head = ["input", "encoding", "agentkv"] + libs + ["vs " + l for l in libs]
-print("median MB/s (ratio = agentkv / library):")
-print("%-6s %-12s" % tuple(head[:2]) + "".join("%15s" % h for h in head[2:]))
+bins = ["agentkv"] + (["baseline"] if ("mix", "o200k_base", "baseline") in med else [])
+print("median MB/s; ratio = agentkv (or the baseline) / library")
+print("%-6s %-12s %-9s" % ("input", "encoding", "") + "".join("%14s" % h for h in ["MB/s"] + libs) +
+      "".join("%16s" % ("vs " + l) for l in libs))
 for i in ("mix", "multi"):
     for e in ("o200k_base", "cl100k_base"):
-        a = med[(i, e, "agentkv")]
-        row = [a] + [med[(i, e, l)] for l in libs]
-        print("%-6s %-12s" % (i, e) + "".join("%15.2f" % v for v in row) +
-              "".join("%14.1fx" % (a / med[(i, e, l)]) for l in libs))
+        for b in bins:
+            a = med[(i, e, b)]
+            row = "%-6s %-12s %-9s" % (i, e, b) + "%14.2f" % a
+            row += "".join("%14.2f" % med[(i, e, l)] for l in libs)
+            row += "".join("%15.1fx" % (a / med[(i, e, l)]) for l in libs)
+            print(row)
 EOF
 echo "load average (1, 5, 15 min): before $load_before, after $load_after"
