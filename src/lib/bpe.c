@@ -510,7 +510,8 @@ struct caches {
 };
 
 /* akv_bpe_merge() through the merge cache. */
-static inline uint32_t merge_rank(struct work *w, uint32_t a, uint32_t b)
+static inline __attribute__((always_inline)) uint32_t
+merge_rank(struct work *w, uint32_t a, uint32_t b)
 {
     if (w->c == NULL)
         return akv_bpe_merge(&w->e->d, a, b);
@@ -796,9 +797,6 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
         return r != NONE ? emit(w, r) : bpe_small(w, p, len);
     }
     uint64_t h = akv_bpe_hash(p, len);
-    uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
-    if (r != NONE)
-        return emit(w, r);
     struct pentry *pe = NULL;
     if (w->c && len <= PCACHE_MAX_LEN) {
         pe = &w->c->pcache[(uint32_t)(h >> 40) & (PCACHE_SLOTS - 1)];
@@ -811,8 +809,10 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
         }
     }
     size_t first = w->n;
-    int rc = len <= SMALL_PIECE ? bpe_small(w, p, len)
-                                : bpe_large(w, p, len);
+    uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
+    int rc = r != NONE           ? emit(w, r)
+             : len <= SMALL_PIECE ? bpe_small(w, p, len)
+                                  : bpe_large(w, p, len);
     if (rc == AKV_OK && pe)
         pcache_put(w, pe, p, len, h, first);
     return rc;
