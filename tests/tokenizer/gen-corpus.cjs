@@ -9,7 +9,10 @@
 //   node gen-corpus.cjs multi BYTES OUT  a multilingual mix of exactly BYTES
 //                                        bytes: Chinese, Japanese, Korean,
 //                                        Arabic, Hindi, Thai, Russian, Greek
-//                                        and Latin prose, emoji (ZWJ
+//                                        and Latin prose (random characters
+//                                        for Chinese and Japanese, Zipf-
+//                                        distributed words for the others),
+//                                        emoji (ZWJ
 //                                        sequences, skin tones, flags),
 //                                        sentences that mix scripts, and code
 //                                        with comments and strings in them
@@ -166,6 +169,35 @@ function generateMulti(bytes) {
   const pick = (a) => a[Math.floor(rnd() * a.length)];
   const int = (n) => Math.floor(rnd() * n);
   const keys = Object.keys(SCRIPTS);
+  // Each word-based script gets a vocabulary as real text has one: its
+  // listed words plus 2,000 made-up ones (two or three fragments of listed
+  // words), drawn with Zipf's law, so that frequent words recur and most
+  // of the vocabulary is rare.
+  const VOCAB = 2000;
+  const zipf = [];
+  for (let r = 0, t = 0; r < VOCAB; r++) zipf.push(t += 1 / (r + 1));
+  const vocab = {};
+  for (const k of keys) {
+    const words = SCRIPTS[k].words;
+    if (!words) continue;
+    const v = words.slice();
+    while (v.length < VOCAB) {
+      let w = "";
+      for (let f = 0, nf = 2 + int(2); f < nf; f++) {
+        const cps = Array.from(pick(words));
+        const at = int(Math.max(1, cps.length - 1));
+        w += cps.slice(at, at + 2 + int(3)).join("");
+      }
+      v.push(w);
+    }
+    vocab[k] = v;
+  }
+  const word = (k) => {
+    const x = rnd() * zipf[VOCAB - 1];
+    let lo = 0, hi = VOCAB - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (zipf[mid] < x) lo = mid + 1; else hi = mid; }
+    return vocab[k][lo];
+  };
   const run = (k, n) => {
     const s = SCRIPTS[k];
     let out = "";
@@ -178,7 +210,7 @@ function generateMulti(bytes) {
     }
     const seps = s.sep.split(" ").filter((x) => x !== "");
     const w = [];
-    for (let i = 0; i < n; i++) w.push(pick(s.words) + (rnd() < 0.1 && seps.length ? pick(seps) : ""));
+    for (let i = 0; i < n; i++) w.push(word(k) + (rnd() < 0.1 && seps.length ? pick(seps) : ""));
     return w.join(k === "th" && rnd() < 0.6 ? "" : " ") + (seps.length ? pick(seps) : "");
   };
   const mixed = () => {
