@@ -113,6 +113,21 @@ static const char CL100K_FULL[] = CL100K(AKV_BPE_NEW_L, AKV_BPE_NEW_N);
 /* Code points in which the two forms differ. */
 static const uint32_t new_ranges[][2] = {AKV_BPE_NEW_RANGES};
 
+/* One bit per block of 256 code points: set when the block holds one of
+ * new_ranges. Nearly every character is in a block without any, and is
+ * settled by one bit instead of a binary search. Filled once by
+ * fill_new_blocks() (akv_encoding_load(), before any text is encoded). */
+static uint64_t new_blocks[(0x110000 >> 8) / 64];
+static pthread_once_t new_blocks_once = PTHREAD_ONCE_INIT;
+
+static void fill_new_blocks(void)
+{
+    for (size_t i = 0; i < sizeof new_ranges / sizeof new_ranges[0]; i++)
+        for (uint32_t b = new_ranges[i][0] >> 8; b <= new_ranges[i][1] >> 8;
+             b++)
+            new_blocks[b / 64] |= (uint64_t)1 << (b % 64);
+}
+
 /* The pat_str of each data file, as tiktoken spells it. */
 static const char O200K_TIKTOKEN[] =
     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
@@ -270,6 +285,7 @@ int akv_encoding_load(const char *name, const akv_encoding **out)
                         "unknown encoding '%s' (o200k_base or cl100k_base)",
                         akv_quote(shown, name, strlen(name)));
     }
+    pthread_once(&new_blocks_once, fill_new_blocks);
     pthread_mutex_lock(&load_lock);
     int rc = AKV_OK;
     if (loaded[i] == NULL)
@@ -323,9 +339,11 @@ static inline long utf8_seq(const unsigned char *s, size_t n)
     return (long)need + 1;
 }
 
-/* 1 when code point cp is one of new_ranges (a binary search). */
+/* 1 when code point cp (< 0x110000) is one of new_ranges. */
 static int is_new_cp(uint32_t cp)
 {
+    if ((new_blocks[cp >> 14] >> (cp >> 8 & 63) & 1) == 0)
+        return 0;
     size_t lo = 0, hi = sizeof new_ranges / sizeof new_ranges[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
