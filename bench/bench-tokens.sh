@@ -16,12 +16,15 @@
 # agentkv's: any difference stops the benchmark with the place it was found
 # (exit 1). Then ROUNDS rounds, interleaved: in each round, for each input
 # and encoding, agentkv runs once (`agentkv tokens` on COPIES copies of the
-# file in one process, wall clock, so process start and loading the
-# encoding, a few ms, are included), then each library once (REPS encodes
-# of the file in a running Node, timed in the process after a warm-up
-# encode; loading excluded). The table gives the median MB/s of the rounds
-# and agentkv's ratio to each library, with the load average before and
-# after (the machine may be shared: read the ratios, not the MB/s).
+# file in one process, so process start and loading the encoding, a few
+# ms, are included), then each library once (REPS encodes of the file in a
+# running Node, timed in the process after a warm-up encode; loading
+# excluded). Throughput is bytes per second of CPU time (user + system:
+# the agentkv process; Node's whole process during the encodes), because
+# on a shared machine wall-clock time mostly measures the other load; the
+# wall-clock figures are printed too. The tables give the medians of the
+# rounds and the ratio to each library, with the load average before and
+# after (read the ratios, not the MB/s).
 #
 # Usage: bench/bench-tokens.sh [ROUNDS] [REPS] [COPIES]  (default 5 2 32)
 # Env: AGENTKV (default build/agentkv); AGENTKV_BASELINE, another agentkv
@@ -102,16 +105,18 @@ for ((r = 1; r <= rounds; r++)); do
             files=()
             for ((i = 0; i < copies; i++)); do files+=("$tmp/$in.txt"); done
             for bin in "${bins[@]}"; do
+                # `times` in the subshell: the CPU time of its one child.
                 t0=$(now)
-                "$(bin_path "$bin")" tokens --encoding "$enc" "${files[@]}" >/dev/null
+                cpu=$( ("$(bin_path "$bin")" tokens --encoding "$enc" "${files[@]}" >/dev/null; times) |
+                    tail -n 1 | sed 's/[ms]/ /g' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }')
                 t1=$(now)
-                awk -v a="$t0" -v b="$t1" -v n="$copies" -v e="$enc" -v i="$in" -v x="$bin" \
-                    'BEGIN { printf "%s %s %s %.3f\n", i, e, x, 1048576 * n / (b - a) / 1e6 }' >>"$tmp/results"
+                awk -v a="$t0" -v b="$t1" -v c="$cpu" -v n="$copies" -v e="$enc" -v i="$in" -v x="$bin" \
+                    'BEGIN { printf "%s %s %s %.3f %.3f\n", i, e, x, 1048576 * n / (b - a) / 1e6, 1048576 * n / c / 1e6 }' >>"$tmp/results"
             done
             for lib in "${libs[@]}"; do
-                mbps=$(node "$root/bench/bench-tokens.cjs" "$lib" "$enc" "$tmp/$in.txt" "$reps" |
-                    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).mb_per_s))')
-                echo "$in $enc $lib $mbps" >>"$tmp/results"
+                node "$root/bench/bench-tokens.cjs" "$lib" "$enc" "$tmp/$in.txt" "$reps" |
+                    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);
+                        console.log(process.argv.slice(1).join(" "), r.mb_per_s, r.mb_per_cpu_s)})' "$in" "$enc" "$lib" >>"$tmp/results"
             done
         done
     done
@@ -123,20 +128,21 @@ import statistics, sys
 libs = sys.argv[2:]
 runs = {}
 for line in open(sys.argv[1]):
-    i, e, who, v = line.split()
-    runs.setdefault((i, e, who), []).append(float(v))
-med = {k: statistics.median(v) for k, v in runs.items()}
-bins = ["agentkv"] + (["baseline"] if ("mix", "o200k_base", "baseline") in med else [])
-print("median MB/s; ratio = agentkv (or the baseline) / library")
-print("%-6s %-12s %-9s" % ("input", "encoding", "") + "".join("%14s" % h for h in ["MB/s"] + libs) +
-      "".join("%16s" % ("vs " + l) for l in libs))
-for i in ("mix", "multi"):
-    for e in ("o200k_base", "cl100k_base"):
-        for b in bins:
-            a = med[(i, e, b)]
-            row = "%-6s %-12s %-9s" % (i, e, b) + "%14.2f" % a
-            row += "".join("%14.2f" % med[(i, e, l)] for l in libs)
-            row += "".join("%15.1fx" % (a / med[(i, e, l)]) for l in libs)
-            print(row)
+    i, e, who, wall, cpu = line.split()
+    runs.setdefault((i, e, who), []).append((float(wall), float(cpu)))
+bins = ["agentkv"] + (["baseline"] if ("mix", "o200k_base", "baseline") in runs else [])
+for col, title in ((1, "CPU time"), (0, "wall clock")):
+    med = {k: statistics.median(x[col] for x in v) for k, v in runs.items()}
+    print("median MB per second of %s; ratio = agentkv (or the baseline) / library" % title)
+    print("%-6s %-12s %-9s" % ("input", "encoding", "") + "".join("%14s" % h for h in ["MB/s"] + libs) +
+          "".join("%17s" % ("vs " + l) for l in libs))
+    for i in ("mix", "multi"):
+        for e in ("o200k_base", "cl100k_base"):
+            for b in bins:
+                a = med[(i, e, b)]
+                row = "%-6s %-12s %-9s" % (i, e, b) + "%14.2f" % a
+                row += "".join("%14.2f" % med[(i, e, l)] for l in libs)
+                row += "".join("%16.1fx" % (a / med[(i, e, l)]) for l in libs)
+                print(row)
 EOF
 echo "load average (1, 5, 15 min): before $load_before, after $load_after"
