@@ -271,56 +271,68 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
  * at every split point. */
 static int build_merges(struct akv_bpe_data *d, const char *path)
 {
-    size_t n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        uint64_t *merge = NULL, *filter = NULL;
-        if (pass == 1) {
-            size_t cap = 1, words = 1;
-            while (cap < n + n / 2 + 1)
-                cap <<= 1;
-            while (words * 64 < n * 8)
-                words <<= 1;
-            /* One block: owned[7], the table then the filter. */
-            merge = malloc((cap + words) * sizeof *merge);
-            d->owned[7] = merge;
-            if (merge == NULL)
-                return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
-            memset(merge, 0xff, cap * sizeof *merge);
-            filter = merge + cap;
-            memset(filter, 0, words * sizeof *filter);
-            d->merge = merge;
-            d->merge_mask = (uint32_t)(cap - 1);
-            d->filter = filter;
-            d->filter_mask = (uint32_t)(words - 1);
-        }
-        for (uint32_t r = 0; r < d->nranks; r++) {
-            uint32_t len = d->tok_len[r];
-            if (len < 2)
+    /* First the slots, in a growing array; then the table, sized for them. */
+    uint64_t *slots = NULL;
+    size_t n = 0, ncap = 0;
+    for (uint32_t r = 0; r < d->nranks; r++) {
+        uint32_t len = d->tok_len[r];
+        if (len < 2)
+            continue;
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        for (uint32_t k = 1; k < len; k++) {
+            uint32_t a = akv_bpe_rank(d, p, k);
+            uint32_t b = a == NONE ? NONE : akv_bpe_rank(d, p + k, len - k);
+            if (b == NONE)
                 continue;
-            const unsigned char *p = d->bytes + d->tok_off[r];
-            for (uint32_t k = 1; k < len; k++) {
-                uint32_t a = akv_bpe_rank(d, p, k);
-                uint32_t b = a == NONE ? NONE : akv_bpe_rank(d, p + k, len - k);
-                if (b == NONE)
-                    continue;
-                if (pass == 0) {
-                    n++;
-                    continue;
+            if (n == ncap) {
+                size_t nc = ncap ? ncap * 2 : 65536;
+                uint64_t *ns = realloc(slots, nc * sizeof *ns);
+                if (ns == NULL) {
+                    free(slots);
+                    return akv_fail(AKV_ENOMEM, "out of memory loading %s",
+                                    path);
                 }
-                uint32_t i = akv_bpe_merge_hash(a, b) & d->merge_mask, probe = 0;
-                while (merge[i] != UINT64_MAX) {
-                    i = (i + 1) & d->merge_mask;
-                    probe++;
-                }
-                if (probe > d->merge_max_probe)
-                    d->merge_max_probe = probe;
-                merge[i] = AKV_BPE_MERGE_SLOT(a, b, r);
-                uint64_t f = akv_bpe_filter_hash(a, b);
-                filter[(uint32_t)(f >> 40) & d->filter_mask] |=
-                    akv_bpe_filter_bits(f);
+                slots = ns;
+                ncap = nc;
             }
+            slots[n++] = AKV_BPE_MERGE_SLOT(a, b, r);
         }
     }
+    size_t cap = 1, words = 1;
+    while (cap < n + n / 2 + 1)
+        cap <<= 1;
+    while (words * 64 < n * 8)
+        words <<= 1;
+    /* One block: owned[7], the table then the filter. */
+    uint64_t *merge = malloc((cap + words) * sizeof *merge);
+    d->owned[7] = merge;
+    if (merge == NULL) {
+        free(slots);
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+    }
+    memset(merge, 0xff, cap * sizeof *merge);
+    uint64_t *filter = merge + cap;
+    memset(filter, 0, words * sizeof *filter);
+    d->merge = merge;
+    d->merge_mask = (uint32_t)(cap - 1);
+    d->filter = filter;
+    d->filter_mask = (uint32_t)(words - 1);
+    for (size_t t = 0; t < n; t++) {
+        uint64_t key = slots[t] >> AKV_BPE_RANK_BITS;
+        uint32_t a = (uint32_t)(key >> AKV_BPE_RANK_BITS);
+        uint32_t b = (uint32_t)(key & AKV_BPE_MAX_RANKS);
+        uint32_t i = akv_bpe_merge_hash(a, b) & d->merge_mask, probe = 0;
+        while (merge[i] != UINT64_MAX) {
+            i = (i + 1) & d->merge_mask;
+            probe++;
+        }
+        if (probe > d->merge_max_probe)
+            d->merge_max_probe = probe;
+        merge[i] = slots[t];
+        uint64_t f = akv_bpe_filter_hash(a, b);
+        filter[(uint32_t)(f >> 40) & d->filter_mask] |= akv_bpe_filter_bits(f);
+    }
+    free(slots);
     return AKV_OK;
 }
 
