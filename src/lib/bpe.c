@@ -497,8 +497,8 @@ struct work {
  * miss the CPU caches, while a text asks for the same pairs again and
  * again (the bytes of the characters of its script, its syllables).
  *
- * The piece cache maps a piece (3 .. PCACHE_MAX_LEN bytes that are not a
- * token) to its ids: words recur. Entries are direct-mapped by the piece's
+ * The piece cache maps a piece of 3 .. PCACHE_MAX_LEN bytes to its ids
+ * (one or more): words recur. Entries are direct-mapped by the piece's
  * akv_bpe_hash(); an entry's bytes and ids lie in pool at off (the bytes,
  * then the ids, 4-aligned; no ids when counting). When the pool is full it
  * is reused from the start and gen is bumped, which invalidates every
@@ -528,12 +528,12 @@ struct caches {
 };
 
 /* akv_bpe_merge() through the merge cache. */
-static inline __attribute__((always_inline)) uint32_t
-merge_rank(struct work *w, uint32_t a, uint32_t b)
+static inline uint32_t merge_rank(struct work *w, uint32_t a, uint32_t b)
 {
     if (w->c == NULL)
         return akv_bpe_merge(&w->e->d, a, b);
-    uint64_t *c = &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
+    uint64_t *c =
+        &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
     if (*c >> AKV_BPE_RANK_BITS == AKV_BPE_MERGE_KEY(a, b)) {
         uint32_t r = (uint32_t)(*c & MCACHE_NONE);
         return r == MCACHE_NONE ? NONE : r;
@@ -565,9 +565,9 @@ static inline int emit(struct work *w, uint32_t id)
 /*
  * BPE over a short piece (2 .. SMALL_PIECE bytes). Part i is token tok[i];
  * pr[i] is the rank of parts i and i+1 joined (akv_bpe_merge()), NONE when
- * that is not a token. Each round merges the
- * leftmost pair of lowest rank, so this is quadratic in the piece length,
- * which for short pieces beats any cleverer structure.
+ * that is not a token. Each round merges the leftmost pair of lowest rank,
+ * so this is quadratic in the piece length, which for short pieces beats
+ * any cleverer structure.
  */
 static int bpe_small(struct work *w, const unsigned char *p, size_t len)
 {
@@ -809,7 +809,8 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
 {
     const struct akv_bpe_data *d = &w->e->d;
     /* A piece that is a token by itself is that token, whatever merging
-     * would do; tiktoken decides the same way before merging. */
+     * would do; tiktoken decides the same way before merging. Pieces of
+     * three bytes or more go through the piece cache first. */
     if (len <= 2) {
         uint32_t r = akv_bpe_rank(d, p, len);
         return r != NONE ? emit(w, r) : bpe_small(w, p, len);

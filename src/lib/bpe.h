@@ -39,8 +39,9 @@ struct akv_bpe_data {
     uint32_t mask;      /* table size - 1 */
     uint32_t max_probe; /* a present key is at most this many slots on */
     /* A Bloom filter of the token byte strings (akv_bpe_filter_bits() of
-     * their akv_bpe_hash()), about eight bits per token: most pieces of
-     * text are not tokens, and the filter says so from the CPU's cache. */
+     * their akv_bpe_hash()), eight to sixteen bits per token: most pieces
+     * of text are not tokens, and the filter says so from the CPU's
+     * cache. */
     const uint64_t *tok_filter;
     uint32_t tok_filter_mask; /* words - 1 */
     const uint32_t *byte_rank;   /* 256: rank of each single byte */
