@@ -305,12 +305,15 @@ const struct cli_command commands[] = {
         "--ids prints the token ids, space-separated, in place of COUNT.\n"
         "Bytes that are not valid UTF-8 count as U+FFFD, as when the file is\n"
         "decoded to a string for tiktoken. A FILE that cannot be read is\n"
-        "reported and the others are still counted. Data: the npm tiktoken\n"
-        "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
+        "reported and the others are still counted. FILEs are read one at a\n"
+        "time and there may be any number of them ('xargs agentkv tokens'\n"
+        "works). With --json, one object per input; with --ids it holds\n"
+        "\"ids\" ([] for an empty input). Data: the npm tiktoken package,\n"
+        "found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
         "(docs/tokenizer.md). Does not open a store.",
         .opts = cmd_tokens_opts,
         .min_args = 0,
-        .max_args = CLI_MAX_POS,
+        .max_args = SIZE_MAX,
         .store_use = CLI_STORE_NONE,
         .run = cmd_tokens,
     },
@@ -488,6 +491,7 @@ int main(int argc, char **argv)
         dispatch(&ctx, &args, want_help) != 0 && !ctx.failed)
         cli_fail(&ctx, AKV_EINVAL, "command failed");
     cli_flush(&ctx);
+    cli_args_free(&args);
 
     if (ctx.store)
         akv_store_close(ctx.store);
