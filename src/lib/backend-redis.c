@@ -170,22 +170,22 @@
  * exact() first recounts its namespace as this script sees it. */
 #define LUA_WRITE_BODY \
     "local NA = 7\n" \
-    "local shadow, usage, ops, known, base = {}, {}, {}, {}, {}\n" \
+    "local shadow, hs, final, usage, ops, known, base = {}, {}, {}, {}, {}, {}, {}\n" \
     "local out = INDEP and {} or {'ok'}\n" \
-    "local function head(b, fresh)\n" \
+    "local function head(b)\n" \
     "  local h = known[b]\n" \
     "  if h then return h end\n" \
-    "  h = hdr(b, fresh)\n" \
-    "  if h and not fresh then known[b] = h end\n" \
+    "  h = hdr(b)\n" \
+    "  if h then known[b] = h end\n" \
     "  return h\n" \
     "end\n" \
     "local function get(v, key)\n" \
     "  local s = shadow[v]\n" \
-    "  if s and s[key] ~= nil then return s[key] end\n" \
+    "  if s and s[key] ~= nil then return s[key], hs[v][key] end\n" \
     "  local b = redis.call('HGET', v, key)\n" \
     "  base[v] = base[v] or {}\n" \
     "  base[v][key] = b\n" \
-    "  return b\n" \
+    "  return b, b and head(b)\n" \
     "end\n" \
     "local function use(v, u)\n" \
     "  local x = usage[v]\n" \
@@ -197,15 +197,14 @@
     "  end\n" \
     "  return x\n" \
     "end\n" \
-    "local function put(v, o, x, key, blob, exp)\n" \
-    "  shadow[v] = shadow[v] or {}\n" \
-    "  shadow[v][key] = blob\n" \
-    "  ops[#ops + 1] = {v, o, x, key, blob, exp}\n" \
+    "local function put(p)\n" \
+    "  local v = p.v\n" \
+    "  shadow[v], hs[v], final[v] = shadow[v] or {}, hs[v] or {}, final[v] or {}\n" \
+    "  shadow[v][p.key], hs[v][p.key], final[v][p.key] = p.blob, p.h, p\n" \
+    "  ops[#ops + 1] = p\n" \
     "end\n" \
     "local function del(v, o, x, key)\n" \
-    "  shadow[v] = shadow[v] or {}\n" \
-    "  shadow[v][key] = false\n" \
-    "  ops[#ops + 1] = {v, o, x, key, false}\n" \
+    "  put({v = v, o = o, x = x, key = key, blob = false})\n" \
     "end\n" \
     "local function exact(v, us)\n" \
     "  local b, e, seen, s = 0, 0, {}, shadow[v] or {}\n" \
@@ -225,13 +224,12 @@
     "  local list, seen = {}, {}\n" \
     "  for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n" \
     "    seen[k] = true\n" \
-    "    local b = get(v, k)\n" \
-    "    local h = head(b)\n" \
+    "    local b, h = get(v, k)\n" \
     "    if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n" \
     "  end\n" \
     "  for k, b in pairs(shadow[v] or {}) do\n" \
     "    if b and not seen[k] then\n" \
-    "      local h = head(b)\n" \
+    "      local h = hs[v][k]\n" \
     "      if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n" \
     "    end\n" \
     "  end\n" \
@@ -245,9 +243,8 @@
     "  local v, o, x = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n" \
     "  local us = use(v, KEYS[k + 4])\n" \
     "  if op ~= 'p' then\n" \
-    "    local old = get(v, key)\n" \
+    "    local old, oh = get(v, key)\n" \
     "    if im ~= '' then\n" \
-    "      local oh = old and head(old)\n" \
     "      local live = oh and not expired(oh, now)\n" \
     "      if not live or oh.sha ~= im then\n" \
     "        return {live and 'mismatch' or 'nomatch', i}\n" \
@@ -257,7 +254,6 @@
     "      if op == 'D' then return {'notfound', i} end\n" \
     "      out[#out + 1] = 0\n" \
     "    else\n" \
-    "      local oh = head(old)\n" \
     "      if not oh then exact(v, us) end\n" \
     "      us.b, us.e = us.b - #key - #old, us.e - 1\n" \
     "      del(v, o, x, key)\n" \
@@ -272,8 +268,7 @@
     "  if not nh then return redis.error_reply('malformed record') end\n" \
     "  local nb = #key + #blob\n" \
     "  while true do\n" \
-    "    local old = get(v, key)\n" \
-    "    local oh = old and head(old)\n" \
+    "    local old, oh = get(v, key)\n" \
     "    if old and not oh then exact(v, us) end\n" \
     "    local oexp = oh and expired(oh, now)\n" \
     "    local live = oh and not oexp\n" \
@@ -300,22 +295,18 @@
     "        us.b, us.e = us.b - e[2], us.e - 1\n" \
     "      end\n" \
     "    else\n" \
-    "      local ver, cat = nh.ver, nh.cat\n" \
-    "      if not restore then\n" \
-    "        ver = live and oh.ver + 1 or 1\n" \
-    "        cat = live and oh.cat or now\n" \
-    "        blob = seal(string.sub(blob, 1, 8) ..\n" \
-    "                    struct.pack('<i8i8', ver, cat) ..\n" \
-    "                    string.sub(blob, 25, 80),\n" \
-    "                    string.sub(blob, 89), nh.ctml)\n" \
-    "        known[blob] = {ver = ver, cat = cat, exp = nh.exp, vl = nh.vl,\n" \
-    "                       f = 2, ctml = nh.ctml, sha = nh.sha}\n" \
+    "      local h = nh\n" \
+    "      if restore then h = hdr(blob)\n" \
+    "      else\n" \
+    "        h = {ver = live and oh.ver + 1 or 1, cat = live and oh.cat or now,\n" \
+    "             exp = nh.exp, vl = nh.vl, f = 2, ctml = nh.ctml, sha = nh.sha}\n" \
     "      end\n" \
     "      us.b = math.max(us.b - ob, 0) + nb\n" \
     "      if not old then us.e = us.e + 1 end\n" \
-    "      put(v, o, x, key, blob, nh.exp)\n" \
-    "      out[#out + 1] = num(ver)\n" \
-    "      out[#out + 1] = num(cat)\n" \
+    "      put({v = v, o = o, x = x, key = key, blob = blob, h = h,\n" \
+    "           exp = nh.exp, seal = not restore})\n" \
+    "      out[#out + 1] = restore and nh.ver or h.ver\n" \
+    "      out[#out + 1] = restore and nh.cat or h.cat\n" \
     "      out[#out + 1] = live and 0 or 1\n" \
     "      return nil\n" \
     "    end\n" \
@@ -333,21 +324,28 @@
     "  end\n" \
     "end\n" \
     "for _, p in ipairs(ops) do\n" \
-    "  local v, key, blob = p[1], p[4], p[5]\n" \
-    "  if shadow[v][key] == blob then\n" \
+    "  local v, key, blob = p.v, p.key, p.blob\n" \
+    "  if final[v][key] == p then\n" \
     "    local was = base[v] and base[v][key]\n" \
     "    if blob then\n" \
+    "      if p.seal then\n" \
+    "        local h = p.h\n" \
+    "        blob = seal(string.sub(blob, 1, 8) ..\n" \
+    "                    struct.pack('<i8i8', h.ver, h.cat) ..\n" \
+    "                    string.sub(blob, 25, 80),\n" \
+    "                    string.sub(blob, 89), h.ctml)\n" \
+    "      end\n" \
     "      redis.call('HSET', v, key, blob)\n" \
-    "      if not was then redis.call('ZADD', p[2], 0, key) end\n" \
-    "      if p[6] ~= 0 then redis.call('ZADD', p[3], num(p[6]), key)\n" \
+    "      if not was then redis.call('ZADD', p.o, 0, key) end\n" \
+    "      if p.exp ~= 0 then redis.call('ZADD', p.x, num(p.exp), key)\n" \
     "      else\n" \
     "        local wh = was and head(was)\n" \
-    "        if not wh or wh.exp ~= 0 then redis.call('ZREM', p[3], key) end\n" \
+    "        if not wh or wh.exp ~= 0 then redis.call('ZREM', p.x, key) end\n" \
     "      end\n" \
     "    else\n" \
     "      redis.call('HDEL', v, key)\n" \
-    "      redis.call('ZREM', p[2], key)\n" \
-    "      redis.call('ZREM', p[3], key)\n" \
+    "      redis.call('ZREM', p.o, key)\n" \
+    "      redis.call('ZREM', p.x, key)\n" \
     "    end\n" \
     "  end\n" \
     "end\n" \
