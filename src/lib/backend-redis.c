@@ -50,7 +50,13 @@
  * every precondition and quota against a private view of the namespace
  * before it changes anything, then applies the whole change, so concurrent
  * writers in any number of processes can neither lose an update nor cross a
- * quota, and a refused batch leaves nothing behind. Scans read pages of
+ * quota, and a refused batch leaves nothing behind. The independent puts
+ * that a server gathers in one turn (redis_put_many) go as one script per
+ * namespace, PUTS: the same code, each put checked and applied on its own
+ * in arrival order (a refused one changes nothing, the others go on), so
+ * that Redis reads and writes the namespace's usage once and each key once
+ * for all of them: Redis runs scripts on its one thread, and the script,
+ * not the network, was the cost of a write. Scans read pages of
  * SCAN_PAGE keys, each page one consistent script call; they are not one
  * snapshot over a whole namespace, unlike LMDB.
  *
@@ -167,7 +173,14 @@
  * {'notfound', i}. The quota arithmetic is put_in_txn's in backend-lmdb.c,
  * in stored bytes: a record that does not decode is replaced like an
  * absent one and counts as live; as damage may have changed its length,
- * exact() first recounts its namespace as this script sees it. */
+ * exact() first recounts its namespace as this script sees it.
+ * The writes are decided first against a private view (shadow: each key's
+ * record as the writes so far left it, with its parsed header in hs, so a
+ * record is parsed and checked once per script), then applied: each key
+ * once, with the record of its last write, whose header (version,
+ * created_at, checksum) is sealed only then; the usage hash only if its
+ * figures changed, the order index only for a key that was absent. The
+ * same body is PUTS below, with INDEP true. */
 #define LUA_WRITE_BODY \
     "local NA = 7\n" \
     "local shadow, hs, final, usage, ops, known, base = {}, {}, {}, {}, {}, {}, {}\n" \
