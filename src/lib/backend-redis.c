@@ -1450,9 +1450,10 @@ static int puts_result(redis_backend *rb, const akv_write *w,
  * script, one read and one update of the usage counters per namespace,
  * one write per key (redirections are followed by akv_rc_pipeline). A
  * NOSCRIPT reply means the script did not run: that namespace's puts go
- * again on a call of their own, which loads it. A put whose connection failed has an unknown
- * outcome (unavailable), as with redis_put. Large records, and every put
- * when WAIT follows each write (?wait=N), go one at a time. */
+ * again on a call of their own, which loads it. A put whose connection
+ * failed has an unknown outcome (unavailable), as with redis_put. Large
+ * records, and every put when WAIT follows each write (?wait=N), go one
+ * at a time. */
 static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
                            akv_rec *out, int *created, int *rcs,
                            akv_error *errs)
@@ -1462,6 +1463,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     size_t *grp = calloc(n, sizeof *grp);   /* put → its group, or alone */
     size_t *head = calloc(n, sizeof *head); /* group → its first put */
     size_t *cnt = calloc(n, sizeof *cnt);   /* group → its puts */
+    size_t *pos = calloc(n, sizeof *pos);   /* group → puts placed so far */
     size_t *at = calloc(n, sizeof *at);     /* group → its first argument */
     struct ns_keys *nk = calloc(n, sizeof *nk);
     struct write_args *wa = calloc(n, sizeof *wa);
@@ -1473,7 +1475,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     redisReply **replies = calloc(n, sizeof *replies);
     const char **argv = NULL;
     size_t *lens = NULL, ng = 0, nargs = 0;
-    bool ok = grp && head && cnt && at && nk && wa && nks && slots &&
+    bool ok = grp && head && cnt && pos && at && nk && wa && nks && slots &&
               argcs && argvs && lenss && replies;
     for (size_t i = 0; ok && i < n; i++) {
         const akv_ns *ns = &w[i].ns;
@@ -1501,18 +1503,12 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         lens = calloc(nargs, sizeof *lens);
         ok = argv && lens;
     }
-    size_t *pos = cnt; /* reused below: group → puts placed so far */
-    size_t *total = head; /* and: group → its number of puts */
-    for (size_t g = 0; ok && g < ng; g++) {
-        total[g] = cnt[g];
-        pos[g] = 0;
-    }
     for (size_t i = 0; ok && i < n; i++) {
         size_t g = grp[i];
         if (g == alone)
             continue;
         akv_error_clear();
-        if (write_args(&w[i], pos[g]++, total[g], 'd', &nk[i], &wa[i],
+        if (write_args(&w[i], pos[g]++, cnt[g], 'd', &nk[i], &wa[i],
                        argv + at[g], lens + at[g]) != AKV_OK) {
             ok = false; /* out of memory: all go one at a time */
             break;
@@ -1520,14 +1516,14 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         slots[g] = (unsigned)nk[i].slot;
     }
     for (size_t g = 0; ok && g < ng; g++) {
-        snprintf(nks[g], sizeof nks[g], "%zu", 4 * total[g]);
+        snprintf(nks[g], sizeof nks[g], "%zu", 4 * cnt[g]);
         argv[at[g]] = "EVALSHA";
         lens[at[g]] = 7;
         argv[at[g] + 1] = rb->sha[S_PUTS];
         lens[at[g] + 1] = 40;
         argv[at[g] + 2] = nks[g];
         lens[at[g] + 2] = strlen(nks[g]);
-        argcs[g] = (int)(3 + 11 * total[g]);
+        argcs[g] = (int)(3 + 11 * cnt[g]);
         argvs[g] = argv + at[g];
         lenss[g] = lens + at[g];
     }
@@ -1550,7 +1546,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
             if (conn_take(rb, (int)slots[g], cn) == AKV_OK) {
                 r = replies[g] = run_script(rb, cn, S_PUTS, argcs[g],
                                             argv + at[g], lens + at[g],
-                                            (int)(4 * total[g]));
+                                            (int)(4 * cnt[g]));
                 if (r == NULL)
                     redis_fail(rb, cn->c, NULL, "writing entry");
                 conn_give(rb, cn);
@@ -1558,7 +1554,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
             perr = *akv_last_error();
         }
         bool whole = r && r->type == REDIS_REPLY_ARRAY &&
-                     r->elements == 4 * total[g];
+                     r->elements == 4 * cnt[g];
         for (size_t i = 0, p = 0; i < n; i++) {
             if (grp[i] != g)
                 continue;
@@ -1595,6 +1591,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     free(grp);
     free(head);
     free(cnt);
+    free(pos);
     free(at);
     free(nk);
     free(wa);
