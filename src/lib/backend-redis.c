@@ -50,7 +50,13 @@
  * every precondition and quota against a private view of the namespace
  * before it changes anything, then applies the whole change, so concurrent
  * writers in any number of processes can neither lose an update nor cross a
- * quota, and a refused batch leaves nothing behind. Scans read pages of
+ * quota, and a refused batch leaves nothing behind. The independent puts
+ * that a server gathers in one turn (redis_put_many) go as one script per
+ * namespace, PUTS: the same code, each put checked and applied on its own
+ * in arrival order (a refused one changes nothing, the others go on), so
+ * that Redis reads and writes the namespace's usage once and each key once
+ * for all of them: Redis runs scripts on its one thread, and the script,
+ * not the network, was the cost of a write. Scans read pages of
  * SCAN_PAGE keys, each page one consistent script call; they are not one
  * snapshot over a whole namespace, unlike LMDB.
  *
@@ -125,8 +131,8 @@
     "  local f = string.byte(b, 2)\n"                                        \
     "  local hl = (f == 1 and 80) or (f == 2 and 88) or nil\n"               \
     "  if not hl or #b < hl then return nil end\n"                           \
-    "  local ctl, ml = struct.unpack('<I2I4', b, 3)\n"                       \
-    "  local ver, cat, uat, exp, vl = struct.unpack('<i8i8i8i8i8', b, 9)\n"  \
+    "  local ctl, ml, ver, cat, uat, exp, vl =\n"                           \
+    "    struct.unpack('<I2I4i8i8i8i8i8', b, 3)\n"                           \
     "  if hl + ctl + ml + vl ~= #b then return nil end\n"                    \
     "  if f == 2 and not fresh and\n"                                        \
     "     string.sub(b, 81, 88) ~= sum8(string.sub(b, 1, 80),\n"              \
@@ -167,164 +173,216 @@
  * {'notfound', i}. The quota arithmetic is put_in_txn's in backend-lmdb.c,
  * in stored bytes: a record that does not decode is replaced like an
  * absent one and counts as live; as damage may have changed its length,
- * exact() first recounts its namespace as this script sees it. */
-static const char lua_write[] = LUA_PRELUDE
-    "local NA = 7\n"
-    "local shadow, usage, ops, out = {}, {}, {}, {'ok'}\n"
-    "local function get(v, key)\n"
-    "  local s = shadow[v]\n"
-    "  if s and s[key] ~= nil then return s[key] end\n"
-    "  return redis.call('HGET', v, key)\n"
-    "end\n"
-    "local function use(v, u)\n"
-    "  local x = usage[v]\n"
-    "  if not x then\n"
-    "    local r = redis.call('HMGET', u, 'bytes', 'entries', 'acct')\n"
-    "    x = {b = tonumber(r[1]) or 0, e = tonumber(r[2]) or 0, u = u}\n"
-    "    if r[3] ~= '2' then x.b, x.e = recount(v) end\n"
-    "    usage[v] = x\n"
-    "  end\n"
-    "  return x\n"
-    "end\n"
-    "local function put(v, o, x, key, blob, exp)\n"
-    "  shadow[v] = shadow[v] or {}\n"
-    "  shadow[v][key] = blob\n"
-    "  ops[#ops + 1] = {v, o, x, key, blob, exp}\n"
-    "end\n"
-    "local function del(v, o, x, key)\n"
-    "  shadow[v] = shadow[v] or {}\n"
-    "  shadow[v][key] = false\n"
-    "  ops[#ops + 1] = {v, o, x, key, false}\n"
-    "end\n"
-    "local function exact(v, us)\n"
-    "  local b, e, seen, s = 0, 0, {}, shadow[v] or {}\n"
-    "  local all = redis.call('HGETALL', v)\n"
-    "  for j = 1, #all, 2 do\n"
-    "    local k, val = all[j], all[j + 1]\n"
-    "    seen[k] = true\n"
-    "    if s[k] ~= nil then val = s[k] end\n"
-    "    if val then b, e = b + #k + #val, e + 1 end\n"
-    "  end\n"
-    "  for k, val in pairs(s) do\n"
-    "    if val and not seen[k] then b, e = b + #k + #val, e + 1 end\n"
-    "  end\n"
-    "  us.b, us.e = b, e\n"
-    "end\n"
-    "local function expired_list(v, x, now)\n"
-    "  local list, seen = {}, {}\n"
-    "  for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n"
-    "    seen[k] = true\n"
-    "    local b = get(v, k)\n"
-    "    local h = hdr(b)\n"
-    "    if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n"
-    "  end\n"
-    "  for k, b in pairs(shadow[v] or {}) do\n"
-    "    if b and not seen[k] then\n"
-    "      local h = hdr(b)\n"
-    "      if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n"
-    "    end\n"
-    "  end\n"
-    "  return list\n"
-    "end\n"
-    "for i = 1, #ARGV / NA do\n"
-    "  local a, k = (i - 1) * NA, (i - 1) * 4\n"
-    "  local op, key, blob = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]\n"
-    "  local now, quota = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
-    "  local im, flags = ARGV[a + 6], ARGV[a + 7]\n"
-    "  local v, o, x = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n"
-    "  local us = use(v, KEYS[k + 4])\n"
-    "  if op ~= 'p' then\n"
-    "    local old = get(v, key)\n"
-    "    if im ~= '' then\n"
-    "      local oh = old and hdr(old)\n"
-    "      local live = oh and not expired(oh, now)\n"
-    "      if not live or oh.sha ~= im then\n"
-    "        return {live and 'mismatch' or 'nomatch', i}\n"
-    "      end\n"
-    "    end\n"
-    "    if not old then\n"
-    "      if op == 'D' then return {'notfound', i} end\n"
-    "      out[#out + 1] = 0\n"
-    "    else\n"
-    "      local oh = hdr(old)\n"
-    "      if not oh then exact(v, us) end\n"
-    "      us.b, us.e = us.b - #key - #old, us.e - 1\n"
-    "      del(v, o, x, key)\n"
-    "      out[#out + 1] = (oh and expired(oh, now)) and 0 or 1\n"
-    "    end\n"
-    "    out[#out + 1] = 0\n"
-    "    out[#out + 1] = 0\n"
-    "  else\n"
-    "    local restore = string.find(flags, 'r', 1, true)\n"
-    "    local nh = hdr(blob, true)\n"
-    "    if not nh then return redis.error_reply('malformed record') end\n"
-    "    local nb = #key + #blob\n"
-    "    while true do\n"
-    "      local old = get(v, key)\n"
-    "      local oh = old and hdr(old)\n"
-    "      if old and not oh then exact(v, us) end\n"
-    "      local oexp = oh and expired(oh, now)\n"
-    "      local live = oh and not oexp\n"
-    "      local ob = old and #key + #old or 0\n"
-    "      if not restore then\n"
-    "        if string.find(flags, 'c', 1, true) and live then\n"
-    "          return {'exists', i}\n"
-    "        end\n"
-    "        if im ~= '' and (not live or oh.sha ~= im) then\n"
-    "          return {live and 'mismatch' or 'nomatch', i}\n"
-    "        end\n"
-    "      end\n"
-    "      local after = us.b - math.min(ob, us.b) + nb\n"
-    "      if nb > ob and after > quota then\n"
-    "        local ex, exb = expired_list(v, x, now), 0\n"
-    "        for _, e in ipairs(ex) do exb = exb + e[2] end\n"
-    "        local lv = math.max(us.b - exb, 0)\n"
-    "        local wb = lv - ((old and not oexp and ob <= lv) and ob or 0) + nb\n"
-    "        if #ex == 0 or wb > quota then\n"
-    "          return {'quota', i, num(lv), num(wb)}\n"
-    "        end\n"
-    "        for _, e in ipairs(ex) do\n"
-    "          del(v, o, x, e[1])\n"
-    "          us.b, us.e = us.b - e[2], us.e - 1\n"
-    "        end\n"
-    "      else\n"
-    "        local ver, cat = nh.ver, nh.cat\n"
-    "        if not restore then\n"
-    "          ver = live and oh.ver + 1 or 1\n"
-    "          cat = live and oh.cat or now\n"
-    "          blob = seal(string.sub(blob, 1, 8) ..\n"
-    "                      struct.pack('<i8i8', ver, cat) ..\n"
-    "                      string.sub(blob, 25, 80),\n"
-    "                      string.sub(blob, 89), nh.ctml)\n"
-    "        end\n"
-    "        us.b = math.max(us.b - ob, 0) + nb\n"
-    "        if not old then us.e = us.e + 1 end\n"
-    "        put(v, o, x, key, blob, nh.exp)\n"
-    "        out[#out + 1] = num(ver)\n"
-    "        out[#out + 1] = num(cat)\n"
-    "        out[#out + 1] = live and 0 or 1\n"
-    "        break\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "for _, p in ipairs(ops) do\n"
-    "  if p[5] then\n"
-    "    redis.call('HSET', p[1], p[4], p[5])\n"
-    "    redis.call('ZADD', p[2], 0, p[4])\n"
-    "    if p[6] ~= 0 then redis.call('ZADD', p[3], num(p[6]), p[4])\n"
-    "    else redis.call('ZREM', p[3], p[4]) end\n"
-    "  else\n"
-    "    redis.call('HDEL', p[1], p[4])\n"
-    "    redis.call('ZREM', p[2], p[4])\n"
-    "    redis.call('ZREM', p[3], p[4])\n"
-    "  end\n"
-    "end\n"
-    "for v, us in pairs(usage) do\n"
-    "  redis.call('HSET', us.u, 'bytes', num(math.max(us.b, 0)),\n"
-    "             'entries', num(math.max(us.e, 0)), 'acct', '2')\n"
-    "end\n"
-    "return out\n";
+ * exact() first recounts its namespace as this script sees it.
+ * The writes are decided first against a private view (shadow: each key's
+ * record as the writes so far left it, with its parsed header in hs, so a
+ * record is parsed and checked once per script), then applied: each key
+ * once, with the record of its last write, whose header (version,
+ * created_at, checksum) is sealed only then; the usage hash only if its
+ * figures changed, the order index only for a key that was absent. The
+ * same body is PUTS below, with INDEP true. */
+#define LUA_WRITE_BODY \
+    "local NA = 7\n" \
+    "local shadow, hs, final, usage, ops, known, base = {}, {}, {}, {}, {}, {}, {}\n" \
+    "local out = INDEP and {} or {'ok'}\n" \
+    "local function head(b)\n" \
+    "  local h = known[b]\n" \
+    "  if h then return h end\n" \
+    "  h = hdr(b)\n" \
+    "  if h then known[b] = h end\n" \
+    "  return h\n" \
+    "end\n" \
+    "local function get(v, key)\n" \
+    "  local s = shadow[v]\n" \
+    "  if s and s[key] ~= nil then return s[key], hs[v][key] end\n" \
+    "  local b = redis.call('HGET', v, key)\n" \
+    "  base[v] = base[v] or {}\n" \
+    "  base[v][key] = b\n" \
+    "  return b, b and head(b)\n" \
+    "end\n" \
+    "local function use(v, u)\n" \
+    "  local x = usage[v]\n" \
+    "  if not x then\n" \
+    "    local r = redis.call('HMGET', u, 'bytes', 'entries', 'acct')\n" \
+    "    x = {b = tonumber(r[1]) or 0, e = tonumber(r[2]) or 0, u = u}\n" \
+    "    if r[3] ~= '2' then x.b, x.e = recount(v) else x.b0, x.e0 = x.b, x.e end\n" \
+    "    usage[v] = x\n" \
+    "  end\n" \
+    "  return x\n" \
+    "end\n" \
+    "local function put(p)\n" \
+    "  local v = p.v\n" \
+    "  shadow[v], hs[v], final[v] = shadow[v] or {}, hs[v] or {}, final[v] or {}\n" \
+    "  shadow[v][p.key], hs[v][p.key], final[v][p.key] = p.blob, p.h, p\n" \
+    "  ops[#ops + 1] = p\n" \
+    "end\n" \
+    "local function del(v, o, x, key)\n" \
+    "  put({v = v, o = o, x = x, key = key, blob = false})\n" \
+    "end\n" \
+    "local function exact(v, us)\n" \
+    "  local b, e, seen, s = 0, 0, {}, shadow[v] or {}\n" \
+    "  local all = redis.call('HGETALL', v)\n" \
+    "  for j = 1, #all, 2 do\n" \
+    "    local k, val = all[j], all[j + 1]\n" \
+    "    seen[k] = true\n" \
+    "    if s[k] ~= nil then val = s[k] end\n" \
+    "    if val then b, e = b + #k + #val, e + 1 end\n" \
+    "  end\n" \
+    "  for k, val in pairs(s) do\n" \
+    "    if val and not seen[k] then b, e = b + #k + #val, e + 1 end\n" \
+    "  end\n" \
+    "  us.b, us.e = b, e\n" \
+    "end\n" \
+    "local function expired_list(v, x, now)\n" \
+    "  local list, seen = {}, {}\n" \
+    "  for _, k in ipairs(redis.call('ZRANGEBYSCORE', x, '-inf', num(now))) do\n" \
+    "    seen[k] = true\n" \
+    "    local b, h = get(v, k)\n" \
+    "    if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n" \
+    "  end\n" \
+    "  for k, b in pairs(shadow[v] or {}) do\n" \
+    "    if b and not seen[k] then\n" \
+    "      local h = hs[v][k]\n" \
+    "      if h and expired(h, now) then list[#list + 1] = {k, #k + #b} end\n" \
+    "    end\n" \
+    "  end\n" \
+    "  return list\n" \
+    "end\n" \
+    "local function one(i)\n" \
+    "  local a, k = (i - 1) * NA, (i - 1) * 4\n" \
+    "  local op, key, blob = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]\n" \
+    "  local now, quota = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n" \
+    "  local im, flags = ARGV[a + 6], ARGV[a + 7]\n" \
+    "  local v, o, x = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n" \
+    "  local us = use(v, KEYS[k + 4])\n" \
+    "  if op ~= 'p' then\n" \
+    "    local old, oh = get(v, key)\n" \
+    "    if im ~= '' then\n" \
+    "      local live = oh and not expired(oh, now)\n" \
+    "      if not live or oh.sha ~= im then\n" \
+    "        return {live and 'mismatch' or 'nomatch', i}\n" \
+    "      end\n" \
+    "    end\n" \
+    "    if not old then\n" \
+    "      if op == 'D' then return {'notfound', i} end\n" \
+    "      out[#out + 1] = 0\n" \
+    "    else\n" \
+    "      if not oh then exact(v, us) end\n" \
+    "      us.b, us.e = us.b - #key - #old, us.e - 1\n" \
+    "      del(v, o, x, key)\n" \
+    "      out[#out + 1] = (oh and expired(oh, now)) and 0 or 1\n" \
+    "    end\n" \
+    "    out[#out + 1] = 0\n" \
+    "    out[#out + 1] = 0\n" \
+    "    return nil\n" \
+    "  end\n" \
+    "  local restore = string.find(flags, 'r', 1, true)\n" \
+    "  local nh = hdr(blob, true)\n" \
+    "  if not nh then return redis.error_reply('malformed record') end\n" \
+    "  local nb = #key + #blob\n" \
+    "  while true do\n" \
+    "    local old, oh = get(v, key)\n" \
+    "    if old and not oh then exact(v, us) end\n" \
+    "    local oexp = oh and expired(oh, now)\n" \
+    "    local live = oh and not oexp\n" \
+    "    local ob = old and #key + #old or 0\n" \
+    "    if not restore then\n" \
+    "      if string.find(flags, 'c', 1, true) and live then\n" \
+    "        return {'exists', i}\n" \
+    "      end\n" \
+    "      if im ~= '' and (not live or oh.sha ~= im) then\n" \
+    "        return {live and 'mismatch' or 'nomatch', i}\n" \
+    "      end\n" \
+    "    end\n" \
+    "    local after = us.b - math.min(ob, us.b) + nb\n" \
+    "    if nb > ob and after > quota then\n" \
+    "      local ex, exb = expired_list(v, x, now), 0\n" \
+    "      for _, e in ipairs(ex) do exb = exb + e[2] end\n" \
+    "      local lv = math.max(us.b - exb, 0)\n" \
+    "      local wb = lv - ((old and not oexp and ob <= lv) and ob or 0) + nb\n" \
+    "      if #ex == 0 or wb > quota then\n" \
+    "        return {'quota', i, num(lv), num(wb)}\n" \
+    "      end\n" \
+    "      for _, e in ipairs(ex) do\n" \
+    "        del(v, o, x, e[1])\n" \
+    "        us.b, us.e = us.b - e[2], us.e - 1\n" \
+    "      end\n" \
+    "    else\n" \
+    "      local h = nh\n" \
+    "      if restore then h = hdr(blob)\n" \
+    "      else\n" \
+    "        h = {ver = live and oh.ver + 1 or 1, cat = live and oh.cat or now,\n" \
+    "             exp = nh.exp, vl = nh.vl, f = 2, ctml = nh.ctml, sha = nh.sha}\n" \
+    "      end\n" \
+    "      us.b = math.max(us.b - ob, 0) + nb\n" \
+    "      if not old then us.e = us.e + 1 end\n" \
+    "      put({v = v, o = o, x = x, key = key, blob = blob, h = h,\n" \
+    "           exp = nh.exp, seal = not restore})\n" \
+    "      out[#out + 1] = restore and nh.ver or h.ver\n" \
+    "      out[#out + 1] = restore and nh.cat or h.cat\n" \
+    "      out[#out + 1] = live and 0 or 1\n" \
+    "      return nil\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n" \
+    "for i = 1, #ARGV / NA do\n" \
+    "  if INDEP then out[#out + 1] = 'ok' end\n" \
+    "  local no = one(i)\n" \
+    "  if no then\n" \
+    "    if not INDEP or no.err then return no end\n" \
+    "    out[#out] = no[1]\n" \
+    "    out[#out + 1] = no[3] or 0\n" \
+    "    out[#out + 1] = no[4] or 0\n" \
+    "    out[#out + 1] = 0\n" \
+    "  end\n" \
+    "end\n" \
+    "for _, p in ipairs(ops) do\n" \
+    "  local v, key, blob = p.v, p.key, p.blob\n" \
+    "  if final[v][key] == p then\n" \
+    "    local was = base[v] and base[v][key]\n" \
+    "    if blob then\n" \
+    "      if p.seal then\n" \
+    "        local h = p.h\n" \
+    "        blob = seal(string.sub(blob, 1, 8) ..\n" \
+    "                    struct.pack('<i8i8', h.ver, h.cat) ..\n" \
+    "                    string.sub(blob, 25, 80),\n" \
+    "                    string.sub(blob, 89), h.ctml)\n" \
+    "      end\n" \
+    "      redis.call('HSET', v, key, blob)\n" \
+    "      if not was then redis.call('ZADD', p.o, 0, key) end\n" \
+    "      if p.exp ~= 0 then redis.call('ZADD', p.x, num(p.exp), key)\n" \
+    "      else\n" \
+    "        local wh = was and head(was)\n" \
+    "        if not wh or wh.exp ~= 0 then redis.call('ZREM', p.x, key) end\n" \
+    "      end\n" \
+    "    else\n" \
+    "      redis.call('HDEL', v, key)\n" \
+    "      redis.call('ZREM', p.o, key)\n" \
+    "      redis.call('ZREM', p.x, key)\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n" \
+    "for v, us in pairs(usage) do\n" \
+    "  local b, e = math.max(us.b, 0), math.max(us.e, 0)\n" \
+    "  if b ~= us.b0 or e ~= us.e0 then\n" \
+    "    redis.call('HSET', us.u, 'bytes', num(b), 'entries', num(e),\n" \
+    "               'acct', '2')\n" \
+    "  end\n" \
+    "end\n" \
+    "return out\n"
+
+static const char lua_write[] = LUA_PRELUDE "local INDEP = false\n"
+    LUA_WRITE_BODY;
+
+/* PUTS: independent puts of one namespace, each applied or refused on
+ * its own (as if by one WRITE each, in order), in one script: one read
+ * of the usage counters and one write of them for all, a key written
+ * once however many of the puts name it. KEYS and ARGV as for WRITE.
+ * Returns four entries per put: 'ok', version, created_at, created; or
+ * the refusal ('exists', 'mismatch', 'nomatch', 'quota' with live and
+ * would_be, then 0) of that put alone. */
+static const char lua_puts[] = LUA_PRELUDE "local INDEP = true\n"
+    LUA_WRITE_BODY;
 
 /* REMOVE: KEYS v, o, x, u; ARGV mode ('all' or 'expired'), now.
  * Returns {removed, live_removed}. */
@@ -401,9 +459,9 @@ static const char lua_touch[] = LUA_PRELUDE
     "else redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end\n"
     "return 1\n";
 
-enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_UPGRADE, S_COUNT };
+enum { S_WRITE, S_REMOVE, S_SCAN, S_TOUCH, S_UPGRADE, S_PUTS, S_COUNT };
 static const char *const scripts[S_COUNT] = {lua_write, lua_remove, lua_scan,
-                                             lua_touch, lua_upgrade};
+                                             lua_touch, lua_upgrade, lua_puts};
 
 /* ---- SIGPIPE ------------------------------------------------------------
  *
@@ -1229,6 +1287,38 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
     return AKV_OK;
 }
 
+/* The error that refusal st of write x stands for (exists, mismatch,
+ * nomatch, notfound; quota with live and would, the namespace's figures,
+ * both non-NULL); any other st: an unexpected reply. */
+static int write_refusal(redis_backend *rb, redisContext *c, const char *st,
+                         const akv_write *x, const redisReply *live_r,
+                         const redisReply *would_r)
+{
+    long long live = 0, would = 0;
+    if (strcmp(st, "exists") == 0)
+        return akv_fail(AKV_EPRECONDITION,
+                        "key already exists (create-only write)");
+    if (strcmp(st, "mismatch") == 0)
+        return akv_fail(AKV_EPRECONDITION,
+                        "current SHA-256 does not match If-Match");
+    if (strcmp(st, "nomatch") == 0)
+        return akv_fail(AKV_EPRECONDITION,
+                        "no current entry to match If-Match");
+    if (strcmp(st, "notfound") == 0)
+        return akv_fail(AKV_ENOTFOUND, "no such entry");
+    if (strcmp(st, "quota") == 0 && live_r && would_r &&
+        reply_int(live_r, &live) == 0 && reply_int(would_r, &would) == 0)
+        return akv_fail_quota(
+            x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
+            "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
+            "this write would make %llu (stored bytes count value, "
+            "metadata and key)",
+            akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
+            x->ns.sandbox, (unsigned long long)live,
+            (unsigned long long)x->quota, (unsigned long long)would);
+    return redis_fail(rb, c, NULL, "writing entry");
+}
+
 /* Reads the write script's reply r: "ok" with 3 numbers per write into
  * res, or the failure (exists, mismatch, nomatch, notfound, quota with the
  * index of the write and its figures) as the error it stands for. */
@@ -1238,46 +1328,21 @@ static int write_result(redis_backend *rb, redisContext *c, redisReply *r,
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
         r->element[0]->type != REDIS_REPLY_STRING)
         return redis_fail(rb, c, r, "writing entry");
-    int rc = AKV_OK;
     const char *st = r->element[0]->str;
-    long long idx = 0, live = 0, would = 0;
+    long long idx = 0;
     if (r->elements >= 2)
         reply_int(r->element[1], &idx);
     const akv_write *x = idx >= 1 && (size_t)idx <= n ? &w[idx - 1] : w;
-    if (strcmp(st, "ok") == 0) {
-        if (r->elements != 1 + 3 * n) {
-            rc = redis_fail(rb, c, NULL, "writing entry");
-        } else {
-            for (size_t i = 0; i < 3 * n; i++)
-                if (reply_int(r->element[1 + i], &res[i]) != 0)
-                    rc = redis_fail(rb, c, NULL, "writing entry");
-        }
-    } else if (strcmp(st, "exists") == 0) {
-        rc = akv_fail(AKV_EPRECONDITION,
-                      "key already exists (create-only write)");
-    } else if (strcmp(st, "mismatch") == 0) {
-        rc = akv_fail(AKV_EPRECONDITION,
-                      "current SHA-256 does not match If-Match");
-    } else if (strcmp(st, "nomatch") == 0) {
-        rc = akv_fail(AKV_EPRECONDITION,
-                      "no current entry to match If-Match");
-    } else if (strcmp(st, "notfound") == 0) {
-        rc = akv_fail(AKV_ENOTFOUND, "no such entry");
-    } else if (strcmp(st, "quota") == 0 && r->elements == 4 &&
-               reply_int(r->element[2], &live) == 0 &&
-               reply_int(r->element[3], &would) == 0) {
-        rc = akv_fail_quota(
-            x->ns.scope, (uint64_t)live, x->quota, (uint64_t)would,
-            "%s quota of sandbox %.*s: %llu bytes used, quota %llu, "
-            "this write would make %llu (stored bytes count value, "
-            "metadata and key)",
-            akv_scope_name(x->ns.scope), (int)x->ns.sandbox_len,
-            x->ns.sandbox, (unsigned long long)live,
-            (unsigned long long)x->quota, (unsigned long long)would);
-    } else {
-        rc = redis_fail(rb, c, NULL, "writing entry");
-    }
-    return rc;
+    if (strcmp(st, "ok") != 0)
+        return write_refusal(rb, c, st, x,
+                             r->elements == 4 ? r->element[2] : NULL,
+                             r->elements == 4 ? r->element[3] : NULL);
+    if (r->elements != 1 + 3 * n)
+        return redis_fail(rb, c, NULL, "writing entry");
+    for (size_t i = 0; i < 3 * n; i++)
+        if (reply_int(r->element[1 + i], &res[i]) != 0)
+            return redis_fail(rb, c, NULL, "writing entry");
+    return AKV_OK;
 }
 
 /* Runs the write script over w[0..n) (all of one namespace, in order):
@@ -1360,87 +1425,158 @@ static int redis_put(akv_backend *be, const akv_write *w, akv_rec *out,
     return AKV_OK;
 }
 
-/* Independent puts, pipelined: each its own WRITE script over its own
- * namespace (atomic alone, as redis_put), all sent at once to each node,
- * the replies read in order — one round trip per node for all of them. A
- * reply that redirects or says NOSCRIPT means the script did not run: that
- * put goes again on its own. A put whose connection failed has an unknown
- * outcome (unavailable), as with redis_put. Large records, and every put
- * when WAIT follows each write (?wait=N), go one at a time. */
-#define PUT_ARGC (3 + 4 + 7)
+/* The results of put w from its four entries e[0..4) of a PUTS reply. */
+static int puts_result(redis_backend *rb, const akv_write *w,
+                       redisReply *const *e, akv_rec *out, int *created)
+{
+    long long res[3];
+    if (e[0]->type != REDIS_REPLY_STRING)
+        return redis_fail(rb, NULL, NULL, "writing entry");
+    if (strcmp(e[0]->str, "ok") != 0)
+        return write_refusal(rb, NULL, e[0]->str, w, e[1], e[2]);
+    for (int j = 0; j < 3; j++)
+        if (reply_int(e[1 + j], &res[j]) != 0)
+            return redis_fail(rb, NULL, NULL, "writing entry");
+    stored(w, res, out);
+    *created = (int)res[2];
+    return AKV_OK;
+}
+
+/* Independent puts, pipelined and grouped: the puts of one namespace go
+ * to Redis as one PUTS script (each applied or refused on its own, in
+ * order, as by a WRITE of its own: atomic alone, as redis_put), the
+ * scripts of all namespaces sent at once to each node, the replies read
+ * in order — one round trip per node for all of them, and in Redis one
+ * script, one read and one update of the usage counters per namespace,
+ * one write per key (redirections are followed by akv_rc_pipeline). A
+ * NOSCRIPT reply means the script did not run: that namespace's puts go
+ * again on a call of their own, which loads it. A put whose connection
+ * failed has an unknown outcome (unavailable), as with redis_put. Large
+ * records, and every put when WAIT follows each write (?wait=N), go one
+ * at a time. */
 static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
                            akv_rec *out, int *created, int *rcs,
                            akv_error *errs)
 {
     redis_backend *rb = (redis_backend *)be;
+    const size_t alone = (size_t)-1;
+    size_t *grp = calloc(n, sizeof *grp);   /* put → its group, or alone */
+    size_t *head = calloc(n, sizeof *head); /* group → its first put */
+    size_t *cnt = calloc(n, sizeof *cnt);   /* group → its puts */
+    size_t *pos = calloc(n, sizeof *pos);   /* group → puts placed so far */
+    size_t *at = calloc(n, sizeof *at);     /* group → its first argument */
     struct ns_keys *nk = calloc(n, sizeof *nk);
     struct write_args *wa = calloc(n, sizeof *wa);
-    const char *(*av)[PUT_ARGC] = calloc(n, sizeof *av);
-    size_t(*al)[PUT_ARGC] = calloc(n, sizeof *al);
+    char(*nks)[16] = calloc(n, sizeof *nks);
     unsigned *slots = calloc(n, sizeof *slots);
     int *argcs = calloc(n, sizeof *argcs);
     const char ***argvs = calloc(n, sizeof *argvs);
     const size_t **lenss = calloc(n, sizeof *lenss);
     redisReply **replies = calloc(n, sizeof *replies);
-    bool *alone = calloc(n, sizeof *alone);
-    size_t m = 0; /* pipelined: the first m of idx */
-    size_t *idx = calloc(n, sizeof *idx);
-    bool ok = nk && wa && av && al && slots && argcs && argvs && lenss &&
-              replies && alone && idx;
+    const char **argv = NULL;
+    size_t *lens = NULL, ng = 0, nargs = 0;
+    bool ok = grp && head && cnt && pos && at && nk && wa && nks && slots &&
+              argcs && argvs && lenss && replies;
     for (size_t i = 0; ok && i < n; i++) {
-        akv_error_clear();
+        const akv_ns *ns = &w[i].ns;
+        grp[i] = alone;
         if (rb->url.wait_replicas > 0 ||
-            write_args(&w[i], 0, 1, 'd', &nk[i], &wa[i], av[m], al[m]) !=
-                AKV_OK ||
-            wa[i].blob_len >= BIG_WRITE) {
-            alone[i] = true;
+            akv_rec_encoded_size(&w[i].rec) >= BIG_WRITE)
             continue;
+        size_t g = 0;
+        while (g < ng && !(w[head[g]].ns.scope == ns->scope &&
+                           w[head[g]].ns.sandbox_len == ns->sandbox_len &&
+                           memcmp(w[head[g]].ns.sandbox, ns->sandbox,
+                                  ns->sandbox_len) == 0))
+            g++;
+        if (g == ng)
+            head[ng++] = i;
+        grp[i] = g;
+        cnt[g]++;
+    }
+    for (size_t g = 0; ok && g < ng; g++) {
+        at[g] = nargs;
+        nargs += 3 + 11 * cnt[g];
+    }
+    if (ok && ng > 0) {
+        argv = calloc(nargs, sizeof *argv);
+        lens = calloc(nargs, sizeof *lens);
+        ok = argv && lens;
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t g = grp[i];
+        if (g == alone)
+            continue;
+        akv_error_clear();
+        if (write_args(&w[i], pos[g]++, cnt[g], 'd', &nk[i], &wa[i],
+                       argv + at[g], lens + at[g]) != AKV_OK) {
+            ok = false; /* out of memory: all go one at a time */
+            break;
         }
-        av[m][0] = "EVALSHA";
-        al[m][0] = 7;
-        av[m][1] = rb->sha[S_WRITE];
-        al[m][1] = 40;
-        av[m][2] = "4";
-        al[m][2] = 1;
-        slots[m] = (unsigned)nk[i].slot;
-        argcs[m] = PUT_ARGC;
-        argvs[m] = av[m];
-        lenss[m] = al[m];
-        idx[m++] = i;
+        slots[g] = (unsigned)nk[i].slot;
+    }
+    for (size_t g = 0; ok && g < ng; g++) {
+        snprintf(nks[g], sizeof nks[g], "%zu", 4 * cnt[g]);
+        argv[at[g]] = "EVALSHA";
+        lens[at[g]] = 7;
+        argv[at[g] + 1] = rb->sha[S_PUTS];
+        lens[at[g] + 1] = 40;
+        argv[at[g] + 2] = nks[g];
+        lens[at[g] + 2] = strlen(nks[g]);
+        argcs[g] = (int)(3 + 11 * cnt[g]);
+        argvs[g] = argv + at[g];
+        lenss[g] = lens + at[g];
     }
     int prc = AKV_OK;
     akv_error perr = {0};
-    if (ok && m > 0) {
-        prc = pipeline(rb, m, slots, argcs, (const char *const *const *)argvs,
+    if (ok && ng > 0) {
+        prc = pipeline(rb, ng, slots, argcs, (const char *const *const *)argvs,
                        lenss, false, replies);
         perr = *akv_last_error();
     }
-    for (size_t j = 0; ok && j < m; j++) {
-        size_t i = idx[j];
-        redisReply *r = replies[j];
-        long long res[3];
-        akv_error_clear();
-        if (prc != AKV_OK) {
-            akv_error_restore(&perr);
-            rcs[i] = prc;
-        } else if (r && r->type == REDIS_REPLY_ERROR &&
-                   strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            alone[i] = true; /* not run: again, loading the script */
-        } else if (r == NULL) {
-            rcs[i] = akv_fail(AKV_EUNAVAILABLE, "writing entry: %s: "
-                              "connection failed", rb->where);
-        } else if ((rcs[i] = write_result(rb, NULL, r, &w[i], 1, res)) ==
-                   AKV_OK) {
-            stored(&w[i], res, &out[i]);
-            created[i] = (int)res[2];
-        }
-        if (!alone[i])
-            errs[i] = *akv_last_error();
-        if (r)
+    for (size_t g = 0; ok && g < ng; g++) {
+        redisReply *r = replies[g];
+        if (prc == AKV_OK && r && r->type == REDIS_REPLY_ERROR &&
+            strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            /* Not run: again on its own connection, loading the script. */
             freeReplyObject(r);
+            replies[g] = r = NULL;
+            struct conn cnb, *cn = &cnb;
+            akv_error_clear();
+            if (conn_take(rb, (int)slots[g], cn) == AKV_OK) {
+                r = replies[g] = run_script(rb, cn, S_PUTS, argcs[g],
+                                            argv + at[g], lens + at[g],
+                                            (int)(4 * cnt[g]));
+                if (r == NULL)
+                    redis_fail(rb, cn->c, NULL, "writing entry");
+                conn_give(rb, cn);
+            }
+            perr = *akv_last_error();
+        }
+        bool whole = r && r->type == REDIS_REPLY_ARRAY &&
+                     r->elements == 4 * cnt[g];
+        for (size_t i = 0, p = 0; i < n; i++) {
+            if (grp[i] != g)
+                continue;
+            akv_error_clear();
+            if (prc != AKV_OK || r == NULL) {
+                akv_error_restore(&perr);
+                rcs[i] = perr.code != AKV_OK
+                             ? perr.code
+                             : akv_fail(AKV_EUNAVAILABLE, "writing entry: "
+                                        "%s: connection failed", rb->where);
+            } else if (!whole) {
+                rcs[i] = redis_fail(rb, NULL, r, "writing entry");
+            } else {
+                rcs[i] = puts_result(rb, &w[i], r->element + 4 * p, &out[i],
+                                     &created[i]);
+            }
+            errs[i] = *akv_last_error();
+            p++;
+        }
     }
     for (size_t i = 0; i < n; i++) {
-        if (ok && !alone[i])
+        if (ok && grp[i] != alone)
             continue;
         akv_error_clear();
         rcs[i] = redis_put(be, &w[i], &out[i], &created[i]);
@@ -1449,17 +1585,24 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     if (wa)
         for (size_t i = 0; i < n; i++)
             free(wa[i].blob);
+    for (size_t g = 0; replies && g < ng; g++)
+        if (replies[g])
+            freeReplyObject(replies[g]);
+    free(grp);
+    free(head);
+    free(cnt);
+    free(pos);
+    free(at);
     free(nk);
     free(wa);
-    free(av);
-    free(al);
+    free(nks);
     free(slots);
     free(argcs);
     free(argvs);
     free(lenss);
     free(replies);
-    free(alone);
-    free(idx);
+    free(argv);
+    free(lens);
 }
 
 static int redis_del(akv_backend *be, const akv_ns *ns, const char *key,

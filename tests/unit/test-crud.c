@@ -837,6 +837,86 @@ static void put_many_answers_each_request_like_put(void **state)
     akv_config_free(cfg);
 }
 
+/* Several puts of one key in one akv_put_many (on Redis: one script for
+ * the namespace, the key written once) each answer as a put of its own,
+ * in order: versions 1, 2, 3, created only for the first, a refused one
+ * (create-only, quota) in between changes nothing, and the namespace's
+ * usage counts the last record once, exactly as the same puts one by one
+ * in another sandbox. */
+static void put_many_of_one_key_applies_each_in_order(void **state)
+{
+    (void)state;
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.project", "quota", "1KiB"));
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    static char big[2000];
+    memset(big, 'b', sizeof big);
+    akv_put_opts create;
+    akv_put_opts_init(&create);
+    create.create_only = 1;
+    static const struct {
+        const char *key, *value;
+        int create_only;
+        int rc, created;
+        uint64_t version;
+    } step[] = {
+        {.key = "k", .value = "a1", .rc = AKV_OK, .created = 1, .version = 1},
+        {.key = "k", .value = "a22", .rc = AKV_OK, .version = 2},
+        {.key = "k", .value = "a3", .create_only = 1,
+         .rc = AKV_EPRECONDITION},
+        {.key = "big", .rc = AKV_EQUOTA},
+        {.key = "k", .value = "a4", .rc = AKV_OK, .version = 3},
+        {.key = "j", .value = "j1", .rc = AKV_OK, .created = 1, .version = 1},
+    };
+    enum { N = sizeof step / sizeof step[0] };
+    akv_put_req q[N];
+    memset(q, 0, sizeof q);
+    for (size_t i = 0; i < N; i++) {
+        q[i].sandbox = "sb5";
+        q[i].scope = AKV_SCOPE_PROJECT;
+        q[i].key = step[i].key;
+        q[i].key_len = strlen(step[i].key);
+        q[i].value = step[i].value ? step[i].value : big;
+        q[i].value_len = step[i].value ? strlen(step[i].value) : sizeof big;
+        q[i].opts = step[i].create_only ? &create : NULL;
+    }
+    assert_ok(akv_put_many(ts.store, q, N));
+    for (size_t i = 0; i < N; i++) {
+        if (q[i].rc != step[i].rc)
+            fail_msg("request %zu: %s, expected %s (%s)", i,
+                     akv_err_name(q[i].rc), akv_err_name(step[i].rc),
+                     q[i].error.message);
+        if (q[i].rc != AKV_OK)
+            continue;
+        assert_int_equal(q[i].created, step[i].created);
+        assert_int_equal(q[i].meta.version, step[i].version);
+    }
+    assert_int_equal(q[4].meta.created_at, q[0].meta.created_at);
+    want_value(&ts, "sb5", AKV_SCOPE_PROJECT, "k", "a4", 2);
+    want_value(&ts, "sb5", AKV_SCOPE_PROJECT, "j", "j1", 2);
+    want_missing(&ts, "sb5", AKV_SCOPE_PROJECT, "big");
+    akv_value *v = NULL;
+    assert_ok(akv_get(ts.store, "sb5", AKV_SCOPE_PROJECT, "k", 1, &v));
+    assert_int_equal(akv_value_meta(v)->version, 3);
+    akv_value_release(v);
+    for (size_t i = 0; i < N; i++)
+        if (step[i].rc == AKV_OK)
+            assert_ok(put_str(&ts, "sb6", AKV_SCOPE_PROJECT, step[i].key,
+                              step[i].value));
+    akv_scope_stats a[AKV_SCOPE_COUNT], b[AKV_SCOPE_COUNT];
+    size_t na = 0, nb = 0;
+    assert_ok(akv_stats(ts.store, "sb5", AKV_SCOPE_PROJECT, a, &na));
+    assert_ok(akv_stats(ts.store, "sb6", AKV_SCOPE_PROJECT, b, &nb));
+    assert_int_equal(na, 1);
+    assert_int_equal(nb, 1);
+    assert_int_equal(a[0].entries, 2);
+    assert_int_equal(a[0].bytes, b[0].bytes);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +942,7 @@ int main(void)
         cmocka_unit_test(default_limit_accepts_50mib_and_refuses_one_byte_more),
         cmocka_unit_test(get_many_answers_each_request_like_get),
         cmocka_unit_test(put_many_answers_each_request_like_put),
+        cmocka_unit_test(put_many_of_one_key_applies_each_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
