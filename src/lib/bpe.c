@@ -606,6 +606,24 @@ static inline uint32_t small_key(uint32_t r, size_t i)
     return r >= AKV_BPE_MAX_RANKS ? SMALL_DEAD : SMALL_KEY(r, i);
 }
 
+/* The smallest of key[0 .. n), n a multiple of 4, four at a time (GCC and
+ * Clang vector extensions; SSE2 on x86-64). */
+typedef uint32_t small_vec __attribute__((vector_size(16)));
+
+static inline uint32_t small_min(const uint32_t *key, size_t n)
+{
+    small_vec m;
+    memcpy(&m, key, sizeof m);
+    for (size_t i = 4; i < n; i += 4) {
+        small_vec x;
+        memcpy(&x, key + i, sizeof x);
+        small_vec lt = (small_vec)(x < m);
+        m = (x & lt) | (m & ~lt);
+    }
+    uint32_t a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
+    return a < b ? a : b;
+}
+
 static int bpe_small(struct work *w, const unsigned char *p, size_t len)
 {
     const akv_encoding *e = w->e;
@@ -620,10 +638,13 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
         next[i] = (uint8_t)(i + 1);
         prev[i] = (uint8_t)(i - 1); /* 255 for the first: never read */
     }
+    /* Keys from len on, to a multiple of four, are dead (as is the last
+     * part's). */
+    size_t nkeys = (len + 3) & ~(size_t)3;
+    for (size_t i = len; i < nkeys; i++)
+        key[i] = SMALL_DEAD;
     for (;;) {
-        uint32_t best = SMALL_DEAD;
-        for (size_t i = 0; i + 1 < len; i++)
-            best = key[i] < best ? key[i] : best;
+        uint32_t best = small_min(key, nkeys);
         if (best == SMALL_DEAD)
             break;
         /* Merge part i with its right neighbour j. */
