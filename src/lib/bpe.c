@@ -45,7 +45,7 @@
 #endif
 
 #define NONE AKV_BPE_NONE
-#define SMALL_PIECE 32       /* longer pieces use the heap merge */
+#define SMALL_PIECE 64       /* longer pieces use the heap merge */
 
 /* ------------------------------------------------------------------------ */
 /* Patterns                                                                 */
@@ -593,7 +593,7 @@ static inline int emit(struct work *w, uint32_t id)
  * this is quadratic in the piece length, which for short pieces beats any
  * cleverer structure.
  */
-#define SMALL_SHIFT 5 /* 1 << SMALL_SHIFT >= SMALL_PIECE */
+#define SMALL_SHIFT 6 /* 1 << SMALL_SHIFT >= SMALL_PIECE */
 #define SMALL_KEY(r, i) ((r) << SMALL_SHIFT | (uint32_t)(i))
 #define SMALL_DEAD UINT32_MAX /* above every key */
 
