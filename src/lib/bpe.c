@@ -554,11 +554,17 @@ merge_rank(struct work *w, uint32_t a, uint32_t b)
         return akv_bpe_merge(&w->e->d, a, b);
     uint64_t *c =
         &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
+    /* The merge table's filter word is fetched before the cache slot is
+     * compared, so that when both miss the CPU caches the two waits
+     * overlap. */
+    const struct akv_bpe_data *d = &w->e->d;
+    uint32_t fw = (uint32_t)(akv_bpe_filter_hash(a, b) >> 40);
+    __builtin_prefetch(&d->filter[fw & d->filter_mask]);
     if (*c >> AKV_BPE_RANK_BITS == AKV_BPE_MERGE_KEY(a, b)) {
         uint32_t r = (uint32_t)(*c & MCACHE_NONE);
         return r == MCACHE_NONE ? NONE : r;
     }
-    uint32_t r = akv_bpe_merge(&w->e->d, a, b);
+    uint32_t r = akv_bpe_merge(d, a, b);
     *c = AKV_BPE_MERGE_SLOT(a, b, r == NONE ? MCACHE_NONE : r);
     return r;
 }
