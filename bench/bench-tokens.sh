@@ -4,12 +4,14 @@
 # compiled to WASM), js-tiktoken and gpt-tokenizer (pure JavaScript), at the
 # versions pinned by bench/package-lock.json.
 #
-# Two inputs of 1 MiB, both from tests/tokenizer/gen-corpus.cjs
+# Three inputs of 1 MiB, all from tests/tokenizer/gen-corpus.cjs
 # (deterministic): "mix", the project's Markdown/code mix (English prose,
-# lists, tables, code in six languages, JSON, URLs), and "multi", a
+# lists, tables, code in six languages, JSON, URLs), "multi", a
 # multilingual mix (Chinese, Japanese, Korean, Arabic, Hindi, Thai, Russian,
 # Greek, emoji with ZWJ sequences and flags, sentences mixing scripts, code
-# with comments in those scripts). Both encodings, o200k_base and
+# with comments in those scripts; Chinese and Japanese characters with the
+# skewed frequencies of real text), and "multi-uniform", the same mix with
+# those characters drawn uniformly. Both encodings, o200k_base and
 # cl100k_base.
 #
 # Before timing, the ids of every library on every input must equal
@@ -42,7 +44,7 @@ reps=${2:-2}
 copies=${3:-32}
 libs=(tiktoken js-tiktoken gpt-tokenizer)
 encodings=(o200k_base cl100k_base)
-inputs=(mix multi)
+inputs=(mix multi multi-uniform)
 
 die() {
     echo "bench-tokens: $*" >&2
@@ -123,9 +125,11 @@ for ((r = 1; r <= rounds; r++)); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$tmp/results" "${libs[@]}" <<'EOF'
+python3 - "$tmp/results" "${#libs[@]}" "${libs[@]}" "${inputs[@]}" <<'EOF'
 import statistics, sys
-libs = sys.argv[2:]
+nlibs = int(sys.argv[2])
+libs = sys.argv[3:3 + nlibs]
+inputs = sys.argv[3 + nlibs:]
 runs = {}
 for line in open(sys.argv[1]):
     i, e, who, wall, cpu = line.split()
@@ -134,13 +138,13 @@ bins = ["agentkv"] + (["baseline"] if ("mix", "o200k_base", "baseline") in runs 
 for col, title in ((1, "CPU time"), (0, "wall clock")):
     med = {k: statistics.median(x[col] for x in v) for k, v in runs.items()}
     print("median MB per second of %s; ratio = agentkv (or the baseline) / library" % title)
-    print("%-6s %-12s %-9s" % ("input", "encoding", "") + "".join("%14s" % h for h in ["MB/s"] + libs) +
+    print("%-13s %-12s %-9s" % ("input", "encoding", "") + "".join("%14s" % h for h in ["MB/s"] + libs) +
           "".join("%17s" % ("vs " + l) for l in libs))
-    for i in ("mix", "multi"):
+    for i in inputs:
         for e in ("o200k_base", "cl100k_base"):
             for b in bins:
                 a = med[(i, e, b)]
-                row = "%-6s %-12s %-9s" % (i, e, b) + "%14.2f" % a
+                row = "%-13s %-12s %-9s" % (i, e, b) + "%14.2f" % a
                 row += "".join("%14.2f" % med[(i, e, l)] for l in libs)
                 row += "".join("%16.1fx" % (a / med[(i, e, l)]) for l in libs)
                 print(row)

@@ -45,7 +45,7 @@
 #endif
 
 #define NONE AKV_BPE_NONE
-#define SMALL_PIECE 32       /* longer pieces use the heap merge */
+#define SMALL_PIECE 64       /* longer pieces use the heap merge */
 
 /* ------------------------------------------------------------------------ */
 /* Patterns                                                                 */
@@ -384,8 +384,27 @@ static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
                 continue;
             }
         }
-        if (s[i] < 0x80) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
             i++;
+            continue;
+        }
+        /* The common well-formed sequences first, without utf8_seq():
+         * two bytes (no new code point takes two), and three bytes not led
+         * by ED (surrogates), whose cp >> 8 comes from the first two. */
+        if (c >= 0xc2 && c <= 0xdf && n - i >= 2 &&
+            (s[i + 1] & 0xc0) == 0x80) {
+            i += 2;
+            continue;
+        }
+        if (c >= 0xe0 && c != 0xed && c <= 0xef && n - i >= 3 &&
+            (s[i + 1] & 0xc0) == 0x80 && (c != 0xe0 || s[i + 1] >= 0xa0) &&
+            (s[i + 2] & 0xc0) == 0x80) {
+            uint32_t b = (uint32_t)(c & 0x0f) << 4 | (s[i + 1] & 0x3f) >> 2;
+            if (*first_new == n && (new_blocks[b / 64] >> (b % 64) & 1) &&
+                is_new_char(s + i, 3))
+                *first_new = i;
+            i += 3;
             continue;
         }
         long k = utf8_seq(s + i, n - i);
@@ -528,17 +547,24 @@ struct caches {
 };
 
 /* akv_bpe_merge() through the merge cache. */
-static inline uint32_t merge_rank(struct work *w, uint32_t a, uint32_t b)
+static inline __attribute__((always_inline)) uint32_t
+merge_rank(struct work *w, uint32_t a, uint32_t b)
 {
     if (w->c == NULL)
         return akv_bpe_merge(&w->e->d, a, b);
     uint64_t *c =
         &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
+    /* The merge table's filter word is fetched before the cache slot is
+     * compared, so that when both miss the CPU caches the two waits
+     * overlap. */
+    const struct akv_bpe_data *d = &w->e->d;
+    uint32_t fw = (uint32_t)(akv_bpe_filter_hash(a, b) >> 40);
+    __builtin_prefetch(&d->filter[fw & d->filter_mask]);
     if (*c >> AKV_BPE_RANK_BITS == AKV_BPE_MERGE_KEY(a, b)) {
         uint32_t r = (uint32_t)(*c & MCACHE_NONE);
         return r == MCACHE_NONE ? NONE : r;
     }
-    uint32_t r = akv_bpe_merge(&w->e->d, a, b);
+    uint32_t r = akv_bpe_merge(d, a, b);
     *c = AKV_BPE_MERGE_SLOT(a, b, r == NONE ? MCACHE_NONE : r);
     return r;
 }
@@ -563,42 +589,88 @@ static inline int emit(struct work *w, uint32_t id)
 }
 
 /*
- * BPE over a short piece (2 .. SMALL_PIECE bytes). Part i is token tok[i];
- * pr[i] is the rank of parts i and i+1 joined (akv_bpe_merge()), NONE when
- * that is not a token. Each round merges the leftmost pair of lowest rank,
- * so this is quadratic in the piece length, which for short pieces beats
- * any cleverer structure.
+ * BPE over a short piece (2 .. SMALL_PIECE bytes). Parts are indexed by
+ * the offset of their first byte (a part keeps its index when it absorbs
+ * its right neighbour) and linked by next[]. key[i] packs part i's pair
+ * rank with its right neighbour above its index, SMALL_KEY(r, i), and is
+ * SMALL_DEAD for a part that was absorbed or has no mergeable neighbour:
+ * the smallest key is then the leftmost pair of lowest rank, which each
+ * round merges. Finding it is a branch-free minimum over the piece, so
+ * this is quadratic in the piece length, which for short pieces beats any
+ * cleverer structure.
  */
+#define SMALL_SHIFT 6 /* 1 << SMALL_SHIFT >= SMALL_PIECE */
+#define SMALL_KEY(r, i) ((r) << SMALL_SHIFT | (uint32_t)(i))
+#define SMALL_DEAD UINT32_MAX /* above every key */
+
+/* The key of part i with pair rank r. Ranks are below AKV_BPE_MAX_RANKS
+ * (2^21); a larger value, NONE or one read from a damaged table file's
+ * pair_rank, counts as no pair, so that a key's index bits are always a
+ * part of the piece. */
+static inline uint32_t small_key(uint32_t r, size_t i)
+{
+    return r >= AKV_BPE_MAX_RANKS ? SMALL_DEAD : SMALL_KEY(r, i);
+}
+
+/* The smallest of key[0 .. n), n a multiple of 4, four at a time (GCC and
+ * Clang vector extensions; SSE2 on x86-64). */
+typedef uint32_t small_vec __attribute__((vector_size(16)));
+
+static inline uint32_t small_min(const uint32_t *key, size_t n)
+{
+    small_vec m;
+    memcpy(&m, key, sizeof m);
+    for (size_t i = 4; i < n; i += 4) {
+        small_vec x;
+        memcpy(&x, key + i, sizeof x);
+        small_vec lt = (small_vec)(x < m);
+        m = (x & lt) | (m & ~lt);
+    }
+    uint32_t a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
+    return a < b ? a : b;
+}
+
 static int bpe_small(struct work *w, const unsigned char *p, size_t len)
 {
     const akv_encoding *e = w->e;
-    uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
-    size_t m = len;
+    uint32_t tok[SMALL_PIECE], key[SMALL_PIECE];
+    uint8_t next[SMALL_PIECE], prev[SMALL_PIECE];
     for (size_t i = 0; i < len; i++) {
         tok[i] = e->d.byte_rank[p[i]];
-        pr[i] = i + 1 < len ? e->d.pair_rank[(size_t)p[i] << 8 | p[i + 1]]
-                            : NONE;
+        key[i] = i + 1 < len
+                     ? small_key(
+                           e->d.pair_rank[(size_t)p[i] << 8 | p[i + 1]], i)
+                     : SMALL_DEAD;
+        next[i] = (uint8_t)(i + 1);
+        prev[i] = (uint8_t)(i - 1); /* 255 for the first: never read */
     }
+    /* Keys from len on, to a multiple of four, are dead (as is the last
+     * part's). */
+    size_t nkeys = (len + 3) & ~(size_t)3;
+    for (size_t i = len; i < nkeys; i++)
+        key[i] = SMALL_DEAD;
     for (;;) {
-        uint32_t best = NONE;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < m; i++)
-            if (pr[i] < best) {
-                best = pr[i];
-                bi = i;
-            }
-        if (best == NONE)
+        uint32_t best = small_min(key, nkeys);
+        if (best == SMALL_DEAD)
             break;
-        /* Merge parts bi and bi+1. */
-        tok[bi] = best;
-        memmove(tok + bi + 1, tok + bi + 2, (m - bi - 2) * sizeof *tok);
-        memmove(pr + bi + 1, pr + bi + 2, (m - bi - 2) * sizeof *pr);
-        m--;
-        pr[bi] = bi + 1 < m ? merge_rank(w, best, tok[bi + 1]) : NONE;
-        if (bi > 0)
-            pr[bi - 1] = merge_rank(w, tok[bi - 1], best);
+        /* Merge part i with its right neighbour j. */
+        size_t i = best & ((1u << SMALL_SHIFT) - 1), j = next[i];
+        uint32_t t = best >> SMALL_SHIFT;
+        tok[i] = t;
+        key[j] = SMALL_DEAD;
+        next[i] = next[j];
+        if (next[j] < len) {
+            prev[next[j]] = (uint8_t)i;
+            key[i] = small_key(merge_rank(w, t, tok[next[j]]), i);
+        } else {
+            key[i] = SMALL_DEAD;
+        }
+        if (i > 0) {
+            size_t k = prev[i];
+            key[k] = small_key(merge_rank(w, tok[k], t), k);
+        }
     }
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < len; i = next[i]) {
         int rc = emit(w, tok[i]);
         if (rc != AKV_OK)
             return rc;

@@ -6,7 +6,8 @@
 # on the shipped corpus (tests/tokenizer/corpus: prose, Markdown, code, JSON,
 # CJK, emoji and ZWJ sequences, combining marks, Arabic/Hebrew, runs of
 # spaces, newlines and digits, contractions, invalid UTF-8, ...), on a 1 MiB
-# Markdown/code mix, a 1 MiB multilingual mix, that mix with letters, marks
+# Markdown/code mix, two 1 MiB multilingual mixes (Chinese and Japanese
+# characters by real-text frequency, and uniformly), one with letters, marks
 # and digits of Unicode 15/16 strewn in, the Markdown mix with one such
 # letter inside a word, and every code point of planes 0-3 and 14 in small
 # contexts, all generated here (tests/tokenizer/gen-corpus.cjs, fixed
@@ -256,9 +257,12 @@ node "$TOK/gen-corpus.cjs" mix 1048576 "$TMP/mix-1MiB.md" || fail "gen-corpus mi
 node "$TOK/gen-corpus.cjs" codepoints "$TMP/codepoints.txt" || fail "gen-corpus codepoints failed"
 [ "$(wc -c <"$TMP/mix-1MiB.md")" -eq 1048576 ] || fail "the mix is not 1 MiB"
 # The multilingual mix (CJK, Arabic, Devanagari, Thai, emoji, mixed
-# scripts, code), the same with a Unicode 15/16 letter, mark or digit every
+# scripts, code), the same with its Chinese and Japanese characters drawn
+# uniformly, the same with a Unicode 15/16 letter, mark or digit every
 # 4 KiB, and with a single such letter inside a word in the middle.
 node "$TOK/gen-corpus.cjs" multi 1048576 "$TMP/multi-1MiB.txt" || fail "gen-corpus multi failed"
+node "$TOK/gen-corpus.cjs" multi-uniform 1048576 "$TMP/multi-uniform.txt" ||
+    fail "gen-corpus multi-uniform failed"
 node "$TOK/gen-corpus.cjs" rare 1048576 4096 "$TMP/rare.txt" || fail "gen-corpus rare failed"
 {
     head -c 524288 "$TMP/mix-1MiB.md"
@@ -266,8 +270,10 @@ node "$TOK/gen-corpus.cjs" rare 1048576 4096 "$TMP/rare.txt" || fail "gen-corpus
     tail -c 524288 "$TMP/mix-1MiB.md"
 } >"$TMP/one-letter.md"
 [ "$(wc -c <"$TMP/multi-1MiB.txt")" -eq 1048576 ] || fail "the multilingual mix is not 1 MiB"
+[ "$(wc -c <"$TMP/multi-uniform.txt")" -eq 1048576 ] || fail "the uniform mix is not 1 MiB"
+cmp -s "$TMP/multi-1MiB.txt" "$TMP/multi-uniform.txt" && fail "the two multilingual mixes are the same"
 files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt" "$TMP/multi-1MiB.txt"
-    "$TMP/rare.txt" "$TMP/one-letter.md")
+    "$TMP/multi-uniform.txt" "$TMP/rare.txt" "$TMP/one-letter.md")
 [ "${#files[@]}" -ge 20 ] || fail "the shipped corpus is missing (${#files[@]} files)"
 
 for enc in o200k_base cl100k_base; do

@@ -9,13 +9,19 @@
 //   node gen-corpus.cjs multi BYTES OUT  a multilingual mix of exactly BYTES
 //                                        bytes: Chinese, Japanese, Korean,
 //                                        Arabic, Hindi, Thai, Russian, Greek
-//                                        and Latin prose (random characters
-//                                        for Chinese and Japanese, Zipf-
+//                                        and Latin prose (Chinese and
+//                                        Japanese characters with the skewed
+//                                        frequencies of real text, Zipf-
 //                                        distributed words for the others),
 //                                        emoji (ZWJ
 //                                        sequences, skin tones, flags),
 //                                        sentences that mix scripts, and code
 //                                        with comments and strings in them
+//   node gen-corpus.cjs multi-uniform BYTES OUT
+//                                        the same mix with every Chinese and
+//                                        Japanese character drawn uniformly
+//                                        from its list (the harder case for
+//                                        caches: few character pairs recur)
 //   node gen-corpus.cjs rare BYTES EVERY OUT
 //                                        the multilingual mix of BYTES bytes
 //                                        with a letter, mark or digit that
@@ -164,11 +170,40 @@ const SCRIPTS = {
 const EMOJI = ["😀", "😂", "🥲", "👍", "👍🏽", "👩‍💻", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇯🇵", "🇫🇷", "🇮🇳",
   "❤️", "✨", "🚀", "🔥", "🎉", "🤖", "🧠", "📦", "✅", "❌", "⚠️", "🙏🏿", "🧑🏻‍🔬", "1️⃣", "©️", "🫠"];
 
-function generateMulti(bytes) {
+// Rank r (0-based) of a list of n items drawn with weight 1 / (r + 1 + q):
+// Zipf-Mandelbrot, the shape of character frequencies in Chinese and
+// Japanese text (with q = 10 the ten most frequent of the 465 Chinese
+// characters make 18% of the draws, the hundred most frequent 62%).
+function zipfTable(n, q) {
+  const cum = [];
+  for (let r = 0, t = 0; r < n; r++) cum.push(t += 1 / (r + 1 + q));
+  return cum;
+}
+function zipfDraw(cum, rnd) {
+  const x = rnd() * cum[cum.length - 1];
+  let lo = 0, hi = cum.length - 1;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] < x) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+// The multilingual mix. Chinese and Japanese characters come from the
+// lists in SCRIPTS, which are in order of frequency: uniformly when
+// `uniform`, else by zipfTable(..., 10), with one Chinese character in ten
+// instead drawn uniformly from the whole CJK Unified Ideographs block (the
+// long tail of rare characters that real text has).
+function generateMulti(bytes, uniform) {
   const rnd = prng(0x6d756c74);
   const pick = (a) => a[Math.floor(rnd() * a.length)];
   const int = (n) => Math.floor(rnd() * n);
   const keys = Object.keys(SCRIPTS);
+  const charZipf = {};
+  for (const k of keys) if (SCRIPTS[k].chars) charZipf[k] = zipfTable(SCRIPTS[k].chars.length, 10);
+  const char = (k) => {
+    const chars = SCRIPTS[k].chars;
+    if (uniform) return chars[int(chars.length)];
+    if (k === "zh" && rnd() < 0.1) return String.fromCodePoint(0x4e00 + int(0x9fa6 - 0x4e00));
+    return chars[zipfDraw(charZipf[k], rnd)];
+  };
   // Each word-based script gets a vocabulary as real text has one: its
   // listed words plus 2,000 made-up ones (two or three fragments of listed
   // words), drawn with Zipf's law, so that frequent words recur and most
@@ -203,7 +238,7 @@ function generateMulti(bytes) {
     let out = "";
     if (s.chars) {
       for (let i = 0; i < n * 3; i++) {
-        out += s.chars[int(s.chars.length)];
+        out += char(k);
         if (rnd() < 0.08) out += s.sep[int(s.sep.length)];
       }
       return out + s.sep[int(s.sep.length)];
@@ -282,10 +317,10 @@ function generateCodepoints() {
 
 function main() {
   const [mode, a, b] = process.argv.slice(2);
-  if ((mode === "mix" || mode === "multi") && a && b) {
+  if ((mode === "mix" || mode === "multi" || mode === "multi-uniform") && a && b) {
     const n = Number(a);
     if (!Number.isInteger(n) || n < 1) throw new Error("BYTES must be a positive integer");
-    fs.writeFileSync(b, (mode === "mix" ? generateMix : generateMulti)(n));
+    fs.writeFileSync(b, mode === "mix" ? generateMix(n) : generateMulti(n, mode === "multi-uniform"));
   } else if (mode === "rare" && a && b && process.argv[5]) {
     const n = Number(a), every = Number(b);
     if (!Number.isInteger(n) || n < 1 || !Number.isInteger(every) || every < 1)
@@ -294,7 +329,7 @@ function main() {
   } else if (mode === "codepoints" && a) {
     fs.writeFileSync(a, generateCodepoints());
   } else {
-    console.error("usage: gen-corpus.cjs mix|multi BYTES OUT | rare BYTES EVERY OUT | codepoints OUT");
+    console.error("usage: gen-corpus.cjs mix|multi|multi-uniform BYTES OUT | rare BYTES EVERY OUT | codepoints OUT");
     process.exit(2);
   }
 }
