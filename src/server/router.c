@@ -126,7 +126,9 @@ const struct route routes[] = {
         .methods = HTTP_POST,
         .pattern = "/mcp",
         .auth = AUTH_PUBLIC,
-        .body = BODY_VALUE,
+        /* A tools/call that writes a value of max_value_size carries it
+         * JSON-escaped, like a memory command. */
+        .body = BODY_COMMAND,
         .blocking = 1,
         .handler = http_mcp_post,
         .summary = "MCP streamable HTTP (checks the bearer token itself)",

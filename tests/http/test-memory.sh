@@ -184,6 +184,39 @@ areq GET /v1/sandboxes/sb1/kv/project/memories/over
 expect_status 404
 pass
 
+t "over MCP too: memory create of a file of exactly max_value_size"
+"$PY" - "$PORT" "$ADMIN" "$MAX" <<'EOF' || fail "MCP over HTTP at max_value_size"
+import http.client, json, sys
+port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+def post(body, sid=None):
+    h = {"Authorization": "Bearer " + token, "X-Agentkv-Sandbox": "sb1",
+         "Content-Type": "application/json",
+         "Accept": "application/json, text/event-stream"}
+    if sid:
+        h["Mcp-Session-Id"] = sid
+        h["MCP-Protocol-Version"] = "2025-06-18"
+    data = json.dumps(body)
+    conn.request("POST", "/mcp", data, h)
+    r = conn.getresponse()
+    return r.status, r.getheader("Mcp-Session-Id"), r.read(), len(data)
+st, sid, b, _ = post({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                      "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                 "clientInfo": {"name": "limits", "version": "0"}}})
+assert st == 200 and sid, (st, b)
+text = ('a\n"\nb' * n)[:n]
+call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "memory", "arguments": {
+            "command": "create", "path": "/memories/mcp-big", "file_text": text}}}
+st, _, b, size = post(call, sid)
+assert size > n * 3 // 2, size
+assert st == 200 and b'File created successfully' in b and b'"isError":true' not in b, (st, b[:300])
+EOF
+areq GET /v1/sandboxes/sb1/kv/project/memories/mcp-big
+expect_status 200
+[ "$(stat -c %s "$BODY")" = $MAX ] || fail "stored $(stat -c %s "$BODY") bytes"
+pass
+
 t "a body over twice max_value_size plus 64 KiB is refused before it is read"
 head -c $((2 * MAX + 65536 + 1)) /dev/zero | tr '\0' ' ' >"$TMP/huge.json"
 mem @"$TMP/huge.json"
