@@ -32,7 +32,7 @@ DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
 	python3 python3-httpx python3-pytest mypy wrk nodejs curl e2fsprogs \
-	chromium zsh fish
+	chromium zsh fish nutcracker
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -81,6 +81,12 @@ deps:
 	@# npm ci only when the lockfile is newer than the last install.
 	@if [ -f tests/mcp/package-lock.json ] && [ ! tests/mcp/node_modules/.package-lock.json -nt tests/mcp/package-lock.json ]; then \
 	  (cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# The official MCP conformance suite, two lines of it (0.1.x and
+	@# 0.2), each pinned by its own lockfile, and the Node 22 binary it
+	@# needs (the system node may be older), pinned the same way.
+	@for d in tests/conformance/node tests/conformance/v01 tests/conformance/v02; do \
+	  if [ -f $$d/package-lock.json ] && [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
 	@# The dashboard's browser test drives Debian's chromium with
 	@# playwright-core, pinned by tests/browser/package-lock.json (no
 	@# browser download: the test names /usr/bin/chromium).
@@ -94,6 +100,11 @@ deps:
 	@# clients/typescript/package-lock.json; the client has no runtime deps.
 	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
 	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
+	@# LangGraph.js and its checkpointer validation suite (vitest) for
+	@# clients/langgraph, pinned by its package-lock.json, with the Node
+	@# its tests run on (the npm `node` package: vitest needs Node >= 20).
+	@if [ -f clients/langgraph/package-lock.json ] && [ ! clients/langgraph/node_modules/.package-lock.json -nt clients/langgraph/package-lock.json ]; then \
+	  (cd clients/langgraph && npm ci --no-audit --no-fund --loglevel=error); fi
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -17,7 +17,10 @@
 # backend >= 0.5 x redis-benchmark GET (each agentkv GET is an HTTP request
 # plus a Redis round trip and a SHA-256 check of the value).
 #
-# Usage: bench/bench-redis.sh [AGENTKV_BINARY]
+# Usage: bench/bench-redis.sh [--cluster] [AGENTKV_BINARY]
+#   --cluster          on a 3-master + 3-replica Redis Cluster instead:
+#                      agentkv through one and through two servers against
+#                      redis-benchmark --cluster (see cluster_bench below)
 #   BENCH_SECONDS=5    duration of each wrk run (redis-benchmark runs for
 #                      about as long: its request count is sized from a
 #                      short calibration)
@@ -34,6 +37,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_NAME=bench-redis
 . "$ROOT/bench/lib.sh"
+CLUSTER=0
+[ "${1:-}" = --cluster ] && { CLUSTER=1; shift; }
 AGENTKV=${1:-${AGENTKV:-$ROOT/build/agentkv}}
 SECONDS_RUN=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -58,6 +63,167 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# median "RPS P99 [BAD];…" → "RPS P99 BAD": the run of the median RPS, with
+# BAD summed over the rounds.
+median() {
+    python3 -c '
+import sys
+runs = [r.split() for r in sys.argv[1].split(";") if r.strip()]
+runs.sort(key=lambda r: float(r[0]))
+m = runs[len(runs) // 2]
+print(m[0], m[1], sum(int(r[2]) for r in runs if len(r) > 2))' "$1"
+}
+
+
+# start NAME DIR BACKEND ACCESS_LOG: serves in the background, waits for
+# its "listening on" line.
+start() {
+    local name=$1 dir=$2 backend=$3 log=$4
+    "$AGENTKV" --backend "$backend" --dir "$dir" serve --listen 127.0.0.1:0 \
+        --no-seed --tokens "$TMP/tokens" --access-log "$log" ${THREADS[@]+"${THREADS[@]}"} \
+        >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    PIDS+=($!)
+    eval "${name}_PID=$!"
+    for _ in $(seq 1 100); do
+        grep -q "listening on" "$TMP/$name.err" 2>/dev/null && break
+        sleep 0.1
+    done
+}
+
+# ---- cluster mode --------------------------------------------------------------
+#
+# bench-redis.sh --cluster: a Redis Cluster of 3 masters and 3 replicas
+# (tests/cluster/cluster.sh: appendonly yes, appendfsync always on every
+# node), and in the same run, interleaved:
+#
+#   redis-benchmark --cluster        SET and GET, random keys over all slots
+#   agentkv through one server       GET and PUT, 64 sandboxes (namespaces
+#                                    spread over the three masters)
+#   agentkv through two servers      the same, the connections split
+#                                    between two servers given two
+#                                    different nodes (two wrk at once)
+#
+# Each agentkv write is acknowledged once its master has it on disk (no
+# WAIT: ?wait=1 adds a replica round trip per write). Every process shares
+# this machine's cores, so the ratios, not the rates, carry over; see
+# docs/operations.md (Redis Cluster, sizing).
+cluster_bench() {
+    . "$ROOT/tests/cluster/cluster.sh"
+    trap 'cleanup; cluster_stop' EXIT
+    cluster_start "$TMP/cluster" >/dev/null ||
+        { echo "bench-redis: the cluster did not start" >&2; exit 1; }
+    TOKEN=$("$AGENTKV" --dir "$TMP/tok" token create --role admin --tokens "$TMP/tokens" 2>/dev/null)
+    local p=("${CLUSTER_PORTS[@]}")
+    start A "$TMP/a" "redis://127.0.0.1:${p[0]}" "$TMP/access-a.log"
+    start B "$TMP/b" "redis://127.0.0.1:${p[1]}" "$TMP/access-b.log"
+    URL_A=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/A.err")
+    URL_B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/B.err")
+    [ -n "$URL_A" ] && [ -n "$URL_B" ] && [ -n "$TOKEN" ] || {
+        echo "bench-redis: a server did not start" >&2
+        cat "$TMP/A.err" "$TMP/B.err" >&2
+        exit 1
+    }
+    KEY_PATH=/v1/sandboxes/s0/kv/task/k
+    head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 >"$TMP/value"
+    local i code
+    for i in $(seq 0 63); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
+            --data-binary @"$TMP/value" "$URL_A/v1/sandboxes/s$i/kv/task/k")
+        [ "$code" = 201 ] || { echo "bench-redis: seeding PUT answered $code" >&2; exit 1; }
+    done
+    # Which masters hold the 64 namespaces.
+    local spread=""
+    for i in $(cluster_masters); do
+        spread+=" $(redis-cli -p "$i" --scan --pattern 'akv:{3:s*}:v' | wc -l)"
+    done
+    for m in GET PUT; do
+        cat >"$TMP/c-$m.lua" <<EOF
+wrk.method = "$m"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+wrk.headers["Content-Type"] = "application/octet-stream"
+local body = $([ "$m" = PUT ] && echo "\"$(cat "$TMP/value")\"" || echo nil)
+request = function()
+    return wrk.format(nil, "/v1/sandboxes/s" .. math.random(0, 63) .. "/kv/task/k", nil, body)
+end
+EOF
+    done
+    REDIS_PORT=${p[0]}
+    echo "bench-redis --cluster: 3 masters + 3 replicas (appendfsync always), $CONNS connections, 1 KiB values, ${SECONDS_RUN}s per run, median of $ROUNDS rounds"
+    echo "bench-redis --cluster: agentkv servers on nodes ${p[0]} and ${p[1]} ($(grep -o '[0-9]* threads' "$TMP/A.err" | head -n 1) each); the 64 sandboxes' namespaces per master:$spread"
+    echo "bench-redis --cluster: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # two_run SCRIPT: two wrk at once, half the connections each, one per
+    # server → "SUM_RPS MAX_P99 BAD".
+    two_run() {
+        local half=$((CONNS / 2))
+        wrk -t1 -c"$half" -d"${SECONDS_RUN}s" --latency -s "$1" "$URL_A$KEY_PATH" >"$TMP/wrk-a.out" 2>&1 &
+        local w=$!
+        wrk -t1 -c"$((CONNS - half))" -d"${SECONDS_RUN}s" --latency -s "$1" "$URL_B$KEY_PATH" >"$TMP/wrk-b.out" 2>&1
+        wait "$w"
+        python3 - "$TMP/wrk-a.out" "$TMP/wrk-b.out" <<'EOF'
+import re, sys
+rps = p99 = bad = 0
+for f in sys.argv[1:]:
+    t = open(f).read()
+    rps += float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1))
+    m = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", t, re.M)
+    p99 = max(p99, float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)])
+    b = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+    bad += int(b.group(1)) if b else 0
+print("%.0f %.3f %d" % (rps, p99, bad))
+EOF
+    }
+    # redis-benchmark --cluster over random keys (all slots, all masters).
+    cluster_redis_run() {
+        redis-benchmark --cluster -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$1" -r 100000 \
+            -d 1024 -t "$2" --csv 2>/dev/null |
+            python3 -c '
+import csv, sys
+rows = list(csv.reader(l for l in sys.stdin if l.startswith(chr(34))))
+col = dict(zip(rows[0], rows[1]))  # after the cluster preamble
+print("%.0f %s" % (float(col["rps"]), col.get("p99_latency_ms", "?")))'
+    }
+    local n
+    n=$(cluster_redis_run 20000 set | python3 -c 'import sys; print(max(20000, int(float(sys.stdin.read().split()[0]) * '"$SECONDS_RUN"')))')
+    declare -A ALL
+    local round
+    for round in $(seq 1 "$ROUNDS"); do
+        ALL[RSET]+="$(cluster_redis_run "$n" set);"
+        ALL[RGET]+="$(cluster_redis_run "$n" get);"
+        ALL[A_GET]+="$(wrk_run "$TMP/c-GET.lua" "$URL_A");"
+        ALL[A_PUT]+="$(wrk_run "$TMP/c-PUT.lua" "$URL_A");"
+        ALL[AB_GET]+="$(two_run "$TMP/c-GET.lua");"
+        ALL[AB_PUT]+="$(two_run "$TMP/c-PUT.lua");"
+        echo "bench-redis --cluster: round $round done, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    done
+    local k rps p99 bad
+    declare -A RPS P99 BAD
+    for k in RSET RGET A_GET A_PUT AB_GET AB_PUT; do
+        read -r rps p99 bad <<<"$(median "${ALL[$k]}")"
+        RPS[$k]=$rps P99[$k]=$p99 BAD[$k]=${bad:-0}
+    done
+    for k in A_GET A_PUT AB_GET AB_PUT; do
+        [ "${BAD[$k]}" = 0 ] || { echo "bench-redis: $k had ${BAD[$k]} non-2xx answers" >&2; exit 1; }
+    done
+    echo
+    printf '%-48s %10s req/s  p99 %7s ms\n' "agentkv GET, one server" "${RPS[A_GET]}" "${P99[A_GET]}"
+    printf '%-48s %10s req/s  p99 %7s ms\n' "agentkv GET, two servers" "${RPS[AB_GET]}" "${P99[AB_GET]}"
+    printf '%-48s %10s req/s  p99 %7s ms\n' "redis-benchmark --cluster GET" "${RPS[RGET]}" "${P99[RGET]}"
+    printf '%-48s %10s req/s  p99 %7s ms\n' "agentkv PUT, one server (durable)" "${RPS[A_PUT]}" "${P99[A_PUT]}"
+    printf '%-48s %10s req/s  p99 %7s ms\n' "agentkv PUT, two servers (durable)" "${RPS[AB_PUT]}" "${P99[AB_PUT]}"
+    printf '%-48s %10s req/s  p99 %7s ms\n' "redis-benchmark --cluster SET" "${RPS[RSET]}" "${P99[RSET]}"
+    echo
+    printf '%-48s %10s\n' "ratio GET one server / redis --cluster" "$(ratio "${RPS[A_GET]}" "${RPS[RGET]}")"
+    printf '%-48s %10s\n' "ratio GET two servers / redis --cluster" "$(ratio "${RPS[AB_GET]}" "${RPS[RGET]}")"
+    printf '%-48s %10s\n' "ratio PUT one server / redis --cluster SET" "$(ratio "${RPS[A_PUT]}" "${RPS[RSET]}")"
+    printf '%-48s %10s\n' "ratio PUT two servers / redis --cluster SET" "$(ratio "${RPS[AB_PUT]}" "${RPS[RSET]}")"
+    printf '%-48s %10s\n' "ratio two servers / one server, GET" "$(ratio "${RPS[AB_GET]}" "${RPS[A_GET]}")"
+    printf '%-48s %10s\n' "ratio two servers / one server, PUT" "$(ratio "${RPS[AB_PUT]}" "${RPS[A_PUT]}")"
+    echo "bench-redis --cluster: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+}
+
+[ "$CLUSTER" = 1 ] && cluster_bench
+
 
 # ---- servers -----------------------------------------------------------------
 
@@ -78,20 +244,6 @@ BACKEND="redis://127.0.0.1:$REDIS_PORT/0"
 # One admin token, one tokens file for both servers.
 TOKEN=$("$AGENTKV" --dir "$TMP/tok" token create --role admin --tokens "$TMP/tokens" 2>/dev/null)
 
-# start NAME DIR BACKEND ACCESS_LOG: serves in the background, waits for
-# its "listening on" line.
-start() {
-    local name=$1 dir=$2 backend=$3 log=$4
-    "$AGENTKV" --backend "$backend" --dir "$dir" serve --listen 127.0.0.1:0 \
-        --no-seed --tokens "$TMP/tokens" --access-log "$log" ${THREADS[@]+"${THREADS[@]}"} \
-        >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS+=($!)
-    eval "${name}_PID=$!"
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$TMP/$name.err" 2>/dev/null && break
-        sleep 0.1
-    done
-}
 LOG_R="$TMP/access-redis.log" LOG_L="$TMP/access-lmdb.log"
 [ "$ACCESS" = off ] && LOG_R=off && LOG_L=off
 start R "$TMP/rdir" "$BACKEND" "$LOG_R"
@@ -133,16 +285,6 @@ for round in $(seq 1 "$ROUNDS"); do
     ALL[L_GET]+="$(wrk_run "$TMP/get.lua" "$URL_L");"
     ALL[L_PUT]+="$(wrk_run "$TMP/put.lua" "$URL_L");"
 done
-# median "RPS P99 [BAD];…" → "RPS P99 BAD": the run of the median RPS, with
-# BAD summed over the rounds.
-median() {
-    python3 -c '
-import sys
-runs = [r.split() for r in sys.argv[1].split(";") if r.strip()]
-runs.sort(key=lambda r: float(r[0]))
-m = runs[len(runs) // 2]
-print(m[0], m[1], sum(int(r[2]) for r in runs if len(r) > 2))' "$1"
-}
 read -r REDIS_SET REDIS_SET_P99 _ <<<"$(median "${ALL[REDIS_SET]}")"
 read -r REDIS_GET REDIS_GET_P99 _ <<<"$(median "${ALL[REDIS_GET]}")"
 read -r R_GET R_GET_P99 R_GET_BAD <<<"$(median "${ALL[R_GET]}")"

@@ -91,6 +91,12 @@ AKV_API const char *akv_frontmatter_get(const akv_frontmatter *fm,
 /* AKV_OK when name[0..len) matches [a-z0-9_-]{1,64}; else AKV_EINVAL saying
  * why. Names are rejected, never rewritten. */
 AKV_API int akv_instruction_name_check(const char *name, size_t len);
+/* AKV_OK when name[0..len) is also an Agent Skills name, 1 to 64 of
+ * [a-z0-9] in groups joined by single hyphens ([a-z0-9]+(-[a-z0-9]+)*):
+ * the rule for seeded sets and for the sets served as MCP skills. Else
+ * AKV_EINVAL saying why (an underscore name is told its hyphenated
+ * spelling, never rewritten to it). */
+AKV_API int akv_skill_name_check(const char *name, size_t len);
 
 /*
  * One instruction set as the catalog sees it: an entry of scope
@@ -176,13 +182,21 @@ typedef struct akv_seed_report {
  * (akv_seed_default_dir()).
  *
  * Each set is stored under its name (front matter `name`, else the file or
- * folder name; [a-z0-9_-]{1,64}) with content type text/markdown; the value
- * is the body after the front matter, and the metadata
- * {"description","declared_version","source","tokens"}. A set whose body and
+ * folder name; an Agent Skills name, akv_skill_name_check(): an underscore
+ * name is refused) with content type text/markdown; the value is the whole
+ * file, front matter included, and the metadata
+ * {"description","declared_version","source","tokens"} (tokens of the
+ * whole value). Every other file below a DIR/NAME/ folder (names starting
+ * with '.' skipped) is a supporting file of the skill, stored under key
+ * NAME/PATH with the content type of its extension (else text/plain when
+ * UTF-8, application/octet-stream otherwise) and metadata {"source"}; they
+ * are items of the report too. An entry whose value, content type and
  * metadata equal what is stored in the sandbox's own namespace is left
- * alone; otherwise it is written and its version grows. With prune, entries
- * of the sandbox's own namespace that came from a seed (they carry
- * metadata.source) and that this directory no longer produces are removed.
+ * alone; otherwise it is written and its version grows. Seeded supporting
+ * files of a set seeded now that its folder no longer holds are removed;
+ * with prune, every entry of the sandbox's own namespace that came from a
+ * seed (they carry metadata.source) and that this directory no longer
+ * produces is removed.
  *
  * Every file is read and validated before anything is written, and all
  * writes happen in one transaction: on any error nothing changes, and the
@@ -237,6 +251,14 @@ typedef struct akv_prompt_opts {
     const char *inline_names; /* hybrid: comma-separated set names, or NULL */
     uint64_t budget;       /* catalog budget in tokens; 0 = no budget */
     int count;             /* 1: count tokens of the result and baseline */
+    /* For clients that load MCP skills (the MCP server sets it): returns 1
+     * when set name is served as the skill skill://NAME/SKILL.md. The
+     * catalog line of such a set names that skill instead of the
+     * get_instruction call, and the catalog says how to load both. NULL:
+     * every line names get_instruction. Called once per set a build
+     * catalogs, with skill_ctx. */
+    int (*is_skill)(void *skill_ctx, const char *name);
+    void *skill_ctx;
 } akv_prompt_opts;
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
@@ -273,8 +295,9 @@ typedef struct akv_prompt akv_prompt;
  * `{{agentkv:include NAME}}` (where NAME goes when it is inlined; the line
  * is removed otherwise) and `{{agentkv:catalog}}` (where the catalog goes;
  * at the end when absent). An inlined set replaces its marker line with its
- * value, verbatim; when the value does not end in a line break, the marker
- * line's own line break follows it. Sets inlined without a marker go where
+ * body verbatim (the value after its front matter when it opens with one,
+ * else the whole value); when the body does not end in a line break, the
+ * marker line's own line break follows it. Sets inlined without a marker go where
  * the catalog goes, in name order. The catalog is sorted by name and holds
  * nothing that changes between runs for the same store.
  *
@@ -296,21 +319,47 @@ AKV_API void akv_prompt_free(akv_prompt *prompt);
 /* Prompt splitting                                                         */
 /* ------------------------------------------------------------------------ */
 
+/* How a prompt marks its sections (docs/prompts.md, "Splitting prompts"). */
+typedef enum akv_split_form {
+    AKV_SPLIT_AUTO = 0, /* detect: see akv_prompt_split() */
+    AKV_SPLIT_HEADING,  /* Markdown ATX (#) and setext (=== / ---) headings */
+    AKV_SPLIT_XML,      /* top-level <TAG>…</TAG> blocks */
+    AKV_SPLIT_RULE,     /* title lines under, or between, rule lines */
+    AKV_SPLIT_CAPS,     /* ALL-CAPS title lines */
+} akv_split_form;
+
+/* "auto", "heading", "xml", "rule", "caps" <-> the enum. parse gives
+ * AKV_EINVAL (with a message listing the forms) for anything else. */
+AKV_API int akv_split_form_parse(const char *s, akv_split_form *out);
+AKV_API const char *akv_split_form_name(akv_split_form form);
+
 typedef struct akv_split_opts {
-    int level;        /* cut at ATX headings of level <= level; 0 means 1 */
-    const char *keep; /* comma-separated heading titles or numbers, or NULL */
+    int level;        /* cut at headings of level <= level; 0 means 1 */
+    const char *keep; /* comma-separated titles, numbers or tags, or NULL */
+    akv_split_form by; /* AKV_SPLIT_AUTO (0) detects the form */
+    /* Called with one line of text ("SOURCE:LINE: …") for each warning: a
+     * code fence left open, a heading-like line inside a fence, an XML tag
+     * never closed. NULL: warnings are dropped. Called during
+     * akv_prompt_split() only, also when it then fails. */
+    void (*warn)(void *arg, const char *message);
+    void *warn_arg;
 } akv_split_opts;
 
-/* One section of a split: from a cut heading to the next one. Strings are
- * NUL-terminated and borrowed from the split. */
+/* One section of a split: from its first line (a heading, a rule, an
+ * opening tag) to the next section, or for XML to its closing tag's line.
+ * Strings are NUL-terminated and borrowed from the split. */
 typedef struct akv_split_section {
-    const char *name;        /* slug (instruction name), unique */
-    const char *title;       /* heading text */
-    const char *number;      /* leading number of the heading ("1.2"), "" */
-    const char *description; /* title and first sentence */
-    unsigned line;           /* 1-based line of the heading */
+    const char *name;        /* instruction name: a unique slug, or NULL
+                                when kept */
+    const char *title;       /* heading text, title line, or tag name */
+    const char *number;      /* leading number of the title ("1.2"), "" */
+    const char *tag;         /* XML form: the tag name; else "" */
+    const char *description; /* "Load when …" (NULL when kept) */
+    unsigned line;           /* 1-based first line */
+    unsigned last_line;      /* 1-based last line */
     int level;
-    int kept;                /* stays in core.md */
+    int kept;                /* stays in core.md (--keep, or no content) */
+    int empty;               /* kept because it has no content of its own */
     const char *body;        /* the section's bytes, verbatim */
     size_t body_len;
     const char *file;        /* instruction file text (front matter + body);
@@ -321,23 +370,33 @@ typedef struct akv_split_section {
 typedef struct akv_split akv_split;
 
 /*
- * Cuts a monolithic Markdown prompt at ATX headings of level <= opts->level
- * that are not inside a ``` or ~~~ code fence. Text before the first cut
- * heading and the kept sections stay in the core; every other section
- * becomes an instruction file and leaves an include marker in the core.
- * Lossless: seeding the files and building the core in inline mode gives
- * text back byte for byte. source (may be NULL) names the input in
- * messages.
+ * Cuts a monolithic prompt into sections of the form opts->by (or the
+ * detected one: XML when two or more top-level tag blocks hold more than
+ * half of the non-blank lines, else headings or rule titles, whichever
+ * finds more sections — not counting headings that are titles under a
+ * rule line — headings on a tie, else ALL-CAPS titles). Nothing
+ * inside a ``` or ~~~ code fence starts a section. Text before the first
+ * section (and, in the XML form, text between blocks) and the kept sections
+ * stay in the core; every other section becomes an instruction file and
+ * leaves an include marker in the core. A section with no content of its
+ * own (a parent heading straight followed by its first child) goes with
+ * that child, or stays in the core. Lossless: seeding the files and
+ * building the core in inline mode gives text back byte for byte. source
+ * (may be NULL) names the input in messages.
  *
  * Errors (AKV_EINVAL, naming source and line): text is not UTF-8; a --keep
  * item matches no section; the text already holds an agentkv marker line
- * where it would stay in the core; no heading to cut at.
+ * where it would stay in the core; no section to cut at; nothing to move.
  * @note Owned: free with akv_split_free().
  */
 AKV_API int akv_prompt_split(const char *text, size_t len, const char *source,
                              const akv_split_opts *opts, akv_split **out);
+/* The form the split used (the detected one under AKV_SPLIT_AUTO). */
+AKV_API akv_split_form akv_split_get_form(const akv_split *split);
 /* The core's text. Borrowed from the split. */
 AKV_API const char *akv_split_core(const akv_split *split, size_t *len);
+/* Sections in file order; those with kept == 0 are the instruction sets
+ * the split produces (their names are what a manifest lists). */
 AKV_API size_t akv_split_count(const akv_split *split);
 /* Borrowed; NULL when i is out of range. */
 AKV_API const akv_split_section *akv_split_section_get(const akv_split *split,
@@ -350,6 +409,46 @@ AKV_API const akv_split_section *akv_split_section_get(const akv_split *split,
  */
 AKV_API int akv_split_write(const akv_split *split, const char *dir);
 AKV_API void akv_split_free(akv_split *split);
+
+/* ------------------------------------------------------------------------ */
+/* Description lint                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* One weak description: what is wrong and the change that fixes it.
+ * Strings are NUL-terminated and borrowed from the lint. */
+typedef struct akv_lint_issue {
+    const char *name;    /* the instruction set */
+    const char *source;  /* its file, or "" for a set read from a store */
+    const char *code;    /* missing, too_short, too_long, over_limit,
+                            checklist, list, fragment, no_when, duplicate */
+    const char *problem; /* what is wrong, one sentence */
+    const char *fix;     /* what to change, one sentence */
+} akv_lint_issue;
+
+typedef struct akv_lint akv_lint;
+
+/* A new, empty lint. @note Owned: free with akv_lint_free(). */
+AKV_API int akv_lint_new(akv_lint **out);
+/* Adds one set (description may be NULL or ""). source may be NULL. */
+AKV_API int akv_lint_add(akv_lint *lint, const char *name,
+                         const char *description, const char *source);
+/* Adds the sets of an instruction directory (as `seed` reads it) or of
+ * one instruction file. AKV_EINVAL (naming file and line) for a file seed
+ * would refuse; AKV_ETOOLARGE for one over max bytes. */
+AKV_API int akv_lint_add_path(akv_lint *lint, const char *path,
+                              uint64_t max);
+/* Adds the instruction sets the sandbox sees. Store errors. */
+AKV_API int akv_lint_add_store(akv_lint *lint, akv_store *store,
+                               const char *sandbox);
+/* Checks every set added so far (again, if called again) and returns the
+ * number of issues; the descriptions an agent can act on give none. */
+AKV_API size_t akv_lint_run(akv_lint *lint);
+AKV_API size_t akv_lint_sets(const akv_lint *lint);
+/* Borrowed; NULL when i is out of range. In the order the sets were added,
+ * then by check. */
+AKV_API const akv_lint_issue *akv_lint_issue_get(const akv_lint *lint,
+                                                 size_t i);
+AKV_API void akv_lint_free(akv_lint *lint);
 
 #ifdef __cplusplus
 }

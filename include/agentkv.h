@@ -344,6 +344,30 @@ AKV_API int akv_put(akv_store *store, const char *sandbox, akv_scope scope,
                     int *created);
 
 /*
+ * Several independent puts: for each request, what akv_put with its
+ * arguments would do and give (rc, error, meta, created). Each put is
+ * atomic and durable on its own, not together with the others (for that,
+ * akv_batch_write). On a remote store they travel in one round trip per
+ * node (pipelined), which is why the server gathers the small PUTs of an
+ * event-loop turn into one call. Returns AKV_EINVAL when reqs is NULL with
+ * n > 0, else AKV_OK: the outcomes are in the requests.
+ */
+typedef struct akv_put_req {
+    const char *sandbox;       /* in */
+    akv_scope scope;           /* in */
+    const char *key;           /* in */
+    size_t key_len;            /* in */
+    const void *value;         /* in */
+    size_t value_len;          /* in */
+    const akv_put_opts *opts;  /* in, may be NULL */
+    int rc;                    /* out */
+    int created;               /* out */
+    akv_meta meta;             /* out, on AKV_OK (metadata borrowed) */
+    akv_error error;           /* out */
+} akv_put_req;
+AKV_API int akv_put_many(akv_store *store, akv_put_req *reqs, size_t n);
+
+/*
  * Reads an entry, verifying its SHA-256 (AKV_EINTEGRITY on mismatch, never
  * served). Overlay scopes read the sandbox first, then _global. Expired
  * entries are AKV_ENOTFOUND.
@@ -403,7 +427,9 @@ AKV_API int akv_del(akv_store *store, const char *sandbox, akv_scope scope,
 /*
  * One operation of a batch: a put (del == 0) with the same options as
  * akv_put(), or a delete of the sandbox's own entry (del == 1; value and
- * opts are ignored).
+ * opts are ignored but for opts.if_match: when set, the delete is
+ * conditional, and the batch fails with AKV_EPRECONDITION, changing
+ * nothing, unless the entry exists with that SHA-256).
  */
 typedef struct akv_batch_op {
     int del;
@@ -422,8 +448,9 @@ typedef struct akv_batch_op {
  * writes: versions grow, timestamps are now, TTLs and quotas apply (the
  * quota is checked against the namespace as the batch leaves it, operation
  * by operation); preconditions are checked per operation. Unlike akv_del(),
- * deleting a key that does not exist is not an error. A failure names the
- * operation's key in the message, and changes nothing.
+ * deleting a key that does not exist is not an error (unless the delete
+ * carries if_match). A failure names the operation's key in the message,
+ * and changes nothing.
  *
  * out (may be NULL) is an array of n metadata records: for a put, the new
  * entry (out[i].metadata borrowed from ops[i].opts.metadata); for a delete,
@@ -546,6 +573,16 @@ typedef struct akv_health {
 } akv_health;
 AKV_API int akv_store_health(akv_store *store, akv_health *out);
 
+/*
+ * A change generation: *out moves (grows) whenever a write is committed to
+ * the store, by this process or any other on the same files (LMDB: the id
+ * of the last committed transaction, read from the shared map: no
+ * transaction, no lock, no write). Equal values mean nothing was written
+ * in between, so a watcher polls it and looks closer only when it moved.
+ * AKV_EUNAVAILABLE when the backend keeps none (Redis): look every time.
+ */
+AKV_API int akv_store_generation(akv_store *store, uint64_t *out);
+
 /* Removes expired entries. sandbox NULL = every sandbox; scope may be
  * AKV_SCOPE_ALL. pruned[] (indexed by scope) receives the counts. */
 AKV_API int akv_prune(akv_store *store, const char *sandbox, int scope,
@@ -600,13 +637,48 @@ AKV_API int akv_export(akv_store *store, const char *sandbox, int scope,
  * Import: reads what akv_export wrote and restores each entry exactly
  * (version, timestamps, metadata, content type). Every line is validated
  * (key, sandbox, scope, base64, SHA-256 of the value, size; timestamps
- * from 1970 to 9999, no leap second :60) before anything
- * is written, and all entries are written in one transaction: on any error
- * nothing changes, and the message names the line. Existing entries with the
- * same key are replaced. Quotas apply.
+ * from 1970 to 9999, no leap second :60) before anything is written: an
+ * invalid line changes nothing, and the message names the line. Existing
+ * entries with the same key are replaced. Quotas apply.
+ *
+ * The entries are then written one namespace (sandbox and scope) at a
+ * time, in the order each namespace first appears in the input, each
+ * namespace in one transaction (SPEC.md §8: no write spans namespaces, so
+ * that a Redis Cluster or a sharding proxy never sees a cross-slot
+ * write). The first namespace that fails stops the import: the namespaces
+ * before it are written, it and those after it are not, and the error
+ * message says so. *count (may be NULL) receives the entries written.
  */
 AKV_API int akv_import(akv_store *store, FILE *in, akv_progress_fn progress,
                        void *ctx, uint64_t *count);
+
+/* What became of one namespace of an import (akv_import_each). */
+typedef enum akv_import_status {
+    AKV_IMPORT_WRITTEN, /* every entry of the namespace written */
+    AKV_IMPORT_FAILED,  /* none written; rc and the thread's last error say
+                           why */
+    AKV_IMPORT_NOT_TRIED /* none written: an earlier namespace failed */
+} akv_import_status;
+
+typedef struct akv_import_ns {
+    char sandbox[AKV_SANDBOX_MAX + 1];
+    akv_scope scope;
+    uint64_t entries; /* lines of the input in this namespace */
+    akv_import_status status;
+    int rc;           /* AKV_OK, or the error of the failed namespace */
+    char message[512]; /* the failed namespace's error message, or "" */
+} akv_import_ns;
+
+/* Called once per namespace when the import is over, in the order they
+ * were written: the written ones, then the failed one and the ones not
+ * tried. */
+typedef void (*akv_import_fn)(void *ctx, const akv_import_ns *ns);
+
+/* akv_import, reporting each namespace to report (may be NULL). */
+AKV_API int akv_import_each(akv_store *store, FILE *in,
+                            akv_progress_fn progress, void *ctx,
+                            akv_import_fn report, void *report_ctx,
+                            uint64_t *count);
 
 /* Consistent hot copy of the embedded store into directory path (created;
  * must not already hold a store), compacted. progress (may be NULL) is
@@ -640,7 +712,13 @@ AKV_API int akv_backup(akv_store *store, const char *path,
  * with the tool's error text ("Error: ...") in *out, to hand back to the
  * model, and in akv_last_error(). Owned: free(*out); *out is NULL only
  * when memory ran out or out was NULL.
+ *
+ * A command may be up to twice max_value_size plus
+ * AKV_MEMORY_COMMAND_SLACK bytes (AKV_ETOOLARGE beyond): room for a file of
+ * max_value_size, or an old_str and a new_str, with their JSON escapes and
+ * the envelope. Front ends that read commands bound their input by it.
  */
+#define AKV_MEMORY_COMMAND_SLACK (64u * 1024)
 AKV_API int akv_memory(akv_store *store, const char *sandbox, akv_scope scope,
                        const char *command, size_t command_len, char **out);
 

@@ -90,6 +90,8 @@ struct cli_ctx {
     int err_exit;
     char err_msg[1024];
     int out_errno; /* errno of the first failed write to stdout */
+    int exit_code; /* a verdict without an error (lint's issues): main()
+                      returns it when nothing failed */
 };
 
 /* ---- errors (cli-util.c) ---- */

@@ -7,6 +7,12 @@
  * one stderr line says which store it serves (absolute path, created or
  * existing), because clients start it in directories of their own.
  *
+ * Between messages the loop wakes about once a second to let the MCP layer
+ * look for store changes (akv_mcp_poll: subscribed resources, the
+ * instruction listing), whoever made them, and writes the notifications
+ * that produced; notifications a request caused go out before its
+ * response.
+ *
  * The framing is done here, by hand rather than with getline(), so that a
  * client cannot make the process allocate without bound: a line longer
  * than AKV_MCP_MAX_MESSAGE (64 MiB) is skipped up to its newline and
@@ -16,16 +22,29 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "mcp.h"
 
 const struct cli_opt cmd_mcp_opts[] = {{NULL, NULL, NULL}};
+
+/* How often the server looks for changes to notify the client of. */
+#define MCP_POLL_MS 1000
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Writes one message and its newline; returns 0, or -1 when stdout is
  * gone (the client has closed the pipe: nothing left to serve). */
@@ -34,6 +53,20 @@ static int send_line(const char *text, size_t len)
     if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
         fflush(stdout) != 0)
         return -1;
+    return 0;
+}
+
+/* Writes the notifications the session has queued. */
+static int send_notifications(akv_mcp_session *s)
+{
+    char *n;
+    size_t n_len;
+    while ((n = akv_mcp_next_notification(s, &n_len)) != NULL) {
+        int rc = send_line(n, n_len);
+        free(n);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -49,6 +82,11 @@ static int serve_line(akv_mcp_session *s, char *line, size_t len)
         return 0; /* blank lines are not messages */
     size_t out_len;
     char *out = akv_mcp_handle(s, line, len, &out_len);
+    /* What the request caused (log messages) goes before its answer. */
+    if (send_notifications(s) != 0) {
+        free(out);
+        return -1;
+    }
     if (out == NULL)
         return 0;
     int rc = send_line(out, out_len);
@@ -81,7 +119,28 @@ static int serve(akv_mcp_session *s)
     int skipping = 0; /* inside a line that went over the limit */
     int rc = 0;
 
+    int64_t last_poll = mono_ms();
     for (;;) {
+        /* Between messages, look for changes to tell the client of (other
+         * processes write the same store) about once a second. */
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+        int64_t wait = last_poll + MCP_POLL_MS - mono_ms();
+        int ready = poll(&pfd, 1, wait > 0 ? (int)wait : 0);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, "agentkv mcp: polling stdin: %s\n",
+                    strerror(errno));
+            rc = 1;
+            break;
+        }
+        /* Also while messages keep coming: a busy client still hears. */
+        if (mono_ms() - last_poll >= MCP_POLL_MS) {
+            last_poll = mono_ms();
+            akv_mcp_poll(s);
+            if (send_notifications(s) != 0)
+                goto out;
+        }
+        if (ready <= 0)
+            continue;
         ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
         if (got < 0 && errno == EINTR)
             continue;

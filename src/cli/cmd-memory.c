@@ -4,8 +4,8 @@
  * in the sandbox's project scope (or --scope), and prints the tool's result
  * text; a failure is the usual one-line error with the tool's text and the
  * exit code of its error code. With --json the result is {"result":TEXT}.
- * The input is read under twice max_value_size plus 64 KiB, room for a
- * str_replace whose two texts are each of the largest value.
+ * The input is read under twice max_value_size plus
+ * AKV_MEMORY_COMMAND_SLACK (64 KiB), the bound akv_memory() sets.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -34,7 +34,8 @@ int cmd_memory(struct cli_ctx *ctx, const struct cli_args *args)
     int failed = cli_store(ctx, &store);
     if (!failed) {
         uint64_t max = akv_config_max_value_size(akv_store_config(store));
-        failed = cli_input_read(ctx, in, 2 * max + 64 * 1024, &cmd, &len);
+        failed = cli_input_read(ctx, in, 2 * max + AKV_MEMORY_COMMAND_SLACK,
+                                &cmd, &len);
     }
     cli_input_close(in);
     if (failed)

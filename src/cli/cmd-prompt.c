@@ -1,15 +1,18 @@
 /*
- * cmd-prompt.c — `agentkv prompt build` and `agentkv prompt split`
- * (SPEC.md §6). One command row with two subcommands, because they share
+ * cmd-prompt.c — `agentkv prompt build`, `prompt split` and `prompt lint`
+ * (SPEC.md §6). One command row with three subcommands, because they share
  * the word and the topic; each flag belongs to one subcommand and using it
- * with the other is an error.
+ * with another is an error.
  *
  * build: reads the base (--base FILE, or --base-key KEY from scope system),
  * calls akv_prompt_build and writes the prompt to stdout; --report adds
  * the token figures on stderr (and the yearly saving with --price and
  * --runs-per-day). split: reads FILE, calls akv_prompt_split and
- * akv_split_write, and lists what went where. The rendering rules live in
- * the library (prompt.c, split.c), not here.
+ * akv_split_write (or, with --review, only shows the proposed sets), and
+ * lists what went where; the library's warnings go to stderr. lint: feeds
+ * files, directories or the store's sets to akv_lint_* and prints the
+ * issues, exit 1 when there are any. The rules live in the library
+ * (prompt.c, split.c, lint.c), not here.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "agentkv-instructions.h"
+#include "agentkv-tokens.h"
 #include "cli.h"
 
 const struct cli_opt cmd_prompt_opts[] = {
@@ -37,9 +41,15 @@ const struct cli_opt cmd_prompt_opts[] = {
      "build: with --report and --price, prompts sent a day (for the yearly "
      "saving)"},
     {"out", "DIR", "split: directory for core.md and instructions/"},
+    {"by", "FORM",
+     "split: how sections are marked: heading, xml, rule, caps or auto "
+     "(default auto: detected)"},
     {"level", "N", "split: cut at headings of level <= N (default 1)"},
-    {"keep", "TITLE|NUMBER,...",
-     "split: sections to keep in core.md, by heading text or number"},
+    {"keep", "TITLE|NUMBER|TAG,...",
+     "split: sections to keep in core.md, by title, number or XML tag"},
+    {"review", NULL,
+     "split: print the proposed sets (lines, tokens, descriptions) and "
+     "write nothing"},
     {NULL, NULL, NULL},
 };
 
@@ -260,9 +270,87 @@ out:
     return rc;
 }
 
+static void split_warn(void *arg, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "agentkv: warning: %s\n", message);
+}
+
+/* One section of a split as --json shows it. */
+static json_t *section_json(const akv_split_section *sec)
+{
+    return json_pack("{s:s?,s:s,s:I,s:I,s:i,s:b,s:b,s:s?}", "name", sec->name,
+                     "title", sec->title, "line", (json_int_t)sec->line,
+                     "last_line", (json_int_t)sec->last_line, "level",
+                     sec->level, "kept", sec->kept, "empty", sec->empty,
+                     "description", sec->description);
+}
+
+/* --review: the proposed sets with their lines, tokens and descriptions;
+ * nothing is written. */
+static int print_review(struct cli_ctx *ctx, const akv_split *sp)
+{
+    const akv_encoding *enc;
+    int lrc = akv_encoding_load(NULL, &enc);
+    if (lrc != AKV_OK)
+        return cli_fail_lib(ctx, lrc);
+    size_t core_len, core_tokens = 0, moved = 0, moved_tokens = 0;
+    const char *core = akv_split_core(sp, &core_len);
+    if ((lrc = akv_tokens_count(enc, core, core_len, &core_tokens)) != AKV_OK)
+        return cli_fail_lib(ctx, lrc);
+    json_t *list = ctx->json ? json_array() : NULL;
+    if (!ctx->json &&
+        cli_printf(ctx, "form: %s; nothing is written (--review)\n",
+                   akv_split_form_name(akv_split_get_form(sp))))
+        return 1;
+    for (size_t i = 0; i < akv_split_count(sp); i++) {
+        const akv_split_section *sec = akv_split_section_get(sp, i);
+        size_t tokens = 0;
+        if ((lrc = akv_tokens_count(enc, sec->body, sec->body_len,
+                                    &tokens)) != AKV_OK) {
+            json_decref(list);
+            return cli_fail_lib(ctx, lrc);
+        }
+        if (!sec->kept) {
+            moved++;
+            moved_tokens += tokens;
+        }
+        if (list) {
+            json_t *o = section_json(sec);
+            json_object_set_new(o, "tokens", json_integer((json_int_t)tokens));
+            json_array_append_new(list, o);
+        } else if (sec->kept) {
+            if (cli_printf(ctx, "kept  lines %u-%u: %s (%zu tokens%s)\n",
+                           sec->line, sec->last_line, sec->title, tokens,
+                           sec->empty ? ", no content of its own" : ""))
+                return 1;
+        } else if (cli_printf(ctx,
+                              "set   lines %u-%u: %s (%zu tokens) from "
+                              "'%s'\n      %s\n",
+                              sec->line, sec->last_line, sec->name, tokens,
+                              sec->title, sec->description)) {
+            return 1;
+        }
+    }
+    if (list)
+        return cli_print_json(
+            ctx, json_pack("{s:s,s:b,s:I,s:I,s:I,s:o}", "form",
+                           akv_split_form_name(akv_split_get_form(sp)),
+                           "review", 1, "moved", (json_int_t)moved,
+                           "moved_tokens", (json_int_t)moved_tokens,
+                           "core_tokens", (json_int_t)core_tokens,
+                           "sections", list));
+    return cli_printf(ctx,
+                      "%zu set%s of %zu tokens would move out; core.md would "
+                      "be %zu tokens with its include markers\n",
+                      moved, moved == 1 ? "" : "s", moved_tokens,
+                      core_tokens);
+}
+
 static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
 {
-    static const char *const allowed[] = {"out", "level", "keep", NULL};
+    static const char *const allowed[] = {"out", "level", "keep", "by",
+                                          "review", NULL};
     akv_split *sp = NULL;
     char *text = NULL, *keep = NULL;
     size_t len;
@@ -274,22 +362,36 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
         return 1;
     if (args->npos != 2)
         return cli_fail(ctx, AKV_EINVAL,
-                        "usage: agentkv prompt split FILE --out DIR [--level "
-                        "N] [--keep TITLE|NUMBER,...]");
+                        "usage: agentkv prompt split FILE (--out DIR | "
+                        "--review) [--by FORM] [--level N] [--keep "
+                        "TITLE|NUMBER|TAG,...]");
     const char *file = args->pos[1], *dir = cli_flag(args, "out");
-    if (dir == NULL || *dir == '\0')
-        return cli_fail(ctx, AKV_EINVAL, "prompt split needs --out DIR");
+    int review = cli_has(args, "review");
+    if (!review && (dir == NULL || *dir == '\0'))
+        return cli_fail(ctx, AKV_EINVAL,
+                        "prompt split needs --out DIR (or --review)");
     if ((s = cli_flag(args, "level")) &&
         (cli_parse_count(ctx, "level", s, &level)))
         return 1;
-    if (level > 6)
+    if (level < 1 || level > 6)
         return cli_fail(ctx, AKV_EINVAL, "--level: headings go from 1 to 6");
+    akv_split_opts opts = {.level = (int)level, .warn = split_warn};
+    int lrc = AKV_OK;
+    if ((s = cli_flag(args, "by")) &&
+        (lrc = akv_split_form_parse(s, &opts.by)) != AKV_OK)
+        return cli_fail_lib(ctx, lrc);
     keep = joined(ctx, args, "keep");
     if (ctx->failed || read_all(ctx, file, &text, &len))
         goto out;
-    akv_split_opts opts = {.level = (int)level, .keep = keep};
-    int lrc = akv_prompt_split(text, len, strcmp(file, "-") ? file : "stdin",
-                               &opts, &sp);
+    opts.keep = keep;
+    lrc = akv_prompt_split(text, len, strcmp(file, "-") ? file : "stdin",
+                           &opts, &sp);
+    if (lrc == AKV_OK && review) {
+        rc = print_review(ctx, sp);
+        goto out;
+    }
+    /* The split's sets are the sections with kept == 0: a manifest of
+     * them would be written here, beside core.md. */
     if (lrc == AKV_OK)
         lrc = akv_split_write(sp, dir);
     if (lrc != AKV_OK) {
@@ -302,15 +404,11 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
         const akv_split_section *sec = akv_split_section_get(sp, i);
         moved += !sec->kept;
         if (list) {
-            json_array_append_new(
-                list, json_pack("{s:s?,s:s,s:I,s:i,s:b,s:s?}", "name",
-                                sec->name, "title", sec->title, "line",
-                                (json_int_t)sec->line, "level", sec->level,
-                                "kept", sec->kept, "description",
-                                sec->description));
+            json_array_append_new(list, section_json(sec));
         } else if (sec->kept) {
-            if (cli_printf(ctx, "kept      line %-5u %s\n", sec->line,
-                           sec->title))
+            if (cli_printf(ctx, "kept      line %-5u %s%s\n", sec->line,
+                           sec->title,
+                           sec->empty ? " (no content of its own)" : ""))
                 goto out;
         } else if (cli_printf(ctx, "moved     line %-5u %s -> "
                                    "instructions/%s.md\n",
@@ -319,7 +417,10 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
         }
     }
     if (list) {
-        if (cli_print_json(ctx, json_pack("{s:s,s:I,s:o}", "out", dir,
+        if (cli_print_json(ctx, json_pack("{s:s,s:s,s:I,s:o}", "out", dir,
+                                          "form",
+                                          akv_split_form_name(
+                                              akv_split_get_form(sp)),
                                           "moved", (json_int_t)moved,
                                           "sections", list)))
             goto out;
@@ -336,6 +437,70 @@ out:
     return rc;
 }
 
+/* lint [PATH...]: the descriptions of the sets in PATHs (files or
+ * directories), or without PATH of the sets the sandbox sees. Exit 1 when
+ * it finds issues. */
+static int prompt_lint(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    static const char *const allowed[] = {NULL};
+    akv_lint *lint = NULL;
+    const akv_config *cfg;
+    int rc = 1, lrc;
+    if (only_flags(ctx, args, "lint", allowed))
+        return 1;
+    if ((lrc = akv_lint_new(&lint)) != AKV_OK)
+        return cli_fail_lib(ctx, lrc);
+    if (args->npos > 1) {
+        if (cli_config(ctx, &cfg))
+            goto out;
+        for (size_t i = 1; i < args->npos; i++)
+            if ((lrc = akv_lint_add_path(lint, args->pos[i],
+                                         akv_config_max_value_size(cfg))) !=
+                AKV_OK) {
+                cli_fail_lib(ctx, lrc);
+                goto out;
+            }
+    } else {
+        akv_store *store;
+        if (cli_store(ctx, &store))
+            goto out;
+        if ((lrc = akv_lint_add_store(lint, store, ctx->sandbox)) !=
+            AKV_OK) {
+            cli_fail_lib(ctx, lrc);
+            goto out;
+        }
+    }
+    size_t n = akv_lint_run(lint), sets = akv_lint_sets(lint);
+    json_t *list = ctx->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const akv_lint_issue *is = akv_lint_issue_get(lint, i);
+        if (list)
+            json_array_append_new(
+                list, json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", is->name,
+                                "source", is->source, "code", is->code,
+                                "problem", is->problem, "fix", is->fix));
+        else if (cli_printf(ctx, "%s%s%s%s: %s: %s. Fix: %s.\n", is->name,
+                            *is->source ? " (" : "", is->source,
+                            *is->source ? ")" : "", is->code, is->problem,
+                            is->fix))
+            goto out;
+    }
+    if (list) {
+        if (cli_print_json(ctx, json_pack("{s:I,s:I,s:o}", "sets",
+                                          (json_int_t)sets, "issues_found",
+                                          (json_int_t)n, "issues", list)))
+            goto out;
+    } else if (cli_printf(ctx, "%zu set%s checked, %zu issue%s\n", sets,
+                          sets == 1 ? "" : "s", n, n == 1 ? "" : "s")) {
+        goto out;
+    }
+    ctx->exit_code = n ? 1 : 0;
+    rc = 0;
+out:
+    akv_lint_free(lint);
+    return rc;
+}
+
 int cmd_prompt(struct cli_ctx *ctx, const struct cli_args *args)
 {
     const char *sub = args->pos[0];
@@ -344,7 +509,10 @@ int cmd_prompt(struct cli_ctx *ctx, const struct cli_args *args)
         return prompt_build(ctx, args);
     if (strcmp(sub, "split") == 0)
         return prompt_split(ctx, args);
+    if (strcmp(sub, "lint") == 0)
+        return prompt_lint(ctx, args);
     return cli_fail(ctx, AKV_EINVAL,
-                    "unknown subcommand 'prompt %s': expected build or split",
+                    "unknown subcommand 'prompt %s': expected build, split "
+                    "or lint",
                     cli_quote(sub, shown));
 }

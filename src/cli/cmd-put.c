@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "akvx.h"
 #include "cli.h"
 
 const struct cli_opt cmd_put_opts[] = {
@@ -22,25 +22,6 @@ const struct cli_opt cmd_put_opts[] = {
     {"create", NULL, "write only if the key does not exist (else exit 4)"},
     {NULL, NULL, NULL},
 };
-
-/* Content type from a file name's extension, or NULL for the default. */
-static const char *guess_type(const char *path)
-{
-    static const struct {
-        const char *ext, *type;
-    } types[] = {
-        {".md", "text/markdown"},     {".markdown", "text/markdown"},
-        {".json", "application/json"}, {".txt", "text/plain"},
-    };
-    if (path == NULL || strcmp(path, "-") == 0)
-        return NULL;
-    const char *base = strrchr(path, '/');
-    const char *dot = strrchr(base ? base + 1 : path, '.');
-    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-        if (strcasecmp(dot, types[i].ext) == 0)
-            return types[i].type;
-    return NULL;
-}
 
 int cmd_put(struct cli_ctx *ctx, const struct cli_args *args)
 {
@@ -61,7 +42,8 @@ int cmd_put(struct cli_ctx *ctx, const struct cli_args *args)
     }
     opts.content_type = cli_flag(args, "type");
     if (opts.content_type == NULL)
-        opts.content_type = guess_type(path);
+        opts.content_type =
+            path && strcmp(path, "-") != 0 ? akvx_guess_type(path) : NULL;
     if (meta) {
         opts.metadata = meta;
         opts.metadata_len = strlen(meta);

@@ -198,10 +198,13 @@ const struct cli_command commands[] = {
         .help =
         "Reads what 'export' wrote from FILE (or stdin when FILE is '-' or\n"
         "absent) and restores every entry exactly: version, timestamps,\n"
-        "metadata and content type. Every line is validated first and all\n"
-        "entries are written in one transaction: on any error nothing\n"
-        "changes and the message names the line. Prints 'imported N entries'\n"
-        "on stderr; with --json, {\"imported\":N} on stdout.",
+        "metadata and content type. Every line is validated first: a bad\n"
+        "line changes nothing and the message names it. Entries are then\n"
+        "written one namespace (sandbox and scope) at a time, each in one\n"
+        "transaction; the first namespace that fails stops the import, and\n"
+        "the error says which namespaces were written. Prints 'imported N\n"
+        "entries (SANDBOX/SCOPE: N, ...)' on stderr; with --json,\n"
+        "{\"imported\":N,\"namespaces\":[...]} on stdout, after a failure too.",
         .opts = cmd_import_opts,
         .min_args = 0,
         .max_args = 1,
@@ -229,7 +232,9 @@ const struct cli_command commands[] = {
         .help =
         "Loads DIR/NAME.md and DIR/NAME/SKILL.md (Agent Skills) into scope\n"
         "instructions of the sandbox; without DIR, the four bundled sets. Each\n"
-        "file may open with front matter (name, description, version). A set\n"
+        "file may open with front matter (name, description, version) and is\n"
+        "stored whole; names are Agent Skills names (a-z, 0-9, single '-').\n"
+        "The other files of a DIR/NAME/ folder are stored as NAME/PATH. A set\n"
         "whose content is unchanged is skipped; a changed one is rewritten and\n"
         "its version grows. Every file is checked before anything is written\n"
         "and all changes are one transaction: a bad file (named with its\n"
@@ -243,7 +248,7 @@ const struct cli_command commands[] = {
     },
     {
         .name = "prompt",
-        .synopsis = "build|split [FILE]",
+        .synopsis = "build|split|lint [FILE...]",
         .summary = "build or split a system prompt",
         .help =
         "'prompt build' prints a system prompt made of the base (--base FILE or\n"
@@ -253,12 +258,17 @@ const struct cli_command commands[] = {
         "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
         "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
         "lines of their own. --report prints token figures on stderr.\n"
-        "'prompt split FILE --out DIR' cuts a Markdown prompt at its headings\n"
-        "into DIR/core.md and DIR/instructions/NAME.md; seeding those and\n"
-        "building core.md inline gives FILE back byte for byte.",
+        "'prompt split FILE --out DIR' cuts a prompt into DIR/core.md and\n"
+        "DIR/instructions/NAME.md at its sections: Markdown headings, top-level\n"
+        "XML tags, rule-delimited or ALL-CAPS titles (--by; detected by\n"
+        "default); seeding those and building core.md inline gives FILE back\n"
+        "byte for byte. --review prints the proposed sets and writes nothing.\n"
+        "'prompt lint [PATH...]' flags weak descriptions of the sets in PATH\n"
+        "(files or directories) or, without PATH, of the sandbox's sets, each\n"
+        "with its fix; it exits 1 when it finds any.",
         .opts = cmd_prompt_opts,
         .min_args = 1,
-        .max_args = 2,
+        .max_args = CLI_MAX_POS,
         .store_use = CLI_STORE_READ,
         .run = cmd_prompt,
     },
@@ -466,5 +476,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "agentkv: %s: %s\n", ctx.err_name, ctx.err_msg);
         return ctx.err_exit;
     }
-    return 0;
+    return ctx.exit_code;
 }

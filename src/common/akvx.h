@@ -69,6 +69,12 @@ size_t akvx_utf8_seq(const void *s, size_t len);
 int akvx_pct_decode(const char *in, size_t len, char *out, size_t cap,
                     size_t *out_len, const char **why);
 
+/* The content type a file name's extension implies (.md and .markdown
+ * text/markdown, .json application/json, .txt text/plain, any case), or
+ * NULL when it implies none: the one guess of `agentkv put` and the
+ * seeder. Static text. */
+const char *akvx_guess_type(const char *path);
+
 /* mkdir -p: creates dir and its missing parents. Parents get 0755 less the
  * umask, like mkdir -p; a directory created last gets exactly leaf_mode
  * whatever the umask, or 0755 less the umask when leaf_mode is -1. Existing

@@ -1175,10 +1175,12 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
 
 /* Deletes one record inside txn. AKV_ENOTFOUND when there is none;
  * *was_live (may be NULL) tells whether it had not expired at now (a record
- * that no longer decodes counts as live: nothing says it had expired). */
+ * that no longer decodes counts as live: nothing says it had expired).
+ * if_match (32 bytes or NULL; batch deletes) requires the record to be live
+ * with that SHA-256, else AKV_EPRECONDITION (an absent one included). */
 static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                       const char *key, size_t key_len, int64_t now,
-                      bool *was_live)
+                      const unsigned char *if_match, bool *was_live)
 {
     char kb[KEYBUF];
     MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
@@ -1186,11 +1188,21 @@ static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
                  kb},
             v;
     int rc = mdb_get(txn, lb->entries, &k, &v);
+    if (rc == MDB_NOTFOUND && if_match)
+        return akv_fail(AKV_EPRECONDITION,
+                        "no current entry to match If-Match");
     if (rc)
         return rc == MDB_NOTFOUND ? akv_fail(AKV_ENOTFOUND, "no such entry")
                                   : lmdb_fail(lb, rc, "reading entry");
     akv_rec rec;
     bool decoded = akv_rec_decode(v.mv_data, v.mv_size, &rec) == AKV_OK;
+    if (if_match) {
+        bool live = decoded && !akv_rec_expired(&rec, now);
+        if (!live || memcmp(rec.sha256, if_match, 32) != 0)
+            return akv_fail(AKV_EPRECONDITION,
+                            live ? "current SHA-256 does not match If-Match"
+                                 : "no current entry to match If-Match");
+    }
     if (was_live)
         *was_live = !decoded || !akv_rec_expired(&rec, now);
     int64_t bytes = (int64_t)akv_rec_usage(key_len, v.mv_size);
@@ -1211,7 +1223,7 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
     int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
         return lmdb_fail(lb, rc, "starting write");
-    if ((rc = del_in_txn(lb, txn, ns, key, key_len, now, was_live)) !=
+    if ((rc = del_in_txn(lb, txn, ns, key, key_len, now, NULL, was_live)) !=
         AKV_OK) {
         mdb_txn_abort(txn);
         return rc;
@@ -1549,7 +1561,7 @@ static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (w[i].del) {
             rc = del_in_txn(lb, txn, &w[i].ns, w[i].key, w[i].key_len,
-                            w[i].now, NULL);
+                            w[i].now, w[i].if_match, NULL);
             if (rc == AKV_ENOTFOUND)
                 rc = AKV_OK; /* deleting what is not there is done */
         } else {
@@ -1596,6 +1608,17 @@ static int lmdb_namespaces(akv_backend *be,
     return rc == MDB_NOTFOUND ? AKV_OK : lmdb_fail(lb, rc, "reading usage");
 }
 
+/* The id of the last committed write transaction, as the meta pages of
+ * the shared map hold it: every process's commits move it. */
+static uint64_t lmdb_generation(akv_backend *be)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    MDB_envinfo info;
+    if (mdb_env_info(lb->env, &info) != MDB_SUCCESS)
+        return 0;
+    return (uint64_t)info.me_last_txnid;
+}
+
 static const akv_backend_ops lmdb_ops = {
     .name = "lmdb",
     .close = lmdb_close,
@@ -1613,4 +1636,5 @@ static const akv_backend_ops lmdb_ops = {
     .write_batch = lmdb_write_batch,
     .health = lmdb_health,
     .namespaces = lmdb_namespaces,
+    .generation = lmdb_generation,
 };

@@ -103,9 +103,10 @@
  * nil for a record that does not decode, by the rules of akv_rec_decode
  * (layout, format-2 header checksum, timestamps and version in range, a
  * printable content type, format-1 metadata that parses; fresh: a record
- * about to be written, whose version the script sets); seal() recomputes the format-2 checksum
- * (the first 8 bytes of the SHA-1 of header bytes 1..80, content type and
- * metadata) after a script patched the header. Usage is counted as in
+ * about to be written, which agentkv has just encoded: its version may be
+ * 0 and its checksum is not checked again); seal() recomputes the format-2
+ * checksum (the first 8 bytes of the SHA-1 of header bytes 1..80, content
+ * type and metadata) after a script patched the header. Usage is counted as in
  * record.h's akv_rec_usage: #key + #record. recount() recomputes a
  * namespace's usage from its hash; a usage hash without acct = 2 was
  * counted the format-1 way (value bytes only) and is recounted before any
@@ -113,8 +114,8 @@
 #define LUA_PRELUDE                                                          \
     "local function sum8(h80, ctml)\n"                                       \
     "  local d = redis.sha1hex(h80 .. ctml)\n"                               \
-    "  return (string.gsub(string.sub(d, 1, 16), '..', function(c)\n"       \
-    "    return string.char(tonumber(c, 16)) end))\n"                        \
+    "  return struct.pack('>I4I4', tonumber(string.sub(d, 1, 8), 16),\n"     \
+    "                     tonumber(string.sub(d, 9, 16), 16))\n"             \
     "end\n"                                                                  \
     "local TMAX = 253402300799999\n"                                        \
     "local function tok(t) return t >= 0 and t <= TMAX end\n"                \
@@ -127,7 +128,8 @@
     "  local ctl, ml = struct.unpack('<I2I4', b, 3)\n"                       \
     "  local ver, cat, uat, exp, vl = struct.unpack('<i8i8i8i8i8', b, 9)\n"  \
     "  if hl + ctl + ml + vl ~= #b then return nil end\n"                    \
-    "  if f == 2 and string.sub(b, 81, 88) ~= sum8(string.sub(b, 1, 80),\n"  \
+    "  if f == 2 and not fresh and\n"                                        \
+    "     string.sub(b, 81, 88) ~= sum8(string.sub(b, 1, 80),\n"              \
     "       string.sub(b, 89, 88 + ctl + ml)) then return nil end\n"         \
     "  if (ver < 1 and not fresh) or not tok(cat) or not tok(uat)\n"         \
     "     or not tok(exp) or string.find(string.sub(b, hl + 1, hl + ctl),\n" \
@@ -156,7 +158,8 @@
 /* WRITE: puts and deletes, all or nothing.
  * KEYS: v, o, x, u of each write's namespace (4 per write).
  * ARGV: per write: op ('p' put, 'd' delete, 'D' delete that must find a
- *       record), key, record, now, quota, if-match (32 bytes or empty),
+ *       record), key, record, now, quota, if-match (32 bytes or empty;
+ *       on a delete too: the record must be live with that SHA-256),
  *       flags ('c' create-only, 'r' restore).
  * Returns {'ok', a1, b1, c1, a2, …}: per put version, created_at, created
  * (0/1); per delete was_live (0/1), 0, 0. Refusals: {'exists', i},
@@ -232,6 +235,13 @@ static const char lua_write[] = LUA_PRELUDE
     "  local us = use(v, KEYS[k + 4])\n"
     "  if op ~= 'p' then\n"
     "    local old = get(v, key)\n"
+    "    if im ~= '' then\n"
+    "      local oh = old and hdr(old)\n"
+    "      local live = oh and not expired(oh, now)\n"
+    "      if not live or oh.sha ~= im then\n"
+    "        return {live and 'mismatch' or 'nomatch', i}\n"
+    "      end\n"
+    "    end\n"
     "    if not old then\n"
     "      if op == 'D' then return {'notfound', i} end\n"
     "      out[#out + 1] = 0\n"
@@ -1051,7 +1061,8 @@ static int redis_get(akv_backend *be, const akv_ns *ns, const char *key,
  * node failed. */
 static int pipeline(redis_backend *rb, size_t n, const unsigned *slots,
                     const int *argcs, const char *const *const *argvs,
-                    const size_t *const *lenss, redisReply **replies)
+                    const size_t *const *lenss, bool idempotent,
+                    redisReply **replies)
 {
     struct pipe_guard g;
     pipe_guard_begin(&g, rb->guard_sigpipe);
@@ -1059,7 +1070,8 @@ static int pipeline(redis_backend *rb, size_t n, const unsigned *slots,
     if (!atomic_load(&rb->checked))
         rc = store_check(rb);
     if (rc == AKV_OK)
-        rc = akv_rc_pipeline(rb->rc, n, slots, argcs, argvs, lenss, replies);
+        rc = akv_rc_pipeline(rb->rc, n, slots, argcs, argvs, lenss,
+                             idempotent, replies);
     pipe_guard_end(&g);
     return rc;
 }
@@ -1098,7 +1110,7 @@ static void redis_get_many(akv_backend *be, size_t n, const akv_ns *ns,
     }
     if (rc == AKV_OK)
         rc = pipeline(rb, n, slots, argcs,
-                      (const char *const *const *)argvs, lenss, replies);
+                      (const char *const *const *)argvs, lenss, true, replies);
     akv_error failed = {0};
     for (size_t i = 0; i < n; i++) {
         redisReply *r = replies ? replies[i] : NULL;
@@ -1210,8 +1222,8 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
     lens[a + 3] = strlen(wa->now);
     argv[a + 4] = wa->quota;
     lens[a + 4] = strlen(wa->quota);
-    argv[a + 5] = x->if_match && !x->del ? (const char *)x->if_match : "";
-    lens[a + 5] = x->if_match && !x->del ? 32 : 0;
+    argv[a + 5] = x->if_match ? (const char *)x->if_match : "";
+    lens[a + 5] = x->if_match ? 32 : 0;
     argv[a + 6] = flags[fl];
     lens[a + 6] = strlen(flags[fl]);
     return AKV_OK;
@@ -1220,12 +1232,12 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
 /* Reads the write script's reply r: "ok" with 3 numbers per write into
  * res, or the failure (exists, mismatch, nomatch, notfound, quota with the
  * index of the write and its figures) as the error it stands for. */
-static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
+static int write_result(redis_backend *rb, redisContext *c, redisReply *r,
                         const akv_write *w, size_t n, long long *res)
 {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
         r->element[0]->type != REDIS_REPLY_STRING)
-        return redis_fail(rb, cn->c, r, "writing entry");
+        return redis_fail(rb, c, r, "writing entry");
     int rc = AKV_OK;
     const char *st = r->element[0]->str;
     long long idx = 0, live = 0, would = 0;
@@ -1234,11 +1246,11 @@ static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
     const akv_write *x = idx >= 1 && (size_t)idx <= n ? &w[idx - 1] : w;
     if (strcmp(st, "ok") == 0) {
         if (r->elements != 1 + 3 * n) {
-            rc = redis_fail(rb, cn->c, NULL, "writing entry");
+            rc = redis_fail(rb, c, NULL, "writing entry");
         } else {
             for (size_t i = 0; i < 3 * n; i++)
                 if (reply_int(r->element[1 + i], &res[i]) != 0)
-                    rc = redis_fail(rb, cn->c, NULL, "writing entry");
+                    rc = redis_fail(rb, c, NULL, "writing entry");
         }
     } else if (strcmp(st, "exists") == 0) {
         rc = akv_fail(AKV_EPRECONDITION,
@@ -1263,12 +1275,12 @@ static int write_result(redis_backend *rb, struct conn *cn, redisReply *r,
             x->ns.sandbox, (unsigned long long)live,
             (unsigned long long)x->quota, (unsigned long long)would);
     } else {
-        rc = redis_fail(rb, cn->c, NULL, "writing entry");
+        rc = redis_fail(rb, c, NULL, "writing entry");
     }
     return rc;
 }
 
-/* Runs the write script over w[0..n) (one namespace each, in order):
+/* Runs the write script over w[0..n) (all of one namespace, in order):
  * arguments, the script, its result. */
 static int write_script(redis_backend *rb, const akv_write *w, size_t n,
                         char del_op, long long *res)
@@ -1303,7 +1315,7 @@ static int write_script(redis_backend *rb, const akv_write *w, size_t n,
     }
     redisReply *r = run_script(rb, cn, S_WRITE, (int)argc, argv, lens,
                                (int)(4 * n));
-    rc = write_result(rb, cn, r, w, n, res);
+    rc = write_result(rb, cn->c, r, w, n, res);
     if (r)
         freeReplyObject(r);
     if (rc == AKV_OK)
@@ -1348,6 +1360,108 @@ static int redis_put(akv_backend *be, const akv_write *w, akv_rec *out,
     return AKV_OK;
 }
 
+/* Independent puts, pipelined: each its own WRITE script over its own
+ * namespace (atomic alone, as redis_put), all sent at once to each node,
+ * the replies read in order — one round trip per node for all of them. A
+ * reply that redirects or says NOSCRIPT means the script did not run: that
+ * put goes again on its own. A put whose connection failed has an unknown
+ * outcome (unavailable), as with redis_put. Large records, and every put
+ * when WAIT follows each write (?wait=N), go one at a time. */
+#define PUT_ARGC (3 + 4 + 7)
+static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
+                           akv_rec *out, int *created, int *rcs,
+                           akv_error *errs)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct ns_keys *nk = calloc(n, sizeof *nk);
+    struct write_args *wa = calloc(n, sizeof *wa);
+    const char *(*av)[PUT_ARGC] = calloc(n, sizeof *av);
+    size_t(*al)[PUT_ARGC] = calloc(n, sizeof *al);
+    unsigned *slots = calloc(n, sizeof *slots);
+    int *argcs = calloc(n, sizeof *argcs);
+    const char ***argvs = calloc(n, sizeof *argvs);
+    const size_t **lenss = calloc(n, sizeof *lenss);
+    redisReply **replies = calloc(n, sizeof *replies);
+    bool *alone = calloc(n, sizeof *alone);
+    size_t m = 0; /* pipelined: the first m of idx */
+    size_t *idx = calloc(n, sizeof *idx);
+    bool ok = nk && wa && av && al && slots && argcs && argvs && lenss &&
+              replies && alone && idx;
+    for (size_t i = 0; ok && i < n; i++) {
+        akv_error_clear();
+        if (rb->url.wait_replicas > 0 ||
+            write_args(&w[i], 0, 1, 'd', &nk[i], &wa[i], av[m], al[m]) !=
+                AKV_OK ||
+            wa[i].blob_len >= BIG_WRITE) {
+            alone[i] = true;
+            continue;
+        }
+        av[m][0] = "EVALSHA";
+        al[m][0] = 7;
+        av[m][1] = rb->sha[S_WRITE];
+        al[m][1] = 40;
+        av[m][2] = "4";
+        al[m][2] = 1;
+        slots[m] = (unsigned)nk[i].slot;
+        argcs[m] = PUT_ARGC;
+        argvs[m] = av[m];
+        lenss[m] = al[m];
+        idx[m++] = i;
+    }
+    int prc = AKV_OK;
+    akv_error perr = {0};
+    if (ok && m > 0) {
+        prc = pipeline(rb, m, slots, argcs, (const char *const *const *)argvs,
+                       lenss, false, replies);
+        perr = *akv_last_error();
+    }
+    for (size_t j = 0; ok && j < m; j++) {
+        size_t i = idx[j];
+        redisReply *r = replies[j];
+        long long res[3];
+        akv_error_clear();
+        if (prc != AKV_OK) {
+            akv_error_restore(&perr);
+            rcs[i] = prc;
+        } else if (r && r->type == REDIS_REPLY_ERROR &&
+                   strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            alone[i] = true; /* not run: again, loading the script */
+        } else if (r == NULL) {
+            rcs[i] = akv_fail(AKV_EUNAVAILABLE, "writing entry: %s: "
+                              "connection failed", rb->where);
+        } else if ((rcs[i] = write_result(rb, NULL, r, &w[i], 1, res)) ==
+                   AKV_OK) {
+            stored(&w[i], res, &out[i]);
+            created[i] = (int)res[2];
+        }
+        if (!alone[i])
+            errs[i] = *akv_last_error();
+        if (r)
+            freeReplyObject(r);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ok && !alone[i])
+            continue;
+        akv_error_clear();
+        rcs[i] = redis_put(be, &w[i], &out[i], &created[i]);
+        errs[i] = *akv_last_error();
+    }
+    if (wa)
+        for (size_t i = 0; i < n; i++)
+            free(wa[i].blob);
+    free(nk);
+    free(wa);
+    free(av);
+    free(al);
+    free(slots);
+    free(argcs);
+    free(argvs);
+    free(lenss);
+    free(replies);
+    free(alone);
+    free(idx);
+}
+
 static int redis_del(akv_backend *be, const akv_ns *ns, const char *key,
                      size_t key_len, int64_t now, bool *was_live)
 {
@@ -1365,6 +1479,12 @@ static int redis_write_batch(akv_backend *be, const akv_write *w, size_t n,
 {
     if (n == 0)
         return AKV_OK;
+    for (size_t i = 1; i < n; i++)
+        if (w[i].ns.scope != w[0].ns.scope ||
+            w[i].ns.sandbox_len != w[0].ns.sandbox_len ||
+            memcmp(w[i].ns.sandbox, w[0].ns.sandbox, w[0].ns.sandbox_len))
+            return akv_fail(AKV_EINVAL, "a batch spans namespaces (one "
+                                        "script may not)");
     long long *res = malloc(3 * n * sizeof *res);
     if (res == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
@@ -1658,7 +1778,7 @@ static int ns_pipeline(redis_backend *rb, const struct ns_list *l,
         k++;
     }
     rc = pipeline(rb, k, slots, argcs, (const char *const *const *)argvs,
-                  lenss, got);
+                  lenss, true, got);
     if (rc == AKV_OK)
         for (size_t i = 0, j = 0; i < l->n; i++)
             if (ok[i]) {
@@ -1821,7 +1941,7 @@ static void redis_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
         argvs[k] = av[k];
         lenss[k] = al[k];
     }
-    if (pipeline(rb, COUNTER_SHARDS, slots, argcs, argvs, lenss, rs) !=
+    if (pipeline(rb, COUNTER_SHARDS, slots, argcs, argvs, lenss, true, rs) !=
         AKV_OK) {
         akv_error_restore(&saved);
         return;
@@ -1911,5 +2031,6 @@ static const akv_backend_ops redis_ops = {
     .counters = redis_counters,
     .backup = NULL, /* use export, or Redis' own persistence */
     .write_batch = redis_write_batch,
+    .put_many = redis_put_many,
     .namespaces = redis_namespaces,
 };

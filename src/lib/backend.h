@@ -54,7 +54,8 @@ typedef struct akv_write {
     int64_t ttl_ms;       /* expires_at = now + ttl_ms; 0 = never */
     int64_t now;
     uint64_t quota;       /* namespace quota in bytes */
-    const unsigned char *if_match; /* 32 bytes or NULL */
+    const unsigned char *if_match; /* 32 bytes or NULL (puts; and deletes
+                                      of write_batch) */
     bool create_only;
     bool restore;         /* import: keep rec's version and timestamps */
     bool del;             /* write_batch only: delete the key instead */
@@ -96,6 +97,15 @@ typedef struct akv_backend_ops {
      * record was replaced. */
     int (*put)(akv_backend *be, const akv_write *w, akv_rec *out,
                int *created);
+
+    /* Applies n independent puts, each exactly as put would (atomic on
+     * its own, not with the others), in one round trip where it can:
+     * rcs[i], out[i], created[i] as put's result, outcome and *created,
+     * and errs[i] the error a failed one left (the thread's last error
+     * is then unspecified). NULL when the backend has no cheaper way than
+     * n puts (the store then calls put n times). */
+    void (*put_many)(akv_backend *be, size_t n, const akv_write *w,
+                     akv_rec *out, int *created, int *rcs, akv_error *errs);
 
     /* Deletes a record. *was_live (may be NULL) is set when the deleted
      * record had not expired at now. AKV_ENOTFOUND when absent. */
@@ -139,12 +149,18 @@ typedef struct akv_backend_ops {
     int (*backup)(akv_backend *be, const char *path,
                   akv_progress_fn progress, void *ctx);
 
-    /* Applies n writes of any kind in one transaction, all or nothing:
+    /* Applies n writes of any kind, all of one namespace (callers split
+     * by namespace: SPEC.md §8, no write spans namespaces, so that a Redis
+     * Cluster never sees a cross-slot script), in one transaction, all or
+     * nothing:
      * puts exactly as put does (preconditions, quota, versions; restore is
-     * honoured), and deletes where w[i].del is set (only ns, key and now
-     * are read; an absent key is not an error). out (may be NULL) receives
-     * one stored record per put (pointers into w's buffers). Import and
-     * seeding rely on it being atomic. */
+     * honoured), and deletes where w[i].del is set (only ns, key, now and
+     * if_match are read; an absent key is not an error unless if_match is
+     * set: a conditional delete requires the record to be live with that
+     * SHA-256, else AKV_EPRECONDITION and nothing is applied, which is
+     * what lets a memory rename move exactly what it read). out (may be
+     * NULL) receives one stored record per put (pointers into w's
+     * buffers). Import and seeding rely on it being atomic. */
     int (*write_batch)(akv_backend *be, const akv_write *w, size_t n,
                        akv_rec *out);
 
@@ -157,6 +173,12 @@ typedef struct akv_backend_ops {
      * order; fn returning non-zero stops the walk with that code. */
     int (*namespaces)(akv_backend *be,
                       int (*fn)(void *ctx, const akv_ns *ns), void *ctx);
+
+    /* A number that changes whenever a write is committed to the store,
+     * by this process or any other (akv_store_generation): a read-only
+     * look, no transaction, no I/O beyond the shared map. NULL when the
+     * backend has no such number (Redis). */
+    uint64_t (*generation)(akv_backend *be);
 } akv_backend_ops;
 
 struct akv_backend {

@@ -54,11 +54,16 @@ static int prepare(akv_store *s, const char *sandbox, akv_scope scope,
     w->key = op->key;
     w->key_len = op->key_len;
     w->now = akv_store_now(s);
-    if (op->del) {
+    const akv_put_opts *o = &op->opts;
+    if (o->if_match &&
+        akv_hex_decode(o->if_match, strlen(o->if_match), p->match) != AKV_OK)
+        return akv_fail(AKV_EINVAL, "invalid If-Match: expected the 64-hex "
+                                    "SHA-256 of the current value");
+    w->if_match = o->if_match ? p->match : NULL;
+    if (op->del) { /* a conditional delete when if_match is set */
         w->del = true;
         return AKV_OK;
     }
-    const akv_put_opts *o = &op->opts;
     if (op->value == NULL && op->value_len != 0)
         return akv_fail(AKV_EINVAL, "value is NULL");
     if (op->value_len > s->cfg.max_value_size)
@@ -76,14 +81,9 @@ static int prepare(akv_store *s, const char *sandbox, akv_scope scope,
     if (o->metadata &&
         (rc = akv_metadata_check(o->metadata, o->metadata_len)) != AKV_OK)
         return rc;
-    if (o->if_match &&
-        akv_hex_decode(o->if_match, strlen(o->if_match), p->match) != AKV_OK)
-        return akv_fail(AKV_EINVAL, "invalid If-Match: expected the 64-hex "
-                                    "SHA-256 of the current value");
     int64_t ttl = o->ttl == AKV_TTL_DEFAULT ? s->cfg.ttl[scope] : o->ttl;
     w->ttl_ms = ttl * 1000;
     w->quota = s->cfg.quota[scope];
-    w->if_match = o->if_match ? p->match : NULL;
     w->create_only = o->create_only != 0;
     w->rec.content_type = ct;
     w->rec.content_type_len = strlen(ct);

@@ -113,8 +113,9 @@ static const struct setting settings[] = {
      .kind = DURATION, .field = FIELD(header_timeout)},
     {.doc = {"server", "upload_budget", "256MiB",
              "request-body memory all connections may hold at once, each "
-             "body counted twice (itself and the store's copy); raised to 2 "
-             "x max_value_size if smaller"},
+             "body counted twice (itself and the store's copy); raised if "
+             "smaller to 2 x the largest body a route admits (a memory "
+             "command: 2 x max_value_size + 64KiB)"},
      .kind = SIZE, .field = FIELD(upload_budget), .min = MiB,
      .bounds_msg = "upload_budget must be at least 1MiB"},
     {.doc = {"server", "mcp_sessions", "4096",

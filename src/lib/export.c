@@ -12,7 +12,8 @@
  *
  * Import restores version, timestamps, content type and metadata exactly, so
  * export → import → export is byte-identical. It validates every line before
- * it writes anything, then writes all entries in one transaction.
+ * it writes anything, then writes the entries one namespace at a time, each
+ * namespace in one transaction (write_by_namespace).
  *
  * A damaged entry (its value fails its SHA-256, or its record does not
  * decode) is never exported: it is skipped with a warning naming it, the
@@ -302,8 +303,118 @@ out:
     return rc;
 }
 
+/* Orders items by namespace (sandbox, then scope), then by line: the
+ * writes of one namespace keep the input's order. */
+static int item_cmp(const void *a, const void *b)
+{
+    const struct import_item *x = *(const struct import_item *const *)a;
+    const struct import_item *y = *(const struct import_item *const *)b;
+    int c = strcmp(x->sandbox, y->sandbox);
+    if (c == 0)
+        c = x->w.ns.scope - y->w.ns.scope;
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* One namespace: a run of the sorted item pointers, and its first item
+ * (the earliest line, as items are in line order). */
+struct ns_run {
+    size_t first, n;
+    const struct import_item *line;
+};
+
+static int run_cmp_by_line(const void *a, const void *b)
+{
+    const struct ns_run *x = a, *y = b;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Writes the n parsed items one namespace at a time (akv_import_each). */
+static int write_by_namespace(akv_store *s, struct import_item *items,
+                              size_t n, akv_import_fn report, void *rctx,
+                              uint64_t *written)
+{
+    int rc = AKV_OK;
+    struct import_item **by = malloc(n * sizeof *by);
+    struct ns_run *runs = malloc(n * sizeof *runs);
+    akv_write *ws = malloc(n * sizeof *ws);
+    akv_import_ns *res = NULL;
+    size_t nruns = 0;
+    if (by == NULL || runs == NULL || ws == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        by[i] = &items[i];
+    qsort(by, n, sizeof *by, item_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(by[i]->sandbox, by[i - 1]->sandbox) != 0 ||
+            by[i]->w.ns.scope != by[i - 1]->w.ns.scope)
+            runs[nruns++] = (struct ns_run){i, 0, by[i]};
+        runs[nruns - 1].n++;
+    }
+    qsort(runs, nruns, sizeof *runs, run_cmp_by_line);
+    if ((res = calloc(nruns, sizeof *res)) == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t failed = nruns, done_ns = 0;
+    for (size_t r = 0; r < nruns; r++) {
+        struct import_item *const *run = &by[runs[r].first];
+        snprintf(res[r].sandbox, sizeof res[r].sandbox, "%s", run[0]->sandbox);
+        res[r].scope = run[0]->w.ns.scope;
+        res[r].entries = runs[r].n;
+        res[r].status = AKV_IMPORT_NOT_TRIED;
+        if (failed < nruns)
+            continue;
+        for (size_t i = 0; i < runs[r].n; i++) {
+            ws[i] = run[i]->w;
+            ws[i].ns.sandbox = run[i]->sandbox;
+        }
+        int wrc = s->be->ops->write_batch(s->be, ws, runs[r].n, NULL);
+        if (wrc == AKV_OK) {
+            res[r].status = AKV_IMPORT_WRITTEN;
+            *written += runs[r].n;
+            done_ns++;
+            continue;
+        }
+        res[r].status = AKV_IMPORT_FAILED;
+        res[r].rc = wrc;
+        snprintf(res[r].message, sizeof res[r].message, "%s",
+                 akv_last_error()->message);
+        failed = r;
+    }
+    if (failed < nruns) {
+        /* The summary keeps the failure's quota fields (akv_fail_quota). */
+        akv_error e = *akv_last_error();
+        rc = akv_fail(res[failed].rc,
+                      "import of %s/%s failed: %s; %zu of %zu namespaces "
+                      "written (%llu entries), the others not",
+                      res[failed].sandbox, akv_scope_name(res[failed].scope),
+                      res[failed].message, done_ns, nruns,
+                      (unsigned long long)*written);
+        snprintf(e.message, sizeof e.message, "%s", akv_last_error()->message);
+        akv_error_restore(&e);
+    }
+    /* In order: the written ones, the failed one, the ones not tried. */
+    for (size_t r = 0; report && r < nruns; r++)
+        report(rctx, &res[r]);
+out:
+    free(by);
+    free(runs);
+    free(ws);
+    free(res);
+    return rc;
+}
+
 int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
                uint64_t *count)
+{
+    return akv_import_each(s, in, progress, ctx, NULL, NULL, count);
+}
+
+int akv_import_each(akv_store *s, FILE *in, akv_progress_fn progress,
+                    void *ctx, akv_import_fn report, void *report_ctx,
+                    uint64_t *count)
 {
     akv_error_clear();
     struct import_item *items = NULL;
@@ -312,6 +423,7 @@ int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
     size_t linecap = 0;
     ssize_t got;
     int rc = AKV_OK;
+    uint64_t written = 0;
     while ((got = getline(&line, &linecap, in)) >= 0) {
         lineno++;
         size_t len = (size_t)got;
@@ -342,27 +454,14 @@ int akv_import(akv_store *s, FILE *in, akv_progress_fn progress, void *ctx,
     if (rc == AKV_OK && ferror(in))
         rc = akv_fail(AKV_EUNAVAILABLE, "import: read failed");
     free(line);
-    if (rc == AKV_OK && n) {
-        akv_write *ws = malloc(n * sizeof *ws);
-        if (ws == NULL) {
-            rc = akv_fail(AKV_ENOMEM, "out of memory");
-        } else {
-            /* items moved while the array grew: point each write at its
-             * item's sandbox only now. */
-            for (size_t i = 0; i < n; i++) {
-                ws[i] = items[i].w;
-                ws[i].ns.sandbox = items[i].sandbox;
-            }
-            rc = s->be->ops->write_batch(s->be, ws, n, NULL);
-            free(ws);
-        }
-    }
+    if (rc == AKV_OK && n)
+        rc = write_by_namespace(s, items, n, report, report_ctx, &written);
     if (progress)
-        progress(ctx, rc == AKV_OK ? n : 0, n);
+        progress(ctx, written, n);
     for (size_t i = 0; i < n; i++)
         item_free(&items[i]);
     free(items);
     if (count)
-        *count = rc == AKV_OK ? n : 0;
+        *count = written;
     return rc;
 }

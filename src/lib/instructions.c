@@ -7,7 +7,8 @@
  * seed stores), so building a reference-mode prompt never reads a value
  * and never loads the tokenizer. Entries written some other way (a plain
  * put) have no token count: their value is read and counted here, once per
- * listing. It does not render the catalog: that is prompt.c's.
+ * listing. Keys with a '/' (a skill's supporting files) are not sets and
+ * are left out. It does not render the catalog: that is prompt.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,33 @@ int akv_instruction_name_check(const char *name, size_t len)
                             "'_' and '-' are allowed",
                             akv_quote(shown, name, len));
     }
+    return AKV_OK;
+}
+
+int akv_skill_name_check(const char *name, size_t len)
+{
+    int rc = akv_instruction_name_check(name, len);
+    if (rc != AKV_OK)
+        return rc;
+    char shown[AKV_QUOTE_BUF];
+    if (memchr(name, '_', len)) {
+        char hyph[AKV_INSTRUCTION_NAME_MAX + 1];
+        for (size_t i = 0; i < len; i++)
+            hyph[i] = name[i] == '_' ? '-' : name[i];
+        hyph[len] = '\0';
+        return akv_fail(AKV_EINVAL,
+                        "invalid instruction name '%s': '_' is not allowed "
+                        "in an Agent Skills name (a-z, 0-9 and single "
+                        "hyphens); rename it, e.g. to '%s'",
+                        akv_quote(shown, name, len), hyph);
+    }
+    for (size_t i = 0; i < len; i++)
+        if (name[i] == '-' && (i == 0 || i + 1 == len || name[i - 1] == '-'))
+            return akv_fail(AKV_EINVAL,
+                            "invalid instruction name '%s': an Agent Skills "
+                            "name neither starts nor ends with '-' and has "
+                            "no '--'",
+                            akv_quote(shown, name, len));
     return AKV_OK;
 }
 
@@ -198,8 +226,13 @@ int akv_instructions_list(akv_store *store, const char *sandbox,
                                    &lo, &page)) != AKV_OK)
             break;
         /* Keys come in byte order, which is the catalog's order. */
-        for (size_t i = 0; rc == AKV_OK && i < akv_list_count(page); i++)
-            rc = add_item(l, store, sandbox, akv_list_item(page, i));
+        for (size_t i = 0; rc == AKV_OK && i < akv_list_count(page); i++) {
+            const akv_meta *m = akv_list_item(page, i);
+            /* NAME/PATH is a supporting file of skill NAME (seed.c), not
+             * a set: set names have no '/'. */
+            if (memchr(m->key, '/', m->key_len) == NULL)
+                rc = add_item(l, store, sandbox, m);
+        }
         const char *next = akv_list_next_cursor(page);
         if (rc == AKV_OK && next) {
             snprintf(cursor, sizeof cursor, "%s", next);

@@ -60,6 +60,22 @@ struct akv_buf {
 void akv_buf_add(struct akv_buf *b, const void *s, size_t n);
 void akv_buf_str(struct akv_buf *b, const char *s);
 
+/* A set's description: Agent Skills allows AKV_DESC_LIMIT characters;
+ * the splitter writes, and lint asks for, at most AKV_DESC_CONCISE bytes,
+ * since every catalog line costs its tokens on every run. */
+#define AKV_DESC_LIMIT 1024
+#define AKV_DESC_CONCISE 200
+
+/* Reads the instruction files of path (a directory, as `seed` reads it,
+ * or one file) and calls fn with each set's name, description (NULL when
+ * the front matter has none) and file, in file-name order; stops at the
+ * first error, or the first non-zero return of fn, and returns it
+ * (seed.c). */
+typedef int (*akv_set_visitor)(void *arg, const char *name,
+                               const char *description, const char *path);
+int akv_sets_visit(const char *path, uint64_t max, akv_set_visitor fn,
+                   void *arg);
+
 /* Directories where an install tree keeps <datadir>/agentkv/<sub>,
  * found relative to the shared library holding this code and to the running
  * executable (datadir.c), most specific first; they may not exist. Returns
@@ -123,5 +139,12 @@ static inline bool akv_rec_expired(const akv_rec *rec, int64_t now)
 }
 /* Checks rec's value against its stored SHA-256. */
 bool akv_rec_verify(const akv_rec *rec);
+
+/* Test seam of memory.c: when set, called with its ctx by the memory
+ * tool's rename and delete between reading the files they move and applying
+ * their batch, so that a test can interleave a concurrent edit there
+ * deterministically. NULL (and never set) outside tests. */
+extern void (*akv_memory_move_hook)(void *ctx);
+extern void *akv_memory_move_hook_ctx;
 
 #endif /* AKV_INTERNAL_H */

@@ -175,6 +175,18 @@ int akv_store_health(akv_store *s, akv_health *out)
     return AKV_OK;
 }
 
+int akv_store_generation(akv_store *s, uint64_t *out)
+{
+    if (s == NULL || out == NULL)
+        return akv_fail(AKV_EINVAL, "no store or output given");
+    if (s->be->ops->generation == NULL)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "the %s backend keeps no change generation",
+                        s->be->ops->name);
+    *out = s->be->ops->generation(s->be);
+    return AKV_OK;
+}
+
 int akv_prune(akv_store *s, const char *sandbox, int scope,
               uint64_t pruned[AKV_SCOPE_COUNT])
 {

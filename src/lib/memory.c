@@ -39,9 +39,6 @@
 #define CAS_ATTEMPTS 8
 /* Directory deletes and renames move at most this many files (one batch). */
 #define DIR_MAX 1000
-/* A command is the JSON of one tool call: its texts are bounded by the
- * value size limit; this leaves room for two of them and the envelope. */
-#define CMD_SLACK (64u * 1024)
 #define TEXT_CT "text/plain; charset=utf-8"
 
 static void bprintf(struct akv_buf *b, const char *fmt, ...)
@@ -248,6 +245,7 @@ struct item {
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
     uint64_t size;
+    char sha[AKV_SHA256_HEX + 1]; /* as read: deletes are conditional on it */
 };
 
 /* Lists the keys under prefix (which ends with '/'), at most max of them
@@ -291,6 +289,7 @@ static int list_under(akv_store *s, const char *sb, akv_scope scope,
             memcpy(items[cnt].key, m->key, m->key_len + 1);
             items[cnt].key_len = m->key_len;
             items[cnt].size = m->size;
+            snprintf(items[cnt].sha, sizeof items[cnt].sha, "%s", m->sha256);
             cnt++;
         }
         const char *next = akv_list_next_cursor(l);
@@ -860,12 +859,16 @@ static int collect(akv_store *s, const char *sb, akv_scope scope,
     int rc = p->root ? AKV_ENOTFOUND
                      : akv_get(s, sb, scope, p->key, p->key_len, &v);
     if (rc == AKV_OK) {
-        akv_value_release(v);
         m->items = calloc(1, sizeof *m->items);
-        if (m->items == NULL)
+        if (m->items == NULL) {
+            akv_value_release(v);
             return akv_fail(AKV_ENOMEM, "out of memory");
+        }
         memcpy(m->items[0].key, p->key, p->key_len + 1);
         m->items[0].key_len = p->key_len;
+        snprintf(m->items[0].sha, sizeof m->items[0].sha, "%s",
+                 akv_value_meta(v)->sha256);
+        akv_value_release(v);
         m->n = 1;
     } else if (rc == AKV_ENOTFOUND) {
         char prefix[AKV_KEY_MAX + 2];
@@ -910,6 +913,55 @@ static int collect(akv_store *s, const char *sb, akv_scope scope,
     return AKV_OK;
 }
 
+/* Test seam (internal.h): runs between reading what a rename or delete
+ * moves and applying its batch. */
+void (*akv_memory_move_hook)(void *ctx);
+void *akv_memory_move_hook_ctx;
+
+static void move_hook(void)
+{
+    if (akv_memory_move_hook)
+        akv_memory_move_hook(akv_memory_move_hook_ctx);
+}
+
+/* Deletes the files collected at p in one batch, each delete conditional on
+ * the SHA-256 it was listed with. Sets *again when one changed meanwhile. */
+static int delete_once(akv_store *s, const char *sb, akv_scope scope,
+                       const struct mpath *p, int *again, struct akv_buf *b,
+                       char **out)
+{
+    struct moved m;
+    int rc = collect(s, sb, scope, p, 0, &m, b, out);
+    if (rc != AKV_OK) {
+        moved_free(&m);
+        return rc;
+    }
+    akv_batch_op *ops = calloc(m.n, sizeof *ops);
+    if (ops == NULL) {
+        moved_free(&m);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        ops[i].del = 1;
+        ops[i].key = m.items[i].key;
+        ops[i].key_len = m.items[i].key_len;
+        ops[i].opts.if_match = m.items[i].sha;
+    }
+    move_hook();
+    rc = akv_batch_write(s, sb, scope, ops, m.n, NULL);
+    free(ops);
+    moved_free(&m);
+    if (rc == AKV_EPRECONDITION) {
+        *again = 1; /* a file changed since it was listed */
+        return rc;
+    }
+    if (rc != AKV_OK)
+        return fail_text(b, out, rc, "Error: Cannot delete %s: %s", p->shown,
+                         akv_last_error()->message);
+    bprintf(b, "Successfully deleted %s", p->shown);
+    return finish(AKV_OK, b, out);
+}
+
 static int cmd_delete(akv_store *s, const char *sb, akv_scope scope,
                       json_t *cmd, struct akv_buf *b, char **out)
 {
@@ -925,30 +977,101 @@ static int cmd_delete(akv_store *s, const char *sb, akv_scope scope,
     if (p.root)
         return fail_text(b, out, AKV_EINVAL,
                          "Error: %s itself cannot be deleted", ROOT);
+    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        int again = 0;
+        int rc = delete_once(s, sb, scope, &p, &again, b, out);
+        if (!again)
+            return rc;
+    }
+    return fail_text(b, out, AKV_EPRECONDITION,
+                     "Error: %s kept changing during the delete (%d "
+                     "attempts); nothing was changed",
+                     p.shown, CAS_ATTEMPTS);
+}
+
+/* Moves the files collected at from to to in one batch. Sets *again when
+ * a source changed between the read and the batch. */
+static int rename_once(akv_store *s, const char *sb, akv_scope scope,
+                       const struct mpath *from, const struct mpath *to,
+                       int *again, struct akv_buf *b, char **out)
+{
     struct moved m;
-    int rc = collect(s, sb, scope, &p, 0, &m, b, out);
-    if (rc != AKV_OK) {
+    int rc;
+    if ((rc = collect(s, sb, scope, from, 1, &m, b, out)) != AKV_OK) {
         moved_free(&m);
         return rc;
     }
-    akv_batch_op *ops = calloc(m.n, sizeof *ops);
-    if (ops == NULL) {
+    /* One batch: every put under the new name (create-only, so a file
+     * that appeared there meanwhile fails the batch) and every delete,
+     * conditional on the SHA-256 of what was read, so that an edit of a
+     * source landing meanwhile fails the batch too (and the rename is
+     * redone) instead of being lost. */
+    akv_batch_op *ops = calloc(2 * m.n, sizeof *ops);
+    char (*keys)[AKV_KEY_MAX + 1] = calloc(m.n, sizeof *keys);
+    if (ops == NULL || keys == NULL) {
+        free(ops);
+        free(keys);
         moved_free(&m);
         return akv_fail(AKV_ENOMEM, "out of memory");
     }
+    rc = AKV_OK;
     for (size_t i = 0; i < m.n; i++) {
-        ops[i].del = 1;
-        ops[i].key = m.items[i].key;
-        ops[i].key_len = m.items[i].key_len;
+        const struct item *it = &m.items[i];
+        size_t tail = it->key_len - from->key_len;
+        size_t klen = to->key_len + tail;
+        if (klen > AKV_KEY_MAX) {
+            rc = fail_text(b, out, AKV_EINVAL,
+                           "Error: /%s would be renamed to a path longer "
+                           "than %d bytes",
+                           it->key, AKV_KEY_MAX);
+            break;
+        }
+        memcpy(keys[i], to->key, to->key_len);
+        memcpy(keys[i] + to->key_len, it->key + from->key_len, tail);
+        keys[i][klen] = '\0';
+        akv_batch_op *put = &ops[2 * i], *del = &ops[2 * i + 1];
+        put->key = keys[i];
+        put->key_len = klen;
+        put->value = m.files[i].data;
+        put->value_len = m.files[i].len;
+        akv_put_opts_init(&put->opts);
+        put->opts.content_type = m.files[i].ct;
+        put->opts.metadata = m.files[i].metadata;
+        put->opts.metadata_len = m.files[i].metadata_len;
+        put->opts.create_only = 1;
+        del->del = 1;
+        del->key = it->key;
+        del->key_len = it->key_len;
+        del->opts.if_match = m.files[i].sha;
     }
-    rc = akv_batch_write(s, sb, scope, ops, m.n, NULL);
+    if (rc == AKV_OK) {
+        move_hook();
+        rc = akv_batch_write(s, sb, scope, ops, 2 * m.n, NULL);
+        int there = rc == AKV_EPRECONDITION ? exists(s, sb, scope, to) : 0;
+        if (there == 1)
+            rc = fail_text(b, out, rc,
+                           "Error: The destination %s already exists",
+                           to->shown);
+        else if (there < 0)
+            rc = fail_text(b, out, there, "Error: %s",
+                           akv_last_error()->message);
+        else if (rc == AKV_EPRECONDITION)
+            *again = 1; /* a source changed (or went) since it was read */
+        else if (rc == AKV_EQUOTA)
+            rc = put_fail(b, out, rc, to);
+        else if (rc != AKV_OK)
+            rc = fail_text(b, out, rc, "Error: Cannot rename %s: %s",
+                           from->shown, akv_last_error()->message);
+        else {
+            bprintf(b, "Successfully renamed %s to %s", from->shown,
+                    to->shown);
+            rc = finish(AKV_OK, b, out);
+        }
+    }
     free(ops);
+    free(keys);
     moved_free(&m);
-    if (rc != AKV_OK)
-        return fail_text(b, out, rc, "Error: Cannot delete %s: %s", p.shown,
-                         akv_last_error()->message);
-    bprintf(b, "Successfully deleted %s", p.shown);
-    return finish(AKV_OK, b, out);
+    return rc;
 }
 
 static int cmd_rename(akv_store *s, const char *sb, akv_scope scope,
@@ -988,71 +1111,16 @@ static int cmd_rename(akv_store *s, const char *sb, akv_scope scope,
                          (int)alen, to.key);
     if (rc < 0)
         return fail_text(b, out, rc, "Error: %s", akv_last_error()->message);
-    struct moved m;
-    if ((rc = collect(s, sb, scope, &from, 1, &m, b, out)) != AKV_OK) {
-        moved_free(&m);
-        return rc;
+    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        int again = 0;
+        rc = rename_once(s, sb, scope, &from, &to, &again, b, out);
+        if (!again)
+            return rc;
     }
-    /* One batch: every put under the new name (create-only, so a file
-     * that appeared there meanwhile fails the batch) and every delete. */
-    akv_batch_op *ops = calloc(2 * m.n, sizeof *ops);
-    char (*keys)[AKV_KEY_MAX + 1] = calloc(m.n, sizeof *keys);
-    if (ops == NULL || keys == NULL) {
-        free(ops);
-        free(keys);
-        moved_free(&m);
-        return akv_fail(AKV_ENOMEM, "out of memory");
-    }
-    rc = AKV_OK;
-    for (size_t i = 0; i < m.n; i++) {
-        const struct item *it = &m.items[i];
-        size_t tail = it->key_len - from.key_len;
-        size_t klen = to.key_len + tail;
-        if (klen > AKV_KEY_MAX) {
-            rc = fail_text(b, out, AKV_EINVAL,
-                           "Error: /%s would be renamed to a path longer "
-                           "than %d bytes",
-                           it->key, AKV_KEY_MAX);
-            break;
-        }
-        memcpy(keys[i], to.key, to.key_len);
-        memcpy(keys[i] + to.key_len, it->key + from.key_len, tail);
-        keys[i][klen] = '\0';
-        akv_batch_op *put = &ops[2 * i], *del = &ops[2 * i + 1];
-        put->key = keys[i];
-        put->key_len = klen;
-        put->value = m.files[i].data;
-        put->value_len = m.files[i].len;
-        akv_put_opts_init(&put->opts);
-        put->opts.content_type = m.files[i].ct;
-        put->opts.metadata = m.files[i].metadata;
-        put->opts.metadata_len = m.files[i].metadata_len;
-        put->opts.create_only = 1;
-        del->del = 1;
-        del->key = it->key;
-        del->key_len = it->key_len;
-    }
-    if (rc == AKV_OK) {
-        rc = akv_batch_write(s, sb, scope, ops, 2 * m.n, NULL);
-        if (rc == AKV_EPRECONDITION)
-            rc = fail_text(b, out, rc,
-                           "Error: The destination %s already exists",
-                           to.shown);
-        else if (rc == AKV_EQUOTA)
-            rc = put_fail(b, out, rc, &to);
-        else if (rc != AKV_OK)
-            rc = fail_text(b, out, rc, "Error: Cannot rename %s: %s",
-                           from.shown, akv_last_error()->message);
-        else {
-            bprintf(b, "Successfully renamed %s to %s", from.shown,
-                    to.shown);
-            rc = finish(AKV_OK, b, out);
-        }
-    }
-    free(ops);
-    free(keys);
-    moved_free(&m);
-    return rc;
+    return fail_text(b, out, AKV_EPRECONDITION,
+                     "Error: %s kept changing during the rename (%d "
+                     "attempts); nothing was changed",
+                     from.shown, CAS_ATTEMPTS);
 }
 
 int akv_memory(akv_store *s, const char *sandbox, akv_scope scope,
@@ -1072,11 +1140,11 @@ int akv_memory(akv_store *s, const char *sandbox, akv_scope scope,
     if (akv_scope_check_agent_write(scope) != AKV_OK)
         return fail_text(&b, out, AKV_EFORBIDDEN, "Error: %s",
                          akv_last_error()->message);
-    if (len > 2 * s->cfg.max_value_size + CMD_SLACK)
+    if (len > 2 * s->cfg.max_value_size + AKV_MEMORY_COMMAND_SLACK)
         return fail_text(&b, out, AKV_ETOOLARGE,
                          "Error: the command is %zu bytes, over the limit "
                          "(twice max_value_size plus %u bytes)",
-                         len, CMD_SLACK);
+                         len, AKV_MEMORY_COMMAND_SLACK);
     json_error_t jerr;
     json_t *cmd = json_loadb(command ? command : "", len, JSON_REJECT_DUPLICATES,
                              &jerr);

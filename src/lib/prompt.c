@@ -7,7 +7,8 @@
  *
  * Rendering rules (also in agentkv-instructions.h and docs/prompts.md):
  *   - a base line `{{agentkv:include NAME}}` is replaced, when NAME is
- *     inlined, by NAME's value verbatim, followed by the marker line's own
+ *     inlined, by NAME's body verbatim (the value after its front matter,
+ *     if it opens with some), followed by the marker line's own
  *     line break only if the value does not end in one; otherwise the line
  *     is dropped. This is what makes split + seed + inline build lossless;
  *   - `{{agentkv:catalog}}` (or the end of the base, after a blank line)
@@ -44,6 +45,18 @@ static const char catalog_head[] =
     "These sets are not in this prompt. Before a task that one covers, load "
     "it with the get_instruction call on its line and follow it. Each line "
     "gives the call, version, size in tokens and when to load it.\n"
+    "\n";
+
+/* The head when some sets are MCP skills (akv_prompt_opts.is_skill). */
+static const char catalog_head_skills[] =
+    "## Instruction sets\n"
+    "\n"
+    "These sets are not in this prompt. Before a task that one covers, load "
+    "it and follow it: a line that names a skill:// URI is an MCP skill, "
+    "loaded by reading that resource (its other files are listed by "
+    "skills/get); any other line gives the get_instruction call that loads "
+    "it. Each line gives the skill or call, version, size in tokens and "
+    "when to load it.\n"
     "\n";
 
 int akv_prompt_mode_parse(const char *s, size_t len, akv_prompt_mode *out)
@@ -126,6 +139,7 @@ struct set {
     char *body;   /* value, once loaded */
     size_t body_len;
     bool loaded;
+    bool skill;   /* served as an MCP skill (opts.is_skill) */
 };
 
 struct line {
@@ -341,6 +355,19 @@ static int load_body(struct build *b, struct set *s)
         return rc;
     size_t len;
     const char *data = akv_value_data(v, &len);
+    /* The body after the front matter, which describes the set (the
+     * catalog carries it) and is not instruction text; a value without
+     * front matter, or whose opening lines are not front matter, is
+     * inlined whole. */
+    akv_frontmatter *fm = NULL;
+    if (akv_frontmatter_parse(data, len, s->it->name, &fm) == AKV_OK &&
+        akv_frontmatter_present(fm)) {
+        size_t off = akv_frontmatter_body_offset(fm);
+        data += off;
+        len -= off;
+    }
+    akv_frontmatter_free(fm);
+    akv_error_clear();
     s->body = malloc(len ? len : 1);
     if (s->body == NULL) {
         akv_value_release(v);
@@ -398,7 +425,10 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
         }
         *shortened += cut_len(s->it->description, dl, cap) < dl;
     }
-    akv_buf_str(out, catalog_head);
+    bool skills = false;
+    for (size_t i = 0; i < b->nsets; i++)
+        skills |= !b->sets[i].inlined && b->sets[i].skill;
+    akv_buf_str(out, skills ? catalog_head_skills : catalog_head);
     j = 0;
     for (size_t i = 0; i < b->nsets; i++) {
         const struct set *s = &b->sets[i];
@@ -406,7 +436,8 @@ static void render_catalog(const struct build *b, size_t cap, size_t drop,
             continue;
         char head[AKV_KEY_MAX + 96];
         snprintf(head, sizeof head,
-                 "- get_instruction(\"%s\") (v%llu, %llu tokens)",
+                 s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
+                          : "- get_instruction(\"%s\") (v%llu, %llu tokens)",
                  s->it->name, (unsigned long long)s->it->version,
                  (unsigned long long)s->it->tokens);
         akv_buf_str(out, head);
@@ -702,6 +733,10 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
     else if (opts->mode == AKV_PROMPT_HYBRID &&
              (rc = pick_inline(&b, opts->inline_names)) != AKV_OK)
         goto out;
+    for (size_t i = 0; opts->is_skill && i < b.nsets; i++)
+        if (!b.sets[i].inlined)
+            b.sets[i].skill =
+                opts->is_skill(opts->skill_ctx, b.sets[i].it->name) == 1;
 
     p = calloc(1, sizeof *p);
     if (p == NULL) {

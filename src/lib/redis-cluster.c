@@ -191,8 +191,49 @@ static redisReply *argv_cmd(redisContext *c, int argc, const char **argv,
     return redisCommandArgv(c, argc, argv, lens);
 }
 
+/* Whether host:port answers PING on a new connection (AUTH first when the
+ * URL has a password). */
+static bool answers_ping(akv_rc *rc, const char *host, int port)
+{
+    redisContext *c = redisConnectWithTimeout(host, port, rc->timeout);
+    bool pong = false;
+    if (c && c->err == 0) {
+        redisSetTimeout(c, rc->timeout);
+        const struct akv_redis_url *u = rc->url;
+        redisReply *r = NULL;
+        if (u->password)
+            r = redisCommand(c, u->user ? "AUTH %s %s" : "AUTH %s",
+                             u->user ? u->user : u->password, u->password);
+        if (r)
+            freeReplyObject(r);
+        r = redisCommand(c, "PING");
+        pong = r && r->type == REDIS_REPLY_STATUS &&
+               strcmp(r->str, "PONG") == 0;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return pong;
+}
+
+/* An endpoint that speaks the protocol but refuses INFO (how = its error
+ * reply, or "closed the connection"): a proxy that forwards single-key
+ * commands only, such as twemproxy (nutcracker). agentkv cannot run
+ * through it: it needs EVAL over a namespace's keys, SCAN of every node
+ * for reads across namespaces, INFO and WAIT (docs/operations.md). */
+static void proxy_refused(akv_rc *rc, const char *how)
+{
+    akv_fail(AKV_EINVAL, "%s answers PING but refuses INFO (%s): a proxy "
+             "that forwards single-key commands only, such as twemproxy "
+             "(nutcracker)? agentkv needs INFO, EVAL, SCAN and WAIT, which "
+             "such proxies do not pass on: give it the Redis server or the "
+             "Redis Cluster's nodes themselves", rc->where, how);
+}
+
 /* A new connection to node: connect, authenticate; the first one learns
- * the mode (INFO cluster); on a single Redis, select the database. */
+ * the mode (INFO cluster) and refuses a proxy (proxy_refused); on a
+ * single Redis, select the database. */
 static redisContext *connect_node(akv_rc *rc, int node)
 {
     char host[256];
@@ -235,11 +276,21 @@ static redisContext *connect_node(akv_rc *rc, int node)
     if (mode < 0) {
         r = redisCommand(c, "INFO cluster");
         if (r == NULL) {
-            akv_fail(AKV_EUNAVAILABLE, "%s: %s", rc->where, c->errstr);
+            if (c->err != REDIS_ERR_EOF || !answers_ping(rc, host, port))
+                akv_fail(AKV_EUNAVAILABLE, "%s: %s", rc->where, c->errstr);
+            else
+                proxy_refused(rc, "closed the connection");
             goto fail;
         }
-        /* A server without the section (or that refuses INFO) is taken
-         * for a single Redis. */
+        /* ERR: an unknown or unsupported command. (NOAUTH, NOPERM,
+         * LOADING: a Redis, saying something else.) */
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ERR", 3) == 0) {
+            proxy_refused(rc, r->str);
+            goto fail;
+        }
+        /* A server without the section (or that refuses INFO for another
+         * reason: an ACL, a missing password) is taken for a single
+         * Redis; its next command says what is wrong. */
         mode = r->type == REDIS_REPLY_STRING &&
                strstr(r->str, "cluster_enabled:1") != NULL;
         freeReplyObject(r);
@@ -639,17 +690,29 @@ redisReply *akv_rc_exec(akv_rc *rc, redisContext **c, int *node, int slot,
 
 int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                     const int *argcs, const char *const *const *argvs,
-                    const size_t *const *lenss, redisReply **replies)
+                    const size_t *const *lenss, bool idempotent,
+                    redisReply **replies)
 {
     int *node = malloc((n ? n : 1) * sizeof *node);
-    if (node == NULL)
+    /* The nodes in use (first command's index) and their connections. */
+    size_t *first = malloc((n ? n : 1) * sizeof *first), nused = 0;
+    redisContext **ctx = malloc((n ? n : 1) * sizeof *ctx);
+    int *ctx_node = malloc((n ? n : 1) * sizeof *ctx_node);
+    if (node == NULL || first == NULL || ctx == NULL || ctx_node == NULL) {
+        free(node);
+        free(first);
+        free(ctx);
+        free(ctx_node);
         return akv_fail(AKV_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         replies[i] = NULL;
         node[i] = route(rc, (int)slots[i]);
     }
-    /* One node at a time: append its commands, then read their replies
-     * in order. */
+    /* Every node's commands are written first, then each node's replies
+     * read in order: the nodes work at the same time, one round trip in
+     * all rather than one per node. node[j] becomes -1 once command j is
+     * sent, -2 for one to retry alone (akv_rc_exec). */
     for (size_t i = 0; i < n; i++) {
         if (node[i] < 0)
             continue;
@@ -658,15 +721,27 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
         if (c == NULL) {
             for (size_t j = i; j < n; j++)
                 if (node[j] == nd)
-                    node[j] = -2; /* retried one by one below */
+                    node[j] = -2; /* nothing sent: retried alone below */
             continue;
         }
         for (size_t j = i; j < n; j++)
-            if (node[j] == nd)
+            if (node[j] == nd) {
                 redisAppendCommandArgv(c, argcs[j], (const char **)argvs[j],
                                        lenss[j]);
-        for (size_t j = i; j < n; j++) {
-            if (node[j] != nd)
+                node[j] = -3 - (int)nused; /* sent on ctx[nused] */
+            }
+        int done = 0;
+        while (!done && redisBufferWrite(c, &done) == REDIS_OK)
+            ;
+        first[nused] = i;
+        ctx_node[nused] = nd;
+        ctx[nused++] = c;
+    }
+    for (size_t u = 0; u < nused; u++) {
+        redisContext *c = ctx[u];
+        int mark = -3 - (int)u;
+        for (size_t j = first[u]; j < n; j++) {
+            if (node[j] != mark)
                 continue;
             void *reply = NULL;
             if (c->err == 0 && redisGetReply(c, &reply) == REDIS_OK)
@@ -683,7 +758,7 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                 node[j] = -2;
             }
         }
-        akv_rc_put(rc, nd, c);
+        akv_rc_put(rc, ctx_node[u], c);
     }
     akv_error saved = *akv_last_error();
     for (size_t i = 0; i < n; i++) {
@@ -691,11 +766,15 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
             continue;
         redisContext *c = NULL;
         int nd = -1;
-        replies[i] = akv_rc_exec(rc, &c, &nd, (int)slots[i], true, argcs[i],
+        replies[i] = akv_rc_exec(rc, &c, &nd, (int)slots[i], idempotent,
+                                 argcs[i],
                                  (const char **)argvs[i], lenss[i]);
         akv_rc_put(rc, nd, c);
     }
     akv_error_restore(&saved);
     free(node);
+    free(first);
+    free(ctx);
+    free(ctx_node);
     return AKV_OK;
 }

@@ -68,12 +68,14 @@ redisReply *akv_rc_exec(akv_rc *rc, redisContext **c, int *node, int slot,
                         const size_t *lens);
 
 /* Runs n commands, command i for slot slots[i], pipelined per node, and
- * stores each reply in replies[i] (NULL when its node failed). Replies
- * that redirect are retried one by one with akv_rc_exec. Only for reads
- * and idempotent writes. Returns AKV_OK or AKV_ENOMEM. */
+ * stores each reply in replies[i] (NULL when its node failed: for a write,
+ * an unknown outcome). Replies that redirect (the command was not run) are
+ * retried one by one with akv_rc_exec, passing idempotent on. Returns
+ * AKV_OK or AKV_ENOMEM. */
 int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                     const int *argcs, const char *const *const *argvs,
-                    const size_t *const *lenss, redisReply **replies);
+                    const size_t *const *lenss, bool idempotent,
+                    redisReply **replies);
 
 /* The nodes that own slots (the masters), at most max, into nodes[];
  * returns their number (on a single Redis: node 0). Refreshes the map

@@ -3,22 +3,31 @@
  * `instructions` of one sandbox (SPEC.md §5).
  *
  * The work happens in three passes so that nothing is ever half-seeded:
- *   1. find the files (DIR/NAME.md and DIR/NAME/SKILL.md), read each one, check
- *      its UTF-8 and front matter, and derive its name; check that no two
- *      files give the same name. Any error stops here, naming the file (and
+ *   1. find the files (DIR/NAME.md and DIR/NAME/SKILL.md, and the
+ *      supporting files of each DIR/NAME/ folder), read each one, check a
+ *      set's UTF-8 and front matter, and derive its name; check that no two
+ *      files give the same key. Any error stops here, naming the file (and
  *      the line where there is one), before the store is touched;
- *   2. compare each set with the sandbox's own entry (SHA-256 of the body,
- *      content type, and the description/declared_version/source metadata)
- *      to decide added/updated/unchanged, and with --prune find seeded
- *      entries whose file is gone. Tokens are counted only for sets that
- *      will be written, so a seed that changes nothing does not load the
- *      tokenizer;
+ *   2. compare each file with the sandbox's own entry (SHA-256 of the
+ *      value, content type, and the description/declared_version/source
+ *      metadata) to decide added/updated/unchanged, and find the seeded
+ *      entries to remove: supporting files gone from a folder seeded now,
+ *      and with --prune whatever the directory no longer produces. Tokens
+ *      are counted only for sets that will be written, so a seed that
+ *      changes nothing does not load the tokenizer;
  *   3. write every change with one akv_batch_write(): one transaction.
  *
- * What is stored is the body after the front matter (docs/decisions.md,
- * "Instructions"): it is what an agent reads, and the front matter lives on
- * as metadata. The default directory of the bundled sets is found here too,
- * so that every front end seeds the same defaults.
+ * What is stored is the whole file, front matter included, so that a set
+ * seeded from a valid SKILL.md is that SKILL.md byte for byte (an MCP
+ * skill; docs/decisions.md, "Seeded sets are whole SKILL.md files"). The
+ * front matter also lives on as metadata. Names follow the Agent Skills
+ * rule (akv_skill_name_check): an underscore name is refused, never
+ * rewritten. A supporting file DIR/NAME/PATH is stored under key NAME/PATH
+ * with the content type its extension implies (else text/plain for UTF-8,
+ * application/octet-stream otherwise) and metadata {"source"}; keys with a
+ * '/' are files of a skill, never instruction sets of their own. The
+ * default directory of the bundled sets is found here too, so that every
+ * front end seeds the same defaults.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +46,9 @@
 #include "internal.h"
 
 #define CONTENT_TYPE "text/markdown"
+/* Bounds of one skill folder's supporting files. */
+#define SUPPORT_DEPTH 8
+#define SUPPORT_FILES 1000
 
 const char *akv_seed_action_name(akv_seed_action action)
 {
@@ -120,14 +132,14 @@ int akv_seed_default_dir(const char **out)
 
 struct set {
     char *path;     /* as shown in messages: DIR/x.md */
-    char *rel;      /* relative to DIR: x.md or x/SKILL.md */
+    char *rel;      /* relative to DIR: x.md, x/SKILL.md or x/refs/y.md */
     char *stem;     /* file or folder name giving the default name */
-    char *text;     /* the whole file */
+    char *text;     /* the whole file: the value stored */
     size_t len;
-    akv_frontmatter *fm;
-    const char *name;
-    const char *body;
-    size_t body_len;
+    akv_frontmatter *fm; /* NULL for a supporting file */
+    const char *name;    /* the key: the set's name, or NAME/PATH */
+    char *key;           /* a supporting file's key (name points here) */
+    const char *ctype;   /* content type */
     char *meta;     /* metadata JSON to write, when written */
     akv_seed_action action;
     int write;
@@ -140,6 +152,7 @@ static void set_free(struct set *s)
     free(s->rel);
     free(s->stem);
     free(s->text);
+    free(s->key);
     akv_frontmatter_free(s->fm);
     free(s->meta);
 }
@@ -333,24 +346,15 @@ static int load_set(struct set *s, uint64_t max)
 {
     int rc;
     char msg[sizeof akv_last_error()->message];
-    if ((rc = read_file(s->path, max + AKV_METADATA_MAX, &s->text,
-                        &s->len)) != AKV_OK)
+    if ((rc = read_file(s->path, max, &s->text, &s->len)) != AKV_OK)
         return rc;
     if ((rc = akv_frontmatter_parse(s->text, s->len, s->path, &s->fm)) !=
         AKV_OK)
         return rc;
-    size_t off = akv_frontmatter_body_offset(s->fm);
-    s->body = s->text + off;
-    s->body_len = s->len - off;
-    if (s->body_len > max)
-        return akv_fail(AKV_ETOOLARGE,
-                        "%s: body of %zu bytes is over max_value_size (%llu "
-                        "bytes)",
-                        s->path, s->body_len, (unsigned long long)max);
+    s->ctype = CONTENT_TYPE;
     const char *name = akv_frontmatter_get(s->fm, "name");
     if (name) {
-        if ((rc = akv_instruction_name_check(name, strlen(name))) !=
-            AKV_OK) {
+        if ((rc = akv_skill_name_check(name, strlen(name))) != AKV_OK) {
             unsigned line = 0;
             for (size_t i = 0; i < akv_frontmatter_count(s->fm); i++) {
                 const char *k;
@@ -364,22 +368,127 @@ static int load_set(struct set *s, uint64_t max)
         }
         s->name = name;
     } else {
-        if ((rc = akv_instruction_name_check(s->stem, strlen(s->stem))) !=
+        if ((rc = akv_skill_name_check(s->stem, strlen(s->stem))) !=
             AKV_OK) {
-            char shown[AKV_QUOTE_BUF];
+            snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
             return akv_fail(rc,
-                            "%s: invalid instruction name '%s' (from the %s "
-                            "name): names are 1 to 64 of a-z, 0-9, '_' and "
-                            "'-'; rename the %s or set 'name:' in the front "
-                            "matter",
-                            s->path,
-                            akv_quote(shown, s->stem, strlen(s->stem)),
+                            "%s: %s (from the %s name); rename the %s or set "
+                            "'name:' in the front matter",
+                            s->path, msg,
                             strchr(s->rel, '/') ? "folder" : "file",
                             strchr(s->rel, '/') ? "folder" : "file");
         }
         s->name = s->stem;
     }
     return AKV_OK;
+}
+
+/* ---- supporting files -------------------------------------------------- */
+
+/* Where walk_folder() appends: the run's sets array and its bounds. */
+struct support_sink {
+    struct set **sets;
+    size_t *n, *cap;
+    const char *name; /* the skill's name: its files' key prefix */
+    const char *stem; /* its folder, relative to the seed directory */
+    size_t files;     /* files found in the folder so far */
+    uint64_t max;
+};
+
+/* Reads supporting file full (sub: its path below the folder) into a new
+ * set. */
+static int add_support(struct support_sink *k, const char *full,
+                       const char *sub)
+{
+    if (++k->files > SUPPORT_FILES)
+        return akv_fail(AKV_EINVAL,
+                        "%s: over %d supporting files in one skill folder",
+                        full, SUPPORT_FILES);
+    if (*k->n == *k->cap) {
+        size_t ncap = *k->cap ? *k->cap * 2 : 16;
+        void *p = realloc(*k->sets, ncap * sizeof **k->sets);
+        if (p == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        *k->sets = p;
+        *k->cap = ncap;
+    }
+    struct set *s = &(*k->sets)[*k->n];
+    memset(s, 0, sizeof *s);
+    (*k->n)++;
+    s->path = strdup(full);
+    s->rel = dup_printf("%s/%s", k->stem, sub);
+    s->key = dup_printf("%s/%s", k->name, sub);
+    if (s->path == NULL || s->rel == NULL || s->key == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    s->name = s->key;
+    int rc = akv_key_check(s->key, strlen(s->key));
+    if (rc != AKV_OK) {
+        char msg[sizeof akv_last_error()->message];
+        snprintf(msg, sizeof msg, "%s", akv_last_error()->message);
+        return akv_fail(rc, "%s: cannot be stored as a key: %s", full, msg);
+    }
+    if ((rc = read_file(full, k->max, &s->text, &s->len)) != AKV_OK)
+        return rc;
+    s->ctype = akvx_guess_type(sub);
+    if (s->ctype == NULL)
+        s->ctype = akvx_utf8_valid(s->text, s->len)
+                       ? "text/plain"
+                       : "application/octet-stream";
+    return AKV_OK;
+}
+
+/* Adds every file below dir/sub (sub "" or ending in '/') except the
+ * folder's own SKILL.md and names starting with '.'. */
+static int walk_folder(struct support_sink *k, const char *dir,
+                       const char *sub, int depth)
+{
+    char *here = dup_printf("%s/%s", dir, sub);
+    if (here == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    if (depth > SUPPORT_DEPTH) {
+        int rc = akv_fail(AKV_EINVAL,
+                          "%s: nested more than %d folders deep in a skill",
+                          here, SUPPORT_DEPTH);
+        free(here);
+        return rc;
+    }
+    DIR *d = opendir(here);
+    if (d == NULL) {
+        int rc = akv_fail(AKV_EINVAL, "%s: cannot open: %s", here,
+                          strerror(errno));
+        free(here);
+        return rc;
+    }
+    int rc = AKV_OK;
+    struct dirent *e;
+    while (rc == AKV_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' ||
+            (depth == 0 && strcmp(e->d_name, "SKILL.md") == 0))
+            continue;
+        char *full = dup_printf("%s%s", here, e->d_name);
+        char *below = dup_printf("%s%s", sub, e->d_name);
+        struct stat st;
+        if (full == NULL || below == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+        else if (stat(full, &st) != 0)
+            rc = akv_fail(AKV_EINVAL, "%s: cannot read: %s", full,
+                          strerror(errno));
+        else if (S_ISREG(st.st_mode))
+            rc = add_support(k, full, below);
+        else if (S_ISDIR(st.st_mode)) {
+            char *next = dup_printf("%s/", below);
+            rc = next ? walk_folder(k, dir, next, depth + 1)
+                      : akv_fail(AKV_ENOMEM, "out of memory");
+            free(next);
+        } else
+            rc = akv_fail(AKV_EINVAL, "%s: not a regular file or folder",
+                          full);
+        free(full);
+        free(below);
+    }
+    closedir(d);
+    free(here);
+    return rc;
 }
 
 /* ---- pass 2: compare with the store ------------------------------------ */
@@ -480,10 +589,10 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
 {
     unsigned char digest[32];
     char hex[AKV_SHA256_HEX + 1];
-    akv_sha256(s->body, s->body_len, digest);
+    akv_sha256(s->text, s->len, digest);
     akvx_hex_encode(digest, 32, hex);
     if (strcmp(hex, m->sha256) != 0 || strcmp(m->content_type,
-                                              CONTENT_TYPE) != 0 ||
+                                              s->ctype) != 0 ||
         m->metadata == NULL)
         return 0;
     json_t *o;
@@ -491,6 +600,12 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
     int prc = akv_json_parse(m->metadata, strlen(m->metadata), 0, &o, &jerr);
     if (prc != AKV_OK)
         return prc == AKV_ENOMEM ? prc : 0;
+    if (s->fm == NULL) {
+        int same = json_str_eq(o, "source", s->rel) &&
+                   json_object_size(o) == 1;
+        json_decref(o);
+        return same;
+    }
     const char *desc = akv_frontmatter_get(s->fm, "description");
     json_t *tok = json_object_get(o, "tokens");
     int same = json_str_eq(o, "description", desc ? desc : "") &&
@@ -506,6 +621,12 @@ static int same_as_stored(const struct set *s, const akv_meta *m,
 
 static int build_meta(struct set *s)
 {
+    if (s->fm == NULL) {
+        json_t *o = json_pack("{s:s}", "source", s->rel);
+        s->meta = o ? akv_json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        return s->meta ? AKV_OK : akv_fail(AKV_ENOMEM, "out of memory");
+    }
     const char *desc = akv_frontmatter_get(s->fm, "description");
     const char *ver = akv_frontmatter_get(s->fm, "version");
     json_t *o = json_object();
@@ -611,6 +732,22 @@ static int read_sets(struct seed_run *r)
         if ((rc = load_set(&r->sets[i], max)) != AKV_OK)
             return rc;
     }
+    /* The supporting files of each skill folder, appended as their own
+     * entries (the array moves: only heap strings are kept across). */
+    size_t nfound = r->nsets, cap = r->nsets;
+    for (size_t i = 0; i < nfound; i++) {
+        if (strchr(r->sets[i].rel, '/') == NULL)
+            continue;
+        char *folder = dup_printf("%s/%s", r->dir, r->sets[i].stem);
+        struct support_sink k = {.sets = &r->sets, .n = &r->nsets,
+                                 .cap = &cap, .name = r->sets[i].name,
+                                 .stem = r->sets[i].stem, .max = max};
+        rc = folder ? walk_folder(&k, folder, "", 0)
+                    : akv_fail(AKV_ENOMEM, "out of memory");
+        free(folder);
+        if (rc != AKV_OK)
+            return rc;
+    }
     qsort(r->sets, r->nsets, sizeof *r->sets, cmp_set_name);
     for (size_t i = 1; i < r->nsets; i++)
         if (strcmp(r->sets[i - 1].name, r->sets[i].name) == 0)
@@ -643,24 +780,30 @@ static int decide_writes(struct seed_run *r)
         s->action = m ? AKV_SEED_UPDATED : AKV_SEED_ADDED;
         s->write = 1;
         r->nwrite++;
-        if (enc == NULL && (rc = akv_encoding_load(NULL, &enc)) != AKV_OK)
-            return rc;
-        size_t count;
-        if ((rc = akv_tokens_count(enc, s->body, s->body_len, &count)) !=
-            AKV_OK)
-            return rc;
-        s->tokens = count;
+        if (s->fm) {
+            /* The tokens of the whole value: what a fetch of it costs. */
+            size_t count;
+            if (enc == NULL &&
+                (rc = akv_encoding_load(NULL, &enc)) != AKV_OK)
+                return rc;
+            if ((rc = akv_tokens_count(enc, s->text, s->len, &count)) !=
+                AKV_OK)
+                return rc;
+            s->tokens = count;
+        }
         if ((rc = build_meta(s)) != AKV_OK)
             return rc;
     }
     return AKV_OK;
 }
 
-/* Pass 2b (prune): the seeded entries (metadata with a "source") whose set
- * is no longer in dir. */
+/* Pass 2b: the seeded entries (metadata with a "source") that dir no
+ * longer produces and that go: a supporting file NAME/PATH of a set NAME
+ * seeded now (a skill's files are replaced as a whole), and with --prune
+ * any of them. */
 static int find_removals(struct seed_run *r)
 {
-    if (!r->opts->prune || r->own.n == 0)
+    if (r->own.n == 0)
         return AKV_OK;
     r->gone = calloc(r->own.n, sizeof *r->gone);
     if (r->gone == NULL)
@@ -670,6 +813,18 @@ static int find_removals(struct seed_run *r)
         struct set key = {.name = m->key};
         if (bsearch(&key, r->sets, r->nsets, sizeof *r->sets, cmp_set_name))
             continue;
+        if (!r->opts->prune) {
+            const char *slash = strchr(m->key, '/');
+            char owner[AKV_KEY_MAX + 1];
+            if (slash == NULL)
+                continue;
+            snprintf(owner, sizeof owner, "%.*s", (int)(slash - m->key),
+                     m->key);
+            key.name = owner;
+            if (!bsearch(&key, r->sets, r->nsets, sizeof *r->sets,
+                         cmp_set_name))
+                continue;
+        }
         json_t *o = NULL;
         json_error_t jerr;
         if (m->metadata &&
@@ -705,10 +860,10 @@ static int write_all_sets(struct seed_run *r)
         akv_batch_op *op = &r->ops[k++];
         op->key = s->name;
         op->key_len = strlen(s->name);
-        op->value = s->body;
-        op->value_len = s->body_len;
+        op->value = s->text;
+        op->value_len = s->len;
         akv_put_opts_init(&op->opts);
-        op->opts.content_type = CONTENT_TYPE;
+        op->opts.content_type = s->ctype;
         op->opts.metadata = s->meta;
         op->opts.metadata_len = strlen(s->meta);
     }
@@ -820,5 +975,53 @@ out:
         *report = r.rep;
     else
         akv_seed_report_free(r.rep);
+    return rc;
+}
+
+/* ---- reading sets for other commands ------------------------------------ */
+
+int akv_sets_visit(const char *path, uint64_t max, akv_set_visitor fn,
+                   void *arg)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return akv_fail(AKV_EINVAL, "%s: %s", path, strerror(errno));
+    struct set *sets = NULL, one = {0};
+    size_t n = 0;
+    int rc = AKV_OK;
+    if (S_ISDIR(st.st_mode)) {
+        if ((rc = find_sets(path, &sets, &n)) != AKV_OK)
+            return rc;
+    } else {
+        /* One file: its name gives the default set name, as in a seeded
+         * directory (NAME.md, or NAME/SKILL.md). */
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        one.path = strdup(path);
+        one.rel = strdup(base);
+        if (strcmp(base, "SKILL.md") == 0 && slash && slash > path) {
+            const char *b = slash;
+            while (b > path && b[-1] != '/')
+                b--;
+            one.stem = strndup(b, (size_t)(slash - b));
+        } else {
+            size_t bl = strlen(base);
+            one.stem = strndup(base, has_suffix_md(base) ? bl - 3 : bl);
+        }
+        if (one.path == NULL || one.rel == NULL || one.stem == NULL)
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+        sets = &one;
+        n = 1;
+    }
+    for (size_t i = 0; i < n && rc == AKV_OK; i++) {
+        if ((rc = load_set(&sets[i], max)) == AKV_OK)
+            rc = fn(arg, sets[i].name,
+                    akv_frontmatter_get(sets[i].fm, "description"),
+                    sets[i].path);
+    }
+    for (size_t i = 0; i < n; i++)
+        set_free(&sets[i]);
+    if (sets != &one)
+        free(sets);
     return rc;
 }

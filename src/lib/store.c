@@ -213,14 +213,15 @@ void akv_put_opts_init(akv_put_opts *opts)
     opts->ttl = AKV_TTL_DEFAULT;
 }
 
-int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
-            const char *key, size_t key_len, const void *value,
-            size_t value_len, const akv_put_opts *opts, akv_meta *out,
-            int *created)
+/* Validates a put and fills the backend's write w (match: If-Match's
+ * bytes, which w points at). */
+static int put_prepare(akv_store *s, const char *sandbox, akv_scope scope,
+                       const char *key, size_t key_len, const void *value,
+                       size_t value_len, const akv_put_opts *opts,
+                       akv_write *w, unsigned char match[32])
 {
     akv_put_opts defaults;
     int rc;
-    akv_error_clear();
     if (opts == NULL) {
         akv_put_opts_init(&defaults);
         opts = &defaults;
@@ -247,7 +248,6 @@ int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
         (rc = akv_metadata_check(opts->metadata, opts->metadata_len)) !=
             AKV_OK)
         return rc;
-    unsigned char match[32];
     if (opts->if_match &&
         (rc = akv_hex_decode(opts->if_match, strlen(opts->if_match),
                              match)) != AKV_OK)
@@ -255,7 +255,7 @@ int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
                                     "SHA-256 of the current value");
 
     int64_t ttl = opts->ttl == AKV_TTL_DEFAULT ? s->cfg.ttl[scope] : opts->ttl;
-    akv_write w = {
+    *w = (akv_write){
         .ns = {sandbox, strlen(sandbox), scope},
         .key = key,
         .key_len = key_len,
@@ -265,21 +265,94 @@ int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
         .if_match = opts->if_match ? match : NULL,
         .create_only = opts->create_only != 0,
     };
-    w.rec.content_type = ct;
-    w.rec.content_type_len = strlen(ct);
-    w.rec.metadata = opts->metadata && opts->metadata_len ? opts->metadata
-                                                          : NULL;
-    w.rec.metadata_len = w.rec.metadata ? opts->metadata_len : 0;
-    w.rec.value = value;
-    w.rec.value_len = value_len;
-    akv_sha256(value, value_len, w.rec.sha256);
+    w->rec.content_type = ct;
+    w->rec.content_type_len = strlen(ct);
+    w->rec.metadata = opts->metadata && opts->metadata_len ? opts->metadata
+                                                           : NULL;
+    w->rec.metadata_len = w->rec.metadata ? opts->metadata_len : 0;
+    w->rec.value = value;
+    w->rec.value_len = value_len;
+    akv_sha256(value, value_len, w->rec.sha256);
+    return AKV_OK;
+}
 
+int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
+            const char *key, size_t key_len, const void *value,
+            size_t value_len, const akv_put_opts *opts, akv_meta *out,
+            int *created)
+{
+    akv_error_clear();
+    akv_write w;
+    unsigned char match[32];
+    int rc = put_prepare(s, sandbox, scope, key, key_len, value, value_len,
+                         opts, &w, match);
+    if (rc != AKV_OK)
+        return rc;
     akv_rec stored;
     rc = s->be->ops->put(s->be, &w, &stored, created);
     if (rc != AKV_OK)
         return rc;
     if (out)
         akv_meta_fill(out, sandbox, sandbox, scope, key, key_len, &stored);
+    return AKV_OK;
+}
+
+int akv_put_many(akv_store *s, akv_put_req *reqs, size_t n)
+{
+    akv_error_clear();
+    if (n == 0)
+        return AKV_OK;
+    if (s == NULL || reqs == NULL)
+        return akv_fail(AKV_EINVAL, "no requests given");
+    akv_write *ws = malloc(n * sizeof *ws);
+    unsigned char (*match)[32] = malloc(n * sizeof *match);
+    akv_rec *recs = malloc(n * sizeof *recs);
+    int *rcs = malloc(n * sizeof *rcs), *created = malloc(n * sizeof *created);
+    akv_error *errs = malloc(n * sizeof *errs);
+    size_t *req = malloc(n * sizeof *req), m = 0;
+    bool batch = ws && match && recs && rcs && created && errs && req &&
+                 s->be->ops->put_many;
+    for (size_t i = 0; i < n; i++) {
+        akv_put_req *q = &reqs[i];
+        akv_error_clear();
+        q->created = 0;
+        if (!batch) { /* one at a time (no memory, or no cheaper way) */
+            q->rc = akv_put(s, q->sandbox, q->scope, q->key, q->key_len,
+                            q->value, q->value_len, q->opts, &q->meta,
+                            &q->created);
+            q->error = *akv_last_error();
+            continue;
+        }
+        q->rc = put_prepare(s, q->sandbox, q->scope, q->key, q->key_len,
+                            q->value, q->value_len, q->opts, &ws[m],
+                            match[m]);
+        /* ws[m] points at match[m], which stays where it is. */
+        if (q->rc == AKV_OK)
+            req[m++] = i;
+        q->error = *akv_last_error();
+    }
+    if (batch && m > 0) {
+        akv_error_clear();
+        s->be->ops->put_many(s->be, m, ws, recs, created, rcs, errs);
+        for (size_t j = 0; j < m; j++) {
+            akv_put_req *q = &reqs[req[j]];
+            q->rc = rcs[j];
+            q->error = errs[j];
+            if (q->rc == AKV_OK) {
+                q->created = created[j];
+                akv_meta_fill(&q->meta, q->sandbox, q->sandbox, q->scope,
+                              q->key, q->key_len, &recs[j]);
+            }
+        }
+    }
+    free(ws);
+    free(match);
+    free(recs);
+    free(rcs);
+    free(created);
+    free(errs);
+    free(req);
+    akv_error_clear();
     return AKV_OK;
 }
 

@@ -20,6 +20,12 @@
 #include "akvx.h"
 #include "mcp.h"
 
+/* The most resources one watch subscribes to, and the session's own watch
+ * plus the subscriptions/listen streams one connection may hold. */
+#define MCP_SUBS_MAX 64
+#define MCP_WATCHES 9
+struct mcp_watch;
+
 /* Session states, in order. */
 enum mcp_state {
     MCP_STATE_NEW = 0,         /* only initialize and ping are served */
@@ -38,7 +44,57 @@ struct akv_mcp_session {
     const akv_mcp_headers *headers; /* HTTP, during one message; or NULL */
     int modern; /* serving a 2026-07-28 request: version holds it for the
                    request's duration only (mcp-modern.c) */
+    int client_skills; /* the 2025 session's client declared the skills
+                          extension at initialize (mcp_caps_skills) */
+    /* mcp-notify.c: what the server has to say unasked. */
+    int log_level;    /* logging/setLevel's index in mcp_log_levels, or -1
+                         before it: no notifications/message */
+    json_t *outbox;   /* queued notifications, oldest first; owned */
+    size_t dropped;   /* notifications lost to a full outbox */
+    /* What is watched for whom: [0] the session's own (2025 revisions),
+     * [1..] open subscriptions/listen streams (2026-07-28). Owned. */
+    struct mcp_watch *watch[MCP_WATCHES];
+    uint64_t generation;  /* akv_store_generation at the last look */
+    int have_generation;
 };
+
+/* ---- notifications (mcp-notify.c) ---- */
+
+struct mcp_rpc_error;
+
+/* The most notifications a session queues before dropping new ones. */
+#define MCP_OUTBOX_MAX 256
+
+/* RFC 5424 severities as MCP names them, least severe first. */
+enum mcp_log_level {
+    MCP_LOG_DEBUG, MCP_LOG_INFO, MCP_LOG_NOTICE, MCP_LOG_WARNING,
+    MCP_LOG_ERROR, MCP_LOG_CRITICAL, MCP_LOG_ALERT, MCP_LOG_EMERGENCY,
+};
+/* Queues notifications/message when the session speaks a 2025 revision,
+ * the client set a level and level is at or above it. data is stolen. */
+void mcp_log(akv_mcp_session *s, enum mcp_log_level level, json_t *data);
+/* Queues a notification (params stolen, may be NULL). */
+void mcp_notify(akv_mcp_session *s, const char *method, json_t *params);
+/* Frees what the session's notification state holds. */
+void mcp_notify_free(akv_mcp_session *s);
+json_t *mcp_logging_set_level(akv_mcp_session *s, json_t *params,
+                              struct mcp_rpc_error *err);
+json_t *mcp_resources_subscribe(akv_mcp_session *s, json_t *params,
+                                struct mcp_rpc_error *err);
+json_t *mcp_resources_unsubscribe(akv_mcp_session *s, json_t *params,
+                                  struct mcp_rpc_error *err);
+/* subscriptions/listen: opens a stream under the request's id and queues
+ * its acknowledgement; the request is answered only when the stream ends.
+ * Returns an empty object (dropped by the caller) or NULL with err. */
+json_t *mcp_subscriptions_listen(akv_mcp_session *s, json_t *params,
+                                 json_t *id, struct mcp_rpc_error *err);
+/* notifications/cancelled of a listen request: the stream ends, with no
+ * response. 1 when id named an open stream. */
+int mcp_listen_cancel(akv_mcp_session *s, json_t *id);
+/* agentkv://SCOPE/KEY → scope and key (decoded, validated, NUL-terminated
+ * in key[AKV_KEY_MAX + 1]); AKV_EINVAL when uri is not one (mcp-resources.c). */
+int mcp_uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
+                  size_t *key_len);
 
 /* Reports an event to the session's observer, if any. */
 void mcp_event(akv_mcp_session *s, enum akv_mcp_event event, akv_scope scope,
@@ -126,11 +182,17 @@ extern const char mcp_server_instructions[];
 /* ---- the Skills extension (mcp-skills.c) ---- */
 
 #define MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
-/* 1 when name[0..len) is an Agent Skills name: [a-z0-9]+(-[a-z0-9]+)*,
- * at most 64 bytes. */
-int mcp_skill_name_ok(const char *name, size_t len);
 /* 1 when uri starts with skill:// (resources/read hands it over). */
 int mcp_skill_uri(const char *uri, size_t len);
+/* 1 when client capabilities caps (NULL allowed) declare the skills
+ * extension: extensions["io.modelcontextprotocol/skills"] is an object. */
+int mcp_caps_skills(json_t *caps);
+/* 1 when the client of this request loads skills: a 2026-07-28 request's
+ * _meta capabilities in params, or the 2025 session's initialize. */
+int mcp_client_skills(const akv_mcp_session *s, json_t *params);
+/* akv_prompt_opts.is_skill for session ctx: 1 when set name is served as
+ * a skill. */
+int mcp_skill_check(void *ctx, const char *name);
 json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
                        struct mcp_rpc_error *err);
 json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
@@ -139,7 +201,7 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
                        struct mcp_rpc_error *err);
 /* The server's capabilities (initialize and server/discover). New
  * reference. */
-json_t *mcp_server_capabilities(void);
+json_t *mcp_server_capabilities(int modern);
 
 /* completion/complete (mcp-complete.c). */
 json_t *mcp_complete(akv_mcp_session *s, json_t *params,
@@ -261,5 +323,13 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
 /* agentkv://SCOPE/KEY, the key percent-encoded except for unreserved
  * characters and '/'. Owned; NULL on out-of-memory. */
 char *mcp_entry_uri(akv_scope scope, const char *key, size_t len);
+/* prefix then key, encoded as mcp_entry_uri encodes it (skill:// URIs of a
+ * skill's files). Owned; NULL on out-of-memory. */
+char *mcp_key_uri(const char *prefix, const char *key, size_t len);
+/* One resources/read content item for value v at uri: the stored bytes as
+ * text when they are valid UTF-8, else as a base64 blob, with the entry's
+ * content type. New reference; NULL on out-of-memory. */
+json_t *mcp_value_content(const char *uri, size_t uri_len,
+                          const akv_value *v);
 
 #endif /* AKV_MCP_INTERNAL_H */

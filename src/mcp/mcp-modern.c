@@ -222,7 +222,7 @@ json_t *mcp_server_discover(akv_mcp_session *s, json_t *params,
     (void)params;
     json_t *r = json_pack("{s:o,s:o,s:o,s:s}", "supportedVersions",
                           supported_versions(), "capabilities",
-                          mcp_server_capabilities(), "serverInfo",
+                          mcp_server_capabilities(1), "serverInfo",
                           mcp_server_info(), "instructions",
                           mcp_server_instructions);
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");

@@ -4,7 +4,9 @@
  * the prompt builder (akv_prompt_build, agentkv-instructions.h) makes it: a
  * deterministic catalog of the visible instruction sets that tells the
  * model to load a set with get_instruction, instead of carrying every set
- * in the prompt.
+ * in the prompt. For a client that declared the skills extension (at
+ * initialize, or in a 2026-07-28 request's _meta capabilities), the lines
+ * of the sets served as skills name skill://NAME/SKILL.md instead.
  *
  * Two optional arguments map onto the builder's options: budget (a token
  * budget for the catalog, as `prompt build --budget`) and base_key (a key
@@ -103,6 +105,11 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
         return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                             "Invalid params: %s", bad);
 
+    /* A client that loads MCP skills is pointed at them. */
+    if (mcp_client_skills(s, params)) {
+        opts.is_skill = mcp_skill_check;
+        opts.skill_ctx = s;
+    }
     akv_prompt *p;
     int rc = akv_prompt_build(s->store, s->sandbox, &opts, &p);
     if (rc != AKV_OK) {

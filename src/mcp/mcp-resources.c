@@ -1,6 +1,7 @@
 /*
  * mcp-resources.c — MCP resources: every instruction set visible to the
- * sandbox as agentkv://instructions/{name}, the template
+ * sandbox as agentkv://instructions/{name} (keys with a '/', a skill's
+ * supporting files, are not sets and are not listed), the template
  * agentkv://{scope}/{key} for any entry, and resources/read.
  *
  * A read returns the stored bytes unchanged — as text when they are valid
@@ -81,12 +82,17 @@ json_t *mcp_resources_list(akv_mcp_session *s, json_t *params,
                             akv_last_error()->message);
     json_t *items = json_array();
     size_t n = akv_list_count(list);
-    for (size_t i = 0; items && i < n; i++)
-        if (json_array_append_new(items,
-                                  instruction_resource(akv_list_item(list, i)))) {
+    for (size_t i = 0; items && i < n; i++) {
+        const akv_meta *m = akv_list_item(list, i);
+        /* NAME/PATH is a file of skill NAME (skill://NAME/PATH), not an
+         * instruction set; the template still reaches it. */
+        if (memchr(m->key, '/', m->key_len))
+            continue;
+        if (json_array_append_new(items, instruction_resource(m))) {
             json_decref(items);
             items = NULL;
         }
+    }
     const char *next = n > 0 ? akv_list_next_cursor(list) : NULL;
     json_t *r = items ? json_pack("{s:o}", "resources", items) : NULL;
     if (r && next)
@@ -113,8 +119,8 @@ json_t *mcp_resources_templates(akv_mcp_session *s, json_t *params,
 
 /* Splits agentkv://SCOPE/KEY into a scope and a percent-decoded key in
  * key[] (AKV_KEY_MAX + 1 bytes). AKV_OK or AKV_EINVAL. */
-static int uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
-                     size_t *key_len)
+int mcp_uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
+                  size_t *key_len)
 {
     size_t pre = strlen(URI_SCHEME);
     if (len <= pre || memcmp(uri, URI_SCHEME, pre) != 0)
@@ -136,6 +142,31 @@ static int uri_parse(const char *uri, size_t len, akv_scope *scope, char *key,
     return akv_key_check(key, n) == AKV_OK ? AKV_OK : AKV_EINVAL;
 }
 
+json_t *mcp_value_content(const char *uri, size_t uri_len,
+                          const akv_value *v)
+{
+    size_t len;
+    const void *data = akv_value_data(v, &len);
+    json_t *item = json_pack("{s:s%,s:s}", "uri", uri, uri_len, "mimeType",
+                             akv_value_meta(v)->content_type);
+    json_t *body = NULL;
+    if (item && akvx_utf8_valid(data, len)) {
+        body = json_stringn(data, len);
+    } else if (item) {
+        char *b64 = akvx_base64_encode(data, len, NULL);
+        body = b64 ? json_string(b64) : NULL;
+        free(b64);
+    }
+    if (body == NULL ||
+        json_object_set_new(item, akvx_utf8_valid(data, len) ? "text"
+                                                             : "blob",
+                            body) != 0) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
 json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
                            struct mcp_rpc_error *err)
 {
@@ -150,10 +181,14 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     akv_scope scope;
     char key[AKV_KEY_MAX + 1];
     size_t key_len;
-    if (uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK)
+    if (mcp_uri_parse(uri, uri_len, &scope, key, &key_len) != AKV_OK) {
+        /* No such resource either: the URI goes in the error's data, as
+         * for one that parses and is absent (SEP-2164). */
+        err->data = json_pack("{s:s%}", "uri", uri, uri_len);
         return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
                             "Invalid params: not an agentkv://SCOPE/KEY URI "
                             "with a valid scope and key: %.200s", uri);
+    }
 
     akv_value *v;
     int rc = akv_get(s->store, s->sandbox, scope, key, key_len, &v);
@@ -174,19 +209,9 @@ json_t *mcp_resources_read(akv_mcp_session *s, json_t *params,
     }
     if (scope == AKV_SCOPE_INSTRUCTIONS)
         mcp_event(s, AKV_MCP_EVENT_INSTRUCTION, scope, key, key_len);
-    size_t len;
-    const void *data = akv_value_data(v, &len);
-    const akv_meta *m = akv_value_meta(v);
-    json_t *item = json_pack("{s:s%,s:s,s:o}", "uri", uri, uri_len,
-                             "mimeType", m->content_type, "_meta",
-                             entry_meta(m));
-    if (item && akvx_utf8_valid(data, len)) {
-        json_object_set_new(item, "text", json_stringn(data, len));
-    } else if (item) {
-        char *b64 = akvx_base64_encode(data, len, NULL);
-        json_object_set_new(item, "blob", b64 ? json_string(b64) : NULL);
-        free(b64);
-    }
+    json_t *item = mcp_value_content(uri, uri_len, v);
+    if (item)
+        json_object_set_new(item, "_meta", entry_meta(akv_value_meta(v)));
     akv_value_release(v);
     json_t *r = item ? json_pack("{s:[o]}", "contents", item) : NULL;
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");

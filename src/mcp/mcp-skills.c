@@ -22,7 +22,12 @@
  * Other sets stay instruction sets (get_instruction, agentkv://…) only.
  *
  * An entry: {"uri","frontmatter","resources":[{"uri","digest","size",
- * "mimeType"}]} — one file, SKILL.md (supporting files are not stored yet).
+ * "mimeType"}]}: SKILL.md first, then the skill's supporting files in key
+ * order. A supporting file is an entry NAME/PATH of scope instructions in
+ * the same namespace as the skill's own entry (seed.c stores a folder's
+ * files so), served as skill://NAME/PATH (PATH percent-encoded as
+ * mcp_key_uri does) with its stored bytes, SHA-256 and content type; the
+ * sandbox's own skill never shows _global's files, nor the reverse.
  * skills/list walks the catalog in name order, 50 skills a page; its
  * cursor is the catalog index to go on from, in decimal, checked strictly.
  */
@@ -34,39 +39,63 @@
 #include "mcp-internal.h"
 
 #define SKILL_SCHEME "skill://"
-#define SKILL_FILE "/SKILL.md"
+#define SKILL_MD "SKILL.md"
+#define SKILL_FILE "/" SKILL_MD
 #define SKILLS_PAGE 50
 
-int mcp_skill_name_ok(const char *name, size_t len)
+/* 1 for a skill name (akv_skill_name_check(), its message unused). */
+static int skill_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > AKV_INSTRUCTION_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (c == '-') {
-            if (i == 0 || i + 1 == len || name[i - 1] == '-')
-                return 0;
-        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-            return 0;
-        }
-    }
-    return 1;
+    return akv_skill_name_check(name, len) == AKV_OK;
 }
 
-/* The name of skill://NAME/SKILL.md into name (NUL-terminated); 0, or -1
- * when uri[0..len) is not exactly that shape with a valid skill name. */
+/*
+ * Parses skill://NAME/SKILL.md (the skill: *key_len 0) or skill://NAME/PATH
+ * (a supporting file: the key NAME/PATH, PATH percent-decoded, in key[] of
+ * AKV_KEY_MAX + 1 bytes, NUL-terminated). 0, or -1 when uri[0..len) is
+ * neither with a valid skill name and a valid key: no query or fragment, no
+ * encoded '/' (it would change the segments), no NUL, no empty, '.' or
+ * '..' segment (decoded or not), nothing a key may not hold.
+ */
 static int skill_uri_parse(const char *uri, size_t len,
-                           char name[AKV_INSTRUCTION_NAME_MAX + 1])
+                           char name[AKV_INSTRUCTION_NAME_MAX + 1],
+                           char key[AKV_KEY_MAX + 1], size_t *key_len)
 {
-    const size_t ns = strlen(SKILL_SCHEME), nf = strlen(SKILL_FILE);
-    if (len <= ns + nf || memcmp(uri, SKILL_SCHEME, ns) != 0 ||
-        memcmp(uri + len - nf, SKILL_FILE, nf) != 0)
+    const size_t ns = strlen(SKILL_SCHEME);
+    if (len <= ns || memcmp(uri, SKILL_SCHEME, ns) != 0)
         return -1;
-    size_t n = len - ns - nf;
-    if (!mcp_skill_name_ok(uri + ns, n))
+    const char *p = uri + ns, *end = uri + len;
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    if (slash == NULL || !skill_name_ok(p, (size_t)(slash - p)))
         return -1;
-    memcpy(name, uri + ns, n);
+    size_t n = (size_t)(slash - p);
+    memcpy(name, p, n);
     name[n] = '\0';
+    const char *path = slash + 1;
+    size_t plen = (size_t)(end - path);
+    *key_len = 0;
+    if (plen == strlen(SKILL_MD) && memcmp(path, SKILL_MD, plen) == 0)
+        return 0;
+    if (memchr(path, '?', plen) || memchr(path, '#', plen))
+        return -1;
+    for (size_t i = 0; i + 2 < plen; i++)
+        if (path[i] == '%' && path[i + 1] == '2' &&
+            (path[i + 2] == 'f' || path[i + 2] == 'F'))
+            return -1;
+    const char *why;
+    size_t dl;
+    memcpy(key, name, n);
+    key[n] = '/';
+    if (akvx_pct_decode(path, plen, key + n + 1, AKV_KEY_MAX - n - 1, &dl,
+                        &why) != 0)
+        return -1;
+    key[n + 1 + dl] = '\0';
+    /* skill://NAME/%53KILL.md is the skill itself, spelt differently. */
+    if (strcmp(key + n + 1, SKILL_MD) == 0)
+        return 0;
+    if (akv_key_check(key, n + 1 + dl) != AKV_OK)
+        return -1;
+    *key_len = n + 1 + dl;
     return 0;
 }
 
@@ -250,6 +279,59 @@ static json_t *skill_frontmatter(const char *name, const char *value,
     return obj;
 }
 
+/* One manifest item: the file at uri with entry m's digest, size, type. */
+static json_t *manifest_item(const char *uri, const akv_meta *m)
+{
+    char digest[8 + AKV_SHA256_HEX];
+    snprintf(digest, sizeof digest, "sha256:%s", m->sha256);
+    return json_pack("{s:s,s:s,s:I,s:s}", "uri", uri, "digest", digest,
+                     "size", (json_int_t)m->size, "mimeType",
+                     m->content_type);
+}
+
+/* Appends the supporting files of skill name, whose SKILL.md entry comes
+ * from namespace origin, to files. AKV_OK or a store error. */
+static int add_supporting(akv_mcp_session *s, const char *name,
+                          const char *origin, json_t *files)
+{
+    char prefix[AKV_INSTRUCTION_NAME_MAX + 2], cursor[AKV_KEY_MAX + 1];
+    int n = snprintf(prefix, sizeof prefix, "%s/", name);
+    akv_list_opts lo;
+    memset(&lo, 0, sizeof lo);
+    lo.prefix = prefix;
+    lo.prefix_len = (size_t)n;
+    lo.limit = AKV_LIST_MAX_LIMIT;
+    for (;;) {
+        akv_list *l;
+        int rc = akv_list_entries(s->store, s->sandbox,
+                                  AKV_SCOPE_INSTRUCTIONS, &lo, &l);
+        if (rc != AKV_OK)
+            return rc;
+        for (size_t i = 0; i < akv_list_count(l); i++) {
+            const akv_meta *m = akv_list_item(l, i);
+            /* NAME/SKILL.md written by hand would be a second SKILL.md. */
+            if (strcmp(m->origin, origin) != 0 ||
+                strcmp(m->key + n, SKILL_MD) == 0)
+                continue;
+            char *uri = mcp_key_uri(SKILL_SCHEME, m->key, m->key_len);
+            json_t *it = uri ? manifest_item(uri, m) : NULL;
+            free(uri);
+            if (json_array_append_new(files, it) != 0) {
+                akv_list_free(l);
+                return AKV_ENOMEM;
+            }
+        }
+        const char *next = akv_list_next_cursor(l);
+        if (next)
+            snprintf(cursor, sizeof cursor, "%s", next);
+        akv_list_free(l);
+        if (next == NULL)
+            return AKV_OK;
+        lo.cursor = cursor;
+        lo.cursor_len = strlen(cursor);
+    }
+}
+
 /*
  * Reads set name and, when it is a skill, returns its entry (and the value
  * in *out_v when out_v is not NULL: the caller releases it). NULL with
@@ -284,14 +366,23 @@ static json_t *skill_entry(akv_mcp_session *s, const char *name,
     if (fm) {
         char uri[sizeof SKILL_SCHEME + AKV_INSTRUCTION_NAME_MAX +
                  sizeof SKILL_FILE];
-        char digest[8 + AKV_SHA256_HEX];
         snprintf(uri, sizeof uri, "%s%s%s", SKILL_SCHEME, name, SKILL_FILE);
-        snprintf(digest, sizeof digest, "sha256:%s", m->sha256);
-        entry = json_pack("{s:s,s:o,s:[{s:s,s:s,s:I,s:s}]}", "uri", uri,
-                          "frontmatter", fm, "resources", "uri", uri,
-                          "digest", digest, "size", (json_int_t)m->size,
-                          "mimeType", "text/markdown");
-        if (entry == NULL)
+        json_t *files = json_array();
+        json_array_append_new(files, manifest_item(uri, m));
+        int lrc = files && json_array_size(files) == 1
+                      ? add_supporting(s, name, m->origin, files)
+                      : AKV_ENOMEM;
+        if (lrc == AKV_OK)
+            entry = json_pack("{s:s,s:o,s:O}", "uri", uri, "frontmatter",
+                              fm, "resources", files);
+        else
+            json_decref(fm);
+        json_decref(files);
+        if (lrc != AKV_OK && lrc != AKV_ENOMEM) {
+            mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s",
+                         akv_err_name(lrc), akv_last_error()->message);
+            mcp_event_failure(s, lrc, AKV_SCOPE_INSTRUCTIONS);
+        } else if (entry == NULL)
             mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     }
     if (entry && out_v)
@@ -342,7 +433,7 @@ json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
     size_t i = from;
     for (; skills && i < n && json_array_size(skills) < SKILLS_PAGE; i++) {
         const akv_instruction *it = akv_instructions_item(list, i);
-        if (!mcp_skill_name_ok(it->name, strlen(it->name)))
+        if (!skill_name_ok(it->name, strlen(it->name)))
             continue;
         const char *why;
         json_t *e = skill_entry(s, it->name, NULL, &why, err);
@@ -365,14 +456,15 @@ json_t *mcp_skills_list(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
-/* Not a skill: Invalid params naming the URI (as a resource miss is). */
+/* Not a skill or a skill's file: Invalid params naming the URI (as a
+ * resource miss is). */
 static json_t *not_a_skill(struct mcp_rpc_error *err, const char *uri,
                            size_t len, const char *why)
 {
     err->data = json_pack("{s:s%}", "uri", uri, len);
     return mcp_rpc_fail(err, AKV_MCP_INVALID_PARAMS,
-                        "Invalid params: %.200s is not a skill of this "
-                        "server: %s",
+                        "Invalid params: %.200s is not a skill (or a file "
+                        "of one) on this server: %s",
                         uri, why);
 }
 
@@ -385,8 +477,9 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
                             "Invalid params: \"uri\" must be a string");
     const char *uri = json_string_value(juri);
     size_t len = json_string_length(juri);
-    char name[AKV_INSTRUCTION_NAME_MAX + 1];
-    if (skill_uri_parse(uri, len, name) != 0)
+    char name[AKV_INSTRUCTION_NAME_MAX + 1], key[AKV_KEY_MAX + 1];
+    size_t key_len;
+    if (skill_uri_parse(uri, len, name, key, &key_len) != 0 || key_len)
         return not_a_skill(err, uri, len,
                            "skill URIs are skill://NAME/SKILL.md, NAME "
                            "lowercase letters, digits and single hyphens");
@@ -398,6 +491,39 @@ json_t *mcp_skills_get(akv_mcp_session *s, json_t *params,
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }
 
+int mcp_caps_skills(json_t *caps)
+{
+    return json_is_object(json_object_get(json_object_get(caps, "extensions"),
+                                          MCP_SKILLS_EXTENSION));
+}
+
+int mcp_client_skills(const akv_mcp_session *s, json_t *params)
+{
+    if (!s->modern)
+        return s->client_skills;
+    json_t *meta = json_object_get(params, "_meta");
+    return mcp_caps_skills(json_object_get(
+        meta, "io.modelcontextprotocol/clientCapabilities"));
+}
+
+int mcp_skill_check(void *ctx, const char *name)
+{
+    akv_mcp_session *s = ctx;
+    akv_value *v;
+    if (!skill_name_ok(name, strlen(name)) ||
+        akv_get(s->store, s->sandbox, AKV_SCOPE_INSTRUCTIONS, name,
+                strlen(name), &v) != AKV_OK)
+        return 0;
+    size_t len;
+    const char *data = akv_value_data(v, &len);
+    const char *why;
+    json_t *fm = skill_frontmatter(name, data, len, &why);
+    akv_value_release(v);
+    int ok = fm != NULL;
+    json_decref(fm);
+    return ok;
+}
+
 int mcp_skill_uri(const char *uri, size_t len)
 {
     return len >= strlen(SKILL_SCHEME) &&
@@ -407,24 +533,52 @@ int mcp_skill_uri(const char *uri, size_t len)
 json_t *mcp_skill_read(akv_mcp_session *s, const char *uri, size_t len,
                        struct mcp_rpc_error *err)
 {
-    char name[AKV_INSTRUCTION_NAME_MAX + 1];
-    if (skill_uri_parse(uri, len, name) != 0)
+    char name[AKV_INSTRUCTION_NAME_MAX + 1], key[AKV_KEY_MAX + 1];
+    size_t key_len;
+    if (skill_uri_parse(uri, len, name, key, &key_len) != 0)
         return not_a_skill(err, uri, len,
-                           "skill URIs are skill://NAME/SKILL.md");
+                           "skill URIs are skill://NAME/SKILL.md or "
+                           "skill://NAME/PATH of one of its files");
     const char *why;
     akv_value *v;
     json_t *e = skill_entry(s, name, &v, &why, err);
     if (e == NULL)
         return why ? not_a_skill(err, uri, len, why) : NULL;
     json_decref(e);
-    mcp_event(s, AKV_MCP_EVENT_INSTRUCTION, AKV_SCOPE_INSTRUCTIONS, name,
-              strlen(name));
-    size_t n;
-    const char *data = akv_value_data(v, &n);
-    /* The stored bytes, which are UTF-8 (the front matter parser checked
-     * the whole value), so text carries them exactly. */
-    json_t *r = json_pack("{s:[{s:s%,s:s,s:s%}]}", "contents", "uri", uri,
-                          len, "mimeType", "text/markdown", "text", data, n);
-    akv_value_release(v);
+    json_t *item;
+    if (key_len == 0) {
+        mcp_event(s, AKV_MCP_EVENT_INSTRUCTION, AKV_SCOPE_INSTRUCTIONS, name,
+                  strlen(name));
+        /* The stored bytes, which are UTF-8 (the front matter parser
+         * checked the whole value), so text carries them exactly. */
+        size_t n;
+        const char *data = akv_value_data(v, &n);
+        item = json_pack("{s:s%,s:s,s:s%}", "uri", uri, len, "mimeType",
+                         "text/markdown", "text", data, n);
+        akv_value_release(v);
+    } else {
+        /* A file of the skill: from the namespace of the skill's own
+         * entry only, as its manifest lists them. */
+        char origin[AKV_SANDBOX_MAX + 1];
+        snprintf(origin, sizeof origin, "%s", akv_value_meta(v)->origin);
+        akv_value_release(v);
+        int rc = akv_get(s->store, origin, AKV_SCOPE_INSTRUCTIONS, key,
+                         key_len, &v);
+        if (rc == AKV_OK && strcmp(akv_value_meta(v)->origin, origin) != 0) {
+            akv_value_release(v);
+            rc = AKV_ENOTFOUND;
+        }
+        if (rc == AKV_ENOTFOUND)
+            return not_a_skill(err, uri, len, "the skill has no such file");
+        if (rc != AKV_OK) {
+            mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "%s: %s",
+                         akv_err_name(rc), akv_last_error()->message);
+            mcp_event_failure(s, rc, AKV_SCOPE_INSTRUCTIONS);
+            return NULL;
+        }
+        item = mcp_value_content(uri, len, v);
+        akv_value_release(v);
+    }
+    json_t *r = item ? json_pack("{s:[o]}", "contents", item) : NULL;
     return r ? r : mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
 }

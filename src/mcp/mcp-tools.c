@@ -779,6 +779,16 @@ static void call_error(struct mcp_call *c, int rc)
     json_array_append_new(c->content, json_pack("{s:s,s:s}", "type", "text",
                                                  "text", text));
     json_object_set_new(c->result, "isError", json_true());
+    /* The same failure as a log message, at its severity: a damaged entry
+     * or an unusable store matter more than a missing key. */
+    enum mcp_log_level level =
+        rc == AKV_EINTEGRITY                         ? MCP_LOG_CRITICAL
+        : rc == AKV_EUNAVAILABLE || rc == AKV_ENOMEM ? MCP_LOG_ERROR
+        : rc == AKV_EQUOTA                           ? MCP_LOG_WARNING
+                                                     : MCP_LOG_INFO;
+    mcp_log(c->s, level,
+            json_pack("{s:s,s:s,s:s}", "tool", c->tool->name, "error",
+                      akv_err_name(rc), "message", msg));
 }
 
 json_t *mcp_tools_call(akv_mcp_session *s, json_t *params,

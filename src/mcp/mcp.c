@@ -61,12 +61,16 @@ int akv_mcp_session_new(akv_store *store, const char *sandbox, unsigned flags,
     memcpy(s->sandbox, sandbox, strlen(sandbox) + 1);
     s->flags = flags;
     s->state = MCP_STATE_NEW;
+    s->log_level = -1;
     *out = s;
     return AKV_OK;
 }
 
 void akv_mcp_session_free(akv_mcp_session *s)
 {
+    if (s == NULL)
+        return;
+    mcp_notify_free(s);
     free(s);
 }
 
@@ -119,12 +123,19 @@ const char mcp_server_instructions[] =
     "or artifacts. Failures come back as tool errors whose text starts with "
     "an error code such as not_found or quota_exceeded.";
 
-json_t *mcp_server_capabilities(void)
+json_t *mcp_server_capabilities(int modern)
 {
-    return json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
-                     "tools", "listChanged", 0, "resources", "subscribe", 0,
-                     "listChanged", 0, "prompts", "listChanged", 0,
-                     "completions", "extensions", MCP_SKILLS_EXTENSION);
+    /* Resource subscriptions and list changes: resources/subscribe and
+     * unsolicited notifications on the 2025 revisions, subscriptions/listen
+     * on 2026-07-28 (mcp-notify.c). */
+    json_t *c = json_pack("{s:{s:b},s:{s:b,s:b},s:{s:b},s:{},s:{s:{}}}",
+                          "tools", "listChanged", 0, "resources", "subscribe",
+                          1, "listChanged", 1, "prompts", "listChanged", 0,
+                          "completions", "extensions", MCP_SKILLS_EXTENSION);
+    /* 2026-07-28 has no logging/setLevel. */
+    if (c && !modern)
+        json_object_set_new(c, "logging", json_object());
+    return c;
 }
 
 json_t *mcp_server_info(void)
@@ -164,13 +175,15 @@ static json_t *method_initialize(akv_mcp_session *s, json_t *params,
     json_t *server_info = mcp_server_info();
     json_t *result = json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion",
                                chosen, "capabilities",
-                               mcp_server_capabilities(), "serverInfo",
+                               mcp_server_capabilities(0), "serverInfo",
                                server_info, "instructions",
                                mcp_server_instructions);
     if (result == NULL)
         return mcp_rpc_fail(err, AKV_MCP_INTERNAL_ERROR, "out of memory");
     snprintf(s->version, sizeof s->version, "%s", chosen);
+    s->client_skills = mcp_caps_skills(caps);
     s->state = MCP_STATE_INITIALIZING;
+    akv_mcp_poll(s); /* what later changes are measured against */
     return result;
 }
 
@@ -189,6 +202,7 @@ static json_t *method_ping(akv_mcp_session *s, json_t *params,
  * whatever the session's state, with or without a 2026-07-28 envelope. */
 #define MCP_PRE_INIT 0x1u
 #define MCP_LEGACY_ONLY 0x2u
+#define MCP_MODERN_ONLY 0x4u
 static const struct mcp_method {
     const char *name;
     unsigned flags;
@@ -207,6 +221,12 @@ static const struct mcp_method {
     {"completion/complete", 0, mcp_complete},
     {"skills/list", 0, mcp_skills_list},
     {"skills/get", 0, mcp_skills_get},
+    {"logging/setLevel", MCP_LEGACY_ONLY, mcp_logging_set_level},
+    {"resources/subscribe", MCP_LEGACY_ONLY, mcp_resources_subscribe},
+    {"resources/unsubscribe", MCP_LEGACY_ONLY, mcp_resources_unsubscribe},
+    /* Served by the dispatcher itself (it answers only at the stream's
+     * end); 2026-07-28 only. */
+    {"subscriptions/listen", MCP_MODERN_ONLY, NULL},
 };
 
 static const struct mcp_method *method_find(const char *name)
@@ -224,6 +244,10 @@ static void handle_notification(akv_mcp_session *s, const struct mcp_msg *m)
     if (strcmp(m->method, "notifications/initialized") == 0 &&
         s->state == MCP_STATE_INITIALIZING)
         s->state = MCP_STATE_READY;
+    /* A subscriptions/listen stream the client no longer wants. */
+    if (strcmp(m->method, "notifications/cancelled") == 0 &&
+        json_is_object(m->params))
+        mcp_listen_cancel(s, json_object_get(m->params, "requestId"));
     /* notifications/cancelled: every request is answered before the next
      * message is read, so there is never anything in flight to cancel. */
 }
@@ -244,16 +268,31 @@ static json_t *handle_request(akv_mcp_session *s, const struct mcp_msg *m,
     if (era == MCP_ERA_REFUSED) {
         oc->modern_refused++;
     } else if (meth == NULL ||
-               (era == MCP_ERA_MODERN && (meth->flags & MCP_LEGACY_ONLY))) {
+               (era == MCP_ERA_MODERN && (meth->flags & MCP_LEGACY_ONLY)) ||
+               (era != MCP_ERA_MODERN && (meth->flags & MCP_MODERN_ONLY))) {
         mcp_rpc_fail(&err, AKV_MCP_METHOD_NOT_FOUND,
                      "Method not found: %.200s%s", m->method,
-                     meth ? " (not part of protocol revision "
-                            AKV_MCP_MODERN_VERSION ")"
-                          : "");
+                     meth == NULL ? ""
+                     : era == MCP_ERA_MODERN
+                         ? " (not part of protocol revision "
+                           AKV_MCP_MODERN_VERSION ")"
+                         : " (only part of protocol revision "
+                           AKV_MCP_MODERN_VERSION ")");
+        if (era == MCP_ERA_MODERN && !in_batch)
+            oc->modern_unknown++;
     } else if (era == MCP_ERA_MODERN && in_batch) {
         mcp_rpc_fail(&err, AKV_MCP_INVALID_REQUEST,
                      "Invalid Request: protocol revision "
                      AKV_MCP_MODERN_VERSION " has no batches");
+    } else if (era == MCP_ERA_MODERN && meth->run == NULL) {
+        /* subscriptions/listen: no response until the stream ends. */
+        result = mcp_subscriptions_listen(s, m->params, m->id, &err);
+        if (result) {
+            json_decref(result);
+            oc->listen = 1;
+            mcp_modern_leave(s, saved);
+            return NULL;
+        }
     } else if (era == MCP_ERA_MODERN) {
         /* Stateless: neither the handshake's state nor its version matter;
          * params were checked to be an object by mcp_modern_enter. */
@@ -377,7 +416,7 @@ char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
     }
     int expected = v == NULL || oc->requests > 0 || oc->rejected;
     json_decref(v);
-    if (reply == NULL && !expected)
+    if (reply == NULL && (!expected || oc->listen))
         return NULL;
     char *text = reply ? mcp_rpc_dump(reply, out_len) : NULL;
     json_decref(reply);

@@ -110,6 +110,12 @@ typedef struct akv_mcp_outcome {
     int modern_refused; /* … refused before dispatch: bad envelope,
                            unsupported revision, header mismatch (HTTP
                            answers these with 400) */
+    int modern_unknown; /* … answered Method not found: a method the
+                           revision does not have (HTTP answers 404) */
+    int listen;      /* a 2026-07-28 subscriptions/listen stream was opened:
+                        its acknowledgement is queued as a notification and
+                        its response comes only when it ends
+                        (akv_mcp_listen_end) */
 } akv_mcp_outcome;
 
 /*
@@ -145,6 +151,34 @@ char *akv_mcp_handle(akv_mcp_session *s, const char *msg, size_t len,
                      size_t *out_len);
 char *akv_mcp_handle_ex(akv_mcp_session *s, const char *msg, size_t len,
                         size_t *out_len, akv_mcp_outcome *oc);
+
+/*
+ * Notifications the session has queued (logging, resource updates, list
+ * changes; see mcp-notify.c), oldest first: one JSON-RPC notification as
+ * compact one-line text, owned (free() it), or NULL when none is left. A
+ * transport sends those queued while a request was handled before that
+ * request's response, and the others on its server-to-client channel
+ * (stdio: stdout; streamable HTTP: the session's GET stream).
+ */
+char *akv_mcp_next_notification(akv_mcp_session *s, size_t *len);
+/*
+ * Looks for changes made to the store since the last look, by this process
+ * or any other, that the session's client is to hear of (subscribed
+ * resources, the instruction listing), and queues their notifications.
+ * Cheap when nothing was written (one read of the store's change
+ * generation). Transports call it about once a second while the client
+ * listens (stdio: always; HTTP: while the session's GET stream is open).
+ * Returns how many notifications it queued.
+ */
+size_t akv_mcp_poll(akv_mcp_session *s);
+
+/* 1 while a subscriptions/listen stream is open on the session. */
+int akv_mcp_listening(const akv_mcp_session *s);
+/* Ends one open subscriptions/listen stream gracefully: returns the
+ * response that closes it (owned, one line; free() it), or NULL when none
+ * is open. A client that cancels its listen request
+ * (notifications/cancelled) ends the stream without a response. */
+char *akv_mcp_listen_end(akv_mcp_session *s, size_t *len);
 
 /*
  * A JSON-RPC error response with "id": null, for problems a transport finds

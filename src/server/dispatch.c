@@ -1,8 +1,9 @@
 /*
  * dispatch.c — what happens to a request once its head (and body) are in:
  * its handler runs on the worker's loop, on a pool thread (anything that
- * commits or scans), or, for a read of one key on a remote store, in the
- * batch of the loop's turn (one akv_get_many for all of them); then the
+ * commits or scans), or, for a read of one key or a small PUT on a remote
+ * store, in the batch of the loop's turn (one akv_get_many and one
+ * akv_put_many for all of them); then the
  * response goes back to the connection (http-conn.c) to be written.
  *
  * A connection handed to a pool thread is BUSY: the pool thread owns its
@@ -10,6 +11,7 @@
  * worker touches nothing of it meanwhile (server.h, "Threads").
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -37,6 +39,7 @@ static void run_job(void *arg)
 
 int conn_dispatch(struct conn *c)
 {
+    c->req.fd = c->fd;
     if (c->req.blocking) {
         conn_to(c, C_BUSY);
         conn_set_reading(c, 0);
@@ -78,10 +81,12 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* The reads of one loop turn, in one akv_get_many: on a remote store a
- * single round trip for all of them instead of one each. Each handler then
- * runs with its read's outcome (http_req.fetched) and the responses go out
- * in arrival order. */
+/* The reads and the small writes of one loop turn, in one akv_get_many
+ * and one akv_put_many: on a remote store a single round trip for all
+ * reads and one for all writes (per node), instead of one each. Each
+ * read's handler then runs with its read's outcome (http_req.fetched),
+ * each write's response is made from its outcome, and the responses go out
+ * in arrival order. Writes are independent: each is atomic on its own. */
 void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -90,32 +95,68 @@ void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
     struct conn *list = w->batch;
     w->batch = NULL;
     w->batch_tail = &w->batch;
-    size_t n = 0;
+    size_t n = 0, ngets = 0, nputs = 0;
     for (struct conn *c = list; c; c = c->job_next)
         n++;
     akv_get_req *q = calloc(n, sizeof *q);
-    if (q) {
-        size_t i = 0;
-        for (struct conn *c = list; c; c = c->job_next, i++) {
-            q[i].sandbox = c->req.sandbox;
-            q[i].scope = c->req.scope;
-            q[i].key = c->req.key;
-            q[i].key_len = c->req.key_len;
+    akv_put_req *p = calloc(n, sizeof *p);
+    struct kv_put_args *pa = calloc(n, sizeof *pa);
+    /* Per request: its index in q or p; -1: a PUT its parse refused. */
+    long *at = calloc(n, sizeof *at);
+    bool batch = q && p && pa && at;
+    size_t i = 0;
+    for (struct conn *c = list; batch && c; c = c->job_next, i++) {
+        struct http_req *r = &c->req;
+        if (r->route->handler != http_kv_put) {
+            at[i] = (long)ngets;
+            q[ngets++] = (akv_get_req){.sandbox = r->sandbox,
+                                       .scope = r->scope,
+                                       .key = r->key,
+                                       .key_len = r->key_len};
+        } else if (http_kv_put_parse(r, &pa[nputs]) == 0) {
+            at[i] = (long)nputs;
+            p[nputs] = (akv_put_req){.sandbox = r->sandbox,
+                                     .scope = r->scope,
+                                     .key = r->key,
+                                     .key_len = r->key_len,
+                                     .value = r->body,
+                                     .value_len = r->body_len,
+                                     .opts = &pa[nputs].opts};
+            nputs++;
+        } else {
+            at[i] = -1;
         }
-        akv_get_many(w->srv->store, q, n);
     }
-    /* Without memory for the batch each handler reads on its own. */
-    for (size_t i = 0; list; i++) {
+    if (batch) {
+        akv_get_many(w->srv->store, q, ngets);
+        akv_put_many(w->srv->store, p, nputs);
+    }
+    /* Without memory for the batch each handler runs on its own. */
+    for (i = 0; list; i++) {
         struct conn *c = list;
+        struct http_req *r = &c->req;
         list = c->job_next;
         c->job_next = NULL;
-        c->req.fetched = q ? &q[i] : NULL;
-        c->req.route->handler(&c->req);
-        c->req.fetched = NULL;
-        if (q && q[i].value) /* the handler refused before using it */
-            akv_value_release(q[i].value);
+        if (!batch) {
+            r->route->handler(r);
+        } else if (r->route->handler == http_kv_put) {
+            if (at[i] >= 0) {
+                akv_put_req *x = &p[at[i]];
+                http_kv_put_done(r, x->rc, &x->error, &x->meta, x->created);
+            }
+        } else {
+            akv_get_req *x = &q[at[i]];
+            r->fetched = x;
+            r->route->handler(r);
+            r->fetched = NULL;
+            if (x->value) /* the handler refused before using it */
+                akv_value_release(x->value);
+        }
         if (conn_send_response(c) == 0)
             conn_process(c);
     }
     free(q);
+    free(p);
+    free(pa);
+    free(at);
 }

@@ -401,6 +401,12 @@ int conn_send_response(struct conn *c)
     struct worker *w = c->w;
     struct http_resp *resp = &c->req.resp;
 
+    if (resp->streamed) { /* the handler sent it all (http_stream_begin) */
+        c->status = resp->status;
+        c->bytes = resp->streamed_bytes;
+        c->keep_alive = 0;
+        return request_done(c);
+    }
     if (resp->status == 0)
         http_error(&c->req, AKV_EUNAVAILABLE, "no response was produced");
     if (resp->hdrs.oom || resp->body.oom)
@@ -617,8 +623,7 @@ static int begin_request(struct conn *c)
         c->rest = c->head.head_len;
         return conn_send_response(c);
     }
-    c->limit = r->route->body == BODY_VALUE ? srv->max_value
-                                            : SERVER_SMALL_BODY;
+    c->limit = server_body_limit(srv, r->route->body);
     size_t hl = c->head.head_len, have = c->in_len - hl;
 
     if (c->head.chunked) {

@@ -120,85 +120,96 @@ static int header_copy(struct http_span v, char *out, size_t cap)
     return 0;
 }
 
-void http_kv_put(struct http_req *r)
+int http_kv_put_parse(struct http_req *r, struct kv_put_args *a)
 {
     static const char *const names[] = {"ttl"};
     const struct http_head *h = r->head;
     const char *q[1];
     char qbuf[128];
-    akv_put_opts o;
+    akv_put_opts *o = &a->opts;
     int rc;
 
-    akv_put_opts_init(&o);
+    akv_put_opts_init(o);
     if (http_query(r, names, 1, q, qbuf, sizeof qbuf) != 0)
-        return;
-    if (q[0] && (rc = akv_duration_parse(q[0], strlen(q[0]), &o.ttl)) !=
+        return -1;
+    if (q[0] && (rc = akv_duration_parse(q[0], strlen(q[0]), &o->ttl)) !=
                     AKV_OK) {
         http_error_lib(r, rc);
-        return;
+        return -1;
     }
-    char ct[AKV_CONTENT_TYPE_MAX + 1];
     if (h->content_type.p) {
-        if (header_copy(h->content_type, ct, sizeof ct) != 0) {
+        if (header_copy(h->content_type, a->ct, sizeof a->ct) != 0) {
             http_error(r, AKV_EINVAL,
                        "invalid content type: 1 to %d bytes expected",
                        AKV_CONTENT_TYPE_MAX);
-            return;
+            return -1;
         }
-        o.content_type = ct;
+        o->content_type = a->ct;
     }
     if (h->metadata.p) {
-        o.metadata = h->metadata.p;
-        o.metadata_len = h->metadata.len;
+        o->metadata = h->metadata.p;
+        o->metadata_len = h->metadata.len;
     }
-    char want[65];
     if (h->if_match.p) {
-        int k = http_if_match_parse(h->if_match, want);
+        int k = http_if_match_parse(h->if_match, a->want);
         if (k < 0) {
             http_error(r, AKV_EINVAL,
                        "malformed If-Match: expected one entity tag, "
                        "\"<sha256>\"");
-            return;
+            return -1;
         }
         if (k == 0) {
             /* A weak or foreign tag never matches an entry's SHA-256. */
             http_error(r, AKV_EPRECONDITION,
                        "If-Match does not name the current entry");
-            return;
+            return -1;
         }
-        o.if_match = want;
+        o->if_match = a->want;
     }
     if (h->if_none_match.p) {
         if (!http_is_star(h->if_none_match)) {
             http_error(r, AKV_EINVAL,
                        "on PUT, If-None-Match supports only * (create "
                        "only)");
-            return;
+            return -1;
         }
-        o.create_only = 1;
+        o->create_only = 1;
     }
+    return 0;
+}
 
-    akv_meta m;
-    int created = 0;
-    rc = akv_put(r->store, r->sandbox, r->scope, r->key, r->key_len, r->body,
-                 r->body_len, &o, &m, &created);
+void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
+                      const akv_meta *m, int created)
+{
     if (rc != AKV_OK) {
         if (rc == AKV_EQUOTA)
             metrics_quota_rejected(r->srv->metrics, r->scope);
-        http_error_lib(r, rc);
+        http_error_from(r, rc, e);
         return;
     }
-    char *json = akv_meta_to_json(&m);
+    char *json = akv_meta_to_json(m);
     if (json == NULL) {
         http_error(r, AKV_ENOMEM, "out of memory rendering the metadata");
         return;
     }
-    entity_headers(r, &m);
+    entity_headers(r, m);
     http_header(r, "Content-Type", "application/json");
     r->resp.status = created ? 201 : 200;
     r->resp.ext_owned = json;
     r->resp.ext = json;
     r->resp.ext_len = strlen(json);
+}
+
+void http_kv_put(struct http_req *r)
+{
+    struct kv_put_args a;
+    if (http_kv_put_parse(r, &a) != 0)
+        return;
+    akv_meta m;
+    int created = 0;
+    int rc = akv_put(r->store, r->sandbox, r->scope, r->key, r->key_len,
+                     r->body, r->body_len, &a.opts, &m, &created);
+    http_kv_put_done(r, rc, akv_last_error(), &m, created);
 }
 
 void http_kv_delete(struct http_req *r)

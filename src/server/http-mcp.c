@@ -30,10 +30,15 @@
  *     (bad envelope, unsupported revision, header mismatch) are 400.
  *   - Responses: a POST that carries requests is answered 200 with
  *     application/json (never SSE: every answer is ready when the request
- *     is done); notifications and client responses alone get 202 with no
- *     body; a message refused as a whole (parse error, invalid request) is
- *     400 with the JSON-RPC error. The server offers no server-initiated
- *     stream, so GET /mcp is 405 (the route table does that).
+ *     is done), or, when the request caused notifications (log messages)
+ *     and the client accepts text/event-stream, one SSE stream with those
+ *     notifications and then the response; notifications and client
+ *     responses alone get 202 with no body; a message refused as a whole
+ *     (parse error, invalid request) is 400 with the JSON-RPC error; a
+ *     2026-07-28 method the revision lacks is 404.
+ *   - GET /mcp with Mcp-Session-Id is the session's server-to-client SSE
+ *     stream (resource updates, list changes, log messages): see
+ *     http_mcp_get below.
  *
  * Sessions live in this file's table (one server per process): at most
  * [server] mcp_sessions of them, and at most mcp_sessions_per_token for one
@@ -53,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -72,6 +78,7 @@ struct http_mcp_session {
     pthread_mutex_t lock; /* one message at a time */
     int refs;             /* requests using it; guarded by table_lock */
     int dead;             /* removed from the table; freed at refs 0 */
+    int streaming;        /* a GET stream is open; guarded by table_lock */
     int64_t last_ms;      /* guarded by table_lock */
     uint64_t used;        /* use_seq at the last use; guarded by table_lock */
 };
@@ -502,6 +509,46 @@ static void on_event(void *ctx, enum akv_mcp_event event, akv_scope scope,
     }
 }
 
+/* ---- server-sent events ------------------------------------------------- */
+
+/* Adds one JSON-RPC message (one line) to b as an SSE event. */
+static void sse_event(struct obuf *b, const char *text, size_t len)
+{
+    ob_str(b, "event: message\ndata: ");
+    ob_add(b, text, len);
+    ob_str(b, "\n\n");
+}
+
+/* Adds the session's queued notifications to b as SSE events; returns how
+ * many. */
+static size_t sse_notifications(struct obuf *b, akv_mcp_session *s)
+{
+    size_t n = 0, len;
+    char *text;
+    while ((text = akv_mcp_next_notification(s, &len)) != NULL) {
+        sse_event(b, text, len);
+        free(text);
+        n++;
+    }
+    return n;
+}
+
+/* Answers with b (taken over) as a complete text/event-stream body. */
+static void reply_sse(struct http_req *r, struct obuf *b)
+{
+    if (b->oom) {
+        ob_free(b);
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    r->resp.status = 200;
+    http_header(r, "Content-Type", "text/event-stream");
+    http_header(r, "Cache-Control", "no-cache");
+    r->resp.ext = b->p;
+    r->resp.ext_len = b->len;
+    r->resp.ext_owned = b->p;
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 /* Runs one message on a session and answers it (the session is locked by
@@ -527,11 +574,33 @@ static void serve_message(struct http_req *r, akv_mcp_session *s,
     char *out = akv_mcp_handle_ex(s, r->body ? r->body : "", r->body_len,
                                   &len, oc);
     akv_mcp_session_set_headers(s, NULL);
+    if (oc->listen)
+        return; /* the caller streams it (stream_listen) */
     if (out == NULL) {
-        r->resp.status = 202; /* notifications or responses only */
+        r->resp.status = 202; /* notifications or responses only; what
+                                 they caused waits for the GET stream */
         return;
     }
-    reply_owned(r, oc->rejected || oc->modern_refused ? 400 : 200, out, len);
+    /* Notifications the request caused (log messages) go before its
+     * response, in one SSE stream, to a client that takes one; the others
+     * wait for the session's GET stream. */
+    static const char *const sse[] = {"text/event-stream"};
+    if (!oc->rejected && !oc->modern && accepts(header(r, "Accept"), sse, 1)) {
+        struct obuf b = {0};
+        if (sse_notifications(&b, s) > 0) {
+            sse_event(&b, out, len);
+            free(out);
+            reply_sse(r, &b);
+            return;
+        }
+        ob_free(&b);
+    }
+    /* 2026-07-28 puts a request's fate in the HTTP status too: a refused
+     * envelope is 400, a method the revision lacks 404. */
+    int status = oc->rejected || oc->modern_refused ? 400
+                 : oc->modern_unknown              ? 404
+                                                   : 200;
+    reply_owned(r, status, out, len);
 }
 
 /* Checks the headers every POST must get right. 0, or -1 with a reply. */
@@ -554,6 +623,152 @@ static int check_post_headers(struct http_req *r)
         return -1;
     }
     return 0;
+}
+
+/*
+ * A subscriptions/listen stream (revision 2026-07-28), opened by a POST
+ * without a session: the response is an SSE stream written as it goes
+ * (http_stream_*): the acknowledgement at once, then each notification
+ * when akv_mcp_poll() finds the change (it looks every MCP_POLL_MS), a
+ * keep-alive comment every MCP_KEEPALIVE_MS, until the client closes it;
+ * at shutdown the stream ends with the listen request's response (the
+ * graceful close). The stream holds a pool thread: streams (these and GET
+ * ones) hold at most a quarter of them, and one token at most
+ * mcp_sessions_per_token listen streams; beyond, 503 with Retry-After.
+ */
+#define MCP_STREAM_TICK_MS 100
+#define MCP_POLL_MS 1000
+#define MCP_KEEPALIVE_MS 15000
+static atomic_int streams;
+/* Listen streams per token: the tokens that hold some (at most
+ * LISTEN_TOKENS of them at once). Guarded by table_lock. */
+#define LISTEN_TOKENS 64
+static struct {
+    char token_id[TOKEN_ID_LEN + 1];
+    size_t n;
+} listen_tokens[LISTEN_TOKENS];
+
+static int64_t mono_ms(void)
+{
+    return (int64_t)(server_now_ns() / 1000000u);
+}
+
+static void tick(void)
+{
+    struct timespec t = {0, MCP_STREAM_TICK_MS * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Takes a place for a stream among the server's (and, for a listen
+ * stream, the token's); 0, or -1 with a 503 in r->resp. */
+static int stream_enter(struct http_req *r, const char *token_id)
+{
+    int most = r->srv->opts.pool_threads / 4;
+    if (atomic_fetch_add(&streams, 1) >= (most > 0 ? most : 1)) {
+        atomic_fetch_sub(&streams, 1);
+        http_error(r, AKV_EUNAVAILABLE,
+                   "the server holds as many MCP streams as it may; retry "
+                   "later");
+        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
+        return -1;
+    }
+    if (token_id == NULL)
+        return 0;
+    size_t cap = r->srv->opts.mcp_sessions_per_token
+                     ? r->srv->opts.mcp_sessions_per_token
+                     : SERVER_DEFAULT_MCP_PER_TOKEN;
+    size_t slot = LISTEN_TOKENS, i;
+    pthread_mutex_lock(&table_lock);
+    for (i = 0; i < LISTEN_TOKENS; i++) {
+        if (listen_tokens[i].n > 0 &&
+            strcmp(listen_tokens[i].token_id, token_id) == 0)
+            break;
+        if (listen_tokens[i].n == 0 && slot == LISTEN_TOKENS)
+            slot = i;
+    }
+    int ok = 1;
+    if (i < LISTEN_TOKENS)
+        ok = listen_tokens[i].n < cap;
+    else if (slot < LISTEN_TOKENS)
+        snprintf(listen_tokens[i = slot].token_id, TOKEN_ID_LEN + 1, "%s",
+                 token_id);
+    else
+        ok = 0;
+    if (ok)
+        listen_tokens[i].n++;
+    pthread_mutex_unlock(&table_lock);
+    if (!ok) {
+        atomic_fetch_sub(&streams, 1);
+        http_error(r, AKV_EUNAVAILABLE,
+                   "token %s holds as many subscriptions/listen streams as "
+                   "it may ([server] mcp_sessions_per_token); retry later",
+                   token_id[0] ? token_id : "(no auth)");
+        http_header(r, "Retry-After", SERVER_RETRY_AFTER);
+        return -1;
+    }
+    return 0;
+}
+
+static void stream_leave(const char *token_id)
+{
+    atomic_fetch_sub(&streams, 1);
+    if (token_id == NULL)
+        return;
+    pthread_mutex_lock(&table_lock);
+    for (size_t i = 0; i < LISTEN_TOKENS; i++)
+        if (listen_tokens[i].n > 0 &&
+            strcmp(listen_tokens[i].token_id, token_id) == 0) {
+            listen_tokens[i].n--;
+            break;
+        }
+    pthread_mutex_unlock(&table_lock);
+}
+
+static void stream_listen(struct http_req *r, const struct caller *who,
+                          akv_mcp_session *s)
+{
+    char *end;
+    size_t len;
+    static const char *const sse[] = {"text/event-stream"};
+    http_resp_clear(&r->resp);
+    if (!accepts(header(r, "Accept"), sse, 1))
+        rpc_refuse(r, 406, AKV_MCP_INVALID_REQUEST,
+                   "Not Acceptable: subscriptions/listen answers "
+                   "text/event-stream");
+    else if (stream_enter(r, who->token_id) == 0) {
+        int ok = http_stream_begin(r, 200, "text/event-stream") == 0;
+        int64_t last_poll = mono_ms(), last_write = last_poll;
+        while (ok) {
+            int64_t now = mono_ms();
+            if (now - last_poll >= MCP_POLL_MS) {
+                akv_mcp_poll(s);
+                last_poll = now;
+            }
+            struct obuf b = {0};
+            if (sse_notifications(&b, s) == 0 &&
+                now - last_write >= MCP_KEEPALIVE_MS)
+                ob_str(&b, ": keep-alive\n\n");
+            if (atomic_load(&r->srv->stopping) &&
+                (end = akv_mcp_listen_end(s, &len)) != NULL) {
+                sse_event(&b, end, len);
+                free(end);
+                ok = 0;
+            }
+            if (b.len > 0) {
+                if (b.oom || http_stream_write(r, b.p, b.len) != 0)
+                    ok = 0;
+                last_write = now;
+            }
+            ob_free(&b);
+            if (ok && http_stream_peer_gone(r))
+                ok = 0;
+            if (ok)
+                tick();
+        }
+        stream_leave(who->token_id);
+    }
+    while ((end = akv_mcp_listen_end(s, &len)) != NULL)
+        free(end);
 }
 
 /* POST without Mcp-Session-Id: only initialize may come this way. */
@@ -607,6 +822,8 @@ static void post_new(struct http_req *r, const struct caller *who)
         http_header(r, "Mcp-Session-Id", hs->id);
         return;
     }
+    if (oc.listen)
+        stream_listen(r, who, hs->s);
     session_free(hs);
     /* 2026-07-28 requests need no session: their answer stands. */
     if (!oc.initialize && !oc.rejected && !oc.modern) {
@@ -671,6 +888,17 @@ void http_mcp_post(struct http_req *r)
     } else {
         akv_mcp_outcome oc;
         serve_message(r, hs->s, &oc);
+        if (oc.listen) {
+            /* A stream outlives requests: it is opened without a session,
+             * never on one (whose messages it would hold up). */
+            char *end;
+            size_t n;
+            while ((end = akv_mcp_listen_end(hs->s, &n)) != NULL)
+                free(end);
+            rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                       "Bad Request: send subscriptions/listen without "
+                       "Mcp-Session-Id");
+        }
     }
     pthread_mutex_unlock(&hs->lock);
     session_release(hs);
@@ -695,4 +923,85 @@ void http_mcp_delete(struct http_req *r)
     }
     session_release(hs);
     r->resp.status = 204;
+}
+
+/*
+ * GET /mcp: the session's server-to-client stream (SSE). The handler holds
+ * its pool thread until there is something to send: notifications queued
+ * by requests that could not carry them, or changes akv_mcp_poll() finds
+ * (it looks every MCP_POLL_MS), at most MCP_GET_HOLD_MS. Then it sends
+ * what there is and ends the stream with a retry hint, and the client
+ * reconnects: a polling SSE stream, as revision 2025-11-25 allows servers
+ * to close streams at will. One stream per session (409 for a second), and
+ * at most a quarter of the pool's threads held by streams server-wide
+ * (503 beyond), so that streams never starve requests.
+ */
+#define MCP_GET_HOLD_MS 25000
+#define MCP_GET_RETRY "retry: 100\n\n"
+
+static void stream_events(struct http_req *r, struct http_mcp_session *hs)
+{
+    struct obuf b = {0};
+    ob_str(&b, MCP_GET_RETRY);
+    int64_t start = mono_ms(), last_poll = start - MCP_POLL_MS;
+    for (;;) {
+        int64_t now = mono_ms();
+        pthread_mutex_lock(&hs->lock);
+        if (now - last_poll >= MCP_POLL_MS) {
+            akv_mcp_poll(hs->s);
+            last_poll = now;
+        }
+        size_t n = sse_notifications(&b, hs->s);
+        pthread_mutex_unlock(&hs->lock);
+        pthread_mutex_lock(&table_lock);
+        int dead = hs->dead;
+        pthread_mutex_unlock(&table_lock);
+        if (n > 0 || dead || atomic_load(&r->srv->stopping) ||
+            now - start >= MCP_GET_HOLD_MS)
+            break;
+        tick();
+    }
+    reply_sse(r, &b);
+}
+
+void http_mcp_get(struct http_req *r)
+{
+    struct caller who;
+    if (check_origin(r) != 0 || authenticate(r, &who) != 0)
+        return;
+    static const char *const sse[] = {"text/event-stream"};
+    if (!accepts(header(r, "Accept"), sse, 1)) {
+        rpc_refuse(r, 406, AKV_MCP_INVALID_REQUEST,
+                   "Not Acceptable: GET /mcp answers text/event-stream");
+        return;
+    }
+    struct http_span sid = header(r, "Mcp-Session-Id");
+    if (sid.p == NULL) {
+        rpc_refuse(r, 400, AKV_MCP_INVALID_REQUEST,
+                   "Bad Request: GET /mcp needs Mcp-Session-Id");
+        return;
+    }
+    struct http_mcp_session *hs = session_get(sid, who.token_id, 0);
+    if (hs == NULL) {
+        rpc_refuse(r, 404, AKV_MCP_INVALID_REQUEST,
+                   "Not Found: no such session");
+        return;
+    }
+    pthread_mutex_lock(&table_lock);
+    int busy = hs->streaming;
+    hs->streaming = 1;
+    pthread_mutex_unlock(&table_lock);
+    if (busy) {
+        rpc_refuse(r, 409, AKV_MCP_INVALID_REQUEST,
+                   "Conflict: this session has a GET stream open already");
+    } else if (stream_enter(r, NULL) == 0) {
+        stream_events(r, hs);
+        stream_leave(NULL);
+    }
+    if (!busy) {
+        pthread_mutex_lock(&table_lock);
+        hs->streaming = 0;
+        pthread_mutex_unlock(&table_lock);
+    }
+    session_release(hs);
 }

@@ -12,6 +12,8 @@
  * turns request bytes (which may not be UTF-8) into a JSON string.
  * Nothing here writes to a socket.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,10 @@
 
 #include <jansson.h>
 
+#include <sys/socket.h>
+
 #include "akvx.h"
+#include "http-parse.h"
 #include "server.h"
 
 /* ---- growable buffer ---------------------------------------------------- */
@@ -210,6 +215,8 @@ void http_reply_json_value(struct http_req *r, int status, json_t *v)
 void http_resp_clear(struct http_resp *resp)
 {
     resp->status = 0;
+    resp->streamed = 0;
+    resp->streamed_bytes = 0;
     ob_reset(&resp->hdrs);
     ob_reset(&resp->body);
     if (resp->hold) {
@@ -354,4 +361,62 @@ int http_query(struct http_req *r, const char *const *names, size_t n,
         used += vlen + 1;
     }
     return 0;
+}
+
+/* ---- streamed responses ------------------------------------------------- */
+
+static int stream_all(struct http_req *r, const char *p, size_t len)
+{
+    int64_t wait = r->srv->opts.request_timeout_ms > 0
+                       ? r->srv->opts.request_timeout_ms
+                       : 30000;
+    while (len > 0) {
+        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = r->fd, .events = POLLOUT};
+            if (poll(&pfd, 1, (int)wait) > 0 &&
+                !(pfd.revents & (POLLERR | POLLHUP)))
+                continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int http_stream_begin(struct http_req *r, int status,
+                      const char *content_type)
+{
+    struct obuf b = {0};
+    ob_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                  "Cache-Control: no-cache\r\nConnection: close\r\n",
+              status, http_reason(status), content_type);
+    ob_add(&b, r->resp.hdrs.p, r->resp.hdrs.len);
+    ob_str(&b, "\r\n");
+    r->resp.status = status;
+    r->resp.streamed = 1;
+    int rc = b.oom ? -1 : stream_all(r, b.p, b.len);
+    ob_free(&b);
+    return rc;
+}
+
+int http_stream_write(struct http_req *r, const void *data, size_t len)
+{
+    if (stream_all(r, data, len) != 0)
+        return -1;
+    r->resp.streamed_bytes += len;
+    return 0;
+}
+
+int http_stream_peer_gone(struct http_req *r)
+{
+    struct pollfd pfd = {.fd = r->fd, .events = POLLRDHUP};
+    return poll(&pfd, 1, 0) > 0 &&
+           (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }

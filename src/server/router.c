@@ -117,7 +117,7 @@ const struct route routes[] = {
         .methods = HTTP_POST,
         .pattern = "/v1/sandboxes/{sandbox}/memory",
         .auth = AUTH_WRITE,
-        .body = BODY_VALUE,
+        .body = BODY_COMMAND,
         .blocking = 1,
         .handler = http_memory_post,
         .summary = "one command of Anthropic's memory tool",
@@ -130,6 +130,15 @@ const struct route routes[] = {
         .blocking = 1,
         .handler = http_mcp_post,
         .summary = "MCP streamable HTTP (checks the bearer token itself)",
+    },
+    {
+        .methods = HTTP_GET,
+        .pattern = "/mcp",
+        .auth = AUTH_PUBLIC,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_mcp_get,
+        .summary = "the MCP session's server-to-client event stream (SSE)",
     },
     {
         .methods = HTTP_DELETE,
@@ -392,13 +401,15 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     }
 
     /* Declared body size: refused before a byte of the body is read. */
-    uint64_t limit =
-        found->body == BODY_VALUE ? srv->max_value : SERVER_SMALL_BODY;
+    uint64_t limit = server_body_limit(srv, found->body);
     if (h->content_length > 0 && (uint64_t)h->content_length > limit) {
         http_error(r, AKV_ETOOLARGE,
                    "body of %lld bytes is over the limit of %llu bytes%s",
                    (long long)h->content_length, (unsigned long long)limit,
-                   found->body == BODY_VALUE ? " (max_value_size)" : "");
+                   found->body == BODY_VALUE ? " (max_value_size)"
+                   : found->body == BODY_COMMAND
+                       ? " (twice max_value_size plus 64 KiB)"
+                       : "");
         return ROUTE_REFUSE;
     }
 
@@ -412,5 +423,13 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     if (!r->blocking && found->handler == http_kv_get &&
         akv_store_is_remote(srv->store))
         r->batched = 1;
+    /* The same for the writes of a value known to be small: one pipelined
+     * round trip for the turn's PUTs instead of one each on the pool. */
+    if (found->handler == http_kv_put && akv_store_is_remote(srv->store) &&
+        h->content_length >= 0 &&
+        h->content_length <= SERVER_BATCH_PUT_MAX) {
+        r->blocking = 0;
+        r->batched = 1;
+    }
     return ROUTE_RUN;
 }

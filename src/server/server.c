@@ -221,6 +221,19 @@ static int tokens_policy(struct server *srv, char *err, size_t errlen)
 
 /* ---- limits ------------------------------------------------------------- */
 
+uint64_t server_body_limit(const struct server *srv, enum route_body body)
+{
+    switch (body) {
+    case BODY_VALUE:
+        return srv->max_value;
+    case BODY_COMMAND:
+        return 2 * srv->max_value + AKV_MEMORY_COMMAND_SLACK;
+    case BODY_SMALL:
+        break;
+    }
+    return SERVER_SMALL_BODY;
+}
+
 /* Descriptors kept for what is not a client connection: the store's files,
  * the logs, each loop's epoll and wake-up descriptors and its reserve, and
  * a connection to a remote store for every thread that may hold one. */
@@ -257,15 +270,18 @@ static void set_limits(struct server *srv)
                                                : derived;
     uint64_t budget = srv->opts.upload_budget ? srv->opts.upload_budget
                                               : SERVER_DEFAULT_BUDGET;
-    uint64_t floor = srv->max_value > SERVER_SMALL_BODY ? srv->max_value
-                                                        : SERVER_SMALL_BODY;
+    uint64_t floor = 0;
+    for (int k = BODY_SMALL; k <= BODY_COMMAND; k++)
+        if (server_body_limit(srv, (enum route_body)k) > floor)
+            floor = server_body_limit(srv, (enum route_body)k);
     floor *= SERVER_BODY_COPIES;
     if (budget < floor) {
         server_log(srv, "warning",
                    "upload_budget %llu is below what the largest body a "
-                   "request may send costs; using %llu (%d x max_value_size)",
+                   "request may send costs; using %llu (%d x a memory "
+                   "command of twice max_value_size plus %u bytes)",
                    (unsigned long long)budget, (unsigned long long)floor,
-                   SERVER_BODY_COPIES);
+                   SERVER_BODY_COPIES, AKV_MEMORY_COMMAND_SLACK);
         budget = floor;
     }
     srv->body_budget = budget;

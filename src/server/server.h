@@ -75,6 +75,10 @@ struct server_opts {
 #define SERVER_REMOTE_THREADS_MAX 64 /* default --threads cap on Redis */
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
+/* A PUT body up to this size on a remote store is written with the other
+ * PUTs of the loop's turn (one pipelined round trip); larger ones go to
+ * the pool, where hashing them does not hold up the loop. */
+#define SERVER_BATCH_PUT_MAX (64 * 1024)
 #define SERVER_DEFAULT_BUDGET (256ull * 1024 * 1024)
 /* Copies of a request body in memory while its request runs: the body
  * itself and the store's copy of the value until it is committed (LMDB's
@@ -124,6 +128,10 @@ struct http_resp {
     size_t ext_len;
     akv_value *hold;  /* released once ext is sent or copied */
     char *ext_owned;  /* malloc'ed ext, freed once sent or copied */
+    int streamed;     /* the handler wrote the whole response itself
+                         (http_stream_begin): nothing is sent after it, the
+                         connection closes */
+    uint64_t streamed_bytes; /* body bytes it wrote, for the access log */
 };
 
 struct server;
@@ -151,15 +159,34 @@ struct http_req {
     char token_pattern[129];
     int blocking;   /* run on a pool thread (the route's choice, or a read
                        that refreshes expiry and so writes) */
-    int batched;    /* a read of one key on a remote store: gathered with
-                       the other reads of the loop's turn, fetched with
-                       akv_get_many (conn_batch_cb) */
+    int batched;    /* a read of one key, or a small PUT, on a remote
+                       store: gathered with the other reads and writes of
+                       the loop's turn, which go in one akv_get_many and
+                       one akv_put_many (conn_batch_cb) */
     akv_get_req *fetched; /* that read's outcome while the handler runs;
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
     int hit;
+    int fd; /* the connection's socket: for http_stream_* only, from a
+               blocking route's handler (no one else touches it then) */
     struct http_resp resp;
 };
+
+/*
+ * A response written as it is made (server-sent events), by a blocking
+ * route's handler on its pool thread while the connection waits for it:
+ * http_stream_begin() writes the status line, r->resp.hdrs, Content-Type
+ * and Connection: close (the body ends when the connection does);
+ * http_stream_write() writes body bytes, waiting up to the request timeout
+ * for a slow reader. Both return 0, or -1 when the client is gone (or too
+ * slow): the handler stops writing then. http_stream_peer_gone() is 1 once
+ * the client closed its end. After the handler returns, the connection
+ * only logs the request and closes.
+ */
+int http_stream_begin(struct http_req *r, int status,
+                      const char *content_type);
+int http_stream_write(struct http_req *r, const void *data, size_t len);
+int http_stream_peer_gone(struct http_req *r);
 
 typedef void (*http_handler)(struct http_req *r);
 
@@ -175,8 +202,11 @@ enum route_auth {
 };
 
 enum route_body {
-    BODY_SMALL, /* at most SERVER_SMALL_BODY bytes (ignored) */
-    BODY_VALUE, /* at most the store's max_value_size */
+    BODY_SMALL,   /* at most SERVER_SMALL_BODY bytes (ignored) */
+    BODY_VALUE,   /* at most the store's max_value_size */
+    BODY_COMMAND, /* a JSON command carrying values: at most twice
+                     max_value_size plus AKV_MEMORY_COMMAND_SLACK, the
+                     bound of akv_memory() */
 };
 
 struct route {
@@ -250,6 +280,18 @@ void http_resp_free(struct http_resp *resp);
 
 void http_kv_get(struct http_req *r);
 void http_kv_put(struct http_req *r);
+/* http_kv_put in two halves, for PUTs gathered into one akv_put_many
+ * (conn_batch_cb): the options from the request's query and headers
+ * (0, or -1 with the error response set), then the response from the
+ * write's outcome. */
+struct kv_put_args {
+    akv_put_opts opts; /* points into the buffers below and the head */
+    char ct[AKV_CONTENT_TYPE_MAX + 1];
+    char want[65];
+};
+int http_kv_put_parse(struct http_req *r, struct kv_put_args *a);
+void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
+                      const akv_meta *m, int created);
 void http_kv_delete(struct http_req *r);
 void http_kv_list(struct http_req *r);
 void http_kv_clear(struct http_req *r);
@@ -260,6 +302,7 @@ void http_admin_stats(struct http_req *r);
 void http_admin_prune(struct http_req *r);
 /* MCP streamable HTTP at /mcp (http-mcp.c). */
 void http_mcp_post(struct http_req *r);
+void http_mcp_get(struct http_req *r);
 void http_mcp_delete(struct http_req *r);
 void http_instructions_seed(struct http_req *r);
 void http_instructions_list(struct http_req *r);
@@ -390,7 +433,8 @@ int64_t conn_sweep_interval(const struct server_opts *o);
 
 /* Sends the responses of requests finished by pool threads. */
 void conn_done_cb(int fd, short what, void *arg);
-/* Runs the reads batched during the loop's turn (see http_req.batched). */
+/* Runs the reads and writes batched during the loop's turn (see
+ * http_req.batched). */
 void conn_batch_cb(int fd, short what, void *arg);
 
 /* ---- access log (accesslog.c) ------------------------------------------- */
@@ -408,6 +452,9 @@ void accesslog_flush_cb(int fd, short what, void *arg);
  * stderr. */
 void server_log(struct server *srv, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The most bytes a request body of kind body may have (server.c). */
+uint64_t server_body_limit(const struct server *srv, enum route_body body);
 
 /* Monotonic and wall clocks. */
 uint64_t server_now_ns(void);

@@ -105,8 +105,8 @@ before(async () => {
   put('sb-alpha', 'system', 'persona.md', 'You review pull requests for agentkv.\n', ['--type', 'text/markdown']);
   // A sandbox's own instruction set, next to _global's bundled ones.
   mkdirSync(path.join(dir, 'sets'));
-  writeFileSync(path.join(dir, 'sets', 'house_style.md'),
-    '---\nname: house_style\ndescription: Load when you write C for this team: C11, -Werror, one helper per job.\nversion: 2\n---\n# House style\n\nC11, warnings are errors.\n');
+  writeFileSync(path.join(dir, 'sets', 'house-style.md'),
+    '---\nname: house-style\ndescription: Load when you write C for this team: C11, -Werror, one helper per job.\nversion: 2\n---\n# House style\n\nC11, warnings are errors.\n');
   akv(['--sandbox', 'sb-alpha', 'seed', path.join(dir, 'sets')]);
   put('sb-alpha', 'project', 'summary.md', '# Project\nA durable cache for agents.\n'.repeat(40), ['--type', 'text/markdown']);
   put('sb-alpha', 'task', 'plan.json', JSON.stringify({ step: 3, todo: ['tests', 'docs'] }), ['--type', 'application/json']);
@@ -186,7 +186,7 @@ test('an admin sees every sandbox, the five scopes with usage, and the catalog',
   // The catalog merges _global's bundled sets and the sandbox's own.
   await page.waitForSelector('#instr-body tr');
   const instr = await page.textContent('#instr-body');
-  assert.match(instr, /house_style/);
+  assert.match(instr, /house-style/);
   assert.match(instr, /Load when you write C for this team/);
   // Fetch counts come from /metrics: a number (0 before any fetch).
   const fetches = await page.$$eval('#instr-body tr td:last-child', (t) => t.map((x) => x.textContent));

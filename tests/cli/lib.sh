@@ -164,3 +164,24 @@ finish() {
     echo "$PASSED passed, 0 failed"
     exit 0
 }
+
+# roundtrip FILE [SPLIT FLAGS...]: `prompt split`, seed into a sandbox of
+# its own (nothing else is visible there: _global stays empty in $STORE),
+# build inline, compare bytes with FILE (test-split*.sh).
+NRT=0
+roundtrip() {
+    local file=$1
+    shift
+    NRT=$((NRT + 1))
+    local out="$TMP/rt/$NRT" sb="rt$NRT"
+    run "$AGENTKV" prompt split "$file" --out "$out" "$@"
+    [ "$RC" -eq 0 ] || fail "split of $(basename "$file") $* failed"
+    run "$AGENTKV" --dir "$STORE" --sandbox "$sb" seed "$out/instructions"
+    [ "$RC" -eq 0 ] || fail "seed of the split of $(basename "$file") failed"
+    run "$AGENTKV" --dir "$STORE" --sandbox "$sb" prompt build --mode inline \
+        --base "$out/core.md"
+    [ "$RC" -eq 0 ] || fail "inline build of $(basename "$file") failed"
+    cmp -s "$OUT" "$file" ||
+        fail "$(basename "$file") $*: inline build differs from the original"
+    pass
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test-export.sh — export, import and backup: JSON Lines on stdout, a
 # lossless round trip (export → import into a new store → export again is
-# byte-identical), scope and sandbox selection, an import that fails changes
-# nothing, and a hot backup that exports the same as its source.
+# byte-identical), scope and sandbox selection, an invalid import changes
+# nothing, an import is written and reported one namespace at a time, and a
+# hot backup that exports the same as its source.
 . "$(dirname "$0")/lib.sh"
 
 printf '# Title\n\nbody\n' >"$TMP/doc.md"
@@ -63,7 +64,7 @@ expect_rc 0
 expect_err_contains "imported 5 entries"
 run_in "$TMP/first.jsonl" "$AGENTKV" --dir "$TMP/copy3" --json import
 expect_ok
-json_check 'd == {"imported": 5}'
+json_check 'd["imported"] == 5 and sorted((n["sandbox"], n["scope"], n["entries"], n["status"]) for n in d["namespaces"]) == [("_global", "instructions", 1, "written"), ("default", "artifacts", 1, "written"), ("default", "project", 1, "written"), ("default", "task", 1, "written"), ("sb2", "task", 1, "written")]'
 run "$AGENTKV" --dir "$TMP/copy3" export --all-sandboxes
 expect_out_file "$TMP/first.jsonl"
 
@@ -86,6 +87,39 @@ akv import "$TMP/bad1.jsonl"
 expect_error invalid_argument 2
 expect_err_contains "line 3"
 expect_unchanged before
+
+t "an import is written one namespace at a time; a failure says which were"
+python3 - "$TMP/three.jsonl" <<'EOF'
+import base64, hashlib, json, sys
+with open(sys.argv[1], "w") as f:
+    for sb, size in (("imp-a", 20), ("imp-b", 3000), ("imp-c", 20)):
+        v = ("value of " + sb).encode().ljust(size, b".")
+        f.write(json.dumps({"sandbox": sb, "scope": "task", "key": "x",
+            "origin": sb, "size": len(v), "content_type": "text/plain",
+            "sha256": hashlib.sha256(v).hexdigest(), "version": 1,
+            "created_at": "2026-12-06T00:00:00.000Z",
+            "updated_at": "2026-12-06T00:00:00.000Z", "expires_at": None,
+            "metadata": {}, "value": base64.b64encode(v).decode()}) + "\n")
+EOF
+printf '[scope.task]\nquota = 2KiB\n' >"$TMP/q.ini"
+run "$AGENTKV" --dir "$TMP/ns1" --config "$TMP/q.ini" import "$TMP/three.jsonl"
+expect_rc 3
+expect_err_contains "imported 1 entries (imp-a/task: 1); not written: imp-b/task (failed), imp-c/task"
+expect_err_contains "agentkv: quota_exceeded: import of imp-b/task failed: task quota of sandbox imp-b"
+expect_err_contains "1 of 3 namespaces written (1 entries), the others not"
+run "$AGENTKV" --dir "$TMP/ns1" --sandbox imp-a get task x
+expect_rc 0
+for sb in imp-b imp-c; do
+    run "$AGENTKV" --dir "$TMP/ns1" --sandbox "$sb" get task x
+    expect_rc 1
+done
+run "$AGENTKV" --dir "$TMP/ns2" --config "$TMP/q.ini" --json import "$TMP/three.jsonl"
+expect_rc 3
+json_check 'd["imported"] == 1 and [(n["sandbox"], n["entries"], n["status"]) for n in d["namespaces"]] == [("imp-a", 1, "written"), ("imp-b", 1, "failed"), ("imp-c", 1, "not_tried")] and d["namespaces"][1]["error"]["code"] == "quota_exceeded"'
+# Without the quota every namespace is written, and reported.
+run "$AGENTKV" --dir "$TMP/ns3" import "$TMP/three.jsonl"
+expect_rc 0
+expect_err_contains "imported 3 entries (imp-a/task: 1, imp-b/task: 1, imp-c/task: 1)"
 
 t "a value whose sha256 does not match is refused"
 python3 - "$TMP/first.jsonl" "$TMP/bad2.jsonl" <<'EOF' || fail "could not build bad2"
@@ -158,7 +192,8 @@ expect_ok
 akv import "$TMP/first.jsonl"
 expect_rc 0
 expect_out_empty
-[ "$(cat "$ERR")" = "imported 5 entries" ] || fail "expected only the count on stderr"
+[ "$(wc -l <"$ERR")" = 1 ] && grep -qx 'imported 5 entries (.*/.*: [0-9]*)' "$ERR" ||
+    fail "expected only the count on stderr: $(cat "$ERR")"
 pass
 
 t "a progress bar on a terminal, erased at the end"

@@ -44,12 +44,12 @@ t "the moved binary seeds the bundled sets from the moved tree"
 INSTR="$P/share/agentkv/instructions"
 [ -d "$INSTR" ] || fail "no $INSTR"
 n=$(ls "$INSTR"/*.md | grep -vic '/readme.md$')
-printf -- '---\nname: only_in_moved_tree\ndescription: x\n---\n# Moved\n' \
-    >"$INSTR/only_in_moved_tree.md"
+printf -- '---\nname: only-in-moved-tree\ndescription: x\n---\n# Moved\n' \
+    >"$INSTR/only-in-moved-tree.md"
 run "$P/bin/agentkv" --dir "$STORE" seed --global
 expect_ok
 expect_out "added $((n + 1)), updated 0, unchanged 0, removed 0"
-run "$P/bin/agentkv" --dir "$STORE" --sandbox _global get instructions only_in_moved_tree
+run "$P/bin/agentkv" --dir "$STORE" --sandbox _global get instructions only-in-moved-tree
 expect_out_contains "# Moved"
 
 t "the moved binary's server seeds _global from the moved tree at start-up"

@@ -18,12 +18,12 @@ mkset() { # NAME DESCRIPTION BODY
 mkset zeta "Load for zeta tasks." $'# Zeta\n\nZeta body.\n'
 mkset alpha "Load when the task is about alpha particles, their decay chains, detectors, shielding and the safety rules that apply in a laboratory." $'# Alpha\n\nAlpha body, long enough to matter.\nSecond line.\n'
 mkset mid "Load for anything in the middle of the alphabet, such as mu, nu and xi, and for their many relatives." $'# Mid\nNo final newline in this body'
-mkset beta_two "Load for beta work." $'# Beta two\n\nBeta.\n'
+mkset beta-two "Load for beta work." $'# Beta two\n\nBeta.\n'
 akv --sandbox _global seed "$SETS"
 expect_ok
 # The sandbox overrides one set.
-printf -- '---\nname: beta_two\ndescription: "Sandbox copy of beta."\n---\n# Beta (sandbox)\n' \
-    >"$TMP/over/beta_two.md"
+printf -- '---\nname: beta-two\ndescription: "Sandbox copy of beta."\n---\n# Beta (sandbox)\n' \
+    >"$TMP/over/beta-two.md"
 akv --sandbox sb seed "$TMP/over"
 expect_ok
 
@@ -43,7 +43,7 @@ pass
 
 t "catalog lines are sorted by name and give call, version, tokens and description"
 sed 's/^- get_instruction("\([^"]*\)").*/\1/' "$TMP/lines" >"$OUT"
-expect_out "$(printf 'alpha\nbeta_two\nmid\nzeta')"
+expect_out "$(printf 'alpha\nbeta-two\nmid\nzeta')"
 akv --sandbox _global get instructions zeta --meta
 ztok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
 grep -qxF -- "- get_instruction(\"zeta\") (v1, $ztok tokens): Load for zeta tasks." "$TMP/lines" ||
@@ -51,8 +51,8 @@ grep -qxF -- "- get_instruction(\"zeta\") (v1, $ztok tokens): Load for zeta task
 pass
 
 t "the sandbox's own set wins over _global's in the catalog"
-grep -qF -- '- get_instruction("beta_two") (v1, ' "$TMP/lines" &&
-    grep -qF 'Sandbox copy of beta.' "$TMP/lines" || fail "expected the sandbox's beta_two"
+grep -qF -- '- get_instruction("beta-two") (v1, ' "$TMP/lines" &&
+    grep -qF 'Sandbox copy of beta.' "$TMP/lines" || fail "expected the sandbox's beta-two"
 pass
 
 t "the catalog is byte-identical across processes, reads and writes elsewhere"
@@ -132,7 +132,7 @@ pass
 grep -q '^Zeta body.' "$OUT" || fail "zeta (no marker) is not inlined"
 pass
 grep '^- get_instruction' "$OUT" | sed 's/^- get_instruction("\([^"]*\)").*/\1/' >"$TMP/names"
-[ "$(cat "$TMP/names")" = "$(printf 'alpha\nbeta_two')" ] || fail "catalog should hold alpha and beta_two only"
+[ "$(cat "$TMP/names")" = "$(printf 'alpha\nbeta-two')" ] || fail "catalog should hold alpha and beta-two only"
 pass
 build --base "$TMP/base.md" --mode hybrid --inline "mid" --inline zeta
 cp "$OUT" "$TMP/h2"

@@ -21,9 +21,23 @@ run "$AGENTKV" tokens prompt.md
 expect_ok
 doc_has "$DOC" "$(cat "$OUT")"
 
-t "split, seed and the inline round trip"
+t "the review, the split and lint print what the page shows"
+akv prompt split prompt.md --keep 1 --review
+expect_ok
+[ ! -e support ] || fail "--review wrote files"
+for n in 1 2 3 4 $(($(wc -l <"$OUT") - 2)) $(($(wc -l <"$OUT") - 1)) $(wc -l <"$OUT"); do
+    doc_has "$DOC" "$(sed -n "${n}p" "$OUT")"
+done
 akv prompt split prompt.md --out support --keep 1
 expect_ok
+while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$OUT"
+head -n 3 support/instructions/refund-rules.md | tail -n 1 >"$TMP/desc"
+doc_has "$DOC" "$(cat "$TMP/desc")"
+akv prompt lint support/instructions
+expect_ok
+doc_has "$DOC" "$(cat "$OUT")"
+
+t "seed and the inline round trip"
 akv --sandbox support seed support/instructions
 expect_ok
 doc_has "$DOC" "$(cat "$OUT")"
@@ -42,12 +56,16 @@ while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$TMP/report"
 built=$(sed -n 's/^built tokens: *//p' "$TMP/report")
 red=$(sed -n 's/^reduction: *//p' "$TMP/report")
 doc_has "$DOC" "saves $red;"
+# The catalog excerpt on the page: its first, second and last lines.
+grep '^- get_instruction(' "$OUT" | sed -n '1p;2p;$p' >"$TMP/excerpt"
+[ "$(wc -l <"$TMP/excerpt")" = 3 ] || fail "catalog: $(cat "$OUT")"
+while IFS= read -r line; do doc_has "$DOC" "$line"; done <"$TMP/excerpt"
 tr '\n' ' ' <"$README" | grep -qF "2,478 to $built tokens, $red" ||
     fail "README does not say '2,478 to $built tokens, $red'"
 pass
 
-t "hybrid with escalation_policy inlined"
-akv --sandbox support prompt build --base support/core.md --inline escalation_policy --report
+t "hybrid with escalation-policy inlined"
+akv --sandbox support prompt build --base support/core.md --inline escalation-policy --report
 expect_rc 0
 built=$(sed -n 's/^built tokens: *//p' "$ERR")
 red=$(sed -n 's/^reduction: *//p' "$ERR")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test-seed.sh — `agentkv seed` against the real binary: the bundled sets,
-# front matter and the Agent Skills layout, what is stored (body, content
-# type, metadata with a token count equal to `agentkv tokens`), idempotence
+# front matter and the Agent Skills layout, what is stored (the whole file,
+# content type, metadata with a token count equal to `agentkv tokens`; a
+# skill folder's supporting files under NAME/PATH), the Agent Skills name
+# rule (underscore names refused), upgrading a store seeded with the old
+# underscore names of the default sets, idempotence
 # by SHA-256, versions that grow on change, --force, --prune in the
 # sandbox's own namespace only, --json, the progress bar, and every kind of
 # bad input: a clear one-line error naming the file (and line) and a store
@@ -9,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SETS="$TMP/sets"
-mkdir -p "$SETS/pdf_forms"
+mkdir -p "$SETS/pdf-forms"
 cat >"$SETS/alpha.md" <<'EOF'
 ---
 name: alpha
@@ -22,9 +25,9 @@ Alpha instructions.
 EOF
 printf '# Beta\n\nNo front matter: the name comes from the file name.\n' \
     >"$SETS/beta.md"
-cat >"$SETS/pdf_forms/SKILL.md" <<'EOF'
+cat >"$SETS/pdf-forms/SKILL.md" <<'EOF'
 ---
-name: pdf_forms
+name: pdf-forms
 description: Fill PDF forms.
 ---
 # PDF forms
@@ -58,17 +61,16 @@ akv --sandbox s1 seed "$SETS"
 expect_ok
 expect_out "added 3, updated 0, unchanged 0, removed 0"
 akv --sandbox s1 get instructions alpha
-printf '# Alpha\n\nAlpha instructions.\n' >"$TMP/alpha.body"
-expect_out_file "$TMP/alpha.body"
+expect_out_file "$SETS/alpha.md"
 akv --sandbox s1 get instructions beta
 expect_out_file "$SETS/beta.md"
-akv --sandbox s1 get instructions pdf_forms --meta
-json_check "d['metadata']['source'] == 'pdf_forms/SKILL.md' and d['metadata']['description'] == 'Fill PDF forms.' and d['metadata']['declared_version'] is None"
+akv --sandbox s1 get instructions pdf-forms --meta
+json_check "d['metadata']['source'] == 'pdf-forms/SKILL.md' and d['metadata']['description'] == 'Fill PDF forms.' and d['metadata']['declared_version'] is None"
 akv --sandbox s1 get instructions alpha --meta
 json_check "d['version'] == 1 and d['content_type'] == 'text/markdown' and d['metadata']['description'] == 'Use for alpha work: the \"first\" set.' and d['metadata']['declared_version'] == '3' and d['metadata']['source'] == 'alpha.md'"
 tokens=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
-run "$AGENTKV" tokens "$TMP/alpha.body"
-expect_out "$(printf '%s\t%s' "$tokens" "$TMP/alpha.body")"
+run "$AGENTKV" tokens "$SETS/alpha.md"
+expect_out "$(printf '%s\t%s' "$tokens" "$SETS/alpha.md")"
 akv --sandbox s1 get instructions README
 expect_error not_found 1
 akv --sandbox s1 get instructions notes
@@ -91,15 +93,15 @@ pass
 
 t "a changed description alone is an update too"
 sed -i 's/^description: Fill PDF forms\./description: Fill and check PDF forms./' \
-    "$SETS/pdf_forms/SKILL.md"
+    "$SETS/pdf-forms/SKILL.md"
 akv --sandbox s1 seed "$SETS"
 expect_out "added 0, updated 1, unchanged 2, removed 0"
-akv --sandbox s1 get instructions pdf_forms --meta
+akv --sandbox s1 get instructions pdf-forms --meta
 json_check "d['version'] == 2 and d['metadata']['description'] == 'Fill and check PDF forms.'"
 
 t "--force rewrites every set"
 akv --sandbox s1 --json seed "$SETS" --force
-json_check "(d['added'], d['updated'], d['unchanged']) == (0, 3, 0) and {i['name']: i['version'] for i in d['items']} == {'alpha': 3, 'beta': 2, 'pdf_forms': 3}"
+json_check "(d['added'], d['updated'], d['unchanged']) == (0, 3, 0) and {i['name']: i['version'] for i in d['items']} == {'alpha': 3, 'beta': 2, 'pdf-forms': 3}"
 
 t "a removed file stays in the store without --prune"
 rm "$SETS/beta.md"
@@ -133,6 +135,79 @@ json_check "sorted((l['key'], l['origin']) for l in lines if l['origin'] == 's1'
 t "a directory given with a trailing slash seeds the same sets"
 akv --sandbox s1 seed "$TMP/one/"
 expect_out "added 0, updated 0, unchanged 1, removed 0"
+
+t "a skill folder's supporting files are stored under NAME/PATH, byte for byte"
+SK="$TMP/skills"
+mkdir -p "$SK/forms/references" "$SK/forms/scripts/lib" "$SK/forms/.git"
+printf -- '---\nname: forms\ndescription: Fill forms.\n---\n# Forms\n\nSee references/fields.md.\n' \
+    >"$SK/forms/SKILL.md"
+printf '# Fields\n' >"$SK/forms/references/fields.md"
+printf '#!/bin/sh\necho fill\n' >"$SK/forms/scripts/lib/fill.sh"
+printf '\x89PNG\r\n\x1a\n\x00\xff' >"$SK/forms/logo.png"
+printf 'ignored\n' >"$SK/forms/.git/HEAD"
+akv --sandbox s5 --json seed "$SK"
+expect_ok
+json_check "(d['added'], d['updated'], d['unchanged'], d['removed']) == (4, 0, 0, 0) and [(i['name'], i['source']) for i in d['items']] == [('forms', 'forms/SKILL.md'), ('forms/logo.png', 'forms/logo.png'), ('forms/references/fields.md', 'forms/references/fields.md'), ('forms/scripts/lib/fill.sh', 'forms/scripts/lib/fill.sh')]"
+for f in SKILL.md references/fields.md scripts/lib/fill.sh logo.png; do
+    key=forms/$f
+    [ "$f" = SKILL.md ] && key=forms
+    akv --sandbox s5 get instructions "$key"
+    expect_out_file "$SK/forms/$f"
+done
+akv --sandbox s5 get instructions forms/references/fields.md --meta
+json_check "d['content_type'] == 'text/markdown' and d['metadata'] == {'source': 'forms/references/fields.md'}"
+akv --sandbox s5 get instructions forms/scripts/lib/fill.sh --meta
+json_check "d['content_type'] == 'text/plain'"
+akv --sandbox s5 get instructions forms/logo.png --meta
+json_check "d['content_type'] == 'application/octet-stream'"
+akv --sandbox s5 get instructions forms/.git/HEAD
+expect_error not_found 1
+
+t "supporting files are not instruction sets: not in the catalog"
+akv --sandbox s5 prompt build
+expect_ok
+grep -q 'get_instruction("forms")' "$OUT" && ! grep -q 'forms/' "$OUT" ||
+    fail "expected forms alone in the catalog: $(cat "$OUT")"
+pass
+
+t "a supporting file gone from a seeded folder is removed with it; unchanged files stay"
+snapshot s5
+akv --sandbox s5 seed "$SK"
+expect_out "added 0, updated 0, unchanged 4, removed 0"
+expect_unchanged s5
+rm "$SK/forms/logo.png"
+printf '# Fields, v2\n' >"$SK/forms/references/fields.md"
+akv --sandbox s5 --json seed "$SK"
+json_check "(d['added'], d['updated'], d['unchanged'], d['removed']) == (0, 1, 2, 1) and [i['name'] for i in d['items'] if i['action'] == 'removed'] == ['forms/logo.png']"
+akv --sandbox s5 get instructions forms/logo.png
+expect_error not_found 1
+akv --sandbox s5 get instructions forms/references/fields.md
+expect_out_file "$SK/forms/references/fields.md"
+
+t "--prune removes a gone skill's supporting files too"
+mkdir -p "$TMP/other"
+printf '# Other\n' >"$TMP/other/other.md"
+akv --sandbox s5 --json seed "$TMP/other" --prune
+json_check "(d['added'], d['removed']) == (1, 3) and sorted(i['name'] for i in d['items'] if i['action'] == 'removed') == ['forms', 'forms/references/fields.md', 'forms/scripts/lib/fill.sh']"
+
+t "upgrade: a store seeded with document_creation keeps it until --prune"
+# The defaults were once named document_creation and web_development; a
+# store seeded then holds them in _global with their seed metadata.
+U="$TMP/upgrade"
+for old in document_creation web_development; do
+    "$AGENTKV" --dir "$U" --sandbox _global put instructions "$old" \
+        "$AKV_SOURCE_DIR/instructions/research.md" \
+        --meta "{\"description\":\"old\",\"declared_version\":\"1\",\"source\":\"$old.md\",\"tokens\":1}" \
+        >/dev/null || fail "cannot write the old $old"
+done
+run "$AGENTKV" --dir "$U" seed --global
+expect_out "added $n, updated 0, unchanged 0, removed 0"
+run "$AGENTKV" --dir "$U" --sandbox _global get instructions document_creation
+expect_out_file "$AKV_SOURCE_DIR/instructions/research.md"
+run "$AGENTKV" --dir "$U" --sandbox _global get instructions document-creation
+expect_out_file "$AKV_SOURCE_DIR/instructions/document-creation.md"
+run "$AGENTKV" --dir "$U" --json seed --global --prune
+json_check "d['removed'] == 2 and sorted(i['name'] for i in d['items'] if i['action'] == 'removed') == ['document_creation', 'web_development']"
 
 # ---- bad input: one clear error, and nothing half-seeded ----------------
 
@@ -185,6 +260,31 @@ mkcase
 long=$(printf 'x%.0s' $(seq 65))
 printf -- '---\nname: %s\n---\n' "$long" >"$TMP/case/long.md"
 bad "$TMP/case" invalid_argument 2 "case/long.md:2:" "at most 64"
+
+t "an underscore name is refused with its hyphenated spelling, never rewritten"
+mkcase
+printf -- '---\nname: web_dev\n---\n# Body\n' >"$TMP/case/broken.md"
+bad "$TMP/case" invalid_argument 2 "case/broken.md:2:" "'web_dev'" "'_' is not allowed" "'web-dev'"
+mkcase
+printf '# Body\n' >"$TMP/case/doc_creation.md"
+bad "$TMP/case" invalid_argument 2 "case/doc_creation.md" "from the file name" "'doc-creation'"
+mkcase
+mkdir -p "$TMP/case/pdf_tools"
+printf '# Skill\n' >"$TMP/case/pdf_tools/SKILL.md"
+bad "$TMP/case" invalid_argument 2 "case/pdf_tools/SKILL.md" "from the folder name"
+mkcase
+printf -- '---\nname: -dash\n---\n' >"$TMP/case/broken.md"
+bad "$TMP/case" invalid_argument 2 "case/broken.md:2:" "'-'"
+mkcase
+printf -- '---\nname: a--b\n---\n' >"$TMP/case/broken.md"
+bad "$TMP/case" invalid_argument 2 "case/broken.md:2:" "'--'"
+
+t "a supporting file that cannot be a key is refused, naming it"
+mkcase
+mkdir -p "$TMP/case/tool/refs"
+printf -- '---\nname: tool\ndescription: d\n---\n' >"$TMP/case/tool/SKILL.md"
+printf 'x' >"$TMP/case/tool/refs/back\\slash.md"
+bad "$TMP/case" invalid_argument 2 "case/tool/refs/back" "cannot be stored as a key"
 
 t "two files giving the same name"
 mkcase

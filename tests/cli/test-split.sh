@@ -7,7 +7,8 @@
 # line endings, no final line break, duplicate headings, empty sections,
 # closing '#'s, numbers, non-ASCII titles, and a batch of random documents
 # made from the same pieces. Then the shape of the output (markers, front
-# matter, slugs with -2/-3, descriptions, --keep) and its errors.
+# matter, slugs with -2/-3, descriptions, --keep) and its errors. The other
+# section forms (XML, rules, ALL-CAPS, setext) are test-split-forms.sh's.
 . "$(dirname "$0")/lib.sh"
 
 GEN="$TMP/gen"
@@ -114,8 +115,8 @@ w("unicode.md", """Vorwort — préambule.
 """)
 
 w("heading-last.md", "Intro\n# A\ntext\n# Last", final_nl=False)
-w("only-heading.md", "# Only", final_nl=False)
-w("blank-lines.md", "\n\n# A\n\n\n# B\n\n")
+w("only-heading.md", "# Only\nOne line.", final_nl=False)
+w("blank-lines.md", "\n\n# A\ntext\n\n\n# B\n\ntext\n\n")
 
 # Random documents from the same pieces, reproducible.
 rng = random.Random(20261126)
@@ -135,33 +136,13 @@ for n in range(16):
         title = rng.choice(["Intro", "Rules", "Rules", "Tools", "FAQ",
                             "2. Numbered", "Ende", ""])
         parts.append("#" * level + (" " + title if title else "") + "\n")
+        parts.append(rng.choice(pieces[:4] + pieces[9:12]))
         for _ in range(rng.randint(0, 4)):
             parts.append(rng.choice(pieces))
     text = "".join(parts)
     w("random-%02d.md" % n, text, crlf=rng.random() < 0.3,
       final_nl=rng.random() < 0.7)
 EOF
-
-# roundtrip FILE [SPLIT FLAGS...]: split, seed into a sandbox of its own
-# (nothing else is visible there: _global stays empty in this store), build
-# inline, compare bytes.
-NRT=0
-roundtrip() {
-    local file=$1
-    shift
-    NRT=$((NRT + 1))
-    local out="$TMP/rt/$NRT" sb="rt$NRT"
-    run "$AGENTKV" prompt split "$file" --out "$out" "$@"
-    [ "$RC" -eq 0 ] || fail "split of $(basename "$file") $* failed"
-    run "$AGENTKV" --dir "$STORE" --sandbox "$sb" seed "$out/instructions"
-    [ "$RC" -eq 0 ] || fail "seed of the split of $(basename "$file") failed"
-    run "$AGENTKV" --dir "$STORE" --sandbox "$sb" prompt build --mode inline \
-        --base "$out/core.md"
-    [ "$RC" -eq 0 ] || fail "inline build of $(basename "$file") failed"
-    cmp -s "$OUT" "$file" ||
-        fail "$(basename "$file") $*: inline build differs from the original"
-    pass
-}
 
 t "split + seed + inline build gives every generated prompt back byte for byte"
 for f in "$GEN"/*.md; do
@@ -202,24 +183,38 @@ pass
     fail "expected exactly safety.md and tools.md"
 pass
 
-t "each file: front matter with the slug and a description from heading and first sentence"
+t "each file: front matter with the slug and a description saying when to load it"
 head -n 4 "$TMP/b/instructions/tools.md" >"$OUT"
-expect_out "$(printf -- '---\nname: tools\ndescription: "Tools: Use the search tool before answering questions about facts."\n---')"
+expect_out "$(printf -- '---\nname: tools\ndescription: "Load when the task involves tools. Use the search tool before answering questions about facts."\n---')"
 tail -n +5 "$TMP/b/instructions/tools.md" | head -n 1 >"$OUT"
 expect_out "# Tools"
 head -n 3 "$TMP/b/instructions/safety.md" | tail -n 1 >"$OUT"
-expect_out 'description: "Safety: Never reveal secrets!"'
+expect_out 'description: "Load when the task involves safety (deep). Never reveal secrets!"'
 
-t "'#' lines inside fences are not cut at"
+t "'#' lines inside fences are not cut at, and each one in a prose or unclosed fence is warned about"
 run "$AGENTKV" --json prompt split "$GEN/fences.md" --out "$TMP/f"
-expect_ok
+expect_rc 0
 json_check "[s['title'] for s in d['sections']] == ['Code', 'After', 'indented heading (3 spaces) counts']"
+grep -v '^agentkv: warning: ' "$ERR" && fail "stderr holds more than warnings"
+cat >"$TMP/want-warn" <<EOF
+agentkv: warning: $GEN/fences.md:4: '# inside a nested fence' looks like a section start but is inside the code fence opened at line 2, so it is not cut at
+agentkv: warning: $GEN/fences.md:6: '# still inside the outer fence' looks like a section start but is inside the code fence opened at line 2, so it is not cut at
+agentkv: warning: $GEN/fences.md:11: this code fence is never closed, so everything after it (to line 13) is code and no section starts there; close it with a matching fence line
+agentkv: warning: $GEN/fences.md:12: '# unclosed fence runs to the end' looks like a section start but is inside the code fence opened at line 11, so it is not cut at
+agentkv: warning: $GEN/fences.md:13: '# so no cut here' looks like a section start but is inside the code fence opened at line 11, so it is not cut at
+EOF
+cmp -s "$ERR" "$TMP/want-warn" || fail "unexpected warnings: $(diff "$TMP/want-warn" "$ERR")"
+pass
 
-t "duplicate headings get -2, -3; empty headings get a name too"
+t "a '#' comment in a closed fence with a language is no warning"
+run "$AGENTKV" prompt split "$GEN/basic.md" --out "$TMP/bw"
+expect_ok
+
+t "duplicate headings get -2, -3; sections without content stay in the core"
 run "$AGENTKV" --json prompt split "$GEN/dups.md" --out "$TMP/d"
 expect_ok
-json_check "[s['name'] for s in d['sections']] == ['notes', 'notes-2', 'notes-3', 'empty', 'also_empty', 'section', 'closing_hashes']"
-grep -q '^description: "Notes: Second notes."' "$TMP/d/instructions/notes-2.md" ||
+json_check "[(s['name'], s['kept'], s['empty']) for s in d['sections']] == [('notes', False, False), ('notes-2', False, False), ('notes-3', False, False), (None, True, True), (None, True, True), (None, True, True), ('closing-hashes', False, False)]"
+grep -q '^description: "Load when the task involves notes. Second notes."' "$TMP/d/instructions/notes-2.md" ||
     fail "expected the second section's own description"
 pass
 
@@ -228,10 +223,10 @@ run "$AGENTKV" --json prompt split "$GEN/levels.md" --out "$TMP/l" --level 2 --k
 expect_ok
 json_check "[(s['name'], s['kept']) for s in d['sections']] == [('overview', False), ('scope', False), (None, True), ('usage', False), ('flags', False)]"
 
-t "non-ASCII titles make ASCII slugs"
+t "non-ASCII titles make ASCII slugs (Latin-1 letters transliterated)"
 run "$AGENTKV" --json prompt split "$GEN/unicode.md" --out "$TMP/u"
 expect_ok
-json_check "[s['name'] for s in d['sections']] == ['caf_cr_me', 'section', 'emoji_party']"
+json_check "[s['name'] for s in d['sections']] == ['cafe-creme', 'section', 'emoji-party']"
 
 t "CRLF files get CRLF front matter"
 run "$AGENTKV" prompt split "$GEN/basic-crlf.md" --out "$TMP/c"
@@ -244,7 +239,7 @@ expect_out_contains '-   -   -  \r  \n'
 t "--keep that matches nothing is an error, and nothing is written"
 run "$AGENTKV" prompt split "$GEN/basic.md" --out "$TMP/e1" --keep "No such"
 expect_error invalid_argument 2
-expect_err_contains "'No such' matches no heading"
+expect_err_contains "'No such' matches no section"
 [ ! -e "$TMP/e1" ] || fail "a failed split wrote $TMP/e1"
 pass
 
@@ -252,7 +247,13 @@ t "a prompt with no heading to cut at"
 printf 'just text\n## deeper\n' >"$TMP/flat.md"
 run "$AGENTKV" prompt split "$TMP/flat.md" --out "$TMP/e2"
 expect_error invalid_argument 2
-expect_err_contains "no heading of level <= 1"
+expect_err_contains "no section to cut at"
+
+t "headings without content leave nothing to split"
+printf '# A\n\n# B\n---\n' >"$TMP/hollow.md"
+run "$AGENTKV" prompt split "$TMP/hollow.md" --out "$TMP/e2b"
+expect_error invalid_argument 2
+expect_err_contains "has no content: nothing to split"
 
 t "keeping every section leaves nothing to split"
 run "$AGENTKV" prompt split "$GEN/levels.md" --out "$TMP/e3" --keep "1,2"

@@ -7,8 +7,10 @@
 # nodes; a database number other than 0 is invalid_argument (exit 2) and
 # nothing sends SELECT; a list of seed nodes whose first is down still
 # opens the store; two servers given two different nodes share the data;
-# an import that spans sandboxes is refused (CROSSSLOT, invalid_argument),
-# never half applied.
+# an import that spans sandboxes is written one namespace at a time (each
+# namespace in its own slot), reported per namespace, never a cross-slot
+# script; a namespace over its quota is reported as failed, those before
+# it written, none after it.
 . "$(dirname "$0")/../redis/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 # lib.sh's EXIT trap (servers, $TMP) plus the cluster's.
@@ -63,14 +65,13 @@ akv prune --all-sandboxes
 expect_rc 0
 pass
 
-t "an import that spans sandboxes is refused as such, nothing written"
-# (Until imports are applied one namespace at a time: never half applied,
-# never reported as done.)
+t "an import that spans sandboxes writes each one and says so"
 "$PY" - "$TMP/two.jsonl" <<'EOF'
 import base64, hashlib, json, sys
 with open(sys.argv[1], "w") as f:
-    for sb in ("imp-a", "imp-b"):
-        v = ("value of " + sb).encode()
+    for sb, size in (("imp-a", 20), ("imp-b", 20), ("imp-c", 3000),
+                     ("imp-d", 20)):
+        v = ("value of " + sb).encode().ljust(size, b".")
         f.write(json.dumps({"sandbox": sb, "scope": "task", "key": "x",
             "origin": sb, "size": len(v), "content_type": "text/plain",
             "sha256": hashlib.sha256(v).hexdigest(), "version": 1,
@@ -78,21 +79,41 @@ with open(sys.argv[1], "w") as f:
             "updated_at": "2026-12-06T00:00:00.000Z", "expires_at": None,
             "metadata": {}, "value": base64.b64encode(v).decode()}) + "\n")
 EOF
-akv import "$TMP/two.jsonl"
-expect_rc 2
-grep -q 'invalid_argument: .*CROSSSLOT.*one namespace' "$ERR" ||
-    fail "message: $(cat "$ERR")"
+head -n 2 "$TMP/two.jsonl" >"$TMP/ab.jsonl"
+# The two namespaces hash to two different slots ({3:imp-a}, {3:imp-b}):
+# one script over both would be CROSSSLOT.
+[ "$(redis-cli -p "${P[0]}" cluster keyslot '{3:imp-a}')" != \
+  "$(redis-cli -p "${P[0]}" cluster keyslot '{3:imp-b}')" ] || fail "same slot"
+crossslot() {
+    for p in $(cluster_masters); do
+        redis-cli -p "$p" info errorstats |
+            sed -n 's/^errorstat_CROSSSLOT:count=\([0-9]*\).*/\1/p'
+    done | awk '{ n += $1 } END { print n + 0 }'
+}
+before=$(crossslot)
+akv import "$TMP/ab.jsonl"
+expect_rc 0
+grep -qx 'imported 2 entries (imp-a/task: 1, imp-b/task: 1)' "$ERR" ||
+    fail "report: $(cat "$ERR")"
 for sb in imp-a imp-b; do
+    akv --sandbox "$sb" get task x
+    expect_rc 0
+    grep -q "^value of $sb" "$OUT" || fail "$sb: got $(cat "$OUT")"
+done
+[ "$(crossslot)" = "$before" ] || fail "a CROSSSLOT reply"
+pass
+
+t "a namespace that fails is reported, those before it written, none after"
+printf '[scope.task]\nquota = 2KiB\n' >"$TMP/q.ini"
+akv --config "$TMP/q.ini" --json import "$TMP/two.jsonl"
+expect_rc 3
+grep -q 'quota_exceeded: import of imp-c/task failed: .*2 of 4 namespaces written' "$ERR" ||
+    fail "message: $(cat "$ERR")"
+json_check "[(n['sandbox'], n['status']) for n in d['namespaces']] == [('imp-a', 'written'), ('imp-b', 'written'), ('imp-c', 'failed'), ('imp-d', 'not_tried')] and d['imported'] == 2 and d['namespaces'][2]['error']['code'] == 'quota_exceeded'" "$OUT"
+for sb in imp-c imp-d; do
     akv --sandbox "$sb" get task x
     expect_rc 1
 done
-# One sandbox at a time is fine.
-head -n 1 "$TMP/two.jsonl" >"$TMP/one.jsonl"
-akv import "$TMP/one.jsonl"
-expect_rc 0
-akv --sandbox imp-a get task x
-expect_rc 0
-[ "$(cat "$OUT")" = "value of imp-a" ] || fail "got $(cat "$OUT")"
 pass
 
 t "a database other than 0 on a cluster is invalid_argument"

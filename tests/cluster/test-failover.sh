@@ -8,8 +8,10 @@
 # writes are refused (503, naming the missing replica) while the promoted
 # master has no replica of its own, and accepted again once the killed
 # node is back (it rejoins as the new master's replica). Afterwards every
-# acknowledged write is found. Prints the promotion and recovery times
-# and the acknowledged/found counts.
+# acknowledged write is found. A second server that does not wait for
+# replicas writes to the sandbox again by itself after the promotion.
+# Prints the promotion and recovery times and the acknowledged/found
+# counts.
 . "$(dirname "$0")/../redis/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 WRITER=""
@@ -20,6 +22,16 @@ P=("${CLUSTER_PORTS[@]}")
 BACKEND="redis://127.0.0.1:${P[0]},127.0.0.1:${P[1]},127.0.0.1:${P[2]}?wait=1&wait_timeout=500ms&timeout=1s"
 ADMIN=$(new_token admin)
 start_server A
+# A second server on the same cluster that does not wait for replicas:
+# how soon after the promotion a write is accepted again.
+BACKEND_A=$BACKEND
+BACKEND="redis://127.0.0.1:${P[0]},127.0.0.1:${P[1]},127.0.0.1:${P[2]}?timeout=1s"
+start_server B
+BACKEND=$BACKEND_A
+on B
+areq PUT /v1/sandboxes/f3/kv/task/b-first --data-binary b-first
+expect_status 201
+on A
 
 t "the server is ready; writes wait for a replica"
 req GET /readyz
@@ -91,6 +103,24 @@ for i in $(seq 1 300); do
 done
 T_RECOVERED=$(now_ms)
 [ "$RECOVERED" = 1 ] || fail "f3 not readable within 30 s of the promotion (last $STATUS)"
+pass
+
+t "a server that does not wait for replicas writes to f3 again by itself"
+on B
+WROTE=0
+for i in $(seq 1 300); do
+    areq PUT /v1/sandboxes/f3/kv/task/b-after --data-binary "b-after" --max-time 5
+    if [ "$STATUS" = 200 ] || [ "$STATUS" = 201 ]; then
+        WROTE=1
+        break
+    fi
+    sleep 0.1
+done
+T_WROTE=$(now_ms)
+[ "$WROTE" = 1 ] || fail "no write to f3 through B within 30 s of the promotion (last $STATUS)"
+areq GET /v1/sandboxes/f3/kv/task/b-first
+expect_status 200
+on A
 req GET /readyz
 expect_status 200
 pass
@@ -142,7 +172,9 @@ pass
 
 echo "failover: promotion $((T_PROMOTED - T_KILL)) ms after kill -9;" \
     "the moved namespace served again $((T_RECOVERED - T_PROMOTED)) ms" \
-    "after the promotion; writes (wait=1) again $((T_WRITABLE - T_RESTART))" \
+    "after the promotion, written again (wait=0) $((T_WROTE - T_PROMOTED)) ms" \
+    "after it; writes (wait=1) again $((T_WRITABLE - T_RESTART))" \
     "ms after the old master restarted; $ACK acknowledged, $FOUND found"
 stop_server A
+stop_server B
 finish

@@ -3,8 +3,9 @@
  * round trip of SPEC.md §6 on arbitrary input.
  *
  * The first input byte picks the options (level 1–3 from its low bits;
- * bit 2 keeps the section numbered 1, bit 3 keeps sections titled "Keep");
- * the rest is the prompt. When the split succeeds, the harness rebuilds the
+ * bit 2 keeps the section numbered 1, bit 3 keeps sections titled "Keep";
+ * bits 4–6 the form: auto, heading, xml, rule, caps); the rest is the
+ * prompt. When the split succeeds, the harness rebuilds the
  * prompt the way seed + `prompt build --mode inline` would: each instruction
  * file is parsed with akv_frontmatter_parse() (as seed does) and its body
  * replaces its include marker in the core, followed by the marker line's
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *keeps[] = {NULL, "1", "Keep", "1,Keep"};
     akv_split_opts opts = {.level = 1 + (data[0] & 3) % 3,
-                           .keep = keeps[(data[0] >> 2) & 3]};
+                           .keep = keeps[(data[0] >> 2) & 3],
+                           .by = (akv_split_form)((data[0] >> 4 & 7) % 5)};
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     akv_split *sp = NULL;
@@ -67,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 broken("two sections with one name", data, size);
         }
         akv_frontmatter *fm;
+        if (s->description == NULL || strlen(s->description) > 200 ||
+            strncmp(s->description, "Load when ", 10) != 0)
+            broken("a description over 200 bytes or not 'Load when'", data,
+                   size);
         if (akv_frontmatter_parse(s->file, s->file_len, s->name, &fm) !=
             AKV_OK)
             broken("an instruction file that seed would reject", data, size);

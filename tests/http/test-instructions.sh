@@ -160,11 +160,11 @@ stop_server
 
 t "serve --seed DIR seeds that directory instead"
 mkdir -p "$TMP/own"
-printf -- '---\nname: own_set\ndescription: Load when testing.\n---\n# Own\nBody.\n' >"$TMP/own/own_set.md"
+printf -- '---\nname: own-set\ndescription: Load when testing.\n---\n# Own\nBody.\n' >"$TMP/own/own-set.md"
 STORE="$TMP/store-own"
 SERVE_SEED=1 start_server --seed "$TMP/own"
-wait_catalog 1 || fail "_global never got own_set"
-grep -q '"own_set"' "$BODY" || fail "catalog lacks own_set: $(cat "$BODY")"
+wait_catalog 1 || fail "_global never got own-set"
+grep -q '"own-set"' "$BODY" || fail "catalog lacks own-set: $(cat "$BODY")"
 pass
 stop_server
 

@@ -4,8 +4,10 @@
 # the documented errors as the error object of SPEC.md §2 carrying the
 # tool's text (404, 412, 400), a quota-exceeded create (507 with figures),
 # ?scope=, agent tokens kept out of the system scope, and concurrent
-# str_replace from two clients with no lost update. Runs on LMDB and, as
-# redis-http-memory, on Redis.
+# str_replace from two clients with no lost update, and files at the size
+# limit (exactly max_value_size passes over PUT and over this route, whose
+# JSON envelope and escapes take the body past that size; one byte more is
+# refused). Runs on LMDB and, as redis-http-memory, on Redis.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$TMP/memory.ini" <<'INI'
@@ -132,6 +134,60 @@ wait $PB; RB=$?
 [ $RA = 0 ] && [ $RB = 0 ] || fail "a client failed: $(cat "$TMP"/bump.*.failed 2>/dev/null)"
 areq GET /v1/sandboxes/sb1/kv/project/memories/c
 expect_body "$(printf 'a=40;\nb=40;')"
+
+stop_server
+
+# ---- files at the size limit --------------------------------------------------
+
+cat >"$TMP/limit.ini" <<'INI'
+[store]
+max_value_size = 64KiB
+INI
+start_server --config "$TMP/limit.ini"
+MAX=65536
+# body FILE N [PATH]: a create command whose file_text is N bytes, three in
+# five of them a newline or a quote, so that JSON escaping takes the body
+# past one and a half times N.
+body() {
+    "$PY" - "$1" "$2" "${3:-/memories/big}" <<'EOF' || fail "writing the body"
+import json, sys
+n = int(sys.argv[2])
+text = ('a\n"\nb' * n)[:n]
+with open(sys.argv[1], 'w') as f:
+    json.dump({"command": "create", "path": sys.argv[3], "file_text": text}, f)
+EOF
+}
+
+t "PUT: a value of exactly max_value_size is stored, one byte more is 413"
+head -c $MAX /dev/zero | tr '\0' x >"$TMP/max.bin"
+areq PUT /v1/sandboxes/sb1/kv/project/max --data-binary @"$TMP/max.bin"
+expect_status 201
+head -c $((MAX + 1)) /dev/zero | tr '\0' x >"$TMP/over.bin"
+areq PUT /v1/sandboxes/sb1/kv/project/over --data-binary @"$TMP/over.bin"
+expect_error 413 value_too_large
+
+t "memory create: a file of exactly max_value_size, its body well over it"
+body "$TMP/max.json" $MAX
+[ "$(stat -c %s "$TMP/max.json")" -gt $((MAX * 3 / 2)) ] || fail "the body is not over the size"
+mem @"$TMP/max.json"
+expect_text "File created successfully at: /memories/big"
+areq GET /v1/sandboxes/sb1/kv/project/memories/big
+expect_status 200
+[ "$(stat -c %s "$BODY")" = $MAX ] || fail "stored $(stat -c %s "$BODY") bytes"
+pass
+
+t "memory create: one byte over max_value_size is value_too_large, nothing written"
+body "$TMP/over.json" $((MAX + 1)) /memories/over
+mem @"$TMP/over.json"
+expect_tool_error 413 value_too_large "max_value_size"
+areq GET /v1/sandboxes/sb1/kv/project/memories/over
+expect_status 404
+pass
+
+t "a body over twice max_value_size plus 64 KiB is refused before it is read"
+head -c $((2 * MAX + 65536 + 1)) /dev/zero | tr '\0' ' ' >"$TMP/huge.json"
+mem @"$TMP/huge.json"
+expect_tool_error 413 value_too_large "over the limit"
 
 stop_server
 finish

@@ -3,7 +3,7 @@
 // agent token (the shared suite), and what only HTTP has: the bearer token
 // (401 without), the token's sandbox (another sandbox's data unreachable),
 // sessions (Mcp-Session-Id), MCP-Protocol-Version, Origin, media types,
-// 202 for notifications, 405 for GET, and the instruction-fetch metric.
+// 202 for notifications, GET's refusals, and the instruction-fetch metric.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -214,10 +214,14 @@ describe('HTTP transport', () => {
     assert.equal(r.status, 202);
   });
 
-  test('GET /mcp is 405: no server-initiated stream', async () => {
-    const res = await fetch(`${srv.url}/mcp`, { headers: { Authorization: `Bearer ${tok.sb1}`, Accept: 'text/event-stream' } });
-    assert.equal(res.status, 405);
-    assert.match(res.headers.get('allow'), /POST/);
+  test('GET /mcp is a session\'s stream: 400 without a session, 404 for an unknown one, 406 without SSE', async () => {
+    const get = (headers) => fetch(`${srv.url}/mcp`, { headers: { Authorization: `Bearer ${tok.sb1}`, ...headers } });
+    let res = await get({ Accept: 'text/event-stream' });
+    assert.equal(res.status, 400);
+    res = await get({ Accept: 'text/event-stream', 'Mcp-Session-Id': '0'.repeat(32) });
+    assert.equal(res.status, 404);
+    res = await get({ Accept: 'application/json', 'Mcp-Session-Id': '0'.repeat(32) });
+    assert.equal(res.status, 406);
   });
 
   test('Origin: loopback origins pass, others are 403', async () => {

@@ -34,7 +34,8 @@ export const SPEC_TOOLS = [
 const FILE_DB_BASE = { 'stdio.test.mjs': 1, 'http.test.mjs': 85, 'protocol.test.mjs': 170,
   'modern.test.mjs': 215,
   'skills.test.mjs': 240,
-  'complete.test.mjs': 245 };
+  'complete.test.mjs': 245,
+  'notify.test.mjs': 250 };
 const storeDbs = new Map();
 function storeArgs(store) {
   const base = process.env.AKV_TEST_BACKEND;

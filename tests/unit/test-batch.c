@@ -3,7 +3,8 @@
  * transaction. Versions grow as with akv_put; deleting an absent key is
  * fine; and a batch that fails anywhere — validation, a duplicate key, a
  * precondition, the quota, the size limit — changes nothing at all, the
- * puts before the failing operation and the deletes included.
+ * puts before the failing operation and the deletes included. A delete
+ * with if_match deletes only the entry with that SHA-256.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,43 @@ static void test_nothing_on_precondition_failure(void **state)
     expect_dump(ts, "a=1@1;");
 }
 
+static void test_conditional_deletes(void **state)
+{
+    tu_store *ts = *state;
+    akv_batch_op ops[2] = {put_op("a", "1"), put_op("b", "2")};
+    akv_meta m[2];
+    assert_ok(akv_batch_write(ts->store, SB, SC, ops, 2, m));
+    /* A stale SHA-256 (of another value) fails the batch whole. */
+    akv_batch_op bad[2] = {put_op("c", "3"), del_op("a")};
+    bad[1].opts.if_match = m[1].sha256;
+    assert_akv(akv_batch_write(ts->store, SB, SC, bad, 2, NULL),
+               AKV_EPRECONDITION);
+    expect_dump(ts, "a=1@1;b=2@1;");
+    /* An absent key with if_match is a failure too (not a no-op). */
+    bad[1] = del_op("gone");
+    bad[1].opts.if_match = m[0].sha256;
+    assert_akv(akv_batch_write(ts->store, SB, SC, bad, 2, NULL),
+               AKV_EPRECONDITION);
+    expect_dump(ts, "a=1@1;b=2@1;");
+    bad[1].opts.if_match = "not hex";
+    assert_akv(akv_batch_write(ts->store, SB, SC, bad, 2, NULL), AKV_EINVAL);
+    expect_dump(ts, "a=1@1;b=2@1;");
+    /* The current SHA-256 deletes. */
+    akv_batch_op ok[2] = {put_op("c", "3"), del_op("a")};
+    ok[1].opts.if_match = m[0].sha256;
+    assert_ok(akv_batch_write(ts->store, SB, SC, ok, 2, NULL));
+    expect_dump(ts, "b=2@1;c=3@1;");
+    /* An expired entry is absent, whatever its SHA-256. */
+    akv_batch_op t[1] = {put_op("t", "4")};
+    t[0].opts.ttl = 10;
+    assert_ok(akv_batch_write(ts->store, SB, SC, t, 1, m));
+    ts->clock.now_ms += 11000;
+    akv_batch_op dt[1] = {del_op("t")};
+    dt[0].opts.if_match = m[0].sha256;
+    assert_akv(akv_batch_write(ts->store, SB, SC, dt, 1, NULL),
+               AKV_EPRECONDITION);
+}
+
 static void test_validation_before_anything(void **state)
 {
     tu_store *ts = *state;
@@ -225,6 +263,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nothing_on_precondition_failure,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_deletes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_validation_before_anything,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_deletes_stay_in_own_namespace,

@@ -740,6 +740,103 @@ static void get_many_answers_each_request_like_get(void **state)
     tu_store_close(&ts);
 }
 
+/* akv_put_many answers every request exactly as akv_put would, each on
+ * its own: new and replaced entries over several namespaces (several
+ * nodes on a cluster, one pipeline per node on Redis), create-only and
+ * If-Match refusals, a namespace over its quota, invalid input; a refused
+ * one changes nothing and does not stop the others. */
+static void put_many_answers_each_request_like_put(void **state)
+{
+    (void)state;
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.project", "quota", "1KiB"));
+    tu_store ts;
+    tu_store_open(&ts, cfg);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "old", "v1"));
+    akv_meta m0;
+    assert_ok(akv_put(ts.store, "sb1", AKV_SCOPE_TASK, "cas", 3, "c1", 2,
+                      NULL, &m0, NULL));
+    static char big[2000];
+    memset(big, 'b', sizeof big);
+    akv_put_opts create, match, stale, typed;
+    akv_put_opts_init(&create);
+    create.create_only = 1;
+    akv_put_opts_init(&match);
+    match.if_match = m0.sha256;
+    akv_put_opts_init(&stale);
+    stale.if_match = "0000000000000000000000000000000000000000000000000000"
+                     "000000000000";
+    akv_put_opts_init(&typed);
+    typed.content_type = "text/markdown";
+    typed.ttl = 0;
+    akv_put_req q[] = {
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "new",
+         .value = "n1", .value_len = 2},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "old",
+         .value = "v2", .value_len = 2},
+        {.sandbox = "sb2", .scope = AKV_SCOPE_ARTIFACTS, .key = "t",
+         .value = "# t", .value_len = 3, .opts = &typed},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "old",
+         .value = "v3", .value_len = 2, .opts = &create},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "cas",
+         .value = "c2", .value_len = 2, .opts = &match},
+        {.sandbox = "sb3", .scope = AKV_SCOPE_TASK, .key = "cas",
+         .value = "c2", .value_len = 2, .opts = &stale},
+        {.sandbox = "sb4", .scope = AKV_SCOPE_PROJECT, .key = "big",
+         .value = big, .value_len = sizeof big},
+        {.sandbox = "sb4", .scope = AKV_SCOPE_PROJECT, .key = "small",
+         .value = "s", .value_len = 1},
+        {.sandbox = "bad sb", .scope = AKV_SCOPE_TASK, .key = "k",
+         .value = "x", .value_len = 1},
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "../k",
+         .value = "x", .value_len = 1},
+    };
+    size_t n = sizeof q / sizeof q[0];
+    for (size_t i = 0; i < n; i++)
+        q[i].key_len = strlen(q[i].key);
+    assert_ok(akv_put_many(ts.store, q, n));
+    static const struct {
+        int rc, created;
+        uint64_t version;
+    } want[] = {
+        {AKV_OK, 1, 1},           {AKV_OK, 0, 2},
+        {AKV_OK, 1, 1},           {AKV_EPRECONDITION, 0, 0},
+        {AKV_OK, 0, 2},           {AKV_EPRECONDITION, 0, 0},
+        {AKV_EQUOTA, 0, 0},       {AKV_OK, 1, 1},
+        {AKV_EINVAL, 0, 0},       {AKV_EINVAL, 0, 0},
+    };
+    for (size_t i = 0; i < n; i++) {
+        if (q[i].rc != want[i].rc)
+            fail_msg("request %zu: %s, expected %s (%s)", i,
+                     akv_err_name(q[i].rc), akv_err_name(want[i].rc),
+                     q[i].error.message);
+        assert_int_equal(q[i].error.code, q[i].rc);
+        if (q[i].rc != AKV_OK) {
+            assert_true(q[i].error.message[0] != '\0');
+            continue;
+        }
+        assert_int_equal(q[i].created, want[i].created);
+        assert_int_equal(q[i].meta.version, want[i].version);
+        assert_string_equal(q[i].meta.sandbox, q[i].sandbox);
+        assert_int_equal(q[i].meta.size, q[i].value_len);
+    }
+    assert_true(q[6].error.has_quota);
+    assert_string_equal(q[2].meta.content_type, "text/markdown");
+    assert_int_equal(q[2].meta.expires_at, 0);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "new", "n1", 2);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "old", "v2", 2);
+    want_value(&ts, "sb2", AKV_SCOPE_ARTIFACTS, "t", "# t", 3);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "cas", "c2", 2);
+    want_missing(&ts, "sb3", AKV_SCOPE_TASK, "cas");
+    want_missing(&ts, "sb4", AKV_SCOPE_PROJECT, "big");
+    want_value(&ts, "sb4", AKV_SCOPE_PROJECT, "small", "s", 1);
+    assert_ok(akv_put_many(ts.store, q, 0));
+    assert_akv(akv_put_many(ts.store, NULL, 1), AKV_EINVAL);
+    tu_store_close(&ts);
+    akv_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +861,7 @@ int main(void)
         cmocka_unit_test(value_one_byte_over_max_value_size_is_too_large),
         cmocka_unit_test(default_limit_accepts_50mib_and_refuses_one_byte_more),
         cmocka_unit_test(get_many_answers_each_request_like_get),
+        cmocka_unit_test(put_many_answers_each_request_like_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,6 +439,21 @@ static int fb_put(akv_backend *be, const akv_write *w, akv_rec *out,
     return in->ops->put(in, w, out, created);
 }
 
+static void fb_put_many(akv_backend *be, size_t n, const akv_write *w,
+                        akv_rec *out, int *created, int *rcs, akv_error *errs)
+{
+    akv_backend *in = inner_of(be);
+    if (fault_now(FK_BACKEND)) {
+        injected("put_many");
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = AKV_EUNAVAILABLE;
+            errs[i] = *akv_last_error();
+        }
+        return;
+    }
+    in->ops->put_many(in, n, w, out, created, rcs, errs);
+}
+
 static int fb_del(akv_backend *be, const akv_ns *ns, const char *key,
                   size_t key_len, int64_t now, bool *was_live)
 {
@@ -551,6 +566,7 @@ static void wrap_backend(akv_store *s)
     fb->ops.release = fb_release;
     fb->ops.get_many = fb_get_many;
     fb->ops.put = fb_put;
+    fb->ops.put_many = s->be->ops->put_many ? fb_put_many : NULL;
     fb->ops.del = fb_del;
     fb->ops.touch = fb_touch;
     fb->ops.scan = fb_scan;
@@ -782,6 +798,39 @@ static int op_put_new(tu_store *ts, struct text *obs)
     return rc;
 }
 
+/* The namespaces the last import (or put-many) reported written, as
+ * "SCOPE/SANDBOX/" lines: the prefix of their records in store_state. */
+static struct text ns_written_list;
+
+/* Two independent puts in two namespaces (akv_put_many, pipelined on
+ * Redis): each written or not on its own, as reported. */
+static int op_put_many(tu_store *ts, struct text *obs)
+{
+    free(ns_written_list.p);
+    ns_written_list = (struct text){NULL, 0};
+    text_add(&ns_written_list, "%s", "");
+    akv_put_req q[] = {
+        {.sandbox = SB, .scope = AKV_SCOPE_TASK, .key = "pm1", .key_len = 3,
+         .value = "one", .value_len = 3},
+        {.sandbox = "sb2", .scope = AKV_SCOPE_PROJECT, .key = "pm2",
+         .key_len = 3, .value = "two", .value_len = 3},
+    };
+    int rc = akv_put_many(ts->store, q, 2);
+    for (size_t i = 0; i < 2; i++) {
+        if (q[i].rc != AKV_OK) {
+            if (rc == AKV_OK) {
+                akv_error_restore(&q[i].error);
+                rc = q[i].rc;
+            }
+            continue;
+        }
+        text_add(&ns_written_list, "%d/%s/\n", (int)q[i].scope, q[i].sandbox);
+        text_add(obs, "created=%d ", q[i].created);
+        obs_meta(obs, &q[i].meta);
+    }
+    return rc;
+}
+
 static int op_put_replace(tu_store *ts, struct text *obs)
 {
     akv_meta m;
@@ -972,12 +1021,26 @@ static const char import_text[] =
     "\"updated_at\":\"2026-11-25T10:00:00Z\",\"expires_at\":null,"
     "\"metadata\":{\"x\":[true,null]},\"value\":\"aGk=\"}\n";
 
+static void import_report(void *ctx, const akv_import_ns *ns)
+{
+    struct text *obs = ctx;
+    static const char *const status[] = {"written", "failed", "not tried"};
+    text_add(obs, "%s/%s %llu %s\n", ns->sandbox, akv_scope_name(ns->scope),
+             (unsigned long long)ns->entries, status[ns->status]);
+    if (ns->status == AKV_IMPORT_WRITTEN)
+        text_add(&ns_written_list, "%d/%s/\n", (int)ns->scope, ns->sandbox);
+}
+
 static int op_import(tu_store *ts, struct text *obs)
 {
     FILE *in = fmemopen((void *)import_text, sizeof import_text - 1, "r");
     assert_non_null(in);
     uint64_t n = 99;
-    int rc = akv_import(ts->store, in, NULL, NULL, &n);
+    free(ns_written_list.p);
+    ns_written_list = (struct text){NULL, 0};
+    text_add(&ns_written_list, "%s", "");
+    int rc = akv_import_each(ts->store, in, NULL, NULL, import_report, obs,
+                             &n);
     fclose(in);
     text_add(obs, "imported %llu\n", (unsigned long long)n);
     return rc;
@@ -1103,25 +1166,31 @@ struct op {
     op_fn fn;
     bool lmdb_only;
     void (*verify)(tu_store *ts, int rc); /* after the fault is disarmed */
+    /* Applied one namespace at a time (import, put-many): a failed call
+     * may have written the namespaces it reported written
+     * (ns_written_list), and only those, each whole. */
+    bool per_namespace;
 };
 
 static const struct op ops[] = {
-    {"put", op_put_new, false, NULL},
-    {"put-replace", op_put_replace, false, NULL},
-    {"get", op_get, false, NULL},
-    {"get-many", op_get_many, false, NULL},
-    {"list", op_list, false, NULL},
-    {"delete", op_del, false, NULL},
-    {"clear", op_clear, false, NULL},
-    {"prune", op_prune, false, NULL},
-    {"batch", op_batch, false, NULL},
-    {"import", op_import, false, NULL},
-    {"export", op_export, false, NULL},
-    {"seed", op_seed, false, NULL},
-    {"instructions", op_instructions, false, NULL},
-    {"check", op_check, false, NULL},
-    {"stats", op_stats, false, NULL},
-    {"backup", op_backup, true, verify_backup},
+    {.name = "put", .fn = op_put_new},
+    {.name = "put-replace", .fn = op_put_replace},
+    {.name = "put-many", .fn = op_put_many, .per_namespace = true},
+    {.name = "get", .fn = op_get},
+    {.name = "get-many", .fn = op_get_many},
+    {.name = "list", .fn = op_list},
+    {.name = "delete", .fn = op_del},
+    {.name = "clear", .fn = op_clear},
+    {.name = "prune", .fn = op_prune},
+    {.name = "batch", .fn = op_batch},
+    {.name = "import", .fn = op_import, .per_namespace = true},
+    {.name = "export", .fn = op_export},
+    {.name = "seed", .fn = op_seed},
+    {.name = "instructions", .fn = op_instructions},
+    {.name = "check", .fn = op_check},
+    {.name = "stats", .fn = op_stats},
+    {.name = "backup", .fn = op_backup, .lmdb_only = true,
+     .verify = verify_backup},
 };
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -1198,6 +1267,73 @@ static bool expected_code(enum fault_kind kind, int rc)
     }
 }
 
+/* The lines of state whose record is in namespace ns ("SCOPE/SANDBOX/"),
+ * in order. Owned result. */
+static char *ns_lines(const char *state, const char *ns, size_t ns_len)
+{
+    struct text t = {NULL, 0};
+    text_add(&t, "%s", "");
+    for (const char *l = state; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) + 1 : strlen(l);
+        if (len >= ns_len && memcmp(l, ns, ns_len) == 0)
+            text_add(&t, "%.*s", (int)len, l);
+        l += len;
+    }
+    return t.p;
+}
+
+/* Whether namespace ns (as in ns_lines, with its '\n') is listed in
+ * ns_written_list. */
+static bool ns_written(const char *ns, size_t ns_len)
+{
+    for (const char *l = ns_written_list.p; l && *l;) {
+        const char *e = strchr(l, '\n');
+        if (e && (size_t)(e - l) == ns_len && memcmp(l, ns, ns_len) == 0)
+            return true;
+        l = e ? e + 1 : l + strlen(l);
+    }
+    return false;
+}
+
+/* A failed per-namespace operation: every namespace of the store is either
+ * as before the call or, if the call reported it written, exactly as the
+ * run without faults left it. */
+static void check_per_namespace(const struct op *op, enum fault_kind kind,
+                                long n, const struct run *r,
+                                const struct run *ref)
+{
+    const char *states[] = {r->before, r->after, ref->after};
+    for (size_t s = 0; s < 3; s++)
+        for (const char *l = states[s]; *l;) {
+            const char *e = strchr(l, '\n');
+            size_t len = e ? (size_t)(e - l) + 1 : strlen(l);
+            const char *s1 = memchr(l, '/', len);
+            const char *s2 = s1 ? memchr(s1 + 1, '/', len - (size_t)(s1 - l) - 1)
+                                : NULL;
+            if (s2) {
+                size_t ns_len = (size_t)(s2 - l) + 1;
+                bool written = ns_written(l, ns_len);
+                char *want = ns_lines(written ? ref->after : r->before, l,
+                                      ns_len);
+                char *got = ns_lines(r->after, l, ns_len);
+                if (strcmp(want, got) != 0) {
+                    fprintf(stderr, "--- namespace %.*s, expected:\n%s\n"
+                            "--- got:\n%s\n", (int)ns_len, l, want, got);
+                    fail_msg("%s, %s fault at call %ld: failed with %s (%s); "
+                             "namespace %.*s is neither as before nor as "
+                             "written, or not as reported (see above)",
+                             op->name, kind_names[kind], n,
+                             akv_err_name(r->rc), r->err.message,
+                             (int)ns_len, l);
+                }
+                free(want);
+                free(got);
+            }
+            l += len;
+        }
+}
+
 static void torture(const struct op *op, enum fault_kind kind)
 {
     struct run ref = run_once(op, kind, 0);
@@ -1234,7 +1370,9 @@ static void torture(const struct op *op, enum fault_kind kind)
                          op->name, kind_names[kind], n, akv_err_name(r.rc),
                          r.err.message,
                          kind == FK_ALLOC ? "out_of_memory" : "unavailable");
-            if (strcmp(r.before, r.after) != 0) {
+            if (op->per_namespace)
+                check_per_namespace(op, kind, n, &r, &ref);
+            else if (strcmp(r.before, r.after) != 0) {
                 fprintf(stderr, "--- before:\n%s\n--- after:\n%s\n",
                         r.before, r.after);
                 fail_msg("%s, %s fault at call %ld: failed with %s (%s) but "

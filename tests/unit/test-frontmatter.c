@@ -202,6 +202,27 @@ static void test_names(void **state)
     assert_akv(akv_instruction_name_check(NULL, 0), AKV_EINVAL);
 }
 
+/* Seeded sets and skills: [a-z0-9]+(-[a-z0-9]+)*, at most 64 bytes. */
+static void test_skill_names(void **state)
+{
+    (void)state;
+    const char *good[] = {"presentation", "web-development", "a", "x-1-2",
+                          "0", ("abcdefghijabcdefghijabcdefghijabcdefghij"
+                                "abcdefghijabcdefghij0123")};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_ok(akv_skill_name_check(good[i], strlen(good[i])));
+    const char *bad[] = {"", "web_development", "x-1_2", "-a", "a-", "a--b",
+                         "Upper", "slash/x", "dot.md",
+                         ("abcdefghijabcdefghijabcdefghijabcdefghij"
+                          "abcdefghijabcdefghij01234")};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_akv(akv_skill_name_check(bad[i], strlen(bad[i])), AKV_EINVAL);
+    assert_akv(akv_skill_name_check(NULL, 0), AKV_EINVAL);
+    /* An underscore name is told its hyphenated spelling. */
+    assert_akv(akv_skill_name_check("doc_creation", 12), AKV_EINVAL);
+    assert_non_null(strstr(akv_last_error()->message, "'doc-creation'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_free_null_and_args),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_skill_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -420,6 +420,47 @@ static void backup_into_an_existing_store_fails_and_keeps_it(void **state)
     tu_store_close(&src);
 }
 
+/* The change generation moves with every commit, this process's and
+ * another's (the CLI writing the same directory), and not with reads; on
+ * Redis there is none. */
+static void generation_moves_with_every_commit_of_any_process(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    uint64_t g0, g1, g2, g3;
+    if (tu_backend() != NULL) {
+        assert_akv(akv_store_generation(ts.store, &g0), AKV_EUNAVAILABLE);
+        tu_store_close(&ts);
+        return;
+    }
+    assert_ok(akv_store_generation(ts.store, &g0));
+    put_ttl(&ts, "sb", AKV_SCOPE_TASK, "k", "v1", 0);
+    assert_ok(akv_store_generation(ts.store, &g1));
+    assert_true(g1 > g0);
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb", AKV_SCOPE_TASK, "k", 1, &v));
+    akv_value_release(v);
+    akv_list *l;
+    assert_ok(akv_list_entries(ts.store, "sb", AKV_SCOPE_TASK, NULL, &l));
+    akv_list_free(l);
+    assert_ok(akv_store_generation(ts.store, &g2));
+    assert_true(g2 == g1);
+    const char *bin = getenv("AGENTKV_BIN");
+    assert_non_null(bin);
+    char *cmd;
+    assert_true(asprintf(&cmd,
+                         "printf v2 | '%s' --dir '%s' --sandbox sb put task "
+                         "k - >/dev/null",
+                         bin, ts.dir) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_ok(akv_store_generation(ts.store, &g3));
+    assert_true(g3 > g2);
+    assert_akv(akv_store_generation(ts.store, NULL), AKV_EINVAL);
+    tu_store_close(&ts);
+}
+
 /* A backend without a backup of its own (Redis) refuses with a pointer to
  * export, and writes nothing. */
 static void backup_without_backend_support_points_to_export(void **state)
@@ -479,6 +520,7 @@ int main(void)
         cmocka_unit_test(check_counts_every_entry_and_reports_progress),
         cmocka_unit_test(backup_to_a_new_directory_is_an_openable_copy),
         cmocka_unit_test(backup_into_an_existing_store_fails_and_keeps_it),
+        cmocka_unit_test(generation_moves_with_every_commit_of_any_process),
         cmocka_unit_test(backup_to_a_file_or_empty_path_fails),
         cmocka_unit_test(backup_without_backend_support_points_to_export),
     };

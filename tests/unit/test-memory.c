@@ -3,14 +3,17 @@
  * command and its result text, the documented errors (missing path,
  * existing destination, old_str absent or repeated, insert_line out of
  * range), hostile paths and inputs that must be refused and change
- * nothing, a quota-exceeded create, atomic directory renames, and
- * concurrent str_replace from two threads with no lost update.
+ * nothing, a quota-exceeded create, atomic directory renames,
+ * concurrent str_replace from two threads with no lost update, and an edit
+ * landing between a rename's (or delete's) read and its batch, which is
+ * never lost.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 #define SB "sb1"
@@ -530,6 +533,135 @@ static void concurrent_str_replace_loses_nothing(void **state)
     tu_store_close(&ts);
 }
 
+/* The memory tool's move hook (internal.h): the first `left` calls run
+ * `edit` (a memory command) — an edit landing between a rename's or a
+ * delete's read and its batch, every time, with no threads or timing. */
+struct race {
+    tu_store *ts;
+    const char *edit;
+    int left;
+    int calls;
+};
+
+static void race_edit(void *ctx)
+{
+    struct race *r = ctx;
+    r->calls++;
+    if (r->left-- > 0)
+        assert_ok(mem(r->ts, r->edit, NULL));
+}
+
+static void race_on(struct race *r)
+{
+    akv_memory_move_hook = race_edit;
+    akv_memory_move_hook_ctx = r;
+}
+
+static void race_off(void)
+{
+    akv_memory_move_hook = NULL;
+    akv_memory_move_hook_ctx = NULL;
+}
+
+static void rename_keeps_an_edit_made_before_its_batch(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    want(&ts,
+         "{\"command\":\"create\",\"path\":\"/memories/a\","
+         "\"file_text\":\"v1\"}",
+         AKV_OK, "created");
+    struct race r = {.ts = &ts, .left = 1,
+                     .edit = "{\"command\":\"str_replace\",\"path\":"
+                             "\"/memories/a\",\"old_str\":\"v1\","
+                             "\"new_str\":\"v2\"}"};
+    race_on(&r);
+    want(&ts,
+         "{\"command\":\"rename\",\"old_path\":\"/memories/a\","
+         "\"new_path\":\"/memories/b\"}",
+         AKV_OK, "Successfully renamed /memories/a to /memories/b");
+    race_off();
+    want_value(&ts, "memories/b", "v2"); /* not v1: the edit is kept */
+    want_absent(&ts, "memories/a");
+    assert_int_equal(r.calls, 2); /* the batch failed once, then redone */
+
+    /* A directory: the edit of one file under it. */
+    want(&ts,
+         "{\"command\":\"create\",\"path\":\"/memories/d/x\","
+         "\"file_text\":\"x1\"}",
+         AKV_OK, "created");
+    want(&ts,
+         "{\"command\":\"create\",\"path\":\"/memories/d/y\","
+         "\"file_text\":\"y1\"}",
+         AKV_OK, "created");
+    r = (struct race){.ts = &ts, .left = 1,
+                      .edit = "{\"command\":\"insert\",\"path\":"
+                              "\"/memories/d/y\",\"insert_line\":1,"
+                              "\"insert_text\":\"y2\"}"};
+    race_on(&r);
+    want(&ts,
+         "{\"command\":\"rename\",\"old_path\":\"/memories/d\","
+         "\"new_path\":\"/memories/e\"}",
+         AKV_OK, "Successfully renamed");
+    race_off();
+    want_value(&ts, "memories/e/x", "x1");
+    want_value(&ts, "memories/e/y", "y1\ny2");
+    want_absent(&ts, "memories/d/y");
+
+    /* A source that changes before every batch: reported, nothing moved. */
+    r = (struct race){.ts = &ts, .left = 1000,
+                      .edit = "{\"command\":\"insert\",\"path\":"
+                              "\"/memories/b\",\"insert_line\":0,"
+                              "\"insert_text\":\"z\"}"};
+    race_on(&r);
+    want(&ts,
+         "{\"command\":\"rename\",\"old_path\":\"/memories/b\","
+         "\"new_path\":\"/memories/c\"}",
+         AKV_EPRECONDITION, "kept changing during the rename");
+    race_off();
+    want_absent(&ts, "memories/c");
+    assert_int_equal(r.calls, 8);
+    tu_store_close(&ts);
+}
+
+static void delete_deletes_what_it_read(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    want(&ts,
+         "{\"command\":\"create\",\"path\":\"/memories/d/x\","
+         "\"file_text\":\"x1\"}",
+         AKV_OK, "created");
+    struct race r = {.ts = &ts, .left = 1,
+                     .edit = "{\"command\":\"str_replace\",\"path\":"
+                             "\"/memories/d/x\",\"old_str\":\"x1\","
+                             "\"new_str\":\"x2\"}"};
+    race_on(&r);
+    want(&ts, "{\"command\":\"delete\",\"path\":\"/memories/d\"}",
+         AKV_OK, "Successfully deleted /memories/d");
+    race_off();
+    /* The delete saw x1, x2 was written meanwhile: it read again and
+     * deleted x2, knowingly. */
+    assert_int_equal(r.calls, 2);
+    want_absent(&ts, "memories/d/x");
+    want(&ts,
+         "{\"command\":\"create\",\"path\":\"/memories/f\","
+         "\"file_text\":\"f\"}",
+         AKV_OK, "created");
+    r = (struct race){.ts = &ts, .left = 1000,
+                      .edit = "{\"command\":\"insert\",\"path\":"
+                              "\"/memories/f\",\"insert_line\":0,"
+                              "\"insert_text\":\"z\"}"};
+    race_on(&r);
+    want(&ts, "{\"command\":\"delete\",\"path\":\"/memories/f\"}",
+         AKV_EPRECONDITION, "kept changing during the delete");
+    race_off();
+    assert_int_equal(entries(&ts), 1);
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +676,8 @@ int main(void)
         cmocka_unit_test(create_over_quota_is_quota_exceeded),
         cmocka_unit_test(agent_read_only_scopes_are_forbidden),
         cmocka_unit_test(concurrent_str_replace_loses_nothing),
+        cmocka_unit_test(rename_keeps_an_edit_made_before_its_batch),
+        cmocka_unit_test(delete_deletes_what_it_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

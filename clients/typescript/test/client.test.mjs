@@ -1,46 +1,25 @@
 // client.test.mjs — the TypeScript client (built into dist/) against a real
-// `agentkv serve` started here on a free loopback port with a temporary
-// store: the REST calls, the error classes, keys refused before fetch sees
+// `agentkv serve` started by server.mjs on a free loopback port with a
+// temporary store: the REST calls, the error classes, keys refused before fetch sees
 // them, cursors, conditional reads, 503 retries for idempotent calls only,
 // the memory tool. $AGENTKV names the binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startServer } from './server.mjs';
 
 import * as akv from '../dist/index.js';
 
-const AGENTKV = process.env.AGENTKV;
-if (!AGENTKV) throw new Error('AGENTKV must name the agentkv binary');
-let dir, proc, url, admin;
+let srv, url, admin;
 let n = 0;
 const sb = () => `ts${n++}`;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'agentkv-ts.'));
-  writeFileSync(join(dir, 'agentkv.ini'), '[scope.artifacts]\nquota = 4KiB\n');
-  proc = spawn(AGENTKV, ['--dir', join(dir, 'store'), 'serve', '--listen', '127.0.0.1:0',
-    '--no-seed', '--config', join(dir, 'agentkv.ini')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => {
-      log += d;
-      const m = /listening on (http:\/\/\S+)/.exec(log);
-      const t = /admin token: (akv_[A-Za-z0-9_-]+)/.exec(log);
-      if (m && t) { url = m[1]; admin = t[1]; resolve(); }
-    });
-    proc.on('exit', (code) => reject(new Error(`agentkv serve exited ${code}: ${log}`)));
-  });
-  proc.stderr.resume();
+  srv = await startServer({ config: '[scope.artifacts]\nquota = 4KiB\n' });
+  ({ url, admin } = srv);
 });
 
 after(async () => {
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  proc.kill('SIGTERM');
-  assert.equal(await exited, 0);
-  rmSync(dir, { recursive: true, force: true });
+  await srv.stop();
 });
 
 // fetch that records statuses and answers 503 to the first `fail` requests.

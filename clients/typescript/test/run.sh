@@ -11,4 +11,4 @@ if [ ! -x node_modules/.bin/tsc ]; then
 fi
 rm -rf dist
 node_modules/.bin/tsc -p .
-exec node --test test/
+exec node --test test/*.test.mjs
