@@ -259,7 +259,24 @@ typedef struct akv_prompt_opts {
      * catalogs, with skill_ctx. */
     int (*is_skill)(void *skill_ctx, const char *name);
     void *skill_ctx;
+
+    const char *only;      /* comma-separated set names: the build sees
+                              these sets alone (a manifest's); NULL = all */
+    uint64_t baseline_tokens; /* with count: the baseline to report (the
+                              original prompt's tokens, from a manifest);
+                              0 = the inline build of the base */
+    /* Expected figures (with count; docs/prompts.md, "Honest savings"): */
+    uint64_t runs;           /* runs the fetch counts are over; 0 = the runs
+                                recorded (akv_usage_record) */
+    uint64_t fetch_overhead; /* tokens a fetch adds besides the set (call
+                                and result framing); 0 = AKV_FETCH_OVERHEAD */
+    double cached_ratio;     /* price of a cached input token relative to an
+                                uncached one, 0..1; 0 = no prompt cache */
+    double write_premium;    /* extra price of a cache write (0.25: +25%) */
 } akv_prompt_opts;
+/* Tokens a get_instruction call and its result add besides the set's own
+ * text, per fetch: an estimate (docs/prompts.md). */
+#define AKV_FETCH_OVERHEAD 60
 /* Reference mode, no base, no budget, no counting. */
 AKV_API void akv_prompt_opts_init(akv_prompt_opts *opts);
 /*
@@ -279,12 +296,25 @@ typedef struct akv_prompt_info {
     size_t inlined;         /* of them inlined */
     size_t cataloged;       /* of them in the catalog */
     size_t shortened;       /* catalog descriptions cut to fit --budget */
-    size_t dropped;         /* catalog descriptions left out for --budget */
+    size_t left_out;        /* sets not listed in the catalog to meet the
+                               budget (the catalog ends with a note that
+                               says how to find them) */
     uint64_t catalog_tokens; /* tokens of the catalog (counted with a
                                budget or opts.count; else 0) */
     int counted;            /* tokens and baseline_tokens are set */
     uint64_t tokens;        /* tokens of the built prompt */
     uint64_t baseline_tokens; /* tokens of the inline build of the base */
+    /* With count and runs (given or recorded) > 0: */
+    uint64_t runs;             /* runs the rates are over; 0 = no figures */
+    uint64_t fetches;          /* fetches of the sets not inlined */
+    double expected_tokens;    /* per run: built prompt + Σ rate × (set
+                                  tokens + fetch overhead) over the sets not
+                                  inlined, rate = min(1, fetches / runs) */
+    double expected_cost;      /* per run, in uncached input tokens' price:
+                                  the prompt at the cached ratio plus one
+                                  cache write spread over the runs, fetched
+                                  text uncached (docs/prompts.md) */
+    double baseline_cost;      /* the same for the baseline prompt */
 } akv_prompt_info;
 
 typedef struct akv_prompt akv_prompt;
@@ -299,11 +329,13 @@ typedef struct akv_prompt akv_prompt;
  * else the whole value); when the body does not end in a line break, the
  * marker line's own line break follows it. Sets inlined without a marker go where
  * the catalog goes, in name order. The catalog is sorted by name and holds
- * nothing that changes between runs for the same store.
+ * nothing that changes between runs for the same store. A positive budget
+ * is always met (catalog tokens <= budget): descriptions are shortened,
+ * then sets left out (the last by name first), and the catalog ends with a
+ * line that says how many and how to find them (docs/prompts.md).
  *
  * Errors: AKV_EINVAL for a bad mode/option combination, an unknown marker,
- * a set included twice, a second catalog marker, a budget too small for
- * the catalog even without descriptions; AKV_ENOTFOUND for a marker or an
+ * a set included twice, a second catalog marker; AKV_ENOTFOUND for a marker or an
  * inline name naming no visible set, or a missing base key; store errors.
  *
  * @note Owned: free with akv_prompt_free().
@@ -314,6 +346,46 @@ AKV_API int akv_prompt_build(akv_store *store, const char *sandbox,
 AKV_API const char *akv_prompt_text(const akv_prompt *prompt, size_t *len);
 AKV_API const akv_prompt_info *akv_prompt_get_info(const akv_prompt *prompt);
 AKV_API void akv_prompt_free(akv_prompt *prompt);
+
+/* ------------------------------------------------------------------------ */
+/* Usage: observed fetch rates                                              */
+/* ------------------------------------------------------------------------ */
+
+#define AKV_USAGE_KEY "agentkv/usage" /* scope system, the sandbox's own */
+#define AKV_USAGE_NAMES_MAX 1024
+/*
+ * Records one fetch of instruction set name by an agent of sandbox, or,
+ * with name NULL, one run (a prompt built for an agent). The counts are an
+ * entry of the sandbox's scope system (format: src/lib/usage.c); updates
+ * are compare-and-swap, so concurrent ones all count. AKV_EINVAL for a bad
+ * name; store errors (AKV_EQUOTA...).
+ */
+AKV_API int akv_usage_record(akv_store *store, const char *sandbox,
+                             const char *name);
+
+/* One set as `prompt advise` sees it. */
+typedef struct akv_advice_item {
+    char *name;
+    uint64_t tokens;
+    uint64_t fetches;
+    unsigned rate_permille;       /* min(1, fetches / runs), per mille */
+    unsigned break_even_permille; /* inline pays above this fetch rate:
+                                     ratio × tokens / (tokens + overhead),
+                                     ratio = opts.cached_ratio or 1 */
+    int inline_advised;           /* rate >= break-even and fetches > 0 */
+} akv_advice_item;
+/*
+ * For each instruction set the sandbox sees (opts->only limits them), its
+ * observed fetch rate against the break-even rate at which inlining it
+ * costs less than fetching it, by name. *runs receives the runs used
+ * (opts->runs, else the recorded ones; 0 leaves every rate 0).
+ * @note Owned: free *items with akv_advice_free(*items, *n).
+ */
+AKV_API int akv_prompt_advise(akv_store *store, const char *sandbox,
+                              const akv_prompt_opts *opts,
+                              akv_advice_item **items, size_t *n,
+                              uint64_t *runs);
+AKV_API void akv_advice_free(akv_advice_item *items, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Prompt splitting                                                         */
@@ -409,6 +481,40 @@ AKV_API const akv_split_section *akv_split_section_get(const akv_split *split,
  */
 AKV_API int akv_split_write(const akv_split *split, const char *dir);
 AKV_API void akv_split_free(akv_split *split);
+/*
+ * Writes DIR/manifest.json: the sets the split made, in the order of their
+ * sections, and the original prompt's size, SHA-256 and o200k_base token
+ * count (format: src/lib/manifest.c, docs/prompts.md). text and len are
+ * the prompt given to akv_prompt_split, source its name. Written
+ * atomically; AKV_EUNAVAILABLE when it cannot be (or the tokenizer data is
+ * missing).
+ */
+AKV_API int akv_split_manifest_write(const akv_split *split, const char *text,
+                                     size_t len, const char *source,
+                                     const char *dir);
+
+#define AKV_MANIFEST_MAX (1u << 20)   /* bytes of a manifest file */
+#define AKV_MANIFEST_SETS_MAX 10000
+typedef struct akv_manifest akv_manifest;
+/*
+ * Reads a manifest that akv_split_manifest_write wrote. AKV_ENOTFOUND when
+ * path does not exist; AKV_EINVAL (naming the field) for anything that is
+ * not a version-1 manifest of 1 to AKV_MANIFEST_SETS_MAX distinct valid
+ * names, or a file over AKV_MANIFEST_MAX bytes.
+ * @note Owned: free with akv_manifest_free().
+ */
+AKV_API int akv_manifest_read(const char *path, akv_manifest **out);
+AKV_API size_t akv_manifest_count(const akv_manifest *m);
+/* Borrowed; NULL when i is out of range. */
+AKV_API const char *akv_manifest_set(const akv_manifest *m, size_t i);
+/* The names joined with commas, as akv_prompt_opts.only takes them.
+ * Borrowed. */
+AKV_API const char *akv_manifest_sets_joined(const akv_manifest *m);
+/* Tokens (o200k_base) of the original prompt. */
+AKV_API uint64_t akv_manifest_tokens(const akv_manifest *m);
+/* SHA-256 of the original prompt, 64 lower-case hex digits. Borrowed. */
+AKV_API const char *akv_manifest_sha256(const akv_manifest *m);
+AKV_API void akv_manifest_free(akv_manifest *m);
 
 /* ------------------------------------------------------------------------ */
 /* Description lint                                                         */

@@ -722,6 +722,76 @@ AKV_API int akv_backup(akv_store *store, const char *path,
 AKV_API int akv_memory(akv_store *store, const char *sandbox, akv_scope scope,
                        const char *command, size_t command_len, char **out);
 
+/* ------------------------------------------------------------------------ */
+/* Search                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define AKV_SEARCH_QUERY_MAX 1024   /* bytes of query */
+#define AKV_SEARCH_TERMS_MAX 32     /* distinct words in a query */
+#define AKV_SEARCH_DOCS_MAX 10000   /* entries searched per query */
+#define AKV_SEARCH_LIMIT_DEFAULT 10
+#define AKV_SEARCH_LIMIT_MAX 100
+
+typedef struct akv_search_opts {
+    int scope;    /* akv_scope to search; AKV_SCOPE_INSTRUCTIONS by default */
+    size_t limit; /* results, 1..AKV_SEARCH_LIMIT_MAX (default 10) */
+} akv_search_opts;
+/* Scope instructions, limit AKV_SEARCH_LIMIT_DEFAULT. */
+AKV_API void akv_search_opts_init(akv_search_opts *opts);
+
+/* One result. Strings are NUL-terminated and borrowed from the result. */
+typedef struct akv_search_hit {
+    const char *name;        /* the key */
+    const char *origin;      /* sandbox that holds it (overlay: _global) */
+    const char *description; /* metadata.description, "" when none */
+    uint64_t version;
+    uint64_t tokens;         /* metadata.tokens (instruction sets), or 0 */
+    double score;            /* BM25, > 0 */
+} akv_search_hit;
+
+typedef struct akv_search_result akv_search_result;
+/*
+ * Full-text ranked search (BM25) over the name, description and body of
+ * the entries of opts->scope that sandbox sees (overlay scopes: the
+ * sandbox's own entries over _global's, as akv_list_entries shows them).
+ * Bodies that are not UTF-8 are not searched (their name and description
+ * are). Results are ordered by score, then name; the same store and query
+ * give the same order. Tokenisation and scoring: src/lib/search.c and
+ * docs/prompts.md ("Search"). At most AKV_SEARCH_DOCS_MAX entries are
+ * searched (akv_search_truncated tells).
+ *
+ * Errors: AKV_EINVAL for a query that is longer than AKV_SEARCH_QUERY_MAX
+ * bytes, not UTF-8, without a word or with more than AKV_SEARCH_TERMS_MAX
+ * distinct words, a bad scope or limit; store errors.
+ * @note Owned: free with akv_search_free().
+ */
+AKV_API int akv_search(akv_store *store, const char *sandbox,
+                       const char *query, size_t query_len,
+                       const akv_search_opts *opts, akv_search_result **out);
+AKV_API size_t akv_search_count(const akv_search_result *result);
+/* Borrowed; NULL when i is out of range. */
+AKV_API const akv_search_hit *akv_search_item(const akv_search_result *result,
+                                              size_t i);
+/* Entries that held a query word (results before the limit). */
+AKV_API size_t akv_search_matched(const akv_search_result *result);
+/* 1 when the scope held more than AKV_SEARCH_DOCS_MAX entries. */
+AKV_API int akv_search_truncated(const akv_search_result *result);
+AKV_API void akv_search_free(akv_search_result *result);
+/*
+ * The result as `agentkv search --json`, GET .../search and the
+ * search_instructions tool give it:
+ * {"sandbox","scope","matched","searched","truncated","items":[{"name",
+ * "origin","version","score","description"[,"tokens"]},…]}, scores rounded
+ * to 3 decimals; "tokens" for scope instructions.
+ * @note Owned: a string to free() / a new reference to json_decref(); NULL
+ * on out-of-memory.
+ */
+AKV_API char *akv_search_to_json(const akv_search_result *result,
+                                 const char *sandbox, int scope);
+AKV_API struct json_t *akv_search_to_json_value(const akv_search_result *result,
+                                                const char *sandbox,
+                                                int scope);
+
 #ifdef __cplusplus
 }
 #endif

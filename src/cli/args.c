@@ -126,6 +126,9 @@ int cli_parse_argv(struct cli_ctx *ctx, int argc, char **argv,
     char shown[CLI_QUOTE_BUF];
     memset(args, 0, sizeof *args);
     *want_help = 0;
+    args->pos = calloc(argc > 0 ? (size_t)argc : 1, sizeof *args->pos);
+    if (args->pos == NULL)
+        return cli_fail(ctx, AKV_ENOMEM, "out of memory");
     ctx->dir = env_or("AGENTKV_DIR", "./.agentkv");
     ctx->backend = env_or("AGENTKV_BACKEND", "lmdb");
     ctx->sandbox = env_or("AGENTKV_SANDBOX", AKV_DEFAULT_SANDBOX);
@@ -150,12 +153,14 @@ int cli_parse_argv(struct cli_ctx *ctx, int argc, char **argv,
                                 cli_quote(a, shown));
             continue;
         }
-        if (args->npos == CLI_MAX_POS)
-            return cli_fail(ctx, AKV_EINVAL,
-                            "too many arguments for '%s' (see 'agentkv "
-                            "help %s')",
-                            ctx->cmd->name, ctx->cmd->name);
         args->pos[args->npos++] = a;
     }
     return 0;
+}
+
+void cli_args_free(struct cli_args *args)
+{
+    free(args->pos);
+    args->pos = NULL;
+    args->npos = 0;
 }

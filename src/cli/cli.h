@@ -29,13 +29,15 @@ struct cli_opt {
     const char *help;
 };
 
-#define CLI_MAX_POS 256
+#define CLI_MAX_POS 256 /* max_args of most commands */
 #define CLI_MAX_SET 32
 
 /* The command line after parsing: positional arguments and the command's
- * own flags in the order given (the global flags live in struct cli_ctx). */
+ * own flags in the order given (the global flags live in struct cli_ctx).
+ * pos has room for every argument (allocated by cli_parse_argv(), freed by
+ * cli_args_free()); commands that take files take any number of them. */
 struct cli_args {
-    const char *pos[CLI_MAX_POS];
+    const char **pos;
     size_t npos;
     struct {
         const struct cli_opt *opt;
@@ -193,6 +195,7 @@ int cli_input_read(struct cli_ctx *ctx, FILE *f, uint64_t max, char **out,
  * unknown command or flag. *want_help is set by --help / -h. */
 int cli_parse_argv(struct cli_ctx *ctx, int argc, char **argv,
                    struct cli_args *args, int *want_help);
+void cli_args_free(struct cli_args *args);
 /* Writes the help of one command (or the overview when cmd is NULL) to
  * stdout. */
 int cli_help_print(struct cli_ctx *ctx, const struct cli_command *cmd);
@@ -241,6 +244,7 @@ CLI_HANDLER(import);
 CLI_HANDLER(backup);
 CLI_HANDLER(seed);
 CLI_HANDLER(prompt);
+CLI_HANDLER(search);
 CLI_HANDLER(tokens);
 CLI_HANDLER(mcp);
 CLI_HANDLER(tools);

@@ -1,18 +1,20 @@
 /*
- * cmd-prompt.c — `agentkv prompt build`, `prompt split` and `prompt lint`
- * (SPEC.md §6). One command row with three subcommands, because they share
- * the word and the topic; each flag belongs to one subcommand and using it
- * with another is an error.
+ * cmd-prompt.c — `agentkv prompt build`, `prompt split`, `prompt lint` and
+ * `prompt advise` (SPEC.md §6). One command row with four subcommands,
+ * because they share the word and the topic; each flag belongs to the
+ * subcommands its help names and using it with another is an error.
  *
  * build: reads the base (--base FILE, or --base-key KEY from scope system),
  * calls akv_prompt_build and writes the prompt to stdout; --report adds
  * the token figures on stderr (and the yearly saving with --price and
  * --runs-per-day). split: reads FILE, calls akv_prompt_split and
- * akv_split_write (or, with --review, only shows the proposed sets), and
- * lists what went where; the library's warnings go to stderr. lint: feeds
- * files, directories or the store's sets to akv_lint_* and prints the
- * issues, exit 1 when there are any. The rules live in the library
- * (prompt.c, split.c, lint.c), not here.
+ * akv_split_write and akv_split_manifest_write (or, with --review, only
+ * shows the proposed sets), and lists what went where; the library's
+ * warnings go to stderr. lint: feeds files, directories or the store's sets
+ * to akv_lint_* and prints the issues, exit 1 when there are any. advise:
+ * akv_prompt_advise as a table or JSON. --report's expected figures and
+ * advise's rates come from the usage the library recorded (usage.c). The
+ * rules live in the library (prompt.c, split.c, lint.c), not here.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,6 +34,10 @@ const struct cli_opt cmd_prompt_opts[] = {
      "--inline is given)"},
     {"inline", "NAME,...", "build: sets to inline in hybrid mode"},
     {"budget", "TOKENS", "build: fit the catalog within TOKENS tokens"},
+    {"manifest", "FILE",
+     "build, advise: only the sets of a split's manifest.json; --report measures "
+     "against the original prompt"},
+    {"only", "NAME,...", "build, advise: only these instruction sets"},
     {"report", NULL,
      "build: print baseline tokens, built tokens and the reduction on "
      "stderr"},
@@ -40,6 +46,17 @@ const struct cli_opt cmd_prompt_opts[] = {
     {"runs-per-day", "N",
      "build: with --report and --price, prompts sent a day (for the yearly "
      "saving)"},
+    {"runs", "N",
+     "build, advise: runs the fetch counts are over (default: the runs "
+     "recorded)"},
+    {"fetch-overhead", "TOKENS",
+     "build, advise: tokens a fetch adds besides the set (default 60)"},
+    {"cached-input-ratio", "R",
+     "build, advise: price of a cached input token against an uncached "
+     "one, 0 to 1 (prompt caching)"},
+    {"cache-write-premium", "P",
+     "build: with --cached-input-ratio, extra price of a cache write "
+     "(0.25 = +25%)"},
     {"out", "DIR", "split: directory for core.md and instructions/"},
     {"by", "FORM",
      "split: how sections are marked: heading, xml, rule, caps or auto "
@@ -122,6 +139,59 @@ static int read_all(struct cli_ctx *ctx, const char *path, char **buf,
     return rc;
 }
 
+/* The flags of the expected figures, shared by build and advise. */
+static int expect_flags(struct cli_ctx *ctx, const struct cli_args *args,
+                        akv_prompt_opts *o)
+{
+    const char *s;
+    if ((s = cli_flag(args, "runs")) &&
+        (cli_parse_count(ctx, "runs", s, &o->runs) ||
+         (o->runs == 0 &&
+          cli_fail(ctx, AKV_EINVAL, "--runs: at least 1 run"))))
+        return 1;
+    if ((s = cli_flag(args, "fetch-overhead")) &&
+        cli_parse_count(ctx, "fetch-overhead", s, &o->fetch_overhead))
+        return 1;
+    if ((s = cli_flag(args, "cached-input-ratio")) &&
+        (parse_number(ctx, "cached-input-ratio", s, &o->cached_ratio) ||
+         (o->cached_ratio > 1 &&
+          cli_fail(ctx, AKV_EINVAL, "--cached-input-ratio: from 0 to 1"))))
+        return 1;
+    if ((s = cli_flag(args, "cache-write-premium"))) {
+        if (!cli_flag(args, "cached-input-ratio"))
+            return cli_fail(ctx, AKV_EINVAL, "--cache-write-premium goes "
+                                             "with --cached-input-ratio");
+        if (parse_number(ctx, "cache-write-premium", s, &o->write_premium))
+            return 1;
+    }
+    return 0;
+}
+
+/* --manifest FILE or --only NAME,...: the sets a build or advice is
+ * limited to. *manifest and *only are owned by the caller afterwards. */
+static int limit_flags(struct cli_ctx *ctx, const struct cli_args *args,
+                       akv_prompt_opts *o, akv_manifest **manifest,
+                       char **only)
+{
+    const char *mf = cli_flag(args, "manifest");
+    *only = joined(ctx, args, "only");
+    if (ctx->failed)
+        return 1;
+    if (mf && *only)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "--manifest and --only exclude each other");
+    if (mf) {
+        int rc = akv_manifest_read(mf, manifest);
+        if (rc != AKV_OK)
+            return cli_fail_lib(ctx, rc);
+        o->only = akv_manifest_sets_joined(*manifest);
+        o->baseline_tokens = akv_manifest_tokens(*manifest);
+    } else {
+        o->only = *only;
+    }
+    return 0;
+}
+
 /* x rounded to 1/scale (no libm needed for this). */
 static double round_to(double x, double scale)
 {
@@ -129,13 +199,22 @@ static double round_to(double x, double scale)
 }
 
 static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
-                         int priced, double price, uint64_t runs)
+                         int priced, double price, uint64_t runs,
+                         int original, uint64_t fetch_overhead, int cached)
 {
     double saved = (double)in->baseline_tokens - (double)in->tokens;
     double pct = in->baseline_tokens
                      ? 100.0 * saved / (double)in->baseline_tokens
                      : 0.0;
     double yearly = saved * (double)runs * 365.0 * price / 1e6;
+    double expected_pct =
+        in->baseline_tokens
+            ? 100.0 * ((double)in->baseline_tokens - in->expected_tokens) /
+                  (double)in->baseline_tokens
+            : 0.0;
+    double cost_pct = in->baseline_cost > 0
+                          ? 100.0 * in->expected_cost / in->baseline_cost
+                          : 0.0;
     if (ctx->json) {
         json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "mode",
                               akv_prompt_mode_name(in->mode), "sets",
@@ -145,6 +224,17 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
                               (json_int_t)in->tokens, "catalog_tokens",
                               (json_int_t)in->catalog_tokens,
                               "reduction_percent", round_to(pct, 10));
+        if (o && in->runs) {
+            json_object_set_new(o, "runs", json_integer((json_int_t)in->runs));
+            json_object_set_new(o, "fetches",
+                                json_integer((json_int_t)in->fetches));
+            json_object_set_new(o, "expected_tokens",
+                                json_real(round_to(in->expected_tokens, 10)));
+            json_object_set_new(o, "expected_reduction_percent",
+                                json_real(round_to(expected_pct, 10)));
+            json_object_set_new(o, "expected_cost_percent",
+                                json_real(round_to(cost_pct, 10)));
+        }
         if (o && priced) {
             json_object_set_new(o, "usd_per_mtok", json_real(price));
             json_object_set_new(o, "runs_per_day", json_integer((json_int_t)runs));
@@ -164,12 +254,26 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
     fprintf(stderr,
             "mode:            %s (%zu sets: %zu inlined, %zu in the "
             "catalog)\n"
-            "baseline tokens: %llu (every set inlined)\n"
+            "baseline tokens: %llu (%s)\n"
             "built tokens:    %llu\n"
             "reduction:       %.1f%%\n",
             akv_prompt_mode_name(in->mode), in->sets, in->inlined,
             in->cataloged, (unsigned long long)in->baseline_tokens,
+            original ? "the original prompt, from the manifest"
+                     : "every set inlined",
             (unsigned long long)in->tokens, pct);
+    if (in->runs)
+        fprintf(stderr,
+                "fetch rates:     %llu fetches of the sets not inlined over "
+                "%llu runs\n"
+                "expected tokens: %.1f a run (built + fetch rate x (set + "
+                "%llu tokens a fetch))\n"
+                "expected cut:    %.1f%%\n"
+                "expected cost:   %.1f%% of the baseline's%s\n",
+                (unsigned long long)in->fetches,
+                (unsigned long long)in->runs, in->expected_tokens,
+                (unsigned long long)fetch_overhead, expected_pct, cost_pct,
+                cached ? " (with the prompt cache priced as given)" : "");
     if (priced)
         fprintf(stderr,
                 "yearly saving:   $%.2f (at $%g per million input tokens, "
@@ -180,12 +284,14 @@ static void print_report(struct cli_ctx *ctx, const akv_prompt_info *in,
 static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
 {
     static const char *const allowed[] = {
-        "base", "base-key", "mode", "inline", "budget", "report", "price",
-        "runs-per-day", NULL};
+        "base", "base-key", "mode", "inline", "budget", "manifest", "only",
+        "report", "price", "runs-per-day", "runs", "fetch-overhead",
+        "cached-input-ratio", "cache-write-premium", NULL};
     akv_prompt_opts opts;
     akv_store *store;
     akv_prompt *prompt = NULL;
-    char *base = NULL, *names = NULL;
+    akv_manifest *manifest = NULL;
+    char *base = NULL, *names = NULL, *only = NULL;
     size_t base_len = 0;
     double price = 0;
     uint64_t runs = 0, budget = 0;
@@ -233,6 +339,16 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
         (rs && cli_parse_count(ctx, "runs-per-day", rs, &runs)))
         goto out;
     opts.count = report;
+    if (expect_flags(ctx, args, &opts))
+        goto out;
+    if (!report && (opts.runs || opts.fetch_overhead ||
+                    cli_flag(args, "cached-input-ratio"))) {
+        cli_fail(ctx, AKV_EINVAL, "--runs, --fetch-overhead and "
+                                  "--cached-input-ratio go with --report");
+        goto out;
+    }
+    if (limit_flags(ctx, args, &opts, &manifest, &only))
+        goto out;
     if (base_file) {
         if (read_all(ctx, base_file, &base, &base_len))
             goto out;
@@ -253,18 +369,25 @@ static int prompt_build(struct cli_ctx *ctx, const struct cli_args *args)
     if (cli_write(ctx, text, len) || cli_flush(ctx))
         goto out;
     const akv_prompt_info *info = akv_prompt_get_info(prompt);
-    if (info->shortened || info->dropped)
+    if (info->shortened || info->left_out)
         fprintf(stderr,
                 "agentkv: note: to fit the budget of %llu tokens the catalog "
-                "(%llu tokens) shortened %zu description%s and dropped %zu\n",
+                "(%llu tokens) shortened %zu description%s and left out %zu "
+                "set%s\n",
                 (unsigned long long)budget,
                 (unsigned long long)info->catalog_tokens, info->shortened,
-                info->shortened == 1 ? "" : "s", info->dropped);
+                info->shortened == 1 ? "" : "s", info->left_out,
+                info->left_out == 1 ? "" : "s");
     if (report)
-        print_report(ctx, info, ps != NULL, price, runs);
+        print_report(ctx, info, ps != NULL, price, runs, manifest != NULL,
+                     opts.fetch_overhead ? opts.fetch_overhead
+                                         : AKV_FETCH_OVERHEAD,
+                     opts.cached_ratio > 0);
     rc = 0;
 out:
     akv_prompt_free(prompt);
+    akv_manifest_free(manifest);
+    free(only);
     free(base);
     free(names);
     return rc;
@@ -347,6 +470,116 @@ static int print_review(struct cli_ctx *ctx, const akv_split *sp)
                       core_tokens);
 }
 
+static const char *const advise_headers[] = {"NAME", "TOKENS", "FETCHES",
+                                             "RATE", "BREAK-EVEN", "ADVICE"};
+
+/* `prompt advise`: which sets to inline, from the recorded fetch rates. */
+static int prompt_advise(struct cli_ctx *ctx, const struct cli_args *args)
+{
+    static const char *const allowed[] = {
+        "manifest", "only", "runs", "fetch-overhead", "cached-input-ratio",
+        NULL};
+    akv_prompt_opts opts;
+    akv_manifest *manifest = NULL;
+    akv_advice_item *items = NULL;
+    char *only = NULL;
+    size_t n = 0;
+    uint64_t runs = 0;
+    akv_store *store;
+    int rc = 1;
+
+    if (only_flags(ctx, args, "advise", allowed))
+        return 1;
+    if (args->npos > 1)
+        return cli_fail(ctx, AKV_EINVAL,
+                        "usage: agentkv prompt advise [flags] (no arguments)");
+    akv_prompt_opts_init(&opts);
+    if (expect_flags(ctx, args, &opts) ||
+        limit_flags(ctx, args, &opts, &manifest, &only) ||
+        cli_store(ctx, &store))
+        goto out;
+    int lrc = akv_prompt_advise(store, ctx->sandbox, &opts, &items, &n, &runs);
+    if (lrc != AKV_OK) {
+        cli_fail_lib(ctx, lrc);
+        goto out;
+    }
+    uint64_t over = opts.fetch_overhead ? opts.fetch_overhead
+                                        : AKV_FETCH_OVERHEAD;
+    if (ctx->json) {
+        json_t *sets = json_array(), *inl = json_array();
+        for (size_t i = 0; i < n; i++) {
+            const akv_advice_item *a = &items[i];
+            json_array_append_new(
+                sets, json_pack("{s:s,s:I,s:I,s:i,s:i,s:s}", "name", a->name,
+                                "tokens", (json_int_t)a->tokens, "fetches",
+                                (json_int_t)a->fetches, "fetch_rate_permille",
+                                (int)a->rate_permille, "break_even_permille",
+                                (int)a->break_even_permille, "advice",
+                                a->inline_advised ? "inline" : "catalog"));
+            if (a->inline_advised)
+                json_array_append_new(inl, json_string(a->name));
+        }
+        json_t *o = json_pack("{s:I,s:I,s:o,s:o}", "runs", (json_int_t)runs,
+                              "fetch_overhead", (json_int_t)over, "inline",
+                              inl, "sets", sets);
+        if (o && opts.cached_ratio > 0)
+            json_object_set_new(o, "cached_input_ratio",
+                                json_real(opts.cached_ratio));
+        if (cli_print_json(ctx, o))
+            goto out;
+        rc = 0;
+        goto out;
+    }
+    struct cli_table t;
+    cli_table_init(&t, 6, advise_headers, "lrrrrl");
+    int failed = 0;
+    size_t ninl = 0;
+    for (size_t i = 0; i < n && !failed; i++) {
+        const akv_advice_item *a = &items[i];
+        char tokens[32], fetches[32], rate[32], even[32];
+        snprintf(tokens, sizeof tokens, "%llu", (unsigned long long)a->tokens);
+        snprintf(fetches, sizeof fetches, "%llu",
+                 (unsigned long long)a->fetches);
+        snprintf(rate, sizeof rate, "%u.%u%%", a->rate_permille / 10,
+                 a->rate_permille % 10);
+        snprintf(even, sizeof even, "%u.%u%%", a->break_even_permille / 10,
+                 a->break_even_permille % 10);
+        const char *cells[] = {a->name, tokens, fetches, rate, even,
+                               a->inline_advised ? "inline" : "catalog"};
+        failed = cli_table_row(ctx, &t, cells);
+        ninl += a->inline_advised != 0;
+    }
+    if (!failed)
+        failed = cli_table_flush(ctx, &t);
+    cli_table_free(&t);
+    if (failed)
+        goto out;
+    if (cli_printf(ctx, "\n%llu runs; a fetch costs the set plus %llu "
+                        "tokens; inline a set when its fetch rate reaches "
+                        "its break-even rate.\n",
+                   (unsigned long long)runs, (unsigned long long)over))
+        goto out;
+    if (ninl) {
+        if (cli_printf(ctx, "build with: --inline "))
+            goto out;
+        for (size_t i = 0, k = 0; i < n; i++)
+            if (items[i].inline_advised &&
+                cli_printf(ctx, "%s%s", k++ ? "," : "", items[i].name))
+                goto out;
+        if (cli_printf(ctx, "\n"))
+            goto out;
+    } else if (cli_printf(ctx, "no set is fetched often enough to inline "
+                               "(reference mode).\n")) {
+        goto out;
+    }
+    rc = 0;
+out:
+    akv_advice_free(items, n);
+    akv_manifest_free(manifest);
+    free(only);
+    return rc;
+}
+
 static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
 {
     static const char *const allowed[] = {"out", "level", "keep", "by",
@@ -390,10 +623,12 @@ static int prompt_split(struct cli_ctx *ctx, const struct cli_args *args)
         rc = print_review(ctx, sp);
         goto out;
     }
-    /* The split's sets are the sections with kept == 0: a manifest of
-     * them would be written here, beside core.md. */
     if (lrc == AKV_OK)
         lrc = akv_split_write(sp, dir);
+    if (lrc == AKV_OK)
+        lrc = akv_split_manifest_write(sp, text, len,
+                                       strcmp(file, "-") ? file : "stdin",
+                                       dir);
     if (lrc != AKV_OK) {
         cli_fail_lib(ctx, lrc);
         goto out;
@@ -511,8 +746,10 @@ int cmd_prompt(struct cli_ctx *ctx, const struct cli_args *args)
         return prompt_split(ctx, args);
     if (strcmp(sub, "lint") == 0)
         return prompt_lint(ctx, args);
+    if (strcmp(sub, "advise") == 0)
+        return prompt_advise(ctx, args);
     return cli_fail(ctx, AKV_EINVAL,
-                    "unknown subcommand 'prompt %s': expected build, split "
-                    "or lint",
+                    "unknown subcommand 'prompt %s': expected build, split, "
+                    "lint or advise",
                     cli_quote(sub, shown));
 }

@@ -8,9 +8,12 @@
  * cannot be read is reported and skipped: the other files are still
  * counted, and the exit status is that of the first failure. With --json,
  * one object per input: {"file":...,"encoding":...,"tokens":N} (plus "ids"
- * with --ids; no "file" for stdin).
+ * with --ids, [] for an empty input; no "file" for stdin).
  *
- * The input is bytes, read whole; the library reads any invalid UTF-8 in
+ * Any number of FILEs (so `xargs agentkv tokens` works): they are handled
+ * one at a time, each read, counted, printed and freed before the next is
+ * opened, so memory follows the largest file, not their number. Each
+ * input is bytes, read whole; the library reads any invalid UTF-8 in
  * it as tiktoken sees it when the same bytes are decoded to a string
  * (docs/tokenizer.md). This command never opens a store.
  */
@@ -97,8 +100,11 @@ static char *format_ids(const uint32_t *ids, size_t n, size_t *len)
     return s;
 }
 
+/* Prints the object of one input. The numbers in it are integers (the
+ * count and the ids), never reals. */
 static int print_json(struct cli_ctx *ctx, const akv_encoding *enc,
-                      const char *name, const uint32_t *ids, size_t count)
+                      const char *name, int want_ids, const uint32_t *ids,
+                      size_t count)
 {
     json_t *o = json_pack("{s:s,s:I}", "encoding", akv_encoding_name(enc),
                           "tokens", (json_int_t)count);
@@ -112,7 +118,7 @@ static int print_json(struct cli_ctx *ctx, const akv_encoding *enc,
         }
         json_object_set_new(o, "file", fn);
     }
-    if (o && ids) {
+    if (o && want_ids) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < count; i++)
             if (json_array_append_new(a, json_integer(ids[i])) != 0) {
@@ -152,7 +158,7 @@ static int one(struct cli_ctx *ctx, const akv_encoding *enc, int want_ids,
 
     int wrc;
     if (ctx->json) {
-        wrc = print_json(ctx, enc, name, ids, count);
+        wrc = print_json(ctx, enc, name, want_ids, ids, count);
     } else if (want_ids) {
         size_t n;
         char *s = format_ids(ids, count, &n);

@@ -248,8 +248,8 @@ const struct cli_command commands[] = {
     },
     {
         .name = "prompt",
-        .synopsis = "build|split|lint [FILE...]",
-        .summary = "build or split a system prompt",
+        .synopsis = "build|split|lint|advise [FILE...]",
+        .summary = "build, split, lint or advise on a system prompt",
         .help =
         "'prompt build' prints a system prompt made of the base (--base FILE or\n"
         "--base-key KEY) and the instruction sets the sandbox sees: all inlined\n"
@@ -258,19 +258,40 @@ const struct cli_command commands[] = {
         "inlined and the rest in the catalog (--mode hybrid --inline A,B). The\n"
         "base may hold '{{agentkv:include NAME}}' and '{{agentkv:catalog}}' on\n"
         "lines of their own. --report prints token figures on stderr.\n"
-        "'prompt split FILE --out DIR' cuts a prompt into DIR/core.md and\n"
-        "DIR/instructions/NAME.md at its sections: Markdown headings, top-level\n"
-        "XML tags, rule-delimited or ALL-CAPS titles (--by; detected by\n"
-        "default); seeding those and building core.md inline gives FILE back\n"
-        "byte for byte. --review prints the proposed sets and writes nothing.\n"
+        "'prompt split FILE --out DIR' cuts a prompt into DIR/core.md,\n"
+        "DIR/instructions/NAME.md and DIR/manifest.json at its sections:\n"
+        "Markdown headings, top-level XML tags, rule-delimited or ALL-CAPS\n"
+        "titles (--by; detected by default); seeding those and building core.md\n"
+        "inline (--manifest) gives FILE back byte for byte. --review prints the\n"
+        "proposed sets and writes nothing.\n"
         "'prompt lint [PATH...]' flags weak descriptions of the sets in PATH\n"
         "(files or directories) or, without PATH, of the sandbox's sets, each\n"
-        "with its fix; it exits 1 when it finds any.",
+        "with its fix; it exits 1 when it finds any.\n"
+        "'prompt advise' says which sets to inline, from the fetch rates agents\n"
+        "showed (recorded runs and get_instruction calls).",
         .opts = cmd_prompt_opts,
         .min_args = 1,
         .max_args = CLI_MAX_POS,
         .store_use = CLI_STORE_READ,
         .run = cmd_prompt,
+    },
+    {
+        .name = "search",
+        .synopsis = "QUERY",
+        .summary = "find instruction sets (or entries) by their words",
+        .help =
+        "Ranks the instruction sets the sandbox sees (its own over _global's)\n"
+        "by BM25 over their name, description and text, best first, ties by\n"
+        "name, and prints SCORE, NAME, TOKENS and DESCRIPTION. --scope searches\n"
+        "another scope's entries (text values). Words are runs of letters and\n"
+        "digits; ASCII is matched without case. The query is at most 1024\n"
+        "bytes and 32 distinct words. With --json, the object the REST route\n"
+        "and the search_instructions tool return.",
+        .opts = cmd_search_opts,
+        .min_args = 1,
+        .max_args = 1,
+        .store_use = CLI_STORE_READ,
+        .run = cmd_search,
     },
     {
         .name = "tokens",
@@ -284,12 +305,15 @@ const struct cli_command commands[] = {
         "--ids prints the token ids, space-separated, in place of COUNT.\n"
         "Bytes that are not valid UTF-8 count as U+FFFD, as when the file is\n"
         "decoded to a string for tiktoken. A FILE that cannot be read is\n"
-        "reported and the others are still counted. Data: the npm tiktoken\n"
-        "package, found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
+        "reported and the others are still counted. FILEs are read one at a\n"
+        "time and there may be any number of them ('xargs agentkv tokens'\n"
+        "works). With --json, one object per input; with --ids it holds\n"
+        "\"ids\" ([] for an empty input). Data: the npm tiktoken package,\n"
+        "found in $AGENTKV_TOKENIZER_DIR or share/agentkv/tokenizers\n"
         "(docs/tokenizer.md). Does not open a store.",
         .opts = cmd_tokens_opts,
         .min_args = 0,
-        .max_args = CLI_MAX_POS,
+        .max_args = SIZE_MAX,
         .store_use = CLI_STORE_NONE,
         .run = cmd_tokens,
     },
@@ -467,6 +491,7 @@ int main(int argc, char **argv)
         dispatch(&ctx, &args, want_help) != 0 && !ctx.failed)
         cli_fail(&ctx, AKV_EINVAL, "command failed");
     cli_flush(&ctx);
+    cli_args_free(&args);
 
     if (ctx.store)
         akv_store_close(ctx.store);

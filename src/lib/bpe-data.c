@@ -23,7 +23,10 @@
  *   u32 tok_len[nranks]
  *   u8  bytes[bytes_len]     the token bytes
  *   slot table[mask + 1]     {u32 rank, u32 tag}, placed by akv_bpe_hash()
+ *   u64 tok_filter[tok_filter_mask + 1] the Bloom filter of the tokens
  *   u32 byte_rank[256], u32 pair_rank[65536]
+ *   u64 merge[merge_mask + 1] the merge table (bpe.h), made from the above
+ *   u64 filter[filter_mask + 1] the Bloom filter of its keys (bpe.h)
  *   specials                 {u32 id, u32 len, bytes, pad to 4} each
  *   pat                      tiktoken's pattern text, as in the JSON
  *
@@ -52,7 +55,7 @@
 #include "internal.h"
 
 #define NONE AKV_BPE_NONE
-#define MAX_RANKS ((uint32_t)1 << 24)
+#define MAX_RANKS AKV_BPE_MAX_RANKS
 #define MAX_TOKEN_LEN 65535
 
 /* ------------------------------------------------------------------------ */
@@ -194,14 +197,20 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
     uint32_t *tok_off = malloc((size_t)w->top * sizeof *tok_off);
     uint32_t *tok_len = calloc(w->top, sizeof *tok_len);
     struct akv_bpe_slot *table = malloc(cap * sizeof *table);
+    size_t words = 1;
+    while (words * 64 < w->n * 8)
+        words <<= 1;
+    uint64_t *tok_filter = calloc(words, sizeof *tok_filter);
     uint32_t *byte_rank = malloc(256 * sizeof *byte_rank);
     uint32_t *pair_rank = malloc(65536 * sizeof *pair_rank);
+    d->owned[8] = tok_filter;
     d->owned[1] = tok_off;
     d->owned[2] = tok_len;
     d->owned[3] = table;
     d->owned[4] = byte_rank;
     d->owned[5] = pair_rank;
-    if (!tok_off || !tok_len || !table || !byte_rank || !pair_rank)
+    if (!tok_off || !tok_len || !table || !tok_filter || !byte_rank ||
+        !pair_rank)
         return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
     memset(tok_off, 0xff, (size_t)w->top * sizeof *tok_off);
     memset(table, 0xff, cap * sizeof *table);
@@ -212,6 +221,8 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
     d->tok_len = tok_len;
     d->table = table;
     d->mask = (uint32_t)(cap - 1);
+    d->tok_filter = tok_filter;
+    d->tok_filter_mask = (uint32_t)(words - 1);
     d->byte_rank = byte_rank;
     d->pair_rank = pair_rank;
 
@@ -240,6 +251,8 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
             d->max_probe = probe;
         table[i].rank = r;
         table[i].tag = (uint32_t)(h >> 32);
+        tok_filter[(uint32_t)(h >> 40) & d->tok_filter_mask] |=
+            akv_bpe_filter_bits(h);
         if (n == 1)
             byte_rank[p[0]] = r;
         else if (n == 2)
@@ -251,6 +264,75 @@ static int build_tables(struct akv_bpe_data *d, const struct words *w,
         if (byte_rank[b] == NONE)
             return akv_fail(AKV_EUNAVAILABLE, "%s: byte 0x%02zx has no token",
                             path, b);
+    return AKV_OK;
+}
+
+/* Builds the merge table (bpe.h) from d's rank table: every token is tried
+ * at every split point. */
+static int build_merges(struct akv_bpe_data *d, const char *path)
+{
+    /* First the slots, in a growing array; then the table, sized for them. */
+    uint64_t *slots = NULL;
+    size_t n = 0, ncap = 0;
+    for (uint32_t r = 0; r < d->nranks; r++) {
+        uint32_t len = d->tok_len[r];
+        if (len < 2)
+            continue;
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        for (uint32_t k = 1; k < len; k++) {
+            uint32_t a = akv_bpe_rank(d, p, k);
+            uint32_t b = a == NONE ? NONE : akv_bpe_rank(d, p + k, len - k);
+            if (b == NONE)
+                continue;
+            if (n == ncap) {
+                size_t nc = ncap ? ncap * 2 : 65536;
+                uint64_t *ns = realloc(slots, nc * sizeof *ns);
+                if (ns == NULL) {
+                    free(slots);
+                    return akv_fail(AKV_ENOMEM, "out of memory loading %s",
+                                    path);
+                }
+                slots = ns;
+                ncap = nc;
+            }
+            slots[n++] = AKV_BPE_MERGE_SLOT(a, b, r);
+        }
+    }
+    size_t cap = 1, words = 1;
+    while (cap < n + n / 2 + 1)
+        cap <<= 1;
+    while (words * 64 < n * 8)
+        words <<= 1;
+    /* One block: owned[7], the table then the filter. */
+    uint64_t *merge = malloc((cap + words) * sizeof *merge);
+    d->owned[7] = merge;
+    if (merge == NULL) {
+        free(slots);
+        return akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+    }
+    memset(merge, 0xff, cap * sizeof *merge);
+    uint64_t *filter = merge + cap;
+    memset(filter, 0, words * sizeof *filter);
+    d->merge = merge;
+    d->merge_mask = (uint32_t)(cap - 1);
+    d->filter = filter;
+    d->filter_mask = (uint32_t)(words - 1);
+    for (size_t t = 0; t < n; t++) {
+        uint64_t key = slots[t] >> AKV_BPE_RANK_BITS;
+        uint32_t a = (uint32_t)(key >> AKV_BPE_RANK_BITS);
+        uint32_t b = (uint32_t)(key & AKV_BPE_MAX_RANKS);
+        uint32_t i = akv_bpe_merge_hash(a, b) & d->merge_mask, probe = 0;
+        while (merge[i] != UINT64_MAX) {
+            i = (i + 1) & d->merge_mask;
+            probe++;
+        }
+        if (probe > d->merge_max_probe)
+            d->merge_max_probe = probe;
+        merge[i] = slots[t];
+        uint64_t f = akv_bpe_filter_hash(a, b);
+        filter[(uint32_t)(f >> 40) & d->filter_mask] |= akv_bpe_filter_bits(f);
+    }
+    free(slots);
     return AKV_OK;
 }
 
@@ -340,6 +422,8 @@ static int load_json(const char *path, const char *expect_pat,
     if (rc == AKV_OK)
         rc = build_tables(d, &w, path);
     if (rc == AKV_OK)
+        rc = build_merges(d, path);
+    if (rc == AKV_OK)
         rc = build_specials(d, json_object_get(root, "special_tokens"), path);
     if (rc == AKV_OK && pat_out) {
         *pat_out = strdup(json_string_value(pat));
@@ -360,7 +444,7 @@ static int load_json(const char *path, const char *expect_pat,
 /* ------------------------------------------------------------------------ */
 
 #define BIN_MAGIC "AKVBPE\r\n"
-#define BIN_VERSION 4u
+#define BIN_VERSION 5u
 #define BIN_ENDIAN 0x01020304u
 
 struct bin_header {
@@ -371,6 +455,11 @@ struct bin_header {
     uint32_t max_probe, pad;           /* longest probe of a present key */
     uint64_t tok_off, tok_len, bytes, bytes_len, table, byte_rank,
         pair_rank, specials, specials_len, pat, pat_len, file_size;
+    uint64_t merge;                   /* the merge table, merge_mask + 1 */
+    uint32_t merge_mask, merge_max_probe;
+    uint64_t filter;                  /* its filter, filter_mask + 1 */
+    uint32_t filter_mask, tok_filter_mask;
+    uint64_t tok_filter;              /* tok_filter_mask + 1 words */
 };
 
 /* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
@@ -441,8 +530,11 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         {d.tok_len, (size_t)d.nranks * 4, &h.tok_len},
         {d.bytes, d.bytes_len, &h.bytes},
         {d.table, ((size_t)d.mask + 1) * sizeof *d.table, &h.table},
+        {d.tok_filter, ((size_t)d.tok_filter_mask + 1) * 8, &h.tok_filter},
         {d.byte_rank, 256 * 4, &h.byte_rank},
         {d.pair_rank, 65536 * 4, &h.pair_rank},
+        {d.merge, ((size_t)d.merge_mask + 1) * 8, &h.merge},
+        {d.filter, ((size_t)d.filter_mask + 1) * 8, &h.filter},
         {d.specials, d.specials_len, &h.specials},
         {pat, strlen(pat), &h.pat},
     };
@@ -469,6 +561,10 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         if (sec[i].n)
             memcpy(img + *sec[i].off, sec[i].p, sec[i].n);
     h.max_probe = d.max_probe;
+    h.merge_mask = d.merge_mask;
+    h.merge_max_probe = d.merge_max_probe;
+    h.filter_mask = d.filter_mask;
+    h.tok_filter_mask = d.tok_filter_mask;
     memcpy(img, &h, sizeof h);
 
     const char *step;
@@ -529,6 +625,11 @@ static int load_bin(const char *path, const char *expect_pat,
         !in_file(h.table, table_n * 8, len, 8) ||
         !in_file(h.byte_rank, 256 * 4, len, 8) ||
         !in_file(h.pair_rank, 65536 * 4, len, 8) ||
+        h.merge_max_probe > h.merge_mask ||
+        !in_file(h.merge, ((uint64_t)h.merge_mask + 1) * 8, len, 8) ||
+        !in_file(h.filter, ((uint64_t)h.filter_mask + 1) * 8, len, 8) ||
+        !in_file(h.tok_filter, ((uint64_t)h.tok_filter_mask + 1) * 8, len,
+                 8) ||
         !in_file(h.specials, h.specials_len, len, 8) ||
         !in_file(h.pat, h.pat_len, len, 1))
         goto damaged;
@@ -549,6 +650,13 @@ static int load_bin(const char *path, const char *expect_pat,
     d->mask = h.mask;
     d->byte_rank = (const uint32_t *)(base + h.byte_rank);
     d->pair_rank = (const uint32_t *)(base + h.pair_rank);
+    d->merge = (const uint64_t *)(base + h.merge);
+    d->merge_mask = h.merge_mask;
+    d->merge_max_probe = h.merge_max_probe;
+    d->filter = (const uint64_t *)(base + h.filter);
+    d->filter_mask = h.filter_mask;
+    d->tok_filter = (const uint64_t *)(base + h.tok_filter);
+    d->tok_filter_mask = h.tok_filter_mask;
     d->specials = base + h.specials;
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;

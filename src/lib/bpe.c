@@ -45,7 +45,7 @@
 #endif
 
 #define NONE AKV_BPE_NONE
-#define SMALL_PIECE 96       /* longer pieces use the heap merge */
+#define SMALL_PIECE 32       /* longer pieces use the heap merge */
 
 /* ------------------------------------------------------------------------ */
 /* Patterns                                                                 */
@@ -62,9 +62,9 @@
  *     of each pattern adds to every \p{..} the code points 16.0 added to
  *     that category (bpe-unicode.h, generated); on a PCRE2 that knows them
  *     already the additions change nothing. Explicit ranges make PCRE2's
- *     class tests about three times slower, so a text that contains none of
- *     those code points (nearly every text) is split with the "fast" form,
- *     which matches exactly the same on such a text.
+ *     class tests about three times slower, so the "fast" form, which
+ *     matches exactly the same where none of those code points is near,
+ *     splits every piece but those next to one (encode_text()).
  *   - (?i:'s|...): both engines fold 's' to 'S' and U+017F (long s) alike,
  *     so it stays as it is.
  * Everything else (greedy leftmost-first alternation, the (?!\S)
@@ -112,6 +112,21 @@ static const char CL100K_FULL[] = CL100K(AKV_BPE_NEW_L, AKV_BPE_NEW_N);
 
 /* Code points in which the two forms differ. */
 static const uint32_t new_ranges[][2] = {AKV_BPE_NEW_RANGES};
+
+/* One bit per block of 256 code points: set when the block holds one of
+ * new_ranges. Nearly every character is in a block without any, and is
+ * settled by one bit instead of a binary search. Filled once by
+ * fill_new_blocks() (akv_encoding_load(), before any text is encoded). */
+static uint64_t new_blocks[(0x110000 >> 8) / 64];
+static pthread_once_t new_blocks_once = PTHREAD_ONCE_INIT;
+
+static void fill_new_blocks(void)
+{
+    for (size_t i = 0; i < sizeof new_ranges / sizeof new_ranges[0]; i++)
+        for (uint32_t b = new_ranges[i][0] >> 8; b <= new_ranges[i][1] >> 8;
+             b++)
+            new_blocks[b / 64] |= (uint64_t)1 << (b % 64);
+}
 
 /* The pat_str of each data file, as tiktoken spells it. */
 static const char O200K_TIKTOKEN[] =
@@ -270,6 +285,7 @@ int akv_encoding_load(const char *name, const akv_encoding **out)
                         "unknown encoding '%s' (o200k_base or cl100k_base)",
                         akv_quote(shown, name, strlen(name)));
     }
+    pthread_once(&new_blocks_once, fill_new_blocks);
     pthread_mutex_lock(&load_lock);
     int rc = AKV_OK;
     if (loaded[i] == NULL)
@@ -323,9 +339,11 @@ static inline long utf8_seq(const unsigned char *s, size_t n)
     return (long)need + 1;
 }
 
-/* 1 when code point cp is one of new_ranges (a binary search). */
+/* 1 when code point cp (< 0x110000) is one of new_ranges. */
 static int is_new_cp(uint32_t cp)
 {
+    if ((new_blocks[cp >> 14] >> (cp >> 8 & 63) & 1) == 0)
+        return 0;
     size_t lo = 0, hi = sizeof new_ranges / sizeof new_ranges[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -339,10 +357,23 @@ static int is_new_cp(uint32_t cp)
     return 0;
 }
 
-/* Offset of the first ill-formed byte of s[0..n), or n. Sets *full when
- * the valid part holds a code point that needs the full patterns. */
-static size_t utf8_scan(const unsigned char *s, size_t n, int *full)
+/* 1 when the three- or four-byte character at s (well-formed, k bytes)
+ * is one of new_ranges. */
+static inline int is_new_char(const unsigned char *s, size_t k)
 {
+    uint32_t cp = k == 3 ? (uint32_t)(s[0] & 0x0f) << 12 |
+                               (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
+                         : (uint32_t)(s[0] & 0x07) << 18 |
+                               (uint32_t)(s[1] & 0x3f) << 12 |
+                               (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    return cp >= new_ranges[0][0] && is_new_cp(cp);
+}
+
+/* Offset of the first ill-formed byte of s[0..n), or n. Sets *first_new to
+ * the offset of the first character of new_ranges before it, or n. */
+static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
+{
+    *first_new = n;
     size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
@@ -361,23 +392,50 @@ static size_t utf8_scan(const unsigned char *s, size_t n, int *full)
         if (k < 0)
             return i;
         /* The smallest new code point, U+0897, takes three bytes. */
-        if (k >= 3 && !*full) {
-            uint32_t cp = k == 3 ? (uint32_t)(s[i] & 0x0f) << 12 |
-                                       (uint32_t)(s[i + 1] & 0x3f) << 6 |
-                                       (s[i + 2] & 0x3f)
-                                 : (uint32_t)(s[i] & 0x07) << 18 |
-                                       (uint32_t)(s[i + 1] & 0x3f) << 12 |
-                                       (uint32_t)(s[i + 2] & 0x3f) << 6 |
-                                       (s[i + 3] & 0x3f);
-            *full = cp >= new_ranges[0][0] && is_new_cp(cp);
-        }
+        if (k >= 3 && *first_new == n && is_new_char(s + i, (size_t)k))
+            *first_new = i;
         i += (size_t)k;
     }
     return n;
 }
 
+/* Offset of the first code point at or after s[from] that the two pattern
+ * forms classify differently (new_ranges), or n. s[0..n) is well-formed
+ * UTF-8 and from is the start of a character. */
+static size_t find_new_cp(const unsigned char *s, size_t n, size_t from)
+{
+    size_t i = from;
+    while (i < n) {
+        /* The smallest new code point, U+0897, takes three bytes: skip
+         * eight bytes at a time while none of them can lead one. */
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            /* A lead byte of three or four bytes is 0xE0 or more: it has
+             * its top three bits set. */
+            uint64_t t = w & (w << 1) & (w << 2) & 0x8080808080808080ull;
+            if (t == 0) {
+                i += 8;
+                while (i < n && (s[i] & 0xc0) == 0x80)
+                    i++;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (c < 0xe0) {
+            i += c < 0xc0 ? 1 : 2;
+            continue;
+        }
+        size_t k = c < 0xf0 ? 3 : 4;
+        if (is_new_char(s + i, k))
+            return i;
+        i += k;
+    }
+    return n;
+}
+
 /* Copies s[0..n) into a new buffer with every maximal ill-formed subpart
- * replaced by EF BF BD. valid is utf8_scan(s, n, ...) (< n). */
+ * replaced by EF BF BD. valid is utf8_scan()'s result (< n). */
 static int utf8_replace(const unsigned char *s, size_t n, size_t valid,
                         unsigned char **out, size_t *outlen)
 {
@@ -425,7 +483,65 @@ struct work {
     /* Scratch for the heap merge, grown as needed, kept across pieces. */
     uint32_t *scratch;
     size_t scratch_cap; /* in uint32_t */
+
+    /* Caches for long texts (NULL below CACHE_MIN_TEXT bytes, where
+     * setting them up would cost more than they save). */
+    struct caches *c;
 };
+
+/*
+ * What a long text asks again and again. The merge cache holds recent
+ * answers of akv_bpe_merge(), as AKV_BPE_MERGE_SLOT(a, b, rank) with
+ * MCACHE_NONE for "not a token", direct-mapped; UINT64_MAX (a key no ranks
+ * make) when empty. The merge table is megabytes, so most of its probes
+ * miss the CPU caches, while a text asks for the same pairs again and
+ * again (the bytes of the characters of its script, its syllables).
+ *
+ * The piece cache maps a piece of 3 .. PCACHE_MAX_LEN bytes to its ids
+ * (one or more): words recur. Entries are direct-mapped by the piece's
+ * akv_bpe_hash(); an entry's bytes and ids lie in pool at off (the bytes,
+ * then the ids, 4-aligned; no ids when counting). When the pool is full it
+ * is reused from the start and gen is bumped, which invalidates every
+ * entry at once (an entry is valid when its gen is the current one). A hit
+ * compares the bytes, so the cache never changes a result.
+ */
+#define CACHE_MIN_TEXT 16384
+#define MCACHE_BITS 14
+#define MCACHE_SLOTS ((size_t)1 << MCACHE_BITS)
+#define MCACHE_NONE AKV_BPE_MAX_RANKS
+#define PCACHE_BITS 12
+#define PCACHE_SLOTS ((size_t)1 << PCACHE_BITS)
+#define PCACHE_MAX_LEN 64
+#define PCACHE_POOL ((size_t)256 * 1024)
+
+struct pentry {
+    uint32_t tag, off, gen;
+    uint16_t len, nids;
+};
+
+struct caches {
+    uint64_t mcache[MCACHE_SLOTS];
+    struct pentry pcache[PCACHE_SLOTS];
+    uint32_t gen;
+    size_t pool_used;
+    unsigned char pool[PCACHE_POOL];
+};
+
+/* akv_bpe_merge() through the merge cache. */
+static inline uint32_t merge_rank(struct work *w, uint32_t a, uint32_t b)
+{
+    if (w->c == NULL)
+        return akv_bpe_merge(&w->e->d, a, b);
+    uint64_t *c =
+        &w->c->mcache[akv_bpe_merge_hash(a, b) >> (32 - MCACHE_BITS)];
+    if (*c >> AKV_BPE_RANK_BITS == AKV_BPE_MERGE_KEY(a, b)) {
+        uint32_t r = (uint32_t)(*c & MCACHE_NONE);
+        return r == MCACHE_NONE ? NONE : r;
+    }
+    uint32_t r = akv_bpe_merge(&w->e->d, a, b);
+    *c = AKV_BPE_MERGE_SLOT(a, b, r == NONE ? MCACHE_NONE : r);
+    return r;
+}
 
 static inline int emit(struct work *w, uint32_t id)
 {
@@ -447,24 +563,22 @@ static inline int emit(struct work *w, uint32_t id)
 }
 
 /*
- * BPE over a short piece (2 .. SMALL_PIECE bytes). Part i spans
- * p[pos[i] .. pos[i+1]) and is token tok[i]; pr[i] is the rank of parts i
- * and i+1 joined, NONE when that is not a token. Each round merges the
- * leftmost pair of lowest rank, so this is quadratic in the piece length,
- * which for short pieces beats any cleverer structure.
+ * BPE over a short piece (2 .. SMALL_PIECE bytes). Part i is token tok[i];
+ * pr[i] is the rank of parts i and i+1 joined (akv_bpe_merge()), NONE when
+ * that is not a token. Each round merges the leftmost pair of lowest rank,
+ * so this is quadratic in the piece length, which for short pieces beats
+ * any cleverer structure.
  */
 static int bpe_small(struct work *w, const unsigned char *p, size_t len)
 {
     const akv_encoding *e = w->e;
-    uint32_t pos[SMALL_PIECE + 1], tok[SMALL_PIECE], pr[SMALL_PIECE];
+    uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
     size_t m = len;
     for (size_t i = 0; i < len; i++) {
-        pos[i] = (uint32_t)i;
         tok[i] = e->d.byte_rank[p[i]];
         pr[i] = i + 1 < len ? e->d.pair_rank[(size_t)p[i] << 8 | p[i + 1]]
                             : NONE;
     }
-    pos[len] = (uint32_t)len;
     for (;;) {
         uint32_t best = NONE;
         size_t bi = 0;
@@ -475,18 +589,14 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
             }
         if (best == NONE)
             break;
-        /* Merge parts bi and bi+1: drop boundary bi+1. */
+        /* Merge parts bi and bi+1. */
         tok[bi] = best;
-        memmove(pos + bi + 1, pos + bi + 2, (m - bi - 1) * sizeof *pos);
         memmove(tok + bi + 1, tok + bi + 2, (m - bi - 2) * sizeof *tok);
         memmove(pr + bi + 1, pr + bi + 2, (m - bi - 2) * sizeof *pr);
         m--;
-        pr[bi] = bi + 1 < m ? akv_bpe_rank(&e->d, p + pos[bi],
-                                           pos[bi + 2] - pos[bi])
-                            : NONE;
+        pr[bi] = bi + 1 < m ? merge_rank(w, best, tok[bi + 1]) : NONE;
         if (bi > 0)
-            pr[bi - 1] = akv_bpe_rank(&e->d, p + pos[bi - 1],
-                                      pos[bi + 1] - pos[bi - 1]);
+            pr[bi - 1] = merge_rank(w, tok[bi - 1], best);
     }
     for (size_t i = 0; i < m; i++) {
         int rc = emit(w, tok[i]);
@@ -638,17 +748,12 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
             prev[next[j]] = i;
         /* New pair ranks of i (with its new right neighbour) and of its
          * left neighbour (with the grown i). */
-        uint32_t end_i = next[i] == NONE ? (uint32_t)len : next[i];
-        uint32_t r = NONE;
-        if (next[i] != NONE) {
-            uint32_t end_n = next[next[i]] == NONE ? (uint32_t)len
-                                                   : next[next[i]];
-            r = akv_bpe_rank(&e->d, p + i, end_n - i);
-        }
-        lh_update(&h, i, r);
+        lh_update(&h, i, next[i] == NONE
+                             ? NONE
+                             : merge_rank(w, tok[i], tok[next[i]]));
         uint32_t k = prev[i];
         if (k != NONE)
-            lh_update(&h, k, akv_bpe_rank(&e->d, p + k, end_i - k));
+            lh_update(&h, k, merge_rank(w, tok[k], tok[i]));
     }
     for (uint32_t i = 0; i != NONE; i = next[i]) {
         int rc = emit(w, tok[i]);
@@ -658,41 +763,118 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
     return AKV_OK;
 }
 
+/* Appends ids[0..k) (or counts them). */
+static int emit_many(struct work *w, const uint32_t *ids, size_t k)
+{
+    if (w->count_only) {
+        w->n += k;
+        return AKV_OK;
+    }
+    for (size_t i = 0; i < k; i++) {
+        int rc = emit(w, ids[i]);
+        if (rc != AKV_OK)
+            return rc;
+    }
+    return AKV_OK;
+}
+
+/* Keeps the ids of piece p[0..len) (hash h), emitted from w->ids[first]
+ * on, in the piece cache entry pe. */
+static void pcache_put(struct work *w, struct pentry *pe,
+                       const unsigned char *p, size_t len, uint64_t h,
+                       size_t first)
+{
+    struct caches *c = w->c;
+    size_t nids = w->n - first;
+    size_t start = (len + 3) & ~(size_t)3;
+    size_t need = start + (w->count_only ? 0 : nids * sizeof(uint32_t));
+    if (c->pool_used + need > PCACHE_POOL) {
+        c->pool_used = 0;
+        c->gen++;
+    }
+    memcpy(c->pool + c->pool_used, p, len);
+    if (!w->count_only)
+        memcpy(c->pool + c->pool_used + start, w->ids + first,
+               nids * sizeof(uint32_t));
+    pe->tag = (uint32_t)(h >> 32);
+    pe->off = (uint32_t)c->pool_used;
+    pe->gen = c->gen;
+    pe->len = (uint16_t)len;
+    pe->nids = (uint16_t)nids;
+    c->pool_used += need;
+}
+
 static inline int encode_piece(struct work *w, const unsigned char *p,
                                size_t len)
 {
+    const struct akv_bpe_data *d = &w->e->d;
     /* A piece that is a token by itself is that token, whatever merging
-     * would do; tiktoken decides the same way before merging. */
-    uint32_t r = akv_bpe_rank(&w->e->d, p, len);
-    if (r != NONE)
-        return emit(w, r);
-    if (len <= SMALL_PIECE)
-        return bpe_small(w, p, len);
-    return bpe_large(w, p, len);
+     * would do; tiktoken decides the same way before merging. Pieces of
+     * three bytes or more go through the piece cache first. */
+    if (len <= 2) {
+        uint32_t r = akv_bpe_rank(d, p, len);
+        return r != NONE ? emit(w, r) : bpe_small(w, p, len);
+    }
+    uint64_t h = akv_bpe_hash(p, len);
+    struct pentry *pe = NULL;
+    if (w->c && len <= PCACHE_MAX_LEN) {
+        pe = &w->c->pcache[(uint32_t)(h >> 40) & (PCACHE_SLOTS - 1)];
+        if (pe->gen == w->c->gen && pe->tag == (uint32_t)(h >> 32) &&
+            pe->len == len && memcmp(w->c->pool + pe->off, p, len) == 0) {
+            const unsigned char *ids = w->c->pool + pe->off +
+                                       ((len + 3) & ~(size_t)3);
+            return emit_many(w, (const uint32_t *)(const void *)ids,
+                             pe->nids);
+        }
+    }
+    size_t first = w->n;
+    uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
+    int rc = r != NONE           ? emit(w, r)
+             : len <= SMALL_PIECE ? bpe_small(w, p, len)
+                                  : bpe_large(w, p, len);
+    if (rc == AKV_OK && pe)
+        pcache_put(w, pe, p, len, h, first);
+    return rc;
 }
 
-/* Runs the pre-split over valid UTF-8 text and encodes every piece. full
- * selects the pattern form (see the patterns). */
+/* Runs the pre-split over valid UTF-8 text and encodes every piece.
+ *
+ * Each piece is matched with the fast form of the pattern, unless a code
+ * point of new_ranges (which only the full form classifies as tiktoken
+ * does) lies within the match or at most LOOK_BYTES after its end: then the
+ * piece is matched again with the full form, from the same offset. A match
+ * of these patterns tests the class of no character past the one that
+ * follows it (every alternative that fails does so within the first two
+ * characters, or within a run of white space, or of the very classes the
+ * winning alternative then takes the same run of; the contractions compare
+ * fixed letters), so the fast match of a piece that has no such code point
+ * near it is the full match. A rare letter thus costs only the pieces next
+ * to it, not the whole text. */
+#define LOOK_BYTES 16
+
 static int encode_text(struct work *w, const unsigned char *s, size_t n,
-                       int full)
+                       size_t first_new)
 {
     const akv_encoding *e = w->e;
-    const pcre2_code *re = e->re[full];
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (md == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory encoding");
     pcre2_match_context *mctx = e->mctx, *own_mctx = NULL;
     pcre2_jit_stack *jstack = NULL;
-    int use_jit = e->jit[full];
+    int nojit = 0;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     int rc = AKV_OK;
     size_t off = 0;
+    size_t q = first_new; /* the next new code point, or n */
+    int full = 0;                   /* the form of the current attempt */
 
     while (off < n && rc == AKV_OK) {
-        int m = use_jit ? pcre2_jit_match(re, s, n, off, 0, md, mctx)
-                        : pcre2_match(re, s, n, off,
-                                      PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
-                                      mctx);
+        const pcre2_code *re = e->re[full];
+        int m = e->jit[full] && !nojit
+                    ? pcre2_jit_match(re, s, n, off, 0, md, mctx)
+                    : pcre2_match(re, s, n, off,
+                                  PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
+                                  mctx);
         if (m == PCRE2_ERROR_JIT_STACKLIMIT && jstack == NULL) {
             /* The default 32 KiB JIT stack is enough for ordinary text;
              * pathological input gets a large one, then the interpreter. */
@@ -706,22 +888,11 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
             pcre2_jit_stack_assign(mctx, NULL, jstack);
             continue;
         }
-        if (m == PCRE2_ERROR_JIT_STACKLIMIT && use_jit) {
-            use_jit = 0;
+        if (m == PCRE2_ERROR_JIT_STACKLIMIT && !nojit) {
+            nojit = 1;
             continue;
         }
-        if (m == PCRE2_ERROR_NOMATCH || (m >= 0 && ov[1] == ov[0])) {
-            /* No alternative matches at off (or only an empty match): an
-             * unanchored search, as tiktoken runs, would go on from the
-             * next character, leaving this one out. With these patterns
-             * it cannot happen: every character starts some alternative
-             * and none matches empty. */
-            off++;
-            while (off < n && (s[off] & 0xc0) == 0x80)
-                off++;
-            continue;
-        }
-        if (m < 0) {
+        if (m < 0 && m != PCRE2_ERROR_NOMATCH) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(m, msg, sizeof msg);
             rc = akv_fail(m == PCRE2_ERROR_NOMEMORY ||
@@ -732,8 +903,27 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
                           (const char *)msg);
             break;
         }
-        rc = encode_piece(w, s + off, ov[1] - off);
-        off = ov[1];
+        size_t end = m >= 0 ? ov[1] : off;
+        if (!full && q < n && q <= end + LOOK_BYTES) {
+            full = 1; /* a new code point is near: match again */
+            continue;
+        }
+        full = 0;
+        if (end == off) {
+            /* No alternative matches at off (or only an empty match): an
+             * unanchored search, as tiktoken runs, would go on from the
+             * next character, leaving this one out. With these patterns
+             * it cannot happen: every character starts some alternative
+             * and none matches empty. */
+            end = off + 1;
+            while (end < n && (s[end] & 0xc0) == 0x80)
+                end++;
+        } else {
+            rc = encode_piece(w, s + off, end - off);
+        }
+        off = end;
+        if (q < off)
+            q = find_new_cp(s, n, off);
     }
     pcre2_match_data_free(md);
     pcre2_match_context_free(own_mctx);
@@ -744,18 +934,25 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n,
 static int run(const char *text, size_t len, struct work *w)
 {
     const unsigned char *s = (const unsigned char *)text;
-    int full = 0;
-    size_t valid = utf8_scan(s, len, &full);
+    if (len >= CACHE_MIN_TEXT) {
+        w->c = malloc(sizeof *w->c);
+        if (w->c == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory encoding");
+        memset(w->c->mcache, 0xff, sizeof w->c->mcache);
+        memset(w->c->pcache, 0, sizeof w->c->pcache);
+        w->c->gen = 1;
+        w->c->pool_used = 0;
+    }
+    size_t first_new;
+    size_t valid = utf8_scan(s, len, &first_new);
     if (valid == len)
-        return encode_text(w, s, len, full);
+        return encode_text(w, s, len, first_new);
     unsigned char *fixed = NULL;
     size_t flen = 0;
     int rc = utf8_replace(s, len, valid, &fixed, &flen);
     if (rc != AKV_OK)
         return rc;
-    full = 0;
-    utf8_scan(fixed, flen, &full);
-    rc = encode_text(w, fixed, flen, full);
+    rc = encode_text(w, fixed, flen, find_new_cp(fixed, flen, 0));
     free(fixed);
     return rc;
 }
@@ -770,6 +967,7 @@ int akv_tokens_count(const akv_encoding *enc, const char *text, size_t len,
     struct work w = {.e = enc, .count_only = 1};
     int rc = run(text, len, &w);
     free(w.scratch);
+    free(w.c);
     if (rc == AKV_OK)
         *count = w.n;
     return rc;
@@ -787,6 +985,7 @@ int akv_tokens_encode(const akv_encoding *enc, const char *text, size_t len,
     struct work w = {.e = enc};
     int rc = run(text, len, &w);
     free(w.scratch);
+    free(w.c);
     if (rc != AKV_OK) {
         free(w.ids);
         return rc;

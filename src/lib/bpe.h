@@ -38,8 +38,28 @@ struct akv_bpe_data {
     const struct akv_bpe_slot *table;
     uint32_t mask;      /* table size - 1 */
     uint32_t max_probe; /* a present key is at most this many slots on */
+    /* A Bloom filter of the token byte strings (akv_bpe_filter_bits() of
+     * their akv_bpe_hash()), eight to sixteen bits per token: most pieces
+     * of text are not tokens, and the filter says so from the CPU's
+     * cache. */
+    const uint64_t *tok_filter;
+    uint32_t tok_filter_mask; /* words - 1 */
     const uint32_t *byte_rank;   /* 256: rank of each single byte */
     const uint32_t *pair_rank;   /* 65536: rank of each two-byte string */
+    /* The merge table: for every token that is the concatenation of two
+     * tokens a and b, one slot AKV_BPE_MERGE_SLOT(a, b, rank), placed by
+     * akv_bpe_merge_hash(a, b) with linear probing; UINT64_MAX marks an
+     * empty slot. It answers "rank of bytes(a) + bytes(b)" with one probe
+     * instead of hashing and comparing bytes, which is what the merge loop
+     * asks for every time it joins two parts (both parts are tokens). */
+    const uint64_t *merge;
+    uint32_t merge_mask, merge_max_probe;
+    /* A Bloom filter of the merge table's keys: four bits in one 64-bit
+     * word per key (akv_bpe_filter_bits()), eight to sixteen bits per key.
+     * Small enough to stay in the CPU's cache, it answers most "not a
+     * token" lookups (the common answer) without touching the table. */
+    const uint64_t *filter;
+    uint32_t filter_mask; /* words - 1 */
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
      * padding to 4}, in specials[0 .. specials_len). */
     uint32_t nspecials;
@@ -50,7 +70,7 @@ struct akv_bpe_data {
      * malloc'ed block per array, freed one by one). */
     void *map;
     size_t map_len;
-    void *owned[8];
+    void *owned[9];
 };
 
 /*
@@ -58,7 +78,7 @@ struct akv_bpe_data {
  * by this function: changing it requires bumping AKV_BPE_HASH_ID, which
  * makes old table files be refused (and rebuilt by the build).
  */
-#define AKV_BPE_HASH_ID 1u
+#define AKV_BPE_HASH_ID 4u /* 4: the filters and the merge table */
 static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
@@ -81,20 +101,76 @@ static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
     return h;
 }
 
-/*
- * Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. Every value
- * taken from the tables is checked before it is used as an index, and the
- * probe stops after max_probe slots, so that a damaged table file can
- * yield wrong ranks but never a read outside it.
- */
-static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
-                                    const unsigned char *p, size_t n)
+/* Ranks fit in AKV_BPE_RANK_BITS bits, so that a merge slot packs three;
+ * the largest value is kept free as a marker. */
+#define AKV_BPE_RANK_BITS 21
+#define AKV_BPE_MAX_RANKS (((uint32_t)1 << AKV_BPE_RANK_BITS) - 1)
+#define AKV_BPE_MERGE_KEY(a, b)                                               \
+    ((uint64_t)(a) << AKV_BPE_RANK_BITS | (uint64_t)(b))
+#define AKV_BPE_MERGE_SLOT(a, b, r)                                           \
+    (AKV_BPE_MERGE_KEY(a, b) << AKV_BPE_RANK_BITS | (uint64_t)(r))
+
+static inline uint32_t akv_bpe_merge_hash(uint32_t a, uint32_t b)
 {
-    if (n == 1)
-        return d->byte_rank[p[0]];
-    if (n == 2)
-        return d->pair_rank[(size_t)p[0] << 8 | p[1]];
-    uint64_t h = akv_bpe_hash(p, n);
+    uint64_t h = AKV_BPE_MERGE_KEY(a, b) * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* The filter word of key (a, b) (its index in the high bits) and the four
+ * bits the key sets in it (from the low bits). */
+static inline uint64_t akv_bpe_filter_hash(uint32_t a, uint32_t b)
+{
+    uint64_t h = AKV_BPE_MERGE_KEY(a, b);
+    h = (h ^ (h >> 31)) * 0xd6e8feb86659fd93ull;
+    return h ^ (h >> 32);
+}
+
+static inline uint64_t akv_bpe_filter_bits(uint64_t h)
+{
+    return (uint64_t)1 << (h & 63) | (uint64_t)1 << (h >> 6 & 63) |
+           (uint64_t)1 << (h >> 12 & 63) | (uint64_t)1 << (h >> 18 & 63);
+}
+
+/*
+ * Rank of the concatenation of tokens a and b, or AKV_BPE_NONE: the same
+ * as akv_bpe_rank() on their bytes. A rank read from the table is checked
+ * against nranks, and the probe is bounded, as in akv_bpe_rank().
+ */
+static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
+                                     uint32_t a, uint32_t b)
+{
+    uint64_t f = akv_bpe_filter_hash(a, b), bits = akv_bpe_filter_bits(f);
+    if ((d->filter[(uint32_t)(f >> 40) & d->filter_mask] & bits) != bits)
+        return AKV_BPE_NONE;
+    uint64_t key = AKV_BPE_MERGE_KEY(a, b);
+    uint32_t i = akv_bpe_merge_hash(a, b) & d->merge_mask;
+    for (uint32_t k = 0; k <= d->merge_max_probe;
+         k++, i = (i + 1) & d->merge_mask) {
+        uint64_t s = d->merge[i];
+        if (s == UINT64_MAX)
+            return AKV_BPE_NONE;
+        if (s >> AKV_BPE_RANK_BITS == key) {
+            uint32_t r = (uint32_t)(s & AKV_BPE_MAX_RANKS);
+            return r < d->nranks ? r : AKV_BPE_NONE;
+        }
+    }
+    return AKV_BPE_NONE;
+}
+
+/*
+ * Rank of the byte string p[0..n) (n >= 3) whose akv_bpe_hash() is h, or
+ * AKV_BPE_NONE. Every value taken from the tables is checked before it is
+ * used as an index, and the probe stops after max_probe slots, so that a
+ * damaged table file can yield wrong ranks but never a read outside it.
+ */
+static inline uint32_t akv_bpe_rank_hashed(const struct akv_bpe_data *d,
+                                           const unsigned char *p, size_t n,
+                                           uint64_t h)
+{
+    uint64_t bits = akv_bpe_filter_bits(h);
+    if ((d->tok_filter[(uint32_t)(h >> 40) & d->tok_filter_mask] & bits) !=
+        bits)
+        return AKV_BPE_NONE;
     uint32_t tag = (uint32_t)(h >> 32);
     uint32_t i = (uint32_t)h & d->mask;
     for (uint32_t k = 0; k <= d->max_probe; k++, i = (i + 1) & d->mask) {
@@ -110,6 +186,17 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
         }
     }
     return AKV_BPE_NONE;
+}
+
+/* Rank of the byte string p[0..n), or AKV_BPE_NONE. n >= 1. */
+static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
+                                    const unsigned char *p, size_t n)
+{
+    if (n == 1)
+        return d->byte_rank[p[0]];
+    if (n == 2)
+        return d->pair_rank[(size_t)p[0] << 8 | p[1]];
+    return akv_bpe_rank_hashed(d, p, n, akv_bpe_hash(p, n));
 }
 
 /*

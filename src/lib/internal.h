@@ -111,7 +111,10 @@ struct akv_store {
     struct akv_config cfg;
     akv_clock_fn clock;
     void *clock_ctx;
+    struct akv_search_cache *search; /* search.c's term counts, made on the
+                                        first search; owned */
 };
+void akv_search_cache_free(struct akv_search_cache *c);
 
 /* Fills m from a backend record; metadata points into rec. */
 void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
@@ -146,5 +149,12 @@ bool akv_rec_verify(const akv_rec *rec);
  * deterministically. NULL (and never set) outside tests. */
 extern void (*akv_memory_move_hook)(void *ctx);
 extern void *akv_memory_move_hook_ctx;
+
+/* usage.c: the recorded runs and the fetch counts of sandbox (a new
+ * reference: an object NAME -> count; empty when nothing is recorded). */
+int akv_usage_read(akv_store *store, const char *sandbox, uint64_t *runs,
+                   json_t **fetches);
+/* The count of name in an object akv_usage_read gave (0 when absent). */
+uint64_t akv_usage_fetches(const json_t *fetches, const char *name);
 
 #endif /* AKV_INTERNAL_H */

@@ -21,23 +21,34 @@
  *
  * The catalog uses the token counts seed stored in each entry's metadata,
  * so reference mode reads no value and does not load the tokenizer unless a
- * budget or a report asks for counts. A budget is met by measuring, never
- * by estimating: descriptions are cut to a common length found by binary
- * search over real token counts, then dropped from the end of the list,
- * and the catalog says how many it shortened and dropped.
+ * budget or a report asks for counts. A budget (of catalog tokens) is met
+ * by measuring, never by estimating, and any positive budget is met:
+ * descriptions are cut to a common length found by binary search over real
+ * token counts (down to MIN_DESC bytes); then whole sets are left out, the
+ * last in name order first, keeping the most that fit; the catalog then
+ * ends with one note line saying how many sets it shortened or left out
+ * and that search_instructions (`agentkv search`) finds them. With no set
+ * listed the catalog is that note alone, and when even the note does not
+ * fit, its longest prefix that does (possibly empty). The same store and
+ * budget always give the same bytes.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "agentkv-instructions.h"
 #include "agentkv-tokens.h"
 #include "internal.h"
 #include "markers.h"
 
-/* Descriptions are never cut below this many bytes before any is dropped. */
+/* Descriptions are never cut below this many bytes before a set is left
+ * out of the catalog. */
 #define MIN_DESC 32
+/* Longest note the budget adds to the catalog (bytes, line break included). */
+#define NOTE_MAX 255
 
 static const char catalog_head[] =
     "## Instruction sets\n"
@@ -136,6 +147,8 @@ struct set {
     const akv_instruction *it;
     bool marked;  /* the base has an include marker for it */
     bool inlined; /* inlined in the requested build */
+    size_t keep_rank; /* place in the order sets stay listed under a
+                         budget (rank_sets); SIZE_MAX when inlined */
     char *body;   /* value, once loaded */
     size_t body_len;
     bool loaded;
@@ -299,9 +312,12 @@ static int scan_base(struct build *b)
             if (i < 0)
                 return akv_fail(AKV_ENOTFOUND,
                                 "%s:%u: includes '%s', which is not an "
-                                "instruction set of sandbox %s",
+                                "instruction set of sandbox %s%s",
                                 base_name(b), ln + 1,
-                                akv_quote(shown, name, name_len), b->sandbox);
+                                akv_quote(shown, name, name_len), b->sandbox,
+                                b->opts->only ? " among those the build is "
+                                                "limited to"
+                                              : "");
             if (b->sets[i].marked)
                 return akv_fail(AKV_EINVAL,
                                 "%s:%u: '%s' is included a second time",
@@ -312,6 +328,46 @@ static int scan_base(struct build *b)
         }
         }
     }
+    return AKV_OK;
+}
+
+/* Keeps only the sets named in a comma-separated list (opts.only), in
+ * their name order; a name that is not a visible set is AKV_ENOTFOUND. */
+static int restrict_sets(struct build *b, const char *names)
+{
+    char shown[AKV_QUOTE_BUF];
+    bool *keep = calloc(b->nsets + 1, sizeof *keep);
+    if (keep == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    for (const char *p = names; p && *p;) {
+        const char *comma = strchr(p, ',');
+        const char *e = comma ? comma : p + strlen(p);
+        const char *s = p;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        const char *t = e;
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if (t > s) {
+            int i = find_set(b, s, (size_t)(t - s));
+            if (i < 0) {
+                free(keep);
+                return akv_fail(AKV_ENOTFOUND,
+                                "set '%s' (of the manifest or --only) is not "
+                                "an instruction set of sandbox %s",
+                                akv_quote(shown, s, (size_t)(t - s)),
+                                b->sandbox);
+            }
+            keep[i] = true;
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < b->nsets; i++)
+        if (keep[i])
+            b->sets[k++] = b->sets[i];
+    b->nsets = k;
+    free(keep);
     return AKV_OK;
 }
 
@@ -401,66 +457,95 @@ static size_t cut_len(const char *d, size_t len, size_t cap)
     return cut;
 }
 
-/* Renders the catalog of the sets not inlined. Descriptions longer than cap
- * bytes are cut; the last `drop` items lose their description. */
-static void render_catalog(const struct build *b, size_t cap, size_t drop,
-                           uint64_t budget, struct akv_buf *out,
-                           size_t *shortened, size_t *dropped)
+/* One fitting of the catalog: descriptions cut to cap bytes, the first
+ * `keep` sets of the keep order listed (the rest left out), and, when the
+ * note alone is too long, the note cut to note_len bytes. */
+struct fit {
+    size_t cap, keep, note_len;
+};
+
+/* The closing line when the budget shortened or left out anything. */
+static void budget_note(char *note, size_t size, uint64_t budget,
+                        size_t shortened, size_t left_out)
 {
-    size_t m = 0, j = 0;
-    *shortened = *dropped = 0;
+    if (left_out == 0)
+        snprintf(note, size,
+                 "(Budget %llu tokens: %zu description%s shortened; "
+                 "list_instructions has them in full.)\n",
+                 (unsigned long long)budget, shortened,
+                 shortened == 1 ? "" : "s");
+    else
+        snprintf(note, size,
+                 "(Budget %llu tokens: %zu set%s not listed%s; find them "
+                 "with search_instructions or `agentkv search`.)\n",
+                 (unsigned long long)budget, left_out,
+                 left_out == 1 ? "" : "s",
+                 shortened ? ", some descriptions shortened" : "");
+}
+
+/* Renders the catalog of the sets not inlined, cut as f says: listed sets in
+ * name order, then the note when anything was cut. With no set listed the
+ * catalog is the note alone, cut to f->note_len bytes when that is less. */
+static void render_catalog(const struct build *b, const struct fit *f,
+                           uint64_t budget, struct akv_buf *out,
+                           size_t *shortened, size_t *left_out)
+{
+    size_t m = 0, listed = 0;
+    *shortened = *left_out = 0;
     for (size_t i = 0; i < b->nsets; i++)
-        m += !b->sets[i].inlined;
+        if (!b->sets[i].inlined) {
+            m++;
+            if (b->sets[i].keep_rank < f->keep) {
+                listed++;
+                const char *d = b->sets[i].it->description;
+                size_t dl = strlen(d);
+                *shortened += cut_len(d, dl, f->cap) < dl;
+            }
+        }
     if (m == 0)
         return;
-    /* Count first: the note at the end states the numbers. */
-    for (size_t i = 0; i < b->nsets; i++) {
-        const struct set *s = &b->sets[i];
-        if (s->inlined)
-            continue;
-        size_t dl = strlen(s->it->description);
-        if (j++ >= m - drop) {
-            *dropped += dl > 0;
-            continue;
+    *left_out = m - listed;
+    if (listed) {
+        bool skills = false;
+        for (size_t i = 0; i < b->nsets; i++)
+            skills |= !b->sets[i].inlined && b->sets[i].keep_rank < f->keep &&
+                      b->sets[i].skill;
+        akv_buf_str(out, skills ? catalog_head_skills : catalog_head);
+        for (size_t i = 0; i < b->nsets; i++) {
+            const struct set *s = &b->sets[i];
+            if (s->inlined || s->keep_rank >= f->keep)
+                continue;
+            char head[AKV_KEY_MAX + 96];
+            snprintf(head, sizeof head,
+                     s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
+                              : "- get_instruction(\"%s\") (v%llu, %llu tokens)",
+                     s->it->name, (unsigned long long)s->it->version,
+                     (unsigned long long)s->it->tokens);
+            akv_buf_str(out, head);
+            const char *d = s->it->description;
+            size_t dl = strlen(d);
+            if (dl) {
+                size_t cl = cut_len(d, dl, f->cap);
+                akv_buf_str(out, ": ");
+                akv_buf_add(out, d, cl);
+                if (cl < dl)
+                    akv_buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
+            }
+            akv_buf_str(out, "\n");
         }
-        *shortened += cut_len(s->it->description, dl, cap) < dl;
     }
-    bool skills = false;
-    for (size_t i = 0; i < b->nsets; i++)
-        skills |= !b->sets[i].inlined && b->sets[i].skill;
-    akv_buf_str(out, skills ? catalog_head_skills : catalog_head);
-    j = 0;
-    for (size_t i = 0; i < b->nsets; i++) {
-        const struct set *s = &b->sets[i];
-        if (s->inlined)
-            continue;
-        char head[AKV_KEY_MAX + 96];
-        snprintf(head, sizeof head,
-                 s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
-                          : "- get_instruction(\"%s\") (v%llu, %llu tokens)",
-                 s->it->name, (unsigned long long)s->it->version,
-                 (unsigned long long)s->it->tokens);
-        akv_buf_str(out, head);
-        const char *d = s->it->description;
-        size_t dl = strlen(d);
-        if (dl && j < m - drop) {
-            size_t cl = cut_len(d, dl, cap);
-            akv_buf_str(out, ": ");
-            akv_buf_add(out, d, cl);
-            if (cl < dl)
-                akv_buf_str(out, "\xe2\x80\xa6"); /* U+2026 ellipsis */
+    if (*shortened || *left_out) {
+        char note[NOTE_MAX + 1];
+        budget_note(note, sizeof note, budget, *shortened, *left_out);
+        size_t nl = strlen(note);
+        if (listed) {
+            akv_buf_str(out, "\n");
+        } else if (f->note_len < nl) {
+            nl = f->note_len;
+            while (nl > 0 && ((unsigned char)note[nl] & 0xc0) == 0x80)
+                nl--;
         }
-        akv_buf_str(out, "\n");
-        j++;
-    }
-    if (*shortened || *dropped) {
-        char note[256];
-        snprintf(note, sizeof note,
-                 "\n(Budget %llu tokens: %zu description%s shortened, %zu "
-                 "dropped; list_instructions has them in full.)\n",
-                 (unsigned long long)budget, *shortened,
-                 *shortened == 1 ? "" : "s", *dropped);
-        akv_buf_str(out, note);
+        akv_buf_add(out, note, nl);
     }
 }
 
@@ -477,8 +562,64 @@ static int count_tokens(struct build *b, const char *text, size_t len,
     return AKV_OK;
 }
 
+/* Renders the catalog cut as f says into *out (emptied first) and counts
+ * its tokens. */
+static int measure(struct build *b, const struct fit *f, struct akv_buf *out,
+                   uint64_t *tokens, akv_prompt_info *info)
+{
+    size_t sh, lo;
+    out->len = 0;
+    render_catalog(b, f, b->opts->budget, out, info ? &info->shortened : &sh,
+                   info ? &info->left_out : &lo);
+    if (out->oom)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    return count_tokens(b, buf_text(out), out->len, tokens);
+}
+
+/* The order in which sets stay in the catalog when the budget cannot list
+ * them all: by name (byte order), so that the cut depends only on the
+ * store. keep_rank of set i is its place in that order among the sets not
+ * inlined. */
+static void rank_sets(struct build *b)
+{
+    size_t r = 0;
+    for (size_t i = 0; i < b->nsets; i++)
+        b->sets[i].keep_rank = b->sets[i].inlined ? SIZE_MAX : r++;
+}
+
+/* Binary search for the largest x in [lo, hi] whose fitting (set by
+ * apply) measures within the budget; *found stays false when none does. */
+static int largest_fit(struct build *b, struct fit *f, size_t *field,
+                       size_t lo, size_t hi, bool *found)
+{
+    struct akv_buf t = {0};
+    int rc = AKV_OK;
+    size_t best = 0;
+    *found = false;
+    while (lo <= hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t tokens;
+        *field = mid;
+        if ((rc = measure(b, f, &t, &tokens, NULL)) != AKV_OK)
+            break;
+        if (tokens <= b->opts->budget) {
+            *found = true;
+            best = mid;
+            lo = mid + 1;
+        } else {
+            if (mid == 0)
+                break;
+            hi = mid - 1;
+        }
+    }
+    free(t.p);
+    *field = best;
+    return rc;
+}
+
 /* Renders the catalog within the budget; see the file comment. */
-static int fit_catalog(struct build *b, struct akv_buf *out, akv_prompt_info *info)
+static int fit_catalog(struct build *b, struct akv_buf *out,
+                       akv_prompt_info *info)
 {
     uint64_t budget = b->opts->budget;
     size_t m = 0, maxlen = 0;
@@ -488,122 +629,59 @@ static int fit_catalog(struct build *b, struct akv_buf *out, akv_prompt_info *in
             size_t dl = strlen(b->sets[i].it->description);
             maxlen = dl > maxlen ? dl : maxlen;
         }
+    rank_sets(b);
+    struct fit f = {.cap = SIZE_MAX, .keep = m, .note_len = SIZE_MAX};
     struct akv_buf c = {0};
     uint64_t tokens = 0;
-    int rc;
-    render_catalog(b, SIZE_MAX, 0, budget, &c, &info->shortened,
-                   &info->dropped);
-    if (c.oom)
-        goto oom;
-    if (budget == 0 || m == 0) {
-        if ((budget || b->opts->count) &&
-            (rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
-            free(c.p);
-            return rc;
-        }
-        info->catalog_tokens = tokens;
-        *out = c;
-        return AKV_OK;
-    }
-    if ((rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
-        free(c.p);
-        return rc;
-    }
-    if (tokens <= budget) {
-        info->catalog_tokens = tokens;
-        *out = c;
-        return AKV_OK;
-    }
-    free(c.p);
-    c = (struct akv_buf){0};
-
-    /* Phase 1: the largest common cap on description length that fits.
-     * Phase 2: at the smallest cap, the fewest dropped descriptions (from
-     * the end of the list) that fit. Every candidate is measured; only one
-     * that was measured to fit is kept. */
-    size_t best_cap = 0, best_drop = 0;
     bool found = false;
-    if (maxlen > MIN_DESC) {
-        size_t lo = MIN_DESC, hi = maxlen - 1;
-        while (lo <= hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            size_t sh, dr;
-            struct akv_buf t = {0};
-            render_catalog(b, mid, 0, budget, &t, &sh, &dr);
-            if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
-                                            &tokens)) != AKV_OK) {
-                free(t.p);
-                if (t.oom)
-                    goto oom;
-                return rc;
-            }
-            free(t.p);
-            if (tokens <= budget) {
-                found = true;
-                best_cap = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+    int rc;
+    if (budget == 0 || m == 0) {
+        render_catalog(b, &f, budget, &c, &info->shortened, &info->left_out);
+        rc = c.oom ? akv_fail(AKV_ENOMEM, "out of memory")
+             : budget || b->opts->count
+                 ? count_tokens(b, buf_text(&c), c.len, &tokens)
+                 : AKV_OK;
+        goto done;
+    }
+    if ((rc = measure(b, &f, &c, &tokens, info)) != AKV_OK || tokens <= budget)
+        goto done;
+
+    /* 1: the largest common cap on description length that fits, every set
+     * listed; 2: at the smallest cap, the most sets listed (in keep order),
+     * then the largest cap for them; 3: none listed, the note alone, cut to its longest prefix that fits.
+     * Only a measured fit is kept; 3 always finds one (the empty prefix). */
+    if (maxlen > MIN_DESC &&
+        (rc = largest_fit(b, &f, &f.cap, MIN_DESC, maxlen - 1, &found)) !=
+            AKV_OK)
+        goto done;
+    if (!found) {
+        f.cap = MIN_DESC;
+        if ((rc = largest_fit(b, &f, &f.keep, 1, m - 1, &found)) != AKV_OK)
+            goto done;
+        /* The sets kept may have room for longer descriptions. */
+        bool longer = false;
+        if (found && maxlen > MIN_DESC &&
+            ((rc = largest_fit(b, &f, &f.cap, MIN_DESC, maxlen - 1,
+                               &longer)) != AKV_OK))
+            goto done;
+        if (found && !longer)
+            f.cap = MIN_DESC;
     }
     if (!found) {
-        best_cap = MIN_DESC;
-        size_t lo = 1, hi = m;
-        while (lo <= hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            size_t sh, dr;
-            struct akv_buf t = {0};
-            render_catalog(b, best_cap, mid, budget, &t, &sh, &dr);
-            if (t.oom || (rc = count_tokens(b, buf_text(&t), t.len,
-                                            &tokens)) != AKV_OK) {
-                free(t.p);
-                if (t.oom)
-                    goto oom;
-                return rc;
-            }
-            free(t.p);
-            if (tokens <= budget) {
-                found = true;
-                best_drop = mid;
-                hi = mid - 1;
-            } else {
-                lo = mid + 1;
-            }
-        }
+        f.keep = 0;
+        if ((rc = largest_fit(b, &f, &f.note_len, 0, NOTE_MAX, &found)) !=
+            AKV_OK)
+            goto done;
     }
-    if (!found) {
-        struct akv_buf t = {0};
-        size_t sh, dr;
-        render_catalog(b, best_cap, m, budget, &t, &sh, &dr);
-        rc = t.oom ? AKV_ENOMEM
-                   : count_tokens(b, buf_text(&t), t.len, &tokens);
-        free(t.p);
-        if (rc == AKV_ENOMEM)
-            goto oom;
-        if (rc != AKV_OK)
-            return rc;
-        return akv_fail(AKV_EINVAL,
-                        "budget of %llu tokens is too small: the catalog of "
-                        "%zu instruction sets needs %llu tokens even without "
-                        "descriptions",
-                        (unsigned long long)budget, m,
-                        (unsigned long long)tokens);
-    }
-    render_catalog(b, best_cap, best_drop, budget, &c, &info->shortened,
-                   &info->dropped);
-    if (c.oom)
-        goto oom;
-    if ((rc = count_tokens(b, buf_text(&c), c.len, &tokens)) != AKV_OK) {
+    rc = measure(b, &f, &c, &tokens, info);
+done:
+    if (rc != AKV_OK) {
         free(c.p);
         return rc;
     }
     info->catalog_tokens = tokens;
     *out = c;
     return AKV_OK;
-oom:
-    free(c.p);
-    return akv_fail(AKV_ENOMEM, "out of memory");
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -673,6 +751,160 @@ static int render(struct build *b, const bool *inl, const struct akv_buf *catalo
     return out->oom ? akv_fail(AKV_ENOMEM, "out of memory") : AKV_OK;
 }
 
+/* ---- expected figures and advice (docs/prompts.md, "Honest savings") ---- */
+
+static int check_pricing(const akv_prompt_opts *o)
+{
+    if (!(o->cached_ratio >= 0 && o->cached_ratio <= 1))
+        return akv_fail(AKV_EINVAL, "the cached input price ratio must be "
+                                    "from 0 to 1");
+    if (!(o->write_premium >= 0 && o->write_premium <= 100))
+        return akv_fail(AKV_EINVAL, "the cache write premium must be from 0 "
+                                    "to 100");
+    return AKV_OK;
+}
+
+static double fetch_rate(uint64_t fetches, uint64_t runs)
+{
+    return runs == 0 ? 0 : fetches >= runs ? 1 : (double)fetches / runs;
+}
+
+static uint64_t overhead(const akv_prompt_opts *o)
+{
+    return o->fetch_overhead ? o->fetch_overhead : AKV_FETCH_OVERHEAD;
+}
+
+/* Price of sending a prompt of n tokens once per run, in uncached input
+ * tokens: without a cache n; with one, n at the cached ratio plus one
+ * cache write (n at 1 + premium instead of the ratio) spread over runs. */
+static double prompt_cost(const akv_prompt_opts *o, double n, uint64_t runs)
+{
+    if (o->cached_ratio == 0)
+        return n;
+    return n * o->cached_ratio +
+           n * (1.0 + o->write_premium - o->cached_ratio) / (double)runs;
+}
+
+/* Runs and fetch counts: recorded, with opts->runs in place of the runs
+ * when given. */
+static int usage_of(akv_store *store, const char *sandbox,
+                    const akv_prompt_opts *o, uint64_t *runs, json_t **f)
+{
+    int rc = akv_usage_read(store, sandbox, runs, f);
+    if (rc == AKV_OK && o->runs)
+        *runs = o->runs;
+    return rc;
+}
+
+static int expect(struct build *b, akv_prompt_info *in)
+{
+    const akv_prompt_opts *o = b->opts;
+    uint64_t runs = 0;
+    json_t *f = NULL;
+    int rc = usage_of(b->store, b->sandbox, o, &runs, &f);
+    if (rc != AKV_OK && rc != AKV_ENOMEM) {
+        /* Counts that cannot be read (a damaged entry, a store error)
+         * leave the figures out rather than fail the prompt. */
+        akv_error_clear();
+        return AKV_OK;
+    }
+    if (rc != AKV_OK || runs == 0) {
+        json_decref(f);
+        return rc;
+    }
+    double fetched = 0;
+    for (size_t i = 0; i < b->nsets; i++) {
+        const struct set *s = &b->sets[i];
+        if (s->inlined)
+            continue;
+        uint64_t n = akv_usage_fetches(f, s->it->name);
+        in->fetches += n;
+        fetched += fetch_rate(n, runs) * (double)(s->it->tokens + overhead(o));
+    }
+    json_decref(f);
+    in->runs = runs;
+    in->expected_tokens = (double)in->tokens + fetched;
+    in->expected_cost = prompt_cost(o, (double)in->tokens, runs) + fetched;
+    in->baseline_cost = prompt_cost(o, (double)in->baseline_tokens, runs);
+    return AKV_OK;
+}
+
+void akv_advice_free(akv_advice_item *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        free(items[i].name);
+    free(items);
+}
+
+int akv_prompt_advise(akv_store *store, const char *sandbox,
+                      const akv_prompt_opts *opts, akv_advice_item **items,
+                      size_t *n, uint64_t *runs)
+{
+    akv_prompt_opts defaults;
+    akv_error_clear();
+    if (store == NULL || sandbox == NULL || items == NULL || n == NULL ||
+        runs == NULL)
+        return akv_fail(AKV_EINVAL, "advise: NULL argument");
+    *items = NULL;
+    *n = 0;
+    if (opts == NULL) {
+        akv_prompt_opts_init(&defaults);
+        opts = &defaults;
+    }
+    int rc = akv_sandbox_check(sandbox, strlen(sandbox));
+    if (rc != AKV_OK || (rc = check_pricing(opts)) != AKV_OK)
+        return rc;
+    struct build b = {.store = store, .sandbox = sandbox, .opts = opts};
+    json_t *f = NULL;
+    akv_advice_item *out = NULL;
+    if ((rc = akv_instructions_list(store, sandbox, &b.list)) != AKV_OK)
+        return rc;
+    b.nsets = akv_instructions_count(b.list);
+    if ((b.sets = calloc(b.nsets + 1, sizeof *b.sets)) == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < b.nsets; i++)
+        b.sets[i].it = akv_instructions_item(b.list, i);
+    if ((opts->only && (rc = restrict_sets(&b, opts->only)) != AKV_OK) ||
+        (rc = usage_of(store, sandbox, opts, runs, &f)) != AKV_OK)
+        goto done;
+    if ((out = calloc(b.nsets + 1, sizeof *out)) == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory");
+        goto done;
+    }
+    double ratio = opts->cached_ratio > 0 ? opts->cached_ratio : 1.0;
+    for (size_t i = 0; i < b.nsets; i++) {
+        const akv_instruction *it = b.sets[i].it;
+        akv_advice_item *a = &out[i];
+        if ((a->name = strdup(it->name)) == NULL) {
+            akv_advice_free(out, i);
+            out = NULL;
+            rc = akv_fail(AKV_ENOMEM, "out of memory");
+            goto done;
+        }
+        a->tokens = it->tokens;
+        a->fetches = akv_usage_fetches(f, it->name);
+        double rate = fetch_rate(a->fetches, *runs);
+        double even = ratio * (double)it->tokens /
+                      (double)(it->tokens + overhead(opts));
+        /* Per mille, rounded; the comparison uses the rounded values so
+         * that what is shown is what was decided. */
+        a->rate_permille = (unsigned)(rate * 1000.0 + 0.5);
+        a->break_even_permille = (unsigned)(even * 1000.0 + 0.5);
+        a->inline_advised = a->fetches > 0 &&
+                            a->rate_permille >= a->break_even_permille;
+    }
+    *items = out;
+    *n = b.nsets;
+    out = NULL;
+done:
+    json_decref(f);
+    free(b.sets);
+    akv_instructions_free(b.list);
+    return rc;
+}
+
 int akv_prompt_build(akv_store *store, const char *sandbox,
                      const akv_prompt_opts *opts, akv_prompt **out)
 {
@@ -708,6 +940,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
                                     "mode has none");
     if (opts->base == NULL && opts->base_len != 0)
         return akv_fail(AKV_EINVAL, "prompt: base is NULL");
+    if ((rc = check_pricing(opts)) != AKV_OK)
+        return rc;
     b.store = store;
     b.sandbox = sandbox;
     b.opts = opts;
@@ -725,7 +959,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
     }
     for (size_t i = 0; i < b.nsets; i++)
         b.sets[i].it = akv_instructions_item(b.list, i);
-    if ((rc = scan_base(&b)) != AKV_OK)
+    if ((opts->only && (rc = restrict_sets(&b, opts->only)) != AKV_OK) ||
+        (rc = scan_base(&b)) != AKV_OK)
         goto out;
     if (opts->mode == AKV_PROMPT_INLINE)
         for (size_t i = 0; i < b.nsets; i++)
@@ -758,7 +993,9 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
         if ((rc = count_tokens(&b, buf_text(&text), text.len,
                                &p->info.tokens)) != AKV_OK)
             goto out;
-        if (opts->mode == AKV_PROMPT_INLINE) {
+        if (opts->baseline_tokens) {
+            p->info.baseline_tokens = opts->baseline_tokens;
+        } else if (opts->mode == AKV_PROMPT_INLINE) {
             p->info.baseline_tokens = p->info.tokens;
         } else {
             if ((rc = render(&b, all, NULL, &base_text)) != AKV_OK ||
@@ -767,6 +1004,8 @@ int akv_prompt_build(akv_store *store, const char *sandbox,
                 goto out;
         }
         p->info.counted = 1;
+        if ((rc = expect(&b, &p->info)) != AKV_OK)
+            goto out;
     }
     if (text.p == NULL && (text.p = calloc(1, 1)) == NULL) {
         rc = akv_fail(AKV_ENOMEM, "out of memory");

@@ -51,6 +51,7 @@ void akv_store_close(akv_store *s)
     if (s == NULL)
         return;
     s->be->ops->close(s->be);
+    akv_search_cache_free(s->search);
     free(s);
 }
 

@@ -37,7 +37,7 @@ json_t *mcp_prompts_list(akv_mcp_session *s, json_t *params,
         "get_instruction. Use it as (or append it to) the system prompt.",
         "arguments", "name", "budget", "description",
         "token budget for the catalog (decimal); descriptions are shortened "
-        "or dropped to fit, and the catalog says how many",
+        "or sets left out to fit, and the catalog says how many",
         "required", 0, "name", "base_key", "description",
         "key in scope system whose value is the base prompt; the catalog "
         "goes at its {{agentkv:catalog}} marker or at the end",
@@ -113,7 +113,7 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
     akv_prompt *p;
     int rc = akv_prompt_build(s->store, s->sandbox, &opts, &p);
     if (rc != AKV_OK) {
-        /* A budget too small or a base key that does not exist is the
+        /* A bad argument or a base key that does not exist is the
          * caller's to fix; anything else is the store's. */
         int code = rc == AKV_EINVAL || rc == AKV_ENOTFOUND
                        ? AKV_MCP_INVALID_PARAMS
@@ -121,6 +121,9 @@ json_t *mcp_prompts_get(akv_mcp_session *s, json_t *params,
         return mcp_rpc_fail(err, code, "%s: %s", akv_err_name(rc),
                             akv_last_error()->message);
     }
+    /* One run for the fetch rates of `prompt advise`; a count that cannot
+     * be written does not fail the prompt. */
+    akv_usage_record(s->store, s->sandbox, NULL);
     size_t len;
     const char *text = akv_prompt_text(p, &len);
     char desc[128];

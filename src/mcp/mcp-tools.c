@@ -267,7 +267,12 @@ static int tool_get_instruction(struct mcp_call *c)
 {
     size_t n;
     const char *name = mcp_arg_str(c, "name", &n);
-    return generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
+    int rc = generic_get(c, AKV_SCOPE_INSTRUCTIONS, name, n);
+    /* One fetch for the fetch rates of `prompt advise`; a count that cannot
+     * be written does not fail the read. */
+    if (rc == AKV_OK)
+        akv_usage_record(c->s->store, c->s->sandbox, name);
+    return rc;
 }
 
 /* The catalog exactly as GET /v1/sandboxes/{sb}/instructions gives it. */
@@ -281,6 +286,31 @@ static int tool_list_instructions(struct mcp_call *c)
     akv_instructions_free(list);
     json_t *obj = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
     free(text);
+    return obj ? mcp_call_json(c, obj)
+               : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
+}
+
+/* Ranked search of the instruction sets: what GET .../search gives. */
+static int tool_search_instructions(struct mcp_call *c)
+{
+    size_t n;
+    const char *q = mcp_arg_str(c, "query", &n);
+    json_t *limit = mcp_arg_json(c, "limit");
+    akv_search_opts o;
+    akv_search_opts_init(&o);
+    if (limit) {
+        json_int_t l = json_integer_value(limit);
+        if (l < 1 || l > AKV_SEARCH_LIMIT_MAX)
+            return mcp_call_fail(c, AKV_EINVAL, "limit: 1 to %d results",
+                                 AKV_SEARCH_LIMIT_MAX);
+        o.limit = (size_t)l;
+    }
+    akv_search_result *r;
+    int rc = akv_search(c->s->store, c->s->sandbox, q, n, &o, &r);
+    if (rc != AKV_OK)
+        return rc;
+    json_t *obj = akv_search_to_json_value(r, c->s->sandbox, o.scope);
+    akv_search_free(r);
     return obj ? mcp_call_json(c, obj)
                : mcp_call_fail(c, AKV_ENOMEM, "out of memory");
 }
@@ -459,6 +489,12 @@ static const struct mcp_arg args_name_get[] = {
     {.name = "name", .kind = MCP_ARG_KEY, .required = 1,
      .description = "instruction set name, as list_instructions shows it"},
     ARG_END};
+static const struct mcp_arg args_search[] = {
+    {.name = "query", .kind = MCP_ARG_STRING, .required = 1,
+     .description = "words to look for (1-32 words, at most 1024 bytes)"},
+    {.name = "limit", .kind = MCP_ARG_INTEGER, .required = 0,
+     .description = "at most this many results, 1-100 (default 10)"},
+    ARG_END};
 static const struct mcp_arg args_put_instruction[] = {
     {.name = "name", .kind = MCP_ARG_NAME, .required = 1,
      .description = "instruction set name: 1-64 of a-z, 0-9, _ and -"},
@@ -576,6 +612,18 @@ const struct mcp_tool mcp_tools[] = {
         .args = args_none,
         .hints = RO,
         .run = tool_list_instructions,
+    },
+    {
+        .name = "search_instructions",
+        .title = "Search instruction sets",
+        .description =
+        "Finds instruction sets by words of their name, description and "
+        "text, best match first: use it when the catalog in your prompt "
+        "does not list a set for the task. Returns name, description, "
+        "tokens and score; load one with get_instruction.",
+        .args = args_search,
+        .hints = RO,
+        .run = tool_search_instructions,
     },
     {
         .name = "put_instruction",

@@ -178,6 +178,15 @@ const struct route routes[] = {
     },
     {
         .methods = HTTP_GET,
+        .pattern = "/v1/sandboxes/{sandbox}/search",
+        .auth = AUTH_READ,
+        .body = BODY_SMALL,
+        .blocking = 1,
+        .handler = http_instructions_search,
+        .summary = "ranked full-text search of instruction sets",
+    },
+    {
+        .methods = HTTP_GET,
         .pattern = "/v1/sandboxes",
         .auth = AUTH_TOKEN,
         .body = BODY_SMALL,

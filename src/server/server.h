@@ -307,6 +307,7 @@ void http_mcp_delete(struct http_req *r);
 void http_instructions_seed(struct http_req *r);
 void http_instructions_list(struct http_req *r);
 void http_instructions_prompt(struct http_req *r);
+void http_instructions_search(struct http_req *r);
 /* The dashboard's embedded files at / and /ui/{asset} (dashboard.c). */
 void http_dashboard(struct http_req *r);
 /* GET /v1/sandboxes: the sandboxes the token may see (http-sandboxes.c). */

@@ -57,7 +57,7 @@ same "$(bcomp agentkv put ta)" "task"
 same "$(bcomp agentkv --sandbox s1 get --meta ta)" "task"
 same "$(bcomp agentkv token c)" "create"
 same "$(bcomp agentkv completion '')" "bash zsh fish"
-same "$(bcomp agentkv help se)" "seed serve"
+same "$(bcomp agentkv help se)" "search seed serve"
 same "$(bcomp agentkv --vers)" "--version"
 # A flag's value completes file names, not scopes.
 mkdir "$TMP/dirs" && touch "$TMP/dirs/only-file"

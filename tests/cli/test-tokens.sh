@@ -6,14 +6,17 @@
 # on the shipped corpus (tests/tokenizer/corpus: prose, Markdown, code, JSON,
 # CJK, emoji and ZWJ sequences, combining marks, Arabic/Hebrew, runs of
 # spaces, newlines and digits, contractions, invalid UTF-8, ...), on a 1 MiB
-# Markdown/code mix and on every code point of planes 0-3 and 14 in small
-# contexts, both generated here (tests/tokenizer/gen-corpus.cjs). Any
-# mismatch fails the test and is shown with its context.
+# Markdown/code mix, a 1 MiB multilingual mix, that mix with letters, marks
+# and digits of Unicode 15/16 strewn in, the Markdown mix with one such
+# letter inside a word, and every code point of planes 0-3 and 14 in small
+# contexts, all generated here (tests/tokenizer/gen-corpus.cjs, fixed
+# seeds). Any mismatch fails the test and is shown with its context.
 #
-# Behaviour: stdin and '-', several files, empty input, special tokens as
-# text, unreadable files, unknown encodings, --json, and where the data is
-# found (AGENTKV_TOKENIZER_DIR, a JSON file without its compiled table,
-# stale, foreign and damaged tables).
+# Behaviour: stdin and '-', several files, 1000 files as arguments and
+# through xargs, empty input (also "ids":[] in JSON), integers only in JSON,
+# special tokens as text, unreadable files, unknown encodings, --json, and
+# where the data is found (AGENTKV_TOKENIZER_DIR, a JSON file without its
+# compiled table, stale, foreign and damaged tables).
 #
 # Needs node and the pinned tiktoken package in build/npm, which `make deps`
 # installs (scripts/fetch-tokenizers.sh); if it is missing, this test runs
@@ -119,6 +122,56 @@ run_in "$TMP/hello.txt" "$AGENTKV" --json tokens --ids --encoding cl100k_base
 expect_ok
 json_check 'd["ids"] == [9906, 11, 1917, 0] and d["tokens"] == 4 and "file" not in d'
 
+t "--json --ids on an empty file: \"ids\":[]"
+run "$AGENTKV" --json tokens --ids "$TMP/empty.txt"
+expect_ok
+json_check 'd["ids"] == [] and d["tokens"] == 0 and d["file"].endswith("empty.txt")'
+run_in "$TMP/empty.txt" "$AGENTKV" --json tokens --ids
+expect_ok
+json_check 'd["ids"] == [] and d["tokens"] == 0'
+
+t "--json: every number printed is an integer (no reals)"
+run "$AGENTKV" --json tokens --ids "$TMP/hello.txt" "$TMP/empty.txt" "$TOK/corpus/digits.txt"
+expect_ok
+python3 - "$OUT" <<'EOF2' || fail "the JSON holds a real number"
+import json, sys
+def real(literal):
+    sys.exit("real number in the JSON: " + literal)
+for line in open(sys.argv[1]).read().splitlines():
+    json.loads(line, parse_float=real)
+EOF2
+pass
+
+# Many files: as arguments (no limit on their number) and through xargs.
+mkdir -p "$TMP/many"
+many=()
+for i in $(seq 1 1000); do many+=("$TMP/many/f$i.txt"); done
+awk -v d="$TMP/many" 'BEGIN { for (i = 1; i <= 1000; i++) {
+    f = d "/f" i ".txt"; printf "file %d: %s\n", i, substr("xxxxxxxxxx", 1, i % 7 + 1) >f; close(f) } }'
+
+t "1000 files as arguments: one line each, in order"
+run "$AGENTKV" tokens "${many[@]}"
+expect_ok
+[ "$(wc -l <"$OUT")" -eq 1000 ] || fail "expected 1000 lines, got $(wc -l <"$OUT")"
+[ "$(head -n 1 "$OUT" | cut -f2)" = "$TMP/many/f1.txt" ] || fail "first line is not f1"
+[ "$(tail -n 1 "$OUT" | cut -f2)" = "$TMP/many/f1000.txt" ] || fail "last line is not f1000"
+cp "$OUT" "$TMP/many-args.txt"
+pass
+
+t "1000 files through xargs: the same lines"
+printf '%s\0' "${many[@]}" | xargs -0 "$AGENTKV" tokens >"$TMP/many-xargs.txt" 2>"$ERR" ||
+    fail "xargs agentkv tokens failed: $(cat "$ERR")"
+cmp -s "$TMP/many-args.txt" "$TMP/many-xargs.txt" || fail "xargs output differs from the direct one"
+pass
+
+t "1000 files: ids equal tiktoken's"
+run "$AGENTKV" tokens --ids "${many[@]}"
+expect_ok
+cp "$OUT" "$TMP/many-ids.txt"
+run node "$TOK/reference.cjs" --check "$TMP/many-ids.txt" o200k_base "${many[@]}"
+[ "$RC" -eq 0 ] || fail "ids differ from tiktoken's: $(tail -n 3 "$OUT")"
+pass
+
 t "--help documents the flags"
 tok --help
 expect_ok
@@ -202,7 +255,19 @@ expect_out "4"
 node "$TOK/gen-corpus.cjs" mix 1048576 "$TMP/mix-1MiB.md" || fail "gen-corpus mix failed"
 node "$TOK/gen-corpus.cjs" codepoints "$TMP/codepoints.txt" || fail "gen-corpus codepoints failed"
 [ "$(wc -c <"$TMP/mix-1MiB.md")" -eq 1048576 ] || fail "the mix is not 1 MiB"
-files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt")
+# The multilingual mix (CJK, Arabic, Devanagari, Thai, emoji, mixed
+# scripts, code), the same with a Unicode 15/16 letter, mark or digit every
+# 4 KiB, and with a single such letter inside a word in the middle.
+node "$TOK/gen-corpus.cjs" multi 1048576 "$TMP/multi-1MiB.txt" || fail "gen-corpus multi failed"
+node "$TOK/gen-corpus.cjs" rare 1048576 4096 "$TMP/rare.txt" || fail "gen-corpus rare failed"
+{
+    head -c 524288 "$TMP/mix-1MiB.md"
+    printf ' Stra\xc3\x9fe\xe1\xb2\x8anweg '
+    tail -c 524288 "$TMP/mix-1MiB.md"
+} >"$TMP/one-letter.md"
+[ "$(wc -c <"$TMP/multi-1MiB.txt")" -eq 1048576 ] || fail "the multilingual mix is not 1 MiB"
+files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt" "$TMP/multi-1MiB.txt"
+    "$TMP/rare.txt" "$TMP/one-letter.md")
 [ "${#files[@]}" -ge 20 ] || fail "the shipped corpus is missing (${#files[@]} files)"
 
 for enc in o200k_base cl100k_base; do

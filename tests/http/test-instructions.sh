@@ -5,7 +5,8 @@
 # /v1/sandboxes/{sb}/prompt: the same bytes as `agentkv prompt build`, with
 # X-Agentkv-Tokens and X-Agentkv-Baseline-Tokens equal to what `agentkv
 # tokens` counts for the prompt and for its inline build, the three modes,
-# ?budget with the shortened/dropped headers, and the errors.
+# ?budget with the shortened/left-out headers, and the errors; GET
+# /v1/sandboxes/{sb}/search as `agentkv search --json`, and its errors.
 . "$(dirname "$0")/lib.sh"
 
 akv() { "$AGENTKV" --dir "$STORE" "$@" >"$OUT" 2>"$ERR"; RC=$?; LAST="agentkv $*"; }
@@ -104,14 +105,71 @@ pass
 [ "$(tokens_of "$BODY")" = "$(header X-Agentkv-Tokens)" ] || fail "header differs from the count"
 pass
 expect_header_match X-Agentkv-Descriptions-Shortened '^[0-9]+$'
-expect_header_match X-Agentkv-Descriptions-Dropped '^[0-9]+$'
-[ $(($(header X-Agentkv-Descriptions-Shortened) + $(header X-Agentkv-Descriptions-Dropped))) -gt 0 ] ||
+expect_header_match X-Agentkv-Sets-Left-Out '^[0-9]+$'
+[ $(($(header X-Agentkv-Descriptions-Shortened) + $(header X-Agentkv-Sets-Left-Out))) -gt 0 ] ||
     fail "nothing shortened under a tighter budget"
 pass
 
-t "prompt errors"
+t "?budget=5 fits too: the catalog is cut to 5 tokens at most"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?budget=5'
+expect_status 200
+[ "$(tokens_of "$BODY")" -le 5 ] || fail "over a budget of 5"
+pass
+expect_header_match X-Agentkv-Sets-Left-Out '^[1-9][0-9]*$'
+
+t "GET .../search ranks the sets the sandbox sees, as agentkv search --json"
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=team%20conventions&limit=3'
+expect_status 200
+expect_header Content-Type application/json
+json_body_check "d['items'][0]['name'] == 'aaa_team' and d['items'][0]['origin'] == 'team-a' and len(d['items']) <= 3"
+akv --sandbox team-a search "team conventions" --limit 3 --json
+printf '%s\n' "$(cat "$BODY")" | cmp -s - "$OUT" || fail "route and CLI differ: $(cat "$BODY") vs $(cat "$OUT")"
+pass
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=slides'
+expect_status 200
+json_body_check "any(i['name'] == 'presentation' and i['origin'] == '_global' for i in d['items'])"
+treq "$AGENT" GET '/v1/sandboxes/team-a/search?q=nothingmatcheshere&scope=project'
+expect_status 200
+json_body_check "d['scope'] == 'project' and d['items'] == []"
+
+t "search errors: missing, empty, too long or non-UTF-8 query, bad limit or scope, other sandbox"
+for q in '' 'q=' 'q=%20-%20' "q=$(printf 'a%.0s' $(seq 1 1025))" 'q=%ff%fe' 'q=x&limit=0' \
+    'q=x&limit=101' 'q=x&limit=ten' 'q=x&scope=nowhere' 'q=x&colour=blue' 'q=x&q=y'; do
+    treq "$AGENT" GET "/v1/sandboxes/team-a/search?$q"
+    expect_status 400
+done
+treq "$AGENT" GET '/v1/sandboxes/other/search?q=x'
+expect_status 403
+req GET '/v1/sandboxes/team-a/search?q=x'
+expect_status 401
+
+t "the prompt route counts runs; with fetches recorded it gives the expected figures"
+treq "$AGENT" GET /v1/sandboxes/team-b/prompt
+expect_status 200
+[ -z "$(header X-Agentkv-Runs)" ] || fail "expected figures before any run was recorded"
+pass
+for i in 1 2 3; do treq "$AGENT" GET /v1/sandboxes/team-b/prompt; done
+printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}' \
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_instruction","arguments":{"name":"research"}}}' \
+    '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_instruction","arguments":{"name":"research"}}}' |
+    "$AGENTKV" --dir "$STORE" --sandbox team-b mcp >"$TMP/mcp.out" 2>/dev/null || fail "agentkv mcp failed"
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=0.1&cache_write_premium=0.25'
+expect_status 200
+expect_header X-Agentkv-Runs 4
+expect_header X-Agentkv-Fetches 2
+expect_header_match X-Agentkv-Expected-Tokens '^[0-9]+\.[0-9]$'
+expect_header_match X-Agentkv-Expected-Cost-Percent '^[0-9]+\.[0-9]$'
+akv --sandbox team-b prompt build --report --runs 4 --cached-input-ratio 0.1 --cache-write-premium 0.25 --json
+exp=$("$PY" -c 'import json,sys; print("%.1f" % json.loads(open(sys.argv[1]).read())["expected_tokens"])' "$ERR")
+expect_header X-Agentkv-Expected-Tokens "$exp"
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=lots'
 expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cached_input_ratio=2'
+expect_status 400
+treq "$AGENT" GET '/v1/sandboxes/team-b/prompt?cache_write_premium=0.2'
+expect_status 400
+
+t "prompt errors"
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?mode=everything'
 expect_status 400
 treq "$AGENT" GET '/v1/sandboxes/team-a/prompt?inline=nope'

@@ -17,10 +17,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 export const AGENTKV = process.env.AGENTKV;
 if (!AGENTKV) throw new Error('AGENTKV must name the agentkv binary');
 
-// The tools of SPEC.md §7 and the memory tool of §9, in the order
+// The tools of SPEC.md §7 (with search_instructions, docs/prompts.md) and
+// the memory tool of §9, in the order
 // tools/list must give them.
 export const SPEC_TOOLS = [
-  'get_instruction', 'list_instructions', 'put_instruction',
+  'get_instruction', 'list_instructions', 'search_instructions', 'put_instruction',
   'put_artifact', 'get_artifact', 'list_artifacts', 'delete_artifact',
   'put_project_summary', 'get_project_summary',
   'kv_put', 'kv_get', 'kv_delete', 'kv_list',

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { rawServer, tempDir } from './lib.mjs';
+import { SPEC_TOOLS, rawServer, tempDir } from './lib.mjs';
 
 const INIT = (version, id = 1) => ({
   jsonrpc: '2.0', id, method: 'initialize',
@@ -57,7 +57,7 @@ test('before initialize: ping is served, other requests are refused', async (t) 
   srv.send(INIT('2025-06-18', 2));
   assert.equal((await srv.next()).result.protocolVersion, '2025-06-18');
   srv.send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
-  assert.equal((await srv.next()).result.tools.length, 16);
+  assert.equal((await srv.next()).result.tools.length, SPEC_TOOLS.length);
   // A second initialize is refused.
   srv.send(INIT('2025-06-18', 4));
   expectError(await srv.next(), -32600, 4);
@@ -192,7 +192,7 @@ test('batches are served under 2025-03-26 only', async (t) => {
   assert.equal(r.length, 4);
   assert.deepEqual(r[0], { jsonrpc: '2.0', id: 'p', result: {} });
   assert.equal(r[1].id, 'l');
-  assert.equal(r[1].result.tools.length, 16);
+  assert.equal(r[1].result.tools.length, SPEC_TOOLS.length);
   expectError(r[2], -32601, 'u');
   expectError(r[3], -32600, null);
   // Only notifications: no answer.

@@ -24,7 +24,7 @@ test('negotiates every protocol version the SDK client supports', async (t) => {
     const { client, negotiated } = await connectStdio({ store: d.store, version });
     assert.equal(negotiated(), version, `offered ${version}`);
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 16);
+    assert.equal(tools.length, SPEC_TOOLS.length);
     const r = await client.callTool({ name: 'cache_stats', arguments: {} });
     assert.ok(!r.isError, text(r));
     console.log(`stdio: client offered ${version}, negotiated ${negotiated()}`);
@@ -62,7 +62,7 @@ test('tools/list: the tools of SPEC.md §7 and §9 in a fixed order, valid schem
       assert.equal(typeof tool.annotations[hint], 'boolean', `${tool.name} ${hint}`);
     }
     if (tool.name.startsWith('get_') || tool.name.startsWith('list_') ||
-        ['kv_get', 'kv_list', 'cache_stats'].includes(tool.name)) {
+        ['kv_get', 'kv_list', 'cache_stats', 'search_instructions'].includes(tool.name)) {
       assert.equal(tool.annotations.readOnlyHint, true, tool.name);
     } else {
       assert.equal(tool.annotations.readOnlyHint, false, tool.name);

@@ -192,6 +192,18 @@ export function defineToolSuite({ open, agent = false, modern = false }) {
     assert.ok(cat.items[1].tokens > 3);
     r = await client.callTool({ name: 'get_instruction', arguments: { name: 'review' } });
     assert.equal(text(r), '# Review\nRead the diff twice.\n');
+    // search_instructions ranks them, as `agentkv search --json` does.
+    r = await client.callTool({ name: 'search_instructions', arguments: { query: 'diff review' } });
+    assert.ok(!r.isError, text(r));
+    assert.deepEqual(json(r).items.map((x) => [x.name, x.origin]), [['review', SB]]);
+    assert.equal(text(r), akvOk(d.store, ['--sandbox', SB, 'search', 'diff review', '--json']).text.trimEnd());
+    r = await client.callTool({ name: 'search_instructions', arguments: { query: 'slides', limit: 1 } });
+    assert.deepEqual(json(r).items.map((x) => x.name), ['presentation']);
+    for (const bad of [{ query: '' }, { query: '- -' }, { query: 'x'.repeat(1025) }, { query: 'x', limit: 0 }, { query: 'x', limit: 101 }]) {
+      r = await client.callTool({ name: 'search_instructions', arguments: bad });
+      assert.equal(r.isError, true, JSON.stringify(bad));
+      assert.match(text(r), /^invalid_argument: /);
+    }
     r = await client.callTool({ name: 'get_instruction', arguments: { name: 'nope' } });
     assert.equal(r.isError, true);
     assert.match(text(r), /^not_found: /);
@@ -295,9 +307,10 @@ export function defineToolSuite({ open, agent = false, modern = false }) {
     // The same bytes as `agentkv prompt build --mode reference`.
     const cli = akvOk(d.store, ['--sandbox', SB, 'prompt', 'build', '--mode', 'reference']).text;
     assert.equal(body, cli);
-    // A budget too small for the catalog is the caller's error.
-    await assert.rejects(client.getPrompt({ name: 'system_prompt', arguments: { budget: '5' } }),
-      (e) => e.code === -32602 && /invalid_argument/.test(e.message));
+    // Any positive budget fits: at 5 tokens, a prefix of the closing note.
+    const tiny = await client.getPrompt({ name: 'system_prompt', arguments: { budget: '5' } });
+    assert.match(tiny.messages[0].content.text, /^\(Budget/);
+    assert.doesNotMatch(tiny.messages[0].content.text, /get_instruction/);
     await assert.rejects(client.getPrompt({ name: 'system_prompt', arguments: { budget: 'lots' } }),
       (e) => e.code === -32602);
     const big = await client.getPrompt({ name: 'system_prompt', arguments: { budget: '100000' } });
