@@ -11,7 +11,13 @@
  *   sha256    SHA-256 of a 1 KiB buffer alone (akv_sha256): the cost every
  *             verified read pays, hence agentkv's ceiling on this CPU.
  *
- * Usage: bench_get [DIR] [KEYS] [SECONDS]. Prints rates and ratios.
+ *   floor     mdb_txn_renew + mdb_get + SHA-256 of the value + reset: the
+ *             least any verified read must do, measured in the same run.
+ *
+ * Usage: bench_get [DIR] [KEYS] [SECONDS] [ROUNDS]. Each round runs every
+ * loop for SECONDS (default 1) in a fixed order; prints the median, minimum
+ * and maximum of ROUNDS (default 5) rounds, the per-round ratios' medians,
+ * and the load average before and after.
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -24,6 +30,8 @@
 #include "internal.h"
 
 #define VALUE_SIZE 1024
+#define MAX_ROUNDS 99
+#define CHUNK 1024 /* reads between two looks at the clock */
 
 static double now_s(void)
 {
@@ -37,6 +45,33 @@ static void die(const char *what, int rc)
     fprintf(stderr, "bench_get: %s: %d %s\n", what, rc,
             rc < 0 ? akv_last_error()->message : mdb_strerror(rc));
     exit(1);
+}
+
+/* The 1-minute load average, or -1 where /proc is missing. */
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v (so v[0] is the minimum and v[n-1] the maximum) and returns its
+ * median. */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* xorshift: a cheap pseudo-random key order that defeats prefetching. */
@@ -53,7 +88,16 @@ int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp/agentkv-bench";
     unsigned nkeys = argc > 2 ? (unsigned)atoi(argv[2]) : 10000;
-    double secs = argc > 3 ? atof(argv[3]) : 2.0;
+    double secs = argc > 3 ? atof(argv[3]) : 1.0;
+    int rounds = argc > 4 ? atoi(argv[4]) : 5;
+    /* BENCH_OPS=N: a fixed number of reads per loop instead of a time, for
+     * instruction counts under valgrind --tool=callgrind. */
+    const char *ops_env = getenv("BENCH_OPS");
+    uint64_t ops = ops_env ? strtoull(ops_env, NULL, 10) : 0;
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "bench_get: ROUNDS must be 1..%d\n", MAX_ROUNDS);
+        return 2;
+    }
     char path[4096], cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s/akv' '%s/raw'", dir,
              dir, dir);
@@ -149,86 +193,116 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nkeys; i++)
         klen[i] = (size_t)snprintf(keys[i], 16, "k/%u", i);
 
+    /* The rounds: each runs every loop once, in the same order, so that a
+     * change of machine load between rounds affects all loops alike. */
+    enum { L_AKV, L_FLOOR, L_RAW, L_TXN, L_SHA, NLOOPS };
+    static const char *const names[NLOOPS] = {
+        [L_AKV] = "agentkv akv_get (SHA-256 verified)",
+        [L_FLOOR] = "floor: renew + mdb_get + SHA-256 + reset",
+        [L_RAW] = "lmdb mdb_get (txn renew/reset per read)",
+        [L_TXN] = "lmdb mdb_get (one long read txn)",
+        [L_SHA] = "sha256 of 1 KiB alone",
+    };
+    double rate[MAX_ROUNDS][NLOOPS];
     uint64_t sink = 0;
-    /* agentkv */
-    uint64_t n_akv = 0;
-    double t0 = now_s(), t1;
-    do {
-        for (int j = 0; j < 4096; j++) {
-            unsigned i = next_key(nkeys);
-            akv_value *v;
-            if ((rc = akv_get(store, "bench", AKV_SCOPE_TASK, keys[i], klen[i],
-                              &v)) != AKV_OK)
-                die("akv_get", rc);
-            size_t len;
-            const unsigned char *d = akv_value_data(v, &len);
-            sink += d[len - 1];
-            akv_value_release(v);
-        }
-        n_akv += 4096;
-    } while ((t1 = now_s()) - t0 < secs);
-    double r_akv = n_akv / (t1 - t0);
-
-    /* raw LMDB, one snapshot per read */
+    double load0 = loadavg();
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     mdb_txn_reset(txn);
-    uint64_t n_raw = 0;
-    t0 = now_s();
-    do {
-        for (int j = 0; j < 4096; j++) {
-            unsigned i = next_key(nkeys);
-            MDB_val k = {klen[i], keys[i]}, v;
-            mdb_txn_renew(txn);
-            if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
-                die("mdb_get", rc);
-            sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
-            mdb_txn_reset(txn);
+    for (int r = 0; r < rounds; r++) {
+        for (int l = 0; l < NLOOPS; l++) {
+            uint64_t n = 0;
+            double t0 = now_s(), t1;
+            unsigned char digest[32];
+            if (l == L_TXN)
+                mdb_txn_renew(txn);
+            do {
+                for (int j = 0; j < CHUNK; j++) {
+                    unsigned i = next_key(nkeys);
+                    MDB_val k = {klen[i], keys[i]}, v;
+                    switch (l) {
+                    case L_AKV: {
+                        akv_value *av;
+                        if ((rc = akv_get(store, "bench", AKV_SCOPE_TASK,
+                                          keys[i], klen[i], &av)) != AKV_OK)
+                            die("akv_get", rc);
+                        size_t len;
+                        const unsigned char *d = akv_value_data(av, &len);
+                        sink += d[len - 1];
+                        akv_value_release(av);
+                        break;
+                    }
+                    case L_FLOOR:
+                        mdb_txn_renew(txn);
+                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
+                            die("mdb_get", rc);
+                        akv_sha256(v.mv_data, v.mv_size, digest);
+                        sink += digest[0];
+                        mdb_txn_reset(txn);
+                        break;
+                    case L_RAW:
+                        mdb_txn_renew(txn);
+                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
+                            die("mdb_get", rc);
+                        sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
+                        mdb_txn_reset(txn);
+                        break;
+                    case L_TXN:
+                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
+                            die("mdb_get", rc);
+                        sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
+                        break;
+                    case L_SHA:
+                        value[0] = (unsigned char)j;
+                        akv_sha256(value, VALUE_SIZE, digest);
+                        sink += digest[0];
+                        break;
+                    }
+                }
+                n += CHUNK;
+            } while (ops ? n < ops : (t1 = now_s()) - t0 < secs);
+            if (ops)
+                t1 = now_s();
+            if (l == L_TXN)
+                mdb_txn_reset(txn);
+            rate[r][l] = n / (t1 - t0);
         }
-        n_raw += 4096;
-    } while ((t1 = now_s()) - t0 < secs);
-    double r_raw = n_raw / (t1 - t0);
-
-    /* raw LMDB, one long transaction */
-    mdb_txn_renew(txn);
-    uint64_t n_txn = 0;
-    t0 = now_s();
-    do {
-        for (int j = 0; j < 4096; j++) {
-            unsigned i = next_key(nkeys);
-            MDB_val k = {klen[i], keys[i]}, v;
-            if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
-                die("mdb_get", rc);
-            sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
-        }
-        n_txn += 4096;
-    } while ((t1 = now_s()) - t0 < secs);
-    double r_txn = n_txn / (t1 - t0);
+    }
     mdb_txn_abort(txn);
+    double load1 = loadavg();
 
-    /* SHA-256 alone */
-    uint64_t n_sha = 0;
-    unsigned char digest[32];
-    t0 = now_s();
-    do {
-        for (int j = 0; j < 4096; j++) {
-            value[0] = (unsigned char)j;
-            akv_sha256(value, VALUE_SIZE, digest);
-            sink += digest[0];
-        }
-        n_sha += 4096;
-    } while ((t1 = now_s()) - t0 < secs);
-    double r_sha = n_sha / (t1 - t0);
-
-    printf("keys %u, value %d bytes, %.1f s per run, single thread\n", nkeys,
-           VALUE_SIZE, secs);
-    printf("%-46s %12.0f ops/s\n", "agentkv akv_get (SHA-256 verified)", r_akv);
-    printf("%-46s %12.0f ops/s\n", "lmdb mdb_get (txn renew/reset per read)",
-           r_raw);
-    printf("%-46s %12.0f ops/s\n", "lmdb mdb_get (one long read txn)", r_txn);
-    printf("%-46s %12.0f ops/s\n", "sha256 of 1 KiB alone (ceiling)", r_sha);
-    printf("ratio agentkv / lmdb (snapshot per read): %.2f\n", r_akv / r_raw);
-    printf("ratio agentkv / lmdb (one long txn):      %.2f\n", r_akv / r_txn);
-    printf("ratio agentkv / sha256 alone:             %.2f\n", r_akv / r_sha);
+    printf("keys %u, value %d bytes, single thread, %d interleaved rounds of "
+           "%.1f s per loop; load average %.2f before, %.2f after\n",
+           nkeys, VALUE_SIZE, rounds, secs, load0, load1);
+    printf("%-44s %12s %12s %12s\n", "", "median/s", "min/s", "max/s");
+    double med[NLOOPS];
+    for (int l = 0; l < NLOOPS; l++) {
+        double col[MAX_ROUNDS];
+        for (int r = 0; r < rounds; r++)
+            col[r] = rate[r][l];
+        med[l] = median(col, rounds);
+        printf("%-44s %12.0f %12.0f %12.0f\n", names[l], med[l], col[0],
+               col[rounds - 1]);
+    }
+    /* Ratios per round, then their median: both sides of a ratio come from
+     * the same round. */
+    static const struct {
+        int num, den;
+        const char *what;
+    } ratios[] = {
+        {.num = L_FLOOR, .den = L_AKV,
+         .what = "akv_get time / floor time (target <= 1.25)"},
+        {.num = L_AKV, .den = L_RAW,
+         .what = "agentkv / lmdb (snapshot per read)"},
+        {.num = L_AKV, .den = L_SHA, .what = "agentkv / sha256 alone"},
+    };
+    for (size_t q = 0; q < sizeof ratios / sizeof ratios[0]; q++) {
+        double col[MAX_ROUNDS];
+        for (int r = 0; r < rounds; r++)
+            col[r] = rate[r][ratios[q].num] / rate[r][ratios[q].den];
+        double m = median(col, rounds);
+        printf("ratio %-48s %.2f (min %.2f, max %.2f)\n", ratios[q].what, m,
+               col[0], col[rounds - 1]);
+    }
     printf("(checksum %llu)\n", (unsigned long long)sink);
 
     free(keys);

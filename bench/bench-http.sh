@@ -5,7 +5,8 @@
 #   agentkv GET /v1/sandboxes/b/kv/task/k (bearer token, SHA-256 verified)
 #       vs redis-benchmark GET
 #   agentkv PUT of the same key (acknowledged = committed and fsync'ed)
-#       vs redis-benchmark SET with appendonly yes, appendfsync always
+#       vs redis-benchmark SET with appendonly yes, appendfsync always;
+#   the same with 100,000 distinct keys (redis-benchmark -r 100000)
 #   p99 latency of agentkv GET, and the server's RSS after the run.
 #
 # HTTP load comes from wrk (Lua scripts add the token and the PUT body),
@@ -13,9 +14,11 @@
 # each figure and the ratios agentkv/Redis.
 #
 # Usage: bench/bench-http.sh [AGENTKV_BINARY]
-#   BENCH_SECONDS=10   duration of each wrk run (redis-benchmark runs for
+#   BENCH_SECONDS=5    duration of each wrk run (redis-benchmark runs for
 #                      about as long: its request count is sized from a
 #                      short calibration)
+#   BENCH_ROUNDS=5     interleaved rounds; medians, min and max are printed
+#   BENCH_LOAD=1       a CPU-bound job on every core during the runs
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 set -euo pipefail
@@ -24,7 +27,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_NAME=bench-http
 . "$ROOT/bench/lib.sh"
 AGENTKV=${1:-${AGENTKV:-$ROOT/build/agentkv}}
-SECONDS_RUN=${BENCH_SECONDS:-10}
+SECONDS_RUN=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-5}
 CONNS=${BENCH_CONNS:-50}
 ACCESS=${BENCH_ACCESS_LOG:-file}
 
@@ -79,32 +83,77 @@ wrk_scripts
 
 # ---- runs --------------------------------------------------------------------
 
-echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run"
-echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1)), redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (appendfsync always)"
-echo "bench-http: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# BENCH_LOAD=1: a CPU-bound job on every core for the whole run (the "high
+# load" regime of docs/performance.md).
+BUSY=()
+if [ "${BENCH_LOAD:-0}" = 1 ]; then
+    for _ in $(seq 1 "$(nproc)"); do
+        bash -c 'while :; do :; done' &
+        BUSY+=($!)
+    done
+    trap 'kill "${BUSY[@]}" 2>/dev/null; cleanup' EXIT
+fi
 
-# Redis SET first: it also stores the 1 KiB value that GET then reads.
-read -r REDIS_SET REDIS_SET_P99 <<<"$(redis_run set)"
-read -r REDIS_GET REDIS_GET_P99 <<<"$(redis_run get)"
-read -r AKV_GET AKV_GET_P99 AKV_GET_BAD <<<"$(wrk_run "$TMP/get.lua" "$URL")"
-read -r AKV_PUT AKV_PUT_P99 AKV_PUT_BAD <<<"$(wrk_run "$TMP/put.lua" "$URL")"
+echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds${BUSY:+, a busy loop on each of $(nproc) cores}"
+echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1)), redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (appendfsync always)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench-http: load average before: $LOAD_BEFORE"
+
+# One line per round and program: "ROUND NAME RPS P99_MS". Each round runs
+# every program once, in the same order, so that a change of machine load
+# between rounds touches all of them.
+: >"$TMP/rounds"
+for r in $(seq 1 "$ROUNDS"); do
+    # Redis SET first: it also stores the 1 KiB value that GET then reads.
+    echo "$r redis_set $(redis_run set)" >>"$TMP/rounds"
+    echo "$r redis_set_distinct $(redis_run set -r 100000)" >>"$TMP/rounds"
+    echo "$r redis_get $(redis_run get)" >>"$TMP/rounds"
+    for run in get:get put:put put_distinct:put-distinct; do
+        read -r rps p99 bad <<<"$(wrk_run "$TMP/${run#*:}.lua" "$URL")"
+        [ "$bad" = 0 ] || { echo "bench-http: $bad non-2xx answers to agentkv ${run%%:*}" >&2; exit 1; }
+        echo "$r akv_${run%%:*} $rps $p99" >>"$TMP/rounds"
+    done
+    echo "bench-http: round $r of $ROUNDS done, load average $(cut -d' ' -f1 /proc/loadavg)" >&2
+done
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$AKV_PID/status")
 
-# The value is still there and intact after the PUT run.
+# The value is still there and intact after the PUT runs.
 code=$(curl -s -o "$TMP/back" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL$KEY_PATH")
 [ "$code" = 200 ] && cmp -s "$TMP/back" "$TMP/value" || { echo "bench-http: value check failed ($code)" >&2; exit 1; }
-[ "$AKV_GET_BAD" = 0 ] && [ "$AKV_PUT_BAD" = 0 ] || { echo "bench-http: non-2xx answers: GET $AKV_GET_BAD, PUT $AKV_PUT_BAD" >&2; exit 1; }
 
 echo
-printf '%-44s %10s req/s\n' "agentkv GET (token, SHA-256 verified)" "$AKV_GET"
-printf '%-44s %10s req/s\n' "redis GET" "$REDIS_GET"
-printf '%-44s %10s\n' "ratio GET agentkv/redis (target >= 1.0)" "$(ratio "$AKV_GET" "$REDIS_GET")"
-printf '%-44s %10s req/s\n' "agentkv PUT (durable)" "$AKV_PUT"
-printf '%-44s %10s req/s\n' "redis SET (appendfsync always)" "$REDIS_SET"
-printf '%-44s %10s\n' "ratio PUT agentkv/redis (target >= 1.0)" "$(ratio "$AKV_PUT" "$REDIS_SET")"
-printf '%-44s %10s ms\n' "agentkv GET p99 (target <= 2 ms)" "$AKV_GET_P99"
-printf '%-44s %10s ms\n' "redis GET p99 (same run, for comparison)" "$REDIS_GET_P99"
-printf '%-44s %10s ms\n' "agentkv PUT p99" "$AKV_PUT_P99"
-printf '%-44s %10s ms\n' "redis SET p99" "$REDIS_SET_P99"
-printf '%-44s %10s MiB\n' "agentkv server RSS after the run (<= 64)" "$(python3 -c "print('%.1f' % ($RSS_KB / 1024))")"
-echo "bench-http: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$TMP/rounds" "$RSS_KB" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+rps, p99 = {}, {}
+for r, name, a, b in rows:
+    rps.setdefault(name, {})[r] = float(a)
+    p99.setdefault(name, {})[r] = float(b)
+def line(what, col, unit):
+    v = sorted(col.values())
+    print("%-46s %10.0f %10.0f %10.0f %s" % (what, statistics.median(v), v[0], v[-1], unit)
+          if unit == "req/s" else
+          "%-46s %10.2f %10.2f %10.2f %s" % (what, statistics.median(v), v[0], v[-1], unit))
+print("%-46s %10s %10s %10s" % ("", "median", "min", "max"))
+for name, what in [("akv_get", "agentkv GET (token, SHA-256 verified)"),
+                   ("redis_get", "redis GET"),
+                   ("akv_put", "agentkv PUT, same key (durable)"),
+                   ("redis_set", "redis SET, same key (appendfsync always)"),
+                   ("akv_put_distinct", "agentkv PUT, 100,000 keys (durable)"),
+                   ("redis_set_distinct", "redis SET, 100,000 keys (appendfsync always)")]:
+    line(what, rps[name], "req/s")
+for name, what in [("akv_get", "agentkv GET p99"), ("redis_get", "redis GET p99"),
+                   ("akv_put", "agentkv PUT p99"), ("redis_set", "redis SET p99")]:
+    line(what, p99[name], "ms")
+print()
+print("%-46s %10s %10s %10s" % ("ratio (median of per-round ratios)", "median", "min", "max"))
+def ratio(what, a, b):
+    v = sorted(a[r] / b[r] for r in a)
+    print("%-46s %10.2f %10.2f %10.2f" % (what, statistics.median(v), v[0], v[-1]))
+ratio("GET agentkv/redis (target >= 1.5)", rps["akv_get"], rps["redis_get"])
+ratio("GET p99 agentkv/redis (target <= 1.5)", p99["akv_get"], p99["redis_get"])
+ratio("PUT same key agentkv/redis (target >= 1.0)", rps["akv_put"], rps["redis_set"])
+ratio("PUT 100,000 keys agentkv/redis (target >= 1.0)", rps["akv_put_distinct"], rps["redis_set_distinct"])
+print("%-46s %10.1f MiB (<= 64)" % ("agentkv server RSS after the runs", int(sys.argv[2]) / 1024))
+EOF
+echo "bench-http: load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -25,14 +25,16 @@ if err:
 EOF
 }
 
-# redis_run TEST → "RPS P99_MS": redis-benchmark with two threads, sized by
-# a short calibration to run about SECONDS_RUN seconds.
+# redis_run TEST [ARGS...] → "RPS P99_MS": redis-benchmark with two
+# threads (and ARGS, e.g. -r 100000 for distinct keys), sized by a short
+# calibration to run about SECONDS_RUN seconds.
 redis_run() {
-    local n
-    n=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n 20000 -d 1024 -t "$1" --csv 2>/dev/null |
+    local n t=$1
+    shift
+    n=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n 20000 -d 1024 -t "$t" "$@" --csv 2>/dev/null |
         python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(int(float(r[1][1]) * '"$SECONDS_RUN"'))')
     [ "$n" -ge 20000 ] || n=20000
-    redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$n" -d 1024 -t "$1" --csv 2>/dev/null |
+    redis-benchmark -p "$REDIS_PORT" -c "$CONNS" --threads 2 -n "$n" -d 1024 -t "$t" "$@" --csv 2>/dev/null |
         python3 -c '
 import csv, sys
 rows = list(csv.reader(sys.stdin))
@@ -52,6 +54,13 @@ wrk.method = "PUT"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.body = "$(cat "$TMP/value")"
+EOF
+    # Distinct keys: each PUT names one of 100,000 keys at random, as
+    # redis-benchmark -r 100000 does.
+    cat "$TMP/put.lua" - >"$TMP/put-distinct.lua" <<EOF
+request = function()
+  return wrk.format(nil, "${KEY_PATH%/*}/r" .. math.random(0, 99999))
+end
 EOF
 }
 

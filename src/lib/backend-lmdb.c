@@ -1120,32 +1120,39 @@ static void apply_group(lmdb_backend *lb, struct pending *batch)
     }
 }
 
-static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
-                    int *created)
+/*
+ * Queues the n writes of ps (in order, one after the other) for the group
+ * commit and returns when every one of them is done, each with its rc and
+ * err set.
+ *
+ * Invariants, under group_lock: at most one thread leads (leading); queue
+ * holds the writes not yet taken by a leader, in arrival order, and
+ * queue_tail points at the last next field (at queue when empty); a taken
+ * write is marked done exactly once, by the leader that took it, after its
+ * result is set. A thread whose writes are not all done either waits for
+ * the current leader or, when there is none, leads. Leaders take writes
+ * from the head of the queue, so when the last of ps is done all of ps
+ * are.
+ */
+static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    struct pending me = {.w = w, .out = out, .created = created};
-
-    /* Invariants, under group_lock: at most one thread leads (leading);
-     * queue holds the writes not yet taken by a leader, in arrival order,
-     * and queue_tail points at the last next field (at queue when empty);
-     * a taken write is marked done exactly once, by the leader that took
-     * it, after its result is set. A writer that is not done either waits
-     * for the current leader or, when there is none, leads. */
+    struct pending *last = &ps[n - 1];
     pthread_mutex_lock(&lb->group_lock);
-    *lb->queue_tail = &me;
-    lb->queue_tail = &me.next;
-    while (lb->leading && !me.done)
+    for (size_t i = 0; i < n; i++) {
+        *lb->queue_tail = &ps[i];
+        lb->queue_tail = &ps[i].next;
+    }
+    while (lb->leading && !last->done)
         pthread_cond_wait(&lb->group_done, &lb->group_lock);
-    while (!me.done) {
-        /* Lead: take up to GROUP_MAX queued writes. Ours is still queued
-         * (not done), so the batch is not empty; if more than GROUP_MAX
-         * came before it, the loop leads again for it. */
+    while (!last->done) {
+        /* Lead: take up to GROUP_MAX queued writes. Ours are still queued
+         * (not all done), so the batch is not empty; if more than
+         * GROUP_MAX came before them, the loop leads again. */
         assert(!lb->leading);
         assert(lb->queue != NULL);
         lb->leading = true;
         struct pending *batch = lb->queue, **cut = &lb->queue;
-        for (int n = 0; *cut && n < GROUP_MAX; n++) {
+        for (int k = 0; *cut && k < GROUP_MAX; k++) {
             assert(!(*cut)->done);
             cut = &(*cut)->next;
         }
@@ -1169,8 +1176,41 @@ static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
         pthread_cond_broadcast(&lb->group_done);
     }
     pthread_mutex_unlock(&lb->group_lock);
+}
+
+static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
+                    int *created)
+{
+    struct pending me = {.w = w, .out = out, .created = created};
+    group_commit((lmdb_backend *)be, &me, 1);
     akv_error_restore(&me.err);
     return me.rc;
+}
+
+/* The n writes join the group commit together: one thread queues them all
+ * and sleeps once, where n threads calling lmdb_put would each queue one
+ * and sleep (the server's PUTs of one event-loop turn, dispatch.c). */
+static void lmdb_put_many(akv_backend *be, size_t n, const akv_write *w,
+                          akv_rec *out, int *created, int *rcs,
+                          akv_error *errs)
+{
+    struct pending *ps = calloc(n, sizeof *ps);
+    if (ps == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = lmdb_put(be, &w[i], &out[i], &created[i]);
+            errs[i] = *akv_last_error();
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        ps[i] = (struct pending){.w = &w[i], .out = &out[i],
+                                 .created = &created[i]};
+    group_commit((lmdb_backend *)be, ps, n);
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = ps[i].rc;
+        errs[i] = ps[i].err;
+    }
+    free(ps);
 }
 
 /* Deletes one record inside txn. AKV_ENOTFOUND when there is none;
@@ -1625,6 +1665,7 @@ static const akv_backend_ops lmdb_ops = {
     .get = lmdb_get,
     .release = lmdb_release,
     .put = lmdb_put,
+    .put_many = lmdb_put_many,
     .del = lmdb_del,
     .touch = lmdb_touch,
     .scan = lmdb_scan,

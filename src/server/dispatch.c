@@ -1,10 +1,11 @@
 /*
  * dispatch.c — what happens to a request once its head (and body) are in:
  * its handler runs on the worker's loop, on a pool thread (anything that
- * commits or scans), or, for a read of one key or a small PUT on a remote
- * store, in the batch of the loop's turn (one akv_get_many and one
- * akv_put_many for all of them); then the
- * response goes back to the connection (http-conn.c) to be written.
+ * commits or scans), or, for a read of one key on a remote store or a
+ * small PUT, in the batch of the loop's turn (one akv_get_many and one
+ * akv_put_many for all of them; on a pool thread for the embedded store);
+ * then the response goes back to the connection (http-conn.c) to be
+ * written.
  *
  * A connection handed to a pool thread is BUSY: the pool thread owns its
  * request until it puts the connection on the worker's done list, and the
@@ -19,22 +20,29 @@
 #include "conn.h"
 #include "server.h"
 
-/* A pool thread runs the handler, then hands the connection back to its
- * worker, whose loop sends the response (conn_done_cb). */
+/* Hands connections whose responses are made back to their worker, whose
+ * loop sends the responses (conn_done_cb). list is linked through job_next
+ * and ends at *tail. */
+static void hand_back(struct worker *w, struct conn *list, struct conn **tail)
+{
+    pthread_mutex_lock(&w->done_lock);
+    int first = w->done == NULL;
+    *tail = w->done;
+    w->done = list;
+    pthread_mutex_unlock(&w->done_lock);
+    /* One wake-up per batch: while the list is non-empty the worker has
+     * been woken already and will take these connections with the rest. */
+    if (first)
+        event_active(w->ev_done, EV_READ, 0);
+}
+
+/* A pool thread runs the handler, then hands the connection back. */
 static void run_job(void *arg)
 {
     struct conn *c = arg;
-    struct worker *w = c->w;
     c->req.route->handler(&c->req);
-    pthread_mutex_lock(&w->done_lock);
-    int first = w->done == NULL;
-    c->job_next = w->done;
-    w->done = c;
-    pthread_mutex_unlock(&w->done_lock);
-    /* One wake-up per batch: while the list is non-empty the worker has
-     * been woken already and will take this connection with the rest. */
-    if (first)
-        event_active(w->ev_done, EV_READ, 0);
+    c->job_next = NULL;
+    hand_back(c->w, c, &c->job_next);
 }
 
 int conn_dispatch(struct conn *c)
@@ -81,20 +89,20 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* The reads and the small writes of one loop turn, in one akv_get_many
+/*
+ * The reads and the small writes of one loop turn, in one akv_get_many
  * and one akv_put_many: on a remote store a single round trip for all
- * reads and one for all writes (per node), instead of one each. Each
- * read's handler then runs with its read's outcome (http_req.fetched),
- * each write's response is made from its outcome, and the responses go out
- * in arrival order. Writes are independent: each is atomic on its own. */
-void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
+ * reads and one for all writes (per node), instead of one each; on the
+ * embedded store one trip through the group commit for all writes (and
+ * one pool job instead of one per write). Each read's handler then runs
+ * with its read's outcome (http_req.fetched), each write's response is
+ * made from its outcome, and the responses go out in arrival order.
+ * Writes are independent: each is atomic on its own. Runs on the worker's
+ * loop (on_pool false: it sends the responses) or on a pool thread (it
+ * hands the connections back).
+ */
+static void batch_run(struct worker *w, struct conn *list, bool on_pool)
 {
-    (void)fd;
-    (void)what;
-    struct worker *w = arg;
-    struct conn *list = w->batch;
-    w->batch = NULL;
-    w->batch_tail = &w->batch;
     size_t n = 0, ngets = 0, nputs = 0;
     for (struct conn *c = list; c; c = c->job_next)
         n++;
@@ -132,11 +140,10 @@ void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
         akv_put_many(w->srv->store, p, nputs);
     }
     /* Without memory for the batch each handler runs on its own. */
-    for (i = 0; list; i++) {
-        struct conn *c = list;
+    struct conn *c = list, *last = NULL;
+    for (i = 0; c; i++) {
+        struct conn *next = c->job_next;
         struct http_req *r = &c->req;
-        list = c->job_next;
-        c->job_next = NULL;
         if (!batch) {
             r->route->handler(r);
         } else if (r->route->handler == http_kv_put) {
@@ -152,11 +159,67 @@ void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
             if (x->value) /* the handler refused before using it */
                 akv_value_release(x->value);
         }
-        if (conn_send_response(c) == 0)
-            conn_process(c);
+        if (!on_pool) {
+            c->job_next = NULL;
+            if (conn_send_response(c) == 0)
+                conn_process(c);
+        }
+        last = c;
+        c = next;
     }
+    if (on_pool && last)
+        hand_back(w, list, &last->job_next);
     free(q);
     free(p);
     free(pa);
     free(at);
+}
+
+/* A loop turn's batch that must not run on the loop: writes to the
+ * embedded store wait for the commit's fsync. */
+struct batch_job {
+    struct pool_job job;
+    struct worker *w;
+    struct conn *list;
+};
+
+static void run_batch_job(void *arg)
+{
+    struct batch_job *b = arg;
+    batch_run(b->w, b->list, true);
+    free(b);
+}
+
+void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    struct conn *list = w->batch;
+    w->batch = NULL;
+    w->batch_tail = &w->batch;
+    if (list == NULL)
+        return;
+    if (akv_store_is_remote(w->srv->store)) {
+        /* A loop waits one round trip per turn (size_threads). */
+        batch_run(w, list, false);
+        return;
+    }
+    struct batch_job *b = malloc(sizeof *b);
+    if (b == NULL) {
+        /* Without memory for the job, each request is a job of its own. */
+        while (list) {
+            struct conn *c = list;
+            list = c->job_next;
+            c->job_next = NULL;
+            c->job.run = run_job;
+            c->job.arg = c;
+            pool_submit(&w->srv->pool, &c->job);
+        }
+        return;
+    }
+    *b = (struct batch_job){.job = {.run = run_batch_job, .arg = b},
+                            .w = w,
+                            .list = list};
+    pool_submit(&w->srv->pool, &b->job);
 }

@@ -435,9 +435,9 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
         akv_store_is_remote(srv->store))
         r->batched = 1;
     /* The same for the writes of a value known to be small: one pipelined
-     * round trip for the turn's PUTs instead of one each on the pool. */
-    if (found->handler == http_kv_put && akv_store_is_remote(srv->store) &&
-        h->content_length >= 0 &&
+     * round trip for the turn's PUTs (remote), or one pool job and one
+     * trip through the group commit (embedded), instead of one each. */
+    if (found->handler == http_kv_put && h->content_length >= 0 &&
         h->content_length <= SERVER_BATCH_PUT_MAX) {
         r->blocking = 0;
         r->batched = 1;

@@ -9,13 +9,16 @@
  *     belongs to the worker that accepted it and is touched only by that
  *     worker's thread, except while it is "busy": then exactly one pool
  *     thread owns its request (struct http_req) until it hands it back
- *     through the worker's done list. The worker neither reads nor writes
- *     the connection in between.
+ *     through the worker's done list (alone, or with the other requests of
+ *     its loop turn's batch, dispatch.c). The worker neither reads nor
+ *     writes the connection in between.
  *   - Handlers run either on the worker thread (fast, non-blocking reads:
  *     GET of one key, /healthz) or on a pool thread (anything that commits
  *     or scans: PUT, DELETE, list, stats, prune, /metrics, /readyz). The
- *     pool lets many writes wait on the store at once, so that the library's
- *     group commit can put them in one transaction and one fsync.
+ *     small PUTs of one loop turn go to the pool as one job and one
+ *     akv_put_many; the pool lets the jobs of several workers (and the
+ *     other writes) wait on the store at once, so that the library's group
+ *     commit puts them in one transaction and one fsync.
  *   - Handlers touch only their struct http_req, the store, and the
  *     thread-safe counters of metrics.c. Per-worker counters are updated by
  *     the worker thread when the response is sent.

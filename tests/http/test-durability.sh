@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test-durability.sh — a PUT is answered only after its bytes are on disk:
+# the server runs under strace, and for every acknowledged PUT the trace
+# must show, in this order, the write of a page holding the PUT's value to
+# data.mdb, an fdatasync of data.mdb, the write of the meta page through
+# LMDB's O_DSYNC descriptor (the commit point), and only then the start of
+# the response. Puts sent one at a time and puts sent together (which the
+# server gathers into one group commit) are both checked. The crash tests
+# (cli-crash) kill the process; this one checks the order of the system
+# calls that makes an acknowledged write survive power loss too.
+. "$(dirname "$0")/lib.sh"
+
+command -v strace >/dev/null || fail "strace is needed (make deps)"
+
+t "the store and its admin token exist"
+start_server --access-log off
+stop_server
+pass
+
+t "the server runs under strace"
+TRACE="$TMP/trace"
+: >"$SERVER_LOG"
+# -qq: no attach/exit lines; -s: whole pages, so a value is seen in them.
+strace -f -qq -s 16384 -o "$TRACE" \
+    -e trace=openat,write,writev,pwrite64,pwritev,pwritev2,sendmsg,sendto,fdatasync,fsync \
+    -e signal=none \
+    "$AGENTKV" --dir "$STORE" serve --listen 127.0.0.1:0 --no-seed \
+    --access-log off </dev/null >>"$TMP/server.out" 2>>"$SERVER_LOG" &
+SERVER_PID=$!
+for _ in $(seq 1 400); do
+    grep -q "listening on http" "$SERVER_LOG" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { SERVER_PID=""; fail "the server exited at start-up"; }
+    sleep 0.05
+done
+URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$SERVER_LOG" | head -n 1)
+[ -n "$URL" ] || fail "the server did not report its address"
+pass
+
+put() { # I: PUT key k-I with a value only this PUT has
+    curl -s -o "$TMP/put-$1" -w '%{http_code}' -X PUT \
+        -H "Authorization: Bearer $ADMIN" \
+        --data-binary "durable-value-$1-$RANDOM$RANDOM" \
+        "$URL/v1/sandboxes/dur/kv/task/k-$1" >"$TMP/code-$1"
+}
+
+t "puts one at a time, then 24 at once, are all acknowledged"
+for i in 1 2 3; do put "$i"; done
+pids=()
+for i in $(seq 10 33); do put "$i" & pids+=($!); done
+wait "${pids[@]}"
+for i in 1 2 3 $(seq 10 33); do
+    [ "$(cat "$TMP/code-$i")" = 201 ] || fail "PUT k-$i answered $(cat "$TMP/code-$i")"
+done
+pass
+
+t "the server stops and the trace is complete"
+# SIGTERM to the server itself (strace would detach from it on its own
+# SIGTERM); strace exits with the server's status when it is gone.
+serve_pid=$(pgrep -P "$SERVER_PID" -f ' serve ') || fail "no server under strace"
+kill -TERM "$serve_pid"
+wait "$SERVER_PID" || fail "the server (under strace) exited with $?"
+SERVER_PID=""
+pass
+
+t "every acknowledged PUT was written, synced and committed before its answer"
+"$PY" - "$TRACE" "$STORE/data.mdb" 1 2 3 $(seq 10 33) <<'EOF' || fail "order of system calls (above)"
+import re, sys
+
+trace, data_path, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
+line_re = re.compile(r'^(\d+) +(.*)$')
+call_re = re.compile(r'^(\w+)\((\d+)?')
+resumed_re = re.compile(r'^<\.\.\. (\w+) resumed>')
+
+data_fd = meta_fd = None
+pending = {}          # pid -> (name, text) of an unfinished call
+events = []           # (kind, fd, text) in the order strace saw them end
+starts = []           # (position, text) of response writes, at their start
+for raw in open(trace, encoding='utf-8', errors='replace'):
+    m = line_re.match(raw.rstrip('\n'))
+    if not m:
+        continue
+    pid, rest = m.group(1), m.group(2)
+    r = resumed_re.match(rest)
+    if r:
+        name, text = pending.pop(pid, (r.group(1), ''))
+        text += rest
+    else:
+        c = call_re.match(rest)
+        if not c:
+            continue
+        name, text = c.group(1), rest
+        if name in ('write', 'writev', 'sendmsg', 'sendto') and 'HTTP/1.1 2' in rest:
+            starts.append((len(events), rest))
+        if rest.endswith('<unfinished ...>'):
+            pending[pid] = (name, rest)
+            continue
+    if name == 'openat' and '"%s"' % data_path in text:
+        fd = int(text.rsplit('=', 1)[1].split()[0])
+        if 'O_DSYNC' in text or 'O_SYNC' in text:
+            meta_fd = fd
+        else:
+            data_fd = fd
+        continue
+    c = call_re.match(text)
+    fd = int(c.group(2)) if c and c.group(2) else None
+    events.append((name, fd, text))
+
+if data_fd is None or meta_fd is None:
+    sys.exit('data.mdb was not opened twice (data and O_DSYNC meta): '
+             'data %s, meta %s' % (data_fd, meta_fd))
+bad = 0
+for i in ids:
+    # strace shows the JSON of a response with its quotes escaped.
+    marker, key = 'durable-value-%s-' % i, r'\"key\":\"k-%s\"' % i
+    answer = [pos for pos, text in starts if key in text]
+    if len(answer) != 1:
+        print('k-%s: %d responses found' % (i, len(answer)))
+        bad += 1
+        continue
+    end = answer[0]
+    step, why = 0, 'no write of its value to data.mdb'
+    for name, fd, text in events[:end]:
+        if step == 0 and fd == data_fd and name.startswith(('write', 'pwrite')) and marker in text:
+            step, why = 1, 'no fdatasync of data.mdb after the write of its value'
+        elif step == 1 and fd == data_fd and name in ('fdatasync', 'fsync'):
+            step, why = 2, 'no meta page written through O_DSYNC after the sync'
+        elif step == 2 and fd == meta_fd and name.startswith('pwrite'):
+            step = 3  # committed: later copies of its page do not matter
+            break
+    if step != 3:
+        print('k-%s: answered with %s' % (i, why))
+        bad += 1
+print('%d acknowledged PUTs checked, %d out of order' % (len(ids), bad))
+sys.exit(1 if bad else 0)
+EOF
+pass
+
+finish
