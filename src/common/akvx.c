@@ -356,3 +356,19 @@ const char *akvx_guess_type(const char *path)
             return types[i].type;
     return NULL;
 }
+
+bool akvx_list_next(const char **p, const char **item, size_t *len)
+{
+    if (*p == NULL || **p == '\0')
+        return false;
+    const char *comma = strchr(*p, ',');
+    const char *s = *p, *e = comma ? comma : *p + strlen(*p);
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *item = s;
+    *len = (size_t)(e - s);
+    *p = comma ? comma + 1 : NULL;
+    return true;
+}

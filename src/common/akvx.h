@@ -93,4 +93,10 @@ int akvx_replace_file(const char *path, const void *data, size_t len,
  * <0, 0 or >0 as memcmp. */
 int akvx_keycmp(const char *a, size_t alen, const char *b, size_t blen);
 
+/* Walks a comma-separated list ("a, b,c", as --inline and --keep take
+ * it): the next item after *p, blanks and tabs trimmed, in *item and *len
+ * (0 for an empty one), and *p moved past it. false at the end of the
+ * list, which a trailing comma ends too (also when *p is NULL). */
+bool akvx_list_next(const char **p, const char **item, size_t *len);
+
 #endif

@@ -339,28 +339,20 @@ static int restrict_sets(struct build *b, const char *names)
     bool *keep = calloc(b->nsets + 1, sizeof *keep);
     if (keep == NULL)
         return akv_fail(AKV_ENOMEM, "out of memory");
-    for (const char *p = names; p && *p;) {
-        const char *comma = strchr(p, ',');
-        const char *e = comma ? comma : p + strlen(p);
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *t = e;
-        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if (t > s) {
-            int i = find_set(b, s, (size_t)(t - s));
-            if (i < 0) {
-                free(keep);
-                return akv_fail(AKV_ENOTFOUND,
-                                "set '%s' (of the manifest or --only) is not "
-                                "an instruction set of sandbox %s",
-                                akv_quote(shown, s, (size_t)(t - s)),
-                                b->sandbox);
-            }
-            keep[i] = true;
+    const char *s;
+    size_t len;
+    for (const char *p = names; akvx_list_next(&p, &s, &len);) {
+        if (len == 0)
+            continue;
+        int i = find_set(b, s, len);
+        if (i < 0) {
+            free(keep);
+            return akv_fail(AKV_ENOTFOUND,
+                            "set '%s' (of the manifest or --only) is not an "
+                            "instruction set of sandbox %s",
+                            akv_quote(shown, s, len), b->sandbox);
         }
-        p = comma ? comma + 1 : NULL;
+        keep[i] = true;
     }
     size_t k = 0;
     for (size_t i = 0; i < b->nsets; i++)
@@ -375,27 +367,18 @@ static int restrict_sets(struct build *b, const char *names)
 static int pick_inline(struct build *b, const char *names)
 {
     char shown[AKV_QUOTE_BUF];
-    const char *p = names;
-    while (p && *p) {
-        const char *comma = strchr(p, ',');
-        const char *e = comma ? comma : p + strlen(p);
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *t = e;
-        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if (t > s) {
-            int i = find_set(b, s, (size_t)(t - s));
-            if (i < 0)
-                return akv_fail(AKV_ENOTFOUND,
-                                "inline set '%s' is not an instruction set "
-                                "of sandbox %s",
-                                akv_quote(shown, s, (size_t)(t - s)),
-                                b->sandbox);
-            b->sets[i].inlined = true;
-        }
-        p = comma ? comma + 1 : NULL;
+    const char *s;
+    size_t len;
+    for (const char *p = names; akvx_list_next(&p, &s, &len);) {
+        if (len == 0)
+            continue;
+        int i = find_set(b, s, len);
+        if (i < 0)
+            return akv_fail(AKV_ENOTFOUND,
+                            "inline set '%s' is not an instruction set of "
+                            "sandbox %s",
+                            akv_quote(shown, s, len), b->sandbox);
+        b->sets[i].inlined = true;
     }
     return AKV_OK;
 }

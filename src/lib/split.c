@@ -1481,30 +1481,23 @@ static bool keep_matches(const char *item, size_t len, const struct sec *s)
 static int apply_keep(akv_split *sp, const char *keep, const char *source)
 {
     char shown[AKV_QUOTE_BUF];
-    for (const char *p = keep; p && *p;) {
-        const char *comma = strchr(p, ',');
-        const char *e = comma ? comma : p + strlen(p);
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *t = e;
-        while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if (t > s) {
-            bool any = false;
-            for (size_t i = 0; i < sp->n; i++)
-                if (keep_matches(s, (size_t)(t - s), &sp->secs[i])) {
-                    sp->secs[i].pub.kept = 1;
-                    any = true;
-                }
-            if (!any)
-                return akv_fail(AKV_EINVAL,
-                                "%s: --keep '%s' matches no section (by "
-                                "title, number or tag) of the %s form",
-                                source, akv_quote(shown, s, (size_t)(t - s)),
-                                akv_split_form_name(sp->form));
-        }
-        p = comma ? comma + 1 : NULL;
+    const char *s;
+    size_t len;
+    for (const char *p = keep; akvx_list_next(&p, &s, &len);) {
+        if (len == 0)
+            continue;
+        bool any = false;
+        for (size_t i = 0; i < sp->n; i++)
+            if (keep_matches(s, len, &sp->secs[i])) {
+                sp->secs[i].pub.kept = 1;
+                any = true;
+            }
+        if (!any)
+            return akv_fail(AKV_EINVAL,
+                            "%s: --keep '%s' matches no section (by title, "
+                            "number or tag) of the %s form",
+                            source, akv_quote(shown, s, len),
+                            akv_split_form_name(sp->form));
     }
     return AKV_OK;
 }

@@ -309,6 +309,43 @@ static void test_replace_file(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Comma lists: items trimmed of blanks and tabs, empty items kept (as
+ * length 0), the end reported once the last item is taken. */
+static void test_list_next(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *want; /* the items joined with '|' */
+    } cases[] = {
+        {.in = "a,b", .want = "a|b"},
+        {.in = " a ,\tb\t, c d ", .want = "a|b|c d"},
+        {.in = "a,,b,", .want = "a||b"}, /* nothing after the last comma */
+        {.in = ",", .want = ""},
+        {.in = "  ", .want = ""},
+        {.in = "", .want = NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[64] = "";
+        size_t n = 0, items = 0, len;
+        const char *item;
+        for (const char *p = cases[i].in; akvx_list_next(&p, &item, &len);) {
+            if (items++)
+                got[n++] = '|';
+            memcpy(got + n, item, len);
+            n += len;
+            got[n] = '\0';
+        }
+        if (cases[i].want == NULL)
+            assert_int_equal(items, 0);
+        else
+            assert_string_equal(got, cases[i].want);
+    }
+    const char *p = NULL, *item;
+    size_t len;
+    assert_false(akvx_list_next(&p, &item, &len));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_pct),
         cmocka_unit_test(test_keycmp),
+        cmocka_unit_test(test_list_next),
         cmocka_unit_test(test_mkdir_p),
         cmocka_unit_test(test_replace_file),
     };
