@@ -499,10 +499,11 @@ static void render_catalog(const struct build *b, const struct fit *f,
             if (s->inlined || s->keep_rank >= f->keep)
                 continue;
             char head[AKV_KEY_MAX + 96];
-            snprintf(head, sizeof head,
-                     s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
-                              : "- get_instruction(\"%s\") (v%llu, %llu tokens)",
-                     s->it->name, (unsigned long long)s->it->version,
+            const char *fmt =
+                s->skill ? "- skill://%s/SKILL.md (v%llu, %llu tokens)"
+                         : "- get_instruction(\"%s\") (v%llu, %llu tokens)";
+            snprintf(head, sizeof head, fmt, s->it->name,
+                     (unsigned long long)s->it->version,
                      (unsigned long long)s->it->tokens);
             akv_buf_str(out, head);
             const char *d = s->it->description;
