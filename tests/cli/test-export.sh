@@ -89,18 +89,8 @@ expect_err_contains "line 3"
 expect_unchanged before
 
 t "an import is written one namespace at a time; a failure says which were"
-python3 - "$TMP/three.jsonl" <<'EOF'
-import base64, hashlib, json, sys
-with open(sys.argv[1], "w") as f:
-    for sb, size in (("imp-a", 20), ("imp-b", 3000), ("imp-c", 20)):
-        v = ("value of " + sb).encode().ljust(size, b".")
-        f.write(json.dumps({"sandbox": sb, "scope": "task", "key": "x",
-            "origin": sb, "size": len(v), "content_type": "text/plain",
-            "sha256": hashlib.sha256(v).hexdigest(), "version": 1,
-            "created_at": "2026-12-06T00:00:00.000Z",
-            "updated_at": "2026-12-06T00:00:00.000Z", "expires_at": None,
-            "metadata": {}, "value": base64.b64encode(v).decode()}) + "\n")
-EOF
+python3 "$(dirname "$0")/../helpers/import-lines.py" "$TMP/three.jsonl" \
+    imp-a:20 imp-b:3000 imp-c:20 || fail "writing the import file"
 printf '[scope.task]\nquota = 2KiB\n' >"$TMP/q.ini"
 run "$AGENTKV" --dir "$TMP/ns1" --config "$TMP/q.ini" import "$TMP/three.jsonl"
 expect_rc 3

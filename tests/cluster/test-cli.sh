@@ -66,19 +66,8 @@ expect_rc 0
 pass
 
 t "an import that spans sandboxes writes each one and says so"
-"$PY" - "$TMP/two.jsonl" <<'EOF'
-import base64, hashlib, json, sys
-with open(sys.argv[1], "w") as f:
-    for sb, size in (("imp-a", 20), ("imp-b", 20), ("imp-c", 3000),
-                     ("imp-d", 20)):
-        v = ("value of " + sb).encode().ljust(size, b".")
-        f.write(json.dumps({"sandbox": sb, "scope": "task", "key": "x",
-            "origin": sb, "size": len(v), "content_type": "text/plain",
-            "sha256": hashlib.sha256(v).hexdigest(), "version": 1,
-            "created_at": "2026-12-06T00:00:00.000Z",
-            "updated_at": "2026-12-06T00:00:00.000Z", "expires_at": None,
-            "metadata": {}, "value": base64.b64encode(v).decode()}) + "\n")
-EOF
+"$PY" "$(dirname "$0")/../helpers/import-lines.py" "$TMP/two.jsonl" \
+    imp-a:20 imp-b:20 imp-c:3000 imp-d:20 || fail "writing the import file"
 head -n 2 "$TMP/two.jsonl" >"$TMP/ab.jsonl"
 # The two namespaces hash to two different slots ({3:imp-a}, {3:imp-b}):
 # one script over both would be CROSSSLOT.

@@ -89,18 +89,8 @@ done
 [ -n "$SB_B" ] || fail "every sandbox's keys on one shard"
 pass
 
-"$PY" - "$TMP/two.jsonl" "$SB_A" "$SB_B" <<'EOF'
-import base64, hashlib, json, sys
-with open(sys.argv[1], "w") as f:
-    for sb in sys.argv[2:]:
-        v = ("value of " + sb).encode()
-        f.write(json.dumps({"sandbox": sb, "scope": "task", "key": "x",
-            "origin": sb, "size": len(v), "content_type": "text/plain",
-            "sha256": hashlib.sha256(v).hexdigest(), "version": 1,
-            "created_at": "2026-12-06T00:00:00.000Z",
-            "updated_at": "2026-12-06T00:00:00.000Z", "expires_at": None,
-            "metadata": {}, "value": base64.b64encode(v).decode()}) + "\n")
-EOF
+"$PY" "$(dirname "$0")/../helpers/import-lines.py" "$TMP/two.jsonl" \
+    "$SB_A" "$SB_B" || fail "writing the import file"
 
 t "an import spanning two sandboxes through the proxy is refused, naming it"
 BACKEND="redis://127.0.0.1:$PROXY_PORT"
