@@ -5,7 +5,7 @@
  * start-up: what a server or an embedding program pays per build or
  * query. bench-prompt.sh compiles and runs it. Target for both on 1,000
  * sets: under 5 ms. The first search indexes every set (term counts are
- * then cached by version); the best of the rest is the steady state.
+ * then cached by version); the median of the rest is the steady state.
  *
  * Usage: bench-prompt STORE_DIR [ITERATIONS]
  */
@@ -23,13 +23,35 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static double run(akv_store *s, akv_prompt_mode mode, int count, int iters)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The times of a loop: its best and its median. */
+struct timing {
+    double best, median;
+};
+
+static struct timing timing_of(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return (struct timing){
+        .best = t[0],
+        .median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2};
+}
+
+static struct timing run(akv_store *s, akv_prompt_mode mode, int count,
+                         int iters)
 {
     akv_prompt_opts o;
     akv_prompt_opts_init(&o);
     o.mode = mode;
     o.count = count;
-    double best = 1e9;
+    double *t = malloc((size_t)iters * sizeof *t);
+    if (t == NULL)
+        exit(1);
     for (int i = 0; i < iters; i++) {
         akv_prompt *p;
         double t0 = now_ms();
@@ -37,21 +59,24 @@ static double run(akv_store *s, akv_prompt_mode mode, int count, int iters)
             fprintf(stderr, "bench-prompt: %s\n", akv_last_error()->message);
             exit(1);
         }
-        double t = now_ms() - t0;
+        t[i] = now_ms() - t0;
         akv_prompt_free(p);
-        best = t < best ? t : best;
     }
-    return best;
+    struct timing r = timing_of(t, iters);
+    free(t);
+    return r;
 }
 
-/* Best time of akv_search for query, iters times (the first call, which
- * indexes every set, is reported apart). */
-static double search_ms(akv_store *s, const char *query, int iters,
-                        double *first, size_t *hits)
+/* Times of akv_search for query, iters times after a first call, which
+ * indexes every set and is reported apart. */
+static struct timing search_ms(akv_store *s, const char *query, int iters,
+                               double *first, size_t *hits)
 {
     akv_search_opts o;
     akv_search_opts_init(&o);
-    double best = 1e9;
+    double *t = malloc((size_t)(iters + 1) * sizeof *t);
+    if (t == NULL)
+        exit(1);
     for (int i = 0; i <= iters; i++) {
         akv_search_result *r;
         double t0 = now_ms();
@@ -60,15 +85,14 @@ static double search_ms(akv_store *s, const char *query, int iters,
             fprintf(stderr, "bench-prompt: %s\n", akv_last_error()->message);
             exit(1);
         }
-        double t = now_ms() - t0;
+        t[i] = now_ms() - t0;
         *hits = akv_search_matched(r);
         akv_search_free(r);
-        if (i == 0)
-            *first = t;
-        else
-            best = t < best ? t : best;
     }
-    return best;
+    *first = t[0];
+    struct timing r = timing_of(t + 1, iters);
+    free(t);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -85,22 +109,26 @@ int main(int argc, char **argv)
         return 1;
     }
     double open_ms = now_ms() - t0;
-    double first = run(s, AKV_PROMPT_REFERENCE, 0, 1);
+    double first = run(s, AKV_PROMPT_REFERENCE, 0, 1).best;
+    struct timing ref = run(s, AKV_PROMPT_REFERENCE, 0, iters);
     printf("in process: store open %.3f ms; reference build: first %.3f ms, "
-           "best of %d %.3f ms\n",
-           open_ms, first, iters, run(s, AKV_PROMPT_REFERENCE, 0, iters));
+           "of %d: median %.3f ms, best %.3f ms\n",
+           open_ms, first, iters, ref.median, ref.best);
     run(s, AKV_PROMPT_REFERENCE, 1, 1); /* loads the tokenizer */
+    struct timing counted = run(s, AKV_PROMPT_REFERENCE, 1, iters / 10 + 1);
+    struct timing inl = run(s, AKV_PROMPT_INLINE, 0, iters / 10 + 1);
     printf("in process: reference build with counts (prompt + baseline) "
-           "best %.3f ms; inline build best %.3f ms\n",
-           run(s, AKV_PROMPT_REFERENCE, 1, iters / 10 + 1),
-           run(s, AKV_PROMPT_INLINE, 0, iters / 10 + 1));
+           "median %.3f ms (best %.3f); inline build median %.3f ms (best "
+           "%.3f)\n",
+           counted.median, counted.best, inl.median, inl.best);
     double sfirst;
     size_t hits;
-    double best = search_ms(s, "area 7 data model checks", iters, &sfirst,
-                            &hits);
+    struct timing se = search_ms(s, "area 7 data model checks", iters,
+                                 &sfirst, &hits);
     printf("in process: search \"area 7 data model checks\" (%zu sets "
-           "match): first (indexing) %.3f ms, best of %d %.3f ms\n",
-           hits, sfirst, iters, best);
+           "match): first (indexing) %.3f ms, of %d: median %.3f ms, best "
+           "%.3f ms\n",
+           hits, sfirst, iters, se.median, se.best);
     akv_store_close(s);
     return 0;
 }

@@ -3,7 +3,7 @@
 # store with N instruction sets (default 100), end to end: process start,
 # store open, the catalog of every set, rendering, output. Target: < 10 ms.
 #
-# The sets are generated here (deterministic: set_000 … set_099, each with a
+# The sets are generated here (deterministic: set-000 … set-099, each with a
 # one-sentence description and a body of about 1,500 tokens) and seeded into
 # _global of a fresh store. Measured with hyperfine when it is installed
 # (apt-get install hyperfine), else with a loop of RUNS builds. For scale it
@@ -33,7 +33,7 @@ out, n = sys.argv[1], int(sys.argv[2])
 para = ("Check the inputs before acting, state the assumptions you make, and "
         "prefer the smallest change that solves the problem. ")
 for i in range(n):
-    name = "set_%03d" % i
+    name = "set-%03d" % i
     body = "# Set %d\n\n" % i + "\n\n".join(
         "## Step %d\n\n%s" % (k, para * 6) for k in range(12)) + "\n"
     with open(os.path.join(out, name + ".md"), "w") as f:
