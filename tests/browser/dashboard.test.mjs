@@ -280,8 +280,10 @@ test('the screenshot of the admin view', async () => {
   await signIn(page, admin);
   await selectSandbox(page, 'sb-alpha');
   await page.selectOption('#keys-scope', 'artifacts');
-  await page.waitForSelector('#keys-body tr[data-key]');
-  await page.locator('#keys-body tr[data-key]').nth(1).click();
+  // The rows of the artifacts scope, not those of the scope shown before
+  // (the list is replaced when its fetch returns).
+  await page.waitForSelector('#keys-body tr[data-key^="reports/"]');
+  await page.locator('#keys-body tr[data-key^="reports/"]').nth(1).click();
   await page.waitForFunction(() => document.getElementById('entry-preview').textContent.includes('report'));
   await page.waitForSelector('#prompt .saving');
   await page.evaluate(() => window.scrollTo(0, 0));
