@@ -528,10 +528,10 @@ struct work {
 #define MCACHE_BITS 14
 #define MCACHE_SLOTS ((size_t)1 << MCACHE_BITS)
 #define MCACHE_NONE AKV_BPE_MAX_RANKS
-#define PCACHE_BITS 12
+#define PCACHE_BITS 14
 #define PCACHE_SLOTS ((size_t)1 << PCACHE_BITS)
 #define PCACHE_MAX_LEN 64
-#define PCACHE_POOL ((size_t)256 * 1024)
+#define PCACHE_POOL ((size_t)1024 * 1024)
 
 struct pentry {
     uint32_t tag, off, gen;
