@@ -728,6 +728,10 @@ static int encode_text(struct work *w, const unsigned char *s, size_t n)
     int rc = AKV_OK;
     for (size_t off = 0; off < n && rc == AKV_OK;) {
         size_t end = split(s, n, off);
+        if (end <= off || end > n) /* cannot happen: every character
+                                    * starts a piece (bpe-split.c) */
+            return akv_fail(AKV_EINVAL, "pre-split stalled at byte %zu",
+                            off);
         rc = encode_piece(w, s + off, end - off);
         off = end;
     }
