@@ -131,6 +131,8 @@ async function classes(modules) {
     index.push(seen.get(key));
   }
   if (blocks.length > 256) throw new Error("more than 256 distinct blocks");
+  // bpe-split.c reads ASCII from block 0 directly.
+  if (index[0] !== 0) throw new Error("code points 0-255 are not block 0");
   const rows = (values, per) => {
     const out = [];
     for (let i = 0; i < values.length; i += per)
@@ -143,7 +145,7 @@ async function classes(modules) {
     " *",
     ` * The class of every code point by Unicode ${NEW}, as tiktoken's regex`,
     " * engine sees it: AKV_CC_* bits (bpe-split.c), looked up as",
-    " * akv_cc_blocks[akv_cc_index[cp >> 8]][cp & 255].",
+    " * akv_cc_blocks[akv_cc_index[cp >> 8]][cp & 255]; akv_cc_index[0] is 0.",
     " */",
     "#ifndef AKV_BPE_CLASSES_H",
     "#define AKV_BPE_CLASSES_H",

@@ -3,7 +3,7 @@
  *
  * The class of every code point by Unicode 16.0.0, as tiktoken's regex
  * engine sees it: AKV_CC_* bits (bpe-split.c), looked up as
- * akv_cc_blocks[akv_cc_index[cp >> 8]][cp & 255].
+ * akv_cc_blocks[akv_cc_index[cp >> 8]][cp & 255]; akv_cc_index[0] is 0.
  */
 #ifndef AKV_BPE_CLASSES_H
 #define AKV_BPE_CLASSES_H

@@ -42,6 +42,8 @@ static inline struct ch ch_at(const unsigned char *s, size_t n, size_t i)
     if (b < 0x80) {
         c.cp = b;
         c.len = 1;
+        c.cls = akv_cc_blocks[0][b]; /* akv_cc_index[0] is 0 */
+        return c;
     } else if (b < 0xe0) {
         c.cp = (uint32_t)(b & 0x1f) << 6 | (s[i + 1] & 0x3f);
         c.len = 2;
