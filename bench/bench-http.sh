@@ -21,6 +21,7 @@
 #   BENCH_LOAD=1       a CPU-bound job on every core during the runs
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
+#   BENCH_THREADS=N    --threads for agentkv (default: the server's own)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,10 @@ REDIS_PID=$!
 
 LOG_ARG=(--access-log "$TMP/access.log")
 [ "$ACCESS" = off ] && LOG_ARG=(--access-log off)
+THREADS=()
+[ -n "${BENCH_THREADS:-}" ] && THREADS=(--threads "$BENCH_THREADS")
 "$AGENTKV" --dir "$TMP/store" serve --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
+    ${THREADS[@]+"${THREADS[@]}"} \
     >"$TMP/serve.out" 2>"$TMP/serve.err" &
 AKV_PID=$!
 for _ in $(seq 1 100); do

@@ -7,8 +7,9 @@
  *      UTF-8 decoder replaces them (one U+FFFD per maximal ill-formed
  *      subsequence), because that is the string tiktoken receives when the
  *      same bytes are read as text (docs/tokenizer.md).
- *   2. A regular expression (the encoding's "pre-split" pattern, run with
- *      PCRE2's JIT) cuts the text into pieces; tokens never cross a piece.
+ *   2. The encoding's "pre-split" regular expression cuts the text into
+ *      pieces (bpe-split.c, the same patterns written out by hand); tokens
+ *      never cross a piece.
  *   3. Each piece that is a token by itself becomes that token. Any other
  *      piece starts as single bytes, and the adjacent pair whose
  *      concatenation has the lowest rank is merged, the leftmost pair on a
@@ -32,11 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "agentkv-tokens.h"
-#include "bpe-unicode.h"
 #include "bpe.h"
 #include "internal.h"
 
@@ -52,83 +49,10 @@
 /* ------------------------------------------------------------------------ */
 
 /*
- * tiktoken's patterns are written for Rust's regex engine. Three things
- * mean something slightly different in PCRE2 and are spelled out here:
- *   - \s: Rust means the Unicode White_Space property; PCRE2 with PCRE2_UCP
- *     also matches U+180E (a format character since Unicode 6.3). WS below
- *     is White_Space exactly, and \S becomes [^WS].
- *   - Unicode version: the regex engine inside the pinned tiktoken package
- *     classifies by Unicode 16.0, Debian's PCRE2 by 14.0. The "full" form
- *     of each pattern adds to every \p{..} the code points 16.0 added to
- *     that category (bpe-unicode.h, generated); on a PCRE2 that knows them
- *     already the additions change nothing. Explicit ranges make PCRE2's
- *     class tests about three times slower, so the "fast" form, which
- *     matches exactly the same where none of those code points is near,
- *     splits every piece but those next to one (encode_text()).
- *   - (?i:'s|...): both engines fold 's' to 'S' and U+017F (long s) alike,
- *     so it stays as it is.
- * Everything else (greedy leftmost-first alternation, the (?!\S)
- * lookahead) carries over. The patterns are compiled anchored: every
- * character starts some alternative, so a search from an offset always
- * matches at that offset, and anchoring only saves PCRE2 the search loop
- * (encode_text() still behaves as an unanchored search would if it did
- * not).
+ * The pat_str of each data file, as tiktoken spells it (checked on load).
+ * The pre-split runs these patterns as bpe-split.c writes them out, with
+ * the Unicode classes of the version tiktoken's regex engine uses.
  */
-#define WS                                                                    \
-    "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}"    \
-    "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
-#define CONTRACTIONS "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
-
-/* The o200k_base pattern, given the additions to L, N, Lu, Ll, Lm, Lo, M
- * (Lt has none). */
-#define O200K(L, N, LU, LL, LM, LO, M)                                        \
-    "[^\\r\\n\\p{L}\\p{N}" L N "]?"                                           \
-    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]*"                     \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]+" CONTRACTIONS "?"           \
-    "|[^\\r\\n\\p{L}\\p{N}" L N "]?"                                          \
-    "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}" LU LM LO M "]+"                     \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}" LL LM LO M "]*" CONTRACTIONS "?"           \
-    "|[\\p{N}" N "]{1,3}"                                                     \
-    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n/]*"                              \
-    "|[" WS "]*[\\r\\n]+"                                                     \
-    "|[" WS "]+(?![^" WS "])"                                                 \
-    "|[" WS "]+"
-
-#define CL100K(L, N)                                                          \
-    CONTRACTIONS                                                              \
-    "|[^\\r\\n\\p{L}\\p{N}" L N "]?[\\p{L}" L "]+"                            \
-    "|[\\p{N}" N "]{1,3}"                                                     \
-    "| ?[^" WS "\\p{L}\\p{N}" L N "]+[\\r\\n]*"                               \
-    "|[" WS "]*[\\r\\n]+"                                                     \
-    "|[" WS "]+(?![^" WS "])"                                                 \
-    "|[" WS "]+"
-
-static const char O200K_FAST[] = O200K("", "", "", "", "", "", "");
-static const char O200K_FULL[] =
-    O200K(AKV_BPE_NEW_L, AKV_BPE_NEW_N, AKV_BPE_NEW_Lu, AKV_BPE_NEW_Ll,
-          AKV_BPE_NEW_Lm, AKV_BPE_NEW_Lo, AKV_BPE_NEW_M);
-static const char CL100K_FAST[] = CL100K("", "");
-static const char CL100K_FULL[] = CL100K(AKV_BPE_NEW_L, AKV_BPE_NEW_N);
-
-/* Code points in which the two forms differ. */
-static const uint32_t new_ranges[][2] = {AKV_BPE_NEW_RANGES};
-
-/* One bit per block of 256 code points: set when the block holds one of
- * new_ranges. Nearly every character is in a block without any, and is
- * settled by one bit instead of a binary search. Filled once by
- * fill_new_blocks() (akv_encoding_load(), before any text is encoded). */
-static uint64_t new_blocks[(0x110000 >> 8) / 64];
-static pthread_once_t new_blocks_once = PTHREAD_ONCE_INIT;
-
-static void fill_new_blocks(void)
-{
-    for (size_t i = 0; i < sizeof new_ranges / sizeof new_ranges[0]; i++)
-        for (uint32_t b = new_ranges[i][0] >> 8; b <= new_ranges[i][1] >> 8;
-             b++)
-            new_blocks[b / 64] |= (uint64_t)1 << (b % 64);
-}
-
-/* The pat_str of each data file, as tiktoken spells it. */
 static const char O200K_TIKTOKEN[] =
     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
     "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
@@ -143,13 +67,18 @@ static const char CL100K_TIKTOKEN[] =
 
 struct encoding_def {
     const char *name;
-    const char *pcre[2];  /* what we run: fast and full forms */
-    const char *tiktoken; /* what the data file must say */
+    /* The end of the piece that starts at i (bpe.h). */
+    size_t (*split)(const unsigned char *s, size_t n, size_t i);
+    const char *tiktoken; /* the pattern the data file must carry */
 };
 
 static const struct encoding_def defs[] = {
-    {"o200k_base", {O200K_FAST, O200K_FULL}, O200K_TIKTOKEN},
-    {"cl100k_base", {CL100K_FAST, CL100K_FULL}, CL100K_TIKTOKEN},
+    {.name = "o200k_base",
+     .split = akv_bpe_split_o200k,
+     .tiktoken = O200K_TIKTOKEN},
+    {.name = "cl100k_base",
+     .split = akv_bpe_split_cl100k,
+     .tiktoken = CL100K_TIKTOKEN},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -159,50 +88,11 @@ static const struct encoding_def defs[] = {
 
 struct akv_encoding {
     const struct encoding_def *def;
-    pcre2_code *re[2]; /* fast, full (see the patterns) */
-    int jit[2];        /* pcre2_jit_compile() succeeded */
-    /* Limits lifted: PCRE2's default match limit (ten million steps)
-     * stops a single match over a long run of white space. Read-only once
-     * made, so threads share it. */
-    pcre2_match_context *mctx;
     struct akv_bpe_data d;
 };
 
-static int compile_patterns(akv_encoding *e)
-{
-    e->mctx = pcre2_match_context_create(NULL);
-    if (e->mctx == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory loading %s", e->def->name);
-    pcre2_set_match_limit(e->mctx, UINT32_MAX);
-    pcre2_set_depth_limit(e->mctx, UINT32_MAX);
-    pcre2_set_heap_limit(e->mctx, UINT32_MAX);
-    for (int k = 0; k < 2; k++) {
-        int err;
-        PCRE2_SIZE at;
-        e->re[k] = pcre2_compile((PCRE2_SPTR)e->def->pcre[k],
-                                 PCRE2_ZERO_TERMINATED,
-                                 PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &err,
-                                 &at, NULL);
-        if (e->re[k] == NULL) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(err, msg, sizeof msg);
-            return akv_fail(err == PCRE2_ERROR_HEAP_FAILED ? AKV_ENOMEM
-                                                           : AKV_EUNAVAILABLE,
-                            "cannot compile the %s pattern at %zu: %s",
-                            e->def->name, (size_t)at, (const char *)msg);
-        }
-        /* Without JIT (an unsupported CPU, or no executable memory) the
-         * interpreter gives the same matches, only slower. */
-        e->jit[k] = pcre2_jit_compile(e->re[k], PCRE2_JIT_COMPLETE) == 0;
-    }
-    return AKV_OK;
-}
-
 static void encoding_free(akv_encoding *e)
 {
-    pcre2_code_free(e->re[0]);
-    pcre2_code_free(e->re[1]);
-    pcre2_match_context_free(e->mctx);
     akv_bpe_data_free(&e->d);
     free(e);
 }
@@ -259,8 +149,6 @@ static int load_def(const struct encoding_def *def, akv_encoding **out)
                       "in %s); run scripts/fetch-tokenizers.sh (make deps) "
                       "or set %s",
                       def->name, def->name, tried, AKV_TOKENIZER_DIR_ENV);
-    if (rc == AKV_OK)
-        rc = compile_patterns(e);
     if (rc != AKV_OK) {
         encoding_free(e);
         return rc;
@@ -285,7 +173,6 @@ int akv_encoding_load(const char *name, const akv_encoding **out)
                         "unknown encoding '%s' (o200k_base or cl100k_base)",
                         akv_quote(shown, name, strlen(name)));
     }
-    pthread_once(&new_blocks_once, fill_new_blocks);
     pthread_mutex_lock(&load_lock);
     int rc = AKV_OK;
     if (loaded[i] == NULL)
@@ -339,41 +226,9 @@ static inline long utf8_seq(const unsigned char *s, size_t n)
     return (long)need + 1;
 }
 
-/* 1 when code point cp (< 0x110000) is one of new_ranges. */
-static int is_new_cp(uint32_t cp)
+/* Offset of the first ill-formed byte of s[0..n), or n. */
+static size_t utf8_scan(const unsigned char *s, size_t n)
 {
-    if ((new_blocks[cp >> 14] >> (cp >> 8 & 63) & 1) == 0)
-        return 0;
-    size_t lo = 0, hi = sizeof new_ranges / sizeof new_ranges[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < new_ranges[mid][0])
-            hi = mid;
-        else if (cp > new_ranges[mid][1])
-            lo = mid + 1;
-        else
-            return 1;
-    }
-    return 0;
-}
-
-/* 1 when the three- or four-byte character at s (well-formed, k bytes)
- * is one of new_ranges. */
-static inline int is_new_char(const unsigned char *s, size_t k)
-{
-    uint32_t cp = k == 3 ? (uint32_t)(s[0] & 0x0f) << 12 |
-                               (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
-                         : (uint32_t)(s[0] & 0x07) << 18 |
-                               (uint32_t)(s[1] & 0x3f) << 12 |
-                               (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-    return cp >= new_ranges[0][0] && is_new_cp(cp);
-}
-
-/* Offset of the first ill-formed byte of s[0..n), or n. Sets *first_new to
- * the offset of the first character of new_ranges before it, or n. */
-static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
-{
-    *first_new = n;
     size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
@@ -390,8 +245,7 @@ static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
             continue;
         }
         /* The common well-formed sequences first, without utf8_seq():
-         * two bytes (no new code point takes two), and three bytes not led
-         * by ED (surrogates), whose cp >> 8 comes from the first two. */
+         * two bytes, and three bytes not led by ED (surrogates). */
         if (c >= 0xc2 && c <= 0xdf && n - i >= 2 &&
             (s[i + 1] & 0xc0) == 0x80) {
             i += 2;
@@ -400,55 +254,13 @@ static size_t utf8_scan(const unsigned char *s, size_t n, size_t *first_new)
         if (c >= 0xe0 && c != 0xed && c <= 0xef && n - i >= 3 &&
             (s[i + 1] & 0xc0) == 0x80 && (c != 0xe0 || s[i + 1] >= 0xa0) &&
             (s[i + 2] & 0xc0) == 0x80) {
-            uint32_t b = (uint32_t)(c & 0x0f) << 4 | (s[i + 1] & 0x3f) >> 2;
-            if (*first_new == n && (new_blocks[b / 64] >> (b % 64) & 1) &&
-                is_new_char(s + i, 3))
-                *first_new = i;
             i += 3;
             continue;
         }
         long k = utf8_seq(s + i, n - i);
         if (k < 0)
             return i;
-        /* The smallest new code point, U+0897, takes three bytes. */
-        if (k >= 3 && *first_new == n && is_new_char(s + i, (size_t)k))
-            *first_new = i;
         i += (size_t)k;
-    }
-    return n;
-}
-
-/* Offset of the first code point at or after s[from] that the two pattern
- * forms classify differently (new_ranges), or n. s[0..n) is well-formed
- * UTF-8 and from is the start of a character. */
-static size_t find_new_cp(const unsigned char *s, size_t n, size_t from)
-{
-    size_t i = from;
-    while (i < n) {
-        /* The smallest new code point, U+0897, takes three bytes: skip
-         * eight bytes at a time while none of them can lead one. */
-        if (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            /* A lead byte of three or four bytes is 0xE0 or more: it has
-             * its top three bits set. */
-            uint64_t t = w & (w << 1) & (w << 2) & 0x8080808080808080ull;
-            if (t == 0) {
-                i += 8;
-                while (i < n && (s[i] & 0xc0) == 0x80)
-                    i++;
-                continue;
-            }
-        }
-        unsigned char c = s[i];
-        if (c < 0xe0) {
-            i += c < 0xc0 ? 1 : 2;
-            continue;
-        }
-        size_t k = c < 0xf0 ? 3 : 4;
-        if (is_new_char(s + i, k))
-            return i;
-        i += k;
     }
     return n;
 }
@@ -528,10 +340,10 @@ struct work {
 #define MCACHE_BITS 14
 #define MCACHE_SLOTS ((size_t)1 << MCACHE_BITS)
 #define MCACHE_NONE AKV_BPE_MAX_RANKS
-#define PCACHE_BITS 12
+#define PCACHE_BITS 14
 #define PCACHE_SLOTS ((size_t)1 << PCACHE_BITS)
 #define PCACHE_MAX_LEN 64
-#define PCACHE_POOL ((size_t)256 * 1024)
+#define PCACHE_POOL ((size_t)1024 * 1024)
 
 struct pentry {
     uint32_t tag, off, gen;
@@ -909,97 +721,20 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     return rc;
 }
 
-/* Runs the pre-split over valid UTF-8 text and encodes every piece.
- *
- * Each piece is matched with the fast form of the pattern, unless a code
- * point of new_ranges (which only the full form classifies as tiktoken
- * does) lies within the match or at most LOOK_BYTES after its end: then the
- * piece is matched again with the full form, from the same offset. A match
- * of these patterns tests the class of no character past the one that
- * follows it (every alternative that fails does so within the first two
- * characters, or within a run of white space, or of the very classes the
- * winning alternative then takes the same run of; the contractions compare
- * fixed letters), so the fast match of a piece that has no such code point
- * near it is the full match. A rare letter thus costs only the pieces next
- * to it, not the whole text. */
-#define LOOK_BYTES 16
-
-static int encode_text(struct work *w, const unsigned char *s, size_t n,
-                       size_t first_new)
+/* Splits valid UTF-8 text into pieces and encodes each. */
+static int encode_text(struct work *w, const unsigned char *s, size_t n)
 {
-    const akv_encoding *e = w->e;
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (md == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory encoding");
-    pcre2_match_context *mctx = e->mctx, *own_mctx = NULL;
-    pcre2_jit_stack *jstack = NULL;
-    int nojit = 0;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    size_t (*split)(const unsigned char *, size_t, size_t) = w->e->def->split;
     int rc = AKV_OK;
-    size_t off = 0;
-    size_t q = first_new; /* the next new code point, or n */
-    int full = 0;                   /* the form of the current attempt */
-
-    while (off < n && rc == AKV_OK) {
-        const pcre2_code *re = e->re[full];
-        int m = e->jit[full] && !nojit
-                    ? pcre2_jit_match(re, s, n, off, 0, md, mctx)
-                    : pcre2_match(re, s, n, off,
-                                  PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
-                                  mctx);
-        if (m == PCRE2_ERROR_JIT_STACKLIMIT && jstack == NULL) {
-            /* The default 32 KiB JIT stack is enough for ordinary text;
-             * pathological input gets a large one, then the interpreter. */
-            mctx = own_mctx = pcre2_match_context_copy(e->mctx);
-            jstack = pcre2_jit_stack_create(64 * 1024, 256 * 1024 * 1024,
-                                            NULL);
-            if (mctx == NULL || jstack == NULL) {
-                rc = akv_fail(AKV_ENOMEM, "out of memory encoding");
-                break;
-            }
-            pcre2_jit_stack_assign(mctx, NULL, jstack);
-            continue;
-        }
-        if (m == PCRE2_ERROR_JIT_STACKLIMIT && !nojit) {
-            nojit = 1;
-            continue;
-        }
-        if (m < 0 && m != PCRE2_ERROR_NOMATCH) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(m, msg, sizeof msg);
-            rc = akv_fail(m == PCRE2_ERROR_NOMEMORY ||
-                                  m == PCRE2_ERROR_HEAPLIMIT
-                              ? AKV_ENOMEM
-                              : AKV_EINVAL,
-                          "pre-split failed at byte %zu: %s", off,
-                          (const char *)msg);
-            break;
-        }
-        size_t end = m >= 0 ? ov[1] : off;
-        if (!full && q < n && q <= end + LOOK_BYTES) {
-            full = 1; /* a new code point is near: match again */
-            continue;
-        }
-        full = 0;
-        if (end == off) {
-            /* No alternative matches at off (or only an empty match): an
-             * unanchored search, as tiktoken runs, would go on from the
-             * next character, leaving this one out. With these patterns
-             * it cannot happen: every character starts some alternative
-             * and none matches empty. */
-            end = off + 1;
-            while (end < n && (s[end] & 0xc0) == 0x80)
-                end++;
-        } else {
-            rc = encode_piece(w, s + off, end - off);
-        }
+    for (size_t off = 0; off < n && rc == AKV_OK;) {
+        size_t end = split(s, n, off);
+        if (end <= off || end > n) /* cannot happen: every character
+                                    * starts a piece (bpe-split.c) */
+            return akv_fail(AKV_EINVAL, "pre-split stalled at byte %zu",
+                            off);
+        rc = encode_piece(w, s + off, end - off);
         off = end;
-        if (q < off)
-            q = find_new_cp(s, n, off);
     }
-    pcre2_match_data_free(md);
-    pcre2_match_context_free(own_mctx);
-    pcre2_jit_stack_free(jstack);
     return rc;
 }
 
@@ -1015,16 +750,15 @@ static int run(const char *text, size_t len, struct work *w)
         w->c->gen = 1;
         w->c->pool_used = 0;
     }
-    size_t first_new;
-    size_t valid = utf8_scan(s, len, &first_new);
+    size_t valid = utf8_scan(s, len);
     if (valid == len)
-        return encode_text(w, s, len, first_new);
+        return encode_text(w, s, len);
     unsigned char *fixed = NULL;
     size_t flen = 0;
     int rc = utf8_replace(s, len, valid, &fixed, &flen);
     if (rc != AKV_OK)
         return rc;
-    rc = encode_text(w, fixed, flen, find_new_cp(fixed, flen, 0));
+    rc = encode_text(w, fixed, flen);
     free(fixed);
     return rc;
 }

@@ -200,6 +200,14 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
 }
 
 /*
+ * The pre-split (bpe-split.c): where the piece that starts at offset i of
+ * the valid UTF-8 text s[0..n) ends (i < n; the result is above i), as the
+ * encoding's tiktoken pattern splits.
+ */
+size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i);
+size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i);
+
+/*
  * Loads the data of encoding `name` from directory dir: the compiled table
  * <name>.bin when present and current, else <name>.json. expect_pat is the
  * tiktoken pattern text the data must carry. AKV_ENOTFOUND when neither
