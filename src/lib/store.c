@@ -407,7 +407,8 @@ static void log_damaged(const char *sandbox, akv_scope scope,
  * Decides on a record the backend found in ns: AKV_OK when it is visible
  * (unexpired and verified; sliding expiry refreshed where the scope asks
  * for it), AKV_ENOTFOUND when it has expired, AKV_EINTEGRITY (logged) when
- * its bytes fail their SHA-256. Anything but AKV_OK releases hold.
+ * its bytes fail their SHA-256. Anything but AKV_OK releases hold. now is
+ * used only when rec->expires_at != 0.
  */
 static int examine(akv_store *s, const akv_ns *ns, akv_scope scope,
                    const char *key, size_t key_len, int64_t now, akv_rec *rec,
@@ -462,11 +463,18 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
 {
     const char *spaces[2] = {sandbox, AKV_GLOBAL_SANDBOX};
     int n = overlays(sandbox, scope) ? 2 : 1;
-    int64_t now = akv_store_now(s);
+    /* The clock is read once, and only for a record that can expire
+     * (examine uses now for nothing else). */
+    int64_t now = 0;
+    bool have_now = false;
     for (int i = 0; i < n; i++) {
         akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
         int rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
         if (rc == AKV_OK) {
+            if (rec->expires_at != 0 && !have_now) {
+                now = akv_store_now(s);
+                have_now = true;
+            }
             rc = examine(s, &ns, scope, key, key_len, now, rec, *hold);
         } else if (rc == AKV_EINTEGRITY) {
             /* Name the entry; keep the reason the decoder gave. */
