@@ -179,7 +179,7 @@ static int layout(const unsigned char *p, size_t len, size_t *hl)
 int akv_rec_decode(const void *buf, size_t len, akv_rec *rec)
 {
     const unsigned char *p = buf;
-    size_t hl;
+    size_t hl = 0; /* set by layout; initialised for the compiler */
     int rc = layout(p, len, &hl);
     if (rc != AKV_OK)
         return rc;
@@ -229,8 +229,8 @@ void akv_rec_damaged(akv_rec *rec, size_t stored_len)
 int akv_rec_set_expiry(void *buf, size_t len, int64_t expires_at)
 {
     unsigned char *p = buf;
-    size_t hl;
-    int rc = layout(p, len, &hl);
+    akv_rec rec; /* the whole decode, not just the layout: see record.h */
+    int rc = akv_rec_decode(p, len, &rec);
     if (rc != AKV_OK)
         return rc;
     put_u64(p + 32, (uint64_t)expires_at);

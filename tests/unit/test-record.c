@@ -154,6 +154,16 @@ static void set_expiry_reseals_in_the_record_s_own_format(void **state)
         akv_rec rec;
         assert_ok(akv_rec_decode(buf, len, &rec));
         assert_int_equal(rec.expires_at, 1795824000000LL);
+        /* A record whose layout and checksum hold but that does not
+         * decode (an impossible timestamp, sealed as if it were fine) is
+         * refused too. */
+        unsigned char *odd = test_malloc(len);
+        akv_rec rec2;
+        assert_ok(akv_rec_decode(buf, len, &rec2));
+        rec2.created_at = AKV_TIME_MAX + 1;
+        akv_rec_encode(&rec2, formats[f], odd);
+        assert_akv(akv_rec_set_expiry(odd, len, 0), AKV_EINTEGRITY);
+        test_free(odd);
         /* A damaged record is refused and left as it is. */
         buf[20] ^= 1;
         unsigned char *copy = test_malloc(len);
