@@ -44,18 +44,19 @@ void akv_rec_encode(const akv_rec *rec, int format, void *dst);
 /* Decodes in place: rec's pointers point into buf; rec->stored_len = len.
  * AKV_EINTEGRITY (message says what) when the bytes are not a well-formed
  * record: bad magic or format, lengths that do not add up, a header
- * checksum (formats 2 and 3) that does not match, a timestamp outside 0..AKV_TIME_MAX,
- * version 0, a content type that is not printable ASCII, or (format 1,
- * which has no checksum) metadata that is not a JSON object. The value's
- * SHA-256 is not checked here: akv_rec_verify() does that on reads. */
+ * checksum (formats 2 and 3) that does not match, a timestamp outside
+ * 0..AKV_TIME_MAX, version 0, a content type that is not printable ASCII,
+ * or (format 1, which has no checksum) metadata that is not a JSON object.
+ * The value's SHA-256 is not checked here: akv_rec_verify() does that on
+ * reads. */
 int akv_rec_decode(const void *buf, size_t len, akv_rec *rec);
 /* Fills rec as the placeholder of a record of stored_len bytes that did
  * not decode: damaged set, no value, an impossible digest (so that
  * akv_rec_verify fails), stored_len kept for usage. */
 void akv_rec_damaged(akv_rec *rec, size_t stored_len);
-/* Rewrites expires_at of an encoded record in place (and reseals a
- * header in its own format). AKV_EINTEGRITY, buf unchanged, when buf is not a
- * decodable record. */
+/* Rewrites expires_at of an encoded record in place (and reseals its
+ * header in its own format). AKV_EINTEGRITY, buf unchanged, when buf is
+ * not a decodable record. */
 int akv_rec_set_expiry(void *buf, size_t len, int64_t expires_at);
 
 #endif

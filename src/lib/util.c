@@ -1,7 +1,7 @@
 /*
  * util.c — small helpers every part of the library uses: SHA-256 (OpenSSL
- * libcrypto), CRC-32C, hex, strict UTF-8, metadata and content-type checks, quoting of
- * untrusted input for messages, and the wall clock.
+ * libcrypto), CRC-32C, hex, strict UTF-8, metadata and content-type
+ * checks, quoting of untrusted input for messages, and the wall clock.
  */
 /* OpenSSL 3 routes the one-shot SHA256() and EVP_Digest() through an
  * algorithm fetch that takes a lock on every call; the low-level

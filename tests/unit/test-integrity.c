@@ -4,11 +4,12 @@
  * plain LMDB API or in Redis: a flipped value byte, a record truncated
  * inside its header, a flipped header or metadata byte, a flipped header
  * byte of a record of the older format 2, and records of the older format 1
- * with an impossible timestamp or metadata that is no longer JSON), reopens, and checks that get, get_copy, check, list and
- * export report it as integrity_error for that entry only (list and export
- * skip it and go on), that other keys stay readable, that the failure is
- * logged and counted, that the entry can be repaired by writing it again,
- * and that usage stays exact when it is deleted, cleared or overwritten.
+ * with an impossible timestamp or metadata that is no longer JSON),
+ * reopens, and checks that get, get_copy, check, list and export report it
+ * as integrity_error for that entry only (list and export skip it and go
+ * on), that other keys stay readable, that the failure is logged and
+ * counted, that the entry can be repaired by writing it again, and that
+ * usage stays exact when it is deleted, cleared or overwritten.
  * Every test runs once per kind of damage (its prestate).
  */
 #include <stdbool.h>
