@@ -4,9 +4,14 @@
  *
  * On-disk layout (directory DIR):
  *   DIR/data.mdb, DIR/lock.mdb  the LMDB environment, with named databases:
- *     "meta"     "format" → "2"; marks the directory as an agentkv store.
- *                "1" is a store whose usage counted value bytes only: it is
- *                recounted and marked "2" by the first open (usage_upgrade).
+ *     "meta"     "format" → "3"; marks the directory as an agentkv store
+ *                whose records may be of format 3 (record.c). "1" is a
+ *                store whose usage counted value bytes only: it is
+ *                recounted and marked "3" by the first open; "2" (usage
+ *                counted as today, records of formats 1 and 2) is only
+ *                marked "3" (usage_upgrade), so that versions of agentkv
+ *                that do not know record format 3 refuse the store instead
+ *                of calling every new record damaged.
  *     "entries"  key   = scope digit ('0'..'4') | sandbox | 0x00 | key
  *                value = the record encoding of record.c
  *                The NUL after the sandbox keeps one sandbox's keys
@@ -368,11 +373,12 @@ static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
     return rc;
 }
 
-/* Brings a format-1 store to format 2 inside the opening transaction: the
- * usage is recounted the way it is counted today, then the marker moves,
- * so that every process opening the store after this commit sees exact
- * usage, and versions of agentkv that count the old way refuse the store
- * (their check_format knows only "1"). */
+/* Brings a format-1 or format-2 store to format 3 inside the opening
+ * transaction: a format-1 store's usage is recounted the way it is counted
+ * today, then the marker moves, so that every process opening the store
+ * after this commit sees exact usage, and versions of agentkv that count
+ * the old way or do not read record format 3 refuse the store (their
+ * check_format knows only "1", or "1" and "2"). */
 static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn)
 {
     MDB_dbi meta;
@@ -382,13 +388,16 @@ static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn)
     MDB_val k = {6, "format"}, v;
     if ((rc = mdb_get(txn, meta, &k, &v)) != 0)
         return lmdb_fail(lb, rc, "opening store");
-    if (v.mv_size == 1 && *(const char *)v.mv_data == '2')
+    char was = v.mv_size == 1 ? *(const char *)v.mv_data : 0;
+    if (was == '3')
         return AKV_OK;
-    akv_log("info", "store in %s: recounting quota usage (value, metadata "
-            "and key bytes)", lb->dir);
-    if ((rc = usage_rebuild(lb, txn)) != AKV_OK)
-        return rc;
-    MDB_val nv = {1, "2"};
+    if (was == '1') {
+        akv_log("info", "store in %s: recounting quota usage (value, "
+                "metadata and key bytes)", lb->dir);
+        if ((rc = usage_rebuild(lb, txn)) != AKV_OK)
+            return rc;
+    }
+    MDB_val nv = {1, "3"};
     rc = mdb_put(txn, meta, &k, &nv, 0);
     return rc ? lmdb_fail(lb, rc, "marking the store upgraded") : AKV_OK;
 }
@@ -416,7 +425,7 @@ static int check_format(lmdb_backend *lb, MDB_txn *txn)
                             lb->dir);
         if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) != 0)
             return lmdb_fail(lb, rc, "creating store");
-        MDB_val k = {6, "format"}, v = {1, "2"};
+        MDB_val k = {6, "format"}, v = {1, "3"};
         if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0)
             return lmdb_fail(lb, rc, "creating store");
         return AKV_OK;
@@ -426,7 +435,7 @@ static int check_format(lmdb_backend *lb, MDB_txn *txn)
     MDB_val k = {6, "format"}, v;
     rc = mdb_get(txn, meta, &k, &v);
     if (rc != 0 || v.mv_size != 1 ||
-        (*(char *)v.mv_data != '1' && *(char *)v.mv_data != '2'))
+        *(char *)v.mv_data < '1' || *(char *)v.mv_data > '3')
         return akv_fail(AKV_EUNAVAILABLE,
                         "%s holds a store of an unknown format", lb->dir);
     return AKV_OK;
@@ -1067,7 +1076,7 @@ again:
     rc = mdb_put(txn, lb->entries, &k, &nv, MDB_RESERVE);
     if (rc)
         return lmdb_fail(lb, rc, "writing entry");
-    akv_rec_encode(&rec, nv.mv_data);
+    akv_rec_encode(&rec, AKV_REC_FORMAT_CRC, nv.mv_data);
     rc = usage_add(lb, txn, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
                    (int64_t)new_bytes - (int64_t)old_bytes, exists ? 0 : 1);
     if (rc)

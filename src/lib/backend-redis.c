@@ -105,7 +105,10 @@
  * doubles, exact for the milliseconds, lengths and versions agentkv uses
  * (all below 2^53). */
 
-/* The record layout of record.c, read and resealed in Lua: hdr() returns
+/* The record layout of record.c, read and resealed in Lua. Records of this
+ * backend are of format 2 (akv_rec_encode with AKV_REC_FORMAT_SHA1): their
+ * header checksum is a SHA-1, which scripts can compute (redis.sha1hex);
+ * format 3 (CRC-32C) is the LMDB backend's. hdr() returns
  * nil for a record that does not decode, by the rules of akv_rec_decode
  * (layout, format-2 header checksum, timestamps and version in range, a
  * printable content type, format-1 metadata that parses; fresh: a record
@@ -1268,7 +1271,7 @@ static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
         wa->blob_len = akv_rec_encoded_size(&rec);
         if ((wa->blob = malloc(wa->blob_len)) == NULL)
             return akv_fail(AKV_ENOMEM, "out of memory");
-        akv_rec_encode(&rec, wa->blob);
+        akv_rec_encode(&rec, AKV_REC_FORMAT_SHA1, wa->blob);
         argv[a] = "p";
     }
     lens[a] = 1;

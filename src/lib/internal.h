@@ -34,6 +34,12 @@ void akv_log(const char *level, const char *fmt, ...)
 
 /* SHA-256 of data into out (32 bytes). */
 void akv_sha256(const void *data, size_t len, unsigned char out[32]);
+/* CRC-32C of data, continuing crc (0 to start; the result of one call
+ * continues into the next, so two pieces give the CRC of both). Uses the
+ * CPU's CRC-32C instruction where there is one; akv_crc32c_portable is the
+ * same function without it (tests compare the two). */
+uint32_t akv_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t akv_crc32c_portable(uint32_t crc, const void *data, size_t len);
 /* 64 hex digits (either case) → 32 bytes; AKV_EINVAL, with the error set,
  * otherwise. Hex and UTF-8 themselves are akvx.h's. */
 int akv_hex_decode(const char *hex, size_t len, unsigned char out[32]);

@@ -14,38 +14,46 @@ int akv_key_check(const char *key, size_t len)
     if (len > AKV_KEY_MAX)
         return akv_fail(AKV_EINVAL, "invalid key: %zu bytes (at most %d)",
                         len, AKV_KEY_MAX);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c < 0x20 || c == 0x7f)
-            return akv_fail(AKV_EINVAL,
-                            "invalid key: control character 0x%02x at byte %zu",
-                            c, i);
-        if (c == '\\')
-            return akv_fail(AKV_EINVAL, "invalid key: backslash at byte %zu",
-                            i);
+    /* One pass (every read validates its key): bytes, and the
+     * '/'-separated segments, whose first fault is reported only after the
+     * byte, UTF-8 and leading/trailing '/' rules, as each rule is ranked. */
+    bool ascii = true;
+    size_t start = 0, bad_seg = 0, bad_len = 0;
+    bool seg_bad = false;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)key[i] : '/';
+        if (c != '/') {
+            if (c < 0x20 || c == 0x7f)
+                return akv_fail(AKV_EINVAL, "invalid key: control character "
+                                "0x%02x at byte %zu", c, i);
+            if (c == '\\')
+                return akv_fail(AKV_EINVAL,
+                                "invalid key: backslash at byte %zu", i);
+            ascii &= c < 0x80;
+            continue;
+        }
+        size_t seg = i - start;
+        if (!seg_bad &&
+            (seg == 0 || (seg == 1 && key[start] == '.') ||
+             (seg == 2 && key[start] == '.' && key[start + 1] == '.'))) {
+            seg_bad = true;
+            bad_seg = start;
+            bad_len = seg;
+        }
+        start = i + 1;
     }
-    if (!akvx_utf8_valid(key, len))
+    if (!ascii && !akvx_utf8_valid(key, len))
         return akv_fail(AKV_EINVAL, "invalid key: not valid UTF-8");
     if (key[0] == '/')
         return akv_fail(AKV_EINVAL, "invalid key: leading '/'");
     if (key[len - 1] == '/')
         return akv_fail(AKV_EINVAL, "invalid key: trailing '/'");
-    /* Walk the '/'-separated segments. */
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && key[i] != '/')
-            continue;
-        size_t seg = i - start;
-        if (seg == 0)
-            return akv_fail(AKV_EINVAL,
-                            "invalid key: empty segment at byte %zu", start);
-        if ((seg == 1 && key[start] == '.') ||
-            (seg == 2 && key[start] == '.' && key[start + 1] == '.'))
-            return akv_fail(AKV_EINVAL,
-                            "invalid key: '%.*s' segment at byte %zu",
-                            (int)seg, key + start, start);
-        start = i + 1;
-    }
+    if (seg_bad && bad_len == 0)
+        return akv_fail(AKV_EINVAL, "invalid key: empty segment at byte %zu",
+                        bad_seg);
+    if (seg_bad)
+        return akv_fail(AKV_EINVAL, "invalid key: '%.*s' segment at byte %zu",
+                        (int)bad_len, key + bad_seg, bad_seg);
     return AKV_OK;
 }
 

@@ -92,14 +92,9 @@ static size_t copy_str(char *dst, size_t cap, const char *src, size_t len)
     return len;
 }
 
-void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
-                   akv_scope scope, const char *key, size_t key_len,
-                   const akv_rec *rec)
+/* The fields of m that come from the record. */
+static void meta_fill_rec(akv_meta *m, const akv_rec *rec)
 {
-    copy_str(m->sandbox, sizeof m->sandbox, sandbox, strlen(sandbox));
-    copy_str(m->origin, sizeof m->origin, origin, strlen(origin));
-    m->scope = scope;
-    m->key_len = copy_str(m->key, sizeof m->key, key, key_len);
     m->size = rec->value_len;
     if (rec->content_type_len)
         copy_str(m->content_type, sizeof m->content_type, rec->content_type,
@@ -114,6 +109,17 @@ void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
     m->expires_at = rec->expires_at;
     m->metadata = rec->metadata;
     m->metadata_len = rec->metadata_len;
+}
+
+void akv_meta_fill(akv_meta *m, const char *sandbox, const char *origin,
+                   akv_scope scope, const char *key, size_t key_len,
+                   const akv_rec *rec)
+{
+    copy_str(m->sandbox, sizeof m->sandbox, sandbox, strlen(sandbox));
+    copy_str(m->origin, sizeof m->origin, origin, strlen(origin));
+    m->scope = scope;
+    m->key_len = copy_str(m->key, sizeof m->key, key, key_len);
+    meta_fill_rec(m, rec);
 }
 
 bool akv_rec_verify(const akv_rec *rec)
@@ -359,13 +365,34 @@ int akv_put_many(akv_store *s, akv_put_req *reqs, size_t n)
 
 /* ---- get --------------------------------------------------------------- */
 
+/*
+ * A read's handle. Most reads use the value alone, so the metadata is
+ * rendered on the first akv_value_meta(): at the read, only what the
+ * caller lent for the call (sandbox, key) is copied, with the record
+ * itself, whose pointers stay valid while hold is held. One thread at a
+ * time uses a handle (agentkv.h), so the lazy fill needs no lock.
+ */
 struct akv_value {
     akv_store *store;
     void *hold;
-    const void *data;
-    size_t len;
+    akv_rec rec;      /* the visible record, pointing into hold */
+    bool global;      /* found in _global rather than meta.sandbox */
+    bool meta_filled; /* meta complete (else: sandbox, scope, key only) */
     akv_meta meta;
 };
+
+/* The handle's metadata, completed on first use. */
+static const akv_meta *value_meta(akv_value *v)
+{
+    if (!v->meta_filled) {
+        const char *origin = v->global ? AKV_GLOBAL_SANDBOX : v->meta.sandbox;
+        copy_str(v->meta.origin, sizeof v->meta.origin, origin,
+                 strlen(origin));
+        meta_fill_rec(&v->meta, &v->rec);
+        v->meta_filled = true;
+    }
+    return &v->meta;
+}
 
 /* Logs a record the backend could not decode; its get returned
  * AKV_EINTEGRITY with the message already set. */
@@ -380,7 +407,8 @@ static void log_damaged(const char *sandbox, akv_scope scope,
  * Decides on a record the backend found in ns: AKV_OK when it is visible
  * (unexpired and verified; sliding expiry refreshed where the scope asks
  * for it), AKV_ENOTFOUND when it has expired, AKV_EINTEGRITY (logged) when
- * its bytes fail their SHA-256. Anything but AKV_OK releases hold.
+ * its bytes fail their SHA-256. Anything but AKV_OK releases hold. now is
+ * used only when rec->expires_at != 0.
  */
 static int examine(akv_store *s, const akv_ns *ns, akv_scope scope,
                    const char *key, size_t key_len, int64_t now, akv_rec *rec,
@@ -435,11 +463,18 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
 {
     const char *spaces[2] = {sandbox, AKV_GLOBAL_SANDBOX};
     int n = overlays(sandbox, scope) ? 2 : 1;
-    int64_t now = akv_store_now(s);
+    /* The clock is read once, and only for a record that can expire
+     * (examine uses now for nothing else). */
+    int64_t now = 0;
+    bool have_now = false;
     for (int i = 0; i < n; i++) {
         akv_ns ns = {spaces[i], strlen(spaces[i]), scope};
         int rc = s->be->ops->get(s->be, &ns, key, key_len, rec, hold);
         if (rc == AKV_OK) {
+            if (rec->expires_at != 0 && !have_now) {
+                now = akv_store_now(s);
+                have_now = true;
+            }
             rc = examine(s, &ns, scope, key, key_len, now, rec, *hold);
         } else if (rc == AKV_EINTEGRITY) {
             /* Name the entry; keep the reason the decoder gave. */
@@ -459,7 +494,8 @@ static int lookup(akv_store *s, const char *sandbox, akv_scope scope,
 }
 
 /* A value handle for a visible record; NULL (hold released) when out of
- * memory. Counts the read as a hit. */
+ * memory. Counts the read as a hit. origin is sandbox itself or
+ * AKV_GLOBAL_SANDBOX, as lookup and akv_get_many find it. */
 static akv_value *value_new(akv_store *s, const char *sandbox,
                             const char *origin, akv_scope scope,
                             const char *key, size_t key_len,
@@ -474,9 +510,13 @@ static akv_value *value_new(akv_store *s, const char *sandbox,
     s->be->ops->count(s->be, scope, true);
     v->store = s;
     v->hold = hold;
-    v->data = rec->value;
-    v->len = rec->value_len;
-    akv_meta_fill(&v->meta, sandbox, origin, scope, key, key_len, rec);
+    v->rec = *rec;
+    v->global = origin != sandbox;
+    v->meta_filled = false;
+    copy_str(v->meta.sandbox, sizeof v->meta.sandbox, sandbox,
+             strlen(sandbox));
+    v->meta.scope = scope;
+    v->meta.key_len = copy_str(v->meta.key, sizeof v->meta.key, key, key_len);
     return v;
 }
 
@@ -650,13 +690,15 @@ int akv_get_many(akv_store *s, akv_get_req *reqs, size_t n)
 const void *akv_value_data(const akv_value *v, size_t *len)
 {
     if (len)
-        *len = v->len;
-    return v->data;
+        *len = v->rec.value_len;
+    return v->rec.value;
 }
 
 const akv_meta *akv_value_meta(const akv_value *v)
 {
-    return &v->meta;
+    /* The handle is the caller's (not const memory): const only says the
+     * caller does not change it. */
+    return value_meta((akv_value *)v);
 }
 
 void akv_value_release(akv_value *v)
@@ -678,18 +720,18 @@ int akv_get_copy(akv_store *s, const char *sandbox, akv_scope scope,
     if (rc != AKV_OK)
         return rc;
     size_t cap = *len;
-    *len = v->len;
+    *len = v->rec.value_len;
     if (meta) {
-        *meta = v->meta;
+        *meta = *value_meta(v);
         meta->metadata = NULL;
     }
-    if (cap < v->len) {
+    if (cap < v->rec.value_len) {
         akv_value_release(v);
         return akv_fail(AKV_ENOBUFS, "buffer of %zu bytes is too small for "
                         "%zu", cap, *len);
     }
-    if (v->len)
-        memcpy(buf, v->data, v->len);
+    if (v->rec.value_len)
+        memcpy(buf, v->rec.value, v->rec.value_len);
     akv_value_release(v);
     return AKV_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * util.c — small helpers every part of the library uses: SHA-256 (OpenSSL
- * libcrypto), hex, strict UTF-8, metadata and content-type checks, quoting of
- * untrusted input for messages, and the wall clock.
+ * libcrypto), CRC-32C, hex, strict UTF-8, metadata and content-type
+ * checks, quoting of untrusted input for messages, and the wall clock.
  */
 /* OpenSSL 3 routes the one-shot SHA256() and EVP_Digest() through an
  * algorithm fetch that takes a lock on every call; the low-level
@@ -24,6 +24,55 @@ void akv_sha256(const void *data, size_t len, unsigned char out[32])
     SHA256_Init(&ctx);
     SHA256_Update(&ctx, data, len);
     SHA256_Final(out, &ctx);
+}
+
+/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), four bits per
+ * step: the portable form, for CPUs without a CRC-32C instruction. */
+static const uint32_t crc32c_nibble[16] = {
+    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3,
+    0x61c69362, 0x7198540d, 0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9,
+    0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
+uint32_t akv_crc32c_portable(uint32_t crc, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t c = ~crc;
+    for (size_t i = 0; i < len; i++) {
+        c ^= p[i];
+        c = (c >> 4) ^ crc32c_nibble[c & 15];
+        c = (c >> 4) ^ crc32c_nibble[c & 15];
+    }
+    return ~c;
+}
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+
+/* SSE4.2's crc32 instruction, eight bytes at a time. */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(uint32_t crc, const unsigned char *p, size_t len)
+{
+    uint64_t c = ~crc;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w); /* x86 is little-endian, as CRC-32C reads */
+        c = _mm_crc32_u64(c, w);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; len > 0; p++, len--)
+        c32 = _mm_crc32_u8(c32, *p);
+    return ~c32;
+}
+#endif
+
+uint32_t akv_crc32c(uint32_t crc, const void *data, size_t len)
+{
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return crc32c_sse42(crc, data, len);
+#endif
+    return akv_crc32c_portable(crc, data, len);
 }
 
 /* Two hex digits per byte value: the read path renders a digest per get. */

@@ -2,13 +2,14 @@
  * test-integrity.c — damaged records are never served. The test closes the
  * store, damages one record below the library (tu_damage_record, with the
  * plain LMDB API or in Redis: a flipped value byte, a record truncated
- * inside its header, a flipped header or metadata byte, and records of the
- * older format 1 with an impossible timestamp or metadata that is no
- * longer JSON), reopens, and checks that get, get_copy, check, list and
- * export report it as integrity_error for that entry only (list and export
- * skip it and go on), that other keys stay readable, that the failure is
- * logged and counted, that the entry can be repaired by writing it again,
- * and that usage stays exact when it is deleted, cleared or overwritten.
+ * inside its header, a flipped header or metadata byte, a flipped header
+ * byte of a record of the older format 2, and records of the older format 1
+ * with an impossible timestamp or metadata that is no longer JSON),
+ * reopens, and checks that get, get_copy, check, list and export report it
+ * as integrity_error for that entry only (list and export skip it and go
+ * on), that other keys stay readable, that the failure is logged and
+ * counted, that the entry can be repaired by writing it again, and that
+ * usage stays exact when it is deleted, cleared or overwritten.
  * Every test runs once per kind of damage (its prestate).
  */
 #include <stdbool.h>
@@ -497,9 +498,54 @@ static void format_1_records_are_still_read(void **state)
     tu_store_close(&cur);
 }
 
+/* Format 2 (SHA-1 header checksum) as the LMDB backend wrote it before
+ * format 3: read, checked, exported, its expiry rewritten in its own
+ * format, and overwritten in the backend's current format. */
+static void format_2_records_are_still_read(void **state)
+{
+    (void)state;
+    akv_config *cfg = NULL;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "scope.task", "refresh_on_read", "true"));
+    tu_store_open(&cur, cfg);
+    put_str(&cur, "sb1", AKV_SCOPE_TASK, "old", "written long ago");
+    damage(&cur, cfg, AKV_SCOPE_TASK, "sb1", "old", TU_REWRITE_V2);
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "old", "written long ago");
+    akv_value *v;
+    assert_ok(akv_get(cur.store, "sb1", AKV_SCOPE_TASK, "old", 3, &v));
+    assert_int_equal(akv_value_meta(v)->metadata_len, strlen(META));
+    assert_memory_equal(akv_value_meta(v)->metadata, META, strlen(META));
+    assert_int_equal(akv_value_meta(v)->created_at, T0);
+    akv_value_release(v);
+    /* A read an hour later slid its expiry: the rewritten header (still
+     * format 2) reads back. */
+    cur.clock.now_ms += 3600 * 1000;
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "old", "written long ago");
+    assert_ok(akv_get(cur.store, "sb1", AKV_SCOPE_TASK, "old", 3, &v));
+    assert_int_equal(akv_value_meta(v)->expires_at,
+                     T0 + (int64_t)25 * 3600 * 1000);
+    akv_value_release(v);
+    uint64_t checked = 0;
+    assert_ok(akv_check(cur.store, NULL, NULL, NULL, &checked, NULL));
+    assert_int_equal(checked, 1);
+    char *text = NULL;
+    uint64_t count = 0;
+    assert_ok(export_rc(&cur, &text, &count));
+    assert_int_equal(count, 1);
+    free(text);
+    /* Same header size as format 3: usage is the same either way. */
+    assert_int_equal(stats_row(&cur, "sb1", AKV_SCOPE_TASK).bytes,
+                     tu_cost_full(3, 16, 24, strlen(META)));
+    put_str(&cur, "sb1", AKV_SCOPE_TASK, "old", "new");
+    want_value(&cur, "sb1", AKV_SCOPE_TASK, "old", "new");
+    tu_store_close(&cur);
+    akv_config_free(cfg);
+}
+
 static const tu_damage kinds[] = {
-    TU_DAMAGE_VALUE,    TU_DAMAGE_TRUNCATE, TU_DAMAGE_HEADER,
-    TU_DAMAGE_METADATA, TU_DAMAGE_V1_TIME,  TU_DAMAGE_V1_METADATA,
+    TU_DAMAGE_VALUE,       TU_DAMAGE_TRUNCATE, TU_DAMAGE_HEADER,
+    TU_DAMAGE_METADATA,    TU_DAMAGE_V1_TIME,  TU_DAMAGE_V1_METADATA,
+    TU_DAMAGE_V2_HEADER,
 };
 
 int main(void)
@@ -508,7 +554,8 @@ int main(void)
     cmocka_unit_test_prestate_setup_teardown(name, log_setup, log_teardown, \
                                              (void *)&kinds[i])
 #define ALL(name)                                                            \
-    K(name, 0), K(name, 1), K(name, 2), K(name, 3), K(name, 4), K(name, 5)
+    K(name, 0), K(name, 1), K(name, 2), K(name, 3), K(name, 4), K(name, 5), \
+        K(name, 6)
 #define T(name) cmocka_unit_test_setup_teardown(name, log_setup, log_teardown)
     const struct CMUnitTest tests[] = {
         ALL(get_is_integrity_error),
@@ -524,6 +571,7 @@ int main(void)
         T(check_of_a_sound_store_is_ok),
         T(damaged_overlay_entry_is_not_masked_by_global),
         T(format_1_records_are_still_read),
+        T(format_2_records_are_still_read),
     };
 #undef T
 #undef ALL

@@ -259,6 +259,62 @@ static void overlay_stats_count_the_sandbox_namespace_only(void **state)
     tu_store_close(&ts);
 }
 
+/* A handle's metadata is complete whenever it is asked for: the sandbox
+ * and key the caller lent for the read may be gone by then, and the
+ * metadata (from akv_get and from akv_get_many) is the same on every ask. */
+static void handle_metadata_outlives_the_caller_s_strings(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    put_str(&ts, AKV_GLOBAL_SANDBOX, AKV_SCOPE_SYSTEM, "style", "global");
+    put_str(&ts, "sb1", AKV_SCOPE_SYSTEM, "own", "mine");
+    for (int many = 0; many < 2; many++) {
+        char sb[8], key[2][8];
+        strcpy(sb, "sb1");
+        strcpy(key[0], "style");
+        strcpy(key[1], "own");
+        akv_value *v[2];
+        if (many) {
+            akv_get_req q[2] = {
+                {.sandbox = sb, .scope = AKV_SCOPE_SYSTEM, .key = key[0],
+                 .key_len = 5},
+                {.sandbox = sb, .scope = AKV_SCOPE_SYSTEM, .key = key[1],
+                 .key_len = 3},
+            };
+            assert_ok(akv_get_many(ts.store, q, 2));
+            for (int i = 0; i < 2; i++) {
+                assert_ok(q[i].rc);
+                v[i] = q[i].value;
+            }
+        } else {
+            assert_ok(akv_get(ts.store, sb, AKV_SCOPE_SYSTEM, key[0], 5,
+                              &v[0]));
+            assert_ok(akv_get(ts.store, sb, AKV_SCOPE_SYSTEM, key[1], 3,
+                              &v[1]));
+        }
+        memset(sb, 'x', sizeof sb);
+        memset(key, 'y', sizeof key);
+        for (int ask = 0; ask < 2; ask++) {
+            const akv_meta *m = akv_value_meta(v[0]);
+            assert_string_equal(m->sandbox, "sb1");
+            assert_string_equal(m->origin, AKV_GLOBAL_SANDBOX);
+            assert_string_equal(m->key, "style");
+            assert_int_equal(m->key_len, 5);
+            assert_int_equal(m->size, 6);
+            assert_int_equal(m->created_at, T0);
+            m = akv_value_meta(v[1]);
+            assert_string_equal(m->sandbox, "sb1");
+            assert_string_equal(m->origin, "sb1");
+            assert_string_equal(m->key, "own");
+            assert_int_equal(m->size, 4);
+        }
+        akv_value_release(v[0]);
+        akv_value_release(v[1]);
+    }
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +325,7 @@ int main(void)
         cmocka_unit_test(per_sandbox_scopes_have_no_overlay),
         cmocka_unit_test(overlay_write_goes_to_the_sandbox_only),
         cmocka_unit_test(overlay_stats_count_the_sandbox_namespace_only),
+        cmocka_unit_test(handle_metadata_outlives_the_caller_s_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

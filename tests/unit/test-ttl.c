@@ -528,10 +528,57 @@ static void pruned_space_is_reflected_in_stats_and_reusable(void **state)
     tu_store_close(&ts);
 }
 
+/* A clock that counts its readings. */
+struct counted_clock {
+    tu_clock_state clock;
+    int reads;
+};
+static int64_t counted(void *ctx)
+{
+    struct counted_clock *c = ctx;
+    c->reads++;
+    return tu_clock(&c->clock);
+}
+
+/* A read looks at the clock only for a record that can expire, and once
+ * even when an overlay read falls through an expired entry to _global. */
+static void reads_look_at_the_clock_only_for_entries_that_expire(
+    void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "forever", "v", 0);
+    put_ttl(&ts, "sb1", AKV_SCOPE_TASK, "hour", "v", 3600);
+    put_ttl(&ts, "sb1", AKV_SCOPE_SYSTEM, "style", "own", 60);
+    put_ttl(&ts, AKV_GLOBAL_SANDBOX, AKV_SCOPE_SYSTEM, "style", "global",
+            3600);
+    struct counted_clock c = {.clock = ts.clock};
+    akv_store_set_clock(ts.store, counted, &c);
+    assert_ok(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "forever"));
+    assert_int_equal(c.reads, 0);
+    assert_ok(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "hour"));
+    assert_int_equal(c.reads, 1);
+    c.clock.now_ms += 3600 * 1000; /* "hour" has expired, "forever" not */
+    assert_akv(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "hour"), AKV_ENOTFOUND);
+    assert_int_equal(c.reads, 2);
+    assert_ok(get_rc(&ts, "sb1", AKV_SCOPE_TASK, "forever"));
+    assert_int_equal(c.reads, 2);
+    c.clock.now_ms -= 1800 * 1000; /* sb1's style expired, _global's not */
+    akv_value *v;
+    assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_SYSTEM, "style", 5, &v));
+    assert_string_equal(akv_value_meta(v)->origin, AKV_GLOBAL_SANDBOX);
+    akv_value_release(v);
+    assert_int_equal(c.reads, 3);
+    tu_store_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(task_default_ttl_is_visible_until_24h_minus_1ms),
+        cmocka_unit_test(
+            reads_look_at_the_clock_only_for_entries_that_expire),
         cmocka_unit_test(each_scope_has_its_spec_default_ttl),
         cmocka_unit_test(default_ttl_comes_from_the_config),
         cmocka_unit_test(explicit_ttl_overrides_the_scope_default),

@@ -193,16 +193,26 @@ char *tu_redis_string(const char *fmt, ...)
     return out;
 }
 
-/* The damaged form of a record of format 2 (record.c); owned. */
+/* The damaged form of a record of format 2 or 3 (record.c); owned. */
 static unsigned char *damage_bytes(const unsigned char *in, size_t len,
                                    tu_damage how, size_t *out_len)
 {
     unsigned char *out = malloc(len);
     if (out == NULL)
         abort();
-    if (len < 88 || in[1] != 2)
-        fail_msg("not a format-2 record (%zu bytes)", len);
+    if (len < 88 || (in[1] != 2 && in[1] != 3))
+        fail_msg("not a format-2 or format-3 record (%zu bytes)", len);
     memcpy(out, in, len);
+    if (how == TU_REWRITE_V2 || how == TU_DAMAGE_V2_HEADER) {
+        akv_rec rec;
+        if (akv_rec_decode(in, len, &rec) != AKV_OK)
+            fail_msg("the record does not decode");
+        akv_rec_encode(&rec, AKV_REC_FORMAT_SHA1, out);
+        if (how == TU_DAMAGE_V2_HEADER)
+            out[8] ^= 0x04; /* version */
+        *out_len = len;
+        return out;
+    }
     *out_len = len;
     size_t ctl = (size_t)in[2] | (size_t)in[3] << 8;
     size_t ml = (size_t)in[4] | (size_t)in[5] << 8 | (size_t)in[6] << 16;
@@ -237,6 +247,9 @@ static unsigned char *damage_bytes(const unsigned char *in, size_t len,
             out[80 + ctl] ^= 0x20;
         }
         break;
+    case TU_REWRITE_V2:
+    case TU_DAMAGE_V2_HEADER:
+        break; /* done above */
     }
     return out;
 }

@@ -37,7 +37,7 @@ const char *tu_backend(void);
             skip();                                                          \
         }                                                                    \
     } while (0)
-/* Kinds of damage (and one rewrite that is not damage) tu_damage_record
+/* Kinds of damage (and rewrites that are not damage) tu_damage_record
  * does to a stored record, below the library. */
 typedef enum tu_damage {
     TU_DAMAGE_VALUE,       /* a bit flipped in the last value byte */
@@ -51,6 +51,10 @@ typedef enum tu_damage {
     TU_DAMAGE_V1_TIME,     /* format 1 with updated_at = INT64_MIN */
     TU_DAMAGE_V1_METADATA, /* format 1 with metadata that is no longer JSON
                               (first metadata byte flipped) */
+    TU_REWRITE_V2,         /* no damage: the record rewritten in format 2
+                              (SHA-1 header checksum), as the LMDB backend
+                              wrote it before format 3 */
+    TU_DAMAGE_V2_HEADER,   /* format 2 with a bit flipped in the version */
 } tu_damage;
 /* Damages the stored record of (sandbox, scope, key) as how says. The
  * store must be closed. Works on either backend. */
