@@ -478,8 +478,10 @@ static void size_threads(struct server *srv)
      * in one round trip and waits for it (conn_batch_cb): the fewer the
      * loops, the more requests a batch holds, and a batch's PUTs of one
      * namespace are one script in Redis. One loop per two cores: on two
-     * cores it made 1.3-1.8 times the PUTs per second of four loops, with
-     * less CPU per PUT in both the server and Redis (docs/performance.md). */
+     * cores it made up to 1.7 times the PUTs per second of four loops
+     * (less, or none, when other work crowds the machine), with a third
+     * less CPU per PUT in the server and Redis together
+     * (docs/performance.md). */
     int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;
