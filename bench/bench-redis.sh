@@ -29,9 +29,9 @@
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for both servers (default: the server's
-#                      own: one event thread per core on LMDB, two per
-#                      core on Redis, where a loop waits one round trip
-#                      per turn for the turn's reads).
+#                      own: one event thread per core on LMDB, one per
+#                      two cores on Redis, where a loop waits one round
+#                      trip per turn for the turn's reads and writes).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

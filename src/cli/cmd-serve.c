@@ -19,7 +19,7 @@ const struct cli_opt cmd_serve_opts[] = {
      "127.0.0.1:8420; port 0 picks a free port, printed at start)"},
     {"threads", "N",
      "event-loop threads (default: [server] threads of the config file, "
-     "auto: one per core; on Redis two per core, at most 64)"},
+     "auto: one per core; on Redis one per two cores, at most 64)"},
     {"pool-threads", "N",
      "threads for writes and scans; concurrent writes share one commit "
      "(default 64)"},

@@ -252,7 +252,7 @@
     "  return list\n" \
     "end\n" \
     "local function one(i)\n" \
-    "  local a, k = (i - 1) * NA, (i - 1) * 4\n" \
+    "  local a, k = (i - 1) * NA, INDEP and 0 or (i - 1) * 4\n" \
     "  local op, key, blob = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]\n" \
     "  local now, quota = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n" \
     "  local im, flags = ARGV[a + 6], ARGV[a + 7]\n" \
@@ -380,7 +380,8 @@ static const char lua_write[] = LUA_PRELUDE "local INDEP = false\n"
 /* PUTS: independent puts of one namespace, each applied or refused on
  * its own (as if by one WRITE each, in order), in one script: one read
  * of the usage counters and one write of them for all, a key written
- * once however many of the puts name it. KEYS and ARGV as for WRITE.
+ * once however many of the puts name it. KEYS: the namespace's v, o, x,
+ * u, once for all the puts; ARGV as for WRITE.
  * Returns four entries per put: 'ok', version, created_at, created; or
  * the refusal ('exists', 'mismatch', 'nomatch', 'quota' with live and
  * would_be, then 0) of that put alone. */
@@ -1239,20 +1240,22 @@ static int reply_int(const redisReply *r, long long *v)
 /* Runs the WRITE script for w[0..n) (ops: 'p', 'd' or, for a lone delete
  * that must find its record, 'D') and interprets its answer. res receives
  * three integers per write. */
-/* The script's arguments for write i of n: its namespace's 4 keys at
- * argv[3 + 4i], then op, key, record, now, quota, If-Match and flags at
- * argv[3 + 4n + 7i]. Memory for the record and the numbers goes to wa[i]
- * and nk[i], which must outlive argv. */
-static int write_args(const akv_write *x, size_t i, size_t n, char del_op,
+/* The script's arguments for write i: its namespace's 4 keys at
+ * argv[3 + 4i] (keys: WRITE's n writes each give theirs; PUTS, all of one
+ * namespace, 1: only write 0 places them), then op, key, record, now,
+ * quota, If-Match and flags at argv[3 + 4 keys + 7i]. Memory for the
+ * record and the numbers goes to wa[i] and nk[i], which must outlive
+ * argv. */
+static int write_args(const akv_write *x, size_t i, size_t keys, char del_op,
                       struct ns_keys *nk, struct write_args *wa,
                       const char **argv, size_t *lens)
 {
     ns_keys(nk, x->ns.scope, x->ns.sandbox, x->ns.sandbox_len);
-    for (int j = 0; j < 4; j++) {
+    for (int j = 0; i < keys && j < 4; j++) {
         argv[3 + 4 * i + j] = nk->k[j];
         lens[3 + 4 * i + j] = nk->len;
     }
-    size_t a = 3 + 4 * n + 7 * i;
+    size_t a = 3 + 4 * keys + 7 * i;
     snprintf(wa->now, sizeof wa->now, "%lld", (long long)x->now);
     snprintf(wa->quota, sizeof wa->quota, "%llu",
              (unsigned long long)x->quota);
@@ -1470,7 +1473,6 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     size_t *at = calloc(n, sizeof *at);     /* group → its first argument */
     struct ns_keys *nk = calloc(n, sizeof *nk);
     struct write_args *wa = calloc(n, sizeof *wa);
-    char(*nks)[16] = calloc(n, sizeof *nks);
     unsigned *slots = calloc(n, sizeof *slots);
     int *argcs = calloc(n, sizeof *argcs);
     const char ***argvs = calloc(n, sizeof *argvs);
@@ -1478,7 +1480,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     redisReply **replies = calloc(n, sizeof *replies);
     const char **argv = NULL;
     size_t *lens = NULL, ng = 0, nargs = 0;
-    bool ok = grp && head && cnt && pos && at && nk && wa && nks && slots &&
+    bool ok = grp && head && cnt && pos && at && nk && wa && slots &&
               argcs && argvs && lenss && replies;
     for (size_t i = 0; ok && i < n; i++) {
         const akv_ns *ns = &w[i].ns;
@@ -1499,7 +1501,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     }
     for (size_t g = 0; ok && g < ng; g++) {
         at[g] = nargs;
-        nargs += 3 + 11 * cnt[g];
+        nargs += 3 + 4 + 7 * cnt[g];
     }
     if (ok && ng > 0) {
         argv = calloc(nargs, sizeof *argv);
@@ -1511,7 +1513,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         if (g == alone)
             continue;
         akv_error_clear();
-        if (write_args(&w[i], pos[g]++, cnt[g], 'd', &nk[i], &wa[i],
+        if (write_args(&w[i], pos[g]++, 1, 'd', &nk[i], &wa[i],
                        argv + at[g], lens + at[g]) != AKV_OK) {
             ok = false; /* out of memory: all go one at a time */
             break;
@@ -1519,14 +1521,13 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         slots[g] = (unsigned)nk[i].slot;
     }
     for (size_t g = 0; ok && g < ng; g++) {
-        snprintf(nks[g], sizeof nks[g], "%zu", 4 * cnt[g]);
         argv[at[g]] = "EVALSHA";
         lens[at[g]] = 7;
         argv[at[g] + 1] = rb->sha[S_PUTS];
         lens[at[g] + 1] = 40;
-        argv[at[g] + 2] = nks[g];
-        lens[at[g] + 2] = strlen(nks[g]);
-        argcs[g] = (int)(3 + 11 * cnt[g]);
+        argv[at[g] + 2] = "4"; /* the namespace's keys, once */
+        lens[at[g] + 2] = 1;
+        argcs[g] = (int)(3 + 4 + 7 * cnt[g]);
         argvs[g] = argv + at[g];
         lenss[g] = lens + at[g];
     }
@@ -1549,7 +1550,7 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
             if (conn_take(rb, (int)slots[g], cn) == AKV_OK) {
                 r = replies[g] = run_script(rb, cn, S_PUTS, argcs[g],
                                             argv + at[g], lens + at[g],
-                                            (int)(4 * cnt[g]));
+                                            4);
                 if (r == NULL)
                     redis_fail(rb, cn->c, NULL, "writing entry");
                 conn_give(rb, cn);
@@ -1598,7 +1599,6 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
     free(at);
     free(nk);
     free(wa);
-    free(nks);
     free(slots);
     free(argcs);
     free(argvs);

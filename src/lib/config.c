@@ -98,8 +98,8 @@ static const struct setting settings[] = {
              "--listen overrides"},
      .kind = ADDRESS, .field = FIELD(listen)},
     {.doc = {"server", "threads", "auto",
-             "event-loop threads of `serve`; auto = one per core (two on "
-             "Redis), at most 64; --threads overrides"},
+             "event-loop threads of `serve`; auto = one per core (on "
+             "Redis one per two cores), at most 64; --threads overrides"},
      .kind = COUNT, .field = FIELD(threads), .min = 1, .max = 256,
      .allow_auto = 1},
     {.doc = {"server", "max_connections", "auto",

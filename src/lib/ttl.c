@@ -108,11 +108,26 @@ char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF])
         snprintf(buf, AKV_TIME_BUF, "1970-01-01T00:00:00.000Z");
         return buf;
     }
-    snprintf(buf, AKV_TIME_BUF, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
-             (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
-             (unsigned)tm.tm_sec % 100u, (unsigned)frac % 1000u);
+    /* "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ" of the fields below, written
+     * digit by digit: every PUT's answer formats three of these, and
+     * snprintf took 5% of the server's CPU for a PUT (perf). */
+    const unsigned f[7] = {(unsigned)(tm.tm_year + 1900) % 10000u,
+                           (unsigned)(tm.tm_mon + 1) % 100u,
+                           (unsigned)tm.tm_mday % 100u,
+                           (unsigned)tm.tm_hour % 100u,
+                           (unsigned)tm.tm_min % 100u,
+                           (unsigned)tm.tm_sec % 100u,
+                           (unsigned)frac % 1000u};
+    static const unsigned width[7] = {4, 2, 2, 2, 2, 2, 3};
+    static const char after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    char *o = buf;
+    for (int i = 0; i < 7; i++) {
+        for (unsigned w = width[i], v = f[i]; w > 0; w--, v /= 10)
+            o[w - 1] = (char)('0' + v % 10);
+        o += width[i];
+        *o++ = after[i];
+    }
+    *o = '\0';
     return buf;
 }
 

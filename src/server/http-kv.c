@@ -187,17 +187,13 @@ void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
         http_error_from(r, rc, e);
         return;
     }
-    char *json = akv_meta_to_json(m);
-    if (json == NULL) {
+    json_t *meta = akv_meta_to_json_value(m);
+    if (meta == NULL) {
         http_error(r, AKV_ENOMEM, "out of memory rendering the metadata");
         return;
     }
     entity_headers(r, m);
-    http_header(r, "Content-Type", "application/json");
-    r->resp.status = created ? 201 : 200;
-    r->resp.ext_owned = json;
-    r->resp.ext = json;
-    r->resp.ext_len = strlen(json);
+    http_reply_json_value(r, created ? 201 : 200, meta);
 }
 
 void http_kv_put(struct http_req *r)

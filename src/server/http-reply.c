@@ -207,9 +207,28 @@ void http_reply_json_text(struct http_req *r, int status, char *json)
     free(json);
 }
 
+/* jansson's dump callback: appends to the obuf data. */
+static int ob_dump(const char *buf, size_t size, void *data)
+{
+    struct obuf *b = data;
+    ob_add(b, buf, size);
+    return b->oom ? -1 : 0;
+}
+
 void http_reply_json_value(struct http_req *r, int status, json_t *v)
 {
-    http_reply_json_text(r, status, http_json_dump(v));
+    /* Dumped straight into the body: no text to grow, copy and free. */
+    int bad = v == NULL ||
+              json_dump_callback(v, ob_dump, &r->resp.body,
+                                 JSON_COMPACT | JSON_REAL_PRECISION(
+                                                    AKV_JSON_REAL_DIGITS)) != 0;
+    json_decref(v);
+    if (bad) {
+        http_error(r, AKV_ENOMEM, "out of memory");
+        return;
+    }
+    r->resp.status = status;
+    http_header(r, "Content-Type", "application/json");
 }
 
 void http_resp_clear(struct http_resp *resp)
