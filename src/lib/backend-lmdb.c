@@ -111,6 +111,12 @@ typedef struct lmdb_backend {
     MDB_env *env;
     MDB_dbi entries, usage;
     uint64_t map_size;
+    /* The record format writes use (record.h): format 3 once the store is
+     * marked "3"; format 2 while an open on a full disk could not move a
+     * store's marker from "2" (lmdb_open), so that versions which read
+     * only formats 1 and 2 never find a record they cannot read. Set at
+     * open, read-only afterwards. */
+    int rec_format;
     pthread_mutex_t pool_lock; /* guards pool */
     struct reader *pool;       /* reset read transactions ready to renew */
     struct counters *counters; /* shared mapping, or NULL if unavailable */
@@ -379,8 +385,11 @@ static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
  * after this commit sees exact usage, and versions of agentkv that count
  * the old way or do not read record format 3 refuse the store (their
  * check_format knows only "1", or "1" and "2"). */
-static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn)
+static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn, bool mark_3,
+                         bool *moved)
 {
+    *moved = false;
+    lb->rec_format = AKV_REC_FORMAT_CRC;
     MDB_dbi meta;
     int rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (rc)
@@ -396,10 +405,16 @@ static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn)
                 "metadata and key bytes)", lb->dir);
         if ((rc = usage_rebuild(lb, txn)) != AKV_OK)
             return rc;
+    } else if (!mark_3) {
+        lb->rec_format = AKV_REC_FORMAT_SHA1;
+        return AKV_OK;
     }
     MDB_val nv = {1, "3"};
     rc = mdb_put(txn, meta, &k, &nv, 0);
-    return rc ? lmdb_fail(lb, rc, "marking the store upgraded") : AKV_OK;
+    if (rc)
+        return lmdb_fail(lb, rc, "marking the store upgraded");
+    *moved = was == '2';
+    return AKV_OK;
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -661,6 +676,8 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     mdb_reader_check(lb->env, &dead);
 
     MDB_txn *txn;
+    bool mark_3 = true, moved;
+again:
     if ((rc = mdb_txn_begin(lb->env, NULL, 0, &txn)) != 0) {
         rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                       mdb_strerror(rc));
@@ -669,16 +686,28 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     if ((rc = check_format(lb, txn)) != AKV_OK ||
         (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &lb->entries)) != 0 ||
         (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
-        (rc = usage_upgrade(lb, txn)) != AKV_OK) {
+        (rc = usage_upgrade(lb, txn, mark_3, &moved)) != AKV_OK) {
         if (rc > 0)
             rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                           mdb_strerror(rc));
         mdb_txn_abort(txn);
         goto fail;
     }
-    /* A failed commit has freed txn already. */
-    if ((rc = txn_commit(lb, txn, "creating store")) != AKV_OK)
+    /* A failed commit has freed txn already. On a full disk a store marked
+     * "2" opens all the same, without its marker moved: it is read as
+     * before, written in format 2, and marked by an open with space. */
+    rc = mdb_txn_commit(txn);
+    if ((rc == ENOSPC || rc == EDQUOT) && moved) {
+        akv_log("warning", "store in %s: disk full, left marked \"2\" "
+                "(records are written in format 2 until it is opened with "
+                "space)", dir);
+        mark_3 = false;
+        goto again;
+    }
+    if (rc) {
+        rc = lmdb_fail(lb, rc, "creating store");
         goto fail;
+    }
     open_counters(lb, &made_counters);
     if (!had_data || made_lock || made_counters)
         fsync_dir(dir); /* the new names, durable with the files */
@@ -1076,7 +1105,7 @@ again:
     rc = mdb_put(txn, lb->entries, &k, &nv, MDB_RESERVE);
     if (rc)
         return lmdb_fail(lb, rc, "writing entry");
-    akv_rec_encode(&rec, AKV_REC_FORMAT_CRC, nv.mv_data);
+    akv_rec_encode(&rec, lb->rec_format, nv.mv_data);
     rc = usage_add(lb, txn, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
                    (int64_t)new_bytes - (int64_t)old_bytes, exists ? 0 : 1);
     if (rc)

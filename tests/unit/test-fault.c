@@ -1423,6 +1423,65 @@ static void lmdb_failures(void **state)
     torture_all(FK_LMDB);
 }
 
+/* A store marked "2" (written before record format 3) opened while the
+ * disk is full: the opening commit, which would move the marker to "3",
+ * fails with ENOSPC. The store opens all the same, still marked "2", reads
+ * as before and writes records of format 2 (which versions that know only
+ * formats 1 and 2 read); the next open with space marks it "3". Every
+ * other LMDB call of that open failing fails the open or not, and leaves
+ * the store as it was. */
+static void full_disk_when_marking_a_format_2_store(void **state)
+{
+    (void)state;
+    tu_lmdb_only();
+    bool stayed_2 = false;
+    for (long n = 1;; n++) {
+        tu_store ts;
+        tu_store_open(&ts, NULL);
+        put_one(ts.store, "sb", AKV_SCOPE_TASK, "k", "old", 0, NULL);
+        akv_store_close(ts.store);
+        ts.store = NULL;
+        tu_damage_record(ts.dir, AKV_SCOPE_TASK, "sb", "k", TU_REWRITE_V2);
+        tu_lmdb_marker(ts.dir, "2");
+
+        fault_arm(FK_LMDB, n);
+        int rc = akv_store_open(&ts.store, NULL, ts.dir, NULL, 0);
+        fault_disarm();
+        bool hit = atomic_load(&fk_hit);
+        if (rc == AKV_OK) {
+            akv_store_set_clock(ts.store, tu_clock, &ts.clock);
+            char buf[8];
+            size_t len = sizeof buf;
+            assert_ok(akv_get_copy(ts.store, "sb", AKV_SCOPE_TASK, "k", 1,
+                                   buf, &len, NULL));
+            assert_memory_equal(buf, "old", 3);
+            put_one(ts.store, "sb", AKV_SCOPE_TASK, "new", "v", 0, NULL);
+            akv_store_close(ts.store);
+            ts.store = NULL;
+            char marker = tu_lmdb_marker(ts.dir, NULL);
+            int format = tu_lmdb_record_format(ts.dir, AKV_SCOPE_TASK, "sb",
+                                               "new");
+            /* Marked "3" and written in format 3, or still "2" and
+             * written in format 2: never format 3 in a store marked 2. */
+            assert_int_equal(format, marker == '3' ? 3 : 2);
+            if (marker == '2')
+                stayed_2 = true;
+        } else {
+            assert_true(hit);
+            assert_int_equal(tu_lmdb_marker(ts.dir, NULL), '2');
+        }
+        assert_ok(akv_store_open(&ts.store, NULL, ts.dir, NULL, 0));
+        akv_store_close(ts.store);
+        ts.store = NULL;
+        assert_int_equal(tu_lmdb_marker(ts.dir, NULL), '3');
+        tu_rmtree(ts.dir);
+        free(ts.dir);
+        if (!hit)
+            break;
+    }
+    assert_true(stayed_2);
+}
+
 static void backend_failures(void **state)
 {
     (void)state;
@@ -1436,6 +1495,7 @@ int main(void)
         cmocka_unit_test(allocation_failures),
         cmocka_unit_test(lmdb_failures),
         cmocka_unit_test(backend_failures),
+        cmocka_unit_test(full_disk_when_marking_a_format_2_store),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (seed_a) {

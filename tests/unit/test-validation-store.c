@@ -573,28 +573,6 @@ static void open_of_a_store_of_unknown_format_is_unavailable(void **state)
 
 /* The LMDB store's format marker, read or (value non-NULL) written with
  * the plain LMDB API; the store must be closed. Returns the marker read. */
-static char lmdb_marker(const char *dir, const char *value)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-    MDB_val k = {6, "format"}, v = {1, (void *)value};
-    if (value)
-        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-    assert_int_equal(v.mv_size, 1);
-    char got = *(const char *)v.mv_data;
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-    return got;
-}
-
 /* A store marked "2" (records of formats 1 and 2 only) is marked "3" by
  * the first open, which writes records of format 3, and its entries and
  * usage stay as they were; a new store is "3" from the start. */
@@ -609,9 +587,9 @@ static void open_of_a_format_2_store_marks_it_3(void **state)
     assert_ok(akv_store_usage(ts.store, e0, b0));
     akv_store_close(ts.store);
     ts.store = NULL;
-    assert_int_equal(lmdb_marker(ts.dir, NULL), '3');
+    assert_int_equal(tu_lmdb_marker(ts.dir, NULL), '3');
     tu_damage_record(ts.dir, AKV_SCOPE_TASK, "sb", "k", TU_REWRITE_V2);
-    lmdb_marker(ts.dir, "2");
+    tu_lmdb_marker(ts.dir, "2");
     assert_ok(akv_store_open(&ts.store, NULL, ts.dir, NULL, 0));
     akv_store_set_clock(ts.store, tu_clock, &ts.clock);
     char buf[8];
@@ -625,7 +603,7 @@ static void open_of_a_format_2_store_marks_it_3(void **state)
     assert_memory_equal(e0, e1, sizeof e0);
     akv_store_close(ts.store);
     ts.store = NULL;
-    assert_int_equal(lmdb_marker(ts.dir, NULL), '3');
+    assert_int_equal(tu_lmdb_marker(ts.dir, NULL), '3');
     tu_rmtree(ts.dir);
     free(ts.dir);
 }

@@ -348,6 +348,55 @@ static void flush_on(redisContext *c, void *ctx)
     freeReplyObject(r);
 }
 
+char tu_lmdb_marker(const char *dir, const char *value)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k = {6, "format"}, v = {1, (void *)value};
+    if (value)
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 1);
+    char got = *(const char *)v.mv_data;
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    return got;
+}
+
+int tu_lmdb_record_format(const char *dir, akv_scope scope, const char *sb,
+                          const char *key)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
+    char kb[1 + 64 + 1 + 255];
+    size_t sl = strlen(sb), kl = strlen(key);
+    kb[0] = (char)('0' + scope);
+    memcpy(kb + 1, sb, sl);
+    kb[1 + sl] = '\0';
+    memcpy(kb + 2 + sl, key, kl);
+    MDB_val k = {2 + sl + kl, kb}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_true(v.mv_size > 1);
+    int format = ((const unsigned char *)v.mv_data)[1];
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return format;
+}
+
 void tu_usage_make_old(const char *dir)
 {
     if (tu_backend()) {

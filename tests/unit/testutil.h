@@ -61,6 +61,15 @@ typedef enum tu_damage {
 void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
                       const char *key, tu_damage how);
 
+/* The (closed) LMDB store's format marker ("meta"/"format"), after setting
+ * it to value when value is not NULL. */
+char tu_lmdb_marker(const char *dir, const char *value);
+
+/* The record format (record.h) of the stored record of (sandbox, scope,
+ * key) in the closed LMDB store in dir. */
+int tu_lmdb_record_format(const char *dir, akv_scope scope, const char *sb,
+                          const char *key);
+
 /* Puts the (closed) store back into the accounting of format 1, as a
  * store written before quotas counted metadata and keys: every
  * namespace's usage counts value bytes only and the store's format marker
