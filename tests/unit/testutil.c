@@ -254,6 +254,33 @@ static unsigned char *damage_bytes(const unsigned char *in, size_t len,
     return out;
 }
 
+/* The closed LMDB store in dir, below the library: the environment and a
+ * transaction (txn_flags: 0 or MDB_RDONLY). Fails the test if it cannot. */
+static MDB_env *raw_lmdb(const char *dir, unsigned txn_flags, MDB_txn **txn)
+{
+    MDB_env *env = NULL;
+    *txn = NULL;
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+        mdb_env_set_mapsize(env, (size_t)8 << 30) ||
+        mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
+        mdb_txn_begin(env, NULL, txn_flags, txn))
+        fail_msg("cannot open the LMDB store in %s", dir);
+    return env;
+}
+
+/* The "entries" key of (sandbox, scope, key) in the layout of
+ * src/lib/backend-lmdb.c: scope digit, sandbox, NUL, key. */
+static MDB_val raw_entry_key(char kb[1 + 64 + 1 + 255], akv_scope scope,
+                             const char *sb, const char *key)
+{
+    size_t sl = strlen(sb), kl = strlen(key);
+    kb[0] = (char)('0' + scope);
+    memcpy(kb + 1, sb, sl);
+    kb[1 + sl] = '\0';
+    memcpy(kb + 2 + sl, key, kl);
+    return (MDB_val){2 + sl + kl, kb};
+}
+
 void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
                       const char *key, tu_damage how)
 {
@@ -277,24 +304,13 @@ void tu_damage_record(const char *dir, akv_scope scope, const char *sb,
         redisFree(c);
         return;
     }
-    /* The layout of src/lib/backend-lmdb.c: database "entries", key =
-     * scope digit, sandbox, NUL, key. */
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
+    MDB_txn *txn;
+    MDB_env *env = raw_lmdb(dir, 0, &txn);
     MDB_dbi dbi = 0;
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-        mdb_env_set_mapsize(env, (size_t)8 << 30) ||
-        mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
-        mdb_txn_begin(env, NULL, 0, &txn) ||
-        mdb_dbi_open(txn, "entries", 0, &dbi))
-        fail_msg("cannot open the LMDB store in %s", dir);
+    if (mdb_dbi_open(txn, "entries", 0, &dbi))
+        fail_msg("no entries database in %s", dir);
     char kb[1 + 64 + 1 + 255];
-    size_t sl = strlen(sb), kl = strlen(key);
-    kb[0] = (char)('0' + scope);
-    memcpy(kb + 1, sb, sl);
-    kb[1 + sl] = '\0';
-    memcpy(kb + 2 + sl, key, kl);
-    MDB_val k = {2 + sl + kl, kb}, v;
+    MDB_val k = raw_entry_key(kb, scope, sb, key), v;
     if (mdb_get(txn, dbi, &k, &v) || v.mv_size <= 80)
         fail_msg("no record %s/%s in %s", sb, key, dir);
     unsigned char *bad = damage_bytes(v.mv_data, v.mv_size, how, &size);
@@ -350,14 +366,9 @@ static void flush_on(redisContext *c, void *ctx)
 
 char tu_lmdb_marker(const char *dir, const char *value)
 {
-    MDB_env *env;
     MDB_txn *txn;
+    MDB_env *env = raw_lmdb(dir, 0, &txn);
     MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
     MDB_val k = {6, "format"}, v = {1, (void *)value};
     if (value)
@@ -373,22 +384,12 @@ char tu_lmdb_marker(const char *dir, const char *value)
 int tu_lmdb_record_format(const char *dir, akv_scope scope, const char *sb,
                           const char *key)
 {
-    MDB_env *env;
     MDB_txn *txn;
+    MDB_env *env = raw_lmdb(dir, MDB_RDONLY, &txn);
     MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, (size_t)8 << 30), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0644), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
     char kb[1 + 64 + 1 + 255];
-    size_t sl = strlen(sb), kl = strlen(key);
-    kb[0] = (char)('0' + scope);
-    memcpy(kb + 1, sb, sl);
-    kb[1 + sl] = '\0';
-    memcpy(kb + 2 + sl, key, kl);
-    MDB_val k = {2 + sl + kl, kb}, v;
+    MDB_val k = raw_entry_key(kb, scope, sb, key), v;
     assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
     assert_true(v.mv_size > 1);
     int format = ((const unsigned char *)v.mv_data)[1];
@@ -407,15 +408,11 @@ void tu_usage_make_old(const char *dir)
     }
     /* The layout of src/lib/backend-lmdb.c: "usage" rows of two uint64
      * per namespace (key: scope digit, sandbox), "meta" format. */
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
+    MDB_txn *txn;
+    MDB_env *env = raw_lmdb(dir, 0, &txn);
     MDB_dbi entries = 0, usage = 0, meta = 0;
     MDB_cursor *cur = NULL;
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-        mdb_env_set_mapsize(env, (size_t)8 << 30) ||
-        mdb_env_open(env, dir, MDB_NOTLS, 0600) ||
-        mdb_txn_begin(env, NULL, 0, &txn) ||
-        mdb_dbi_open(txn, "entries", 0, &entries) ||
+    if (mdb_dbi_open(txn, "entries", 0, &entries) ||
         mdb_dbi_open(txn, "usage", 0, &usage) ||
         mdb_dbi_open(txn, "meta", 0, &meta) || mdb_drop(txn, usage, 0) ||
         mdb_cursor_open(txn, entries, &cur))
