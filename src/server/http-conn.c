@@ -319,7 +319,7 @@ static int request_done(struct conn *c)
 {
     struct worker *w = c->w;
     struct http_req *r = &c->req;
-    uint64_t dur = server_now_ns() - c->t_start;
+    uint64_t end_ns = server_now_ns(), dur = end_ns - c->t_start;
     unsigned method = c->have_head ? c->head.method : HTTP_OTHER;
     static const struct http_span dash = {"-", 1};
 
@@ -354,7 +354,7 @@ static int request_done(struct conn *c)
             c->in_cap = IN_INITIAL;
         }
     }
-    c->t_activity = now_ms();
+    c->t_activity = (int64_t)(end_ns / 1000000u);
     conn_set_reading(c, 1);
     conn_check(c);
     return 0;
@@ -674,8 +674,8 @@ static int step_head(struct conn *c)
     }
     if (c->state == C_IDLE) {
         conn_to(c, C_HEAD);
-        c->t_head = now_ms();
         c->t_start = server_now_ns();
+        c->t_head = (int64_t)(c->t_start / 1000000u);
         c->have_head = 0;
     }
     struct http_perr e;

@@ -325,21 +325,23 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                                   struct http_req *r)
 {
     const struct http_head *h = r->head;
-    struct http_span params[HTTP_MAX_PARAMS], found_params[HTTP_MAX_PARAMS];
-    size_t np = 0, found_np = 0;
+    struct http_span params[HTTP_MAX_PARAMS];
+    size_t np = 0;
     unsigned allow = 0;
     const struct route *found = NULL;
 
+    /* The first route whose pattern and method both match wins; the
+     * methods of the routes that match the path alone are only needed
+     * when none does (405 and its Allow), and then every route was seen. */
     for (size_t i = 0; i < nroutes; i++) {
         if (!http_route_match(routes[i].pattern, routes[i].rest_last, h->path,
                               params, &np))
             continue;
-        allow |= routes[i].methods;
-        if (found == NULL && (routes[i].methods & h->method)) {
+        if (routes[i].methods & h->method) {
             found = &routes[i];
-            memcpy(found_params, params, sizeof params);
-            found_np = np;
+            break;
         }
+        allow |= routes[i].methods;
     }
     if (found == NULL) {
         char shown[256], methods[128];
@@ -385,7 +387,7 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
         memcpy(r->token_pattern, tok->pattern, sizeof r->token_pattern);
     }
 
-    if (decode_params(r, found->pattern, found_params, found_np) != 0)
+    if (decode_params(r, found->pattern, params, np) != 0)
         return ROUTE_REFUSE;
 
     /* Authorization. */
