@@ -123,12 +123,12 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
  * When a flight is answered, the waiting writes are not sent at once but
  * held until as many writes wait as the flight carried (the clients it
  * answered come back with their next ones), for at most half the flight's
- * duration (HOLD_DIV, HOLD_MAX_US): each flight is one script per
- * namespace and, with appendfsync always, one fsync in Redis, which cost
- * about as much for 25 writes as for 50. Sending the waiting writes at
- * once, so that the loop's work and the store's overlap, split the
- * clients into two half-size flights and gave 25-40% fewer PUTs a second
- * on two cores (docs/performance.md).
+ * duration (HOLD_DIV, HOLD_MAX_US): each flight costs Redis one script
+ * per namespace and, with appendfsync always, one fsync (0.4-0.6 ms on
+ * the test machine), whatever the number of writes. Sending the waiting
+ * writes at once, so that the loop's work and the store's overlap, split
+ * the clients into two half-size flights and gave 25-40% fewer PUTs a
+ * second on two cores (docs/performance.md).
  */
 struct batch {
     struct worker *w;
@@ -228,7 +228,9 @@ static void batch_answer(struct batch *b, bool ok, bool on_pool)
         hand_back(b->w, b->list, &last->job_next);
 }
 
-/* The whole batch at once, waiting for the store (a pool thread). */
+/* The whole batch at once, waiting for the store: on a pool thread
+ * (on_pool), or on the loop for a remote store's reads (and writes that
+ * could not go in a flight). */
 static void batch_run(struct worker *w, struct conn *list, bool on_pool)
 {
     struct batch b;

@@ -165,7 +165,8 @@ struct http_req {
     int batched;    /* a read of one key, or a small PUT, on a remote
                        store: gathered with the other reads and writes of
                        the loop's turn, which go in one akv_get_many and
-                       one akv_put_many (conn_batch_cb) */
+                       one akv_put_many, or one flight of PUTs
+                       (conn_batch_cb) */
     akv_get_req *fetched; /* that read's outcome while the handler runs;
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
