@@ -9,6 +9,7 @@ server, ROUNDS times (the order reversed every other round), with a
 `redis-benchmark --threads 2` SET (or GET) run per round. Per run it
 reads, from /proc, the server's CPU time (all threads, user + system) and
 context switches (all threads; voluntary ones apart) and Redis' CPU time,
+and the load generator's (wrk's, redis-benchmark's) CPU time,
 and from Redis' INFO commandstats the EVALSHA calls, and prints them per
 request; at the end the median of each figure per server, the load
 average, and the ratio of the median rate to the median redis-benchmark
@@ -28,6 +29,7 @@ Usage: bench/redis-cpu.py AGENTKV[:THREADS] [AGENTKV[:THREADS] ...]
 """
 import os
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -72,6 +74,11 @@ def switches(pid, kinds=("voluntary", "nonvoluntary")):
         for k in kinds:
             n += int(re.search(r"^" + k + r"_ctxt_switches:\s+(\d+)", s, re.M).group(1))
     return n
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def load():
@@ -158,7 +165,9 @@ try:
                  str(max(DUR - 1, 1))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         c0, x0, v0, r0, e0 = cpu(pid), switches(pid), switches(pid, ("voluntary",)), \
             cpu(redis.pid), evalsha()
+        w0 = children_cpu()
         t = wrk(url, f"{tmp}/{MODE}.lua", DUR)
+        w1 = children_cpu()
         c1, x1, v1, r1, e1 = cpu(pid), switches(pid), switches(pid, ("voluntary",)), \
             cpu(redis.pid), evalsha()
         if perf:
@@ -171,17 +180,21 @@ try:
         calls = e1[0] - e0[0]
         return {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1)),
                 "cpu": (c1 - c0) / n * 1e6, "ctx": (x1 - x0) / n, "vol": (v1 - v0) / n,
-                "redis": (r1 - r0) / n * 1e6,
+                "redis": (r1 - r0) / n * 1e6, "client": (w1 - w0) / n * 1e6,
                 "p99": float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)],
                 "per_script": n / calls if calls else 0.0,
                 "us_script": (e1[1] - e0[1]) / calls if calls else 0.0}
 
     def redis_benchmark():
+        r0, w0 = cpu(redis.pid), children_cpu()
         out = subprocess.run(
             ["redis-benchmark", "-p", str(rport), "-c", str(CONNS), "--threads", "2",
              "-n", str(60000 * DUR), "-d", "1024", "-t", "set" if MODE == "put" else "get",
              "--csv"], capture_output=True, text=True).stdout
-        return float(out.splitlines()[1].split('","')[1].strip('"'))
+        r1, w1 = cpu(redis.pid), children_cpu()
+        n = 60000 * DUR
+        return (float(out.splitlines()[1].split('","')[1].strip('"')),
+                (r1 - r0) / n * 1e6, (w1 - w0) / n * 1e6)
 
     for _, _, url in servers:  # warm-up; also stores the key GETs read
         wrk(url, f"{tmp}/put.lua", 1)
@@ -198,19 +211,22 @@ try:
             x = run(i, rnd)
             res[i].append(x)
             print(f"round {rnd} {servers[i][0]}: {x['rps']:.0f} req/s, server CPU "
-                  f"{x['cpu']:.1f} us/req, {x['ctx']:.2f} switches/req ({x['vol']:.2f} "
+                  f"{x['cpu']:.1f} us/req, wrk CPU {x['client']:.1f} us/req, {x['ctx']:.2f} switches/req ({x['vol']:.2f} "
                   f"voluntary), Redis CPU {x['redis']:.1f} us/req, {x['per_script']:.1f} "
                   f"req/EVALSHA ({x['us_script']:.0f} us each), p99 {x['p99']:.1f} ms; "
                   f"load {load()}", flush=True)
         if SET:
-            peer.append(redis_benchmark())
+            rps, rcpu, bcpu = redis_benchmark()
+            peer.append(rps)
             print(f"round {rnd} redis-benchmark {MODE == 'put' and 'SET' or 'GET'}: "
-                  f"{peer[-1]:.0f} req/s", flush=True)
+                  f"{rps:.0f} req/s, Redis CPU {rcpu:.1f} us/req, redis-benchmark CPU "
+                  f"{bcpu:.1f} us/req", flush=True)
     print(f"redis-cpu: load average after: {load()}")
     for i, (name, _, _) in enumerate(servers):
         def med(k):
             return statistics.median(x[k] for x in res[i])
         line = (f"median {name}: {med('rps'):.0f} req/s, server CPU {med('cpu'):.1f} us/req, "
+                f"wrk CPU {med('client'):.1f} us/req, "
                 f"{med('ctx'):.2f} switches/req ({med('vol'):.2f} voluntary), Redis CPU "
                 f"{med('redis'):.1f} us/req, p99 {med('p99'):.1f} ms")
         if peer:

@@ -1454,37 +1454,101 @@ static int puts_result(redis_backend *rb, const akv_write *w,
  * scripts of all namespaces sent at once to each node, the replies read
  * in order — one round trip per node for all of them, and in Redis one
  * script, one read and one update of the usage counters per namespace,
- * one write per key (redirections are followed by akv_rc_pipeline). A
+ * one write per key (redirections are followed by akv_rc_recv). A
  * NOSCRIPT reply means the script did not run: that namespace's puts go
  * again on a call of their own, which loads it. A put whose connection
  * failed has an unknown outcome (unavailable), as with redis_put. Large
  * records, and every put when WAIT follows each write (?wait=N), go one
- * at a time. */
-static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
-                           akv_rec *out, int *created, int *rcs,
-                           akv_error *errs)
+ * at a time, in redis_puts_recv.
+ *
+ * redis_puts_send builds and sends the scripts; struct puts_sent holds
+ * them (the arguments point into its own arrays and into w, borrowed)
+ * until redis_puts_recv reads the replies. */
+struct puts_sent {
+    size_t n, ng;
+    const akv_write *w;
+    bool ok;      /* the scripts were built (else every put goes alone) */
+    size_t *grp;  /* put → its group, or ALONE */
+    size_t *head; /* group → its first put */
+    size_t *cnt;  /* group → its puts */
+    size_t *pos;  /* group → puts placed so far */
+    size_t *at;   /* group → its first argument */
+    struct ns_keys *nk;
+    struct write_args *wa;
+    unsigned *slots;
+    int *argcs;
+    const char ***argvs;
+    const size_t **lenss;
+    const char **argv;
+    size_t *lens;
+    redisReply **replies;  /* group → its reply (owned) */
+    akv_rc_sent *inflight; /* NULL: nothing sent */
+    int prc;               /* the sending's outcome */
+    akv_error perr;
+};
+#define ALONE ((size_t)-1)
+
+static void puts_sent_free(struct puts_sent *ps)
+{
+    if (ps->wa)
+        for (size_t i = 0; i < ps->n; i++)
+            free(ps->wa[i].blob);
+    free(ps->grp);
+    free(ps->head);
+    free(ps->cnt);
+    free(ps->pos);
+    free(ps->at);
+    free(ps->nk);
+    free(ps->wa);
+    free(ps->slots);
+    free(ps->argcs);
+    free(ps->argvs);
+    free(ps->lenss);
+    free(ps->argv);
+    free(ps->lens);
+    for (size_t g = 0; ps->replies && g < ps->ng; g++)
+        if (ps->replies[g])
+            freeReplyObject(ps->replies[g]);
+    free(ps->replies);
+    free(ps);
+}
+
+static void *redis_puts_send(akv_backend *be, size_t n, const akv_write *w,
+                             int *fd, int64_t *timeout_ms)
 {
     redis_backend *rb = (redis_backend *)be;
-    const size_t alone = (size_t)-1;
-    size_t *grp = calloc(n, sizeof *grp);   /* put → its group, or alone */
-    size_t *head = calloc(n, sizeof *head); /* group → its first put */
-    size_t *cnt = calloc(n, sizeof *cnt);   /* group → its puts */
-    size_t *pos = calloc(n, sizeof *pos);   /* group → puts placed so far */
-    size_t *at = calloc(n, sizeof *at);     /* group → its first argument */
-    struct ns_keys *nk = calloc(n, sizeof *nk);
-    struct write_args *wa = calloc(n, sizeof *wa);
-    unsigned *slots = calloc(n, sizeof *slots);
-    int *argcs = calloc(n, sizeof *argcs);
-    const char ***argvs = calloc(n, sizeof *argvs);
-    const size_t **lenss = calloc(n, sizeof *lenss);
-    redisReply **replies = calloc(n, sizeof *replies);
-    const char **argv = NULL;
-    size_t *lens = NULL, ng = 0, nargs = 0;
-    bool ok = grp && head && cnt && pos && at && nk && wa && slots &&
-              argcs && argvs && lenss && replies;
-    for (size_t i = 0; ok && i < n; i++) {
+    *fd = -1;
+    *timeout_ms = (int64_t)rb->timeout.tv_sec * 1000 +
+                  rb->timeout.tv_usec / 1000;
+    struct puts_sent *ps = calloc(1, sizeof *ps);
+    if (ps == NULL)
+        return NULL;
+    size_t m = n ? n : 1, ng = 0, nargs = 0;
+    ps->n = n;
+    ps->w = w;
+    ps->grp = calloc(m, sizeof *ps->grp);
+    ps->head = calloc(m, sizeof *ps->head);
+    ps->cnt = calloc(m, sizeof *ps->cnt);
+    ps->pos = calloc(m, sizeof *ps->pos);
+    ps->at = calloc(m, sizeof *ps->at);
+    ps->nk = calloc(m, sizeof *ps->nk);
+    ps->wa = calloc(m, sizeof *ps->wa);
+    ps->slots = calloc(m, sizeof *ps->slots);
+    ps->argcs = calloc(m, sizeof *ps->argcs);
+    ps->argvs = calloc(m, sizeof *ps->argvs);
+    ps->lenss = calloc(m, sizeof *ps->lenss);
+    ps->replies = calloc(m, sizeof *ps->replies);
+    if (!ps->replies || !ps->grp || !ps->head || !ps->cnt || !ps->pos || !ps->at ||
+        !ps->nk || !ps->wa || !ps->slots || !ps->argcs || !ps->argvs ||
+        !ps->lenss) {
+        puts_sent_free(ps);
+        return NULL;
+    }
+    size_t *grp = ps->grp, *head = ps->head, *cnt = ps->cnt, *at = ps->at;
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
         const akv_ns *ns = &w[i].ns;
-        grp[i] = alone;
+        grp[i] = ALONE;
         if (rb->url.wait_replicas > 0 ||
             akv_rec_encoded_size(&w[i].rec) >= BIG_WRITE)
             continue;
@@ -1499,74 +1563,112 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         grp[i] = g;
         cnt[g]++;
     }
-    for (size_t g = 0; ok && g < ng; g++) {
+    ps->ng = ng;
+    for (size_t g = 0; g < ng; g++) {
         at[g] = nargs;
         nargs += 3 + 4 + 7 * cnt[g];
     }
-    if (ok && ng > 0) {
-        argv = calloc(nargs, sizeof *argv);
-        lens = calloc(nargs, sizeof *lens);
-        ok = argv && lens;
+    if (ng > 0) {
+        ps->argv = calloc(nargs, sizeof *ps->argv);
+        ps->lens = calloc(nargs, sizeof *ps->lens);
+        ok = ps->argv && ps->lens;
     }
     for (size_t i = 0; ok && i < n; i++) {
         size_t g = grp[i];
-        if (g == alone)
+        if (g == ALONE)
             continue;
         akv_error_clear();
-        if (write_args(&w[i], pos[g]++, 1, 'd', &nk[i], &wa[i],
-                       argv + at[g], lens + at[g]) != AKV_OK) {
+        if (write_args(&w[i], ps->pos[g]++, 1, 'd', &ps->nk[i], &ps->wa[i],
+                       ps->argv + at[g], ps->lens + at[g]) != AKV_OK) {
             ok = false; /* out of memory: all go one at a time */
             break;
         }
-        slots[g] = (unsigned)nk[i].slot;
+        ps->slots[g] = (unsigned)ps->nk[i].slot;
     }
     for (size_t g = 0; ok && g < ng; g++) {
-        argv[at[g]] = "EVALSHA";
-        lens[at[g]] = 7;
-        argv[at[g] + 1] = rb->sha[S_PUTS];
-        lens[at[g] + 1] = 40;
-        argv[at[g] + 2] = "4"; /* the namespace's keys, once */
-        lens[at[g] + 2] = 1;
-        argcs[g] = (int)(3 + 4 + 7 * cnt[g]);
-        argvs[g] = argv + at[g];
-        lenss[g] = lens + at[g];
+        const char **argv = ps->argv + at[g];
+        size_t *lens = ps->lens + at[g];
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = rb->sha[S_PUTS];
+        lens[1] = 40;
+        argv[2] = "4"; /* the namespace's keys, once */
+        lens[2] = 1;
+        ps->argcs[g] = (int)(3 + 4 + 7 * cnt[g]);
+        ps->argvs[g] = argv;
+        ps->lenss[g] = lens;
     }
-    int prc = AKV_OK;
-    akv_error perr = {0};
+    ps->ok = ok;
     if (ok && ng > 0) {
-        prc = pipeline(rb, ng, slots, argcs, (const char *const *const *)argvs,
-                       lenss, false, replies);
-        perr = *akv_last_error();
+        struct pipe_guard g;
+        pipe_guard_begin(&g, rb->guard_sigpipe);
+        akv_error_clear();
+        ps->prc = AKV_OK;
+        if (!atomic_load(&rb->checked))
+            ps->prc = store_check(rb);
+        if (ps->prc == AKV_OK)
+            ps->prc = akv_rc_send(rb->rc, ng, ps->slots, ps->argcs,
+                                  (const char *const *const *)ps->argvs,
+                                  ps->lenss, false, &ps->inflight);
+        pipe_guard_end(&g);
+        ps->perr = *akv_last_error();
+        if (ps->inflight)
+            *fd = akv_rc_sent_fd(ps->inflight);
+    }
+    return ps;
+}
+
+static void redis_puts_recv(akv_backend *be, void *sent, bool timed_out,
+                            akv_rec *out, int *created, int *rcs,
+                            akv_error *errs)
+{
+    redis_backend *rb = (redis_backend *)be;
+    struct puts_sent *ps = sent;
+    size_t n = ps->n, ng = ps->ng;
+    const akv_write *w = ps->w;
+    redisReply **replies = ps->replies;
+    bool ok = ps->ok;
+    if (ps->inflight) {
+        struct pipe_guard g;
+        pipe_guard_begin(&g, rb->guard_sigpipe);
+        akv_error_clear();
+        akv_rc_recv(ps->inflight, timed_out, replies);
+        ps->inflight = NULL;
+        pipe_guard_end(&g);
+        if (timed_out)
+            akv_fail(AKV_EUNAVAILABLE, "writing entry: %s: timed out",
+                     rb->where);
+        ps->perr = *akv_last_error();
     }
     for (size_t g = 0; ok && g < ng; g++) {
         redisReply *r = replies[g];
-        if (prc == AKV_OK && r && r->type == REDIS_REPLY_ERROR &&
+        if (ps->prc == AKV_OK && r && r->type == REDIS_REPLY_ERROR &&
             strncmp(r->str, "NOSCRIPT", 8) == 0) {
             /* Not run: again on its own connection, loading the script. */
             freeReplyObject(r);
             replies[g] = r = NULL;
             struct conn cnb, *cn = &cnb;
             akv_error_clear();
-            if (conn_take(rb, (int)slots[g], cn) == AKV_OK) {
-                r = replies[g] = run_script(rb, cn, S_PUTS, argcs[g],
-                                            argv + at[g], lens + at[g],
-                                            4);
+            if (conn_take(rb, (int)ps->slots[g], cn) == AKV_OK) {
+                r = replies[g] = run_script(rb, cn, S_PUTS, ps->argcs[g],
+                                            ps->argv + ps->at[g],
+                                            ps->lens + ps->at[g], 4);
                 if (r == NULL)
                     redis_fail(rb, cn->c, NULL, "writing entry");
                 conn_give(rb, cn);
             }
-            perr = *akv_last_error();
+            ps->perr = *akv_last_error();
         }
         bool whole = r && r->type == REDIS_REPLY_ARRAY &&
-                     r->elements == 4 * cnt[g];
+                     r->elements == 4 * ps->cnt[g];
         for (size_t i = 0, p = 0; i < n; i++) {
-            if (grp[i] != g)
+            if (ps->grp[i] != g)
                 continue;
             akv_error_clear();
-            if (prc != AKV_OK || r == NULL) {
-                akv_error_restore(&perr);
-                rcs[i] = perr.code != AKV_OK
-                             ? perr.code
+            if (ps->prc != AKV_OK || r == NULL) {
+                akv_error_restore(&ps->perr);
+                rcs[i] = ps->perr.code != AKV_OK
+                             ? ps->perr.code
                              : akv_fail(AKV_EUNAVAILABLE, "writing entry: "
                                         "%s: connection failed", rb->where);
             } else if (!whole) {
@@ -1580,32 +1682,31 @@ static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (ok && grp[i] != alone)
+        if (ok && ps->grp[i] != ALONE)
             continue;
         akv_error_clear();
         rcs[i] = redis_put(be, &w[i], &out[i], &created[i]);
         errs[i] = *akv_last_error();
     }
-    if (wa)
-        for (size_t i = 0; i < n; i++)
-            free(wa[i].blob);
-    for (size_t g = 0; replies && g < ng; g++)
-        if (replies[g])
-            freeReplyObject(replies[g]);
-    free(grp);
-    free(head);
-    free(cnt);
-    free(pos);
-    free(at);
-    free(nk);
-    free(wa);
-    free(slots);
-    free(argcs);
-    free(argvs);
-    free(lenss);
-    free(replies);
-    free(argv);
-    free(lens);
+    puts_sent_free(ps);
+}
+
+static void redis_put_many(akv_backend *be, size_t n, const akv_write *w,
+                           akv_rec *out, int *created, int *rcs,
+                           akv_error *errs)
+{
+    int fd;
+    int64_t timeout_ms;
+    void *sent = redis_puts_send(be, n, w, &fd, &timeout_ms);
+    if (sent) {
+        redis_puts_recv(be, sent, false, out, created, rcs, errs);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) { /* no memory to group them */
+        akv_error_clear();
+        rcs[i] = redis_put(be, &w[i], &out[i], &created[i]);
+        errs[i] = *akv_last_error();
+    }
 }
 
 static int redis_del(akv_backend *be, const akv_ns *ns, const char *key,
@@ -2178,5 +2279,7 @@ static const akv_backend_ops redis_ops = {
     .backup = NULL, /* use export, or Redis' own persistence */
     .write_batch = redis_write_batch,
     .put_many = redis_put_many,
+    .put_many_send = redis_puts_send,
+    .put_many_recv = redis_puts_recv,
     .namespaces = redis_namespaces,
 };

@@ -107,6 +107,29 @@ typedef struct akv_backend_ops {
     void (*put_many)(akv_backend *be, size_t n, const akv_write *w,
                      akv_rec *out, int *created, int *rcs, akv_error *errs);
 
+    /* put_many in two halves, for a caller with other work to do while
+     * the store works (the server's event loop). put_many_send sends the
+     * puts w[0..n) and returns at once with the handle of the puts in
+     * flight, owned by the caller until it passes it to put_many_recv
+     * (exactly once: that frees it), or NULL when it could not (no memory:
+     * nothing was sent; the caller uses put_many). w, and everything it
+     * points to, are borrowed until put_many_recv. *fd receives a
+     * descriptor that becomes readable when the answers arrive, or -1
+     * when nothing is to be waited for; *timeout_ms how long to wait for
+     * it. put_many_recv (on any thread, one call at a time) then gives
+     * what put_many would: it takes the answers, waiting for any that are
+     * still missing, and applies what was not sent (puts that go alone,
+     * retries). timed_out: the caller waited *timeout_ms in vain; the
+     * puts still unanswered fail with AKV_EUNAVAILABLE (outcome unknown,
+     * as with any lost connection) and their connection is dropped, so
+     * that a late answer is never taken for another's. NULL when the
+     * backend has no split (the caller calls put_many). */
+    void *(*put_many_send)(akv_backend *be, size_t n, const akv_write *w,
+                           int *fd, int64_t *timeout_ms);
+    void (*put_many_recv)(akv_backend *be, void *sent, bool timed_out,
+                          akv_rec *out, int *created, int *rcs,
+                          akv_error *errs);
+
     /* Deletes a record. *was_live (may be NULL) is set when the deleted
      * record had not expired at now. AKV_ENOTFOUND when absent. */
     int (*del)(akv_backend *be, const akv_ns *ns, const char *key,

@@ -688,31 +688,64 @@ redisReply *akv_rc_exec(akv_rc *rc, redisContext **c, int *node, int slot,
     return r;
 }
 
-int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
-                    const int *argcs, const char *const *const *argvs,
-                    const size_t *const *lenss, bool idempotent,
-                    redisReply **replies)
+/* The commands of akv_rc_send, between their sending and their replies. */
+struct akv_rc_sent {
+    akv_rc *rc;
+    size_t n;
+    const unsigned *slots;
+    const int *argcs;
+    const char *const *const *argvs;
+    const size_t *const *lenss;
+    bool idempotent;
+    /* Per command: -3 - u once sent on ctx[u]; -2 to retry alone
+     * (akv_rc_exec); -1 done. */
+    int *node;
+    /* The connections written to (first command's index, node). */
+    size_t *first, nused;
+    redisContext **ctx;
+    int *ctx_node;
+};
+
+static void sent_free(akv_rc_sent *s)
 {
-    int *node = malloc((n ? n : 1) * sizeof *node);
-    /* The nodes in use (first command's index) and their connections. */
-    size_t *first = malloc((n ? n : 1) * sizeof *first), nused = 0;
-    redisContext **ctx = malloc((n ? n : 1) * sizeof *ctx);
-    int *ctx_node = malloc((n ? n : 1) * sizeof *ctx_node);
-    if (node == NULL || first == NULL || ctx == NULL || ctx_node == NULL) {
-        free(node);
-        free(first);
-        free(ctx);
-        free(ctx_node);
+    free(s->node);
+    free(s->first);
+    free(s->ctx);
+    free(s->ctx_node);
+    free(s);
+}
+
+int akv_rc_send(akv_rc *rc, size_t n, const unsigned *slots,
+                const int *argcs, const char *const *const *argvs,
+                const size_t *const *lenss, bool idempotent,
+                akv_rc_sent **out)
+{
+    size_t m = n ? n : 1;
+    akv_rc_sent *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (s == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    s->node = malloc(m * sizeof *s->node);
+    s->first = malloc(m * sizeof *s->first);
+    s->ctx = malloc(m * sizeof *s->ctx);
+    s->ctx_node = malloc(m * sizeof *s->ctx_node);
+    if (!s->node || !s->first || !s->ctx || !s->ctx_node) {
+        sent_free(s);
         return akv_fail(AKV_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
-        replies[i] = NULL;
+    s->rc = rc;
+    s->n = n;
+    s->slots = slots;
+    s->argcs = argcs;
+    s->argvs = argvs;
+    s->lenss = lenss;
+    s->idempotent = idempotent;
+    int *node = s->node;
+    for (size_t i = 0; i < n; i++)
         node[i] = route(rc, (int)slots[i]);
-    }
-    /* Every node's commands are written first, then each node's replies
-     * read in order: the nodes work at the same time, one round trip in
-     * all rather than one per node. node[j] becomes -1 once command j is
-     * sent, -2 for one to retry alone (akv_rc_exec). */
+    /* Every node's commands are written first, then (akv_rc_recv) each
+     * node's replies read in order: the nodes work at the same time, one
+     * round trip in all rather than one per node. */
     for (size_t i = 0; i < n; i++) {
         if (node[i] < 0)
             continue;
@@ -721,26 +754,52 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
         if (c == NULL) {
             for (size_t j = i; j < n; j++)
                 if (node[j] == nd)
-                    node[j] = -2; /* nothing sent: retried alone below */
+                    node[j] = -2; /* nothing sent: retried alone */
             continue;
         }
         for (size_t j = i; j < n; j++)
             if (node[j] == nd) {
                 redisAppendCommandArgv(c, argcs[j], (const char **)argvs[j],
                                        lenss[j]);
-                node[j] = -3 - (int)nused; /* sent on ctx[nused] */
+                node[j] = -3 - (int)s->nused; /* sent on ctx[nused] */
             }
         int done = 0;
         while (!done && redisBufferWrite(c, &done) == REDIS_OK)
             ;
-        first[nused] = i;
-        ctx_node[nused] = nd;
-        ctx[nused++] = c;
+        s->first[s->nused] = i;
+        s->ctx_node[s->nused] = nd;
+        s->ctx[s->nused++] = c;
     }
-    for (size_t u = 0; u < nused; u++) {
-        redisContext *c = ctx[u];
+    *out = s;
+    return AKV_OK;
+}
+
+int akv_rc_sent_fd(const akv_rc_sent *s)
+{
+    for (size_t u = 0; u < s->nused; u++)
+        if (s->ctx[u]->err == 0)
+            return s->ctx[u]->fd;
+    return -1;
+}
+
+void akv_rc_recv(akv_rc_sent *s, bool timed_out, redisReply **replies)
+{
+    akv_rc *rc = s->rc;
+    size_t n = s->n;
+    int *node = s->node;
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
+    for (size_t u = 0; u < s->nused; u++) {
+        redisContext *c = s->ctx[u];
         int mark = -3 - (int)u;
-        for (size_t j = first[u]; j < n; j++) {
+        if (timed_out && c->err == 0) {
+            /* As a socket timeout reads (SO_RCVTIMEO: EAGAIN): the
+             * connection is dropped, so that replies arriving late are
+             * never taken for another command's. */
+            c->err = REDIS_ERR_IO;
+            snprintf(c->errstr, sizeof c->errstr, "%s", strerror(EAGAIN));
+        }
+        for (size_t j = s->first[u]; j < n; j++) {
             if (node[j] != mark)
                 continue;
             void *reply = NULL;
@@ -758,7 +817,7 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                 node[j] = -2;
             }
         }
-        akv_rc_put(rc, ctx_node[u], c);
+        akv_rc_put(rc, s->ctx_node[u], c);
     }
     akv_error saved = *akv_last_error();
     for (size_t i = 0; i < n; i++) {
@@ -766,15 +825,24 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
             continue;
         redisContext *c = NULL;
         int nd = -1;
-        replies[i] = akv_rc_exec(rc, &c, &nd, (int)slots[i], idempotent,
-                                 argcs[i],
-                                 (const char **)argvs[i], lenss[i]);
+        replies[i] = akv_rc_exec(rc, &c, &nd, (int)s->slots[i],
+                                 s->idempotent, s->argcs[i],
+                                 (const char **)s->argvs[i], s->lenss[i]);
         akv_rc_put(rc, nd, c);
     }
     akv_error_restore(&saved);
-    free(node);
-    free(first);
-    free(ctx);
-    free(ctx_node);
+    sent_free(s);
+}
+
+int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
+                    const int *argcs, const char *const *const *argvs,
+                    const size_t *const *lenss, bool idempotent,
+                    redisReply **replies)
+{
+    akv_rc_sent *s;
+    int r = akv_rc_send(rc, n, slots, argcs, argvs, lenss, idempotent, &s);
+    if (r != AKV_OK)
+        return r;
+    akv_rc_recv(s, false, replies);
     return AKV_OK;
 }

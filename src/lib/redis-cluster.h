@@ -77,6 +77,27 @@ int akv_rc_pipeline(akv_rc *rc, size_t n, const unsigned *slots,
                     const size_t *const *lenss, bool idempotent,
                     redisReply **replies);
 
+/* akv_rc_pipeline in two halves, for a caller that has other work to do
+ * while the nodes work. akv_rc_send writes every command to its node's
+ * connection (taken from the pool) and returns at once with *out, the
+ * commands in flight; AKV_ENOMEM (nothing sent, *out NULL) or AKV_OK.
+ * slots, argcs, argvs, lenss and what they point to are borrowed until
+ * akv_rc_recv: a redirected command is sent again from them. */
+typedef struct akv_rc_sent akv_rc_sent;
+int akv_rc_send(akv_rc *rc, size_t n, const unsigned *slots,
+                const int *argcs, const char *const *const *argvs,
+                const size_t *const *lenss, bool idempotent,
+                akv_rc_sent **out);
+/* A descriptor that becomes readable when replies arrive (the first
+ * node's connection), or -1 when no command is waiting on a connection. */
+int akv_rc_sent_fd(const akv_rc_sent *s);
+/* Reads the replies of s into replies[0..n) as akv_rc_pipeline does
+ * (blocking, under the connections' timeout, for what has not arrived),
+ * hands the connections back and frees s. timed_out: the caller waited
+ * long enough; the connections that still owe replies are dropped, and
+ * their commands have an unknown outcome (replies NULL). */
+void akv_rc_recv(akv_rc_sent *s, bool timed_out, redisReply **replies);
+
 /* The nodes that own slots (the masters), at most max, into nodes[];
  * returns their number (on a single Redis: node 0). Refreshes the map
  * first when it is not known. */

@@ -304,62 +304,147 @@ int akv_put(akv_store *s, const char *sandbox, akv_scope scope,
     return AKV_OK;
 }
 
-int akv_put_many(akv_store *s, akv_put_req *reqs, size_t n)
+/* Each request on its own, with akv_put. */
+static void put_each(akv_store *s, akv_put_req *reqs, size_t n)
 {
-    akv_error_clear();
-    if (n == 0)
-        return AKV_OK;
-    if (s == NULL || reqs == NULL)
-        return akv_fail(AKV_EINVAL, "no requests given");
-    akv_write *ws = malloc(n * sizeof *ws);
-    unsigned char (*match)[32] = malloc(n * sizeof *match);
-    akv_rec *recs = malloc(n * sizeof *recs);
-    int *rcs = malloc(n * sizeof *rcs), *created = malloc(n * sizeof *created);
-    akv_error *errs = malloc(n * sizeof *errs);
-    size_t *req = malloc(n * sizeof *req), m = 0;
-    bool batch = ws && match && recs && rcs && created && errs && req &&
-                 s->be->ops->put_many;
     for (size_t i = 0; i < n; i++) {
         akv_put_req *q = &reqs[i];
         akv_error_clear();
         q->created = 0;
-        if (!batch) { /* one at a time (no memory, or no cheaper way) */
-            q->rc = akv_put(s, q->sandbox, q->scope, q->key, q->key_len,
-                            q->value, q->value_len, q->opts, &q->meta,
-                            &q->created);
-            q->error = *akv_last_error();
-            continue;
-        }
-        q->rc = put_prepare(s, q->sandbox, q->scope, q->key, q->key_len,
-                            q->value, q->value_len, q->opts, &ws[m],
-                            match[m]);
-        /* ws[m] points at match[m], which stays where it is. */
-        if (q->rc == AKV_OK)
-            req[m++] = i;
+        q->rc = akv_put(s, q->sandbox, q->scope, q->key, q->key_len,
+                        q->value, q->value_len, q->opts, &q->meta,
+                        &q->created);
         q->error = *akv_last_error();
     }
-    if (batch && m > 0) {
+}
+
+/* The puts of akv_put_many_start until akv_put_many_finish: the checked
+ * writes (ws[j] for request req[j], pointing at match[j]) and the
+ * backend's answers. */
+struct akv_put_flight {
+    akv_store *s;
+    akv_put_req *reqs;
+    size_t m; /* writes passed to the backend */
+    akv_write *ws;
+    unsigned char (*match)[32];
+    akv_rec *recs;
+    int *rcs, *created;
+    akv_error *errs;
+    size_t *req;
+    void *sent; /* the backend's handle (put_many_send), or NULL */
+    int fd;
+    int64_t timeout_ms;
+};
+
+static void flight_free(akv_put_flight *f)
+{
+    free(f->ws);
+    free(f->match);
+    free(f->recs);
+    free(f->rcs);
+    free(f->created);
+    free(f->errs);
+    free(f->req);
+    free(f);
+}
+
+int akv_put_many_start(akv_store *s, akv_put_req *reqs, size_t n,
+                       akv_put_flight **out)
+{
+    akv_error_clear();
+    if (out == NULL)
+        return akv_fail(AKV_EINVAL, "no flight given");
+    *out = NULL;
+    if (n > 0 && (s == NULL || reqs == NULL))
+        return akv_fail(AKV_EINVAL, "no requests given");
+    akv_put_flight *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    size_t k = n ? n : 1;
+    *f = (akv_put_flight){.s = s, .reqs = reqs, .fd = -1};
+    f->ws = malloc(k * sizeof *f->ws);
+    f->match = malloc(k * sizeof *f->match);
+    f->recs = malloc(k * sizeof *f->recs);
+    f->rcs = malloc(k * sizeof *f->rcs);
+    f->created = malloc(k * sizeof *f->created);
+    f->errs = malloc(k * sizeof *f->errs);
+    f->req = malloc(k * sizeof *f->req);
+    if (!f->ws || !f->match || !f->recs || !f->rcs || !f->created ||
+        !f->errs || !f->req) {
+        flight_free(f);
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    }
+    if (n > 0 && s->be->ops->put_many == NULL) {
+        put_each(s, reqs, n); /* no cheaper way */
+        *out = f;
+        return AKV_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        akv_put_req *q = &reqs[i];
         akv_error_clear();
-        s->be->ops->put_many(s->be, m, ws, recs, created, rcs, errs);
-        for (size_t j = 0; j < m; j++) {
-            akv_put_req *q = &reqs[req[j]];
-            q->rc = rcs[j];
-            q->error = errs[j];
-            if (q->rc == AKV_OK) {
-                q->created = created[j];
-                akv_meta_fill(&q->meta, q->sandbox, q->sandbox, q->scope,
-                              q->key, q->key_len, &recs[j]);
-            }
+        q->created = 0;
+        q->rc = put_prepare(s, q->sandbox, q->scope, q->key, q->key_len,
+                            q->value, q->value_len, q->opts, &f->ws[f->m],
+                            f->match[f->m]);
+        /* ws[m] points at match[m], which stays where it is. */
+        if (q->rc == AKV_OK)
+            f->req[f->m++] = i;
+        q->error = *akv_last_error();
+    }
+    akv_error_clear();
+    if (f->m > 0 && s->be->ops->put_many_send)
+        f->sent = s->be->ops->put_many_send(s->be, f->m, f->ws, &f->fd,
+                                            &f->timeout_ms);
+    if (f->m > 0 && f->sent == NULL) {
+        s->be->ops->put_many(s->be, f->m, f->ws, f->recs, f->created,
+                             f->rcs, f->errs);
+        f->fd = -1;
+    }
+    *out = f;
+    akv_error_clear();
+    return AKV_OK;
+}
+
+int akv_put_flight_fd(const akv_put_flight *f, int64_t *timeout_ms)
+{
+    if (timeout_ms)
+        *timeout_ms = f->timeout_ms;
+    return f->fd;
+}
+
+void akv_put_many_finish(akv_put_flight *f, int timed_out)
+{
+    akv_store *s = f->s;
+    akv_error_clear();
+    if (f->sent)
+        s->be->ops->put_many_recv(s->be, f->sent, timed_out != 0, f->recs,
+                                  f->created, f->rcs, f->errs);
+    for (size_t j = 0; j < f->m; j++) {
+        akv_put_req *q = &f->reqs[f->req[j]];
+        q->rc = f->rcs[j];
+        q->error = f->errs[j];
+        if (q->rc == AKV_OK) {
+            q->created = f->created[j];
+            akv_meta_fill(&q->meta, q->sandbox, q->sandbox, q->scope,
+                          q->key, q->key_len, &f->recs[j]);
         }
     }
-    free(ws);
-    free(match);
-    free(recs);
-    free(rcs);
-    free(created);
-    free(errs);
-    free(req);
+    flight_free(f);
     akv_error_clear();
+}
+
+int akv_put_many(akv_store *s, akv_put_req *reqs, size_t n)
+{
+    akv_put_flight *f;
+    int rc = akv_put_many_start(s, reqs, n, &f);
+    if (rc == AKV_ENOMEM) {
+        put_each(s, reqs, n); /* one at a time, with less memory */
+        akv_error_clear();
+        return AKV_OK;
+    }
+    if (rc != AKV_OK)
+        return rc;
+    akv_put_many_finish(f, 0);
     return AKV_OK;
 }
 

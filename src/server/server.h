@@ -165,7 +165,8 @@ struct http_req {
     int batched;    /* a read of one key, or a small PUT, on a remote
                        store: gathered with the other reads and writes of
                        the loop's turn, which go in one akv_get_many and
-                       one akv_put_many (conn_batch_cb) */
+                       one akv_put_many, or one flight of PUTs
+                       (conn_batch_cb) */
     akv_get_req *fetched; /* that read's outcome while the handler runs;
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
@@ -353,6 +354,16 @@ struct worker {
     int reserve_fd;
     /* Batched reads of this turn (loop thread only), run by ev_batch. */
     struct conn *batch, **batch_tail;
+    /* On a remote store (loop thread only, dispatch.c): the batched
+     * writes sent and not yet answered, or NULL; the batched writes that
+     * wait to be sent (linked through job_next); put_hold: a flight was
+     * just answered and the waiting writes go at the next turn, by
+     * ev_next, with those that turn brings. */
+    struct put_flight *flight;
+    struct conn *put_wait, **put_wait_tail;
+    int put_hold;
+    size_t put_wait_n, put_want;
+    struct event *ev_next;
     /* Requests handed back by pool threads; guarded by done_lock. */
     pthread_mutex_t done_lock;
     struct conn *done;
@@ -440,6 +451,11 @@ void conn_done_cb(int fd, short what, void *arg);
 /* Runs the reads and writes batched during the loop's turn (see
  * http_req.batched). */
 void conn_batch_cb(int fd, short what, void *arg);
+/* At the worker's end: a flight still out is given up (its connections
+ * dropped, its requests left unanswered: their connections are freed). */
+void conn_flight_drop(struct worker *w);
+/* ev_next: sends the writes that wait (and the turn's batch). */
+void conn_next_cb(int fd, short what, void *arg);
 
 /* ---- access log (accesslog.c) ------------------------------------------- */
 

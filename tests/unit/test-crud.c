@@ -837,6 +837,79 @@ static void put_many_answers_each_request_like_put(void **state)
     akv_config_free(cfg);
 }
 
+/* akv_put_many in two halves: between akv_put_many_start and
+ * akv_put_many_finish the caller uses the store (a read on the same
+ * thread); the outcomes are akv_put_many's. On Redis the puts are in
+ * flight (a descriptor to wait on) until finish; on LMDB they are done at
+ * start (no descriptor). A finish told that the wait timed out fails the
+ * puts still unanswered as unavailable (their outcome unknown: applied or
+ * not) and drops their connection, so that a late answer is never taken
+ * for a later command's: the next reads see one value or the other. */
+static void put_many_in_two_halves(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    assert_ok(put_str(&ts, "sb1", AKV_SCOPE_TASK, "k", "v1"));
+    akv_put_req q[] = {
+        {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "k", .key_len = 1,
+         .value = "v2", .value_len = 2},
+        {.sandbox = "sb2", .scope = AKV_SCOPE_TASK, .key = "n", .key_len = 1,
+         .value = "n1", .value_len = 2},
+        {.sandbox = "bad sandbox", .scope = AKV_SCOPE_TASK, .key = "x",
+         .key_len = 1, .value = "x", .value_len = 1},
+    };
+    akv_put_flight *f = NULL;
+    assert_ok(akv_put_many_start(ts.store, q, 3, &f));
+    assert_non_null(f);
+    int64_t ms = 0;
+    int fd = akv_put_flight_fd(f, &ms);
+    if (tu_backend() != NULL) {
+        assert_true(fd >= 0);
+        assert_true(ms > 0);
+    } else {
+        assert_int_equal(fd, -1);
+    }
+    want_missing(&ts, "sb3", AKV_SCOPE_TASK, "k");
+    akv_put_many_finish(f, 0);
+    assert_int_equal(q[0].rc, AKV_OK);
+    assert_int_equal(q[0].created, 0);
+    assert_int_equal(q[0].meta.version, 2);
+    assert_int_equal(q[1].rc, AKV_OK);
+    assert_int_equal(q[1].created, 1);
+    assert_int_equal(q[2].rc, AKV_EINVAL);
+    assert_int_equal(q[2].error.code, AKV_EINVAL);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", "v2", 2);
+    want_value(&ts, "sb2", AKV_SCOPE_TASK, "n", "n1", 2);
+
+    /* Timed out. */
+    akv_put_req t = {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "k",
+                     .key_len = 1, .value = "v3", .value_len = 2};
+    assert_ok(akv_put_many_start(ts.store, &t, 1, &f));
+    fd = akv_put_flight_fd(f, NULL);
+    akv_put_many_finish(f, 1);
+    if (fd >= 0) {
+        assert_int_equal(t.rc, AKV_EUNAVAILABLE);
+        assert_non_null(strstr(t.error.message, "timed out"));
+    } else {
+        assert_int_equal(t.rc, AKV_OK);
+    }
+    for (int i = 0; i < 3; i++) {
+        akv_value *v = NULL;
+        assert_ok(akv_get(ts.store, "sb1", AKV_SCOPE_TASK, "k", 1, &v));
+        size_t len;
+        const char *d = akv_value_data(v, &len);
+        assert_int_equal(len, 2);
+        assert_true(memcmp(d, "v2", 2) == 0 || memcmp(d, "v3", 2) == 0);
+        akv_value_release(v);
+        want_value(&ts, "sb2", AKV_SCOPE_TASK, "n", "n1", 2);
+    }
+    assert_akv(akv_put_many_start(ts.store, q, 1, NULL), AKV_EINVAL);
+    assert_akv(akv_put_many_start(ts.store, NULL, 1, &f), AKV_EINVAL);
+    assert_null(f);
+    tu_store_close(&ts);
+}
+
 /* Several puts of one key in one akv_put_many (on Redis: one script for
  * the namespace, the key written once) each answer as a put of its own,
  * in order: versions 1, 2, 3, created only for the first, a refused one
@@ -943,6 +1016,7 @@ int main(void)
         cmocka_unit_test(get_many_answers_each_request_like_get),
         cmocka_unit_test(put_many_answers_each_request_like_put),
         cmocka_unit_test(put_many_of_one_key_applies_each_in_order),
+        cmocka_unit_test(put_many_in_two_halves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

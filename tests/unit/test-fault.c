@@ -580,6 +580,10 @@ static void wrap_backend(akv_store *s)
     fb->ops.get_many = fb_get_many;
     fb->ops.put = fb_put;
     fb->ops.put_many = s->be->ops->put_many ? fb_put_many : NULL;
+    /* No split: the store then calls put_many, which fails here (Redis'
+     * put_many is its send and receive halves in one). */
+    fb->ops.put_many_send = NULL;
+    fb->ops.put_many_recv = NULL;
     fb->ops.del = fb_del;
     fb->ops.touch = fb_touch;
     fb->ops.scan = fb_scan;
