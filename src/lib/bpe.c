@@ -226,10 +226,10 @@ static inline long utf8_seq(const unsigned char *s, size_t n)
     return (long)need + 1;
 }
 
-/* Offset of the first ill-formed byte of s[0..n), or n. */
-static size_t utf8_scan(const unsigned char *s, size_t n)
+/* Offset of the first ill-formed byte of s[i..n), or n; s[i] starts a
+ * character. One character at a time. */
+static size_t utf8_scan_from(const unsigned char *s, size_t n, size_t i)
 {
-    size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
             uint64_t w;
@@ -263,6 +263,77 @@ static size_t utf8_scan(const unsigned char *s, size_t n)
         i += (size_t)k;
     }
     return n;
+}
+
+/*
+ * Whether none of the 16 bytes at s breaks a rule of well-formed UTF-8:
+ * each is a continuation byte (80..BF) exactly when a lead byte one, two
+ * or three bytes before asks for one there (C2..DF one, E0..EF two,
+ * F0..F4 three); none is C0, C1 or F5..FF; and the byte after E0, ED, F0
+ * or F4 is in the narrower range Unicode gives it (no overlongs, no
+ * surrogates, nothing above U+10FFFF). The 3 bytes before s are read for
+ * their lead bytes: they must have passed the same check (or be ASCII).
+ * A character that ends past the 16 bytes is checked with the next block.
+ * Sixteen positions at once, with the GCC and Clang vector extensions
+ * (SSE2 on x86-64).
+ */
+typedef uint8_t utf8_vec __attribute__((vector_size(16)));
+typedef int8_t utf8_svec __attribute__((vector_size(16)));
+
+static inline int utf8_block_ok(const unsigned char *s)
+{
+    utf8_vec b0, b1, b2, b3;
+    memcpy(&b0, s, 16);
+    memcpy(&b3, s - 3, 16);
+    uint64_t any[2];
+    utf8_vec or = b0 | b3;
+    memcpy(any, &or, 16);
+    if (((any[0] | any[1]) & 0x8080808080808080ull) == 0)
+        return 1; /* s[-3 .. 16) is ASCII */
+    memcpy(&b1, s - 1, 16);
+    memcpy(&b2, s - 2, 16);
+    utf8_svec c0 = (utf8_svec)b0;
+    /* As signed bytes 80..BF are -128..-65 and C0..FF are -64..-1. A byte
+     * is misplaced when it is a continuation byte and no lead byte asks
+     * for one there, or neither. */
+    utf8_svec cont = c0 < -64;
+    utf8_svec unasked = (utf8_svec)(b1 < 0xc0) & (utf8_svec)(b2 < 0xe0) &
+                        (utf8_svec)(b3 < 0xf0);
+    utf8_svec bad = (cont == unasked) | (utf8_svec)((b0 & 0xfe) == 0xc0) |
+                    (utf8_svec)(b0 > 0xf4) |
+                    ((utf8_svec)(b1 == 0xe0) & (c0 < -96)) |   /* < A0 */
+                    ((utf8_svec)(b1 == 0xed) & (c0 > -97)) |   /* > 9F */
+                    ((utf8_svec)(b1 == 0xf0) & (c0 < -112)) |  /* < 90 */
+                    ((utf8_svec)(b1 == 0xf4) & (c0 > -113));   /* > 8F */
+    memcpy(any, &bad, 16);
+    return (any[0] | any[1]) == 0;
+}
+
+/* Offset of the first ill-formed byte of s[0..n), or n. Blocks of 16
+ * bytes go through utf8_block_ok() (the first one with three ASCII bytes
+ * before it); the bytes after the last good block are read one character
+ * at a time, from the start of the character they begin in. */
+static size_t utf8_scan(const unsigned char *s, size_t n)
+{
+    if (n < 16)
+        return utf8_scan_from(s, n, 0);
+    unsigned char head[19] = {0};
+    memcpy(head + 3, s, 16);
+    if (!utf8_block_ok(head + 3))
+        return utf8_scan_from(s, n, 0);
+    size_t i = 16;
+    while (n - i >= 16 && utf8_block_ok(s + i))
+        i += 16;
+    /* Every position before i is well-formed as far as it goes, so the
+     * character that position i is in starts at the lead byte, if any,
+     * among the three before it that asks for a byte at i or later. */
+    if (s[i - 1] >= 0xc0)
+        i -= 1;
+    else if (s[i - 2] >= 0xe0)
+        i -= 2;
+    else if (s[i - 3] >= 0xf0)
+        i -= 3;
+    return utf8_scan_from(s, n, i);
 }
 
 /* Copies s[0..n) into a new buffer with every maximal ill-formed subpart
