@@ -79,6 +79,27 @@ struct akv_bpe_data {
  * makes old table files be refused (and rebuilt by the build).
  */
 #define AKV_BPE_HASH_ID 4u /* 4: the filters and the merge table */
+
+/* The n bytes at p (1 <= n <= 8) in the low bytes of a zeroed word, as
+ * memcpy() into it would put them, without a copy of variable length:
+ * two loads that overlap on little-endian machines. */
+static inline uint64_t akv_bpe_load_tail(const unsigned char *p, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+           (uint64_t)p[n - 1] << (8 * (n - 1));
+#else
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    return w;
+#endif
+}
 static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
@@ -91,8 +112,7 @@ static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
+        uint64_t w = akv_bpe_load_tail(p, n);
         h = (h ^ w) * 0x94d049bb133111ebull;
     }
     h ^= h >> 32;
