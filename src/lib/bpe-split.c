@@ -203,7 +203,8 @@ space:
  *     without the optional character, the mark alone;
  *   - anything else: the alternatives both patterns end with.
  */
-size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i)
+static inline __attribute__((always_inline)) size_t
+split_o200k(const unsigned char *s, size_t n, size_t i)
 {
     struct ch c = ch_at(s, n, i);
     size_t e, a_end = i;
@@ -224,7 +225,9 @@ size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i)
     return common_tail(s, n, i, c, d, 1);
 }
 
-size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i)
+static inline __attribute__((always_inline)) size_t
+split_cl100k(const unsigned char *s, size_t n,
+                                  size_t i)
 {
     size_t e = contraction(s, n, i);
     if (e != i)
@@ -238,4 +241,34 @@ size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i)
         s[i] != '\n')
         return run(s, n, i + c.len + d.len, AKV_CC_L);
     return common_tail(s, n, i, c, d, 0);
+}
+
+size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i)
+{
+    return split_o200k(s, n, i);
+}
+
+size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i)
+{
+    return split_cl100k(s, n, i);
+}
+
+/* The ends of the pieces from i on, up to max of them (one call instead
+ * of one per piece). */
+size_t akv_bpe_pieces_o200k(const unsigned char *s, size_t n, size_t i,
+                            size_t *ends, size_t max)
+{
+    size_t k = 0;
+    while (k < max && i < n)
+        ends[k++] = i = split_o200k(s, n, i);
+    return k;
+}
+
+size_t akv_bpe_pieces_cl100k(const unsigned char *s, size_t n, size_t i,
+                             size_t *ends, size_t max)
+{
+    size_t k = 0;
+    while (k < max && i < n)
+        ends[k++] = i = split_cl100k(s, n, i);
+    return k;
 }

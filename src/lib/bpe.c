@@ -67,17 +67,18 @@ static const char CL100K_TIKTOKEN[] =
 
 struct encoding_def {
     const char *name;
-    /* The end of the piece that starts at i (bpe.h). */
-    size_t (*split)(const unsigned char *s, size_t n, size_t i);
+    /* The ends of the pieces from i on (bpe.h). */
+    size_t (*pieces)(const unsigned char *s, size_t n, size_t i,
+                     size_t *ends, size_t max);
     const char *tiktoken; /* the pattern the data file must carry */
 };
 
 static const struct encoding_def defs[] = {
     {.name = "o200k_base",
-     .split = akv_bpe_split_o200k,
+     .pieces = akv_bpe_pieces_o200k,
      .tiktoken = O200K_TIKTOKEN},
     {.name = "cl100k_base",
-     .split = akv_bpe_split_cl100k,
+     .pieces = akv_bpe_pieces_cl100k,
      .tiktoken = CL100K_TIKTOKEN},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
@@ -759,6 +760,26 @@ static void pcache_put(struct work *w, struct pentry *pe,
     c->pool_used += need;
 }
 
+/* Whether a[0..n) and b[0..n) are the same bytes (n >= 1): what memcmp()
+ * answers, in line, eight bytes at a time with the last eight (or the
+ * tail of a short piece) read once. */
+static inline int same_bytes(const unsigned char *a, const unsigned char *b,
+                             size_t n)
+{
+    if (n <= 8)
+        return akv_bpe_load_tail(a, n) == akv_bpe_load_tail(b, n);
+    uint64_t x, y;
+    for (size_t k = 0; k < n - 8; k += 8) {
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 static inline int encode_piece(struct work *w, const unsigned char *p,
                                size_t len)
 {
@@ -775,7 +796,7 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     if (w->c && len <= PCACHE_MAX_LEN) {
         pe = &w->c->pcache[(uint32_t)(h >> 40) & (PCACHE_SLOTS - 1)];
         if (pe->gen == w->c->gen && pe->tag == (uint32_t)(h >> 32) &&
-            pe->len == len && memcmp(w->c->pool + pe->off, p, len) == 0) {
+            pe->len == len && same_bytes(w->c->pool + pe->off, p, len)) {
             const unsigned char *ids = w->c->pool + pe->off +
                                        ((len + 3) & ~(size_t)3);
             return emit_many(w, (const uint32_t *)(const void *)ids,
@@ -795,18 +816,24 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
 /* Splits valid UTF-8 text into pieces and encodes each. */
 static int encode_text(struct work *w, const unsigned char *s, size_t n)
 {
-    size_t (*split)(const unsigned char *, size_t, size_t) = w->e->def->split;
-    int rc = AKV_OK;
-    for (size_t off = 0; off < n && rc == AKV_OK;) {
-        size_t end = split(s, n, off);
-        if (end <= off || end > n) /* cannot happen: every character
-                                    * starts a piece (bpe-split.c) */
-            return akv_fail(AKV_EINVAL, "pre-split stalled at byte %zu",
-                            off);
-        rc = encode_piece(w, s + off, end - off);
-        off = end;
+    size_t (*pieces)(const unsigned char *, size_t, size_t, size_t *,
+                     size_t) = w->e->def->pieces;
+    size_t ends[256];
+    for (size_t off = 0; off < n;) {
+        size_t k = pieces(s, n, off, ends, sizeof ends / sizeof ends[0]);
+        for (size_t j = 0; j < k; j++) {
+            size_t end = ends[j];
+            if (end <= off || end > n) /* cannot happen: every character
+                                        * starts a piece (bpe-split.c) */
+                return akv_fail(AKV_EINVAL,
+                                "pre-split stalled at byte %zu", off);
+            int rc = encode_piece(w, s + off, end - off);
+            if (rc != AKV_OK)
+                return rc;
+            off = end;
+        }
     }
-    return rc;
+    return AKV_OK;
 }
 
 static int run(const char *text, size_t len, struct work *w)

@@ -226,6 +226,12 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
  */
 size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i);
 size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i);
+/* The same for the pieces from i on: writes the end of each into ends[],
+ * at most max of them (max >= 1), and returns how many (0 when i >= n). */
+size_t akv_bpe_pieces_o200k(const unsigned char *s, size_t n, size_t i,
+                            size_t *ends, size_t max);
+size_t akv_bpe_pieces_cl100k(const unsigned char *s, size_t n, size_t i,
+                             size_t *ends, size_t max);
 
 /*
  * Loads the data of encoding `name` from directory dir: the compiled table
