@@ -17,6 +17,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bpe-classes.h"
 #include "bpe.h"
@@ -29,21 +30,13 @@ struct ch {
     unsigned len; /* bytes; 0 at the end */
 };
 
-static inline struct ch ch_at(const unsigned char *s, size_t n, size_t i)
+/* The character at i, whose first byte b is 80 or above. */
+static inline struct ch ch_multi(const unsigned char *s, size_t i,
+                                 unsigned char b)
 {
     struct ch c;
-    if (i >= n) {
-        c.cls = CC_END;
-        c.len = 0;
-        return c;
-    }
-    unsigned char b = s[i];
     uint32_t cp;
-    if (b < 0x80) {
-        c.cls = akv_cc_blocks[0][b]; /* akv_cc_index[0] is 0 */
-        c.len = 1;
-        return c;
-    } else if (b < 0xe0) {
+    if (b < 0xe0) {
         cp = (uint32_t)(b & 0x1f) << 6 | (s[i + 1] & 0x3f);
         c.len = 2;
     } else if (b < 0xf0) {
@@ -59,19 +52,74 @@ static inline struct ch ch_at(const unsigned char *s, size_t n, size_t i)
     return c;
 }
 
+static inline struct ch ch_at(const unsigned char *s, size_t n, size_t i)
+{
+    struct ch c;
+    if (i >= n) {
+        c.cls = CC_END;
+        c.len = 0;
+        return c;
+    }
+    unsigned char b = s[i];
+    if (b >= 0x80)
+        return ch_multi(s, i, b);
+    c.cls = akv_cc_blocks[0][b]; /* akv_cc_index[0] is 0 */
+    c.len = 1;
+    return c;
+}
+
 /* [^\s\p{L}\p{N}] */
 static inline int is_q(struct ch c)
 {
     return !(c.cls & (CC_END | AKV_CC_WS | AKV_CC_L | AKV_CC_N));
 }
 
-/* The end of the run of characters of class bits `cls` from i. */
-static inline size_t run(const unsigned char *s, size_t n, size_t i,
-                         unsigned cls)
+/* How many of the 8 bytes at s, from the first, are ASCII letters: a-z
+ * (those of class LO), or a-z and A-Z when `both`, eight at a time (the
+ * high bit of each byte of the sums says whether that byte is in the
+ * range; a byte of 80..FF is in neither). */
+static inline size_t ascii_letters(const unsigned char *s, int both)
+{
+    const uint64_t h = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    uint64_t w;
+    memcpy(&w, s, 8);
+    uint64_t x = both ? w | 0x2020202020202020ull : w; /* A-Z to a-z */
+    uint64_t from_a = (x | h) - 'a' * ones, past_z = (x | h) - ('z' + 1) * ones;
+    uint64_t out = ~(from_a & ~past_z & ~w) & h; /* high bit: not a letter */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return out ? (size_t)__builtin_ctzll(out) / 8 : 8;
+#else
+    return out ? (size_t)__builtin_clzll(out) / 8 : 8;
+#endif
+}
+
+/* The end of the run of characters of class bits `cls` (AKV_CC_LO or
+ * AKV_CC_L) from i. Runs of ASCII letters are taken eight bytes at a
+ * time. */
+static inline __attribute__((always_inline)) size_t
+run(const unsigned char *s, size_t n, size_t i, unsigned cls)
 {
     for (;;) {
-        struct ch c = ch_at(s, n, i);
-        if (!(c.cls & cls)) /* CC_END is in no class */
+        if (i >= n)
+            return i;
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            if (n - i < 8) {
+                if (!(akv_cc_blocks[0][b] & cls))
+                    return i;
+                i++;
+                continue;
+            }
+            size_t k = ascii_letters(s + i, cls == AKV_CC_L);
+            i += k;
+            if (k == 8)
+                continue;
+            b = s[i];
+            if (b < 0x80)
+                return i;
+        }
+        struct ch c = ch_multi(s, i, b);
+        if (!(c.cls & cls))
             return i;
         i += c.len;
     }
