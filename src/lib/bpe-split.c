@@ -68,6 +68,14 @@ static inline struct ch ch_at(const unsigned char *s, size_t n, size_t i)
     return c;
 }
 
+/* [^\r\n\p{L}\p{N}], for the character c at i that is not a letter
+ * (a space, the common case, first). */
+static inline int is_p(const unsigned char *s, size_t i, struct ch c)
+{
+    return s[i] == ' ' ||
+           (!(c.cls & AKV_CC_N) && s[i] != '\r' && s[i] != '\n');
+}
+
 /* [^\s\p{L}\p{N}] */
 static inline int is_q(struct ch c)
 {
@@ -154,8 +162,8 @@ static inline size_t contraction(const unsigned char *s, size_t n, size_t i)
  * last character of the A run that is also in B, since the one after it
  * is not in B.
  */
-static inline size_t upper_lower(const unsigned char *s, size_t n, size_t i,
-                                 size_t *a_end)
+static inline __attribute__((always_inline)) size_t
+upper_lower(const unsigned char *s, size_t n, size_t i, size_t *a_end)
 {
     size_t last_b = 0;
     for (;;) {
@@ -179,8 +187,9 @@ static inline size_t upper_lower(const unsigned char *s, size_t n, size_t i,
  *   | ?[^\s\p{L}\p{N}]+TRAIL*   (TRAIL: [\r\n/] for o200k, [\r\n] cl100k)
  *   |\s*[\r\n]+|\s+(?!\S)|\s+
  */
-static inline size_t common_tail(const unsigned char *s, size_t n, size_t i,
-                                 struct ch c, struct ch d, int slash)
+static inline __attribute__((always_inline)) size_t
+common_tail(const unsigned char *s, size_t n, size_t i, struct ch c,
+            struct ch d, int slash)
 {
     if (c.cls & AKV_CC_N) {
         size_t e = i + c.len;
@@ -261,8 +270,7 @@ split_o200k(const unsigned char *s, size_t n, size_t i)
         return contraction(s, n, e ? e : a_end);
     }
     struct ch d = ch_at(s, n, i + c.len);
-    int p = !(c.cls & AKV_CC_N) && s[i] != '\r' && s[i] != '\n';
-    if (p && (d.cls & CC_LETTERS)) {
+    if ((d.cls & CC_LETTERS) && is_p(s, i, c)) {
         e = upper_lower(s, n, i + c.len, &a_end);
         if (e == 0)
             e = c.cls & CC_LETTERS ? i + c.len : a_end;
@@ -274,8 +282,7 @@ split_o200k(const unsigned char *s, size_t n, size_t i)
 }
 
 static inline __attribute__((always_inline)) size_t
-split_cl100k(const unsigned char *s, size_t n,
-                                  size_t i)
+split_cl100k(const unsigned char *s, size_t n, size_t i)
 {
     size_t e = contraction(s, n, i);
     if (e != i)
@@ -285,8 +292,7 @@ split_cl100k(const unsigned char *s, size_t n,
     if (c.cls & AKV_CC_L)
         return run(s, n, i + c.len, AKV_CC_L);
     struct ch d = ch_at(s, n, i + c.len);
-    if ((d.cls & AKV_CC_L) && !(c.cls & AKV_CC_N) && s[i] != '\r' &&
-        s[i] != '\n')
+    if ((d.cls & AKV_CC_L) && is_p(s, i, c))
         return run(s, n, i + c.len + d.len, AKV_CC_L);
     return common_tail(s, n, i, c, d, 0);
 }

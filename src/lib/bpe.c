@@ -422,8 +422,22 @@ struct pentry {
     uint16_t len, nids;
 };
 
+/* The short-piece cache: pieces of 3 .. 8 bytes that are one token (most
+ * words of English and code), keyed by their bytes in one word (as
+ * akv_bpe_load_tail() reads them) and their length, direct-mapped, so
+ * that a hit costs neither the piece's hash nor a look at the pool. An
+ * entry's len is 0 when empty. */
+#define SCACHE_BITS 12
+#define SCACHE_SLOTS ((size_t)1 << SCACHE_BITS)
+
+struct sentry {
+    uint64_t word;
+    uint32_t len, rank;
+};
+
 struct caches {
     uint64_t mcache[MCACHE_SLOTS];
+    struct sentry scache[SCACHE_SLOTS];
     struct pentry pcache[PCACHE_SLOTS];
     uint32_t gen;
     size_t pool_used;
@@ -791,6 +805,15 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
         uint32_t r = akv_bpe_rank(d, p, len);
         return r != NONE ? emit(w, r) : bpe_small(w, p, len);
     }
+    struct sentry *se = NULL;
+    uint64_t word = 0;
+    if (w->c && len <= 8) {
+        word = akv_bpe_load_tail(p, len);
+        se = &w->c->scache[((word ^ len) * 0x9e3779b97f4a7c15ull) >>
+                           (64 - SCACHE_BITS)];
+        if (se->word == word && se->len == len)
+            return emit(w, se->rank);
+    }
     uint64_t h = akv_bpe_hash(p, len);
     struct pentry *pe = NULL;
     if (w->c && len <= PCACHE_MAX_LEN) {
@@ -805,6 +828,12 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     }
     size_t first = w->n;
     uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
+    if (r != NONE && se) {
+        se->word = word;
+        se->len = (uint32_t)len;
+        se->rank = r;
+        return emit(w, r);
+    }
     int rc = r != NONE           ? emit(w, r)
              : len <= SMALL_PIECE ? bpe_small(w, p, len)
                                   : bpe_large(w, p, len);
@@ -845,6 +874,7 @@ static int run(const char *text, size_t len, struct work *w)
             return akv_fail(AKV_ENOMEM, "out of memory encoding");
         memset(w->c->mcache, 0xff, sizeof w->c->mcache);
         memset(w->c->pcache, 0, sizeof w->c->pcache);
+        memset(w->c->scache, 0, sizeof w->c->scache);
         w->c->gen = 1;
         w->c->pool_used = 0;
     }
