@@ -467,6 +467,12 @@ merge_rank(struct work *w, uint32_t a, uint32_t b)
     return r;
 }
 
+/* The heap merge (below) is rare; kept out of line, it leaves the loop
+ * over the pieces (encode_text()) its registers. */
+static __attribute__((noinline)) int bpe_large(struct work *w,
+                                               const unsigned char *p,
+                                               size_t len);
+
 static inline int emit(struct work *w, uint32_t id)
 {
     if (!w->count_only) {
