@@ -32,6 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "agentkv-tokens.h"
 #include "bpe.h"
@@ -267,7 +270,7 @@ static size_t utf8_scan_from(const unsigned char *s, size_t n, size_t i)
 }
 
 /*
- * Whether none of the 16 bytes at s breaks a rule of well-formed UTF-8:
+ * The check of 16 bytes at s against the rules of well-formed UTF-8:
  * each is a continuation byte (80..BF) exactly when a lead byte one, two
  * or three bytes before asks for one there (C2..DF one, E0..EF two,
  * F0..F4 three); none is C0, C1 or F5..FF; and the byte after E0, ED, F0
@@ -281,18 +284,26 @@ static size_t utf8_scan_from(const unsigned char *s, size_t n, size_t i)
 typedef uint8_t utf8_vec __attribute__((vector_size(16)));
 typedef int8_t utf8_svec __attribute__((vector_size(16)));
 
-static inline int utf8_block_ok(const unsigned char *s)
+/* Whether any byte of v has its high bit set. */
+static inline int utf8_high(utf8_vec v)
+{
+#ifdef __SSE2__
+    return _mm_movemask_epi8((__m128i)v) != 0;
+#else
+    uint64_t w[2];
+    memcpy(w, &v, 16);
+    return ((w[0] | w[1]) & 0x8080808080808080ull) != 0;
+#endif
+}
+
+/* The positions of the 16 bytes at s that break a rule (all bits set). */
+static inline utf8_svec utf8_block_bad(const unsigned char *s)
 {
     utf8_vec b0, b1, b2, b3;
     memcpy(&b0, s, 16);
-    memcpy(&b3, s - 3, 16);
-    uint64_t any[2];
-    utf8_vec or = b0 | b3;
-    memcpy(any, &or, 16);
-    if (((any[0] | any[1]) & 0x8080808080808080ull) == 0)
-        return 1; /* s[-3 .. 16) is ASCII */
     memcpy(&b1, s - 1, 16);
     memcpy(&b2, s - 2, 16);
+    memcpy(&b3, s - 3, 16);
     utf8_svec c0 = (utf8_svec)b0;
     /* As signed bytes 80..BF are -128..-65 and C0..FF are -64..-1. A byte
      * is misplaced when it is a continuation byte and no lead byte asks
@@ -300,30 +311,47 @@ static inline int utf8_block_ok(const unsigned char *s)
     utf8_svec cont = c0 < -64;
     utf8_svec unasked = (utf8_svec)(b1 < 0xc0) & (utf8_svec)(b2 < 0xe0) &
                         (utf8_svec)(b3 < 0xf0);
-    utf8_svec bad = (cont == unasked) | (utf8_svec)((b0 & 0xfe) == 0xc0) |
-                    (utf8_svec)(b0 > 0xf4) |
-                    ((utf8_svec)(b1 == 0xe0) & (c0 < -96)) |   /* < A0 */
-                    ((utf8_svec)(b1 == 0xed) & (c0 > -97)) |   /* > 9F */
-                    ((utf8_svec)(b1 == 0xf0) & (c0 < -112)) |  /* < 90 */
-                    ((utf8_svec)(b1 == 0xf4) & (c0 > -113));   /* > 8F */
-    memcpy(any, &bad, 16);
-    return (any[0] | any[1]) == 0;
+    return (cont == unasked) | (utf8_svec)((b0 & 0xfe) == 0xc0) |
+           (utf8_svec)(b0 > 0xf4) |
+           ((utf8_svec)(b1 == 0xe0) & (c0 < -96)) |  /* < A0 */
+           ((utf8_svec)(b1 == 0xed) & (c0 > -97)) |  /* > 9F */
+           ((utf8_svec)(b1 == 0xf0) & (c0 < -112)) | /* < 90 */
+           ((utf8_svec)(b1 == 0xf4) & (c0 > -113));  /* > 8F */
 }
 
-/* Offset of the first ill-formed byte of s[0..n), or n. Blocks of 16
- * bytes go through utf8_block_ok() (the first one with three ASCII bytes
- * before it); the bytes after the last good block are read one character
- * at a time, from the start of the character they begin in. */
+/* Whether the 32 bytes at s (or 16 when !two) break no rule; s[-3 .. 32)
+ * (or s[-3 .. 16)) all ASCII is answered first. */
+static inline int utf8_blocks_ok(const unsigned char *s, int two)
+{
+    utf8_vec x, y, z;
+    memcpy(&x, s - 3, 16);
+    memcpy(&y, s, 16);
+    memcpy(&z, s + (two ? 16 : 0), 16);
+    if (!utf8_high(x | y | z))
+        return 1;
+    utf8_svec bad = utf8_block_bad(s);
+    if (two)
+        bad |= utf8_block_bad(s + 16);
+    return !utf8_high((utf8_vec)bad);
+}
+
+/* Offset of the first ill-formed byte of s[0..n), or n. Blocks of 32 and
+ * then 16 bytes go through utf8_blocks_ok() (the first one with three
+ * ASCII bytes before it); the bytes after the last good block are read
+ * one character at a time, from the start of the character they begin
+ * in. */
 static size_t utf8_scan(const unsigned char *s, size_t n)
 {
     if (n < 16)
         return utf8_scan_from(s, n, 0);
     unsigned char head[19] = {0};
     memcpy(head + 3, s, 16);
-    if (!utf8_block_ok(head + 3))
+    if (!utf8_blocks_ok(head + 3, 0))
         return utf8_scan_from(s, n, 0);
     size_t i = 16;
-    while (n - i >= 16 && utf8_block_ok(s + i))
+    while (n - i >= 32 && utf8_blocks_ok(s + i, 1))
+        i += 32;
+    while (n - i >= 16 && utf8_blocks_ok(s + i, 0))
         i += 16;
     /* Every position before i is well-formed as far as it goes, so the
      * character that position i is in starts at the lead byte, if any,
