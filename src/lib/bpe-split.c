@@ -195,7 +195,9 @@ common_tail(const unsigned char *s, size_t n, size_t i, struct ch c,
         size_t e = i + c.len;
         if (d.cls & AKV_CC_N) {
             e += d.len;
-            e += ch_at(s, n, e).cls & AKV_CC_N ? ch_at(s, n, e).len : 0;
+            struct ch x = ch_at(s, n, e);
+            if (x.cls & AKV_CC_N)
+                e += x.len;
         }
         return e;
     }
@@ -257,7 +259,8 @@ space:
  *     is not in B); otherwise d is in A and the second alternative from d
  *     ends where the run of A does;
  *   - a mark followed by a character in neither: the first alternative
- *     without the optional character, the mark alone;
+ *     without the optional character, the mark alone (with a contraction
+ *     after it);
  *   - anything else: the alternatives both patterns end with.
  */
 static inline __attribute__((always_inline)) size_t

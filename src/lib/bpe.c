@@ -429,7 +429,8 @@ struct work {
  * again (the bytes of the characters of its script, its syllables).
  *
  * The piece cache maps a piece of 3 .. PCACHE_MAX_LEN bytes to its ids
- * (one or more): words recur. Entries are direct-mapped by the piece's
+ * (one or more): words recur. (A piece of up to 8 bytes that is one
+ * token goes to the short-piece cache below instead.) Entries are direct-mapped by the piece's
  * akv_bpe_hash(); an entry's bytes and ids lie in pool at off (the bytes,
  * then the ids, 4-aligned; no ids when counting). When the pool is full it
  * is reused from the start and gen is bumped, which invalidates every

@@ -73,13 +73,6 @@ struct akv_bpe_data {
     void *owned[9];
 };
 
-/*
- * The hash of a token's bytes. The compiled table files store slots placed
- * by this function: changing it requires bumping AKV_BPE_HASH_ID, which
- * makes old table files be refused (and rebuilt by the build).
- */
-#define AKV_BPE_HASH_ID 4u /* 4: the filters and the merge table */
-
 /* The n bytes at p (1 <= n <= 8) in the low bytes of a zeroed word, as
  * memcpy() into it would put them, without a copy of variable length:
  * two loads that overlap on little-endian machines. */
@@ -100,6 +93,13 @@ static inline uint64_t akv_bpe_load_tail(const unsigned char *p, size_t n)
     return w;
 #endif
 }
+
+/*
+ * The hash of a token's bytes. The compiled table files store slots placed
+ * by this function: changing it requires bumping AKV_BPE_HASH_ID, which
+ * makes old table files be refused (and rebuilt by the build).
+ */
+#define AKV_BPE_HASH_ID 4u /* 4: the filters and the merge table */
 static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
