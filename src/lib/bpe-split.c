@@ -152,8 +152,9 @@ static inline size_t contraction(const unsigned char *s, size_t n, size_t i)
 }
 
 /*
- * A*B+ from i, with A = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (class bit UP)
- * and B = [\p{Ll}\p{Lm}\p{Lo}\p{M}] (LO): its end, or 0 when it does not
+ * A*B+ from i (c is the character there, already decoded), with
+ * A = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (class bit UP) and
+ * B = [\p{Ll}\p{Lm}\p{Lo}\p{M}] (LO): its end, or 0 when it does not
  * match (an end is never 0); *a_end is then the end of the run of A from
  * i, which is where A+B* ends (B* takes nothing, as the character after
  * the run is not in B). A* takes the run of A; if the character after it
@@ -163,15 +164,16 @@ static inline size_t contraction(const unsigned char *s, size_t n, size_t i)
  * is not in B.
  */
 static inline __attribute__((always_inline)) size_t
-upper_lower(const unsigned char *s, size_t n, size_t i, size_t *a_end)
+upper_lower(const unsigned char *s, size_t n, size_t i, struct ch c,
+            size_t *a_end)
 {
     size_t last_b = 0;
     for (;;) {
-        struct ch c = ch_at(s, n, i);
         if (c.cls & AKV_CC_UP) {
             i += c.len;
             if (c.cls & AKV_CC_LO)
                 last_b = i;
+            c = ch_at(s, n, i);
             continue;
         }
         if (c.cls & AKV_CC_LO)
@@ -269,12 +271,12 @@ split_o200k(const unsigned char *s, size_t n, size_t i)
     struct ch c = ch_at(s, n, i);
     size_t e, a_end = i;
     if (c.cls & AKV_CC_L) {
-        e = upper_lower(s, n, i, &a_end);
+        e = upper_lower(s, n, i, c, &a_end);
         return contraction(s, n, e ? e : a_end);
     }
     struct ch d = ch_at(s, n, i + c.len);
     if ((d.cls & CC_LETTERS) && is_p(s, i, c)) {
-        e = upper_lower(s, n, i + c.len, &a_end);
+        e = upper_lower(s, n, i + c.len, d, &a_end);
         if (e == 0)
             e = c.cls & CC_LETTERS ? i + c.len : a_end;
         return contraction(s, n, e);
