@@ -227,10 +227,7 @@ space:
      * take one, so the match ends after the last \r or \n of the run. */
     e = i;
     size_t after_nl = 0, last = i;
-    for (;;) {
-        struct ch x = ch_at(s, n, e);
-        if (!(x.cls & AKV_CC_WS))
-            break;
+    for (struct ch x = c; x.cls & AKV_CC_WS; x = ch_at(s, n, e)) {
         last = e;
         e += x.len;
         if (s[last] == '\r' || s[last] == '\n')
