@@ -32,6 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "agentkv-tokens.h"
 #include "bpe.h"
@@ -67,17 +70,18 @@ static const char CL100K_TIKTOKEN[] =
 
 struct encoding_def {
     const char *name;
-    /* The end of the piece that starts at i (bpe.h). */
-    size_t (*split)(const unsigned char *s, size_t n, size_t i);
+    /* The ends of the pieces from i on (bpe.h). */
+    size_t (*pieces)(const unsigned char *s, size_t n, size_t i,
+                     size_t *ends, size_t max);
     const char *tiktoken; /* the pattern the data file must carry */
 };
 
 static const struct encoding_def defs[] = {
     {.name = "o200k_base",
-     .split = akv_bpe_split_o200k,
+     .pieces = akv_bpe_pieces_o200k,
      .tiktoken = O200K_TIKTOKEN},
     {.name = "cl100k_base",
-     .split = akv_bpe_split_cl100k,
+     .pieces = akv_bpe_pieces_cl100k,
      .tiktoken = CL100K_TIKTOKEN},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
@@ -226,10 +230,10 @@ static inline long utf8_seq(const unsigned char *s, size_t n)
     return (long)need + 1;
 }
 
-/* Offset of the first ill-formed byte of s[0..n), or n. */
-static size_t utf8_scan(const unsigned char *s, size_t n)
+/* Offset of the first ill-formed byte of s[i..n), or n; s[i] starts a
+ * character. One character at a time. */
+static size_t utf8_scan_from(const unsigned char *s, size_t n, size_t i)
 {
-    size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
             uint64_t w;
@@ -263,6 +267,102 @@ static size_t utf8_scan(const unsigned char *s, size_t n)
         i += (size_t)k;
     }
     return n;
+}
+
+/*
+ * The check of 16 bytes at s against the rules of well-formed UTF-8:
+ * each is a continuation byte (80..BF) exactly when a lead byte one, two
+ * or three bytes before asks for one there (C2..DF one, E0..EF two,
+ * F0..F4 three); none is C0, C1 or F5..FF; and the byte after E0, ED, F0
+ * or F4 is in the narrower range Unicode gives it (no overlongs, no
+ * surrogates, nothing above U+10FFFF). The 3 bytes before s are read for
+ * their lead bytes: they must have passed the same check (or be ASCII).
+ * A character that ends past the 16 bytes is checked with the next block.
+ * Sixteen positions at once, with the GCC and Clang vector extensions
+ * (SSE2 on x86-64).
+ */
+typedef uint8_t utf8_vec __attribute__((vector_size(16)));
+typedef int8_t utf8_svec __attribute__((vector_size(16)));
+
+/* Whether any byte of v has its high bit set. */
+static inline int utf8_high(utf8_vec v)
+{
+#ifdef __SSE2__
+    return _mm_movemask_epi8((__m128i)v) != 0;
+#else
+    uint64_t w[2];
+    memcpy(w, &v, 16);
+    return ((w[0] | w[1]) & 0x8080808080808080ull) != 0;
+#endif
+}
+
+/* The positions of the 16 bytes at s that break a rule (all bits set). */
+static inline utf8_svec utf8_block_bad(const unsigned char *s)
+{
+    utf8_vec b0, b1, b2, b3;
+    memcpy(&b0, s, 16);
+    memcpy(&b1, s - 1, 16);
+    memcpy(&b2, s - 2, 16);
+    memcpy(&b3, s - 3, 16);
+    utf8_svec c0 = (utf8_svec)b0;
+    /* As signed bytes 80..BF are -128..-65 and C0..FF are -64..-1. A byte
+     * is misplaced when it is a continuation byte and no lead byte asks
+     * for one there, or neither. */
+    utf8_svec cont = c0 < -64;
+    utf8_svec unasked = (utf8_svec)(b1 < 0xc0) & (utf8_svec)(b2 < 0xe0) &
+                        (utf8_svec)(b3 < 0xf0);
+    return (cont == unasked) | (utf8_svec)((b0 & 0xfe) == 0xc0) |
+           (utf8_svec)(b0 > 0xf4) |
+           ((utf8_svec)(b1 == 0xe0) & (c0 < -96)) |  /* < A0 */
+           ((utf8_svec)(b1 == 0xed) & (c0 > -97)) |  /* > 9F */
+           ((utf8_svec)(b1 == 0xf0) & (c0 < -112)) | /* < 90 */
+           ((utf8_svec)(b1 == 0xf4) & (c0 > -113));  /* > 8F */
+}
+
+/* Whether the 32 bytes at s (or 16 when !two) break no rule; s[-3 .. 32)
+ * (or s[-3 .. 16)) all ASCII is answered first. */
+static inline int utf8_blocks_ok(const unsigned char *s, int two)
+{
+    utf8_vec x, y, z;
+    memcpy(&x, s - 3, 16);
+    memcpy(&y, s, 16);
+    memcpy(&z, s + (two ? 16 : 0), 16);
+    if (!utf8_high(x | y | z))
+        return 1;
+    utf8_svec bad = utf8_block_bad(s);
+    if (two)
+        bad |= utf8_block_bad(s + 16);
+    return !utf8_high((utf8_vec)bad);
+}
+
+/* Offset of the first ill-formed byte of s[0..n), or n. Blocks of 32 and
+ * then 16 bytes go through utf8_blocks_ok() (the first one with three
+ * ASCII bytes before it); the bytes after the last good block are read
+ * one character at a time, from the start of the character they begin
+ * in. */
+static size_t utf8_scan(const unsigned char *s, size_t n)
+{
+    if (n < 16)
+        return utf8_scan_from(s, n, 0);
+    unsigned char head[19] = {0};
+    memcpy(head + 3, s, 16);
+    if (!utf8_blocks_ok(head + 3, 0))
+        return utf8_scan_from(s, n, 0);
+    size_t i = 16;
+    while (n - i >= 32 && utf8_blocks_ok(s + i, 1))
+        i += 32;
+    while (n - i >= 16 && utf8_blocks_ok(s + i, 0))
+        i += 16;
+    /* Every position before i is well-formed as far as it goes, so the
+     * character that position i is in starts at the lead byte, if any,
+     * among the three before it that asks for a byte at i or later. */
+    if (s[i - 1] >= 0xc0)
+        i -= 1;
+    else if (s[i - 2] >= 0xe0)
+        i -= 2;
+    else if (s[i - 3] >= 0xf0)
+        i -= 3;
+    return utf8_scan_from(s, n, i);
 }
 
 /* Copies s[0..n) into a new buffer with every maximal ill-formed subpart
@@ -329,7 +429,8 @@ struct work {
  * again (the bytes of the characters of its script, its syllables).
  *
  * The piece cache maps a piece of 3 .. PCACHE_MAX_LEN bytes to its ids
- * (one or more): words recur. Entries are direct-mapped by the piece's
+ * (one or more): words recur. (A piece of up to 8 bytes that is one
+ * token goes to the short-piece cache below instead.) Entries are direct-mapped by the piece's
  * akv_bpe_hash(); an entry's bytes and ids lie in pool at off (the bytes,
  * then the ids, 4-aligned; no ids when counting). When the pool is full it
  * is reused from the start and gen is bumped, which invalidates every
@@ -350,8 +451,22 @@ struct pentry {
     uint16_t len, nids;
 };
 
+/* The short-piece cache: pieces of 3 .. 8 bytes that are one token (most
+ * words of English and code), keyed by their bytes in one word (as
+ * akv_bpe_load_tail() reads them) and their length, direct-mapped, so
+ * that a hit costs neither the piece's hash nor a look at the pool. An
+ * entry's len is 0 when empty. */
+#define SCACHE_BITS 12
+#define SCACHE_SLOTS ((size_t)1 << SCACHE_BITS)
+
+struct sentry {
+    uint64_t word;
+    uint32_t len, rank;
+};
+
 struct caches {
     uint64_t mcache[MCACHE_SLOTS];
+    struct sentry scache[SCACHE_SLOTS];
     struct pentry pcache[PCACHE_SLOTS];
     uint32_t gen;
     size_t pool_used;
@@ -380,6 +495,12 @@ merge_rank(struct work *w, uint32_t a, uint32_t b)
     *c = AKV_BPE_MERGE_SLOT(a, b, r == NONE ? MCACHE_NONE : r);
     return r;
 }
+
+/* The heap merge (below) is rare; kept out of line, it leaves the loop
+ * over the pieces (encode_text()) its registers. */
+static __attribute__((noinline)) int bpe_large(struct work *w,
+                                               const unsigned char *p,
+                                               size_t len);
 
 static inline int emit(struct work *w, uint32_t id)
 {
@@ -688,6 +809,26 @@ static void pcache_put(struct work *w, struct pentry *pe,
     c->pool_used += need;
 }
 
+/* Whether a[0..n) and b[0..n) are the same bytes (n >= 1): what memcmp()
+ * answers, in line, eight bytes at a time with the last eight (or the
+ * tail of a short piece) read once. */
+static inline int same_bytes(const unsigned char *a, const unsigned char *b,
+                             size_t n)
+{
+    if (n <= 8)
+        return akv_bpe_load_tail(a, n) == akv_bpe_load_tail(b, n);
+    uint64_t x, y;
+    for (size_t k = 0; k < n - 8; k += 8) {
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 static inline int encode_piece(struct work *w, const unsigned char *p,
                                size_t len)
 {
@@ -699,12 +840,21 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
         uint32_t r = akv_bpe_rank(d, p, len);
         return r != NONE ? emit(w, r) : bpe_small(w, p, len);
     }
+    struct sentry *se = NULL;
+    uint64_t word = 0;
+    if (w->c && len <= 8) {
+        word = akv_bpe_load_tail(p, len);
+        se = &w->c->scache[((word ^ len) * 0x9e3779b97f4a7c15ull) >>
+                           (64 - SCACHE_BITS)];
+        if (se->word == word && se->len == len)
+            return emit(w, se->rank);
+    }
     uint64_t h = akv_bpe_hash(p, len);
     struct pentry *pe = NULL;
     if (w->c && len <= PCACHE_MAX_LEN) {
         pe = &w->c->pcache[(uint32_t)(h >> 40) & (PCACHE_SLOTS - 1)];
         if (pe->gen == w->c->gen && pe->tag == (uint32_t)(h >> 32) &&
-            pe->len == len && memcmp(w->c->pool + pe->off, p, len) == 0) {
+            pe->len == len && same_bytes(w->c->pool + pe->off, p, len)) {
             const unsigned char *ids = w->c->pool + pe->off +
                                        ((len + 3) & ~(size_t)3);
             return emit_many(w, (const uint32_t *)(const void *)ids,
@@ -713,6 +863,12 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     }
     size_t first = w->n;
     uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
+    if (r != NONE && se) {
+        se->word = word;
+        se->len = (uint32_t)len;
+        se->rank = r;
+        return emit(w, r);
+    }
     int rc = r != NONE           ? emit(w, r)
              : len <= SMALL_PIECE ? bpe_small(w, p, len)
                                   : bpe_large(w, p, len);
@@ -724,18 +880,24 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
 /* Splits valid UTF-8 text into pieces and encodes each. */
 static int encode_text(struct work *w, const unsigned char *s, size_t n)
 {
-    size_t (*split)(const unsigned char *, size_t, size_t) = w->e->def->split;
-    int rc = AKV_OK;
-    for (size_t off = 0; off < n && rc == AKV_OK;) {
-        size_t end = split(s, n, off);
-        if (end <= off || end > n) /* cannot happen: every character
-                                    * starts a piece (bpe-split.c) */
-            return akv_fail(AKV_EINVAL, "pre-split stalled at byte %zu",
-                            off);
-        rc = encode_piece(w, s + off, end - off);
-        off = end;
+    size_t (*pieces)(const unsigned char *, size_t, size_t, size_t *,
+                     size_t) = w->e->def->pieces;
+    size_t ends[256];
+    for (size_t off = 0; off < n;) {
+        size_t k = pieces(s, n, off, ends, sizeof ends / sizeof ends[0]);
+        for (size_t j = 0; j < k; j++) {
+            size_t end = ends[j];
+            if (end <= off || end > n) /* cannot happen: every character
+                                        * starts a piece (bpe-split.c) */
+                return akv_fail(AKV_EINVAL,
+                                "pre-split stalled at byte %zu", off);
+            int rc = encode_piece(w, s + off, end - off);
+            if (rc != AKV_OK)
+                return rc;
+            off = end;
+        }
     }
-    return rc;
+    return AKV_OK;
 }
 
 static int run(const char *text, size_t len, struct work *w)
@@ -747,6 +909,7 @@ static int run(const char *text, size_t len, struct work *w)
             return akv_fail(AKV_ENOMEM, "out of memory encoding");
         memset(w->c->mcache, 0xff, sizeof w->c->mcache);
         memset(w->c->pcache, 0, sizeof w->c->pcache);
+        memset(w->c->scache, 0, sizeof w->c->scache);
         w->c->gen = 1;
         w->c->pool_used = 0;
     }

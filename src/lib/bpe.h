@@ -73,6 +73,27 @@ struct akv_bpe_data {
     void *owned[9];
 };
 
+/* The n bytes at p (1 <= n <= 8) in the low bytes of a zeroed word, as
+ * memcpy() into it would put them, without a copy of variable length:
+ * two loads that overlap on little-endian machines. */
+static inline uint64_t akv_bpe_load_tail(const unsigned char *p, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+           (uint64_t)p[n - 1] << (8 * (n - 1));
+#else
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    return w;
+#endif
+}
+
 /*
  * The hash of a token's bytes. The compiled table files store slots placed
  * by this function: changing it requires bumping AKV_BPE_HASH_ID, which
@@ -91,8 +112,7 @@ static inline uint64_t akv_bpe_hash(const unsigned char *p, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
+        uint64_t w = akv_bpe_load_tail(p, n);
         h = (h ^ w) * 0x94d049bb133111ebull;
     }
     h ^= h >> 32;
@@ -206,6 +226,12 @@ static inline uint32_t akv_bpe_rank(const struct akv_bpe_data *d,
  */
 size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i);
 size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i);
+/* The same for the pieces from i on: writes the end of each into ends[],
+ * at most max of them (max >= 1), and returns how many (0 when i >= n). */
+size_t akv_bpe_pieces_o200k(const unsigned char *s, size_t n, size_t i,
+                            size_t *ends, size_t max);
+size_t akv_bpe_pieces_cl100k(const unsigned char *s, size_t n, size_t i,
+                             size_t *ends, size_t max);
 
 /*
  * Loads the data of encoding `name` from directory dir: the compiled table

@@ -189,6 +189,86 @@ static void test_long_pieces(void **state)
     free(s);
 }
 
+/* Ill-formed UTF-8 anywhere in a longer text (long enough for the
+ * sixteen-byte checks, at every offset from a block's start): the ids are
+ * those of the text with each maximal ill-formed subsequence replaced by
+ * U+FFFD; well-formed sequences at the edges of the ranges stay as they
+ * are. */
+static void test_invalid_everywhere(void **state)
+{
+    (void)state;
+#define FFFD "\xef\xbf\xbd"
+    static const struct {
+        const char *bad, *fixed;
+    } cases[] = {
+        {"\xff", FFFD},
+        {"\x80", FFFD},
+        {"\xbf\x80", FFFD FFFD},
+        {"\xc0\xaf", FFFD FFFD},
+        {"\xc1\xbf", FFFD FFFD},
+        {"\xc3", FFFD},
+        {"\xe2\x82", FFFD},
+        {"\xe2\x82\xe2\x82\xac", FFFD "\xe2\x82\xac"},
+        {"\xe0\x80\x80", FFFD FFFD FFFD},
+        {"\xe0\x9f\xbf", FFFD FFFD FFFD},
+        {"\xed\xa0\x80", FFFD FFFD FFFD},
+        {"\xed\xbf\xbf", FFFD FFFD FFFD},
+        {"\xf0\x80\x80\x80", FFFD FFFD FFFD FFFD},
+        {"\xf0\x8f\xbf\xbf", FFFD FFFD FFFD FFFD},
+        {"\xf0\x9f\x98", FFFD},
+        {"\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD},
+        {"\xf5\x80\x80\x80", FFFD FFFD FFFD FFFD},
+        {"\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD},
+        {"\xc2\x80", "\xc2\x80"},
+        {"\xe0\xa0\x80", "\xe0\xa0\x80"},
+        {"\xed\x9f\xbf", "\xed\x9f\xbf"},
+        {"\xee\x80\x80", "\xee\x80\x80"},
+        {"\xf0\x90\x80\x80", "\xf0\x90\x80\x80"},
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},
+    };
+#undef FFFD
+    /* One-, two-, three- and four-byte characters; and ASCII only, where
+     * the checks first look for bytes of 80 or above. */
+    const char *texts[] = {
+        "Zürich 中文 😀 naïve x=1; Ελλάδα ไทย\n end 👍🏽 ok",
+        "The quick brown fox jumps over the lazy dog; x = 42 // done.\n"
+        "More plain text.",
+    };
+    const char *names[] = {"o200k_base", "cl100k_base"};
+    char a[160], b[160];
+    for (int k = 0; k < 2; k++) {
+        const akv_encoding *e = load(names[k]);
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+            const char *text = texts[t];
+            size_t tl = strlen(text);
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+                size_t bl = strlen(cases[c].bad);
+                size_t fl = strlen(cases[c].fixed);
+                for (size_t at = 0; at <= tl; at++) {
+                    if ((text[at] & 0xc0) == 0x80)
+                        continue; /* inside a character */
+                    memcpy(a, text, at);
+                    memcpy(a + at, cases[c].bad, bl);
+                    memcpy(a + at + bl, text + at, tl - at);
+                    memcpy(b, text, at);
+                    memcpy(b + at, cases[c].fixed, fl);
+                    memcpy(b + at + fl, text + at, tl - at);
+                    uint32_t *ia, *ib;
+                    size_t na, nb;
+                    assert_ok(akv_tokens_encode(e, a, tl + bl, &ia, &na));
+                    assert_ok(akv_tokens_encode(e, b, tl + fl, &ib, &nb));
+                    if (na != nb || memcmp(ia, ib, na * 4) != 0)
+                        fail_msg("%s: text %zu, case %zu at byte %zu: ids "
+                                 "differ from those of the replaced text",
+                                 names[k], t, c, at);
+                    akv_tokens_free(ia);
+                    akv_tokens_free(ib);
+                }
+            }
+        }
+    }
+}
+
 struct thread_arg {
     const char *name;
     const akv_encoding *enc;
@@ -237,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_long_pieces),
+        cmocka_unit_test(test_invalid_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
