@@ -60,6 +60,25 @@ struct akv_bpe_data {
      * token" lookups (the common answer) without touching the table. */
     const uint64_t *filter;
     uint32_t filter_mask; /* words - 1 */
+    /* The longest-match encoder's tables (bpe.c; built in bpe-data.c).
+     * A token is "usable" when BPE of its own bytes gives that token and
+     * every merge of that run makes a token of higher rank than the
+     * tokens it joins (true of all but a few hundred tokens), and it is at
+     * most AKV_BPE_LM_MAX_LEN bytes long; single bytes are usable.
+     * lm_tree: by rank, two words: the two tokens BPE joined last to make
+     * the token from its own bytes (left, right), or NONE, NONE for a
+     * single byte or a token that is not usable. lm_next: by rank, the
+     * longest usable token that is a proper prefix of a usable token, or
+     * NONE. trie: the usable tokens as a byte trie, one slot per edge,
+     * AKV_BPE_TRIE_SLOT(parent, byte, child), placed by
+     * akv_bpe_trie_hash(parent, byte) with linear probing, UINT64_MAX
+     * empty. A node is the prefix read so far: a usable token's node is its
+     * rank, any other node a number from nranks up; the node of a single
+     * byte is its rank (every byte is a token). */
+    const uint32_t *lm_tree;
+    const uint32_t *lm_next;
+    const uint64_t *trie;
+    uint32_t trie_mask, trie_max_probe;
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
      * padding to 4}, in specials[0 .. specials_len). */
     uint32_t nspecials;
@@ -70,7 +89,7 @@ struct akv_bpe_data {
      * malloc'ed block per array, freed one by one). */
     void *map;
     size_t map_len;
-    void *owned[9];
+    void *owned[12];
 };
 
 /*
@@ -152,6 +171,40 @@ static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
         if (s >> AKV_BPE_RANK_BITS == key) {
             uint32_t r = (uint32_t)(s & AKV_BPE_MAX_RANKS);
             return r < d->nranks ? r : AKV_BPE_NONE;
+        }
+    }
+    return AKV_BPE_NONE;
+}
+
+/* The longest token the longest-match encoder matches, in bytes. */
+#define AKV_BPE_LM_MAX_LEN 255
+#define AKV_BPE_TRIE_KEY(node, byte) ((uint64_t)(node) << 8 | (byte))
+#define AKV_BPE_TRIE_SLOT(node, byte, child)                                  \
+    (AKV_BPE_TRIE_KEY(node, byte) << AKV_BPE_RANK_BITS | (uint64_t)(child))
+
+static inline uint32_t akv_bpe_trie_hash(uint32_t node, unsigned char c)
+{
+    uint64_t h = AKV_BPE_TRIE_KEY(node, c) * 0xd6e8feb86659fd93ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* The child of trie node `node` by byte c, or AKV_BPE_NONE. The probe is
+ * bounded as in akv_bpe_merge(); a child read from the table is below
+ * AKV_BPE_MAX_RANKS, but the caller checks it against nranks before using
+ * it as a rank. */
+static inline uint32_t akv_bpe_trie_child(const struct akv_bpe_data *d,
+                                          uint32_t node, unsigned char c)
+{
+    uint64_t key = AKV_BPE_TRIE_KEY(node, c);
+    uint32_t i = akv_bpe_trie_hash(node, c) & d->trie_mask;
+    for (uint32_t k = 0; k <= d->trie_max_probe;
+         k++, i = (i + 1) & d->trie_mask) {
+        uint64_t s = d->trie[i];
+        if (s == UINT64_MAX)
+            return AKV_BPE_NONE;
+        if (s >> AKV_BPE_RANK_BITS == key) {
+            uint32_t child = (uint32_t)(s & AKV_BPE_MAX_RANKS);
+            return child == AKV_BPE_MAX_RANKS ? AKV_BPE_NONE : child;
         }
     }
     return AKV_BPE_NONE;
