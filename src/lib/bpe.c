@@ -900,6 +900,26 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     return rc;
 }
 
+int akv_bpe_piece_ids(const struct akv_bpe_data *d, int longest,
+                      const unsigned char *p, size_t len, uint32_t **ids,
+                      size_t *n)
+{
+    akv_encoding e = {.def = &defs[0], .d = *d};
+    struct work w = {.e = &e};
+    int rc = longest ? bpe_longest(&w, p, len)
+             : len <= SMALL_PIECE ? bpe_small(&w, p, len)
+                                  : bpe_large(&w, p, len);
+    free(w.scratch);
+    if (rc != AKV_OK) {
+        free(w.ids);
+        w.ids = NULL;
+        w.n = 0;
+    }
+    *ids = w.ids;
+    *n = w.n;
+    return rc;
+}
+
 /* Splits valid UTF-8 text into pieces and encodes each. */
 static int encode_text(struct work *w, const unsigned char *s, size_t n)
 {

@@ -261,6 +261,17 @@ size_t akv_bpe_split_o200k(const unsigned char *s, size_t n, size_t i);
 size_t akv_bpe_split_cl100k(const unsigned char *s, size_t n, size_t i);
 
 /*
+ * For tests: the ids of one piece p[0..len) (len >= 1, a piece that is not
+ * a token by itself) under data d, by merging from single bytes (longest
+ * == 0) or by the longest-match encoder (longest == 1; AKV_ENOTFOUND when
+ * BPE's result has a token it does not match). *ids is malloc'ed, NULL on
+ * error.
+ */
+int akv_bpe_piece_ids(const struct akv_bpe_data *d, int longest,
+                      const unsigned char *p, size_t len, uint32_t **ids,
+                      size_t *n);
+
+/*
  * Loads the data of encoding `name` from directory dir: the compiled table
  * <name>.bin when present and current, else <name>.json. expect_pat is the
  * tiktoken pattern text the data must carry. AKV_ENOTFOUND when neither

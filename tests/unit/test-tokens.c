@@ -66,6 +66,30 @@ static void test_known_ids(void **state)
     expect_ids("o200k_base", "1234567", 7, IDS(7633, 19354, 22));
 }
 
+/* Words whose longest token match is not BPE's first token: the encoder
+ * must turn the longest match down when BPE would merge across it
+ * (docs/tokenizer.md, "Longest match"), and go back a token when nothing
+ * shorter fits either. Ids from the npm tiktoken package. */
+static void test_longest_match_backtracks(void **state)
+{
+    (void)state;
+    /* Longest match gives 60910 2401 8732 (па ни еть). */
+    expect_ids("o200k_base", "паниеть", 14, IDS(666, 12677, 14195));
+    expect_ids("o200k_base", "привет", 12, IDS(9501, 131903));
+    expect_ids("o200k_base", "сегодня", 14, IDS(369, 31483));
+    /* "zzz" is a token, but BPE pairs the z's first, from the left; the
+     * cross pair wins its tie with the right token's own merge. */
+    expect_ids("o200k_base", "zzzzzzzz", 8, IDS(8013, 8013, 8013, 8013));
+    expect_ids("o200k_base", "!!!!!!!!!!!!!!!!!!!!!!!!!", 25,
+               IDS(132688, 14401, 81667));
+    expect_ids("cl100k_base", "паниеть", 14, IDS(8164, 14332, 8341, 4929));
+    expect_ids("cl100k_base", "привет", 12, IDS(8164, 2233, 28089, 8341));
+    expect_ids("cl100k_base", "сегодня", 14, IDS(2297, 25698, 9706, 40251));
+    expect_ids("cl100k_base", "данные", 12, IDS(7094, 28241, 1532));
+    expect_ids("cl100k_base", "!!!!!!!!!!!!!!!!!!!!!!!!!", 25,
+               IDS(51767, 51767, 17523, 70900));
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -233,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads), /* first: concurrent first loads */
         cmocka_unit_test(test_known_ids),
+        cmocka_unit_test(test_longest_match_backtracks),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_errors),
