@@ -29,7 +29,8 @@
  *   u64 filter[filter_mask + 1] the Bloom filter of its keys (bpe.h)
  *   u32 lm_tree[2 * nranks]  the longest-match encoder's tables (bpe.h):
  *   u32 lm_next[nranks]      each token's last merge, its longest usable
- *   u64 trie[trie_mask + 1]  prefix, the trie of the usable tokens
+ *   u64 prefix_filter[prefix_filter_mask + 1] prefix, the Bloom filter of
+ *                            the prefixes of the usable tokens
  *   specials                 {u32 id, u32 len, bytes, pad to 4} each
  *   pat                      tiktoken's pattern text, as in the JSON
  *
@@ -378,10 +379,10 @@ static int own_bpe(const struct akv_bpe_data *d, uint32_t r, uint32_t *part,
 }
 
 /*
- * Builds the longest-match encoder's tables (bpe.h: lm_tree, lm_next, the
- * trie) from d's ranks and merge table. Tokens are taken shortest first,
- * so that a token's parts are decided before it and its usable prefixes
- * are in the trie (with their ranks as nodes) before it is added.
+ * Builds the longest-match encoder's tables (bpe.h: lm_tree, lm_next and
+ * the prefix filter) from d's ranks and merge table. Tokens are taken
+ * shortest first, so that a token's parts and prefixes are decided before
+ * it.
  */
 static int build_lm(struct akv_bpe_data *d, const char *path)
 {
@@ -392,7 +393,6 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
     uint32_t *start = calloc(MAX_TOKEN_LEN + 2, sizeof *start);
     uint32_t *part = malloc((MAX_TOKEN_LEN + 1) * sizeof *part);
     uint32_t *pr = malloc((MAX_TOKEN_LEN + 1) * sizeof *pr);
-    uint64_t *trie = NULL;
     d->owned[9] = tree;
     d->owned[10] = next;
     int rc = AKV_OK;
@@ -402,9 +402,7 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
     }
     memset(tree, 0xff, (size_t)nr * 2 * sizeof *tree);
     memset(next, 0xff, (size_t)nr * sizeof *next);
-    /* The ranks by length (a counting sort), and an upper bound on the
-     * trie's edges. */
-    size_t edges = 0;
+    /* The ranks by length (a counting sort). */
     for (uint32_t r = 0; r < nr; r++)
         if (d->tok_len[r] > 0)
             start[d->tok_len[r] + 1]++;
@@ -414,28 +412,12 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
         if (d->tok_len[r] > 0)
             order[start[d->tok_len[r]]++] = r;
     size_t ntok = start[MAX_TOKEN_LEN];
-    for (size_t t = 0; t < ntok; t++)
-        if (d->tok_len[order[t]] <= AKV_BPE_LM_MAX_LEN)
-            edges += d->tok_len[order[t]] - 1;
-    size_t cap = 1;
-    while (cap < edges + edges / 3 + 1)
-        cap <<= 1;
-    trie = malloc(cap * sizeof *trie);
-    d->owned[11] = trie;
-    if (trie == NULL) {
-        rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
-        goto out;
-    }
-    memset(trie, 0xff, cap * sizeof *trie);
-    d->trie = trie;
-    d->trie_mask = (uint32_t)(cap - 1);
-    d->trie_max_probe = 0;
-    uint32_t fresh = nr; /* the next number for a node that is no token */
 
+    size_t prefixes = 0;
     for (size_t t = 0; t < ntok; t++) {
         uint32_t r = order[t], len = d->tok_len[r], left = NONE, right = NONE;
         if (len == 1)
-            continue; /* a leaf, and its own trie node */
+            continue; /* a leaf */
         if (len > AKV_BPE_LM_MAX_LEN || !own_bpe(d, r, part, pr, &left, &right))
             continue;
         /* Usable when both parts are, and each part that is a merge was
@@ -452,36 +434,37 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
             continue;
         tree[2 * (size_t)r] = left;
         tree[2 * (size_t)r + 1] = right;
-        /* Add it to the trie, noting its longest usable proper prefix. */
+        /* Its longest usable proper prefix (a single byte at least). */
         const unsigned char *p = d->bytes + d->tok_off[r];
-        uint32_t node = d->byte_rank[p[0]], shorter = node;
-        for (uint32_t i = 1; i < len; i++) {
-            uint32_t child = akv_bpe_trie_child(d, node, p[i]);
-            if (child == NONE) {
-                if (i + 1 == len)
-                    child = r;
-                else if (fresh < MAX_RANKS - 1)
-                    child = fresh++;
-                else {
-                    rc = akv_fail(AKV_EUNAVAILABLE,
-                                  "%s: too many tokens for the trie", path);
-                    goto out;
-                }
-                uint32_t h = akv_bpe_trie_hash(node, p[i]) & d->trie_mask;
-                uint32_t probe = 0;
-                while (trie[h] != UINT64_MAX) {
-                    h = (h + 1) & d->trie_mask;
-                    probe++;
-                }
-                if (probe > d->trie_max_probe)
-                    d->trie_max_probe = probe;
-                trie[h] = AKV_BPE_TRIE_SLOT(node, p[i], child);
-            }
-            if (i + 1 < len && child < nr)
-                shorter = child;
-            node = child;
+        for (uint32_t l = len - 1; l >= 1 && next[r] == NONE; l--) {
+            uint32_t q = akv_bpe_rank(d, p, l);
+            if (q != NONE && (l == 1 || tree[2 * (size_t)q] != NONE))
+                next[r] = q;
         }
-        next[r] = shorter;
+        prefixes += len - 1;
+    }
+    size_t words = 1;
+    while (words * 64 < prefixes * 8)
+        words <<= 1;
+    uint64_t *filter = calloc(words, sizeof *filter);
+    d->owned[11] = filter;
+    if (filter == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+        goto out;
+    }
+    d->prefix_filter = filter;
+    d->prefix_filter_mask = (uint32_t)(words - 1);
+    for (uint32_t r = 0; r < nr; r++) {
+        if (tree[2 * (size_t)r] == NONE)
+            continue;
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
+        for (uint32_t l = 1; l < d->tok_len[r]; l++) {
+            h = akv_bpe_prefix_step(h, p[l]);
+            uint64_t f = akv_bpe_prefix_hash(h);
+            filter[(uint32_t)(f >> 40) & d->prefix_filter_mask] |=
+                akv_bpe_filter_bits(f);
+        }
     }
     d->lm_tree = tree;
     d->lm_next = next;
@@ -619,8 +602,9 @@ struct bin_header {
     uint64_t filter;                  /* its filter, filter_mask + 1 */
     uint32_t filter_mask, tok_filter_mask;
     uint64_t tok_filter;              /* tok_filter_mask + 1 words */
-    uint64_t lm_tree, lm_next, trie;  /* 2 * nranks, nranks, trie_mask + 1 */
-    uint32_t trie_mask, trie_max_probe;
+    uint64_t lm_tree, lm_next;        /* 2 * nranks, nranks */
+    uint64_t prefix_filter;           /* prefix_filter_mask + 1 words */
+    uint32_t prefix_filter_mask, pad2;
 };
 
 /* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
@@ -698,7 +682,8 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         {d.filter, ((size_t)d.filter_mask + 1) * 8, &h.filter},
         {d.lm_tree, (size_t)d.nranks * 8, &h.lm_tree},
         {d.lm_next, (size_t)d.nranks * 4, &h.lm_next},
-        {d.trie, ((size_t)d.trie_mask + 1) * 8, &h.trie},
+        {d.prefix_filter, ((size_t)d.prefix_filter_mask + 1) * 8,
+         &h.prefix_filter},
         {d.specials, d.specials_len, &h.specials},
         {pat, strlen(pat), &h.pat},
     };
@@ -729,8 +714,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.merge_max_probe = d.merge_max_probe;
     h.filter_mask = d.filter_mask;
     h.tok_filter_mask = d.tok_filter_mask;
-    h.trie_mask = d.trie_mask;
-    h.trie_max_probe = d.trie_max_probe;
+    h.prefix_filter_mask = d.prefix_filter_mask;
     memcpy(img, &h, sizeof h);
 
     const char *step;
@@ -798,8 +782,8 @@ static int load_bin(const char *path, const char *expect_pat,
                  8) ||
         !in_file(h.lm_tree, (uint64_t)h.nranks * 8, len, 8) ||
         !in_file(h.lm_next, (uint64_t)h.nranks * 4, len, 8) ||
-        h.trie_max_probe > h.trie_mask ||
-        !in_file(h.trie, ((uint64_t)h.trie_mask + 1) * 8, len, 8) ||
+        !in_file(h.prefix_filter, ((uint64_t)h.prefix_filter_mask + 1) * 8,
+                 len, 8) ||
         !in_file(h.specials, h.specials_len, len, 8) ||
         !in_file(h.pat, h.pat_len, len, 1))
         goto damaged;
@@ -829,9 +813,8 @@ static int load_bin(const char *path, const char *expect_pat,
     d->tok_filter_mask = h.tok_filter_mask;
     d->lm_tree = (const uint32_t *)(base + h.lm_tree);
     d->lm_next = (const uint32_t *)(base + h.lm_next);
-    d->trie = (const uint64_t *)(base + h.trie);
-    d->trie_mask = h.trie_mask;
-    d->trie_max_probe = h.trie_max_probe;
+    d->prefix_filter = (const uint64_t *)(base + h.prefix_filter);
+    d->prefix_filter_mask = h.prefix_filter_mask;
     d->specials = base + h.specials;
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;

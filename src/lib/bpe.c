@@ -656,8 +656,10 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
 }
 
 /*
- * Longest-match encoding: the same ids as the merges above, found without
- * starting from single bytes. It walks the piece from the left, taking at
+ * Longest-match encoding, for pieces longer than SMALL_PIECE: the same ids
+ * as the merges above, found without starting from single bytes. (On
+ * shorter pieces the quadratic merge, whose lookups stay in the CPU's
+ * caches, is faster than looking up whole tokens and their merge trees.) It walks the piece from the left, taking at
  * each position the longest usable token (bpe.h) that matches there and
  * keeping it when BPE would keep it apart from the token before it
  * (lm_compat), else the next shorter one; when none fits, it goes back and
@@ -701,23 +703,29 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
  * of bounds or loop: every rank taken from the tables is checked, lengths
  * shrink along lm_next, and the walk is bounded.
  */
-#define LM_MIN_PIECE 6 /* shorter pieces merge faster from bytes */
 
 static int emit_many(struct work *w, const uint32_t *ids, size_t k);
 
-/* The longest usable token at p[0..n), n >= 1: a rank below nranks. */
+/* The longest usable token at p[0..n), n >= 1: a rank below nranks. The
+ * prefix filter says how far one may reach; the lengths up to there are
+ * then looked up from the longest down. */
 static inline uint32_t lm_longest(const struct akv_bpe_data *d,
                                   const unsigned char *p, size_t n)
 {
-    uint32_t node = d->byte_rank[p[0]], best = node;
-    for (size_t i = 1; i < n; i++) {
-        node = akv_bpe_trie_child(d, node, p[i]);
-        if (node == NONE)
+    size_t k = 1, lim = n < AKV_BPE_LM_MAX_LEN ? n : AKV_BPE_LM_MAX_LEN;
+    uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
+    while (k < lim) {
+        h = akv_bpe_prefix_step(h, p[k]);
+        if (!akv_bpe_prefix_maybe(d, akv_bpe_prefix_hash(h)))
             break;
-        if (node < d->nranks)
-            best = node;
+        k++;
     }
-    return best;
+    for (; k >= 2; k--) {
+        uint32_t r = akv_bpe_rank(d, p, k);
+        if (r != NONE && d->lm_tree[2 * (size_t)r] < d->nranks)
+            return r;
+    }
+    return d->byte_rank[p[0]];
 }
 
 /* The next shorter usable token that is a prefix of token t, or NONE. */
@@ -890,11 +898,11 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     }
     size_t first = w->n;
     uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
-    int rc = r != NONE ? emit(w, r)
-             : len >= LM_MIN_PIECE ? bpe_longest(w, p, len)
-                                   : bpe_small(w, p, len);
+    int rc = r != NONE           ? emit(w, r)
+             : len <= SMALL_PIECE ? bpe_small(w, p, len)
+                                  : bpe_longest(w, p, len);
     if (rc == AKV_ENOTFOUND)
-        rc = len <= SMALL_PIECE ? bpe_small(w, p, len) : bpe_large(w, p, len);
+        rc = bpe_large(w, p, len);
     if (rc == AKV_OK && pe)
         pcache_put(w, pe, p, len, h, first);
     return rc;

@@ -69,16 +69,14 @@ struct akv_bpe_data {
      * the token from its own bytes (left, right), or NONE, NONE for a
      * single byte or a token that is not usable. lm_next: by rank, the
      * longest usable token that is a proper prefix of a usable token, or
-     * NONE. trie: the usable tokens as a byte trie, one slot per edge,
-     * AKV_BPE_TRIE_SLOT(parent, byte, child), placed by
-     * akv_bpe_trie_hash(parent, byte) with linear probing, UINT64_MAX
-     * empty. A node is the prefix read so far: a usable token's node is its
-     * rank, any other node a number from nranks up; the node of a single
-     * byte is its rank (every byte is a token). */
+     * NONE. prefix_filter: a Bloom filter (as the others) of every prefix
+     * of two bytes or more of the usable tokens, by akv_bpe_prefix_hash():
+     * "could a usable token start with these bytes?", so that the search
+     * for the longest token at a position stops one byte past it. */
     const uint32_t *lm_tree;
     const uint32_t *lm_next;
-    const uint64_t *trie;
-    uint32_t trie_mask, trie_max_probe;
+    const uint64_t *prefix_filter;
+    uint32_t prefix_filter_mask; /* words - 1 */
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
      * padding to 4}, in specials[0 .. specials_len). */
     uint32_t nspecials;
@@ -178,36 +176,31 @@ static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
 
 /* The longest token the longest-match encoder matches, in bytes. */
 #define AKV_BPE_LM_MAX_LEN 255
-#define AKV_BPE_TRIE_KEY(node, byte) ((uint64_t)(node) << 8 | (byte))
-#define AKV_BPE_TRIE_SLOT(node, byte, child)                                  \
-    (AKV_BPE_TRIE_KEY(node, byte) << AKV_BPE_RANK_BITS | (uint64_t)(child))
 
-static inline uint32_t akv_bpe_trie_hash(uint32_t node, unsigned char c)
+/* The prefix hash, a byte at a time: h starts at AKV_BPE_PREFIX_SEED and
+ * takes each byte with akv_bpe_prefix_step(); akv_bpe_prefix_hash() mixes
+ * it for the filter. */
+#define AKV_BPE_PREFIX_SEED 0xcbf29ce484222325ull
+static inline uint64_t akv_bpe_prefix_step(uint64_t h, unsigned char c)
 {
-    uint64_t h = AKV_BPE_TRIE_KEY(node, c) * 0xd6e8feb86659fd93ull;
-    return (uint32_t)(h >> 32);
+    return (h ^ c) * 0x100000001b3ull;
 }
 
-/* The child of trie node `node` by byte c, or AKV_BPE_NONE. The probe is
- * bounded as in akv_bpe_merge(); a child read from the table is below
- * AKV_BPE_MAX_RANKS, but the caller checks it against nranks before using
- * it as a rank. */
-static inline uint32_t akv_bpe_trie_child(const struct akv_bpe_data *d,
-                                          uint32_t node, unsigned char c)
+static inline uint64_t akv_bpe_prefix_hash(uint64_t h)
 {
-    uint64_t key = AKV_BPE_TRIE_KEY(node, c);
-    uint32_t i = akv_bpe_trie_hash(node, c) & d->trie_mask;
-    for (uint32_t k = 0; k <= d->trie_max_probe;
-         k++, i = (i + 1) & d->trie_mask) {
-        uint64_t s = d->trie[i];
-        if (s == UINT64_MAX)
-            return AKV_BPE_NONE;
-        if (s >> AKV_BPE_RANK_BITS == key) {
-            uint32_t child = (uint32_t)(s & AKV_BPE_MAX_RANKS);
-            return child == AKV_BPE_MAX_RANKS ? AKV_BPE_NONE : child;
-        }
-    }
-    return AKV_BPE_NONE;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    return h ^ (h >> 32);
+}
+
+/* 1 when the prefix whose akv_bpe_prefix_hash() is f may start a usable
+ * token (no false negatives). */
+static inline int akv_bpe_prefix_maybe(const struct akv_bpe_data *d,
+                                       uint64_t f)
+{
+    uint64_t bits = akv_bpe_filter_bits(f);
+    return (d->prefix_filter[(uint32_t)(f >> 40) & d->prefix_filter_mask] &
+            bits) == bits;
 }
 
 /*
