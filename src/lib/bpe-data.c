@@ -441,7 +441,8 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
             if (q != NONE && (l == 1 || tree[2 * (size_t)q] != NONE))
                 next[r] = q;
         }
-        prefixes += len - 1;
+        for (uint32_t l = 2; l <= len; l++)
+            prefixes += l == len || (p[l] & 0xc0) != 0x80;
     }
     size_t words = 1;
     while (words * 64 < prefixes * 8)
@@ -459,8 +460,11 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
             continue;
         const unsigned char *p = d->bytes + d->tok_off[r];
         uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
-        for (uint32_t l = 1; l < d->tok_len[r]; l++) {
+        uint32_t len = d->tok_len[r];
+        for (uint32_t l = 1; l < len; l++) {
             h = akv_bpe_prefix_step(h, p[l]);
+            if (l + 1 < len && (p[l + 1] & 0xc0) == 0x80)
+                continue; /* the search asks only at character bounds */
             uint64_t f = akv_bpe_prefix_hash(h);
             filter[(uint32_t)(f >> 40) & d->prefix_filter_mask] |=
                 akv_bpe_filter_bits(f);

@@ -707,18 +707,22 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
 static int emit_many(struct work *w, const uint32_t *ids, size_t k);
 
 /* The longest usable token at p[0..n), n >= 1: a rank below nranks. The
- * prefix filter says how far one may reach; the lengths up to there are
- * then looked up from the longest down. */
+ * prefix filter, asked at each character boundary, says how far one may
+ * reach; the lengths up to there are then looked up from the longest
+ * down. */
 static inline uint32_t lm_longest(const struct akv_bpe_data *d,
                                   const unsigned char *p, size_t n)
 {
-    size_t k = 1, lim = n < AKV_BPE_LM_MAX_LEN ? n : AKV_BPE_LM_MAX_LEN;
+    size_t lim = n < AKV_BPE_LM_MAX_LEN ? n : AKV_BPE_LM_MAX_LEN, k = lim;
     uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
-    while (k < lim) {
-        h = akv_bpe_prefix_step(h, p[k]);
-        if (!akv_bpe_prefix_maybe(d, akv_bpe_prefix_hash(h)))
+    for (size_t i = 1; i < lim; i++) {
+        h = akv_bpe_prefix_step(h, p[i]);
+        if (i + 1 < n && (p[i + 1] & 0xc0) == 0x80)
+            continue; /* inside a character */
+        if (!akv_bpe_prefix_maybe(d, akv_bpe_prefix_hash(h))) {
+            k = i; /* no usable token is i + 1 bytes long or longer */
             break;
-        k++;
+        }
     }
     for (; k >= 2; k--) {
         uint32_t r = akv_bpe_rank(d, p, k);

@@ -69,10 +69,12 @@ struct akv_bpe_data {
      * the token from its own bytes (left, right), or NONE, NONE for a
      * single byte or a token that is not usable. lm_next: by rank, the
      * longest usable token that is a proper prefix of a usable token, or
-     * NONE. prefix_filter: a Bloom filter (as the others) of every prefix
-     * of two bytes or more of the usable tokens, by akv_bpe_prefix_hash():
-     * "could a usable token start with these bytes?", so that the search
-     * for the longest token at a position stops one byte past it. */
+     * NONE. prefix_filter: a Bloom filter (as the others) of the prefixes
+     * of two bytes or more of the usable tokens that end where a UTF-8
+     * character may start (the whole token, or a prefix followed by a byte
+     * that is not 10xxxxxx), by akv_bpe_prefix_hash(): "could a usable
+     * token start with these bytes?", so that the search for the longest
+     * token at a position stops one character past it. */
     const uint32_t *lm_tree;
     const uint32_t *lm_next;
     const uint64_t *prefix_filter;
