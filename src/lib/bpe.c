@@ -785,15 +785,16 @@ static inline int lm_compat(struct work *w, uint32_t a, uint32_t b)
 static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
 {
     const struct akv_bpe_data *d = &w->e->d;
-    uint32_t stack_buf[SMALL_PIECE];
+    /* The tokens taken so far and where each starts, and the positions
+     * known to be dead. */
+    uint32_t stack_buf[SMALL_PIECE], at_buf[SMALL_PIECE];
     uint64_t dead_buf[SMALL_PIECE / 64 + 1];
-    uint32_t *stack = stack_buf;
+    uint32_t *stack = stack_buf, *at = at_buf;
     uint64_t *dead = dead_buf;
     size_t words = len / 64 + 1;
     if (len > SMALL_PIECE) {
-        /* The stack, then the dead positions, in the heap merge's
-         * scratch. */
-        size_t need = ((len + 1) & ~(size_t)1) + 2 * words;
+        /* In the heap merge's scratch. */
+        size_t need = 2 * len + 2 * words;
         if (len >= NONE)
             return AKV_ENOTFOUND;
         if (w->scratch_cap < need) {
@@ -807,7 +808,8 @@ static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
             w->scratch_cap = need;
         }
         stack = w->scratch;
-        dead = (uint64_t *)(void *)(w->scratch + ((len + 1) & ~(size_t)1));
+        at = stack + len;
+        dead = (uint64_t *)(void *)(at + len); /* 8-aligned: 2 * len */
     }
     memset(dead, 0, words * sizeof *dead);
     size_t sp = 0, pos = 0;
@@ -818,7 +820,8 @@ static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
             size_t end = pos + l;
             if (l > 0 && l <= len - pos && !(dead[end / 64] >> end % 64 & 1) &&
                 (sp == 0 || lm_compat(w, stack[sp - 1], cand))) {
-                stack[sp++] = cand;
+                stack[sp] = cand;
+                at[sp++] = (uint32_t)pos;
                 pos = end;
                 if (pos == len)
                     return emit_many(w, stack, sp);
@@ -830,9 +833,9 @@ static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
         dead[pos / 64] |= (uint64_t)1 << pos % 64;
         if (sp == 0)
             return AKV_ENOTFOUND;
-        uint32_t t = stack[--sp];
-        pos -= d->tok_len[t];
-        cand = lm_shorter(d, t);
+        sp--;
+        pos = at[sp];
+        cand = lm_shorter(d, stack[sp]);
     }
 }
 

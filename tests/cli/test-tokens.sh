@@ -233,6 +233,21 @@ if [ -f "$DATA/o200k_base.bin" ]; then
     [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
     pass
 
+    t "a table with garbage in the longest-match tables never crashes"
+    # From lm_tree (header offset 192) to the special tokens (offset 112):
+    # the merge trees, the shorter prefixes and the prefix filter, on text
+    # whose Chinese runs are pieces of over 64 bytes.
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    lm_from=$(od -An -t u8 -j 192 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
+    lm_to=$(od -An -t u8 -j 112 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
+    [ "$lm_from" -gt 0 ] && [ "$lm_to" -gt "$lm_from" ] || fail "no longest-match tables in the header"
+    head -c $((lm_to - lm_from)) /dev/urandom |
+        dd of="$TMP/binonly/o200k_base.bin" bs=4096 seek="$lm_from" oflag=seek_bytes conv=notrunc 2>/dev/null
+    node "$TOK/gen-corpus.cjs" multi 65536 "$TMP/multi-64k.txt" || fail "gen-corpus multi failed"
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TMP/multi-64k.txt" "$AGENTKV" tokens --ids
+    [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
+    pass
+
     t "a table file alone (no JSON) is enough"
     cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
     AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
