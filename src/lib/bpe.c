@@ -655,6 +655,21 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
     return AKV_OK;
 }
 
+/* Appends ids[0..k) (or counts them). */
+static inline int emit_many(struct work *w, const uint32_t *ids, size_t k)
+{
+    if (w->count_only) {
+        w->n += k;
+        return AKV_OK;
+    }
+    for (size_t i = 0; i < k; i++) {
+        int rc = emit(w, ids[i]);
+        if (rc != AKV_OK)
+            return rc;
+    }
+    return AKV_OK;
+}
+
 /*
  * Longest-match encoding, for pieces longer than SMALL_PIECE: the same ids
  * as the merges above, found without starting from single bytes. (On
@@ -704,7 +719,6 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
  * shrink along lm_next, and the walk is bounded.
  */
 
-static int emit_many(struct work *w, const uint32_t *ids, size_t k);
 
 /* The longest usable token at p[0..n), n >= 1: a rank below nranks. The
  * prefix filter, asked at each character boundary, says how far one may
@@ -837,21 +851,6 @@ static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
         pos = at[sp];
         cand = lm_shorter(d, stack[sp]);
     }
-}
-
-/* Appends ids[0..k) (or counts them). */
-static int emit_many(struct work *w, const uint32_t *ids, size_t k)
-{
-    if (w->count_only) {
-        w->n += k;
-        return AKV_OK;
-    }
-    for (size_t i = 0; i < k; i++) {
-        int rc = emit(w, ids[i]);
-        if (rc != AKV_OK)
-            return rc;
-    }
-    return AKV_OK;
 }
 
 /* Keeps the ids of piece p[0..len) (hash h), emitted from w->ids[first]
