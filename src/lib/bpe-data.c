@@ -27,10 +27,11 @@
  *   u32 byte_rank[256], u32 pair_rank[65536]
  *   u64 merge[merge_mask + 1] the merge table (bpe.h), made from the above
  *   u64 filter[filter_mask + 1] the Bloom filter of its keys (bpe.h)
- *   u32 lm_tree[2 * nranks]  the longest-match encoder's tables (bpe.h):
- *   u32 lm_next[nranks]      each token's last merge, its longest usable
- *   u64 prefix_filter[prefix_filter_mask + 1] prefix, the Bloom filter of
- *                            the prefixes of the usable tokens
+ *   u32 lm_tree[2 * nranks]  each token's last merge (bpe.h: the
+ *                            longest-match encoder's tables)
+ *   u32 lm_next[nranks]      each token's longest usable proper prefix
+ *   u64 prefix_filter[prefix_filter_mask + 1] the Bloom filter of the
+ *                            usable tokens' prefixes
  *   specials                 {u32 id, u32 len, bytes, pad to 4} each
  *   pat                      tiktoken's pattern text, as in the JSON
  *
@@ -418,7 +419,8 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
         uint32_t r = order[t], len = d->tok_len[r], left = NONE, right = NONE;
         if (len == 1)
             continue; /* a leaf */
-        if (len > AKV_BPE_LM_MAX_LEN || !own_bpe(d, r, part, pr, &left, &right))
+        if (len > AKV_BPE_LM_MAX_LEN ||
+            !own_bpe(d, r, part, pr, &left, &right))
             continue;
         /* Usable when both parts are, and each part that is a merge was
          * made at a lower rank: then BPE of the token's bytes merges in

@@ -43,6 +43,7 @@
 
 #define NONE AKV_BPE_NONE
 #define SMALL_PIECE 64       /* longer pieces use the heap merge */
+#define LM_MIN_PIECE 256     /* longer ones the longest-match encoder */
 
 /* ------------------------------------------------------------------------ */
 /* Patterns                                                                 */
@@ -671,14 +672,16 @@ static inline int emit_many(struct work *w, const uint32_t *ids, size_t k)
 }
 
 /*
- * Longest-match encoding, for pieces longer than SMALL_PIECE: the same ids
- * as the merges above, found without starting from single bytes. (On
- * shorter pieces the quadratic merge, whose lookups stay in the CPU's
- * caches, is faster than looking up whole tokens and their merge trees.) It walks the piece from the left, taking at
- * each position the longest usable token (bpe.h) that matches there and
- * keeping it when BPE would keep it apart from the token before it
- * (lm_compat), else the next shorter one; when none fits, it goes back and
- * shortens the token before. Why this gives BPE's result exactly:
+ * Longest-match encoding, for pieces longer than LM_MIN_PIECE: the same
+ * ids as the merges above, found without starting from single bytes. (On
+ * shorter pieces the merges, whose lookups stay in the CPU's caches, are
+ * faster than looking up whole tokens and their merge trees, which miss
+ * them; on long ones the heap's work per merge grows and longest match
+ * wins.) It walks the piece from the left, taking at each position the longest
+ * usable token (bpe.h) that matches there and keeping it when BPE would
+ * keep it apart from the token before it (lm_compat), else the next
+ * shorter one; when none fits, it goes back and shortens the token before.
+ * Why this gives BPE's result exactly:
  *
  * - Every token of BPE's result for a text is made, inside its own span,
  *   by exactly the merges BPE makes of the token's own bytes (a merge
@@ -718,7 +721,6 @@ static inline int emit_many(struct work *w, const uint32_t *ids, size_t k)
  * of bounds or loop: every rank taken from the tables is checked, lengths
  * shrink along lm_next, and the walk is bounded.
  */
-
 
 /* The longest usable token at p[0..n), n >= 1: a rank below nranks. The
  * prefix filter, asked at each character boundary, says how far one may
@@ -906,7 +908,8 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     uint32_t r = akv_bpe_rank_hashed(d, p, len, h);
     int rc = r != NONE           ? emit(w, r)
              : len <= SMALL_PIECE ? bpe_small(w, p, len)
-                                  : bpe_longest(w, p, len);
+             : len <= LM_MIN_PIECE ? bpe_large(w, p, len)
+                                   : bpe_longest(w, p, len);
     if (rc == AKV_ENOTFOUND)
         rc = bpe_large(w, p, len);
     if (rc == AKV_OK && pe)

@@ -63,8 +63,9 @@ struct akv_bpe_data {
     /* The longest-match encoder's tables (bpe.c; built in bpe-data.c).
      * A token is "usable" when BPE of its own bytes gives that token and
      * every merge of that run makes a token of higher rank than the
-     * tokens it joins (true of all but a few hundred tokens), and it is at
-     * most AKV_BPE_LM_MAX_LEN bytes long; single bytes are usable.
+     * tokens it joins (true of every token of o200k_base and cl100k_base),
+     * and it is at most AKV_BPE_LM_MAX_LEN bytes long; single bytes are
+     * usable.
      * lm_tree: by rank, two words: the two tokens BPE joined last to make
      * the token from its own bytes (left, right), or NONE, NONE for a
      * single byte or a token that is not usable. lm_next: by rank, the

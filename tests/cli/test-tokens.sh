@@ -284,11 +284,26 @@ node "$TOK/gen-corpus.cjs" rare 1048576 4096 "$TMP/rare.txt" || fail "gen-corpus
     printf ' Stra\xc3\x9fe\xe1\xb2\x8anweg '
     tail -c 524288 "$TMP/mix-1MiB.md"
 } >"$TMP/one-letter.md"
+# Long runs of Chinese, Japanese and Thai letters, pieces of hundreds of
+# bytes (the longest-match encoder's): the multilingual mix's letters of
+# those scripts, with a space every 100 to 999 of them.
+node -e 'const fs = require("fs"), [src, dst] = process.argv.slice(1);
+const run = (fs.readFileSync(src, "utf8")
+    .match(/[\u3040-\u30ff\u4e00-\u9fff\u0e00-\u0e7f]+/gu) || []).join("");
+const out = [];
+for (let i = 0, k = 0; i < run.length; k++) {
+    const n = 100 + (k * 337) % 900;
+    out.push(run.slice(i, i + n));
+    i += n;
+}
+fs.writeFileSync(dst, out.join(" "));' "$TMP/multi-1MiB.txt" "$TMP/long-runs.txt" ||
+    fail "making long runs failed"
+[ "$(wc -c <"$TMP/long-runs.txt")" -gt 100000 ] || fail "too few long runs"
 [ "$(wc -c <"$TMP/multi-1MiB.txt")" -eq 1048576 ] || fail "the multilingual mix is not 1 MiB"
 [ "$(wc -c <"$TMP/multi-uniform.txt")" -eq 1048576 ] || fail "the uniform mix is not 1 MiB"
 cmp -s "$TMP/multi-1MiB.txt" "$TMP/multi-uniform.txt" && fail "the two multilingual mixes are the same"
 files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt" "$TMP/multi-1MiB.txt"
-    "$TMP/multi-uniform.txt" "$TMP/rare.txt" "$TMP/one-letter.md")
+    "$TMP/multi-uniform.txt" "$TMP/rare.txt" "$TMP/one-letter.md" "$TMP/long-runs.txt")
 [ "${#files[@]}" -ge 20 ] || fail "the shipped corpus is missing (${#files[@]} files)"
 
 for enc in o200k_base cl100k_base; do
