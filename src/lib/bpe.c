@@ -360,9 +360,9 @@ struct pentry {
 
 struct caches {
     uint64_t mcache[MCACHE_SLOTS];
-    uint64_t ccache[CCACHE_SLOTS];
     struct pentry pcache[PCACHE_SLOTS];
     uint32_t gen;
+    uint64_t ccache[CCACHE_SLOTS];
     size_t pool_used;
     unsigned char pool[PCACHE_POOL];
 };
