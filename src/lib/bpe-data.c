@@ -27,6 +27,11 @@
  *   u32 byte_rank[256], u32 pair_rank[65536]
  *   u64 merge[merge_mask + 1] the merge table (bpe.h), made from the above
  *   u64 filter[filter_mask + 1] the Bloom filter of its keys (bpe.h)
+ *   u32 lm_tree[2 * nranks]  each token's last merge (bpe.h: the
+ *                            longest-match encoder's tables)
+ *   u32 lm_next[nranks]      each token's longest usable proper prefix
+ *   u64 prefix_filter[prefix_filter_mask + 1] the Bloom filter of the
+ *                            usable tokens' prefixes
  *   specials                 {u32 id, u32 len, bytes, pad to 4} each
  *   pat                      tiktoken's pattern text, as in the JSON
  *
@@ -336,6 +341,147 @@ static int build_merges(struct akv_bpe_data *d, const char *path)
     return AKV_OK;
 }
 
+/*
+ * BPE of token r's own bytes, as tiktoken merges (the adjacent pair whose
+ * concatenation has the lowest rank, the leftmost on a tie). Returns 1 when
+ * it ends in the token itself, with the two tokens of its last merge in
+ * *left and *right; 0 otherwise. part and pr have room for the token's
+ * length.
+ */
+static int own_bpe(const struct akv_bpe_data *d, uint32_t r, uint32_t *part,
+                   uint32_t *pr, uint32_t *left, uint32_t *right)
+{
+    const unsigned char *p = d->bytes + d->tok_off[r];
+    size_t n = d->tok_len[r];
+    for (size_t i = 0; i < n; i++)
+        part[i] = d->byte_rank[p[i]];
+    for (size_t i = 0; i + 1 < n; i++)
+        pr[i] = akv_bpe_merge(d, part[i], part[i + 1]);
+    while (n > 1) {
+        size_t best = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (pr[i] < pr[best])
+                best = i;
+        if (pr[best] == NONE)
+            return 0;
+        *left = part[best];
+        *right = part[best + 1];
+        part[best] = pr[best];
+        memmove(part + best + 1, part + best + 2,
+                (n - best - 2) * sizeof *part);
+        memmove(pr + best, pr + best + 1, (n - best - 2) * sizeof *pr);
+        n--;
+        if (best + 1 < n)
+            pr[best] = akv_bpe_merge(d, part[best], part[best + 1]);
+        if (best > 0)
+            pr[best - 1] = akv_bpe_merge(d, part[best - 1], part[best]);
+    }
+    return part[0] == r;
+}
+
+/*
+ * Builds the longest-match encoder's tables (bpe.h: lm_tree, lm_next and
+ * the prefix filter) from d's ranks and merge table. Tokens are taken
+ * shortest first, so that a token's parts and prefixes are decided before
+ * it.
+ */
+static int build_lm(struct akv_bpe_data *d, const char *path)
+{
+    uint32_t nr = d->nranks;
+    uint32_t *tree = malloc((size_t)nr * 2 * sizeof *tree);
+    uint32_t *next = malloc((size_t)nr * sizeof *next);
+    uint32_t *order = malloc((size_t)nr * sizeof *order);
+    uint32_t *start = calloc(MAX_TOKEN_LEN + 2, sizeof *start);
+    uint32_t *part = malloc((MAX_TOKEN_LEN + 1) * sizeof *part);
+    uint32_t *pr = malloc((MAX_TOKEN_LEN + 1) * sizeof *pr);
+    d->owned[9] = tree;
+    d->owned[10] = next;
+    int rc = AKV_OK;
+    if (!tree || !next || !order || !start || !part || !pr) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+        goto out;
+    }
+    memset(tree, 0xff, (size_t)nr * 2 * sizeof *tree);
+    memset(next, 0xff, (size_t)nr * sizeof *next);
+    /* The ranks by length (a counting sort). */
+    for (uint32_t r = 0; r < nr; r++)
+        if (d->tok_len[r] > 0)
+            start[d->tok_len[r] + 1]++;
+    for (size_t l = 1; l <= MAX_TOKEN_LEN + 1; l++)
+        start[l] += start[l - 1];
+    for (uint32_t r = 0; r < nr; r++)
+        if (d->tok_len[r] > 0)
+            order[start[d->tok_len[r]]++] = r;
+    size_t ntok = start[MAX_TOKEN_LEN];
+
+    size_t prefixes = 0;
+    for (size_t t = 0; t < ntok; t++) {
+        uint32_t r = order[t], len = d->tok_len[r], left = NONE, right = NONE;
+        if (len == 1)
+            continue; /* a leaf */
+        if (len > AKV_BPE_LM_MAX_LEN ||
+            !own_bpe(d, r, part, pr, &left, &right))
+            continue;
+        /* Usable when both parts are, and each part that is a merge was
+         * made at a lower rank: then BPE of the token's bytes merges in
+         * the order of the ranks, which the pair check in bpe.c relies
+         * on. */
+        int ok = 1;
+        uint32_t kid[2] = {left, right};
+        for (int k = 0; k < 2; k++)
+            if (d->tok_len[kid[k]] > 1 &&
+                (kid[k] >= r || tree[2 * (size_t)kid[k]] == NONE))
+                ok = 0;
+        if (!ok)
+            continue;
+        tree[2 * (size_t)r] = left;
+        tree[2 * (size_t)r + 1] = right;
+        /* Its longest usable proper prefix (a single byte at least). */
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        for (uint32_t l = len - 1; l >= 1 && next[r] == NONE; l--) {
+            uint32_t q = akv_bpe_rank(d, p, l);
+            if (q != NONE && (l == 1 || tree[2 * (size_t)q] != NONE))
+                next[r] = q;
+        }
+        for (uint32_t l = 2; l <= len; l++)
+            prefixes += l == len || (p[l] & 0xc0) != 0x80;
+    }
+    size_t words = 1;
+    while (words * 64 < prefixes * 8)
+        words <<= 1;
+    uint64_t *filter = calloc(words, sizeof *filter);
+    d->owned[11] = filter;
+    if (filter == NULL) {
+        rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+        goto out;
+    }
+    d->prefix_filter = filter;
+    d->prefix_filter_mask = (uint32_t)(words - 1);
+    for (uint32_t r = 0; r < nr; r++) {
+        if (tree[2 * (size_t)r] == NONE)
+            continue;
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
+        uint32_t len = d->tok_len[r];
+        for (uint32_t l = 1; l < len; l++) {
+            h = akv_bpe_prefix_step(h, p[l]);
+            if (l + 1 < len && (p[l + 1] & 0xc0) == 0x80)
+                continue; /* the search asks only at character bounds */
+            uint64_t f = akv_bpe_prefix_hash(h);
+            filter[(uint32_t)(f >> 40) & d->prefix_filter_mask] |=
+                akv_bpe_filter_bits(f);
+        }
+    }
+    d->lm_tree = tree;
+    d->lm_next = next;
+out:
+    free(order);
+    free(start);
+    free(part);
+    free(pr);
+    return rc;
+}
+
 /* Packs the special tokens as {u32 id, u32 len, bytes, pad}. */
 static int build_specials(struct akv_bpe_data *d, json_t *obj,
                           const char *path)
@@ -424,6 +570,8 @@ static int load_json(const char *path, const char *expect_pat,
     if (rc == AKV_OK)
         rc = build_merges(d, path);
     if (rc == AKV_OK)
+        rc = build_lm(d, path);
+    if (rc == AKV_OK)
         rc = build_specials(d, json_object_get(root, "special_tokens"), path);
     if (rc == AKV_OK && pat_out) {
         *pat_out = strdup(json_string_value(pat));
@@ -444,7 +592,7 @@ static int load_json(const char *path, const char *expect_pat,
 /* ------------------------------------------------------------------------ */
 
 #define BIN_MAGIC "AKVBPE\r\n"
-#define BIN_VERSION 5u
+#define BIN_VERSION 6u
 #define BIN_ENDIAN 0x01020304u
 
 struct bin_header {
@@ -460,6 +608,9 @@ struct bin_header {
     uint64_t filter;                  /* its filter, filter_mask + 1 */
     uint32_t filter_mask, tok_filter_mask;
     uint64_t tok_filter;              /* tok_filter_mask + 1 words */
+    uint64_t lm_tree, lm_next;        /* 2 * nranks, nranks */
+    uint64_t prefix_filter;           /* prefix_filter_mask + 1 words */
+    uint32_t prefix_filter_mask, pad2;
 };
 
 /* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
@@ -535,6 +686,10 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         {d.pair_rank, 65536 * 4, &h.pair_rank},
         {d.merge, ((size_t)d.merge_mask + 1) * 8, &h.merge},
         {d.filter, ((size_t)d.filter_mask + 1) * 8, &h.filter},
+        {d.lm_tree, (size_t)d.nranks * 8, &h.lm_tree},
+        {d.lm_next, (size_t)d.nranks * 4, &h.lm_next},
+        {d.prefix_filter, ((size_t)d.prefix_filter_mask + 1) * 8,
+         &h.prefix_filter},
         {d.specials, d.specials_len, &h.specials},
         {pat, strlen(pat), &h.pat},
     };
@@ -565,6 +720,7 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.merge_max_probe = d.merge_max_probe;
     h.filter_mask = d.filter_mask;
     h.tok_filter_mask = d.tok_filter_mask;
+    h.prefix_filter_mask = d.prefix_filter_mask;
     memcpy(img, &h, sizeof h);
 
     const char *step;
@@ -630,6 +786,10 @@ static int load_bin(const char *path, const char *expect_pat,
         !in_file(h.filter, ((uint64_t)h.filter_mask + 1) * 8, len, 8) ||
         !in_file(h.tok_filter, ((uint64_t)h.tok_filter_mask + 1) * 8, len,
                  8) ||
+        !in_file(h.lm_tree, (uint64_t)h.nranks * 8, len, 8) ||
+        !in_file(h.lm_next, (uint64_t)h.nranks * 4, len, 8) ||
+        !in_file(h.prefix_filter, ((uint64_t)h.prefix_filter_mask + 1) * 8,
+                 len, 8) ||
         !in_file(h.specials, h.specials_len, len, 8) ||
         !in_file(h.pat, h.pat_len, len, 1))
         goto damaged;
@@ -657,6 +817,10 @@ static int load_bin(const char *path, const char *expect_pat,
     d->filter_mask = h.filter_mask;
     d->tok_filter = (const uint64_t *)(base + h.tok_filter);
     d->tok_filter_mask = h.tok_filter_mask;
+    d->lm_tree = (const uint32_t *)(base + h.lm_tree);
+    d->lm_next = (const uint32_t *)(base + h.lm_next);
+    d->prefix_filter = (const uint64_t *)(base + h.prefix_filter);
+    d->prefix_filter_mask = h.prefix_filter_mask;
     d->specials = base + h.specials;
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;

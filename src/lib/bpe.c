@@ -46,6 +46,7 @@
 
 #define NONE AKV_BPE_NONE
 #define SMALL_PIECE 64       /* longer pieces use the heap merge */
+#define LM_MIN_PIECE 256     /* longer ones the longest-match encoder */
 
 /* ------------------------------------------------------------------------ */
 /* Patterns                                                                 */
@@ -436,8 +437,15 @@ struct work {
  * is reused from the start and gen is bumped, which invalidates every
  * entry at once (an entry is valid when its gen is the current one). A hit
  * compares the bytes, so the cache never changes a result.
+ *
+ * The pair cache holds recent answers of lm_compat() (the longest-match
+ * encoder's "does BPE keep tokens a and b apart"), as
+ * AKV_BPE_MERGE_KEY(a, b) << 1 | answer, direct-mapped, UINT64_MAX when
+ * empty: neighbouring tokens recur as words do.
  */
 #define CACHE_MIN_TEXT 16384
+#define CCACHE_BITS 14
+#define CCACHE_SLOTS ((size_t)1 << CCACHE_BITS)
 #define MCACHE_BITS 14
 #define MCACHE_SLOTS ((size_t)1 << MCACHE_BITS)
 #define MCACHE_NONE AKV_BPE_MAX_RANKS
@@ -469,6 +477,7 @@ struct caches {
     struct sentry scache[SCACHE_SLOTS];
     struct pentry pcache[PCACHE_SLOTS];
     uint32_t gen;
+    uint64_t ccache[CCACHE_SLOTS];
     size_t pool_used;
     unsigned char pool[PCACHE_POOL];
 };
@@ -769,7 +778,7 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
 }
 
 /* Appends ids[0..k) (or counts them). */
-static int emit_many(struct work *w, const uint32_t *ids, size_t k)
+static inline int emit_many(struct work *w, const uint32_t *ids, size_t k)
 {
     if (w->count_only) {
         w->n += k;
@@ -781,6 +790,190 @@ static int emit_many(struct work *w, const uint32_t *ids, size_t k)
             return rc;
     }
     return AKV_OK;
+}
+
+/*
+ * Longest-match encoding, for pieces longer than LM_MIN_PIECE: the same
+ * ids as the merges above, found without starting from single bytes. (On
+ * shorter pieces the merges, whose lookups stay in the CPU's caches, are
+ * faster than looking up whole tokens and their merge trees, which miss
+ * them; on long ones the heap's work per merge grows and longest match
+ * wins.) It walks the piece from the left, taking at each position the longest
+ * usable token (bpe.h) that matches there and keeping it when BPE would
+ * keep it apart from the token before it (lm_compat), else the next
+ * shorter one; when none fits, it goes back and shortens the token before.
+ * Why this gives BPE's result exactly:
+ *
+ * - Every token of BPE's result for a text is made, inside its own span,
+ *   by exactly the merges BPE makes of the token's own bytes (a merge
+ *   inside a span is the lowest-ranked pair of the whole text, so also of
+ *   the span; the leftmost on a tie, so also within the span). So only
+ *   tokens that BPE of their own bytes gives can occur.
+ * - A sequence of such tokens t1..tk is BPE's result for their bytes if
+ *   and only if BPE of each adjacent pair's bytes gives that pair: BPE of
+ *   the pair sees a subset of the pairs the whole text's BPE sees, in the
+ *   same left-to-right order, so until some merge crosses a boundary both
+ *   make the same merges inside the two tokens in the same order, and a
+ *   merge across the boundary in one is one in the other.
+ * - Hence a sequence the walk reaches a position with is BPE's result for
+ *   the bytes before it, the same whatever path led there, and a position
+ *   from which no continuation fits can be marked dead for good: each
+ *   position is left backwards at most once.
+ *
+ * lm_compat() decides "does BPE of bytes(a) + bytes(b) give a, b" from the
+ * two merge trees. For usable tokens BPE of a token's bytes makes its
+ * merges in order of rank (each merge makes a token of higher rank than
+ * its parts, so no lower pair can appear later), and so does BPE of a
+ * pair until it merges across the boundary (the left token first on equal
+ * ranks). The pair across the boundary at any time is (R, L): R the
+ * last-made node on a's right spine (a, its right part, that part's right
+ * part, ... down to the last byte), L the same on b's left spine. While R
+ * and L stand, the next merges come in rising rank order, so the cross
+ * pair, of rank c, is merged iff it beats the merge that ends its time:
+ * the making of R's parent on the spine (rank rho; it wins ties, being
+ * further left: merged iff c < rho) or of L's parent (rank lam; the cross
+ * pair wins ties: merged iff c <= lam), whichever comes first (rho <= lam:
+ * R's parent). No parent is infinity: the whole a and b. Walking from
+ * (a, b) down, each step undoes the later-made of R and L (a single byte
+ * is made before everything), and the pair is kept apart iff no step's
+ * cross pair is merged.
+ *
+ * A damaged table file can make this give wrong ids but never read out
+ * of bounds or loop: every rank taken from the tables is checked, lengths
+ * shrink along lm_next, and the walk is bounded.
+ */
+
+/* The longest usable token at p[0..n), n >= 1: a rank below nranks. The
+ * prefix filter, asked at each character boundary, says how far one may
+ * reach; the lengths up to there are then looked up from the longest
+ * down. */
+static inline uint32_t lm_longest(const struct akv_bpe_data *d,
+                                  const unsigned char *p, size_t n)
+{
+    size_t lim = n < AKV_BPE_LM_MAX_LEN ? n : AKV_BPE_LM_MAX_LEN, k = lim;
+    uint64_t h = akv_bpe_prefix_step(AKV_BPE_PREFIX_SEED, p[0]);
+    for (size_t i = 1; i < lim; i++) {
+        h = akv_bpe_prefix_step(h, p[i]);
+        if (i + 1 < n && (p[i + 1] & 0xc0) == 0x80)
+            continue; /* inside a character */
+        if (!akv_bpe_prefix_maybe(d, akv_bpe_prefix_hash(h))) {
+            k = i; /* no usable token is i + 1 bytes long or longer */
+            break;
+        }
+    }
+    for (; k >= 2; k--) {
+        uint32_t r = akv_bpe_rank(d, p, k);
+        if (r != NONE && d->lm_tree[2 * (size_t)r] < d->nranks)
+            return r;
+    }
+    return d->byte_rank[p[0]];
+}
+
+/* The next shorter usable token that is a prefix of token t, or NONE. */
+static inline uint32_t lm_shorter(const struct akv_bpe_data *d, uint32_t t)
+{
+    uint32_t s = d->lm_next[t];
+    return s < d->nranks && d->tok_len[s] < d->tok_len[t] ? s : NONE;
+}
+
+/* 1 when BPE of bytes(a) + bytes(b) gives a, b (usable tokens). */
+static int lm_compat_walk(struct work *w, uint32_t a, uint32_t b)
+{
+    const struct akv_bpe_data *d = &w->e->d;
+    uint32_t rho = NONE, lam = NONE;
+    for (int k = 0; k <= 2 * AKV_BPE_LM_MAX_LEN; k++) {
+        uint32_t c = merge_rank(w, a, b);
+        if (rho <= lam ? c < rho : c <= lam)
+            return 0;
+        uint32_t ar = d->lm_tree[2 * (size_t)a + 1];
+        uint32_t bl = d->lm_tree[2 * (size_t)b];
+        int aleaf = ar >= d->nranks, bleaf = bl >= d->nranks;
+        if (aleaf && bleaf)
+            break;
+        if (!aleaf && (bleaf || a > b)) {
+            rho = a;
+            a = ar;
+        } else {
+            lam = b;
+            b = bl;
+        }
+    }
+    return 1;
+}
+
+/* lm_compat_walk() through the pair cache. */
+static inline int lm_compat(struct work *w, uint32_t a, uint32_t b)
+{
+    if (w->c == NULL)
+        return lm_compat_walk(w, a, b);
+    uint64_t key = AKV_BPE_MERGE_KEY(a, b);
+    uint64_t *c =
+        &w->c->ccache[akv_bpe_merge_hash(b, a) >> (32 - CCACHE_BITS)];
+    if (*c >> 1 == key)
+        return (int)(*c & 1);
+    int ok = lm_compat_walk(w, a, b);
+    *c = key << 1 | (uint64_t)ok;
+    return ok;
+}
+
+/* Encodes p[0..len) by longest match: AKV_OK with the ids emitted, or
+ * AKV_ENOTFOUND, nothing emitted, when BPE's result for the piece has a
+ * token that is not usable (the caller merges it from bytes then). */
+static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
+{
+    const struct akv_bpe_data *d = &w->e->d;
+    /* The tokens taken so far and where each starts, and the positions
+     * known to be dead. */
+    uint32_t stack_buf[SMALL_PIECE], at_buf[SMALL_PIECE];
+    uint64_t dead_buf[SMALL_PIECE / 64 + 1];
+    uint32_t *stack = stack_buf, *at = at_buf;
+    uint64_t *dead = dead_buf;
+    size_t words = len / 64 + 1;
+    if (len > SMALL_PIECE) {
+        /* In the heap merge's scratch. */
+        size_t need = 2 * len + 2 * words;
+        if (len >= NONE)
+            return AKV_ENOTFOUND;
+        if (w->scratch_cap < need) {
+            uint32_t *ns = need > SIZE_MAX / sizeof *ns
+                               ? NULL
+                               : realloc(w->scratch, need * sizeof *ns);
+            if (ns == NULL)
+                return akv_fail(AKV_ENOMEM, "out of memory encoding a "
+                                "piece of %zu bytes", len);
+            w->scratch = ns;
+            w->scratch_cap = need;
+        }
+        stack = w->scratch;
+        at = stack + len;
+        dead = (uint64_t *)(void *)(at + len); /* 8-aligned: 2 * len */
+    }
+    memset(dead, 0, words * sizeof *dead);
+    size_t sp = 0, pos = 0;
+    uint32_t cand = lm_longest(d, p, len);
+    for (;;) {
+        while (cand != NONE) {
+            size_t l = d->tok_len[cand];
+            size_t end = pos + l;
+            if (l > 0 && l <= len - pos && !(dead[end / 64] >> end % 64 & 1) &&
+                (sp == 0 || lm_compat(w, stack[sp - 1], cand))) {
+                stack[sp] = cand;
+                at[sp++] = (uint32_t)pos;
+                pos = end;
+                if (pos == len)
+                    return emit_many(w, stack, sp);
+                cand = lm_longest(d, p + pos, len - pos);
+            } else {
+                cand = lm_shorter(d, cand);
+            }
+        }
+        dead[pos / 64] |= (uint64_t)1 << pos % 64;
+        if (sp == 0)
+            return AKV_ENOTFOUND;
+        sp--;
+        pos = at[sp];
+        cand = lm_shorter(d, stack[sp]);
+    }
 }
 
 /* Keeps the ids of piece p[0..len) (hash h), emitted from w->ids[first]
@@ -871,9 +1064,32 @@ static inline int encode_piece(struct work *w, const unsigned char *p,
     }
     int rc = r != NONE           ? emit(w, r)
              : len <= SMALL_PIECE ? bpe_small(w, p, len)
-                                  : bpe_large(w, p, len);
+             : len <= LM_MIN_PIECE ? bpe_large(w, p, len)
+                                   : bpe_longest(w, p, len);
+    if (rc == AKV_ENOTFOUND)
+        rc = bpe_large(w, p, len);
     if (rc == AKV_OK && pe)
         pcache_put(w, pe, p, len, h, first);
+    return rc;
+}
+
+int akv_bpe_piece_ids(const struct akv_bpe_data *d, int longest,
+                      const unsigned char *p, size_t len, uint32_t **ids,
+                      size_t *n)
+{
+    akv_encoding e = {.def = &defs[0], .d = *d};
+    struct work w = {.e = &e};
+    int rc = longest ? bpe_longest(&w, p, len)
+             : len <= SMALL_PIECE ? bpe_small(&w, p, len)
+                                  : bpe_large(&w, p, len);
+    free(w.scratch);
+    if (rc != AKV_OK) {
+        free(w.ids);
+        w.ids = NULL;
+        w.n = 0;
+    }
+    *ids = w.ids;
+    *n = w.n;
     return rc;
 }
 
@@ -908,6 +1124,7 @@ static int run(const char *text, size_t len, struct work *w)
         if (w->c == NULL)
             return akv_fail(AKV_ENOMEM, "out of memory encoding");
         memset(w->c->mcache, 0xff, sizeof w->c->mcache);
+        memset(w->c->ccache, 0xff, sizeof w->c->ccache);
         memset(w->c->pcache, 0, sizeof w->c->pcache);
         memset(w->c->scache, 0, sizeof w->c->scache);
         w->c->gen = 1;

@@ -60,6 +60,26 @@ struct akv_bpe_data {
      * token" lookups (the common answer) without touching the table. */
     const uint64_t *filter;
     uint32_t filter_mask; /* words - 1 */
+    /* The longest-match encoder's tables (bpe.c; built in bpe-data.c).
+     * A token is "usable" when BPE of its own bytes gives that token and
+     * every merge of that run makes a token of higher rank than the
+     * tokens it joins (true of every token of o200k_base and cl100k_base),
+     * and it is at most AKV_BPE_LM_MAX_LEN bytes long; single bytes are
+     * usable.
+     * lm_tree: by rank, two words: the two tokens BPE joined last to make
+     * the token from its own bytes (left, right), or NONE, NONE for a
+     * single byte or a token that is not usable. lm_next: by rank, the
+     * longest usable token that is a proper prefix of a usable token, or
+     * NONE. prefix_filter: a Bloom filter (as the others) of the prefixes
+     * of two bytes or more of the usable tokens that end where a UTF-8
+     * character may start (the whole token, or a prefix followed by a byte
+     * that is not 10xxxxxx), by akv_bpe_prefix_hash(): "could a usable
+     * token start with these bytes?", so that the search for the longest
+     * token at a position stops one character past it. */
+    const uint32_t *lm_tree;
+    const uint32_t *lm_next;
+    const uint64_t *prefix_filter;
+    uint32_t prefix_filter_mask; /* words - 1 */
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
      * padding to 4}, in specials[0 .. specials_len). */
     uint32_t nspecials;
@@ -70,7 +90,7 @@ struct akv_bpe_data {
      * malloc'ed block per array, freed one by one). */
     void *map;
     size_t map_len;
-    void *owned[9];
+    void *owned[12];
 };
 
 /* The n bytes at p (1 <= n <= 8) in the low bytes of a zeroed word, as
@@ -177,6 +197,35 @@ static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
     return AKV_BPE_NONE;
 }
 
+/* The longest token the longest-match encoder matches, in bytes. */
+#define AKV_BPE_LM_MAX_LEN 255
+
+/* The prefix hash, a byte at a time: h starts at AKV_BPE_PREFIX_SEED and
+ * takes each byte with akv_bpe_prefix_step(); akv_bpe_prefix_hash() mixes
+ * it for the filter. */
+#define AKV_BPE_PREFIX_SEED 0xcbf29ce484222325ull
+static inline uint64_t akv_bpe_prefix_step(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ull;
+}
+
+static inline uint64_t akv_bpe_prefix_hash(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    return h ^ (h >> 32);
+}
+
+/* 1 when the prefix whose akv_bpe_prefix_hash() is f may start a usable
+ * token (no false negatives). */
+static inline int akv_bpe_prefix_maybe(const struct akv_bpe_data *d,
+                                       uint64_t f)
+{
+    uint64_t bits = akv_bpe_filter_bits(f);
+    return (d->prefix_filter[(uint32_t)(f >> 40) & d->prefix_filter_mask] &
+            bits) == bits;
+}
+
 /*
  * Rank of the byte string p[0..n) (n >= 3) whose akv_bpe_hash() is h, or
  * AKV_BPE_NONE. Every value taken from the tables is checked before it is
@@ -232,6 +281,17 @@ size_t akv_bpe_pieces_o200k(const unsigned char *s, size_t n, size_t i,
                             size_t *ends, size_t max);
 size_t akv_bpe_pieces_cl100k(const unsigned char *s, size_t n, size_t i,
                              size_t *ends, size_t max);
+
+/*
+ * For tests: the ids of one piece p[0..len) (len >= 1, a piece that is not
+ * a token by itself) under data d, by merging from single bytes (longest
+ * == 0) or by the longest-match encoder (longest == 1; AKV_ENOTFOUND when
+ * BPE's result has a token it does not match). *ids is malloc'ed, NULL on
+ * error.
+ */
+int akv_bpe_piece_ids(const struct akv_bpe_data *d, int longest,
+                      const unsigned char *p, size_t len, uint32_t **ids,
+                      size_t *n);
 
 /*
  * Loads the data of encoding `name` from directory dir: the compiled table

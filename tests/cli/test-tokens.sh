@@ -179,6 +179,22 @@ expect_ok
 expect_out_contains "--encoding NAME"
 expect_out_contains "--ids"
 
+# long_runs SRC DST: long runs of Chinese, Japanese and Thai letters, pieces
+# of hundreds of bytes (the longest-match encoder's): SRC's letters of those
+# scripts, with a space every 100 to 999 of them.
+long_runs() {
+    node -e 'const fs = require("fs"), [src, dst] = process.argv.slice(1);
+const run = (fs.readFileSync(src, "utf8")
+    .match(/[\u3040-\u30ff\u4e00-\u9fff\u0e00-\u0e7f]+/gu) || []).join("");
+const out = [];
+for (let i = 0, k = 0; i < run.length; k++) {
+    const n = 100 + (k * 337) % 900;
+    out.push(run.slice(i, i + n));
+    i += n;
+}
+fs.writeFileSync(dst, out.join(" "));' "$1" "$2" || fail "making long runs of $1 failed"
+}
+
 # Where the data comes from. The build tree holds <name>.json and the
 # compiled <name>.bin; AGENTKV_TOKENIZER_DIR is tried first.
 DATA=""
@@ -233,6 +249,23 @@ if [ -f "$DATA/o200k_base.bin" ]; then
     [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
     pass
 
+    t "a table with garbage in the longest-match tables never crashes"
+    # From lm_tree (header offset 192) to the special tokens (offset 112):
+    # the merge trees, the shorter prefixes and the prefix filter, on long
+    # runs of Chinese and Japanese.
+    cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+    lm_from=$(od -An -t u8 -j 192 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
+    lm_to=$(od -An -t u8 -j 112 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
+    [ "$lm_from" -gt 0 ] && [ "$lm_to" -gt "$lm_from" ] || fail "no longest-match tables in the header"
+    head -c $((lm_to - lm_from)) /dev/urandom |
+        dd of="$TMP/binonly/o200k_base.bin" bs=4096 seek="$lm_from" oflag=seek_bytes conv=notrunc 2>/dev/null
+    node "$TOK/gen-corpus.cjs" multi 131072 "$TMP/multi-128k.txt" || fail "gen-corpus multi failed"
+    long_runs "$TMP/multi-128k.txt" "$TMP/cjk-runs.txt"
+    [ "$(wc -c <"$TMP/cjk-runs.txt")" -gt 10000 ] || fail "too few long runs"
+    AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TMP/cjk-runs.txt" "$AGENTKV" tokens --ids
+    [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
+    pass
+
     t "a table file alone (no JSON) is enough"
     cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
     AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TOK/corpus/prose-en.txt" "$AGENTKV" tokens --ids
@@ -269,11 +302,13 @@ node "$TOK/gen-corpus.cjs" rare 1048576 4096 "$TMP/rare.txt" || fail "gen-corpus
     printf ' Stra\xc3\x9fe\xe1\xb2\x8anweg '
     tail -c 524288 "$TMP/mix-1MiB.md"
 } >"$TMP/one-letter.md"
+long_runs "$TMP/multi-1MiB.txt" "$TMP/long-runs.txt"
+[ "$(wc -c <"$TMP/long-runs.txt")" -gt 100000 ] || fail "too few long runs"
 [ "$(wc -c <"$TMP/multi-1MiB.txt")" -eq 1048576 ] || fail "the multilingual mix is not 1 MiB"
 [ "$(wc -c <"$TMP/multi-uniform.txt")" -eq 1048576 ] || fail "the uniform mix is not 1 MiB"
 cmp -s "$TMP/multi-1MiB.txt" "$TMP/multi-uniform.txt" && fail "the two multilingual mixes are the same"
 files=("$TOK"/corpus/* "$TMP/mix-1MiB.md" "$TMP/codepoints.txt" "$TMP/multi-1MiB.txt"
-    "$TMP/multi-uniform.txt" "$TMP/rare.txt" "$TMP/one-letter.md")
+    "$TMP/multi-uniform.txt" "$TMP/rare.txt" "$TMP/one-letter.md" "$TMP/long-runs.txt")
 [ "${#files[@]}" -ge 20 ] || fail "the shipped corpus is missing (${#files[@]} files)"
 
 for enc in o200k_base cl100k_base; do

@@ -66,6 +66,47 @@ static void test_known_ids(void **state)
     expect_ids("o200k_base", "1234567", 7, IDS(7633, 19354, 22));
 }
 
+/* `times` copies of word, one piece of over 256 bytes (the longest-match
+ * encoder's), must give `times` copies of ids[0..n). */
+static void expect_repeated(const char *enc_name, const char *word,
+                            int times, const uint32_t *ids, size_t n)
+{
+    size_t wl = strlen(word);
+    char text[1024];
+    uint32_t want[512];
+    assert_true(wl * times < sizeof text && n * times <= 512);
+    assert_true(wl * times > 256);
+    for (int k = 0; k < times; k++) {
+        memcpy(text + wl * k, word, wl);
+        memcpy(want + n * k, ids, n * sizeof *ids);
+    }
+    expect_ids(enc_name, text, wl * times, want, n * times);
+}
+
+/* Words whose longest token match is not BPE's first token, repeated into
+ * long pieces: the longest-match encoder must turn the longest match down
+ * when BPE would merge across it (docs/tokenizer.md, "Longest match"), and
+ * go back a token when nothing shorter fits either. Ids from the npm
+ * tiktoken package. */
+static void test_longest_match_backtracks(void **state)
+{
+    (void)state;
+    /* Longest match gives 60910 2401 8732 (па ни еть) for each word. */
+    expect_repeated("o200k_base", "паниеть", 20, IDS(666, 12677, 14195));
+    expect_repeated("o200k_base", "привет", 22, IDS(9501, 131903));
+    expect_repeated("o200k_base", "сегодня", 20, IDS(369, 31483));
+    /* "zzz" is a token, but BPE pairs the z's first, from the left; the
+     * cross pair wins its tie with the right token's own merge. */
+    expect_repeated("o200k_base", "zz", 150, IDS(8013));
+    expect_repeated("cl100k_base", "паниеть", 20,
+                    IDS(8164, 14332, 8341, 4929));
+    expect_repeated("cl100k_base", "привет", 22,
+                    IDS(8164, 2233, 28089, 8341));
+    expect_repeated("cl100k_base", "сегодня", 20,
+                    IDS(2297, 25698, 9706, 40251));
+    expect_repeated("cl100k_base", "zz", 150, IDS(10616));
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -313,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads), /* first: concurrent first loads */
         cmocka_unit_test(test_known_ids),
+        cmocka_unit_test(test_longest_match_backtracks),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_errors),
