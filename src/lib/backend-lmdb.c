@@ -50,9 +50,8 @@
  * transaction as it was and the others go on; see apply_group), commits
  * once, and hands each writer its own result. Read transactions are pooled
  * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
- * call. Durability: a write is acknowledged to its caller only once its
- * commit is on disk, data pages and meta page (commit_visible), so it
- * survives kill -9 and power loss.
+ * call. Durability: every write commits with LMDB's default synchronous
+ * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
  */
 #include <assert.h>
 #include <errno.h>
@@ -128,15 +127,6 @@ typedef struct lmdb_backend {
     pthread_cond_t group_done;  /* signalled when a batch completes */
     struct pending *queue, **queue_tail;
     bool leading;               /* a leader is applying a batch */
-    /* The batch the group commit committed last while more writes were
-     * queued: visible, but its meta page not yet on disk (MDB_NOMETASYNC,
-     * see commit_durable). The next leader's commit syncs it along with its
-     * own data and then marks it done. Touched only by the leader. */
-    struct pending *unsynced;
-    /* A sync of data.mdb failed after a commit had made its writes
-     * visible: whether they are on disk is unknown (and a retried fsync
-     * could not tell), so the store takes no more writes until reopened. */
-    atomic_bool sync_failed;
     /* The last write that failed for want of space, until a commit
      * succeeds: what akv_store_health reports. write_failed is read without
      * the lock on every commit; the rest only under health_lock. */
@@ -216,32 +206,9 @@ static int lmdb_fail(lmdb_backend *lb, int rc, const char *what)
     return akv_fail(AKV_EUNAVAILABLE, "%s: %s", what, mdb_strerror(rc));
 }
 
-/* Begins a write transaction, unless a failed sync stopped the writes. */
-static int write_begin(lmdb_backend *lb, MDB_txn **txn)
-{
-    if (atomic_load(&lb->sync_failed))
-        return akv_fail(AKV_EUNAVAILABLE,
-                        "store %s: a sync of data.mdb failed after a commit, "
-                        "so the last writes may not be on disk; writes are "
-                        "refused until the store is reopened (restart the "
-                        "process)", lb->dir);
-    int rc = mdb_txn_begin(lb->env, NULL, 0, txn);
-    return rc ? lmdb_fail(lb, rc, "starting write") : AKV_OK;
-}
-
 /* Commits txn (which is then gone) and reports the outcome; a success
- * means the disk took a write, so an earlier "disk full" is over.
- *
- * The store runs with MDB_NOMETASYNC: LMDB's commit writes the dirty pages,
- * syncs them (fdatasync), then writes the meta page that makes them the
- * current state, without syncing it. The commit is visible then, but not
- * yet durable: that takes one more sync of data.mdb, which also carries the
- * meta page to disk. commit_durable() does it at once; the group commit
- * lets the next batch's own data sync do it (group_commit). A crash before
- * that sync loses the commit whole and nothing else: the previous meta page
- * and every page it refers to are on disk, since LMDB never reuses the
- * pages of the two latest commits. */
-static int commit_visible(lmdb_backend *lb, MDB_txn *txn, const char *what)
+ * means the disk took a write, so an earlier "disk full" is over. */
+static int txn_commit(lmdb_backend *lb, MDB_txn *txn, const char *what)
 {
     int rc = mdb_txn_commit(txn);
     if (rc)
@@ -253,30 +220,6 @@ static int commit_visible(lmdb_backend *lb, MDB_txn *txn, const char *what)
         pthread_mutex_unlock(&lb->health_lock);
     }
     return AKV_OK;
-}
-
-/* Syncs data.mdb, making every visible commit durable. A failure leaves
- * their state on disk unknown: the store refuses writes from then on, and
- * every later sync fails too (a second fsync would not say whether the
- * pages of the first one reached the disk). */
-static int sync_commits(lmdb_backend *lb)
-{
-    int rc = atomic_load(&lb->sync_failed) ? EIO : mdb_env_sync(lb->env, 1);
-    if (rc == 0)
-        return AKV_OK;
-    atomic_store(&lb->sync_failed, true);
-    return akv_fail(AKV_EUNAVAILABLE,
-                    "store %s: syncing data.mdb failed (%s): the write may "
-                    "or may not be on disk; writes are refused until the "
-                    "store is reopened (restart the process)",
-                    lb->dir, mdb_strerror(rc));
-}
-
-/* Commits txn and returns once the commit is on disk. */
-static int txn_commit(lmdb_backend *lb, MDB_txn *txn, const char *what)
-{
-    int rc = commit_visible(lb, txn, what);
-    return rc ? rc : sync_commits(lb);
 }
 
 static size_t entry_key(char *buf, int scope, const char *sb,
@@ -765,12 +708,6 @@ again:
         rc = lmdb_fail(lb, rc, "creating store");
         goto fail;
     }
-    /* From here on a commit leaves its meta page to the next sync
-     * (commit_visible); the commit above synced its own. */
-    if ((rc = mdb_env_set_flags(lb->env, MDB_NOMETASYNC, 1)) != 0) {
-        rc = lmdb_fail(lb, rc, "setting up commits");
-        goto fail;
-    }
     open_counters(lb, &made_counters);
     if (!had_data || made_lock || made_counters)
         fsync_dir(dir); /* the new names, durable with the files */
@@ -804,7 +741,7 @@ static void lmdb_close(akv_backend *be)
 #ifndef NDEBUG
     assert(atomic_load(&lb->holds) == 0);
 #endif
-    assert(lb->queue == NULL && !lb->leading && lb->unsynced == NULL);
+    assert(lb->queue == NULL && !lb->leading);
     if (lb->counters_private)
         free(lb->counters);
     else if (lb->counters)
@@ -1189,29 +1126,28 @@ again:
  * reader can see anyway. (LMDB's nested transactions would isolate puts
  * too, but each one allocates a dirty-page list of megabytes.) A failure of
  * LMDB itself poisons the transaction: then every put of the batch fails.
- * Returns whether the commit wrote a put, and with it synced data.mdb: the
- * puts that succeeded are then visible, not yet durable (commit_visible).
  * Called by the leader without group_lock held. */
-static bool apply_group(lmdb_backend *lb, struct pending *batch)
+static void apply_group(lmdb_backend *lb, struct pending *batch)
 {
     MDB_txn *txn;
     akv_error_clear();
-    int rc = write_begin(lb, &txn);
-    bool wrote = false;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        rc = lmdb_fail(lb, rc, "starting write");
     for (struct pending *p = batch; p && rc == AKV_OK; p = p->next) {
         akv_error_clear();
         p->rc = put_in_txn(lb, txn, p->w, p->out, p->created);
         p->err = *akv_last_error();
-        wrote |= p->rc == AKV_OK;
         if (p->rc == AKV_EUNAVAILABLE || p->rc == AKV_ENOMEM) {
             rc = p->rc;
             mdb_txn_abort(txn);
         }
     }
     if (rc == AKV_OK) {
-        /* One commit (and data sync) for the whole batch. */
+        /* One commit (and fsync) for the whole batch: only now is any of
+         * it acknowledged. */
         akv_error_clear();
-        rc = commit_visible(lb, txn, "committing write");
+        rc = txn_commit(lb, txn, "committing write");
     }
     if (rc != AKV_OK) {
         akv_error err = *akv_last_error();
@@ -1219,53 +1155,22 @@ static bool apply_group(lmdb_backend *lb, struct pending *batch)
             p->rc = rc;
             p->err = err;
         }
-        return false;
-    }
-    return wrote;
-}
-
-/* The puts of batch that succeeded fail with rc and the current error:
- * their commit could not be made durable. */
-static void fail_unsynced(struct pending *batch, int rc)
-{
-    akv_error err = *akv_last_error();
-    for (struct pending *p = batch; p; p = p->next)
-        if (p->rc == AKV_OK) {
-            p->rc = rc;
-            p->err = err;
-        }
-}
-
-/* Marks every write of batch done (under group_lock). */
-static void mark_done(struct pending *batch)
-{
-    for (struct pending *p = batch, *next; p; p = next) {
-        next = p->next; /* p may vanish once done is set */
-        assert(!p->done);
-        p->done = true;
     }
 }
 
 /*
  * Queues the n writes of ps (in order, one after the other) for the group
  * commit and returns when every one of them is done, each with its rc and
- * err set. A write is done once its commit is on disk (or failed).
+ * err set.
  *
  * Invariants, under group_lock: at most one thread leads (leading); queue
  * holds the writes not yet taken by a leader, in arrival order, and
  * queue_tail points at the last next field (at queue when empty); a taken
- * write is marked done exactly once, after its result is set and its
- * commit synced, either by the leader that took it or, when it left the
- * batch in unsynced, by the next leader; unsynced is set only while writes
- * are queued, so when no one leads and unsynced is set, queue is not empty.
- * A thread whose writes are not all done either waits for the current
- * leader or, when there is none, leads. Leaders take writes from the head
- * of the queue, so when the last of ps is done all of ps are.
- *
- * Durability costs one data sync per batch under load: the commit of
- * batch N+1 syncs its own pages and batch N's meta page together, and only
- * then is batch N acknowledged. With nothing queued after it, a batch's
- * leader syncs it at once (the second sync that every commit made before).
+ * write is marked done exactly once, by the leader that took it, after its
+ * result is set. A thread whose writes are not all done either waits for
+ * the current leader or, when there is none, leads. Leaders take writes
+ * from the head of the queue, so when the last of ps is done all of ps
+ * are.
  */
 static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
 {
@@ -1278,8 +1183,9 @@ static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
     while (lb->leading && !last->done)
         pthread_cond_wait(&lb->group_done, &lb->group_lock);
     while (!last->done) {
-        /* Lead: take up to GROUP_MAX queued writes. The queue is not
-         * empty: ours are still queued or in unsynced (invariants). */
+        /* Lead: take up to GROUP_MAX queued writes. Ours are still queued
+         * (not all done), so the batch is not empty; if more than
+         * GROUP_MAX came before them, the loop leads again. */
         assert(!lb->leading);
         assert(lb->queue != NULL);
         lb->leading = true;
@@ -1292,33 +1198,17 @@ static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
         *cut = NULL;
         if (lb->queue == NULL)
             lb->queue_tail = &lb->queue;
-        struct pending *prev = lb->unsynced;
-        lb->unsynced = NULL;
         pthread_mutex_unlock(&lb->group_lock);
 
-        bool wrote = apply_group(lb, batch);
-        /* This commit's data sync carried prev's meta page to disk; without
-         * one, sync it now. */
-        int rc;
-        if (prev && !wrote && (rc = sync_commits(lb)) != AKV_OK)
-            fail_unsynced(prev, rc);
+        apply_group(lb, batch);
 
         pthread_mutex_lock(&lb->group_lock);
         assert(lb->leading);
-        bool hold = wrote && lb->queue != NULL;
-        if (wrote && !hold) {
-            pthread_mutex_unlock(&lb->group_lock);
-            akv_error_clear();
-            if ((rc = sync_commits(lb)) != AKV_OK)
-                fail_unsynced(batch, rc);
-            pthread_mutex_lock(&lb->group_lock);
+        for (struct pending *p = batch, *next; p; p = next) {
+            next = p->next; /* p may vanish once done is set */
+            assert(!p->done);
+            p->done = true;
         }
-        if (prev)
-            mark_done(prev);
-        if (hold)
-            lb->unsynced = batch;
-        else
-            mark_done(batch);
         assert((lb->queue == NULL) == (lb->queue_tail == &lb->queue));
         lb->leading = false;
         pthread_cond_broadcast(&lb->group_done);
@@ -1408,9 +1298,9 @@ static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     MDB_txn *txn;
-    int rc = write_begin(lb, &txn);
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
-        return rc;
+        return lmdb_fail(lb, rc, "starting write");
     if ((rc = del_in_txn(lb, txn, ns, key, key_len, now, NULL, was_live)) !=
         AKV_OK) {
         mdb_txn_abort(txn);
@@ -1424,9 +1314,9 @@ static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     MDB_txn *txn;
-    int rc = write_begin(lb, &txn);
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
-        return rc;
+        return lmdb_fail(lb, rc, "starting write");
     char kb[KEYBUF];
     MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
                            key_len),
@@ -1555,9 +1445,9 @@ static int lmdb_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     MDB_txn *txn;
-    int rc = write_begin(lb, &txn);
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
-        return rc;
+        return lmdb_fail(lb, rc, "starting write");
     rc = remove_in_txn(lb, txn, ns, expired_only, now, counts, live_removed);
     if (rc != AKV_OK) {
         mdb_txn_abort(txn);
@@ -1743,9 +1633,9 @@ static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     MDB_txn *txn;
-    int rc = write_begin(lb, &txn);
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
-        return rc;
+        return lmdb_fail(lb, rc, "starting write");
     for (size_t i = 0; i < n; i++) {
         if (w[i].del) {
             rc = del_in_txn(lb, txn, &w[i].ns, w[i].key, w[i].key_len,

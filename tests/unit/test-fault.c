@@ -55,12 +55,8 @@
 
 /* ---- the fault switch -------------------------------------------------- */
 
-/* FK_SYNC fails mdb_env_sync, the sync that makes a visible commit
- * durable: not part of the torture, whose rule (a failed operation changes
- * nothing) cannot hold once a commit is visible (failed_sync_stops_writes). */
-enum fault_kind { FK_NONE, FK_ALLOC, FK_LMDB, FK_BACKEND, FK_SYNC };
-static const char *const kind_names[] = {"none", "alloc", "lmdb", "backend",
-                                         "sync"};
+enum fault_kind { FK_NONE, FK_ALLOC, FK_LMDB, FK_BACKEND };
+static const char *const kind_names[] = {"none", "alloc", "lmdb", "backend"};
 
 static _Atomic int fk_armed;   /* the kind being injected, or FK_NONE */
 static _Atomic long fk_target; /* fail call number fk_target (1-based) */
@@ -257,8 +253,6 @@ int __wrap_mdb_cursor_get(MDB_cursor *cursor, MDB_val *key, MDB_val *data,
 int __wrap_mdb_cursor_del(MDB_cursor *cursor, unsigned int flags);
 int __wrap_mdb_env_copyfd2(MDB_env *env, mdb_filehandle_t fd,
                            unsigned int flags);
-int __real_mdb_env_sync(MDB_env *env, int force);
-int __wrap_mdb_env_sync(MDB_env *env, int force);
 
 int __wrap_mdb_txn_begin(MDB_env *env, MDB_txn *parent, unsigned int flags,
                          MDB_txn **txn)
@@ -374,13 +368,6 @@ int __wrap_mdb_env_copyfd2(MDB_env *env, mdb_filehandle_t fd,
     if (fault_now(FK_LMDB))
         return EIO;
     return __real_mdb_env_copyfd2(env, fd, flags);
-}
-
-int __wrap_mdb_env_sync(MDB_env *env, int force)
-{
-    if (fault_now(FK_SYNC))
-        return EIO;
-    return __real_mdb_env_sync(env, force);
 }
 
 /* ---- the failing backend wrapper --------------------------------------- */
@@ -1499,49 +1486,6 @@ static void full_disk_when_marking_a_format_2_store(void **state)
     assert_true(stayed_2);
 }
 
-/* The sync that makes a put's commit durable fails: the put fails, saying
- * its write may or may not be on disk, and since a second fsync could not
- * tell either, the store takes no write until it is reopened; reads go
- * on. */
-static void failed_sync_stops_writes(void **state)
-{
-    (void)state;
-    tu_lmdb_only();
-    tu_store ts;
-    tu_store_open(&ts, NULL);
-    put_one(ts.store, "sb", AKV_SCOPE_TASK, "k", "old", 0, NULL);
-
-    fault_arm(FK_SYNC, 1);
-    int rc = akv_put(ts.store, "sb", AKV_SCOPE_TASK, "k2", 2, "v", 1, NULL,
-                     NULL, NULL);
-    fault_disarm();
-    assert_true(atomic_load(&fk_hit));
-    assert_int_equal(rc, AKV_EUNAVAILABLE);
-    assert_non_null(strstr(akv_last_error()->message,
-                           "syncing data.mdb failed"));
-
-    assert_int_equal(akv_put(ts.store, "sb", AKV_SCOPE_TASK, "k3", 2, "v", 1,
-                             NULL, NULL, NULL),
-                     AKV_EUNAVAILABLE);
-    assert_non_null(strstr(akv_last_error()->message,
-                           "writes are refused until the store is "
-                           "reopened"));
-    assert_int_equal(akv_del(ts.store, "sb", AKV_SCOPE_TASK, "k", 1),
-                     AKV_EUNAVAILABLE);
-    char buf[8];
-    size_t len = sizeof buf;
-    assert_ok(akv_get_copy(ts.store, "sb", AKV_SCOPE_TASK, "k", 1, buf, &len,
-                           NULL));
-    assert_memory_equal(buf, "old", 3);
-
-    akv_store_close(ts.store);
-    ts.store = NULL;
-    assert_ok(akv_store_open(&ts.store, NULL, ts.dir, NULL, 0));
-    put_one(ts.store, "sb", AKV_SCOPE_TASK, "k4", "new", 0, NULL);
-    assert_ok(akv_del(ts.store, "sb", AKV_SCOPE_TASK, "k", 1));
-    tu_store_close(&ts);
-}
-
 static void backend_failures(void **state)
 {
     (void)state;
@@ -1556,7 +1500,6 @@ int main(void)
         cmocka_unit_test(lmdb_failures),
         cmocka_unit_test(backend_failures),
         cmocka_unit_test(full_disk_when_marking_a_format_2_store),
-        cmocka_unit_test(failed_sync_stops_writes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (seed_a) {
