@@ -620,6 +620,23 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
     return AKV_OK;
 }
 
+/* Makes w->scratch hold at least need 32-bit words, for a piece of len
+ * bytes (named in the message when memory runs out). */
+static int scratch_reserve(struct work *w, size_t need, size_t len)
+{
+    if (w->scratch_cap >= need)
+        return AKV_OK;
+    uint32_t *ns = need > SIZE_MAX / sizeof *ns
+                       ? NULL
+                       : realloc(w->scratch, need * sizeof *ns);
+    if (ns == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory encoding a piece of %zu "
+                        "bytes", len);
+    w->scratch = ns;
+    w->scratch_cap = need;
+    return AKV_OK;
+}
+
 /*
  * BPE over a long piece, in O(n log n): the same merges as bpe_small, in
  * the same order. Parts form a doubly linked list indexed by their first
@@ -723,16 +740,9 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
     size_t need = len * 7;
     if (len >= NONE || need / 7 != len)
         return akv_fail(AKV_ENOMEM, "piece of %zu bytes is too long", len);
-    if (w->scratch_cap < need) {
-        uint32_t *ns = need > SIZE_MAX / sizeof *ns
-                           ? NULL
-                           : realloc(w->scratch, need * sizeof *ns);
-        if (ns == NULL)
-            return akv_fail(AKV_ENOMEM, "out of memory encoding a piece of "
-                            "%zu bytes", len);
-        w->scratch = ns;
-        w->scratch_cap = need;
-    }
+    int rc = scratch_reserve(w, need, len);
+    if (rc != AKV_OK)
+        return rc;
     uint64_t *key = (uint64_t *)(void *)w->scratch; /* malloc alignment */
     uint32_t *next = w->scratch + 2 * len, *prev = next + len;
     uint32_t *tok = prev + len;
@@ -934,16 +944,9 @@ static int bpe_longest(struct work *w, const unsigned char *p, size_t len)
         size_t need = 2 * len + 2 * words;
         if (len >= NONE)
             return AKV_ENOTFOUND;
-        if (w->scratch_cap < need) {
-            uint32_t *ns = need > SIZE_MAX / sizeof *ns
-                               ? NULL
-                               : realloc(w->scratch, need * sizeof *ns);
-            if (ns == NULL)
-                return akv_fail(AKV_ENOMEM, "out of memory encoding a "
-                                "piece of %zu bytes", len);
-            w->scratch = ns;
-            w->scratch_cap = need;
-        }
+        int rc = scratch_reserve(w, need, len);
+        if (rc != AKV_OK)
+            return rc;
         stack = w->scratch;
         at = stack + len;
         dead = (uint64_t *)(void *)(at + len); /* 8-aligned: 2 * len */
