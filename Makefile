@@ -32,7 +32,7 @@ DEBIAN_PACKAGES := build-essential cmake pkg-config liblmdb-dev lmdb-utils \
 	libjansson-dev libssl-dev libinih-dev libcmocka-dev libevent-dev \
 	libpcre2-dev libhiredis-dev redis-server clang libclang-rt-14-dev \
 	python3 python3-httpx python3-pytest mypy wrk nodejs curl e2fsprogs \
-	chromium zsh fish nutcracker strace
+	chromium zsh fish nutcracker strace iproute2
 
 # sudo only when not root (CI runs as root, where sudo may not exist).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -15,6 +15,7 @@
 # test-failure.sh.
 . "$(dirname "$0")/lib.sh"
 
+command -v ss >/dev/null || fail "ss (iproute2) is needed (make deps)"
 redis_start "$TMP/redis" || fail "redis-server did not start"
 ADMIN=$(new_token admin)
 # A long timeout: here the flight must end by the lost connection.
