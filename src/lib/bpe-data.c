@@ -32,6 +32,11 @@
  *   u32 lm_next[nranks]      each token's longest usable proper prefix
  *   u64 prefix_filter[prefix_filter_mask + 1] the Bloom filter of the
  *                            usable tokens' prefixes
+ *   u16 char_index[AKV_BPE_CHAR_BLOCKS]  the character table (bpe.h):
+ *                            the block of each code point,
+ *   struct akv_bpe_char chars[char_nblocks * AKV_BPE_CHAR_BLOCK]  the
+ *                            characters of each block,
+ *   struct akv_bpe_char_check char_checks[char_nchecks]  their checks
  *   specials                 {u32 id, u32 len, bytes, pad to 4} each
  *   pat                      tiktoken's pattern text, as in the JSON
  *
@@ -345,14 +350,16 @@ static int build_merges(struct akv_bpe_data *d, const char *path)
  * BPE of token r's own bytes, as tiktoken merges (the adjacent pair whose
  * concatenation has the lowest rank, the leftmost on a tie). Returns 1 when
  * it ends in the token itself, with the two tokens of its last merge in
- * *left and *right; 0 otherwise. part and pr have room for the token's
- * length.
+ * *left and *right and the highest rank any of its merges made in *top;
+ * 0 otherwise. part and pr have room for the token's length.
  */
 static int own_bpe(const struct akv_bpe_data *d, uint32_t r, uint32_t *part,
-                   uint32_t *pr, uint32_t *left, uint32_t *right)
+                   uint32_t *pr, uint32_t *left, uint32_t *right,
+                   uint32_t *top)
 {
     const unsigned char *p = d->bytes + d->tok_off[r];
     size_t n = d->tok_len[r];
+    *top = 0;
     for (size_t i = 0; i < n; i++)
         part[i] = d->byte_rank[p[i]];
     for (size_t i = 0; i + 1 < n; i++)
@@ -366,6 +373,8 @@ static int own_bpe(const struct akv_bpe_data *d, uint32_t r, uint32_t *part,
             return 0;
         *left = part[best];
         *right = part[best + 1];
+        if (pr[best] > *top)
+            *top = pr[best];
         part[best] = pr[best];
         memmove(part + best + 1, part + best + 2,
                 (n - best - 2) * sizeof *part);
@@ -416,11 +425,12 @@ static int build_lm(struct akv_bpe_data *d, const char *path)
 
     size_t prefixes = 0;
     for (size_t t = 0; t < ntok; t++) {
-        uint32_t r = order[t], len = d->tok_len[r], left = NONE, right = NONE;
+        uint32_t r = order[t], len = d->tok_len[r], left = NONE, right = NONE,
+                 top;
         if (len == 1)
             continue; /* a leaf */
         if (len > AKV_BPE_LM_MAX_LEN ||
-            !own_bpe(d, r, part, pr, &left, &right))
+            !own_bpe(d, r, part, pr, &left, &right, &top))
             continue;
         /* Usable when both parts are, and each part that is a merge was
          * made at a lower rank: then BPE of the token's bytes merges in
@@ -479,6 +489,258 @@ out:
     free(start);
     free(part);
     free(pr);
+    return rc;
+}
+
+/*
+ * The character table (bpe.h): the characters that merging may start as
+ * one token instead of as their bytes, and where it may.
+ *
+ * Take a character C of two to four bytes that is a token T by itself, and
+ * whose own bytes BPE merges into T (own_bpe()) with merges of rank at most
+ * top. Call a token that overlaps C where C stands in a piece, but is not
+ * inside C (it ends inside C after bytes before it, starts inside C and
+ * goes on after it, or holds C and more), an overlapping token; its bytes
+ * are there in the piece, around C. When every overlapping token has a
+ * rank above top, starting the merge with T in place of C's bytes gives
+ * BPE's result:
+ *
+ *  - While C is in parts, its next merge (rank <= top) is always there to
+ *    take, so nothing of rank above top is merged anywhere in the piece.
+ *    A part inside C could join a part outside only by making an
+ *    overlapping token, of rank above top: so it does not, C's bytes merge
+ *    among themselves exactly as own_bpe() merges them, and the rest of
+ *    the piece merges as if C were not there.
+ *  - Once T stands, a pair with T makes an overlapping token, so none is
+ *    taken before everything of rank <= top around it is done.
+ *
+ * Either way the merges outside C come in the same order, and the two runs
+ * meet when C becomes T. Applied one character after the other, this
+ * holds for any number of them in a piece.
+ *
+ * So each character in the table comes with its checks: the overlapping
+ * tokens of rank <= top, each with where it would start. bpe.c starts C as
+ * T only where none of them stands in the piece. (The encodings hold
+ * tokens that end with the lead byte of the next character, " \xd0" for
+ * one, so most characters have checks; tests/unit/test-bpe-chars.c tries
+ * made-up encodings where they often match.)
+ */
+
+/* The length of the UTF-8 character that byte c leads: 2 to 4, or 0 when
+ * c leads none of two bytes or more. */
+static size_t lead_len(unsigned char c)
+{
+    return c < 0xc0 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : 0;
+}
+
+/* The code point of p[0..n) when those bytes are exactly one well-formed
+ * UTF-8 character of two bytes or more, else NONE. */
+static uint32_t one_char(const unsigned char *p, size_t n)
+{
+    uint32_t cp = n >= 2 && lead_len(p[0]) == n ? akv_bpe_utf8_char(p, n)
+                                                : AKV_BPE_NOT_A_CHAR;
+    return cp == AKV_BPE_NOT_A_CHAR || (cp >= 0xd800 && cp <= 0xdfff) ? NONE
+                                                                      : cp;
+}
+
+/* An overlapping token, found by what it shares with a character: the
+ * character's first k bytes at its end (EDGE_PREFIX), its last k bytes at
+ * its start (EDGE_SUFFIX), both as edge_key() of those bytes, or the
+ * whole character (EDGE_CHAR | code point) at byte at. */
+#define EDGE_PREFIX (1u << 26)
+#define EDGE_SUFFIX (2u << 26)
+#define EDGE_CHAR (3u << 26)
+struct edge {
+    uint32_t key, rank, at;
+};
+
+static uint32_t edge_key(uint32_t kind, const unsigned char *p, size_t k)
+{
+    uint32_t v = kind | (uint32_t)k << 24;
+    for (size_t i = 0; i < k; i++)
+        v |= (uint32_t)p[i] << (8 * (2 - i));
+    return v;
+}
+
+static int push_edge(struct edge **e, size_t *n, size_t *cap,
+                     struct edge x)
+{
+    if (*n == *cap) {
+        struct edge *ng = realloc(*e, 2 * *cap * sizeof **e);
+        if (ng == NULL)
+            return -1;
+        *e = ng;
+        *cap *= 2;
+    }
+    (*e)[(*n)++] = x;
+    return 0;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+    const struct edge *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* The first edge of key key in e[0..n) (sorted), or n. */
+static size_t first_edge(const struct edge *e, size_t n, uint32_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Appends to checks[*n ..] (room up to cap) a check for each edge of key
+ * key and rank <= top; the bytes the edge shares with the character start
+ * at shift in the character. 0 when they do not fit (the character is
+ * then left out). */
+static int add_checks(const struct akv_bpe_data *d, const struct edge *e,
+                      size_t ne, uint32_t key, uint32_t top, uint32_t shift,
+                      struct akv_bpe_char_check *checks, size_t *n,
+                      size_t cap)
+{
+    for (size_t x = first_edge(e, ne, key);
+         x < ne && e[x].key == key && e[x].rank <= top; x++) {
+        uint32_t r = e[x].rank, len = d->tok_len[r];
+        long at = (long)shift - (long)e[x].at; /* where the token starts */
+        if (*n == cap || len > UINT16_MAX || at < INT16_MIN)
+            return 0;
+        struct akv_bpe_char_check *c = &checks[(*n)++];
+        c->at = (int16_t)at;
+        c->len = (uint16_t)len;
+        c->tok = r;
+        c->head = akv_bpe_load_tail(d->bytes + d->tok_off[r],
+                                    len < 8 ? len : 8);
+    }
+    return 1;
+}
+
+static int build_chars(struct akv_bpe_data *d, const char *path)
+{
+    uint32_t nr = d->nranks;
+    size_t ne = 0, ecap = (size_t)nr * 2, nfound = 0, nchecks = 0;
+    size_t ccap = (size_t)nr * 8;
+    struct edge *e = malloc(ecap * sizeof *e);
+    uint32_t *found = malloc((size_t)nr * 3 * sizeof *found);
+    struct akv_bpe_char_check *checks = malloc(ccap * sizeof *checks);
+    uint16_t *index = calloc(AKV_BPE_CHAR_BLOCKS, sizeof *index);
+    struct akv_bpe_char *chars = NULL;
+    int rc = AKV_OK;
+    if (!e || !found || !checks || !index)
+        goto nomem;
+    /* Every overlapping token, by what it shares with a character. */
+    for (uint32_t r = 0; r < nr; r++) {
+        size_t len = d->tok_len[r];
+        if (len < 2)
+            continue;
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        /* It starts with the last k bytes of a character and goes on
+         * (with a byte that can follow a character). */
+        size_t k = 0;
+        while (k < 3 && k < len && (p[k] & 0xc0) == 0x80)
+            k++;
+        if (k > 0 && k < len && (p[k] & 0xc0) != 0x80 &&
+            push_edge(&e, &ne, &ecap,
+                      (struct edge){edge_key(EDGE_SUFFIX, p, k), r, 0}) != 0)
+            goto nomem;
+        /* It ends with the first m + 1 bytes of a longer character, after
+         * other bytes. */
+        size_t m = 0;
+        while (m < 3 && m < len && (p[len - 1 - m] & 0xc0) == 0x80)
+            m++;
+        if (m + 1 < len && lead_len(p[len - 1 - m]) > m + 1 &&
+            push_edge(&e, &ne, &ecap,
+                      (struct edge){
+                          edge_key(EDGE_PREFIX, p + len - 1 - m, m + 1), r,
+                          (uint32_t)(len - 1 - m)}) != 0)
+            goto nomem;
+        /* It holds whole characters, and more. */
+        for (size_t i = 0; i < len;) {
+            size_t l = lead_len(p[i]);
+            uint32_t cp = l && l < len && i + l <= len ? one_char(p + i, l)
+                                                       : NONE;
+            if (cp == NONE) {
+                i++;
+                continue;
+            }
+            if (push_edge(&e, &ne, &ecap,
+                          (struct edge){EDGE_CHAR | cp, r, (uint32_t)i}) != 0)
+                goto nomem;
+            i += l;
+        }
+    }
+    qsort(e, ne, sizeof *e, cmp_edge);
+
+    /* The characters, as (code point, token, first check << 8 | checks). */
+    for (uint32_t r = 0; r < nr; r++) {
+        size_t len = d->tok_len[r];
+        const unsigned char *p = d->bytes + d->tok_off[r];
+        uint32_t cp = len >= 2 && len <= 4 ? one_char(p, len) : NONE;
+        uint32_t part[4], pr[4], left, right, top;
+        if (cp == NONE || !own_bpe(d, r, part, pr, &left, &right, &top))
+            continue;
+        size_t first = nchecks;
+        int ok = add_checks(d, e, ne, EDGE_CHAR | cp, top, 0, checks,
+                            &nchecks, ccap);
+        for (size_t k = 1; k < len && ok; k++)
+            ok = add_checks(d, e, ne, edge_key(EDGE_PREFIX, p, k), top, 0,
+                            checks, &nchecks, ccap) &&
+                 add_checks(d, e, ne, edge_key(EDGE_SUFFIX, p + len - k, k),
+                            top, (uint32_t)(len - k), checks, &nchecks,
+                            ccap);
+        if (!ok || nchecks - first > 255 || first > 0xffffff) {
+            nchecks = first;
+            continue;
+        }
+        found[3 * nfound] = cp;
+        found[3 * nfound + 1] = r;
+        found[3 * nfound + 2] = (uint32_t)(first << 8 | (nchecks - first));
+        nfound++;
+    }
+    /* Blocks: 0 is empty, then one per block with a character. */
+    uint32_t nblocks = 1;
+    for (size_t i = 0; i < nfound; i++) {
+        uint32_t b = found[3 * i] / AKV_BPE_CHAR_BLOCK;
+        if (index[b] == 0)
+            index[b] = (uint16_t)nblocks++;
+    }
+    chars = malloc((size_t)nblocks * AKV_BPE_CHAR_BLOCK * sizeof *chars);
+    if (chars == NULL)
+        goto nomem;
+    for (size_t i = 0; i < (size_t)nblocks * AKV_BPE_CHAR_BLOCK; i++)
+        chars[i] = (struct akv_bpe_char){NONE, 0};
+    for (size_t i = 0; i < nfound; i++) {
+        uint32_t cp = found[3 * i];
+        chars[(size_t)index[cp / AKV_BPE_CHAR_BLOCK] * AKV_BPE_CHAR_BLOCK +
+              cp % AKV_BPE_CHAR_BLOCK] =
+            (struct akv_bpe_char){found[3 * i + 1], found[3 * i + 2]};
+    }
+    d->char_index = index;
+    d->chars = chars;
+    d->char_nblocks = nblocks;
+    d->char_checks = checks;
+    d->char_nchecks = (uint32_t)nchecks;
+    d->owned[12] = index;
+    d->owned[13] = chars;
+    d->owned[14] = checks;
+    index = NULL;
+    checks = NULL;
+    goto out;
+nomem:
+    rc = akv_fail(AKV_ENOMEM, "out of memory loading %s", path);
+out:
+    free(index);
+    free(checks);
+    free(e);
+    free(found);
     return rc;
 }
 
@@ -572,6 +834,8 @@ static int load_json(const char *path, const char *expect_pat,
     if (rc == AKV_OK)
         rc = build_lm(d, path);
     if (rc == AKV_OK)
+        rc = build_chars(d, path);
+    if (rc == AKV_OK)
         rc = build_specials(d, json_object_get(root, "special_tokens"), path);
     if (rc == AKV_OK && pat_out) {
         *pat_out = strdup(json_string_value(pat));
@@ -592,7 +856,7 @@ static int load_json(const char *path, const char *expect_pat,
 /* ------------------------------------------------------------------------ */
 
 #define BIN_MAGIC "AKVBPE\r\n"
-#define BIN_VERSION 6u
+#define BIN_VERSION 7u
 #define BIN_ENDIAN 0x01020304u
 
 struct bin_header {
@@ -610,7 +874,9 @@ struct bin_header {
     uint64_t tok_filter;              /* tok_filter_mask + 1 words */
     uint64_t lm_tree, lm_next;        /* 2 * nranks, nranks */
     uint64_t prefix_filter;           /* prefix_filter_mask + 1 words */
-    uint32_t prefix_filter_mask, pad2;
+    uint32_t prefix_filter_mask, char_nblocks;
+    uint64_t char_index, chars, char_checks; /* the character table */
+    uint32_t char_nchecks, pad2;
 };
 
 /* A checksum of a whole file's bytes (Fletcher's, over 64-bit words, in
@@ -690,6 +956,12 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
         {d.lm_next, (size_t)d.nranks * 4, &h.lm_next},
         {d.prefix_filter, ((size_t)d.prefix_filter_mask + 1) * 8,
          &h.prefix_filter},
+        {d.char_index, (size_t)AKV_BPE_CHAR_BLOCKS * 2, &h.char_index},
+        {d.chars,
+         (size_t)d.char_nblocks * AKV_BPE_CHAR_BLOCK * sizeof *d.chars,
+         &h.chars},
+        {d.char_checks, (size_t)d.char_nchecks * sizeof *d.char_checks,
+         &h.char_checks},
         {d.specials, d.specials_len, &h.specials},
         {pat, strlen(pat), &h.pat},
     };
@@ -721,6 +993,8 @@ int akv_bpe_compile(const char *json_path, const char *bin_path,
     h.filter_mask = d.filter_mask;
     h.tok_filter_mask = d.tok_filter_mask;
     h.prefix_filter_mask = d.prefix_filter_mask;
+    h.char_nblocks = d.char_nblocks;
+    h.char_nchecks = d.char_nchecks;
     memcpy(img, &h, sizeof h);
 
     const char *step;
@@ -790,6 +1064,15 @@ static int load_bin(const char *path, const char *expect_pat,
         !in_file(h.lm_next, (uint64_t)h.nranks * 4, len, 8) ||
         !in_file(h.prefix_filter, ((uint64_t)h.prefix_filter_mask + 1) * 8,
                  len, 8) ||
+        h.char_nblocks == 0 || h.char_nblocks > AKV_BPE_CHAR_BLOCKS + 1 ||
+        !in_file(h.char_index, (uint64_t)AKV_BPE_CHAR_BLOCKS * 2, len, 8) ||
+        !in_file(h.chars,
+                 (uint64_t)h.char_nblocks * AKV_BPE_CHAR_BLOCK *
+                     sizeof(struct akv_bpe_char),
+                 len, 8) ||
+        !in_file(h.char_checks,
+                 (uint64_t)h.char_nchecks * sizeof(struct akv_bpe_char_check),
+                 len, 8) ||
         !in_file(h.specials, h.specials_len, len, 8) ||
         !in_file(h.pat, h.pat_len, len, 1))
         goto damaged;
@@ -821,6 +1104,12 @@ static int load_bin(const char *path, const char *expect_pat,
     d->lm_next = (const uint32_t *)(base + h.lm_next);
     d->prefix_filter = (const uint64_t *)(base + h.prefix_filter);
     d->prefix_filter_mask = h.prefix_filter_mask;
+    d->char_index = (const uint16_t *)(base + h.char_index);
+    d->chars = (const struct akv_bpe_char *)(base + h.chars);
+    d->char_checks =
+        (const struct akv_bpe_char_check *)(base + h.char_checks);
+    d->char_nblocks = h.char_nblocks;
+    d->char_nchecks = h.char_nchecks;
     d->specials = base + h.specials;
     d->specials_len = h.specials_len;
     d->nspecials = h.nspecials;
@@ -832,9 +1121,14 @@ static int load_bin(const char *path, const char *expect_pat,
      * never goes further than max_probe, so a damaged table can give wrong
      * ranks but never an access outside the file or an endless probe. The
      * pages are faulted in as encoding touches them. Only the single bytes
-     * are checked here, because every input relies on them. */
+     * are checked here, because every input relies on them, and the
+     * character table's block numbers, which index the file (its tokens
+     * and check ranges are checked where they are used). */
     for (size_t b = 0; b < 256; b++)
         if (d->byte_rank[b] >= d->nranks)
+            goto damaged;
+    for (size_t b = 0; b < AKV_BPE_CHAR_BLOCKS; b++)
+        if (d->char_index[b] >= d->char_nblocks)
             goto damaged;
 #define VALID_RANK(r) ((r) < d->nranks && d->tok_off[(r)] != NONE)
     size_t o = 0;

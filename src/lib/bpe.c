@@ -531,15 +531,104 @@ static inline int emit(struct work *w, uint32_t id)
 }
 
 /*
- * BPE over a short piece (2 .. SMALL_PIECE bytes). Parts are indexed by
- * the offset of their first byte (a part keeps its index when it absorbs
- * its right neighbour) and linked by next[]. key[i] packs part i's pair
- * rank with its right neighbour above its index, SMALL_KEY(r, i), and is
- * SMALL_DEAD for a part that was absorbed or has no mergeable neighbour:
- * the smallest key is then the leftmost pair of lowest rank, which each
- * round merges. Finding it is a branch-free minimum over the piece, so
- * this is quadratic in the piece length, which for short pieces beats any
- * cleverer structure.
+ * 1 when none of the checks of character entry ch (bpe.h) finds its token
+ * in piece p[0..len) around the character at p + i: then the character
+ * may start as ch->tok. A check range outside the table (a damaged file)
+ * answers 0.
+ */
+static inline int char_clear(const struct akv_bpe_data *d,
+                             const struct akv_bpe_char *ch,
+                             const unsigned char *p, size_t len, size_t i)
+{
+    uint32_t first = ch->checks >> 8, n = ch->checks & 0xff;
+    if (n == 0)
+        return 1;
+    if (first > d->char_nchecks || n > d->char_nchecks - first)
+        return 0;
+    const struct akv_bpe_char_check *c = d->char_checks + first;
+    for (uint32_t k = 0; k < n; k++, c++) {
+        if (c->at < 0 ? (size_t)-c->at > i : (size_t)c->at > len - i)
+            continue;
+        size_t start = i + (size_t)(ptrdiff_t)c->at; /* wraps back */
+        if (c->len > len - start || c->len == 0)
+            continue;
+        size_t head = c->len < 8 ? c->len : 8;
+        if (akv_bpe_load_tail(p + start, head) != c->head)
+            continue;
+        if (c->len > 8) {
+            uint32_t o = c->tok < d->nranks ? d->tok_off[c->tok] : NONE;
+            if (o > d->bytes_len || d->bytes_len - o < c->len ||
+                memcmp(p + start + 8, d->bytes + o + 8, c->len - 8u) != 0)
+                continue;
+        }
+        return 0; /* the token stands here */
+    }
+    return 1;
+}
+
+/*
+ * The parts that merging starts from for piece p[0..len): one per byte,
+ * except that a character of the character table (bpe.h; why that gives
+ * BPE's result is in bpe-data.c) starts as its token where its checks
+ * allow. Writes part k's token to tok[k] and the rank of part k joined
+ * with part k + 1 to pr[k] (NONE for the last part), and returns the
+ * number of parts. Pieces are
+ * well-formed UTF-8 when encoding; of other bytes (akv_bpe_piece_ids()),
+ * whatever is not one whole character stays bytes.
+ */
+static size_t start_parts(struct work *w, const unsigned char *p, size_t len,
+                          uint32_t *tok, uint32_t *pr)
+{
+    const struct akv_bpe_data *d = &w->e->d;
+    size_t n = 0;
+    int bytes_before = 0; /* part n - 1 is the single byte p[i - 1] */
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        uint32_t t = NONE;
+        size_t l = 1;
+        if (c >= 0xc2 && c < 0xf5) {
+            l = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+            uint32_t cp = l <= len - i ? akv_bpe_utf8_char(p + i, l)
+                                       : AKV_BPE_NOT_A_CHAR;
+            if (cp != AKV_BPE_NOT_A_CHAR) {
+                const struct akv_bpe_char *ch = akv_bpe_char_entry(d, cp);
+                /* NONE, or a damaged table's value, is no token. */
+                if (ch->tok < d->nranks && char_clear(d, ch, p, len, i))
+                    t = ch->tok;
+            }
+            if (t == NONE)
+                l = 1;
+        }
+        if (t == NONE) {
+            tok[n] = d->byte_rank[c];
+            if (n > 0)
+                pr[n - 1] = bytes_before
+                                ? d->pair_rank[(size_t)p[i - 1] << 8 | c]
+                                : merge_rank(w, tok[n - 1], tok[n]);
+            bytes_before = 1;
+        } else {
+            tok[n] = t;
+            if (n > 0)
+                pr[n - 1] = merge_rank(w, tok[n - 1], t);
+            bytes_before = 0;
+        }
+        n++;
+        i += l;
+    }
+    pr[n - 1] = NONE;
+    return n;
+}
+
+/*
+ * BPE over at most SMALL_PIECE parts tok[0..n) with pair ranks pr[0..n)
+ * (start_parts()). Parts are indexed by their place at the start (a part
+ * keeps its index when it absorbs its right neighbour) and linked by
+ * next[]. key[i] packs part i's pair rank with its right neighbour above
+ * its index, SMALL_KEY(r, i), and is SMALL_DEAD for a part that was
+ * absorbed or has no mergeable neighbour: the smallest key is then the
+ * leftmost pair of lowest rank, which each round merges. Finding it is a
+ * branch-free minimum over the parts, so this is quadratic in their
+ * number, which for short pieces beats any cleverer structure.
  */
 #define SMALL_SHIFT 6 /* 1 << SMALL_SHIFT >= SMALL_PIECE */
 #define SMALL_KEY(r, i) ((r) << SMALL_SHIFT | (uint32_t)(i))
@@ -572,24 +661,20 @@ static inline uint32_t small_min(const uint32_t *key, size_t n)
     return a < b ? a : b;
 }
 
-static int bpe_small(struct work *w, const unsigned char *p, size_t len)
+static int merge_small(struct work *w, uint32_t *tok, const uint32_t *pr,
+                       size_t n)
 {
-    const akv_encoding *e = w->e;
-    uint32_t tok[SMALL_PIECE], key[SMALL_PIECE];
+    uint32_t key[SMALL_PIECE];
     uint8_t next[SMALL_PIECE], prev[SMALL_PIECE];
-    for (size_t i = 0; i < len; i++) {
-        tok[i] = e->d.byte_rank[p[i]];
-        key[i] = i + 1 < len
-                     ? small_key(
-                           e->d.pair_rank[(size_t)p[i] << 8 | p[i + 1]], i)
-                     : SMALL_DEAD;
+    for (size_t i = 0; i < n; i++) {
+        key[i] = small_key(pr[i], i);
         next[i] = (uint8_t)(i + 1);
         prev[i] = (uint8_t)(i - 1); /* 255 for the first: never read */
     }
-    /* Keys from len on, to a multiple of four, are dead (as is the last
-     * part's). */
-    size_t nkeys = (len + 3) & ~(size_t)3;
-    for (size_t i = len; i < nkeys; i++)
+    /* Keys from n on, to a multiple of four, are dead (as is the last
+     * part's: its pr is NONE). */
+    size_t nkeys = (n + 3) & ~(size_t)3;
+    for (size_t i = n; i < nkeys; i++)
         key[i] = SMALL_DEAD;
     for (;;) {
         uint32_t best = small_min(key, nkeys);
@@ -601,7 +686,7 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
         tok[i] = t;
         key[j] = SMALL_DEAD;
         next[i] = next[j];
-        if (next[j] < len) {
+        if (next[j] < n) {
             prev[next[j]] = (uint8_t)i;
             key[i] = small_key(merge_rank(w, t, tok[next[j]]), i);
         } else {
@@ -612,12 +697,20 @@ static int bpe_small(struct work *w, const unsigned char *p, size_t len)
             key[k] = small_key(merge_rank(w, tok[k], t), k);
         }
     }
-    for (size_t i = 0; i < len; i = next[i]) {
+    for (size_t i = 0; i < n; i = next[i]) {
         int rc = emit(w, tok[i]);
         if (rc != AKV_OK)
             return rc;
     }
     return AKV_OK;
+}
+
+/* BPE over a piece of 2 .. SMALL_PIECE bytes. */
+static int bpe_small(struct work *w, const unsigned char *p, size_t len)
+{
+    uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
+    size_t n = start_parts(w, p, len, tok, pr);
+    return merge_small(w, tok, pr, n);
 }
 
 /* Makes w->scratch hold at least need 32-bit words, for a piece of len
@@ -638,10 +731,10 @@ static int scratch_reserve(struct work *w, size_t need, size_t len)
 }
 
 /*
- * BPE over a long piece, in O(n log n): the same merges as bpe_small, in
- * the same order. Parts form a doubly linked list indexed by their first
- * byte's offset (a part keeps its index when it absorbs its right
- * neighbour). Every part with a mergeable right neighbour sits in a binary
+ * BPE over a long piece, in O(n log n): the same merges as merge_small(),
+ * in the same order. Parts (from start_parts()) form a doubly linked list
+ * indexed by their place at the start (a part keeps its index when it
+ * absorbs its right neighbour). Every part with a mergeable right neighbour sits in a binary
  * min-heap keyed by (pair rank, offset), so the root is always the pair
  * bpe_small would pick; merging updates the keys of the merged part and its
  * left neighbour in place.
@@ -734,7 +827,6 @@ static void lh_update(struct lheap *h, uint32_t i, uint32_t r)
 
 static int bpe_large(struct work *w, const unsigned char *p, size_t len)
 {
-    const akv_encoding *e = w->e;
     /* key (two words per entry), then next, prev, tok, pr and hpos: seven
      * 32-bit words per byte of the piece, reused across pieces. */
     size_t need = len * 7;
@@ -748,12 +840,12 @@ static int bpe_large(struct work *w, const unsigned char *p, size_t len)
     uint32_t *tok = prev + len;
     struct lheap h = {key, tok + 2 * len, tok + len, 0};
 
-    for (size_t i = 0; i < len; i++) {
-        next[i] = i + 1 < len ? (uint32_t)(i + 1) : NONE;
+    size_t n = start_parts(w, p, len, tok, h.pr);
+    if (n <= SMALL_PIECE)
+        return merge_small(w, tok, h.pr, n);
+    for (size_t i = 0; i < n; i++) {
+        next[i] = i + 1 < n ? (uint32_t)(i + 1) : NONE;
         prev[i] = i > 0 ? (uint32_t)(i - 1) : NONE;
-        tok[i] = e->d.byte_rank[p[i]];
-        h.pr[i] = i + 1 < len ? e->d.pair_rank[(size_t)p[i] << 8 | p[i + 1]]
-                              : NONE;
         h.hpos[i] = NONE;
         if (h.pr[i] != NONE)
             lh_set(&h, h.n++, HEAP_KEY(h.pr[i], i));

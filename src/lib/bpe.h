@@ -29,6 +29,21 @@ struct akv_bpe_slot {
     uint32_t tag;
 };
 
+/* A character of the character table (struct akv_bpe_data). */
+struct akv_bpe_char {
+    uint32_t tok;    /* the token it starts as, or AKV_BPE_NONE */
+    uint32_t checks; /* first check << 8 | number of checks */
+};
+
+/* One of its checks: a token that, standing at this place in the piece,
+ * keeps the character from starting as its token. */
+struct akv_bpe_char_check {
+    int16_t at;    /* where the token starts, from the character's start */
+    uint16_t len;  /* its length in bytes */
+    uint32_t tok;  /* the token */
+    uint64_t head; /* its first min(len, 8) bytes, by akv_bpe_load_tail() */
+};
+
 struct akv_bpe_data {
     uint32_t nranks;         /* ranks are 0 .. nranks-1, possibly with gaps */
     const uint32_t *tok_off; /* by rank: offset in bytes, NONE for a gap */
@@ -80,6 +95,19 @@ struct akv_bpe_data {
     const uint32_t *lm_next;
     const uint64_t *prefix_filter;
     uint32_t prefix_filter_mask; /* words - 1 */
+    /* The character table: the characters that merging may start as one
+     * token, and where (bpe-data.c, build_chars(), says why that gives
+     * BPE's result). By code point, in blocks of AKV_BPE_CHAR_BLOCK:
+     * char_index[cp / AKV_BPE_CHAR_BLOCK] is a block number below
+     * char_nblocks (checked when the file is loaded), and chars[block *
+     * AKV_BPE_CHAR_BLOCK + cp % AKV_BPE_CHAR_BLOCK] the character's entry
+     * (tok NONE for none; block 0 is all NONE). Its checks are
+     * char_checks[checks >> 8 ..][0 .. checks & 255): the character starts
+     * as tok only where none of their tokens stands in the piece. */
+    const uint16_t *char_index; /* AKV_BPE_CHAR_BLOCKS */
+    const struct akv_bpe_char *chars; /* char_nblocks * AKV_BPE_CHAR_BLOCK */
+    const struct akv_bpe_char_check *char_checks; /* char_nchecks */
+    uint32_t char_nblocks, char_nchecks;
     /* Special tokens: nspecials records of {u32 id, u32 len, len bytes,
      * padding to 4}, in specials[0 .. specials_len). */
     uint32_t nspecials;
@@ -90,7 +118,7 @@ struct akv_bpe_data {
      * malloc'ed block per array, freed one by one). */
     void *map;
     size_t map_len;
-    void *owned[12];
+    void *owned[15];
 };
 
 /* The n bytes at p (1 <= n <= 8) in the low bytes of a zeroed word, as
@@ -195,6 +223,47 @@ static inline uint32_t akv_bpe_merge(const struct akv_bpe_data *d,
         }
     }
     return AKV_BPE_NONE;
+}
+
+/* The character table's blocks (struct akv_bpe_data). */
+#define AKV_BPE_CHAR_BLOCK 128u
+#define AKV_BPE_CHAR_BLOCKS (0x110000u / AKV_BPE_CHAR_BLOCK)
+
+/* The code point of the UTF-8 character of l bytes (2 to 4, as its lead
+ * byte p[0] says) at p, or AKV_BPE_NOT_A_CHAR when they are not one
+ * well-formed character (a continuation byte missing, an overlong form, a
+ * value past U+10FFFF; surrogates decode, but no table holds them). */
+#define AKV_BPE_NOT_A_CHAR 0x110000u
+static inline uint32_t akv_bpe_utf8_char(const unsigned char *p, size_t l)
+{
+    uint32_t c1 = p[1] ^ 0x80u, cp;
+    if (c1 > 0x3f)
+        return AKV_BPE_NOT_A_CHAR;
+    if (l == 2) {
+        cp = (p[0] & 0x1fu) << 6 | c1;
+        return cp >= 0x80 ? cp : AKV_BPE_NOT_A_CHAR;
+    }
+    uint32_t c2 = p[2] ^ 0x80u;
+    if (c2 > 0x3f)
+        return AKV_BPE_NOT_A_CHAR;
+    if (l == 3) {
+        cp = (p[0] & 0x0fu) << 12 | c1 << 6 | c2;
+        return cp >= 0x800 ? cp : AKV_BPE_NOT_A_CHAR;
+    }
+    uint32_t c3 = p[3] ^ 0x80u;
+    if (c3 > 0x3f)
+        return AKV_BPE_NOT_A_CHAR;
+    cp = (p[0] & 0x07u) << 18 | c1 << 12 | c2 << 6 | c3;
+    return cp >= 0x10000 && cp < 0x110000 ? cp : AKV_BPE_NOT_A_CHAR;
+}
+
+/* The character table's entry of character cp (< 0x110000). */
+static inline const struct akv_bpe_char *
+akv_bpe_char_entry(const struct akv_bpe_data *d, uint32_t cp)
+{
+    return &d->chars[(size_t)d->char_index[cp / AKV_BPE_CHAR_BLOCK] *
+                         AKV_BPE_CHAR_BLOCK +
+                     cp % AKV_BPE_CHAR_BLOCK];
 }
 
 /* The longest token the longest-match encoder matches, in bytes. */
