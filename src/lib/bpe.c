@@ -705,8 +705,12 @@ static int merge_small(struct work *w, uint32_t *tok, const uint32_t *pr,
     return AKV_OK;
 }
 
-/* BPE over a piece of 2 .. SMALL_PIECE bytes. */
-static int bpe_small(struct work *w, const unsigned char *p, size_t len)
+/* BPE over a piece of 2 .. SMALL_PIECE bytes. Out of line, like the heap
+ * merge: most pieces of a long text come from the caches, and the loop
+ * over the pieces keeps its registers. */
+static __attribute__((noinline)) int bpe_small(struct work *w,
+                                               const unsigned char *p,
+                                               size_t len)
 {
     uint32_t tok[SMALL_PIECE], pr[SMALL_PIECE];
     size_t n = start_parts(w, p, len, tok, pr);
