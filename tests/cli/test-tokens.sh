@@ -251,8 +251,8 @@ if [ -f "$DATA/o200k_base.bin" ]; then
 
     t "a table with garbage in the longest-match tables never crashes"
     # From lm_tree (header offset 192) to the special tokens (offset 112):
-    # the merge trees, the shorter prefixes and the prefix filter, on long
-    # runs of Chinese and Japanese.
+    # the merge trees, the shorter prefixes, the prefix filter and the
+    # character table, on long runs of Chinese and Japanese.
     cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
     lm_from=$(od -An -t u8 -j 192 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
     lm_to=$(od -An -t u8 -j 112 -N 8 "$TMP/binonly/o200k_base.bin" | tr -d ' ')
@@ -265,6 +265,35 @@ if [ -f "$DATA/o200k_base.bin" ]; then
     AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TMP/cjk-runs.txt" "$AGENTKV" tokens --ids
     [ "$RC" -eq 0 ] || [ "$RC" -eq 6 ] || fail "expected exit 0 or 6 (unavailable)"
     pass
+
+    # The character table (header offsets 232: its entries {u32 token, u32
+    # checks}, 240: the checks, 248: how many checks), made garbage in two
+    # ways that keep it loadable, so that the garbage is used as it is.
+    garble_chars() { # FILE WHAT
+        python3 - "$1" "$2" <<'PY'
+import os, random, struct, sys
+path, what = sys.argv[1], sys.argv[2]
+b = bytearray(open(path, "rb").read())
+chars, checks = struct.unpack_from("<QQ", b, 232)
+nchecks, = struct.unpack_from("<I", b, 248)
+rnd = random.Random(7)
+if what == "checks":  # every check: where, length, token and bytes
+    b[checks:checks + 16 * nchecks] = rnd.randbytes(16 * nchecks)
+else:  # every character's check range; its token stays
+    for at in range(chars, checks, 8):
+        if struct.unpack_from("<I", b, at)[0] != 0xFFFFFFFF:
+            struct.pack_into("<I", b, at + 4, rnd.getrandbits(32))
+open(path, "wb").write(b)
+PY
+    }
+    for what in checks ranges; do
+        t "a table with garbage in the characters' $what never crashes"
+        cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
+        garble_chars "$TMP/binonly/o200k_base.bin" "$what" || fail "cannot garble the table"
+        AGENTKV_TOKENIZER_DIR="$TMP/binonly" run_in "$TMP/multi-128k.txt" "$AGENTKV" tokens --ids
+        expect_ok
+        pass
+    done
 
     t "a table file alone (no JSON) is enough"
     cp "$DATA/o200k_base.bin" "$TMP/binonly/o200k_base.bin"
