@@ -131,51 +131,97 @@ bool akv_rec_verify(const akv_rec *rec)
     return memcmp(digest, rec->sha256, 32) == 0;
 }
 
-json_t *akv_meta_json(const akv_meta *m)
+/* Member name of o set to the string s (len bytes; checked to be UTF-8
+ * unless ascii): the string it holds changed in place, or a new member
+ * (added after the others when o lacks it). Nothing is done when it
+ * holds s already. -1: no memory, or s is not UTF-8. */
+static int meta_set_str(json_t *o, const char *name, const char *s,
+                        size_t len, bool ascii)
 {
-    char created[AKV_TIME_BUF], updated[AKV_TIME_BUF], expires[AKV_TIME_BUF];
-    json_t *meta = NULL;
+    json_t *v = json_object_get(o, name);
+    if (!json_is_string(v))
+        return json_object_set_new(o, name, json_stringn(s, len));
+    if (json_string_length(v) == len &&
+        memcmp(json_string_value(v), s, len) == 0)
+        return 0;
+    return ascii ? json_string_setn_nocheck(v, s, len)
+                 : json_string_setn(v, s, len);
+}
+
+static int meta_set_int(json_t *o, const char *name, json_int_t n)
+{
+    json_t *v = json_object_get(o, name);
+    return json_is_integer(v) ? json_integer_set(v, n)
+                              : json_object_set_new(o, name, json_integer(n));
+}
+
+/* Sets o's members to m's fields, in the order of SPEC.md §1: on an empty
+ * object they are added in that order; on an object this made before,
+ * each keeps its place and the values that changed are set in place. -1:
+ * no memory or a field that is not UTF-8 (o is then incomplete). */
+static int meta_json_fill(json_t *o, const akv_meta *m)
+{
+    char when[AKV_TIME_BUF];
+    const char *scope = akv_scope_name(m->scope);
+    int bad = 0;
+    bad |= meta_set_str(o, "sandbox", m->sandbox, strlen(m->sandbox), false);
+    bad |= meta_set_str(o, "scope", scope, strlen(scope), true);
+    bad |= meta_set_str(o, "key", m->key, m->key_len, false);
+    bad |= meta_set_str(o, "origin", m->origin, strlen(m->origin), false);
+    bad |= meta_set_int(o, "size", (json_int_t)m->size);
+    bad |= meta_set_str(o, "content_type", m->content_type,
+                        strlen(m->content_type), false);
+    bad |= meta_set_str(o, "sha256", m->sha256, strlen(m->sha256), true);
+    bad |= meta_set_int(o, "version", (json_int_t)m->version);
+    akv_time_format(m->created_at, when);
+    bad |= meta_set_str(o, "created_at", when, strlen(when), true);
+    akv_time_format(m->updated_at, when);
+    bad |= meta_set_str(o, "updated_at", when, strlen(when), true);
+    if (m->expires_at) {
+        akv_time_format(m->expires_at, when);
+        bad |= meta_set_str(o, "expires_at", when, strlen(when), true);
+    } else if (!json_is_null(json_object_get(o, "expires_at"))) {
+        bad |= json_object_set_new(o, "expires_at", json_null());
+    }
     if (m->metadata && m->metadata_len) {
+        json_t *meta = NULL;
         json_error_t jerr;
         if (akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr) !=
             AKV_OK)
-            return NULL;
+            return -1;
+        bad |= json_object_set_new(o, "metadata", meta);
     } else {
-        meta = json_object();
+        json_t *meta = json_object_get(o, "metadata");
+        if (!json_is_object(meta) || json_object_size(meta) != 0)
+            bad |= json_object_set_new(o, "metadata", json_object());
     }
+    return bad ? -1 : 0;
+}
+
+json_t *akv_meta_json(const akv_meta *m)
+{
     json_t *o = json_object();
-    if (o == NULL) {
-        json_decref(meta);
-        return NULL;
-    }
-    int bad = 0;
-    bad |= json_object_set_new(o, "sandbox", json_string(m->sandbox));
-    bad |= json_object_set_new(o, "scope",
-                               json_string(akv_scope_name(m->scope)));
-    bad |= json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
-    bad |= json_object_set_new(o, "origin", json_string(m->origin));
-    bad |= json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-    bad |= json_object_set_new(o, "content_type",
-                               json_string(m->content_type));
-    bad |= json_object_set_new(o, "sha256", json_string(m->sha256));
-    bad |= json_object_set_new(o, "version",
-                               json_integer((json_int_t)m->version));
-    bad |= json_object_set_new(
-        o, "created_at", json_string(akv_time_format(m->created_at, created)));
-    bad |= json_object_set_new(
-        o, "updated_at", json_string(akv_time_format(m->updated_at, updated)));
-    bad |= json_object_set_new(
-        o, "expires_at",
-        m->expires_at ? json_string(akv_time_format(m->expires_at, expires))
-                      : json_null());
-    bad |= json_object_set_new(o, "metadata", meta);
     /* A field that could not be made or added (out of memory) would be
      * missing: never hand out an object without every field. */
-    if (bad) {
+    if (o && meta_json_fill(o, m) != 0) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+int akv_meta_to_json_reuse(json_t **o, const akv_meta *m)
+{
+    if (*o == NULL) {
+        *o = akv_meta_json(m);
+        return *o ? AKV_OK : AKV_ENOMEM;
+    }
+    if (meta_json_fill(*o, m) != 0) {
+        json_decref(*o);
+        *o = NULL;
+        return AKV_ENOMEM;
+    }
+    return AKV_OK;
 }
 
 json_t *akv_meta_to_json_value(const akv_meta *m)
