@@ -53,6 +53,40 @@ void akvx_hex_encode(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The digits of v, written backwards ending before end; returns the first. */
+static char *dec_back(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+size_t akvx_u64_dec(unsigned long long v, char out[AKVX_INT_BUF])
+{
+    char tmp[20]; /* ULLONG_MAX has 20 digits */
+    const char *p = dec_back(v, tmp + sizeof tmp);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+size_t akvx_i64_dec(long long v, char out[AKVX_INT_BUF])
+{
+    char tmp[20]; /* "-" and the 19 digits of LLONG_MIN's magnitude */
+    char *p = dec_back(v < 0 ? 0ULL - (unsigned long long)v
+                             : (unsigned long long)v,
+                       tmp + sizeof tmp);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
 int akvx_hex_decode(const char *hex, size_t len, unsigned char *out)
 {
     if (len % 2 != 0)

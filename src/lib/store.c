@@ -131,28 +131,73 @@ bool akv_rec_verify(const akv_rec *rec)
     return memcmp(digest, rec->sha256, 32) == 0;
 }
 
-/* Member name of o set to the string s (len bytes; checked to be UTF-8
- * unless ascii): the string it holds changed in place, or a new member
- * (added after the others when o lacks it). Nothing is done when it
- * holds s already. -1: no memory, or s is not UTF-8. */
-static int meta_set_str(json_t *o, const char *name, const char *s,
-                        size_t len, bool ascii)
+/* Where meta_json_fill is in the object it fills: the member it sets next,
+ * when the object has it (one this made before has every member, in the
+ * order they are set; a new one none). Walking the members in order spares
+ * a lookup by name for each. */
+struct meta_cursor {
+    json_t *o;
+    void *it; /* the member to set next, or NULL: add it after the others */
+};
+
+/* The value of the member name at the cursor, or NULL (a new member). */
+static json_t *cursor_value(const struct meta_cursor *c, const char *name)
 {
-    json_t *v = json_object_get(o, name);
-    if (!json_is_string(v))
-        return json_object_set_new(o, name, json_stringn(s, len));
-    if (json_string_length(v) == len &&
-        memcmp(json_string_value(v), s, len) == 0)
-        return 0;
-    return ascii ? json_string_setn_nocheck(v, s, len)
-                 : json_string_setn(v, s, len);
+    return c->it && strcmp(json_object_iter_key(c->it), name) == 0
+               ? json_object_iter_value(c->it)
+               : NULL;
 }
 
-static int meta_set_int(json_t *o, const char *name, json_int_t n)
+/* Member name becomes v (the reference is taken), and the cursor moves on. */
+static int cursor_set_new(struct meta_cursor *c, const char *name, json_t *v)
 {
-    json_t *v = json_object_get(o, name);
-    return json_is_integer(v) ? json_integer_set(v, n)
-                              : json_object_set_new(o, name, json_integer(n));
+    if (cursor_value(c, name) == NULL)
+        return json_object_set_new(c->o, name, v);
+    return json_object_iter_set_new(c->o, c->it, v);
+}
+
+static void cursor_next(struct meta_cursor *c)
+{
+    if (c->it)
+        c->it = json_object_iter_next(c->o, c->it);
+}
+
+/* Member name set to the string s (len bytes; checked to be UTF-8 unless
+ * ascii): the string it holds changed in place, or left as it is when it
+ * holds s already. -1: no memory, or s is not UTF-8. */
+static int meta_set_str(struct meta_cursor *c, const char *name,
+                        const char *s, size_t len, bool ascii)
+{
+    json_t *v = cursor_value(c, name);
+    int rc;
+    if (!json_is_string(v))
+        rc = cursor_set_new(c, name, json_stringn(s, len));
+    else if (json_string_length(v) == len &&
+             memcmp(json_string_value(v), s, len) == 0)
+        rc = 0;
+    else
+        rc = ascii ? json_string_setn_nocheck(v, s, len)
+                   : json_string_setn(v, s, len);
+    cursor_next(c);
+    return rc;
+}
+
+static int meta_set_int(struct meta_cursor *c, const char *name,
+                        json_int_t n)
+{
+    json_t *v = cursor_value(c, name);
+    int rc = json_is_integer(v) ? json_integer_set(v, n)
+                                : cursor_set_new(c, name, json_integer(n));
+    cursor_next(c);
+    return rc;
+}
+
+static int meta_set_time(struct meta_cursor *c, const char *name,
+                         int64_t ms)
+{
+    char when[AKV_TIME_BUF];
+    akv_time_format(ms, when);
+    return meta_set_str(c, name, when, strlen(when), true);
 }
 
 /* Sets o's members to m's fields, in the order of SPEC.md §1: on an empty
@@ -161,27 +206,26 @@ static int meta_set_int(json_t *o, const char *name, json_int_t n)
  * no memory or a field that is not UTF-8 (o is then incomplete). */
 static int meta_json_fill(json_t *o, const akv_meta *m)
 {
-    char when[AKV_TIME_BUF];
+    struct meta_cursor c = {.o = o, .it = json_object_iter(o)};
     const char *scope = akv_scope_name(m->scope);
     int bad = 0;
-    bad |= meta_set_str(o, "sandbox", m->sandbox, strlen(m->sandbox), false);
-    bad |= meta_set_str(o, "scope", scope, strlen(scope), true);
-    bad |= meta_set_str(o, "key", m->key, m->key_len, false);
-    bad |= meta_set_str(o, "origin", m->origin, strlen(m->origin), false);
-    bad |= meta_set_int(o, "size", (json_int_t)m->size);
-    bad |= meta_set_str(o, "content_type", m->content_type,
+    bad |= meta_set_str(&c, "sandbox", m->sandbox, strlen(m->sandbox), false);
+    bad |= meta_set_str(&c, "scope", scope, strlen(scope), true);
+    bad |= meta_set_str(&c, "key", m->key, m->key_len, false);
+    bad |= meta_set_str(&c, "origin", m->origin, strlen(m->origin), false);
+    bad |= meta_set_int(&c, "size", (json_int_t)m->size);
+    bad |= meta_set_str(&c, "content_type", m->content_type,
                         strlen(m->content_type), false);
-    bad |= meta_set_str(o, "sha256", m->sha256, strlen(m->sha256), true);
-    bad |= meta_set_int(o, "version", (json_int_t)m->version);
-    akv_time_format(m->created_at, when);
-    bad |= meta_set_str(o, "created_at", when, strlen(when), true);
-    akv_time_format(m->updated_at, when);
-    bad |= meta_set_str(o, "updated_at", when, strlen(when), true);
+    bad |= meta_set_str(&c, "sha256", m->sha256, strlen(m->sha256), true);
+    bad |= meta_set_int(&c, "version", (json_int_t)m->version);
+    bad |= meta_set_time(&c, "created_at", m->created_at);
+    bad |= meta_set_time(&c, "updated_at", m->updated_at);
     if (m->expires_at) {
-        akv_time_format(m->expires_at, when);
-        bad |= meta_set_str(o, "expires_at", when, strlen(when), true);
-    } else if (!json_is_null(json_object_get(o, "expires_at"))) {
-        bad |= json_object_set_new(o, "expires_at", json_null());
+        bad |= meta_set_time(&c, "expires_at", m->expires_at);
+    } else {
+        if (!json_is_null(cursor_value(&c, "expires_at")))
+            bad |= cursor_set_new(&c, "expires_at", json_null());
+        cursor_next(&c);
     }
     if (m->metadata && m->metadata_len) {
         json_t *meta = NULL;
@@ -189,11 +233,11 @@ static int meta_json_fill(json_t *o, const akv_meta *m)
         if (akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr) !=
             AKV_OK)
             return -1;
-        bad |= json_object_set_new(o, "metadata", meta);
+        bad |= cursor_set_new(&c, "metadata", meta);
     } else {
-        json_t *meta = json_object_get(o, "metadata");
+        json_t *meta = cursor_value(&c, "metadata");
         if (!json_is_object(meta) || json_object_size(meta) != 0)
-            bad |= json_object_set_new(o, "metadata", json_object());
+            bad |= cursor_set_new(&c, "metadata", json_object());
     }
     return bad ? -1 : 0;
 }

@@ -68,13 +68,8 @@ void ob_str(struct obuf *b, const char *s)
 
 void ob_u64(struct obuf *b, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    ob_add(b, tmp + sizeof tmp - n, n);
+    char tmp[AKVX_INT_BUF];
+    ob_add(b, tmp, akvx_u64_dec(v, tmp));
 }
 
 void ob_i64(struct obuf *b, int64_t v)
