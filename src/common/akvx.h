@@ -1,7 +1,8 @@
 /*
  * akvx.h — the small helpers that the library and the front ends share:
  * hex, base64, decimal integers, calendar dates, UTF-8 validation,
- * percent-decoding, mkdir -p, atomic file replacement and key comparison, each written once.
+ * percent-decoding, mkdir -p, atomic file replacement and key comparison,
+ * each written once.
  *
  * Internal: akvx.c is compiled into libagentkv's objects with hidden
  * visibility, so the front ends (which link the static library) reach it

@@ -202,33 +202,28 @@ void http_reply_json_text(struct http_req *r, int status, char *json)
     free(json);
 }
 
-/* Appends v, dumped by jansson, to b: -1 on error (no memory). json_dumpb
- * writes straight into the buffer's free room, which is made big enough
- * for most bodies first; a bigger one is dumped again once the room for
- * all of it is there. */
-static int ob_json(struct obuf *b, const json_t *v)
+/* jansson's dump callback: appends to the obuf data. A body is dumped in
+ * many small pieces (each key, value and punctuation), so the common case,
+ * room left in the buffer, is a bare copy. */
+static int ob_dump(const char *buf, size_t size, void *data)
 {
-    const size_t flags =
-        JSON_COMPACT | JSON_REAL_PRECISION(AKV_JSON_REAL_DIGITS);
-    if (ob_reserve(b, 1024) != 0)
-        return -1;
-    size_t room = b->cap - b->len;
-    size_t n = json_dumpb(v, b->p + b->len, room, flags);
-    if (n > room) {
-        if (ob_reserve(b, n) != 0)
-            return -1;
-        n = json_dumpb(v, b->p + b->len, n, flags);
+    struct obuf *b = data;
+    if (b->cap - b->len >= size && !b->oom) {
+        memcpy(b->p + b->len, buf, size);
+        b->len += size;
+        return 0;
     }
-    if (n == 0) /* an object or array is never empty text */
-        return -1;
-    b->len += n;
-    return 0;
+    ob_add(b, buf, size);
+    return b->oom ? -1 : 0;
 }
 
 void http_reply_json_value(struct http_req *r, int status, json_t *v)
 {
     /* Dumped straight into the body: no text to grow, copy and free. */
-    int bad = v == NULL || ob_json(&r->resp.body, v) != 0;
+    int bad = v == NULL ||
+              json_dump_callback(v, ob_dump, &r->resp.body,
+                                 JSON_COMPACT | JSON_REAL_PRECISION(
+                                                    AKV_JSON_REAL_DIGITS)) != 0;
     json_decref(v);
     if (bad) {
         http_error(r, AKV_ENOMEM, "out of memory");
