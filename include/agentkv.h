@@ -314,6 +314,13 @@ struct json_t;
 /* m as the object akv_meta_to_json() renders. Owned: a new reference to
  * json_decref(). NULL on out-of-memory. */
 AKV_API struct json_t *akv_meta_to_json_value(const akv_meta *m);
+/* The same object, kept for reuse by a caller that renders one entry after
+ * another (the server's PUT answers): *o is NULL (a new object is made)
+ * or an object this function made before and that no one else holds; its
+ * members are set to m's in place, values that did not change kept, which
+ * spares the allocations of a new object. AKV_OK, or AKV_ENOMEM with *o
+ * released and NULL. The caller json_decref()s *o in the end. */
+AKV_API int akv_meta_to_json_reuse(struct json_t **o, const akv_meta *m);
 
 #define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
 

@@ -53,6 +53,57 @@ void akvx_hex_encode(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The digits of v, written backwards ending before end; returns the first. */
+static char *dec_back(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+size_t akvx_u64_dec(unsigned long long v, char out[AKVX_INT_BUF])
+{
+    char tmp[20]; /* ULLONG_MAX has 20 digits */
+    const char *p = dec_back(v, tmp + sizeof tmp);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+size_t akvx_i64_dec(long long v, char out[AKVX_INT_BUF])
+{
+    char tmp[20]; /* "-" and the 19 digits of LLONG_MIN's magnitude */
+    char *p = dec_back(v < 0 ? 0ULL - (unsigned long long)v
+                             : (unsigned long long)v,
+                       tmp + sizeof tmp);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+void akvx_civil_date(long long days, long long *year, int *month, int *day)
+{
+    /* Days counted from 0000-03-01, in eras of 400 years (146097 days),
+     * each starting in March so that a leap day ends its year. Floor
+     * division for days before 0000-03-01. The shift cannot overflow:
+     * |days| stays far below LLONG_MAX - 719468 for any caller's time. */
+    long long z = days + 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;                       /* 0-146096 */
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0-365 */
+    long long mp = (5 * doy + 2) / 153;                      /* 0 = March */
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2);
+}
+
 int akvx_hex_decode(const char *hex, size_t len, unsigned char *out)
 {
     if (len % 2 != 0)

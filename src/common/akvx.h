@@ -1,7 +1,8 @@
 /*
  * akvx.h — the small helpers that the library and the front ends share:
- * hex, base64, UTF-8 validation, percent-decoding, mkdir -p, atomic file
- * replacement and key comparison, each written once.
+ * hex, base64, decimal integers, calendar dates, UTF-8 validation,
+ * percent-decoding, mkdir -p, atomic file replacement and key comparison,
+ * each written once.
  *
  * Internal: akvx.c is compiled into libagentkv's objects with hidden
  * visibility, so the front ends (which link the static library) reach it
@@ -31,6 +32,19 @@ bool akvx_hex_lower(const char *s, size_t len);
 /* Writes the 2 * n lowercase hex digits of in[0..n) and a NUL to out
  * (room for 2 * n + 1 bytes). */
 void akvx_hex_encode(const void *in, size_t n, char *out);
+
+/* Writes v in decimal and a NUL to out (as "%llu" / "%lld" would, without
+ * the cost of printf on paths run for every request): returns the number
+ * of characters written, NUL not counted. */
+#define AKVX_INT_BUF 21
+size_t akvx_u64_dec(unsigned long long v, char out[AKVX_INT_BUF]);
+size_t akvx_i64_dec(long long v, char out[AKVX_INT_BUF]);
+
+/* The date of the day `days` days after 1970-01-01 (before it when
+ * negative) in the proleptic Gregorian calendar, as gmtime_r gives it:
+ * *year (0 is 1 BC), *month 1-12, *day 1-31. Any int64 day count
+ * (millisecond timestamps give up to about 1.1e14). */
+void akvx_civil_date(long long days, long long *year, int *month, int *day);
 
 /* Decodes exactly len hex digits (either case) into out (room for len / 2
  * bytes). 0, or -1 when len is odd or a character is not a hex digit (out

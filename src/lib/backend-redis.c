@@ -1217,7 +1217,8 @@ static void redis_release(akv_backend *be, void *hold)
 
 /* Per-write arguments of the WRITE script, formatted. */
 struct write_args {
-    char now[24], quota[24];
+    char now[AKVX_INT_BUF], quota[AKVX_INT_BUF];
+    size_t now_len, quota_len;
     char *blob;
     size_t blob_len;
 };
@@ -1256,9 +1257,8 @@ static int write_args(const akv_write *x, size_t i, size_t keys, char del_op,
         lens[3 + 4 * i + j] = nk->len;
     }
     size_t a = 3 + 4 * keys + 7 * i;
-    snprintf(wa->now, sizeof wa->now, "%lld", (long long)x->now);
-    snprintf(wa->quota, sizeof wa->quota, "%llu",
-             (unsigned long long)x->quota);
+    wa->now_len = akvx_i64_dec((long long)x->now, wa->now);
+    wa->quota_len = akvx_u64_dec((unsigned long long)x->quota, wa->quota);
     static const char flags[4][3] = {"", "c", "r", "cr"};
     int fl = (x->create_only ? 1 : 0) | (x->restore ? 2 : 0);
     if (x->del) {
@@ -1283,9 +1283,9 @@ static int write_args(const akv_write *x, size_t i, size_t keys, char del_op,
     argv[a + 2] = wa->blob ? wa->blob : "";
     lens[a + 2] = wa->blob_len;
     argv[a + 3] = wa->now;
-    lens[a + 3] = strlen(wa->now);
+    lens[a + 3] = wa->now_len;
     argv[a + 4] = wa->quota;
-    lens[a + 4] = strlen(wa->quota);
+    lens[a + 4] = wa->quota_len;
     argv[a + 5] = x->if_match ? (const char *)x->if_match : "";
     lens[a + 5] = x->if_match ? 32 : 0;
     argv[a + 6] = flags[fl];

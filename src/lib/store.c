@@ -131,51 +131,141 @@ bool akv_rec_verify(const akv_rec *rec)
     return memcmp(digest, rec->sha256, 32) == 0;
 }
 
-json_t *akv_meta_json(const akv_meta *m)
+/* Where meta_json_fill is in the object it fills: the member it sets next,
+ * when the object has it (one this made before has every member, in the
+ * order they are set; a new one none). Walking the members in order spares
+ * a lookup by name for each. */
+struct meta_cursor {
+    json_t *o;
+    void *it; /* the member to set next, or NULL: add it after the others */
+};
+
+/* The value of the member name at the cursor, or NULL (a new member). */
+static json_t *cursor_value(const struct meta_cursor *c, const char *name)
 {
-    char created[AKV_TIME_BUF], updated[AKV_TIME_BUF], expires[AKV_TIME_BUF];
-    json_t *meta = NULL;
+    return c->it && strcmp(json_object_iter_key(c->it), name) == 0
+               ? json_object_iter_value(c->it)
+               : NULL;
+}
+
+/* Member name becomes v (the reference is taken), and the cursor moves on. */
+static int cursor_set_new(struct meta_cursor *c, const char *name, json_t *v)
+{
+    if (cursor_value(c, name) == NULL)
+        return json_object_set_new(c->o, name, v);
+    return json_object_iter_set_new(c->o, c->it, v);
+}
+
+static void cursor_next(struct meta_cursor *c)
+{
+    if (c->it)
+        c->it = json_object_iter_next(c->o, c->it);
+}
+
+/* Member name set to the string s (len bytes; checked to be UTF-8 unless
+ * ascii): the string it holds changed in place, or left as it is when it
+ * holds s already. -1: no memory, or s is not UTF-8. */
+static int meta_set_str(struct meta_cursor *c, const char *name,
+                        const char *s, size_t len, bool ascii)
+{
+    json_t *v = cursor_value(c, name);
+    int rc;
+    if (!json_is_string(v))
+        rc = cursor_set_new(c, name, json_stringn(s, len));
+    else if (json_string_length(v) == len &&
+             memcmp(json_string_value(v), s, len) == 0)
+        rc = 0;
+    else
+        rc = ascii ? json_string_setn_nocheck(v, s, len)
+                   : json_string_setn(v, s, len);
+    cursor_next(c);
+    return rc;
+}
+
+static int meta_set_int(struct meta_cursor *c, const char *name,
+                        json_int_t n)
+{
+    json_t *v = cursor_value(c, name);
+    int rc = json_is_integer(v) ? json_integer_set(v, n)
+                                : cursor_set_new(c, name, json_integer(n));
+    cursor_next(c);
+    return rc;
+}
+
+static int meta_set_time(struct meta_cursor *c, const char *name,
+                         int64_t ms)
+{
+    char when[AKV_TIME_BUF];
+    akv_time_format(ms, when);
+    return meta_set_str(c, name, when, strlen(when), true);
+}
+
+/* Sets o's members to m's fields, in the order of SPEC.md §1: on an empty
+ * object they are added in that order; on an object this made before,
+ * each keeps its place and the values that changed are set in place. -1:
+ * no memory or a field that is not UTF-8 (o is then incomplete). */
+static int meta_json_fill(json_t *o, const akv_meta *m)
+{
+    struct meta_cursor c = {.o = o, .it = json_object_iter(o)};
+    const char *scope = akv_scope_name(m->scope);
+    int bad = 0;
+    bad |= meta_set_str(&c, "sandbox", m->sandbox, strlen(m->sandbox), false);
+    bad |= meta_set_str(&c, "scope", scope, strlen(scope), true);
+    bad |= meta_set_str(&c, "key", m->key, m->key_len, false);
+    bad |= meta_set_str(&c, "origin", m->origin, strlen(m->origin), false);
+    bad |= meta_set_int(&c, "size", (json_int_t)m->size);
+    bad |= meta_set_str(&c, "content_type", m->content_type,
+                        strlen(m->content_type), false);
+    bad |= meta_set_str(&c, "sha256", m->sha256, strlen(m->sha256), true);
+    bad |= meta_set_int(&c, "version", (json_int_t)m->version);
+    bad |= meta_set_time(&c, "created_at", m->created_at);
+    bad |= meta_set_time(&c, "updated_at", m->updated_at);
+    if (m->expires_at) {
+        bad |= meta_set_time(&c, "expires_at", m->expires_at);
+    } else {
+        if (!json_is_null(cursor_value(&c, "expires_at")))
+            bad |= cursor_set_new(&c, "expires_at", json_null());
+        cursor_next(&c);
+    }
     if (m->metadata && m->metadata_len) {
+        json_t *meta = NULL;
         json_error_t jerr;
         if (akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr) !=
             AKV_OK)
-            return NULL;
+            return -1;
+        bad |= cursor_set_new(&c, "metadata", meta);
     } else {
-        meta = json_object();
+        json_t *meta = cursor_value(&c, "metadata");
+        if (!json_is_object(meta) || json_object_size(meta) != 0)
+            bad |= cursor_set_new(&c, "metadata", json_object());
     }
+    return bad ? -1 : 0;
+}
+
+json_t *akv_meta_json(const akv_meta *m)
+{
     json_t *o = json_object();
-    if (o == NULL) {
-        json_decref(meta);
-        return NULL;
-    }
-    int bad = 0;
-    bad |= json_object_set_new(o, "sandbox", json_string(m->sandbox));
-    bad |= json_object_set_new(o, "scope",
-                               json_string(akv_scope_name(m->scope)));
-    bad |= json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
-    bad |= json_object_set_new(o, "origin", json_string(m->origin));
-    bad |= json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-    bad |= json_object_set_new(o, "content_type",
-                               json_string(m->content_type));
-    bad |= json_object_set_new(o, "sha256", json_string(m->sha256));
-    bad |= json_object_set_new(o, "version",
-                               json_integer((json_int_t)m->version));
-    bad |= json_object_set_new(
-        o, "created_at", json_string(akv_time_format(m->created_at, created)));
-    bad |= json_object_set_new(
-        o, "updated_at", json_string(akv_time_format(m->updated_at, updated)));
-    bad |= json_object_set_new(
-        o, "expires_at",
-        m->expires_at ? json_string(akv_time_format(m->expires_at, expires))
-                      : json_null());
-    bad |= json_object_set_new(o, "metadata", meta);
     /* A field that could not be made or added (out of memory) would be
      * missing: never hand out an object without every field. */
-    if (bad) {
+    if (o && meta_json_fill(o, m) != 0) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+int akv_meta_to_json_reuse(json_t **o, const akv_meta *m)
+{
+    if (*o == NULL) {
+        *o = akv_meta_json(m);
+        return *o ? AKV_OK : AKV_ENOMEM;
+    }
+    if (meta_json_fill(*o, m) != 0) {
+        json_decref(*o);
+        *o = NULL;
+        return AKV_ENOMEM;
+    }
+    return AKV_OK;
 }
 
 json_t *akv_meta_to_json_value(const akv_meta *m)

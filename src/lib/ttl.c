@@ -103,20 +103,24 @@ char *akv_time_format(int64_t ms, char buf[AKV_TIME_BUF])
     time_t secs = (time_t)(ms / 1000 - (frac < 0));
     if (frac < 0)
         frac += 1000;
-    struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL) {
-        snprintf(buf, AKV_TIME_BUF, "1970-01-01T00:00:00.000Z");
-        return buf;
-    }
+    /* The date and time of day without gmtime_r (its time-zone lock and
+     * bookkeeping cost more than the arithmetic): the same fields for
+     * any int64 (years up to about 292 million, which gmtime_r gives
+     * too). */
+    long long days = (long long)(secs / 86400 - (secs % 86400 < 0));
+    int sod = (int)(secs - (time_t)days * 86400);
+    long long year;
+    int month, mday;
+    akvx_civil_date(days, &year, &month, &mday);
     /* "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ" of the fields below, written
      * digit by digit: every PUT's answer formats three of these, and
      * snprintf took 5% of the server's CPU for a PUT (perf). */
-    const unsigned f[7] = {(unsigned)(tm.tm_year + 1900) % 10000u,
-                           (unsigned)(tm.tm_mon + 1) % 100u,
-                           (unsigned)tm.tm_mday % 100u,
-                           (unsigned)tm.tm_hour % 100u,
-                           (unsigned)tm.tm_min % 100u,
-                           (unsigned)tm.tm_sec % 100u,
+    const unsigned f[7] = {(unsigned)(int)year % 10000u,
+                           (unsigned)month,
+                           (unsigned)mday,
+                           (unsigned)(sod / 3600),
+                           (unsigned)(sod / 60 % 60),
+                           (unsigned)(sod % 60),
                            (unsigned)frac % 1000u};
     static const unsigned width[7] = {4, 2, 2, 2, 2, 2, 3};
     static const char after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};

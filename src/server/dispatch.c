@@ -156,11 +156,14 @@ static bool batch_init(struct batch *b, struct worker *w, struct conn *list)
     *b = (struct batch){.w = w, .list = list};
     for (struct conn *c = list; c; c = c->job_next)
         b->n++;
+    /* Not zeroed: only the entries filled below are read, and each is
+     * filled whole (a request's is over 2 KiB; zeroing them all showed in
+     * the profile of a PUT). */
     size_t n = b->n ? b->n : 1;
-    b->q = calloc(n, sizeof *b->q);
-    b->p = calloc(n, sizeof *b->p);
-    b->pa = calloc(n, sizeof *b->pa);
-    b->at = calloc(n, sizeof *b->at);
+    b->q = malloc(n * sizeof *b->q);
+    b->p = malloc(n * sizeof *b->p);
+    b->pa = malloc(n * sizeof *b->pa);
+    b->at = malloc(n * sizeof *b->at);
     if (!b->q || !b->p || !b->pa || !b->at) {
         batch_free(b);
         *b = (struct batch){.w = w, .list = list};

@@ -187,13 +187,12 @@ void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
         http_error_from(r, rc, e);
         return;
     }
-    json_t *meta = akv_meta_to_json_value(m);
-    if (meta == NULL) {
+    if (akv_meta_to_json_reuse(&r->resp.meta, m) != AKV_OK) {
         http_error(r, AKV_ENOMEM, "out of memory rendering the metadata");
         return;
     }
     entity_headers(r, m);
-    http_reply_json_value(r, created ? 201 : 200, meta);
+    http_reply_json_value(r, created ? 201 : 200, json_incref(r->resp.meta));
 }
 
 void http_kv_put(struct http_req *r)

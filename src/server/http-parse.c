@@ -819,18 +819,9 @@ size_t http_date(int64_t ms, char out[HTTP_DATE_BUF])
     int64_t days = secs / 86400;
     int64_t rem = secs % 86400;
     int weekday = (int)((days + 4) % 7); /* 1970-01-01 was a Thursday */
-    /* Civil date from a day count (proleptic Gregorian calendar). */
-    int64_t z = days + 719468;
-    int64_t era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    if (m <= 2)
-        y++;
+    long long y;
+    int m, d;
+    akvx_civil_date(days, &y, &m, &d);
     if (y > 9999)
         y = 9999;
     int hh = (int)(rem / 3600), mi = (int)(rem / 60 % 60), ss = (int)(rem % 60);

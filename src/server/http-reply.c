@@ -68,13 +68,8 @@ void ob_str(struct obuf *b, const char *s)
 
 void ob_u64(struct obuf *b, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    ob_add(b, tmp + sizeof tmp - n, n);
+    char tmp[AKVX_INT_BUF];
+    ob_add(b, tmp, akvx_u64_dec(v, tmp));
 }
 
 void ob_i64(struct obuf *b, int64_t v)
@@ -207,10 +202,17 @@ void http_reply_json_text(struct http_req *r, int status, char *json)
     free(json);
 }
 
-/* jansson's dump callback: appends to the obuf data. */
+/* jansson's dump callback: appends to the obuf data. A body is dumped in
+ * many small pieces (each key, value and punctuation), so the common case,
+ * room left in the buffer, is a bare copy. */
 static int ob_dump(const char *buf, size_t size, void *data)
 {
     struct obuf *b = data;
+    if (b->cap - b->len >= size && !b->oom) {
+        memcpy(b->p + b->len, buf, size);
+        b->len += size;
+        return 0;
+    }
     ob_add(b, buf, size);
     return b->oom ? -1 : 0;
 }
@@ -251,6 +253,8 @@ void http_resp_clear(struct http_resp *resp)
 void http_resp_free(struct http_resp *resp)
 {
     http_resp_clear(resp);
+    json_decref(resp->meta);
+    resp->meta = NULL;
     ob_free(&resp->hdrs);
     ob_free(&resp->body);
 }

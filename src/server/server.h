@@ -135,6 +135,11 @@ struct http_resp {
                          (http_stream_begin): nothing is sent after it, the
                          connection closes */
     uint64_t streamed_bytes; /* body bytes it wrote, for the access log */
+    /* The metadata object of the last PUT answered on this connection,
+     * kept across requests (not cleared with the response) and set to
+     * the next one's entry in place (akv_meta_to_json_reuse); NULL until
+     * then. Freed with the connection. */
+    json_t *meta;
 };
 
 struct server;

@@ -1,6 +1,6 @@
 /*
  * test-akvx.c — the shared helpers of src/common/akvx.h: hex, base64,
- * UTF-8, percent-decoding, mkdir -p, atomic file replacement, key order.
+ * decimal integers, UTF-8, percent-decoding, mkdir -p, atomic file replacement, key order.
  *
  * The decoders face hostile input (URLs, MCP URIs, export and tokens
  * files), so besides round trips every test feeds them what must be
@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,31 @@ static void test_hex(void **state)
     assert_true(akvx_hex_lower(LIT("0123456789abcdef")));
     assert_false(akvx_hex_lower(LIT("ABCDEF")));
     assert_false(akvx_hex_lower(LIT("0x")));
+}
+
+/* The decimal writers agree with printf on the edges of their types. */
+static void test_int_dec(void **state)
+{
+    (void)state;
+    static const unsigned long long u[] = {0, 1, 9, 10, 99, 100,
+                                           1795651200123ULL, ULLONG_MAX};
+    static const long long i[] = {0, -1, 1, -9, -10, 1795651200123LL,
+                                  LLONG_MAX, LLONG_MIN};
+    char out[AKVX_INT_BUF], want[32];
+    for (size_t k = 0; k < sizeof u / sizeof u[0]; k++) {
+        memset(out, 'x', sizeof out);
+        size_t n = akvx_u64_dec(u[k], out);
+        snprintf(want, sizeof want, "%llu", u[k]);
+        assert_string_equal(out, want);
+        assert_int_equal(n, strlen(want));
+    }
+    for (size_t k = 0; k < sizeof i / sizeof i[0]; k++) {
+        memset(out, 'x', sizeof out);
+        size_t n = akvx_i64_dec(i[k], out);
+        snprintf(want, sizeof want, "%lld", i[k]);
+        assert_string_equal(out, want);
+        assert_int_equal(n, strlen(want));
+    }
 }
 
 static void test_base64_vectors(void **state)
@@ -350,6 +376,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_int_dec),
         cmocka_unit_test(test_base64_vectors),
         cmocka_unit_test(test_base64_hostile),
         cmocka_unit_test(test_utf8),

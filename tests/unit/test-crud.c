@@ -497,6 +497,72 @@ static void meta_json_of_never_expiring_entry_has_null_expires_at(
     tu_store_close(&ts);
 }
 
+/* One object reused for entry after entry renders each exactly as a new
+ * one: every field that changes (and expires_at between null and a time,
+ * metadata between {} and an object) is set, none is left from before;
+ * an entry that cannot be rendered gives AKV_ENOMEM and releases it. */
+static void meta_json_reuse_renders_each_entry_like_a_new_object(
+    void **state)
+{
+    (void)state;
+    akv_meta m[4];
+    memset(m, 0, sizeof m);
+    const char *md = "{\"n\": [1, 2], \"s\": \"\u00e9\"}";
+    const char *md2 = "{\"other\": true}";
+    strcpy(m[0].sandbox, "sb1");
+    strcpy(m[0].origin, "sb1");
+    m[0].scope = AKV_SCOPE_ARTIFACTS;
+    strcpy(m[0].key, "reports/q1.md");
+    m[0].key_len = 13;
+    m[0].size = 5;
+    strcpy(m[0].content_type, "text/markdown");
+    strcpy(m[0].sha256, SHA_HELLO);
+    m[0].version = 3;
+    m[0].created_at = T0 + 123;
+    m[0].updated_at = T0 + 456;
+    m[0].expires_at = T0 + 789;
+    m[0].metadata = md;
+    m[0].metadata_len = strlen(md);
+    /* Another sandbox, scope, key and type; no expiry, no metadata. */
+    strcpy(m[1].sandbox, "sb2");
+    strcpy(m[1].origin, "_global");
+    m[1].scope = AKV_SCOPE_SYSTEM;
+    strcpy(m[1].key, "k\xc3\xa9y");
+    m[1].key_len = 4;
+    m[1].size = 70000;
+    strcpy(m[1].content_type, "application/octet-stream");
+    strcpy(m[1].sha256, SHA_EMPTY);
+    m[1].version = 1;
+    m[1].created_at = T0;
+    m[1].updated_at = T0;
+    /* The first again, with expiry and other metadata. */
+    m[2] = m[0];
+    m[2].metadata = md2;
+    m[2].metadata_len = strlen(md2);
+    m[2].expires_at = T0 + 1000;
+    /* A key that is not UTF-8 cannot be rendered. */
+    m[3] = m[1];
+    strcpy(m[3].key, "\xff");
+    m[3].key_len = 1;
+
+    json_t *o = NULL;
+    const int order[] = {0, 1, 2, 1, 1, 0};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const akv_meta *x = &m[order[i]];
+        assert_int_equal(akv_meta_to_json_reuse(&o, x), AKV_OK);
+        char *got = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *want = akv_meta_to_json(x);
+        assert_non_null(got);
+        assert_non_null(want);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+    }
+    assert_int_equal(akv_meta_to_json_reuse(&o, &m[3]), AKV_ENOMEM);
+    assert_null(o);
+    assert_null(akv_meta_to_json(&m[3]));
+}
+
 static void content_type_defaults_and_custom_is_kept(void **state)
 {
     (void)state;
@@ -1008,6 +1074,7 @@ int main(void)
         cmocka_unit_test(meta_json_has_exactly_the_spec_fields_in_order),
         cmocka_unit_test(
             meta_json_of_never_expiring_entry_has_null_expires_at),
+        cmocka_unit_test(meta_json_reuse_renders_each_entry_like_a_new_object),
         cmocka_unit_test(content_type_defaults_and_custom_is_kept),
         cmocka_unit_test(metadata_is_replaced_on_overwrite),
         cmocka_unit_test(value_of_exactly_max_value_size_is_accepted),

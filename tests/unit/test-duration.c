@@ -5,7 +5,10 @@
  * (akv_time_format / akv_time_parse, the form of every timestamp in the
  * entry metadata).
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -330,6 +333,51 @@ static void test_time_year_zero(void **state)
     expect_time("0001-01-01T00:00:00Z", -62135596800000LL);
 }
 
+/* akv_time_format agrees with gmtime_r (and "%04u-...", the fields as
+ * unsigned, the year modulo 10000 as the format always had it) for any
+ * int64: the extremes, far years both ways, leap days and a sweep. */
+static void expect_like_gmtime(int64_t ms)
+{
+    int frac = (int)(ms % 1000);
+    time_t secs = (time_t)(ms / 1000 - (frac < 0));
+    if (frac < 0)
+        frac += 1000;
+    struct tm tm;
+    assert_non_null(gmtime_r(&secs, &tm));
+    char want[64], got[AKV_TIME_BUF];
+    snprintf(want, sizeof want, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+             (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1), (unsigned)tm.tm_mday,
+             (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec,
+             (unsigned)frac);
+    akv_time_format(ms, got);
+    if (strcmp(got, want) != 0)
+        fail_msg("format %lld: got '%s', gmtime_r gives '%s'", (long long)ms,
+                 got, want);
+}
+
+static void test_time_format_like_gmtime(void **state)
+{
+    (void)state;
+    static const int64_t edge[] = {
+        INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 999,
+        -62167219200001LL, /* the last instant of 1 BC's eve */
+        -62135596800000LL, 951782400000LL /* 2000-02-29 */,
+        4107542400000LL /* 2100-03-01 */, 253402300799999LL,
+        253402300800000LL /* 10000-01-01 */, -86400000LL, -86400001LL,
+        -12219292800000LL /* 1582-10-15 */, 0, -1, 1};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        expect_like_gmtime(edge[i]);
+    /* Steps of a prime number of milliseconds over +-300,000 years, and
+     * over +-290 million years (what an int64 of milliseconds reaches). */
+    for (int64_t ms = -9467280000000000LL; ms < 9467280000000000LL;
+         ms += 189345600007LL)
+        expect_like_gmtime(ms);
+    for (int64_t ms = INT64_MIN / 1000 * 999; ms < INT64_MAX / 1000 * 999;
+         ms += INT64_MAX / 4999 + 7)
+        expect_like_gmtime(ms);
+}
+
 static void test_time_round_trip(void **state)
 {
     (void)state;
@@ -370,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_time_parse_calendar),
         cmocka_unit_test(test_time_year_zero),
         cmocka_unit_test(test_time_round_trip),
+        cmocka_unit_test(test_time_format_like_gmtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
