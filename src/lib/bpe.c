@@ -738,10 +738,10 @@ static int scratch_reserve(struct work *w, size_t need, size_t len)
  * BPE over a long piece, in O(n log n): the same merges as merge_small(),
  * in the same order. Parts (from start_parts()) form a doubly linked list
  * indexed by their place at the start (a part keeps its index when it
- * absorbs its right neighbour). Every part with a mergeable right neighbour sits in a binary
- * min-heap keyed by (pair rank, offset), so the root is always the pair
- * bpe_small would pick; merging updates the keys of the merged part and its
- * left neighbour in place.
+ * absorbs its right neighbour). Every part with a mergeable right
+ * neighbour sits in a binary min-heap keyed by (pair rank, index), so the
+ * root is always the pair merge_small() would pick; merging updates the
+ * keys of the merged part and its left neighbour in place.
  */
 #define HEAP_KEY(r, i) ((uint64_t)(r) << 32 | (uint32_t)(i))
 #define HEAP_ARITY 4 /* four children: half the depth, one cache line */

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "akvx.h"
 #include "bpe.h"
 #include "testutil.h"
 
@@ -28,14 +27,6 @@
 #define NALPHA 4
 #define MAXTOK 128
 #define MAXLEN 8
-
-static uint32_t rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return (uint32_t)(*s >> 32);
-}
 
 struct vocab {
     char tok[256 + MAXTOK][MAXLEN + 1]; /* multi-byte tokens from 256 on */
@@ -71,7 +62,8 @@ static void make_vocab(struct vocab *v, uint64_t *seed, int swaps)
         v->len[b] = 1;
     }
     v->n = 256;
-    int grown = 20 + (int)(rnd(seed) % 60), random = (int)(rnd(seed) % 25);
+    int grown = 20 + (int)(tu_rand(seed) % 60),
+        random = (int)(tu_rand(seed) % 25);
     for (int k = 0; k < grown + random; k++) {
         char s[2 * MAXLEN];
         size_t l;
@@ -80,7 +72,7 @@ static void make_vocab(struct vocab *v, uint64_t *seed, int swaps)
              * ones. */
             size_t pick[2];
             for (int j = 0; j < 2; j++) {
-                size_t r = rnd(seed) % (NALPHA + (v->n - 256));
+                size_t r = tu_rand(seed) % (NALPHA + (v->n - 256));
                 pick[j] = r < NALPHA ? (unsigned char)ALPHA[r]
                                      : 256 + r - NALPHA;
             }
@@ -90,9 +82,9 @@ static void make_vocab(struct vocab *v, uint64_t *seed, int swaps)
             memcpy(s, v->tok[pick[0]], v->len[pick[0]]);
             memcpy(s + v->len[pick[0]], v->tok[pick[1]], v->len[pick[1]]);
         } else {
-            l = 2 + rnd(seed) % 5;
+            l = 2 + tu_rand(seed) % 5;
             for (size_t i = 0; i < l; i++)
-                s[i] = ALPHA[rnd(seed) % NALPHA];
+                s[i] = ALPHA[tu_rand(seed) % NALPHA];
         }
         add(v, s, l);
     }
@@ -101,7 +93,7 @@ static void make_vocab(struct vocab *v, uint64_t *seed, int swaps)
     /* Exchanges among the letters and the multi-byte tokens. */
     size_t pool = NALPHA + (v->n - 256);
     for (int k = 0; k < swaps; k++) {
-        size_t x = rnd(seed) % pool, y = rnd(seed) % pool;
+        size_t x = tu_rand(seed) % pool, y = tu_rand(seed) % pool;
         x = x < NALPHA ? (unsigned char)ALPHA[x] : 256 + x - NALPHA;
         y = y < NALPHA ? (unsigned char)ALPHA[y] : 256 + y - NALPHA;
         uint32_t t = v->order[x];
@@ -110,21 +102,17 @@ static void make_vocab(struct vocab *v, uint64_t *seed, int swaps)
     }
 }
 
-static void write_json(const struct vocab *v, const char *path)
+/* Loads v (tu_load_made_up()). */
+static void load_vocab(const struct vocab *v, const char *dir, int compile,
+                       struct akv_bpe_data *d)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"pat_str\": \"x\", \"special_tokens\": {}, \"bpe_ranks\": \"", f);
+    const unsigned char *tok[256 + MAXTOK];
+    size_t len[256 + MAXTOK];
     for (size_t r = 0; r < v->n; r++) {
-        size_t ol;
-        char *b64 = akvx_base64_encode(v->tok[v->order[r]],
-                                       v->len[v->order[r]], &ol);
-        assert_non_null(b64);
-        fprintf(f, "! %zu %s ", r, b64);
-        free(b64);
+        tok[r] = (const unsigned char *)v->tok[v->order[r]];
+        len[r] = v->len[v->order[r]];
     }
-    fputs("\"}", f);
-    assert_int_equal(fclose(f), 0);
+    tu_load_made_up(dir, v->n, tok, len, compile, d);
 }
 
 static int usable(const struct akv_bpe_data *d, uint32_t t)
@@ -159,31 +147,22 @@ static void test_against_merging(void **state)
 {
     (void)state;
     char *dir = tu_tempdir();
-    char json[4096], bin[4096];
-    snprintf(json, sizeof json, "%s/syn.json", dir);
-    snprintf(bin, sizeof bin, "%s/syn.bin", dir);
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     size_t matched = 0, declined = 0, not_greedy = 0, unusable = 0;
     for (int k = 0; k < 160; k++) {
         struct vocab v;
-        make_vocab(&v, &seed, (k % 4) * (int)(rnd(&seed) % 12));
-        write_json(&v, json);
-        unlink(bin);
-        if (k % 2)
-            assert_ok(akv_bpe_compile(json, bin, NULL));
+        make_vocab(&v, &seed, (k % 4) * (int)(tu_rand(&seed) % 12));
         struct akv_bpe_data d;
-        assert_ok(akv_bpe_data_load(dir, "syn", NULL, &d));
-        if (k % 2)
-            assert_non_null(d.map); /* the table file, not the JSON */
+        load_vocab(&v, dir, k % 2, &d);
         for (uint32_t t = 0; t < d.nranks; t++)
             unusable += !usable(&d, t);
         for (int i = 0; i < 300; i++) {
             unsigned char text[160];
-            size_t len = 1 + rnd(&seed) % (i % 10 ? 40 : sizeof text);
+            size_t len = 1 + tu_rand(&seed) % (i % 10 ? 40 : sizeof text);
             for (size_t j = 0; j < len; j++) /* now and then a byte of
                                                * no multi-byte token */
-                text[j] = rnd(&seed) % 50
-                              ? (unsigned char)ALPHA[rnd(&seed) % NALPHA]
+                text[j] = tu_rand(&seed) % 50
+                              ? (unsigned char)ALPHA[tu_rand(&seed) % NALPHA]
                               : 'e';
             uint32_t *want, *got;
             size_t nwant, ngot;
@@ -219,8 +198,6 @@ static void test_against_merging(void **state)
     assert_true(not_greedy > 1000);
     assert_true(declined > 100);
     assert_true(unusable > 100);
-    unlink(json);
-    unlink(bin);
     tu_rmtree(dir);
     free(dir);
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "akvx.h"
+#include "bpe.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -463,4 +465,39 @@ void tu_store_close(tu_store *ts)
     free(ts->dir);
     ts->store = NULL;
     ts->dir = NULL;
+}
+
+uint32_t tu_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (uint32_t)(*s >> 32);
+}
+
+void tu_load_made_up(const char *dir, size_t n,
+                     const unsigned char *const *tok, const size_t *len,
+                     int compile, struct akv_bpe_data *d)
+{
+    char json[4096], bin[4096];
+    snprintf(json, sizeof json, "%s/syn.json", dir);
+    snprintf(bin, sizeof bin, "%s/syn.bin", dir);
+    FILE *f = fopen(json, "w");
+    assert_non_null(f);
+    fputs("{\"pat_str\": \"x\", \"special_tokens\": {}, \"bpe_ranks\": \"", f);
+    for (size_t r = 0; r < n; r++) {
+        size_t ol;
+        char *b64 = akvx_base64_encode((const char *)tok[r], len[r], &ol);
+        assert_non_null(b64);
+        fprintf(f, "! %zu %s ", r, b64);
+        free(b64);
+    }
+    fputs("\"}", f);
+    assert_int_equal(fclose(f), 0);
+    unlink(bin);
+    if (compile)
+        assert_int_equal(akv_bpe_compile(json, bin, NULL), AKV_OK);
+    assert_int_equal(akv_bpe_data_load(dir, "syn", NULL, d), AKV_OK);
+    if (compile)
+        assert_non_null(d->map); /* the table file, not the JSON */
 }

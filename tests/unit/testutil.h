@@ -19,6 +19,20 @@ char *tu_tempdir(void);
 /* rm -rf path. */
 void tu_rmtree(const char *path);
 
+/* A deterministic pseudo-random number (xorshift64): *s is the state,
+ * never 0. */
+uint32_t tu_rand(uint64_t *s);
+
+/* Loads a made-up encoding into *d (bpe.h; akv_bpe_data_free() it): the
+ * token of rank r is tok[r], len[r] bytes, for r < n. It is written as
+ * dir/syn.json, a tiktoken JSON file (pattern "x", no special tokens), and
+ * when compile is set compiled to dir/syn.bin, which is then what loads;
+ * an earlier dir/syn.bin is removed first. */
+struct akv_bpe_data;
+void tu_load_made_up(const char *dir, size_t n,
+                     const unsigned char *const *tok, const size_t *len,
+                     int compile, struct akv_bpe_data *d);
+
 /* A clock tests move by hand: install with
  *   akv_store_set_clock(store, tu_clock, &clk); */
 typedef struct tu_clock_state { int64_t now_ms; } tu_clock_state;
