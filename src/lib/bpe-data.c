@@ -682,8 +682,10 @@ static int build_chars(struct akv_bpe_data *d, const char *path)
     /* The characters, as (code point, token, first check << 8 | checks). */
     for (uint32_t r = 0; r < nr; r++) {
         size_t len = d->tok_len[r];
+        if (len < 2 || len > 4)
+            continue;
         const unsigned char *p = d->bytes + d->tok_off[r];
-        uint32_t cp = len >= 2 && len <= 4 ? one_char(p, len) : NONE;
+        uint32_t cp = one_char(p, len);
         uint32_t part[4], pr[4], left, right, top;
         if (cp == NONE || !own_bpe(d, r, part, pr, &left, &right, &top))
             continue;
