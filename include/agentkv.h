@@ -375,26 +375,29 @@ typedef struct akv_put_req {
 AKV_API int akv_put_many(akv_store *store, akv_put_req *reqs, size_t n);
 
 /*
- * akv_put_many in two halves, for a caller with other work to do while a
- * remote store works (the server's event loop goes on reading requests
- * while Redis runs a batch of PUTs). akv_put_many_start checks the
- * requests and sends them, without waiting for the store's answers, and
- * gives *flight (AKV_OK), or AKV_ENOMEM / AKV_EINVAL with nothing done and
- * *flight NULL. reqs, and everything the requests point to, stay the
- * caller's and must stay valid and unchanged until akv_put_many_finish.
- * akv_put_flight_fd gives a descriptor that becomes readable when the
- * answers arrive, or -1 when there is nothing to wait for (the embedded
- * store, a failure before sending, puts that go one at a time), and in
- * *timeout_ms (may be NULL) how long the answers may take.
- * akv_put_many_finish (call it exactly once; it frees the flight) takes
- * the answers, waiting for any still missing, and fills every request's
- * outcome exactly as akv_put_many would: no put is acknowledged before
- * the store answered for it. timed_out non-zero: the caller waited
- * *timeout_ms for the descriptor in vain; the puts still unanswered fail
- * with AKV_EUNAVAILABLE (their outcome unknown, as when a connection is
- * lost) and their connection is closed. Puts of two flights may be
- * applied in either order: a caller that needs one after the other
- * finishes the first before it starts the second.
+ * akv_put_many in two halves, for a caller with other work to do while
+ * the store works (the server's event loop goes on reading requests while
+ * Redis runs a batch of PUTs, or while the embedded store commits them).
+ * akv_put_many_start checks the requests and sends them, without waiting
+ * for the store's answers, and gives *flight (AKV_OK), or AKV_ENOMEM /
+ * AKV_EINVAL with nothing done and *flight NULL. reqs, and everything the
+ * requests point to, stay the caller's and must stay valid and unchanged
+ * until akv_put_many_finish. akv_put_flight_fd gives a descriptor that
+ * becomes readable when the answers arrive, or -1 when there is nothing
+ * to wait for (a failure before sending, puts that go one at a time, a
+ * store out of descriptors), and in *timeout_ms (may be NULL) how long
+ * the answers may take, -1 for no limit (the embedded store: its commit
+ * runs on a thread of the library's, and a queued put cannot be taken
+ * back). akv_put_many_finish (call it exactly once, and before
+ * akv_close; it frees the flight) takes the answers, waiting for any
+ * still missing, and fills every request's outcome exactly as
+ * akv_put_many would: no put is acknowledged before the store answered
+ * for it. timed_out non-zero: the caller waited *timeout_ms for the
+ * descriptor in vain; on Redis the puts still unanswered fail with
+ * AKV_EUNAVAILABLE (their outcome unknown, as when a connection is lost)
+ * and their connection is closed. Puts of two flights may be applied in
+ * either order: a caller that needs one after the other finishes the
+ * first before it starts the second.
  */
 typedef struct akv_put_flight akv_put_flight;
 AKV_API int akv_put_many_start(akv_store *store, akv_put_req *reqs,

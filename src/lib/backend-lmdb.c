@@ -48,7 +48,12 @@
  * in one shared write transaction (no nested transactions: put_in_txn
  * decides every refusal before it writes, so a refused put leaves the
  * transaction as it was and the others go on; see apply_group), commits
- * once, and hands each writer its own result. Read transactions are pooled
+ * once, and hands each writer its own result. Puts sent in a flight
+ * (put_many_send: the server's event loops) join the same queue without
+ * waiting; a committer thread, started by the first flight, leads for
+ * them and writes each flight's eventfd when its puts are done, so that
+ * no thread sleeps through the fsync on a loop's behalf. Read
+ * transactions are pooled
  * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
  * call. Durability: every write commits with LMDB's default synchronous
  * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
@@ -63,6 +68,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -92,8 +98,11 @@ struct counters {
     _Atomic uint64_t misses[AKV_SCOPE_COUNT];
 };
 
-/* A put waiting for the group commit. Lives on its writer's stack; the
- * writer sleeps until the leader sets done. */
+struct lmdb_flight;
+
+/* A put waiting for the group commit. Lives on its writer's stack, and
+ * the writer sleeps until the leader sets done; or in a flight
+ * (put_many_send), whose owner waits on the flight's descriptor. */
 struct pending {
     const akv_write *w;
     akv_rec *out;
@@ -102,6 +111,26 @@ struct pending {
     akv_error err; /* the thread-local error the writer will see */
     bool done;
     struct pending *next;
+    struct lmdb_flight *flight; /* the flight it belongs to, or NULL */
+};
+
+/*
+ * The puts of one put_many_send until put_many_recv: queued for the group
+ * commit like any writer's, led by the committer thread (or by a writer
+ * that leads meanwhile). Whoever marks the last of them done writes fd,
+ * an eventfd, once, after which it touches the flight no more: the owner
+ * reads fd (readable, then, for its event loop) before it frees the
+ * flight. left is guarded by group_lock.
+ */
+struct lmdb_flight {
+    int fd;
+    size_t n, left;
+    struct lmdb_flight *notify_next; /* the leader's list to write to */
+    struct flight_put {
+        struct pending p;
+        akv_rec out;
+        int created;
+    } puts[];
 };
 
 #define GROUP_MAX 256 /* writes in one commit, bounding a batch's latency */
@@ -123,10 +152,17 @@ typedef struct lmdb_backend {
     bool counters_private;     /* counters is calloc'ed, not mapped */
     char counters_note[256];   /* why they are private, or "" */
     char lock_note[256];       /* lock.mdb could not be allocated, or "" */
-    pthread_mutex_t group_lock; /* guards queue, queue_tail, leading */
+    pthread_mutex_t group_lock; /* guards the group commit's members */
     pthread_cond_t group_done;  /* signalled when a batch completes */
     struct pending *queue, **queue_tail;
     bool leading;               /* a leader is applying a batch */
+    /* The committer thread leads for flights (put_many_send), whose
+     * senders do not wait; started by the first flight, woken through
+     * group_work when writes are queued and nobody leads, stopped by
+     * committer_stop at close. */
+    pthread_cond_t group_work;
+    bool committer_started, committer_stop;
+    pthread_t committer;
     /* The last write that failed for want of space, until a commit
      * succeeds: what akv_store_health reports. write_failed is read without
      * the lock on every commit; the rest only under health_lock. */
@@ -612,6 +648,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_mutex_init(&lb->group_lock, NULL);
     pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
+    pthread_cond_init(&lb->group_work, NULL);
     lb->queue_tail = &lb->queue;
 
     /* LMDB makes lock.mdb with ftruncate and writes its header and reader
@@ -720,6 +757,7 @@ fail:
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
     pthread_cond_destroy(&lb->group_done);
+    pthread_cond_destroy(&lb->group_work);
     free(lb->dir);
     free(lb);
     return rc;
@@ -728,6 +766,14 @@ fail:
 static void lmdb_close(akv_backend *be)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
+    if (lb->committer_started) {
+        /* Every flight was received, so nothing is queued for it. */
+        pthread_mutex_lock(&lb->group_lock);
+        lb->committer_stop = true;
+        pthread_cond_signal(&lb->group_work);
+        pthread_mutex_unlock(&lb->group_lock);
+        pthread_join(lb->committer, NULL);
+    }
     struct reader *r = lb->pool;
     while (r) {
         struct reader *next = r->next;
@@ -751,6 +797,7 @@ static void lmdb_close(akv_backend *be)
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
     pthread_cond_destroy(&lb->group_done);
+    pthread_cond_destroy(&lb->group_work);
     free(lb->dir);
     free(lb);
 }
@@ -1159,18 +1206,74 @@ static void apply_group(lmdb_backend *lb, struct pending *batch)
 }
 
 /*
- * Queues the n writes of ps (in order, one after the other) for the group
- * commit and returns when every one of them is done, each with its rc and
- * err set.
+ * Leads one batch: takes up to GROUP_MAX writes from the head of the
+ * queue (which is not empty, and nobody leads), applies and commits them
+ * without the lock, marks each done, and wakes whoever waits: writers on
+ * group_done, the committer on group_work if more is queued, and the
+ * owner of each flight whose last write this was, through its descriptor.
+ * Called and returns with group_lock held (it drops it meanwhile).
  *
  * Invariants, under group_lock: at most one thread leads (leading); queue
  * holds the writes not yet taken by a leader, in arrival order, and
  * queue_tail points at the last next field (at queue when empty); a taken
  * write is marked done exactly once, by the leader that took it, after its
- * result is set. A thread whose writes are not all done either waits for
- * the current leader or, when there is none, leads. Leaders take writes
- * from the head of the queue, so when the last of ps is done all of ps
- * are.
+ * result is set.
+ */
+static void lead_batch(lmdb_backend *lb)
+{
+    assert(!lb->leading);
+    assert(lb->queue != NULL);
+    lb->leading = true;
+    struct pending *batch = lb->queue, **cut = &lb->queue;
+    for (int k = 0; *cut && k < GROUP_MAX; k++) {
+        assert(!(*cut)->done);
+        cut = &(*cut)->next;
+    }
+    lb->queue = *cut;
+    *cut = NULL;
+    if (lb->queue == NULL)
+        lb->queue_tail = &lb->queue;
+    pthread_mutex_unlock(&lb->group_lock);
+
+    apply_group(lb, batch);
+
+    pthread_mutex_lock(&lb->group_lock);
+    assert(lb->leading);
+    struct lmdb_flight *notify = NULL;
+    for (struct pending *p = batch, *next; p; p = next) {
+        next = p->next; /* p may vanish once done is set */
+        assert(!p->done);
+        struct lmdb_flight *f = p->flight;
+        p->done = true;
+        if (f && --f->left == 0) {
+            f->notify_next = notify;
+            notify = f;
+        }
+    }
+    assert((lb->queue == NULL) == (lb->queue_tail == &lb->queue));
+    lb->leading = false;
+    pthread_cond_broadcast(&lb->group_done);
+    if (lb->queue && lb->committer_started)
+        pthread_cond_signal(&lb->group_work);
+    if (notify) {
+        pthread_mutex_unlock(&lb->group_lock);
+        while (notify) {
+            struct lmdb_flight *f = notify;
+            notify = f->notify_next; /* f may vanish once fd is written */
+            uint64_t one = 1;
+            while (write(f->fd, &one, sizeof one) < 0 && errno == EINTR)
+                ;
+        }
+        pthread_mutex_lock(&lb->group_lock);
+    }
+}
+
+/*
+ * Queues the n writes of ps (in order, one after the other) for the group
+ * commit and returns when every one of them is done, each with its rc and
+ * err set. A writer whose writes are not all done either waits for the
+ * current leader or, when there is none, leads. Leaders take writes from
+ * the head of the queue, so when the last of ps is done all of ps are.
  */
 static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
 {
@@ -1180,40 +1283,30 @@ static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
         *lb->queue_tail = &ps[i];
         lb->queue_tail = &ps[i].next;
     }
-    while (lb->leading && !last->done)
-        pthread_cond_wait(&lb->group_done, &lb->group_lock);
     while (!last->done) {
-        /* Lead: take up to GROUP_MAX queued writes. Ours are still queued
-         * (not all done), so the batch is not empty; if more than
-         * GROUP_MAX came before them, the loop leads again. */
-        assert(!lb->leading);
-        assert(lb->queue != NULL);
-        lb->leading = true;
-        struct pending *batch = lb->queue, **cut = &lb->queue;
-        for (int k = 0; *cut && k < GROUP_MAX; k++) {
-            assert(!(*cut)->done);
-            cut = &(*cut)->next;
-        }
-        lb->queue = *cut;
-        *cut = NULL;
-        if (lb->queue == NULL)
-            lb->queue_tail = &lb->queue;
-        pthread_mutex_unlock(&lb->group_lock);
-
-        apply_group(lb, batch);
-
-        pthread_mutex_lock(&lb->group_lock);
-        assert(lb->leading);
-        for (struct pending *p = batch, *next; p; p = next) {
-            next = p->next; /* p may vanish once done is set */
-            assert(!p->done);
-            p->done = true;
-        }
-        assert((lb->queue == NULL) == (lb->queue_tail == &lb->queue));
-        lb->leading = false;
-        pthread_cond_broadcast(&lb->group_done);
+        if (lb->leading)
+            pthread_cond_wait(&lb->group_done, &lb->group_lock);
+        else
+            lead_batch(lb);
     }
     pthread_mutex_unlock(&lb->group_lock);
+}
+
+/* The committer thread: leads whenever writes are queued and nobody else
+ * does, until close. */
+static void *committer_main(void *arg)
+{
+    lmdb_backend *lb = arg;
+    pthread_mutex_lock(&lb->group_lock);
+    for (;;) {
+        while (lb->leading || (lb->queue == NULL && !lb->committer_stop))
+            pthread_cond_wait(&lb->group_work, &lb->group_lock);
+        if (lb->queue == NULL)
+            break; /* stopping, and nothing left */
+        lead_batch(lb);
+    }
+    pthread_mutex_unlock(&lb->group_lock);
+    return NULL;
 }
 
 static int lmdb_put(akv_backend *be, const akv_write *w, akv_rec *out,
@@ -1249,6 +1342,77 @@ static void lmdb_put_many(akv_backend *be, size_t n, const akv_write *w,
         errs[i] = ps[i].err;
     }
     free(ps);
+}
+
+/* The n writes join the group commit as one flight, and the caller goes
+ * on at once: the committer thread leads for them, so no thread of the
+ * caller's sleeps through the commit and its fsync (the server's event
+ * loops, dispatch.c). NULL (nothing queued) without memory, a descriptor
+ * or a thread; the caller then uses put_many. */
+static void *lmdb_put_many_send(akv_backend *be, size_t n, const akv_write *w,
+                                int *fd, int64_t *timeout_ms)
+{
+    lmdb_backend *lb = (lmdb_backend *)be;
+    assert(n > 0);
+    struct lmdb_flight *f = malloc(sizeof *f + n * sizeof f->puts[0]);
+    if (f == NULL)
+        return NULL;
+    f->fd = eventfd(0, EFD_CLOEXEC);
+    if (f->fd < 0) {
+        free(f);
+        return NULL;
+    }
+    f->n = f->left = n;
+    for (size_t i = 0; i < n; i++) {
+        struct flight_put *x = &f->puts[i];
+        x->p = (struct pending){.w = &w[i], .out = &x->out,
+                                .created = &x->created, .flight = f};
+    }
+    pthread_mutex_lock(&lb->group_lock);
+    if (!lb->committer_started) {
+        if (pthread_create(&lb->committer, NULL, committer_main, lb) != 0) {
+            pthread_mutex_unlock(&lb->group_lock);
+            close(f->fd);
+            free(f);
+            return NULL;
+        }
+        lb->committer_started = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        *lb->queue_tail = &f->puts[i].p;
+        lb->queue_tail = &f->puts[i].p.next;
+    }
+    if (!lb->leading)
+        pthread_cond_signal(&lb->group_work);
+    pthread_mutex_unlock(&lb->group_lock);
+    *fd = f->fd;
+    *timeout_ms = -1; /* a commit cannot be abandoned */
+    return f;
+}
+
+/* Waits for the flight's descriptor (its writes are then done: a queued
+ * write cannot be taken back, so timed_out changes nothing) and gives
+ * their outcomes. */
+static void lmdb_put_many_recv(akv_backend *be, void *sent, bool timed_out,
+                               akv_rec *out, int *created, int *rcs,
+                               akv_error *errs)
+{
+    (void)be;
+    (void)timed_out;
+    struct lmdb_flight *f = sent;
+    uint64_t v;
+    while (read(f->fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+    for (size_t i = 0; i < f->n; i++) {
+        struct flight_put *x = &f->puts[i];
+        assert(x->p.done);
+        out[i] = x->out;
+        created[i] = x->created;
+        rcs[i] = x->p.rc;
+        errs[i] = x->p.err;
+    }
+    close(f->fd);
+    free(f);
 }
 
 /* Deletes one record inside txn. AKV_ENOTFOUND when there is none;
@@ -1704,6 +1868,8 @@ static const akv_backend_ops lmdb_ops = {
     .release = lmdb_release,
     .put = lmdb_put,
     .put_many = lmdb_put_many,
+    .put_many_send = lmdb_put_many_send,
+    .put_many_recv = lmdb_put_many_recv,
     .del = lmdb_del,
     .touch = lmdb_touch,
     .scan = lmdb_scan,

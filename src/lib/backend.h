@@ -115,15 +115,18 @@ typedef struct akv_backend_ops {
      * nothing was sent; the caller uses put_many). w, and everything it
      * points to, are borrowed until put_many_recv. *fd receives a
      * descriptor that becomes readable when the answers arrive, or -1
-     * when nothing is to be waited for; *timeout_ms how long to wait for
-     * it. put_many_recv (on any thread, one call at a time) then gives
-     * what put_many would: it takes the answers, waiting for any that are
-     * still missing, and applies what was not sent (puts that go alone,
-     * retries). timed_out: the caller waited *timeout_ms in vain; the
-     * puts still unanswered fail with AKV_EUNAVAILABLE (outcome unknown,
-     * as with any lost connection) and their connection is dropped, so
-     * that a late answer is never taken for another's. NULL when the
-     * backend has no split (the caller calls put_many). */
+     * when nothing is to be waited for (the descriptor is the backend's,
+     * valid until put_many_recv); *timeout_ms how long to wait for it, or
+     * -1 for no limit (puts that cannot be abandoned: LMDB's, queued for
+     * its committer thread). put_many_recv (on any thread, one call at a
+     * time) then gives what put_many would: it takes the answers, waiting
+     * for any that are still missing, and applies what was not sent (puts
+     * that go alone, retries). timed_out: the caller waited *timeout_ms in
+     * vain; the puts still unanswered fail with AKV_EUNAVAILABLE (outcome
+     * unknown, as with any lost connection) and their connection is
+     * dropped, so that a late answer is never taken for another's. NULL
+     * when the backend has no split (the caller calls put_many). Every
+     * flight is received before close. */
     void *(*put_many_send)(akv_backend *be, size_t n, const akv_write *w,
                            int *fd, int64_t *timeout_ms);
     void (*put_many_recv)(akv_backend *be, void *sent, bool timed_out,

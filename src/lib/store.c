@@ -438,8 +438,10 @@ static void flight_free(akv_put_flight *f)
     free(f);
 }
 
-int akv_put_many_start(akv_store *s, akv_put_req *reqs, size_t n,
-                       akv_put_flight **out)
+/* akv_put_many_start; split false: the backend's put_many at once, as
+ * akv_put_many wants (no descriptor, nothing left for the finish). */
+static int put_many_begin(akv_store *s, akv_put_req *reqs, size_t n,
+                          bool split, akv_put_flight **out)
 {
     akv_error_clear();
     if (out == NULL)
@@ -482,7 +484,7 @@ int akv_put_many_start(akv_store *s, akv_put_req *reqs, size_t n,
         q->error = *akv_last_error();
     }
     akv_error_clear();
-    if (f->m > 0 && s->be->ops->put_many_send)
+    if (f->m > 0 && split && s->be->ops->put_many_send)
         f->sent = s->be->ops->put_many_send(s->be, f->m, f->ws, &f->fd,
                                             &f->timeout_ms);
     if (f->m > 0 && f->sent == NULL) {
@@ -493,6 +495,12 @@ int akv_put_many_start(akv_store *s, akv_put_req *reqs, size_t n,
     *out = f;
     akv_error_clear();
     return AKV_OK;
+}
+
+int akv_put_many_start(akv_store *s, akv_put_req *reqs, size_t n,
+                       akv_put_flight **out)
+{
+    return put_many_begin(s, reqs, n, true, out);
 }
 
 int akv_put_flight_fd(const akv_put_flight *f, int64_t *timeout_ms)
@@ -526,7 +534,7 @@ void akv_put_many_finish(akv_put_flight *f, int timed_out)
 int akv_put_many(akv_store *s, akv_put_req *reqs, size_t n)
 {
     akv_put_flight *f;
-    int rc = akv_put_many_start(s, reqs, n, &f);
+    int rc = put_many_begin(s, reqs, n, false, &f);
     if (rc == AKV_ENOMEM) {
         put_each(s, reqs, n); /* one at a time, with less memory */
         akv_error_clear();

@@ -2,11 +2,9 @@
  * dispatch.c — what happens to a request once its head (and body) are in:
  * its handler runs on the worker's loop, on a pool thread (anything that
  * commits or scans), or, for a read of one key on a remote store or a
- * small PUT, in the batch of the loop's turn (one akv_get_many and one
- * akv_put_many for all of them, on a pool thread for the embedded store;
- * on a remote store the writes go in a flight the loop does not wait
- * for); then the response goes back to the connection (http-conn.c) to
- * be written.
+ * small PUT, in the batch of the loop's turn (one akv_get_many for the
+ * reads; the writes go in a flight the loop does not wait for); then the
+ * response goes back to the connection (http-conn.c) to be written.
  *
  * A connection handed to a pool thread is BUSY: the pool thread owns its
  * request until it puts the connection on the worker's done list, and the
@@ -103,32 +101,38 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
  * The reads and the small writes of one loop turn, in one akv_get_many
  * and one akv_put_many: on a remote store a single round trip for all
  * reads and one for all writes (per node), instead of one each; on the
- * embedded store one trip through the group commit for all writes (and
- * one pool job instead of one per write). Each read's handler then runs
- * with its read's outcome (http_req.fetched), each write's response is
- * made from its outcome, and the responses go out in the batch's order.
- * Writes are independent: each is atomic on its own.
+ * embedded store one trip through the group commit for all writes. Each
+ * read's handler then runs with its read's outcome (http_req.fetched),
+ * each write's response is made from its outcome, and the responses go
+ * out in the batch's order. Writes are independent: each is atomic on its
+ * own.
  *
- * On the embedded store a batch runs on a pool thread (batch_run: it
- * hands the connections back). On a remote store it runs on the worker's
- * loop: the reads are answered at once (one round trip), and the writes
- * go into a flight (struct put_flight) that the loop does not wait for:
- * akv_put_many_start sends them, the loop goes on reading requests (and
- * answering reads and other requests) until the store's socket is
- * readable, then akv_put_many_finish takes the answers and the writes get
- * their responses. One flight at a time per loop: the writes that arrive
- * meanwhile wait in w->put_wait, and a write is sent only after every
- * write sent before it by the loop was answered.
+ * A batch runs on the worker's loop: the reads are answered at once (one
+ * round trip to a remote store), and the writes go into a flight (struct
+ * put_flight) that the loop does not wait for: akv_put_many_start sends
+ * them (to Redis, or to the embedded store's committer thread, which
+ * queues them for its next group commit), the loop goes on reading
+ * requests (and answering reads and other requests) until the flight's
+ * descriptor is readable, then akv_put_many_finish takes the answers and
+ * the writes get their responses. One flight at a time per loop: the
+ * writes that arrive meanwhile wait in w->put_wait, and a write is sent
+ * only after every write sent before it by the loop was answered. No
+ * thread sleeps through a commit's fsync on a loop's behalf: handing each
+ * turn's writes to a pool thread that waited in the group commit cost
+ * about 30% more server CPU per PUT, mostly in the kernel's wake-ups
+ * (docs/performance.md).
  *
  * When a flight is answered, the waiting writes are not sent at once but
  * held until as many writes wait as the flight carried (the clients it
  * answered come back with their next ones), for at most half the flight's
  * duration (HOLD_DIV, HOLD_MAX_US): each flight costs Redis one script
  * per namespace and, with appendfsync always, one fsync (0.4-0.6 ms on
- * the test machine), whatever the number of writes. Sending the waiting
- * writes at once, so that the loop's work and the store's overlap, split
- * the clients into two half-size flights and gave 25-40% fewer PUTs a
- * second on two cores (docs/performance.md).
+ * the test machine), whatever the number of writes, and the embedded
+ * store one commit, whose fsyncs cost the same whatever its size.
+ * Sending the waiting writes at once, so that the loop's work and the
+ * store's overlap, split the clients into two half-size flights and gave
+ * 25-40% fewer PUTs a second on two cores on Redis, and about 25% fewer
+ * on the embedded store (docs/performance.md).
  */
 struct batch {
     struct worker *w;
@@ -196,11 +200,10 @@ static bool batch_init(struct batch *b, struct worker *w, struct conn *list)
 }
 
 /* Makes each request's response from its outcome in b (each handler on
- * its own when b has no memory, ok false); then sends the responses (on
- * the loop) or hands the connections back (on_pool). */
-static void batch_answer(struct batch *b, bool ok, bool on_pool)
+ * its own when b has no memory, ok false) and sends it. */
+static void batch_answer(struct batch *b, bool ok)
 {
-    struct conn *c = b->list, *last = NULL;
+    struct conn *c = b->list;
     for (size_t i = 0; c; i++) {
         struct conn *next = c->job_next;
         struct http_req *r = &c->req;
@@ -219,22 +222,16 @@ static void batch_answer(struct batch *b, bool ok, bool on_pool)
             if (x->value) /* the handler refused before using it */
                 akv_value_release(x->value);
         }
-        if (!on_pool) {
-            c->job_next = NULL;
-            if (conn_send_response(c) == 0)
-                conn_process(c);
-        }
-        last = c;
+        c->job_next = NULL;
+        if (conn_send_response(c) == 0)
+            conn_process(c);
         c = next;
     }
-    if (on_pool && last)
-        hand_back(b->w, b->list, &last->job_next);
 }
 
-/* The whole batch at once, waiting for the store: on a pool thread
- * (on_pool), or on the loop for a remote store's reads (and writes that
- * could not go in a flight). */
-static void batch_run(struct worker *w, struct conn *list, bool on_pool)
+/* The whole batch at once on the loop, waiting for the store: a remote
+ * store's reads, and writes that could not go in a flight. */
+static void batch_run(struct worker *w, struct conn *list)
 {
     struct batch b;
     bool ok = batch_init(&b, w, list);
@@ -242,7 +239,7 @@ static void batch_run(struct worker *w, struct conn *list, bool on_pool)
         akv_get_many(w->srv->store, b.q, b.ngets);
         akv_put_many(w->srv->store, b.p, b.nputs);
     }
-    batch_answer(&b, ok, on_pool);
+    batch_answer(&b, ok);
     batch_free(&b);
 }
 
@@ -271,7 +268,7 @@ static void flight_cb(evutil_socket_t fd, short what, void *arg)
     w->put_hold = 1;
     w->put_want = pf->b.n;
     event_add(w->ev_next, &tv);
-    batch_answer(&pf->b, true, false);
+    batch_answer(&pf->b, true);
     batch_free(&pf->b);
     free(pf);
 }
@@ -292,7 +289,7 @@ static void flight_start(struct worker *w)
         if (pf)
             batch_free(&pf->b);
         free(pf);
-        batch_run(w, list, false); /* the writes on their own */
+        batch_run(w, list); /* the writes on their own */
         return;
     }
     int64_t ms;
@@ -301,11 +298,11 @@ static void flight_start(struct worker *w)
                                        w)) != NULL)
         event_priority_set(pf->ev, 1); /* after the turn's reading */
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    if (pf->ev == NULL || event_add(pf->ev, &tv) != 0) {
+    if (pf->ev == NULL || event_add(pf->ev, ms >= 0 ? &tv : NULL) != 0) {
         if (pf->ev)
             event_free(pf->ev);
         akv_put_many_finish(pf->f, 0); /* waits for the answers */
-        batch_answer(&pf->b, true, false);
+        batch_answer(&pf->b, true);
         batch_free(&pf->b);
         free(pf);
         return;
@@ -335,21 +332,6 @@ void conn_flight_drop(struct worker *w)
     free(pf);
 }
 
-/* A loop turn's batch that must not run on the loop: writes to the
- * embedded store wait for the commit's fsync. */
-struct batch_job {
-    struct pool_job job;
-    struct worker *w;
-    struct conn *list;
-};
-
-static void run_batch_job(void *arg)
-{
-    struct batch_job *b = arg;
-    batch_run(b->w, b->list, true);
-    free(b);
-}
-
 void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -358,52 +340,30 @@ void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
     struct conn *list = w->batch;
     w->batch = NULL;
     w->batch_tail = &w->batch;
-    if (akv_store_is_remote(w->srv->store)) {
-        /* The reads now (one round trip); the writes to the next flight,
-         * sent now unless one is out or was just answered. */
-        struct conn *reads = NULL, **rt = &reads;
-        while (list) {
-            struct conn *c = list;
-            list = c->job_next;
-            c->job_next = NULL;
-            if (c->req.route->handler == http_kv_put) {
-                *w->put_wait_tail = c;
-                w->put_wait_tail = &c->job_next;
-                w->put_wait_n++;
-            } else {
-                *rt = c;
-                rt = &c->job_next;
-            }
+    /* The reads now (one round trip); the writes to the next flight, sent
+     * now unless one is out or was just answered. */
+    struct conn *reads = NULL, **rt = &reads;
+    while (list) {
+        struct conn *c = list;
+        list = c->job_next;
+        c->job_next = NULL;
+        if (c->req.route->handler == http_kv_put) {
+            *w->put_wait_tail = c;
+            w->put_wait_tail = &c->job_next;
+            w->put_wait_n++;
+        } else {
+            *rt = c;
+            rt = &c->job_next;
         }
-        if (w->put_wait && w->flight == NULL &&
-            (!w->put_hold || w->put_wait_n >= w->put_want)) {
-            if (w->put_hold) {
-                w->put_hold = 0;
-                event_del(w->ev_next);
-            }
-            flight_start(w);
-        }
-        if (reads)
-            batch_run(w, reads, false);
-        return;
     }
-    if (list == NULL)
-        return;
-    struct batch_job *b = malloc(sizeof *b);
-    if (b == NULL) {
-        /* Without memory for the job, each request is a job of its own. */
-        while (list) {
-            struct conn *c = list;
-            list = c->job_next;
-            c->job_next = NULL;
-            c->job.run = run_job;
-            c->job.arg = c;
-            pool_submit(&w->srv->pool, &c->job);
+    if (w->put_wait && w->flight == NULL &&
+        (!w->put_hold || w->put_wait_n >= w->put_want)) {
+        if (w->put_hold) {
+            w->put_hold = 0;
+            event_del(w->ev_next);
         }
-        return;
+        flight_start(w);
     }
-    *b = (struct batch_job){.job = {.run = run_batch_job, .arg = b},
-                            .w = w,
-                            .list = list};
-    pool_submit(&w->srv->pool, &b->job);
+    if (reads)
+        batch_run(w, reads);
 }

@@ -437,8 +437,9 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
         akv_store_is_remote(srv->store))
         r->batched = 1;
     /* The same for the writes of a value known to be small: one pipelined
-     * round trip for the turn's PUTs (remote), or one pool job and one
-     * trip through the group commit (embedded), instead of one each. */
+     * round trip for the turn's PUTs (remote), or one trip through the
+     * group commit (embedded), in a flight the loop does not wait for,
+     * instead of one each. */
     if (found->handler == http_kv_put && h->content_length >= 0 &&
         h->content_length <= SERVER_BATCH_PUT_MAX) {
         r->blocking = 0;

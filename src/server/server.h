@@ -9,16 +9,16 @@
  *     belongs to the worker that accepted it and is touched only by that
  *     worker's thread, except while it is "busy": then exactly one pool
  *     thread owns its request (struct http_req) until it hands it back
- *     through the worker's done list (alone, or with the other requests of
- *     its loop turn's batch, dispatch.c). The worker neither reads nor
- *     writes the connection in between.
+ *     through the worker's done list, or the request waits in its
+ *     worker's batch or flight of PUTs (dispatch.c). The worker neither
+ *     reads nor writes the connection in between.
  *   - Handlers run either on the worker thread (fast, non-blocking reads:
  *     GET of one key, /healthz) or on a pool thread (anything that commits
  *     or scans: PUT, DELETE, list, stats, prune, /metrics, /readyz). The
- *     small PUTs of one loop turn go to the pool as one job and one
- *     akv_put_many; the pool lets the jobs of several workers (and the
- *     other writes) wait on the store at once, so that the library's group
- *     commit puts them in one transaction and one fsync.
+ *     small PUTs of one loop turn go to the store as one flight
+ *     (akv_put_many_start) that the loop does not wait for; the embedded
+ *     store's committer thread puts the flights of every worker (and the
+ *     other writes) in one transaction and one fsync.
  *   - Handlers touch only their struct http_req, the store, and the
  *     thread-safe counters of metrics.c. Per-worker counters are updated by
  *     the worker thread when the response is sent.
@@ -167,11 +167,10 @@ struct http_req {
     char token_pattern[129];
     int blocking;   /* run on a pool thread (the route's choice, or a read
                        that refreshes expiry and so writes) */
-    int batched;    /* a read of one key, or a small PUT, on a remote
-                       store: gathered with the other reads and writes of
+    int batched;    /* a read of one key on a remote store, or a small
+                       PUT: gathered with the other reads and writes of
                        the loop's turn, which go in one akv_get_many and
-                       one akv_put_many, or one flight of PUTs
-                       (conn_batch_cb) */
+                       one flight of PUTs (conn_batch_cb) */
     akv_get_req *fetched; /* that read's outcome while the handler runs;
                              the handler takes the value (sets it NULL) */
     /* Read outcome for the hit/miss counters: -1 none, 0 miss, 1 hit. */
@@ -359,8 +358,8 @@ struct worker {
     int reserve_fd;
     /* Batched reads of this turn (loop thread only), run by ev_batch. */
     struct conn *batch, **batch_tail;
-    /* On a remote store (loop thread only, dispatch.c): the batched
-     * writes sent and not yet answered, or NULL; the batched writes that
+    /* Loop thread only (dispatch.c): the batched writes sent and not yet
+     * answered, or NULL; the batched writes that
      * wait to be sent (linked through job_next); put_hold: a flight was
      * just answered and the waiting writes go at the next turn, by
      * ev_next, with those that turn brings. */

@@ -1,8 +1,10 @@
 /*
  * test-threads.c — one akv_store shared by several threads: readers and
  * writers at once must see only complete, verified values, lose no write,
- * and leave the read-transaction pool consistent.
+ * and leave the read-transaction pool consistent; puts sent in flights
+ * (akv_put_many_start) and puts that wait share one group commit.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,10 +105,96 @@ static void threads_read_and_write_one_store(void **state)
     tu_store_close(&ts);
 }
 
+#define FLIGHTS 30
+#define FLIGHT_PUTS 8
+
+/* Puts in flights of FLIGHT_PUTS: each a key of its own and the hot key,
+ * waited for on the flight's descriptor as an event loop would. */
+static void *flyer(void *arg)
+{
+    struct shared *sh = arg;
+    for (int i = 0; i < FLIGHTS; i++) {
+        char keys[FLIGHT_PUTS][64];
+        akv_put_req q[FLIGHT_PUTS];
+        for (int j = 0; j < FLIGHT_PUTS; j++) {
+            int n = snprintf(keys[j], sizeof keys[j], "f%d/%d/%d", sh->id, i,
+                             j);
+            if (j % 2)
+                n = snprintf(keys[j], sizeof keys[j], "hot");
+            q[j] = (akv_put_req){.sandbox = "t", .scope = AKV_SCOPE_TASK,
+                                 .key = keys[j], .key_len = (size_t)n,
+                                 .value = "value of a flight",
+                                 .value_len = 17};
+        }
+        akv_put_flight *f;
+        if (akv_put_many_start(sh->store, q, FLIGHT_PUTS, &f) != AKV_OK) {
+            sh->errors++;
+            snprintf(sh->message, sizeof sh->message, "start: %s",
+                     akv_last_error()->message);
+            continue;
+        }
+        struct pollfd pfd = {.fd = akv_put_flight_fd(f, NULL),
+                             .events = POLLIN};
+        if (pfd.fd < 0 || poll(&pfd, 1, -1) != 1) {
+            sh->errors++;
+            snprintf(sh->message, sizeof sh->message, "no descriptor");
+        }
+        akv_put_many_finish(f, 0);
+        for (int j = 0; j < FLIGHT_PUTS; j++)
+            if (q[j].rc != AKV_OK) {
+                sh->errors++;
+                snprintf(sh->message, sizeof sh->message, "put: %s",
+                         q[j].error.message);
+            }
+    }
+    return NULL;
+}
+
+static void flights_and_waiting_writers_share_commits(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    enum { N = 2 * WRITERS + READERS };
+    pthread_t th[N];
+    struct shared sh[N];
+    for (int i = 0; i < N; i++) {
+        sh[i] = (struct shared){ts.store, i, 0, ""};
+        void *(*fn)(void *) = i < WRITERS       ? writer
+                              : i < 2 * WRITERS ? flyer
+                                                : reader;
+        assert_int_equal(pthread_create(&th[i], NULL, fn, &sh[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        if (sh[i].errors)
+            fail_msg("thread %d: %d errors, last: %s", i, sh[i].errors,
+                     sh[i].message);
+    }
+    for (int t = WRITERS; t < 2 * WRITERS; t++)
+        for (int i = 0; i < FLIGHTS; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "f%d/%d/%d", t, i, FLIGHT_PUTS - 2);
+            akv_value *v;
+            assert_ok(akv_get(ts.store, "t", AKV_SCOPE_TASK, key, strlen(key),
+                              &v));
+            akv_value_release(v);
+        }
+    akv_meta m;
+    char buf[128];
+    size_t len = sizeof buf;
+    assert_ok(akv_get_copy(ts.store, "t", AKV_SCOPE_TASK, "hot", 3, buf, &len,
+                           &m));
+    assert_int_equal(m.version, WRITERS * WRITES +
+                                    WRITERS * FLIGHTS * (FLIGHT_PUTS / 2));
+    tu_store_close(&ts); /* stops the committer */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_read_and_write_one_store),
+        cmocka_unit_test(flights_and_waiting_writers_share_commits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
