@@ -14,7 +14,8 @@
  * duration.
  *
  * Lines are appended to a per-worker buffer and written with one write(2)
- * per event-loop turn (a low-priority event runs after the turn's I/O), or
+ * per event-loop turn (an event activated during the turn runs after its
+ * I/O: server.c, worker_init), or
  * as soon as the buffer holds more than LOG_FLUSH bytes, so a busy server
  * makes far fewer than one system call per request. Each write holds whole
  * lines; below PIPE_BUF bytes, writes from different workers to a pipe do

@@ -270,8 +270,6 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss)
         atomic_fetch_sub(&w->load, 1);
         return;
     }
-    event_priority_set(c->ev_read, 0);
-    event_priority_set(c->ev_write, 0);
     format_remote(ss, c->remote, sizeof c->remote);
     c->state = C_IDLE; /* the initial state */
     c->t_activity = c->t_accept = now_ms();

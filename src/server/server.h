@@ -76,6 +76,9 @@ struct server_opts {
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8420"
 #define SERVER_DEFAULT_POOL 64
 #define SERVER_REMOTE_THREADS_MAX 64 /* default --threads cap on Redis */
+/* Responses the loops together hold for ev_send before they write them:
+ * each may hold a read snapshot, one of LMDB's 1,022 reader slots. */
+#define SERVER_SEND_HELD 512
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
 /* A PUT body up to this size on a remote store is written with the other
@@ -358,6 +361,10 @@ struct worker {
     int reserve_fd;
     /* Batched reads of this turn (loop thread only), run by ev_batch. */
     struct conn *batch, **batch_tail;
+    /* Requests run on the loop this turn whose responses wait, written by
+     * ev_send (dispatch.c, conn_send_cb; loop thread only). */
+    struct conn *send, **send_tail;
+    size_t send_n, send_max;
     /* Loop thread only (dispatch.c): the batched writes sent and not yet
      * answered, or NULL; the batched writes that
      * wait to be sent (linked through job_next); put_hold: a flight was
@@ -368,6 +375,7 @@ struct worker {
     int put_hold;
     size_t put_wait_n, put_want;
     struct event *ev_next;
+    struct event *ev_send;
     /* Requests handed back by pool threads; guarded by done_lock. */
     pthread_mutex_t done_lock;
     struct conn *done;
@@ -455,6 +463,8 @@ void conn_done_cb(int fd, short what, void *arg);
 /* Runs the reads and writes batched during the loop's turn (see
  * http_req.batched). */
 void conn_batch_cb(int fd, short what, void *arg);
+/* ev_send: writes the responses of the turn's requests run on the loop. */
+void conn_send_cb(int fd, short what, void *arg);
 /* At the worker's end: a flight still out is given up (its connections
  * dropped, its requests left unanswered: their connections are freed). */
 void conn_flight_drop(struct worker *w);

@@ -258,6 +258,45 @@ pass
 grep -q '}HTTP/1.1 401 ' "$BODY" || fail "expected the second response to be 401"
 pass
 
+t "pipelined: PUTs and GETs of one key on one connection answer in order"
+# A GET's response waits for the end of its loop turn and a small PUT goes
+# to the store in a flight; neither may let the next request of the same
+# connection overtake it.
+PIPE=$("$PY" - "$ADMIN" <<'PYEOF'
+import sys
+tok = sys.argv[1]
+out = b""
+for i in range(20):
+    v = b"v%02d" % i
+    out += (b"PUT /v1/sandboxes/pipe/kv/task/k HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + tok.encode() + b"\r\n"
+            b"Content-Length: 3\r\n\r\n" + v)
+    out += (b"GET /v1/sandboxes/pipe/kv/task/k HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + tok.encode() + b"\r\n" +
+            (b"Connection: close\r\n" if i == 19 else b"") + b"\r\n")
+print(repr(out))
+PYEOF
+)
+raw "$PIPE" --expect-closed
+"$PY" - "$BODY" <<'PYEOF' || fail "pipelined answers out of order"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+got = []
+while data:
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    n = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    got.append((status, rest[:n]))
+    data = rest[n:]
+assert len(got) == 40, len(got)
+for i in range(20):
+    put, get = got[2 * i], got[2 * i + 1]
+    assert put[0] == (201 if i == 0 else 200), (i, put)
+    assert b'"version":%d' % (i + 1) in put[1], (i, put)
+    assert get == (200, b"v%02d" % i), (i, get)
+PYEOF
+pass
+
 t "HTTP/1.0 without keep-alive closes after the response"
 raw "b'GET /healthz HTTP/1.0\r\n\r\n'" --expect-closed
 expect_status 200
