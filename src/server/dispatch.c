@@ -155,9 +155,14 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
  * queues them for its next group commit), the loop goes on reading
  * requests (and answering reads and other requests) until the flight's
  * descriptor is readable, then akv_put_many_finish takes the answers and
- * the writes get their responses. One flight at a time per loop: the
- * writes that arrive meanwhile wait in w->put_wait, and a write is sent
- * only after every write sent before it by the loop was answered. No
+ * the writes get their responses. On a remote store one flight at a time
+ * per loop: the writes that arrive meanwhile wait in w->put_wait, and a
+ * write is sent only after every write sent before it by the loop was
+ * answered. On the embedded store each turn's writes go at once, in a
+ * flight of their own, while fewer than SERVER_FLIGHTS_MAX are out (the
+ * committer's queue keeps them in order), so that the next commit's
+ * writes are queued while one commits; one flight at a time there cost a
+ * third of the PUTs a second with one loop (docs/performance.md). No
  * thread sleeps through a commit's fsync on a loop's behalf: handing each
  * turn's writes to a pool thread that waited in the group commit cost
  * about 30% more server CPU per PUT, mostly in the kernel's wake-ups
@@ -306,9 +311,13 @@ static void flight_cb(evutil_socket_t fd, short what, void *arg)
     for (at = &w->flight; *at != pf; at = &(*at)->next)
         ;
     *at = pf->next;
+    w->nflights--;
     event_free(pf->ev);
     akv_put_many_finish(pf->f, (what & EV_TIMEOUT) && !(what & EV_READ));
-    if (akv_store_is_remote(w->srv->store)) {
+    if (!akv_store_is_remote(w->srv->store)) {
+        if (w->put_wait) /* writes held for want of a flight */
+            event_active(w->ev_next, EV_TIMEOUT, 0);
+    } else {
         uint64_t hold = (server_now_ns() - pf->t_sent) / 1000 / HOLD_DIV;
         if (hold > HOLD_MAX_US)
             hold = HOLD_MAX_US;
@@ -360,6 +369,7 @@ static void flight_start(struct worker *w)
     pf->t_sent = server_now_ns();
     pf->next = w->flight;
     w->flight = pf;
+    w->nflights++;
 }
 
 void conn_next_cb(evutil_socket_t fd, short what, void *arg)
@@ -376,6 +386,7 @@ void conn_flight_drop(struct worker *w)
     while (w->flight) {
         struct put_flight *pf = w->flight;
         w->flight = pf->next;
+        w->nflights--;
         event_free(pf->ev);
         akv_put_many_finish(pf->f, 1);
         batch_free(&pf->b);
@@ -408,9 +419,10 @@ void conn_batch_cb(evutil_socket_t fd, short what, void *arg)
         }
     }
     if (w->put_wait &&
-        (!akv_store_is_remote(w->srv->store) ||
-         (w->flight == NULL &&
-          (!w->put_hold || w->put_wait_n >= w->put_want)))) {
+        (akv_store_is_remote(w->srv->store)
+             ? w->flight == NULL &&
+                   (!w->put_hold || w->put_wait_n >= w->put_want)
+             : w->nflights < SERVER_FLIGHTS_MAX)) {
         if (w->put_hold) {
             w->put_hold = 0;
             event_del(w->ev_next);

@@ -235,11 +235,13 @@ uint64_t server_body_limit(const struct server *srv, enum route_body body)
 }
 
 /* Descriptors kept for what is not a client connection: the store's files,
- * the logs, each loop's epoll and wake-up descriptors and its reserve, and
- * a connection to a remote store for every thread that may hold one. */
+ * the logs, each loop's epoll and wake-up descriptors, its reserve and its
+ * flights' descriptors, and a connection to a remote store for every
+ * thread that may hold one. */
 static size_t fd_headroom(const struct server *srv)
 {
-    return 64 + 4 * (size_t)srv->nworkers + (size_t)srv->opts.pool_threads;
+    return 64 + (4 + SERVER_FLIGHTS_MAX) * (size_t)srv->nworkers +
+           (size_t)srv->opts.pool_threads;
 }
 
 /*

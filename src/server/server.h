@@ -79,6 +79,10 @@ struct server_opts {
 /* Responses the loops together hold for ev_send before they write them:
  * each may hold a read snapshot, one of LMDB's 1,022 reader slots. */
 #define SERVER_SEND_HELD 512
+/* Flights of PUTs a loop has out at once on the embedded store (one per
+ * loop turn: the turns during a commit queue theirs for the next one);
+ * each holds a descriptor, which fd_headroom counts. */
+#define SERVER_FLIGHTS_MAX 8
 #define SERVER_MAX_HEAD (80 * 1024) /* a 64 KiB X-Agentkv-Metadata fits */
 #define SERVER_SMALL_BODY (1024 * 1024) /* routes that take no value */
 /* A PUT body up to this size on a remote store is written with the other
@@ -365,12 +369,14 @@ struct worker {
      * ev_send (dispatch.c, conn_send_cb; loop thread only). */
     struct conn *send, **send_tail;
     size_t send_n, send_max;
-    /* Loop thread only (dispatch.c): the batched writes sent and not yet
-     * answered, or NULL; the batched writes that
+    /* Loop thread only (dispatch.c): the flights of batched writes sent
+     * and not yet answered (nflights of them, at most 1 on a remote store
+     * and SERVER_FLIGHTS_MAX on the embedded one); the batched writes that
      * wait to be sent (linked through job_next); put_hold: a flight was
      * just answered and the waiting writes go at the next turn, by
      * ev_next, with those that turn brings. */
     struct put_flight *flight;
+    size_t nflights;
     struct conn *put_wait, **put_wait_tail;
     int put_hold;
     size_t put_wait_n, put_want;
