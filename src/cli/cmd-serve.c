@@ -21,7 +21,8 @@ const struct cli_opt cmd_serve_opts[] = {
      "event-loop threads (default: [server] threads of the config file, "
      "auto: one per core; on Redis one per two cores, at most 64)"},
     {"pool-threads", "N",
-     "threads for writes and scans; concurrent writes share one commit "
+     "threads for deletes, large writes and scans (a loop sends its "
+     "small PUTs to the store itself; concurrent writes share one commit) "
      "(default 64)"},
     {"tokens", "FILE", "tokens file (default DIR/tokens)"},
     {"no-auth", NULL, "serve without tokens, everyone is admin (loopback only)"},

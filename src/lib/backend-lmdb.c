@@ -62,13 +62,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -1370,12 +1371,20 @@ static void *lmdb_put_many_send(akv_backend *be, size_t n, const akv_write *w,
     }
     pthread_mutex_lock(&lb->group_lock);
     if (!lb->committer_started) {
-        if (pthread_create(&lb->committer, NULL, committer_main, lb) != 0) {
+        /* With every signal blocked: the caller's handlers are not the
+         * library's thread's to run. */
+        sigset_t all, was;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &was);
+        int rc = pthread_create(&lb->committer, NULL, committer_main, lb);
+        pthread_sigmask(SIG_SETMASK, &was, NULL);
+        if (rc != 0) {
             pthread_mutex_unlock(&lb->group_lock);
             close(f->fd);
             free(f);
             return NULL;
         }
+        pthread_setname_np(lb->committer, "akv-commit");
         lb->committer_started = true;
     }
     for (size_t i = 0; i < n; i++) {

@@ -109,7 +109,7 @@ int conn_dispatch(struct conn *c)
  * with its clients' wake-ups: on two cores shared with the load generator
  * a loop lost its core to the client it had just answered, and its other
  * ready connections waited for its next time slice (GET p90 4-5 ms
- * against 0.44 ms so, at the same rate; docs/performance.md). A response
+ * against 0.44 ms so; docs/performance.md). A response
  * of a value holds the value's read snapshot (an LMDB reader slot) until
  * it is written, so a loop holds at most w->send_max: SERVER_SEND_HELD
  * over the loops; then those held are written before the next is held.
@@ -161,24 +161,22 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
  * answered. On the embedded store each turn's writes go at once, in a
  * flight of their own, while fewer than SERVER_FLIGHTS_MAX are out (the
  * committer's queue keeps them in order), so that the next commit's
- * writes are queued while one commits; one flight at a time there cost a
- * third of the PUTs a second with one loop (docs/performance.md). No
+ * writes are queued while one commits; one flight at a time there cost
+ * 18-30% of the PUTs a second with one loop (docs/performance.md). No
  * thread sleeps through a commit's fsync on a loop's behalf: handing each
  * turn's writes to a pool thread that waited in the group commit cost
  * about 30% more server CPU per PUT, mostly in the kernel's wake-ups
  * (docs/performance.md).
  *
- * When a flight is answered, the waiting writes are not sent at once but
- * held until as many writes wait as the flight carried (the clients it
- * answered come back with their next ones), for at most half the flight's
- * duration (HOLD_DIV, HOLD_MAX_US): each flight costs Redis one script
- * per namespace and, with appendfsync always, one fsync (0.4-0.6 ms on
- * the test machine), whatever the number of writes, and the embedded
- * store one commit, whose fsyncs cost the same whatever its size.
+ * On a remote store, when a flight is answered, the waiting writes are
+ * not sent at once but held until as many writes wait as the flight
+ * carried (the clients it answered come back with their next ones), for
+ * at most half the flight's duration (HOLD_DIV, HOLD_MAX_US): each flight
+ * costs Redis one script per namespace and, with appendfsync always, one
+ * fsync (0.4-0.6 ms on the test machine), whatever the number of writes.
  * Sending the waiting writes at once, so that the loop's work and the
  * store's overlap, split the clients into two half-size flights and gave
- * 25-40% fewer PUTs a second on two cores on Redis, and about 25% fewer
- * on the embedded store (docs/performance.md).
+ * 25-40% fewer PUTs a second on two cores (docs/performance.md).
  */
 struct batch {
     struct worker *w;
