@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -981,6 +983,46 @@ static void put_many_in_two_halves(void **state)
     tu_store_close(&ts);
 }
 
+/* Out of descriptors, a flight on LMDB cannot have its eventfd: the puts
+ * are committed at start instead (no descriptor to wait on), with the
+ * same outcomes, and the next flight, with descriptors again, has one. */
+static void put_flight_without_a_descriptor_commits_at_start(void **state)
+{
+    (void)state;
+    tu_lmdb_only();
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    akv_put_req q = {.sandbox = "sb1", .scope = AKV_SCOPE_TASK, .key = "k",
+                     .key_len = 1, .value = "v1", .value_len = 2};
+    struct rlimit was;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    int lowest = dup(0); /* the lowest free descriptor */
+    assert_true(lowest >= 0);
+    close(lowest);
+    struct rlimit none = {(rlim_t)lowest, was.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+    akv_put_flight *f = NULL;
+    int rc = akv_put_many_start(ts.store, &q, 1, &f);
+    int fd = f ? akv_put_flight_fd(f, NULL) : -2;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    assert_ok(rc);
+    assert_int_equal(fd, -1);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", "v1", 2);
+    akv_put_many_finish(f, 0);
+    assert_int_equal(q.rc, AKV_OK);
+    assert_int_equal(q.created, 1);
+    assert_int_equal(q.meta.version, 1);
+
+    q.value = "v2";
+    assert_ok(akv_put_many_start(ts.store, &q, 1, &f));
+    assert_true(akv_put_flight_fd(f, NULL) >= 0);
+    akv_put_many_finish(f, 0);
+    assert_int_equal(q.rc, AKV_OK);
+    assert_int_equal(q.meta.version, 2);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "k", "v2", 2);
+    tu_store_close(&ts);
+}
+
 /* Several puts of one key in one akv_put_many (on Redis: one script for
  * the namespace, the key written once) each answer as a put of its own,
  * in order: versions 1, 2, 3, created only for the first, a refused one
@@ -1089,6 +1131,7 @@ int main(void)
         cmocka_unit_test(put_many_answers_each_request_like_put),
         cmocka_unit_test(put_many_of_one_key_applies_each_in_order),
         cmocka_unit_test(put_many_in_two_halves),
+        cmocka_unit_test(put_flight_without_a_descriptor_commits_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
