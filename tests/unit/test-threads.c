@@ -67,6 +67,25 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* key is in the store. */
+static void want_key(akv_store *store, const char *key)
+{
+    akv_value *v;
+    assert_ok(akv_get(store, "t", AKV_SCOPE_TASK, key, strlen(key), &v));
+    akv_value_release(v);
+}
+
+/* The hot key saw version writes. */
+static void want_hot_version(akv_store *store, uint64_t version)
+{
+    akv_meta m;
+    char buf[128];
+    size_t len = sizeof buf;
+    assert_ok(akv_get_copy(store, "t", AKV_SCOPE_TASK, "hot", 3, buf, &len,
+                           &m));
+    assert_int_equal(m.version, version);
+}
+
 static void threads_read_and_write_one_store(void **state)
 {
     (void)state;
@@ -91,17 +110,9 @@ static void threads_read_and_write_one_store(void **state)
         for (int i = 0; i < WRITES; i++) {
             char key[64];
             snprintf(key, sizeof key, "w%d/%d", w, i);
-            akv_value *v;
-            assert_ok(akv_get(ts.store, "t", AKV_SCOPE_TASK, key, strlen(key),
-                              &v));
-            akv_value_release(v);
+            want_key(ts.store, key);
         }
-    akv_meta m;
-    char buf[128];
-    size_t len = sizeof buf;
-    assert_ok(akv_get_copy(ts.store, "t", AKV_SCOPE_TASK, "hot", 3, buf, &len,
-                           &m));
-    assert_int_equal(m.version, WRITERS * WRITES);
+    want_hot_version(ts.store, WRITERS * WRITES);
     tu_store_close(&ts);
 }
 
@@ -175,18 +186,10 @@ static void flights_and_waiting_writers_share_commits(void **state)
         for (int i = 0; i < FLIGHTS; i++) {
             char key[64];
             snprintf(key, sizeof key, "f%d/%d/%d", t, i, FLIGHT_PUTS - 2);
-            akv_value *v;
-            assert_ok(akv_get(ts.store, "t", AKV_SCOPE_TASK, key, strlen(key),
-                              &v));
-            akv_value_release(v);
+            want_key(ts.store, key);
         }
-    akv_meta m;
-    char buf[128];
-    size_t len = sizeof buf;
-    assert_ok(akv_get_copy(ts.store, "t", AKV_SCOPE_TASK, "hot", 3, buf, &len,
-                           &m));
-    assert_int_equal(m.version, WRITERS * WRITES +
-                                    WRITERS * FLIGHTS * (FLIGHT_PUTS / 2));
+    want_hot_version(ts.store, WRITERS * WRITES +
+                                   WRITERS * FLIGHTS * (FLIGHT_PUTS / 2));
     tu_store_close(&ts); /* stops the committer */
 }
 
