@@ -10,8 +10,9 @@
  *     worker's thread, except while it is "busy": then exactly one pool
  *     thread owns its request (struct http_req) until it hands it back
  *     through the worker's done list, or the request waits in its
- *     worker's batch or flight of PUTs (dispatch.c). The worker neither
- *     reads nor writes the connection in between.
+ *     worker's batch, a flight of PUTs or the responses held for the end
+ *     of the turn (dispatch.c). The worker neither reads nor writes the
+ *     connection in between.
  *   - Handlers run either on the worker thread (fast, non-blocking reads:
  *     GET of one key, /healthz) or on a pool thread (anything that commits
  *     or scans: PUT, DELETE, list, stats, prune, /metrics, /readyz). The
@@ -471,8 +472,9 @@ void conn_done_cb(int fd, short what, void *arg);
 void conn_batch_cb(int fd, short what, void *arg);
 /* ev_send: writes the responses of the turn's requests run on the loop. */
 void conn_send_cb(int fd, short what, void *arg);
-/* At the worker's end: a flight still out is given up (its connections
- * dropped, its requests left unanswered: their connections are freed). */
+/* At the worker's end: the flights still out are given up (their
+ * connections dropped, their requests left unanswered: their connections
+ * are freed). */
 void conn_flight_drop(struct worker *w);
 /* ev_next: sends the writes that wait (and the turn's batch). */
 void conn_next_cb(int fd, short what, void *arg);
