@@ -124,7 +124,8 @@ typedef struct akv_backend_ops {
      * that go alone, retries). timed_out: the caller waited *timeout_ms in
      * vain; the puts still unanswered fail with AKV_EUNAVAILABLE (outcome
      * unknown, as with any lost connection) and their connection is
-     * dropped, so that a late answer is never taken for another's. NULL
+     * dropped, so that a late answer is never taken for another's (with
+     * no limit, timed_out changes nothing: put_many_recv waits). NULL
      * when the backend has no split (the caller calls put_many). Every
      * flight is received before close. */
     void *(*put_many_send)(akv_backend *be, size_t n, const akv_write *w,
