@@ -14,10 +14,10 @@
  *   floor     mdb_txn_renew + mdb_get + SHA-256 of the value + reset: the
  *             least any verified read must do, measured in the same run.
  *
- * Usage: bench_get [DIR] [KEYS] [SECONDS] [ROUNDS]. Each round runs every
- * loop for SECONDS (default 1) in a fixed order; prints the median, minimum
- * and maximum of ROUNDS (default 5) rounds, the per-round ratios' medians,
- * and the load average before and after. BENCH_CLOCK=cpu times the loops
+ * Usage: bench_get [DIR] [KEYS] [SECONDS] [ROUNDS]. Each round gives every
+ * loop SECONDS (default 1), in turns of 20 ms in a fixed order; prints the
+ * median, minimum and maximum of ROUNDS (default 5) rounds, the per-round
+ * ratios' medians, and the load average before and after. BENCH_CLOCK=cpu times the loops
  * in the thread's CPU time instead of wall time (for a loaded machine);
  * BENCH_OPS=N runs N reads per loop instead (for callgrind).
  */
@@ -34,6 +34,7 @@
 #define VALUE_SIZE 1024
 #define MAX_ROUNDS 99
 #define CHUNK 1024 /* reads between two looks at the clock */
+#define SLICE_S 0.02 /* a loop's turn within a round */
 
 /* Wall time, or with BENCH_CLOCK=cpu the thread's CPU time: on a machine
  * shared with other work, time the benchmark spends descheduled then
@@ -89,6 +90,84 @@ static unsigned next_key(unsigned n)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return (unsigned)(rng % n);
+}
+
+/* The loops, each timed on its own. */
+enum { L_AKV, L_FLOOR, L_RAW, L_TXN, L_SHA, NLOOPS };
+
+struct loops {
+    akv_store *store;
+    MDB_txn *txn; /* reset; each loop renews it as it needs */
+    MDB_dbi dbi;
+    char (*keys)[16];
+    size_t *klen;
+    unsigned nkeys;
+    unsigned char *value; /* VALUE_SIZE bytes, for L_SHA */
+    uint64_t sink;        /* folds in every result, so none is optimised out */
+};
+
+/* Runs loop l for secs of bench_clock (or ops reads when ops > 0), adds
+ * the time it took to *elapsed and returns the reads made. */
+static uint64_t run_loop(struct loops *lp, int l, double secs, uint64_t ops,
+                         double *elapsed)
+{
+    uint64_t n = 0;
+    double t0 = now_s(), t1;
+    unsigned char digest[32];
+    int rc;
+    if (l == L_TXN)
+        mdb_txn_renew(lp->txn);
+    do {
+        for (int j = 0; j < CHUNK; j++) {
+            unsigned i = next_key(lp->nkeys);
+            MDB_val k = {lp->klen[i], lp->keys[i]}, v;
+            switch (l) {
+            case L_AKV: {
+                akv_value *av;
+                if ((rc = akv_get(lp->store, "bench", AKV_SCOPE_TASK,
+                                  lp->keys[i], lp->klen[i], &av)) != AKV_OK)
+                    die("akv_get", rc);
+                size_t len;
+                const unsigned char *d = akv_value_data(av, &len);
+                lp->sink += d[len - 1];
+                akv_value_release(av);
+                break;
+            }
+            case L_FLOOR:
+                mdb_txn_renew(lp->txn);
+                if ((rc = mdb_get(lp->txn, lp->dbi, &k, &v)) != 0)
+                    die("mdb_get", rc);
+                akv_sha256(v.mv_data, v.mv_size, digest);
+                lp->sink += digest[0];
+                mdb_txn_reset(lp->txn);
+                break;
+            case L_RAW:
+                mdb_txn_renew(lp->txn);
+                if ((rc = mdb_get(lp->txn, lp->dbi, &k, &v)) != 0)
+                    die("mdb_get", rc);
+                lp->sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
+                mdb_txn_reset(lp->txn);
+                break;
+            case L_TXN:
+                if ((rc = mdb_get(lp->txn, lp->dbi, &k, &v)) != 0)
+                    die("mdb_get", rc);
+                lp->sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
+                break;
+            case L_SHA:
+                lp->value[0] = (unsigned char)j;
+                akv_sha256(lp->value, VALUE_SIZE, digest);
+                lp->sink += digest[0];
+                break;
+            }
+        }
+        n += CHUNK;
+    } while (ops ? n < ops : (t1 = now_s()) - t0 < secs);
+    if (ops)
+        t1 = now_s();
+    if (l == L_TXN)
+        mdb_txn_reset(lp->txn);
+    *elapsed += t1 - t0;
+    return n;
 }
 
 int main(int argc, char **argv)
@@ -207,9 +286,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nkeys; i++)
         klen[i] = (size_t)snprintf(keys[i], 16, "k/%u", i);
 
-    /* The rounds: each runs every loop once, in the same order, so that a
-     * change of machine load between rounds affects all loops alike. */
-    enum { L_AKV, L_FLOOR, L_RAW, L_TXN, L_SHA, NLOOPS };
     static const char *const names[NLOOPS] = {
         [L_AKV] = "agentkv akv_get (SHA-256 verified)",
         [L_FLOOR] = "floor: renew + mdb_get + SHA-256 + reset",
@@ -218,78 +294,38 @@ int main(int argc, char **argv)
         [L_SHA] = "sha256 of 1 KiB alone",
     };
     double rate[MAX_ROUNDS][NLOOPS];
-    uint64_t sink = 0;
+    struct loops lp = {.store = store, .dbi = dbi, .keys = keys,
+                       .klen = klen, .nkeys = nkeys, .value = value};
     double load0 = loadavg();
-    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    mdb_txn_reset(txn);
+    mdb_txn_begin(env, NULL, MDB_RDONLY, &lp.txn);
+    mdb_txn_reset(lp.txn);
+    /* A round runs the loops in turn, a slice of SLICE_S each, until each
+     * has had SECONDS: a load that comes and goes within a round falls on
+     * every loop alike, not on whichever ran through it. */
+    int slices = ops ? 1 : (int)(secs / SLICE_S + 0.5);
+    if (slices < 1)
+        slices = 1;
     for (int r = 0; r < rounds; r++) {
-        for (int l = 0; l < NLOOPS; l++) {
-            uint64_t n = 0;
-            double t0 = now_s(), t1;
-            unsigned char digest[32];
-            if (l == L_TXN)
-                mdb_txn_renew(txn);
-            do {
-                for (int j = 0; j < CHUNK; j++) {
-                    unsigned i = next_key(nkeys);
-                    MDB_val k = {klen[i], keys[i]}, v;
-                    switch (l) {
-                    case L_AKV: {
-                        akv_value *av;
-                        if ((rc = akv_get(store, "bench", AKV_SCOPE_TASK,
-                                          keys[i], klen[i], &av)) != AKV_OK)
-                            die("akv_get", rc);
-                        size_t len;
-                        const unsigned char *d = akv_value_data(av, &len);
-                        sink += d[len - 1];
-                        akv_value_release(av);
-                        break;
-                    }
-                    case L_FLOOR:
-                        mdb_txn_renew(txn);
-                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
-                            die("mdb_get", rc);
-                        akv_sha256(v.mv_data, v.mv_size, digest);
-                        sink += digest[0];
-                        mdb_txn_reset(txn);
-                        break;
-                    case L_RAW:
-                        mdb_txn_renew(txn);
-                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
-                            die("mdb_get", rc);
-                        sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
-                        mdb_txn_reset(txn);
-                        break;
-                    case L_TXN:
-                        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
-                            die("mdb_get", rc);
-                        sink += ((unsigned char *)v.mv_data)[v.mv_size - 1];
-                        break;
-                    case L_SHA:
-                        value[0] = (unsigned char)j;
-                        akv_sha256(value, VALUE_SIZE, digest);
-                        sink += digest[0];
-                        break;
-                    }
-                }
-                n += CHUNK;
-            } while (ops ? n < ops : (t1 = now_s()) - t0 < secs);
-            if (ops)
-                t1 = now_s();
-            if (l == L_TXN)
-                mdb_txn_reset(txn);
-            rate[r][l] = n / (t1 - t0);
-        }
+        uint64_t n[NLOOPS] = {0};
+        double t[NLOOPS] = {0};
+        for (int sl = 0; sl < slices; sl++)
+            for (int l = 0; l < NLOOPS; l++)
+                n[l] += run_loop(&lp, l, secs / slices, ops, &t[l]);
+        for (int l = 0; l < NLOOPS; l++)
+            rate[r][l] = n[l] / t[l];
     }
-    mdb_txn_abort(txn);
+    mdb_txn_abort(lp.txn);
     double load1 = loadavg();
 
-    printf("keys %u, value %d bytes, single thread, %d interleaved rounds of "
-           "%.1f s (%s time) per loop; load average %.2f before, %.2f "
-           "after\n",
-           nkeys, VALUE_SIZE, rounds, secs,
-           bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU", load0,
-           load1);
+    printf("keys %u, value %d bytes, single thread, %d rounds; ", nkeys,
+           VALUE_SIZE, rounds);
+    if (ops)
+        printf("%llu reads per loop", (unsigned long long)ops);
+    else
+        printf("%.1f s (%s time) per loop, in turns of %.0f ms", secs,
+               bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU",
+               secs / slices * 1000);
+    printf("; load average %.2f before, %.2f after\n", load0, load1);
     printf("%-44s %12s %12s %12s\n", "", "median/s", "min/s", "max/s");
     double med[NLOOPS];
     for (int l = 0; l < NLOOPS; l++) {
@@ -320,7 +356,7 @@ int main(int argc, char **argv)
         printf("ratio %-48s %.2f (min %.2f, max %.2f)\n", ratios[q].what, m,
                col[0], col[rounds - 1]);
     }
-    printf("(checksum %llu)\n", (unsigned long long)sink);
+    printf("(checksum %llu)\n", (unsigned long long)lp.sink);
 
     free(keys);
     free(klen);

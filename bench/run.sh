@@ -17,6 +17,9 @@ run "store reads: akv_get vs raw LMDB" build/bench_get
 [ -f bench/bench-tokens.sh ] && run "tokenizer: agentkv vs npm tiktoken, js-tiktoken, gpt-tokenizer" bash bench/bench-tokens.sh
 [ -f bench/bench-prompt.sh ] && run "prompt build, 100 instruction sets" bash bench/bench-prompt.sh
 [ -f bench/bench-http.sh ] && run "HTTP: agentkv serve vs redis-server" bash bench/bench-http.sh
+# The same with a busy loop on every core: docs/performance.md reports
+# the HTTP figures at low and at high load.
+[ -f bench/bench-http.sh ] && run "HTTP at high load (a busy loop on every core): agentkv serve vs redis-server" env BENCH_LOAD=1 bash bench/bench-http.sh
 [ -f bench/disk-sync.py ] && run "disk: fdatasync of scattered pages vs one run of pages (store directory's disk)" python3 bench/disk-sync.py build
 [ -f bench/bench-redis.sh ] && run "Redis backend: agentkv on Redis vs on LMDB vs redis-server" bash bench/bench-redis.sh
 exit $status
