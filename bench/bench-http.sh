@@ -19,6 +19,9 @@
 #                      short calibration)
 #   BENCH_ROUNDS=5     interleaved rounds; medians, min and max are printed
 #   BENCH_LOAD=1       a CPU-bound job on every core during the runs
+#   BENCH_QUIET_WAIT=120  without BENCH_LOAD, seconds to wait at most for
+#                      the 1-minute load average to fall below 2 (the "low
+#                      load" regime); 0 does not wait
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for agentkv (default: the server's own)
@@ -86,6 +89,22 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $
 wrk_scripts
 
 # ---- runs --------------------------------------------------------------------
+
+# Low load means a 1-minute load average below 2 before the run: wait for
+# it (after a build or another benchmark it takes a minute or two), and
+# say so when it does not come.
+if [ "${BENCH_LOAD:-0}" != 1 ]; then
+    waited=0 limit=${BENCH_QUIET_WAIT:-120}
+    while awk '{ exit !($1 >= 2) }' /proc/loadavg && [ "$waited" -lt "$limit" ]; do
+        sleep 5
+        waited=$((waited + 5))
+    done
+    if awk '{ exit !($1 >= 2) }' /proc/loadavg; then
+        echo "bench-http: the load average is $(cut -d' ' -f1 /proc/loadavg) after ${waited}s: these are not low-load figures" >&2
+    elif [ "$waited" -gt 0 ]; then
+        echo "bench-http: waited ${waited}s for the load average to fall below 2" >&2
+    fi
+fi
 
 # BENCH_LOAD=1: a CPU-bound job on every core for the whole run (the "high
 # load" regime of docs/performance.md).
