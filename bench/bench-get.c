@@ -17,9 +17,10 @@
  * Usage: bench_get [DIR] [KEYS] [SECONDS] [ROUNDS]. Each round gives every
  * loop SECONDS (default 1), in turns of 20 ms in a fixed order; prints the
  * median, minimum and maximum of ROUNDS (default 5) rounds, the per-round
- * ratios' medians, and the load average before and after. BENCH_CLOCK=cpu times the loops
- * in the thread's CPU time instead of wall time (for a loaded machine);
- * BENCH_OPS=N runs N reads per loop instead (for callgrind).
+ * ratios' medians, and the load average before and after. BENCH_CLOCK=cpu
+ * times the loops in the thread's CPU time instead of wall time (for a
+ * loaded machine); BENCH_OPS=N runs N reads per loop instead (for
+ * callgrind).
  */
 #include <lmdb.h>
 #include <stdio.h>
