@@ -17,6 +17,13 @@
 #   cluster_wait_ok [N] waits (N tenths of a second, default 300) until every
 #                       live node reports cluster_state:ok
 #
+# CLUSTER_NODE_TIMEOUT (milliseconds, default 2000) is each node's
+# cluster-node-timeout: how long a master may be silent before its replica
+# is promoted. The tests that kill masters want that soon; the conformance
+# suite (with-cluster.sh) kills none, and there a promotion would only
+# come of a master slowed by its load, and would drop the writes its
+# replica had not yet copied.
+#
 # A script that sources this should call cluster_stop from its EXIT trap;
 # cluster_start installs one of its own (stop, then remove DIR) when the
 # script has none, and the INT/TERM traps end in EXIT. Nothing is shared
@@ -59,7 +66,8 @@ cluster_node_start() {
     mkdir -p "$dir"
     redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
         --cluster-enabled yes --cluster-config-file nodes.conf \
-        --cluster-node-timeout 2000 --appendonly yes --appendfsync always \
+        --cluster-node-timeout "${CLUSTER_NODE_TIMEOUT:-2000}" \
+        --appendonly yes --appendfsync always \
         --repl-diskless-sync-delay 0 \
         --save '' --daemonize no --maxmemory-policy noeviction \
         --logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
