@@ -11,7 +11,7 @@
 #                  and its ctest; both must pass
 #   make run       build + serve ./.agentkv on 127.0.0.1:8420
 #   make install   cmake --install build --prefix $(PREFIX)
-#   make bench     build bench_get and run bench/run.sh
+#   make bench     build bench_get and bench_commit, run bench/run.sh
 #   make fuzz      libFuzzer harnesses into build-fuzz/, FUZZ_SECONDS each
 #   make clean     remove the build directories (never ./.agentkv)
 
@@ -162,7 +162,7 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 bench: build
-	cmake --build build --target bench_get -j$(JOBS)
+	cmake --build build --target bench_get bench_commit -j$(JOBS)
 	@if [ -f bench/run.sh ]; then \
 	  bash bench/run.sh; \
 	else \
