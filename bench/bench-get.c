@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agentkv.h"
+#include "bench.h"
 #include "internal.h"
 
 #define VALUE_SIZE 1024
@@ -37,60 +38,11 @@
 #define CHUNK 1024 /* reads between two looks at the clock */
 #define SLICE_S 0.02 /* a loop's turn within a round */
 
-/* Wall time, or with BENCH_CLOCK=cpu the thread's CPU time: on a machine
- * shared with other work, time the benchmark spends descheduled then
- * counts against no loop. */
-static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(bench_clock, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "bench_get: %s: %d %s\n", what, rc,
             rc < 0 ? akv_last_error()->message : mdb_strerror(rc));
     exit(1);
-}
-
-/* The 1-minute load average, or -1 where /proc is missing. */
-static double loadavg(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts v (so v[0] is the minimum and v[n-1] the maximum) and returns its
- * median. */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* xorshift: a cheap pseudo-random key order that defeats prefetching. */
-static uint64_t rng = 88172645463325252ULL;
-static unsigned next_key(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
 }
 
 /* The loops, each timed on its own. */

@@ -26,19 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench.h"
 
 #define VALUE_SIZE 1100 /* a 1 KiB value with its record header */
 #define MAX_REPS 999
 #define MAX_BATCH 100000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* An LMDB call failed with rc, or (rc 0) a system call with errno. */
 static void die(const char *what, int rc)
@@ -46,18 +40,6 @@ static void die(const char *what, int rc)
     fprintf(stderr, "bench_commit: %s: %s\n", what,
             rc ? mdb_strerror(rc) : strerror(errno));
     exit(1);
-}
-
-static double loadavg(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
 }
 
 /* Bytes this process has passed to write system calls (LMDB writes each
@@ -75,27 +57,6 @@ static uint64_t write_bytes(void)
             break;
     fclose(f);
     return b;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static unsigned next_key(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
 }
 
 /* The store's key layout (scope byte, sandbox, NUL, key) for key r<i> of
