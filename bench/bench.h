@@ -1,7 +1,8 @@
 /*
  * bench.h — what the benchmarks in C share: their clock, the load average
  * they print beside every figure, medians of rounds, and a cheap
- * pseudo-random key order. Header-only (static functions), for single-file programs.
+ * pseudo-random key order. Header-only (static inline functions, so that
+ * a program need not use them all), for single-file programs.
  */
 #ifndef AGENTKV_BENCH_H
 #define AGENTKV_BENCH_H
@@ -16,7 +17,7 @@
  * with other work counts against no loop. */
 static clockid_t bench_clock = CLOCK_MONOTONIC;
 
-static double now_s(void)
+static inline double now_s(void)
 {
     struct timespec ts;
     clock_gettime(bench_clock, &ts);
@@ -24,7 +25,7 @@ static double now_s(void)
 }
 
 /* The 1-minute load average, or -1 where /proc is missing. */
-static double loadavg(void)
+static inline double loadavg(void)
 {
     double l = -1;
     FILE *f = fopen("/proc/loadavg", "r");
@@ -36,7 +37,7 @@ static double loadavg(void)
     return l;
 }
 
-static int cmp_double(const void *a, const void *b)
+static inline int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -44,7 +45,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Sorts v (so v[0] is the minimum and v[n-1] the maximum) and returns its
  * median. */
-static double median(double *v, int n)
+static inline double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -53,7 +54,7 @@ static double median(double *v, int n)
 /* xorshift: a cheap pseudo-random key order that defeats prefetching; the
  * same sequence on every run. A number in [0, n). */
 static uint64_t rng = 88172645463325252ULL;
-static unsigned next_key(unsigned n)
+static inline unsigned next_key(unsigned n)
 {
     rng ^= rng << 13;
     rng ^= rng >> 7;
