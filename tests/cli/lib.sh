@@ -13,6 +13,11 @@ if [ -z "${AGENTKV:-}" ] || [ ! -x "$AGENTKV" ]; then
     echo "AGENTKV must name the agentkv binary (got '${AGENTKV:-}')" >&2
     exit 2
 fi
+# The system interpreter, as in tests/http/lib.sh: a version-manager shim
+# in PATH costs a tree of processes per start, and these tests start
+# Python often.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentkv-cli.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
@@ -131,7 +136,7 @@ expect_error() {
 # JSON document on stdout (or `lines`, a list of documents for JSON Lines);
 # fails unless it is true.
 json_check() {
-    python3 - "$1" "$OUT" <<'EOF' || fail "JSON check failed: $1"
+    "$PY" - "$1" "$OUT" <<'EOF' || fail "JSON check failed: $1"
 import json, sys
 expr, path = sys.argv[1], sys.argv[2]
 text = open(path, encoding="utf-8").read()

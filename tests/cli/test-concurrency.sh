@@ -31,7 +31,7 @@ for w in a b; do
     done
 done
 version=$("$AGENTKV" --dir "$store" --sandbox crash --json get task shared --meta |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 [ "$version" = $((2 * N)) ] || die "shared key version $version, expected $((2 * N)) (lost updates)"
 pass=$((pass + 1))
 echo "ok - two CLI processes: $((4 * N)) writes, none lost"
@@ -44,7 +44,7 @@ done
 count=$("$AGENTKV" --dir "$store" --sandbox crash --json ls task --prefix lib | wc -l)
 [ "$count" = 600 ] || die "found $count lib* keys, expected 600"
 version=$("$AGENTKV" --dir "$store" --sandbox crash --json get task sharedlib --meta |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 [ "$version" = 600 ] || die "sharedlib version $version, expected 600 (lost updates)"
 pass=$((pass + 1))
 echo "ok - four library writers: 1200 writes, none lost"

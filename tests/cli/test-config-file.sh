@@ -16,7 +16,7 @@ head -c 3000 /dev/zero >"$TMP/3k"
 # stats_quota: the task quota the command sees, in bytes.
 task_quota() {
     "$AGENTKV" --dir "$STORE" "$@" --json stats task |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["task"]["quota"])'
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["task"]["quota"])'
 }
 
 t "without any file, the defaults apply"

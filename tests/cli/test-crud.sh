@@ -48,7 +48,7 @@ json_check 'd["sandbox"] == "default" and d["origin"] == "default" and d["scope"
   and d["created_at"].endswith("Z") and d["updated_at"] == d["created_at"]'
 
 t "an overwrite bumps the version and keeps created_at"
-created=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created_at"])' "$OUT")
+created=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["created_at"])' "$OUT")
 akv put artifacts bin/file "$TMP/hello.txt" --json
 expect_ok
 json_check "d['version'] == 2 and d['created_at'] == '$created' and d['size'] == 12"
@@ -167,7 +167,7 @@ expect_ok
 pass
 
 t "ls pages through more than one library page"
-python3 - "$TMP/many.jsonl" <<'EOF'
+"$PY" - "$TMP/many.jsonl" <<'EOF'
 import base64, hashlib, json, sys
 with open(sys.argv[1], "w") as f:
     for i in range(2500):

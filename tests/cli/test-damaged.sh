@@ -11,7 +11,7 @@
 # flip MARKER: flips one bit of the first byte of MARKER in data.mdb,
 # wherever it is (LMDB's copy-on-write leaves stale copies in free pages).
 flip() {
-    python3 - "$STORE/data.mdb" "$1" <<'EOF' || fail "could not damage data.mdb"
+    "$PY" - "$STORE/data.mdb" "$1" <<'EOF' || fail "could not damage data.mdb"
 import sys
 path, marker = sys.argv[1], sys.argv[2].encode()
 data = bytearray(open(path, "rb").read())

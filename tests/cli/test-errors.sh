@@ -127,7 +127,7 @@ marker="INTEGRITY-MARKER-0123456789abcdef"
 printf '%s' "$marker" >"$TMP/marked"
 akv --sandbox sbx put artifacts victim/key "$TMP/marked"
 expect_ok
-python3 - "$STORE/data.mdb" "$marker" <<'EOF' || fail "could not corrupt data.mdb"
+"$PY" - "$STORE/data.mdb" "$marker" <<'EOF' || fail "could not corrupt data.mdb"
 import sys
 path, marker = sys.argv[1], sys.argv[2].encode()
 data = bytearray(open(path, "rb").read())

@@ -89,7 +89,7 @@ expect_err_contains "line 3"
 expect_unchanged before
 
 t "an import is written one namespace at a time; a failure says which were"
-python3 "$(dirname "$0")/../helpers/import-lines.py" "$TMP/three.jsonl" \
+"$PY" "$(dirname "$0")/../helpers/import-lines.py" "$TMP/three.jsonl" \
     imp-a:20 imp-b:3000 imp-c:20 || fail "writing the import file"
 printf '[scope.task]\nquota = 2KiB\n' >"$TMP/q.ini"
 run "$AGENTKV" --dir "$TMP/ns1" --config "$TMP/q.ini" import "$TMP/three.jsonl"
@@ -112,7 +112,7 @@ expect_rc 0
 expect_err_contains "imported 3 entries (imp-a/task: 1, imp-b/task: 1, imp-c/task: 1)"
 
 t "a value whose sha256 does not match is refused"
-python3 - "$TMP/first.jsonl" "$TMP/bad2.jsonl" <<'EOF' || fail "could not build bad2"
+"$PY" - "$TMP/first.jsonl" "$TMP/bad2.jsonl" <<'EOF' || fail "could not build bad2"
 import base64, json, sys
 out = open(sys.argv[2], "w")
 for line in open(sys.argv[1]):
@@ -129,7 +129,7 @@ expect_unchanged before
 
 t "invalid keys, scopes and sandboxes in an import are refused"
 for change in '"key": "../x"' '"key": "a//b"' '"scope": "Task"' '"sandbox": "a b", "origin": "a b"'; do
-    python3 - "$TMP/first.jsonl" "$TMP/bad3.jsonl" "$change" <<'EOF' || fail "could not build bad3"
+    "$PY" - "$TMP/first.jsonl" "$TMP/bad3.jsonl" "$change" <<'EOF' || fail "could not build bad3"
 import json, sys
 out = open(sys.argv[2], "w")
 change = json.loads("{" + sys.argv[3] + "}")

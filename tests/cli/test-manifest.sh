@@ -26,7 +26,7 @@ json_check "d['tokens'] == $ptok and d['bytes'] == $(wc -c <prompt.md)"
 json_check "d['sha256'] == '$(sha256sum prompt.md | cut -d' ' -f1)'"
 # The sets in the order of their sections in the prompt.
 grep -o '{{agentkv:include [a-z0-9_-]*}}' sp/core.md | sed 's/{{agentkv:include \(.*\)}}/\1/' >"$TMP/order"
-python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["sets"]))' sp/manifest.json >"$TMP/msets"
+"$PY" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["sets"]))' sp/manifest.json >"$TMP/msets"
 cmp -s "$TMP/order" "$TMP/msets" || fail "manifest sets differ from the core's markers"
 pass
 

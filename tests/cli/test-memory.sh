@@ -60,14 +60,14 @@ pass
 t "tools --format anthropic --native-memory declares Anthropic's memory tool"
 # tools prints indented JSON: read it whole.
 tools_check() {
-    python3 -c 'import json, sys; d = json.load(open(sys.argv[2])); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" "$OUT" ||
+    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[2])); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" "$OUT" ||
         fail "JSON check failed: $1"
     pass
 }
 akv tools --format anthropic
 expect_ok
 tools_check '[t for t in d if t["name"] == "memory"][0]["input_schema"]["required"] == ["command"]'
-ntools=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$OUT")
+ntools=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$OUT")
 akv tools --format anthropic --native-memory
 expect_ok
 tools_check '[t for t in d if t["name"] == "memory"] == [{"type": "memory_20250818", "name": "memory"}] and len(d) == '"$ntools"' and all("input_schema" in t for t in d if t["name"] != "memory")'

@@ -15,7 +15,7 @@ fi
 akv put task seed - <<<"a value of some length for the progress test"
 expect_rc 0
 akv export
-python3 - "$OUT" "$TMP/dump.jsonl" <<'PY'
+"$PY" - "$OUT" "$TMP/dump.jsonl" <<'PY'
 import json, sys
 line = json.loads(open(sys.argv[1]).read())
 with open(sys.argv[2], "w") as f:

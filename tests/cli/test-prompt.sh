@@ -45,7 +45,7 @@ t "catalog lines are sorted by name and give call, version, tokens and descripti
 sed 's/^- get_instruction("\([^"]*\)").*/\1/' "$TMP/lines" >"$OUT"
 expect_out "$(printf 'alpha\nbeta-two\nmid\nzeta')"
 akv --sandbox _global get instructions zeta --meta
-ztok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
+ztok=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
 grep -qxF -- "- get_instruction(\"zeta\") (v1, $ztok tokens): Load for zeta tasks." "$TMP/lines" ||
     fail "unexpected zeta line: $(grep zeta "$TMP/lines")"
 pass
@@ -241,7 +241,7 @@ expect_rc 0
 cp "$OUT" "$TMP/ref2.out"
 base_t=$(tokens_of "$TMP/inline.out")
 ref_t=$(tokens_of "$TMP/ref2.out")
-python3 - "$ERR" "$base_t" "$ref_t" <<'EOF' || fail "report does not match agentkv tokens"
+"$PY" - "$ERR" "$base_t" "$ref_t" <<'EOF' || fail "report does not match agentkv tokens"
 import json, sys
 r = json.loads(open(sys.argv[1]).read())
 base, built = int(sys.argv[2]), int(sys.argv[3])

@@ -85,7 +85,7 @@ doc_has "$DOC" "the baseline of \`--report\` is the original prompt ($("$AGENTKV
 
 t "step 6: the recorded runs and fetches give the expected figures on the page"
 # 20 prompts built for agents and 27 fetches, through the MCP server.
-python3 - >calls.jsonl <<'PYEOF'
+"$PY" - >calls.jsonl <<'PYEOF'
 import json
 msgs = [{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},

@@ -8,7 +8,7 @@
 
 # entries.jsonl: in sandboxes a and b, task/old (expired), task/new (never
 # expires), artifacts/old (expired).
-python3 - "$TMP/entries.jsonl" <<'EOF' || fail "could not write entries.jsonl"
+"$PY" - "$TMP/entries.jsonl" <<'EOF' || fail "could not write entries.jsonl"
 import base64, hashlib, json, sys
 with open(sys.argv[1], "w") as f:
     for sb in ("a", "b"):

@@ -39,7 +39,7 @@ printf 'not markdown\n' >"$SETS/notes.txt"
 
 # json_field NAME FIELD: FIELD of item NAME in a `seed --json` report.
 item() {
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 print(next(i[sys.argv[3]] for i in d["items"] if i["name"]==sys.argv[2]))' \
         "$OUT" "$1" "$2"
 }
@@ -68,7 +68,7 @@ akv --sandbox s1 get instructions pdf-forms --meta
 json_check "d['metadata']['source'] == 'pdf-forms/SKILL.md' and d['metadata']['description'] == 'Fill PDF forms.' and d['metadata']['declared_version'] is None"
 akv --sandbox s1 get instructions alpha --meta
 json_check "d['version'] == 1 and d['content_type'] == 'text/markdown' and d['metadata']['description'] == 'Use for alpha work: the \"first\" set.' and d['metadata']['declared_version'] == '3' and d['metadata']['source'] == 'alpha.md'"
-tokens=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
+tokens=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["tokens"])' "$OUT")
 run "$AGENTKV" tokens "$SETS/alpha.md"
 expect_out "$(printf '%s\t%s' "$tokens" "$SETS/alpha.md")"
 akv --sandbox s1 get instructions README

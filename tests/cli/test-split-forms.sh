@@ -14,7 +14,7 @@
 
 GEN="$TMP/gen"
 mkdir -p "$GEN"
-python3 - "$GEN" <<'EOF'
+"$PY" - "$GEN" <<'EOF'
 import os, random, sys
 out = sys.argv[1]
 
@@ -392,7 +392,7 @@ expect_err_contains "unclosed.md:4: <RULES> is never closed"
 roundtrip "$TMP/unclosed.md" --by xml
 
 t "10,000 nested tags, closed and unclosed"
-python3 -c "
+"$PY" -c "
 n = 10000
 open('$TMP/nested.md', 'w').write('<a>\n' * n + 'deep text\n' + '</a>\n' * n + '<b>\nafter\n</b>\n')
 open('$TMP/nested-open.md', 'w').write('<a>\n' * n + 'deep text\n' + '<b>\nafter\n</b>\n')
@@ -412,27 +412,27 @@ roundtrip "$TMP/nested-mixed.md"
 
 t "binary, huge lines, empty files and a lone fence"
 head -c 4096 /dev/urandom >"$TMP/binary.md" 2>/dev/null ||
-    python3 -c "import os; open('$TMP/binary.md','wb').write(os.urandom(4096))"
+    "$PY" -c "import os; open('$TMP/binary.md','wb').write(os.urandom(4096))"
 printf '\xff\xfe# A\n' >>"$TMP/binary.md"
 run "$AGENTKV" prompt split "$TMP/binary.md" --out "$TMP/h1"
 expect_error invalid_argument 2
 expect_err_contains "not valid UTF-8"
 printf '# A\0B\ntext\0with NUL\n# C\nmore\n' >"$TMP/nul.md"
 roundtrip "$TMP/nul.md"
-python3 -c "
+"$PY" -c "
 open('$TMP/huge.md', 'w').write('# Big\n' + 'word ' * 400000 + '\n# ' + 'T' * 100000 + '\nx\n<' + 'x' * 200000 + '>\n')
 "
 run "$AGENTKV" --json prompt split "$TMP/huge.md" --out "$TMP/h2"
 expect_ok
 json_check "len(d['sections']) == 2 and all(len(s['name']) <= 64 for s in d['sections']) and all(len(s['description']) <= 200 for s in d['sections'])"
 roundtrip "$TMP/huge.md"
-python3 -c "
+"$PY" -c "
 open('$TMP/tags-line.md', 'w').write('# T\\n' + '<a ' * 300000 + '\\n' + '</a>' * 300000 + '\\n')
 "
 run "$AGENTKV" --json prompt split "$TMP/tags-line.md" --out "$TMP/h5" --by xml
 expect_error invalid_argument 2
 roundtrip "$TMP/tags-line.md"
-python3 -c "
+"$PY" -c "
 open('$TMP/many.md', 'w').write('# Notes\\nx\\n' * 30000 + '# P\\n## C\\ny\\n' * 30000)
 "
 run "$AGENTKV" --json prompt split "$TMP/many.md" --review --level 2

@@ -13,7 +13,7 @@
 
 GEN="$TMP/gen"
 mkdir -p "$GEN"
-python3 - "$GEN" <<'EOF'
+"$PY" - "$GEN" <<'EOF'
 import os, random, sys
 out = sys.argv[1]
 

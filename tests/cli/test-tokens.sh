@@ -134,7 +134,7 @@ json_check 'd["ids"] == [] and d["tokens"] == 0'
 t "--json: every number printed is an integer (no reals)"
 run "$AGENTKV" --json tokens --ids "$TMP/hello.txt" "$TMP/empty.txt" "$TOK/corpus/digits.txt"
 expect_ok
-python3 - "$OUT" <<'EOF2' || fail "the JSON holds a real number"
+"$PY" - "$OUT" <<'EOF2' || fail "the JSON holds a real number"
 import json, sys
 def real(literal):
     sys.exit("real number in the JSON: " + literal)
@@ -270,7 +270,7 @@ if [ -f "$DATA/o200k_base.bin" ]; then
     # checks}, 240: the checks, 248: how many checks), made garbage in two
     # ways that keep it loadable, so that the garbage is used as it is.
     garble_chars() { # FILE WHAT
-        python3 - "$1" "$2" <<'PY'
+        "$PY" - "$1" "$2" <<'PY'
 import os, random, struct, sys
 path, what = sys.argv[1], sys.argv[2]
 b = bytearray(open(path, "rb").read())

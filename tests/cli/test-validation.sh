@@ -84,7 +84,7 @@ refused invalid_argument 2 put task existing --meta 'not json'
 refused invalid_argument 2 put task existing --meta '[1,2]'
 refused invalid_argument 2 put task existing --meta '"text"'
 refused invalid_argument 2 put task existing --meta '{"a":1'
-big_meta=$(python3 -c 'import json; print(json.dumps({"pad": "x" * 65536}))')
+big_meta=$("$PY" -c 'import json; print(json.dumps({"pad": "x" * 65536}))')
 refused invalid_argument 2 put task existing --meta "$big_meta"
 
 t "bad --if-match values"

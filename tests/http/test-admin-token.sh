@@ -47,7 +47,7 @@ ID=$(awk 'NR == 2 { print $1 }' "$OUT")
 grep -q "token $ID is saved in $STORE/admin-token" "$ERR" || fail "stderr: $(cat "$ERR")"
 pass
 run "$AGENTKV" --dir "$STORE" --json token list
-python3 -c 'import json,sys
+"$PY" -c 'import json,sys
 d=[json.loads(l) for l in open(sys.argv[1])]
 assert len(d)==1 and d[0]["saved_in"]==sys.argv[2], d' "$OUT" "$STORE/admin-token" ||
     fail "json: $(cat "$OUT")"
