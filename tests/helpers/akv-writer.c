@@ -1,7 +1,7 @@
 /*
  * akv-writer — a test helper that writes entries through libagentkv as fast
  * as it can and reports each acknowledged write on stdout, one line per
- * write, flushed before the next write starts:
+ * write, flushed (fflush) before the next write starts:
  *
  *   akv-writer DIR PREFIX COUNT [SHARED_KEY]
  *
@@ -18,11 +18,18 @@
  * also verifies its SHA-256); it prints the number checked, or the first
  * missing or wrong key and exits 1.
  *
+ *   akv-writer --verify-all DIR < LOG
+ *
+ * does the same, then akv_check over every entry of the store; it fails if
+ * any entry is damaged (the power-loss test checks each store so, in one
+ * process).
+ *
  *   akv-writer --value KEY     prints the value written for KEY.
  *
  * The store is the embedded one in DIR, or the backend AGENTKV_BACKEND
  * names (as for the agentkv command), so the same tests run on Redis.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +50,7 @@ static size_t writer_value(const char *key, char *buf, size_t cap)
     return len;
 }
 
-static int verify(const char *dir)
+static int verify(const char *dir, int check_all)
 {
     akv_store *store;
     if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) != AKV_OK) {
@@ -76,6 +83,15 @@ static int verify(const char *dir)
         akv_value_release(v);
         checked++;
     }
+    if (rc == 0 && check_all) {
+        uint64_t n = 0, bad = 0;
+        int crc = akv_check(store, NULL, NULL, NULL, &n, &bad);
+        if (crc != AKV_OK) {
+            printf("akv_check: %s: %" PRIu64 " of %" PRIu64 " entries failed: %s\n",
+                   akv_err_name(crc), bad, n, akv_last_error()->message);
+            rc = 1;
+        }
+    }
     if (rc == 0)
         printf("%ld\n", checked);
     akv_store_close(store);
@@ -92,9 +108,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "--verify") == 0)
-        return verify(argv[2]);
+        return verify(argv[2], 0);
+    if (argc == 3 && strcmp(argv[1], "--verify-all") == 0)
+        return verify(argv[2], 1);
     if (argc < 4) {
         fprintf(stderr, "usage: akv-writer DIR PREFIX COUNT [SHARED_KEY]\n"
+                        "       akv-writer --verify|--verify-all DIR < LOG\n"
                         "       akv-writer --value KEY\n");
         return 2;
     }
@@ -120,6 +139,8 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("ok %s\n", key);
+        fflush(stdout); /* the acknowledgement, as the power-loss test's
+                         * tracer sees it (tests/helpers/iotrace) */
         if (shared) {
             akv_meta m;
             rc = akv_put(store, "crash", AKV_SCOPE_TASK, shared,
@@ -130,6 +151,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             printf("shared %llu\n", (unsigned long long)m.version);
+            fflush(stdout);
         }
     }
     akv_store_close(store);

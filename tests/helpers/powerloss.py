@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""powerloss.py — the files a power cut could leave, from an I/O trace.
+
+Reads the trace that tests/helpers/iotrace/iotrace.c wrote of a writer's
+run (its format is described there), cuts the power after every event of
+it, builds the data file each cut could leave behind, and checks each such
+store: every write acknowledged before the cut must be there, intact, and
+nothing in the store damaged.
+
+What a cut leaves (the model): a write is durable once an fsync or
+fdatasync of the file returned after it, or at once if it went through an
+O_DSYNC/O_SYNC descriptor (which writes its page out whole). A write that
+is not yet durable may or may not have reached the disk, page by page
+(4 KiB): each page holds its last durable content or its content after any
+later write to it up to the cut, as if the kernel had written the page back
+at any moment. Three stores per cut: every such page lost, every such page
+kept, and each page drawn at random (a seeded generator, so a failure can be
+replayed). Stores that come out the same are checked once.
+
+usage: powerloss.py --base DIR --trace FILE --acks FILE --work DIR
+                    --verify CMD [--check CMD] [--seed N] [--random N]
+                    [--expect-loss]
+
+  --base DIR    copy of the store's directory before the traced run (its
+                data file the starting, durable content)
+  --acks FILE   the writer's stdout: line k is what the k-th
+                acknowledgement in the trace reported ("ok KEY")
+  --verify CMD  run with a store directory as its last argument and the
+                acknowledged "ok KEY" lines on stdin; exits 0 if all are
+                present and intact (akv-writer --verify-all, which also
+                checks every entry of the store)
+  --check CMD   also run, with a store directory as its last argument;
+                exits 0 if the store is sound (e.g. agentkv check --dir)
+  --random N    random stores per cut (default 1)
+  --expect-loss succeed only if some store fails its checks (the trace was
+                made with IOTRACE_DROP_SYNC=1), and stop at the first that
+                does; the default is the opposite
+"""
+import argparse
+import hashlib
+import os
+import random
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+
+PAGE = 4096
+K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK = 1, 2, 3, 4
+HEAD = struct.Struct("=IIQ")
+DATA_FILE = "data.mdb"
+
+
+def read_trace(path):
+    events = []
+    with open(path, "rb") as f:
+        blob = f.read()
+    at = 0
+    while at < len(blob):
+        if at + HEAD.size > len(blob):
+            sys.exit("powerloss: the trace ends inside a record")
+        kind, length, off = HEAD.unpack_from(blob, at)
+        at += HEAD.size
+        if kind not in (K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK):
+            sys.exit("powerloss: unknown record kind %d in the trace" % kind)
+        data = blob[at:at + length]
+        if len(data) != length:
+            sys.exit("powerloss: the trace ends inside a record")
+        at += length
+        events.append((kind, off, data))
+    return events
+
+
+class Disk:
+    """Page cache and disk of the one traced file, event by event."""
+
+    def __init__(self, base):
+        self.cur = {}    # page -> content now (the page cache)
+        self.dur = {}    # page -> durable content
+        self.pend = {}   # page -> contents after each write not yet durable
+        for i in range(0, len(base), PAGE):
+            page = base[i:i + PAGE].ljust(PAGE, b"\0")
+            self.cur[i // PAGE] = self.dur[i // PAGE] = page
+        self.dur_size = len(base)
+        self.size = len(base)
+
+    def write(self, off, data, durable):
+        end = off + len(data)
+        pos = off
+        while pos < end:
+            p = pos // PAGE
+            n = min(end, (p + 1) * PAGE) - pos
+            page = bytearray(self.cur.get(p, bytes(PAGE)))
+            page[pos - p * PAGE:pos - p * PAGE + n] = data[pos - off:pos - off + n]
+            self.cur[p] = bytes(page)
+            if durable:  # the page goes out whole, earlier writes with it
+                self.dur[p] = self.cur[p]
+                self.pend.pop(p, None)
+            else:
+                self.pend.setdefault(p, []).append(self.cur[p])
+            pos += n
+        self.size = max(self.size, end)
+        if durable:
+            self.dur_size = max(self.dur_size, end)
+
+    def sync(self):
+        for p in self.pend:
+            self.dur[p] = self.cur[p]
+        self.pend.clear()
+        self.dur_size = self.size
+
+    def image(self, choose):
+        """The file a cut now leaves; choose(options) picks each page not
+        yet durable: options[0] is its durable content (None: never
+        written durably), then its content after each later write."""
+        pages = dict(self.dur)
+        for p, states in self.pend.items():
+            pick = choose([self.dur.get(p)] + states)
+            if pick is None:
+                pages.pop(p, None)
+            else:
+                pages[p] = pick
+        size = self.dur_size
+        for p in pages:
+            size = max(size, min((p + 1) * PAGE, self.size))
+        out = bytearray(size)
+        for p, content in pages.items():
+            start = p * PAGE
+            if start < size:
+                out[start:min(start + PAGE, size)] = content[:size - start]
+        return bytes(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--trace", required=True)
+    ap.add_argument("--acks", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--verify", required=True)
+    ap.add_argument("--check")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--random", type=int, default=1)
+    ap.add_argument("--expect-loss", action="store_true")
+    a = ap.parse_args()
+
+    events = read_trace(a.trace)
+    with open(a.acks) as f:
+        ack_lines = f.read().splitlines()
+    nacks = sum(1 for e in events if e[0] == K_ACK)
+    if nacks != len(ack_lines):
+        sys.exit("powerloss: %d acknowledgements in the trace, %d lines of "
+                 "output" % (nacks, len(ack_lines)))
+    if not any(e[0] == K_WRITE for e in events):
+        sys.exit("powerloss: the trace holds no write to %s" % DATA_FILE)
+    with open(os.path.join(a.base, DATA_FILE), "rb") as f:
+        disk = Disk(f.read())
+
+    rng = random.Random(a.seed)
+    choosers = [("lost", lambda o: o[0]), ("kept", lambda o: o[-1])]
+    choosers += [("random", lambda o: rng.choice(o))] * a.random
+    seen = set()
+    checked = failed = 0
+    failed_by = {"verify": 0, "check": 0}
+    first_failure = None
+    acks = 0
+    os.makedirs(a.work, exist_ok=True)
+    store = os.path.join(a.work, "store")
+
+    def check(cut, how, image):
+        nonlocal checked, failed, first_failure
+        key = (hashlib.sha256(image).digest(), acks)
+        if key in seen:
+            return
+        seen.add(key)
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(a.base, store)
+        os.remove(os.path.join(store, DATA_FILE))
+        lock = os.path.join(store, "lock.mdb")
+        if os.path.exists(lock):
+            os.remove(lock)  # a power cut leaves no process holding it
+        with open(os.path.join(store, DATA_FILE), "wb") as f:
+            f.write(image)
+        os.chmod(os.path.join(store, DATA_FILE), 0o600)
+        acked = "".join(l + "\n" for l in ack_lines[:acks] if l.startswith("ok "))
+        checked += 1
+        problems = []
+        v = subprocess.run(shlex.split(a.verify) + [store], input=acked,
+                           capture_output=True, text=True)
+        if v.returncode != 0:
+            failed_by["verify"] += 1
+            problems.append("verify: exit %d: %s" % (
+                v.returncode, (v.stdout + v.stderr).strip()[:300]))
+        c = a.check and subprocess.run(shlex.split(a.check) + [store],
+                                       capture_output=True, text=True)
+        if c and c.returncode != 0:
+            failed_by["check"] += 1
+            problems.append("check: exit %d: %s" % (
+                c.returncode, (c.stdout + c.stderr).strip()[:300]))
+        if problems:
+            failed += 1
+            if first_failure is None:
+                first_failure = "cut after event %d of %d (%d acknowledged), " \
+                    "pages not yet durable %s: %s" % (
+                        cut, len(events), acks, how, "; ".join(problems))
+
+    for cut in range(len(events) + 1):
+        for how, choose in choosers:
+            check(cut, how, disk.image(choose))
+        if cut == len(events) or (a.expect_loss and failed):
+            break
+        kind, off, data = events[cut]
+        if kind == K_WRITE:
+            disk.write(off, data, durable=False)
+        elif kind == K_DSYNC_WRITE:
+            disk.write(off, data, durable=True)
+        elif kind == K_SYNC:
+            disk.sync()
+        else:
+            acks += 1
+
+    print("powerloss: %d events, %d acknowledged writes, %d cuts, %d distinct "
+          "stores checked, %d failed (verify %d, check %d)" % (
+              len(events), acks, cut + 1, checked, failed,
+              failed_by["verify"], failed_by["check"]))
+    if a.expect_loss:
+        if failed == 0:
+            print("powerloss: expected some store to lose an acknowledged "
+                  "write, none did")
+            return 1
+        print("powerloss: as expected, e.g. " + first_failure)
+        return 0
+    if failed:
+        print("powerloss: " + first_failure)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
