@@ -132,6 +132,14 @@ class Disk:
         return bytes(out)
 
 
+def status(returncode):
+    """How a checker ended: its exit status, or the signal that ended it
+    (a crash on a damaged store is a failure too, and worth telling)."""
+    if returncode < 0:
+        return "killed by signal %d" % -returncode
+    return "exit %d" % returncode
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -190,14 +198,14 @@ def main():
                            capture_output=True, text=True)
         if v.returncode != 0:
             failed_by["verify"] += 1
-            problems.append("verify: exit %d: %s" % (
-                v.returncode, (v.stdout + v.stderr).strip()[:300]))
+            problems.append("verify: %s: %s" % (
+                status(v.returncode), (v.stdout + v.stderr).strip()[:300]))
         c = a.check and subprocess.run(shlex.split(a.check) + [store],
                                        capture_output=True, text=True)
         if c and c.returncode != 0:
             failed_by["check"] += 1
-            problems.append("check: exit %d: %s" % (
-                c.returncode, (c.stdout + c.stderr).strip()[:300]))
+            problems.append("check: %s: %s" % (
+                status(c.returncode), (c.stdout + c.stderr).strip()[:300]))
         if problems:
             failed += 1
             if first_failure is None:
