@@ -29,7 +29,7 @@ traced_run() {
     shift
     cp -a "$TMP/base" "$TMP/$name"
     LAST_CMD="akv-writer under iotrace ($name)"
-    env "$@" IOTRACE_FILE="$TMP/$name.trace" LD_PRELOAD="$TRACER" \
+    env "$@" IOTRACE_FILE="$TMP/$name.trace" IOTRACE_ACKS=1 LD_PRELOAD="$TRACER" \
         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         "$WRITER" "$TMP/$name" pl "$PUTS" >"$TMP/$name.acks" 2>"$ERR" </dev/null
     RC=$?
@@ -63,6 +63,7 @@ t "after a power cut at any point, every acknowledged write is intact"
 cuts synced
 [ "$RC" = 0 ] || fail "a store left by a power cut lost or damaged an acknowledged write"
 grep -q ", 0 failed (" "$OUT" || fail "powerloss.py reported no summary"
+cat "$OUT"
 pass
 
 t "the store a cut left takes writes again"
@@ -78,6 +79,7 @@ t "with syncs that do nothing, power cuts lose acknowledged writes (the checks c
 traced_run unsynced IOTRACE_DROP_SYNC=1
 cuts unsynced --expect-loss
 [ "$RC" = 0 ] || fail "no store lost a write although nothing was synced"
+cat "$OUT"
 pass
 
 t "hostile traces are refused with a clear error"

@@ -26,13 +26,28 @@
  *
  *   akv-writer --value KEY     prints the value written for KEY.
  *
+ *   akv-writer --http PORT TOKEN PREFIX COUNT CONNS
+ *
+ * writes the same entries through `agentkv serve` on 127.0.0.1:PORT
+ * instead (PUT /v1/sandboxes/crash/kv/task/PREFIX%2FI with bearer TOKEN),
+ * over CONNS keep-alive connections at once, one thread each, so that the
+ * server gathers them into group commits; "ok KEY" is printed and flushed
+ * once the PUT is answered 200 or 201. PREFIX is letters and digits.
+ *
  * The store is the embedded one in DIR, or the backend AGENTKV_BACKEND
  * names (as for the agentkv command), so the same tests run on Redis.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agentkv.h"
 
@@ -98,8 +113,157 @@ static int verify(const char *dir, int check_all)
     return rc;
 }
 
+/* ---- --http: the same writes through the HTTP server ---------------- */
+
+struct http_run {
+    int port, count, conns;
+    const char *token, *prefix;
+    pthread_mutex_t out_lock; /* one "ok" line and its flush at a time */
+    atomic_int failed;
+};
+
+struct http_conn {
+    struct http_run *run;
+    int first; /* this thread writes entries first, first+conns, ... */
+};
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads one response on fd into buf (cap bytes; headers and a short body
+ * fit): returns its status, or -1 on a broken or oversized response. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+    size_t have = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        if (have + 1 >= cap)
+            return -1;
+        ssize_t r = recv(fd, buf + have, cap - 1 - have, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    int status;
+    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+        return -1;
+    const char *cl = strcasestr(buf, "\r\nContent-Length:");
+    size_t body = cl ? strtoul(cl + 17, NULL, 10) : 0;
+    size_t want = (size_t)(end + 4 - buf) + body;
+    if (want >= cap)
+        return -1;
+    while (have < want) {
+        ssize_t r = recv(fd, buf + have, want - have, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+    }
+    return status;
+}
+
+static void *http_thread(void *arg)
+{
+    struct http_conn *hc = arg;
+    struct http_run *run = hc->run;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)run->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        fprintf(stderr, "akv-writer: connect to port %d: %s\n", run->port,
+                strerror(errno));
+        atomic_store(&run->failed, 1);
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    for (int i = hc->first; i < run->count && !atomic_load(&run->failed);
+         i += run->conns) {
+        char key[256], value[4096], head[1024], resp[8192];
+        snprintf(key, sizeof key, "%s/%d", run->prefix, i);
+        size_t n = writer_value(key, value, sizeof value);
+        int hl = snprintf(head, sizeof head,
+                          "PUT /v1/sandboxes/crash/kv/task/%s%%2F%d HTTP/1.1\r\n"
+                          "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                          "Content-Type: application/octet-stream\r\n"
+                          "Content-Length: %zu\r\n\r\n",
+                          run->prefix, i, run->token, n);
+        int status = -1;
+        if (hl > 0 && (size_t)hl < sizeof head &&
+            send_all(fd, head, (size_t)hl) == 0 && send_all(fd, value, n) == 0)
+            status = read_response(fd, resp, sizeof resp);
+        if (status != 200 && status != 201) {
+            fprintf(stderr, "akv-writer: PUT %s: %s %d\n", key,
+                    status < 0 ? "no answer, or a broken one" : "status",
+                    status);
+            atomic_store(&run->failed, 1);
+            break;
+        }
+        pthread_mutex_lock(&run->out_lock);
+        printf("ok %s\n", key);
+        fflush(stdout); /* the acknowledgement (tests/helpers/iotrace) */
+        pthread_mutex_unlock(&run->out_lock);
+    }
+    close(fd);
+    return NULL;
+}
+
+static int http_writer(char **argv)
+{
+    struct http_run run = {.port = atoi(argv[2]),
+                           .token = argv[3],
+                           .prefix = argv[4],
+                           .count = atoi(argv[5]),
+                           .conns = atoi(argv[6])};
+    if (run.port < 1 || run.port > 65535 || run.count < 0 || run.conns < 1 ||
+        run.conns > 256 || strspn(run.prefix, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789") != strlen(run.prefix)) {
+        fprintf(stderr, "akv-writer: --http PORT TOKEN PREFIX COUNT CONNS: "
+                        "a port, letters and digits, a count, 1..256 conns\n");
+        return 2;
+    }
+    pthread_mutex_init(&run.out_lock, NULL);
+    atomic_init(&run.failed, 0);
+    pthread_t th[256];
+    struct http_conn hc[256];
+    int started = 0;
+    for (int t = 0; t < run.conns; t++) {
+        hc[t] = (struct http_conn){.run = &run, .first = t};
+        if (pthread_create(&th[t], NULL, http_thread, &hc[t]) != 0) {
+            fprintf(stderr, "akv-writer: cannot start a thread\n");
+            atomic_store(&run.failed, 1);
+            break;
+        }
+        started++;
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&run.out_lock);
+    return atomic_load(&run.failed) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 7 && strcmp(argv[1], "--http") == 0)
+        return http_writer(argv);
     if (argc == 3 && strcmp(argv[1], "--value") == 0) {
         /* akv-writer --value KEY: print the expected value (for checks). */
         char buf[4096];
@@ -114,7 +278,8 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr, "usage: akv-writer DIR PREFIX COUNT [SHARED_KEY]\n"
                         "       akv-writer --verify|--verify-all DIR < LOG\n"
-                        "       akv-writer --value KEY\n");
+                        "       akv-writer --value KEY\n"
+                        "       akv-writer --http PORT TOKEN PREFIX COUNT CONNS\n");
         return 2;
     }
     akv_store *store;

@@ -10,10 +10,13 @@
  * "data.mdb", the embedded store's data file). Recorded on it: each write
  * (pwrite, pwritev, write and writev at the descriptor's offset) with its
  * bytes, marked durable at once when the descriptor was opened with O_DSYNC
- * or O_SYNC; each fsync or fdatasync. Also recorded: each fflush(stdout),
- * as an acknowledgement, since the writers the test runs (akv-writer) report
- * a write as done by flushing one line to stdout. libc's own stdio writes
- * cannot be interposed, so the flush is what is seen.
+ * or O_SYNC; each fsync or fdatasync. With IOTRACE_ACKS=1, also each
+ * fflush(stdout), as an acknowledgement: the writers the tests run
+ * (akv-writer) report a write as done by flushing one line to stdout
+ * (libc's own stdio writes cannot be interposed, so the flush is what is
+ * seen). Several processes may share one trace, e.g. a server tracing its
+ * data file and a client tracing its acknowledgements: records are
+ * appended, so the trace keeps the order in which they happened.
  *
  * IOTRACE_DROP_SYNC=1 makes fsync and fdatasync on traced descriptors
  * return 0 without doing or recording anything: a disk that acknowledges
@@ -330,7 +333,8 @@ int fflush(FILE *f)
 {
     REAL(fflush);
     int rc = real_fflush(f);
-    if (f == stdout && rc == 0) {
+    const char *acks = getenv("IOTRACE_ACKS");
+    if (f == stdout && rc == 0 && acks && strcmp(acks, "1") == 0) {
         pthread_mutex_lock(&lock);
         emit(K_ACK, 0, NULL, 0, 0);
         pthread_mutex_unlock(&lock);
