@@ -458,6 +458,36 @@ static int usage_upgrade(lmdb_backend *lb, MDB_txn *txn, bool mark_3,
 
 static const akv_backend_ops lmdb_ops;
 
+/*
+ * Refuses a data.mdb shorter than its last commit says it is: LMDB would
+ * map it all the same, and the first read of a page past the end of the
+ * file is SIGBUS (a copy cut short, a file truncated by hand, a disk that
+ * lost writes it had acknowledged). The last page is read from the meta
+ * page before the file's size is, so a commit by another process in
+ * between can only make the file longer than that page needs.
+ */
+static int check_length(lmdb_backend *lb, const char *path)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (mdb_env_info(lb->env, &info) != 0 || mdb_env_stat(lb->env, &st) != 0)
+        return AKV_OK; /* nothing to compare: LMDB reports its own errors */
+    if (stat(path, &fs) != 0)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s: %m",
+                        lb->dir, path);
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need)
+        return AKV_OK;
+    return akv_fail(AKV_EUNAVAILABLE,
+                    "cannot open store %s: data.mdb is %llu bytes, and its "
+                    "last commit uses %llu: the file was cut short (a copy "
+                    "interrupted, or writes lost by the disk); restore it "
+                    "from a backup",
+                    lb->dir, (unsigned long long)fs.st_size,
+                    (unsigned long long)need);
+}
+
 static int check_format(lmdb_backend *lb, MDB_txn *txn)
 {
     MDB_dbi meta, main_db;
@@ -708,6 +738,8 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
      * exactly 0600 (a umask like 0277 would leave it unwritable). */
     if (!had_data)
         chmod(path, 0600);
+    if ((rc = check_length(lb, path)) != AKV_OK)
+        goto fail;
     /* Readers left behind by processes that died (kill -9) hold slots and
      * pin old pages; clear them. */
     int dead = 0;

@@ -6,6 +6,7 @@
 # names it; `get` and `get --meta` refuse it; `ls` (table and --json) and
 # `export` list or export every other entry, warn about the damaged one on
 # stderr and exit 5; the export of the rest imports cleanly elsewhere.
+# Last, a data.mdb cut short: refused at open with a message.
 . "$(dirname "$0")/lib.sh"
 
 # flip MARKER: flips one bit of the first byte of MARKER in data.mdb,
@@ -113,5 +114,25 @@ expect_err_contains "default/task/val fails its SHA-256"
 akv check
 expect_rc 5
 expect_out_contains "default/task/val"
+
+t "a data.mdb cut short is refused with a message, not SIGBUS, and left as it was"
+# Enough entries of 3 KiB that the file has many pages, then half of it
+# gone: LMDB would map it and fault past its end at the first read.
+head -c 3000 /dev/zero | tr '\0' x >"$TMP/big"
+for i in $(seq 1 40); do
+    akv put task "big-$i" "$TMP/big"
+    expect_ok
+done
+size=$(stat -c %s "$STORE/data.mdb")
+truncate -s $((size / 2)) "$STORE/data.mdb"
+sum=$(sha256sum <"$STORE/data.mdb")
+for cmd in "ls task" "get task big-1" "check"; do
+    akv $cmd
+    expect_error unavailable 6
+    expect_err_contains "data.mdb is $((size / 2)) bytes"
+    expect_err_contains "cut short"
+done
+[ "$(sha256sum <"$STORE/data.mdb")" = "$sum" ] || fail "the refused data.mdb was changed"
+pass
 
 finish
