@@ -18,11 +18,11 @@
  * also verifies its SHA-256); it prints the number checked, or the first
  * missing or wrong key and exits 1.
  *
- *   akv-writer --verify-all DIR < LOG
+ *   akv-writer --verify-stream
  *
- * does the same, then akv_check over every entry of the store; it fails if
- * any entry is damaged (the power-loss test checks each store so, in one
- * process).
+ * does the same, then akv_check over every entry of the store, for many
+ * stores in one process, one request a line on stdin (verify_stream
+ * below): the power-loss tests check hundreds of stores.
  *
  *   akv-writer --value KEY     prints the value written for KEY.
  *
@@ -65,17 +65,24 @@ static size_t writer_value(const char *key, char *buf, size_t cap)
     return len;
 }
 
-static int verify(const char *dir, int check_all)
+/*
+ * Checks the store in dir: each "ok KEY" among the first max_lines lines of
+ * acks (all of them if max_lines < 0) must read back through akv_get with
+ * its value, and with check_all every entry must pass akv_check. Returns
+ * the number checked, or -1 with the first problem in why.
+ */
+static long verify_store(const char *dir, FILE *acks, long max_lines,
+                         int check_all, char *why, size_t cap)
 {
     akv_store *store;
     if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) != AKV_OK) {
-        fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
-        return 1;
+        snprintf(why, cap, "akv-writer: %s", akv_last_error()->message);
+        return -1;
     }
     char line[512], want[4096];
-    long checked = 0;
-    int rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, stdin)) {
+    long checked = 0, lines = 0;
+    while ((max_lines < 0 || lines < max_lines) && fgets(line, sizeof line, acks)) {
+        lines++;
         if (strncmp(line, "ok ", 3) != 0)
             continue;
         char *key = line + 3;
@@ -84,33 +91,82 @@ static int verify(const char *dir, int check_all)
         akv_value *v;
         int grc = akv_get(store, "crash", AKV_SCOPE_TASK, key, strlen(key), &v);
         if (grc != AKV_OK) {
-            printf("acknowledged write %s: %s: %s\n", key, akv_err_name(grc),
-                   akv_last_error()->message);
-            rc = 1;
+            snprintf(why, cap, "acknowledged write %s: %s: %s", key,
+                     akv_err_name(grc), akv_last_error()->message);
+            checked = -1;
             break;
         }
         size_t len;
         const void *d = akv_value_data(v, &len);
-        if (len != n || memcmp(d, want, n) != 0) {
-            printf("acknowledged write %s has the wrong value\n", key);
-            rc = 1;
-        }
+        int same = len == n && memcmp(d, want, n) == 0;
         akv_value_release(v);
+        if (!same) {
+            snprintf(why, cap, "acknowledged write %s has the wrong value", key);
+            checked = -1;
+            break;
+        }
         checked++;
     }
-    if (rc == 0 && check_all) {
+    if (checked >= 0 && check_all) {
         uint64_t n = 0, bad = 0;
         int crc = akv_check(store, NULL, NULL, NULL, &n, &bad);
         if (crc != AKV_OK) {
-            printf("akv_check: %s: %" PRIu64 " of %" PRIu64 " entries failed: %s\n",
-                   akv_err_name(crc), bad, n, akv_last_error()->message);
-            rc = 1;
+            snprintf(why, cap, "akv_check: %s: %" PRIu64 " of %" PRIu64
+                     " entries failed: %s", akv_err_name(crc), bad, n,
+                     akv_last_error()->message);
+            checked = -1;
         }
     }
-    if (rc == 0)
-        printf("%ld\n", checked);
     akv_store_close(store);
-    return rc;
+    return checked;
+}
+
+static int verify(const char *dir)
+{
+    char why[1024];
+    long n = verify_store(dir, stdin, -1, 0, why, sizeof why);
+    if (n < 0) {
+        printf("%s\n", why);
+        return 1;
+    }
+    printf("%ld\n", n);
+    return 0;
+}
+
+/* --verify-stream: one request a line, "LINES<TAB>ACKS<TAB>DIR": the "ok"
+ * lines among the first LINES lines of the file ACKS checked against the
+ * store in DIR, then akv_check over it; answers "ok N" or "fail WHY", one
+ * line each, flushed. */
+static int verify_stream(void)
+{
+    char req[8192];
+    while (fgets(req, sizeof req, stdin)) {
+        req[strcspn(req, "\n")] = '\0';
+        char *acks_path = strchr(req, '\t');
+        char *dir = acks_path ? strchr(acks_path + 1, '\t') : NULL;
+        if (dir == NULL) {
+            printf("fail bad request (want LINES<TAB>ACKS<TAB>DIR)\n");
+            fflush(stdout);
+            continue;
+        }
+        *acks_path++ = '\0';
+        *dir++ = '\0';
+        char why[1024];
+        long n = -1;
+        FILE *acks = fopen(acks_path, "r");
+        if (acks == NULL) {
+            snprintf(why, sizeof why, "cannot open %s", acks_path);
+        } else {
+            n = verify_store(dir, acks, atol(req), 1, why, sizeof why);
+            fclose(acks);
+        }
+        if (n < 0)
+            printf("fail %s\n", why);
+        else
+            printf("ok %ld\n", n);
+        fflush(stdout);
+    }
+    return 0;
 }
 
 /* ---- --http: the same writes through the HTTP server ---------------- */
@@ -272,12 +328,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "--verify") == 0)
-        return verify(argv[2], 0);
-    if (argc == 3 && strcmp(argv[1], "--verify-all") == 0)
-        return verify(argv[2], 1);
+        return verify(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "--verify-stream") == 0)
+        return verify_stream();
     if (argc < 4) {
         fprintf(stderr, "usage: akv-writer DIR PREFIX COUNT [SHARED_KEY]\n"
-                        "       akv-writer --verify|--verify-all DIR < LOG\n"
+                        "       akv-writer --verify DIR < LOG\n"
+                        "       akv-writer --verify-stream\n"
                         "       akv-writer --value KEY\n"
                         "       akv-writer --http PORT TOKEN PREFIX COUNT CONNS\n");
         return 2;

@@ -15,22 +15,22 @@ is not yet durable may or may not have reached the disk, page by page
 later write to it up to the cut, as if the kernel had written the page back
 at any moment. Three stores per cut: every such page lost, every such page
 kept, and each page drawn at random (a seeded generator, so a failure can be
-replayed). Stores that come out the same are checked once.
+replayed). Stores that come out the same are checked once, all by one
+verifier process.
 
 usage: powerloss.py --base DIR --trace FILE --acks FILE --work DIR
-                    --verify CMD [--check CMD] [--seed N] [--random N]
-                    [--expect-loss]
+                    --verify CMD [--seed N] [--random N] [--expect-loss]
 
   --base DIR    copy of the store's directory before the traced run (its
                 data file the starting, durable content)
   --acks FILE   the writer's stdout: line k is what the k-th
                 acknowledgement in the trace reported ("ok KEY")
-  --verify CMD  run with a store directory as its last argument and the
-                acknowledged "ok KEY" lines on stdin; exits 0 if all are
-                present and intact (akv-writer --verify-all, which also
-                checks every entry of the store)
-  --check CMD   also run, with a store directory as its last argument;
-                exits 0 if the store is sound (e.g. agentkv check --dir)
+  --verify CMD  the verifier, started once (akv-writer --verify-stream):
+                it reads one request a line, "LINES<TAB>ACKS<TAB>DIR", checks
+                the "ok KEY" lines among the first LINES lines of ACKS
+                against the store in DIR, every entry of which must also be
+                sound, and answers "ok N" or "fail WHY" on a line; if it
+                dies, that store failed, and a new one is started
   --random N    random stores per cut (default 1)
   --expect-loss succeed only if some store fails its checks (the trace was
                 made with IOTRACE_DROP_SYNC=1), and stop at the first that
@@ -132,12 +132,38 @@ class Disk:
         return bytes(out)
 
 
-def status(returncode):
-    """How a checker ended: its exit status, or the signal that ended it
-    (a crash on a damaged store is a failure too, and worth telling)."""
-    if returncode < 0:
-        return "killed by signal %d" % -returncode
-    return "exit %d" % returncode
+class Verifier:
+    """The --verify process, restarted if a store kills it."""
+
+    def __init__(self, cmd):
+        self.cmd = shlex.split(cmd)
+        self.proc = None
+
+    def check(self, lines, acks_path, store):
+        """None if the store passed, else why it did not."""
+        if self.proc is None:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True)
+        try:
+            self.proc.stdin.write("%d\t%s\t%s\n" % (lines, acks_path, store))
+            self.proc.stdin.flush()
+            answer = self.proc.stdout.readline()
+        except BrokenPipeError:
+            answer = ""
+        if answer.startswith("ok "):
+            return None
+        if answer.startswith("fail "):
+            return answer[5:].strip()
+        rc = self.proc.wait()  # it died on this store: a failure too
+        self.proc = None
+        return "the verifier was killed by signal %d" % -rc if rc < 0 else \
+            "the verifier exited %d without an answer" % rc
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
+            self.proc = None
 
 
 def main():
@@ -147,7 +173,6 @@ def main():
     ap.add_argument("--acks", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--verify", required=True)
-    ap.add_argument("--check")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--random", type=int, default=1)
     ap.add_argument("--expect-loss", action="store_true")
@@ -170,11 +195,12 @@ def main():
     choosers += [("random", lambda o: rng.choice(o))] * a.random
     seen = set()
     checked = failed = 0
-    failed_by = {"verify": 0, "check": 0}
     first_failure = None
     acks = 0
     os.makedirs(a.work, exist_ok=True)
     store = os.path.join(a.work, "store")
+    verifier = Verifier(a.verify)
+    acks_path = os.path.abspath(a.acks)
 
     def check(cut, how, image):
         nonlocal checked, failed, first_failure
@@ -191,27 +217,14 @@ def main():
         with open(os.path.join(store, DATA_FILE), "wb") as f:
             f.write(image)
         os.chmod(os.path.join(store, DATA_FILE), 0o600)
-        acked = "".join(l + "\n" for l in ack_lines[:acks] if l.startswith("ok "))
         checked += 1
-        problems = []
-        v = subprocess.run(shlex.split(a.verify) + [store], input=acked,
-                           capture_output=True, text=True)
-        if v.returncode != 0:
-            failed_by["verify"] += 1
-            problems.append("verify: %s: %s" % (
-                status(v.returncode), (v.stdout + v.stderr).strip()[:300]))
-        c = a.check and subprocess.run(shlex.split(a.check) + [store],
-                                       capture_output=True, text=True)
-        if c and c.returncode != 0:
-            failed_by["check"] += 1
-            problems.append("check: %s: %s" % (
-                status(c.returncode), (c.stdout + c.stderr).strip()[:300]))
-        if problems:
+        why = verifier.check(acks, acks_path, store)
+        if why is not None:
             failed += 1
             if first_failure is None:
                 first_failure = "cut after event %d of %d (%d acknowledged), " \
                     "pages not yet durable %s: %s" % (
-                        cut, len(events), acks, how, "; ".join(problems))
+                        cut, len(events), acks, how, why[:400])
 
     for cut in range(len(events) + 1):
         for how, choose in choosers:
@@ -228,10 +241,10 @@ def main():
         else:
             acks += 1
 
+    verifier.close()
     print("powerloss: %d events, %d acknowledged writes, %d cuts, %d distinct "
-          "stores checked, %d failed (verify %d, check %d)" % (
-              len(events), acks, cut + 1, checked, failed,
-              failed_by["verify"], failed_by["check"]))
+          "stores checked, %d failed" % (len(events), acks, cut + 1, checked,
+                                         failed))
     if a.expect_loss:
         if failed == 0:
             print("powerloss: expected some store to lose an acknowledged "
