@@ -57,6 +57,22 @@ all: build
 help:
 	@sed -n '/^#   make/s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
+# The directories with npm packages that `make deps` installs:
+#   tests/mcp                the MCP tests' SDK clients
+#   tests/conformance/node   the Node 22 binary the conformance suite needs
+#                            (the system node may be older), as an npm package
+#   tests/conformance/v01, v02  the official MCP conformance suite, two lines
+#   tests/browser            playwright-core, driving Debian's chromium for
+#                            the dashboard test (no browser download)
+#   tests/contracts          @redocly/cli for docs/openapi.yaml, ajv for the
+#                            tool schemas
+#   clients/typescript       the TypeScript client's compiler (no runtime deps)
+#   clients/langgraph        LangGraph.js, its checkpointer validation suite
+#                            (vitest) and the Node >= 20 it runs on
+NPM_DIRS := tests/mcp tests/conformance/node tests/conformance/v01 \
+	tests/conformance/v02 tests/browser tests/contracts clients/typescript \
+	clients/langgraph
+
 # One dpkg-query per package; apt-get runs only when something is missing.
 # Then the npm-registry data (the tokenizer's tiktoken encodings), which the
 # script fetches only when its pinned lockfile changed.
@@ -78,34 +94,21 @@ deps:
 	@command -v npm >/dev/null 2>&1 || \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm
 	@if [ -f scripts/fetch-tokenizers.sh ]; then bash scripts/fetch-tokenizers.sh; fi
-	@# The MCP tests' SDK client, pinned by tests/mcp/package-lock.json:
-	@# npm ci only when the lockfile is newer than the last install.
-	@if [ -f tests/mcp/package-lock.json ] && [ ! tests/mcp/node_modules/.package-lock.json -nt tests/mcp/package-lock.json ]; then \
-	  (cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error); fi
-	@# The official MCP conformance suite, two lines of it (0.1.x and
-	@# 0.2), each pinned by its own lockfile, and the Node 22 binary it
-	@# needs (the system node may be older), pinned the same way.
-	@for d in tests/conformance/node tests/conformance/v01 tests/conformance/v02; do \
+	@# The npm packages of the tests and clients (NPM_DIRS), each pinned by
+	@# its package-lock.json: npm ci only where the lockfile is newer than
+	@# the last install. All at once, each one's output prefixed with its
+	@# directory: they spend most of their time waiting on the registry,
+	@# and npm's cache takes concurrent installs.
+	@pids=""; \
+	for d in $(NPM_DIRS); do \
 	  if [ -f $$d/package-lock.json ] && [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
-	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done
-	@# The dashboard's browser test drives Debian's chromium with
-	@# playwright-core, pinned by tests/browser/package-lock.json (no
-	@# browser download: the test names /usr/bin/chromium).
-	@if [ -f tests/browser/package-lock.json ] && [ ! tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ]; then \
-	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); fi
-	@# The contract tests' linters (@redocly/cli for docs/openapi.yaml, ajv
-	@# for the tool schemas), pinned by tests/contracts/package-lock.json.
-	@if [ -f tests/contracts/package-lock.json ] && [ ! tests/contracts/node_modules/.package-lock.json -nt tests/contracts/package-lock.json ]; then \
-	  (cd tests/contracts && npm ci --no-audit --no-fund --loglevel=error); fi
-	@# The TypeScript client's compiler (typescript), pinned by
-	@# clients/typescript/package-lock.json; the client has no runtime deps.
-	@if [ -f clients/typescript/package-lock.json ] && [ ! clients/typescript/node_modules/.package-lock.json -nt clients/typescript/package-lock.json ]; then \
-	  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error); fi
-	@# LangGraph.js and its checkpointer validation suite (vitest) for
-	@# clients/langgraph, pinned by its package-lock.json, with the Node
-	@# its tests run on (the npm `node` package: vitest needs Node >= 20).
-	@if [ -f clients/langgraph/package-lock.json ] && [ ! clients/langgraph/node_modules/.package-lock.json -nt clients/langgraph/package-lock.json ]; then \
-	  (cd clients/langgraph && npm ci --no-audit --no-fund --loglevel=error); fi
+	    ( out=$$(cd $$d && npm ci --no-audit --no-fund --loglevel=error 2>&1); rc=$$?; \
+	      printf '%s\n' "$$out" | sed "/^$$/d; s|^|deps: $$d: |"; \
+	      [ $$rc = 0 ] || echo "deps: npm ci failed in $$d" >&2; exit $$rc ) & \
+	    pids="$$pids $$!"; \
+	  fi; \
+	done; \
+	failed=0; for p in $$pids; do wait $$p || failed=1; done; exit $$failed
 
 configure: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -184,12 +184,14 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : "/tmp/agentkv-commit";
     unsigned nkeys = argc > 2 ? (unsigned)atoi(argv[2]) : 100000;
     int reps = argc > 3 ? atoi(argv[3]) : 30;
-    const char *batches_env = getenv("BATCHES"), *deferred_env = getenv("DEFERRED");
+    const char *batches_env = getenv("BATCHES");
+    const char *deferred_env = getenv("DEFERRED");
     const char *blocks_env = getenv("BLOCKS");
     char batches[256], deferred[256];
     snprintf(batches, sizeof batches, "%s",
              batches_env ? batches_env : "25,100,1000,5000");
-    snprintf(deferred, sizeof deferred, "%s", deferred_env ? deferred_env : "25,100");
+    snprintf(deferred, sizeof deferred, "%s",
+             deferred_env ? deferred_env : "25,100");
     int blocks = blocks_env ? atoi(blocks_env) : 5;
     if (!batches_ok(batches) || !batches_ok(deferred))
         return 2;

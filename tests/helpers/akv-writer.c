@@ -75,13 +75,15 @@ static long verify_store(const char *dir, FILE *acks, long max_lines,
                          int check_all, char *why, size_t cap)
 {
     akv_store *store;
-    if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) != AKV_OK) {
+    if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) !=
+        AKV_OK) {
         snprintf(why, cap, "akv-writer: %s", akv_last_error()->message);
         return -1;
     }
     char line[512], want[4096];
     long checked = 0, lines = 0;
-    while ((max_lines < 0 || lines < max_lines) && fgets(line, sizeof line, acks)) {
+    while ((max_lines < 0 || lines < max_lines) &&
+           fgets(line, sizeof line, acks)) {
         lines++;
         if (strncmp(line, "ok ", 3) != 0)
             continue;
@@ -101,7 +103,8 @@ static long verify_store(const char *dir, FILE *acks, long max_lines,
         int same = len == n && memcmp(d, want, n) == 0;
         akv_value_release(v);
         if (!same) {
-            snprintf(why, cap, "acknowledged write %s has the wrong value", key);
+            snprintf(why, cap, "acknowledged write %s has the wrong value",
+                     key);
             checked = -1;
             break;
         }
@@ -256,7 +259,8 @@ static void *http_thread(void *arg)
         snprintf(key, sizeof key, "%s/%d", run->prefix, i);
         size_t n = writer_value(key, value, sizeof value);
         int hl = snprintf(head, sizeof head,
-                          "PUT /v1/sandboxes/crash/kv/task/%s%%2F%d HTTP/1.1\r\n"
+                          "PUT /v1/sandboxes/crash/kv/task/%s%%2F%d "
+                          "HTTP/1.1\r\n"
                           "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                           "Content-Type: application/octet-stream\r\n"
                           "Content-Length: %zu\r\n\r\n",
@@ -288,10 +292,11 @@ static int http_writer(char **argv)
                            .prefix = argv[4],
                            .count = atoi(argv[5]),
                            .conns = atoi(argv[6])};
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     if (run.port < 1 || run.port > 65535 || run.count < 0 || run.conns < 1 ||
-        run.conns > 256 || strspn(run.prefix, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789") != strlen(run.prefix)) {
+        run.conns > 256 || run.prefix[0] == '\0' ||
+        strspn(run.prefix, alnum) != strlen(run.prefix)) {
         fprintf(stderr, "akv-writer: --http PORT TOKEN PREFIX COUNT CONNS: "
                         "a port, letters and digits, a count, 1..256 conns\n");
         return 2;
@@ -336,7 +341,8 @@ int main(int argc, char **argv)
                         "       akv-writer --verify DIR < LOG\n"
                         "       akv-writer --verify-stream\n"
                         "       akv-writer --value KEY\n"
-                        "       akv-writer --http PORT TOKEN PREFIX COUNT CONNS\n");
+                        "       akv-writer --http PORT TOKEN PREFIX COUNT "
+                        "CONNS\n");
         return 2;
     }
     akv_store *store;

@@ -102,7 +102,8 @@ static void emit(uint32_t kind, uint64_t off, const struct iovec *iov,
         if (path == NULL)
             return;
         trace_fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-                                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                                0600);
         if (trace_fd < 0) {
             static const char msg[] = "iotrace: cannot open IOTRACE_FILE\n";
             syscall(SYS_write, 2, msg, sizeof msg - 1);
