@@ -154,32 +154,22 @@ static void note_open(int fd, const char *path, int flags)
 
 /* ---- opening and closing ---------------------------------------------- */
 
+/* mode: the variadic mode argument of an open call whose last fixed
+ * argument is last, when flags say there is one. */
+#define OPEN_MODE(mode, flags, last)                                           \
+    mode_t mode = 0;                                                           \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {                                     \
+        va_list ap;                                                            \
+        va_start(ap, last);                                                    \
+        mode = va_arg(ap, mode_t);                                             \
+        va_end(ap);                                                            \
+    }
+
 int open(const char *path, int flags, ...)
 {
     REAL(open);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(mode, flags, flags);
     int fd = real_open(path, flags, mode);
-    note_open(fd, path, flags);
-    return fd;
-}
-
-int open64(const char *path, int flags, ...)
-{
-    REAL(open64);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    int fd = real_open64(path, flags, mode);
     note_open(fd, path, flags);
     return fd;
 }
@@ -187,32 +177,16 @@ int open64(const char *path, int flags, ...)
 int openat(int dirfd, const char *path, int flags, ...)
 {
     REAL(openat);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    OPEN_MODE(mode, flags, flags);
     int fd = real_openat(dirfd, path, flags, mode);
     note_open(fd, path, flags);
     return fd;
 }
 
+/* The 64-bit names are the same calls on a 64-bit system. */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 int openat64(int dirfd, const char *path, int flags, ...)
-{
-    REAL(openat64);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    int fd = real_openat64(dirfd, path, flags, mode);
-    note_open(fd, path, flags);
-    return fd;
-}
+    __attribute__((alias("openat")));
 
 int close(int fd)
 {
@@ -234,42 +208,38 @@ static uint32_t write_kind(int fd)
     return traced[fd] == 2 ? K_DSYNC_WRITE : K_WRITE;
 }
 
-ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+/* A write to a traced descriptor, of iov, at off (off < 0: at the
+ * descriptor's offset, as write and writev do), then its record. */
+static ssize_t traced_writev(int fd, const struct iovec *iov, int iovcnt,
+                             off_t off)
 {
-    REAL(pwrite);
-    if (!is_traced(fd))
-        return real_pwrite(fd, buf, n, off);
+    REAL(pwritev);
+    REAL(writev);
     pthread_mutex_lock(&lock);
-    ssize_t w = real_pwrite(fd, buf, n, off);
-    if (w > 0) {
-        struct iovec v = {(void *)buf, (size_t)w};
-        emit(write_kind(fd), (uint64_t)off, &v, 1, (size_t)w);
-    }
+    off_t at = off >= 0 ? off : lseek(fd, 0, SEEK_CUR);
+    ssize_t w = off >= 0 ? real_pwritev(fd, iov, iovcnt, off)
+                         : real_writev(fd, iov, iovcnt);
+    if (w > 0)
+        emit(write_kind(fd), (uint64_t)at, iov, iovcnt, (size_t)w);
     pthread_mutex_unlock(&lock);
     return w;
 }
 
-ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    return pwrite(fd, buf, n, off);
+    REAL(pwrite);
+    if (!is_traced(fd) || off < 0)
+        return real_pwrite(fd, buf, n, off);
+    struct iovec v = {(void *)buf, n};
+    return traced_writev(fd, &v, 1, off);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
     REAL(pwritev);
-    if (!is_traced(fd))
+    if (!is_traced(fd) || off < 0)
         return real_pwritev(fd, iov, iovcnt, off);
-    pthread_mutex_lock(&lock);
-    ssize_t w = real_pwritev(fd, iov, iovcnt, off);
-    if (w > 0)
-        emit(write_kind(fd), (uint64_t)off, iov, iovcnt, (size_t)w);
-    pthread_mutex_unlock(&lock);
-    return w;
-}
-
-ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off_t off)
-{
-    return pwritev(fd, iov, iovcnt, off);
+    return traced_writev(fd, iov, iovcnt, off);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
@@ -277,15 +247,8 @@ ssize_t write(int fd, const void *buf, size_t n)
     REAL(write);
     if (!is_traced(fd))
         return real_write(fd, buf, n);
-    pthread_mutex_lock(&lock);
-    off_t off = lseek(fd, 0, SEEK_CUR);
-    ssize_t w = real_write(fd, buf, n);
-    if (w > 0) {
-        struct iovec v = {(void *)buf, (size_t)w};
-        emit(write_kind(fd), (uint64_t)off, &v, 1, (size_t)w);
-    }
-    pthread_mutex_unlock(&lock);
-    return w;
+    struct iovec v = {(void *)buf, n};
+    return traced_writev(fd, &v, 1, -1);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
@@ -293,14 +256,14 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
     REAL(writev);
     if (!is_traced(fd))
         return real_writev(fd, iov, iovcnt);
-    pthread_mutex_lock(&lock);
-    off_t off = lseek(fd, 0, SEEK_CUR);
-    ssize_t w = real_writev(fd, iov, iovcnt);
-    if (w > 0)
-        emit(write_kind(fd), (uint64_t)off, iov, iovcnt, (size_t)w);
-    pthread_mutex_unlock(&lock);
-    return w;
+    return traced_writev(fd, iov, iovcnt, -1);
 }
+
+/* The 64-bit names are the same calls on a 64-bit system. */
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+    __attribute__((alias("pwrite")));
+ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off_t off)
+    __attribute__((alias("pwritev")));
 
 /* ---- syncs and acknowledgements --------------------------------------- */
 
