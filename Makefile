@@ -96,9 +96,8 @@ deps:
 	@if [ -f scripts/fetch-tokenizers.sh ]; then bash scripts/fetch-tokenizers.sh; fi
 	@# The npm packages of the tests and clients (NPM_DIRS), each pinned by
 	@# its package-lock.json: npm ci only where the lockfile is newer than
-	@# the last install. All at once, each one's output prefixed with its
-	@# directory: they spend most of their time waiting on the registry,
-	@# and npm's cache takes concurrent installs.
+	@# the last install. All at once (npm's cache takes concurrent
+	@# installs), each one's output prefixed with its directory.
 	@pids=""; \
 	for d in $(NPM_DIRS); do \
 	  if [ -f $$d/package-lock.json ] && [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \

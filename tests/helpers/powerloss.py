@@ -197,6 +197,9 @@ def main():
     checked = failed = 0
     first_failure = None
     acks = 0
+    # Acknowledgements since the last sync, and the most seen: how many
+    # writes shared a commit.
+    since_sync = most_per_sync = 0
     os.makedirs(a.work, exist_ok=True)
     store = os.path.join(a.work, "store")
     verifier = Verifier(a.verify)
@@ -238,13 +241,16 @@ def main():
             disk.write(off, data, durable=True)
         elif kind == K_SYNC:
             disk.sync()
+            since_sync = 0
         else:
             acks += 1
+            since_sync += 1
+            most_per_sync = max(most_per_sync, since_sync)
 
     verifier.close()
-    print("powerloss: %d events, %d acknowledged writes, %d cuts, %d distinct "
-          "stores checked, %d failed" % (len(events), acks, cut + 1, checked,
-                                         failed))
+    print("powerloss: %d events, %d acknowledged writes (at most %d after one "
+          "sync), %d cuts, %d distinct stores checked, %d failed" % (
+              len(events), acks, most_per_sync, cut + 1, checked, failed))
     if a.expect_loss:
         if failed == 0:
             print("powerloss: expected some store to lose an acknowledged "

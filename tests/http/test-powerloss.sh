@@ -71,26 +71,15 @@ t "the server, traced, answers $PUTS PUTs from $CONNS connections at once"
 traced_run synced
 pass
 
-t "the server committed PUTs in groups (several to one sync)"
-"$PY" - "$TMP/synced.trace" <<'PYEOF' || fail "no sync covered more than one answered PUT"
-import struct, sys
-blob = open(sys.argv[1], "rb").read()
-at, acks, most = 0, 0, 0
-while at < len(blob):
-    kind, length, _ = struct.unpack_from("=IIQ", blob, at)
-    at += 16 + length
-    if kind == 4:
-        acks += 1
-    elif kind == 3:
-        most, acks = max(most, acks), 0
-sys.exit(0 if max(most, acks) > 1 else 1)
-PYEOF
-pass
-
 t "after a power cut at any point, every answered PUT is intact"
 cuts synced || fail "a store left by a power cut lost or damaged an answered PUT: $(cat "$OUT")"
 grep -q ", 0 failed$" "$OUT" || fail "powerloss.py reported no summary: $(cat "$OUT")"
 cat "$OUT"
+pass
+
+t "the server committed PUTs in groups (several answered after one sync)"
+most=$(sed -n 's/.*(at most \([0-9]*\) after one sync).*/\1/p' "$OUT")
+[ "${most:-0}" -gt 1 ] || fail "no sync covered more than one answered PUT: $(cat "$OUT")"
 pass
 
 t "with syncs that do nothing, a power cut loses answered PUTs (the checks can fail)"
