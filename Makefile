@@ -21,6 +21,9 @@ SHELL := /bin/bash
 
 PREFIX ?= /usr/local
 BUILD_TYPE ?= RelWithDebInfo
+# OFF: compiler warnings do not stop the build (a compiler newer than the
+# gcc 12 and clang 14 the code is checked with may warn where they do not).
+WERROR ?= ON
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 4
 FUZZ_SECONDS ?= 60
@@ -110,7 +113,7 @@ deps:
 	failed=0; for p in $$pids; do wait $$p || failed=1; done; exit $$failed
 
 configure: deps
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DAKV_WERROR=$(WERROR)
 
 build: configure
 	cmake --build build -j$(JOBS)

@@ -214,7 +214,7 @@ int cli_config(struct cli_ctx *ctx, const akv_config **out)
 int cli_store(struct cli_ctx *ctx, akv_store **out)
 {
     if (ctx->store == NULL) {
-        const akv_config *cfg;
+        const akv_config *cfg = NULL; /* cli_config sets it */
         if (cli_config(ctx, &cfg))
             return 1;
         unsigned flags =

@@ -197,8 +197,8 @@ static int parse_line(akv_store *s, const char *line, size_t len,
     if (o == NULL)
         return akv_fail(AKV_EINVAL, "not JSON (%s)", jerr.text);
     int rc = AKV_OK;
-    const char *str;
-    size_t slen;
+    const char *str = NULL; /* get_str sets both */
+    size_t slen = 0;
     akv_scope scope = AKV_SCOPE_TASK;
     memset(it, 0, sizeof *it);
     if (!json_is_object(o)) {

@@ -582,7 +582,7 @@ static int largest_fit(struct build *b, struct fit *f, size_t *field,
     *found = false;
     while (lo <= hi) {
         size_t mid = lo + (hi - lo) / 2;
-        uint64_t tokens;
+        uint64_t tokens = 0; /* measure sets it */
         *field = mid;
         if ((rc = measure(b, f, &t, &tokens, NULL)) != AKV_OK)
             break;

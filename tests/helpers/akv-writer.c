@@ -93,7 +93,7 @@ static long verify_store(const char *dir, FILE *acks, long max_lines,
         akv_value *v;
         int grc = akv_get(store, "crash", AKV_SCOPE_TASK, key, strlen(key), &v);
         if (grc != AKV_OK) {
-            snprintf(why, cap, "acknowledged write %s: %s: %s", key,
+            snprintf(why, cap, "acknowledged write %.64s: %s: %.300s", key,
                      akv_err_name(grc), akv_last_error()->message);
             checked = -1;
             break;

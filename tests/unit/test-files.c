@@ -34,8 +34,9 @@ static mode_t mode_of(const char *dir, const char *name)
 {
     char path[4200];
     struct stat st;
-    snprintf(path, sizeof path, "%s%s%s", dir, name ? "/" : "",
-             name ? name : "");
+    if (snprintf(path, sizeof path, "%s%s%s", dir, name ? "/" : "",
+                 name ? name : "") >= (int)sizeof path)
+        fail_msg("%s/%s: path too long", dir, name ? name : "");
     if (stat(path, &st) != 0)
         fail_msg("%s: missing", path);
     return st.st_mode & 07777;

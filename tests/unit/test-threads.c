@@ -35,7 +35,7 @@ static void *writer(void *arg)
             akv_put(sh->store, "t", AKV_SCOPE_TASK, "hot", 3, val, (size_t)n,
                     NULL, NULL, NULL) != AKV_OK) {
             sh->errors++;
-            snprintf(sh->message, sizeof sh->message, "put: %s",
+            snprintf(sh->message, sizeof sh->message, "put: %.590s",
                      akv_last_error()->message);
         }
     }
@@ -52,7 +52,7 @@ static void *reader(void *arg)
             continue; /* before the first write */
         if (rc != AKV_OK) {
             sh->errors++;
-            snprintf(sh->message, sizeof sh->message, "get: %s",
+            snprintf(sh->message, sizeof sh->message, "get: %.590s",
                      akv_last_error()->message);
             continue;
         }
@@ -140,7 +140,7 @@ static void *flyer(void *arg)
         akv_put_flight *f;
         if (akv_put_many_start(sh->store, q, FLIGHT_PUTS, &f) != AKV_OK) {
             sh->errors++;
-            snprintf(sh->message, sizeof sh->message, "start: %s",
+            snprintf(sh->message, sizeof sh->message, "start: %.590s",
                      akv_last_error()->message);
             continue;
         }
@@ -154,7 +154,7 @@ static void *flyer(void *arg)
         for (int j = 0; j < FLIGHT_PUTS; j++)
             if (q[j].rc != AKV_OK) {
                 sh->errors++;
-                snprintf(sh->message, sizeof sh->message, "put: %s",
+                snprintf(sh->message, sizeof sh->message, "put: %.590s",
                          q[j].error.message);
             }
     }
