@@ -20,7 +20,7 @@ run "store reads: akv_get vs raw LMDB" build/bench_get
 # The same with a busy loop on every core: docs/performance.md reports
 # the HTTP figures at low and at high load.
 [ -f bench/bench-http.sh ] && run "HTTP at high load (a busy loop on every core): agentkv serve vs redis-server" env BENCH_LOAD=1 bash bench/bench-http.sh
-[ -x build/bench_commit ] && run "disk: a durable LMDB commit against a log append, and against deferring LMDB's sync to a checkpoint, per write, by batch size" build/bench_commit build/bench-commit
+[ -x build/bench_commit ] && run "disk: a durable LMDB commit against a log append, against deferring LMDB's sync to a checkpoint, and against syncing in the background, per write, by batch size" build/bench_commit build/bench-commit
 [ -f bench/disk-sync.py ] && run "disk: fdatasync of scattered pages vs one run of pages (store directory's disk)" python3 bench/disk-sync.py build
 [ -f bench/bench-redis.sh ] && run "Redis backend: agentkv on Redis vs on LMDB vs redis-server" bash bench/bench-redis.sh
 exit $status
