@@ -257,6 +257,9 @@ static double pipelined_block(MDB_env *env, MDB_dbi dbi, unsigned nkeys,
     return t;
 }
 
+/* Per batch size of the list, blocks of synchronous commits alternating
+ * with pipelined blocks at depths 2 and 4; prints the medians over the
+ * blocks in µs per write, and how many syncs a depth-2 block made. */
 static void background_sync(MDB_env *env, MDB_dbi dbi, unsigned nkeys,
                             char *batches, int blocks, unsigned char *value)
 {
@@ -313,6 +316,7 @@ int main(int argc, char **argv)
              batches_env ? batches_env : "25,100,1000,5000");
     snprintf(deferred, sizeof deferred, "%s",
              deferred_env ? deferred_env : "25,100");
+    /* The same sizes again: strtok takes deferred apart. */
     snprintf(background, sizeof background, "%s",
              deferred_env ? deferred_env : "25,100");
     int blocks = blocks_env ? atoi(blocks_env) : 5;
