@@ -68,12 +68,8 @@ THREADS=()
     ${THREADS[@]+"${THREADS[@]}"} \
     >"$TMP/serve.out" 2>"$TMP/serve.err" &
 AKV_PID=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$TMP/serve.err" 2>/dev/null && break
-    sleep 0.1
-done
-URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.err")
-TOKEN=$(sed -n 's/.*admin token: \(akv_[A-Za-z0-9_-]*\).*/\1/p' "$TMP/serve.err")
+URL=$(server_url "$TMP/serve.err")
+TOKEN=$(admin_token "$TMP/serve.err")
 [ -n "$URL" ] && [ -n "$TOKEN" ] || { echo "bench-http: the server did not start" >&2; cat "$TMP/serve.err" >&2; exit 1; }
 for _ in $(seq 1 50); do
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break

@@ -75,8 +75,8 @@ print(m[0], m[1], sum(int(r[2]) for r in runs if len(r) > 2))' "$1"
 }
 
 
-# start NAME DIR BACKEND ACCESS_LOG: serves in the background, waits for
-# its "listening on" line.
+# start NAME DIR BACKEND ACCESS_LOG: serves in the background (server_url
+# "$TMP/NAME.err" waits for it to listen).
 start() {
     local name=$1 dir=$2 backend=$3 log=$4
     "$AGENTKV" --backend "$backend" --dir "$dir" serve --listen 127.0.0.1:0 \
@@ -84,10 +84,6 @@ start() {
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
     PIDS+=($!)
     eval "${name}_PID=$!"
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$TMP/$name.err" 2>/dev/null && break
-        sleep 0.1
-    done
 }
 
 # ---- cluster mode --------------------------------------------------------------
@@ -116,8 +112,8 @@ cluster_bench() {
     local p=("${CLUSTER_PORTS[@]}")
     start A "$TMP/a" "redis://127.0.0.1:${p[0]}" "$TMP/access-a.log"
     start B "$TMP/b" "redis://127.0.0.1:${p[1]}" "$TMP/access-b.log"
-    URL_A=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/A.err")
-    URL_B=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/B.err")
+    URL_A=$(server_url "$TMP/A.err")
+    URL_B=$(server_url "$TMP/B.err")
     [ -n "$URL_A" ] && [ -n "$URL_B" ] && [ -n "$TOKEN" ] || {
         echo "bench-redis: a server did not start" >&2
         cat "$TMP/A.err" "$TMP/B.err" >&2
@@ -248,8 +244,8 @@ LOG_R="$TMP/access-redis.log" LOG_L="$TMP/access-lmdb.log"
 [ "$ACCESS" = off ] && LOG_R=off && LOG_L=off
 start R "$TMP/rdir" "$BACKEND" "$LOG_R"
 start L "$TMP/store" lmdb "$LOG_L"
-URL_R=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/R.err")
-URL_L=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/L.err")
+URL_R=$(server_url "$TMP/R.err")
+URL_L=$(server_url "$TMP/L.err")
 [ -n "$URL_R" ] && [ -n "$URL_L" ] && [ -n "$TOKEN" ] || {
     echo "bench-redis: a server did not start" >&2
     cat "$TMP/R.err" "$TMP/L.err" >&2

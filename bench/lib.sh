@@ -1,7 +1,23 @@
 # lib.sh — helpers shared by the HTTP benchmarks (sourced by
-# bench/bench-http.sh and bench/bench-redis.sh). The caller sets TMP,
-# CONNS, SECONDS_RUN, KEY_PATH, REDIS_PORT and TOKEN, and BENCH_NAME for
-# messages.
+# bench/bench-http.sh, bench/bench-redis.sh and bench/put-distinct.sh).
+# The caller sets TMP, CONNS, SECONDS_RUN, KEY_PATH, REDIS_PORT and TOKEN
+# (those its helpers use), and BENCH_NAME for messages.
+
+# server_url ERR: the URL of an `agentkv serve` whose standard error goes
+# to the file ERR, once its "listening on" line is there (waits up to 10
+# s); empty if it never came.
+server_url() {
+    for _ in $(seq 1 100); do
+        grep -q "listening on" "$1" 2>/dev/null && break
+        sleep 0.1
+    done
+    sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$1"
+}
+
+# admin_token ERR: the admin token that server printed when it started.
+admin_token() {
+    sed -n 's/.*admin token: \(akv_[A-Za-z0-9_-]*\).*/\1/p' "$1"
+}
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

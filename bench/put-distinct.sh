@@ -65,13 +65,9 @@ run() {
     env ${words[@]+"${words[@]}"} "$bin" --dir "$store" serve \
         --listen 127.0.0.1:0 --access-log off >"$TMP/serve.out" 2>"$TMP/serve.err" &
     AKV_PID=$!
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$TMP/serve.err" 2>/dev/null && break
-        sleep 0.1
-    done
     local url
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TMP/serve.err")
-    TOKEN=$(sed -n 's/.*admin token: \(akv_[A-Za-z0-9_-]*\).*/\1/p' "$TMP/serve.err")
+    url=$(server_url "$TMP/serve.err")
+    TOKEN=$(admin_token "$TMP/serve.err")
     if [ -z "$url" ] || [ -z "$TOKEN" ]; then
         echo "put-distinct: $bin did not start" >&2
         cat "$TMP/serve.err" >&2
