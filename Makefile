@@ -21,8 +21,9 @@ SHELL := /bin/bash
 
 PREFIX ?= /usr/local
 BUILD_TYPE ?= RelWithDebInfo
-# OFF: compiler warnings do not stop the build (a compiler newer than the
-# gcc 12 and clang 14 the code is checked with may warn where they do not).
+# OFF: compiler warnings stop none of the builds, plain, sanitizer or fuzz
+# (a compiler newer than the gcc 12 and clang 14 the code is checked with
+# may warn where they do not).
 WERROR ?= ON
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 4
@@ -144,6 +145,7 @@ test-asan: deps
 	fi; \
 	echo "test-asan: sanitizer build with $$cc"; \
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKV_SANITIZE=ON \
+	  -DAKV_WERROR=$(WERROR) \
 	  -DCMAKE_C_COMPILER="$$cc"
 	cmake --build build-asan -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(TEST_JOBS) \
@@ -183,6 +185,7 @@ bench: build
 # build-fuzz/crash-NAME-*.
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKV_TESTS=OFF \
+	  -DAKV_WERROR=$(WERROR) \
 	  -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_C_FLAGS="$(FUZZ_FLAGS)"
 	cmake --build build-fuzz --target agentkv_mcp agentkv_static -j$(JOBS)
 	@set -e; for f in $(FUZZERS); do \
