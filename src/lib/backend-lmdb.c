@@ -74,7 +74,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "le.h"
 #include "record.h"
+#include "wlog.h"
 
 #define KEYBUF (1 + AKV_SANDBOX_MAX + 1 + AKV_KEY_MAX)
 #define MAX_READERS 1022
@@ -92,6 +94,37 @@
 struct reader {
     MDB_txn *txn;
     struct reader *next;
+    struct wgroup *g; /* under the write log: the record a get's value is
+                         in (a reference), or NULL */
+};
+
+/* The overlay and the group map: open addressing with linear probing,
+ * keyed by database and key, each slot naming the latest change of its
+ * key: offset off in the record of g (overlay), or in gbuf (group map, g
+ * NULL). hash 0 marks an empty slot. */
+struct ov_slot {
+    uint64_t hash;
+    struct wgroup *g;
+    size_t off;
+};
+
+struct ov_table {
+    struct ov_slot *s;
+    size_t cap, n; /* cap a power of two, or 0 */
+};
+
+/*
+ * One record of the write log: the changes of one group of writes, from
+ * the moment it is synced to data.log until the applier has put it into
+ * data.mdb and no read still points into it. refs: the log's own
+ * reference, dropped by the applier, and one per value handle of a get
+ * (struct reader's g).
+ */
+struct wgroup {
+    akv_wlog_buf rec; /* sealed */
+    uint64_t lsn;     /* its number; the next record's is lsn + rec.len */
+    atomic_int refs;
+    struct wgroup *next; /* the applier's queue */
 };
 
 struct counters {
@@ -104,8 +137,11 @@ struct lmdb_flight;
 /* A put waiting for the group commit. Lives on its writer's stack, and
  * the writer sleeps until the leader sets done; or in a flight
  * (put_many_send), whose owner waits on the flight's descriptor. */
+struct wtx;
 struct pending {
-    const akv_write *w;
+    const akv_write *w; /* a put; or NULL, and op runs instead */
+    int (*op)(struct wtx *t, void *arg);
+    void *arg;
     akv_rec *out;
     int *created;
     int rc;
@@ -164,6 +200,43 @@ typedef struct lmdb_backend {
     pthread_cond_t group_work;
     bool committer_started, committer_stop;
     pthread_t committer;
+    /* The store's lock (DIR/counters, an open file description lock on its
+     * first byte): shared by every process, exclusive for the one with the
+     * write log. -1 when counters could not be opened. */
+    int lockfd;
+    MDB_dbi meta;
+    /* The write log (store.write_log; see "The write log" below). wlog is
+     * set at open and read-only afterwards. The committer alone touches
+     * gbuf and gmap: the record of the group it decides, and the latest
+     * change of each key in it. ov holds the latest logged change of each
+     * key that the applier has not yet dropped, under ov_lock (the
+     * committer's view and every get read it; the committer adds to it,
+     * the applier removes). */
+    bool wlog;
+    int logfd;
+    akv_wlog_buf gbuf;
+    struct ov_table gmap;
+    pthread_rwlock_t ov_lock;
+    struct ov_table ov;
+    /* generation: the last commit's id at open, plus the records logged
+     * and the direct commits since. */
+    uint64_t gen_base;
+    atomic_uint_fast64_t logged;
+    /* wl_lock guards the log's positions and the applier's queue. Log
+     * numbers: log_base is the number of data.log's first byte, log_end
+     * the number after the last record written or being written, applied
+     * the number up to which data.mdb holds the log (stored in meta under
+     * "log" by the same commit). */
+    pthread_mutex_t wl_lock;
+    pthread_cond_t wl_cond; /* the applier: work; drainers: applied moved */
+    struct wgroup *applyq, **applyq_tail;
+    uint64_t log_base, log_end, applied;
+    int drainers;           /* threads waiting for applied to reach log_end */
+    bool apply_stop, applier_started;
+    pthread_t applier;
+    int apply_rc;           /* the last apply's failure, AKV_OK after a success */
+    akv_error apply_err;
+    char wlog_note[200];    /* why the write log is off though asked for */
     /* The last write that failed for want of space, until a commit
      * succeeds: what akv_store_health reports. write_failed is read without
      * the lock on every commit; the rest only under health_lock. */
@@ -183,6 +256,13 @@ typedef struct lmdb_backend {
 struct usage {
     uint64_t bytes, entries;
 };
+
+/* Forward: pieces of the write log and the group commit used before their
+ * sections. */
+static void group_unref(struct wgroup *g);
+static int log_replay(lmdb_backend *lb, MDB_txn *txn, int fd, uint64_t *at);
+static void *committer_main(void *arg);
+static void *applier_main(void *arg);
 
 /* Bytes of the filesystem of dir that this process may still fill (root
  * may use the blocks reserved for it), or UINT64_MAX when unknown. */
@@ -259,6 +339,209 @@ static int txn_commit(lmdb_backend *lb, MDB_txn *txn, const char *what)
     return AKV_OK;
 }
 
+/* ---- where a write reads and writes -------------------------------------- */
+
+/*
+ * A write's reads and changes go through a struct wtx: either straight to
+ * an LMDB write transaction (txn), or, under the write log (logged), to
+ * the committer's view: the changes of the group being decided (gmap, in
+ * gbuf), then the logged changes not yet in data.mdb (the overlay), then
+ * txn, a read snapshot taken after the overlay's lock. The changes of a
+ * logged view go into the group's log record; nothing reaches data.mdb
+ * until the applier replays that record there.
+ *
+ * A view cannot walk a database with a cursor (the overlay is not sorted):
+ * the few writes that must (removals, recounts of damaged namespaces, the
+ * quota's collection of expired records) call need_direct, which marks the
+ * view and fails; the committer then runs that write again in a write
+ * transaction of its own once everything logged is in data.mdb
+ * (log_group). Each such path marks the view before it changes anything.
+ */
+struct wtx {
+    lmdb_backend *lb;
+    MDB_txn *txn;
+    bool logged;
+    bool direct; /* set by need_direct */
+};
+
+static int need_direct(struct wtx *t)
+{
+    t->direct = true;
+    return akv_fail(AKV_EUNAVAILABLE, "write needs a transaction of its own");
+}
+
+static uint64_t ov_hash(int db, const void *key, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)db;
+    const unsigned char *p = key;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static const unsigned char *ov_base(const struct ov_slot *sl,
+                                    const unsigned char *gbuf)
+{
+    return sl->g ? sl->g->rec.data : gbuf;
+}
+
+/* The slot of (db, key), or NULL. gbuf: the group map's record. */
+static struct ov_slot *ov_find(const struct ov_table *t, uint64_t h, int db,
+                               const void *key, size_t len,
+                               const unsigned char *gbuf)
+{
+    if (t->n == 0)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct ov_slot *sl = &t->s[i];
+        if (sl->hash == 0)
+            return NULL;
+        if (sl->hash != h)
+            continue;
+        akv_wlog_change c;
+        akv_wlog_at(ov_base(sl, gbuf), sl->off, &c);
+        if (c.db == db && c.key_len == len && memcmp(c.key, key, len) == 0)
+            return sl;
+    }
+}
+
+/* Makes (g, off), whose change is of (db, key), the latest of its key. */
+static int ov_set(struct ov_table *t, uint64_t h, int db, const void *key,
+                  size_t len, struct wgroup *g, size_t off,
+                  const unsigned char *gbuf)
+{
+    struct ov_slot *sl = ov_find(t, h, db, key, len, gbuf);
+    if (sl) {
+        sl->g = g;
+        sl->off = off;
+        return AKV_OK;
+    }
+    if ((t->n + 1) * 4 > t->cap * 3) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        struct ov_slot *s = calloc(cap, sizeof *s);
+        if (s == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        for (size_t i = 0; i < t->cap; i++) {
+            if (t->s[i].hash == 0)
+                continue;
+            size_t j = t->s[i].hash & (cap - 1);
+            while (s[j].hash)
+                j = (j + 1) & (cap - 1);
+            s[j] = t->s[i];
+        }
+        free(t->s);
+        t->s = s;
+        t->cap = cap;
+    }
+    size_t mask = t->cap - 1, i = h & mask;
+    while (t->s[i].hash)
+        i = (i + 1) & mask;
+    t->s[i] = (struct ov_slot){h, g, off};
+    t->n++;
+    return AKV_OK;
+}
+
+/* Empties sl, moving back the slots after it that probed past it. */
+static void ov_remove(struct ov_table *t, struct ov_slot *sl)
+{
+    size_t mask = t->cap - 1, i = (size_t)(sl - t->s), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (t->s[j].hash == 0)
+            break;
+        size_t k = t->s[j].hash & mask; /* where it would like to be */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        t->s[i] = t->s[j];
+        i = j;
+    }
+    t->s[i].hash = 0;
+    t->n--;
+}
+
+static void ov_clear(struct ov_table *t)
+{
+    if (t->n)
+        memset(t->s, 0, t->cap * sizeof *t->s);
+    t->n = 0;
+}
+
+static int wlog_db(const lmdb_backend *lb, MDB_dbi dbi)
+{
+    return dbi == lb->entries ? AKV_WLOG_ENTRIES : AKV_WLOG_USAGE;
+}
+
+/* mdb_get through t: 0, MDB_NOTFOUND or LMDB's error. */
+static int wtx_get(struct wtx *t, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    if (t->logged) {
+        lmdb_backend *lb = t->lb;
+        int db = wlog_db(lb, dbi);
+        uint64_t h = ov_hash(db, k->mv_data, k->mv_size);
+        struct ov_slot *sl =
+            ov_find(&lb->gmap, h, db, k->mv_data, k->mv_size, lb->gbuf.data);
+        if (sl == NULL)
+            sl = ov_find(&lb->ov, h, db, k->mv_data, k->mv_size, NULL);
+        if (sl) {
+            akv_wlog_change c;
+            akv_wlog_at(ov_base(sl, lb->gbuf.data), sl->off, &c);
+            if (c.op == AKV_WLOG_DEL)
+                return MDB_NOTFOUND;
+            v->mv_data = (void *)c.val;
+            v->mv_size = c.val_len;
+            return 0;
+        }
+    }
+    return mdb_get(t->txn, dbi, k, v);
+}
+
+/* Records a change in the group being decided. ENOMEM or 0; *val (NULL
+ * for a delete) is where the value's bytes go. */
+static int wtx_log(struct wtx *t, int op, MDB_dbi dbi, const MDB_val *k,
+                   size_t val_len, unsigned char **val)
+{
+    lmdb_backend *lb = t->lb;
+    int db = wlog_db(lb, dbi);
+    size_t off;
+    unsigned char *p = akv_wlog_add(&lb->gbuf, op, db, k->mv_data,
+                                    k->mv_size, val_len, &off);
+    if (p == NULL)
+        return ENOMEM;
+    if (ov_set(&lb->gmap, ov_hash(db, k->mv_data, k->mv_size), db,
+               k->mv_data, k->mv_size, NULL, off, lb->gbuf.data) != AKV_OK)
+        return ENOMEM;
+    if (val)
+        *val = p;
+    return 0;
+}
+
+/* mdb_put through t. With MDB_RESERVE, v->mv_data is set to where the
+ * caller writes the value, before its next call on t. */
+static int wtx_put(struct wtx *t, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+                   unsigned flags)
+{
+    if (!t->logged)
+        return mdb_put(t->txn, dbi, k, v, flags);
+    unsigned char *p;
+    int rc = wtx_log(t, AKV_WLOG_PUT, dbi, k, v->mv_size, &p);
+    if (rc)
+        return rc;
+    if (flags & MDB_RESERVE)
+        v->mv_data = p;
+    else
+        memcpy(p, v->mv_data, v->mv_size);
+    return 0;
+}
+
+/* mdb_del through t (of a key the caller found present). */
+static int wtx_del(struct wtx *t, MDB_dbi dbi, MDB_val *k)
+{
+    if (!t->logged)
+        return mdb_del(t->txn, dbi, k, NULL);
+    return wtx_log(t, AKV_WLOG_DEL, dbi, k, 0, NULL);
+}
+
 static size_t entry_key(char *buf, int scope, const char *sb,
                         size_t sb_len, const char *key, size_t key_len)
 {
@@ -278,12 +561,13 @@ static size_t usage_key(char *buf, int scope, const char *sb,
     return 1 + sb_len;
 }
 
-static int usage_get(lmdb_backend *lb, MDB_txn *txn, int scope,
-                     const char *sb, size_t sb_len, struct usage *u)
+static int usage_get(struct wtx *t, int scope, const char *sb,
+                     size_t sb_len, struct usage *u)
 {
+    lmdb_backend *lb = t->lb;
     char kb[1 + AKV_SANDBOX_MAX];
     MDB_val k = {usage_key(kb, scope, sb, sb_len), kb}, v;
-    int rc = mdb_get(txn, lb->usage, &k, &v);
+    int rc = wtx_get(t, lb->usage, &k, &v);
     memset(u, 0, sizeof *u);
     if (rc == MDB_NOTFOUND)
         return AKV_OK;
@@ -294,14 +578,14 @@ static int usage_get(lmdb_backend *lb, MDB_txn *txn, int scope,
     return AKV_OK;
 }
 
-static int usage_add(lmdb_backend *lb, MDB_txn *txn, int scope,
-                     const char *sb, size_t sb_len, int64_t dbytes,
-                     int64_t dentries)
+static int usage_add(struct wtx *t, int scope, const char *sb, size_t sb_len,
+                     int64_t dbytes, int64_t dentries)
 {
+    lmdb_backend *lb = t->lb;
     if (dbytes == 0 && dentries == 0)
         return AKV_OK;
     struct usage u;
-    int rc = usage_get(lb, txn, scope, sb, sb_len, &u);
+    int rc = usage_get(t, scope, sb, sb_len, &u);
     if (rc != AKV_OK)
         return rc;
     /* Usage is the sum over the namespace's records, so a removal never
@@ -317,7 +601,7 @@ static int usage_add(lmdb_backend *lb, MDB_txn *txn, int scope,
     char kb[1 + AKV_SANDBOX_MAX];
     MDB_val k = {usage_key(kb, scope, sb, sb_len), kb};
     MDB_val v = {sizeof u, &u};
-    rc = mdb_put(txn, lb->usage, &k, &v, 0);
+    rc = wtx_put(t, lb->usage, &k, &v, 0);
     return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
 }
 
@@ -326,13 +610,14 @@ static bool split_key(const MDB_val *k, akv_ns *ns, const char **key,
                       size_t *key_len);
 
 /* Writes one namespace's usage row. */
-static int usage_put(lmdb_backend *lb, MDB_txn *txn, int scope,
-                     const char *sb, size_t sb_len, const struct usage *u)
+static int usage_put(struct wtx *t, int scope, const char *sb, size_t sb_len,
+                     const struct usage *u)
 {
+    lmdb_backend *lb = t->lb;
     char kb[1 + AKV_SANDBOX_MAX];
     MDB_val k = {usage_key(kb, scope, sb, sb_len), kb};
     MDB_val v = {sizeof *u, (void *)u};
-    int rc = mdb_put(txn, lb->usage, &k, &v, 0);
+    int rc = wtx_put(t, lb->usage, &k, &v, 0);
     return rc ? lmdb_fail(lb, rc, "writing usage") : AKV_OK;
 }
 
@@ -342,9 +627,13 @@ static size_t ns_prefix(char *buf, const akv_ns *ns);
  * that does not decode is removed or replaced: damage may have changed its
  * length, so the row may not hold the length it has now, and a delta would
  * leave the row off for good. Rare, hence a full scan of the namespace. */
-static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
-                         const char *sb, size_t sb_len)
+static int usage_recount(struct wtx *t, int scope, const char *sb,
+                         size_t sb_len)
 {
+    lmdb_backend *lb = t->lb;
+    if (t->logged)
+        return need_direct(t);
+    MDB_txn *txn = t->txn;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, lb->entries, &cur);
     if (rc)
@@ -364,7 +653,7 @@ static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return lmdb_fail(lb, rc, "scanning entries");
-    return usage_put(lb, txn, scope, sb, sb_len, &u);
+    return usage_put(t, scope, sb, sb_len, &u);
 }
 
 /* Recomputes every namespace's usage from its records, in one pass over
@@ -374,6 +663,7 @@ static int usage_recount(lmdb_backend *lb, MDB_txn *txn, int scope,
  * only) is never mixed with usage counted today. */
 static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
 {
+    struct wtx t = {.lb = lb, .txn = txn};
     int rc = mdb_drop(txn, lb->usage, 0);
     if (rc)
         return lmdb_fail(lb, rc, "clearing usage");
@@ -395,7 +685,7 @@ static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
         if (run.scope != got.scope || run.sandbox_len != got.sandbox_len ||
             memcmp(run_sb, got.sandbox, got.sandbox_len) != 0) {
             if (run.scope >= 0 &&
-                (rc = usage_put(lb, txn, run.scope, run_sb, run.sandbox_len,
+                (rc = usage_put(&t, run.scope, run_sb, run.sandbox_len,
                                 &u)) != AKV_OK)
                 break;
             run.scope = got.scope;
@@ -408,7 +698,7 @@ static int usage_rebuild(lmdb_backend *lb, MDB_txn *txn)
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND)
-        rc = run.scope >= 0 ? usage_put(lb, txn, run.scope, run_sb,
+        rc = run.scope >= 0 ? usage_put(&t, run.scope, run_sb,
                                         run.sandbox_len, &u)
                             : AKV_OK;
     else if (rc > 0)
@@ -624,7 +914,7 @@ static void open_counters(lmdb_backend *lb, bool *created)
         p = mmap(NULL, COUNTERS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                  0);
         err = errno;
-        close(fd);
+        lb->lockfd = fd; /* the store's lock (store_lock) */
     }
     if (p != MAP_FAILED) {
         lb->counters = p;
@@ -636,6 +926,95 @@ static void open_counters(lmdb_backend *lb, bool *created)
              "hit/miss counters are this process's only: cannot allocate "
              "%s/counters: %s",
              lb->dir, strerror(err));
+}
+
+/*
+ * Takes the store's lock: an open file description lock on the first byte
+ * of DIR/counters, shared by every process that has the store open and
+ * exclusive for the one with the write log, whose writes no other process
+ * could see until applied. *wlog: asked for, and cleared (with the reason
+ * in wlog_note) when there is no counters file to lock. AKV_EUNAVAILABLE
+ * when the lock is held the other way.
+ */
+static int store_lock(lmdb_backend *lb, bool *wlog)
+{
+    if (lb->lockfd < 0) {
+        if (*wlog)
+            snprintf(lb->wlog_note, sizeof lb->wlog_note,
+                     "write log off: no %.100s/counters to lock", lb->dir);
+        *wlog = false;
+        return AKV_OK;
+    }
+    struct flock fl = {.l_type = *wlog ? F_WRLCK : F_RDLCK,
+                       .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    if (fcntl(lb->lockfd, F_OFD_SETLK, &fl) == 0)
+        return AKV_OK;
+    if (errno != EAGAIN && errno != EACCES)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot lock store %s: %m",
+                        lb->dir);
+    if (*wlog)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "store %s is open in another process, and "
+                        "store.write_log needs the store alone: stop the "
+                        "other users first",
+                        lb->dir);
+    return akv_fail(AKV_EUNAVAILABLE,
+                    "store %s is held by a process with store.write_log on "
+                    "(agentkv serve): use that server, or stop it first",
+                    lb->dir);
+}
+
+/* Opens data.log: created with the write log, else only if there is one
+ * (to replay). -1 with *rc AKV_OK when there is none to open. */
+static int log_open(lmdb_backend *lb, bool create, bool *made, int *rc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data.log", lb->dir);
+    *rc = AKV_OK;
+    *made = false;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            fchmod(fd, 0600);
+            *made = true;
+        }
+    }
+    if (fd < 0 && (errno != ENOENT || create))
+        *rc = akv_fail(AKV_EUNAVAILABLE, "%scannot open %s: %m",
+                       errno == ENOSPC || errno == EDQUOT ? "disk full: " : "",
+                       path);
+    return fd;
+}
+
+/* Starts the committer thread, with every signal blocked (the caller's
+ * handlers are not the library's thread's to run). group_lock held. */
+static int start_committer(lmdb_backend *lb)
+{
+    sigset_t all, was;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &was);
+    int rc = pthread_create(&lb->committer, NULL, committer_main, lb);
+    if (rc == 0 && lb->wlog && !lb->applier_started) {
+        rc = pthread_create(&lb->applier, NULL, applier_main, lb);
+        if (rc == 0) {
+            pthread_setname_np(lb->applier, "akv-apply");
+            lb->applier_started = true;
+        } else {
+            lb->committer_stop = true;
+            pthread_cond_signal(&lb->group_work);
+            pthread_mutex_unlock(&lb->group_lock);
+            pthread_join(lb->committer, NULL);
+            pthread_mutex_lock(&lb->group_lock);
+            lb->committer_stop = false;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    if (rc != 0)
+        return rc;
+    pthread_setname_np(lb->committer, "akv-commit");
+    lb->committer_started = true;
+    return 0;
 }
 
 int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
@@ -681,6 +1060,23 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_cond_init(&lb->group_done, NULL);
     pthread_cond_init(&lb->group_work, NULL);
     lb->queue_tail = &lb->queue;
+    lb->lockfd = lb->logfd = -1;
+    pthread_rwlockattr_t rwa;
+    pthread_rwlockattr_init(&rwa);
+    /* The committer and the applier must not wait behind a stream of gets. */
+    pthread_rwlockattr_setkind_np(&rwa,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&lb->ov_lock, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
+    pthread_mutex_init(&lb->wl_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* apply_due */
+    pthread_cond_init(&lb->wl_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    lb->applyq_tail = &lb->applyq;
+    bool wlog = cfg->write_log, made_log = false;
+    int logfd = -1;
 
     /* LMDB makes lock.mdb with ftruncate and writes its header and reader
      * slots through a shared mapping: on a full disk that is SIGBUS inside
@@ -713,6 +1109,9 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
         }
     }
     snprintf(path, sizeof path, "%s/data.mdb", dir);
+    open_counters(lb, &made_counters);
+    if ((rc = store_lock(lb, &wlog)) != AKV_OK)
+        goto fail;
 
     rc = mdb_env_create(&lb->env);
     if (rc) {
@@ -745,8 +1144,12 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     int dead = 0;
     mdb_reader_check(lb->env, &dead);
 
+    logfd = log_open(lb, wlog, &made_log, &rc);
+    if (rc != AKV_OK)
+        goto fail;
     MDB_txn *txn;
     bool mark_3 = true, moved;
+    uint64_t at = 0;
 again:
     if ((rc = mdb_txn_begin(lb->env, NULL, 0, &txn)) != 0) {
         rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
@@ -756,7 +1159,9 @@ again:
     if ((rc = check_format(lb, txn)) != AKV_OK ||
         (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &lb->entries)) != 0 ||
         (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
-        (rc = usage_upgrade(lb, txn, mark_3, &moved)) != AKV_OK) {
+        (rc = usage_upgrade(lb, txn, mark_3, &moved)) != AKV_OK ||
+        (rc = mdb_dbi_open(txn, "meta", 0, &lb->meta)) != 0 ||
+        (logfd >= 0 && (rc = log_replay(lb, txn, logfd, &at)) != AKV_OK)) {
         if (rc > 0)
             rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                           mdb_strerror(rc));
@@ -778,12 +1183,51 @@ again:
         rc = lmdb_fail(lb, rc, "creating store");
         goto fail;
     }
-    open_counters(lb, &made_counters);
-    if (!had_data || made_lock || made_counters)
+    if (logfd >= 0) {
+        /* data.mdb holds all of data.log now, durably: start it afresh
+         * (the store's lock keeps out any process that could be reading
+         * it). A failure leaves records that the next open skips. */
+        if (ftruncate(logfd, 0) != 0)
+            akv_log("warning", "store in %s: cannot empty data.log: %m", dir);
+        lb->log_base = lb->log_end = lb->applied = at;
+    }
+    if (!had_data || made_lock || made_counters || made_log)
         fsync_dir(dir); /* the new names, durable with the files */
+    if (wlog) {
+        MDB_envinfo info;
+        mdb_env_info(lb->env, &info);
+        lb->gen_base = (uint64_t)info.me_last_txnid;
+        lb->wlog = true;
+        lb->logfd = logfd;
+        logfd = -1;
+        pthread_mutex_lock(&lb->group_lock);
+        rc = start_committer(lb);
+        pthread_mutex_unlock(&lb->group_lock);
+        if (rc != 0) {
+            rc = akv_fail(AKV_EUNAVAILABLE, "store %s: cannot start the "
+                          "write log's threads: %s", dir, strerror(rc));
+            lb->wlog = false;
+            goto fail;
+        }
+    }
+    if (logfd >= 0)
+        close(logfd);
     *out = &lb->base;
     return AKV_OK;
 fail:
+    if (logfd >= 0)
+        close(logfd);
+    if (lb->logfd >= 0)
+        close(lb->logfd);
+    if (lb->counters_private)
+        free(lb->counters);
+    else if (lb->counters)
+        munmap(lb->counters, COUNTERS_SIZE);
+    if (lb->lockfd >= 0)
+        close(lb->lockfd);
+    pthread_rwlock_destroy(&lb->ov_lock);
+    pthread_mutex_destroy(&lb->wl_lock);
+    pthread_cond_destroy(&lb->wl_cond);
     if (lb->env)
         mdb_env_close(lb->env);
     pthread_mutex_destroy(&lb->pool_lock);
@@ -807,6 +1251,25 @@ static void lmdb_close(akv_backend *be)
         pthread_mutex_unlock(&lb->group_lock);
         pthread_join(lb->committer, NULL);
     }
+    if (lb->applier_started) {
+        /* It applies what is left first; what it cannot stays in data.log
+         * for the next open to replay. */
+        pthread_mutex_lock(&lb->wl_lock);
+        lb->apply_stop = true;
+        pthread_cond_broadcast(&lb->wl_cond);
+        pthread_mutex_unlock(&lb->wl_lock);
+        pthread_join(lb->applier, NULL);
+    }
+    while (lb->applyq) {
+        struct wgroup *g = lb->applyq;
+        lb->applyq = g->next;
+        group_unref(g);
+    }
+    free(lb->ov.s);
+    free(lb->gmap.s);
+    akv_wlog_free(&lb->gbuf);
+    if (lb->logfd >= 0)
+        close(lb->logfd);
     struct reader *r = lb->pool;
     while (r) {
         struct reader *next = r->next;
@@ -826,6 +1289,11 @@ static void lmdb_close(akv_backend *be)
     else if (lb->counters)
         munmap(lb->counters, COUNTERS_SIZE);
     mdb_env_close(lb->env);
+    if (lb->lockfd >= 0)
+        close(lb->lockfd);
+    pthread_rwlock_destroy(&lb->ov_lock);
+    pthread_mutex_destroy(&lb->wl_lock);
+    pthread_cond_destroy(&lb->wl_cond);
     pthread_mutex_destroy(&lb->pool_lock);
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
@@ -856,6 +1324,7 @@ static int reader_take(lmdb_backend *lb, struct reader **out)
         r = malloc(sizeof *r);
         if (r == NULL)
             return akv_fail(AKV_ENOMEM, "out of memory");
+        r->g = NULL;
         rc = mdb_txn_begin(lb->env, NULL, MDB_RDONLY, &r->txn);
         if (rc) {
             free(r);
@@ -877,6 +1346,10 @@ static void reader_give(lmdb_backend *lb, struct reader *r)
                                             memory_order_relaxed);
     assert(before > 0);
 #endif
+    if (r->g) {
+        group_unref(r->g);
+        r->g = NULL;
+    }
     mdb_txn_reset(r->txn);
     pthread_mutex_lock(&lb->pool_lock);
     r->next = lb->pool;
@@ -884,20 +1357,54 @@ static void reader_give(lmdb_backend *lb, struct reader *r)
     pthread_mutex_unlock(&lb->pool_lock);
 }
 
+/* Under the write log: the latest logged change of the entry k that
+ * data.mdb may not hold yet, with a reference to its record in r->g; 0,
+ * MDB_NOTFOUND (deleted), or -1 (none: r's snapshot, taken under the same
+ * lock, has the entry as it is). */
+static int overlay_get(lmdb_backend *lb, struct reader **r, const MDB_val *k,
+                       MDB_val *v, int *rc)
+{
+    pthread_rwlock_rdlock(&lb->ov_lock);
+    *rc = reader_take(lb, r);
+    int found = -1;
+    struct ov_slot *sl =
+        *rc ? NULL
+            : ov_find(&lb->ov,
+                      ov_hash(AKV_WLOG_ENTRIES, k->mv_data, k->mv_size),
+                      AKV_WLOG_ENTRIES, k->mv_data, k->mv_size, NULL);
+    if (sl) {
+        akv_wlog_change c;
+        akv_wlog_at(sl->g->rec.data, sl->off, &c);
+        found = c.op == AKV_WLOG_DEL ? MDB_NOTFOUND : 0;
+        if (found == 0) {
+            atomic_fetch_add_explicit(&sl->g->refs, 1, memory_order_relaxed);
+            (*r)->g = sl->g;
+            v->mv_data = (void *)c.val;
+            v->mv_size = c.val_len;
+        }
+    }
+    pthread_rwlock_unlock(&lb->ov_lock);
+    return found;
+}
+
 static int lmdb_get(akv_backend *be, const akv_ns *ns, const char *key,
                     size_t key_len, akv_rec *rec, void **hold)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
-    int rc = reader_take(lb, &r);
-    if (rc)
-        return rc;
     char kb[KEYBUF];
     MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
                            key_len),
                  kb},
             v;
-    rc = mdb_get(r->txn, lb->entries, &k, &v);
+    int rc, found = -1;
+    if (lb->wlog)
+        found = overlay_get(lb, &r, &k, &v, &rc);
+    else
+        rc = reader_take(lb, &r);
+    if (rc)
+        return rc;
+    rc = found >= 0 ? found : mdb_get(r->txn, lb->entries, &k, &v);
     if (rc == 0)
         rc = akv_rec_decode(v.mv_data, v.mv_size, rec);
     else if (rc == MDB_NOTFOUND)
@@ -969,11 +1476,14 @@ struct usage_delta {
 };
 
 /* Removes records of ns; see the remove op in backend.h. */
-static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
-                         bool expired_only, int64_t now,
-                         uint64_t counts[AKV_SCOPE_COUNT],
+static int remove_in_txn(struct wtx *t, const akv_ns *ns, bool expired_only,
+                         int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
                          uint64_t *live_removed)
 {
+    lmdb_backend *lb = t->lb;
+    if (t->logged)
+        return need_direct(t);
+    MDB_txn *txn = t->txn;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, lb->entries, &cur);
     if (rc)
@@ -1036,9 +1546,9 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
         rc = AKV_OK;
         for (size_t i = 0; i < ndeltas && rc == AKV_OK; i++)
             rc = deltas[i].recount
-                     ? usage_recount(lb, txn, deltas[i].scope, deltas[i].sb,
+                     ? usage_recount(t, deltas[i].scope, deltas[i].sb,
                                      deltas[i].sb_len)
-                     : usage_add(lb, txn, deltas[i].scope, deltas[i].sb,
+                     : usage_add(t, deltas[i].scope, deltas[i].sb,
                                  deltas[i].sb_len, deltas[i].bytes,
                                  deltas[i].entries);
     } else if (rc > 0 || rc <= MDB_LAST_ERRCODE) {
@@ -1051,9 +1561,13 @@ static int remove_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
 
 /* Sums the stored bytes (akv_rec_usage) of ns's records that have expired
  * at now. */
-static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
-                         int64_t now, uint64_t *out)
+static int expired_bytes(struct wtx *t, const akv_ns *ns, int64_t now,
+                         uint64_t *out)
 {
+    lmdb_backend *lb = t->lb;
+    if (t->logged)
+        return need_direct(t);
+    MDB_txn *txn = t->txn;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, lb->entries, &cur);
     if (rc)
@@ -1088,9 +1602,10 @@ static int expired_bytes(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
  * would make live - replaced + new_bytes, where replaced is the old
  * record's size if it is counted in live (it has not expired; a damaged
  * one has no expiry to read and counts as live). */
-static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
-                      akv_rec *out, int *created)
+static int put_in_txn(struct wtx *t, const akv_write *w, akv_rec *out,
+                      int *created)
 {
+    lmdb_backend *lb = t->lb;
     char kb[KEYBUF];
     MDB_val k = {entry_key(kb, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
                            w->key, w->key_len),
@@ -1101,7 +1616,7 @@ static int put_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_write *w,
     uint64_t old_bytes;
     int rc;
 again:
-    rc = mdb_get(txn, lb->entries, &k, &v);
+    rc = wtx_get(t, lb->entries, &k, &v);
     if (rc == 0) {
         exists = true;
         old_bytes = akv_rec_usage(w->key_len, v.mv_size);
@@ -1114,7 +1629,7 @@ again:
              * have changed its length: recount the namespace first, so
              * that the row counts the record as it is now. */
             old_expired = old_live = false;
-            if ((rc = usage_recount(lb, txn, w->ns.scope, w->ns.sandbox,
+            if ((rc = usage_recount(t, w->ns.scope, w->ns.sandbox,
                                     w->ns.sandbox_len)) != AKV_OK)
                 return rc;
         }
@@ -1146,7 +1661,7 @@ again:
     size_t size = akv_rec_encoded_size(&rec);
     uint64_t new_bytes = akv_rec_usage(w->key_len, size);
     struct usage u;
-    if ((rc = usage_get(lb, txn, w->ns.scope, w->ns.sandbox,
+    if ((rc = usage_get(t, w->ns.scope, w->ns.sandbox,
                         w->ns.sandbox_len, &u)) != AKV_OK)
         return rc;
     /* The usage row counts the record being replaced. */
@@ -1158,7 +1673,7 @@ again:
          * room: a refused write must leave the store as it was, expired
          * entries included. */
         uint64_t expired = 0;
-        if ((rc = expired_bytes(lb, txn, &w->ns, w->now, &expired)) != AKV_OK)
+        if ((rc = expired_bytes(t, &w->ns, w->now, &expired)) != AKV_OK)
             return rc;
         uint64_t live = u.bytes > expired ? u.bytes - expired : 0;
         uint64_t replaced = exists && !old_expired && old_bytes <= live
@@ -1166,7 +1681,7 @@ again:
                                 : 0;
         uint64_t would_be = live - replaced + new_bytes;
         if (expired > 0 && would_be <= w->quota) {
-            if ((rc = remove_in_txn(lb, txn, &w->ns, true, w->now, NULL,
+            if ((rc = remove_in_txn(t, &w->ns, true, w->now, NULL,
                                     NULL)) != AKV_OK)
                 return rc;
             goto again; /* now nothing in ns has expired */
@@ -1182,11 +1697,11 @@ again:
     }
 
     MDB_val nv = {size, NULL};
-    rc = mdb_put(txn, lb->entries, &k, &nv, MDB_RESERVE);
+    rc = wtx_put(t, lb->entries, &k, &nv, MDB_RESERVE);
     if (rc)
         return lmdb_fail(lb, rc, "writing entry");
     akv_rec_encode(&rec, lb->rec_format, nv.mv_data);
-    rc = usage_add(lb, txn, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
+    rc = usage_add(t, w->ns.scope, w->ns.sandbox, w->ns.sandbox_len,
                    (int64_t)new_bytes - (int64_t)old_bytes, exists ? 0 : 1);
     if (rc)
         return rc;
@@ -1199,6 +1714,491 @@ again:
     return AKV_OK;
 }
 
+static int run_op(struct wtx *t, struct pending *p)
+{
+    return p->op ? p->op(t, p->arg) : put_in_txn(t, p->w, p->out, p->created);
+}
+
+/* ---- the write log ------------------------------------------------------ */
+
+/*
+ * The write log (store.write_log): the committer decides each group of
+ * writes in its view (struct wtx), appends the group's changes to
+ * DIR/data.log as one record (wlog.c), syncs it and only then answers:
+ * an acknowledged write is in the log. The record joins the overlay, where
+ * every get of this process finds it, and the applier's queue; the
+ * applier replays what is queued into data.mdb in one synchronous commit
+ * every APPLY_MS (sooner when much is queued or a reader needs it all),
+ * storing in the same commit the log number it reached, then drops the
+ * records from the overlay and, when it has caught up, truncates
+ * data.log. A disk then takes one large commit where it took one commit
+ * per group (docs/performance.md, "Store writes").
+ *
+ * Only gets read the overlay. Scans, usage, namespaces and backups first
+ * wait until data.mdb holds everything logged (wlog_drain). Another
+ * process cannot see the overlay, so the process with the write log needs
+ * the store alone: it holds the store's lock exclusively, and every other
+ * process (which holds it shared) refuses to open the store meanwhile.
+ * Opening a store replays into data.mdb the records it does not hold yet
+ * (a process killed or a machine stopped before its applier caught up).
+ */
+#define APPLY_MS 500
+#define APPLY_BYTES (16u << 20) /* queued: apply now */
+#define LOG_MAX (128u << 20)    /* queued: new writes wait for the applier */
+
+static void group_unref(struct wgroup *g)
+{
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
+        akv_wlog_free(&g->rec);
+        free(g);
+    }
+}
+
+/* Applies the changes of rec (checked) to txn. */
+static int replay_record(lmdb_backend *lb, MDB_txn *txn,
+                         const unsigned char *rec, size_t len)
+{
+    size_t off = AKV_WLOG_HEADER;
+    akv_wlog_change c;
+    while (akv_wlog_next(rec, len, &off, &c)) {
+        MDB_dbi dbi = c.db == AKV_WLOG_ENTRIES ? lb->entries : lb->usage;
+        MDB_val k = {c.key_len, (void *)c.key};
+        int rc;
+        if (c.op == AKV_WLOG_PUT) {
+            MDB_val v = {c.val_len, (void *)c.val};
+            rc = mdb_put(txn, dbi, &k, &v, 0);
+        } else {
+            rc = mdb_del(txn, dbi, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (rc)
+            return lmdb_fail(lb, rc, "applying the write log");
+    }
+    return AKV_OK;
+}
+
+/* The log number data.mdb holds the log up to (meta "log"), as txn sees
+ * it; 0 when never written. */
+static int applied_get(lmdb_backend *lb, MDB_txn *txn, uint64_t *out)
+{
+    MDB_val k = {3, "log"}, v;
+    int rc = mdb_get(txn, lb->meta, &k, &v);
+    *out = 0;
+    if (rc == MDB_NOTFOUND)
+        return AKV_OK;
+    if (rc)
+        return lmdb_fail(lb, rc, "reading the write log's position");
+    if (v.mv_size != 8)
+        return akv_fail(AKV_EINTEGRITY, "store %s: the write log's position "
+                        "is damaged", lb->dir);
+    *out = akv_get_le64(v.mv_data);
+    return AKV_OK;
+}
+
+static int applied_put(lmdb_backend *lb, MDB_txn *txn, uint64_t at)
+{
+    unsigned char b[8];
+    akv_put_le64(b, at);
+    MDB_val k = {3, "log"}, v = {8, b};
+    int rc = mdb_put(txn, lb->meta, &k, &v, 0);
+    return rc ? lmdb_fail(lb, rc, "writing the write log's position") : AKV_OK;
+}
+
+/* Replays into txn the records of data.log (fd) that data.mdb does not
+ * hold, and stores how far it now does in *at. A log ends at its first
+ * record that does not check (a write cut short) or that does not follow
+ * the one before (left over from before a truncation). */
+static int log_replay(lmdb_backend *lb, MDB_txn *txn, int fd, uint64_t *at)
+{
+    int rc = applied_get(lb, txn, at);
+    struct stat st;
+    if (rc != AKV_OK)
+        return rc;
+    if (fstat(fd, &st) != 0)
+        return akv_fail(AKV_EUNAVAILABLE, "reading %s/data.log: %m", lb->dir);
+    if (st.st_size == 0)
+        return AKV_OK;
+    unsigned char *buf = malloc((size_t)st.st_size);
+    if (buf == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory reading %s/data.log",
+                        lb->dir);
+    size_t have = 0, size = (size_t)st.st_size;
+    while (have < size) {
+        ssize_t n = pread(fd, buf + have, size - have, (off_t)have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    uint64_t applied = *at, next = 0;
+    size_t off = 0, replayed = 0;
+    bool first = true;
+    rc = AKV_OK;
+    while (off < have) {
+        uint64_t lsn;
+        size_t len;
+        if (akv_wlog_check(buf + off, have - off, &lsn, &len) != AKV_OK ||
+            (!first && lsn != next)) {
+            akv_error_clear(); /* the end of the log, not a failure */
+            break;
+        }
+        first = false;
+        next = lsn + len;
+        if (next > *at) {
+            if (lsn != *at) {
+                rc = akv_fail(AKV_EINTEGRITY,
+                              "store %s: data.log goes on from %llu where "
+                              "data.mdb holds it up to %llu: writes are "
+                              "missing",
+                              lb->dir, (unsigned long long)lsn,
+                              (unsigned long long)*at);
+                break;
+            }
+            if ((rc = replay_record(lb, txn, buf + off, len)) != AKV_OK)
+                break;
+            *at = next;
+            replayed++;
+        }
+        off += len;
+    }
+    free(buf);
+    if (rc == AKV_OK && *at != applied) {
+        rc = applied_put(lb, txn, *at);
+        akv_log("info", "store in %s: %zu records of the write log put into "
+                "data.mdb", lb->dir, replayed);
+    }
+    return rc;
+}
+
+/* Applies the records of list (in log order, ending at end) in one
+ * synchronous commit. */
+static int apply_list(lmdb_backend *lb, struct wgroup *list, uint64_t end)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting to apply the write log");
+    for (struct wgroup *g = list; g && rc == AKV_OK; g = g->next)
+        rc = replay_record(lb, txn, g->rec.data, g->rec.len);
+    if (rc == AKV_OK)
+        rc = applied_put(lb, txn, end);
+    if (rc != AKV_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return txn_commit(lb, txn, "applying the write log");
+}
+
+/* APPLY_MS from now, on wl_cond's clock. */
+static struct timespec apply_due(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += APPLY_MS / 1000;
+    t.tv_nsec += (APPLY_MS % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* The applier thread; see "The write log" above. */
+static void *applier_main(void *arg)
+{
+    lmdb_backend *lb = arg;
+    pthread_mutex_lock(&lb->wl_lock);
+    for (;;) {
+        /* Wait for a record, then until it is due (or needed sooner). */
+        while (lb->applyq == NULL && !lb->apply_stop)
+            pthread_cond_wait(&lb->wl_cond, &lb->wl_lock);
+        if (lb->applyq == NULL)
+            break; /* stopping, and nothing left */
+        struct timespec due = apply_due();
+        while (!lb->apply_stop && lb->drainers == 0 &&
+               lb->log_end - lb->applied < APPLY_BYTES &&
+               pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due) !=
+                   ETIMEDOUT)
+            ;
+        struct wgroup *list = lb->applyq, *last = list;
+        while (last->next)
+            last = last->next;
+        uint64_t end = last->lsn + last->rec.len;
+        lb->applyq = NULL;
+        lb->applyq_tail = &lb->applyq;
+        pthread_mutex_unlock(&lb->wl_lock);
+
+        akv_error_clear();
+        int rc = apply_list(lb, list, end);
+        akv_error err = *akv_last_error();
+        if (rc == AKV_OK) {
+            /* data.mdb now has what list had: the overlay may forget each
+             * change that is still the latest of its key. */
+            pthread_rwlock_wrlock(&lb->ov_lock);
+            for (struct wgroup *g = list; g; g = g->next) {
+                size_t off = AKV_WLOG_HEADER;
+                akv_wlog_change c;
+                while (akv_wlog_next(g->rec.data, g->rec.len, &off, &c)) {
+                    struct ov_slot *sl = ov_find(
+                        &lb->ov, ov_hash(c.db, c.key, c.key_len), c.db,
+                        c.key, c.key_len, NULL);
+                    if (sl && sl->g == g)
+                        ov_remove(&lb->ov, sl);
+                }
+            }
+            pthread_rwlock_unlock(&lb->ov_lock);
+            while (list) {
+                struct wgroup *g = list;
+                list = g->next;
+                group_unref(g);
+            }
+        }
+
+        pthread_mutex_lock(&lb->wl_lock);
+        if (rc != AKV_OK) {
+            /* Put back, to try again at the next turn; writes are refused
+             * meanwhile (log_group), drains fail with this. */
+            last->next = lb->applyq;
+            if (lb->applyq == NULL)
+                lb->applyq_tail = &last->next;
+            lb->applyq = list;
+            lb->apply_rc = rc;
+            lb->apply_err = err;
+            pthread_cond_broadcast(&lb->wl_cond);
+            if (lb->apply_stop)
+                break; /* left in data.log, for the next open */
+            due = apply_due();
+            pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due);
+            continue;
+        }
+        lb->apply_rc = AKV_OK;
+        lb->applied = end;
+        if (lb->applied == lb->log_end) {
+            /* Caught up, and nothing is being written: start data.log
+             * afresh. Not synced: a longer file after a power loss holds
+             * only records data.mdb has. */
+            if (ftruncate(lb->logfd, 0) == 0)
+                lb->log_base = lb->applied;
+        }
+        pthread_cond_broadcast(&lb->wl_cond);
+    }
+    pthread_mutex_unlock(&lb->wl_lock);
+    return NULL;
+}
+
+/* Waits until data.mdb holds every write logged before the call: what a
+ * read that walks data.mdb needs. The applier's error if it cannot. */
+static int wlog_drain(lmdb_backend *lb)
+{
+    pthread_mutex_lock(&lb->wl_lock);
+    uint64_t target = lb->log_end;
+    int rc = AKV_OK;
+    lb->drainers++;
+    pthread_cond_broadcast(&lb->wl_cond);
+    bool tried = false;
+    while (lb->applied < target) {
+        if (lb->apply_rc != AKV_OK && tried) {
+            rc = lb->apply_rc;
+            akv_error_restore(&lb->apply_err);
+            break;
+        }
+        pthread_cond_wait(&lb->wl_cond, &lb->wl_lock);
+        tried = true;
+    }
+    lb->drainers--;
+    pthread_mutex_unlock(&lb->wl_lock);
+    return rc;
+}
+
+/* Appends gbuf, sealed, to data.log and syncs it. */
+static int log_append(lmdb_backend *lb)
+{
+    pthread_mutex_lock(&lb->wl_lock);
+    while (lb->log_end - lb->applied > LOG_MAX && lb->apply_rc == AKV_OK) {
+        lb->drainers++;
+        pthread_cond_broadcast(&lb->wl_cond);
+        pthread_cond_wait(&lb->wl_cond, &lb->wl_lock);
+        lb->drainers--;
+    }
+    if (lb->apply_rc != AKV_OK) {
+        /* data.mdb cannot take what is logged (full, or its map size
+         * reached): take no more. */
+        akv_error_restore(&lb->apply_err);
+        int rc = lb->apply_rc;
+        pthread_mutex_unlock(&lb->wl_lock);
+        return rc;
+    }
+    uint64_t lsn = lb->log_end;
+    off_t pos = (off_t)(lsn - lb->log_base);
+    akv_wlog_seal(&lb->gbuf, lsn);
+    lb->log_end = lsn + lb->gbuf.len; /* reserved: no truncation meanwhile */
+    pthread_mutex_unlock(&lb->wl_lock);
+
+    size_t done = 0;
+    int err = 0;
+    while (done < lb->gbuf.len) {
+        ssize_t n = pwrite(lb->logfd, lb->gbuf.data + done,
+                           lb->gbuf.len - done, pos + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : ENOSPC;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (err == 0 && fdatasync(lb->logfd) != 0)
+        err = errno;
+    if (err == 0)
+        return AKV_OK;
+    /* Not acknowledged: take it back out of the file. */
+    if (ftruncate(lb->logfd, pos) != 0 || fdatasync(lb->logfd) != 0)
+        akv_log("error", "store in %s: cannot take a failed write back out "
+                "of data.log: %m", lb->dir);
+    pthread_mutex_lock(&lb->wl_lock);
+    lb->log_end = lsn;
+    pthread_cond_broadcast(&lb->wl_cond);
+    pthread_mutex_unlock(&lb->wl_lock);
+    if (err == ENOSPC || err == EDQUOT ||
+        (err == EIO && free_bytes(lb->dir) < FULL_SLACK)) {
+        akv_fail(AKV_EUNAVAILABLE,
+                 "disk full: %s writing %s/data.log; reads still work, and "
+                 "writes resume once space is freed",
+                 err == EDQUOT ? "disk quota exceeded"
+                               : "no space left on device",
+                 lb->dir);
+        note_write_error(lb);
+        return AKV_EUNAVAILABLE;
+    }
+    errno = err;
+    return akv_fail(AKV_EUNAVAILABLE, "writing %s/data.log: %m", lb->dir);
+}
+
+/* The record of gbuf, synced: into the overlay and the applier's queue.
+ * g is allocated beforehand (log_group), so that nothing can fail here:
+ * the record is in data.log already. */
+static void log_publish(lmdb_backend *lb, struct wgroup *g)
+{
+    g->rec = lb->gbuf;
+    g->lsn = akv_get_le64(g->rec.data + 8);
+    atomic_init(&g->refs, 1);
+    g->next = NULL;
+    lb->gbuf = (akv_wlog_buf){0};
+    int rc = AKV_OK;
+    pthread_rwlock_wrlock(&lb->ov_lock);
+    size_t off = AKV_WLOG_HEADER, at = off;
+    akv_wlog_change c;
+    for (; rc == AKV_OK && akv_wlog_next(g->rec.data, g->rec.len, &off, &c);
+         at = off)
+        rc = ov_set(&lb->ov, ov_hash(c.db, c.key, c.key_len), c.db, c.key,
+                    c.key_len, g, at, NULL);
+    pthread_rwlock_unlock(&lb->ov_lock);
+    pthread_mutex_lock(&lb->wl_lock);
+    *lb->applyq_tail = g;
+    lb->applyq_tail = &g->next;
+    pthread_cond_broadcast(&lb->wl_cond);
+    pthread_mutex_unlock(&lb->wl_lock);
+    atomic_fetch_add_explicit(&lb->logged, 1, memory_order_relaxed);
+    if (rc != AKV_OK) {
+        /* Synced, but not all of it in the overlay (out of memory): gets
+         * would miss it until data.mdb has it, so answer after that. */
+        akv_error_clear();
+        wlog_drain(lb);
+    }
+}
+
+/* Runs p once data.mdb holds everything logged, in a write transaction of
+ * its own, committed synchronously as without the log. */
+static void run_direct(lmdb_backend *lb, struct pending *p)
+{
+    akv_error_clear();
+    int rc = wlog_drain(lb);
+    MDB_txn *txn = NULL;
+    if (rc == AKV_OK && (rc = mdb_txn_begin(lb->env, NULL, 0, &txn)) != 0)
+        rc = lmdb_fail(lb, rc, "starting write");
+    if (rc == AKV_OK) {
+        struct wtx t = {.lb = lb, .txn = txn};
+        rc = run_op(&t, p);
+        if (rc == AKV_OK)
+            rc = txn_commit(lb, txn, "committing write");
+        else
+            mdb_txn_abort(txn);
+        if (rc == AKV_OK)
+            atomic_fetch_add_explicit(&lb->logged, 1, memory_order_relaxed);
+    }
+    p->rc = rc;
+    p->err = *akv_last_error();
+}
+
+/*
+ * Leads batch under the write log (on the committer's thread): decides a
+ * run of its writes in the view, logs the run's changes as one record and
+ * syncs it; only then may any write of the run be answered. A write that
+ * needs a transaction of its own ends the run before it and runs directly
+ * (run_direct); the writes after it start the next run. A failure of the
+ * view (LMDB's, or memory) or of the log fails the whole run, as a failed
+ * commit fails its batch without the log.
+ */
+static void log_group(lmdb_backend *lb, struct pending *batch)
+{
+    struct pending *p = batch;
+    while (p) {
+        struct pending *run = p, *direct = NULL;
+        struct wgroup *g = malloc(sizeof *g);
+        struct reader *r = NULL;
+        akv_error_clear();
+        int rc = g ? AKV_OK : akv_fail(AKV_ENOMEM, "out of memory");
+        pthread_rwlock_rdlock(&lb->ov_lock);
+        if (rc == AKV_OK)
+            rc = reader_take(lb, &r);
+        struct wtx t = {.lb = lb, .txn = r ? r->txn : NULL, .logged = true};
+        akv_wlog_reset(&lb->gbuf);
+        ov_clear(&lb->gmap);
+        if (rc != AKV_OK)
+            p = NULL; /* fails the rest of the batch below */
+        for (; p && rc == AKV_OK; p = p->next) {
+            akv_error_clear();
+            t.direct = false;
+            uint32_t count = lb->gbuf.count;
+            p->rc = run_op(&t, p);
+            p->err = *akv_last_error();
+            if (t.direct) {
+                assert(lb->gbuf.count == count); /* marked before changes */
+                (void)count;
+                direct = p;
+                break;
+            }
+            if (p->rc == AKV_EUNAVAILABLE || p->rc == AKV_ENOMEM)
+                rc = p->rc;
+        }
+        if (r)
+            reader_give(lb, r);
+        pthread_rwlock_unlock(&lb->ov_lock);
+        struct pending *end = direct ? direct : p; /* the run: [run, end) */
+        if (rc == AKV_OK && lb->gbuf.count > 0) {
+            akv_error_clear();
+            if ((rc = log_append(lb)) == AKV_OK) {
+                log_publish(lb, g);
+                g = NULL;
+            }
+        }
+        free(g);
+        if (rc != AKV_OK) {
+            akv_error err = *akv_last_error();
+            for (struct pending *q = run; q != end; q = q->next) {
+                q->rc = rc;
+                q->err = err;
+            }
+        }
+        if (direct) {
+            run_direct(lb, direct);
+            p = direct->next;
+        }
+    }
+}
+
 /* Applies a batch of queued puts in one transaction. put_in_txn() decides
  * every refusal (precondition, quota) before it writes anything, so a
  * refused put leaves the transaction as it found it and the others go on;
@@ -1209,14 +2209,19 @@ again:
  * Called by the leader without group_lock held. */
 static void apply_group(lmdb_backend *lb, struct pending *batch)
 {
+    if (lb->wlog) {
+        log_group(lb, batch);
+        return;
+    }
     MDB_txn *txn;
     akv_error_clear();
     int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
     if (rc)
         rc = lmdb_fail(lb, rc, "starting write");
+    struct wtx t = {.lb = lb, .txn = txn};
     for (struct pending *p = batch; p && rc == AKV_OK; p = p->next) {
         akv_error_clear();
-        p->rc = put_in_txn(lb, txn, p->w, p->out, p->created);
+        p->rc = run_op(&t, p);
         p->err = *akv_last_error();
         if (p->rc == AKV_EUNAVAILABLE || p->rc == AKV_ENOMEM) {
             rc = p->rc;
@@ -1316,8 +2321,12 @@ static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
         *lb->queue_tail = &ps[i];
         lb->queue_tail = &ps[i].next;
     }
+    /* Under the write log only the committer leads: its thread alone may
+     * use the group's record and map. */
+    if (lb->wlog && !lb->leading)
+        pthread_cond_signal(&lb->group_work);
     while (!last->done) {
-        if (lb->leading)
+        if (lb->leading || lb->wlog)
             pthread_cond_wait(&lb->group_done, &lb->group_lock);
         else
             lead_batch(lb);
@@ -1402,22 +2411,11 @@ static void *lmdb_put_many_send(akv_backend *be, size_t n, const akv_write *w,
                                 .created = &x->created, .flight = f};
     }
     pthread_mutex_lock(&lb->group_lock);
-    if (!lb->committer_started) {
-        /* With every signal blocked: the caller's handlers are not the
-         * library's thread's to run. */
-        sigset_t all, was;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &was);
-        int rc = pthread_create(&lb->committer, NULL, committer_main, lb);
-        pthread_sigmask(SIG_SETMASK, &was, NULL);
-        if (rc != 0) {
-            pthread_mutex_unlock(&lb->group_lock);
-            close(f->fd);
-            free(f);
-            return NULL;
-        }
-        pthread_setname_np(lb->committer, "akv-commit");
-        lb->committer_started = true;
+    if (!lb->committer_started && start_committer(lb) != 0) {
+        pthread_mutex_unlock(&lb->group_lock);
+        close(f->fd);
+        free(f);
+        return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         *lb->queue_tail = &f->puts[i].p;
@@ -1461,16 +2459,17 @@ static void lmdb_put_many_recv(akv_backend *be, void *sent, bool timed_out,
  * that no longer decodes counts as live: nothing says it had expired).
  * if_match (32 bytes or NULL; batch deletes) requires the record to be live
  * with that SHA-256, else AKV_EPRECONDITION (an absent one included). */
-static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
-                      const char *key, size_t key_len, int64_t now,
+static int del_in_txn(struct wtx *t, const akv_ns *ns, const char *key,
+                      size_t key_len, int64_t now,
                       const unsigned char *if_match, bool *was_live)
 {
+    lmdb_backend *lb = t->lb;
     char kb[KEYBUF];
     MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
                            key_len),
                  kb},
             v;
-    int rc = mdb_get(txn, lb->entries, &k, &v);
+    int rc = wtx_get(t, lb->entries, &k, &v);
     if (rc == MDB_NOTFOUND && if_match)
         return akv_fail(AKV_EPRECONDITION,
                         "no current entry to match If-Match");
@@ -1489,75 +2488,107 @@ static int del_in_txn(lmdb_backend *lb, MDB_txn *txn, const akv_ns *ns,
     if (was_live)
         *was_live = !decoded || !akv_rec_expired(&rec, now);
     int64_t bytes = (int64_t)akv_rec_usage(key_len, v.mv_size);
-    if ((rc = mdb_del(txn, lb->entries, &k, NULL)) != 0)
+    if (!decoded && t->logged)
+        return need_direct(t); /* the recount below walks a cursor */
+    if ((rc = wtx_del(t, lb->entries, &k)) != 0)
         return lmdb_fail(lb, rc, "deleting entry");
     /* A damaged record may not have the length it was counted with. */
-    return decoded ? usage_add(lb, txn, ns->scope, ns->sandbox,
-                               ns->sandbox_len, -bytes, -1)
-                   : usage_recount(lb, txn, ns->scope, ns->sandbox,
+    return decoded ? usage_add(t, ns->scope, ns->sandbox, ns->sandbox_len,
+                               -bytes, -1)
+                   : usage_recount(t, ns->scope, ns->sandbox,
                                    ns->sandbox_len);
+}
+
+/* Runs op in a write transaction of its own; under the write log, the
+ * committer runs it with the group it leads (in its view, or in a write
+ * transaction of its own when op needs one). */
+static int run_write(lmdb_backend *lb, int (*op)(struct wtx *t, void *arg),
+                     void *arg, const char *what)
+{
+    if (lb->wlog) {
+        struct pending me = {.op = op, .arg = arg};
+        group_commit(lb, &me, 1);
+        akv_error_restore(&me.err);
+        return me.rc;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting write");
+    struct wtx t = {.lb = lb, .txn = txn};
+    if ((rc = op(&t, arg)) != AKV_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return txn_commit(lb, txn, what);
+}
+
+struct del_args {
+    const akv_ns *ns;
+    const char *key;
+    size_t key_len;
+    int64_t now;
+    bool *was_live;
+};
+
+static int del_op(struct wtx *t, void *arg)
+{
+    struct del_args *a = arg;
+    return del_in_txn(t, a->ns, a->key, a->key_len, a->now, NULL,
+                      a->was_live);
 }
 
 static int lmdb_del(akv_backend *be, const akv_ns *ns, const char *key,
                     size_t key_len, int64_t now, bool *was_live)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    struct del_args a = {ns, key, key_len, now, was_live};
+    return run_write((lmdb_backend *)be, del_op, &a, "committing delete");
+}
+
+struct touch_args {
+    const akv_ns *ns;
+    const char *key;
+    size_t key_len;
+    int64_t expires_at;
+};
+
+/* Rewrites the record with only expires_at changed (and its header
+ * resealed). Same size: usage does not change. Absent, or damaged since
+ * it was read (left for the next read to report): nothing to do. */
+static int touch_op(struct wtx *t, void *arg)
+{
+    struct touch_args *a = arg;
+    lmdb_backend *lb = t->lb;
+    char kb[KEYBUF];
+    MDB_val k = {entry_key(kb, a->ns->scope, a->ns->sandbox,
+                           a->ns->sandbox_len, a->key, a->key_len),
+                 kb},
+            v;
+    int rc = wtx_get(t, lb->entries, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return AKV_OK;
     if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    if ((rc = del_in_txn(lb, txn, ns, key, key_len, now, NULL, was_live)) !=
-        AKV_OK) {
-        mdb_txn_abort(txn);
-        return rc;
+        return lmdb_fail(lb, rc, "refreshing expiry");
+    void *copy = malloc(v.mv_size);
+    if (copy == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory");
+    memcpy(copy, v.mv_data, v.mv_size);
+    if (akv_rec_set_expiry(copy, v.mv_size, a->expires_at) != AKV_OK) {
+        free(copy);
+        akv_error_clear();
+        return AKV_OK;
     }
-    return txn_commit(lb, txn, "committing delete");
+    MDB_val nv = {v.mv_size, copy};
+    rc = wtx_put(t, lb->entries, &k, &nv, 0);
+    free(copy);
+    return rc ? lmdb_fail(lb, rc, "refreshing expiry") : AKV_OK;
 }
 
 static int lmdb_touch(akv_backend *be, const akv_ns *ns, const char *key,
                       size_t key_len, int64_t expires_at)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
-    if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    char kb[KEYBUF];
-    MDB_val k = {entry_key(kb, ns->scope, ns->sandbox, ns->sandbox_len, key,
-                           key_len),
-                 kb},
-            v;
-    rc = mdb_get(txn, lb->entries, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return AKV_OK;
-    }
-    if (rc == 0) {
-        /* Rewrite the record with only expires_at changed (and its header
-         * resealed). Same size: usage does not change. */
-        void *copy = malloc(v.mv_size);
-        if (copy == NULL) {
-            mdb_txn_abort(txn);
-            return akv_fail(AKV_ENOMEM, "out of memory");
-        }
-        memcpy(copy, v.mv_data, v.mv_size);
-        if (akv_rec_set_expiry(copy, v.mv_size, expires_at) != AKV_OK) {
-            /* Damaged since it was read: leave it for the next read to
-             * report. */
-            free(copy);
-            mdb_txn_abort(txn);
-            akv_error_clear();
-            return AKV_OK;
-        }
-        MDB_val nv = {v.mv_size, copy};
-        rc = mdb_put(txn, lb->entries, &k, &nv, 0);
-        free(copy);
-    }
-    if (rc) {
-        mdb_txn_abort(txn);
-        return lmdb_fail(lb, rc, "refreshing expiry");
-    }
-    return txn_commit(lb, txn, "committing refresh");
+    struct touch_args a = {ns, key, key_len, expires_at};
+    return run_write((lmdb_backend *)be, touch_op, &a, "committing refresh");
 }
 
 /* A cursor on dbi in a pooled read snapshot: close the cursor, then
@@ -1582,6 +2613,11 @@ static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
     MDB_cursor *cur;
+    if (lb->wlog) {
+        int drc = wlog_drain(lb); /* walks data.mdb: needs all of the log */
+        if (drc != AKV_OK)
+            return drc;
+    }
     int rc = read_cursor(lb, lb->entries, &r, &cur);
     if (rc)
         return rc;
@@ -1644,21 +2680,26 @@ static int lmdb_scan(akv_backend *be, const akv_ns *ns, const char *prefix,
     return lmdb_fail(lb, rc, "scanning entries");
 }
 
+struct remove_args {
+    const akv_ns *ns;
+    bool expired_only;
+    int64_t now;
+    uint64_t *counts, *live_removed;
+};
+
+static int remove_op(struct wtx *t, void *arg)
+{
+    struct remove_args *a = arg;
+    return remove_in_txn(t, a->ns, a->expired_only, a->now, a->counts,
+                         a->live_removed);
+}
+
 static int lmdb_remove(akv_backend *be, const akv_ns *ns, bool expired_only,
                        int64_t now, uint64_t counts[AKV_SCOPE_COUNT],
                        uint64_t *live_removed)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
-    if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    rc = remove_in_txn(lb, txn, ns, expired_only, now, counts, live_removed);
-    if (rc != AKV_OK) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return txn_commit(lb, txn, "committing removal");
+    struct remove_args a = {ns, expired_only, now, counts, live_removed};
+    return run_write((lmdb_backend *)be, remove_op, &a, "committing removal");
 }
 
 static int lmdb_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
@@ -1667,6 +2708,11 @@ static int lmdb_usage(akv_backend *be, uint64_t entries[AKV_SCOPE_COUNT],
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
     MDB_cursor *cur;
+    if (lb->wlog) {
+        int drc = wlog_drain(lb); /* walks data.mdb: needs all of the log */
+        if (drc != AKV_OK)
+            return drc;
+    }
     int rc = read_cursor(lb, lb->usage, &r, &cur);
     if (rc)
         return rc;
@@ -1712,9 +2758,26 @@ static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
 static void lmdb_health(akv_backend *be, akv_health *h)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
-    snprintf(h->note, sizeof h->note, "%.250s%s%.250s", lb->counters_note,
+    snprintf(h->note, sizeof h->note, "%.160s%s%.160s%s%.160s",
+             lb->counters_note,
              lb->counters_note[0] && lb->lock_note[0] ? "; " : "",
-             lb->lock_note);
+             lb->lock_note,
+             (lb->counters_note[0] || lb->lock_note[0]) && lb->wlog_note[0]
+                 ? "; "
+                 : "",
+             lb->wlog_note);
+    if (lb->wlog) {
+        /* Logged writes that data.mdb cannot take: writes are refused. */
+        pthread_mutex_lock(&lb->wl_lock);
+        if (lb->apply_rc != AKV_OK) {
+            h->writable = 0;
+            snprintf(h->reason, sizeof h->reason, "%s",
+                     lb->apply_err.message);
+        }
+        pthread_mutex_unlock(&lb->wl_lock);
+        if (!h->writable)
+            return;
+    }
     if (!atomic_load(&lb->write_failed))
         return;
     /* A write failed for want of space and none has succeeded since. Space
@@ -1755,6 +2818,11 @@ static int lmdb_backup(akv_backend *be, const char *path,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct stat st;
     char file[4096];
+    if (lb->wlog) {
+        int drc = wlog_drain(lb); /* copies data.mdb: needs all of the log */
+        if (drc != AKV_OK)
+            return drc;
+    }
     if (akvx_mkdir_p(path, 0700) != 0)
         return akv_fail(AKV_EUNAVAILABLE, "cannot create %s: %m", path);
     snprintf(file, sizeof file, "%s/data.mdb", path);
@@ -1831,31 +2899,41 @@ static int lmdb_backup(akv_backend *be, const char *path,
 
 /* ---- batches of puts and deletes (akv_batch_write) --------------------- */
 
-/* Deletes one record inside txn; absent is fine. Same bookkeeping as
- * lmdb_del. */
-static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
-                            akv_rec *out)
+struct batch_args {
+    const akv_write *w;
+    size_t n;
+    akv_rec *out;
+};
+
+/* The writes of akv_batch_write, all or none: in a transaction of their
+ * own, since a view cannot take back the changes of a refused write. */
+static int batch_op(struct wtx *t, void *arg)
 {
-    lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
-    if (rc)
-        return lmdb_fail(lb, rc, "starting write");
-    for (size_t i = 0; i < n; i++) {
-        if (w[i].del) {
-            rc = del_in_txn(lb, txn, &w[i].ns, w[i].key, w[i].key_len,
-                            w[i].now, w[i].if_match, NULL);
+    struct batch_args *a = arg;
+    if (t->logged)
+        return need_direct(t);
+    for (size_t i = 0; i < a->n; i++) {
+        const akv_write *w = &a->w[i];
+        int rc;
+        if (w->del) {
+            rc = del_in_txn(t, &w->ns, w->key, w->key_len, w->now,
+                            w->if_match, NULL);
             if (rc == AKV_ENOTFOUND)
                 rc = AKV_OK; /* deleting what is not there is done */
         } else {
-            rc = put_in_txn(lb, txn, &w[i], out ? &out[i] : NULL, NULL);
+            rc = put_in_txn(t, w, a->out ? &a->out[i] : NULL, NULL);
         }
-        if (rc != AKV_OK) {
-            mdb_txn_abort(txn);
+        if (rc != AKV_OK)
             return rc;
-        }
     }
-    return txn_commit(lb, txn, "committing write");
+    return AKV_OK;
+}
+
+static int lmdb_write_batch(akv_backend *be, const akv_write *w, size_t n,
+                            akv_rec *out)
+{
+    struct batch_args a = {w, n, out};
+    return run_write((lmdb_backend *)be, batch_op, &a, "committing write");
 }
 
 /* The usage rows: one per namespace that ever held a record; rows whose
@@ -1866,6 +2944,11 @@ static int lmdb_namespaces(akv_backend *be,
     lmdb_backend *lb = (lmdb_backend *)be;
     struct reader *r;
     MDB_cursor *cur;
+    if (lb->wlog) {
+        int drc = wlog_drain(lb); /* walks data.mdb: needs all of the log */
+        if (drc != AKV_OK)
+            return drc;
+    }
     int rc = read_cursor(lb, lb->usage, &r, &cur), stop = 0;
     if (rc)
         return rc;
@@ -1899,6 +2982,13 @@ static uint64_t lmdb_generation(akv_backend *be)
     MDB_envinfo info;
     if (mdb_env_info(lb->env, &info) != MDB_SUCCESS)
         return 0;
+    /* Under the write log a write is done when logged, and no other
+     * process writes: count this process's writes (records logged and
+     * direct commits), not the applier's commits, which change nothing a
+     * reader sees. */
+    if (lb->wlog)
+        return lb->gen_base +
+               atomic_load_explicit(&lb->logged, memory_order_relaxed);
     return (uint64_t)info.me_last_txnid;
 }
 

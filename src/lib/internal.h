@@ -102,6 +102,7 @@ struct akv_config {
     int refresh[AKV_SCOPE_COUNT];       /* sliding expiry on read */
     uint64_t max_value_size;
     uint64_t map_size;
+    int write_log;                      /* LMDB: the write log (data.log) */
     /* [server]: read by `agentkv serve` only. */
     char listen[AKV_CONFIG_ADDRESS_MAX]; /* ADDR:PORT */
     uint64_t threads;                /* 0 = auto */

@@ -48,49 +48,14 @@
 #define OPENSSL_API_COMPAT 0x10100000L
 #include <openssl/sha.h>
 
-#include <endian.h>
 #include <string.h>
 
 #include "internal.h"
+#include "le.h"
 #include "record.h"
 
 #define REC_MAGIC 0x6b
 #define REC_CHECK 80 /* offset of the checksum (formats 2 and 3) */
-
-static void put_u16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-/* Decoding is on the read path: load whole words and convert. */
-static uint16_t get_u16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return le16toh(v);
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return le32toh(v);
-}
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return le64toh(v);
-}
 
 /* The checksum field (8 bytes) of a format-2 or format-3 record whose
  * header is at p and whose content type and metadata (ctml bytes together)
@@ -102,7 +67,7 @@ static void checksum(const unsigned char *p, size_t ctml,
         uint32_t c = akv_crc32c(0, p, REC_CHECK);
         if (ctml)
             c = akv_crc32c(c, p + AKV_REC_HEADER, ctml);
-        put_u32(out, c);
+        akv_put_le32(out, c);
         memset(out + 4, 0, 4);
         return;
     }
@@ -127,13 +92,13 @@ void akv_rec_encode(const akv_rec *rec, int format, void *dst)
     unsigned char *p = dst, *base = dst;
     p[0] = REC_MAGIC;
     p[1] = (unsigned char)format;
-    put_u16(p + 2, (uint16_t)rec->content_type_len);
-    put_u32(p + 4, (uint32_t)rec->metadata_len);
-    put_u64(p + 8, rec->version);
-    put_u64(p + 16, (uint64_t)rec->created_at);
-    put_u64(p + 24, (uint64_t)rec->updated_at);
-    put_u64(p + 32, (uint64_t)rec->expires_at);
-    put_u64(p + 40, (uint64_t)rec->value_len);
+    akv_put_le16(p + 2, (uint16_t)rec->content_type_len);
+    akv_put_le32(p + 4, (uint32_t)rec->metadata_len);
+    akv_put_le64(p + 8, rec->version);
+    akv_put_le64(p + 16, (uint64_t)rec->created_at);
+    akv_put_le64(p + 24, (uint64_t)rec->updated_at);
+    akv_put_le64(p + 32, (uint64_t)rec->expires_at);
+    akv_put_le64(p + 40, (uint64_t)rec->value_len);
     memcpy(p + 48, rec->sha256, 32);
     p += AKV_REC_HEADER;
     if (rec->content_type_len)
@@ -160,9 +125,9 @@ static int layout(const unsigned char *p, size_t len, size_t *hl)
         p[1] > AKV_REC_FORMAT_CRC)
         return akv_fail(AKV_EINTEGRITY, "stored record has a bad header");
     *hl = p[1] == 1 ? AKV_REC_HEADER_V1 : AKV_REC_HEADER;
-    size_t ctl = get_u16(p + 2);
-    size_t ml = get_u32(p + 4);
-    uint64_t vl = get_u64(p + 40);
+    size_t ctl = akv_get_le16(p + 2);
+    size_t ml = akv_get_le32(p + 4);
+    uint64_t vl = akv_get_le64(p + 40);
     if (len < *hl || ctl > AKV_CONTENT_TYPE_MAX || ml > AKV_METADATA_MAX ||
         len - *hl < ctl + ml || vl != len - *hl - ctl - ml)
         return akv_fail(AKV_EINTEGRITY, "stored record has bad lengths");
@@ -183,12 +148,12 @@ int akv_rec_decode(const void *buf, size_t len, akv_rec *rec)
     int rc = layout(p, len, &hl);
     if (rc != AKV_OK)
         return rc;
-    size_t ctl = get_u16(p + 2);
-    size_t ml = get_u32(p + 4);
-    rec->version = get_u64(p + 8);
-    rec->created_at = (int64_t)get_u64(p + 16);
-    rec->updated_at = (int64_t)get_u64(p + 24);
-    rec->expires_at = (int64_t)get_u64(p + 32);
+    size_t ctl = akv_get_le16(p + 2);
+    size_t ml = akv_get_le32(p + 4);
+    rec->version = akv_get_le64(p + 8);
+    rec->created_at = (int64_t)akv_get_le64(p + 16);
+    rec->updated_at = (int64_t)akv_get_le64(p + 24);
+    rec->expires_at = (int64_t)akv_get_le64(p + 32);
     /* Bounds every later use relies on: akv_time_format, expiry sums and
      * version + 1 must never see an absurd value. */
     if (rec->version == 0 || !time_ok(rec->created_at) ||
@@ -233,8 +198,8 @@ int akv_rec_set_expiry(void *buf, size_t len, int64_t expires_at)
     int rc = akv_rec_decode(p, len, &rec);
     if (rc != AKV_OK)
         return rc;
-    put_u64(p + 32, (uint64_t)expires_at);
+    akv_put_le64(p + 32, (uint64_t)expires_at);
     if (p[1] != 1)
-        checksum(p, (size_t)get_u16(p + 2) + get_u32(p + 4), p + REC_CHECK);
+        checksum(p, (size_t)akv_get_le16(p + 2) + akv_get_le32(p + 4), p + REC_CHECK);
     return AKV_OK;
 }

@@ -108,9 +108,9 @@ static void test_items_table(void **state)
     size_t n = 0;
     const akv_config_item *items = akv_config_items(&n);
     assert_non_null(items);
-    /* store: 2 settings; each of the 5 scopes: ttl, quota, refresh;
+    /* store: 3 settings; each of the 5 scopes: ttl, quota, refresh;
      * server: 7. */
-    assert_int_equal(n, 2 + 5 * 3 + 7);
+    assert_int_equal(n, 3 + 5 * 3 + 7);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(items[i].section);
         assert_non_null(items[i].name);

@@ -11,6 +11,7 @@
 
 #include "akvx.h"
 #include "bpe.h"
+#include "internal.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -56,6 +57,12 @@ const char *tu_backend(void)
 {
     const char *b = getenv("AKV_TEST_BACKEND");
     return b && *b ? b : NULL;
+}
+
+bool tu_write_log(void)
+{
+    const char *wl = getenv("AKV_TEST_WRITE_LOG");
+    return wl && *wl == '1' && tu_backend() == NULL;
 }
 
 /* A connection to the test's Redis: redis://HOST:PORT/DB, as
@@ -451,6 +458,17 @@ void tu_store_open(tu_store *ts, const akv_config *cfg)
     ts->clock.now_ms = 1795651200000LL; /* 2026-11-26T00:00:00Z */
     if (tu_backend())
         tu_each_master(flush_on, NULL);
+    /* AKV_TEST_WRITE_LOG=1: the same tests on the embedded store with its
+     * write log (store.write_log), as "wlog-unit-<area>". */
+    struct akv_config with;
+    if (tu_write_log()) {
+        if (cfg)
+            with = *cfg;
+        else
+            akv_config_defaults(&with);
+        with.write_log = 1;
+        cfg = &with;
+    }
     int rc = akv_store_open(&ts->store, tu_backend(), ts->dir, cfg,
                             AKV_OPEN_CREATE);
     if (rc != AKV_OK)

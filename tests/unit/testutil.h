@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -42,6 +43,10 @@ int64_t tu_clock(void *ctx);
  * $AKV_TEST_BACKEND (tests/redis/with-redis.sh sets it to a private
  * redis-server), or NULL for the embedded LMDB store. */
 const char *tu_backend(void);
+/* True when the tests run on the embedded store with its write log
+ * (AKV_TEST_WRITE_LOG=1): the store then refuses a second opener, so
+ * tests that open it twice, or run the CLI on it, skip. */
+bool tu_write_log(void);
 /* Skips the calling test unless it runs on the embedded backend (for tests
  * of LMDB's own files: backup, damaged data.mdb). */
 #define tu_lmdb_only()                                                       \
