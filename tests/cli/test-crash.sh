@@ -7,6 +7,9 @@
 #     "ok KEY" after each acknowledged write;
 #   - a shell loop of `agentkv put` commands that prints "ok KEY" after each
 #     command exits 0 — SIGKILL lands on the CLI process mid-write.
+# Each kind runs twice: as configured by default, and with the write log
+# (store.write_log), where an acknowledged write may be in data.log alone
+# when the kill lands: the next opener must replay it.
 set -u
 AGENTKV=${AGENTKV:?path of the agentkv binary}
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -20,35 +23,49 @@ die() { echo "FAIL: $*"; echo "$pass passed, 1 failed"; exit 1; }
 # Random delay of 20–300 ms, so kills land at many different points.
 pause() { sleep "0.$(printf '%03d' $((20 + RANDOM % 280)))"; }
 
-# Round kind 1: the library writer.
-for r in $(seq 1 "$ROUNDS"); do
-    "$WRITER" "$store" "lib$r" 100000 >"$dir/lib$r.log" 2>"$dir/lib$r.err" &
-    pid=$!
-    pause
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    if [ -s "$dir/lib$r.err" ]; then die "writer round $r failed: $(cat "$dir/lib$r.err")"; fi
-done
+printf '[store]\nwrite_log = true\n' >"$dir/write-log.ini"
+modes="default write-log"
+[ -n "${AGENTKV_BACKEND:-}" ] && modes=default # the embedded store's own
+for mode in $modes; do
+    if [ "$mode" = write-log ]; then
+        export AGENTKV_CONFIG="$dir/write-log.ini" m=w
+    else
+        m=""
+    fi
+    # Round kind 1: the library writer.
+    for r in $(seq 1 "$ROUNDS"); do
+        "$WRITER" "$store" "lib$m$r" 100000 >"$dir/lib$m$r.log" 2>"$dir/lib$m$r.err" &
+        pid=$!
+        pause
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        # Replaying the rounds before is worth a line of information.
+        if grep -qv ': info: ' "$dir/lib$m$r.err"; then die "writer round $r ($mode) failed: $(cat "$dir/lib$m$r.err")"; fi
+    done
 
-# Round kind 2: the CLI, killed mid-command.
-for r in $(seq 1 $((ROUNDS / 2 + 1))); do
-    (
-        i=0
-        while :; do
-            key="cli$r/$i"
-            "$WRITER" --value "$key" >"$dir/val.$r"
-            "$AGENTKV" --dir "$store" --sandbox crash put task "$key" "$dir/val.$r" || exit 1
-            echo "ok $key"
-            i=$((i + 1))
-        done
-    ) >"$dir/cli$r.log" 2>"$dir/cli$r.err" &
-    pid=$!
-    pause
-    # Kill the whole group: the loop and the agentkv process it runs.
-    pkill -9 -P "$pid" 2>/dev/null
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    # Round kind 2: the CLI, killed mid-command.
+    for r in $(seq 1 $((ROUNDS / 2 + 1))); do
+        (
+            i=0
+            while :; do
+                key="cli$m$r/$i"
+                "$WRITER" --value "$key" >"$dir/val.$r"
+                "$AGENTKV" --dir "$store" --sandbox crash put task "$key" "$dir/val.$r" || exit 1
+                echo "ok $key"
+                i=$((i + 1))
+            done
+        ) >"$dir/cli$m$r.log" 2>"$dir/cli$m$r.err" &
+        pid=$!
+        pause
+        # Kill the whole group: the loop and the agentkv process it runs.
+        pkill -9 -P "$pid" 2>/dev/null
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
 done
+unset AGENTKV_CONFIG
+[ -n "${AGENTKV_BACKEND:-}" ] || [ -e "$store/data.log" ] ||
+    die "the write-log rounds left no data.log: the write log was not used"
 
 # Every acknowledged write is present and intact: all of them through the
 # library in one process, and the CLI writers' ones through `agentkv get`.
@@ -64,7 +81,7 @@ while read -r _ key; do
     cmp -s "$dir/want" "$dir/got" || die "acknowledged write $key has the wrong value"
 done < <(cat "$dir"/cli*.log | grep '^ok ')
 pass=$((pass + 1))
-echo "ok - $acked acknowledged writes survived $ROUNDS + $((ROUNDS / 2 + 1)) SIGKILLs"
+echo "ok - $acked acknowledged writes survived $ROUNDS + $((ROUNDS / 2 + 1)) SIGKILLs in each mode ($modes)"
 
 "$AGENTKV" --dir "$store" check >"$dir/check.out" 2>&1 ||
     die "agentkv check after crashes exited $?: $(cat "$dir/check.out")"

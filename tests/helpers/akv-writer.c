@@ -35,7 +35,9 @@
  * once the PUT is answered 200 or 201. PREFIX is letters and digits.
  *
  * The store is the embedded one in DIR, or the backend AGENTKV_BACKEND
- * names (as for the agentkv command), so the same tests run on Redis.
+ * names (as for the agentkv command), so the same tests run on Redis; with
+ * the settings of the file AGENTKV_CONFIG names, if it names one (as for
+ * the agentkv command: store.write_log, say).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +54,24 @@
 #include "agentkv.h"
 
 /* The value for key: the key repeated, then a length that depends on it. */
+/* Opens the store in dir as the agentkv command would: backend from
+ * AGENTKV_BACKEND, settings from the file AGENTKV_CONFIG names. */
+static int writer_open(akv_store **store, const char *dir, unsigned flags)
+{
+    const char *path = getenv("AGENTKV_CONFIG");
+    akv_config *cfg = NULL;
+    int rc = AKV_OK;
+    if (path && *path &&
+        ((rc = akv_config_new(&cfg)) != AKV_OK ||
+         (rc = akv_config_load(cfg, path)) != AKV_OK)) {
+        akv_config_free(cfg);
+        return rc;
+    }
+    rc = akv_store_open(store, getenv("AGENTKV_BACKEND"), dir, cfg, flags);
+    akv_config_free(cfg);
+    return rc;
+}
+
 static size_t writer_value(const char *key, char *buf, size_t cap)
 {
     unsigned h = 2166136261u;
@@ -75,8 +95,7 @@ static long verify_store(const char *dir, FILE *acks, long max_lines,
                          int check_all, char *why, size_t cap)
 {
     akv_store *store;
-    if (akv_store_open(&store, getenv("AGENTKV_BACKEND"), dir, NULL, 0) !=
-        AKV_OK) {
+    if (writer_open(&store, dir, 0) != AKV_OK) {
         snprintf(why, cap, "akv-writer: %s", akv_last_error()->message);
         return -1;
     }
@@ -346,8 +365,7 @@ int main(int argc, char **argv)
         return 2;
     }
     akv_store *store;
-    int rc = akv_store_open(&store, getenv("AGENTKV_BACKEND"), argv[1], NULL,
-                           AKV_OPEN_CREATE);
+    int rc = writer_open(&store, argv[1], AKV_OPEN_CREATE);
     if (rc != AKV_OK) {
         fprintf(stderr, "akv-writer: %s\n", akv_last_error()->message);
         return 1;
