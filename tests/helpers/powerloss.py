@@ -3,7 +3,7 @@
 
 Reads the trace that tests/helpers/iotrace/iotrace.c wrote of a writer's
 run (its format is described there), cuts the power after every event of
-it, builds the data file each cut could leave behind, and checks each such
+it, builds the data files each cut could leave behind, and checks each such
 store: every write acknowledged before the cut must be there, intact, and
 nothing in the store damaged.
 
@@ -13,13 +13,16 @@ O_DSYNC/O_SYNC descriptor (which writes its page out whole). A write that
 is not yet durable may or may not have reached the disk, page by page
 (4 KiB): each page holds its last durable content or its content after any
 later write to it up to the cut, as if the kernel had written the page back
-at any moment. Three stores per cut: every such page lost, every such page
-kept, and each page drawn at random (a seeded generator, so a failure can be
-replayed). Stores that come out the same are checked once, all by one
-verifier process.
+at any moment. A truncation not yet synced may or may not have happened
+either. Each file apart: a sync of one makes nothing of another durable.
+Three stores per cut: every such page lost, every such page kept, and each
+page drawn at random (a seeded generator, so a failure can be replayed).
+Stores that come out the same are checked once, all by one verifier
+process.
 
 usage: powerloss.py --base DIR --trace FILE --acks FILE --work DIR
-                    --verify CMD [--seed N] [--random N] [--expect-loss]
+                    --verify CMD [--files NAMES] [--seed N] [--random N]
+                    [--expect-loss]
 
   --base DIR    copy of the store's directory before the traced run (its
                 data file the starting, durable content)
@@ -31,6 +34,8 @@ usage: powerloss.py --base DIR --trace FILE --acks FILE --work DIR
                 against the store in DIR, every entry of which must also be
                 sound, and answers "ok N" or "fail WHY" on a line; if it
                 dies, that store failed, and a new one is started
+  --files NAMES the traced files, as IOTRACE_NAME listed them (default
+                data.mdb; data.mdb,data.log with the write log)
   --random N    random stores per cut (default 1)
   --expect-loss succeed only if some store fails its checks (the trace was
                 made with IOTRACE_DROP_SYNC=1), and stop at the first that
@@ -47,9 +52,8 @@ import subprocess
 import sys
 
 PAGE = 4096
-K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK = 1, 2, 3, 4
+K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK, K_TRUNCATE = 1, 2, 3, 4, 5
 HEAD = struct.Struct("=IIQ")
-DATA_FILE = "data.mdb"
 
 
 def read_trace(path):
@@ -62,18 +66,19 @@ def read_trace(path):
             sys.exit("powerloss: the trace ends inside a record")
         kind, length, off = HEAD.unpack_from(blob, at)
         at += HEAD.size
-        if kind not in (K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK):
+        kind, file = kind & 0xff, kind >> 8
+        if kind not in (K_WRITE, K_DSYNC_WRITE, K_SYNC, K_ACK, K_TRUNCATE):
             sys.exit("powerloss: unknown record kind %d in the trace" % kind)
         data = blob[at:at + length]
         if len(data) != length:
             sys.exit("powerloss: the trace ends inside a record")
         at += length
-        events.append((kind, off, data))
+        events.append((kind, file, off, data))
     return events
 
 
 class Disk:
-    """Page cache and disk of the one traced file, event by event."""
+    """Page cache and disk of one traced file, event by event."""
 
     def __init__(self, base):
         self.cur = {}    # page -> content now (the page cache)
@@ -84,6 +89,22 @@ class Disk:
             self.cur[i // PAGE] = self.dur[i // PAGE] = page
         self.dur_size = len(base)
         self.size = len(base)
+        self.truncated = False  # since the last sync
+
+    def truncate(self, size):
+        """The file cut to size: pages past it gone, the last one's tail
+        zeroed, none of it durable until a sync."""
+        for p in list(self.cur):
+            if p * PAGE >= size:
+                del self.cur[p]
+                self.pend.setdefault(p, []).append(None)
+        p = size // PAGE
+        if size % PAGE and p in self.cur:
+            keep = size - p * PAGE
+            self.cur[p] = self.cur[p][:keep] + bytes(PAGE - keep)
+            self.pend.setdefault(p, []).append(self.cur[p])
+        self.size = size
+        self.truncated = True
 
     def write(self, off, data, durable):
         end = off + len(data)
@@ -106,14 +127,19 @@ class Disk:
 
     def sync(self):
         for p in self.pend:
-            self.dur[p] = self.cur[p]
+            if p in self.cur:
+                self.dur[p] = self.cur[p]
+            else:
+                self.dur.pop(p, None)
         self.pend.clear()
         self.dur_size = self.size
+        self.truncated = False
 
     def image(self, choose):
         """The file a cut now leaves; choose(options) picks each page not
         yet durable: options[0] is its durable content (None: never
-        written durably), then its content after each later write."""
+        written durably), then its content after each later write (None:
+        truncated away). A truncation not yet synced picks the size too."""
         pages = dict(self.dur)
         for p, states in self.pend.items():
             pick = choose([self.dur.get(p)] + states)
@@ -121,7 +147,8 @@ class Disk:
                 pages.pop(p, None)
             else:
                 pages[p] = pick
-        size = self.dur_size
+        size = choose([self.dur_size, self.size]) if self.truncated \
+            else self.dur_size
         for p in pages:
             size = max(size, min((p + 1) * PAGE, self.size))
         out = bytearray(size)
@@ -173,6 +200,7 @@ def main():
     ap.add_argument("--acks", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--verify", required=True)
+    ap.add_argument("--files", default="data.mdb")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--random", type=int, default=1)
     ap.add_argument("--expect-loss", action="store_true")
@@ -185,10 +213,18 @@ def main():
     if nacks != len(ack_lines):
         sys.exit("powerloss: %d acknowledgements in the trace, %d lines of "
                  "output" % (nacks, len(ack_lines)))
+    files = a.files.split(",")
+    if any(e[1] >= len(files) for e in events):
+        sys.exit("powerloss: the trace names more files than --files")
     if not any(e[0] == K_WRITE for e in events):
-        sys.exit("powerloss: the trace holds no write to %s" % DATA_FILE)
-    with open(os.path.join(a.base, DATA_FILE), "rb") as f:
-        disk = Disk(f.read())
+        sys.exit("powerloss: the trace holds no write to %s" % a.files)
+    disks = []
+    for name in files:
+        try:
+            with open(os.path.join(a.base, name), "rb") as f:
+                disks.append(Disk(f.read()))
+        except FileNotFoundError:
+            disks.append(Disk(b""))
 
     rng = random.Random(a.seed)
     choosers = [("lost", lambda o: o[0]), ("kept", lambda o: o[-1])]
@@ -205,21 +241,23 @@ def main():
     verifier = Verifier(a.verify)
     acks_path = os.path.abspath(a.acks)
 
-    def check(cut, how, image):
+    def check(cut, how, images):
         nonlocal checked, failed, first_failure
-        key = (hashlib.sha256(image).digest(), acks)
+        key = (hashlib.sha256(b"\0".join(
+            hashlib.sha256(i).digest() for i in images)).digest(), acks)
         if key in seen:
             return
         seen.add(key)
         shutil.rmtree(store, ignore_errors=True)
         shutil.copytree(a.base, store)
-        os.remove(os.path.join(store, DATA_FILE))
         lock = os.path.join(store, "lock.mdb")
         if os.path.exists(lock):
             os.remove(lock)  # a power cut leaves no process holding it
-        with open(os.path.join(store, DATA_FILE), "wb") as f:
-            f.write(image)
-        os.chmod(os.path.join(store, DATA_FILE), 0o600)
+        for name, image in zip(files, images):
+            path = os.path.join(store, name)
+            with open(path, "wb") as f:
+                f.write(image)
+            os.chmod(path, 0o600)
         checked += 1
         why = verifier.check(acks, acks_path, store)
         if why is not None:
@@ -231,14 +269,17 @@ def main():
 
     for cut in range(len(events) + 1):
         for how, choose in choosers:
-            check(cut, how, disk.image(choose))
+            check(cut, how, [d.image(choose) for d in disks])
         if cut == len(events) or (a.expect_loss and failed):
             break
-        kind, off, data = events[cut]
+        kind, file, off, data = events[cut]
+        disk = disks[file]
         if kind == K_WRITE:
             disk.write(off, data, durable=False)
         elif kind == K_DSYNC_WRITE:
             disk.write(off, data, durable=True)
+        elif kind == K_TRUNCATE:
+            disk.truncate(off)
         elif kind == K_SYNC:
             disk.sync()
             since_sync = 0

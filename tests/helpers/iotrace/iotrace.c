@@ -1,16 +1,17 @@
 /*
  * iotrace.c — an LD_PRELOAD library that records, in order, what a process
- * does to one file that decides durability, so that tests/helpers/
+ * does to the files that decide durability, so that tests/helpers/
  * powerloss.py can build the files a power cut at any moment could leave
  * behind (the power-loss test, tests/cli/test-powerloss.sh).
  *
  *   IOTRACE_FILE=TRACE LD_PRELOAD=akv-iotrace.so PROGRAM ...
  *
- * Traced: every descriptor opened on a file named IOTRACE_NAME (default
- * "data.mdb", the embedded store's data file). Recorded on it: each write
+ * Traced: every descriptor opened on a file named in IOTRACE_NAME, a
+ * comma-separated list (default "data.mdb", the embedded store's data
+ * file; "data.mdb,data.log" with the write log). Recorded on it: each write
  * (pwrite, pwritev, write and writev at the descriptor's offset) with its
  * bytes, marked durable at once when the descriptor was opened with O_DSYNC
- * or O_SYNC; each fsync or fdatasync. With IOTRACE_ACKS=1, also each
+ * or O_SYNC; each fsync or fdatasync; each ftruncate. With IOTRACE_ACKS=1, also each
  * fflush(stdout), as an acknowledgement: the writers the tests run
  * (akv-writer) report a write as done by flushing one line to stdout
  * (libc's own stdio writes cannot be interposed, so the flush is what is
@@ -26,17 +27,19 @@
  * Trace format, records one after another, native byte order (the trace is
  * read on the machine that wrote it):
  *
- *   uint32 kind   1 write, 2 write on an O_DSYNC/O_SYNC descriptor,
- *                 3 fsync or fdatasync, 4 acknowledgement
+ *   uint32 kind   low byte: 1 write, 2 write on an O_DSYNC/O_SYNC
+ *                 descriptor, 3 fsync or fdatasync, 4 acknowledgement,
+ *                 5 ftruncate; above it, the file's place in IOTRACE_NAME
+ *                 (0 for the first)
  *   uint32 len    bytes of data that follow (writes only, else 0)
- *   uint64 off    file offset of the write's first byte (else 0)
+ *   uint64 off    file offset of the write's first byte, the length a
+ *                 truncation leaves (else 0)
  *   len bytes     the bytes written
  *
  * Each record is appended, under one lock, right after the call it describes
  * returned, with a single write(2) on an O_APPEND descriptor, so the trace's
- * order is the order in which the calls took effect. Only one traced file
- * per process is supported (the store has one), on descriptors below
- * MAX_FDS; that is all the test needs.
+ * order is the order in which the calls took effect. Descriptors below
+ * MAX_FDS only, and at most MAX_NAMES names: all the test needs.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -54,7 +57,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { K_WRITE = 1, K_DSYNC_WRITE = 2, K_SYNC = 3, K_ACK = 4 };
+enum { K_WRITE = 1, K_DSYNC_WRITE = 2, K_SYNC = 3, K_ACK = 4, K_TRUNCATE = 5 };
 
 struct rec_head {
     uint32_t kind, len;
@@ -62,7 +65,9 @@ struct rec_head {
 };
 
 #define MAX_FDS 4096
-/* 0: not traced; else 1 + whether writes on it are durable at once. */
+#define MAX_NAMES 8
+/* 0: not traced; else 1 + whether writes on it are durable at once + 2 x
+ * the file's place in IOTRACE_NAME. */
 static unsigned char traced[MAX_FDS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int trace_fd = -1;
@@ -127,14 +132,22 @@ static void emit(uint32_t kind, uint64_t off, const struct iovec *iov,
     free(buf);
 }
 
-static int is_traced_name(const char *path)
+/* The place of path's file name in IOTRACE_NAME, or -1. */
+static int traced_name(const char *path)
 {
     const char *want = getenv("IOTRACE_NAME");
     if (want == NULL)
         want = "data.mdb";
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    return strcmp(base, want) == 0;
+    size_t len = strlen(base);
+    for (int i = 0; i < MAX_NAMES && *want; i++) {
+        size_t n = strcspn(want, ",");
+        if (n == len && memcmp(want, base, n) == 0)
+            return i;
+        want += n + (want[n] == ',');
+    }
+    return -1;
 }
 
 static void note_open(int fd, const char *path, int flags)
@@ -142,8 +155,10 @@ static void note_open(int fd, const char *path, int flags)
     if (fd < 0 || fd >= MAX_FDS)
         return;
     traced[fd] = 0;
-    if (is_traced_name(path))
-        traced[fd] = (unsigned char)(1 + ((flags & (O_DSYNC | O_SYNC)) != 0));
+    int i = traced_name(path);
+    if (i >= 0)
+        traced[fd] = (unsigned char)(1 + ((flags & (O_DSYNC | O_SYNC)) != 0) +
+                                     2 * i);
 }
 
 /* real_NAME: the libc function this library stands in front of. */
@@ -203,9 +218,15 @@ static int is_traced(int fd)
     return fd >= 0 && fd < MAX_FDS && traced[fd] != 0;
 }
 
+/* kind on fd's file, as the trace records it. */
+static uint32_t kind_on(int fd, uint32_t kind)
+{
+    return kind | (uint32_t)((traced[fd] - 1) / 2) << 8;
+}
+
 static uint32_t write_kind(int fd)
 {
-    return traced[fd] == 2 ? K_DSYNC_WRITE : K_WRITE;
+    return kind_on(fd, (traced[fd] - 1) % 2 ? K_DSYNC_WRITE : K_WRITE);
 }
 
 /* A write to a traced descriptor, of iov, at off (off < 0: at the
@@ -276,10 +297,25 @@ static int traced_sync(int fd, int (*real)(int))
     pthread_mutex_lock(&lock);
     int rc = real(fd);
     if (rc == 0)
-        emit(K_SYNC, 0, NULL, 0, 0);
+        emit(kind_on(fd, K_SYNC), 0, NULL, 0, 0);
     pthread_mutex_unlock(&lock);
     return rc;
 }
+
+int ftruncate(int fd, off_t length)
+{
+    REAL(ftruncate);
+    if (!is_traced(fd))
+        return real_ftruncate(fd, length);
+    pthread_mutex_lock(&lock);
+    int rc = real_ftruncate(fd, length);
+    if (rc == 0)
+        emit(kind_on(fd, K_TRUNCATE), (uint64_t)length, NULL, 0, 0);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int ftruncate64(int fd, off_t length) __attribute__((alias("ftruncate")));
 
 int fsync(int fd)
 {
