@@ -25,6 +25,7 @@
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for agentkv (default: the server's own)
+#   BENCH_WRITE_LOG=1  agentkv with the write log (store.write_log)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,7 +65,13 @@ LOG_ARG=(--access-log "$TMP/access.log")
 [ "$ACCESS" = off ] && LOG_ARG=(--access-log off)
 THREADS=()
 [ -n "${BENCH_THREADS:-}" ] && THREADS=(--threads "$BENCH_THREADS")
-"$AGENTKV" --dir "$TMP/store" serve --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
+CONFIG=()
+if [ "${BENCH_WRITE_LOG:-0}" = 1 ]; then
+    printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
+    CONFIG=(--config "$TMP/write-log.ini")
+fi
+"$AGENTKV" --dir "$TMP/store" ${CONFIG[@]+"${CONFIG[@]}"} serve \
+    --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
     ${THREADS[@]+"${THREADS[@]}"} \
     >"$TMP/serve.out" 2>"$TMP/serve.err" &
 AKV_PID=$!
@@ -114,7 +121,7 @@ if [ "${BENCH_LOAD:-0}" = 1 ]; then
 fi
 
 echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds${BUSY:+, a busy loop on each of $(nproc) cores}"
-echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1)), redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (appendfsync always)"
+echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1)${CONFIG[@]+, write log}), redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (appendfsync always)"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-http: load average before: $LOAD_BEFORE"
 
