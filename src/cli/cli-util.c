@@ -217,10 +217,16 @@ int cli_store(struct cli_ctx *ctx, akv_store **out)
         const akv_config *cfg = NULL; /* cli_config sets it */
         if (cli_config(ctx, &cfg))
             return 1;
-        unsigned flags =
-            ctx->cmd->store_use == CLI_STORE_WRITE ? AKV_OPEN_CREATE : 0;
-        int rc = akv_store_open(&ctx->store, ctx->backend, ctx->dir, cfg,
-                                flags);
+        enum cli_store_use use = ctx->cmd->store_use;
+        int rc = use == CLI_STORE_SERVE
+                     ? AKV_OK
+                     : akv_config_set(ctx->cfg, "store", "write_log", "false");
+        if (rc != AKV_OK)
+            return cli_fail_lib(ctx, rc);
+        unsigned flags = use == CLI_STORE_WRITE || use == CLI_STORE_SERVE
+                             ? AKV_OPEN_CREATE
+                             : 0;
+        rc = akv_store_open(&ctx->store, ctx->backend, ctx->dir, cfg, flags);
         if (rc != AKV_OK) {
             ctx->store = NULL;
             return cli_fail_lib(ctx, rc);

@@ -51,6 +51,10 @@ enum cli_store_use {
     CLI_STORE_NONE = 0,  /* version, help: never opens a store */
     CLI_STORE_READ = 1,  /* a missing store is "unavailable" */
     CLI_STORE_WRITE = 2, /* opened with AKV_OPEN_CREATE */
+    CLI_STORE_SERVE = 3, /* the same, and with the write log if configured
+                            (store.write_log): the one long-lived writer it
+                            is for; every other command opens the store
+                            beside it, as without the log */
 };
 
 struct cli_ctx;

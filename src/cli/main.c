@@ -365,7 +365,7 @@ const struct cli_command commands[] = {
         .opts = cmd_serve_opts,
         .min_args = 0,
         .max_args = 0,
-        .store_use = CLI_STORE_WRITE,
+        .store_use = CLI_STORE_SERVE,
         .run = cmd_serve,
     },
     {

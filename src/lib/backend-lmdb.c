@@ -23,9 +23,14 @@
  *                but-not-collected and damaged entries included. Kept
  *                exact inside every write transaction: it is the sum of
  *                akv_rec_usage over the namespace's records.
+ *     "meta" also holds "log" → u64: how far data.mdb holds data.log.
  *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
  *                 counters per scope, updated with atomic adds. Statistics
- *                 only: they are not part of any transaction.
+ *                 only: they are not part of any transaction. Its first
+ *                 byte is also the store's lock (store_lock).
+ *   DIR/data.log  the write log (store.write_log; wlog.c has its format):
+ *                 writes acknowledged and not yet in data.mdb. Empty, or
+ *                 absent, when no process with the write log has run.
  * The directory is created 0700 and every file in it 0600, whatever the
  * umask (SPEC.md §3): the store holds every tenant's data.
  *
@@ -57,6 +62,9 @@
  * (MDB_NOTLS + reset/renew) so that a get costs no allocation and no system
  * call. Durability: every write commits with LMDB's default synchronous
  * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
+ * With the write log (store.write_log) a write is acknowledged once its
+ * group's record in data.log is synced instead, and applied to data.mdb
+ * later, in large synchronous commits: see "The write log" below.
  */
 #include <assert.h>
 #include <errno.h>

@@ -57,10 +57,10 @@ static const struct setting settings[] = {
      .kind = SIZE, .field = FIELD(map_size), .min = 16 * MiB,
      .bounds_msg = "map_size must be at least 16MiB"},
     {.doc = {"store", "write_log", "false",
-             "embedded store: acknowledge writes once they are synced to "
-             "DIR/data.log and apply them to data.mdb in large commits "
-             "(faster durable writes); the process then needs the store "
-             "alone (docs/performance.md)"},
+             "`serve` on the embedded store: acknowledge writes once they "
+             "are synced to DIR/data.log and apply them to data.mdb in "
+             "large commits (faster durable writes); the server then needs "
+             "the store alone (docs/operations.md)"},
      .kind = BOOL, .field = FIELD(write_log)},
     {.doc = {"scope.system", "ttl", "never", "default TTL of system entries"},
      .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_SYSTEM])},

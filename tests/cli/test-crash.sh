@@ -7,9 +7,11 @@
 #     "ok KEY" after each acknowledged write;
 #   - a shell loop of `agentkv put` commands that prints "ok KEY" after each
 #     command exits 0 — SIGKILL lands on the CLI process mid-write.
-# Each kind runs twice: as configured by default, and with the write log
-# (store.write_log), where an acknowledged write may be in data.log alone
-# when the kill lands: the next opener must replay it.
+# Both kinds run twice: as configured by default, and with the write log
+# (store.write_log) in the config, where the library writer's acknowledged
+# writes may be in data.log alone when the kill lands: the next opener
+# must replay them. (The CLI's put ignores the setting, which is serve's:
+# its rounds then open the store beside the log the writer left.)
 set -u
 AGENTKV=${AGENTKV:?path of the agentkv binary}
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
