@@ -226,6 +226,10 @@ typedef struct lmdb_backend {
     struct ov_table gmap;
     pthread_rwlock_t ov_lock;
     struct ov_table ov;
+    /* ov.n, stored under ov_lock after each change (release): a get that
+     * loads 0 (acquire) needs neither the lock nor the overlay, since
+     * every change dropped from it was committed to data.mdb first. */
+    atomic_size_t ov_live;
     /* generation: the last commit's id at open, plus the records logged
      * and the direct commits since. */
     uint64_t gen_base;
@@ -941,8 +945,8 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * of DIR/counters, shared by every process that has the store open and
  * exclusive for the one with the write log, whose writes no other process
  * could see until applied. *wlog: asked for, and cleared (with the reason
- * in wlog_note) when there is no counters file to lock. AKV_EUNAVAILABLE
- * when the lock is held the other way.
+ * in wlog_note) when there is no counters file to lock or its filesystem
+ * has no such locks. AKV_EUNAVAILABLE when the lock is held the other way.
  */
 static int store_lock(lmdb_backend *lb, bool *wlog)
 {
@@ -957,9 +961,16 @@ static int store_lock(lmdb_backend *lb, bool *wlog)
                        .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
     if (fcntl(lb->lockfd, F_OFD_SETLK, &fl) == 0)
         return AKV_OK;
-    if (errno != EAGAIN && errno != EACCES)
-        return akv_fail(AKV_EUNAVAILABLE, "cannot lock store %s: %m",
-                        lb->dir);
+    if (errno != EAGAIN && errno != EACCES) {
+        /* A filesystem without such locks: the store opens as it did
+         * before there was a lock, without the write log. */
+        if (*wlog)
+            snprintf(lb->wlog_note, sizeof lb->wlog_note,
+                     "write log off: cannot lock %.100s/counters: %s",
+                     lb->dir, strerror(errno));
+        *wlog = false;
+        return AKV_OK;
+    }
     if (*wlog)
         return akv_fail(AKV_EUNAVAILABLE,
                         "store %s is open in another process, and "
@@ -1406,7 +1417,8 @@ static int lmdb_get(akv_backend *be, const akv_ns *ns, const char *key,
                  kb},
             v;
     int rc, found = -1;
-    if (lb->wlog)
+    if (lb->wlog &&
+        atomic_load_explicit(&lb->ov_live, memory_order_acquire) != 0)
         found = overlay_get(lb, &r, &k, &v, &rc);
     else
         rc = reader_take(lb, &r);
@@ -1956,6 +1968,8 @@ static void *applier_main(void *arg)
                         ov_remove(&lb->ov, sl);
                 }
             }
+            atomic_store_explicit(&lb->ov_live, lb->ov.n,
+                                  memory_order_release);
             pthread_rwlock_unlock(&lb->ov_lock);
             while (list) {
                 struct wgroup *g = list;
@@ -2102,6 +2116,7 @@ static void log_publish(lmdb_backend *lb, struct wgroup *g)
          at = off)
         rc = ov_set(&lb->ov, ov_hash(c.db, c.key, c.key_len), c.db, c.key,
                     c.key_len, g, at, NULL);
+    atomic_store_explicit(&lb->ov_live, lb->ov.n, memory_order_release);
     pthread_rwlock_unlock(&lb->ov_lock);
     pthread_mutex_lock(&lb->wl_lock);
     *lb->applyq_tail = g;
