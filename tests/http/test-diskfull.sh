@@ -223,4 +223,48 @@ kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died"
 pass
 stop_server
 
+# ---- the same with the write log (store.write_log) -------------------------
+
+t "with the write log, a write on the full disk is 503, says disk full, and changes nothing"
+STORE="$MNT/logged"
+printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
+start_server --config "$TMP/write-log.ini"
+for i in 1 2 3; do
+    areq PUT "/v1/sandboxes/sb/kv/task/w$i" --data-binary @"$TMP/v256k"
+    [ "$STATUS" = 201 ] || fail "PUT w$i before the disk is full: $STATUS"
+done
+# A listing waits until data.mdb holds the log: nothing is left to apply.
+areq GET "/v1/sandboxes/sb/kv/task?limit=5"
+expect_status 200
+fill filler
+areq PUT /v1/sandboxes/sb/kv/task/wnew --data-binary @"$TMP/v256k"
+expect_error 503 unavailable
+json_check '"disk full" in d["error"]["message"] and "data.log" in d["error"]["message"]'
+req GET /readyz
+expect_status 200
+json_check 'd["writable"] is False and d["reason"].startswith("disk full")'
+areq GET /v1/sandboxes/sb/kv/task/wnew
+expect_status 404
+
+t "with the write log on the full disk, gets and listings go on"
+areq GET /v1/sandboxes/sb/kv/task/w2
+expect_status 200
+expect_body_file "$TMP/v256k"
+areq GET "/v1/sandboxes/sb/kv/task?limit=5"
+expect_status 200
+json_check '[i["key"] for i in d["items"]] == ["w1", "w2", "w3"]'
+
+t "with the write log, writes resume once space is freed, and outlive the server"
+rm -f "$MNT/filler"
+sync
+areq PUT /v1/sandboxes/sb/kv/task/wnew --data-binary @"$TMP/v256k"
+expect_status 201
+areq GET /v1/sandboxes/sb/kv/task/wnew
+expect_status 200
+expect_body_file "$TMP/v256k"
+stop_server
+run "$AGENTKV" --dir "$STORE" --sandbox sb get task wnew
+expect_rc 0
+expect_out_file "$TMP/v256k"
+
 finish
