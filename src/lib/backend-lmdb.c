@@ -1036,6 +1036,35 @@ static int start_committer(lmdb_backend *lb)
     return 0;
 }
 
+/* Releases what open made of lb, and lb: the end of a failed open and of
+ * close (once its threads have stopped and its readers are gone). */
+static void backend_free(lmdb_backend *lb)
+{
+    free(lb->ov.s);
+    free(lb->gmap.s);
+    akv_wlog_free(&lb->gbuf);
+    if (lb->logfd >= 0)
+        close(lb->logfd);
+    if (lb->counters_private)
+        free(lb->counters);
+    else if (lb->counters)
+        munmap(lb->counters, COUNTERS_SIZE);
+    if (lb->env)
+        mdb_env_close(lb->env);
+    if (lb->lockfd >= 0)
+        close(lb->lockfd); /* after LMDB's: the store's lock goes last */
+    pthread_rwlock_destroy(&lb->ov_lock);
+    pthread_mutex_destroy(&lb->wl_lock);
+    pthread_cond_destroy(&lb->wl_cond);
+    pthread_mutex_destroy(&lb->pool_lock);
+    pthread_mutex_destroy(&lb->group_lock);
+    pthread_mutex_destroy(&lb->health_lock);
+    pthread_cond_destroy(&lb->group_done);
+    pthread_cond_destroy(&lb->group_work);
+    free(lb->dir);
+    free(lb);
+}
+
 int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
                           unsigned flags, akv_backend **out)
 {
@@ -1236,26 +1265,7 @@ again:
 fail:
     if (logfd >= 0)
         close(logfd);
-    if (lb->logfd >= 0)
-        close(lb->logfd);
-    if (lb->counters_private)
-        free(lb->counters);
-    else if (lb->counters)
-        munmap(lb->counters, COUNTERS_SIZE);
-    if (lb->lockfd >= 0)
-        close(lb->lockfd);
-    pthread_rwlock_destroy(&lb->ov_lock);
-    pthread_mutex_destroy(&lb->wl_lock);
-    pthread_cond_destroy(&lb->wl_cond);
-    if (lb->env)
-        mdb_env_close(lb->env);
-    pthread_mutex_destroy(&lb->pool_lock);
-    pthread_mutex_destroy(&lb->group_lock);
-    pthread_mutex_destroy(&lb->health_lock);
-    pthread_cond_destroy(&lb->group_done);
-    pthread_cond_destroy(&lb->group_work);
-    free(lb->dir);
-    free(lb);
+    backend_free(lb);
     return rc;
 }
 
@@ -1284,11 +1294,6 @@ static void lmdb_close(akv_backend *be)
         lb->applyq = g->next;
         group_unref(g);
     }
-    free(lb->ov.s);
-    free(lb->gmap.s);
-    akv_wlog_free(&lb->gbuf);
-    if (lb->logfd >= 0)
-        close(lb->logfd);
     struct reader *r = lb->pool;
     while (r) {
         struct reader *next = r->next;
@@ -1303,23 +1308,7 @@ static void lmdb_close(akv_backend *be)
     assert(atomic_load(&lb->holds) == 0);
 #endif
     assert(lb->queue == NULL && !lb->leading);
-    if (lb->counters_private)
-        free(lb->counters);
-    else if (lb->counters)
-        munmap(lb->counters, COUNTERS_SIZE);
-    mdb_env_close(lb->env);
-    if (lb->lockfd >= 0)
-        close(lb->lockfd);
-    pthread_rwlock_destroy(&lb->ov_lock);
-    pthread_mutex_destroy(&lb->wl_lock);
-    pthread_cond_destroy(&lb->wl_cond);
-    pthread_mutex_destroy(&lb->pool_lock);
-    pthread_mutex_destroy(&lb->group_lock);
-    pthread_mutex_destroy(&lb->health_lock);
-    pthread_cond_destroy(&lb->group_done);
-    pthread_cond_destroy(&lb->group_work);
-    free(lb->dir);
-    free(lb);
+    backend_free(lb);
 }
 
 /* ---- reads ------------------------------------------------------------- */
