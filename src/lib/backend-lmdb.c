@@ -1753,6 +1753,7 @@ static int run_op(struct wtx *t, struct pending *p)
  */
 #define APPLY_MS 500
 #define APPLY_BYTES (16u << 20) /* queued: apply now */
+#define APPLY_MAX (32u << 20)   /* of records in one commit */
 #define LOG_MAX (128u << 20)    /* queued: new writes wait for the applier */
 
 static void group_unref(struct wgroup *g)
@@ -1931,12 +1932,20 @@ static void *applier_main(void *arg)
                pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due) !=
                    ETIMEDOUT)
             ;
+        /* At most APPLY_MAX of records in one commit (the first always):
+         * LMDB keeps the pages of its largest commit for reuse, so that
+         * bounds the memory a backlog costs; the rest goes next turn. */
         struct wgroup *list = lb->applyq, *last = list;
-        while (last->next)
+        size_t bytes = last->rec.len;
+        while (last->next && bytes + last->next->rec.len <= APPLY_MAX) {
             last = last->next;
+            bytes += last->rec.len;
+        }
         uint64_t end = last->lsn + last->rec.len;
-        lb->applyq = NULL;
-        lb->applyq_tail = &lb->applyq;
+        lb->applyq = last->next;
+        if (lb->applyq == NULL)
+            lb->applyq_tail = &lb->applyq;
+        last->next = NULL;
         pthread_mutex_unlock(&lb->wl_lock);
 
         akv_error_clear();
