@@ -13,7 +13,8 @@
 # had arrived. tests/helpers/powerloss.py cuts the power after every event
 # and checks every data file a cut could leave (docs/testing.md, "Crashes
 # and power loss"). The same run with fsync and fdatasync made to do
-# nothing (IOTRACE_DROP_SYNC=1) must lose an answered PUT.
+# nothing (IOTRACE_DROP_SYNC=1) must lose an answered PUT. Then both again
+# with the write log (store.write_log), data.log traced beside data.mdb.
 . "$(dirname "$0")/lib.sh"
 
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -85,6 +86,26 @@ pass
 t "with syncs that do nothing, a power cut loses answered PUTs (the checks can fail)"
 traced_run unsynced IOTRACE_DROP_SYNC=1
 cuts unsynced --expect-loss || fail "no store lost a PUT although nothing was synced: $(cat "$OUT")"
+cat "$OUT"
+pass
+
+printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
+LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" IOTRACE_NAME=data.mdb,data.log)
+
+t "with the write log, after a power cut at any point, every answered PUT is intact"
+traced_run logged "${LOGGED[@]}"
+cuts logged --files data.mdb,data.log ||
+    fail "a store left by a power cut lost or damaged an answered PUT: $(cat "$OUT")"
+grep -q ", 0 failed$" "$OUT" || fail "powerloss.py reported no summary: $(cat "$OUT")"
+cat "$OUT"
+most=$(sed -n 's/.*(at most \([0-9]*\) after one sync).*/\1/p' "$OUT")
+[ "${most:-0}" -gt 1 ] || fail "no sync of data.log covered more than one answered PUT: $(cat "$OUT")"
+pass
+
+t "with the write log and syncs that do nothing, a power cut loses answered PUTs"
+traced_run logged-unsynced "${LOGGED[@]}" IOTRACE_DROP_SYNC=1
+cuts logged-unsynced --files data.mdb,data.log --expect-loss ||
+    fail "no store lost a PUT although nothing was synced: $(cat "$OUT")"
 cat "$OUT"
 pass
 
