@@ -90,7 +90,7 @@ cat "$OUT"
 pass
 
 printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
-LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" IOTRACE_NAME=data.mdb,data.log)
+LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" "IOTRACE_NAME=data.mdb,data.log")
 
 t "with the write log, after a power cut at any point, every answered PUT is intact"
 traced_run logged "${LOGGED[@]}"
