@@ -25,6 +25,21 @@ die() { echo "FAIL: $*"; echo "$pass passed, 1 failed"; exit 1; }
 # Random delay of 20–300 ms, so kills land at many different points.
 pause() { sleep "0.$(printf '%03d' $((20 + RANDOM % 280)))"; }
 
+# Waits until no process holds the store's lock (its first byte of
+# counters, /proc/locks by inode): an agentkv killed under a killed shell
+# may still be exiting when the shell is reaped, and a writer with the
+# write log needs the store alone.
+wait_unlocked() {
+    [ -e "$store/counters" ] || return 0
+    local inode i
+    inode=$(stat -c %i "$store/counters")
+    for i in $(seq 1 200); do
+        grep -q ":$inode " /proc/locks || return 0
+        sleep 0.05
+    done
+    die "a killed process still holds the store's lock after 10 s"
+}
+
 printf '[store]\nwrite_log = true\n' >"$dir/write-log.ini"
 modes="default write-log"
 [ -n "${AGENTKV_BACKEND:-}" ] && modes=default # the embedded store's own
@@ -63,6 +78,7 @@ for mode in $modes; do
         pkill -9 -P "$pid" 2>/dev/null
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
+        wait_unlocked
     done
 done
 unset AGENTKV_CONFIG
