@@ -27,7 +27,8 @@
  *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
  *                 counters per scope, updated with atomic adds. Statistics
  *                 only: they are not part of any transaction. Its first
- *                 byte is also the store's lock (store_lock).
+ *                 byte is also the store's lock, and its second the
+ *                 lock's knocker (store_lock).
  *   DIR/data.log  the write log (store.write_log; wlog.c has its format):
  *                 writes acknowledged and not yet in data.mdb. Empty, or
  *                 absent, when no process with the write log has run.
@@ -208,19 +209,23 @@ typedef struct lmdb_backend {
     pthread_cond_t group_work;
     bool committer_started, committer_stop;
     pthread_t committer;
-    /* The store's lock (DIR/counters, an open file description lock on its
-     * first byte): shared by every process, exclusive for the one with the
-     * write log. -1 when counters could not be opened. */
+    /* The store's lock and its knocker (DIR/counters, open file
+     * description locks on its first two bytes; store_lock). -1 when
+     * counters could not be opened. */
     int lockfd;
+    int64_t handover_ms; /* how long an open waits for the lock */
     MDB_dbi meta;
     /* The write log (store.write_log; see "The write log" below). wlog is
-     * set at open and read-only afterwards. The committer alone touches
-     * gbuf and gmap: the record of the group it decides, and the latest
-     * change of each key in it. ov holds the latest logged change of each
-     * key that the applier has not yet dropped, under ov_lock (the
-     * committer's view and every get read it; the committer adds to it,
-     * the applier removes). */
+     * set at open and read-only afterwards: the log's threads run. log_on:
+     * writes go to the log, which needs the store's lock exclusively;
+     * written by the committer alone (log_mode), read by others for
+     * health. The committer alone touches gbuf and gmap: the record of the
+     * group it decides, and the latest change of each key in it. ov holds
+     * the latest logged change of each key that the applier has not yet
+     * dropped, under ov_lock (the committer's view and every get read it;
+     * the committer adds to it, the applier removes). */
     bool wlog;
+    atomic_bool log_on;
     int logfd;
     akv_wlog_buf gbuf;
     struct ov_table gmap;
@@ -230,9 +235,12 @@ typedef struct lmdb_backend {
      * loads 0 (acquire) needs neither the lock nor the overlay, since
      * every change dropped from it was committed to data.mdb first. */
     atomic_size_t ov_live;
-    /* generation: the last commit's id at open, plus the records logged
-     * and the direct commits since. */
-    uint64_t gen_base;
+    /* generation (lmdb_generation): with log_on, gen_base plus logged (the
+     * records logged and the direct commits of this process); without,
+     * the last commit's id plus gen_off, which keeps it going up across a
+     * change of mode. gen_lock guards the change against readers. */
+    pthread_mutex_t gen_lock;
+    uint64_t gen_base, gen_off;
     atomic_uint_fast64_t logged;
     /* wl_lock guards the log's positions and the applier's queue. Log
      * numbers: log_base is the number of data.log's first byte, log_end
@@ -941,15 +949,51 @@ static void open_counters(lmdb_backend *lb, bool *created)
 }
 
 /*
- * Takes the store's lock: an open file description lock on the first byte
- * of DIR/counters, shared by every process that has the store open and
- * exclusive for the one with the write log, whose writes no other process
- * could see until applied. *wlog: asked for, and cleared (with the reason
- * in wlog_note) when there is no counters file to lock or its filesystem
- * has no such locks. AKV_EUNAVAILABLE when the lock is held the other way.
+ * The store's lock: an open file description lock on the first byte of
+ * DIR/counters (LOCK_STORE). Every process that has the store open holds
+ * it shared, except one with the write log on (log_on), which holds it
+ * exclusively: no other process could see its writes until applied. An
+ * open that finds it held exclusively knocks: it holds the second byte
+ * (LOCK_KNOCK) shared while it waits. The process with the write log looks
+ * for a knock before each group of writes, and every LOCK_POLL_MS when
+ * idle (log_mode); when it finds one, it applies its log to data.mdb, turns
+ * the log off and takes the lock shared, which lets the knocker in. While
+ * it writes without the log it tries to take the lock exclusively again,
+ * which succeeds once no other process has the store open and none knocks.
+ * Open file description locks belong to each open of the file, so two
+ * opens in one process exclude each other as two processes do; and they go
+ * with the process, so a killed process never leaves the store locked.
  */
-static int store_lock(lmdb_backend *lb, bool *wlog)
+enum { LOCK_STORE = 0, LOCK_KNOCK = 1 };
+#define LOCK_POLL_MS 20
+
+/* fcntl(F_OFD_SETLK) of one byte of the lock: 0, or -1 with errno. */
+static int lock_byte(lmdb_backend *lb, int byte, short type)
 {
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
+                       .l_start = byte, .l_len = 1};
+    return fcntl(lb->lockfd, F_OFD_SETLK, &fl);
+}
+
+/* Another open of the store knocks, waiting for the lock. */
+static bool knocked(lmdb_backend *lb)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = LOCK_KNOCK, .l_len = 1};
+    return fcntl(lb->lockfd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+/*
+ * Takes the store's lock at open: exclusively when *wlog asks for the
+ * write log and no other process has the store open (*excl set), else
+ * shared, knocking and waiting up to handover_ms for a process with the
+ * write log to hand the store over. *wlog is cleared (with the reason in
+ * wlog_note) when there is no counters file to lock or its filesystem has
+ * no such locks: the store then opens as it did before it had a lock.
+ */
+static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
+{
+    *excl = false;
     if (lb->lockfd < 0) {
         if (*wlog)
             snprintf(lb->wlog_note, sizeof lb->wlog_note,
@@ -957,30 +1001,51 @@ static int store_lock(lmdb_backend *lb, bool *wlog)
         *wlog = false;
         return AKV_OK;
     }
-    struct flock fl = {.l_type = *wlog ? F_WRLCK : F_RDLCK,
-                       .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-    if (fcntl(lb->lockfd, F_OFD_SETLK, &fl) == 0)
-        return AKV_OK;
-    if (errno != EAGAIN && errno != EACCES) {
-        /* A filesystem without such locks: the store opens as it did
-         * before there was a lock, without the write log. */
-        if (*wlog)
-            snprintf(lb->wlog_note, sizeof lb->wlog_note,
-                     "write log off: cannot lock %.100s/counters: %s",
-                     lb->dir, strerror(errno));
-        *wlog = false;
+    int rc = -1;
+    if (*wlog && (rc = lock_byte(lb, LOCK_STORE, F_WRLCK)) == 0) {
+        *excl = true;
         return AKV_OK;
     }
-    if (*wlog)
-        return akv_fail(AKV_EUNAVAILABLE,
-                        "store %s is open in another process, and "
-                        "store.write_log needs the store alone: stop the "
-                        "other users first",
-                        lb->dir);
+    if (rc != 0 && *wlog && errno != EAGAIN && errno != EACCES)
+        goto no_locks;
+    if (lock_byte(lb, LOCK_KNOCK, F_RDLCK) != 0)
+        goto no_locks;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long nap_us = 100;
+    while ((rc = lock_byte(lb, LOCK_STORE, F_RDLCK)) != 0 &&
+           (errno == EAGAIN || errno == EACCES)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t waited = (now.tv_sec - start.tv_sec) * 1000 +
+                         (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= lb->handover_ms)
+            break;
+        struct timespec nap = {0, nap_us * 1000};
+        nanosleep(&nap, NULL);
+        if (nap_us < 5000)
+            nap_us *= 2;
+    }
+    int e = errno;
+    lock_byte(lb, LOCK_KNOCK, F_UNLCK);
+    if (rc == 0)
+        return AKV_OK;
+    if (e != EAGAIN && e != EACCES)
+        goto no_locks;
     return akv_fail(AKV_EUNAVAILABLE,
                     "store %s is held by a process with store.write_log on "
-                    "(agentkv serve): use that server, or stop it first",
-                    lb->dir);
+                    "that did not hand it over within %lld ms: its write "
+                    "log cannot be applied to data.mdb (see its health: "
+                    "agentkv serve's /readyz)",
+                    lb->dir, (long long)lb->handover_ms);
+no_locks:
+    /* A filesystem without such locks: the store opens as it did before
+     * there was a lock, without the write log. */
+    if (*wlog)
+        snprintf(lb->wlog_note, sizeof lb->wlog_note,
+                 "write log off: cannot lock %.100s/counters: %s", lb->dir,
+                 strerror(errno));
+    *wlog = false;
+    return AKV_OK;
 }
 
 /* Opens data.log: created with the write log, else only if there is one
@@ -1059,6 +1124,7 @@ static void backend_free(lmdb_backend *lb)
     pthread_mutex_destroy(&lb->pool_lock);
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
+    pthread_mutex_destroy(&lb->gen_lock);
     pthread_cond_destroy(&lb->group_done);
     pthread_cond_destroy(&lb->group_work);
     free(lb->dir);
@@ -1106,7 +1172,6 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_mutex_init(&lb->group_lock, NULL);
     pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
-    pthread_cond_init(&lb->group_work, NULL);
     lb->queue_tail = &lb->queue;
     lb->lockfd = lb->logfd = -1;
     pthread_rwlockattr_t rwa;
@@ -1119,11 +1184,14 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_mutex_init(&lb->wl_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* apply_due */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* due_in */
     pthread_cond_init(&lb->wl_cond, &ca);
+    pthread_cond_init(&lb->group_work, &ca); /* committer_main */
     pthread_condattr_destroy(&ca);
     lb->applyq_tail = &lb->applyq;
-    bool wlog = cfg->write_log, made_log = false;
+    lb->handover_ms = cfg->handover_ms;
+    pthread_mutex_init(&lb->gen_lock, NULL);
+    bool wlog = cfg->write_log, made_log = false, excl;
     int logfd = -1;
 
     /* LMDB makes lock.mdb with ftruncate and writes its header and reader
@@ -1158,7 +1226,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     }
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     open_counters(lb, &made_counters);
-    if ((rc = store_lock(lb, &wlog)) != AKV_OK)
+    if ((rc = store_lock(lb, &wlog, &excl)) != AKV_OK)
         goto fail;
 
     rc = mdb_env_create(&lb->env);
@@ -1232,9 +1300,10 @@ again:
         goto fail;
     }
     if (logfd >= 0) {
-        /* data.mdb holds all of data.log now, durably: start it afresh
-         * (the store's lock keeps out any process that could be reading
-         * it). A failure leaves records that the next open skips. */
+        /* data.mdb holds all of data.log now, durably: start it afresh.
+         * Only a process with the store's lock exclusively writes it, and
+         * it applied all it wrote before it let this one in. A failure
+         * leaves records that the next open skips. */
         if (ftruncate(logfd, 0) != 0)
             akv_log("warning", "store in %s: cannot empty data.log: %m", dir);
         lb->log_base = lb->log_end = lb->applied = at;
@@ -1246,6 +1315,7 @@ again:
         mdb_env_info(lb->env, &info);
         lb->gen_base = (uint64_t)info.me_last_txnid;
         lb->wlog = true;
+        atomic_init(&lb->log_on, excl); /* else log_mode turns it on */
         lb->logfd = logfd;
         logfd = -1;
         pthread_mutex_lock(&lb->group_lock);
@@ -1745,11 +1815,12 @@ static int run_op(struct wtx *t, struct pending *p)
  *
  * Only gets read the overlay. Scans, usage, namespaces and backups first
  * wait until data.mdb holds everything logged (wlog_drain). Another
- * process cannot see the overlay, so the process with the write log needs
- * the store alone: it holds the store's lock exclusively, and every other
- * process (which holds it shared) refuses to open the store meanwhile.
- * Opening a store replays into data.mdb the records it does not hold yet
- * (a process killed or a machine stopped before its applier caught up).
+ * process cannot see the overlay, so writes go to the log only while this
+ * process has the store alone, holding the store's lock exclusively; when
+ * another open knocks, the committer applies the log and goes on without
+ * it until the store is its own again (store_lock, log_mode). Opening a
+ * store replays into data.mdb the records it does not hold yet (a process
+ * killed or a machine stopped before its applier caught up).
  */
 #define APPLY_MS 500
 #define APPLY_BYTES (16u << 20) /* queued: apply now */
@@ -1901,13 +1972,13 @@ static int apply_list(lmdb_backend *lb, struct wgroup *list, uint64_t end)
     return txn_commit(lb, txn, "applying the write log");
 }
 
-/* APPLY_MS from now, on wl_cond's clock. */
-static struct timespec apply_due(void)
+/* ms from now, on the clock of wl_cond and group_work. */
+static struct timespec due_in(long ms)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += APPLY_MS / 1000;
-    t.tv_nsec += (APPLY_MS % 1000) * 1000000L;
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
         t.tv_sec++;
         t.tv_nsec -= 1000000000L;
@@ -1926,7 +1997,7 @@ static void *applier_main(void *arg)
             pthread_cond_wait(&lb->wl_cond, &lb->wl_lock);
         if (lb->applyq == NULL)
             break; /* stopping, and nothing left */
-        struct timespec due = apply_due();
+        struct timespec due = due_in(APPLY_MS);
         while (!lb->apply_stop && lb->drainers == 0 &&
                lb->log_end - lb->applied < APPLY_BYTES &&
                pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due) !=
@@ -1989,7 +2060,7 @@ static void *applier_main(void *arg)
             pthread_cond_broadcast(&lb->wl_cond);
             if (lb->apply_stop)
                 break; /* left in data.log, for the next open */
-            due = apply_due();
+            due = due_in(APPLY_MS);
             pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due);
             continue;
         }
@@ -2230,7 +2301,7 @@ static void log_group(lmdb_backend *lb, struct pending *batch)
  * Called by the leader without group_lock held. */
 static void apply_group(lmdb_backend *lb, struct pending *batch)
 {
-    if (lb->wlog) {
+    if (atomic_load_explicit(&lb->log_on, memory_order_relaxed)) {
         log_group(lb, batch);
         return;
     }
@@ -2355,18 +2426,116 @@ static void group_commit(lmdb_backend *lb, struct pending *ps, size_t n)
     pthread_mutex_unlock(&lb->group_lock);
 }
 
+/* The id of data.mdb's last commit, as the shared map holds it. */
+static uint64_t last_txnid(lmdb_backend *lb)
+{
+    MDB_envinfo info;
+    return mdb_env_info(lb->env, &info) == MDB_SUCCESS
+               ? (uint64_t)info.me_last_txnid
+               : 0;
+}
+
+/* Turns the write log on: data.log starts afresh after what data.mdb
+ * holds (replaying first whatever it does not, which only a process that
+ * died with the log could have left). The store's lock is held
+ * exclusively. */
+static int log_restart(lmdb_backend *lb)
+{
+    MDB_txn *txn;
+    uint64_t at;
+    int rc = mdb_txn_begin(lb->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_fail(lb, rc, "starting the write log");
+    if ((rc = log_replay(lb, txn, lb->logfd, &at)) != AKV_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if ((rc = txn_commit(lb, txn, "starting the write log")) != AKV_OK)
+        return rc;
+    if (ftruncate(lb->logfd, 0) != 0)
+        return akv_fail(AKV_EUNAVAILABLE, "cannot empty %s/data.log: %m",
+                        lb->dir);
+    pthread_mutex_lock(&lb->wl_lock);
+    assert(lb->applyq == NULL);
+    lb->log_base = lb->log_end = lb->applied = at;
+    pthread_mutex_unlock(&lb->wl_lock);
+    return AKV_OK;
+}
+
+/*
+ * Hands the store over or takes it back (store_lock), on the committer's
+ * thread between groups. With the log on and a knock: applies the log
+ * (which fails only while data.mdb cannot take it; the knocker then waits
+ * on), turns it off, and takes the lock shared. With the log off, no knock
+ * and the lock exclusively to be had: turns it on.
+ */
+static void log_mode(lmdb_backend *lb)
+{
+    bool on = atomic_load_explicit(&lb->log_on, memory_order_relaxed);
+    if (on != knocked(lb))
+        return;
+    akv_error_clear();
+    if (on) {
+        if (wlog_drain(lb) != AKV_OK) {
+            akv_error_clear();
+            return;
+        }
+        pthread_mutex_lock(&lb->gen_lock);
+        lb->gen_off = lb->gen_base +
+                      atomic_load_explicit(&lb->logged,
+                                           memory_order_relaxed) -
+                      last_txnid(lb);
+        atomic_store(&lb->log_on, false);
+        pthread_mutex_unlock(&lb->gen_lock);
+        if (lock_byte(lb, LOCK_STORE, F_RDLCK) != 0) /* cannot conflict */
+            akv_log("error", "store in %s: cannot hand the store over: %m",
+                    lb->dir);
+        return;
+    }
+    if (lock_byte(lb, LOCK_STORE, F_WRLCK) != 0)
+        return; /* another process has the store open */
+    if (log_restart(lb) != AKV_OK) {
+        akv_log("warning", "store in %s: write log stays off: %s", lb->dir,
+                akv_last_error()->message);
+        akv_error_clear();
+        lock_byte(lb, LOCK_STORE, F_RDLCK);
+        return;
+    }
+    pthread_mutex_lock(&lb->gen_lock);
+    lb->gen_base = last_txnid(lb) + lb->gen_off -
+                   atomic_load_explicit(&lb->logged, memory_order_relaxed);
+    atomic_store(&lb->log_on, true);
+    pthread_mutex_unlock(&lb->gen_lock);
+}
+
 /* The committer thread: leads whenever writes are queued and nobody else
- * does, until close. */
+ * does, until close. Under the write log it also minds the store's lock
+ * (log_mode) before each batch and every LOCK_POLL_MS. */
 static void *committer_main(void *arg)
 {
     lmdb_backend *lb = arg;
     pthread_mutex_lock(&lb->group_lock);
     for (;;) {
-        while (lb->leading || (lb->queue == NULL && !lb->committer_stop))
-            pthread_cond_wait(&lb->group_work, &lb->group_lock);
-        if (lb->queue == NULL)
-            break; /* stopping, and nothing left */
-        lead_batch(lb);
+        struct timespec due = due_in(LOCK_POLL_MS);
+        while (lb->leading || (lb->queue == NULL && !lb->committer_stop)) {
+            if (!lb->wlog)
+                pthread_cond_wait(&lb->group_work, &lb->group_lock);
+            else if (pthread_cond_timedwait(&lb->group_work, &lb->group_lock,
+                                            &due) == ETIMEDOUT)
+                break;
+        }
+        if (lb->wlog && !lb->leading && !lb->committer_stop) {
+            pthread_mutex_unlock(&lb->group_lock);
+            log_mode(lb);
+            pthread_mutex_lock(&lb->group_lock);
+        }
+        if (lb->queue == NULL) {
+            if (lb->committer_stop)
+                break; /* stopping, and nothing left */
+            continue;
+        }
+        if (!lb->leading)
+            lead_batch(lb);
     }
     pthread_mutex_unlock(&lb->group_lock);
     return NULL;
@@ -2779,14 +2948,17 @@ static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
 static void lmdb_health(akv_backend *be, akv_health *h)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
-    snprintf(h->note, sizeof h->note, "%.160s%s%.160s%s%.160s",
-             lb->counters_note,
-             lb->counters_note[0] && lb->lock_note[0] ? "; " : "",
-             lb->lock_note,
-             (lb->counters_note[0] || lb->lock_note[0]) && lb->wlog_note[0]
-                 ? "; "
-                 : "",
-             lb->wlog_note);
+    const char *notes[] = {
+        lb->counters_note, lb->lock_note, lb->wlog_note,
+        lb->wlog && !atomic_load(&lb->log_on)
+            ? "write log paused: another process has the store open"
+            : ""};
+    size_t len = 0;
+    h->note[0] = '\0';
+    for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+        if (notes[i][0] && len < sizeof h->note)
+            len += (size_t)snprintf(h->note + len, sizeof h->note - len,
+                                    "%s%.160s", len ? "; " : "", notes[i]);
     if (lb->wlog) {
         /* Logged writes that data.mdb cannot take: writes are refused. */
         pthread_mutex_lock(&lb->wl_lock);
@@ -3000,17 +3172,20 @@ static int lmdb_namespaces(akv_backend *be,
 static uint64_t lmdb_generation(akv_backend *be)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
-    MDB_envinfo info;
-    if (mdb_env_info(lb->env, &info) != MDB_SUCCESS)
-        return 0;
-    /* Under the write log a write is done when logged, and no other
-     * process writes: count this process's writes (records logged and
-     * direct commits), not the applier's commits, which change nothing a
-     * reader sees. */
-    if (lb->wlog)
-        return lb->gen_base +
-               atomic_load_explicit(&lb->logged, memory_order_relaxed);
-    return (uint64_t)info.me_last_txnid;
+    if (!lb->wlog)
+        return last_txnid(lb);
+    /* With the log on a write is done when logged, and no other process
+     * writes: count this process's writes (records logged and direct
+     * commits), not the applier's commits, which change nothing a reader
+     * sees. */
+    pthread_mutex_lock(&lb->gen_lock);
+    uint64_t gen =
+        atomic_load(&lb->log_on)
+            ? lb->gen_base + atomic_load_explicit(&lb->logged,
+                                                  memory_order_relaxed)
+            : last_txnid(lb) + lb->gen_off;
+    pthread_mutex_unlock(&lb->gen_lock);
+    return gen;
 }
 
 static const akv_backend_ops lmdb_ops = {

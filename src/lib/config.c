@@ -59,8 +59,8 @@ static const struct setting settings[] = {
     {.doc = {"store", "write_log", "false",
              "`serve` on the embedded store: acknowledge writes once they "
              "are synced to DIR/data.log and apply them to data.mdb in "
-             "large commits (faster durable writes); the server then needs "
-             "the store alone (docs/operations.md)"},
+             "large commits (faster durable writes), while no other process "
+             "has the store open (docs/operations.md)"},
      .kind = BOOL, .field = FIELD(write_log)},
     {.doc = {"scope.system", "ttl", "never", "default TTL of system entries"},
      .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_SYSTEM])},
@@ -162,6 +162,7 @@ void akv_config_defaults(struct akv_config *cfg)
                                 settings[i].doc.default_value);
         (void)rc; /* the table's defaults are valid by construction */
     }
+    cfg->handover_ms = 10000;
 }
 
 int akv_config_new(akv_config **out)

@@ -103,6 +103,10 @@ struct akv_config {
     uint64_t max_value_size;
     uint64_t map_size;
     int write_log;                      /* LMDB: the write log (data.log) */
+    /* LMDB: how long an open waits for a process with the write log to
+     * hand the store over (store_lock). Not a setting: 10 s, which tests
+     * shorten. */
+    int64_t handover_ms;
     /* [server]: read by `agentkv serve` only. */
     char listen[AKV_CONFIG_ADDRESS_MAX]; /* ADDR:PORT */
     uint64_t threads;                /* 0 = auto */

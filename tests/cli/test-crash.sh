@@ -28,7 +28,8 @@ pause() { sleep "0.$(printf '%03d' $((20 + RANDOM % 280)))"; }
 # Waits until no process holds the store's lock (its first byte of
 # counters, /proc/locks by inode): an agentkv killed under a killed shell
 # may still be exiting when the shell is reaped, and a writer with the
-# write log needs the store alone.
+# write log would then start without it (it logs only with the store to
+# itself).
 wait_unlocked() {
     [ -e "$store/counters" ] || return 0
     local inode i

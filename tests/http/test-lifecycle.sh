@@ -190,4 +190,69 @@ cli --sandbox life get task inflight
 [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = abcde ] || fail "the in-flight PUT is not stored"
 pass
 
+# ---- with the write log (store.write_log) -----------------------------------
+# The server logs writes only while it has the store to itself: another
+# process that opens the store makes it apply its log and write without it
+# until that process is gone (docs/decisions.md). The embedded store's.
+[ -n "${AKV_TEST_BACKEND:-}" ] && finish
+
+# readyz_note: the note of /readyz, in $OUT.
+readyz_note() {
+    req GET /readyz
+    "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("note",""))' "$BODY" >"$OUT"
+}
+# wait_note WORDS YES|NO: until /readyz's note does (or does not) hold WORDS
+# (the server looks every 20 ms; the bound is for a broken build).
+wait_note() {
+    local i
+    for i in $(seq 1 400); do
+        readyz_note
+        if grep -q "$1" "$OUT"; then [ "$2" = YES ] && return 0
+        else [ "$2" = NO ] && return 0; fi
+        sleep 0.05
+    done
+    fail "/readyz's note is '$(cat "$OUT")', waited for $2 '$1'"
+}
+
+printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
+start_server --config "$TMP/write-log.ini"
+
+t "with the write log, a CLI command beside the server reads its logged writes"
+wait_note "write log paused" NO
+areq PUT /v1/sandboxes/wl/kv/task/a --data-binary 'logged'
+expect_status 201
+cli --sandbox wl get task a
+[ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = logged ] || fail "cli get: $RC $(cat "$OUT") $(cat "$ERR")"
+pass
+
+t "while another process has the store open the log pauses, and both see each other's writes"
+mkfifo "$TMP/mcp.in"
+"$AGENTKV" --dir "$STORE" --sandbox wl mcp <"$TMP/mcp.in" >/dev/null 2>"$TMP/mcp.err" &
+MCP_PID=$!
+exec 3>"$TMP/mcp.in"
+wait_note "write log paused" YES
+areq PUT /v1/sandboxes/wl/kv/task/b --data-binary 'from http'
+expect_status 201
+cli --sandbox wl get task b
+[ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = 'from http' ] || fail "cli get: $RC $(cat "$OUT") $(cat "$ERR")"
+printf 'from the cli' >"$TMP/c"
+cli --sandbox wl put task c "$TMP/c"
+[ "$RC" -eq 0 ] || fail "cli put: $(cat "$ERR")"
+areq GET /v1/sandboxes/wl/kv/task/c
+expect_status 200
+expect_body 'from the cli'
+
+t "once the other process is gone the log resumes, and a killed server's logged writes survive"
+exec 3>&-
+wait "$MCP_PID" || fail "agentkv mcp exited $?: $(cat "$TMP/mcp.err")"
+wait_note "write log paused" NO
+areq PUT /v1/sandboxes/wl/kv/task/d --data-binary 'logged again'
+expect_status 201
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=""
+cli --sandbox wl get task d
+[ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = 'logged again' ] || fail "cli get: $RC $(cat "$OUT") $(cat "$ERR")"
+pass
+
 finish

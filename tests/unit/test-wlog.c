@@ -299,7 +299,137 @@ static void a_torn_tail_is_ignored_and_a_gap_refused(void **state)
     free(dir);
 }
 
-static void the_write_log_needs_the_store_alone(void **state)
+/* Opens dir afresh and checks that each key of keys holds its value. */
+static void expect_all_of(const char *dir, const char *keys,
+                          const char *values)
+{
+    int rc;
+    akv_store *s = open_wlog(dir, 0, &rc);
+    assert_ok(rc);
+    for (size_t i = 0; keys[i]; i++)
+        expect(s, (char[]){keys[i], 0}, (char[]){values[i], 0});
+    akv_store_close(s);
+}
+
+static bool paused(akv_store *s)
+{
+    akv_health h;
+    assert_ok(akv_store_health(s, &h));
+    return strstr(h.note, "write log paused") != NULL;
+}
+
+/* The committer takes the store back within a poll or two once it is its
+ * own: wait for that (naps of 1 ms, for at most a minute: a bound for a
+ * broken build, not a timing). */
+static void wait_log_on(akv_store *s)
+{
+    for (int i = 0; i < 60000 && paused(s); i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_false(paused(s));
+}
+
+static uint64_t generation(akv_store *s)
+{
+    uint64_t g;
+    assert_ok(akv_store_generation(s, &g));
+    return g;
+}
+
+/*
+ * The other side of a handover, in another process (LMDB allows one
+ * environment per file and process; this binary run again, so that the
+ * child starts clean): opens dir (with the write log or not), checks that
+ * key `want` holds `want_val`, puts `key`=`val`, then, if `later` is set,
+ * says so with a byte on a pipe and waits for one back before it checks
+ * that `later` holds `later_val` and closes. Exits 0 when all went as
+ * said.
+ */
+struct visit {
+    int write_log;
+    const char *want, *want_val, *key, *val, *later, *later_val;
+};
+
+static int child_has(akv_store *s, const char *key, const char *value)
+{
+    akv_value *v;
+    if (akv_get(s, "sb", AKV_SCOPE_TASK, key, strlen(key), &v) != AKV_OK)
+        return 0;
+    size_t len;
+    const void *d = akv_value_data(v, &len);
+    int ok = len == strlen(value) && memcmp(d, value, len) == 0;
+    akv_value_release(v);
+    return ok;
+}
+
+/* The child's side: argv as visit() passes it. */
+static int visit_main(char **argv)
+{
+    const char *dir = argv[2];
+    struct visit a = {.write_log = argv[3][0] == '1', .want = argv[4],
+                      .want_val = argv[5], .key = argv[6], .val = argv[7],
+                      .later = argv[8], .later_val = argv[9]};
+    int down = atoi(argv[10]), up = atoi(argv[11]);
+    int rc;
+    akv_store *s = open_wlog(dir, a.write_log, &rc);
+    if (rc != AKV_OK)
+        return 2;
+    if (!child_has(s, a.want, a.want_val))
+        return 3;
+    if (akv_put(s, "sb", AKV_SCOPE_TASK, a.key, strlen(a.key), a.val,
+                strlen(a.val), NULL, NULL, NULL) != AKV_OK)
+        return 4;
+    if (a.later[0]) {
+        char c = 0;
+        if (write(up, &c, 1) != 1 || read(down, &c, 1) != 1)
+            return 5;
+        if (!child_has(s, a.later, a.later_val))
+            return 6;
+    }
+    akv_store_close(s);
+    return 0;
+}
+
+/* Starts a visit; with `later`, *to and *from are the parent's ends of
+ * the two pipes (the child's are closed here, so that a child that dies
+ * ends the parent's read instead of hanging it). */
+static pid_t visit(const char *dir, const struct visit *a, int *to,
+                   int *from)
+{
+    int down[2] = {-1, -1}, up[2] = {-1, -1};
+    if (a->later) {
+        assert_int_equal(pipe2(down, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(up, O_CLOEXEC), 0);
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char fds[2][16];
+        snprintf(fds[0], sizeof fds[0], "%d", down[0] >= 0 ? dup(down[0]) : -1);
+        snprintf(fds[1], sizeof fds[1], "%d", up[1] >= 0 ? dup(up[1]) : -1);
+        execl("/proc/self/exe", "test-wlog", "--visit", dir,
+              a->write_log ? "1" : "0", a->want, a->want_val, a->key, a->val,
+              a->later ? a->later : "", a->later ? a->later_val : "", fds[0],
+              fds[1], (char *)NULL);
+        _exit(127);
+    }
+    if (a->later) {
+        close(down[0]);
+        close(up[1]);
+        *to = down[1];
+        *from = up[0];
+    }
+    return pid;
+}
+
+static void visited(pid_t pid)
+{
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void the_write_log_hands_the_store_over(void **state)
 {
     (void)state;
     if (tu_backend())
@@ -308,30 +438,102 @@ static void the_write_log_needs_the_store_alone(void **state)
     int rc;
     akv_store *owner = open_wlog(dir, 1, &rc);
     assert_ok(rc);
-    put(owner, "a", "1");
-    akv_store *other = open_wlog(dir, 0, &rc);
-    assert_null(other);
-    assert_akv(rc, AKV_EUNAVAILABLE);
-    assert_non_null(strstr(akv_last_error()->message, "store.write_log"));
+    assert_false(paused(owner));
+    put(owner, "a", "1"); /* logged, not yet in data.mdb */
+    uint64_t g0 = generation(owner);
+    /* Another process knocks; the owner applies its log and lets it in:
+     * it finds a, and its b is the owner's to read. */
+    visited(visit(dir, &(struct visit){.want = "a", .want_val = "1",
+                                      .key = "b", .val = "2"},
+                  NULL, NULL));
+    expect(owner, "b", "2");
+    assert_true(generation(owner) > g0);
+    /* While the other process is in, both write data.mdb directly. */
+    int to, from;
+    pid_t pid = visit(dir, &(struct visit){.want = "b", .want_val = "2",
+                                           .key = "c", .val = "3",
+                                           .later = "d", .later_val = "4"},
+                      &to, &from);
+    char c;
+    assert_int_equal(read(from, &c, 1), 1);
+    assert_true(paused(owner));
+    expect(owner, "c", "3");
+    uint64_t g1 = generation(owner);
+    put(owner, "d", "4");
+    assert_true(generation(owner) > g1);
+    assert_int_equal(write(to, &c, 1), 1);
+    visited(pid);
+    close(to);
+    close(from);
+    /* Alone again, the owner logs again, and hands over again. */
+    wait_log_on(owner);
+    put(owner, "e", "5");
+    visited(visit(dir, &(struct visit){.want = "e", .want_val = "5",
+                                      .key = "f", .val = "6"},
+                  NULL, NULL));
+    /* A second process with the write log: neither logs while both have
+     * the store open. */
+    wait_log_on(owner);
+    put(owner, "g", "7");
+    pid = visit(dir, &(struct visit){.write_log = 1, .want = "g",
+                                     .want_val = "7", .key = "h", .val = "8",
+                                     .later = "i", .later_val = "9"},
+                &to, &from);
+    assert_int_equal(read(from, &c, 1), 1);
+    assert_true(paused(owner));
+    expect(owner, "h", "8");
+    put(owner, "i", "9");
+    assert_int_equal(write(to, &c, 1), 1);
+    visited(pid);
+    close(to);
+    close(from);
+    wait_log_on(owner);
     akv_store_close(owner);
-    /* And the other way round: the write log waits for the others. */
-    other = open_wlog(dir, 0, &rc);
-    assert_ok(rc);
-    expect(other, "a", "1");
-    owner = open_wlog(dir, 1, &rc);
-    assert_null(owner);
-    assert_akv(rc, AKV_EUNAVAILABLE);
-    assert_non_null(strstr(akv_last_error()->message, "needs the store alone"));
-    akv_store *shared = open_wlog(dir, 0, &rc);
-    assert_ok(rc); /* openers without the log share it */
-    akv_store_close(shared);
-    akv_store_close(other);
+    expect_all_of(dir, "abcdefghi", "123456789");
     tu_rmtree(dir);
     free(dir);
 }
 
-int main(void)
+/* A holder of the lock that never hands it over (here: the lock taken by
+ * hand) leaves an open waiting handover_ms, then refused. */
+static void an_owner_that_does_not_hand_over_is_named(void **state)
 {
+    (void)state;
+    if (tu_backend())
+        skip();
+    char *dir = tu_tempdir();
+    int rc;
+    akv_store *s = open_wlog(dir, 0, &rc);
+    assert_ok(rc);
+    put(s, "a", "1");
+    akv_store_close(s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/counters", dir);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = 0, .l_len = 1};
+    assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    cfg->handover_ms = 50;
+    rc = akv_store_open(&s, NULL, dir, cfg, 0);
+    assert_akv(rc, AKV_EUNAVAILABLE);
+    assert_non_null(strstr(akv_last_error()->message, "did not hand it over"));
+    /* Let go, and the same open gets in. */
+    close(fd);
+    assert_ok(akv_store_open(&s, NULL, dir, cfg, 0));
+    expect(s, "a", "1");
+    akv_store_close(s);
+    akv_config_free(cfg);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 12 && strcmp(argv[1], "--visit") == 0)
+        return visit_main(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_record_reads_back_as_written),
         cmocka_unit_test(every_cut_and_every_flipped_bit_is_refused),
@@ -339,7 +541,8 @@ int main(void)
         cmocka_unit_test(add_refuses_what_the_format_cannot_hold),
         cmocka_unit_test(writes_of_a_killed_process_are_replayed),
         cmocka_unit_test(a_torn_tail_is_ignored_and_a_gap_refused),
-        cmocka_unit_test(the_write_log_needs_the_store_alone),
+        cmocka_unit_test(the_write_log_hands_the_store_over),
+        cmocka_unit_test(an_owner_that_does_not_hand_over_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
