@@ -1437,14 +1437,15 @@ static void reader_give(lmdb_backend *lb, struct reader *r)
 
 /* Under the write log: the latest logged change of the entry k that
  * data.mdb may not hold yet, with a reference to its record in r->g; 0,
- * MDB_NOTFOUND (deleted), or -1 (none: r's snapshot, taken under the same
- * lock, has the entry as it is). */
+ * MDB_NOTFOUND (deleted), or OV_NONE (none: r's snapshot, taken under the
+ * same lock, has the entry as it is). */
+#define OV_NONE 1 /* neither 0 nor any of LMDB's codes, which are negative */
 static int overlay_get(lmdb_backend *lb, struct reader **r, const MDB_val *k,
                        MDB_val *v, int *rc)
 {
     pthread_rwlock_rdlock(&lb->ov_lock);
     *rc = reader_take(lb, r);
-    int found = -1;
+    int found = OV_NONE;
     struct ov_slot *sl =
         *rc ? NULL
             : ov_find(&lb->ov,
@@ -1475,7 +1476,7 @@ static int lmdb_get(akv_backend *be, const akv_ns *ns, const char *key,
                            key_len),
                  kb},
             v;
-    int rc, found = -1;
+    int rc, found = OV_NONE;
     if (lb->wlog &&
         atomic_load_explicit(&lb->ov_live, memory_order_acquire) != 0)
         found = overlay_get(lb, &r, &k, &v, &rc);
@@ -1483,7 +1484,7 @@ static int lmdb_get(akv_backend *be, const akv_ns *ns, const char *key,
         rc = reader_take(lb, &r);
     if (rc)
         return rc;
-    rc = found >= 0 ? found : mdb_get(r->txn, lb->entries, &k, &v);
+    rc = found != OV_NONE ? found : mdb_get(r->txn, lb->entries, &k, &v);
     if (rc == 0)
         rc = akv_rec_decode(v.mv_data, v.mv_size, rec);
     else if (rc == MDB_NOTFOUND)

@@ -311,6 +311,34 @@ static void expect_all_of(const char *dir, const char *keys,
     akv_store_close(s);
 }
 
+/* A logged delete of an entry that data.mdb already holds hides it from
+ * gets at once, before the delete is applied. */
+static void a_logged_delete_hides_an_applied_entry(void **state)
+{
+    (void)state;
+    if (tu_backend())
+        skip();
+    char *dir = tu_tempdir();
+    int rc;
+    akv_store *s = open_wlog(dir, 1, &rc);
+    assert_ok(rc);
+    put(s, "a", "1");
+    akv_list *l; /* a listing applies the log first */
+    assert_ok(akv_list_entries(s, "sb", AKV_SCOPE_TASK, NULL, &l));
+    akv_list_free(l);
+    assert_ok(akv_del(s, "sb", AKV_SCOPE_TASK, "a", 1));
+    akv_value *v;
+    assert_akv(akv_get(s, "sb", AKV_SCOPE_TASK, "a", 1, &v), AKV_ENOTFOUND);
+    assert_akv(akv_del(s, "sb", AKV_SCOPE_TASK, "a", 1), AKV_ENOTFOUND);
+    akv_store_close(s);
+    s = open_wlog(dir, 0, &rc);
+    assert_ok(rc);
+    assert_akv(akv_get(s, "sb", AKV_SCOPE_TASK, "a", 1, &v), AKV_ENOTFOUND);
+    akv_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static bool paused(akv_store *s)
 {
     akv_health h;
@@ -541,6 +569,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(add_refuses_what_the_format_cannot_hold),
         cmocka_unit_test(writes_of_a_killed_process_are_replayed),
         cmocka_unit_test(a_torn_tail_is_ignored_and_a_gap_refused),
+        cmocka_unit_test(a_logged_delete_hides_an_applied_entry),
         cmocka_unit_test(the_write_log_hands_the_store_over),
         cmocka_unit_test(an_owner_that_does_not_hand_over_is_named),
     };
