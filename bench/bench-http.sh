@@ -25,7 +25,8 @@
 #   BENCH_CONNS=50     connections
 #   BENCH_ACCESS_LOG=file|off   agentkv access log (default: a file)
 #   BENCH_THREADS=N    --threads for agentkv (default: the server's own)
-#   BENCH_WRITE_LOG=1  agentkv with the write log (store.write_log)
+#   BENCH_WRITE_LOG=0|1  agentkv without or with the write log
+#                      (store.write_log; default: the server's, which is on)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,10 +67,11 @@ LOG_ARG=(--access-log "$TMP/access.log")
 THREADS=()
 [ -n "${BENCH_THREADS:-}" ] && THREADS=(--threads "$BENCH_THREADS")
 CONFIG=()
-if [ "${BENCH_WRITE_LOG:-0}" = 1 ]; then
-    printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
-    CONFIG=(--config "$TMP/write-log.ini")
-fi
+case "${BENCH_WRITE_LOG:-}" in
+    0) printf '[store]\nwrite_log = false\n' >"$TMP/write-log.ini" ;;
+    1) printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini" ;;
+esac
+[ -f "$TMP/write-log.ini" ] && CONFIG=(--config "$TMP/write-log.ini")
 "$AGENTKV" --dir "$TMP/store" ${CONFIG[@]+"${CONFIG[@]}"} serve \
     --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
     ${THREADS[@]+"${THREADS[@]}"} \

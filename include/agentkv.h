@@ -220,6 +220,9 @@ AKV_API uint64_t akv_config_mcp_sessions_per_token(const akv_config *cfg);
  * `serve` uses when its --listen and --threads flags are not given. */
 AKV_API const char *akv_config_listen(const akv_config *cfg);
 AKV_API uint64_t akv_config_threads(const akv_config *cfg);
+/* store.write_log: 1 on, 0 off, -1 auto (on for `agentkv serve`, which
+ * sets it; the library takes auto as off). */
+AKV_API int akv_config_write_log(const akv_config *cfg);
 
 /* One row per configurable setting, for --help and docs/config.md. */
 typedef struct akv_config_item {

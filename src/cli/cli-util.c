@@ -217,10 +217,14 @@ int cli_store(struct cli_ctx *ctx, akv_store **out)
         const akv_config *cfg = NULL; /* cli_config sets it */
         if (cli_config(ctx, &cfg))
             return 1;
+        /* store.write_log is the server's: auto turns it on there and
+         * every other command leaves it off. */
         enum cli_store_use use = ctx->cmd->store_use;
-        int rc = use == CLI_STORE_SERVE
-                     ? AKV_OK
-                     : akv_config_set(ctx->cfg, "store", "write_log", "false");
+        int rc = AKV_OK;
+        if (use != CLI_STORE_SERVE)
+            rc = akv_config_set(ctx->cfg, "store", "write_log", "false");
+        else if (akv_config_write_log(cfg) < 0)
+            rc = akv_config_set(ctx->cfg, "store", "write_log", "true");
         if (rc != AKV_OK)
             return cli_fail_lib(ctx, rc);
         unsigned flags = use == CLI_STORE_WRITE || use == CLI_STORE_SERVE

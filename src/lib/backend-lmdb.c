@@ -1191,7 +1191,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     lb->applyq_tail = &lb->applyq;
     lb->handover_ms = cfg->handover_ms;
     pthread_mutex_init(&lb->gen_lock, NULL);
-    bool wlog = cfg->write_log, made_log = false, excl;
+    bool wlog = cfg->write_log > 0, made_log = false, excl;
     int logfd = -1;
 
     /* LMDB makes lock.mdb with ftruncate and writes its header and reader

@@ -19,7 +19,7 @@
 enum kind {
     SIZE,     /* akv_size_parse() into a uint64_t */
     DURATION, /* akv_duration_parse() into an int64_t (seconds) */
-    BOOL,     /* true/false, yes/no, on/off, 1/0 into an int */
+    BOOL,     /* true/false, yes/no, on/off, 1/0 into an int; "auto" = -1 */
     COUNT,    /* a number from min to max into a uint64_t; "auto" = 0 */
     ADDRESS,  /* ADDR:PORT into a char[AKV_CONFIG_ADDRESS_MAX] */
 };
@@ -39,7 +39,7 @@ struct setting {
     enum kind kind;
     size_t field; /* offsetof(struct akv_config, ...) */
     uint64_t min, max;
-    int allow_auto;         /* COUNT: "auto" stands for 0 */
+    int allow_auto;         /* COUNT, BOOL: "auto" (0, -1) is allowed */
     const char *bounds_msg; /* SIZE: the message when out of bounds */
 };
 
@@ -56,12 +56,13 @@ static const struct setting settings[] = {
              "size)"},
      .kind = SIZE, .field = FIELD(map_size), .min = 16 * MiB,
      .bounds_msg = "map_size must be at least 16MiB"},
-    {.doc = {"store", "write_log", "false",
+    {.doc = {"store", "write_log", "auto",
              "`serve` on the embedded store: acknowledge writes once they "
              "are synced to DIR/data.log and apply them to data.mdb in "
              "large commits (faster durable writes), while no other process "
-             "has the store open (docs/operations.md)"},
-     .kind = BOOL, .field = FIELD(write_log)},
+             "has the store open; auto: on for `serve`, off for the other "
+             "commands (docs/operations.md)"},
+     .kind = BOOL, .field = FIELD(write_log), .allow_auto = 1},
     {.doc = {"scope.system", "ttl", "never", "default TTL of system entries"},
      .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_SYSTEM])},
     {.doc = {"scope.system", "quota", "10MiB", "bytes per sandbox namespace"},
@@ -241,8 +242,10 @@ static int setting_apply(const struct setting *st, akv_config *cfg,
         return rc;
     }
     case BOOL: {
-        int v = 0;
-        rc = parse_bool(value, &v);
+        int v = -1;
+        rc = st->allow_auto && strcmp(value, "auto") == 0
+                 ? AKV_OK
+                 : parse_bool(value, &v);
         if (rc == AKV_OK)
             memcpy(field, &v, sizeof v);
         return rc;
@@ -411,4 +414,9 @@ const char *akv_config_listen(const akv_config *cfg)
 uint64_t akv_config_threads(const akv_config *cfg)
 {
     return cfg->threads;
+}
+
+int akv_config_write_log(const akv_config *cfg)
+{
+    return cfg->write_log;
 }

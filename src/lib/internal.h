@@ -102,7 +102,7 @@ struct akv_config {
     int refresh[AKV_SCOPE_COUNT];       /* sliding expiry on read */
     uint64_t max_value_size;
     uint64_t map_size;
-    int write_log;                      /* LMDB: the write log (data.log) */
+    int write_log; /* LMDB: the write log (data.log); -1 auto, taken as 0 */
     /* LMDB: how long an open waits for a process with the write log to
      * hand the store over (store_lock). Not a setting: 10 s, which tests
      * shorten. */

@@ -27,15 +27,15 @@ put() { # I: PUT key k-I with a value only this PUT has
         "$URL/v1/sandboxes/dur/kv/task/k-$1" >"$TMP/code-$1"
 }
 
-# traced MODE ID...: a server under strace (MODE lmdb: as configured by
-# default; log: with the write log) takes PUTs of the IDs, the first three
+# traced MODE ID...: a server under strace (MODE lmdb: without the write
+# log; log: with it, as by default) takes PUTs of the IDs, the first three
 # one at a time and the rest all at once, and stops; the trace must show
 # each one durable before its answer.
 traced() {
 local mode=$1 config=()
 shift
 local ids=("$@")
-[ "$mode" = log ] && config=(--config "$TMP/write-log.ini")
+config=(--config "$TMP/$mode.ini")
 t "the server runs under strace ($mode)"
 TRACE="$TMP/trace-$mode"
 : >"$SERVER_LOG"
@@ -175,7 +175,8 @@ EOF
 pass
 }
 
-printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
+printf '[store]\nwrite_log = false\n' >"$TMP/lmdb.ini"
+printf '[store]\nwrite_log = true\n' >"$TMP/log.ini"
 traced lmdb 1 2 3 $(seq 10 33)
 traced log 101 102 103 $(seq 110 133)
 

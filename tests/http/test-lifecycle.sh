@@ -214,11 +214,11 @@ wait_note() {
     fail "/readyz's note is '$(cat "$OUT")', waited for $2 '$1'"
 }
 
-printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
-start_server --config "$TMP/write-log.ini"
+start_server # the write log is on by default
 
 t "with the write log, a CLI command beside the server reads its logged writes"
 wait_note "write log paused" NO
+[ -f "$STORE/data.log" ] || fail "no data.log: the write log is off"
 areq PUT /v1/sandboxes/wl/kv/task/a --data-binary 'logged'
 expect_status 201
 cli --sandbox wl get task a

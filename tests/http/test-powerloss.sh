@@ -13,8 +13,9 @@
 # had arrived. tests/helpers/powerloss.py cuts the power after every event
 # and checks every data file a cut could leave (docs/testing.md, "Crashes
 # and power loss"). The same run with fsync and fdatasync made to do
-# nothing (IOTRACE_DROP_SYNC=1) must lose an answered PUT. Then both again
-# with the write log (store.write_log), data.log traced beside data.mdb.
+# nothing (IOTRACE_DROP_SYNC=1) must lose an answered PUT. Both without
+# the write log (store.write_log), then both with it (the server's
+# default), data.log traced beside data.mdb.
 . "$(dirname "$0")/lib.sh"
 
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -68,8 +69,12 @@ stop_server
 mv "$STORE" "$TMP/base"
 pass
 
+# First without the write log (on by default for the server).
+printf '[store]\nwrite_log = false\n' >"$TMP/direct.ini"
+DIRECT=(AGENTKV_CONFIG="$TMP/direct.ini")
+
 t "the server, traced, answers $PUTS PUTs from $CONNS connections at once"
-traced_run synced
+traced_run synced "${DIRECT[@]}"
 pass
 
 t "after a power cut at any point, every answered PUT is intact"
@@ -84,7 +89,7 @@ most=$(sed -n 's/.*(at most \([0-9]*\) after one sync).*/\1/p' "$OUT")
 pass
 
 t "with syncs that do nothing, a power cut loses answered PUTs (the checks can fail)"
-traced_run unsynced IOTRACE_DROP_SYNC=1
+traced_run unsynced "${DIRECT[@]}" IOTRACE_DROP_SYNC=1
 cuts unsynced --expect-loss || fail "no store lost a PUT although nothing was synced: $(cat "$OUT")"
 cat "$OUT"
 pass

@@ -94,6 +94,7 @@ static void assert_defaults(const akv_config *cfg)
     assert_int_equal(akv_config_mcp_sessions_per_token(cfg), 64);
     assert_string_equal(akv_config_listen(cfg), "127.0.0.1:8420");
     assert_int_equal(akv_config_threads(cfg), 0); /* auto */
+    assert_int_equal(akv_config_write_log(cfg), -1); /* auto */
 }
 
 static void test_defaults(void **state)
@@ -152,6 +153,12 @@ static void test_set(void **state)
     assert_int_equal(akv_config_max_value_size(f->cfg), MiB);
     assert_ok(akv_config_set(f->cfg, "store", "map_size", "16MiB"));
     assert_int_equal(akv_config_map_size(f->cfg), 16 * MiB);
+    assert_ok(akv_config_set(f->cfg, "store", "write_log", "off"));
+    assert_int_equal(akv_config_write_log(f->cfg), 0);
+    assert_ok(akv_config_set(f->cfg, "store", "write_log", "true"));
+    assert_int_equal(akv_config_write_log(f->cfg), 1);
+    assert_ok(akv_config_set(f->cfg, "store", "write_log", "auto"));
+    assert_int_equal(akv_config_write_log(f->cfg), -1);
     /* Other scopes are untouched. */
     assert_int_equal(akv_config_scope_ttl(f->cfg, AKV_SCOPE_ARTIFACTS),
                      48 * HOUR);
@@ -178,6 +185,9 @@ static void test_set_invalid(void **state)
     expect_set_fails(f->cfg, "scope.task", "ttl", "");
     expect_set_fails(f->cfg, "scope.task", "quota", "lots");
     expect_set_fails(f->cfg, "scope.task", "refresh_on_read", "maybe");
+    expect_set_fails(f->cfg, "scope.task", "refresh_on_read", "auto");
+    expect_set_fails(f->cfg, "store", "write_log", "maybe");
+    expect_set_fails(f->cfg, "store", "write_log", "Auto");
     expect_set_fails(f->cfg, "scope.task", "colour", "blue");
     expect_set_fails(f->cfg, "scope.Task", "ttl", "1h");
     expect_set_fails(f->cfg, "scope.", "ttl", "1h");
