@@ -70,6 +70,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -80,6 +82,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -139,6 +142,9 @@ struct wgroup {
 struct counters {
     _Atomic uint64_t hits[AKV_SCOPE_COUNT];
     _Atomic uint64_t misses[AKV_SCOPE_COUNT];
+    /* Bumped, and woken as a futex, by an open that knocks (store_lock):
+     * the door of the process with the write log sleeps on it. */
+    _Atomic uint32_t knocks;
 };
 
 struct lmdb_flight;
@@ -214,6 +220,12 @@ typedef struct lmdb_backend {
      * counters could not be opened. */
     int lockfd;
     int64_t handover_ms; /* how long an open waits for the lock */
+    /* The door thread (door_main), under the write log with counters
+     * mapped: door_rang, under group_lock, tells the committer to look
+     * for a knock now. */
+    pthread_t door;
+    bool door_started, door_rang;
+    atomic_bool door_stop;
     MDB_dbi meta;
     /* The write log (store.write_log; see "The write log" below). wlog is
      * set at open and read-only afterwards: the log's threads run. log_on:
@@ -955,8 +967,9 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * exclusively: no other process could see its writes until applied. An
  * open that finds it held exclusively knocks: it holds the second byte
  * (LOCK_KNOCK) shared while it waits. The process with the write log looks
- * for a knock before each group of writes, and every LOCK_POLL_MS when
- * idle (log_mode); when it finds one, it applies its log to data.mdb, turns
+ * for a knock before each group of writes, when its door thread hears
+ * one (the knocker wakes it through the shared counters), and every
+ * LOCK_POLL_MS (log_mode); when it finds one, it applies its log to data.mdb, turns
  * the log off and takes the lock shared, which lets the knocker in. While
  * it writes without the log it tries to take the lock exclusively again,
  * which succeeds once no other process has the store open and none knocks.
@@ -965,7 +978,37 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * with the process, so a killed process never leaves the store locked.
  */
 enum { LOCK_STORE = 0, LOCK_KNOCK = 1 };
-#define LOCK_POLL_MS 20
+#define LOCK_POLL_MS 50
+
+/* Wakes every door sleeping on the knock word (any process's). */
+static void knock_wake(lmdb_backend *lb)
+{
+    syscall(SYS_futex, (uint32_t *)&lb->counters->knocks, FUTEX_WAKE,
+            INT_MAX, NULL, NULL, 0);
+}
+
+/* The door thread: sleeps on the knock word of the shared counters (a
+ * futex any process may wake) and, when it moves, has the committer look
+ * for a knock at once rather than at its next poll. */
+static void *door_main(void *arg)
+{
+    lmdb_backend *lb = arg;
+    _Atomic uint32_t *w = &lb->counters->knocks;
+    uint32_t seen = atomic_load(w);
+    while (!atomic_load(&lb->door_stop)) {
+        /* Returns at once if the word moved since seen: no knock lost. */
+        syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, seen, NULL, NULL, 0);
+        uint32_t now = atomic_load(w);
+        if (now == seen)
+            continue; /* a signal, or a spurious wake-up */
+        seen = now;
+        pthread_mutex_lock(&lb->group_lock);
+        lb->door_rang = true;
+        pthread_cond_signal(&lb->group_work);
+        pthread_mutex_unlock(&lb->group_lock);
+    }
+    return NULL;
+}
 
 /* fcntl(F_OFD_SETLK) of one byte of the lock: 0, or -1 with errno. */
 static int lock_byte(lmdb_backend *lb, int byte, short type)
@@ -1010,6 +1053,10 @@ static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
         goto no_locks;
     if (lock_byte(lb, LOCK_KNOCK, F_RDLCK) != 0)
         goto no_locks;
+    if (lb->counters && !lb->counters_private) {
+        atomic_fetch_add(&lb->counters->knocks, 1);
+        knock_wake(lb);
+    }
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     long nap_us = 100;
@@ -1092,6 +1139,13 @@ static int start_committer(lmdb_backend *lb)
             pthread_mutex_lock(&lb->group_lock);
             lb->committer_stop = false;
         }
+    }
+    /* Without its door the committer still polls: no failure. */
+    if (rc == 0 && lb->wlog && !lb->door_started && lb->counters &&
+        !lb->counters_private &&
+        pthread_create(&lb->door, NULL, door_main, lb) == 0) {
+        pthread_setname_np(lb->door, "akv-door");
+        lb->door_started = true;
     }
     pthread_sigmask(SIG_SETMASK, &was, NULL);
     if (rc != 0)
@@ -1342,6 +1396,14 @@ fail:
 static void lmdb_close(akv_backend *be)
 {
     lmdb_backend *lb = (lmdb_backend *)be;
+    if (lb->door_started) {
+        /* Moving the word wakes every process's door; theirs find no
+         * knock and sleep again. */
+        atomic_store(&lb->door_stop, true);
+        atomic_fetch_add(&lb->counters->knocks, 1);
+        knock_wake(lb);
+        pthread_join(lb->door, NULL);
+    }
     if (lb->committer_started) {
         /* Every flight was received, so nothing is queued for it. */
         pthread_mutex_lock(&lb->group_lock);
@@ -2518,13 +2580,15 @@ static void *committer_main(void *arg)
     pthread_mutex_lock(&lb->group_lock);
     for (;;) {
         struct timespec due = due_in(LOCK_POLL_MS);
-        while (lb->leading || (lb->queue == NULL && !lb->committer_stop)) {
+        while (lb->leading || (lb->queue == NULL && !lb->committer_stop &&
+                               !lb->door_rang)) {
             if (!lb->wlog)
                 pthread_cond_wait(&lb->group_work, &lb->group_lock);
             else if (pthread_cond_timedwait(&lb->group_work, &lb->group_lock,
                                             &due) == ETIMEDOUT)
                 break;
         }
+        lb->door_rang = false;
         if (lb->wlog && !lb->leading && !lb->committer_stop) {
             pthread_mutex_unlock(&lb->group_lock);
             log_mode(lb);

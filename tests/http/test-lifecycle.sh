@@ -202,7 +202,8 @@ readyz_note() {
     "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("note",""))' "$BODY" >"$OUT"
 }
 # wait_note WORDS YES|NO: until /readyz's note does (or does not) hold WORDS
-# (the server looks every 20 ms; the bound is for a broken build).
+# (the server takes the store back within its 50 ms poll; the bound is
+# for a broken build).
 wait_note() {
     local i
     for i in $(seq 1 400); do
