@@ -966,11 +966,12 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * it shared, except one with the write log on (log_on), which holds it
  * exclusively: no other process could see its writes until applied. An
  * open that finds it held exclusively knocks: it holds the second byte
- * (LOCK_KNOCK) shared while it waits. The process with the write log looks
- * for a knock before each group of writes, when its door thread hears
- * one (the knocker wakes it through the shared counters), and every
- * LOCK_POLL_MS (log_mode); when it finds one, it applies its log to data.mdb, turns
- * the log off and takes the lock shared, which lets the knocker in. While
+ * (LOCK_KNOCK) shared while it waits. The process with the write log
+ * looks for a knock before each group of writes, when its door thread
+ * hears one (the knocker wakes it through the shared counters), and every
+ * LOCK_POLL_MS (log_mode); when it finds one, it applies its log to
+ * data.mdb, turns the log off and takes the lock shared, which lets the
+ * knocker in. While
  * it writes without the log it tries to take the lock exclusively again,
  * which succeeds once no other process has the store open and none knocks.
  * Open file description locks belong to each open of the file, so two
