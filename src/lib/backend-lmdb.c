@@ -967,9 +967,8 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * exclusively: no other process could see its writes until applied. An
  * open that finds it held exclusively knocks: it holds the second byte
  * (LOCK_KNOCK) shared while it waits. The process with the write log
- * looks for a knock before each group of writes, when its door thread
- * hears one (the knocker wakes it through the shared counters), and every
- * LOCK_POLL_MS (log_mode); when it finds one, it applies its log to
+ * looks for a knock when its door thread hears one (the knocker wakes it
+ * through the shared counters) and every LOCK_POLL_MS (log_mode); when it finds one, it applies its log to
  * data.mdb, turns the log off and takes the lock shared, which lets the
  * knocker in. While
  * it writes without the log it tries to take the lock exclusively again,
@@ -2572,15 +2571,26 @@ static void log_mode(lmdb_backend *lb)
     pthread_mutex_unlock(&lb->gen_lock);
 }
 
+/* due (of due_in) has come. */
+static bool due_now(const struct timespec *due)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec > due->tv_sec ||
+           (t.tv_sec == due->tv_sec && t.tv_nsec >= due->tv_nsec);
+}
+
 /* The committer thread: leads whenever writes are queued and nobody else
  * does, until close. Under the write log it also minds the store's lock
- * (log_mode) before each batch and every LOCK_POLL_MS. */
+ * (log_mode) when its door rings and every LOCK_POLL_MS, between
+ * batches: not before each one, which would cost a busy committer a
+ * system call a batch. */
 static void *committer_main(void *arg)
 {
     lmdb_backend *lb = arg;
+    struct timespec due = due_in(LOCK_POLL_MS);
     pthread_mutex_lock(&lb->group_lock);
     for (;;) {
-        struct timespec due = due_in(LOCK_POLL_MS);
         while (lb->leading || (lb->queue == NULL && !lb->committer_stop &&
                                !lb->door_rang)) {
             if (!lb->wlog)
@@ -2589,11 +2599,13 @@ static void *committer_main(void *arg)
                                             &due) == ETIMEDOUT)
                 break;
         }
-        lb->door_rang = false;
-        if (lb->wlog && !lb->leading && !lb->committer_stop) {
+        if (lb->wlog && !lb->leading && !lb->committer_stop &&
+            (lb->door_rang || due_now(&due))) {
+            lb->door_rang = false;
             pthread_mutex_unlock(&lb->group_lock);
             log_mode(lb);
             pthread_mutex_lock(&lb->group_lock);
+            due = due_in(LOCK_POLL_MS);
         }
         if (lb->queue == NULL) {
             if (lb->committer_stop)
