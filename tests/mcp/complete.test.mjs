@@ -12,8 +12,10 @@ const TEMPLATE = { type: 'ref/resource', uri: 'agentkv://{scope}/{key}' };
 let d;
 before(() => {
   d = tempDir();
-  for (const k of ['notes/a', 'notes/b', 'other']) akvOk(d.store, ['put', 'task', k, '-'], 'x');
-  for (let i = 0; i < 105; i++) akvOk(d.store, ['put', 'project', `k${String(i).padStart(3, '0')}`, '-'], 'x');
+  for (const k of ['notes/a', 'notes/b', 'other']) akvOk(d.store, ['put', 'task', k, '-'], 'x', { bulk: true });
+  for (let i = 0; i < 105; i++) {
+    akvOk(d.store, ['put', 'project', `k${String(i).padStart(3, '0')}`, '-'], 'x', { bulk: true });
+  }
 });
 after(() => d.remove());
 

@@ -35,7 +35,8 @@ const NOT_SKILLS = {
 };
 
 function put(store, sandbox, name, content) {
-  akvOk(store, ['--sandbox', sandbox, 'put', 'instructions', name, '--type', 'text/markdown', '-'], content);
+  akvOk(store, ['--sandbox', sandbox, 'put', 'instructions', name, '--type', 'text/markdown', '-'], content,
+    { bulk: true });
 }
 
 function storedSha(store, sandbox, name) {

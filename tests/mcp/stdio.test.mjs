@@ -153,11 +153,11 @@ describe('bad arguments are isError results that change nothing', () => {
   ];
   for (const [what, name, args, re] of cases) {
     test(`${what}: ${name} ${JSON.stringify(args).slice(0, 60)}`, async () => {
-      const before = akvOk(d.store, ['export', '--all-sandboxes']).text;
+      const before = akvOk(d.store, ['export', '--all-sandboxes'], undefined, { bulk: true }).text;
       const r = await client.callTool({ name, arguments: args });
       assert.equal(r.isError, true, text(r));
       assert.match(text(r), re);
-      assert.equal(akvOk(d.store, ['export', '--all-sandboxes']).text, before);
+      assert.equal(akvOk(d.store, ['export', '--all-sandboxes'], undefined, { bulk: true }).text, before);
     });
   }
 
