@@ -268,6 +268,7 @@ typedef struct lmdb_backend {
     pthread_t applier;
     int apply_rc;           /* the last apply's failure, AKV_OK after a success */
     akv_error apply_err;
+    uint64_t apply_tries;   /* applies ended, failed or not */
     char wlog_note[200];    /* why the write log is off though asked for */
     /* The last write that failed for want of space, until a commit
      * succeeds: what akv_store_health reports. write_failed is read without
@@ -2111,6 +2112,7 @@ static void *applier_main(void *arg)
         }
 
         pthread_mutex_lock(&lb->wl_lock);
+        lb->apply_tries++;
         if (rc != AKV_OK) {
             /* Put back, to try again at the next turn; writes are refused
              * meanwhile (log_group), drains fail with this. */
@@ -2143,23 +2145,23 @@ static void *applier_main(void *arg)
 }
 
 /* Waits until data.mdb holds every write logged before the call: what a
- * read that walks data.mdb needs. The applier's error if it cannot. */
+ * read that walks data.mdb needs. The applier's error if it cannot: that
+ * of an apply that ended after the call began, not an older one (the
+ * next try may succeed). */
 static int wlog_drain(lmdb_backend *lb)
 {
     pthread_mutex_lock(&lb->wl_lock);
-    uint64_t target = lb->log_end;
+    uint64_t target = lb->log_end, tries = lb->apply_tries;
     int rc = AKV_OK;
     lb->drainers++;
     pthread_cond_broadcast(&lb->wl_cond);
-    bool tried = false;
     while (lb->applied < target) {
-        if (lb->apply_rc != AKV_OK && tried) {
+        if (lb->apply_rc != AKV_OK && lb->apply_tries != tries) {
             rc = lb->apply_rc;
             akv_error_restore(&lb->apply_err);
             break;
         }
         pthread_cond_wait(&lb->wl_cond, &lb->wl_lock);
-        tried = true;
     }
     lb->drainers--;
     pthread_mutex_unlock(&lb->wl_lock);
