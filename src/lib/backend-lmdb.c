@@ -145,6 +145,10 @@ struct counters {
     /* Bumped, and woken as a futex, by an open that knocks (store_lock):
      * the door of the process with the write log sleeps on it. */
     _Atomic uint32_t knocks;
+    /* Bumped by the process with the write log when a knock finds that
+     * its log cannot be applied (log_mode): the knockers give up at once
+     * rather than wait out handover_ms. */
+    _Atomic uint32_t refusals;
 };
 
 struct lmdb_flight;
@@ -1054,7 +1058,10 @@ static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
         goto no_locks;
     if (lock_byte(lb, LOCK_KNOCK, F_RDLCK) != 0)
         goto no_locks;
-    if (lb->counters && !lb->counters_private) {
+    bool shared = lb->counters && !lb->counters_private, refused = false;
+    uint32_t refusals = 0;
+    if (shared) {
+        refusals = atomic_load(&lb->counters->refusals);
         atomic_fetch_add(&lb->counters->knocks, 1);
         knock_wake(lb);
     }
@@ -1063,6 +1070,10 @@ static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
     long nap_us = 100;
     while ((rc = lock_byte(lb, LOCK_STORE, F_RDLCK)) != 0 &&
            (errno == EAGAIN || errno == EACCES)) {
+        if (shared && atomic_load(&lb->counters->refusals) != refusals) {
+            refused = true;
+            break;
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t waited = (now.tv_sec - start.tv_sec) * 1000 +
                          (now.tv_nsec - start.tv_nsec) / 1000000;
@@ -1079,6 +1090,13 @@ static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
         return AKV_OK;
     if (e != EAGAIN && e != EACCES)
         goto no_locks;
+    if (refused)
+        return akv_fail(AKV_EUNAVAILABLE,
+                        "store %s is held by a process with store.write_log "
+                        "on that cannot hand it over: its write log cannot "
+                        "be applied to data.mdb (see its health: agentkv "
+                        "serve's /readyz)",
+                        lb->dir);
     return akv_fail(AKV_EUNAVAILABLE,
                     "store %s is held by a process with store.write_log on "
                     "that did not hand it over within %lld ms: its write "
@@ -2530,8 +2548,8 @@ static int log_restart(lmdb_backend *lb)
 /*
  * Hands the store over or takes it back (store_lock), on the committer's
  * thread between groups. With the log on and a knock: applies the log
- * (which fails only while data.mdb cannot take it; the knocker then waits
- * on), turns it off, and takes the lock shared. With the log off, no knock
+ * (which fails only while data.mdb cannot take it; the knocker is then
+ * refused), turns it off, and takes the lock shared. With the log off, no knock
  * and the lock exclusively to be had: turns it on.
  */
 static void log_mode(lmdb_backend *lb)
@@ -2542,7 +2560,10 @@ static void log_mode(lmdb_backend *lb)
     akv_error_clear();
     if (on) {
         if (wlog_drain(lb) != AKV_OK) {
+            /* The knocker is told at once (store_lock). */
             akv_error_clear();
+            if (lb->counters && !lb->counters_private)
+                atomic_fetch_add(&lb->counters->refusals, 1);
             return;
         }
         pthread_mutex_lock(&lb->gen_lock);

@@ -557,11 +557,84 @@ static void an_owner_that_does_not_hand_over_is_named(void **state)
     tu_rmtree(dir);
     free(dir);
 }
+/* The child of the test below: knocks on dir, ready to wait two minutes
+ * (a bound for a broken build, not a timing). Exits 0 when refused for
+ * the owner's log, 1 when let in, 2 on another error. */
+static int knock_main(const char *dir)
+{
+    akv_config *cfg;
+    if (akv_config_new(&cfg) != AKV_OK)
+        return 2;
+    cfg->handover_ms = 120000;
+    akv_store *s = NULL;
+    int rc = akv_store_open(&s, NULL, dir, cfg, 0);
+    akv_config_free(cfg);
+    if (rc == AKV_OK) {
+        akv_store_close(s);
+        return 1;
+    }
+    fprintf(stderr, "knock: %s: %s\n", akv_err_name(rc),
+            akv_last_error()->message);
+    return rc == AKV_EUNAVAILABLE &&
+                   strstr(akv_last_error()->message,
+                          "cannot hand it over: its write log cannot be "
+                          "applied") != NULL
+               ? 0
+               : 2;
+}
+
+/* An owner whose log cannot be applied (data.mdb at its map size) cannot
+ * hand the store over: an open that knocks is told so at once, not after
+ * handover_ms. */
+static void an_owner_that_cannot_apply_its_log_refuses_at_once(void **state)
+{
+    (void)state;
+    if (tu_backend())
+        skip();
+    char *dir = tu_tempdir();
+    akv_config *cfg;
+    assert_ok(akv_config_new(&cfg));
+    assert_ok(akv_config_set(cfg, "store", "write_log", "true"));
+    assert_ok(akv_config_set(cfg, "store", "map_size", "16MiB"));
+    akv_store *owner;
+    assert_ok(akv_store_open(&owner, NULL, dir, cfg, AKV_OPEN_CREATE));
+    akv_config_free(cfg);
+    /* 1 MiB values, logged at once, until the applier finds data.mdb
+     * full and further writes are refused. */
+    size_t len = 1 << 20;
+    char *val = malloc(len);
+    assert_non_null(val);
+    memset(val, 'v', len);
+    int rc = AKV_OK;
+    for (int i = 0; i < 1000 && rc == AKV_OK; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        rc = akv_put(owner, "sb", AKV_SCOPE_TASK, key, strlen(key), val, len,
+                     NULL, NULL, NULL);
+    }
+    free(val);
+    assert_int_not_equal(rc, AKV_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test-wlog", "--knock", dir, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    akv_store_close(owner);
+    tu_rmtree(dir);
+    free(dir);
+}
 
 int main(int argc, char **argv)
 {
     if (argc == 12 && strcmp(argv[1], "--visit") == 0)
         return visit_main(argv);
+    if (argc == 3 && strcmp(argv[1], "--knock") == 0)
+        return knock_main(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_record_reads_back_as_written),
         cmocka_unit_test(every_cut_and_every_flipped_bit_is_refused),
@@ -572,6 +645,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_logged_delete_hides_an_applied_entry),
         cmocka_unit_test(the_write_log_hands_the_store_over),
         cmocka_unit_test(an_owner_that_does_not_hand_over_is_named),
+        cmocka_unit_test(an_owner_that_cannot_apply_its_log_refuses_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
