@@ -73,6 +73,9 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <lmdb.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -2149,7 +2152,8 @@ static void *applier_main(void *arg)
         }
         lb->apply_rc = AKV_OK;
         lb->applied = end;
-        if (lb->applied == lb->log_end) {
+        bool caught_up = lb->applied == lb->log_end;
+        if (caught_up) {
             /* Caught up, and nothing is being written: start data.log
              * afresh. Not synced: a longer file after a power loss holds
              * only records data.mdb has. */
@@ -2157,6 +2161,19 @@ static void *applier_main(void *arg)
                 lb->log_base = lb->applied;
         }
         pthread_cond_broadcast(&lb->wl_cond);
+#ifdef __GLIBC__
+        if (caught_up) {
+            /* The records just freed were malloc's largest blocks; glibc
+             * keeps such memory in its arenas, not returned, and a burst
+             * of writes left the server holding tens of MiB it no longer
+             * used (docs/performance.md). Returned while nothing waits,
+             * not after every apply under load, where it would only be
+             * faulted in again. */
+            pthread_mutex_unlock(&lb->wl_lock);
+            malloc_trim(0);
+            pthread_mutex_lock(&lb->wl_lock);
+        }
+#endif
     }
     pthread_mutex_unlock(&lb->wl_lock);
     return NULL;
