@@ -7,7 +7,8 @@
 #   agentkv PUT of the same key (acknowledged = committed and fsync'ed)
 #       vs redis-benchmark SET with appendonly yes, appendfsync always;
 #   the same with 100,000 distinct keys (redis-benchmark -r 100000)
-#   p99 latency of agentkv GET, and the server's memory after the run.
+#   p99 latency of agentkv GET, and the server's memory after the run and
+#   once idle.
 #
 # HTTP load comes from wrk (Lua scripts add the token and the PUT body),
 # Redis load from redis-benchmark; each uses two client threads. Prints
@@ -146,14 +147,18 @@ done
 # The server's own memory (RssAnon) apart from the pages of data.mdb it has
 # mapped (RssFile), which the kernel can drop: the distinct-key PUTs map
 # most of a store of 100,000 values.
+# Taken at the end of the last run, and again 2 s later, once the write
+# log's applier has had its turn (every 500 ms) and the server is idle.
 RSS_KB=$(awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print a+0, f+0}' "/proc/$AKV_PID/status")
+sleep 2
+RSS_IDLE_KB=$(awk '/^RssAnon:/ {print $2}' "/proc/$AKV_PID/status")
 
 # The value is still there and intact after the PUT runs.
 code=$(curl -s -o "$TMP/back" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL$KEY_PATH")
 [ "$code" = 200 ] && cmp -s "$TMP/back" "$TMP/value" || { echo "bench-http: value check failed ($code)" >&2; exit 1; }
 
 echo
-python3 - "$TMP/rounds" $RSS_KB <<'EOF'
+python3 - "$TMP/rounds" $RSS_KB "$RSS_IDLE_KB" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 rps, p99 = {}, {}
@@ -187,5 +192,6 @@ ratio("PUT same key agentkv/redis (target >= 1.0)", rps["akv_put"], rps["redis_s
 ratio("PUT 100,000 keys agentkv/redis (target >= 1.0)", rps["akv_put_distinct"], rps["redis_set_distinct"])
 print("%-46s %10.1f MiB (<= 64), and %.1f MiB of mapped store pages" %
       ("agentkv server's own memory after the runs", int(sys.argv[2]) / 1024, int(sys.argv[3]) / 1024))
+print("%-46s %10.1f MiB" % ("the same, idle 2 s later", int(sys.argv[4]) / 1024))
 EOF
 echo "bench-http: load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
