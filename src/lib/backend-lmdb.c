@@ -2566,8 +2566,8 @@ static int log_restart(lmdb_backend *lb)
  * Hands the store over or takes it back (store_lock), on the committer's
  * thread between groups. With the log on and a knock: applies the log
  * (which fails only while data.mdb cannot take it; the knocker is then
- * refused), turns it off, and takes the lock shared. With the log off, no knock
- * and the lock exclusively to be had: turns it on.
+ * refused), turns it off, and takes the lock shared. With the log off,
+ * no knock and the lock exclusively to be had: turns it on.
  */
 static void log_mode(lmdb_backend *lb)
 {

@@ -69,8 +69,9 @@ export function tempDir() {
 // costs each about 35 ms (the commands they run, put, get and export, are
 // leak-checked in cli-crud and cli-export).
 export function akv(store, args, input, { bulk = false } = {}) {
+  const asan = process.env.ASAN_OPTIONS;
   const env = bulk
-    ? { ...process.env, ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:detect_leaks=0` }
+    ? { ...process.env, ASAN_OPTIONS: `${asan ? `${asan}:` : ''}detect_leaks=0` }
     : undefined;
   const r = spawnSync(AGENTKV, [...storeArgs(store), ...args], {
     input, env, maxBuffer: 256 * 1024 * 1024,

@@ -557,6 +557,7 @@ static void an_owner_that_does_not_hand_over_is_named(void **state)
     tu_rmtree(dir);
     free(dir);
 }
+
 /* The child of the test below: knocks on dir, ready to wait two minutes
  * (a bound for a broken build, not a timing). Exits 0 when refused for
  * the owner's log, 1 when let in, 2 on another error. */
