@@ -1908,8 +1908,8 @@ static int run_op(struct wtx *t, struct pending *p)
  * killed or a machine stopped before its applier caught up).
  */
 #define APPLY_MS 500
-#define APPLY_BYTES (16u << 20) /* queued: apply now */
-#define APPLY_MAX (32u << 20)   /* of records in one commit */
+#define APPLY_BYTES (4u << 20)  /* queued: apply now */
+#define APPLY_MAX (8u << 20)    /* of records in one commit */
 #define LOG_MAX (128u << 20)    /* queued: new writes wait for the applier */
 
 static void group_unref(struct wgroup *g)
