@@ -976,17 +976,24 @@ static void open_counters(lmdb_backend *lb, bool *created)
  * open that finds it held exclusively knocks: it holds the second byte
  * (LOCK_KNOCK) shared while it waits. The process with the write log
  * looks for a knock when its door thread hears one (the knocker wakes it
- * through the shared counters) and every LOCK_POLL_MS (log_mode); when it finds one, it applies its log to
- * data.mdb, turns the log off and takes the lock shared, which lets the
- * knocker in. While
- * it writes without the log it tries to take the lock exclusively again,
- * which succeeds once no other process has the store open and none knocks.
+ * through the shared counters) and every LOCK_POLL_MS (log_mode); when it
+ * finds one, it applies its log to data.mdb, turns the log off and takes
+ * the lock shared, which lets the knocker in. While it writes without the
+ * log it tries to take the lock exclusively again, which succeeds once no
+ * other process has the store open and none knocks.
  * Open file description locks belong to each open of the file, so two
  * opens in one process exclude each other as two processes do; and they go
  * with the process, so a killed process never leaves the store locked.
  */
 enum { LOCK_STORE = 0, LOCK_KNOCK = 1 };
 #define LOCK_POLL_MS 50
+
+/* counters is DIR/counters mapped, which other processes share: its knock
+ * and refusal words reach them. */
+static bool counters_shared(const lmdb_backend *lb)
+{
+    return lb->counters != NULL && !lb->counters_private;
+}
 
 /* Wakes every door sleeping on the knock word (any process's). */
 static void knock_wake(lmdb_backend *lb)
@@ -1061,7 +1068,7 @@ static int store_lock(lmdb_backend *lb, bool *wlog, bool *excl)
         goto no_locks;
     if (lock_byte(lb, LOCK_KNOCK, F_RDLCK) != 0)
         goto no_locks;
-    bool shared = lb->counters && !lb->counters_private, refused = false;
+    bool shared = counters_shared(lb), refused = false;
     uint32_t refusals = 0;
     if (shared) {
         refusals = atomic_load(&lb->counters->refusals);
@@ -1163,8 +1170,7 @@ static int start_committer(lmdb_backend *lb)
         }
     }
     /* Without its door the committer still polls: no failure. */
-    if (rc == 0 && lb->wlog && !lb->door_started && lb->counters &&
-        !lb->counters_private &&
+    if (rc == 0 && lb->wlog && !lb->door_started && counters_shared(lb) &&
         pthread_create(&lb->door, NULL, door_main, lb) == 0) {
         pthread_setname_np(lb->door, "akv-door");
         lb->door_started = true;
@@ -2579,7 +2585,7 @@ static void log_mode(lmdb_backend *lb)
         if (wlog_drain(lb) != AKV_OK) {
             /* The knocker is told at once (store_lock). */
             akv_error_clear();
-            if (lb->counters && !lb->counters_private)
+            if (counters_shared(lb))
                 atomic_fetch_add(&lb->counters->refusals, 1);
             return;
         }
