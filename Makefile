@@ -12,7 +12,7 @@
 #                  (tests/CMakeLists.txt says why); both must pass
 #   make run       build + serve ./.agentkv on 127.0.0.1:8420
 #   make install   cmake --install build --prefix $(PREFIX)
-#   make bench     build bench_get and bench_commit, run bench/run.sh
+#   make bench     build the C benchmarks (bench_*), run bench/run.sh
 #   make fuzz      libFuzzer harnesses into build-fuzz/, FUZZ_SECONDS each
 #   make clean     remove the build directories (never ./.agentkv)
 
@@ -174,7 +174,7 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 bench: build
-	cmake --build build --target bench_get bench_commit -j$(JOBS)
+	cmake --build build --target bench_get bench_commit bench_http_floor -j$(JOBS)
 	@if [ -f bench/run.sh ]; then \
 	  bash bench/run.sh; \
 	else \

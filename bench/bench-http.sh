@@ -8,7 +8,12 @@
 #       vs redis-benchmark SET with appendonly yes, appendfsync always;
 #   the same with 100,000 distinct keys (redis-benchmark -r 100000)
 #   p99 latency of agentkv GET, and the server's memory after the run and
-#   once idle.
+#   once idle;
+#   the same GET against the HTTP floor (build/bench_http_floor, made by
+#   `make bench`): a server that answers every request head with agentkv's
+#   own response to it, byte for byte, with as many threads as agentkv's
+#   loops. What agentkv adds to HTTP is agentkv/floor; what HTTP alone
+#   gets against Redis is floor/Redis, which no change to agentkv can beat.
 #
 # HTTP load comes from wrk (Lua scripts add the token and the PUT body),
 # Redis load from redis-benchmark; each uses two client threads. Prints
@@ -28,6 +33,8 @@
 #   BENCH_THREADS=N    --threads for agentkv (default: the server's own)
 #   BENCH_WRITE_LOG=0|1  agentkv without or with the write log
 #                      (store.write_log; default: the server's, which is on)
+#   BENCH_RESTART=0    one start of each server for all rounds (default:
+#                      every server starts afresh for each round)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,9 +52,10 @@ done
 [ -x "$AGENTKV" ] || { echo "bench-http: no agentkv binary at $AGENTKV (make)" >&2; exit 2; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentkv-bench-http.XXXXXX")
-AKV_PID="" REDIS_PID=""
+AKV_PID="" REDIS_PID="" FLOOR_PID=""
 cleanup() {
     [ -n "$AKV_PID" ] && kill "$AKV_PID" 2>/dev/null && wait "$AKV_PID" 2>/dev/null
+    [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
     rm -rf "$TMP"
 }
@@ -56,12 +64,28 @@ trap cleanup EXIT
 
 # ---- servers -----------------------------------------------------------------
 
+# Each round starts every server afresh on the data of the rounds before
+# (BENCH_RESTART=0 keeps the first start for all rounds): how the threads
+# of a server and of the client share the cores settles at a start and then
+# holds, and a whole run can otherwise sit in one such draw (the GET p99 of
+# five rounds on one start were all 7.9 ms, on another all near 2 ms).
+
 REDIS_PORT=$(free_port)
 mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
-    --appendonly yes --appendfsync always --save '' --daemonize no \
-    >"$TMP/redis.log" 2>&1 &
-REDIS_PID=$!
+start_redis() {
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" \
+        --appendonly yes --appendfsync always --save '' --daemonize no \
+        >>"$TMP/redis.log" 2>&1 &
+    REDIS_PID=$!
+    # Up to a minute: a restart reads back the rounds' append-only file.
+    for _ in $(seq 1 600); do
+        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return
+        sleep 0.1
+    done
+    echo "bench-http: redis-server did not start" >&2
+    tail -n 5 "$TMP/redis.log" >&2
+    exit 1
+}
 
 LOG_ARG=(--access-log "$TMP/access.log")
 [ "$ACCESS" = off ] && LOG_ARG=(--access-log off)
@@ -73,18 +97,20 @@ case "${BENCH_WRITE_LOG:-}" in
     1) printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini" ;;
 esac
 [ -f "$TMP/write-log.ini" ] && CONFIG=(--config "$TMP/write-log.ini")
-"$AGENTKV" --dir "$TMP/store" ${CONFIG[@]+"${CONFIG[@]}"} serve \
-    --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
-    ${THREADS[@]+"${THREADS[@]}"} \
-    >"$TMP/serve.out" 2>"$TMP/serve.err" &
-AKV_PID=$!
-URL=$(server_url "$TMP/serve.err")
-TOKEN=$(admin_token "$TMP/serve.err")
-[ -n "$URL" ] && [ -n "$TOKEN" ] || { echo "bench-http: the server did not start" >&2; cat "$TMP/serve.err" >&2; exit 1; }
-for _ in $(seq 1 50); do
-    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
+start_agentkv() {
+    "$AGENTKV" --dir "$TMP/store" ${CONFIG[@]+"${CONFIG[@]}"} serve \
+        --listen 127.0.0.1:0 "${LOG_ARG[@]}" \
+        ${THREADS[@]+"${THREADS[@]}"} \
+        >"$TMP/serve.out" 2>"$TMP/serve.err" &
+    AKV_PID=$!
+    URL=$(server_url "$TMP/serve.err")
+    [ -n "$URL" ] || { echo "bench-http: the server did not start" >&2; cat "$TMP/serve.err" >&2; exit 1; }
+}
+
+start_redis
+start_agentkv
+TOKEN=$(admin_token "$TMP/serve.err") # said at the first start only
+[ -n "$TOKEN" ] || { echo "bench-http: the server printed no admin token" >&2; cat "$TMP/serve.err" >&2; exit 1; }
 
 KEY_PATH=/v1/sandboxes/b/kv/task/k
 head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 >"$TMP/value"
@@ -93,6 +119,23 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $
 [ "$code" = 201 ] || { echo "bench-http: seeding PUT answered $code" >&2; exit 1; }
 
 wrk_scripts
+
+# The HTTP floor answers with what agentkv answered to the same GET.
+FLOOR=$ROOT/build/bench_http_floor
+FLOOR_URL=""
+start_floor() {
+    "$FLOOR" "$TMP/floor.resp" "$LOOPS" 2>"$TMP/floor.err" &
+    FLOOR_PID=$!
+    FLOOR_URL=$(server_url "$TMP/floor.err")
+    [ -n "$FLOOR_URL" ] || { echo "bench-http: the HTTP floor did not start" >&2; cat "$TMP/floor.err" >&2; exit 1; }
+}
+if [ -x "$FLOOR" ]; then
+    curl -s -i -H "Authorization: Bearer $TOKEN" "$URL$KEY_PATH" >"$TMP/floor.resp"
+    LOOPS=$(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1 | cut -d' ' -f1)
+    start_floor
+else
+    echo "bench-http: no $FLOOR (make bench builds it): the HTTP floor is left out" >&2
+fi
 
 # ---- runs --------------------------------------------------------------------
 
@@ -123,7 +166,7 @@ if [ "${BENCH_LOAD:-0}" = 1 ]; then
     trap 'kill "${BUSY[@]}" 2>/dev/null; cleanup' EXIT
 fi
 
-echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds${BUSY:+, a busy loop on each of $(nproc) cores}"
+echo "bench-http: $CONNS connections, keep-alive, no pipelining, 1 KiB values, ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds$([ "${BENCH_RESTART:-1}" = 0 ] || echo ", the servers started afresh for each")${BUSY:+, a busy loop on each of $(nproc) cores}"
 echo "bench-http: agentkv $URL ($(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1)${CONFIG[@]+, write log}), redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT (appendfsync always)"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-http: load average before: $LOAD_BEFORE"
@@ -132,11 +175,30 @@ echo "bench-http: load average before: $LOAD_BEFORE"
 # every program once, in the same order, so that a change of machine load
 # between rounds touches all of them.
 : >"$TMP/rounds"
+stop() { # PID_VARIABLE
+    local pid=${!1}
+    { kill "$pid" && wait "$pid"; } 2>/dev/null || true
+    printf -v "$1" ''
+}
 for r in $(seq 1 "$ROUNDS"); do
+    if [ "$r" -gt 1 ] && [ "${BENCH_RESTART:-1}" != 0 ]; then
+        stop AKV_PID
+        stop REDIS_PID
+        start_redis
+        start_agentkv
+        if [ -n "$FLOOR_URL" ]; then
+            stop FLOOR_PID
+            start_floor
+        fi
+    fi
     # Redis SET first: it also stores the 1 KiB value that GET then reads.
     echo "$r redis_set $(redis_run set)" >>"$TMP/rounds"
     echo "$r redis_set_distinct $(redis_run set -r 100000)" >>"$TMP/rounds"
     echo "$r redis_get $(redis_run get)" >>"$TMP/rounds"
+    if [ -n "$FLOOR_URL" ]; then
+        read -r rps p99 bad <<<"$(wrk_run "$TMP/get.lua" "$FLOOR_URL")"
+        echo "$r floor_get $rps $p99" >>"$TMP/rounds"
+    fi
     for run in get:get put:put put_distinct:put-distinct; do
         read -r rps p99 bad <<<"$(wrk_run "$TMP/${run#*:}.lua" "$URL")"
         [ "$bad" = 0 ] || { echo "bench-http: $bad non-2xx answers to agentkv ${run%%:*}" >&2; exit 1; }
@@ -178,9 +240,13 @@ for name, what in [("akv_get", "agentkv GET (token, SHA-256 verified)"),
                    ("akv_put_distinct", "agentkv PUT, 100,000 keys (durable)"),
                    ("redis_set_distinct", "redis SET, 100,000 keys (appendfsync always)")]:
     line(what, rps[name], "req/s")
+if "floor_get" in rps:
+    line("HTTP floor GET (agentkv's answer, no work)", rps["floor_get"], "req/s")
 for name, what in [("akv_get", "agentkv GET p99"), ("redis_get", "redis GET p99"),
                    ("akv_put", "agentkv PUT p99"), ("redis_set", "redis SET p99")]:
     line(what, p99[name], "ms")
+if "floor_get" in p99:
+    line("HTTP floor GET p99", p99["floor_get"], "ms")
 print()
 print("%-46s %10s %10s %10s" % ("ratio (median of per-round ratios)", "median", "min", "max"))
 def ratio(what, a, b):
@@ -190,6 +256,11 @@ ratio("GET agentkv/redis (target >= 1.5)", rps["akv_get"], rps["redis_get"])
 ratio("GET p99 agentkv/redis (target <= 1.5)", p99["akv_get"], p99["redis_get"])
 ratio("PUT same key agentkv/redis (target >= 1.0)", rps["akv_put"], rps["redis_set"])
 ratio("PUT 100,000 keys agentkv/redis (target >= 1.0)", rps["akv_put_distinct"], rps["redis_set_distinct"])
+if "floor_get" in rps:
+    ratio("GET agentkv/HTTP floor", rps["akv_get"], rps["floor_get"])
+    ratio("GET p99 agentkv/HTTP floor", p99["akv_get"], p99["floor_get"])
+    ratio("GET HTTP floor/redis", rps["floor_get"], rps["redis_get"])
+    ratio("GET p99 HTTP floor/redis", p99["floor_get"], p99["redis_get"])
 print("%-46s %10.1f MiB (<= 64), and %.1f MiB of mapped store pages" %
       ("agentkv server's own memory after the runs", int(sys.argv[2]) / 1024, int(sys.argv[3]) / 1024))
 print("%-46s %10.1f MiB" % ("the same, idle 2 s later", int(sys.argv[4]) / 1024))
