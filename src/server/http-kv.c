@@ -25,17 +25,17 @@ static void entity_headers(struct http_req *r, const akv_meta *m)
 {
     struct obuf *h = &r->resp.hdrs;
     char date[HTTP_DATE_BUF], when[AKV_TIME_BUF];
-    ob_str(h, "ETag: \"");
+    OB_LIT(h, "ETag: \"");
     ob_str(h, m->sha256);
-    ob_str(h, "\"\r\nLast-Modified: ");
+    OB_LIT(h, "\"\r\nLast-Modified: ");
     ob_add(h, date, http_date(m->updated_at, date));
-    ob_str(h, "\r\nX-Agentkv-Version: ");
+    OB_LIT(h, "\r\nX-Agentkv-Version: ");
     ob_u64(h, m->version);
-    ob_str(h, "\r\nX-Agentkv-Expires-At: ");
+    OB_LIT(h, "\r\nX-Agentkv-Expires-At: ");
     ob_str(h, m->expires_at ? akv_time_format(m->expires_at, when) : "never");
-    ob_str(h, "\r\nX-Agentkv-Origin: ");
+    OB_LIT(h, "\r\nX-Agentkv-Origin: ");
     ob_str(h, m->origin);
-    ob_str(h, "\r\n");
+    OB_LIT(h, "\r\n");
 }
 
 /* Metadata goes out as a header only when it is one line of printable
@@ -98,9 +98,9 @@ void http_kv_get(struct http_req *r)
         akv_value_release(v);
         return;
     }
-    ob_str(&r->resp.hdrs, "Content-Type: ");
+    OB_LIT(&r->resp.hdrs, "Content-Type: ");
     ob_str(&r->resp.hdrs, m->content_type);
-    ob_str(&r->resp.hdrs, "\r\n");
+    OB_LIT(&r->resp.hdrs, "\r\n");
     metadata_header(r, m);
     size_t len;
     r->resp.ext = akv_value_data(v, &len);

@@ -19,13 +19,42 @@
 
 /* ---- character classes ------------------------------------------------- */
 
-/* tchar of RFC 9110 §5.6.2. */
+/*
+ * The classes a request head's bytes are checked against, one table look-up
+ * a byte (every byte of every head passes through one of them):
+ *   CC_TCHAR    tchar of RFC 9110 §5.6.2, the bytes of a method and of a
+ *               field name;
+ *   CC_CTL      not allowed in a field value: controls other than HTAB, DEL;
+ *   CC_TOKEN68  the token68 characters of RFC 9110 §11.2 that a bearer
+ *               token may hold before its '=' padding.
+ * The table is built by the compiler from the definitions below.
+ */
+enum { CC_TCHAR = 1, CC_CTL = 2, CC_TOKEN68 = 4 };
+
+#define CC_ALNUM(c)                                                         \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') ||           \
+     ((c) >= '0' && (c) <= '9'))
+#define CC_IS_TCHAR(c)                                                      \
+    (CC_ALNUM(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||  \
+     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' ||  \
+     (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' ||   \
+     (c) == '~')
+#define CC_IS_TOKEN68(c)                                                    \
+    (CC_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' ||  \
+     (c) == '+' || (c) == '/')
+#define CC_OF(c)                                                            \
+    ((CC_IS_TCHAR(c) ? CC_TCHAR : 0) |                                      \
+     (((c) < 0x20 && (c) != '\t') || (c) == 0x7f ? CC_CTL : 0) |            \
+     (CC_IS_TOKEN68(c) ? CC_TOKEN68 : 0))
+#define CC_4(c) CC_OF(c), CC_OF((c) + 1), CC_OF((c) + 2), CC_OF((c) + 3)
+#define CC_16(c) CC_4(c), CC_4((c) + 4), CC_4((c) + 8), CC_4((c) + 12)
+#define CC_64(c) CC_16(c), CC_16((c) + 16), CC_16((c) + 32), CC_16((c) + 48)
+static const unsigned char char_class[256] = {CC_64(0), CC_64(64),
+                                              CC_64(128), CC_64(192)};
+
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return char_class[c] & CC_TCHAR;
 }
 
 static unsigned char lower(unsigned char c)
@@ -33,10 +62,10 @@ static unsigned char lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* Case-insensitive comparison of a span with a NUL-terminated ASCII word. */
-static int span_ieq(struct http_span s, const char *word)
+/* Case-insensitive comparison of a span with the n bytes of a lower-case
+ * ASCII word; SPAN_IEQ takes the word as a string literal. */
+static int span_ieq(struct http_span s, const char *word, size_t n)
 {
-    size_t n = strlen(word);
     if (s.len != n)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -44,6 +73,7 @@ static int span_ieq(struct http_span s, const char *word)
             return 0;
     return 1;
 }
+#define SPAN_IEQ(s, literal) span_ieq((s), "" literal, sizeof literal - 1)
 
 /* ---- methods ------------------------------------------------------------ */
 
@@ -236,9 +266,9 @@ static void parse_connection(struct http_span v, struct http_head *h)
         while (i < v.len && v.p[i] != ',' && v.p[i] != ' ' && v.p[i] != '\t')
             i++;
         struct http_span tok = {v.p + s, i - s};
-        if (span_ieq(tok, "close"))
+        if (SPAN_IEQ(tok, "close"))
             h->keep_alive = 0;
-        else if (span_ieq(tok, "keep-alive") && h->minor == 0)
+        else if (SPAN_IEQ(tok, "keep-alive") && h->minor == 0)
             h->keep_alive = 1;
     }
 }
@@ -249,14 +279,14 @@ static int header_field(struct http_head *h, struct http_span name,
 {
     switch (name.len) {
     case 4:
-        if (span_ieq(name, "host"))
+        if (SPAN_IEQ(name, "host"))
             return set_once(&h->host, value, err, "duplicate Host header");
         break;
     case 6:
-        if (span_ieq(name, "expect")) {
+        if (SPAN_IEQ(name, "expect")) {
             if (set_once(&h->expect, value, err, "duplicate Expect header"))
                 return -1;
-            if (!span_ieq(value, "100-continue")) {
+            if (!SPAN_IEQ(value, "100-continue")) {
                 fail(err, 417, "unsupported Expect header (only "
                                "100-continue is understood)");
                 return -1;
@@ -265,29 +295,29 @@ static int header_field(struct http_head *h, struct http_span name,
         }
         break;
     case 8:
-        if (span_ieq(name, "if-match"))
+        if (SPAN_IEQ(name, "if-match"))
             return set_once(&h->if_match, value, err,
                             "duplicate If-Match header");
         break;
     case 10:
-        if (span_ieq(name, "connection"))
+        if (SPAN_IEQ(name, "connection"))
             parse_connection(value, h);
         break;
     case 12:
-        if (span_ieq(name, "content-type"))
+        if (SPAN_IEQ(name, "content-type"))
             return set_once(&h->content_type, value, err,
                             "duplicate Content-Type header");
         break;
     case 13:
-        if (span_ieq(name, "authorization"))
+        if (SPAN_IEQ(name, "authorization"))
             return set_once(&h->authorization, value, err,
                             "duplicate Authorization header");
-        if (span_ieq(name, "if-none-match"))
+        if (SPAN_IEQ(name, "if-none-match"))
             return set_once(&h->if_none_match, value, err,
                             "duplicate If-None-Match header");
         break;
     case 14:
-        if (span_ieq(name, "content-length")) {
+        if (SPAN_IEQ(name, "content-length")) {
             int64_t n;
             if (parse_content_length(value, &n) != 0) {
                 fail(err, 400, "invalid Content-Length");
@@ -301,12 +331,12 @@ static int header_field(struct http_head *h, struct http_span name,
         }
         break;
     case 17:
-        if (span_ieq(name, "transfer-encoding")) {
+        if (SPAN_IEQ(name, "transfer-encoding")) {
             if (h->chunked) {
                 fail(err, 400, "duplicate Transfer-Encoding header");
                 return -1;
             }
-            if (!span_ieq(value, "chunked")) {
+            if (!SPAN_IEQ(value, "chunked")) {
                 fail(err, 501, "unsupported Transfer-Encoding (only chunked "
                                "is understood)");
                 return -1;
@@ -315,7 +345,7 @@ static int header_field(struct http_head *h, struct http_span name,
         }
         break;
     case 18:
-        if (span_ieq(name, "x-agentkv-metadata"))
+        if (SPAN_IEQ(name, "x-agentkv-metadata"))
             return set_once(&h->metadata, value, err,
                             "duplicate X-Agentkv-Metadata header");
         break;
@@ -343,14 +373,12 @@ static int parse_header_line(const char *buf, size_t len, struct http_head *h,
     i++;
     while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
         i++;
-    size_t vs = i, ve = i;
-    for (; i < len; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
+    size_t vs = i, ve = len;
+    for (; i < len; i++)
+        if (char_class[(unsigned char)buf[i]] & CC_CTL)
             return fail(err, 400, "control character in a header value");
-        if (c != ' ' && c != '\t')
-            ve = i + 1;
-    }
+    while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
+        ve--;
     struct http_span value = {buf + vs, ve - vs};
     if (h->nhdr == HTTP_MAX_HEADERS)
         return fail(err, 431, "too many header fields");
@@ -781,7 +809,7 @@ int http_is_star(struct http_span v)
 int http_bearer(struct http_span v, struct http_span *token)
 {
     v = trim(v);
-    if (v.len < 7 || !span_ieq((struct http_span){v.p, 6}, "bearer") ||
+    if (v.len < 7 || !SPAN_IEQ(((struct http_span){v.p, 6}), "bearer") ||
         v.p[6] != ' ')
         return -1;
     size_t i = 6;
@@ -789,10 +817,7 @@ int http_bearer(struct http_span v, struct http_span *token)
         i++;
     size_t s = i;
     while (i < v.len) {
-        unsigned char c = (unsigned char)v.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-              c == '~' || c == '+' || c == '/'))
+        if (!(char_class[(unsigned char)v.p[i]] & CC_TOKEN68))
             break;
         i++;
     }

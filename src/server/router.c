@@ -12,6 +12,7 @@
  * any sandbox id, scope name or key: "%2e%2e" becomes "..", which the key
  * rules reject; nothing is ever normalised.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -321,6 +322,30 @@ static int decode_params(struct http_req *r, const char *pattern,
     return 0;
 }
 
+/*
+ * The '/' of each pattern, counted once. A parameter stops at '/' unless it
+ * is a rest_last one, so a pattern can match only a path with as many '/'
+ * as it has (at least as many, with a rest_last parameter): the paths of
+ * the other routes are passed over without a walk through their pattern.
+ */
+static unsigned route_slashes[sizeof routes / sizeof routes[0]];
+static pthread_once_t route_slashes_once = PTHREAD_ONCE_INIT;
+
+static unsigned count_slashes(const char *s, size_t len)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '/';
+    return n;
+}
+
+static void route_slashes_init(void)
+{
+    for (size_t i = 0; i < nroutes; i++)
+        route_slashes[i] =
+            count_slashes(routes[i].pattern, strlen(routes[i].pattern));
+}
+
 enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
                                   struct http_req *r)
 {
@@ -333,7 +358,12 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     /* The first route whose pattern and method both match wins; the
      * methods of the routes that match the path alone are only needed
      * when none does (405 and its Allow), and then every route was seen. */
+    pthread_once(&route_slashes_once, route_slashes_init);
+    unsigned slashes = count_slashes(h->path.p, h->path.len);
     for (size_t i = 0; i < nroutes; i++) {
+        if (routes[i].rest_last ? slashes < route_slashes[i]
+                                : slashes != route_slashes[i])
+            continue;
         if (!http_route_match(routes[i].pattern, routes[i].rest_last, h->path,
                               params, &np))
             continue;

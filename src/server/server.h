@@ -120,6 +120,8 @@ struct obuf {
 };
 void ob_add(struct obuf *b, const void *data, size_t len);
 void ob_str(struct obuf *b, const char *s);
+/* ob_str of a string literal, whose length the compiler knows. */
+#define OB_LIT(b, literal) ob_add((b), "" literal, sizeof literal - 1)
 void ob_u64(struct obuf *b, uint64_t v);
 void ob_i64(struct obuf *b, int64_t v);
 void ob_printf(struct obuf *b, const char *fmt, ...)

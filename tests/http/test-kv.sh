@@ -238,6 +238,14 @@ req GET /v2/nothing
 expect_error 404 not_found
 req GET /nothing
 expect_error 404 not_found
+# One '/' more or fewer than a route's pattern has (the router passes
+# over patterns by their count of '/').
+req GET /healthz/
+expect_error 404 not_found
+areq GET /v1/sandboxes/sb1/kv
+expect_error 404 not_found
+areq GET /v1/sandboxes/sb1/stats/task
+expect_error 404 not_found
 
 t "a known path with a wrong method is 405 with Allow"
 areq POST "$KV/task/k"
