@@ -53,10 +53,18 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentkv-bench-http.XXXXXX")
 AKV_PID="" REDIS_PID="" FLOOR_PID=""
+# stop PID_VARIABLE: ends that server and empties the variable. (The HTTP
+# floor dies of the signal, so its wait fails: not an error here.)
+stop() {
+    local pid=${!1}
+    [ -n "$pid" ] || return 0
+    { kill "$pid" && wait "$pid"; } 2>/dev/null || true
+    printf -v "$1" ''
+}
 cleanup() {
-    [ -n "$AKV_PID" ] && kill "$AKV_PID" 2>/dev/null && wait "$AKV_PID" 2>/dev/null
-    [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
+    stop AKV_PID
+    stop FLOOR_PID
+    stop REDIS_PID
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -175,11 +183,6 @@ echo "bench-http: load average before: $LOAD_BEFORE"
 # every program once, in the same order, so that a change of machine load
 # between rounds touches all of them.
 : >"$TMP/rounds"
-stop() { # PID_VARIABLE
-    local pid=${!1}
-    { kill "$pid" && wait "$pid"; } 2>/dev/null || true
-    printf -v "$1" ''
-}
 for r in $(seq 1 "$ROUNDS"); do
     if [ "$r" -gt 1 ] && [ "${BENCH_RESTART:-1}" != 0 ]; then
         stop AKV_PID
