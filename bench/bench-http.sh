@@ -12,8 +12,9 @@
 #   the same GET against the HTTP floor (build/bench_http_floor, made by
 #   `make bench`): a server that answers every request head with agentkv's
 #   own response to it, byte for byte, with as many threads as agentkv's
-#   loops. What agentkv adds to HTTP is agentkv/floor; what HTTP alone
-#   gets against Redis is floor/Redis, which no change to agentkv can beat.
+#   loops. What agentkv adds to HTTP shows in agentkv/floor; floor/Redis is
+#   what HTTP alone gets against Redis with these clients, the most that
+#   less work per request in agentkv could bring.
 #
 # HTTP load comes from wrk (Lua scripts add the token and the PUT body),
 # Redis load from redis-benchmark; each uses two client threads. Prints
@@ -75,8 +76,8 @@ trap cleanup EXIT
 # Each round starts every server afresh on the data of the rounds before
 # (BENCH_RESTART=0 keeps the first start for all rounds): how the threads
 # of a server and of the client share the cores settles at a start and then
-# holds, and a whole run can otherwise sit in one such draw (the GET p99 of
-# five rounds on one start were all 7.9 ms, on another all near 2 ms).
+# holds, and a whole run can otherwise sit in one such draw (the GET p99s
+# of five rounds on one start were all 7.9 ms).
 
 REDIS_PORT=$(free_port)
 mkdir -p "$TMP/redis"
