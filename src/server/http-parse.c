@@ -21,7 +21,7 @@
 
 /*
  * The classes a request head's bytes are checked against, one table look-up
- * a byte (every byte of every head passes through one of them):
+ * a byte (the method, the field names and values, a bearer token):
  *   CC_TCHAR    tchar of RFC 9110 §5.6.2, the bytes of a method and of a
  *               field name;
  *   CC_CTL      not allowed in a field value: controls other than HTAB, DEL;
