@@ -140,6 +140,8 @@ start_floor() {
 }
 if [ -x "$FLOOR" ]; then
     curl -s -i -H "Authorization: Bearer $TOKEN" "$URL$KEY_PATH" >"$TMP/floor.resp"
+    head -n 1 "$TMP/floor.resp" | grep -q '^HTTP/1.1 200 ' ||
+        { echo "bench-http: agentkv's GET to copy for the HTTP floor did not answer 200" >&2; exit 1; }
     LOOPS=$(grep -o '[0-9]* threads' "$TMP/serve.err" | head -n 1 | cut -d' ' -f1)
     start_floor
 else
