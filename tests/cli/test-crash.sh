@@ -97,7 +97,8 @@ while read -r _ key; do
     "$WRITER" --value "$key" >"$dir/want"
     "$AGENTKV" --dir "$store" --sandbox crash get task "$key" >"$dir/got" ||
         die "acknowledged write $key is missing (exit $?)"
-    cmp -s "$dir/want" "$dir/got" || die "acknowledged write $key has the wrong value"
+    cmp -s "$dir/want" "$dir/got" ||
+        die "acknowledged write $key has the wrong value: $(wc -c <"$dir/got") bytes, $(head -c 80 "$dir/got" | od -An -c | tr -s ' \n' ' '), where $(wc -c <"$dir/want") bytes, $(head -c 80 "$dir/want" | od -An -c | tr -s ' \n' ' ') were acknowledged"
 done < <(cat "$dir"/cli*.log | grep '^ok ')
 pass=$((pass + 1))
 echo "ok - $acked acknowledged writes survived $ROUNDS + $((ROUNDS / 2 + 1)) SIGKILLs in each mode ($modes)"
