@@ -75,7 +75,10 @@ for mode in $modes; do
         ) >"$dir/cli$m$r.log" 2>"$dir/cli$m$r.err" &
         pid=$!
         pause
-        # Kill the whole group: the loop and the agentkv process it runs.
+        # Kill the loop and the process it runs. The loop is stopped first:
+        # between killing its child and killing it, it could otherwise go
+        # on, put a value file its killed writer left empty, and say "ok".
+        kill -STOP "$pid" 2>/dev/null
         pkill -9 -P "$pid" 2>/dev/null
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
