@@ -94,20 +94,40 @@ int auth_disabled(const struct auth *a);
 struct auth_cache *auth_cache_new(struct auth *a);
 void auth_cache_free(struct auth_cache *c);
 /*
- * The entry whose hash equals SHA-256(token), compared in constant time
- * against every entry, or NULL. Valid until the next lookup on c.
+ * What one connection remembers of the last token it presented: the token
+ * and the entry it named in the table of generation gen (0: nothing). A
+ * keep-alive connection that sends the same token again is answered from
+ * it, without the SHA-256 and the pass over the table; the token is
+ * compared in constant time, and a reload (a new generation) forgets it.
+ * The connection owns it, zeroed when made, and wipes it when it closes
+ * (auth_memo_wipe). Used only with the worker's auth_cache that filled it.
  */
-const struct token_entry *auth_lookup(struct auth_cache *c, const char *token,
-                                      size_t len);
+struct auth_memo {
+    uint_fast64_t gen;
+    size_t idx;
+    size_t len;
+    unsigned char token[TOKEN_BUF];
+};
+void auth_memo_wipe(struct auth_memo *m);
+
+/*
+ * The entry whose hash equals SHA-256(token), compared in constant time
+ * against every entry, or NULL. Valid until the next lookup on c. memo
+ * (may be NULL) is the connection's, consulted first and refilled.
+ */
+const struct token_entry *auth_lookup(struct auth_cache *c,
+                                      struct auth_memo *memo,
+                                      const char *token, size_t len);
 /*
  * The one bearer-token check of the server (REST routes and /mcp): the
  * entry of the token in an Authorization header value (authorization.p NULL
  * when the header is absent), or NULL with *why saying what to answer with
  * 401: the header is missing, is not "Bearer TOKEN", or names no token in
  * the table. c NULL (it could not be allocated) answers "out of memory".
- * Valid until the next lookup on c.
+ * memo as for auth_lookup. Valid until the next lookup on c.
  */
 const struct token_entry *auth_bearer(struct auth_cache *c,
+                                      struct auth_memo *memo,
                                       struct http_span authorization,
                                       const char **why);
 /* Whether the entry may address the sandbox (admins: any; agents: matching

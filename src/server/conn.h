@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "server.h"
 
 enum conn_state {
@@ -63,6 +64,7 @@ struct conn {
     int status;                 /* of the response being sent */
     uint64_t bytes;             /* body bytes of that response */
     char remote[64];
+    struct auth_memo auth_memo; /* the last token sent, for the next */
 };
 
 static inline int64_t now_ms(void) /* monotonic */

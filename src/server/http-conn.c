@@ -211,6 +211,7 @@ void conn_free(struct conn *c)
     body_free(c);
     http_resp_free(&c->req.resp);
     ob_free(&c->spill);
+    auth_memo_wipe(&c->auth_memo);
     free(c);
     w->nconns--;
     metrics_connections(w->metrics, -1);
@@ -613,7 +614,7 @@ static int begin_request(struct conn *c)
 
     req_reset(c);
     c->keep_alive = c->head.keep_alive && !w->stopping;
-    enum route_verdict v = router_prepare(srv, w->auth, r);
+    enum route_verdict v = router_prepare(srv, w->auth, &c->auth_memo, r);
     int has_body = c->head.chunked || c->head.content_length > 0;
     if (v == ROUTE_REFUSE) {
         if (has_body)

@@ -278,7 +278,7 @@ static int authenticate(struct http_req *r, struct caller *who)
     struct auth_cache *cache = auth_cache_new(r->srv->auth);
     const char *why = NULL;
     const struct token_entry *tok =
-        auth_bearer(cache, r->head->authorization, &why);
+        auth_bearer(cache, NULL, r->head->authorization, &why);
     if (tok) {
         who->admin = tok->role == ROLE_ADMIN;
         memcpy(who->token_id, tok->id, sizeof who->token_id);

@@ -347,7 +347,7 @@ static void route_slashes_init(void)
 }
 
 enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
-                                  struct http_req *r)
+                                  struct auth_memo *memo, struct http_req *r)
 {
     const struct http_head *h = r->head;
     struct http_span params[HTTP_MAX_PARAMS];
@@ -408,7 +408,7 @@ enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
     strcpy(r->token_pattern, "*");
     if (need_token && !auth_disabled(srv->auth)) {
         const char *why;
-        tok = auth_bearer(cache, h->authorization, &why);
+        tok = auth_bearer(cache, memo, h->authorization, &why);
         if (tok == NULL) {
             http_error(r, AKV_EUNAUTHORIZED, "%s", why);
             return ROUTE_REFUSE;

@@ -45,6 +45,7 @@ struct event_base;
 struct event;
 struct auth;
 struct auth_cache;
+struct auth_memo;
 struct metrics;
 struct metrics_local;
 struct accesslog;
@@ -249,10 +250,11 @@ enum route_verdict {
  * Matches the head against the table, authenticates, decodes and checks
  * the path parameters, authorizes, and checks the declared body size.
  * Fills r (route, parameters, role) or an error response in r->resp.
- * Runs on the worker thread; cache is the worker's view of the tokens.
+ * Runs on the worker thread; cache is the worker's view of the tokens,
+ * memo the connection's last token (auth.h).
  */
 enum route_verdict router_prepare(struct server *srv, struct auth_cache *cache,
-                                  struct http_req *r);
+                                  struct auth_memo *memo, struct http_req *r);
 /* Index of the route in routes[] (nroutes for "no route"), for metrics. */
 size_t router_index(const struct route *route);
 /* Writes the table to f, one "METHOD PATTERN AUTH" line per method. */

@@ -169,6 +169,39 @@ req GET /readyz
 expect_status 200
 
 t "a revoked token keeps working until SIGHUP, then is 401"
+# All on one keep-alive connection too, which remembers the last token it
+# sent (auth.h, struct auth_memo): another token in between, a revocation
+# and a reload must each be seen by its next request.
+KEEP=$TMP/keepalive
+mkfifo "$KEEP.go"
+python3 - "$PORT" "$AGENT" "$KEEP.go" >"$KEEP.out" 2>&1 <<'PY' &
+import socket, sys
+port, token, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+f = s.makefile("rb")
+def get(tok):
+    s.sendall(b"GET /v1/sandboxes/team-a/kv/project/summary HTTP/1.1\r\n"
+              b"Host: x\r\nAuthorization: Bearer " + tok.encode() + b"\r\n\r\n")
+    status = int(f.readline().split()[1])
+    length = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    f.read(length)
+    return status
+print("valid", get(token))
+print("unknown", get("akv_" + "x" * 43))
+print("again", get(token), flush=True)
+for step in ("revoked", "reloaded"):
+    open(go).read()  # the shell says when the step is done
+    print(step, get(token), flush=True)
+PY
+KEEP_PID=$!
+for i in $(seq 1 100); do grep -q '^again' "$KEEP.out" && break; sleep 0.05; done
 akv token revoke "$AGENT_ID"
 [ "$RC" -eq 0 ] && grep -q "revoked token $AGENT_ID" "$ERR" || fail "revoke: $RC $(cat "$ERR")"
 pass
@@ -176,10 +209,17 @@ pass
 pass
 treq "$AGENT" GET /v1/sandboxes/team-a/kv/project/summary
 expect_status 200
+echo >"$KEEP.go"
+for i in $(seq 1 100); do grep -q '^revoked' "$KEEP.out" && break; sleep 0.05; done
 kill -HUP "$SERVER_PID"
 for i in $(seq 1 100); do grep -q "SIGHUP: reloaded 2 tokens" "$SERVER_LOG" && [ "$(grep -c 'SIGHUP: reloaded' "$SERVER_LOG")" -ge 3 ] && break; sleep 0.05; done
 treq "$AGENT" GET /v1/sandboxes/team-a/kv/project/summary
 expect_error 401 unauthorized
+echo >"$KEEP.go"
+wait "$KEEP_PID"
+[ "$(tr '\n' ' ' <"$KEEP.out")" = "valid 200 unknown 401 again 200 revoked 200 reloaded 401 " ] ||
+    fail "one keep-alive connection: $(cat "$KEEP.out")"
+pass
 
 t "revoking an unknown id exits 1 not_found"
 akv token revoke 000000000000
