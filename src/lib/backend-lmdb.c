@@ -113,6 +113,20 @@ struct reader {
                          in (a reference), or NULL */
 };
 
+/* The pool of reset read transactions, in shards. A thread takes from and
+ * gives back to its own shard (reader_shard_of), so that the server's
+ * event loops, which read on every request, do not pass one lock's cache
+ * line, and the transactions, between the cores. A take that finds its
+ * shard empty looks in the others before it begins a transaction, so that
+ * the pool holds no more transactions than were ever in use at once, as
+ * one list would. */
+#define READER_SHARDS 8
+struct reader_shard {
+    pthread_mutex_t lock; /* guards head */
+    struct reader *head;
+    char pad[64];         /* keeps the next shard's lock off this line */
+};
+
 /* The overlay and the group map: open addressing with linear probing,
  * keyed by database and key, each slot naming the latest change of its
  * key: offset off in the record of g (overlay), or in gbuf (group map, g
@@ -205,8 +219,8 @@ typedef struct lmdb_backend {
      * only formats 1 and 2 never find a record they cannot read. Set at
      * open, read-only afterwards. */
     int rec_format;
-    pthread_mutex_t pool_lock; /* guards pool */
-    struct reader *pool;       /* reset read transactions ready to renew */
+    struct reader_shard pool[READER_SHARDS]; /* reset read transactions
+                                                ready to renew */
     struct counters *counters; /* shared mapping, or NULL if unavailable */
     bool counters_private;     /* counters is calloc'ed, not mapped */
     char counters_note[256];   /* why they are private, or "" */
@@ -1203,7 +1217,8 @@ static void backend_free(lmdb_backend *lb)
     pthread_rwlock_destroy(&lb->ov_lock);
     pthread_mutex_destroy(&lb->wl_lock);
     pthread_cond_destroy(&lb->wl_cond);
-    pthread_mutex_destroy(&lb->pool_lock);
+    for (int i = 0; i < READER_SHARDS; i++)
+        pthread_mutex_destroy(&lb->pool[i].lock);
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
     pthread_mutex_destroy(&lb->gen_lock);
@@ -1250,7 +1265,8 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     }
     lb->base.ops = &lmdb_ops;
     lb->map_size = cfg->map_size;
-    pthread_mutex_init(&lb->pool_lock, NULL);
+    for (int i = 0; i < READER_SHARDS; i++)
+        pthread_mutex_init(&lb->pool[i].lock, NULL);
     pthread_mutex_init(&lb->group_lock, NULL);
     pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
@@ -1454,12 +1470,14 @@ static void lmdb_close(akv_backend *be)
         lb->applyq = g->next;
         group_unref(g);
     }
-    struct reader *r = lb->pool;
-    while (r) {
-        struct reader *next = r->next;
-        mdb_txn_abort(r->txn);
-        free(r);
-        r = next;
+    for (int i = 0; i < READER_SHARDS; i++) {
+        struct reader *r = lb->pool[i].head;
+        while (r) {
+            struct reader *next = r->next;
+            mdb_txn_abort(r->txn);
+            free(r);
+            r = next;
+        }
     }
     /* Every read snapshot handed out (akv_get's value handles, scans) has
      * been given back: closing under one would unmap what it points into.
@@ -1473,13 +1491,33 @@ static void lmdb_close(akv_backend *be)
 
 /* ---- reads ------------------------------------------------------------- */
 
+/* The calling thread's shard: threads are dealt out in turn. */
+static unsigned reader_shard_of(void)
+{
+    static atomic_uint dealt;
+    static _Thread_local unsigned mine = UINT_MAX;
+    if (mine == UINT_MAX)
+        mine = atomic_fetch_add_explicit(&dealt, 1, memory_order_relaxed) %
+               READER_SHARDS;
+    return mine;
+}
+
+static struct reader *shard_pop(struct reader_shard *sh)
+{
+    pthread_mutex_lock(&sh->lock);
+    struct reader *r = sh->head;
+    if (r)
+        sh->head = r->next;
+    pthread_mutex_unlock(&sh->lock);
+    return r;
+}
+
 static int reader_take(lmdb_backend *lb, struct reader **out)
 {
-    pthread_mutex_lock(&lb->pool_lock);
-    struct reader *r = lb->pool;
-    if (r)
-        lb->pool = r->next;
-    pthread_mutex_unlock(&lb->pool_lock);
+    unsigned me = reader_shard_of();
+    struct reader *r = NULL;
+    for (unsigned i = 0; i < READER_SHARDS && r == NULL; i++)
+        r = shard_pop(&lb->pool[(me + i) % READER_SHARDS]);
     int rc;
     if (r) {
         rc = mdb_txn_renew(r->txn);
@@ -1519,10 +1557,11 @@ static void reader_give(lmdb_backend *lb, struct reader *r)
         r->g = NULL;
     }
     mdb_txn_reset(r->txn);
-    pthread_mutex_lock(&lb->pool_lock);
-    r->next = lb->pool;
-    lb->pool = r;
-    pthread_mutex_unlock(&lb->pool_lock);
+    struct reader_shard *sh = &lb->pool[reader_shard_of()];
+    pthread_mutex_lock(&sh->lock);
+    r->next = sh->head;
+    sh->head = r;
+    pthread_mutex_unlock(&sh->lock);
 }
 
 /* Under the write log: the latest logged change of the entry k that
