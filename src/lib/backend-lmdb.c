@@ -113,18 +113,20 @@ struct reader {
                          in (a reference), or NULL */
 };
 
-/* The pool of reset read transactions, in shards. A thread takes from and
- * gives back to its own shard (reader_shard_of), so that the server's
- * event loops, which read on every request, do not pass one lock's cache
- * line, and the transactions, between the cores. A take that finds its
- * shard empty looks in the others before it begins a transaction, so that
- * the pool holds no more transactions than were ever in use at once, as
- * one list would. */
-#define READER_SHARDS 8
+/* What every read touches is kept in shards, one per thread dealt out in
+ * turn (thread_shard), so that the server's event loops, which read on
+ * every request, do not pass a cache line between the cores for it: the
+ * pool of read transactions and the hit and miss counters. */
+#define THREAD_SHARDS 8
+
+/* The pool of reset read transactions. A thread takes from and gives back
+ * to its own shard. A take that finds its shard empty looks in the others
+ * before it begins a transaction, so that the pool holds no more
+ * transactions than were ever in use at once, as one list would. */
 struct reader_shard {
-    pthread_mutex_t lock; /* guards head */
+    _Alignas(64) pthread_mutex_t lock; /* guards head; a line of its own
+                                          (lmdb_backend is allocated so) */
     struct reader *head;
-    char pad[64];         /* keeps the next shard's lock off this line */
 };
 
 /* The overlay and the group map: open addressing with linear probing,
@@ -156,6 +158,29 @@ struct wgroup {
     struct wgroup *next; /* the applier's queue */
 };
 
+/* The calling thread's shard (THREAD_SHARDS). */
+static unsigned thread_shard(void)
+{
+    static atomic_uint dealt;
+    static _Thread_local unsigned mine = UINT_MAX;
+    if (mine == UINT_MAX)
+        mine = atomic_fetch_add_explicit(&dealt, 1, memory_order_relaxed) %
+               THREAD_SHARDS;
+    return mine;
+}
+
+/*
+ * DIR/counters, mapped shared by every process that has the store open
+ * (COUNTERS_SIZE bytes, zeros when new). A store's hits and misses of a
+ * scope are the sum of hits (misses) and of every shard's: a thread adds
+ * to its own shard (thread_shard), each on lines of its own; versions
+ * before the shards added to hits and misses, which still count.
+ */
+struct counter_shard {
+    _Atomic uint64_t hits[AKV_SCOPE_COUNT];
+    _Atomic uint64_t misses[AKV_SCOPE_COUNT];
+    char pad[128 - 2 * AKV_SCOPE_COUNT * sizeof(uint64_t)];
+};
 struct counters {
     _Atomic uint64_t hits[AKV_SCOPE_COUNT];
     _Atomic uint64_t misses[AKV_SCOPE_COUNT];
@@ -166,7 +191,12 @@ struct counters {
      * its log cannot be applied (log_mode): the knockers give up at once
      * rather than wait out handover_ms. */
     _Atomic uint32_t refusals;
+    char pad[128 - 2 * AKV_SCOPE_COUNT * sizeof(uint64_t) -
+             2 * sizeof(uint32_t)];
+    struct counter_shard shard[THREAD_SHARDS];
 };
+_Static_assert(sizeof(struct counters) <= COUNTERS_SIZE,
+               "the counters fit their file");
 
 struct lmdb_flight;
 
@@ -219,7 +249,7 @@ typedef struct lmdb_backend {
      * only formats 1 and 2 never find a record they cannot read. Set at
      * open, read-only afterwards. */
     int rec_format;
-    struct reader_shard pool[READER_SHARDS]; /* reset read transactions
+    struct reader_shard pool[THREAD_SHARDS]; /* reset read transactions
                                                 ready to renew */
     struct counters *counters; /* shared mapping, or NULL if unavailable */
     bool counters_private;     /* counters is calloc'ed, not mapped */
@@ -1217,7 +1247,7 @@ static void backend_free(lmdb_backend *lb)
     pthread_rwlock_destroy(&lb->ov_lock);
     pthread_mutex_destroy(&lb->wl_lock);
     pthread_cond_destroy(&lb->wl_cond);
-    for (int i = 0; i < READER_SHARDS; i++)
+    for (int i = 0; i < THREAD_SHARDS; i++)
         pthread_mutex_destroy(&lb->pool[i].lock);
     pthread_mutex_destroy(&lb->group_lock);
     pthread_mutex_destroy(&lb->health_lock);
@@ -1258,14 +1288,20 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
                         "no store at %s (nothing has been written there)",
                         dir);
 
-    lmdb_backend *lb = calloc(1, sizeof *lb);
+    /* Aligned as its shards ask (struct reader_shard): a lock on the line
+     * of the fields every read loads (base, env) would pass that line
+     * between the cores at every read. */
+    size_t lb_size = (sizeof(lmdb_backend) + 63) & ~(size_t)63;
+    lmdb_backend *lb = aligned_alloc(_Alignof(lmdb_backend), lb_size);
+    if (lb)
+        memset(lb, 0, lb_size);
     if (lb == NULL || (lb->dir = strdup(dir)) == NULL) {
         free(lb);
         return akv_fail(AKV_ENOMEM, "out of memory");
     }
     lb->base.ops = &lmdb_ops;
     lb->map_size = cfg->map_size;
-    for (int i = 0; i < READER_SHARDS; i++)
+    for (int i = 0; i < THREAD_SHARDS; i++)
         pthread_mutex_init(&lb->pool[i].lock, NULL);
     pthread_mutex_init(&lb->group_lock, NULL);
     pthread_mutex_init(&lb->health_lock, NULL);
@@ -1470,7 +1506,7 @@ static void lmdb_close(akv_backend *be)
         lb->applyq = g->next;
         group_unref(g);
     }
-    for (int i = 0; i < READER_SHARDS; i++) {
+    for (int i = 0; i < THREAD_SHARDS; i++) {
         struct reader *r = lb->pool[i].head;
         while (r) {
             struct reader *next = r->next;
@@ -1491,16 +1527,6 @@ static void lmdb_close(akv_backend *be)
 
 /* ---- reads ------------------------------------------------------------- */
 
-/* The calling thread's shard: threads are dealt out in turn. */
-static unsigned reader_shard_of(void)
-{
-    static atomic_uint dealt;
-    static _Thread_local unsigned mine = UINT_MAX;
-    if (mine == UINT_MAX)
-        mine = atomic_fetch_add_explicit(&dealt, 1, memory_order_relaxed) %
-               READER_SHARDS;
-    return mine;
-}
 
 static struct reader *shard_pop(struct reader_shard *sh)
 {
@@ -1514,10 +1540,10 @@ static struct reader *shard_pop(struct reader_shard *sh)
 
 static int reader_take(lmdb_backend *lb, struct reader **out)
 {
-    unsigned me = reader_shard_of();
+    unsigned me = thread_shard();
     struct reader *r = NULL;
-    for (unsigned i = 0; i < READER_SHARDS && r == NULL; i++)
-        r = shard_pop(&lb->pool[(me + i) % READER_SHARDS]);
+    for (unsigned i = 0; i < THREAD_SHARDS && r == NULL; i++)
+        r = shard_pop(&lb->pool[(me + i) % THREAD_SHARDS]);
     int rc;
     if (r) {
         rc = mdb_txn_renew(r->txn);
@@ -1557,7 +1583,7 @@ static void reader_give(lmdb_backend *lb, struct reader *r)
         r->g = NULL;
     }
     mdb_txn_reset(r->txn);
-    struct reader_shard *sh = &lb->pool[reader_shard_of()];
+    struct reader_shard *sh = &lb->pool[thread_shard()];
     pthread_mutex_lock(&sh->lock);
     r->next = sh->head;
     sh->head = r;
@@ -3090,21 +3116,23 @@ static void lmdb_count(akv_backend *be, akv_scope scope, bool hit)
     lmdb_backend *lb = (lmdb_backend *)be;
     if (lb->counters == NULL)
         return;
-    if (hit)
-        atomic_fetch_add_explicit(&lb->counters->hits[scope], 1,
-                                  memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&lb->counters->misses[scope], 1,
-                                  memory_order_relaxed);
+    struct counter_shard *sh = &lb->counters->shard[thread_shard()];
+    atomic_fetch_add_explicit(hit ? &sh->hits[scope] : &sh->misses[scope], 1,
+                              memory_order_relaxed);
 }
 
 static void lmdb_counters(akv_backend *be, uint64_t hits[AKV_SCOPE_COUNT],
                           uint64_t misses[AKV_SCOPE_COUNT])
 {
     lmdb_backend *lb = (lmdb_backend *)be;
+    const struct counters *c = lb->counters;
     for (int i = 0; i < AKV_SCOPE_COUNT; i++) {
-        hits[i] = lb->counters ? atomic_load(&lb->counters->hits[i]) : 0;
-        misses[i] = lb->counters ? atomic_load(&lb->counters->misses[i]) : 0;
+        hits[i] = c ? atomic_load(&c->hits[i]) : 0;
+        misses[i] = c ? atomic_load(&c->misses[i]) : 0;
+        for (int k = 0; c && k < THREAD_SHARDS; k++) {
+            hits[i] += atomic_load(&c->shard[k].hits[i]);
+            misses[i] += atomic_load(&c->shard[k].misses[i]);
+        }
     }
 }
 
