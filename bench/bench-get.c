@@ -1,6 +1,6 @@
 /*
- * bench-get.c — single-threaded read throughput of agentkv against raw LMDB
- * on the same machine, in the same run.
+ * bench-get.c — read throughput of agentkv against raw LMDB on the same
+ * machine, in the same run: one thread, or BENCH_THREADS at once.
  *
  *   agentkv   akv_get + akv_value_release of 1 KiB values: key validation,
  *             pooled read snapshot, record decode, expiry check and SHA-256
@@ -20,9 +20,13 @@
  * ratios' medians, and the load average before and after. BENCH_CLOCK=cpu
  * times the loops in the thread's CPU time instead of wall time (for a
  * loaded machine); BENCH_OPS=N runs N reads per loop instead (for
- * callgrind).
+ * callgrind). BENCH_THREADS=T (1..8, default 1) runs each turn on T
+ * threads at once, each with its own read transaction, values and key
+ * sequence, and prints reads per second per thread: what readers on
+ * several cores cost one another (the server's event loops read at once).
  */
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@
 #define MAX_ROUNDS 99
 #define CHUNK 1024 /* reads between two looks at the clock */
 #define SLICE_S 0.02 /* a loop's turn within a round */
+#define MAX_THREADS 8
 
 static void die(const char *what, int rc)
 {
@@ -123,6 +128,51 @@ static uint64_t run_loop(struct loops *lp, int l, double secs, uint64_t ops,
     return n;
 }
 
+/* BENCH_THREADS: the threads beside main, each running the loop main
+ * runs, on its own copy of struct loops, between two barriers. */
+struct helper {
+    struct loops lp;
+    uint64_t n;
+    double t;
+    pthread_t th;
+};
+static struct {
+    pthread_barrier_t start, end;
+    int l; /* the loop of this turn; -1: stop */
+    double secs;
+    uint64_t ops;
+} turn;
+
+static void *helper_main(void *arg)
+{
+    struct helper *h = arg;
+    for (;;) {
+        pthread_barrier_wait(&turn.start);
+        if (turn.l < 0)
+            return NULL;
+        h->n = run_loop(&h->lp, turn.l, turn.secs, turn.ops, &h->t);
+        pthread_barrier_wait(&turn.end);
+    }
+}
+
+/* One turn of loop l on main and the helpers; the reads of all, and main's
+ * time in *elapsed. */
+static uint64_t run_turn(struct loops *lp, struct helper *hs, int nh, int l,
+                         double secs, uint64_t ops, double *elapsed)
+{
+    if (nh == 0)
+        return run_loop(lp, l, secs, ops, elapsed);
+    turn.l = l;
+    turn.secs = secs;
+    turn.ops = ops;
+    pthread_barrier_wait(&turn.start);
+    uint64_t n = run_loop(lp, l, secs, ops, elapsed);
+    pthread_barrier_wait(&turn.end);
+    for (int i = 0; i < nh; i++)
+        n += hs[i].n;
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp/agentkv-bench";
@@ -136,6 +186,13 @@ int main(int argc, char **argv)
         bench_clock = CLOCK_THREAD_CPUTIME_ID;
     else if (clock_env && strcmp(clock_env, "wall") != 0) {
         fprintf(stderr, "bench_get: BENCH_CLOCK must be wall or cpu\n");
+        return 2;
+    }
+    const char *threads_env = getenv("BENCH_THREADS");
+    int nthreads = threads_env ? atoi(threads_env) : 1;
+    if (nthreads < 1 || nthreads > MAX_THREADS) {
+        fprintf(stderr, "bench_get: BENCH_THREADS must be 1..%d\n",
+                MAX_THREADS);
         return 2;
     }
     const char *ops_env = getenv("BENCH_OPS");
@@ -252,6 +309,20 @@ int main(int argc, char **argv)
     double load0 = loadavg();
     mdb_txn_begin(env, NULL, MDB_RDONLY, &lp.txn);
     mdb_txn_reset(lp.txn);
+    struct helper hs[MAX_THREADS];
+    int nh = nthreads - 1;
+    if (nh > 0) {
+        pthread_barrier_init(&turn.start, NULL, (unsigned)nthreads);
+        pthread_barrier_init(&turn.end, NULL, (unsigned)nthreads);
+    }
+    for (int i = 0; i < nh; i++) {
+        hs[i].lp = lp;
+        hs[i].lp.value = malloc(VALUE_SIZE);
+        memcpy(hs[i].lp.value, value, VALUE_SIZE);
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &hs[i].lp.txn);
+        mdb_txn_reset(hs[i].lp.txn);
+        pthread_create(&hs[i].th, NULL, helper_main, &hs[i]);
+    }
     /* A round runs the loops in turn, a slice of SLICE_S each, until each
      * has had SECONDS: a load that comes and goes within a round falls on
      * every loop alike, not on whichever ran through it. */
@@ -263,15 +334,30 @@ int main(int argc, char **argv)
         double t[NLOOPS] = {0};
         for (int sl = 0; sl < slices; sl++)
             for (int l = 0; l < NLOOPS; l++)
-                n[l] += run_loop(&lp, l, secs / slices, ops, &t[l]);
+                n[l] += run_turn(&lp, hs, nh, l, secs / slices, ops, &t[l]);
         for (int l = 0; l < NLOOPS; l++)
-            rate[r][l] = n[l] / t[l];
+            rate[r][l] = n[l] / t[l] / nthreads;
+    }
+    if (nh > 0) {
+        turn.l = -1;
+        pthread_barrier_wait(&turn.start);
+    }
+    for (int i = 0; i < nh; i++) {
+        pthread_join(hs[i].th, NULL);
+        lp.sink += hs[i].lp.sink;
+        mdb_txn_abort(hs[i].lp.txn);
+        free(hs[i].lp.value);
     }
     mdb_txn_abort(lp.txn);
     double load1 = loadavg();
 
-    printf("keys %u, value %d bytes, single thread, %d rounds; ", nkeys,
-           VALUE_SIZE, rounds);
+    if (nthreads == 1)
+        printf("keys %u, value %d bytes, single thread, %d rounds; ", nkeys,
+               VALUE_SIZE, rounds);
+    else
+        printf("keys %u, value %d bytes, %d threads at once (figures per "
+               "thread), %d rounds; ",
+               nkeys, VALUE_SIZE, nthreads, rounds);
     if (ops)
         printf("%llu reads per loop", (unsigned long long)ops);
     else

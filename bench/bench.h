@@ -52,8 +52,8 @@ static inline double median(double *v, int n)
 }
 
 /* xorshift: a cheap pseudo-random key order that defeats prefetching; the
- * same sequence on every run. A number in [0, n). */
-static uint64_t rng = 88172645463325252ULL;
+ * same sequence on every run, one per thread. A number in [0, n). */
+static _Thread_local uint64_t rng = 88172645463325252ULL;
 static inline unsigned next_key(unsigned n)
 {
     rng ^= rng << 13;

@@ -14,6 +14,7 @@ run() { # TITLE COMMAND...
     "$@" || { echo "bench: '$*' failed"; status=1; }
 }
 run "store reads: akv_get vs raw LMDB" build/bench_get
+run "store reads on two threads at once: akv_get vs raw LMDB" env BENCH_THREADS=2 build/bench_get
 [ -f bench/bench-tokens.sh ] && run "tokenizer: agentkv vs npm tiktoken, js-tiktoken, gpt-tokenizer" bash bench/bench-tokens.sh
 [ -f bench/bench-prompt.sh ] && run "prompt build, 100 instruction sets" bash bench/bench-prompt.sh
 [ -f bench/bench-http.sh ] && run "HTTP: agentkv serve vs redis-server" bash bench/bench-http.sh
