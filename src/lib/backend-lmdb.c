@@ -158,7 +158,8 @@ struct wgroup {
     struct wgroup *next; /* the applier's queue */
 };
 
-/* The calling thread's shard (THREAD_SHARDS). */
+/* The calling thread's shard: the threads are dealt the THREAD_SHARDS in
+ * turn, each the first time it asks. */
 static unsigned thread_shard(void)
 {
     static atomic_uint dealt;
@@ -1526,7 +1527,6 @@ static void lmdb_close(akv_backend *be)
 }
 
 /* ---- reads ------------------------------------------------------------- */
-
 
 static struct reader *shard_pop(struct reader_shard *sh)
 {
