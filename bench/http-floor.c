@@ -14,9 +14,12 @@
  * turn's reading. It parses nothing beyond the blank line that ends a head;
  * a request with a body is not something bench-http sends it.
  *
- * Usage: bench_http_floor RESPONSE_FILE [THREADS]
+ * Usage: bench_http_floor RESPONSE_FILE [THREADS [SPIN_NS]]
  *   RESPONSE_FILE  the whole response: status line, headers, body
  *   THREADS        event loops (default: one per online CPU)
+ *   SPIN_NS        a busy wait of this many nanoseconds for each request
+ *                  (default 0): work per request stood in for, to see how
+ *                  the GET tail follows it (docs/performance.md)
  * Listens on 127.0.0.1, a port of the kernel's choosing, and says
  * "listening on http://127.0.0.1:PORT" on standard error once it accepts.
  * Runs until killed.
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LOOPS 64
@@ -70,6 +74,20 @@ static void conn_close(struct conn *c)
     free(c);
 }
 
+static long spin_ns; /* SPIN_NS */
+
+static void spin(void)
+{
+    struct timespec t0, t;
+    if (spin_ns <= 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+           spin_ns);
+}
+
 /* Reads what c's socket holds and counts the heads it completes. Returns 0,
  * or -1 when the connection is done (end of input, error, oversized head). */
 static int conn_read(struct conn *c)
@@ -88,6 +106,7 @@ static int conn_read(struct conn *c)
             memmove(c->in, c->in + used, c->in_len - used);
             c->in_len -= used;
             c->owed++;
+            spin();
         }
         if (c->in_len == IN_CAP)
             return -1;
@@ -207,8 +226,9 @@ static char *read_file(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: bench_http_floor RESPONSE_FILE [THREADS]\n");
+    if (argc < 2 || argc > 4) {
+        fprintf(stderr,
+                "usage: bench_http_floor RESPONSE_FILE [THREADS [SPIN_NS]]\n");
         return 2;
     }
     resp = read_file(argv[1], &resp_len);
@@ -217,9 +237,14 @@ int main(int argc, char **argv)
         return 2;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    nloops = argc == 3 ? atoi(argv[2]) : (int)(ncpu > 0 ? ncpu : 1);
+    nloops = argc >= 3 ? atoi(argv[2]) : (int)(ncpu > 0 ? ncpu : 1);
     if (nloops < 1 || nloops > MAX_LOOPS) {
         fprintf(stderr, "bench_http_floor: THREADS must be 1 to %d\n", MAX_LOOPS);
+        return 2;
+    }
+    spin_ns = argc == 4 ? atol(argv[3]) : 0;
+    if (spin_ns < 0 || spin_ns > 1000000) {
+        fprintf(stderr, "bench_http_floor: SPIN_NS must be 0 to 1000000\n");
         return 2;
     }
 
