@@ -4,6 +4,7 @@
  * clear (one scope of one sandbox, returning the live count), check on a
  * sound store, and backup (an openable copy; never over an existing store).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -212,6 +213,60 @@ static void stats_count_hits_and_misses_per_scope(void **state)
     akv_scope_stats t2 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
     assert_int_equal(t2.hits, 3);
     assert_int_equal(t2.misses, 2);
+    tu_store_close(&ts);
+}
+
+/* Reads of one thread for the test below: READS hits of t1 and READS / 2
+ * misses, in the task scope of sb1. */
+#define READS 50
+static void *read_some(void *arg)
+{
+    tu_store *ts = arg;
+    for (int i = 0; i < READS; i++) {
+        akv_value *v = NULL;
+        if (akv_get(ts->store, "sb1", AKV_SCOPE_TASK, "t1", 2, &v) != AKV_OK)
+            return "hit failed";
+        akv_value_release(v);
+        if (i % 2 == 0 &&
+            akv_get(ts->store, "sb1", AKV_SCOPE_TASK, "missing", 7, &v) !=
+                AKV_ENOTFOUND)
+            return "miss failed";
+    }
+    return NULL;
+}
+
+static void stats_count_the_reads_of_every_thread(void **state)
+{
+    (void)state;
+    /* The embedded store counts each thread's reads apart (a shard of
+     * DIR/counters per thread in turn, so that readers on several cores
+     * do not share one counter): the counts are the sums. */
+    if (tu_backend() != NULL)
+        skip();
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    fill_stats(&ts);
+    akv_scope_stats t0 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    enum { THREADS = 4 };
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, read_some, &ts), 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *failed;
+        assert_int_equal(pthread_join(th[i], &failed), 0);
+        assert_null(failed);
+    }
+    akv_scope_stats t1 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t1.hits, t0.hits + THREADS * READS);
+    assert_int_equal(t1.misses, t0.misses + THREADS * READS / 2);
+
+    /* In the shared file: a reopened store sees them all. */
+    akv_store_close(ts.store);
+    assert_ok(akv_store_open(&ts.store, tu_backend(), ts.dir, NULL, 0));
+    akv_store_set_clock(ts.store, tu_clock, &ts.clock);
+    akv_scope_stats t2 = stats_row(&ts, "sb1", AKV_SCOPE_TASK);
+    assert_int_equal(t2.hits, t1.hits);
+    assert_int_equal(t2.misses, t1.misses);
     tu_store_close(&ts);
 }
 
@@ -514,6 +569,7 @@ int main(void)
         cmocka_unit_test(stats_for_one_scope_match_the_full_table),
         cmocka_unit_test(stats_show_the_configured_quota_and_ttl),
         cmocka_unit_test(stats_count_hits_and_misses_per_scope),
+        cmocka_unit_test(stats_count_the_reads_of_every_thread),
         cmocka_unit_test(store_usage_totals_every_sandbox),
         cmocka_unit_test(clear_deletes_one_scope_of_one_sandbox),
         cmocka_unit_test(clear_of_global_leaves_sandboxes_alone),
