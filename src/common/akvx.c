@@ -16,7 +16,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char hex_digits[] = "0123456789abcdef";
+/* Both hex digits of each byte value, and both decimal digits of each
+ * value below 100, built by the compiler: one look-up writes two digits
+ * (hashes and timestamps are written for every response). */
+#define HEX_DIGIT(n) ((n) < 10 ? '0' + (n) : 'a' + (n) - 10)
+#define HEX_PAIR(b) HEX_DIGIT((b) >> 4), HEX_DIGIT((b) & 15)
+#define HEX_4(b)                                                            \
+    HEX_PAIR(b), HEX_PAIR((b) + 1), HEX_PAIR((b) + 2), HEX_PAIR((b) + 3)
+#define HEX_16(b) HEX_4(b), HEX_4((b) + 4), HEX_4((b) + 8), HEX_4((b) + 12)
+#define HEX_64(b)                                                           \
+    HEX_16(b), HEX_16((b) + 16), HEX_16((b) + 32), HEX_16((b) + 48)
+static const char hex_pairs[512] = {HEX_64(0), HEX_64(64), HEX_64(128),
+                                    HEX_64(192)};
+#define DEC_PAIR(n) '0' + (n) / 10, '0' + (n) % 10
+#define DEC_10(n) DEC_PAIR(n), DEC_PAIR((n) + 1), DEC_PAIR((n) + 2),          \
+    DEC_PAIR((n) + 3), DEC_PAIR((n) + 4), DEC_PAIR((n) + 5),                  \
+    DEC_PAIR((n) + 6), DEC_PAIR((n) + 7), DEC_PAIR((n) + 8), DEC_PAIR((n) + 9)
+const char akvx_dec_pairs[200] = {DEC_10(0),  DEC_10(10), DEC_10(20),
+                                  DEC_10(30), DEC_10(40), DEC_10(50),
+                                  DEC_10(60), DEC_10(70), DEC_10(80),
+                                  DEC_10(90)};
 static const char b64_std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] =
@@ -46,10 +65,8 @@ bool akvx_hex_lower(const char *s, size_t len)
 void akvx_hex_encode(const void *in, size_t n, char *out)
 {
     const unsigned char *p = in;
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex_digits[p[i] >> 4];
-        out[2 * i + 1] = hex_digits[p[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * p[i], 2);
     out[2 * n] = '\0';
 }
 

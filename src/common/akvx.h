@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* The value of hex digit c (0-9, a-f, A-F), or -1. */
@@ -39,6 +40,14 @@ void akvx_hex_encode(const void *in, size_t n, char *out);
 #define AKVX_INT_BUF 21
 size_t akvx_u64_dec(unsigned long long v, char out[AKVX_INT_BUF]);
 size_t akvx_i64_dec(long long v, char out[AKVX_INT_BUF]);
+
+/* Writes the two decimal digits of v (0-99) at out; returns out + 2. */
+extern const char akvx_dec_pairs[200];
+static inline char *akvx_dec2(char *out, unsigned v)
+{
+    memcpy(out, akvx_dec_pairs + 2 * v, 2);
+    return out + 2;
+}
 
 /* The date of the day `days` days after 1970-01-01 (before it when
  * negative) in the proleptic Gregorian calendar, as gmtime_r gives it:

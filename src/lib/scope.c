@@ -6,15 +6,22 @@
 
 #include "internal.h"
 
-static const char *const scope_names[AKV_SCOPE_COUNT] = {
-    "system", "instructions", "project", "task", "artifacts",
+/* Each scope's name and its length, for the parse of every request's. */
+#define SCOPE(name) {name, sizeof name - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} scope_names[AKV_SCOPE_COUNT] = {
+    SCOPE("system"), SCOPE("instructions"), SCOPE("project"), SCOPE("task"),
+    SCOPE("artifacts"),
 };
+#undef SCOPE
 
 int akv_scope_parse(const char *name, size_t len, akv_scope *out)
 {
     for (int i = 0; name && i < AKV_SCOPE_COUNT; i++) {
-        if (strlen(scope_names[i]) == len &&
-            memcmp(scope_names[i], name, len) == 0) {
+        if (scope_names[i].len == len &&
+            memcmp(scope_names[i].name, name, len) == 0) {
             *out = (akv_scope)i;
             return AKV_OK;
         }
@@ -30,7 +37,7 @@ const char *akv_scope_name(int scope)
 {
     if (scope < 0 || scope >= AKV_SCOPE_COUNT)
         return NULL;
-    return scope_names[scope];
+    return scope_names[scope].name;
 }
 
 int akv_scope_is_overlay(akv_scope scope)

@@ -318,7 +318,7 @@ static int request_done(struct conn *c)
 {
     struct worker *w = c->w;
     struct http_req *r = &c->req;
-    uint64_t end_ns = server_now_ns(), dur = end_ns - c->t_start;
+    uint64_t end_ns = w->now_ns, dur = end_ns - c->t_start;
     unsigned method = c->have_head ? c->head.method : HTTP_OTHER;
     static const struct http_span dash = {"-", 1};
 
@@ -359,13 +359,18 @@ static int request_done(struct conn *c)
     return 0;
 }
 
+/* The wall clock is read when the second shown is over by the monotonic
+ * clock, not for every response: a step of the wall clock shows in the
+ * Date header at the next second at the latest. */
 static void refresh_date(struct worker *w)
 {
-    int64_t ms = server_wall_ms();
-    if (ms / 1000 != w->date_sec) {
-        w->date_sec = ms / 1000;
-        w->date_len = http_date(ms, w->date);
-    }
+    if (w->now_ns < w->date_next_ns)
+        return;
+    int64_t ms = server_wall_ms(), frac = ms % 1000;
+    if (frac < 0)
+        frac += 1000;
+    w->date_len = http_date(ms, w->date);
+    w->date_next_ns = w->now_ns + (uint64_t)(1000 - frac) * 1000000u;
 }
 
 /* Appends n decimal digits of v to p; returns the new end. */
@@ -400,6 +405,7 @@ int conn_send_response(struct conn *c)
     struct worker *w = c->w;
     struct http_resp *resp = &c->req.resp;
 
+    w->now_ns = server_now_ns(); /* the request's end, for request_done() */
     if (resp->streamed) { /* the handler sent it all (http_stream_begin) */
         c->status = resp->status;
         c->bytes = resp->streamed_bytes;
@@ -504,6 +510,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         return;
     event_del(c->ev_write);
     ob_reset(&c->spill);
+    c->w->now_ns = server_now_ns();
     if (request_done(c) == 0)
         conn_process(c);
 }
@@ -557,8 +564,7 @@ static int room_after_head(struct conn *c, size_t need)
     c->in = p;
     c->in_cap = hl + need;
     struct http_perr e;
-    return http_parse_head(c->in, hl, SERVER_MAX_HEAD, &c->head, &e) ==
-                   HTTP_PARSE_OK
+    return http_parse_head_at(c->in, hl, &c->head, &e) == HTTP_PARSE_OK
                ? 0
                : -1;
 }
@@ -673,7 +679,7 @@ static int step_head(struct conn *c)
     }
     if (c->state == C_IDLE) {
         conn_to(c, C_HEAD);
-        c->t_start = server_now_ns();
+        c->t_start = c->w->now_ns; /* when its bytes were read */
         c->t_head = (int64_t)(c->t_start / 1000000u);
         c->have_head = 0;
     }
@@ -693,8 +699,7 @@ static int step_head(struct conn *c)
     }
     if (end > SERVER_MAX_HEAD)
         return fail_request(c, 431, "request header section too large", 0);
-    if (http_parse_head(c->in, end, SERVER_MAX_HEAD, &c->head, &e) !=
-        HTTP_PARSE_OK)
+    if (http_parse_head_at(c->in, end, &c->head, &e) != HTTP_PARSE_OK)
         return fail_request(c, e.status, e.message, 0);
     c->have_head = 1;
     c->requests++;
@@ -888,7 +893,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         c->body_len += (size_t)n;
     else
         c->in_len += (size_t)n;
-    c->t_activity = now_ms();
+    c->w->now_ns = server_now_ns(); /* a new request's start (step_head) */
+    c->t_activity = (int64_t)(c->w->now_ns / 1000000u);
     conn_process(c);
 }
 

@@ -26,13 +26,16 @@ static void entity_headers(struct http_req *r, const akv_meta *m)
     struct obuf *h = &r->resp.hdrs;
     char date[HTTP_DATE_BUF], when[AKV_TIME_BUF];
     OB_LIT(h, "ETag: \"");
-    ob_str(h, m->sha256);
+    ob_add(h, m->sha256, sizeof m->sha256 - 1);
     OB_LIT(h, "\"\r\nLast-Modified: ");
     ob_add(h, date, http_date(m->updated_at, date));
     OB_LIT(h, "\r\nX-Agentkv-Version: ");
     ob_u64(h, m->version);
     OB_LIT(h, "\r\nX-Agentkv-Expires-At: ");
-    ob_str(h, m->expires_at ? akv_time_format(m->expires_at, when) : "never");
+    if (m->expires_at)
+        ob_str(h, akv_time_format(m->expires_at, when));
+    else
+        OB_LIT(h, "never");
     OB_LIT(h, "\r\nX-Agentkv-Origin: ");
     ob_str(h, m->origin);
     OB_LIT(h, "\r\n");

@@ -390,20 +390,20 @@ static int parse_header_line(const char *buf, size_t len, struct http_head *h,
 }
 
 /* Splits off the next line of buf[*pos..end): returns its length without
- * the line end and advances *pos past the LF. A CR that is not right before
- * the LF is an error (-1). */
+ * the line end (and without the CR before the LF) and advances *pos past
+ * the LF; -1 when no LF is left. A CR elsewhere in the line is left to
+ * the line's parser: the request line and a header line refuse every
+ * control character but HTAB, so that no second pass looks for it. */
 static long next_line(const char *buf, size_t end, size_t *pos,
                       const char **line)
 {
     const char *nl = memchr(buf + *pos, '\n', end - *pos);
     if (nl == NULL)
-        return -2;
+        return -1;
     size_t s = *pos, e = (size_t)(nl - buf);
     *pos = e + 1;
     if (e > s && buf[e - 1] == '\r')
         e--;
-    if (memchr(buf + s, '\r', e - s))
-        return -1;
     *line = buf + s;
     return (long)(e - s);
 }
@@ -424,7 +424,7 @@ static int check_partial(const char *buf, size_t len, struct http_head *h,
     size_t pos = s;
     const char *line;
     long n = next_line(buf, len, &pos, &line);
-    if (n == -2)
+    if (n == -1)
         return HTTP_PARSE_AGAIN;
     if (n <= 0)
         return fail(err, 400, "malformed request line");
@@ -433,8 +433,7 @@ static int check_partial(const char *buf, size_t len, struct http_head *h,
     return HTTP_PARSE_AGAIN;
 }
 
-int http_parse_head(const char *buf, size_t len, size_t max_head,
-                    struct http_head *h, struct http_perr *err)
+static void head_clear(struct http_head *h, struct http_perr *err)
 {
     memset(h, 0, offsetof(struct http_head, hdr));
     memset(&h->authorization, 0,
@@ -442,15 +441,26 @@ int http_parse_head(const char *buf, size_t len, size_t max_head,
     h->content_length = -1;
     err->status = 0;
     err->message = NULL;
+}
 
+int http_parse_head(const char *buf, size_t len, size_t max_head,
+                    struct http_head *h, struct http_perr *err)
+{
     size_t scanned = 0;
     size_t end = http_head_end(buf, len, &scanned);
     if (end == 0 || end > max_head) {
+        head_clear(h, err);
         if (end > max_head || len >= max_head)
             return fail(err, 431, "request header section too large");
         return check_partial(buf, len, h, err);
     }
+    return http_parse_head_at(buf, end, h, err);
+}
 
+int http_parse_head_at(const char *buf, size_t end, struct http_head *h,
+                       struct http_perr *err)
+{
+    head_clear(h, err);
     size_t pos = skip_empty_lines(buf, end);
     const char *line;
     long n = next_line(buf, end, &pos, &line);
@@ -463,8 +473,6 @@ int http_parse_head(const char *buf, size_t len, size_t max_head,
     for (;;) {
         n = next_line(buf, end, &pos, &line);
         if (n == -1)
-            return fail(err, 400, "stray CR in a header line");
-        if (n == -2)
             return fail(err, 400, "malformed header section");
         if (n == 0)
             break;
@@ -855,25 +863,19 @@ size_t http_date(int64_t ms, char out[HTTP_DATE_BUF])
     o += 3;
     *o++ = ',';
     *o++ = ' ';
-    *o++ = (char)('0' + d / 10);
-    *o++ = (char)('0' + d % 10);
+    o = akvx_dec2(o, (unsigned)d);
     *o++ = ' ';
     memcpy(o, mn[m - 1], 3);
     o += 3;
     *o++ = ' ';
-    *o++ = (char)('0' + y / 1000);
-    *o++ = (char)('0' + y / 100 % 10);
-    *o++ = (char)('0' + y / 10 % 10);
-    *o++ = (char)('0' + y % 10);
+    o = akvx_dec2(o, (unsigned)(y / 100));
+    o = akvx_dec2(o, (unsigned)(y % 100));
     *o++ = ' ';
-    *o++ = (char)('0' + hh / 10);
-    *o++ = (char)('0' + hh % 10);
+    o = akvx_dec2(o, (unsigned)hh);
     *o++ = ':';
-    *o++ = (char)('0' + mi / 10);
-    *o++ = (char)('0' + mi % 10);
+    o = akvx_dec2(o, (unsigned)mi);
     *o++ = ':';
-    *o++ = (char)('0' + ss / 10);
-    *o++ = (char)('0' + ss % 10);
+    o = akvx_dec2(o, (unsigned)ss);
     memcpy(o, " GMT", 4);
     o += 4;
     *o = '\0';

@@ -98,6 +98,12 @@ struct http_perr {
 int http_parse_head(const char *buf, size_t len, size_t max_head,
                     struct http_head *h, struct http_perr *err);
 
+/* The same for a head known to end at buf[end - 1], where http_head_end()
+ * found its blank line (end <= the caller's max_head): spares a second
+ * search for it. */
+int http_parse_head_at(const char *buf, size_t end, struct http_head *h,
+                       struct http_perr *err);
+
 /* Offset just past the blank line that ends a head within buf[0..len), or 0
  * when there is none yet. *scanned (in/out) remembers how far earlier calls
  * looked, so that re-scanning a growing buffer is linear overall. */

@@ -372,7 +372,6 @@ static int worker_init(struct server *srv, struct worker *w, int id)
 {
     w->srv = srv;
     w->id = id;
-    w->date_sec = -1;
     w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&w->done_lock, NULL);
     pthread_mutex_init(&w->in_lock, NULL);

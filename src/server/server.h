@@ -393,8 +393,13 @@ struct worker {
     struct auth_cache *auth;
     struct metrics_local *metrics;
     struct obuf log; /* access-log lines not yet written */
-    /* Cached "Date:" value, refreshed once a second. */
-    int64_t date_sec;
+    /* Monotonic ns of the loop's latest clock read: when it last read a
+     * socket, or began to send a response. A request's start and end and
+     * the Date below are taken from it, one clock read for each. */
+    uint64_t now_ns;
+    /* Cached "Date:" value, and the monotonic ns at which the wall
+     * clock's second it shows is over. */
+    uint64_t date_next_ns;
     char date[HTTP_DATE_BUF];
     size_t date_len;
 };
