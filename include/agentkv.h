@@ -302,6 +302,17 @@ typedef struct akv_meta {
  * NUL-terminated string. Owned: free() it. NULL on out-of-memory.
  */
 AKV_API char *akv_meta_to_json(const akv_meta *m);
+/*
+ * The same text, without its NUL, written to buf[0..cap) when it fits
+ * (buf may be NULL when cap is 0), and its length in *len whether it fits
+ * or not: a caller whose buffer was too small (*len > cap) grows it and
+ * calls again. For a caller that renders one entry after another into a
+ * buffer of its own (the server's PUT answers). AKV_OK; AKV_EINVAL when a
+ * field cannot be rendered (text that is not UTF-8, metadata that is not
+ * JSON); AKV_ENOMEM.
+ */
+AKV_API int akv_meta_format_json(const akv_meta *m, char *buf, size_t cap,
+                                 size_t *len);
 
 /*
  * JSON values. Front ends that embed agentkv's objects in larger documents
@@ -317,13 +328,7 @@ struct json_t;
 /* m as the object akv_meta_to_json() renders. Owned: a new reference to
  * json_decref(). NULL on out-of-memory. */
 AKV_API struct json_t *akv_meta_to_json_value(const akv_meta *m);
-/* The same object, kept for reuse by a caller that renders one entry after
- * another (the server's PUT answers): *o is NULL (a new object is made)
- * or an object this function made before and that no one else holds; its
- * members are set to m's in place, values that did not change kept, which
- * spares the allocations of a new object. AKV_OK, or AKV_ENOMEM with *o
- * released and NULL. The caller json_decref()s *o in the end. */
-AKV_API int akv_meta_to_json_reuse(struct json_t **o, const akv_meta *m);
+
 
 #define AKV_TTL_DEFAULT (-1) /* put: use the scope's default TTL */
 

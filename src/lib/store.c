@@ -131,114 +131,43 @@ bool akv_rec_verify(const akv_rec *rec)
     return memcmp(digest, rec->sha256, 32) == 0;
 }
 
-/* Where meta_json_fill is in the object it fills: the member it sets next,
- * when the object has it (one this made before has every member, in the
- * order they are set; a new one none). Walking the members in order spares
- * a lookup by name for each. */
-struct meta_cursor {
-    json_t *o;
-    void *it; /* the member to set next, or NULL: add it after the others */
-};
-
-/* The value of the member name at the cursor, or NULL (a new member). */
-static json_t *cursor_value(const struct meta_cursor *c, const char *name)
-{
-    return c->it && strcmp(json_object_iter_key(c->it), name) == 0
-               ? json_object_iter_value(c->it)
-               : NULL;
-}
-
-/* Member name becomes v (the reference is taken), and the cursor moves on. */
-static int cursor_set_new(struct meta_cursor *c, const char *name, json_t *v)
-{
-    if (cursor_value(c, name) == NULL)
-        return json_object_set_new(c->o, name, v);
-    return json_object_iter_set_new(c->o, c->it, v);
-}
-
-static void cursor_next(struct meta_cursor *c)
-{
-    if (c->it)
-        c->it = json_object_iter_next(c->o, c->it);
-}
-
-/* Member name set to the string s (len bytes; checked to be UTF-8 unless
- * ascii): the string it holds changed in place, or left as it is when it
- * holds s already. -1: no memory, or s is not UTF-8. */
-static int meta_set_str(struct meta_cursor *c, const char *name,
-                        const char *s, size_t len, bool ascii)
-{
-    json_t *v = cursor_value(c, name);
-    int rc;
-    if (!json_is_string(v))
-        rc = cursor_set_new(c, name, json_stringn(s, len));
-    else if (json_string_length(v) == len &&
-             memcmp(json_string_value(v), s, len) == 0)
-        rc = 0;
-    else
-        rc = ascii ? json_string_setn_nocheck(v, s, len)
-                   : json_string_setn(v, s, len);
-    cursor_next(c);
-    return rc;
-}
-
-static int meta_set_int(struct meta_cursor *c, const char *name,
-                        json_int_t n)
-{
-    json_t *v = cursor_value(c, name);
-    int rc = json_is_integer(v) ? json_integer_set(v, n)
-                                : cursor_set_new(c, name, json_integer(n));
-    cursor_next(c);
-    return rc;
-}
-
-static int meta_set_time(struct meta_cursor *c, const char *name,
-                         int64_t ms)
-{
-    char when[AKV_TIME_BUF];
-    akv_time_format(ms, when);
-    return meta_set_str(c, name, when, strlen(when), true);
-}
-
-/* Sets o's members to m's fields, in the order of SPEC.md §1: on an empty
- * object they are added in that order; on an object this made before,
- * each keeps its place and the values that changed are set in place. -1:
- * no memory or a field that is not UTF-8 (o is then incomplete). */
+/* Sets o's members to m's fields, in the order of SPEC.md §1. -1: no
+ * memory or a field that is not UTF-8 (o is then incomplete). */
 static int meta_json_fill(json_t *o, const akv_meta *m)
 {
-    struct meta_cursor c = {.o = o, .it = json_object_iter(o)};
     const char *scope = akv_scope_name(m->scope);
     int bad = 0;
-    bad |= meta_set_str(&c, "sandbox", m->sandbox, strlen(m->sandbox), false);
-    bad |= meta_set_str(&c, "scope", scope, strlen(scope), true);
-    bad |= meta_set_str(&c, "key", m->key, m->key_len, false);
-    bad |= meta_set_str(&c, "origin", m->origin, strlen(m->origin), false);
-    bad |= meta_set_int(&c, "size", (json_int_t)m->size);
-    bad |= meta_set_str(&c, "content_type", m->content_type,
-                        strlen(m->content_type), false);
-    bad |= meta_set_str(&c, "sha256", m->sha256, strlen(m->sha256), true);
-    bad |= meta_set_int(&c, "version", (json_int_t)m->version);
-    bad |= meta_set_time(&c, "created_at", m->created_at);
-    bad |= meta_set_time(&c, "updated_at", m->updated_at);
-    if (m->expires_at) {
-        bad |= meta_set_time(&c, "expires_at", m->expires_at);
-    } else {
-        if (!json_is_null(cursor_value(&c, "expires_at")))
-            bad |= cursor_set_new(&c, "expires_at", json_null());
-        cursor_next(&c);
-    }
+    bad |= json_object_set_new(o, "sandbox", json_string(m->sandbox));
+    bad |= json_object_set_new(o, "scope", json_string(scope));
+    bad |= json_object_set_new(o, "key", json_stringn(m->key, m->key_len));
+    bad |= json_object_set_new(o, "origin", json_string(m->origin));
+    bad |= json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+    bad |= json_object_set_new(o, "content_type",
+                               json_string(m->content_type));
+    bad |= json_object_set_new(o, "sha256", json_string(m->sha256));
+    bad |= json_object_set_new(o, "version",
+                               json_integer((json_int_t)m->version));
+    char when[AKV_TIME_BUF];
+    bad |= json_object_set_new(o, "created_at",
+                               json_string(akv_time_format(m->created_at,
+                                                           when)));
+    bad |= json_object_set_new(o, "updated_at",
+                               json_string(akv_time_format(m->updated_at,
+                                                           when)));
+    bad |= json_object_set_new(
+        o, "expires_at",
+        m->expires_at ? json_string(akv_time_format(m->expires_at, when))
+                      : json_null());
+    json_t *meta = NULL;
     if (m->metadata && m->metadata_len) {
-        json_t *meta = NULL;
         json_error_t jerr;
         if (akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr) !=
             AKV_OK)
             return -1;
-        bad |= cursor_set_new(&c, "metadata", meta);
     } else {
-        json_t *meta = cursor_value(&c, "metadata");
-        if (!json_is_object(meta) || json_object_size(meta) != 0)
-            bad |= cursor_set_new(&c, "metadata", json_object());
+        meta = json_object();
     }
+    bad |= json_object_set_new(o, "metadata", meta);
     return bad ? -1 : 0;
 }
 
@@ -254,35 +183,167 @@ json_t *akv_meta_json(const akv_meta *m)
     return o;
 }
 
-int akv_meta_to_json_reuse(json_t **o, const akv_meta *m)
-{
-    if (*o == NULL) {
-        *o = akv_meta_json(m);
-        return *o ? AKV_OK : AKV_ENOMEM;
-    }
-    if (meta_json_fill(*o, m) != 0) {
-        json_decref(*o);
-        *o = NULL;
-        return AKV_ENOMEM;
-    }
-    return AKV_OK;
-}
-
 json_t *akv_meta_to_json_value(const akv_meta *m)
 {
     return akv_meta_json(m);
 }
 
+/*
+ * The same object as text, written here rather than dumped from a jansson
+ * object: a PUT's answer is one, and building and dumping the object cost
+ * as many instructions as the SHA-256 of its 1 KiB value (jansson decodes
+ * every character of every string as it dumps it, and formats an address
+ * for each object to catch cycles). The text is byte for byte what
+ * json_dumps(akv_meta_to_json_value(m), JSON_COMPACT) gives
+ * (tests/unit/test-crud.c compares them on hostile fields).
+ */
+struct jtext {
+    char *p;
+    size_t cap, len; /* len may pass cap: the length it needs */
+};
+
+static void jt_add(struct jtext *t, const char *s, size_t n)
+{
+    if (t->len <= t->cap && n <= t->cap - t->len)
+        memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+#define JT_LIT(t, literal) jt_add((t), "" literal, sizeof literal - 1)
+
+/* s[0..n) as a JSON string, escaped as jansson escapes (the two-character
+ * escapes where JSON has one, \u00XX for the other controls, UTF-8 as it
+ * is). -1 when s is not UTF-8. */
+static int jt_str(struct jtext *t, const char *s, size_t n)
+{
+    if (!akvx_utf8_valid(s, n))
+        return -1;
+    JT_LIT(t, "\"");
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jt_add(t, s + from, i - from);
+        from = i + 1;
+        static const char hex[] = "0123456789ABCDEF";
+        char esc[6] = {'\\', (char)c};
+        size_t len = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        jt_add(t, esc, len);
+    }
+    jt_add(t, s + from, n - from);
+    JT_LIT(t, "\"");
+    return 0;
+}
+
+static void jt_int(struct jtext *t, uint64_t v)
+{
+    char digits[AKVX_INT_BUF];
+    /* As json_integer((json_int_t)v) prints it. */
+    jt_add(t, digits, akvx_i64_dec((long long)(json_int_t)v, digits));
+}
+
+static void jt_time(struct jtext *t, int64_t ms)
+{
+    char when[AKV_TIME_BUF];
+    akv_time_format(ms, when);
+    JT_LIT(t, "\"");
+    jt_add(t, when, strlen(when));
+    JT_LIT(t, "\"");
+}
+
+int akv_meta_format_json(const akv_meta *m, char *buf, size_t cap,
+                         size_t *len)
+{
+    struct jtext t = {.p = buf, .cap = buf ? cap : 0};
+    const char *scope = akv_scope_name(m->scope);
+    int bad = 0;
+    JT_LIT(&t, "{\"sandbox\":");
+    bad |= jt_str(&t, m->sandbox, strlen(m->sandbox));
+    JT_LIT(&t, ",\"scope\":");
+    bad |= scope ? jt_str(&t, scope, strlen(scope)) : -1;
+    JT_LIT(&t, ",\"key\":");
+    bad |= jt_str(&t, m->key, m->key_len);
+    JT_LIT(&t, ",\"origin\":");
+    bad |= jt_str(&t, m->origin, strlen(m->origin));
+    JT_LIT(&t, ",\"size\":");
+    jt_int(&t, m->size);
+    JT_LIT(&t, ",\"content_type\":");
+    bad |= jt_str(&t, m->content_type, strlen(m->content_type));
+    JT_LIT(&t, ",\"sha256\":");
+    bad |= jt_str(&t, m->sha256, strlen(m->sha256));
+    JT_LIT(&t, ",\"version\":");
+    jt_int(&t, m->version);
+    JT_LIT(&t, ",\"created_at\":");
+    jt_time(&t, m->created_at);
+    JT_LIT(&t, ",\"updated_at\":");
+    jt_time(&t, m->updated_at);
+    JT_LIT(&t, ",\"expires_at\":");
+    if (m->expires_at)
+        jt_time(&t, m->expires_at);
+    else
+        JT_LIT(&t, "null");
+    JT_LIT(&t, ",\"metadata\":");
+    if (m->metadata && m->metadata_len) {
+        /* As stored it may have any spacing: the parsed object, dumped. */
+        json_t *meta;
+        json_error_t jerr;
+        int rc = akv_json_parse(m->metadata, m->metadata_len, 0, &meta, &jerr);
+        if (rc == AKV_EINVAL)
+            return akv_fail(rc, "cannot render the entry: its metadata is "
+                                "not JSON (%s)", jerr.text);
+        if (rc != AKV_OK)
+            return rc;
+        char *text = akv_json_dumps(meta, JSON_COMPACT |
+                                              JSON_REAL_PRECISION(
+                                                  AKV_JSON_REAL_DIGITS));
+        json_decref(meta);
+        if (text == NULL)
+            return akv_fail(AKV_ENOMEM, "out of memory");
+        jt_add(&t, text, strlen(text));
+        free(text);
+    } else {
+        JT_LIT(&t, "{}");
+    }
+    JT_LIT(&t, "}");
+    if (bad)
+        return akv_fail(AKV_EINVAL, "cannot render the entry: a text field "
+                                    "is not UTF-8");
+    *len = t.len;
+    return AKV_OK;
+}
+
 char *akv_meta_to_json(const akv_meta *m)
 {
-    json_t *o = akv_meta_json(m);
-    if (o == NULL)
-        return NULL;
-    char *text = akv_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                       JSON_REAL_PRECISION(
-                                           AKV_JSON_REAL_DIGITS));
-    json_decref(o);
-    return text;
+    size_t cap = 512, len;
+    char *text = malloc(cap);
+    while (text && akv_meta_format_json(m, text, cap - 1, &len) == AKV_OK) {
+        if (len < cap) {
+            text[len] = '\0';
+            return text;
+        }
+        char *bigger = realloc(text, len + 1);
+        if (bigger == NULL)
+            break;
+        text = bigger;
+        cap = len + 1;
+    }
+    free(text);
+    return NULL;
 }
 
 static int check_target(const char *sandbox, const char *key, size_t key_len)

@@ -190,12 +190,30 @@ void http_kv_put_done(struct http_req *r, int rc, const akv_error *e,
         http_error_from(r, rc, e);
         return;
     }
-    if (akv_meta_to_json_reuse(&r->resp.meta, m) != AKV_OK) {
-        http_error(r, AKV_ENOMEM, "out of memory rendering the metadata");
+    /* Straight into the body, grown once when it has no room. */
+    struct obuf *b = &r->resp.body;
+    size_t len;
+    rc = akv_meta_format_json(m, b->p ? b->p + b->len : NULL, b->cap - b->len,
+                              &len);
+    if (rc == AKV_OK && len > b->cap - b->len) {
+        if (ob_reserve(b, len) != 0)
+            rc = AKV_ENOMEM;
+        else
+            rc = akv_meta_format_json(m, b->p + b->len, b->cap - b->len,
+                                      &len);
+    }
+    if (rc != AKV_OK) {
+        /* The write is done; only its answer could not be made. */
+        http_error(r, AKV_ENOMEM, "the entry was written, but its answer "
+                                  "could not be rendered: %s",
+                   rc == AKV_ENOMEM ? "out of memory"
+                                    : akv_last_error()->message);
         return;
     }
+    b->len += len;
+    r->resp.status = created ? 201 : 200;
     entity_headers(r, m);
-    http_reply_json_value(r, created ? 201 : 200, json_incref(r->resp.meta));
+    http_header(r, "Content-Type", "application/json");
 }
 
 void http_kv_put(struct http_req *r)

@@ -29,7 +29,7 @@
 
 /* ---- growable buffer ---------------------------------------------------- */
 
-static int ob_reserve(struct obuf *b, size_t more)
+int ob_reserve(struct obuf *b, size_t more)
 {
     if (b->oom)
         return -1;
@@ -253,8 +253,6 @@ void http_resp_clear(struct http_resp *resp)
 void http_resp_free(struct http_resp *resp)
 {
     http_resp_clear(resp);
-    json_decref(resp->meta);
-    resp->meta = NULL;
     ob_free(&resp->hdrs);
     ob_free(&resp->body);
 }

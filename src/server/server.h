@@ -119,6 +119,8 @@ struct obuf {
     size_t len, cap;
     int oom; /* an append failed: the content is incomplete */
 };
+/* Room for more bytes after len: 0, or -1 with oom set. */
+int ob_reserve(struct obuf *b, size_t more);
 void ob_add(struct obuf *b, const void *data, size_t len);
 void ob_str(struct obuf *b, const char *s);
 /* ob_str of a string literal, whose length the compiler knows. */
@@ -146,11 +148,6 @@ struct http_resp {
                          (http_stream_begin): nothing is sent after it, the
                          connection closes */
     uint64_t streamed_bytes; /* body bytes it wrote, for the access log */
-    /* The metadata object of the last PUT answered on this connection,
-     * kept across requests (not cleared with the response) and set to
-     * the next one's entry in place (akv_meta_to_json_reuse); NULL until
-     * then. Freed with the connection. */
-    json_t *meta;
 };
 
 struct server;

@@ -500,18 +500,17 @@ static void meta_json_of_never_expiring_entry_has_null_expires_at(
     tu_store_close(&ts);
 }
 
-/* One object reused for entry after entry renders each exactly as a new
- * one: every field that changes (and expires_at between null and a time,
- * metadata between {} and an object) is set, none is left from before;
- * an entry that cannot be rendered gives AKV_ENOMEM and releases it. */
-static void meta_json_reuse_renders_each_entry_like_a_new_object(
-    void **state)
+/* akv_meta_format_json writes its text itself: it must be byte for byte
+ * what jansson dumps of the same entry's object, escapes and all, report
+ * the length it needs whatever room it is given and write no further;
+ * a field that cannot be rendered is refused by both. */
+static void meta_json_text_is_what_jansson_dumps(void **state)
 {
     (void)state;
-    akv_meta m[4];
+    akv_meta m[6];
     memset(m, 0, sizeof m);
-    const char *md = "{\"n\": [1, 2], \"s\": \"\u00e9\"}";
-    const char *md2 = "{\"other\": true}";
+    const char *md = "{\"n\": [1, 2.5, -3e2], \"s\": \"\u00e9\\n\", "
+                     "\"o\": {\"t\": true, \"z\": null}}";
     strcpy(m[0].sandbox, "sb1");
     strcpy(m[0].origin, "sb1");
     m[0].scope = AKV_SCOPE_ARTIFACTS;
@@ -526,44 +525,74 @@ static void meta_json_reuse_renders_each_entry_like_a_new_object(
     m[0].expires_at = T0 + 789;
     m[0].metadata = md;
     m[0].metadata_len = strlen(md);
-    /* Another sandbox, scope, key and type; no expiry, no metadata. */
+    /* No expiry, no metadata; two-, three- and four-byte UTF-8. */
     strcpy(m[1].sandbox, "sb2");
     strcpy(m[1].origin, "_global");
     m[1].scope = AKV_SCOPE_SYSTEM;
-    strcpy(m[1].key, "k\xc3\xa9y");
-    m[1].key_len = 4;
-    m[1].size = 70000;
+    strcpy(m[1].key, "k\xc3\xa9y/\xe2\x82\xac/\xf0\x9f\x98\x80");
+    m[1].key_len = strlen(m[1].key);
+    m[1].size = UINT64_MAX; /* printed as json_int_t prints it */
     strcpy(m[1].content_type, "application/octet-stream");
     strcpy(m[1].sha256, SHA_EMPTY);
     m[1].version = 1;
-    m[1].created_at = T0;
-    m[1].updated_at = T0;
-    /* The first again, with expiry and other metadata. */
-    m[2] = m[0];
-    m[2].metadata = md2;
-    m[2].metadata_len = strlen(md2);
-    m[2].expires_at = T0 + 1000;
-    /* A key that is not UTF-8 cannot be rendered. */
+    m[1].created_at = -1; /* before 1970 */
+    m[1].updated_at = 0;
+    /* Every byte that JSON escapes, in a key and a type that the store
+     * would refuse but an entry may hold. */
+    m[2] = m[1];
+    char *k = m[2].key;
+    for (int c = 1; c < 0x20; c++)
+        *k++ = (char)c;
+    strcpy(k, "\"\\/\x7f end");
+    m[2].key_len = strlen(m[2].key);
+    strcpy(m[2].content_type, "text/plain; x=\"a\\b\"\t\r\n");
+    /* Not UTF-8, or metadata that is not JSON: nothing to render. */
     m[3] = m[1];
     strcpy(m[3].key, "\xff");
     m[3].key_len = 1;
+    m[4] = m[1];
+    strcpy(m[4].content_type, "text/\xc3");
+    m[5] = m[1];
+    m[5].metadata = "{\"a\":";
+    m[5].metadata_len = 5;
 
-    json_t *o = NULL;
-    const int order[] = {0, 1, 2, 1, 1, 0};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const akv_meta *x = &m[order[i]];
-        assert_int_equal(akv_meta_to_json_reuse(&o, x), AKV_OK);
-        char *got = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        char *want = akv_meta_to_json(x);
-        assert_non_null(got);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *o = akv_meta_to_json_value(&m[i]);
+        assert_non_null(o);
+        char *want = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(
+                                                      AKV_JSON_REAL_DIGITS));
+        json_decref(o);
+        char *got = akv_meta_to_json(&m[i]);
         assert_non_null(want);
+        assert_non_null(got);
         assert_string_equal(got, want);
+        size_t n = strlen(want), len = 0;
+        assert_int_equal(akv_meta_format_json(&m[i], NULL, 0, &len), AKV_OK);
+        assert_int_equal(len, n);
+        /* One byte short, then exact: nothing written past the room. */
+        char *buf = malloc(n + 1);
+        assert_non_null(buf);
+        memset(buf, '#', n + 1);
+        assert_int_equal(akv_meta_format_json(&m[i], buf, n - 1, &len),
+                         AKV_OK);
+        assert_int_equal(len, n);
+        assert_int_equal(buf[n - 1], '#');
+        assert_int_equal(akv_meta_format_json(&m[i], buf, n, &len), AKV_OK);
+        assert_int_equal(len, n);
+        assert_memory_equal(buf, want, n);
+        assert_int_equal(buf[n], '#');
+        free(buf);
         free(got);
         free(want);
     }
-    assert_int_equal(akv_meta_to_json_reuse(&o, &m[3]), AKV_ENOMEM);
-    assert_null(o);
-    assert_null(akv_meta_to_json(&m[3]));
+    for (size_t i = 3; i < 6; i++) {
+        size_t len;
+        char buf[1024];
+        assert_int_equal(akv_meta_format_json(&m[i], buf, sizeof buf, &len),
+                         AKV_EINVAL);
+        assert_null(akv_meta_to_json(&m[i]));
+        assert_null(akv_meta_to_json_value(&m[i]));
+    }
 }
 
 static void content_type_defaults_and_custom_is_kept(void **state)
@@ -1121,7 +1150,7 @@ int main(void)
         cmocka_unit_test(meta_json_has_exactly_the_spec_fields_in_order),
         cmocka_unit_test(
             meta_json_of_never_expiring_entry_has_null_expires_at),
-        cmocka_unit_test(meta_json_reuse_renders_each_entry_like_a_new_object),
+        cmocka_unit_test(meta_json_text_is_what_jansson_dumps),
         cmocka_unit_test(content_type_defaults_and_custom_is_kept),
         cmocka_unit_test(metadata_is_replaced_on_overwrite),
         cmocka_unit_test(value_of_exactly_max_value_size_is_accepted),
