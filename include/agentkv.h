@@ -393,7 +393,9 @@ AKV_API int akv_put_many(akv_store *store, akv_put_req *reqs, size_t n);
  * until akv_put_many_finish. akv_put_flight_fd gives a descriptor that
  * becomes readable when the answers arrive, or -1 when there is nothing
  * to wait for (a failure before sending, puts that go one at a time, a
- * store out of descriptors), and in *timeout_ms (may be NULL) how long
+ * store out of descriptors); the descriptor is the store's, and the
+ * caller stops watching it before akv_put_many_finish (the store may give
+ * it to a later flight). In *timeout_ms (may be NULL) how long
  * the answers may take, -1 for no limit (the embedded store: its commit
  * runs on a thread of the library's, and a queued put cannot be taken
  * back). akv_put_many_finish (call it exactly once, and before

@@ -238,6 +238,7 @@ struct lmdb_flight {
 };
 
 #define GROUP_MAX 256 /* writes in one commit, bounding a batch's latency */
+#define FLIGHT_FDS_SPARE 16 /* flights' descriptors kept for reuse */
 
 typedef struct lmdb_backend {
     akv_backend base;
@@ -267,6 +268,12 @@ typedef struct lmdb_backend {
     pthread_cond_t group_work;
     bool committer_started, committer_stop;
     pthread_t committer;
+    /* Descriptors of finished flights, for the next ones: an eventfd
+     * whose one write was read back is as good as new, and reusing it
+     * spares a flight two system calls (eventfd, close). */
+    pthread_mutex_t fd_lock;
+    int fd_spare[FLIGHT_FDS_SPARE];
+    int fd_nspare;
     /* The store's lock and its knocker (DIR/counters, open file
      * description locks on its first two bytes; store_lock). -1 when
      * counters could not be opened. */
@@ -1251,6 +1258,9 @@ static void backend_free(lmdb_backend *lb)
     for (int i = 0; i < THREAD_SHARDS; i++)
         pthread_mutex_destroy(&lb->pool[i].lock);
     pthread_mutex_destroy(&lb->group_lock);
+    while (lb->fd_nspare > 0)
+        close(lb->fd_spare[--lb->fd_nspare]);
+    pthread_mutex_destroy(&lb->fd_lock);
     pthread_mutex_destroy(&lb->health_lock);
     pthread_mutex_destroy(&lb->gen_lock);
     pthread_cond_destroy(&lb->group_done);
@@ -1305,6 +1315,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     for (int i = 0; i < THREAD_SHARDS; i++)
         pthread_mutex_init(&lb->pool[i].lock, NULL);
     pthread_mutex_init(&lb->group_lock, NULL);
+    pthread_mutex_init(&lb->fd_lock, NULL);
     pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
     lb->queue_tail = &lb->queue;
@@ -2778,7 +2789,11 @@ static void *lmdb_put_many_send(akv_backend *be, size_t n, const akv_write *w,
     struct lmdb_flight *f = malloc(sizeof *f + n * sizeof f->puts[0]);
     if (f == NULL)
         return NULL;
-    f->fd = eventfd(0, EFD_CLOEXEC);
+    pthread_mutex_lock(&lb->fd_lock);
+    f->fd = lb->fd_nspare > 0 ? lb->fd_spare[--lb->fd_nspare] : -1;
+    pthread_mutex_unlock(&lb->fd_lock);
+    if (f->fd < 0)
+        f->fd = eventfd(0, EFD_CLOEXEC);
     if (f->fd < 0) {
         free(f);
         return NULL;
@@ -2815,11 +2830,12 @@ static void lmdb_put_many_recv(akv_backend *be, void *sent, bool timed_out,
                                akv_rec *out, int *created, int *rcs,
                                akv_error *errs)
 {
-    (void)be;
+    lmdb_backend *lb = (lmdb_backend *)be;
     (void)timed_out;
     struct lmdb_flight *f = sent;
     uint64_t v;
-    while (read(f->fd, &v, sizeof v) < 0 && errno == EINTR)
+    ssize_t got;
+    while ((got = read(f->fd, &v, sizeof v)) < 0 && errno == EINTR)
         ;
     for (size_t i = 0; i < f->n; i++) {
         struct flight_put *x = &f->puts[i];
@@ -2829,7 +2845,16 @@ static void lmdb_put_many_recv(akv_backend *be, void *sent, bool timed_out,
         rcs[i] = x->p.rc;
         errs[i] = x->p.err;
     }
-    close(f->fd);
+    /* Its one write read back, the descriptor is as new: kept for the
+     * next flight (unless the read failed, or enough are kept). */
+    pthread_mutex_lock(&lb->fd_lock);
+    if (got == sizeof v && lb->fd_nspare < FLIGHT_FDS_SPARE) {
+        lb->fd_spare[lb->fd_nspare++] = f->fd;
+        f->fd = -1;
+    }
+    pthread_mutex_unlock(&lb->fd_lock);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f);
 }
 

@@ -116,7 +116,8 @@ typedef struct akv_backend_ops {
      * points to, are borrowed until put_many_recv. *fd receives a
      * descriptor that becomes readable when the answers arrive, or -1
      * when nothing is to be waited for (the descriptor is the backend's,
-     * valid until put_many_recv); *timeout_ms how long to wait for it, or
+     * valid until put_many_recv, which may keep it open for a later
+     * flight: the caller stops watching it first); *timeout_ms how long to wait for it, or
      * -1 for no limit (puts that cannot be abandoned: LMDB's, queued for
      * its committer thread). put_many_recv (on any thread, one call at a
      * time) then gives what put_many would: it takes the answers, waiting

@@ -1012,6 +1012,54 @@ static void put_many_in_two_halves(void **state)
     tu_store_close(&ts);
 }
 
+/* Flight after flight, two at a time: each one's descriptor becomes
+ * readable only once its own puts are answered (the store may hand a
+ * finished flight's descriptor to the next: it must come back unread),
+ * and every put lands. */
+static void flights_one_after_another_each_signal_their_own(void **state)
+{
+    (void)state;
+    tu_store ts;
+    tu_store_open(&ts, NULL);
+    char val[2][8];
+    for (int i = 0; i < 40; i++) {
+        akv_put_req q[2];
+        akv_put_flight *f[2];
+        for (int j = 0; j < 2; j++) {
+            snprintf(val[j], sizeof val[j], "v%d", i * 2 + j);
+            q[j] = (akv_put_req){.sandbox = "sb1", .scope = AKV_SCOPE_TASK,
+                                 .key = j ? "b" : "a", .key_len = 1,
+                                 .value = val[j],
+                                 .value_len = strlen(val[j])};
+            assert_ok(akv_put_many_start(ts.store, &q[j], 1, &f[j]));
+        }
+        for (int j = 0; j < 2; j++) {
+            int fd = akv_put_flight_fd(f[j], NULL);
+            assert_true(fd >= 0);
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            assert_int_equal(poll(&pfd, 1, -1), 1);
+            akv_put_many_finish(f[j], 0);
+            assert_int_equal(q[j].rc, AKV_OK);
+            assert_int_equal(q[j].meta.version, (uint64_t)i + 1);
+        }
+        /* Between flights, nothing is left to read on a kept one. */
+        akv_put_flight *next;
+        akv_put_req r = {.sandbox = "sb1", .scope = AKV_SCOPE_TASK,
+                         .key = "c", .key_len = 1, .value = "c",
+                         .value_len = 1};
+        assert_ok(akv_put_many_start(ts.store, &r, 1, &next));
+        int fd = akv_put_flight_fd(next, NULL);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, -1), 1);
+        akv_put_many_finish(next, 0);
+        assert_int_equal(r.rc, AKV_OK);
+        assert_int_equal(r.meta.version, (uint64_t)i + 1);
+    }
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "a", "v78", 3);
+    want_value(&ts, "sb1", AKV_SCOPE_TASK, "b", "v79", 3);
+    tu_store_close(&ts);
+}
+
 /* Out of descriptors, a flight on LMDB cannot have its eventfd: the puts
  * are committed at start instead (no descriptor to wait on), with the
  * same outcomes, and the next flight, with descriptors again, has one. */
@@ -1160,6 +1208,7 @@ int main(void)
         cmocka_unit_test(put_many_answers_each_request_like_put),
         cmocka_unit_test(put_many_of_one_key_applies_each_in_order),
         cmocka_unit_test(put_many_in_two_halves),
+        cmocka_unit_test(flights_one_after_another_each_signal_their_own),
         cmocka_unit_test(put_flight_without_a_descriptor_commits_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
