@@ -268,6 +268,10 @@ bool akvx_utf8_valid(const void *str, size_t len)
     const unsigned char *s = str;
     size_t i = 0;
     while (i < len) {
+        if (s[i] < 0x80) { /* ASCII, most text: no call for it */
+            i++;
+            continue;
+        }
         size_t n = akvx_utf8_seq(s + i, len - i);
         if (n == 0)
             return false;
