@@ -73,6 +73,20 @@ expect_error 400 invalid_argument
 raw "b'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n'" --expect-closed
 expect_error 400 invalid_argument
 
+t "a CR that does not end a line is 400, wherever it is, and changes nothing"
+for head in 'GET /healthz\rX HTTP/1.1\r\nHost: x' \
+            'GET /healthz HTTP/1.1\r\r\nHost: x' \
+            'GET /healthz HTTP/1.1\r\nHo\rst: x' \
+            'GET /healthz HTTP/1.1\r\nHost: x\ry' \
+            'GET /healthz HTTP/1.1\r\nHost: x\r\r\nX-A: 1' \
+            'GET /healthz HTTP/1.1\r\nHost: x\r\n\r'; do
+    raw "b'$head\r\n\r\n'" --expect-closed
+    expect_error 400 invalid_argument
+done
+raw "b'PUT $KV/task/cr HTTP/1.1\r\n' + $AUTH + b'Content-Type: text/plain\rx\r\nContent-Length: 1\r\n\r\nx'" --expect-closed
+expect_error 400 invalid_argument
+absent sb task cr
+
 t "Content-Length together with Transfer-Encoding is 400 (smuggling)"
 raw "b'PUT $KV/task/smug HTTP/1.1\r\n' + $AUTH + b'Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'" --expect-closed
 expect_error 400 invalid_argument
