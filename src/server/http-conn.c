@@ -505,12 +505,12 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->spill_off += (size_t)n;
-    c->t_activity = now_ms();
+    c->w->now_ns = server_now_ns(); /* the request's end, when it is */
+    c->t_activity = (int64_t)(c->w->now_ns / 1000000u);
     if (c->spill_off < c->spill.len)
         return;
     event_del(c->ev_write);
     ob_reset(&c->spill);
-    c->w->now_ns = server_now_ns();
     if (request_done(c) == 0)
         conn_process(c);
 }
