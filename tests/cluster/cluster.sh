@@ -27,7 +27,8 @@
 # A script that sources this should call cluster_stop from its EXIT trap;
 # cluster_start installs one of its own (stop, then remove DIR) when the
 # script has none, and the INT/TERM traps end in EXIT. Nothing is shared
-# between tests, so they may run in parallel.
+# between tests but the record of the ports handed out (cluster_free_ports),
+# so they may run in parallel.
 
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
     { echo "redis-server and redis-cli are needed (make deps)" >&2; exit 2; }
@@ -37,26 +38,52 @@ declare -A CLUSTER_PIDS=()
 CLUSTER_DIR=""
 
 # Six distinct free ports. The cluster bus listens on PORT + 10000, so a
-# port whose bus port is taken is skipped as well.
+# port whose bus port is taken is skipped as well. No port (or bus port)
+# is handed out twice within an hour, to this test or to another running
+# at the same time: the nodes of a cluster keep calling a node that a
+# test stopped (a failover test kills masters), and a node of another
+# cluster that took its port would answer and be gossiped into the first
+# cluster, the two merging. The ports handed out are kept, under a lock,
+# in $TMPDIR/agentkv-cluster-ports.
 cluster_free_ports() {
     /usr/bin/python3 - <<'EOF'
-import socket
-ports, held = [], []
-while len(ports) < 6:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    held.append(s)
-    if p + 10000 > 65535 or p in ports:
-        continue
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", p + 10000))
-    except OSError:
-        continue
-    finally:
-        b.close()
-    ports.append(p)
+import fcntl, os, socket, time
+path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "agentkv-cluster-ports")
+now = time.time()
+with open(path, "a+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0)
+    recent = []
+    for line in f:
+        try:
+            port, when = line.split()
+            if now - float(when) < 3600:
+                recent.append((int(port), float(when)))
+        except ValueError:
+            pass
+    # A node's port and its bus port: neither may be one of a recent node's.
+    taken = {p for p, _ in recent} | {p + 10000 for p, _ in recent}
+    ports, held = [], []
+    while len(ports) < 6:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        held.append(s)
+        if p + 10000 > 65535 or p in ports or p in taken or p + 10000 in taken:
+            continue
+        b = socket.socket()
+        try:
+            b.bind(("127.0.0.1", p + 10000))
+        except OSError:
+            continue
+        finally:
+            b.close()
+        ports.append(p)
+        taken |= {p, p + 10000}
+    f.seek(0)
+    f.truncate()
+    for p, when in recent + [(p, now) for p in ports]:
+        f.write(f"{p} {when}\n")
 print(" ".join(map(str, ports)))
 EOF
 }
