@@ -34,6 +34,11 @@
  * server gathers them into group commits; "ok KEY" is printed and flushed
  * once the PUT is answered 200 or 201. PREFIX is letters and digits.
  *
+ * With AKV_WRITER_LIST_EVERY=N in the environment, the library writer
+ * also lists the sandbox's task entries after every N writes: on the
+ * embedded store with the write log, that has data.mdb take all of the
+ * log first, so that its files are started over while the writer runs.
+ *
  * The store is the embedded one in DIR, or the backend AGENTKV_BACKEND
  * names (as for the agentkv command), so the same tests run on Redis; with
  * the settings of the file AGENTKV_CONFIG names, if it names one (as for
@@ -372,6 +377,8 @@ int main(int argc, char **argv)
     }
     long count = atol(argv[3]);
     const char *shared = argc > 4 ? argv[4] : NULL;
+    const char *every = getenv("AKV_WRITER_LIST_EVERY");
+    long list_every = every ? atol(every) : 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (long i = 0; i < count; i++) {
         char key[256], buf[4096];
@@ -398,6 +405,16 @@ int main(int argc, char **argv)
             }
             printf("shared %llu\n", (unsigned long long)m.version);
             fflush(stdout);
+        }
+        akv_list *l;
+        if (list_every > 0 && i % list_every == list_every - 1) {
+            if (akv_list_entries(store, "crash", AKV_SCOPE_TASK, NULL, &l) !=
+                AKV_OK) {
+                fprintf(stderr, "akv-writer: list: %s\n",
+                        akv_last_error()->message);
+                return 1;
+            }
+            akv_list_free(l);
         }
     }
     akv_store_close(store);

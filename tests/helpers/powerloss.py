@@ -20,6 +20,10 @@ page drawn at random (a seeded generator, so a failure can be replayed).
 Stores that come out the same are checked once, all by one verifier
 process.
 
+It prints, per traced file, how many writes the trace holds and how many
+of them began inside the file (rewrote bytes it had) rather than at its
+end, then a summary of the cuts.
+
 usage: powerloss.py --base DIR --trace FILE --acks FILE --work DIR
                     --verify CMD [--files NAMES] [--seed N] [--random N]
                     [--expect-loss]
@@ -90,6 +94,9 @@ class Disk:
         self.dur_size = len(base)
         self.size = len(base)
         self.truncated = False  # since the last sync
+        # Writes, and those that began inside the file (rewrote bytes it
+        # had) rather than at its end.
+        self.writes = self.rewrites = 0
 
     def truncate(self, size):
         """The file cut to size: pages past it gone, the last one's tail
@@ -109,6 +116,8 @@ class Disk:
     def write(self, off, data, durable):
         end = off + len(data)
         pos = off
+        self.writes += 1
+        self.rewrites += off < self.size
         while pos < end:
             p = pos // PAGE
             n = min(end, (p + 1) * PAGE) - pos
@@ -289,6 +298,9 @@ def main():
             most_per_sync = max(most_per_sync, since_sync)
 
     verifier.close()
+    print("powerloss: writes per file: " + ", ".join(
+        "%s %d (%d inside the file)" % (name, d.writes, d.rewrites)
+        for name, d in zip(files, disks)))
     print("powerloss: %d events, %d acknowledged writes (at most %d after one "
           "sync), %d cuts, %d distinct stores checked, %d failed" % (
               len(events), acks, most_per_sync, cut + 1, checked, failed))
