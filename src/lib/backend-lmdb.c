@@ -23,15 +23,19 @@
  *                but-not-collected and damaged entries included. Kept
  *                exact inside every write transaction: it is the sum of
  *                akv_rec_usage over the namespace's records.
- *     "meta" also holds "log" → u64: how far data.mdb holds data.log.
+ *     "meta" also holds "log" → u64: how far data.mdb holds the write
+ *                log (its records' numbering, wlog.c).
  *   DIR/counters  4 KiB file mapped shared by every process: hit and miss
  *                 counters per scope, updated with atomic adds. Statistics
  *                 only: they are not part of any transaction. Its first
  *                 byte is also the store's lock, and its second the
  *                 lock's knocker (store_lock).
- *   DIR/data.log  the write log (store.write_log; wlog.c has its format):
- *                 writes acknowledged and not yet in data.mdb. Empty, or
- *                 absent, when no process with the write log has run.
+ *   DIR/data.log, DIR/data2.log  the write log's two files
+ *                 (store.write_log; wlog.c has the records' format, and
+ *                 log_place says which file a record goes to): writes
+ *                 acknowledged and not yet in data.mdb, with records
+ *                 data.mdb holds already. Empty, or absent, when no
+ *                 process with the write log has run.
  * The directory is created 0700 and every file in it 0600, whatever the
  * umask (SPEC.md §3): the store holds every tenant's data.
  *
@@ -64,7 +68,7 @@
  * call. Durability: every write commits with LMDB's default synchronous
  * fsync, so a write acknowledged to a caller survives kill -9 and power loss.
  * With the write log (store.write_log) a write is acknowledged once its
- * group's record in data.log is synced instead, and applied to data.mdb
+ * group's record in the log is synced instead, and applied to data.mdb
  * later, in large synchronous commits: see "The write log" below.
  */
 #include <assert.h>
@@ -146,7 +150,7 @@ struct ov_table {
 
 /*
  * One record of the write log: the changes of one group of writes, from
- * the moment it is synced to data.log until the applier has put it into
+ * the moment it is synced to the log until the applier has put it into
  * data.mdb and no read still points into it. refs: the log's own
  * reference, dropped by the applier, and one per value handle of a get
  * (struct reader's g).
@@ -297,7 +301,7 @@ typedef struct lmdb_backend {
      * the committer adds to it, the applier removes). */
     bool wlog;
     atomic_bool log_on;
-    int logfd;
+    int logfd[2]; /* data.log, data2.log (LOG_FILES); -1 when not open */
     akv_wlog_buf gbuf;
     struct ov_table gmap;
     pthread_rwlock_t ov_lock;
@@ -314,14 +318,19 @@ typedef struct lmdb_backend {
     uint64_t gen_base, gen_off;
     atomic_uint_fast64_t logged;
     /* wl_lock guards the log's positions and the applier's queue. Log
-     * numbers: log_base is the number of data.log's first byte, log_end
-     * the number after the last record written or being written, applied
-     * the number up to which data.mdb holds the log (stored in meta under
-     * "log" by the same commit). */
+     * numbers (log_place): log_cur is the file being written and log_base
+     * the number of its first byte; log_end the number after the last
+     * record written or being written; other_end the number after the
+     * last record of the other file; applied the number up to which
+     * data.mdb holds the log (stored in meta under "log" by the same
+     * commit). log_high: how far each file has been written since it was
+     * last emptied. log_size: store.write_log_size. */
     pthread_mutex_t wl_lock;
     pthread_cond_t wl_cond; /* the applier: work; drainers: applied moved */
     struct wgroup *applyq, **applyq_tail;
-    uint64_t log_base, log_end, applied;
+    uint64_t log_base, log_end, other_end, applied, log_size;
+    uint64_t log_high[2];
+    int log_cur;
     int drainers;           /* threads waiting for applied to reach log_end */
     bool apply_stop, applier_started;
     pthread_t applier;
@@ -352,7 +361,8 @@ struct usage {
 /* Forward: pieces of the write log and the group commit used before their
  * sections. */
 static void group_unref(struct wgroup *g);
-static int log_replay(lmdb_backend *lb, MDB_txn *txn, int fd, uint64_t *at);
+static int log_replay(lmdb_backend *lb, MDB_txn *txn, const int fd[2],
+                      uint64_t *at);
 static void *committer_main(void *arg);
 static void *applier_main(void *arg);
 
@@ -365,6 +375,21 @@ static uint64_t free_bytes(const char *dir)
         return UINT64_MAX;
     uint64_t blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
     return blocks * (uint64_t)sv.f_frsize;
+}
+
+/* Whether the store's filesystem has room for len more bytes of data
+ * beyond what filesystems hold back for their own metadata (ext4: 2% of
+ * the disk, at most 4096 blocks, which statvfs counts as free) and
+ * FULL_SLACK. */
+static bool room_for(const char *dir, uint64_t len)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) != 0)
+        return true; /* the write itself will tell */
+    uint64_t blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+    uint64_t held = sv.f_blocks / 50 < 4096 ? sv.f_blocks / 50 : 4096;
+    return blocks >= held &&
+           (blocks - held) * (uint64_t)sv.f_frsize >= len + FULL_SLACK;
 }
 
 /* Remembers the message just recorded as the reason writes fail. */
@@ -1176,27 +1201,50 @@ no_locks:
     return AKV_OK;
 }
 
-/* Opens data.log: created with the write log, else only if there is one
- * (to replay). -1 with *rc AKV_OK when there is none to open. */
-static int log_open(lmdb_backend *lb, bool create, bool *made, int *rc)
+/* The write log's two files, in the order a new log fills them. */
+static const char *const LOG_FILES[2] = {"data.log", "data2.log"};
+
+/* Opens the write log's files into fd: created with the write log (*made
+ * set if one was), else only those there are (to replay); -1 for a file
+ * there is none of. On failure none is left open. */
+static int log_open(lmdb_backend *lb, bool create, bool *made, int fd[2])
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data.log", lb->dir);
-    *rc = AKV_OK;
     *made = false;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && create) {
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            fchmod(fd, 0600);
-            *made = true;
+    fd[0] = fd[1] = -1;
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", lb->dir, LOG_FILES[i]);
+        fd[i] = open(path, O_RDWR | O_CLOEXEC);
+        if (fd[i] < 0 && errno == ENOENT && create) {
+            fd[i] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (fd[i] >= 0) {
+                fchmod(fd[i], 0600);
+                *made = true;
+            }
+        }
+        if (fd[i] < 0 && (errno != ENOENT || create)) {
+            int rc = akv_fail(AKV_EUNAVAILABLE, "%scannot open %s: %m",
+                              errno == ENOSPC || errno == EDQUOT ? "disk full: "
+                                                                 : "",
+                              path);
+            if (i == 1)
+                close(fd[0]);
+            fd[0] = fd[1] = -1;
+            return rc;
         }
     }
-    if (fd < 0 && (errno != ENOENT || create))
-        *rc = akv_fail(AKV_EUNAVAILABLE, "%scannot open %s: %m",
-                       errno == ENOSPC || errno == EDQUOT ? "disk full: " : "",
-                       path);
-    return fd;
+    return AKV_OK;
+}
+
+/* Empties the write log's open files: data.mdb holds all they hold. Not
+ * synced: records a power loss brings back are ones data.mdb has. */
+static int log_empty(lmdb_backend *lb, const int fd[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (fd[i] >= 0 && ftruncate(fd[i], 0) != 0)
+            return akv_fail(AKV_EUNAVAILABLE, "cannot empty %s/%s: %m",
+                            lb->dir, LOG_FILES[i]);
+    return AKV_OK;
 }
 
 /* Starts the committer thread, with every signal blocked (the caller's
@@ -1242,8 +1290,9 @@ static void backend_free(lmdb_backend *lb)
     free(lb->ov.s);
     free(lb->gmap.s);
     akv_wlog_free(&lb->gbuf);
-    if (lb->logfd >= 0)
-        close(lb->logfd);
+    for (int i = 0; i < 2; i++)
+        if (lb->logfd[i] >= 0)
+            close(lb->logfd[i]);
     if (lb->counters_private)
         free(lb->counters);
     else if (lb->counters)
@@ -1319,7 +1368,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_mutex_init(&lb->health_lock, NULL);
     pthread_cond_init(&lb->group_done, NULL);
     lb->queue_tail = &lb->queue;
-    lb->lockfd = lb->logfd = -1;
+    lb->lockfd = lb->logfd[0] = lb->logfd[1] = -1;
     pthread_rwlockattr_t rwa;
     pthread_rwlockattr_init(&rwa);
     /* The committer and the applier must not wait behind a stream of gets. */
@@ -1336,9 +1385,10 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     pthread_condattr_destroy(&ca);
     lb->applyq_tail = &lb->applyq;
     lb->handover_ms = cfg->handover_ms;
+    lb->log_size = cfg->write_log_size;
     pthread_mutex_init(&lb->gen_lock, NULL);
     bool wlog = cfg->write_log > 0, made_log = false, excl;
-    int logfd = -1;
+    int logfd[2] = {-1, -1};
 
     /* LMDB makes lock.mdb with ftruncate and writes its header and reader
      * slots through a shared mapping: on a full disk that is SIGBUS inside
@@ -1406,8 +1456,7 @@ int akv_backend_lmdb_open(const char *dir, const struct akv_config *cfg,
     int dead = 0;
     mdb_reader_check(lb->env, &dead);
 
-    logfd = log_open(lb, wlog, &made_log, &rc);
-    if (rc != AKV_OK)
+    if ((rc = log_open(lb, wlog, &made_log, logfd)) != AKV_OK)
         goto fail;
     MDB_txn *txn;
     bool mark_3 = true, moved;
@@ -1423,7 +1472,7 @@ again:
         (rc = mdb_dbi_open(txn, "usage", MDB_CREATE, &lb->usage)) != 0 ||
         (rc = usage_upgrade(lb, txn, mark_3, &moved)) != AKV_OK ||
         (rc = mdb_dbi_open(txn, "meta", 0, &lb->meta)) != 0 ||
-        (logfd >= 0 && (rc = log_replay(lb, txn, logfd, &at)) != AKV_OK)) {
+        (rc = log_replay(lb, txn, logfd, &at)) != AKV_OK) {
         if (rc > 0)
             rc = akv_fail(AKV_EUNAVAILABLE, "cannot open store %s: %s", dir,
                           mdb_strerror(rc));
@@ -1445,15 +1494,16 @@ again:
         rc = lmdb_fail(lb, rc, "creating store");
         goto fail;
     }
-    if (logfd >= 0) {
-        /* data.mdb holds all of data.log now, durably: start it afresh.
-         * Only a process with the store's lock exclusively writes it, and
-         * it applied all it wrote before it let this one in. A failure
-         * leaves records that the next open skips. */
-        if (ftruncate(logfd, 0) != 0)
-            akv_log("warning", "store in %s: cannot empty data.log: %m", dir);
-        lb->log_base = lb->log_end = lb->applied = at;
+    /* data.mdb holds all of the log now, durably: start it afresh. Only
+     * a process with the store's lock exclusively writes it, and it
+     * applied all it wrote before it let this one in. A failure leaves
+     * records that the next open skips. */
+    if (log_empty(lb, logfd) != AKV_OK) {
+        akv_log("warning", "store in %s: %s", dir,
+                akv_last_error()->message);
+        akv_error_clear();
     }
+    lb->log_base = lb->log_end = lb->other_end = lb->applied = at;
     if (!had_data || made_lock || made_counters || made_log)
         fsync_dir(dir); /* the new names, durable with the files */
     if (wlog) {
@@ -1462,8 +1512,10 @@ again:
         lb->gen_base = (uint64_t)info.me_last_txnid;
         lb->wlog = true;
         atomic_init(&lb->log_on, excl); /* else log_mode turns it on */
-        lb->logfd = logfd;
-        logfd = -1;
+        for (int i = 0; i < 2; i++) {
+            lb->logfd[i] = logfd[i];
+            logfd[i] = -1;
+        }
         pthread_mutex_lock(&lb->group_lock);
         rc = start_committer(lb);
         pthread_mutex_unlock(&lb->group_lock);
@@ -1474,13 +1526,15 @@ again:
             goto fail;
         }
     }
-    if (logfd >= 0)
-        close(logfd);
+    for (int i = 0; i < 2; i++)
+        if (logfd[i] >= 0)
+            close(logfd[i]);
     *out = &lb->base;
     return AKV_OK;
 fail:
-    if (logfd >= 0)
-        close(logfd);
+    for (int i = 0; i < 2; i++)
+        if (logfd[i] >= 0)
+            close(logfd[i]);
     backend_free(lb);
     return rc;
 }
@@ -1505,13 +1559,16 @@ static void lmdb_close(akv_backend *be)
         pthread_join(lb->committer, NULL);
     }
     if (lb->applier_started) {
-        /* It applies what is left first; what it cannot stays in data.log
+        /* It applies what is left first; what it cannot stays in the log
          * for the next open to replay. */
         pthread_mutex_lock(&lb->wl_lock);
         lb->apply_stop = true;
         pthread_cond_broadcast(&lb->wl_cond);
         pthread_mutex_unlock(&lb->wl_lock);
         pthread_join(lb->applier, NULL);
+        /* data.mdb holds it all: leave the log's files empty. */
+        if (lb->applied == lb->log_end && log_empty(lb, lb->logfd) != AKV_OK)
+            akv_error_clear();
     }
     while (lb->applyq) {
         struct wgroup *g = lb->applyq;
@@ -1969,16 +2026,17 @@ static int run_op(struct wtx *t, struct pending *p)
 
 /*
  * The write log (store.write_log): the committer decides each group of
- * writes in its view (struct wtx), appends the group's changes to
- * DIR/data.log as one record (wlog.c), syncs it and only then answers:
- * an acknowledged write is in the log. The record joins the overlay, where
- * every get of this process finds it, and the applier's queue; the
- * applier replays what is queued into data.mdb in one synchronous commit
- * every APPLY_MS (sooner when much is queued or a reader needs it all),
- * storing in the same commit the log number it reached, then drops the
- * records from the overlay and, when it has caught up, truncates
- * data.log. A disk then takes one large commit where it took one commit
- * per group (docs/performance.md, "Store writes").
+ * writes in its view (struct wtx), writes the group's changes to the log
+ * (DIR/data.log or DIR/data2.log) as one record (wlog.c), syncs it and
+ * only then answers: an acknowledged write is in the log. The record
+ * joins the overlay, where every get of this process finds it, and the
+ * applier's queue; the applier replays what is queued into data.mdb in
+ * one synchronous commit every APPLY_MS (sooner when much is queued or a
+ * reader needs it all), storing in the same commit the log number it
+ * reached, then drops the records from the overlay. The log's two files are written in turn, each
+ * started over once data.mdb holds all it had (log_place). A disk then
+ * takes one large commit where it took one commit per group
+ * (docs/performance.md, "Store writes").
  *
  * Only gets read the overlay. Scans, usage, namespaces and backups first
  * wait until data.mdb holds everything logged (wlog_drain). Another
@@ -2053,65 +2111,106 @@ static int applied_put(lmdb_backend *lb, MDB_txn *txn, uint64_t at)
     return rc ? lmdb_fail(lb, rc, "writing the write log's position") : AKV_OK;
 }
 
-/* Replays into txn the records of data.log (fd) that data.mdb does not
- * hold, and stores how far it now does in *at. A log ends at its first
- * record that does not check (a write cut short) or that does not follow
- * the one before (left over from before a truncation). */
-static int log_replay(lmdb_backend *lb, MDB_txn *txn, int fd, uint64_t *at)
+/* The records of one of the log's files: from its first byte, each
+ * whole, intact record numbered where the one before ended (len bytes of
+ * buf, numbered first to end). A file ends at its first record that does
+ * not check (a write cut short) or that does not follow the one before
+ * (left from before the file was started over). */
+struct log_run {
+    unsigned char *buf;
+    size_t len;
+    uint64_t first, end;
+};
+
+static int log_run_read(lmdb_backend *lb, int fd, const char *name,
+                        struct log_run *run)
 {
-    int rc = applied_get(lb, txn, at);
+    *run = (struct log_run){0};
     struct stat st;
-    if (rc != AKV_OK)
-        return rc;
+    if (fd < 0)
+        return AKV_OK;
     if (fstat(fd, &st) != 0)
-        return akv_fail(AKV_EUNAVAILABLE, "reading %s/data.log: %m", lb->dir);
+        return akv_fail(AKV_EUNAVAILABLE, "reading %s/%s: %m", lb->dir, name);
     if (st.st_size == 0)
         return AKV_OK;
-    unsigned char *buf = malloc((size_t)st.st_size);
-    if (buf == NULL)
-        return akv_fail(AKV_ENOMEM, "out of memory reading %s/data.log",
-                        lb->dir);
     size_t have = 0, size = (size_t)st.st_size;
+    if ((run->buf = malloc(size)) == NULL)
+        return akv_fail(AKV_ENOMEM, "out of memory reading %s/%s", lb->dir,
+                        name);
     while (have < size) {
-        ssize_t n = pread(fd, buf + have, size - have, (off_t)have);
+        ssize_t n = pread(fd, run->buf + have, size - have, (off_t)have);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         have += (size_t)n;
     }
-    uint64_t applied = *at, next = 0;
-    size_t off = 0, replayed = 0;
-    bool first = true;
-    rc = AKV_OK;
-    while (off < have) {
+    while (run->len < have) {
         uint64_t lsn;
         size_t len;
-        if (akv_wlog_check(buf + off, have - off, &lsn, &len) != AKV_OK ||
-            (!first && lsn != next)) {
-            akv_error_clear(); /* the end of the log, not a failure */
+        if (akv_wlog_check(run->buf + run->len, have - run->len, &lsn,
+                           &len) != AKV_OK ||
+            (run->len > 0 && lsn != run->end)) {
+            akv_error_clear(); /* the end of the file's records */
             break;
         }
-        first = false;
-        next = lsn + len;
-        if (next > *at) {
-            if (lsn != *at) {
-                rc = akv_fail(AKV_EINTEGRITY,
-                              "store %s: data.log goes on from %llu where "
-                              "data.mdb holds it up to %llu: writes are "
-                              "missing",
-                              lb->dir, (unsigned long long)lsn,
-                              (unsigned long long)*at);
-                break;
-            }
-            if ((rc = replay_record(lb, txn, buf + off, len)) != AKV_OK)
-                break;
-            *at = next;
-            replayed++;
-        }
-        off += len;
+        if (run->len == 0)
+            run->first = lsn;
+        run->end = lsn + len;
+        run->len += len;
     }
-    free(buf);
+    return AKV_OK;
+}
+
+/* Replays into txn the records of the log's files (fd, -1 for one there is
+ * none of) that data.mdb does not hold, and stores how far it now does in
+ * *at. Each file's records follow on from one another; taken in the order
+ * of their numbers, the two files' records must go on from data.mdb's
+ * position without a gap. Records numbered below it are ones data.mdb
+ * holds (a file is only ever started over once data.mdb holds all it
+ * had). */
+static int log_replay(lmdb_backend *lb, MDB_txn *txn, const int fd[2],
+                      uint64_t *at)
+{
+    int rc = applied_get(lb, txn, at);
+    if (rc != AKV_OK || (fd[0] < 0 && fd[1] < 0))
+        return rc;
+    struct log_run run[2];
+    if ((rc = log_run_read(lb, fd[0], LOG_FILES[0], &run[0])) != AKV_OK)
+        return rc;
+    if ((rc = log_run_read(lb, fd[1], LOG_FILES[1], &run[1])) != AKV_OK) {
+        free(run[0].buf);
+        return rc;
+    }
+    uint64_t applied = *at;
+    size_t replayed = 0;
+    bool swap = run[1].len > 0 && (run[0].len == 0 ||
+                                   run[1].first < run[0].first);
+    for (int i = 0; i < 2 && rc == AKV_OK; i++) {
+        const struct log_run *r = &run[i ^ swap];
+        const char *name = LOG_FILES[i ^ swap];
+        for (size_t off = 0; off < r->len && rc == AKV_OK;) {
+            const unsigned char *p = r->buf + off;
+            uint64_t lsn = akv_get_le64(p + 8), len = akv_get_le64(p + 16);
+            if (lsn + len > *at) {
+                if (lsn != *at) {
+                    rc = akv_fail(AKV_EINTEGRITY,
+                                  "store %s: %s goes on from %llu where "
+                                  "data.mdb holds the write log up to "
+                                  "%llu: writes are missing",
+                                  lb->dir, name, (unsigned long long)lsn,
+                                  (unsigned long long)*at);
+                    break;
+                }
+                rc = replay_record(lb, txn, p, (size_t)len);
+                *at = lsn + len;
+                replayed++;
+            }
+            off += (size_t)len;
+        }
+    }
+    free(run[0].buf);
+    free(run[1].buf);
     if (rc == AKV_OK && *at != applied) {
         rc = applied_put(lb, txn, *at);
         akv_log("info", "store in %s: %zu records of the write log put into "
@@ -2227,7 +2326,7 @@ static void *applier_main(void *arg)
             lb->apply_err = err;
             pthread_cond_broadcast(&lb->wl_cond);
             if (lb->apply_stop)
-                break; /* left in data.log, for the next open */
+                break; /* left in the log, for the next open */
             due = due_in(APPLY_MS);
             pthread_cond_timedwait(&lb->wl_cond, &lb->wl_lock, &due);
             continue;
@@ -2236,11 +2335,14 @@ static void *applier_main(void *arg)
         lb->applied = end;
         bool caught_up = lb->applied == lb->log_end;
         if (caught_up) {
-            /* Caught up, and nothing is being written: start data.log
-             * afresh. Not synced: a longer file after a power loss holds
-             * only records data.mdb has. */
-            if (ftruncate(lb->logfd, 0) == 0)
-                lb->log_base = lb->applied;
+            /* Caught up, and nothing is being written: the next record
+             * starts its file over (log_place). A file a backlog made
+             * larger than twice log_size is emptied, so that the disk it
+             * took is returned. */
+            for (int i = 0; i < 2; i++)
+                if (lb->log_high[i] > 2 * lb->log_size &&
+                    ftruncate(lb->logfd[i], 0) == 0)
+                    lb->log_high[i] = 0;
         }
         pthread_cond_broadcast(&lb->wl_cond);
 #ifdef __GLIBC__
@@ -2285,7 +2387,35 @@ static int wlog_drain(lmdb_backend *lb)
     return rc;
 }
 
-/* Appends gbuf, sealed, to data.log and syncs it. */
+/*
+ * Where the next record goes (wl_lock held): the file it goes to, whose
+ * first byte is then numbered log_base. On in the file being written; back
+ * to its start once data.mdb holds every record (none in either file is
+ * needed any more); or to the start of the other file once this one holds
+ * log_size and data.mdb holds every record of the other. So a file is only
+ * started over when data.mdb holds all it has, and the disk takes about
+ * twice log_size under steady writes: a sync then rewrites blocks the file
+ * has, where an append would change its size too (docs/performance.md).
+ * Should the applier fall behind, the file being written grows until it
+ * catches up, as far as LOG_MAX allows.
+ */
+static int log_place(lmdb_backend *lb)
+{
+    uint64_t at = lb->log_end;
+    if (at == lb->log_base)
+        return lb->log_cur;
+    if (lb->applied == at) {
+        lb->log_base = at;
+    } else if (at - lb->log_base >= lb->log_size &&
+               lb->applied >= lb->other_end) {
+        lb->other_end = at;
+        lb->log_cur ^= 1;
+        lb->log_base = at;
+    }
+    return lb->log_cur;
+}
+
+/* Writes gbuf, sealed, to the log (log_place) and syncs it. */
 static int log_append(lmdb_backend *lb)
 {
     pthread_mutex_lock(&lb->wl_lock);
@@ -2303,17 +2433,24 @@ static int log_append(lmdb_backend *lb)
         pthread_mutex_unlock(&lb->wl_lock);
         return rc;
     }
+    int f = log_place(lb), fd = lb->logfd[f];
     uint64_t lsn = lb->log_end;
     off_t pos = (off_t)(lsn - lb->log_base);
     akv_wlog_seal(&lb->gbuf, lsn);
     lb->log_end = lsn + lb->gbuf.len; /* reserved: no truncation meanwhile */
+    bool inside = (uint64_t)pos < lb->log_high[f];
+    if (lb->log_high[f] < (uint64_t)pos + lb->gbuf.len)
+        lb->log_high[f] = (uint64_t)pos + lb->gbuf.len;
     pthread_mutex_unlock(&lb->wl_lock);
 
+    /* A record written over blocks the file has needs no new ones, so a
+     * full disk would take it; but data.mdb will need room for it. Refuse
+     * it, as an append would be refused, when the disk has next to none. */
     size_t done = 0;
-    int err = 0;
-    while (done < lb->gbuf.len) {
-        ssize_t n = pwrite(lb->logfd, lb->gbuf.data + done,
-                           lb->gbuf.len - done, pos + (off_t)done);
+    int err = inside && !room_for(lb->dir, lb->gbuf.len) ? ENOSPC : 0;
+    while (err == 0 && done < lb->gbuf.len) {
+        ssize_t n = pwrite(fd, lb->gbuf.data + done, lb->gbuf.len - done,
+                           pos + (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -2322,36 +2459,38 @@ static int log_append(lmdb_backend *lb)
         }
         done += (size_t)n;
     }
-    if (err == 0 && fdatasync(lb->logfd) != 0)
+    if (err == 0 && fdatasync(fd) != 0)
         err = errno;
     if (err == 0)
         return AKV_OK;
     /* Not acknowledged: take it back out of the file. */
-    if (ftruncate(lb->logfd, pos) != 0 || fdatasync(lb->logfd) != 0)
+    if (ftruncate(fd, pos) != 0 || fdatasync(fd) != 0)
         akv_log("error", "store in %s: cannot take a failed write back out "
-                "of data.log: %m", lb->dir);
+                "of %s: %m", lb->dir, LOG_FILES[f]);
     pthread_mutex_lock(&lb->wl_lock);
     lb->log_end = lsn;
+    lb->log_high[f] = (uint64_t)pos;
     pthread_cond_broadcast(&lb->wl_cond);
     pthread_mutex_unlock(&lb->wl_lock);
     if (err == ENOSPC || err == EDQUOT ||
         (err == EIO && free_bytes(lb->dir) < FULL_SLACK)) {
         akv_fail(AKV_EUNAVAILABLE,
-                 "disk full: %s writing %s/data.log; reads still work, and "
+                 "disk full: %s writing %s/%s; reads still work, and "
                  "writes resume once space is freed",
                  err == EDQUOT ? "disk quota exceeded"
                                : "no space left on device",
-                 lb->dir);
+                 lb->dir, LOG_FILES[f]);
         note_write_error(lb);
         return AKV_EUNAVAILABLE;
     }
     errno = err;
-    return akv_fail(AKV_EUNAVAILABLE, "writing %s/data.log: %m", lb->dir);
+    return akv_fail(AKV_EUNAVAILABLE, "writing %s/%s: %m", lb->dir,
+                    LOG_FILES[f]);
 }
 
 /* The record of gbuf, synced: into the overlay and the applier's queue.
  * g is allocated beforehand (log_group), so that nothing can fail here:
- * the record is in data.log already. */
+ * the record is in the log already. */
 static void log_publish(lmdb_backend *lb, struct wgroup *g)
 {
     g->rec = lb->gbuf;
@@ -2617,7 +2756,7 @@ static uint64_t last_txnid(lmdb_backend *lb)
                : 0;
 }
 
-/* Turns the write log on: data.log starts afresh after what data.mdb
+/* Turns the write log on: its files start afresh after what data.mdb
  * holds (replaying first whatever it does not, which only a process that
  * died with the log could have left). The store's lock is held
  * exclusively. */
@@ -2632,14 +2771,13 @@ static int log_restart(lmdb_backend *lb)
         mdb_txn_abort(txn);
         return rc;
     }
-    if ((rc = txn_commit(lb, txn, "starting the write log")) != AKV_OK)
+    if ((rc = txn_commit(lb, txn, "starting the write log")) != AKV_OK ||
+        (rc = log_empty(lb, lb->logfd)) != AKV_OK)
         return rc;
-    if (ftruncate(lb->logfd, 0) != 0)
-        return akv_fail(AKV_EUNAVAILABLE, "cannot empty %s/data.log: %m",
-                        lb->dir);
     pthread_mutex_lock(&lb->wl_lock);
     assert(lb->applyq == NULL);
-    lb->log_base = lb->log_end = lb->applied = at;
+    lb->log_base = lb->log_end = lb->other_end = lb->applied = at;
+    lb->log_high[0] = lb->log_high[1] = 0;
     pthread_mutex_unlock(&lb->wl_lock);
     return AKV_OK;
 }

@@ -63,6 +63,14 @@ static const struct setting settings[] = {
              "has the store open; auto: on for `serve`, off for the other "
              "commands (docs/operations.md)"},
      .kind = BOOL, .field = FIELD(write_log), .allow_auto = 1},
+    {.doc = {"store", "write_log_size", "8MiB",
+             "size at which the write log moves on to its other file "
+             "(DIR/data.log, DIR/data2.log), once data.mdb holds all of that "
+             "one, and starts it over: the log takes about twice this on "
+             "disk under steady writes (docs/operations.md)"},
+     .kind = SIZE, .field = FIELD(write_log_size), .min = 4096,
+     .max = 1024 * MiB,
+     .bounds_msg = "write_log_size must be 4KiB to 1GiB"},
     {.doc = {"scope.system", "ttl", "never", "default TTL of system entries"},
      .kind = DURATION, .field = FIELD(ttl[AKV_SCOPE_SYSTEM])},
     {.doc = {"scope.system", "quota", "10MiB", "bytes per sandbox namespace"},

@@ -103,6 +103,8 @@ struct akv_config {
     uint64_t max_value_size;
     uint64_t map_size;
     int write_log; /* LMDB: the write log (data.log); -1 auto, taken as 0 */
+    uint64_t write_log_size; /* LMDB: bytes a log file takes before the
+                              * log moves to its other file */
     /* LMDB: how long an open waits for a process with the write log to
      * hand the store over (store_lock). Not a setting: 10 s, which tests
      * shorten. */

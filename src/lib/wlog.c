@@ -1,15 +1,16 @@
 /*
  * wlog.c — encoding of the write log's records (wlog.h).
  *
- * DIR/data.log is a sequence of records, each the changes that one group
- * of writes made, in order. All integers little-endian. A record:
+ * Each of the log's files (DIR/data.log, DIR/data2.log) is a sequence of
+ * records from its first byte, each the changes that one group of writes
+ * made, in order. All integers little-endian. A record:
  *
  *   off  size  field
  *     0     4  magic "AKVL"
  *     4     4  CRC-32C of bytes 8 .. len
  *     8     8  lsn: the record's number, its offset in the log's
- *              numbering (which runs on across truncations: the next
- *              record is numbered lsn + len)
+ *              numbering (which runs on from file to file and as a file
+ *              is started over: the next record is numbered lsn + len)
  *    16     8  len: the whole record's length, header included
  *    24     4  count of changes
  *    28     4  zero
@@ -23,9 +24,10 @@
  * A put's value is exactly the bytes the LMDB database holds under the key
  * (an entry's record encoding of record.c, a usage row), so a replay
  * writes what was acknowledged whatever state it starts from. The CRC
- * covers the number too: a record left over from before a truncation
- * cannot pass for the next one. A reader stops at the first record that
- * does not check (a write cut short by a crash or a power loss).
+ * covers the number too: a record left over from before its file was
+ * started over cannot pass for the next one. A reader stops at the first
+ * record that does not check (a write cut short by a crash or a power
+ * loss).
  */
 #include <stdlib.h>
 #include <string.h>

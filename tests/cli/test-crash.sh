@@ -10,8 +10,12 @@
 # Both kinds run twice: as configured by default, and with the write log
 # (store.write_log) in the config, where the library writer's acknowledged
 # writes may be in data.log alone when the kill lands: the next opener
-# must replay them. (The CLI's put ignores the setting, which is serve's:
-# its rounds then open the store beside the log the writer left.)
+# must replay them. There the log's files are made small
+# (store.write_log_size) and the writer lists its entries every 25 writes
+# (which has data.mdb take all of the log), so that the files take turns
+# and are started over while it runs. (The CLI's put ignores the setting,
+# which is serve's: its rounds then open the store beside the log the
+# writer left.)
 set -u
 AGENTKV=${AGENTKV:?path of the agentkv binary}
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -41,12 +45,12 @@ wait_unlocked() {
     die "a killed process still holds the store's lock after 10 s"
 }
 
-printf '[store]\nwrite_log = true\n' >"$dir/write-log.ini"
+printf '[store]\nwrite_log = true\nwrite_log_size = 16KiB\n' >"$dir/write-log.ini"
 modes="default write-log"
 [ -n "${AGENTKV_BACKEND:-}" ] && modes=default # the embedded store's own
 for mode in $modes; do
     if [ "$mode" = write-log ]; then
-        export AGENTKV_CONFIG="$dir/write-log.ini" m=w
+        export AGENTKV_CONFIG="$dir/write-log.ini" AKV_WRITER_LIST_EVERY=25 m=w
     else
         m=""
     fi
@@ -85,7 +89,7 @@ for mode in $modes; do
         wait_unlocked
     done
 done
-unset AGENTKV_CONFIG
+unset AGENTKV_CONFIG AKV_WRITER_LIST_EVERY
 [ -n "${AGENTKV_BACKEND:-}" ] || [ -e "$store/data.log" ] ||
     die "the write-log rounds left no data.log: the write log was not used"
 

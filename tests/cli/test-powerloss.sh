@@ -17,9 +17,13 @@
 # (IOTRACE_DROP_SYNC=1, a disk that acknowledges flushes it never makes)
 # must lose acknowledged writes: that shows the checks can fail.
 #
-# Then both again with the write log (store.write_log), tracing data.log
-# beside data.mdb: each write acknowledged once in data.log, the whole log
-# applied to data.mdb when the writer closes the store, data.log emptied.
+# Then both again with the write log (store.write_log), tracing its files
+# data.log and data2.log beside data.mdb: each write acknowledged once in
+# the log, the whole log applied to data.mdb when the writer closes the
+# store, the files emptied. The log's files are made small
+# (store.write_log_size) and the writer lists its entries every few writes
+# (which has data.mdb take all of the log), so that the files take turns
+# and are started over, rewriting their earlier records, during the trace.
 . "$(dirname "$0")/lib.sh"
 
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -87,20 +91,26 @@ cuts unsynced --expect-loss
 cat "$OUT"
 pass
 
-printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
-LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" "IOTRACE_NAME=data.mdb,data.log")
+printf '[store]\nwrite_log = true\nwrite_log_size = 4KiB\n' >"$TMP/write-log.ini"
+LOG_FILES=data.mdb,data.log,data2.log
+LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" "IOTRACE_NAME=$LOG_FILES"
+    AKV_WRITER_LIST_EVERY=7)
 
 t "with the write log, after a power cut at any point, every acknowledged write is intact"
 traced_run logged "${LOGGED[@]}"
-cuts logged --files data.mdb,data.log
+cuts logged --files "$LOG_FILES"
 [ "$RC" = 0 ] || fail "a store left by a power cut lost or damaged an acknowledged write"
 grep -q ", 0 failed$" "$OUT" || fail "powerloss.py reported no summary"
 cat "$OUT"
+for f in data.log data2.log; do
+    grep -Eq " $f [1-9][0-9]* \([1-9][0-9]* inside the file\)" "$OUT" ||
+        fail "the trace has no write to $f that rewrote earlier records: the files did not take turns"
+done
 pass
 
 t "with the write log and syncs that do nothing, power cuts lose acknowledged writes"
 traced_run logged-unsynced "${LOGGED[@]}" IOTRACE_DROP_SYNC=1
-cuts logged-unsynced --files data.mdb,data.log --expect-loss
+cuts logged-unsynced --files "$LOG_FILES" --expect-loss
 [ "$RC" = 0 ] || fail "no store lost a write although nothing was synced"
 cat "$OUT"
 pass

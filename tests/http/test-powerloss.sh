@@ -15,7 +15,9 @@
 # and power loss"). The same run with fsync and fdatasync made to do
 # nothing (IOTRACE_DROP_SYNC=1) must lose an answered PUT. Both without
 # the write log (store.write_log), then both with it (the server's
-# default), data.log traced beside data.mdb.
+# default), its files data.log and data2.log traced beside data.mdb and
+# made small (store.write_log_size), so that the log moves on to its
+# second file during the trace.
 . "$(dirname "$0")/lib.sh"
 
 WRITER=${AKV_TEST_HELPERS:?}/akv-writer
@@ -94,22 +96,24 @@ cuts unsynced --expect-loss || fail "no store lost a PUT although nothing was sy
 cat "$OUT"
 pass
 
-printf '[store]\nwrite_log = true\n' >"$TMP/write-log.ini"
-LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" "IOTRACE_NAME=data.mdb,data.log")
+printf '[store]\nwrite_log = true\nwrite_log_size = 4KiB\n' >"$TMP/write-log.ini"
+LOG_FILES=data.mdb,data.log,data2.log
+LOGGED=(AGENTKV_CONFIG="$TMP/write-log.ini" "IOTRACE_NAME=$LOG_FILES")
 
 t "with the write log, after a power cut at any point, every answered PUT is intact"
 traced_run logged "${LOGGED[@]}"
-cuts logged --files data.mdb,data.log ||
+cuts logged --files "$LOG_FILES" ||
     fail "a store left by a power cut lost or damaged an answered PUT: $(cat "$OUT")"
 grep -q ", 0 failed$" "$OUT" || fail "powerloss.py reported no summary: $(cat "$OUT")"
 cat "$OUT"
 most=$(sed -n 's/.*(at most \([0-9]*\) after one sync).*/\1/p' "$OUT")
-[ "${most:-0}" -gt 1 ] || fail "no sync of data.log covered more than one answered PUT: $(cat "$OUT")"
+[ "${most:-0}" -gt 1 ] || fail "no sync of the log covered more than one answered PUT: $(cat "$OUT")"
+grep -Eq " data2.log [1-9]" "$OUT" || fail "the log never moved on to data2.log: $(cat "$OUT")"
 pass
 
 t "with the write log and syncs that do nothing, a power cut loses answered PUTs"
 traced_run logged-unsynced "${LOGGED[@]}" IOTRACE_DROP_SYNC=1
-cuts logged-unsynced --files data.mdb,data.log --expect-loss ||
+cuts logged-unsynced --files "$LOG_FILES" --expect-loss ||
     fail "no store lost a PUT although nothing was synced: $(cat "$OUT")"
 cat "$OUT"
 pass

@@ -109,9 +109,9 @@ static void test_items_table(void **state)
     size_t n = 0;
     const akv_config_item *items = akv_config_items(&n);
     assert_non_null(items);
-    /* store: 3 settings; each of the 5 scopes: ttl, quota, refresh;
+    /* store: 4 settings; each of the 5 scopes: ttl, quota, refresh;
      * server: 7. */
-    assert_int_equal(n, 3 + 5 * 3 + 7);
+    assert_int_equal(n, 4 + 5 * 3 + 7);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(items[i].section);
         assert_non_null(items[i].name);
@@ -159,6 +159,8 @@ static void test_set(void **state)
     assert_int_equal(akv_config_write_log(f->cfg), 1);
     assert_ok(akv_config_set(f->cfg, "store", "write_log", "auto"));
     assert_int_equal(akv_config_write_log(f->cfg), -1);
+    assert_ok(akv_config_set(f->cfg, "store", "write_log_size", "4KiB"));
+    assert_ok(akv_config_set(f->cfg, "store", "write_log_size", "1GiB"));
     /* Other scopes are untouched. */
     assert_int_equal(akv_config_scope_ttl(f->cfg, AKV_SCOPE_ARTIFACTS),
                      48 * HOUR);
@@ -197,6 +199,9 @@ static void test_set_invalid(void **state)
     expect_set_fails(f->cfg, "store", "max_value_size", "0");
     expect_set_fails(f->cfg, "store", "max_value_size", "2GiB");
     expect_set_fails(f->cfg, "store", "map_size", "1MiB");
+    expect_set_fails(f->cfg, "store", "write_log_size", "4095");
+    expect_set_fails(f->cfg, "store", "write_log_size", "2GiB");
+    expect_set_fails(f->cfg, "store", "write_log_size", "-1");
     expect_set_fails(f->cfg, "store", "ttl", "1h");
     expect_set_fails(f->cfg, NULL, "ttl", "1h");
     expect_set_fails(f->cfg, "scope.task", NULL, "1h");

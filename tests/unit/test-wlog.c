@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,16 +166,26 @@ static void add_refuses_what_the_format_cannot_hold(void **state)
 
 /* ---- the store ---------------------------------------------------------- */
 
-static akv_store *open_wlog(const char *dir, int write_log, int *rc)
+/* Opens dir with the write log or without; log_size, if not NULL, is
+ * store.write_log_size. */
+static akv_store *open_sized(const char *dir, int write_log,
+                             const char *log_size, int *rc)
 {
     akv_config *cfg;
     assert_ok(akv_config_new(&cfg));
     assert_ok(akv_config_set(cfg, "store", "write_log",
                              write_log ? "true" : "false"));
+    if (log_size)
+        assert_ok(akv_config_set(cfg, "store", "write_log_size", log_size));
     akv_store *s = NULL;
     *rc = akv_store_open(&s, NULL, dir, cfg, AKV_OPEN_CREATE);
     akv_config_free(cfg);
     return s;
+}
+
+static akv_store *open_wlog(const char *dir, int write_log, int *rc)
+{
+    return open_sized(dir, write_log, NULL, rc);
 }
 
 static void put(akv_store *s, const char *key, const char *value)
@@ -263,14 +274,20 @@ static void writes_of_a_killed_process_are_replayed(void **state)
     free(dir);
 }
 
-static void append_to_log(const char *dir, const void *p, size_t n)
+static void append_to(const char *dir, const char *name, const void *p,
+                      size_t n)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/data.log", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, p, n), (ssize_t)n);
     close(fd);
+}
+
+static void append_to_log(const char *dir, const void *p, size_t n)
+{
+    append_to(dir, "data.log", p, n);
 }
 
 static void a_torn_tail_is_ignored_and_a_gap_refused(void **state)
@@ -295,6 +312,125 @@ static void a_torn_tail_is_ignored_and_a_gap_refused(void **state)
     assert_akv(rc, AKV_EINTEGRITY);
     assert_non_null(strstr(akv_last_error()->message, "writes are missing"));
     akv_wlog_free(&b);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* The same in data2.log, the log's other file: its records are taken in
+ * the order of their numbers with data.log's, a torn first record ends it,
+ * and a gap between the two files is refused, naming the file. */
+static void the_other_file_is_read_in_turn(void **state)
+{
+    (void)state;
+    if (tu_backend())
+        skip();
+    char *dir = tu_tempdir();
+    write_and_die(dir, 20); /* in data.log: far from its size */
+    akv_wlog_buf b = {0};
+    build(&b, 1);
+    append_to(dir, "data2.log", b.data, b.len / 2);
+    expect_all(dir, 20, 1);
+    write_and_die(dir, 25);
+    build(&b, 1ull << 40);
+    append_to(dir, "data2.log", b.data, b.len);
+    int rc;
+    akv_store *s = open_wlog(dir, 0, &rc);
+    assert_null(s);
+    assert_akv(rc, AKV_EINTEGRITY);
+    assert_non_null(strstr(akv_last_error()->message, "data2.log goes on"));
+    assert_non_null(strstr(akv_last_error()->message, "writes are missing"));
+    akv_wlog_free(&b);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static off_t file_size(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* The value put by step i of takes_turns: the key it writes and its value,
+ * which names the step. */
+#define TURN_KEYS 40
+#define TURN_STEPS 745
+static void turn_value(int i, char *val, size_t cap)
+{
+    snprintf(val, cap, "v%d-%0*d", i, 90, i);
+}
+
+/*
+ * With a small store.write_log_size (a file holds 17 of these records), a
+ * child writes key i % TURN_KEYS at each step i, lists the namespace
+ * (which has data.mdb take all of the log) at every 50th, and is killed
+ * after the last. So the log's files take turns and are started over many
+ * times, each holding records of earlier turns behind the current ones;
+ * the 45 steps after the last listing fill both files, and the next must
+ * not start over the first, which data.mdb does not have yet. Whatever the applier did meanwhile,
+ * the store reopened holds each key's last value: no record of an earlier
+ * turn replayed over a later one, none missed. And the files stay small:
+ * appended to forever, they would hold every step.
+ */
+static void the_log_files_take_turns_and_replay_in_order(void **state)
+{
+    (void)state;
+    if (tu_backend())
+        skip();
+    char *dir = tu_tempdir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc;
+        akv_store *s = open_sized(dir, 1, "4KiB", &rc);
+        if (rc != AKV_OK)
+            _exit(2);
+        char key[32], val[128];
+        for (int i = 0; i < TURN_STEPS; i++) {
+            snprintf(key, sizeof key, "k%d", i % TURN_KEYS);
+            turn_value(i, val, sizeof val);
+            if (akv_put(s, "sb", AKV_SCOPE_TASK, key, strlen(key), val,
+                        strlen(val), NULL, NULL, NULL) != AKV_OK)
+                _exit(3);
+            akv_list *l;
+            if (i % 50 == 49) {
+                if (akv_list_entries(s, "sb", AKV_SCOPE_TASK, NULL, &l) !=
+                    AKV_OK)
+                    _exit(4);
+                akv_list_free(l);
+            }
+        }
+        kill(getpid(), SIGKILL);
+        _exit(5);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    /* Both files written, neither far past its size: 50 steps at most
+     * are ever waiting for data.mdb, of about 250 bytes each. */
+    off_t a = file_size(dir, "data.log"), b = file_size(dir, "data2.log");
+    assert_true(a > 0 && b > 0);
+    assert_true(a <= 4096 + 50 * 300 && b <= 4096 + 50 * 300);
+    int rc;
+    akv_store *s = open_wlog(dir, 0, &rc);
+    assert_ok(rc);
+    char key[32], val[128];
+    for (int k = 0; k < TURN_KEYS; k++) {
+        int last = TURN_STEPS - TURN_KEYS + k;
+        snprintf(key, sizeof key, "k%d", last % TURN_KEYS);
+        turn_value(last, val, sizeof val);
+        expect(s, key, val);
+    }
+    akv_scope_stats stats[AKV_SCOPE_COUNT];
+    size_t rows;
+    assert_ok(akv_stats(s, "sb", AKV_SCOPE_TASK, stats, &rows));
+    assert_int_equal(stats[0].entries, TURN_KEYS);
+    akv_store_close(s);
+    /* Opened and closed: data.mdb holds everything, the files are empty. */
+    assert_int_equal(file_size(dir, "data.log"), 0);
+    assert_int_equal(file_size(dir, "data2.log"), 0);
     tu_rmtree(dir);
     free(dir);
 }
@@ -643,6 +779,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(add_refuses_what_the_format_cannot_hold),
         cmocka_unit_test(writes_of_a_killed_process_are_replayed),
         cmocka_unit_test(a_torn_tail_is_ignored_and_a_gap_refused),
+        cmocka_unit_test(the_other_file_is_read_in_turn),
+        cmocka_unit_test(the_log_files_take_turns_and_replay_in_order),
         cmocka_unit_test(a_logged_delete_hides_an_applied_entry),
         cmocka_unit_test(the_write_log_hands_the_store_over),
         cmocka_unit_test(an_owner_that_does_not_hand_over_is_named),
