@@ -1227,7 +1227,7 @@ static int log_open(lmdb_backend *lb, bool create, bool *made, int fd[2])
                               errno == ENOSPC || errno == EDQUOT ? "disk full: "
                                                                  : "",
                               path);
-            if (i == 1)
+            if (i == 1 && fd[0] >= 0)
                 close(fd[0]);
             fd[0] = fd[1] = -1;
             return rc;
@@ -2033,10 +2033,10 @@ static int run_op(struct wtx *t, struct pending *p)
  * applier's queue; the applier replays what is queued into data.mdb in
  * one synchronous commit every APPLY_MS (sooner when much is queued or a
  * reader needs it all), storing in the same commit the log number it
- * reached, then drops the records from the overlay. The log's two files are written in turn, each
- * started over once data.mdb holds all it had (log_place). A disk then
- * takes one large commit where it took one commit per group
- * (docs/performance.md, "Store writes").
+ * reached, then drops the records from the overlay. The log's two files
+ * are written in turn, each started over once data.mdb holds all it had
+ * (log_place). A disk then takes one large commit where it took one
+ * commit per group (docs/performance.md, "Store writes").
  *
  * Only gets read the overlay. Scans, usage, namespaces and backups first
  * wait until data.mdb holds everything logged (wlog_drain). Another

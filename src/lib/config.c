@@ -58,10 +58,10 @@ static const struct setting settings[] = {
      .bounds_msg = "map_size must be at least 16MiB"},
     {.doc = {"store", "write_log", "auto",
              "`serve` on the embedded store: acknowledge writes once they "
-             "are synced to DIR/data.log and apply them to data.mdb in "
-             "large commits (faster durable writes), while no other process "
-             "has the store open; auto: on for `serve`, off for the other "
-             "commands (docs/operations.md)"},
+             "are synced to a log (DIR/data.log, DIR/data2.log) and apply "
+             "them to data.mdb in large commits (faster durable writes), "
+             "while no other process has the store open; auto: on for "
+             "`serve`, off for the other commands (docs/operations.md)"},
      .kind = BOOL, .field = FIELD(write_log), .allow_auto = 1},
     {.doc = {"store", "write_log_size", "8MiB",
              "size at which the write log moves on to its other file "

@@ -2,8 +2,8 @@
  * wlog.h — records of the embedded store's write log (DIR/data.log and
  * DIR/data2.log, see backend-lmdb.c): each record is the changes one group
  * of writes made to the LMDB databases, byte for byte, so that replaying
- * the records in order rebuilds exactly what was acknowledged. The format is documented
- * in wlog.c beside its encoder.
+ * the records in order rebuilds exactly what was acknowledged. The format
+ * is documented in wlog.c beside its encoder.
  */
 #ifndef AKV_WLOG_H
 #define AKV_WLOG_H

@@ -3,8 +3,10 @@
  * records (wlog.c) round-trip and every damage to one is refused, so a
  * torn or damaged tail ends the log; a store with the write log replays
  * into data.mdb the writes of a process killed before its applier caught
- * up, ignores a torn tail, refuses a log with writes missing, and keeps
- * other openers out while it runs. The store's behaviour under the write
+ * up, from both of the log's files in the order of their numbers, ignores
+ * a torn tail and the records of a file's earlier turns, refuses a log
+ * with writes missing, keeps its files small, and keeps other openers out
+ * while it runs. The store's behaviour under the write
  * log is the conformance suite's (wlog-unit-<area> in tests/CMakeLists.txt).
  */
 #include <fcntl.h>
@@ -353,13 +355,12 @@ static off_t file_size(const char *dir, const char *name)
     return st.st_size;
 }
 
-/* The value put by step i of takes_turns: the key it writes and its value,
- * which names the step. */
+/* The value step i of the test below writes: it names the step. */
 #define TURN_KEYS 40
 #define TURN_STEPS 745
 static void turn_value(int i, char *val, size_t cap)
 {
-    snprintf(val, cap, "v%d-%0*d", i, 90, i);
+    snprintf(val, cap, "v%d-%090d", i, i);
 }
 
 /*
@@ -369,10 +370,11 @@ static void turn_value(int i, char *val, size_t cap)
  * after the last. So the log's files take turns and are started over many
  * times, each holding records of earlier turns behind the current ones;
  * the 45 steps after the last listing fill both files, and the next must
- * not start over the first, which data.mdb does not have yet. Whatever the applier did meanwhile,
- * the store reopened holds each key's last value: no record of an earlier
- * turn replayed over a later one, none missed. And the files stay small:
- * appended to forever, they would hold every step.
+ * not start over the first, which data.mdb does not have yet. Whatever
+ * the applier did meanwhile, the store reopened holds each key's last
+ * value: no record of an earlier turn replayed over a later one, none
+ * missed. And the files stay small: appended to forever, they would hold
+ * every step.
  */
 static void the_log_files_take_turns_and_replay_in_order(void **state)
 {
