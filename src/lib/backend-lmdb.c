@@ -2509,13 +2509,9 @@ static void log_publish(lmdb_backend *lb, struct wgroup *g)
     atomic_store_explicit(&lb->ov_live, lb->ov.n, memory_order_release);
     pthread_rwlock_unlock(&lb->ov_lock);
     pthread_mutex_lock(&lb->wl_lock);
-    /* The applier waits for a first record, then for APPLY_BYTES of them
-     * (or its time): wake it only for those, not for every group. */
-    bool wake = lb->applyq == NULL || lb->log_end - lb->applied >= APPLY_BYTES;
     *lb->applyq_tail = g;
     lb->applyq_tail = &g->next;
-    if (wake)
-        pthread_cond_broadcast(&lb->wl_cond);
+    pthread_cond_broadcast(&lb->wl_cond);
     pthread_mutex_unlock(&lb->wl_lock);
     atomic_fetch_add_explicit(&lb->logged, 1, memory_order_relaxed);
     if (rc != AKV_OK) {
