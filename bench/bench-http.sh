@@ -150,30 +150,13 @@ fi
 
 # ---- runs --------------------------------------------------------------------
 
-# Low load means a 1-minute load average below 2 before the run: wait for
-# it (after a build or another benchmark it takes a minute or two), and
-# say so when it does not come.
-if [ "${BENCH_LOAD:-0}" != 1 ]; then
-    waited=0 limit=${BENCH_QUIET_WAIT:-120}
-    while awk '{ exit !($1 >= 2) }' /proc/loadavg && [ "$waited" -lt "$limit" ]; do
-        sleep 5
-        waited=$((waited + 5))
-    done
-    if awk '{ exit !($1 >= 2) }' /proc/loadavg; then
-        echo "bench-http: the load average is $(cut -d' ' -f1 /proc/loadavg) after ${waited}s: these are not low-load figures" >&2
-    elif [ "$waited" -gt 0 ]; then
-        echo "bench-http: waited ${waited}s for the load average to fall below 2" >&2
-    fi
-fi
-
-# BENCH_LOAD=1: a CPU-bound job on every core for the whole run (the "high
-# load" regime of docs/performance.md).
+# Low load: a load average below 2 first (wait_quiet). BENCH_LOAD=1: a
+# CPU-bound job on every core for the whole run (start_busy).
 BUSY=()
-if [ "${BENCH_LOAD:-0}" = 1 ]; then
-    for _ in $(seq 1 "$(nproc)"); do
-        bash -c 'while :; do :; done' &
-        BUSY+=($!)
-    done
+if [ "${BENCH_LOAD:-0}" != 1 ]; then
+    wait_quiet
+else
+    start_busy
     trap 'kill "${BUSY[@]}" 2>/dev/null; cleanup' EXIT
 fi
 

@@ -1,5 +1,6 @@
 # lib.sh — helpers shared by the HTTP benchmarks (sourced by
-# bench/bench-http.sh, bench/bench-redis.sh and bench/put-distinct.sh).
+# bench/bench-http.sh, bench/bench-redis.sh, bench/put-distinct.sh and
+# bench/server-cpu.sh).
 # The caller sets TMP, CONNS, SECONDS_RUN, KEY_PATH, REDIS_PORT and TOKEN
 # (those its helpers use), and BENCH_NAME for messages.
 
@@ -81,3 +82,30 @@ EOF
 }
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+
+# wait_quiet: low load means a 1-minute load average below 2 before the
+# run. Waits for it, up to BENCH_QUIET_WAIT seconds (default 120; after a
+# build or another benchmark it takes a minute or two), and says so on
+# stderr when it does not come.
+wait_quiet() {
+    local waited=0 limit=${BENCH_QUIET_WAIT:-120}
+    while awk '{ exit !($1 >= 2) }' /proc/loadavg && [ "$waited" -lt "$limit" ]; do
+        sleep 5
+        waited=$((waited + 5))
+    done
+    if awk '{ exit !($1 >= 2) }' /proc/loadavg; then
+        echo "$BENCH_NAME: the load average is $(cut -d' ' -f1 /proc/loadavg) after ${waited}s: these are not low-load figures" >&2
+    elif [ "$waited" -gt 0 ]; then
+        echo "$BENCH_NAME: waited ${waited}s for the load average to fall below 2" >&2
+    fi
+}
+
+# start_busy: a CPU-bound job on every core (the "high load" regime of
+# docs/performance.md), their PIDs in BUSY; the caller kills them.
+start_busy() {
+    BUSY=()
+    for _ in $(seq 1 "$(nproc)"); do
+        bash -c 'while :; do :; done' &
+        BUSY+=($!)
+    done
+}
